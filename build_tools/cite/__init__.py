@@ -1,0 +1,1 @@
+"""Stage 4: citations — parse what reports write, resolve it against the knowledge base."""

@@ -1,0 +1,136 @@
+"""`kb`: the pipeline's stages from the command line (also `python -m build_tools`).
+
+Output formats named by issues (`kb chunk` JSON lines, `kb cites` JSON) are interfaces checked
+from outside: change them only by adding fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .chunk import chunk_text
+from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
+from .knowledge_base import assemble, build
+from .lock import LOCK_NAME, find_drift, read_lock, write_lock
+from .models import Corpus, Report
+
+ROOT = Path("/")
+
+
+def fail(message: str) -> int:
+    print(f"kb: {message}", file=sys.stderr)
+    return 1
+
+
+def cmd_chunk(args: argparse.Namespace) -> int:
+    """One JSON line per chunk, in the pipeline's reference-table format."""
+    entries, problems = read_corpus(Path(args.corpus).resolve(), ROOT)
+    for problem in problems:
+        print(f"kb: {problem}", file=sys.stderr)
+    out = sys.stdout
+    for doc_index, source in enumerate(entries):
+        if source is None:
+            continue
+        for chunk in chunk_text(source.text):
+            record = {
+                "doc_index": doc_index, "chunk_index": chunk.index, "title": source.title,
+                "url": source.meta.get("origin", ""), "start_char": chunk.start, "end_char": chunk.end,
+                "content": chunk.text,
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return 1 if problems else 0
+
+
+def cmd_cites(args: argparse.Namespace) -> int:
+    """Every citation of one report, classified against one corpus (and a folder of task files)."""
+    report_path = Path(args.report).resolve()
+    text, problem = read_text(report_path, ROOT)
+    if problem:
+        return fail(str(problem))
+    parts: dict[str, str] = {}
+    merge_report_file(parts, report_path.name, text)
+    loaded = Loaded(ROOT)
+    corpus_key = None
+    if args.corpus:
+        corpus_path = Path(args.corpus).resolve()
+        entries, problems = read_corpus(corpus_path, ROOT)
+        if not entries and problems:
+            return fail(str(problems[0]))
+        corpus_key = str(corpus_path.relative_to(ROOT))
+        loaded.corpora[corpus_key] = Corpus(corpus_key, None, [e.slug if e else "" for e in entries])
+        for entry in filter(None, entries):
+            loaded.sources.setdefault(entry.slug, entry)
+    files_folder = None
+    if args.files:
+        folder = Path(args.files).resolve()
+        if not folder.is_dir():
+            return fail(f"{args.files}: not a folder")
+        files_folder = str(folder.relative_to(ROOT))
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                file, _ = load_file(path, ROOT)
+                loaded.files[file.path] = file
+    loaded.reports["report"] = Report(
+        "report", report_path.stem, str(report_path), parts.get("final", text), corpus=corpus_key, files=files_folder,
+    )
+    kb = assemble(loaded)
+    rows = [
+        {
+            "kind": item.citation.kind, "raw": item.citation.raw,
+            "title": item.citation.title if item.citation.title is not None else item.citation.file,
+            "chunk": item.citation.chunk, "status": item.status, "target": item.target,
+            "file": item.citation.file, "locator": item.citation.locator,
+            "reason": item.reason, "suggestion": item.suggestion,
+        }
+        for item in kb.cited["report"].final
+    ]
+    json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    """Record (or with --check, verify) every source's chunk hashes in chunks.lock."""
+    root = Path(args.sources).resolve()
+    kb = build(root)
+    for problem in kb.problems:
+        print(f"kb: {problem}", file=sys.stderr)
+    lock_path = root / LOCK_NAME
+    drift = find_drift(read_lock(lock_path), kb.chunk_ids())
+    if args.check:
+        for item in drift:
+            print(f"kb: {item}", file=sys.stderr)
+        return 1 if drift else 0
+    write_lock(lock_path, kb.chunk_ids(), {slug: s.title for slug, s in kb.loaded.sources.items()})
+    print(f"kb: locked {len(kb.chunks)} sources ({sum(map(len, kb.chunks.values()))} chunks) in {lock_path}"
+          + (f"; accepted {len(drift)} changed chunks" if drift else ""))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="kb", description="Citekb: citations that link to the exact chunk.")
+    verbs = main.add_subparsers(dest="verb", required=True)
+
+    chunk = verbs.add_parser("chunk", help="print a corpus file's chunks as JSON lines (pipeline-exact)")
+    chunk.add_argument("corpus", help="a pipeline corpus file: long_context*.json")
+    chunk.set_defaults(run=cmd_chunk)
+
+    cites = verbs.add_parser("cites", help="print a report's citations as JSON, resolved against a corpus")
+    cites.add_argument("report", help="a pipeline report (*_comparison.txt, final_report.md, ...)")
+    cites.add_argument("--corpus", help="the long_context*.json the report was written against")
+    cites.add_argument("--files", help="folder of the task's files (PDFs, images)")
+    cites.set_defaults(run=cmd_cites)
+
+    lock = verbs.add_parser("lock", help="record the chunk hashes of every source (chunks.lock)")
+    lock.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")
+    lock.add_argument("--check", action="store_true", help="only report chunks that changed; exit 1 if any")
+    lock.set_defaults(run=cmd_lock)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)

@@ -1,0 +1,371 @@
+"""Stage 1: read the knowledge-base folder into sources, corpora, task files and reports.
+
+Layout (all optional, relative to the knowledge-base root, `sources/` by default):
+
+    pages/**/*.txt     one hand-added source: a YAML header between `---` lines, then the body
+    corpora/**/*.json  a pipeline corpus (`[{title, page_body}, ...]`); each entry is a source
+    files/<task>/*     files uploaded with a task (PDF, images, ...), cited as [文档: …]/[图片: …]
+    reports/<slug>/    one report: `report.yaml` plus the pipeline's report file(s)
+
+Bad input never stops the others from loading: every defect becomes a `Problem` naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .models import Corpus, FileSource, Problem, Report, Source
+
+FILE_KINDS = {
+    ".pdf": "pdf",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".webp": "image",
+    ".svg": "image",
+    ".mp4": "video", ".webm": "video", ".mov": "video",
+}
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+_RULE_LINE = re.compile(r"^[=\-]{20,}\s*$")
+
+
+@dataclass
+class Loaded:
+    """Everything read from a knowledge-base folder, before citations are resolved."""
+
+    root: Path
+    sources: dict[str, Source] = field(default_factory=dict)
+    corpora: dict[str, Corpus] = field(default_factory=dict)
+    files: dict[str, FileSource] = field(default_factory=dict)
+    reports: dict[str, Report] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def files_in(self, folder: str) -> list[FileSource]:
+        return [f for path, f in self.files.items() if path.rsplit("/", 1)[0] == folder]
+
+
+def short_hash(text: str, length: int = 10) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
+
+
+def slugify(text: str) -> str:
+    return _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+
+
+def relative(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def read_text(path: Path, root: Path) -> tuple[str | None, Problem | None]:
+    """UTF-8 text of a file (BOM dropped), or a Problem saying which line holds the bad bytes."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff"), None
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return None, Problem(relative(path, root), f"not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})", line)
+
+
+def split_front_matter(text: str) -> tuple[str | None, str, int]:
+    """(YAML header or None, body, line number where the body starts); the body is kept verbatim."""
+    if not text.startswith("---\n"):
+        return None, text, 1
+    end = text.find("\n---\n", 3)
+    if end == -1:
+        if text.endswith("\n---"):
+            end = len(text) - 4
+        else:
+            return None, text, 1
+    header = text[4 : end + 1]
+    body = text[end + 5 :]
+    return header, body, header.count("\n") + 3
+
+
+def load_page(path: Path, root: Path) -> tuple[Source | None, list[Problem]]:
+    """A hand-added source: `---` YAML header (title required) then the scraped body."""
+    where = relative(path, root)
+    text, problem = read_text(path, root)
+    if problem:
+        return None, [problem]
+    header, body, _ = split_front_matter(text)
+    if header is None:
+        return None, [Problem(where, "missing the YAML header (a `---` line, `title: …`, a `---` line)", 1)]
+    try:
+        meta = yaml.safe_load(header) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        return None, [Problem(where, f"invalid YAML header: {getattr(error, 'problem', error)}", mark.line + 2 if mark else 2)]
+    if not isinstance(meta, dict) or not str(meta.get("title") or "").strip():
+        return None, [Problem(where, "the YAML header needs a non-empty `title:`", 2)]
+    if not body.strip():
+        return None, [Problem(where, "empty source: no text after the header")]
+    title = str(meta.pop("title")).strip()
+    slug = slugify(str(meta.pop("slug", "") or path.stem)) or f"p-{short_hash(where)}"
+    source = Source(slug, title, body, [where], {k: str(v) for k, v in meta.items()})
+    return source, []
+
+
+def iter_json_array(text: str) -> list[tuple[int, object]]:
+    """(line, item) for each element of a top-level JSON array; raises ValueError with a line."""
+    decoder = json.JSONDecoder()
+    position = len(text) - len(text.lstrip())
+    if not text.startswith("[", position):
+        raise ValueError(f"line {text.count(chr(10), 0, position) + 1}: expected a JSON list of {{title, page_body}}")
+    position += 1
+    items: list[tuple[int, object]] = []
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        if position >= len(text):
+            raise ValueError(f"line {text.count(chr(10)) + 1}: the list is not closed with ]")
+        if text[position] == "]":
+            rest = text[position + 1 :].strip()
+            if rest:
+                raise ValueError(f"line {text.count(chr(10), 0, position) + 1}: extra data after the list")
+            return items
+        try:
+            item, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"line {error.lineno}, column {error.colno}: invalid JSON ({error.msg})") from None
+        items.append((text.count("\n", 0, position) + 1, item))
+        position = end
+
+
+def corpus_key(path: Path, root: Path) -> str:
+    return relative(path, root).removesuffix(".json")
+
+
+def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Problem]]:
+    """A corpus file's entries by doc_index (None where an entry is unusable), and its problems."""
+    where = relative(path, root)
+    text, problem = read_text(path, root)
+    if problem:
+        return [], [problem]
+    try:
+        items = iter_json_array(text)
+    except ValueError as error:
+        line = re.match(r"line (\d+)", str(error))
+        return [], [Problem(where, str(error).split(": ", 1)[-1], int(line.group(1)) if line else None)]
+    entries: list[Source | None] = []
+    problems: list[Problem] = []
+    for index, (line, item) in enumerate(items):
+        missing = [k for k in ("title", "page_body") if not isinstance(item, dict) or not isinstance(item.get(k), str)]
+        if missing:
+            problems.append(Problem(where, f"item {index} has no text {' or '.join(missing)}", line))
+            entries.append(None)
+            continue
+        source = Source(f"lc-{short_hash(item['title'])}", item["title"], item["page_body"], [f"{where}#{index}"])
+        if item.get("url"):
+            source.meta["origin"] = str(item["url"])
+        entries.append(source)
+    if not items:
+        problems.append(Problem(where, "empty corpus: the list has no documents"))
+    return entries, problems
+
+
+def load_corpus(path: Path, root: Path) -> tuple[Corpus | None, list[Source | None], list[Problem]]:
+    entries, problems = read_corpus(path, root)
+    if not entries and problems:
+        return None, [], problems
+    task = path.parent.name if path.parent != root / "corpora" else None
+    return Corpus(corpus_key(path, root), task, [e.slug if e else "" for e in entries]), entries, problems
+
+
+def pdf_pages(path: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
+    where = relative(path, root)
+    kind = FILE_KINDS.get(path.suffix.lower(), "other")
+    task = path.parent.name if path.parent != root / "files" else None
+    source = FileSource(f"file-{short_hash(where)}", path.name, where, kind, task)
+    if kind == "pdf":
+        try:
+            source.pages = pdf_pages(path)
+        except Exception as error:  # pypdf raises many types for damaged files
+            return source, [Problem(where, f"cannot read PDF text: {error}")]
+    return source, []
+
+
+def report_title(final: str, fallback: str) -> str:
+    for line in final.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:80]
+    return fallback
+
+
+def sections_between_rules(text: str) -> dict[str, str]:
+    """Sections of the pipeline's `*_comparison.txt`: a NAME line between two rule lines."""
+    lines = text.splitlines()
+    headers = [
+        i for i in range(1, len(lines) - 1)
+        if _RULE_LINE.match(lines[i - 1]) and _RULE_LINE.match(lines[i + 1]) and lines[i].strip()
+    ]
+    sections: dict[str, str] = {}
+    for n, i in enumerate(headers):
+        end = headers[n + 1] - 1 if n + 1 < len(headers) else len(lines)
+        sections[lines[i].strip().upper()] = "\n".join(lines[i + 2 : end]).strip("\n")
+    return sections
+
+
+def is_comparison(text: str) -> bool:
+    """The pipeline's original-vs-final file, whatever it was renamed to."""
+    return "REPORT COMPARISON" in text[:400] and "FINAL REPORT" in text
+
+
+def parse_comparison(text: str) -> dict[str, str]:
+    sections = sections_between_rules(text)
+    parsed = {"query": sections.get("QUERY", "")}
+    for name, body in sections.items():
+        if name.startswith("ORIGINAL REPORT"):
+            parsed["original"] = body
+        elif name.startswith("FINAL REPORT"):
+            parsed["final"] = body
+        elif name.startswith("REPORT COMPARISON"):
+            parsed.update(header_fields(body))
+    return parsed
+
+
+def header_fields(text: str) -> dict[str, str]:
+    fields = {}
+    for line in text.splitlines():
+        match = re.match(r"^(Task|Generated at)\s*:\s*(.+)$", line.strip())
+        if match:
+            fields["task" if match.group(1) == "Task" else "generated"] = match.group(2).strip()
+    return fields
+
+
+def parse_report_markdown(text: str) -> dict[str, str]:
+    """`final_report.md`, `initial_report.md` and bench `NNN_time.md`: query, then the report."""
+    lines = text.splitlines()
+    heads = {i: line[3:].strip().lower() for i, line in enumerate(lines) if line.startswith("## ")}
+    query_at = next((i for i, h in heads.items() if h == "query"), None)
+    body_at = next((i for i, h in heads.items() if h in ("report", "final report")), None)
+    if body_at is None:
+        return {"body": text}
+    end = next((i for i, h in heads.items() if i > body_at and h == "summary"), len(lines))
+    parsed = header_fields("\n".join(lines[: query_at or body_at]))
+    if query_at is not None:
+        parsed["query"] = "\n".join(lines[query_at + 1 : body_at]).strip("\n")
+    parsed["body"] = "\n".join(lines[body_at + 1 : end]).strip("\n")
+    if end < len(lines):
+        parsed["summary"] = "\n".join(lines[end + 1 :]).strip("\n")
+    return parsed
+
+
+def merge_report_file(parts: dict[str, str], name: str, text: str) -> None:
+    """Add one pipeline report file to `parts`: a comparison fills both texts, others one each."""
+    if is_comparison(text):
+        parts.update({k: v for k, v in parse_comparison(text).items() if v})
+        return
+    parsed = parse_report_markdown(text)
+    parts.setdefault("original" if name.startswith("initial") else "final", parsed.pop("body"))
+    for key, value in parsed.items():
+        parts.setdefault(key, value)
+
+
+def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]:
+    """One report folder: `report.yaml` (task, corpus, files, ...) and the pipeline's files."""
+    where = relative(folder, root)
+    meta: dict = {}
+    meta_path = folder / "report.yaml"
+    if meta_path.exists():
+        text, problem = read_text(meta_path, root)
+        if problem:
+            return None, [problem]
+        try:
+            meta = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            return None, [Problem(relative(meta_path, root), f"invalid YAML: {error}")]
+        if not isinstance(meta, dict):
+            return None, [Problem(relative(meta_path, root), "expected a mapping of report fields")]
+    parts: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name == "report.yaml" or not path.is_file() or path.suffix not in (".txt", ".md"):
+            continue
+        text, problem = read_text(path, root)
+        if problem:
+            return None, [problem]
+        merge_report_file(parts, path.name, text)
+    if not parts.get("final", "").strip():
+        return None, [Problem(where, "no report text found (expected *_comparison.txt, final_report.md or a report .md)")]
+    slug = slugify(folder.name) or f"r-{short_hash(where)}"
+    task = str(meta.get("task") or parts.get("task") or "") or None
+    report = Report(
+        slug=slug,
+        title=str(meta.get("title") or report_title(parts["final"], f"Task {task} report")),
+        path=where,
+        final=parts["final"],
+        original=parts.get("original"),
+        query=str(meta.get("query") or parts.get("query", "")),
+        task=task,
+        corpus=str(meta["corpus"]).removesuffix(".json") if meta.get("corpus") else None,
+        files=str(meta["files"]) if meta.get("files") else (f"files/{task}" if task else None),
+        meta={k: str(v) for k, v in meta.items() if k not in ("title", "task", "corpus", "files", "query")},
+    )
+    if parts.get("generated"):
+        report.meta.setdefault("generated", parts["generated"])
+    if parts.get("summary"):
+        report.meta.setdefault("summary", parts["summary"])
+    return report, []
+
+
+def _disambiguate(loaded: Loaded, source: Source) -> None:
+    """Merge a duplicate document; give same-title documents with other bodies their own slug."""
+    existing = loaded.sources.get(source.slug)
+    if existing is None:
+        loaded.sources[source.slug] = source
+    elif existing.title == source.title and existing.body == source.body:
+        existing.origins.extend(source.origins)
+    else:
+        loaded.problems.append(Problem(source.origins[0], f"slug {source.slug!r} is taken by {existing.origins[0]}"))
+
+
+def load(root: Path) -> Loaded:
+    """Read a whole knowledge-base folder; a missing folder is an empty knowledge base."""
+    root = root.resolve()
+    loaded = Loaded(root)
+    for path in sorted((root / "pages").rglob("*")) if (root / "pages").is_dir() else []:
+        if path.is_file() and path.suffix in (".txt", ".md"):
+            source, problems = load_page(path, root)
+            loaded.problems.extend(problems)
+            if source:
+                _disambiguate(loaded, source)
+    corpus_docs: list[tuple[Corpus, list[Source | None]]] = []
+    for path in sorted((root / "corpora").rglob("*.json")) if (root / "corpora").is_dir() else []:
+        corpus, entries, problems = load_corpus(path, root)
+        loaded.problems.extend(problems)
+        if corpus:
+            corpus_docs.append((corpus, entries))
+    bodies_by_title: dict[str, set[str]] = {}
+    for _, entries in corpus_docs:
+        for source in filter(None, entries):
+            bodies_by_title.setdefault(source.title, set()).add(source.body)
+    for corpus, entries in corpus_docs:
+        for i, source in enumerate(entries):
+            if source is None:
+                continue
+            if len(bodies_by_title[source.title]) > 1:
+                source.slug = f"{source.slug}-{short_hash(source.body, 6)}"
+                corpus.slugs[i] = source.slug
+            _disambiguate(loaded, source)
+        loaded.corpora[corpus.key] = corpus
+    for path in sorted((root / "files").rglob("*")) if (root / "files").is_dir() else []:
+        if path.is_file():
+            file_source, problems = load_file(path, root)
+            loaded.problems.extend(problems)
+            loaded.files[file_source.path] = file_source
+    for folder in sorted((root / "reports").iterdir()) if (root / "reports").is_dir() else []:
+        if folder.is_dir():
+            report, problems = load_report(folder, root)
+            loaded.problems.extend(problems)
+            if report:
+                loaded.reports[report.slug] = report
+    return loaded

@@ -1,0 +1,116 @@
+"""The assembled knowledge base: every stage run once over a folder, ready to render.
+
+Run once per build (not per page), so no page render ever scans the whole corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunk import chunk_text
+from .clean import find_boilerplate
+from .cite.parse import parse_citations, rag_references
+from .cite.resolve import Scope, resolve, title_index
+from .ingest import Loaded, load
+from .lock import LOCK_NAME, Drift, find_drift, read_lock
+from .models import Chunk, Problem, Removal, Report, Resolved, Source
+
+SENTENCE_END = re.compile(r"[。！？!?\n]")
+MAX_SENTENCE = 160
+
+
+@dataclass(frozen=True)
+class Backlink:
+    """A report sentence that cites a source (or one of its chunks)."""
+
+    report_slug: str
+    report_title: str
+    sentence: str
+
+
+@dataclass
+class CitedReport:
+    report: Report
+    final: list[Resolved]
+    original: list[Resolved]
+
+
+@dataclass
+class KnowledgeBase:
+    loaded: Loaded
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+    removals: dict[str, list[Removal]] = field(default_factory=dict)
+    cited: dict[str, CitedReport] = field(default_factory=dict)
+    backlinks: dict[tuple[str, int | None], list[Backlink]] = field(default_factory=dict)
+    drift: list[Drift] = field(default_factory=list)
+    titles: dict[str, Source] = field(default_factory=dict)  # title_index() of every source
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.loaded.problems
+
+    def chunk_ids(self) -> dict[str, list[str]]:
+        return {slug: [c.id for c in chunks] for slug, chunks in self.chunks.items()}
+
+
+def citing_sentence(text: str, start: int, end: int) -> str:
+    """The sentence around a citation, without any citation brackets, for backlinks."""
+    left = max((m.end() for m in SENTENCE_END.finditer(text, 0, start)), default=0)
+    right_match = SENTENCE_END.search(text, end)
+    right = right_match.end() if right_match else len(text)
+    sentence = text[left:start] + text[end:right]
+    sentence = re.sub(r"\[[^\[\]\n]{0,300}\]", "", sentence).strip(" \t-*#>|")
+    return sentence if len(sentence) <= MAX_SENTENCE else sentence[: MAX_SENTENCE - 1] + "…"
+
+
+def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -> Scope:
+    loaded = kb.loaded
+    corpus = loaded.corpora.get(report.corpus) if report.corpus else None
+    missing = None
+    if report.corpus is None:
+        missing = "this report names no corpus, so its long_context sources are not in the knowledge base"
+    elif corpus is None:
+        missing = f"corpus {report.corpus}.json is not in the knowledge base"
+    sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []
+    folder = (report.files or "").rstrip("/")
+    files = {f.name.lower(): f for f in loaded.files_in(folder)} if folder else {}
+    return Scope(
+        sources=sources,
+        chunk_counts=chunk_counts,
+        files=files,
+        files_folder=folder or None,
+        rag_titles=rag_references(report.final),
+        missing_corpus=missing,
+        elsewhere=kb.titles if missing else {},
+    )
+
+
+def build(root: Path) -> KnowledgeBase:
+    """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
+    return assemble(load(root))
+
+
+def assemble(loaded: Loaded) -> KnowledgeBase:
+    """Run clean → chunk → cite over what was loaded, and compare chunks with the lock."""
+    kb = KnowledgeBase(loaded)
+    for slug, source in kb.loaded.sources.items():
+        text = source.text
+        kb.chunks[slug] = chunk_text(text)
+        kb.removals[slug] = find_boilerplate(text)
+    kb.titles = title_index(list(kb.loaded.sources.values()))
+    chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
+    for slug, report in kb.loaded.reports.items():
+        scope = scope_for(report, kb, chunk_counts)
+        final = [resolve(c, scope) for c in parse_citations(report.final)]
+        original = [resolve(c, scope) for c in parse_citations(report.original or "")]
+        kb.cited[slug] = CitedReport(report, final, original)
+        for item in final:
+            if item.status == "resolved" and item.source_slug:
+                key = (item.source_slug, item.citation.chunk if item.citation.kind == "long_context" else None)
+                link = Backlink(slug, report.title, citing_sentence(report.final, item.citation.start, item.citation.end))
+                if link not in kb.backlinks.setdefault(key, []):
+                    kb.backlinks[key].append(link)
+    kb.drift = find_drift(read_lock(kb.loaded.root / LOCK_NAME), kb.chunk_ids())
+    return kb

@@ -1,0 +1,131 @@
+"""The small data types every stage passes along (no behaviour beyond derived fields)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def content_hash(text: str, length: int = 16) -> str:
+    """Stable id of a piece of text: the lock file and chunk ids depend on it never changing."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def document_text(title: str, body: str) -> str:
+    """The text the pipeline chunks: title, blank line, body (just the body without a title)."""
+    return f"{title}\n\n{body}" if title else body
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A defect in the input, reported with where it is so a person can fix it."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retriever chunk: `text` is exactly `document[start:end].strip()`."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def id(self) -> str:
+        return content_hash(self.text)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A span of a document hidden as boilerplate, and the rule that hid it."""
+
+    start: int
+    end: int
+    rule: str
+
+
+@dataclass
+class Source:
+    """A scraped text document; `text` is what the pipeline chunked."""
+
+    slug: str
+    title: str
+    body: str
+    origins: list[str] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return document_text(self.title, self.body)
+
+
+@dataclass
+class FileSource:
+    """An uploaded task file (PDF, image, video...) cited as `[文档: …]` / `[图片: …]`."""
+
+    slug: str
+    name: str
+    path: str  # relative to the knowledge-base root
+    kind: str  # "pdf" | "image" | "video" | "other"
+    task: str | None = None
+    pages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Corpus:
+    """A pipeline corpus file: the ordered documents a report's retriever numbered."""
+
+    key: str  # path relative to the knowledge-base root, without ".json"
+    task: str | None
+    slugs: list[str]
+
+
+@dataclass
+class Report:
+    """One pipeline run's report: the final text, and the pre-validation text when known."""
+
+    slug: str
+    title: str
+    path: str
+    final: str
+    original: str | None = None
+    query: str = ""
+    task: str | None = None
+    corpus: str | None = None  # Corpus.key
+    files: str | None = None  # folder of task files, relative to the knowledge-base root
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited item as written in a report (one bracket may hold several)."""
+
+    kind: str  # long_context | document | image | video | web | rag
+    raw: str
+    start: int
+    end: int
+    title: str | None = None
+    chunk: int | None = None
+    file: str | None = None
+    locator: str | None = None
+    error: str | None = None  # set when the citation is malformed
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A citation with its verdict; `target` is a site path (with anchor) or None."""
+
+    citation: Citation
+    status: str  # resolved | unknown_source | chunk_out_of_range | missing_file | malformed
+    target: str | None = None
+    reason: str | None = None
+    suggestion: str | None = None
+    source_slug: str | None = None

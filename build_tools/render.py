@@ -1,0 +1,380 @@
+"""Stage 5: pages as HTML/Markdown strings (no MkDocs here; `link` turns site paths into URLs).
+
+All scraped and report text is escaped here: it is never interpreted as HTML, Markdown or Jinja.
+Source pages are plain HTML (no Markdown pass: faster, and nothing to misinterpret); report pages
+are Markdown because reports use tables and emphasis, with raw HTML made inert first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from .clean import segments
+from .chunk import content_offset
+from .cite.resolve import normalize_title, source_path
+from .knowledge_base import Backlink, CitedReport, KnowledgeBase, citing_sentence
+from .models import Chunk, FileSource, Removal, Report, Resolved, Source
+
+Link = Callable[[str], str]
+
+STATUS_LABELS = {
+    "resolved": "已解析",
+    "unknown_source": "未知来源",
+    "chunk_out_of_range": "块号超出范围",
+    "missing_file": "缺少文件",
+    "malformed": "格式错误",
+}
+RULE_LABELS = {
+    "breadcrumb": "面包屑导航",
+    "repeated_title": "重复标题",
+    "related_list": "无关的相关文章列表",
+    "navigation": "导航/页脚",
+}
+PREVIEW_CHARS = 600
+SHORT_TITLE = 18
+# Characters Markdown would act on inside inline HTML; entities keep them literal.
+_MARKDOWN_ACTIVE = str.maketrans({
+    "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#93;", "\\": "&#92;",
+    "|": "&#124;", "\n": "&#10;", "{": "&#123;", "}": "&#125;", "#": "&#35;", "~": "&#126;",
+})
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def inline(text: str) -> str:
+    """Escaped text that stays literal even inside a Markdown paragraph or table cell."""
+    return esc(text).translate(_MARKDOWN_ACTIVE)
+
+
+def short(text: str, limit: int = SHORT_TITLE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def page_header(title: str, lead: str = "") -> str:
+    return f'<h1 id="title">{esc(title)}</h1>\n' + (f'<p class="citekb-lead">{lead}</p>\n' if lead else "")
+
+
+# ---------------------------------------------------------------- source pages
+
+
+def chunk_html(text: str, chunk: Chunk, neighbours: tuple[Chunk | None, Chunk | None], removals: list[Removal]) -> str:
+    """The chunk's exact text; overlap with its neighbours marked, boilerplate collapsed."""
+    start = content_offset(text, chunk)
+    end = start + len(chunk.text)
+    previous, following = neighbours
+    overlap_until = min(previous.end, end) if previous and previous.end > start else start
+    overlap_from = max(content_offset(text, following), start) if following and following.start < end else end
+    cuts = sorted({start, end, overlap_until, overlap_from})
+    out: list[str] = []
+    for piece_start, piece_end in zip(cuts, cuts[1:]):
+        for piece, rule in segments(text, piece_start, piece_end, removals):
+            body = esc(piece)
+            if rule:
+                body = (
+                    f'<details class="citekb-boilerplate" data-rule="{rule}"><summary>已隐藏：'
+                    f"{RULE_LABELS.get(rule, rule)}（{len(piece)} 字）</summary>{body}</details>"
+                )
+            if piece_end <= overlap_until:
+                body = f'<span class="citekb-overlap" title="与 chunk {previous.index} 重叠">{body}</span>'
+            elif piece_start >= overlap_from:
+                body = f'<span class="citekb-overlap" title="与 chunk {following.index} 重叠">{body}</span>'
+            out.append(body)
+    return "".join(out)
+
+
+def backlinks_html(links: list[Backlink], link: Link) -> str:
+    if not links:
+        return ""
+    items = "".join(
+        f'<li><a href="{esc(link(report_path(b.report_slug)))}">{esc(b.report_title)}</a>：'
+        f"<q>{esc(b.sentence)}</q></li>"
+        for b in links
+    )
+    return f'<aside class="citekb-backlinks"><p>引用此处的报告（{len(links)}）</p><ul>{items}</ul></aside>'
+
+
+def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
+    chunks = kb.chunks[source.slug]
+    removals = kb.removals[source.slug]
+    text = source.text
+    meta = [("块数", str(len(chunks))), ("字符数", str(len(text)))]
+    meta += [(key, value) for key, value in sorted(source.meta.items())]
+    meta.append(("出处文件", "、".join(source.origins)))
+    hidden = sum(r.end - r.start for r in removals)
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
+    parts = [
+        page_header(source.title),
+        f'<table class="citekb-meta">{rows}</table>',
+        f'<p class="citekb-note">已隐藏 {hidden} 字的抓取模板内容（点击展开）；块编号与研究流水线的检索器一致。</p>'
+        if hidden else "",
+        backlinks_html(kb.backlinks.get((source.slug, None), []), link),
+        '<nav class="citekb-chunk-nav">' + " ".join(
+            f'<a href="#chunk-{c.index}">{c.index}</a>' for c in chunks) + "</nav>",
+    ]
+    for i, chunk in enumerate(chunks):
+        neighbours = (chunks[i - 1] if i else None, chunks[i + 1] if i + 1 < len(chunks) else None)
+        parts.append(
+            f'<section class="citekb-chunk" id="chunk-{chunk.index}" data-chunk-id="{chunk.id}">'
+            f'<h2 class="citekb-chunk-heading">chunk {chunk.index}'
+            f'<a class="headerlink" href="#chunk-{chunk.index}" title="永久链接">¶</a></h2>'
+            f'<p class="citekb-chunk-meta">字符 {chunk.start}–{chunk.end} · id <code>{chunk.id}</code></p>'
+            f'<div class="citekb-text">{chunk_html(text, chunk, neighbours, removals)}</div>'
+            f"{backlinks_html(kb.backlinks.get((source.slug, chunk.index), []), link)}</section>"
+        )
+    return "\n".join(p for p in parts if p)
+
+
+def file_url(file: FileSource) -> str:
+    suffix = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else "bin"
+    return f"sources/{file.slug}/file.{re.sub(r'[^a-z0-9]', '', suffix) or 'bin'}"
+
+
+def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
+    href = esc(link(file_url(file)))
+    parts = [
+        page_header(file.name, f'任务文件 · {esc(file.kind)} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>'),
+        backlinks_html(kb.backlinks.get((file.slug, None), []), link),
+    ]
+    if file.kind == "image":
+        parts.append(f'<p><img class="citekb-image" src="{href}" alt="{esc(file.name)}"></p>')
+    elif file.kind == "video":
+        parts.append(f'<p><video controls src="{href}"></video></p>')
+    for number, page in enumerate(file.pages, 1):
+        parts.append(
+            f'<section class="citekb-chunk" id="page-{number}"><h2 class="citekb-chunk-heading">第 {number} 页'
+            f'<a class="headerlink" href="#page-{number}" title="永久链接">¶</a></h2>'
+            f'<div class="citekb-text">{esc(page)}</div></section>'
+        )
+    return "\n".join(p for p in parts if p)
+
+
+def sources_index(kb: KnowledgeBase, link: Link) -> str:
+    rows = "".join(
+        f'<tr><td><a href="{esc(link(source_path(s.slug)))}">{esc(s.title or "(无标题)")}</a></td>'
+        f"<td>{len(kb.chunks[s.slug])}</td><td>{esc('、'.join(o.split('#')[0] for o in s.origins))}</td></tr>"
+        for s in sorted(kb.loaded.sources.values(), key=lambda s: (s.title, s.slug))
+    )
+    files = "".join(
+        f'<tr><td><a href="{esc(link(source_path(f.slug)))}">{esc(f.name)}</a></td><td>{esc(f.kind)}</td>'
+        f"<td>{esc(f.path)}</td></tr>"
+        for f in sorted(kb.loaded.files.values(), key=lambda f: f.path)
+    )
+    parts = [
+        page_header("来源", f"{len(kb.loaded.sources)} 篇抓取文档，{len(kb.loaded.files)} 个任务文件。"),
+        f'<table class="citekb-index"><thead><tr><th>标题</th><th>块数</th><th>出处</th></tr></thead><tbody>{rows}</tbody></table>',
+    ]
+    if files:
+        parts.append(f'<h2 id="files">任务文件</h2><table class="citekb-index"><thead><tr><th>文件</th><th>类型</th>'
+                     f"<th>位置</th></tr></thead><tbody>{files}</tbody></table>")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- report pages
+
+
+def report_path(slug: str) -> str:
+    return f"reports/{slug}/"
+
+
+def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
+    """One citation as an inline element: a link with a hover preview, or a marked failure."""
+    citation = item.citation
+    kind = esc(citation.kind)
+    if item.status == "resolved" and item.target:
+        source = kb.loaded.sources.get(item.source_slug or "")
+        if source and citation.kind == "long_context":
+            chunk = kb.chunks[source.slug][citation.chunk]
+            label = f"{short(source.title)} · chunk {citation.chunk}"
+            preview = chunk.text[:PREVIEW_CHARS] + ("…" if len(chunk.text) > PREVIEW_CHARS else "")
+        elif source:
+            label, preview = short(source.title), source.title
+        else:
+            file = next(f for f in kb.loaded.files.values() if f.slug == item.source_slug)
+            label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
+            preview = f"{file.name}（{file.kind}）"
+        return (
+            f'<a class="citekb-cite" data-status="resolved" data-kind="{kind}" href="{esc(link(item.target))}">'
+            f'<span class="citekb-cite-label">{inline(label)}</span>'
+            f'<span class="citekb-preview" role="tooltip">{inline(preview)}</span></a>'
+        )
+    reason = f"{STATUS_LABELS[item.status]}：{item.reason or ''}" + (f"（{item.suggestion}）" if item.suggestion else "")
+    if citation.kind == "web" and item.status == "unknown_source":
+        url = citation.title or ""
+        if re.match(r"^https?://", url):
+            return (
+                f'<a class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="web" '
+                f'href="{esc(url)}" rel="noopener noreferrer nofollow" title="{inline(reason)}">'
+                f'<span class="citekb-cite-label">⚠ {inline(short(url, 40))}</span>'
+                f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></a>'
+            )
+    return (
+        f'<span class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}" tabindex="0" '
+        f'title="{inline(reason)}"><span class="citekb-cite-label">⚠ {inline(citation.raw)}</span>'
+        f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></span>'
+    )
+
+
+def markdown_escape(text: str) -> str:
+    """Report text as Markdown that can neither emit HTML nor link anywhere on its own."""
+    return text.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]").replace("{{", "{\u200b{")
+
+
+def report_markdown(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link) -> str:
+    """Report text with each citation bracket replaced by its rendered citation(s)."""
+    out: list[str] = []
+    cursor = 0
+    by_span: dict[tuple[int, int], list[Resolved]] = {}
+    for item in items:
+        by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
+    for (start, end), group in sorted(by_span.items()):
+        if start < cursor:
+            continue
+        out.append(markdown_escape(text[cursor:start]))
+        out.append("".join(citation_html(item, kb, link) for item in group))
+        cursor = end
+    out.append(markdown_escape(text[cursor:]))
+    return "".join(out)
+
+
+def citation_key(item: Resolved) -> tuple[str, str, int | None]:
+    c = item.citation
+    return c.kind, normalize_title(c.title or c.file or c.raw), c.chunk
+
+
+def citation_diff(cited: CitedReport) -> dict[str, list[tuple[tuple, int]]]:
+    """Citations added, removed, and moved (cited in other sentences) by validation."""
+    def sentences(items: list[Resolved], text: str) -> dict[tuple, Counter]:
+        found: dict[tuple, Counter] = {}
+        for item in items:
+            sentence = citing_sentence(text, item.citation.start, item.citation.end)
+            found.setdefault(citation_key(item), Counter())[sentence] += 1
+        return found
+
+    before = sentences(cited.original, cited.report.original or "")
+    after = sentences(cited.final, cited.report.final)
+    count = lambda table, key: sum(table[key].values())  # noqa: E731
+    return {
+        "added": [(k, count(after, k)) for k in after if k not in before],
+        "removed": [(k, count(before, k)) for k in before if k not in after],
+        "moved": [(k, count(after, k)) for k in after if k in before and set(after[k]) != set(before[k])],
+    }
+
+
+def text_diff_html(before: str, after: str) -> str:
+    """Line diff of the report text, escaped; unchanged runs collapsed to a count."""
+    a, b = before.splitlines(), after.splitlines()
+    out: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(f'<div class="citekb-diff-same">… {i2 - i1} 行未改动 …</div>')
+            continue
+        out.extend(f'<del class="citekb-diff-del">{esc(line) or "&nbsp;"}</del>' for line in a[i1:i2])
+        out.extend(f'<ins class="citekb-diff-ins">{esc(line) or "&nbsp;"}</ins>' for line in b[j1:j2])
+    return '<div class="citekb-diff">' + "".join(out) + "</div>"
+
+
+def status_counts(items: Iterable[Resolved]) -> Counter:
+    return Counter(item.status for item in items)
+
+
+def counts_html(counts: Counter) -> str:
+    return " · ".join(
+        f'<span class="citekb-count" data-status="{s}">{STATUS_LABELS[s]} {counts[s]}</span>'
+        for s in STATUS_LABELS if counts[s]
+    ) or "无引用"
+
+
+def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
+    report = cited.report
+    meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
+    meta += [(k, v) for k, v in sorted(report.meta.items()) if k != "summary"]
+    meta.append(("文件", report.path))
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
+    parts = [
+        f"# {inline(report.title)}\n",
+        f'<table class="citekb-meta">{rows}</table>\n',
+        f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
+    ]
+    if report.query:
+        parts.append("## 查询 {#query}\n\n" + "\n".join("> " + markdown_escape(line) for line in report.query.splitlines()) + "\n")
+    parts.append("## 最终报告 {#final}\n\n" + report_markdown(report.final, cited.final, kb, link) + "\n")
+    if report.original is not None:
+        diff = citation_diff(cited)
+        labels = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同句子中）"}
+        rows = "".join(
+            f"<tr><td>{labels[change]}</td><td>{esc(key[0])}</td><td>{esc(key[1])}</td>"
+            f"<td>{'' if key[2] is None else key[2]}</td><td>{n}</td></tr>"
+            for change, keys in diff.items() for key, n in keys
+        )
+        parts.append(
+            "## 验证改动 {#validation}\n\n"
+            f'<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n'
+            "### 引用变化 {#citation-diff}\n\n"
+            + (f'<table class="citekb-index"><thead><tr><th>变化</th><th>类型</th><th>来源</th><th>chunk</th>'
+               f"<th>次数</th></tr></thead><tbody>{rows}</tbody></table>\n" if rows else "<p>引用没有变化。</p>\n")
+            + "\n### 文本差异 {#text-diff}\n\n" + text_diff_html(report.original, report.final) + "\n"
+        )
+        parts.append(
+            "## 原始报告（验证前） {#original}\n\n" + report_markdown(report.original, cited.original, kb, link) + "\n"
+        )
+    if report.meta.get("summary"):
+        parts.append(
+            '## 运行摘要 {#summary}\n\n<details class="citekb-summary"><summary>流水线输出的摘要（原样）</summary>'
+            f'<div class="citekb-text">{esc(report.meta["summary"])}</div></details>\n'
+        )
+    return "\n".join(parts)
+
+
+def report_row(cited: CitedReport, link: Link) -> str:
+    report: Report = cited.report
+    detail = " / ".join(v for k, v in sorted(report.meta.items()) if k in ("model", "context", "run"))
+    return (
+        f'<tr><td><a href="{esc(link(report_path(report.slug)))}">{esc(report.title)}</a></td>'
+        f"<td>{esc(report.task or '—')}</td><td>{esc(detail)}</td><td>{counts_html(status_counts(cited.final))}</td></tr>"
+    )
+
+
+def reports_index(kb: KnowledgeBase, link: Link) -> str:
+    rows = "".join(report_row(c, link) for _, c in sorted(kb.cited.items()))
+    return (
+        page_header("报告", f"{len(kb.cited)} 份研究报告；点击引用即可阅读被引用的原文块。")
+        + '<table class="citekb-index"><thead><tr><th>报告</th><th>任务</th><th>运行</th><th>引用状态</th></tr></thead>'
+        + f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def health_page(kb: KnowledgeBase, link: Link) -> str:
+    total = status_counts(item for c in kb.cited.values() for item in c.final)
+    missing: Counter = Counter()
+    sections: list[str] = []
+    for slug, cited in sorted(kb.cited.items()):
+        bad = [item for item in cited.final if item.status != "resolved"]
+        for item in bad:
+            missing[(item.status, item.citation.title or item.citation.file or item.citation.raw)] += 1
+        rows = "".join(
+            f'<tr><td data-status="{i.status}">{STATUS_LABELS[i.status]}</td><td><code>{esc(i.citation.raw)}</code></td>'
+            f"<td>{esc(i.reason or '')}{'（' + esc(i.suggestion) + '）' if i.suggestion else ''}</td></tr>"
+            for i in bad
+        )
+        sections.append(
+            f'<h2 id="report-{esc(slug)}"><a href="{esc(link(report_path(slug)))}">{esc(cited.report.title)}</a></h2>'
+            f"<p>{counts_html(status_counts(cited.final))}</p>"
+            + (f'<table class="citekb-index"><thead><tr><th>状态</th><th>原文</th><th>原因</th></tr></thead><tbody>{rows}</tbody></table>' if rows else "")
+        )
+    todo = "".join(
+        f"<tr><td>{STATUS_LABELS[status]}</td><td>{esc(name)}</td><td>{n}</td></tr>"
+        for (status, name), n in sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return "\n".join([
+        page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}"),
+        '<h2 id="to-add">仍需补充的来源</h2>',
+        f'<table class="citekb-index"><thead><tr><th>状态</th><th>来源 / 文件</th><th>引用次数</th></tr></thead><tbody>{todo}</tbody></table>'
+        if todo else "<p>所有引用均已解析。</p>",
+        *sections,
+    ])

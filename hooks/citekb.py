@@ -1,0 +1,108 @@
+"""MkDocs hooks: a thin adapter that runs the build_tools pipeline from MkDocs events.
+
+on_config   finds the knowledge-base folder (extra.citekb.sources, or $CITEKB_SOURCES)
+on_files    builds the knowledge base once and adds every generated page and file
+on_page_*   fills generated pages: reports through Markdown, everything else as ready HTML
+on_serve    watches the knowledge-base folder, so edited sources show up without a restart
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+from mkdocs.utils import get_relative_url
+
+from build_tools import render
+from build_tools.knowledge_base import KnowledgeBase, build
+
+log = logging.getLogger("mkdocs.hooks.citekb")
+
+_root: Path | None = None
+_kb: KnowledgeBase | None = None
+_html_pages: dict[str, Callable[[render.Link], str]] = {}
+_markdown_pages: dict[str, Callable[[render.Link], str]] = {}
+
+
+def _sources_root(config) -> Path:
+    configured = os.environ.get("CITEKB_SOURCES") or config.extra.get("citekb", {}).get("sources", "sources")
+    return (Path(config.config_file_path).parent / configured).resolve()
+
+
+def on_config(config):
+    global _root
+    if not config.use_directory_urls:
+        raise PluginError("citekb: citation links assume `use_directory_urls: true`")
+    _root = _sources_root(config)
+    return config
+
+
+def _page(files: Files, config, src_uri: str, title: str) -> None:
+    """A generated page; `render_macros: false` keeps mkdocs-macros away from scraped text."""
+    front = yaml.safe_dump({"title": title, "render_macros": False}, allow_unicode=True)
+    files.append(File.generated(config, src_uri, content=f"---\n{front}---\n"))
+
+
+def on_files(files: Files, config) -> Files:
+    global _kb
+    _kb = kb = build(_root)
+    for problem in kb.problems:
+        log.warning("citekb: %s", problem)
+    for drift in kb.drift:
+        log.warning("citekb: %s", drift)
+    _html_pages.clear()
+    _markdown_pages.clear()
+
+    def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
+        _page(files, config, src_uri, title)
+        _html_pages[src_uri] = make
+
+    add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
+    add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link))
+    add_html("health.md", "引用健康度", lambda link: render.health_page(kb, link))
+    for source in kb.loaded.sources.values():
+        add_html(f"sources/{source.slug}.md", source.title or source.slug,
+                 lambda link, s=source: render.source_page(kb, s, link))
+    for file in kb.loaded.files.values():
+        add_html(f"sources/{file.slug}.md", file.name, lambda link, f=file: render.file_page(kb, f, link))
+        files.append(File.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path)))
+    for slug, cited in kb.cited.items():
+        _page(files, config, f"reports/{slug}.md", cited.report.title)
+        _markdown_pages[f"reports/{slug}.md"] = lambda link, c=cited: render.report_page(kb, c, link)
+    log.info("citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited))
+    return files
+
+
+def _linker(page) -> render.Link:
+    def link(target: str) -> str:
+        path, _, fragment = target.partition("#")
+        url = get_relative_url(path, page.url) if path else ""
+        if path.endswith("/") and not url.endswith("/"):
+            url += "/"
+        return url + (f"#{fragment}" if fragment else "")
+
+    return link
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    make = _markdown_pages.get(page.file.src_uri)
+    if make:
+        return make(_linker(page))
+    return "" if page.file.src_uri in _html_pages else markdown
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    make = _html_pages.get(page.file.src_uri)
+    return make(_linker(page)) if make else html
+
+
+def on_serve(server, config, builder):
+    if _root is not None and _root.is_dir():
+        server.watch(str(_root))
+    return server
+
