@@ -64,7 +64,8 @@ def repeated_title(lines: list[Line]) -> Iterator[tuple[int, int]]:
             continue
         is_title = stripped == title
         title_like = (
-            len(stripped) <= MAX_TITLE_LINE
+            not stripped.startswith("|")  # a repeated table row is data
+            and len(stripped) <= MAX_TITLE_LINE
             and len(_WORD.findall(stripped)) >= MIN_TITLE_WORD_CHARS
         )
         if title_like and ((is_title and seen_title) or stripped == previous):

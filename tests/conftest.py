@@ -1,0 +1,72 @@
+"""Shared test helpers: paths, the real pipeline material (skipped where absent), site builds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+PIPELINE = SHARED / "pipeline"
+SEEDS = SHARED / "seeds"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def need_pipeline() -> Path:
+    if not (PIPELINE / "reference_chunks").is_dir():
+        pytest.skip("../shared/pipeline is not beside this checkout (CI has it; copies are never committed)")
+    return PIPELINE
+
+
+@pytest.fixture
+def pipeline() -> Path:
+    return need_pipeline()
+
+
+def corpus_files() -> list[Path]:
+    return sorted(PIPELINE.glob("datasets/*/long_context_sampled_*.json")) if PIPELINE.is_dir() else []
+
+
+@dataclass
+class Build:
+    returncode: int
+    log: str
+    site: Path
+
+    def page(self, path: str) -> str:
+        return (self.site / path / "index.html").read_text(encoding="utf-8")
+
+    @property
+    def warnings(self) -> list[str]:
+        return [line for line in self.log.splitlines() if line.startswith(("WARNING", "ERROR"))]
+
+
+def build_site(sources: Path, site: Path, strict: bool = True) -> Build:
+    """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder."""
+    env = {**os.environ, "CITEKB_SOURCES": str(sources), "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
+    if strict:
+        command.append("--strict")
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return Build(done.returncode, done.stdout + done.stderr, site)
+
+
+def kb(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "build_tools", *args], cwd=REPO, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"kb {' '.join(args)} failed: {done.stderr}")
+    return done
+
+
+def write_page(folder: Path, name: str, title: str, body: str) -> Path:
+    """A hand-added source in the documented format."""
+    path = folder / "pages" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\ntitle: {title!r}\nkind: web\n---\n{body}", encoding="utf-8")
+    return path

@@ -1,0 +1,83 @@
+"""Bad input is named (file, line, what is wrong) and never costs the other sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from build_tools.ingest import load
+from build_tools.knowledge_base import build
+
+from conftest import build_site, kb, write_page
+
+
+def make_bad_folder(root: Path) -> None:
+    write_page(root, "good.txt", "好的来源", "这是一篇正常的文章。\n")
+    (root / "pages" / "empty.txt").write_text("---\ntitle: 空\n---\n  \n", encoding="utf-8")
+    (root / "pages" / "latin1.txt").write_bytes("---\ntitle: x\n---\nline one\ncaf\xe9\n".encode("latin-1"))
+    (root / "pages" / "no-header.txt").write_text("just text\n", encoding="utf-8")
+    corpora = root / "corpora" / "009"
+    corpora.mkdir(parents=True)
+    (corpora / "broken.json").write_text('[\n {"title": "a", "page_body": "b"},\n {"title": "c", \n', encoding="utf-8")
+    (corpora / "items.json").write_text(
+        '[\n {"title": "完整条目", "page_body": "正文。"},\n {"title": "缺正文"},\n 42\n]', encoding="utf-8"
+    )
+
+
+def test_each_defect_is_named_with_file_and_line(tmp_path):
+    make_bad_folder(tmp_path)
+    loaded = load(tmp_path)
+    messages = sorted(str(p) for p in loaded.problems)
+    assert any(m.startswith("pages/empty.txt: empty source") for m in messages)
+    assert any(m.startswith("pages/latin1.txt:5: not UTF-8") for m in messages)
+    assert any(m.startswith("pages/no-header.txt:1: missing the YAML header") for m in messages)
+    assert any(m.startswith("corpora/009/broken.json:4:") and "invalid JSON" in m for m in messages)
+    assert "corpora/009/items.json:3: item 1 has no text page_body" in messages
+    assert "corpora/009/items.json:4: item 2 has no text title or page_body" in messages
+    # Everything usable still loads, and the corpus keeps its doc numbering.
+    assert {s.title for s in loaded.sources.values()} == {"完整条目", "好的来源"}
+    assert loaded.corpora["corpora/009/items"].slugs[1:] == ["", ""]
+
+
+def test_kb_chunk_reports_bad_items_and_keeps_doc_index(tmp_path):
+    corpus = tmp_path / "c.json"
+    corpus.write_text(json.dumps([{"title": "x"}, {"title": "第二篇", "page_body": "内容"}], ensure_ascii=False), encoding="utf-8")
+    done = kb("chunk", str(corpus), check=False)
+    assert done.returncode == 1
+    assert "c.json:1: item 0 has no text page_body" in done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r["doc_index"], r["content"]) for r in rows] == [(1, "第二篇\n\n内容")]
+    (tmp_path / "bad.json").write_bytes(b'[{"title": "\xff"}]')
+    done = kb("chunk", str(tmp_path / "bad.json"), check=False)
+    assert done.returncode == 1 and "bad.json:1: not UTF-8" in done.stderr
+
+
+def test_build_keeps_good_sources_and_strict_names_the_bad_file(tmp_path):
+    sources = tmp_path / "kb"
+    make_bad_folder(sources)
+    lenient = build_site(sources, tmp_path / "site", strict=False)
+    assert lenient.returncode == 0, lenient.log
+    index = lenient.page("sources")
+    assert "好的来源" in index and "完整条目" in index
+    assert any("pages/latin1.txt:5: not UTF-8" in w for w in lenient.warnings)
+    strict = build_site(sources, tmp_path / "strict")
+    assert strict.returncode != 0
+    assert "corpora/009/items.json:3: item 1 has no text page_body" in strict.log
+
+
+def test_lock_reports_changed_chunk_by_source_and_number(tmp_path):
+    body = "第一段。\n\n" + "甲" * 1400 + "\n\n" + "乙" * 1400 + "\n\n结尾。"
+    page = write_page(tmp_path, "rescraped.txt", "会被重新抓取的页面", body)
+    kb("lock", "--sources", str(tmp_path))
+    assert build(tmp_path).drift == []
+    page.write_text(page.read_text(encoding="utf-8").replace("乙" * 1400, "丙" * 1400), encoding="utf-8")
+    drift = build(tmp_path).drift
+    assert drift and {d.slug for d in drift} == {"rescraped"}
+    changed = sorted(d.chunk for d in drift)
+    assert changed[0] >= 1  # the chunks before the edit keep their text
+    done = kb("lock", "--sources", str(tmp_path), "--check", check=False)
+    assert done.returncode == 1 and f"'rescraped' chunk {changed[0]} changed" in done.stderr
+    strict = build_site(tmp_path, tmp_path / "site")
+    assert strict.returncode != 0 and f"'rescraped' chunk {changed[0]} changed" in strict.log
+    kb("lock", "--sources", str(tmp_path))
+    assert build(tmp_path).drift == []

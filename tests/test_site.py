@@ -1,0 +1,96 @@
+"""The shipped site: strict build, exact chunk sections, boilerplate hidden not lost, offline, inert text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from build_tools.chunk import chunk_text
+from build_tools.ingest import load
+
+from conftest import REPO, build_site, write_page
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    built = build_site(REPO / "sources", tmp_path_factory.mktemp("shipped") / "site")
+    assert built.returncode == 0, built.log
+    return built
+
+
+def section_text(section) -> str:
+    """What a reader can reach in a chunk section: its text with collapsed boilerplate expanded."""
+    text = section.select_one(".citekb-text")
+    for summary in text.select("summary"):
+        summary.decompose()
+    return text.get_text()
+
+
+def test_strict_build_has_no_warnings(shipped):
+    assert shipped.warnings == []
+
+
+def test_every_shipped_chunk_is_on_its_page_exactly(shipped):
+    loaded = load(REPO / "sources")
+    assert len(loaded.sources) == 3
+    for source in loaded.sources.values():
+        soup = BeautifulSoup(shipped.page(f"sources/{source.slug}"), "html.parser")
+        sections = soup.select("section.citekb-chunk")
+        chunks = chunk_text(source.text)
+        assert [s["id"] for s in sections] == [f"chunk-{c.index}" for c in chunks]
+        for section, chunk in zip(sections, chunks):
+            assert section_text(section) == chunk.text
+            assert f"字符 {chunk.start}–{chunk.end}" in section.get_text()
+            assert section.select_one(f'a.headerlink[href="#chunk-{chunk.index}"]')
+
+
+def test_seed_001_hides_related_list_and_breadcrumb_but_keeps_them(shipped):
+    soup = BeautifulSoup(shipped.page("sources/open-vs-closed-llm-landscape"), "html.parser")
+    hidden = soup.select("details.citekb-boilerplate")
+    rules = {d["data-rule"] for d in hidden}
+    assert {"breadcrumb", "related_list", "repeated_title"} <= rules
+    for details in hidden:
+        details.decompose()
+    visible = soup.select_one("article").get_text()
+    assert "相关文章" not in visible and "当前位置" not in visible
+    assert "学习设计模式《一》——简单工厂" not in visible
+    full = BeautifulSoup(shipped.page("sources/open-vs-closed-llm-landscape"), "html.parser").get_text()
+    assert "学习设计模式《一》——简单工厂" in full and "当前位置: 首页 > news >正文" in full
+
+
+def test_overlap_with_neighbours_is_marked(shipped):
+    soup = BeautifulSoup(shipped.page("sources/openai-success-lessons"), "html.parser")
+    second = soup.select_one("#chunk-2")
+    overlaps = second.select(".citekb-overlap")
+    assert overlaps and overlaps[0]["title"] == "与 chunk 1 重叠"
+    assert overlaps[-1]["title"] == "与 chunk 3 重叠"
+
+
+def test_site_makes_no_external_requests(shipped):
+    external = re.compile(r"""(?:src|href)=["']?(?:https?:)?//""")
+    for page in shipped.site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "fonts.googleapis" not in html and "fonts.gstatic" not in html
+        for tag in BeautifulSoup(html, "html.parser").select("script[src], link[href], img[src]"):
+            assert not external.search(str(tag)), f"{page}: {tag}"
+
+
+def test_scraped_text_is_never_interpreted(tmp_path):
+    body = (
+        "<script>window.pwned = 1</script>\n<img src=x onerror=alert(1)>\n"
+        "{{ config.site_name }} {% include 'x' %}\n[link](javascript:alert(1))\n# not a heading\n"
+    )
+    write_page(tmp_path / "kb", "hostile.txt", "<b>title</b> {{ 7*7 }}", body)
+    built = build_site(tmp_path / "kb", tmp_path / "site")
+    assert built.returncode == 0, built.log
+    soup = BeautifulSoup(built.page("sources/hostile"), "html.parser")
+    article = soup.select_one("article")
+    assert not article.select("script, img, b") and not article.select('a[href^="javascript"]')
+    text = article.get_text()
+    for literal in ("<script>window.pwned = 1</script>", "{{ config.site_name }}", "{% include 'x' %}",
+                    "[link](javascript:alert(1))", "# not a heading", "<b>title</b> {{ 7*7 }}"):
+        assert literal in text
+    assert "49" not in soup.select_one("h1").get_text()
