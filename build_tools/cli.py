@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .chunk import chunk_text
+from .importer import ImportFailure, import_app
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import assemble, build
 from .lock import LOCK_NAME, find_drift, read_lock, write_lock
@@ -110,6 +111,30 @@ def cmd_lock(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Copy a pipeline app folder into the knowledge base, then lock the chunks of new sources."""
+    root = Path(args.sources).resolve()
+    try:
+        result = import_app(Path(args.app_dir), root, set(args.task) if args.task else None,
+                            progress=lambda line: print(line, file=sys.stderr))
+    except ImportFailure as error:
+        return fail(str(error))
+    kb = build(root)
+    for problem in kb.problems:
+        print(f"kb: {problem}", file=sys.stderr)
+    lock_path = root / LOCK_NAME
+    locked = read_lock(lock_path)
+    new = {slug: ids for slug, ids in kb.chunk_ids().items() if slug not in locked}
+    if new:
+        write_lock(lock_path, {**locked, **new}, {slug: s.title for slug, s in kb.loaded.sources.items()})
+    for item in find_drift(locked, kb.chunk_ids()):
+        print(f"kb: {item}", file=sys.stderr)
+    print(f"kb: {len(result.written)} files written, {result.unchanged} unchanged; knowledge base has "
+          f"{len(kb.loaded.sources)} sources, {len(kb.loaded.files)} files, {len(kb.cited)} reports; "
+          f"{len(new)} sources newly locked")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="kb", description="Citekb: citations that link to the exact chunk.")
     verbs = main.add_subparsers(dest="verb", required=True)
@@ -123,6 +148,12 @@ def parser() -> argparse.ArgumentParser:
     cites.add_argument("--corpus", help="the long_context*.json the report was written against")
     cites.add_argument("--files", help="folder of the task's files (PDFs, images)")
     cites.set_defaults(run=cmd_cites)
+
+    imp = verbs.add_parser("import", help="import a pipeline app folder (datasets/, results/) into the knowledge base")
+    imp.add_argument("app_dir", help="the pipeline's app folder")
+    imp.add_argument("--task", action="append", help="only this task (e.g. 003); repeatable")
+    imp.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")
+    imp.set_defaults(run=cmd_import)
 
     lock = verbs.add_parser("lock", help="record the chunk hashes of every source (chunks.lock)")
     lock.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")

@@ -70,7 +70,8 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
     corpus = loaded.corpora.get(report.corpus) if report.corpus else None
     missing = None
     if report.corpus is None:
-        missing = "this report names no corpus, so its long_context sources are not in the knowledge base"
+        missing = report.meta.get("corpus_missing") or (
+            "this report names no corpus, so its long_context sources are not in the knowledge base")
     elif corpus is None:
         missing = f"corpus {report.corpus}.json is not in the knowledge base"
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []

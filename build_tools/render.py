@@ -39,8 +39,8 @@ SHORT_TITLE = 18
 # Characters Markdown would act on inside inline HTML; entities keep them literal.
 _MARKDOWN_ACTIVE = str.maketrans({
     "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#93;", "\\": "&#92;",
-    "|": "&#124;", "\n": "&#10;", "{": "&#123;", "}": "&#125;", "#": "&#35;", "~": "&#126;",
-})
+    "|": "&#124;", "\n": "&#10;", "{": "&#123;", "}": "&#125;", "~": "&#126;",
+})  # no "#": html.escape's own entities contain it, and with "\n" gone it cannot start a heading
 
 
 def esc(text: str) -> str:
@@ -186,6 +186,8 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
     """One citation as an inline element: a link with a hover preview, or a marked failure."""
     citation = item.citation
     kind = esc(citation.kind)
+    cited = f' data-title="{inline(citation.title)}"' if citation.title else ""
+    cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
     if item.status == "resolved" and item.target:
         source = kb.loaded.sources.get(item.source_slug or "")
         if source and citation.kind == "long_context":
@@ -199,7 +201,7 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
             label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
             preview = f"{file.name}（{file.kind}）"
         return (
-            f'<a class="citekb-cite" data-status="resolved" data-kind="{kind}" href="{esc(link(item.target))}">'
+            f'<a class="citekb-cite" data-status="resolved" data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
             f'<span class="citekb-cite-label">{inline(label)}</span>'
             f'<span class="citekb-preview" role="tooltip">{inline(preview)}</span></a>'
         )
@@ -214,7 +216,7 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
                 f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></a>'
             )
     return (
-        f'<span class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}" tabindex="0" '
+        f'<span class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0" '
         f'title="{inline(reason)}"><span class="citekb-cite-label">⚠ {inline(citation.raw)}</span>'
         f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></span>'
     )

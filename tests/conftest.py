@@ -70,3 +70,14 @@ def write_page(folder: Path, name: str, title: str, body: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"---\ntitle: {title!r}\nkind: web\n---\n{body}", encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def imported(tmp_path_factory) -> Build:
+    """../shared/pipeline imported with `kb import` and built strictly (once per test session)."""
+    pipeline = need_pipeline()
+    root = tmp_path_factory.mktemp("imported")
+    kb("import", str(pipeline), "--sources", str(root / "kb"))
+    built = build_site(root / "kb", root / "site")
+    assert built.returncode == 0, built.log
+    return built
