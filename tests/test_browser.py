@@ -1,0 +1,80 @@
+"""In a real browser (Playwright driving Debian's chromium): click, hover, read the reason."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from urllib.parse import urljoin
+
+import pytest
+
+from conftest import CHROMIUM
+
+pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def served(imported):
+    """The imported site on a loopback port."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(imported.site))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def page():
+    if not CHROMIUM:
+        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        browser.close()
+
+
+REPORT = "/reports/bench-case1114-003-2025-12-03-19-51-33/"
+
+
+def test_click_lands_on_the_cited_chunk(served, page):
+    page.goto(served + REPORT)
+    link = page.locator('#final ~ p a.citekb-cite[data-kind="long_context"]').first
+    chunk = link.get_attribute("data-chunk")
+    link.click()
+    page.wait_for_url(f"**/sources/**#chunk-{chunk}")
+    section = page.locator(f"section#chunk-{chunk}")
+    assert section.is_visible()
+    box = section.bounding_box()
+    assert 0 <= box["y"] < 900  # scrolled into view
+    assert page.evaluate("document.querySelector(':target').id") == f"chunk-{chunk}"
+
+
+def test_hover_shows_the_chunk_text(served, page):
+    page.goto(served + REPORT)
+    link = page.locator('a.citekb-cite[data-kind="long_context"]').nth(1)
+    preview = link.locator(".citekb-preview")
+    assert not preview.is_visible()
+    link.hover()
+    preview.wait_for(state="visible")
+    shown = preview.inner_text().rstrip("…")
+    href = link.get_attribute("href")
+    page.goto(urljoin(served + REPORT, href))  # read the target's text from its own page
+    fragment = href.split("#")[1]
+    target_text = page.evaluate(
+        """id => { const t = document.getElementById(id).querySelector('.citekb-text').cloneNode(true);
+                  t.querySelectorAll('summary').forEach(s => s.remove()); return t.textContent; }""", fragment)
+    assert shown and target_text.startswith(shown[:200])
+
+
+def test_unresolved_citation_shows_its_reason(served, page):
+    page.goto(served + "/reports/bench-case1104-001-2025-12-03-20-07-04/")
+    cite = page.locator('.citekb-unresolved[data-status="unknown_source"]').first
+    cite.hover()
+    preview = cite.locator(".citekb-preview")
+    preview.wait_for(state="visible")
+    assert "未知来源" in preview.inner_text() and "older corpus" in preview.inner_text()
