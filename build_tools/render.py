@@ -260,11 +260,10 @@ def citation_diff(cited: CitedReport) -> dict[str, list[tuple[tuple, int]]]:
 
     before = sentences(cited.original, cited.report.original or "")
     after = sentences(cited.final, cited.report.final)
-    count = lambda table, key: sum(table[key].values())  # noqa: E731
     return {
-        "added": [(k, count(after, k)) for k in after if k not in before],
-        "removed": [(k, count(before, k)) for k in before if k not in after],
-        "moved": [(k, count(after, k)) for k in after if k in before and set(after[k]) != set(before[k])],
+        "added": [(k, sum(after[k].values())) for k in after if k not in before],
+        "removed": [(k, sum(before[k].values())) for k in before if k not in after],
+        "moved": [(k, sum(after[k].values())) for k in after if k in before and set(after[k]) != set(before[k])],
     }
 
 

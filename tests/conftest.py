@@ -57,6 +57,14 @@ def build_site(sources: Path, site: Path, strict: bool = True) -> Build:
     return Build(done.returncode, done.stdout + done.stderr, site)
 
 
+def section_text(section) -> str:
+    """What a reader can reach in a chunk section: its text, collapsed boilerplate included."""
+    text = section.select_one(".citekb-text")
+    for summary in text.select("summary"):
+        summary.decompose()
+    return text.get_text()
+
+
 def kb(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "build_tools", *args], cwd=REPO, capture_output=True, text=True)
     if check and done.returncode != 0:

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 
 from build_tools.importer import ImportFailure, Writer, Imported, import_app
 
-from conftest import PIPELINE, kb
+from conftest import section_text, PIPELINE, kb
 
 pytestmark = pytest.mark.pipeline
 
@@ -30,12 +30,6 @@ def landed_section(site: Path, page_url: str, href: str):
     soup = BeautifulSoup((site / unquote(path).lstrip("/") / "index.html").read_text(encoding="utf-8"), "html.parser")
     return soup.find(id=fragment)
 
-
-def section_text(section) -> str:
-    text = section.select_one(".citekb-text")
-    for summary in text.select("summary"):
-        summary.decompose()
-    return text.get_text()
 
 
 def test_every_layout_imported_and_every_citation_classified(imported):
@@ -85,12 +79,12 @@ def test_unresolved_citations_say_why(imported):
     assert "older corpus" in reasons and "no file 'intro.docx' in files/001" in reasons
 
 
-def test_reimport_is_idempotent_and_stays_inside(tmp_path):
+def test_reimport_is_idempotent_and_stays_inside(tmp_path, pipeline):
     root = tmp_path / "kb"
-    first = import_app(PIPELINE, root, {"003"})
+    first = import_app(pipeline, root, {"003"})
     assert first.written and any(p.startswith("corpora/003/") for p in first.written)
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
-    second = import_app(PIPELINE, root, {"003"})
+    second = import_app(pipeline, root, {"003"})
     assert second.written == [] and second.unchanged == len(first.written)
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()} == before
     assert not list(root.rglob(".*.tmp*")) and not [p for p in root.rglob(".*") if p.is_file()]

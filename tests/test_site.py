@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -11,7 +10,7 @@ from bs4 import BeautifulSoup
 from build_tools.chunk import chunk_text
 from build_tools.ingest import load
 
-from conftest import REPO, build_site, write_page
+from conftest import section_text, REPO, build_site, write_page
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +19,6 @@ def shipped(tmp_path_factory):
     assert built.returncode == 0, built.log
     return built
 
-
-def section_text(section) -> str:
-    """What a reader can reach in a chunk section: its text with collapsed boilerplate expanded."""
-    text = section.select_one(".citekb-text")
-    for summary in text.select("summary"):
-        summary.decompose()
-    return text.get_text()
 
 
 def test_strict_build_has_no_warnings(shipped):
