@@ -14,7 +14,7 @@ from pathlib import Path
 from .chunk import chunk_text
 from .importer import ImportFailure, import_app
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
-from .knowledge_base import assemble, build
+from .knowledge_base import KnowledgeBase, assemble, build
 from .lock import LOCK_NAME, find_drift, read_lock, write_lock
 from .models import Corpus, Report
 
@@ -93,6 +93,11 @@ def cmd_cites(args: argparse.Namespace) -> int:
     return 0
 
 
+def source_titles(kb: KnowledgeBase) -> dict[str, str]:
+    """Titles stored beside the hashes, so a person can read the lock file."""
+    return {slug: source.title for slug, source in kb.loaded.sources.items()}
+
+
 def cmd_lock(args: argparse.Namespace) -> int:
     """Record (or with --check, verify) every source's chunk hashes in chunks.lock."""
     root = Path(args.sources).resolve()
@@ -105,7 +110,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
         for item in drift:
             print(f"kb: {item}", file=sys.stderr)
         return 1 if drift else 0
-    write_lock(lock_path, kb.chunk_ids(), {slug: s.title for slug, s in kb.loaded.sources.items()})
+    write_lock(lock_path, kb.chunk_ids(), source_titles(kb))
     print(f"kb: locked {len(kb.chunks)} sources ({sum(map(len, kb.chunks.values()))} chunks) in {lock_path}"
           + (f"; accepted {len(drift)} changed chunks" if drift else ""))
     return 0
@@ -122,12 +127,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     kb = build(root)
     for problem in kb.problems:
         print(f"kb: {problem}", file=sys.stderr)
+    for path in result.skipped:
+        print(f"kb: skipped {path} (not a pipeline file this importer knows)", file=sys.stderr)
     lock_path = root / LOCK_NAME
     locked = read_lock(lock_path)
-    new = {slug: ids for slug, ids in kb.chunk_ids().items() if slug not in locked}
+    current = kb.chunk_ids()
+    new = {slug: ids for slug, ids in current.items() if slug not in locked}
     if new:
-        write_lock(lock_path, {**locked, **new}, {slug: s.title for slug, s in kb.loaded.sources.items()})
-    for item in find_drift(locked, kb.chunk_ids()):
+        write_lock(lock_path, {**locked, **new}, source_titles(kb))
+    for item in find_drift(locked, current):
         print(f"kb: {item}", file=sys.stderr)
     print(f"kb: {len(result.written)} files written, {result.unchanged} unchanged; knowledge base has "
           f"{len(kb.loaded.sources)} sources, {len(kb.loaded.files)} files, {len(kb.cited)} reports; "
