@@ -224,7 +224,7 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
 
 def markdown_escape(text: str) -> str:
     """Report text as Markdown that can neither emit HTML nor link anywhere on its own."""
-    return text.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]").replace("{{", "{\u200b{")
+    return text.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]")
 
 
 def report_markdown(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link) -> str:

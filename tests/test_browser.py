@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from urllib.parse import urljoin
 
 import pytest
 
-from conftest import CHROMIUM
+from conftest import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
 def served(imported):
-    """The imported site on a loopback port."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(imported.site))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def page():
-    if not CHROMIUM:
-        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
-        browser.close()
+    with serve(imported.site) as url:
+        yield url
 
 
 REPORT = "/reports/bench-case1114-003-2025-12-03-19-51-33/"

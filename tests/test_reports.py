@@ -1,0 +1,102 @@
+"""Report pages over a hand-made knowledge base: backlinks, the health page, file pages, hostile reports."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urljoin
+
+import pytest
+from bs4 import BeautifulSoup
+
+from build_tools.chunk import chunk_text
+
+from conftest import build_site, section_text, serve
+from fixtures import ALPHA, alpha_body, make_kb
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    built = build_site(make_kb(root / "kb", hostile=True), root / "site")
+    assert built.returncode == 0, built.log
+    return built
+
+
+def soup_of(built, path: str) -> BeautifulSoup:
+    return BeautifulSoup(built.page(path), "html.parser")
+
+
+def follow(built, page_path: str, href: str):
+    """The element a link on `page_path` lands on (the page's <article> when there is no fragment)."""
+    target = urljoin(f"/{page_path}/", href)
+    path, _, fragment = target.partition("#")
+    soup = BeautifulSoup((built.site / unquote(path).strip("/") / "index.html").read_text(encoding="utf-8"), "html.parser")
+    return soup.find(id=fragment) if fragment else soup.select_one("article")
+
+
+def test_chunk_sections_list_the_sentences_that_cite_them(demo):
+    report = soup_of(demo, "reports/demo")
+    link = report.select_one(f'a.citekb-cite[data-title="{ALPHA}"][data-chunk="1"]')
+    section = follow(demo, "reports/demo", link["href"])
+    assert section_text(section) == chunk_text(alpha_body())[1].text
+    backlinks = section.select(".citekb-backlinks li")
+    assert len(backlinks) == 1
+    assert "Open models are spreading fast" in backlinks[0].get_text()
+    assert "long_context" not in backlinks[0].get_text()  # the citation bracket itself is not repeated
+    back = follow(demo, link["href"].split("#")[0].replace("../", "", 1), backlinks[0].a["href"])
+    assert back.select_one("h1").get_text().rstrip("¶") == "Demo report on open models"
+    other = section.find_parent().select_one("#chunk-0 .citekb-backlinks")
+    assert other is None  # chunk 0 of this source is cited by no report
+
+
+def test_pdf_citation_lands_on_its_page_and_image_is_shown(demo):
+    report = soup_of(demo, "reports/demo")
+    pdf = report.select_one('a.citekb-cite[data-kind="document"]')
+    assert pdf["href"].endswith("#page-2")
+    page_section = follow(demo, "reports/demo", pdf["href"])
+    assert page_section.select_one(".citekb-text").get_text() == "Second page about latency budgets"
+    image = report.select_one('a.citekb-cite[data-kind="image"]')
+    image_page = follow(demo, "reports/demo", image["href"])
+    src = image_page.select_one("img.citekb-image")["src"]
+    file_page = urljoin("/reports/demo/", image["href"]).strip("/")
+    shown = demo.site / urljoin(f"/{file_page}/", src).strip("/")
+    assert shown.read_bytes() == (demo.site.parent / "kb" / "files" / "t1" / "logo.png").read_bytes()
+
+
+def test_health_page_lists_what_is_still_missing(demo):
+    health = soup_of(demo, "health")
+    to_add = {tuple(td.get_text() for td in tr.select("td")[:2]) for tr in health.select("#to-add + table tbody tr")}
+    assert ("未知来源", "Gamma never imported") in to_add
+    assert ("缺少文件", "missing.pdf") in to_add
+    demo_section = health.select_one("#report-demo")
+    counts = demo_section.find_next("p").get_text()
+    assert "已解析 4" in counts and "未知来源 1" in counts and "块号超出范围 1" in counts and "缺少文件 1" in counts
+    raws = [code.get_text() for code in demo_section.find_next("table").select("code")]
+    assert f'[long_context: "{ALPHA}", chunk 99999999999]' in raws and "[文档: missing.pdf]" in raws
+
+
+def test_hostile_report_is_classified_and_inert(demo):
+    report = soup_of(demo, "reports/hostile")
+    article = report.select_one("article")
+    statuses = [c["data-status"] for c in article.select(".citekb-cite")]
+    assert "resolved" not in statuses and statuses.count("malformed") >= 5
+    assert not article.select("script, img, b#injected, #injected")
+    assert not article.select('a[href^="javascript"]')
+    hrefs = [unquote(a["href"]) for a in article.select("a[href]")]
+    assert not [h for h in hrefs if "passwd" in h or "logo.png" in h or "javascript" in h]
+    text = article.get_text()
+    assert "{{ config.site_name }}" in text and '<b id="injected">bold</b>' in text
+
+
+def test_hostile_report_runs_nothing_in_a_browser(demo, page):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    with serve(demo.site) as url:
+        page.goto(url + "/reports/hostile/")
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.pwned") is None
+        assert page.locator("#injected").count() == 0
+        assert page.locator("article img").count() == 0
+        cite = page.locator('.citekb-unresolved[data-status="malformed"]').first
+        cite.hover()
+        assert "格式错误" in cite.locator(".citekb-preview").inner_text()
+    assert dialogs == []
