@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from .check import check_site
 from .chunk import chunk_text
 from .importer import ImportFailure, import_app
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
@@ -143,6 +144,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Every internal link and #fragment of a built site; exit 1 if any is broken."""
+    site = Path(args.site)
+    if not (site / "index.html").is_file():
+        return fail(f"{site}: not a built site (no index.html); run `mkdocs build` first")
+    pages, broken = check_site(site, progress=lambda line: print(f"kb: {line}", file=sys.stderr))
+    if args.json:
+        json.dump({"pages": pages, "broken": [vars(b) for b in broken]}, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for item in broken:
+            print(item)
+        print(f"kb: {pages} pages checked, {len(broken)} broken links", file=sys.stderr)
+    return 1 if broken else 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="kb", description="Citekb: citations that link to the exact chunk.")
     verbs = main.add_subparsers(dest="verb", required=True)
@@ -167,6 +184,11 @@ def parser() -> argparse.ArgumentParser:
     lock.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")
     lock.add_argument("--check", action="store_true", help="only report chunks that changed; exit 1 if any")
     lock.set_defaults(run=cmd_lock)
+
+    check = verbs.add_parser("check", help="verify every internal link and #anchor of a built site")
+    check.add_argument("site", help="the built site folder (mkdocs build's output)")
+    check.add_argument("--json", action="store_true", help="print {pages, broken: [{page, text, target, reason}]}")
+    check.set_defaults(run=cmd_check)
     return main
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import chunk_text
-from .clean import find_boilerplate
 from .cite.parse import parse_citations, rag_references
 from .cite.resolve import Scope, resolve, title_index
+from .clean import find_boilerplate
 from .ingest import Loaded, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .models import Chunk, Problem, Removal, Report, Resolved, Source

@@ -13,9 +13,9 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from .clean import segments
 from .chunk import content_offset
 from .cite.resolve import normalize_title, source_path
+from .clean import segments
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase, citing_sentence
 from .models import Chunk, FileSource, Removal, Report, Resolved, Source
 

@@ -1,6 +1,6 @@
 """MkDocs hooks: a thin adapter that runs the build_tools pipeline from MkDocs events.
 
-on_config   finds the knowledge-base folder (extra.citekb.sources, or $CITEKB_SOURCES)
+on_config   finds the knowledge-base folder (extra.citekb.sources, or $CITEKB_SOURCES); pins the build date
 on_files    builds the knowledge base once and adds every generated page and file
 on_page_*   fills generated pages: reports through Markdown, everything else as ready HTML
 on_serve    watches the knowledge-base folder, so edited sources show up without a restart
@@ -34,8 +34,14 @@ def _sources_root(config) -> Path:
     return (Path(config.config_file_path).parent / configured).resolve()
 
 
+# MkDocs stamps the build date into pages and the sitemap's gzip header; a fixed date makes two
+# builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
+REPRODUCIBLE_EPOCH = "0"
+
+
 def on_config(config):
     global _root
+    os.environ.setdefault("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)
     if not config.use_directory_urls:
         raise PluginError("citekb: citation links assume `use_directory_urls: true`")
     _root = _sources_root(config)
@@ -43,8 +49,11 @@ def on_config(config):
 
 
 def _page(files: Files, config, src_uri: str, title: str) -> None:
-    """A generated page; `render_macros: false` keeps mkdocs-macros away from scraped text."""
-    front = yaml.safe_dump({"title": title, "render_macros": False}, allow_unicode=True)
+    """A generated page; `render_macros: false` keeps mkdocs-macros away from scraped text.
+
+    The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
+    """
+    front = yaml.safe_dump({"title": render.esc(title), "render_macros": False}, allow_unicode=True)
     files.append(File.generated(config, src_uri, content=f"---\n{front}---\n"))
 
 

@@ -86,6 +86,14 @@ def write_page(folder: Path, name: str, title: str, body: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def shipped(tmp_path_factory) -> Build:
+    """The site as shipped (sources/ of this repository), built strictly once per test session."""
+    built = build_site(REPO / "sources", tmp_path_factory.mktemp("shipped") / "site")
+    assert built.returncode == 0, built.log
+    return built
+
+
+@pytest.fixture(scope="session")
 def imported(tmp_path_factory) -> Build:
     """../shared/pipeline imported with `kb import` and built strictly (once per test session)."""
     pipeline = need_pipeline()
@@ -100,12 +108,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        self.send_header("LinkChecker", "allowed")  # lets linkchecker exceed 10 requests per second
+        super().end_headers()
+
+
 @contextlib.contextmanager
 def serve(site: Path) -> Iterator[str]:
     """A built site on a loopback port, like the published one."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -87,3 +87,50 @@ def make_kb(root: Path, hostile: bool = False) -> Path:
         (folder / "report.yaml").write_text("task: t1\ncorpus: corpora/t1/long_context_sampled_60\n", encoding="utf-8")
         (folder / "final_report.md").write_text(text, encoding="utf-8")
     return root
+
+
+INJECTIONS = (
+    "<script>window.pwned = 'script'</script>\n"
+    "<img src=x onerror=\"window.pwned = 'img'\">\n"
+    "<a href=\"javascript:window.pwned='a'\">click</a> [md link](javascript:window.pwned='md')\n"
+    "# Injected heading\n\n<div id=\"injected\">div</div>\n<iframe src=\"javascript:1\"></iframe>\n"
+    "{{ config }} {{ config.site_name }} {% include 'mkdocs.yml' %} {# comment #}\n"
+    "<style>body { display: none }</style> <svg onload=\"window.pwned='svg'\"></svg>\n"
+)
+ODD_CHARACTERS = "控制\x01\x02\x07\x08\x0b\x0c\x1b\x7f 零宽\u200b\u200c\u200d\ufeff RTL\u202e\u200fabc\u202c 表情😀👩‍💻🇨🇳 结束。"
+SAME_50 = "同一个前缀的很长很长的标题，" * 4  # 60 characters: titles differing only after character 50
+
+
+def hostile_sources() -> dict[str, str]:
+    """title → body of every usable hostile source (what must come out of the build unchanged)."""
+    return {
+        "<script>window.pwned='title'</script> \" ] [x](y)": INJECTIONS * 3,
+        "一行一兆字节": ("很长的一行没有换行 with English words " * 40000)[:1_000_000],
+        "控制与零宽字符 \u202eRTL": (ODD_CHARACTERS + "\n\n") * 60,
+        SAME_50 + "甲": "第一篇。" * 500,
+        SAME_50 + "乙": "第二篇。" * 500,
+        "重复标题": "正文一。" * 10,
+        "空文档": "",
+    }
+
+
+def make_hostile_kb(root: Path) -> Path:
+    """Every kind of hostile input the issue names, plus one unusable (non-UTF-8) file."""
+    corpus = [{"title": title, "page_body": body} for title, body in hostile_sources().items()]
+    corpus.append({"title": "重复标题", "page_body": "正文二，另一篇同名文档。" * 10})  # same title, other body
+    corpus.append({"title": "重复标题", "page_body": "正文一。" * 10})  # exact duplicate: merged
+    path = root / "corpora" / "h" / "long_context_sampled_60.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
+    pages = root / "pages"
+    pages.mkdir()
+    (pages / "latin1.txt").write_bytes("---\ntitle: café\n---\nCafé crème à la française".encode("latin-1"))
+    (pages / "markdown.txt").write_text(
+        "---\ntitle: 'Markdown {{ 7*7 }} <b>bold</b>'\nkind: web\n---\n" + INJECTIONS, encoding="utf-8")
+    report = root / "reports" / "hostile"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: h\ncorpus: corpora/h/long_context_sampled_60\nfiles: ../../../etc\n",
+                                        encoding="utf-8")
+    (report / "final_report.md").write_text(
+        HOSTILE_REPORT + f'\nSame prefix [long_context: "{SAME_50[:50]}", chunk 0]\n' + INJECTIONS, encoding="utf-8")
+    return root

@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import pytest
-
 from conftest import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import kb, need_pipeline
 
+from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations
 from build_tools.cite.resolve import Scope, resolve
-from build_tools.chunk import chunk_text
 from build_tools.models import FileSource, Source
-
-from conftest import kb, need_pipeline
 
 
 def parsed(text: str) -> list[tuple]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import SEEDS
 
 from build_tools.chunk import chunk_text
 from build_tools.clean import cleaned, find_boilerplate
 from build_tools.models import document_text
-
-from conftest import SEEDS
 
 # A page written for this test: other wording than seed 001 for every kind of boilerplate.
 HAND_WRITTEN = """您的位置：首页 > 科技频道 > 人工智能 > 正文

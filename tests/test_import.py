@@ -8,10 +8,9 @@ from urllib.parse import unquote, urljoin
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import PIPELINE, kb, section_text
 
-from build_tools.importer import ImportFailure, Writer, Imported, import_app
-
-from conftest import section_text, PIPELINE, kb
+from build_tools.importer import Imported, ImportFailure, Writer, import_app
 
 pytestmark = pytest.mark.pipeline
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from conftest import build_site, kb, write_page
+
+from build_tools import lock
 from build_tools.ingest import load
 from build_tools.knowledge_base import build
-
-from conftest import build_site, kb, write_page
 
 
 def make_bad_folder(root: Path) -> None:
@@ -81,3 +83,18 @@ def test_lock_reports_changed_chunk_by_source_and_number(tmp_path):
     assert strict.returncode != 0 and f"'rescraped' chunk {changed[0]} changed" in strict.log
     kb("lock", "--sources", str(tmp_path))
     assert build(tmp_path).drift == []
+
+
+def test_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "corpora" / "001" / "long_context_sampled_60.json"
+    target.parent.mkdir(parents=True)
+    target.write_text("old", encoding="utf-8")
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(lock.os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        lock.write_atomic(target, b"new, longer content that never fully lands")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in target.parent.iterdir()] == [target.name]

@@ -6,11 +6,10 @@ from urllib.parse import unquote, urljoin
 
 import pytest
 from bs4 import BeautifulSoup
-
-from build_tools.chunk import chunk_text
-
 from conftest import build_site, section_text, serve
 from fixtures import ALPHA, alpha_body, make_kb
+
+from build_tools.chunk import chunk_text
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,18 @@
-"""The shipped site: strict build, exact chunk sections, boilerplate hidden not lost, offline, inert text."""
+"""The shipped site: strict build, exact chunk sections, boilerplate hidden not lost, offline, inert, reproducible."""
 
 from __future__ import annotations
 
+import gzip
+import os
 import re
+import struct
 
-import pytest
 from bs4 import BeautifulSoup
+from conftest import REPO, build_site, section_text, write_page
+from fixtures import make_kb
 
 from build_tools.chunk import chunk_text
 from build_tools.ingest import load
-
-from conftest import section_text, REPO, build_site, write_page
-
-
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    built = build_site(REPO / "sources", tmp_path_factory.mktemp("shipped") / "site")
-    assert built.returncode == 0, built.log
-    return built
-
 
 
 def test_strict_build_has_no_warnings(shipped):
@@ -86,3 +80,22 @@ def test_scraped_text_is_never_interpreted(tmp_path):
                     "[link](javascript:alert(1))", "# not a heading", "<b>title</b> {{ 7*7 }}"):
         assert literal in text
     assert "49" not in soup.select_one("h1").get_text()
+
+
+def test_two_builds_of_the_same_input_are_byte_identical(tmp_path):
+    kb_root = tmp_path / "kb"
+    make_kb(kb_root)
+    first = build_site(kb_root, tmp_path / "one")
+    for path in kb_root.rglob("*"):
+        os.utime(path, (path.stat().st_atime + 86400 * 3, path.stat().st_mtime + 86400 * 3))  # "three days later"
+    second = build_site(kb_root, tmp_path / "two")
+    assert first.returncode == second.returncode == 0, first.log + second.log
+    files = sorted(p.relative_to(first.site) for p in first.site.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second.site) for p in second.site.rglob("*") if p.is_file())
+    differing = [f for f in files if (first.site / f).read_bytes() != (second.site / f).read_bytes()]
+    assert differing == []
+    sitemap = (first.site / "sitemap.xml").read_text(encoding="utf-8")
+    assert "<lastmod>" not in sitemap
+    gz = (first.site / "sitemap.xml.gz").read_bytes()
+    assert struct.unpack("<I", gz[4:8])[0] < 86400  # gzip header time: the pinned epoch, not today
+    assert gzip.decompress(gz).decode("utf-8") == sitemap

@@ -1,0 +1,104 @@
+"""Stage 7: prove every internal link of a built site resolves, file and `#fragment` alike.
+
+Works on the output folder alone (no MkDocs), so it checks exactly what is published.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from bs4 import BeautifulSoup
+
+LINK_ATTRIBUTES = (("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("iframe", "src"),
+                   ("video", "src"), ("audio", "src"), ("source", "src"))
+EXTERNAL_SCHEMES = {"http", "https", "mailto", "tel", "data"}
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    page: str  # site-relative path of the HTML file
+    text: str  # link text (or the tag, for images and scripts)
+    target: str  # the href/src as written
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.page}: {self.text!r} → {self.target}: {self.reason}"
+
+
+@dataclass
+class ParsedPage:
+    ids: set[str]
+    links: list[tuple[str, str]]  # (text, href)
+
+
+def parse_page(html: str) -> ParsedPage:
+    soup = BeautifulSoup(html, "html.parser")
+    ids = {tag["id"] for tag in soup.find_all(id=True)} | {tag["name"] for tag in soup.find_all("a", attrs={"name": True})}
+    links = []
+    for name, attribute in LINK_ATTRIBUTES:
+        for tag in soup.find_all(name, attrs={attribute: True}):
+            text = tag.get_text(" ", strip=True)[:80] if name == "a" else f"<{name}>"
+            links.append((text, tag[attribute]))
+    return ParsedPage(ids, links)
+
+
+def target_file(site: Path, page: str, path: str) -> str | None:
+    """Site-relative file a link path points at (directory URLs → index.html), or None if absent."""
+    base = "" if path.startswith("/") else posixpath.dirname(page)  # "/x": from the site root (404.html)
+    joined = posixpath.normpath(posixpath.join(base, unquote(path).lstrip("/")))
+    if joined.startswith("../") or joined == "..":
+        return None
+    candidate = site / joined
+    if path.endswith("/") or candidate.is_dir():
+        candidate = candidate / "index.html"
+    return candidate.relative_to(site).as_posix() if candidate.is_file() else None
+
+
+def check_site(site: Path, progress: Callable[[str], None] | None = None) -> tuple[int, list[BrokenLink]]:
+    """Every HTML page's internal links and fragments; returns (pages checked, broken links)."""
+    site = site.resolve()
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    ids: dict[str, set[str]] = {}  # each page is parsed once; its ids are kept for later fragments
+
+    def ids_of(name: str) -> set[str]:
+        if name not in ids:
+            ids[name] = parse_page((site / name).read_text(encoding="utf-8", errors="replace")).ids
+        return ids[name]
+
+    broken: list[BrokenLink] = []
+    for number, page in enumerate(pages, 1):
+        if progress and number % 1000 == 0:
+            progress(f"checked {number}/{len(pages)} pages")
+        parsed = parse_page((site / page).read_text(encoding="utf-8", errors="replace"))
+        ids[page] = parsed.ids
+        broken.extend(check_links(site, page, parsed.links, ids_of))
+    return len(pages), broken
+
+
+def check_links(site: Path, page: str, links: Iterable[tuple[str, str]],
+                ids_of: Callable[[str], set[str]]) -> list[BrokenLink]:
+    broken = []
+    for text, href in links:
+        href = href.strip()
+        scheme = _SCHEME.match(href)
+        if scheme:
+            if scheme.group(0)[:-1].lower() not in EXTERNAL_SCHEMES:
+                broken.append(BrokenLink(page, text, href, "unsafe or unknown URL scheme"))
+            continue
+        if href.startswith("//"):
+            continue
+        parts = urlsplit(href)
+        target = page if not parts.path else target_file(site, page, parts.path)
+        if target is None:
+            broken.append(BrokenLink(page, text, href, "no such file in the site"))
+            continue
+        fragment = unquote(parts.fragment)
+        if fragment and target.endswith(".html") and fragment not in ids_of(target):
+            broken.append(BrokenLink(page, text, href, f"no element with id {fragment!r} in {target}"))
+    return broken

@@ -1,0 +1,74 @@
+"""Every link and #anchor resolves: `kb check` and the independent linkchecker agree."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, kb, serve
+
+LINKCHECKER = Path(sys.executable).parent / "linkchecker"
+
+
+def kb_check(site: Path) -> dict:
+    done = kb("check", str(site), "--json", check=False)
+    report = json.loads(done.stdout)
+    assert done.returncode == (1 if report["broken"] else 0), done.stderr
+    return report
+
+
+def linkchecker(site: Path) -> list[dict]:
+    """linkchecker over the site served on loopback: every error and warning (anchors are warnings)."""
+    if not LINKCHECKER.exists():
+        pytest.skip("linkchecker is not installed (pip install -e '.[test]')")
+    with serve(site) as url:
+        done = subprocess.run([str(LINKCHECKER), "-f", str(REPO / "tests" / "linkcheckerrc"), "--no-status",
+                               "-o", "csv", url + "/"], capture_output=True, text=True, timeout=1800)
+    rows = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
+    problems = [row for row in csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";")
+                if row["valid"] != "True" or row["warningstring"]]
+    assert done.returncode == (1 if problems else 0), done.stderr[-2000:]
+    return problems
+
+
+def test_shipped_site_has_no_broken_links(shipped):
+    report = kb_check(shipped.site)
+    assert report["broken"] == [] and report["pages"] >= 10
+    assert linkchecker(shipped.site) == []
+
+
+@pytest.mark.pipeline
+def test_imported_pipeline_has_no_broken_links(imported):
+    report = kb_check(imported.site)
+    assert report["broken"] == [] and report["pages"] > 250
+    assert linkchecker(imported.site) == []
+
+
+def test_both_checkers_catch_a_broken_file_and_a_broken_fragment(shipped, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(shipped.site, site)
+    (site / "broken").mkdir()
+    (site / "broken" / "index.html").write_text(
+        '<html><body><a href="../sources/no-such-source/">gone</a>'
+        '<a href="../sources/openai-success-lessons/#chunk-999">no such chunk</a>'
+        '<a href="../sources/openai-success-lessons/#chunk-1">fine</a></body></html>', encoding="utf-8")
+    index = site / "index.html"
+    index.write_text(index.read_text(encoding="utf-8").replace("</body>", '<a href="broken/">x</a></body>'),
+                     encoding="utf-8")
+    broken = {(b["page"], b["target"], b["text"]) for b in kb_check(site)["broken"]}
+    assert broken == {("broken/index.html", "../sources/no-such-source/", "gone"),
+                      ("broken/index.html", "../sources/openai-success-lessons/#chunk-999", "no such chunk")}
+    found = {(row["urlname"], row["name"]) for row in linkchecker(site)}
+    assert found == {("../sources/no-such-source/", "gone"),
+                     ("../sources/openai-success-lessons/#chunk-999", "no such chunk")}
+
+
+def test_check_refuses_a_folder_that_is_not_a_site(tmp_path):
+    done = kb("check", str(tmp_path), check=False)
+    assert done.returncode == 1 and "not a built site" in done.stderr

@@ -1,0 +1,62 @@
+"""`mkdocs serve` watches the knowledge-base folder: edits and new sources show up without a restart."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import REPO, write_page
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                last = response.read().decode("utf-8")
+            if text in last:
+                return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"{url} did not show {text!r} within {timeout} s")
+
+
+@pytest.fixture
+def server(tmp_path):
+    kb_root = tmp_path / "kb"
+    write_page(kb_root, "first.txt", "First source", "Original paragraph about retrieval.")
+    port = free_port()
+    env = {**os.environ, "CITEKB_SOURCES": str(kb_root), "NO_MKDOCS_2_WARNING": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "serve", "-f", str(REPO / "mkdocs.yml"), "-a", f"127.0.0.1:{port}"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield kb_root, f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_edited_and_added_sources_show_up_while_serving(server):
+    kb_root, url = server
+    wait_for(f"{url}/sources/first/", "Original paragraph about retrieval.")
+    write_page(kb_root, "first.txt", "First source", "Edited paragraph about reranking.")
+    wait_for(f"{url}/sources/first/", "Edited paragraph about reranking.")
+    write_page(kb_root, "second.txt", "Second source", "A source added while serving.")
+    wait_for(f"{url}/sources/second/", "A source added while serving.")
+    wait_for(f"{url}/sources/", "Second source")
