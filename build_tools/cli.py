@@ -14,6 +14,7 @@ from pathlib import Path
 from .check import check_site
 from .chunk import chunk_text
 from .importer import ImportFailure, import_app
+from .index import SITE_FOLDER, Searcher
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import KnowledgeBase, assemble, build
 from .lock import LOCK_NAME, find_drift, read_lock, write_lock
@@ -160,6 +161,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """The site's prebuilt index, queried exactly as the browser's search worker does."""
+    folder = Path(args.site) / SITE_FOLDER
+    if not (folder / "manifest.json").is_file():
+        return fail(f"{args.site}: no search index ({SITE_FOLDER}/manifest.json); build the site first")
+    results = Searcher(folder).search(args.query, args.k)
+    if args.json:
+        json.dump(results, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for rank, item in enumerate(results, 1):
+            print(f"{rank:>3}. {item['location']}  {item['title']}  ({item['score']:.3f})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="kb", description="Citekb: citations that link to the exact chunk.")
     verbs = main.add_subparsers(dest="verb", required=True)
@@ -189,6 +205,13 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("site", help="the built site folder (mkdocs build's output)")
     check.add_argument("--json", action="store_true", help="print {pages, broken: [{page, text, target, reason}]}")
     check.set_defaults(run=cmd_check)
+
+    search = verbs.add_parser("search", help="query a built site's search index, as the browser does")
+    search.add_argument("query")
+    search.add_argument("--site", default="site", help="the built site folder (default: site)")
+    search.add_argument("-k", type=int, default=10, help="how many results (default 10)")
+    search.add_argument("--json", action="store_true", help="print [{location, title, score}]")
+    search.set_defaults(run=cmd_search)
     return main
 
 

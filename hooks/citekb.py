@@ -3,6 +3,7 @@
 on_config   finds the knowledge-base folder (extra.citekb.sources, or $CITEKB_SOURCES); pins the build date
 on_files    builds the knowledge base once and adds every generated page and file
 on_page_*   fills generated pages: reports through Markdown, everything else as ready HTML
+on_post_build writes the prebuilt search index (search/citekb/)
 on_serve    watches the knowledge-base folder, so edited sources show up without a restart
 """
 
@@ -18,7 +19,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from build_tools import render
+from build_tools import index, render
 from build_tools.knowledge_base import KnowledgeBase, build
 
 log = logging.getLogger("mkdocs.hooks.citekb")
@@ -37,6 +38,7 @@ def _sources_root(config) -> Path:
 # MkDocs stamps the build date into pages and the sitemap's gzip header; a fixed date makes two
 # builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
 REPRODUCIBLE_EPOCH = "0"
+CACHE = ".cache/citekb/tokens.marshal"  # jieba tokens by content hash, beside mkdocs.yml
 
 
 def on_config(config):
@@ -52,8 +54,10 @@ def _page(files: Files, config, src_uri: str, title: str) -> None:
     """A generated page; `render_macros: false` keeps mkdocs-macros away from scraped text.
 
     The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
+    Material's own search skips these pages: our prebuilt index (on_post_build) covers them.
     """
-    front = yaml.safe_dump({"title": render.esc(title), "render_macros": False}, allow_unicode=True)
+    front = yaml.safe_dump({"title": render.esc(title), "render_macros": False, "search": {"exclude": True}},
+                           allow_unicode=True)
     files.append(File.generated(config, src_uri, content=f"---\n{front}---\n"))
 
 
@@ -108,6 +112,16 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 def on_page_content(html: str, page, config, files) -> str:
     make = _html_pages.get(page.file.src_uri)
     return make(_linker(page)) if make else html
+
+
+def on_post_build(config) -> None:
+    """The prebuilt search index over every chunk and report section (tokens cached across builds)."""
+    if _kb is None:
+        return
+    cache = index.TokenCache(Path(config.config_file_path).parent / CACHE)
+    built = index.build_index(index.search_docs(_kb), cache, progress=lambda line: log.info("citekb: %s", line))
+    cache.save()
+    index.write_index(built, Path(config.site_dir) / index.SITE_FOLDER)
 
 
 def on_serve(server, config, builder):
