@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
+from .bench import bench
 from .check import check_site
 from .chunk import chunk_text
 from .importer import ImportFailure, import_app
@@ -176,6 +178,20 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Synthetic knowledge base → cold build, warm rebuild, sizes; and a plain mkdocs-material build."""
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="citekb-bench-"))
+    result = bench(args.sources, args.reports, work, plain=not args.no_plain, timeout=args.timeout,
+                   progress=lambda line: print(f"kb: {line}", file=sys.stderr))
+    if args.json:
+        json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0 if result["cold"]["ok"] and result["warm"]["ok"] else 1
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="kb", description="Citekb: citations that link to the exact chunk.")
     verbs = main.add_subparsers(dest="verb", required=True)
@@ -212,6 +228,15 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     search.add_argument("--json", action="store_true", help="print [{location, title, score}]")
     search.set_defaults(run=cmd_search)
+
+    bench_verb = verbs.add_parser("bench", help="build a synthetic knowledge base and measure the build")
+    bench_verb.add_argument("--sources", type=int, default=1000)
+    bench_verb.add_argument("--reports", type=int, default=100)
+    bench_verb.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    bench_verb.add_argument("--work", help="folder for the generated corpus and sites (default: a new temporary one)")
+    bench_verb.add_argument("--no-plain", action="store_true", help="skip the plain mkdocs-material comparison")
+    bench_verb.add_argument("--timeout", type=float, default=3600, help="seconds before a build is stopped")
+    bench_verb.set_defaults(run=cmd_bench)
     return main
 
 

@@ -47,7 +47,15 @@ def on_config(config):
     if not config.use_directory_urls:
         raise PluginError("citekb: citation links assume `use_directory_urls: true`")
     _root = _sources_root(config)
+    citekb = config.extra.setdefault("citekb", {})
+    citekb["search"] = os.environ.get("CITEKB_SEARCH") or citekb.get("search", "prebuilt")
+    if citekb["search"] not in ("prebuilt", "material"):
+        raise PluginError(f"citekb: extra.citekb.search must be 'prebuilt' or 'material', not {citekb['search']!r}")
     return config
+
+
+def _prebuilt_search(config) -> bool:
+    return config.extra["citekb"]["search"] == "prebuilt"
 
 
 def _page(files: Files, config, src_uri: str, title: str) -> None:
@@ -56,8 +64,10 @@ def _page(files: Files, config, src_uri: str, title: str) -> None:
     The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
     Material's own search skips these pages: our prebuilt index (on_post_build) covers them.
     """
-    front = yaml.safe_dump({"title": render.esc(title), "render_macros": False, "search": {"exclude": True}},
-                           allow_unicode=True)
+    meta = {"title": render.esc(title), "render_macros": False}
+    if _prebuilt_search(config):
+        meta["search"] = {"exclude": True}
+    front = yaml.safe_dump(meta, allow_unicode=True)
     files.append(File.generated(config, src_uri, content=f"---\n{front}---\n"))
 
 
@@ -116,9 +126,9 @@ def on_page_content(html: str, page, config, files) -> str:
 
 def on_post_build(config) -> None:
     """The prebuilt search index over every chunk and report section (tokens cached across builds)."""
-    if _kb is None:
+    if _kb is None or not _prebuilt_search(config):
         return
-    cache = index.TokenCache(Path(config.config_file_path).parent / CACHE)
+    cache = index.TokenCache(Path(os.environ.get("CITEKB_CACHE") or Path(config.config_file_path).parent / CACHE))
     built = index.build_index(index.search_docs(_kb), cache, progress=lambda line: log.info("citekb: %s", line))
     cache.save()
     index.write_index(built, Path(config.site_dir) / index.SITE_FOLDER)

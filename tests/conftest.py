@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import os
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from build_tools.bench_search import CHROMIUM_ARGS, serve  # noqa: F401  (serve: used by the browser tests)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -103,30 +100,6 @@ def imported(tmp_path_factory) -> Build:
     assert built.returncode == 0, built.log
     return built
 
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def end_headers(self) -> None:
-        self.send_header("LinkChecker", "allowed")  # lets linkchecker exceed 10 requests per second
-        super().end_headers()
-
-
-@contextlib.contextmanager
-def serve(site: Path) -> Iterator[str]:
-    """A built site on a loopback port, like the published one."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")

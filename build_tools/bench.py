@@ -1,0 +1,231 @@
+"""`kb bench`: build a synthetic knowledge base the size of a research team's, and measure it.
+
+The synthetic text follows statistics derived from the pipeline's corpora (../shared/pipeline,
+246 documents): document length quantiles, line length, and the share of Chinese to English
+lines. No corpus text is copied: Chinese words are drawn from jieba's dictionary by frequency,
+English words are made from syllables.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .chunk import chunk_text
+from .models import document_text
+
+# Derived from the 246 documents of ../shared/pipeline/datasets/*/long_context_sampled_*.json.
+LENGTH_QUANTILES = [(0.0, 200), (0.1, 851), (0.25, 1657), (0.5, 3242), (0.75, 4506), (0.9, 5320), (0.99, 9917),
+                    (1.0, 14000)]
+MEAN_LINE = 66  # characters per line (median 35: exponential-like)
+CHINESE_LINES = 0.7  # 60% of all characters are CJK, 21% ASCII letters
+TITLE_WORDS = (4, 12)
+SOURCES_PER_TASK = 100
+CITATIONS_PER_REPORT = 15
+REPO = Path(__file__).resolve().parent.parent
+SYLLABLES = "ka ri to na me so lu pe ti ro da vi ne cy la ten mo del ran ker in dex que ry ve tor".split()
+
+
+class Words:
+    """Chinese words by jieba dictionary frequency; pseudo-English words by a Zipf law."""
+
+    def __init__(self, rng: random.Random):
+        import jieba
+
+        self.rng = rng
+        words, weights = [], []
+        with jieba.get_dict_file() as handle:  # "word freq tag" lines
+            for line in handle.read().decode("utf-8").splitlines():
+                word, freq = line.split()[:2]
+                if "\u4e00" <= word[0] <= "\u9fff" and int(freq) >= 50:
+                    words.append(word)
+                    weights.append(int(freq))
+        self.chinese = words
+        self.cumulative = []
+        total = 0
+        for weight in weights:
+            total += weight
+            self.cumulative.append(total)
+        self.english = sorted({"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4))) for _ in range(20000)})
+
+    def chinese_word(self) -> str:
+        return self.chinese[bisect.bisect(self.cumulative, self.rng.random() * self.cumulative[-1])]
+
+    def english_word(self) -> str:
+        return self.english[min(int(self.rng.paretovariate(1.1)) - 1, len(self.english) - 1)]
+
+    def line(self, length: int) -> str:
+        out: list[str] = []
+        size = 0
+        chinese = self.rng.random() < CHINESE_LINES
+        while size < length:
+            word = self.chinese_word() if chinese else self.english_word() + " "
+            out.append(word)
+            size += len(word)
+        return "".join(out).strip() + ("。" if chinese else ".")
+
+
+def document_length(rng: random.Random) -> int:
+    p = rng.random()
+    for (p0, v0), (p1, v1) in zip(LENGTH_QUANTILES, LENGTH_QUANTILES[1:]):
+        if p <= p1:
+            return int(v0 + (v1 - v0) * (p - p0) / (p1 - p0))
+    return LENGTH_QUANTILES[-1][1]
+
+
+def synthesize(root: Path, sources: int, reports: int, seed: int = 0) -> dict[str, int]:
+    """A knowledge-base folder: corpora of 100 sources per task, and reports citing them."""
+    rng = random.Random(seed)
+    words = Words(rng)
+    tasks = max(1, -(-sources // SOURCES_PER_TASK))
+    made = {"sources": 0, "chunks": 0, "reports": 0}
+    cited: dict[str, list[tuple[str, int]]] = {}
+    for task in range(tasks):
+        key = f"{task + 1:03d}"
+        docs = []
+        for number in range(min(SOURCES_PER_TASK, sources - made["sources"])):
+            title = "".join(words.chinese_word() for _ in range(rng.randint(*TITLE_WORDS)))[:40] + f" {key}-{number}"
+            target = document_length(rng)
+            lines, size = [], 0
+            while size < target:
+                lines.append(words.line(max(4, int(rng.expovariate(1 / MEAN_LINE)))))
+                size += len(lines[-1]) + 1
+            body = "\n".join(lines)
+            docs.append({"title": title, "page_body": body})
+            count = len(chunk_text(document_text(title, body)))
+            cited.setdefault(key, []).append((title, count))
+            made["chunks"] += count
+        made["sources"] += len(docs)
+        path = root / "corpora" / key / "long_context_sampled_60.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    keys = sorted(cited)
+    for number in range(reports):
+        key = keys[number % len(keys)]
+        paragraphs = []
+        for _ in range(CITATIONS_PER_REPORT):
+            title, count = rng.choice(cited[key])
+            chunk = rng.randrange(count) if rng.random() > 0.1 else count + 3  # one in ten out of range
+            paragraphs.append(f'{words.line(120)}[long_context: "{title[:50]}", chunk {chunk}]')
+        folder = root / "reports" / f"bench-{key}-{number}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.yaml").write_text(f"task: '{key}'\ncorpus: corpora/{key}/long_context_sampled_60\n",
+                                            encoding="utf-8")
+        (folder / "final_report.md").write_text(f"# 报告 {number}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+        made["reports"] += 1
+    return made
+
+
+@dataclass
+class BuildRun:
+    seconds: float
+    peak_rss_mb: float
+    ok: bool
+    log_tail: str
+
+
+def run_build(command: list[str], env: dict[str, str], timeout: float) -> BuildRun:
+    """Wall time and the child's own peak RSS (os.wait4), killed at the timeout."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+        log.seek(0)
+        tail = log.read().decode("utf-8", "replace")[-1500:]
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return BuildRun(round(seconds, 2), round(usage.ru_maxrss / 1024, 1), process.returncode == 0, tail)
+
+
+def folder_bytes(folder: Path) -> tuple[int, int]:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files), len([p for p in files if p.name == "index.html"])
+
+
+def plain_material_project(kb_root: Path, project: Path) -> None:
+    """The same corpus as an ordinary mkdocs-material site: one Markdown page per source and report."""
+    from .knowledge_base import build
+
+    kb = build(kb_root)
+    docs = project / "docs"
+    (docs / "sources").mkdir(parents=True)
+    (docs / "reports").mkdir(parents=True)
+    (docs / "index.md").write_text("# Plain\n", encoding="utf-8")
+    for slug, source in kb.loaded.sources.items():
+        sections = "\n\n".join(f"## chunk {c.index}\n\n```text\n{c.text}\n```" for c in kb.chunks[slug])
+        (docs / "sources" / f"{slug}.md").write_text(f"# {slug}\n\n{sections}\n", encoding="utf-8")
+    for slug, cited in kb.cited.items():
+        (docs / "reports" / f"{slug}.md").write_text(cited.report.final, encoding="utf-8")
+    (project / "mkdocs.yml").write_text(
+        "site_name: Plain\ntheme:\n  name: material\n  language: zh\n  font: false\nplugins:\n  - search\n",
+        encoding="utf-8")
+
+
+def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: float = 3600,
+          progress=print) -> dict:
+    kb_root = work / "kb"
+    if kb_root.exists():
+        shutil.rmtree(kb_root)
+    progress(f"bench: generating {sources} sources and {reports} reports")
+    made = synthesize(kb_root, sources, reports)
+    cache = work / "cache" / "tokens.marshal"
+    cache.unlink(missing_ok=True)
+    env = {**os.environ, "CITEKB_SOURCES": str(kb_root), "CITEKB_CACHE": str(cache), "NO_MKDOCS_2_WARNING": "1"}
+    site = work / "site"
+    command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
+    progress("bench: cold build")
+    cold = run_build(command, env, timeout)
+    site_bytes, pages = folder_bytes(site)
+    index_raw, index_gzip = _index_bytes(site)
+    edited = next((kb_root / "corpora").rglob("*.json"))
+    docs = json.loads(edited.read_text(encoding="utf-8"))
+    docs[0]["page_body"] += "\n新增的一行，用于测量增量重建。"
+    edited.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    progress("bench: warm rebuild after editing one source")
+    warm = run_build(command, env, timeout)
+    result = {
+        **made, "pages": pages, "site_bytes": site_bytes, "search_index_bytes": index_raw,
+        "search_index_gzip_bytes": index_gzip, "cold": asdict(cold), "warm": asdict(warm),
+    }
+    if plain:
+        project = work / "plain"
+        shutil.rmtree(project, ignore_errors=True)
+        plain_material_project(kb_root, project)
+        progress("bench: plain mkdocs-material build of the same corpus")
+        run = run_build([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(project / "mkdocs.yml")],
+                        {**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout)
+        plain_bytes, plain_pages = folder_bytes(project / "site") if (project / "site").exists() else (0, 0)
+        result["plain"] = {**asdict(run), "site_bytes": plain_bytes, "pages": plain_pages,
+                           "timed_out": not run.ok and run.seconds >= timeout}
+        result["plain_over_citekb"] = round(run.seconds / cold.seconds, 2) if cold.seconds else None
+    for run_name in ("cold", "warm"):
+        if result[run_name]["ok"]:
+            result[run_name].pop("log_tail")
+    if plain and result["plain"]["ok"]:
+        result["plain"].pop("log_tail")
+    return result
+
+
+def _index_bytes(site: Path) -> tuple[int, int]:
+    from .index import SITE_FOLDER, index_bytes
+
+    folder = site / SITE_FOLDER
+    return index_bytes(folder) if folder.is_dir() else (0, 0)

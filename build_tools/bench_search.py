@@ -1,0 +1,199 @@
+"""Search benchmark: our prebuilt index against Material's default worker, same site, same run.
+
+    python -m build_tools.bench_search KB_FOLDER [--queries 200] [--json]
+
+Builds the knowledge base twice (CITEKB_SEARCH=prebuilt and =material), generates known-item
+queries from its chunks (2–4 consecutive jieba words; English phrases of 2–3 words), and runs
+both real workers in Debian's chromium through Material's worker protocol. A result counts as a
+hit when it is a chunk whose text contains the query verbatim (chunks overlap, so the phrase can
+be in two); Material, which indexes our source pages whole, also scores on the page. Needs the test extras (playwright) and chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import gzip
+import http.server
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from .index import SITE_FOLDER, fold, search_docs
+from .knowledge_base import build
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+_HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+_ENGLISH = re.compile(r"\b[A-Za-z]{3,}(?: [A-Za-z]{3,}){1,2}\b")
+
+RUN_WORKER = """async ([worker_url, setup, queries, timeout]) => {
+  const start = performance.now()
+  const worker = new Worker(worker_url)
+  const reply = message => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timeout")), timeout)
+    worker.onmessage = event => { clearTimeout(timer); resolve(event.data) }
+    worker.postMessage(message)
+  })
+  let data = {config: {}, docs: [], options: {suggest: false}}
+  if (setup) data = {...await (await fetch(setup)).json(), options: {suggest: false}}
+  try { await reply({type: 0, data}) } catch (error) { return {ready_ms: null, results: [], latencies: []} }
+  const ready_ms = performance.now() - start
+  const results = [], latencies = []
+  for (const query of queries) {
+    const t = performance.now()
+    const result = await reply({type: 2, data: query})
+    latencies.push(performance.now() - t)
+    results.push(result.data.items.flat().map(item => item.location).slice(0, 10))
+  }
+  worker.terminate()
+  return {ready_ms, results, latencies}
+}"""
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def end_headers(self) -> None:
+        self.send_header("LinkChecker", "allowed")  # lets linkchecker exceed 10 requests per second
+        super().end_headers()
+
+
+@contextlib.contextmanager
+def serve(site: Path) -> Iterator[str]:
+    """A built site on a loopback port, like the published one (also used by the tests)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def make_queries(kb, count: int, seed: int = 0) -> list[dict]:
+    """Known-item queries: Chinese from jieba words of one chunk, English phrases from another."""
+    import jieba
+
+    rng = random.Random(seed)
+    chunks = [d for d in search_docs(kb) if "#chunk-" in d.location]
+    texts = {d.location: fold(d.text) for d in chunks}
+    queries: list[dict] = []
+    for doc in rng.sample(chunks, min(len(chunks), count * 3)):
+        if len([q for q in queries if q["lang"] == "zh"]) < count // 2:
+            words = [w for w in jieba.cut(doc.text)]
+            for _ in range(10):
+                start, size = rng.randrange(max(1, len(words))), rng.randint(2, 4)
+                window = words[start:start + size]
+                if len(window) == size and all(_HAN.match(w) for w in window) and len("".join(window)) >= 4:
+                    queries.append({"lang": "zh", "query": "".join(window), "from": doc.location})
+                    break
+        if len([q for q in queries if q["lang"] == "en"]) < count // 2:
+            phrases = _ENGLISH.findall(doc.text)
+            if phrases:
+                queries.append({"lang": "en", "query": rng.choice(phrases), "from": doc.location})
+    for q in queries:
+        needle = fold(q["query"])
+        q["relevant"] = sorted(location for location, text in texts.items() if needle in text)
+    return queries
+
+
+def score(queries: list[dict], results: list[list[str]], page_level: bool = False) -> dict:
+    """recall@5 and MRR@10 per language; `page_level` also counts the page holding a relevant chunk
+    (Material indexes our source pages as whole pages, so it is given that leniency)."""
+    def hit(location: str, relevant: list[str]) -> bool:
+        return location in relevant or (page_level and location.endswith("/")
+                                         and any(r.startswith(location + "#") for r in relevant))
+
+    out = {}
+    for lang in ("zh", "en"):
+        pairs = [(q, r) for q, r in zip(queries, results) if q["lang"] == lang]
+        if not pairs:
+            continue
+        recall = sum(any(hit(loc, q["relevant"]) for loc in r[:5]) for q, r in pairs) / len(pairs)
+        mrr = sum(next((1 / rank for rank, loc in enumerate(r[:10], 1) if hit(loc, q["relevant"])), 0) for q, r in pairs)
+        out[lang] = {"queries": len(pairs), "recall_at_5": round(recall, 3), "mrr": round(mrr / len(pairs), 3)}
+    return out
+
+
+def folder_sizes(paths: list[Path]) -> dict:
+    raw = sum(p.stat().st_size for p in paths)
+    packed = sum(len(gzip.compress(p.read_bytes(), mtime=0)) for p in paths)
+    return {"bytes": raw, "gzip_bytes": packed}
+
+
+def build_variant(kb_root: Path, site: Path, variant: str) -> None:
+    env = {**os.environ, "CITEKB_SOURCES": str(kb_root), "CITEKB_SEARCH": variant, "NO_MKDOCS_2_WARNING": "1"}
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)],
+                   cwd=REPO, env=env, check=True, capture_output=True)
+
+
+def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    kb = build(kb_root)
+    queries = make_queries(kb, count)
+    progress(f"bench-search: {len(queries)} queries over {sum(map(len, kb.chunks.values()))} chunks")
+    work = Path(tempfile.mkdtemp(prefix="citekb-bench-search-"))
+    report: dict = {"chunks": sum(map(len, kb.chunks.values())), "queries": len(queries)}
+    try:
+        for variant in ("prebuilt", "material"):
+            site = work / variant
+            progress(f"bench-search: building with {variant} search")
+            build_variant(kb_root, site, variant)
+            if variant == "prebuilt":
+                files = sorted((site / SITE_FOLDER).glob("*.json"))
+                setup = None
+            else:
+                files = [site / "search" / "search_index.json"]
+                setup = "search/search_index.json"
+            with serve(site) as url, sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+                page = browser.new_page()
+                page.goto(url + "/")
+                worker_url = json.loads(page.locator("#__config").text_content())["search"]
+                progress(f"bench-search: running {variant} worker in chromium")
+                measured = page.evaluate(RUN_WORKER, [worker_url, setup and f"{url}/{setup}", [q["query"] for q in queries],
+                                                      timeout_s * 1000])
+                browser.close()
+            latencies = sorted(measured["latencies"])
+            report[variant] = {
+                **folder_sizes(files),
+                "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
+                "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+                "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2) if latencies else None,
+                "quality": score(queries, measured["results"], page_level=variant == "material")
+                if measured["results"] else None,
+            }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m build_tools.bench_search", description=__doc__.splitlines()[0])
+    parser.add_argument("sources", help="a knowledge-base folder (e.g. sources, or one made by kb import / kb bench)")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--timeout", type=float, default=300, help="seconds a worker may take per message")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    report = run(Path(args.sources).resolve(), args.queries, args.timeout,
+                 progress=lambda line: print(line, file=sys.stderr))
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
