@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .chunk import chunk_text
+from .index import byte_sizes, index_files
 from .models import document_text
 
 # Derived from the 246 documents of ../shared/pipeline/datasets/*/long_context_sampled_*.json.
@@ -151,8 +152,8 @@ def run_build(command: list[str], env: dict[str, str], timeout: float) -> BuildR
         seconds = time.monotonic() - started
         log.seek(0)
         tail = log.read().decode("utf-8", "replace")[-1500:]
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return BuildRun(round(seconds, 2), round(usage.ru_maxrss / 1024, 1), process.returncode == 0, tail)
+    ok = os.waitstatus_to_exitcode(status) == 0
+    return BuildRun(round(seconds, 2), round(usage.ru_maxrss / 1024, 1), ok, tail)
 
 
 def folder_bytes(folder: Path) -> tuple[int, int]:
@@ -194,7 +195,7 @@ def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: f
     progress("bench: cold build")
     cold = run_build(command, env, timeout)
     site_bytes, pages = folder_bytes(site)
-    index_raw, index_gzip = _index_bytes(site)
+    index_raw, index_gzip = byte_sizes(index_files(site))
     edited = next((kb_root / "corpora").rglob("*.json"))
     docs = json.loads(edited.read_text(encoding="utf-8"))
     docs[0]["page_body"] += "\n新增的一行，用于测量增量重建。"
@@ -223,9 +224,3 @@ def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: f
         result["plain"].pop("log_tail")
     return result
 
-
-def _index_bytes(site: Path) -> tuple[int, int]:
-    from .index import SITE_FOLDER, index_bytes
-
-    folder = site / SITE_FOLDER
-    return index_bytes(folder) if folder.is_dir() else (0, 0)

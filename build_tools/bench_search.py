@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import gzip
 import http.server
 import json
 import os
@@ -29,7 +28,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .index import SITE_FOLDER, fold, search_docs
+from .index import byte_sizes, fold, index_files, search_docs
 from .knowledge_base import build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,7 +92,7 @@ def make_queries(kb, count: int, seed: int = 0) -> list[dict]:
     queries: list[dict] = []
     for doc in rng.sample(chunks, min(len(chunks), count * 3)):
         if len([q for q in queries if q["lang"] == "zh"]) < count // 2:
-            words = [w for w in jieba.cut(doc.text)]
+            words = list(jieba.cut(doc.text))
             for _ in range(10):
                 start, size = rng.randrange(max(1, len(words))), rng.randint(2, 4)
                 window = words[start:start + size]
@@ -128,12 +127,6 @@ def score(queries: list[dict], results: list[list[str]], page_level: bool = Fals
     return out
 
 
-def folder_sizes(paths: list[Path]) -> dict:
-    raw = sum(p.stat().st_size for p in paths)
-    packed = sum(len(gzip.compress(p.read_bytes(), mtime=0)) for p in paths)
-    return {"bytes": raw, "gzip_bytes": packed}
-
-
 def build_variant(kb_root: Path, site: Path, variant: str) -> None:
     env = {**os.environ, "CITEKB_SOURCES": str(kb_root), "CITEKB_SEARCH": variant, "NO_MKDOCS_2_WARNING": "1"}
     subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)],
@@ -154,7 +147,7 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
             progress(f"bench-search: building with {variant} search")
             build_variant(kb_root, site, variant)
             if variant == "prebuilt":
-                files = sorted((site / SITE_FOLDER).glob("*.json"))
+                files = index_files(site)
                 setup = None
             else:
                 files = [site / "search" / "search_index.json"]
@@ -170,7 +163,7 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
                 browser.close()
             latencies = sorted(measured["latencies"])
             report[variant] = {
-                **folder_sizes(files),
+                **dict(zip(("bytes", "gzip_bytes"), byte_sizes(files))),
                 "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
                 "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
                 "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2) if latencies else None,

@@ -65,17 +65,22 @@ def check_site(site: Path, progress: Callable[[str], None] | None = None) -> tup
     site = site.resolve()
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     ids: dict[str, set[str]] = {}  # each page is parsed once; its ids are kept for later fragments
+    pending: dict[str, ParsedPage] = {}  # parsed early as a link target, checked in its turn
+
+    def parse(name: str) -> ParsedPage:
+        return parse_page((site / name).read_text(encoding="utf-8", errors="replace"))
 
     def ids_of(name: str) -> set[str]:
         if name not in ids:
-            ids[name] = parse_page((site / name).read_text(encoding="utf-8", errors="replace")).ids
+            pending[name] = parse(name)
+            ids[name] = pending[name].ids
         return ids[name]
 
     broken: list[BrokenLink] = []
     for number, page in enumerate(pages, 1):
         if progress and number % 1000 == 0:
             progress(f"checked {number}/{len(pages)} pages")
-        parsed = parse_page((site / page).read_text(encoding="utf-8", errors="replace"))
+        parsed = pending.pop(page, None) or parse(page)
         ids[page] = parsed.ids
         broken.extend(check_links(site, page, parsed.links, ids_of))
     return len(pages), broken

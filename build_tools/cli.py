@@ -30,6 +30,12 @@ def fail(message: str) -> int:
     return 1
 
 
+def print_json(value) -> None:
+    """The JSON outputs named by issues: UTF-8 text as is, one value, a final newline."""
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+
+
 def cmd_chunk(args: argparse.Namespace) -> int:
     """One JSON line per chunk, in the pipeline's reference-table format."""
     entries, problems = read_corpus(Path(args.corpus).resolve(), ROOT)
@@ -92,8 +98,7 @@ def cmd_cites(args: argparse.Namespace) -> int:
         }
         for item in kb.cited["report"].final
     ]
-    json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
-    sys.stdout.write("\n")
+    print_json(rows)
     return 0
 
 
@@ -154,8 +159,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return fail(f"{site}: not a built site (no index.html); run `mkdocs build` first")
     pages, broken = check_site(site, progress=lambda line: print(f"kb: {line}", file=sys.stderr))
     if args.json:
-        json.dump({"pages": pages, "broken": [vars(b) for b in broken]}, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        print_json({"pages": pages, "broken": [vars(b) for b in broken]})
     else:
         for item in broken:
             print(item)
@@ -170,8 +174,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return fail(f"{args.site}: no search index ({SITE_FOLDER}/manifest.json); build the site first")
     results = Searcher(folder).search(args.query, args.k)
     if args.json:
-        json.dump(results, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        print_json(results)
     else:
         for rank, item in enumerate(results, 1):
             print(f"{rank:>3}. {item['location']}  {item['title']}  ({item['score']:.3f})")
@@ -184,8 +187,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = bench(args.sources, args.reports, work, plain=not args.no_plain, timeout=args.timeout,
                    progress=lambda line: print(f"kb: {line}", file=sys.stderr))
     if args.json:
-        json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        print_json(result)
     else:
         for key, value in result.items():
             print(f"{key}: {value}")

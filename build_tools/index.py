@@ -36,6 +36,7 @@ from lunr.vector import Vector
 from .cite.parse import parse_citations
 from .clean import segments
 from .knowledge_base import KnowledgeBase
+from .lock import write_atomic
 
 FIELDS = {"title": 1.0, "text": 1.0}  # a title boost > 1 ranks all chunks of a matching source alike
 K1, B = 1.2, 0.75
@@ -112,12 +113,8 @@ class TokenCache:
 
     def save(self) -> None:
         """Keep only what this build used, so the cache never grows past the knowledge base."""
-        if not self.path:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_bytes(marshal.dumps({k: v for k, v in self.entries.items() if k in self.used}))
-        os.replace(temporary, self.path)
+        if self.path:
+            write_atomic(self.path, marshal.dumps({k: v for k, v in self.entries.items() if k in self.used}))
 
 
 def segment_all(texts: list[str]) -> list[list[str]]:
@@ -185,10 +182,8 @@ class BuiltIndex:
 def build_index(docs: list[SearchDoc], cache: TokenCache,
                 progress: Callable[[str], None] | None = None) -> BuiltIndex:
     """lunr-format shards + a document table, scored exactly as lunr's Builder would."""
-    tokens = {
-        "title": cache.tokens([d.title for d in docs], progress),
-        "text": cache.tokens([d.text for d in docs], progress),
-    }
+    both = cache.tokens([d.title for d in docs] + [d.text for d in docs], progress)
+    tokens = {"title": both[:len(docs)], "text": both[len(docs):]}
     counts = {field: [Counter(t) for t in lists] for field, lists in tokens.items()}
     document_frequency: Counter = Counter()
     for i in range(len(docs)):
@@ -248,14 +243,14 @@ def write_index(built: BuiltIndex, folder: Path) -> None:
         (folder / name).write_bytes(data)
 
 
-def index_bytes(folder: Path) -> tuple[int, int]:
-    """(raw, gzip) bytes of the whole index, as measured by the benchmark."""
-    raw = packed = 0
-    for path in sorted(folder.glob("*.json")):
-        data = path.read_bytes()
-        raw += len(data)
-        packed += len(gzip.compress(data, mtime=0))
-    return raw, packed
+def index_files(site: Path) -> list[Path]:
+    return sorted((site / SITE_FOLDER).glob("*.json"))
+
+
+def byte_sizes(paths: list[Path]) -> tuple[int, int]:
+    """(raw, gzip) bytes of files, as the benchmarks report index sizes."""
+    data = [path.read_bytes() for path in paths]
+    return sum(map(len, data)), sum(len(gzip.compress(d, mtime=0)) for d in data)
 
 
 # ---------------------------------------------------------------- queries (mirrored in citekb-search.js)

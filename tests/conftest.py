@@ -8,8 +8,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urljoin
 
 import pytest
+from bs4 import BeautifulSoup
 
 from build_tools.bench_search import CHROMIUM_ARGS, serve  # noqa: F401  (serve: used by the browser tests)
 
@@ -65,6 +67,15 @@ def section_text(section) -> str:
     for summary in text.select("summary"):
         summary.decompose()
     return text.get_text()
+
+
+def landed(site: Path, page_url: str, href: str):
+    """The element a link on the page at `page_url` (e.g. "/reports/x/") lands on: the element with
+    the fragment's id, or the page's <article> when there is no fragment."""
+    path, _, fragment = urljoin(page_url, href).partition("#")
+    html = (site / unquote(path).strip("/") / "index.html").read_text(encoding="utf-8")
+    soup = BeautifulSoup(html, "html.parser")
+    return soup.find(id=fragment) if fragment else soup.select_one("article")
 
 
 def kb(*args: str, check: bool = True) -> subprocess.CompletedProcess:

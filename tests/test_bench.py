@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import statistics
 
+from conftest import kb
+
 from build_tools.bench import LENGTH_QUANTILES, synthesize
 from build_tools.ingest import load
-
-from conftest import kb
 
 
 def test_synthetic_corpus_has_the_pipeline_length_statistics(tmp_path):

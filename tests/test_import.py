@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from urllib.parse import unquote, urljoin
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import PIPELINE, kb, section_text
+from conftest import PIPELINE, kb, landed, section_text
 
 from build_tools.importer import Imported, ImportFailure, Writer, import_app
 
@@ -21,14 +19,6 @@ def reference_table(corpus_key: str) -> list[dict]:
     task, name = corpus_key.split("/")[-2:]
     path = PIPELINE / "reference_chunks" / task / f"{name}.chunks.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def landed_section(site: Path, page_url: str, href: str):
-    target = urljoin(page_url, href)
-    path, _, fragment = target.partition("#")
-    soup = BeautifulSoup((site / unquote(path).lstrip("/") / "index.html").read_text(encoding="utf-8"), "html.parser")
-    return soup.find(id=fragment)
-
 
 
 def test_every_layout_imported_and_every_citation_classified(imported):
@@ -61,7 +51,7 @@ def test_resolved_links_land_on_the_reference_chunk_text(imported):
             matches = {row["title"] for row in table if row["title"].startswith(cited)}
             assert len(matches) == 1, (page, cited)
             expected = next(r["content"] for r in table if r["title"] in matches and r["chunk_index"] == chunk)
-            section = landed_section(imported.site, page_url, link["href"])
+            section = landed(imported.site, page_url, link["href"])
             assert section is not None, (page, link["href"])
             assert section_text(section) == expected
             checked += 1

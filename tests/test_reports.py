@@ -6,10 +6,12 @@ from urllib.parse import unquote, urljoin
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site, section_text, serve
+from conftest import build_site, landed, section_text, serve
 from fixtures import ALPHA, alpha_body, make_kb
 
 from build_tools.chunk import chunk_text
+
+REPORT_URL = "/reports/demo/"
 
 
 @pytest.fixture(scope="module")
@@ -24,24 +26,16 @@ def soup_of(built, path: str) -> BeautifulSoup:
     return BeautifulSoup(built.page(path), "html.parser")
 
 
-def follow(built, page_path: str, href: str):
-    """The element a link on `page_path` lands on (the page's <article> when there is no fragment)."""
-    target = urljoin(f"/{page_path}/", href)
-    path, _, fragment = target.partition("#")
-    soup = BeautifulSoup((built.site / unquote(path).strip("/") / "index.html").read_text(encoding="utf-8"), "html.parser")
-    return soup.find(id=fragment) if fragment else soup.select_one("article")
-
-
 def test_chunk_sections_list_the_sentences_that_cite_them(demo):
     report = soup_of(demo, "reports/demo")
     link = report.select_one(f'a.citekb-cite[data-title="{ALPHA}"][data-chunk="1"]')
-    section = follow(demo, "reports/demo", link["href"])
+    section = landed(demo.site, REPORT_URL, link["href"])
     assert section_text(section) == chunk_text(alpha_body())[1].text
     backlinks = section.select(".citekb-backlinks li")
     assert len(backlinks) == 1
     assert "Open models are spreading fast" in backlinks[0].get_text()
     assert "long_context" not in backlinks[0].get_text()  # the citation bracket itself is not repeated
-    back = follow(demo, link["href"].split("#")[0].replace("../", "", 1), backlinks[0].a["href"])
+    back = landed(demo.site, urljoin(REPORT_URL, link["href"]).split("#")[0], backlinks[0].a["href"])
     assert back.select_one("h1").get_text().rstrip("¶") == "Demo report on open models"
     other = section.find_parent().select_one("#chunk-0 .citekb-backlinks")
     assert other is None  # chunk 0 of this source is cited by no report
@@ -51,13 +45,12 @@ def test_pdf_citation_lands_on_its_page_and_image_is_shown(demo):
     report = soup_of(demo, "reports/demo")
     pdf = report.select_one('a.citekb-cite[data-kind="document"]')
     assert pdf["href"].endswith("#page-2")
-    page_section = follow(demo, "reports/demo", pdf["href"])
+    page_section = landed(demo.site, REPORT_URL, pdf["href"])
     assert page_section.select_one(".citekb-text").get_text() == "Second page about latency budgets"
     image = report.select_one('a.citekb-cite[data-kind="image"]')
-    image_page = follow(demo, "reports/demo", image["href"])
+    image_page = landed(demo.site, REPORT_URL, image["href"])
     src = image_page.select_one("img.citekb-image")["src"]
-    file_page = urljoin("/reports/demo/", image["href"]).strip("/")
-    shown = demo.site / urljoin(f"/{file_page}/", src).strip("/")
+    shown = demo.site / urljoin(urljoin(REPORT_URL, image["href"]), src).strip("/")
     assert shown.read_bytes() == (demo.site.parent / "kb" / "files" / "t1" / "logo.png").read_bytes()
 
 

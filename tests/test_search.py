@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import REPO, kb, serve
 
 from build_tools.index import query_terms, tokenize
 from build_tools.knowledge_base import build
-
-from conftest import REPO, kb, serve
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
 KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services"]
