@@ -1,17 +1,23 @@
 """Stage 6: the prebuilt search index — one document per chunk and per report section.
 
-Tokens: Chinese runs are segmented with jieba (`cut_for_search`, so a long word also yields its
-dictionary sub-words), other text is lower-cased words with no stemming; both sides (build and
-query) fold with NFKC. Token lists are cached by content hash across builds.
+Terms: Chinese runs are segmented with jieba's `cut_for_search` (through rjieba, the Rust port:
+identical output, 15× faster), so a long word also yields its dictionary sub-words; other text is
+lower-cased words with no stemming. Build and query both fold with NFKC. Each text's terms and
+counts are cached by content hash across builds.
 
-The index is written in lunr's serialized format (lunr.py's `Index.serialize`), sharded by the
-first character of each term: a query only loads the shards of its own characters. Scores are
-lunr's BM25 (k1 1.2, b 0.75), computed here once instead of rebuilding the index in the browser.
+Format (docs/benchmarks.md has the measurements behind it): lunr's serialized index stores every
+posting twice as JSON, about 2.5 KB gzip per chunk, so 40,000 chunks would need ~100 MB. Here a
+posting is one varint, `(doc gap << 1) | (tf > 1)` (then `tf - 2` when set), in binary shards
+keyed by a term's first character(s): a query loads only the shards its own characters name.
+Scores are lunr's BM25 (k1 1.2, b 0.75), computed at query time from tf and document length, so
+postings never depend on corpus-wide numbers. In a large corpus, terms in more than STOP_SHARE
+of all documents are left out, as lunr's stop-word filter leaves out "the".
 
 Queries cannot run jieba in the browser, so query segmentation is defined on the index itself:
-every substring of a Chinese run that is an indexed term becomes a query term (single characters
-only where no longer term covers them). `query_terms` here and `citekb-search.js` implement the
-same rule; a test proves they agree.
+every substring of a Chinese run that is an indexed term becomes a clause (single characters only
+where no longer term covers them). Ranking: documents covering more of the query's characters
+(and English words) first, then BM25. `query_terms`/`Searcher` here and `citekb-search.js`
+implement the same rules; a test proves they agree.
 """
 
 from __future__ import annotations
@@ -19,31 +25,32 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import math
 import marshal
+import math
 import os
 import re
 import unicodedata
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lunr.index import Index
-from lunr.pipeline import Pipeline
-from lunr.vector import Vector
-
 from .cite.parse import parse_citations
-from .clean import segments
+from .clean import cleaned
 from .knowledge_base import KnowledgeBase
 from .lock import write_atomic
 
-FIELDS = {"title": 1.0, "text": 1.0}  # a title boost > 1 ranks all chunks of a matching source alike
+FORMAT = 2
 K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
-POSTINGS_PER_SHARD = 60_000
-SNIPPET = 160
-FORMAT = 1
+STOP_SHARE = 0.2  # terms in a larger share of documents are stop words (not indexed) ...
+STOP_MIN_DOCUMENTS = 2000  # ... once they are in this many: in a small corpus every term is kept
+POSTINGS_PER_SHARD = 50_000
+SNIPPET = 100  # characters of a document shown in a search result
+SNIPPET_BLOCK = 256  # documents per snippet file (fetched only for results shown)
+MAX_TF = 255
+COVERAGE_BITS = 30  # query positions from this one on share one bit (JS bit operations are 32-bit signed)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
@@ -53,80 +60,97 @@ _IS_CJK = re.compile(rf"[{_CJK}]")
 
 @dataclass(frozen=True)
 class SearchDoc:
-    location: str  # site path with anchor, e.g. sources/<slug>/#chunk-3
-    title: str
+    page: str  # site path of the page, e.g. sources/<slug>/
+    page_title: str
+    anchor: str  # e.g. chunk-3
+    label: str  # e.g. chunk 3
     text: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.page}#{self.anchor}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.page_title} · {self.label}"
 
 
 def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    return jieba
-
-
 def tokenize(text: str) -> list[str]:
     """Index tokens of a text: jieba words for Chinese runs, lower-cased words otherwise."""
-    jieba = None
+    import rjieba
+
     tokens: list[str] = []
     for run in _RUNS.findall(fold(text)):
         if _IS_CJK.match(run):
-            jieba = jieba or _jieba()
-            tokens.extend(jieba.cut_for_search(run))
+            tokens.extend(rjieba.cut_for_search(run))
         else:
             tokens.append(run)
     return tokens
+
+
+Analysis = tuple[str, bytes, int]  # distinct terms joined by "\n", their counts, token count
+
+
+def analyze(text: str) -> Analysis:
+    """A text's distinct terms with counts: compact enough to cache 40,000 of them."""
+    counts = Counter(tokenize(text))
+    return "\n".join(counts), bytes(min(n, MAX_TF) for n in counts.values()), sum(counts.values())
 
 
 def text_key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()[:12]
 
 
-class TokenCache:
-    """Token lists by content hash, kept across builds in one marshal file."""
+class TermCache:
+    """Each text's analysis by content hash, kept across builds (and in memory while serving)."""
 
     def __init__(self, path: Path | None):
         self.path = path
-        self.entries: dict[bytes, list[str]] = {}
+        self.entries: dict[bytes, Analysis] = {}
         self.used: set[bytes] = set()
         if path and path.exists():
             try:
-                self.entries = marshal.loads(path.read_bytes())
-            except (EOFError, ValueError, TypeError):
-                self.entries = {}  # a damaged cache is only a slower build
+                loaded = marshal.loads(path.read_bytes())
+                if isinstance(loaded, dict) and loaded.get("format") == FORMAT:
+                    self.entries = loaded["entries"]
+            except (EOFError, ValueError, TypeError, KeyError):
+                pass  # a damaged cache is only a slower build
 
-    def tokens(self, texts: list[str], progress: Callable[[str], None] | None = None) -> list[list[str]]:
+    def analyses(self, texts: list[str], progress: Callable[[str], None] | None = None) -> list[Analysis]:
         keys = [text_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts) if k not in self.entries}
         if missing:
             if progress:
-                progress(f"segmenting {len(missing)} texts with jieba ({len(texts) - len(missing)} cached)")
-            for key, tokens in zip(missing, segment_all(list(missing.values()))):
-                self.entries[key] = tokens
+                progress(f"segmenting {len(missing)} texts ({len(texts) - len(missing)} cached)")
+            self.entries.update(zip(missing, analyze_all(list(missing.values()))))
         self.used.update(keys)
         return [self.entries[k] for k in keys]
 
     def save(self) -> None:
         """Keep only what this build used, so the cache never grows past the knowledge base."""
         if self.path:
-            write_atomic(self.path, marshal.dumps({k: v for k, v in self.entries.items() if k in self.used}))
+            kept = {k: v for k, v in self.entries.items() if k in self.used}
+            write_atomic(self.path, marshal.dumps({"format": FORMAT, "entries": kept}))
+            self.entries = kept
+            self.used = set()
 
 
-def segment_all(texts: list[str]) -> list[list[str]]:
-    """Tokenize many texts, on every core when there are enough of them to pay for the processes."""
+def analyze_all(texts: list[str]) -> list[Analysis]:
+    """Analyze many texts, on every core when there are enough of them to pay for the processes."""
     workers = os.cpu_count() or 1
     if len(texts) < 2000 or workers < 2:
-        return [tokenize(t) for t in texts]
+        return [analyze(t) for t in texts]
     import multiprocessing
 
-    _jieba()  # load the dictionary once, before forking
+    import rjieba
+
+    rjieba.cut_for_search("预热")  # load the dictionary once, before forking
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(tokenize, texts, chunksize=200)
+        return pool.map(analyze, texts, chunksize=100)
 
 
 # ---------------------------------------------------------------- documents
@@ -150,25 +174,31 @@ def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
         source = kb.loaded.sources[slug]
         removals = kb.removals[slug]
         for chunk in kb.chunks[slug]:
-            kept = "".join(piece for piece, rule in segments(source.text, chunk.start, chunk.start + len(chunk.text), removals)
-                           if not rule) if removals else chunk.text
-            docs.append(SearchDoc(f"sources/{slug}/#chunk-{chunk.index}", f"{source.title} · chunk {chunk.index}", kept))
+            kept = cleaned(source.text, chunk.start, chunk.end, removals).strip() if removals else chunk.text
+            docs.append(SearchDoc(f"sources/{slug}/", source.title, f"chunk-{chunk.index}", f"chunk {chunk.index}", kept))
     for slug in sorted(kb.cited):
         report = kb.cited[slug].report
         sections = [("query", "查询", report.query), ("final", "最终报告", report.final),
                     ("original", "原始报告", report.original or "")]
         for anchor, label, text in sections:
             if text.strip():
-                docs.append(SearchDoc(f"reports/{slug}/#{anchor}", f"{report.title} · {label}", strip_citations(text)))
+                docs.append(SearchDoc(f"reports/{slug}/", report.title, anchor, label, strip_citations(text)))
     return docs
 
 
 # ---------------------------------------------------------------- the index
 
 
+def shard_key(term: str) -> int:
+    """Chinese terms by their first character, others by their first two (so a typed prefix of
+    three or more letters finds all its completions in one shard). Mirrored in citekb-search.js."""
+    if _IS_CJK.match(term) or len(term) == 1:
+        return ord(term[0])
+    return ord(term[0]) * 65536 + ord(term[1])
+
+
 def shard_of(term: str, shards: int) -> int:
-    """Same rule in citekb-search.js: the first character's code point, modulo the shard count."""
-    return ord(term[0]) % shards
+    return shard_key(term) % shards
 
 
 @dataclass
@@ -177,60 +207,127 @@ class BuiltIndex:
     documents: int
     terms: int
     postings: int
+    stop_words: int
 
 
-def build_index(docs: list[SearchDoc], cache: TokenCache,
+def varints(values) -> tuple:
+    """LEB128 bytes of non-negative integers (a numpy array), and each value's byte count."""
+    import numpy as np
+
+    values = values.astype(np.uint64)
+    sizes = np.ones(len(values), dtype=np.int64)
+    for bits in (7, 14, 21, 28, 35):
+        sizes += values >= (1 << bits)
+    starts = np.cumsum(sizes) - sizes
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    for k in range(int(sizes.max(initial=1))):
+        has = sizes > k
+        byte = (values[has] >> np.uint64(7 * k)) & np.uint64(127)
+        more = (sizes[has] - 1 > k).astype(np.uint64) << np.uint64(7)
+        out[starts[has] + k] = (byte | more).astype(np.uint8)
+    return out, sizes
+
+
+def build_index(docs: list[SearchDoc], cache: TermCache,
                 progress: Callable[[str], None] | None = None) -> BuiltIndex:
-    """lunr-format shards + a document table, scored exactly as lunr's Builder would."""
-    both = cache.tokens([d.title for d in docs] + [d.text for d in docs], progress)
-    tokens = {"title": both[:len(docs)], "text": both[len(docs):]}
-    counts = {field: [Counter(t) for t in lists] for field, lists in tokens.items()}
-    document_frequency: Counter = Counter()
-    for i in range(len(docs)):
-        document_frequency.update(set(counts["title"][i]) | set(counts["text"][i]))
-    postings = sum(len(c) for field in counts.values() for c in field)
-    shards = max(1, math.ceil(postings / POSTINGS_PER_SHARD))
+    """Binary postings shards, the document table and the snippet blocks (see the module doc)."""
+    import numpy as np
+
     n = len(docs)
-    idf = {t: math.log(1 + abs((n - df + 0.5) / (df + 0.5))) for t, df in document_frequency.items()}
+    analyses = cache.analyses([d.text for d in docs], progress)
+    vocabulary: dict[str, int] = {}
+    term_ids = array("I")
+    counts = array("I")
+    frequencies = bytearray()
+    lengths = []
+    for terms, tfs, length in analyses:
+        ids = [vocabulary.setdefault(t, len(vocabulary)) for t in terms.split("\n")] if terms else []
+        term_ids.extend(ids)
+        counts.append(len(ids))
+        frequencies += tfs
+        lengths.append(length)
+    del analyses
+    terms_list = list(vocabulary)
+    del vocabulary
+    term_of = np.frombuffer(term_ids, dtype=np.uint32)
+    doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
+    tf = np.frombuffer(bytes(frequencies), dtype=np.uint8)
+    df = np.bincount(term_of, minlength=len(terms_list))
+    stop = df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)
+    kept = ~stop[term_of]
+    term_of, doc_of, tf = term_of[kept], doc_of[kept], tf[kept]
+    postings = len(term_of)
+    shards = max(1, math.ceil(postings / POSTINGS_PER_SHARD))
 
-    shard_terms: list[dict[str, dict]] = [{} for _ in range(shards)]
-    shard_vectors: list[dict[str, list[tuple[str, float]]]] = [{} for _ in range(shards)]
-    for field, boost in FIELDS.items():
-        lengths = [sum(c.values()) for c in counts[field]]
-        average = (sum(lengths) / n) if n else 1.0
-        for ref, (counter, length) in enumerate(zip(counts[field], lengths)):
-            key = f"{field}/{ref}"
-            for term, tf in counter.items():
-                score = idf[term] * ((K1 + 1) * tf) / (K1 * (1 - B + B * length / (average or 1)) + tf) * boost
-                s = shard_of(term, shards)
-                posting = shard_terms[s].setdefault(term, {"_index": 0, **{f: {} for f in FIELDS}})
-                posting[field][str(ref)] = {}
-                shard_vectors[s].setdefault(key, []).append((term, round(score * 1000) / 1000))
+    # Rank terms by (shard, term): each shard's terms are then one sorted, contiguous run.
+    order = sorted((i for i in range(len(terms_list)) if not stop[i]),
+                   key=lambda i: (shard_of(terms_list[i], shards), terms_list[i]))
+    rank = np.zeros(len(terms_list), dtype=np.uint32)
+    rank[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.uint32)
+    by_term = np.argsort(rank[term_of], kind="stable")  # stable: documents stay in order
+    term_rank, doc_sorted, tf_sorted = rank[term_of][by_term], doc_of[by_term].astype(np.int64), tf[by_term]
+    del term_of, doc_of, tf, by_term
+    first = np.ones(postings, dtype=bool)
+    first[1:] = term_rank[1:] != term_rank[:-1]
+    previous = np.empty(postings, dtype=np.int64)
+    previous[0] = -1
+    previous[1:] = doc_sorted[:-1]
+    previous[first] = -1
+    repeated = tf_sorted > 1
+    main = ((doc_sorted - previous - 1) << 1) | repeated
+    extra = repeated.astype(np.int64)
+    slot = np.arange(postings) + np.cumsum(extra) - extra  # where each posting's first value goes
+    values = np.empty(postings + int(extra.sum()), dtype=np.int64)
+    values[slot] = main
+    values[slot[repeated] + 1] = tf_sorted[repeated].astype(np.int64) - 2
+    encoded, sizes = varints(values)
+    value_start = np.cumsum(sizes) - sizes
+    term_start = value_start[slot[first]]  # byte offset of each term's postings, in rank order
+    term_end = np.append(term_start[1:], len(encoded))
+    del values, sizes, value_start, doc_sorted, tf_sorted, previous, main, slot
+
     files: dict[str, bytes] = {}
+    shard_numbers = [shard_of(terms_list[i], shards) for i in order]
+    boundaries = np.searchsorted(np.array(shard_numbers, dtype=np.int64), np.arange(shards + 1), side="left")
+    raw = encoded.tobytes()
     for s in range(shards):
-        terms = shard_terms[s]
-        for position, term in enumerate(sorted(terms)):
-            terms[term]["_index"] = position
-        vectors = {}
-        for key, entries in sorted(shard_vectors[s].items(), key=lambda kv: _ref_order(kv[0])):
-            elements: list[float] = []
-            for term, score in sorted(entries, key=lambda e: terms[e[0]]["_index"]):
-                elements += [terms[term]["_index"], score]
-            vectors[key] = Vector(elements)
-        index = Index(inverted_index=terms, field_vectors=vectors, token_set=None, fields=list(FIELDS), pipeline=Pipeline())
-        files[f"shard-{s}.json"] = _json(index.serialize())
-    table = [[d.location, d.title, d.text[:SNIPPET]] for d in docs]
-    files["docs.json"] = _json(table)
-    files["manifest.json"] = _json({"format": FORMAT, "shards": shards, "documents": n, "max_term": MAX_TERM,
-                                    "fields": FIELDS})
+        lo, hi = int(boundaries[s]), int(boundaries[s + 1])
+        words = "\n".join(terms_list[i] for i in order[lo:hi]).encode("utf-8")
+        head, _ = varints(np.array([hi - lo, len(words)], dtype=np.int64))
+        spans, _ = varints((term_end[lo:hi] - term_start[lo:hi]).astype(np.int64))
+        body = raw[int(term_start[lo]):int(term_end[hi - 1])] if hi > lo else b""
+        files[f"shard-{s}.bin"] = head.tobytes() + words + spans.tobytes() + body
+    files.update(_tables(docs, lengths))
+    files["manifest.json"] = _json({
+        "format": FORMAT, "shards": shards, "documents": n, "max_term": MAX_TERM, "k1": K1, "b": B,
+        "average_length": (sum(lengths) / n) if n else 1.0, "snippet_block": SNIPPET_BLOCK,
+        "coverage_bits": COVERAGE_BITS,
+    })
     if progress:
-        progress(f"search index: {n} documents, {len(document_frequency)} terms, {postings} postings, {shards} shards")
-    return BuiltIndex(files, n, len(document_frequency), postings)
+        progress(f"search index: {n} documents, {len(order)} terms ({int(stop.sum())} stop words), "
+                 f"{postings} postings, {shards} shards, {len(raw) / 1e6:.1f} MB postings")
+    return BuiltIndex(files, n, len(order), postings, int(stop.sum()))
 
 
-def _ref_order(key: str) -> tuple[int, int]:
-    field, ref = key.split("/")
-    return int(ref), list(FIELDS).index(field)
+def _tables(docs: list[SearchDoc], lengths: list[int]) -> dict[str, bytes]:
+    """docs.json (pages once, then [page, anchor, label, length] per document) and snippet blocks."""
+    pages: dict[str, int] = {}
+    page_rows, doc_rows = [], []
+    for doc, length in zip(docs, lengths):
+        if doc.page not in pages:
+            pages[doc.page] = len(pages)
+            page_rows.append([doc.page, doc.page_title])
+        doc_rows.append([pages[doc.page], doc.anchor, doc.label, length])
+    files = {"docs.json": _json({"pages": page_rows, "docs": doc_rows})}
+    for block in range(0, len(docs), SNIPPET_BLOCK):
+        files[f"snippets-{block // SNIPPET_BLOCK}.json"] = _json(
+            [_snippet(d.text) for d in docs[block:block + SNIPPET_BLOCK]])
+    return files
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SNIPPET else flat[:SNIPPET] + "…"
 
 
 def _json(value) -> bytes:
@@ -238,16 +335,19 @@ def _json(value) -> bytes:
 
 
 def write_index(built: BuiltIndex, folder: Path) -> None:
+    """Replace the folder's index files (a smaller index must not leave stale shards behind)."""
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in set(p.name for p in folder.iterdir()) - set(built.files):
+        (folder / stale).unlink()
     for name, data in built.files.items():
         (folder / name).write_bytes(data)
 
 
 def index_files(site: Path) -> list[Path]:
-    return sorted((site / SITE_FOLDER).glob("*.json"))
+    return sorted(p for p in (site / SITE_FOLDER).glob("*") if p.is_file())
 
 
-def byte_sizes(paths: list[Path]) -> tuple[int, int]:
+def byte_sizes(paths: Iterable[Path]) -> tuple[int, int]:
     """(raw, gzip) bytes of files, as the benchmarks report index sizes."""
     data = [path.read_bytes() for path in paths]
     return sum(map(len, data)), sum(len(gzip.compress(d, mtime=0)) for d in data)
@@ -256,58 +356,144 @@ def byte_sizes(paths: list[Path]) -> tuple[int, int]:
 # ---------------------------------------------------------------- queries (mirrored in citekb-search.js)
 
 
-def query_terms(query: str, has_term: Callable[[str], bool]) -> list[tuple[str, bool]]:
-    """(term, trailing wildcard) clauses of a query: see the module docstring for the rule."""
-    clauses: list[tuple[str, bool]] = []
+@dataclass(frozen=True)
+class Clause:
+    term: str
+    prefix: bool  # also match longer terms (the last English word may still be being typed)
+    positions: int  # bit mask of the query characters / words this clause covers
+
+
+def query_terms(query: str, has_term: Callable[[str], bool]) -> list[Clause]:
+    """The clauses of a query: see the module docstring for the rule."""
+    clauses: list[Clause] = []
     runs = _RUNS.findall(fold(query))
+    position = 0
+
+    def bits(start: int, end: int) -> int:
+        mask = 0
+        for p in range(start, end):
+            mask |= 1 << min(p, COVERAGE_BITS)
+        return mask
+
     for number, run in enumerate(runs):
         if not _IS_CJK.match(run):
-            clauses.append((run, number == len(runs) - 1 and len(run) >= 3))  # still typing the last word
+            clauses.append(Clause(run, number == len(runs) - 1 and len(run) >= 3, bits(position, position + 1)))
+            position += 1
             continue
         covered = [False] * len(run)
-        found: list[str] = []
+        found: list[Clause] = []
         for start in range(len(run)):
             for end in range(start + 2, min(len(run), start + MAX_TERM) + 1):
                 if has_term(run[start:end]):
-                    found.append(run[start:end])
+                    found.append(Clause(run[start:end], False, bits(position + start, position + end)))
                     covered[start:end] = [True] * (end - start)
-        found += [c for i, c in enumerate(run) if not covered[i] and has_term(c)]
-        clauses.extend((t, False) for t in found)
-    unique: dict[tuple[str, bool], None] = dict.fromkeys(clauses)
-    return list(unique)
+        found += [Clause(c, False, bits(position + i, position + i + 1))
+                  for i, c in enumerate(run) if not covered[i] and has_term(c)]
+        clauses.extend(found)
+        position += len(run)
+    merged: dict[tuple[str, bool], int] = {}
+    for clause in clauses:
+        merged[clause.term, clause.prefix] = merged.get((clause.term, clause.prefix), 0) | clause.positions
+    return [Clause(term, prefix, positions) for (term, prefix), positions in merged.items()]
+
+
+def read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 127) << shift
+        if byte < 128:
+            return value, at
+        shift += 7
+
+
+class Shard:
+    """One shard file: its sorted terms and where each term's postings are."""
+
+    def __init__(self, data: bytes):
+        count, at = read_varint(data, 0)
+        size, at = read_varint(data, at)
+        self.terms = data[at:at + size].decode("utf-8").split("\n") if count else []
+        at += size
+        self.offsets: dict[str, tuple[int, int]] = {}
+        spans = []
+        for _ in range(count):
+            span, at = read_varint(data, at)
+            spans.append(span)
+        for term, span in zip(self.terms, spans):
+            self.offsets[term] = (at, at + span)
+            at += span
+        self.data = data
+
+    def postings(self, term: str) -> list[tuple[int, int]]:
+        """(document, tf) pairs of a term."""
+        start, end = self.offsets[term]
+        out, document, at = [], -1, start
+        while at < end:
+            value, at = read_varint(self.data, at)
+            tf = 1
+            if value & 1:
+                tf, at = read_varint(self.data, at)
+                tf += 2
+            document += (value >> 1) + 1
+            out.append((document, tf))
+        return out
+
+    def with_prefix(self, prefix: str) -> list[str]:
+        import bisect
+
+        at = bisect.bisect_left(self.terms, prefix)
+        found = []
+        while at < len(self.terms) and self.terms[at].startswith(prefix):
+            found.append(self.terms[at])
+            at += 1
+        return found
 
 
 class Searcher:
-    """`kb search`: the browser worker's algorithm over the same files, with lunr.py."""
+    """`kb search`: the browser worker's algorithm over the same files."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        self.docs = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
-        self._shards: dict[int, Index] = {}
+        if self.manifest.get("format") != FORMAT:
+            raise ValueError(f"{folder}: search index format {self.manifest.get('format')}, expected {FORMAT}; rebuild the site")
+        tables = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
+        self.pages, self.docs = tables["pages"], tables["docs"]
+        self._shards: dict[int, Shard] = {}
 
-    def shard(self, term: str) -> Index:
-        return self.load(shard_of(term, self.manifest["shards"]))
-
-    def load(self, number: int) -> Index:
+    def shard(self, term: str) -> Shard:
+        number = shard_of(term, self.manifest["shards"])
         if number not in self._shards:
-            self._shards[number] = Index.load((self.folder / f"shard-{number}.json").read_text(encoding="utf-8"))
+            self._shards[number] = Shard((self.folder / f"shard-{number}.bin").read_bytes())
         return self._shards[number]
 
-    def search(self, query: str, limit: int = 10) -> list[dict]:
-        clauses = query_terms(query, lambda t: t in self.shard(t).inverted_index)
-        by_shard: dict[int, list[tuple[str, bool]]] = {}
-        for term, wildcard in clauses:
-            by_shard.setdefault(shard_of(term, self.manifest["shards"]), []).append((term, wildcard))
-        scores: Counter = Counter()
-        for number, terms in sorted(by_shard.items()):
-            index = self.load(number)
-            query_object = index.create_query()
-            for term, wildcard in terms:
-                query_object.term(term, use_pipeline=False, wildcard=2 if wildcard else 0)
-            for result in index.query(query_object):
-                scores[int(result["ref"])] += result["score"]
-        ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), kv[0]))[:limit]
-        return [{"location": self.docs[ref][0], "title": self.docs[ref][1], "score": round(score, 6)}
-                for ref, score in ranked]
+    def weight(self, tf: int, df: int, length: int) -> float:
+        """lunr's BM25 term weight (lunr.idf, then the tf saturation with length normalisation)."""
+        m = self.manifest
+        idf = math.log(1 + abs((m["documents"] - df + 0.5) / (df + 0.5)))
+        return idf * ((m["k1"] + 1) * tf) / (m["k1"] * (1 - m["b"] + m["b"] * length / m["average_length"]) + tf)
 
+    def search(self, query: str, limit: int = 10) -> list[dict]:
+        clauses = query_terms(query, lambda t: t in self.shard(t).offsets)
+        scores: dict[int, float] = {}
+        covered: dict[int, int] = {}
+        for clause in clauses:
+            shard = self.shard(clause.term)
+            terms = shard.with_prefix(clause.term) if clause.prefix else [clause.term]
+            for term in terms:
+                if term not in shard.offsets:
+                    continue
+                postings = shard.postings(term)
+                for document, tf in postings:
+                    scores[document] = scores.get(document, 0.0) + self.weight(tf, len(postings), self.docs[document][3])
+                    covered[document] = covered.get(document, 0) | clause.positions
+        ranked = sorted(scores, key=lambda d: (-bin(covered[d]).count("1"), -round(scores[d], 6), d))[:limit]
+        return [self.result(d, scores[d], bin(covered[d]).count("1")) for d in ranked]
+
+    def result(self, document: int, score: float, matched: int) -> dict:
+        page, anchor, label, _ = self.docs[document]
+        path, title = self.pages[page]
+        return {"location": f"{path}#{anchor}", "title": f"{title} · {label}", "score": round(score, 6),
+                "matched": matched}

@@ -28,6 +28,7 @@ _root: Path | None = None
 _kb: KnowledgeBase | None = None
 _html_pages: dict[str, Callable[[render.Link], str]] = {}
 _markdown_pages: dict[str, Callable[[render.Link], str]] = {}
+_term_cache: index.TermCache | None = None  # kept in memory between `mkdocs serve` rebuilds
 
 
 def _sources_root(config) -> Path:
@@ -38,7 +39,7 @@ def _sources_root(config) -> Path:
 # MkDocs stamps the build date into pages and the sitemap's gzip header; a fixed date makes two
 # builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
 REPRODUCIBLE_EPOCH = "0"
-CACHE = ".cache/citekb/tokens.marshal"  # jieba tokens by content hash, beside mkdocs.yml
+CACHE = ".cache/citekb/terms.marshal"  # each text's terms by content hash, beside mkdocs.yml
 
 
 def on_config(config):
@@ -126,11 +127,14 @@ def on_page_content(html: str, page, config, files) -> str:
 
 def on_post_build(config) -> None:
     """The prebuilt search index over every chunk and report section (tokens cached across builds)."""
+    global _term_cache
     if _kb is None or not _prebuilt_search(config):
         return
-    cache = index.TokenCache(Path(os.environ.get("CITEKB_CACHE") or Path(config.config_file_path).parent / CACHE))
-    built = index.build_index(index.search_docs(_kb), cache, progress=lambda line: log.info("citekb: %s", line))
-    cache.save()
+    path = Path(os.environ.get("CITEKB_CACHE") or Path(config.config_file_path).parent / CACHE)
+    if _term_cache is None or _term_cache.path != path:
+        _term_cache = index.TermCache(path)
+    built = index.build_index(index.search_docs(_kb), _term_cache, progress=lambda line: log.info("citekb: %s", line))
+    _term_cache.save()
     index.write_index(built, Path(config.site_dir) / index.SITE_FOLDER)
 
 

@@ -1,31 +1,130 @@
-"""Search: query rule, the CLI over the prebuilt index, and the browser worker agreeing with it."""
+"""Search: tokens, the index format, query rule and ranking, the CLI, and the browser worker agreeing with it."""
 
 from __future__ import annotations
 
 import json
+import random
+import re
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from conftest import REPO, kb, serve
 
-from build_tools.index import query_terms, tokenize
+from build_tools import index
+from build_tools.index import (SITE_FOLDER, Clause, SearchDoc, Searcher, TermCache, build_index, query_terms,
+                               tokenize, write_index)
 from build_tools.knowledge_base import build
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
-KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services"]
+KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services", "开源模型更注重效率优化"]
 AGREEMENT_QUERIES = ["开源模型", "开源大模型", "OpenAI 成功经验", "Hugging Face", "latency", "laten", "风险管理与合规性",
                      "闭源", "数据隐私 安全", "transformer 模型", "不存在的词语组合", "xyzzyqux"]
 
 
 def test_query_rule_tries_every_indexed_substring():
     vocabulary = {"开源", "模型", "开源模型", "型", "大"}
-    assert query_terms("开源模型", vocabulary.__contains__) == [("开源", False), ("开源模型", False), ("模型", False)]
-    assert query_terms("开源大型", vocabulary.__contains__) == [("开源", False), ("大", False), ("型", False)]
-    assert query_terms("Ｌatency of LLM", set().__contains__) == [("latency", False), ("of", False), ("llm", True)]
+    assert query_terms("开源模型", vocabulary.__contains__) == [
+        Clause("开源", False, 0b11), Clause("开源模型", False, 0b1111), Clause("模型", False, 0b1100)]
+    assert query_terms("开源大型", vocabulary.__contains__) == [
+        Clause("开源", False, 0b11), Clause("大", False, 0b100), Clause("型", False, 0b1000)]
+    assert query_terms("Ｌatency of LLM", set().__contains__) == [
+        Clause("latency", False, 0b1), Clause("of", False, 0b10), Clause("llm", True, 0b100)]
 
 
 def test_tokens_fold_case_and_width_and_segment_chinese():
     tokens = tokenize("ＯpenAI 发布了开源模型 Latency")
     assert {"openai", "latency", "开源", "模型"} <= set(tokens)
+
+
+def test_segmentation_is_jiebas_cut_for_search():
+    """rjieba stands in for jieba for speed; on every Chinese run of the shipped sources it must agree."""
+    import jieba
+
+    runs = [run for source in build(REPO / "sources").loaded.sources.values()
+            for run in re.findall(r"[\u4e00-\u9fff]+", source.text)]
+    assert len(runs) > 500
+    assert [tokenize(run) for run in runs] == [list(jieba.cut_for_search(run)) for run in runs]
+
+
+WORDS = ["alpha", "beta", "gamma", "delta", "模型", "开源", "数据", "安全", "检索", "向量", "latency", "cache"]
+
+
+def random_docs(count: int, seed: int = 1) -> list[SearchDoc]:
+    rng = random.Random(seed)
+    docs = []
+    for number in range(count):
+        words = [rng.choice(WORDS[: rng.randint(2, len(WORDS))]) for _ in range(rng.randint(0, 40))]
+        docs.append(SearchDoc(f"sources/s{number // 4}/", f"S{number // 4}", f"chunk-{number % 4}",
+                              f"chunk {number % 4}", " ".join(words)))
+    return docs
+
+
+def built_searcher(docs: list[SearchDoc], folder: Path) -> Searcher:
+    write_index(build_index(docs, TermCache(None)), folder)
+    return Searcher(folder)
+
+
+def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
+    """The numpy encoder, read back by the reader the CLI uses: every (term, document, tf) survives,
+    including gaps of several varint bytes and counts past one byte (kept at 255)."""
+    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
+    docs = random_docs(600)
+    docs.append(SearchDoc("sources/big/", "Big", "chunk-0", "chunk 0", "rare " * 300 + "omega"))
+    searcher = built_searcher(docs, tmp_path)
+    expected: dict[str, dict[int, int]] = {}
+    for number, doc in enumerate(docs):
+        for term, tf in Counter(tokenize(doc.text)).items():
+            expected.setdefault(term, {})[number] = min(tf, 255)
+    limit = index.STOP_SHARE * len(docs)
+    indexed = {term: found for term, found in expected.items() if len(found) <= limit}
+    assert {"rare", "omega"} <= set(indexed) and len(indexed) < len(expected)  # some stop words, some kept
+    for term, found in indexed.items():
+        assert dict(searcher.shard(term).postings(term)) == found, term
+    assert dict(searcher.shard("rare").postings("rare")) == {600: 255}
+
+
+def test_weights_are_lunrs_bm25(tmp_path):
+    """Scores are lunr's: a lunr.py index over the same tokens gives every (document, term) the same weight."""
+    from lunr.builder import Builder
+
+    docs = random_docs(8, seed=3)  # few documents: no term reaches the stop-word share
+    searcher = built_searcher(docs, tmp_path)
+    builder = Builder()
+    builder.ref("id")
+    builder.field("text")
+    builder.tokenizer = lambda text, *args, **kwargs: [__import__("lunr").token.Token(t) for t in tokenize(text)]
+    for number, doc in enumerate(docs):
+        builder.add({"id": str(number), "text": doc.text})
+    reference = builder.build()
+    terms = sorted(reference.inverted_index, key=lambda t: reference.inverted_index[t]["_index"])
+    checked = 0
+    for key, vector in reference.field_vectors.items():
+        document = int(key.split("/")[1])
+        for position, lunr_weight in zip(vector.elements[::2], vector.elements[1::2]):
+            term = terms[int(position)]
+            postings = dict(searcher.shard(term).postings(term))
+            ours = searcher.weight(postings[document], len(postings), searcher.docs[document][3])
+            assert abs(ours - lunr_weight) <= 0.0005, (term, document)
+            checked += 1
+    assert checked > 50
+
+
+def test_stop_words_are_left_out_and_the_rest_still_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
+    docs = [SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", f"common filler{n} 模型") for n in range(40)]
+    searcher = built_searcher(docs, tmp_path)
+    assert "common" not in searcher.shard("common").offsets
+    assert [r["location"] for r in searcher.search("common filler7")] == ["sources/s/#chunk-7"]
+
+
+def test_documents_covering_more_of_the_query_rank_first(tmp_path):
+    """One document repeats a rare word many times; the one holding every query word still wins."""
+    docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "向量 " * 30 + "其他内容"),
+            SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", "向量检索 数据库 的 性能"),
+            SearchDoc("sources/c/", "C", "chunk-0", "chunk 0", "数据库 运维")]
+    ranked = [r["location"] for r in built_searcher(docs, tmp_path).search("向量检索数据库")]
+    assert ranked[0] == "sources/b/#chunk-0" and set(ranked) == {d.location for d in docs}
 
 
 def shipped_chunk_with(phrase: str) -> str:
@@ -78,7 +177,7 @@ def test_browser_worker_and_cli_agree(shipped, page):
     assert browser[-1] == [] and sum(map(bool, browser)) >= 8  # agreement on real result lists, not on empties
 
 
-@pytest.mark.parametrize("query", ["山姆·阿尔特曼", "Cognitive Services"])
+@pytest.mark.parametrize("query", ["开源模型更注重效率优化", "Cognitive Services"])
 def test_search_box_finds_the_chunk_and_lands_on_it(shipped, page, query):
     expected = shipped_chunk_with(query)
     with serve(shipped.site) as url:

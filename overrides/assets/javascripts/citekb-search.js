@@ -1,94 +1,174 @@
 /* Citekb search worker: speaks Material's worker protocol (SETUP → READY, QUERY → RESULT) but
- * loads the prebuilt, sharded lunr index from search/citekb/ instead of rebuilding one from
- * search_index.json. Query processing mirrors build_tools/index.py (`query_terms`, `Searcher`):
- * change both together; tests/test_search.py proves they agree. */
-importScripts("lunr-2.3.9.min.js")
+ * loads the prebuilt, sharded index from search/citekb/ (format in build_tools/index.py) instead
+ * of rebuilding a lunr index from search_index.json. Query rule and ranking mirror
+ * build_tools/index.py (`query_terms`, `Searcher`): change both together; tests/test_search.py
+ * proves they agree. */
 
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
+const WITH_SNIPPET = 20 // results shown with text; the rest with their title only
+const FORMAT = 2
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
 const base = new URL("../../search/citekb/", self.location.href)
-const shards = new Map()
-let manifest, docs
+const shards = new Map(), snippets = new Map()
+let manifest, pages, docs
 
-async function fetchJSON(name) {
+async function fetchFrom(name, as) {
   const response = await fetch(new URL(name, base))
   if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`)
-  return response.json()
+  return as === "json" ? response.json() : new Uint8Array(await response.arrayBuffer())
 }
 
-const shardOf = term => term.codePointAt(0) % manifest.shards
+/* Same keys as shard_key(): Chinese terms by their first character, others by their first two. */
+function shardOf(term) {
+  const key = IS_CJK.test(term) || term.length === 1
+    ? term.codePointAt(0) : term.charCodeAt(0) * 65536 + term.charCodeAt(1)
+  return key % manifest.shards
+}
+
+function readVarint(data, at) {
+  let value = 0, scale = 1, byte
+  do {
+    byte = data[at++]
+    value += (byte & 127) * scale
+    scale *= 128
+  } while (byte >= 128)
+  return [value, at]
+}
+
+/* A shard: sorted terms, and where each term's postings are (see Shard in index.py). */
+function parseShard(data) {
+  let count, size, at = 0
+  ;[count, at] = readVarint(data, at)
+  ;[size, at] = readVarint(data, at)
+  const terms = count ? new TextDecoder().decode(data.subarray(at, at + size)).split("\n") : []
+  at += size
+  const spans = []
+  for (let i = 0; i < count; i++) {
+    let span
+    ;[span, at] = readVarint(data, at)
+    spans.push(span)
+  }
+  const offsets = new Map()
+  terms.forEach((term, i) => { offsets.set(term, [at, at + spans[i]]); at += spans[i] })
+  return { terms, offsets, data }
+}
+
+function postings(shard, term) {
+  const [start, end] = shard.offsets.get(term)
+  const out = []
+  let document = -1, at = start, value, tf
+  while (at < end) {
+    ;[value, at] = readVarint(shard.data, at)
+    tf = 1
+    if (value % 2) { [tf, at] = readVarint(shard.data, at); tf += 2 }
+    document += Math.floor(value / 2) + 1
+    out.push([document, tf])
+  }
+  return out
+}
+
+function withPrefix(shard, prefix) {
+  let lo = 0, hi = shard.terms.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (shard.terms[mid] < prefix) lo = mid + 1; else hi = mid
+  }
+  const found = []
+  while (lo < shard.terms.length && shard.terms[lo].startsWith(prefix)) found.push(shard.terms[lo++])
+  return found
+}
 
 function loadShard(number) {
-  if (!shards.has(number))
-    shards.set(number, fetchJSON(`shard-${number}.json`).then(data => lunr.Index.load(data)))
+  if (!shards.has(number)) shards.set(number, fetchFrom(`shard-${number}.bin`).then(parseShard))
   return shards.get(number)
 }
 
 const fold = text => text.normalize("NFKC").toLowerCase()
-const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key)
 
 /* Same rule as query_terms(): English words as they are (the last one may still be typed, so it
  * also matches as a prefix); in Chinese runs every indexed substring of 2..max_term characters,
- * and single characters only where no longer term covers them. */
+ * and single characters only where no longer term covers them. Each clause carries the query
+ * positions (characters, English words) it covers. */
 async function queryTerms(query) {
   const runs = fold(query).match(RUNS) || []
   const needed = new Set()
   for (const run of runs)
-    for (const char of IS_CJK.test(run) ? run : run[0]) needed.add(shardOf(char))
+    if (IS_CJK.test(run)) for (const char of run) needed.add(shardOf(char))
+    else needed.add(shardOf(run))
   const loaded = new Map()
   await Promise.all([...needed].map(async n => loaded.set(n, await loadShard(n))))
-  const has = term => hasOwn(loaded.get(shardOf(term)).invertedIndex, term)
+  const has = term => loaded.get(shardOf(term)).offsets.has(term)
+  const bits = (start, end) => {
+    let mask = 0
+    for (let p = start; p < end; p++) mask |= 1 << Math.min(p, manifest.coverage_bits)
+    return mask
+  }
   const clauses = []
+  let position = 0
   runs.forEach((run, number) => {
     if (!IS_CJK.test(run)) {
-      clauses.push([run, number === runs.length - 1 && run.length >= 3])
+      clauses.push([run, number === runs.length - 1 && run.length >= 3, bits(position, position + 1)])
+      position += 1
       return
     }
     const covered = new Array(run.length).fill(false)
-    const found = []
     for (let start = 0; start < run.length; start++)
       for (let end = start + 2; end <= Math.min(run.length, start + manifest.max_term); end++)
         if (has(run.slice(start, end))) {
-          found.push(run.slice(start, end))
+          clauses.push([run.slice(start, end), false, bits(position + start, position + end)])
           covered.fill(true, start, end)
         }
     for (let i = 0; i < run.length; i++)
-      if (!covered[i] && has(run[i])) found.push(run[i])
-    for (const term of found) clauses.push([term, false])
+      if (!covered[i] && has(run[i])) clauses.push([run[i], false, bits(position + i, position + i + 1)])
+    position += run.length
   })
-  const seen = new Set()
-  return clauses.filter(([term, wildcard]) => {
-    const key = `${term}\u0000${wildcard}`
-    return seen.has(key) ? false : (seen.add(key), true)
-  })
+  const merged = new Map()
+  for (const [term, prefix, positions] of clauses) {
+    const key = `${term}\u0000${prefix}`
+    merged.set(key, [term, prefix, (merged.has(key) ? merged.get(key)[2] : 0) | positions])
+  }
+  return [...merged.values()]
+}
+
+/* lunr's BM25 term weight, as Searcher.weight(). */
+function weight(tf, df, length) {
+  const m = manifest
+  const idf = Math.log(1 + Math.abs((m.documents - df + 0.5) / (df + 0.5)))
+  return idf * ((m.k1 + 1) * tf) / (m.k1 * (1 - m.b + m.b * length / m.average_length) + tf)
+}
+
+function popcount(mask) {
+  let n = 0
+  for (; mask; mask &= mask - 1) n++
+  return n
 }
 
 async function search(query) {
   const clauses = await queryTerms(query)
-  const byShard = new Map()
-  for (const clause of clauses) {
-    const n = shardOf(clause[0])
-    byShard.set(n, [...byShard.get(n) || [], clause])
-  }
-  const scores = new Map()
-  for (const n of [...byShard.keys()].sort((a, b) => a - b)) {
-    const index = await loadShard(n)
-    const results = index.query(q => {
-      for (const [term, wildcard] of byShard.get(n))
-        q.term(term, {
-          usePipeline: false,
-          wildcard: wildcard ? lunr.Query.wildcard.TRAILING : lunr.Query.wildcard.NONE
-        })
-    })
-    for (const { ref, score } of results)
-      scores.set(+ref, (scores.get(+ref) || 0) + score)
+  const scores = new Map(), covered = new Map()
+  for (const [term, prefix, positions] of clauses) {
+    const shard = await loadShard(shardOf(term))
+    for (const candidate of prefix ? withPrefix(shard, term) : [term]) {
+      if (!shard.offsets.has(candidate)) continue
+      const list = postings(shard, candidate)
+      for (const [document, tf] of list) {
+        scores.set(document, (scores.get(document) || 0) + weight(tf, list.length, docs[document][3]))
+        covered.set(document, (covered.get(document) || 0) | positions)
+      }
+    }
   }
   const round = x => Math.round(x * 1e6) / 1e6
-  const ranked = [...scores].sort((a, b) => round(b[1]) - round(a[1]) || a[0] - b[0])
+  const ranked = [...scores.keys()].map(d => [d, popcount(covered.get(d)), scores.get(d)])
+  ranked.sort((a, b) => b[1] - a[1] || round(b[2]) - round(a[2]) || a[0] - b[0])
   return { ranked, terms: clauses.map(([term]) => term) }
+}
+
+function loadSnippets(block) {
+  if (!snippets.has(block)) snippets.set(block, fetchFrom(`snippets-${block}.json`, "json"))
+  return snippets.get(block)
 }
 
 const escapeHTML = text => text.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
@@ -105,20 +185,34 @@ function highlight(text, terms) {
   return out + escapeHTML(text.slice(cursor))
 }
 
+async function results(query) {
+  const { ranked, terms } = await search(query)
+  const found = Object.fromEntries(terms.map(t => [t, true]))
+  const top = ranked.slice(0, LIMIT)
+  const block = d => Math.floor(d / manifest.snippet_block)
+  const blocks = [...new Set(top.slice(0, WITH_SNIPPET).map(([d]) => block(d)))]
+  const loaded = new Map(await Promise.all(blocks.map(async b => [b, await loadSnippets(b)])))
+  return top.map(([d, , score], rank) => {
+    const [page, anchor, label] = docs[d]
+    const [path, title] = pages[page]
+    const text = rank < WITH_SNIPPET ? loaded.get(block(d))[d % manifest.snippet_block] : ""
+    return [{ location: `${path}#${anchor}`, title: highlight(`${title} · ${label}`, terms),
+              text: highlight(text, terms), score, terms: found }]
+  })
+}
+
 async function handle(message) {
   switch (message.type) {
-    case SETUP:
-      [manifest, docs] = await Promise.all([fetchJSON("manifest.json"), fetchJSON("docs.json")])
+    case SETUP: {
+      let tables
+      ;[manifest, tables] = await Promise.all([fetchFrom("manifest.json", "json"), fetchFrom("docs.json", "json")])
+      if (manifest.format !== FORMAT) throw new Error(`search index format ${manifest.format}, expected ${FORMAT}`)
+      ;({ pages, docs } = tables)
       return { type: READY }
+    }
     case QUERY:
       try {
-        const { ranked, terms } = await search(message.data)
-        const found = Object.fromEntries(terms.map(t => [t, true]))
-        const items = ranked.slice(0, LIMIT).map(([ref, score]) => {
-          const [location, title, text] = docs[ref]
-          return [{ location, title: highlight(title, terms), text: highlight(text, terms), score, terms: found }]
-        })
-        return { type: RESULT, data: { items } }
+        return { type: RESULT, data: { items: await results(message.data) } }
       } catch (error) {
         console.warn("citekb search:", error)
         return { type: RESULT, data: { items: [] } }
