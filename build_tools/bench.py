@@ -24,11 +24,19 @@ from .chunk import chunk_text
 from .index import byte_sizes, index_files
 from .models import document_text
 
-# Derived from the 246 documents of ../shared/pipeline/datasets/*/long_context_sampled_*.json.
+# Derived from the 246 documents of ../shared/pipeline/datasets/*/long_context_sampled_*.json
+# (tests/test_bench.py re-derives the token statistics there and checks the synthetic text has them).
 LENGTH_QUANTILES = [(0.0, 200), (0.1, 851), (0.25, 1657), (0.5, 3242), (0.75, 4506), (0.9, 5320), (0.99, 9917),
                     (1.0, 14000)]
 MEAN_LINE = 66  # characters per line (median 35: exponential-like)
 CHINESE_LINES = 0.7  # 60% of all characters are CJK, 21% ASCII letters
+# Index terms of a chunk (token_statistics; medians/means over the pipeline's chunks): documents
+# repeat their own words, and common words dominate as in any language.
+TOKEN_STATISTICS = {"distinct_share": 0.544, "tf_when_present": 1.94, "chinese_top100": 0.331}
+REPEAT = 0.6  # chance that a word repeats one this document already used
+COMMA = 0.4  # chance of a "，" after a Chinese word
+ENGLISH_VOCABULARY = 40_000
+ZIPF_SHARPEN = 1.1  # dictionary frequencies to this power: real pages use common words more (top 100 ≈ 33%)
 TITLE_WORDS = (4, 12)
 SOURCES_PER_TASK = 100
 CITATIONS_PER_REPORT = 15
@@ -36,8 +44,17 @@ REPO = Path(__file__).resolve().parent.parent
 SYLLABLES = "ka ri to na me so lu pe ti ro da vi ne cy la ten mo del ran ker in dex que ry ve tor".split()
 
 
+def cumulative(weights) -> list[float]:
+    total, out = 0.0, []
+    for weight in weights:
+        total += weight
+        out.append(total)
+    return out
+
+
 class Words:
-    """Chinese words by jieba dictionary frequency; pseudo-English words by a Zipf law."""
+    """Chinese words by jieba dictionary frequency, pseudo-English words by Zipf's law; each
+    document repeats its own words (a cache model), as real pages do."""
 
     def __init__(self, rng: random.Random):
         import jieba
@@ -49,30 +66,62 @@ class Words:
                 word, freq = line.split()[:2]
                 if "\u4e00" <= word[0] <= "\u9fff" and int(freq) >= 50:
                     words.append(word)
-                    weights.append(int(freq))
+                    weights.append(int(freq) ** ZIPF_SHARPEN)
         self.chinese = words
-        self.cumulative = []
-        total = 0
-        for weight in weights:
-            total += weight
-            self.cumulative.append(total)
-        self.english = sorted({"".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4))) for _ in range(20000)})
+        self.chinese_cumulative = cumulative(weights)
+        english: set[str] = set()
+        while len(english) < ENGLISH_VOCABULARY:
+            english.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
+        self.english = sorted(english)
+        rng.shuffle(self.english)  # a word's rank has nothing to do with its spelling
+        self.english_cumulative = cumulative(1 / rank for rank in range(1, len(self.english) + 1))
+        self.used: dict[bool, list[str]] = {True: [], False: []}
+
+    def start_document(self) -> None:
+        self.used = {True: [], False: []}
+
+    def draw(self, words: list[str], weights: list[float]) -> str:
+        return words[bisect.bisect(weights, self.rng.random() * weights[-1])]
 
     def chinese_word(self) -> str:
-        return self.chinese[bisect.bisect(self.cumulative, self.rng.random() * self.cumulative[-1])]
+        return self.draw(self.chinese, self.chinese_cumulative)
 
-    def english_word(self) -> str:
-        return self.english[min(int(self.rng.paretovariate(1.1)) - 1, len(self.english) - 1)]
+    def word(self, chinese: bool) -> str:
+        used = self.used[chinese]
+        if used and self.rng.random() < REPEAT:
+            return self.rng.choice(used)
+        word = self.chinese_word() if chinese else self.draw(self.english, self.english_cumulative)
+        used.append(word)
+        return word
 
     def line(self, length: int) -> str:
         out: list[str] = []
         size = 0
         chinese = self.rng.random() < CHINESE_LINES
         while size < length:
-            word = self.chinese_word() if chinese else self.english_word() + " "
+            word = self.word(chinese)
+            word += ("，" if self.rng.random() < COMMA else "") if chinese else " "
             out.append(word)
             size += len(word)
-        return "".join(out).strip() + ("。" if chinese else ".")
+        return "".join(out).strip(" ，") + ("。" if chinese else ".")
+
+
+def token_statistics(texts: list[str]) -> dict[str, float]:
+    """What the search index sees of a corpus: per chunk, the share of distinct terms among all
+    tokens (median) and how often a term that occurs at all occurs (mean, terms in ≥ 5 chunks);
+    overall, the 100 commonest Chinese terms' share of Chinese tokens."""
+    from collections import Counter
+
+    from .index import tokenize
+
+    tokens = [tokenize(text) for text in texts]
+    df = Counter(term for chunk in tokens for term in set(chunk))
+    shares = sorted(len(set(chunk)) / len(chunk) for chunk in tokens if len(chunk) > 200)
+    present = [n for chunk in tokens for term, n in Counter(chunk).items() if df[term] >= 5]
+    chinese = Counter(term for chunk in tokens for term in chunk if "\u4e00" <= term[0] <= "\u9fff")
+    top = sum(n for _, n in chinese.most_common(100))
+    return {"distinct_share": round(shares[len(shares) // 2], 3), "tf_when_present": round(sum(present) / len(present), 3),
+            "chinese_top100": round(top / sum(chinese.values()), 3)}
 
 
 def document_length(rng: random.Random) -> int:
@@ -94,6 +143,7 @@ def synthesize(root: Path, sources: int, reports: int, seed: int = 0) -> dict[st
         key = f"{task + 1:03d}"
         docs = []
         for number in range(min(SOURCES_PER_TASK, sources - made["sources"])):
+            words.start_document()
             title = "".join(words.chinese_word() for _ in range(rng.randint(*TITLE_WORDS)))[:40] + f" {key}-{number}"
             target = document_length(rng)
             lines, size = [], 0

@@ -211,20 +211,20 @@ class BuiltIndex:
 
 
 def varints(values) -> tuple:
-    """LEB128 bytes of non-negative integers (a numpy array), and each value's byte count."""
+    """LEB128 bytes of non-negative integers below 2**32 (a numpy array), and each value's byte count."""
     import numpy as np
 
-    values = values.astype(np.uint64)
-    sizes = np.ones(len(values), dtype=np.int64)
-    for bits in (7, 14, 21, 28, 35):
+    values = values.astype(np.uint32, copy=False)
+    sizes = np.ones(len(values), dtype=np.uint8)
+    for bits in (7, 14, 21, 28):
         sizes += values >= (1 << bits)
-    starts = np.cumsum(sizes) - sizes
-    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    ends = np.cumsum(sizes, dtype=np.int64)
+    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
     for k in range(int(sizes.max(initial=1))):
-        has = sizes > k
-        byte = (values[has] >> np.uint64(7 * k)) & np.uint64(127)
-        more = (sizes[has] - 1 > k).astype(np.uint64) << np.uint64(7)
-        out[starts[has] + k] = (byte | more).astype(np.uint8)
+        has = np.flatnonzero(sizes > k)
+        byte = (values[has] >> np.uint32(7 * k)) & np.uint32(127)
+        more = (sizes[has] > k + 1).astype(np.uint32) << np.uint32(7)
+        out[ends[has] - sizes[has] + k] = byte | more
     return out, sizes
 
 
@@ -234,67 +234,69 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     import numpy as np
 
     n = len(docs)
-    analyses = cache.analyses([d.text for d in docs], progress)
     vocabulary: dict[str, int] = {}
     term_ids = array("I")
     counts = array("I")
     frequencies = bytearray()
     lengths = []
-    for terms, tfs, length in analyses:
+    for terms, tfs, length in cache.analyses([d.text for d in docs], progress):
         ids = [vocabulary.setdefault(t, len(vocabulary)) for t in terms.split("\n")] if terms else []
         term_ids.extend(ids)
         counts.append(len(ids))
         frequencies += tfs
         lengths.append(length)
-    del analyses
     terms_list = list(vocabulary)
     del vocabulary
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
-    doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
-    tf = np.frombuffer(bytes(frequencies), dtype=np.uint8)
     df = np.bincount(term_of, minlength=len(terms_list))
     stop = df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)
-    kept = ~stop[term_of]
-    term_of, doc_of, tf = term_of[kept], doc_of[kept], tf[kept]
-    postings = len(term_of)
-    shards = max(1, math.ceil(postings / POSTINGS_PER_SHARD))
-
     # Rank terms by (shard, term): each shard's terms are then one sorted, contiguous run.
-    order = sorted((i for i in range(len(terms_list)) if not stop[i]),
-                   key=lambda i: (shard_of(terms_list[i], shards), terms_list[i]))
-    rank = np.zeros(len(terms_list), dtype=np.uint32)
+    order = [i for i in range(len(terms_list)) if not stop[i]]
+    postings = int(df[~stop].sum())
+    shards = max(1, math.ceil(postings / POSTINGS_PER_SHARD))
+    order.sort(key=lambda i: (shard_of(terms_list[i], shards), terms_list[i]))
+    rank = np.full(len(terms_list), len(order), dtype=np.uint32)  # stop words rank last, then are cut
     rank[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.uint32)
-    by_term = np.argsort(rank[term_of], kind="stable")  # stable: documents stay in order
-    term_rank, doc_sorted, tf_sorted = rank[term_of][by_term], doc_of[by_term].astype(np.int64), tf[by_term]
-    del term_of, doc_of, tf, by_term
+    key = rank[term_of]
+    del term_of, term_ids
+    by_term = np.argsort(key, kind="stable")[:postings]  # stable: documents stay in order
+    term_rank = key[by_term]
+    del key
+    doc_sorted = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))[by_term]
+    tf_sorted = np.frombuffer(bytes(frequencies), dtype=np.uint8)[by_term]
+    del by_term, frequencies
     first = np.ones(postings, dtype=bool)
     first[1:] = term_rank[1:] != term_rank[:-1]
-    previous = np.empty(postings, dtype=np.int64)
-    previous[0] = -1
-    previous[1:] = doc_sorted[:-1]
-    previous[first] = -1
+    del term_rank
+    gap = doc_sorted.copy()  # doc - previous doc - 1 within a term, the doc itself at a term's start
+    gap[1:] -= doc_sorted[:-1] + 1
+    gap[first] = doc_sorted[first]
+    del doc_sorted
     repeated = tf_sorted > 1
-    main = ((doc_sorted - previous - 1) << 1) | repeated
-    extra = repeated.astype(np.int64)
-    slot = np.arange(postings) + np.cumsum(extra) - extra  # where each posting's first value goes
-    values = np.empty(postings + int(extra.sum()), dtype=np.int64)
-    values[slot] = main
-    values[slot[repeated] + 1] = tf_sorted[repeated].astype(np.int64) - 2
+    extra = np.cumsum(repeated, dtype=np.int64)
+    slot = np.arange(postings, dtype=np.int64) + extra - repeated  # where each posting's first value goes
+    values = np.empty(postings + (int(extra[-1]) if postings else 0), dtype=np.uint32)
+    del extra
+    values[slot] = (gap << 1) | repeated
+    values[slot[repeated] + 1] = tf_sorted[repeated].astype(np.uint32) - 2
+    del gap, tf_sorted, repeated
     encoded, sizes = varints(values)
-    value_start = np.cumsum(sizes) - sizes
-    term_start = value_start[slot[first]]  # byte offset of each term's postings, in rank order
+    del values
+    value_end = np.cumsum(sizes, dtype=np.int64)
+    term_start = (value_end - sizes)[slot[first]]  # byte offset of each term's postings, in rank order
     term_end = np.append(term_start[1:], len(encoded))
-    del values, sizes, value_start, doc_sorted, tf_sorted, previous, main, slot
+    del sizes, value_end, slot, first
 
     files: dict[str, bytes] = {}
-    shard_numbers = [shard_of(terms_list[i], shards) for i in order]
-    boundaries = np.searchsorted(np.array(shard_numbers, dtype=np.int64), np.arange(shards + 1), side="left")
+    shard_numbers = np.array([shard_of(terms_list[i], shards) for i in order], dtype=np.int64)
+    boundaries = np.searchsorted(shard_numbers, np.arange(shards + 1), side="left")
     raw = encoded.tobytes()
+    del encoded
     for s in range(shards):
         lo, hi = int(boundaries[s]), int(boundaries[s + 1])
         words = "\n".join(terms_list[i] for i in order[lo:hi]).encode("utf-8")
-        head, _ = varints(np.array([hi - lo, len(words)], dtype=np.int64))
-        spans, _ = varints((term_end[lo:hi] - term_start[lo:hi]).astype(np.int64))
+        head, _ = varints(np.array([hi - lo, len(words)]))
+        spans, _ = varints(term_end[lo:hi] - term_start[lo:hi])
         body = raw[int(term_start[lo]):int(term_end[hi - 1])] if hi > lo else b""
         files[f"shard-{s}.bin"] = head.tobytes() + words + spans.tobytes() + body
     files.update(_tables(docs, lengths))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import statistics
 
-from conftest import kb
+from conftest import corpus_files, kb, need_pipeline
 
-from build_tools.bench import LENGTH_QUANTILES, synthesize
-from build_tools.ingest import load
+from build_tools.bench import LENGTH_QUANTILES, TOKEN_STATISTICS, synthesize, token_statistics
+from build_tools.chunk import chunk_text
+from build_tools.ingest import load, read_corpus
+from build_tools.knowledge_base import build
 
 
 def test_synthetic_corpus_has_the_pipeline_length_statistics(tmp_path):
@@ -28,3 +30,23 @@ def test_bench_smoke_run(tmp_path):
     assert result["cold"]["ok"] and result["warm"]["ok"] and result["plain"]["ok"]
     assert result["pages"] >= 44 and result["search_index_gzip_bytes"] > 0
     assert result["cold"]["peak_rss_mb"] > 10 and result["plain_over_citekb"] > 0
+
+
+def close_to_targets(measured: dict[str, float], tolerance: float) -> None:
+    for name, target in TOKEN_STATISTICS.items():
+        assert abs(measured[name] - target) <= tolerance * target, (name, measured[name], target)
+
+
+def test_token_statistics_are_the_pipeline_corpora():
+    """The targets were derived from the real corpora: deriving them again gives the same numbers."""
+    pipeline = need_pipeline()
+    texts = [chunk.text for path in corpus_files() for entry in read_corpus(path, pipeline)[0] if entry
+             for chunk in chunk_text(entry.text)]
+    assert len(texts) > 1000
+    close_to_targets(token_statistics(texts), 0.03)
+
+
+def test_synthetic_chunks_have_the_pipeline_token_statistics(tmp_path):
+    synthesize(tmp_path / "kb", 300, 0)
+    knowledge = build(tmp_path / "kb")
+    close_to_targets(token_statistics([c.text for chunks in knowledge.chunks.values() for c in chunks]), 0.12)
