@@ -230,6 +230,57 @@ def plain_material_project(kb_root: Path, project: Path) -> None:
         encoding="utf-8")
 
 
+def fetch(url: str) -> str:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError):
+        return ""
+
+
+def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:
+    """`mkdocs serve --dirty`: seconds from saving a one-source edit until the served page shows it."""
+    import socket
+
+    from .ingest import load
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    edited = sorted((kb_root / "corpora").rglob("*.json"))[-1]
+    docs = json.loads(edited.read_text(encoding="utf-8"))
+    slug = next(s.slug for s in load(kb_root).sources.values() if s.title == docs[0]["title"])
+    command = [sys.executable, "-m", "mkdocs", "serve", "--dirty", "-f", str(REPO / "mkdocs.yml"),
+               "-a", f"127.0.0.1:{port}"]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            started = time.monotonic()
+            while not fetch(url) and time.monotonic() - started < timeout and process.poll() is None:
+                time.sleep(0.5)
+            first = time.monotonic() - started
+            marker = f"编辑标记{random.randrange(10**9)}"
+            docs[0]["page_body"] += f"\n{marker}"
+            progress(f"bench: serving after {first:.1f} s; editing {edited.name} (sources/{slug}/)")
+            edited.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+            saved = time.monotonic()
+            while marker not in fetch(f"{url}sources/{slug}/") and time.monotonic() - saved < timeout:
+                time.sleep(0.1)
+            seen = time.monotonic() - saved
+            ok = marker in fetch(f"{url}sources/{slug}/")
+        finally:
+            process.terminate()
+            process.wait()
+        log.seek(0)
+        tail = log.read().decode("utf-8", "replace")[-1500:]
+    return {"first_build_seconds": round(first, 2), "edit_visible_seconds": round(seen, 2), "ok": ok,
+            **({} if ok else {"log_tail": tail})}
+
+
 def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: float = 3600,
           progress=print) -> dict:
     kb_root = work / "kb"
@@ -237,7 +288,7 @@ def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: f
         shutil.rmtree(kb_root)
     progress(f"bench: generating {sources} sources and {reports} reports")
     made = synthesize(kb_root, sources, reports)
-    cache = work / "cache" / "tokens.marshal"
+    cache = work / "cache" / "terms.marshal"
     cache.unlink(missing_ok=True)
     env = {**os.environ, "CITEKB_SOURCES": str(kb_root), "CITEKB_CACHE": str(cache), "NO_MKDOCS_2_WARNING": "1"}
     site = work / "site"
@@ -252,9 +303,11 @@ def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: f
     edited.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
     progress("bench: warm rebuild after editing one source")
     warm = run_build(command, env, timeout)
+    progress("bench: mkdocs serve --dirty, then a one-source edit")
+    served = serve_edit(kb_root, env, timeout, progress)
     result = {
         **made, "pages": pages, "site_bytes": site_bytes, "search_index_bytes": index_raw,
-        "search_index_gzip_bytes": index_gzip, "cold": asdict(cold), "warm": asdict(warm),
+        "search_index_gzip_bytes": index_gzip, "cold": asdict(cold), "warm": asdict(warm), "serve": served,
     }
     if plain:
         project = work / "plain"

@@ -63,12 +63,12 @@ def repeated_title(lines: list[Line]) -> Iterator[tuple[int, int]]:
         if not stripped:
             continue
         is_title = stripped == title
-        title_like = (
+        repeats = (is_title and seen_title) or stripped == previous  # cheap test first: most lines fail it
+        if repeats and (
             not stripped.startswith("|")  # a repeated table row is data
             and len(stripped) <= MAX_TITLE_LINE
             and len(_WORD.findall(stripped)) >= MIN_TITLE_WORD_CHARS
-        )
-        if title_like and ((is_title and seen_title) or stripped == previous):
+        ):
             yield start, end
         seen_title = seen_title or is_title
         previous = stripped

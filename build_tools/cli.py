@@ -191,7 +191,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         for key, value in result.items():
             print(f"{key}: {value}")
-    return 0 if result["cold"]["ok"] and result["warm"]["ok"] else 1
+    return 0 if all(result[run]["ok"] for run in ("cold", "warm", "serve")) else 1
 
 
 def parser() -> argparse.ArgumentParser:

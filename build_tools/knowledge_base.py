@@ -88,18 +88,29 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
     )
 
 
-def build(root: Path) -> KnowledgeBase:
+Memo = dict[str, tuple[list[Chunk], list[Removal]]]  # a text's chunks and boilerplate, by the text
+
+
+def build(root: Path, memo: Memo | None = None) -> KnowledgeBase:
     """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
-    return assemble(load(root))
+    return assemble(load(root), memo)
 
 
-def assemble(loaded: Loaded) -> KnowledgeBase:
-    """Run clean → chunk → cite over what was loaded, and compare chunks with the lock."""
+def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
+    """Run clean → chunk → cite over what was loaded, and compare chunks with the lock.
+
+    `memo` (kept by `mkdocs serve` between rebuilds) skips chunking and cleaning unchanged texts;
+    it is trimmed to this build's texts."""
     kb = KnowledgeBase(loaded)
+    seen: Memo = {}
     for slug, source in kb.loaded.sources.items():
         text = source.text
-        kb.chunks[slug] = chunk_text(text)
-        kb.removals[slug] = find_boilerplate(text)
+        done = seen.get(text) or (memo or {}).get(text) or (chunk_text(text), find_boilerplate(text))
+        seen[text] = done
+        kb.chunks[slug], kb.removals[slug] = done
+    if memo is not None:
+        memo.clear()
+        memo.update(seen)
     kb.titles = title_index(list(kb.loaded.sources.values()))
     chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
     for slug, report in kb.loaded.reports.items():

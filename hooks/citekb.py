@@ -1,16 +1,23 @@
 """MkDocs hooks: a thin adapter that runs the build_tools pipeline from MkDocs events.
 
+on_startup  notes `serve` and `--dirty`; on_pre_build waits for a background index still being written
 on_config   finds the knowledge-base folder (extra.citekb.sources, or $CITEKB_SOURCES); pins the build date
 on_files    builds the knowledge base once and adds every generated page and file
 on_page_*   fills generated pages: reports through Markdown, everything else as ready HTML
-on_post_build writes the prebuilt search index (search/citekb/)
+on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
 on_serve    watches the knowledge-base folder, so edited sources show up without a restart
+
+`mkdocs serve --dirty` re-renders only pages whose content changed: each generated page is then
+backed by a stub file under .cache/citekb/pages/ holding a fingerprint of the page, rewritten only
+when the fingerprint changes, so MkDocs' modification-time test skips every other page.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +35,12 @@ _root: Path | None = None
 _kb: KnowledgeBase | None = None
 _html_pages: dict[str, Callable[[render.Link], str]] = {}
 _markdown_pages: dict[str, Callable[[render.Link], str]] = {}
-_term_cache: index.TermCache | None = None  # kept in memory between `mkdocs serve` rebuilds
+# Kept in memory between `mkdocs serve` rebuilds:
+_term_cache: index.TermCache | None = None
+_memo: dict = {}  # knowledge_base.Memo
+_serving = False
+_dirty = False
+_indexing: threading.Thread | None = None
 
 
 def _sources_root(config) -> Path:
@@ -40,6 +52,12 @@ def _sources_root(config) -> Path:
 # builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
 REPRODUCIBLE_EPOCH = "0"
 CACHE = ".cache/citekb/terms.marshal"  # each text's terms by content hash, beside mkdocs.yml
+STUBS = ".cache/citekb/pages"  # --dirty: one fingerprinted stub per generated page
+
+
+def on_startup(command, dirty):
+    global _serving, _dirty
+    _serving, _dirty = command == "serve", dirty
 
 
 def on_config(config):
@@ -59,7 +77,7 @@ def _prebuilt_search(config) -> bool:
     return config.extra["citekb"]["search"] == "prebuilt"
 
 
-def _page(files: Files, config, src_uri: str, title: str) -> None:
+def _page(files: Files, config, src_uri: str, title: str, fingerprint: Callable[[], str] | None = None) -> None:
     """A generated page; `render_macros: false` keeps mkdocs-macros away from scraped text.
 
     The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
@@ -68,13 +86,33 @@ def _page(files: Files, config, src_uri: str, title: str) -> None:
     meta = {"title": render.esc(title), "render_macros": False}
     if _prebuilt_search(config):
         meta["search"] = {"exclude": True}
-    front = yaml.safe_dump(meta, allow_unicode=True)
-    files.append(File.generated(config, src_uri, content=f"---\n{front}---\n"))
+    if not (_dirty and fingerprint):
+        front = yaml.safe_dump(meta, allow_unicode=True)
+        files.append(File.generated(config, src_uri, content=f"---\n{front}---\n"))
+        return
+    meta["citekb_fingerprint"] = fingerprint()
+    front = f"---\n{yaml.safe_dump(meta, allow_unicode=True)}---\n"
+    folder = hashlib.sha1(str(_root).encode("utf-8")).hexdigest()[:12]  # one set per knowledge-base folder
+    stub = Path(config.config_file_path).parent / STUBS / folder / src_uri
+    if not stub.is_file() or stub.read_text(encoding="utf-8") != front:
+        stub.parent.mkdir(parents=True, exist_ok=True)
+        stub.write_text(front, encoding="utf-8")
+    files.append(File.generated(config, src_uri, abs_src_path=str(stub)))
+
+
+def _fingerprint(make: Callable[[render.Link], str]) -> Callable[[], str]:
+    """The page rendered with site paths as they are: it changes exactly when the page does."""
+    return lambda: hashlib.sha1(make(lambda target: target).encode("utf-8")).hexdigest()
+
+
+def on_pre_build(config) -> None:
+    if _indexing is not None:
+        _indexing.join()  # the previous rebuild's index is still being written into the site
 
 
 def on_files(files: Files, config) -> Files:
     global _kb
-    _kb = kb = build(_root)
+    _kb = kb = build(_root, _memo if _serving else None)
     for problem in kb.problems:
         log.warning("citekb: %s", problem)
     for drift in kb.drift:
@@ -83,7 +121,7 @@ def on_files(files: Files, config) -> Files:
     _markdown_pages.clear()
 
     def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
-        _page(files, config, src_uri, title)
+        _page(files, config, src_uri, title, _fingerprint(make))
         _html_pages[src_uri] = make
 
     add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
@@ -96,8 +134,9 @@ def on_files(files: Files, config) -> Files:
         add_html(f"sources/{file.slug}.md", file.name, lambda link, f=file: render.file_page(kb, f, link))
         files.append(File.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path)))
     for slug, cited in kb.cited.items():
-        _page(files, config, f"reports/{slug}.md", cited.report.title)
-        _markdown_pages[f"reports/{slug}.md"] = lambda link, c=cited: render.report_page(kb, c, link)
+        make = lambda link, c=cited: render.report_page(kb, c, link)  # noqa: E731
+        _page(files, config, f"reports/{slug}.md", cited.report.title, _fingerprint(make))
+        _markdown_pages[f"reports/{slug}.md"] = make
     log.info("citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited))
     return files
 
@@ -126,16 +165,27 @@ def on_page_content(html: str, page, config, files) -> str:
 
 
 def on_post_build(config) -> None:
-    """The prebuilt search index over every chunk and report section (tokens cached across builds)."""
-    global _term_cache
+    """The prebuilt search index over every chunk and report section (terms cached across builds).
+
+    While serving, it is built in the background: the edited page is shown first, search follows."""
+    global _term_cache, _indexing
     if _kb is None or not _prebuilt_search(config):
         return
     path = Path(os.environ.get("CITEKB_CACHE") or Path(config.config_file_path).parent / CACHE)
     if _term_cache is None or _term_cache.path != path:
         _term_cache = index.TermCache(path)
-    built = index.build_index(index.search_docs(_kb), _term_cache, progress=lambda line: log.info("citekb: %s", line))
-    _term_cache.save()
-    index.write_index(built, Path(config.site_dir) / index.SITE_FOLDER)
+    docs, cache, folder = index.search_docs(_kb), _term_cache, Path(config.site_dir) / index.SITE_FOLDER
+
+    def write() -> None:
+        built = index.build_index(docs, cache, progress=lambda line: log.info("citekb: %s", line))
+        cache.save()
+        index.write_index(built, folder)
+
+    if _serving:
+        _indexing = threading.Thread(target=write, name="citekb-index", daemon=True)
+        _indexing.start()
+    else:
+        write()
 
 
 def on_serve(server, config, builder):

@@ -51,12 +51,12 @@ class Build:
         return [line for line in self.log.splitlines() if line.startswith(("WARNING", "ERROR"))]
 
 
-def build_site(sources: Path, site: Path, strict: bool = True) -> Build:
+def build_site(sources: Path, site: Path, strict: bool = True, dirty: bool = False) -> Build:
     """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder."""
     env = {**os.environ, "CITEKB_SOURCES": str(sources), "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1"}
     command = [sys.executable, "-m", "mkdocs", "build", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
-    if strict:
-        command.append("--strict")
+    command += ["--strict"] if strict else []
+    command += ["--dirty"] if dirty else []
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     return Build(done.returncode, done.stdout + done.stderr, site)
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, kb, serve
 
 from build_tools import index
-from build_tools.index import (SITE_FOLDER, Clause, SearchDoc, Searcher, TermCache, build_index, query_terms,
+from build_tools.index import (Clause, SearchDoc, Searcher, TermCache, build_index, query_terms,
                                tokenize, write_index)
 from build_tools.knowledge_base import build
 

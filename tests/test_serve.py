@@ -1,7 +1,9 @@
-"""`mkdocs serve` watches the knowledge-base folder: edits and new sources show up without a restart."""
+"""`mkdocs serve` watches the knowledge-base folder: edits and new sources show up without a restart;
+with --dirty only the pages an edit changes are rendered again."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,7 +13,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import REPO, write_page
+from conftest import REPO, build_site, kb, write_page
 
 
 def free_port() -> int:
@@ -60,3 +62,19 @@ def test_edited_and_added_sources_show_up_while_serving(server):
     write_page(kb_root, "second.txt", "Second source", "A source added while serving.")
     wait_for(f"{url}/sources/second/", "A source added while serving.")
     wait_for(f"{url}/sources/", "Second source")
+
+
+def test_dirty_build_renders_only_what_the_edit_changed(tmp_path):
+    kb_root, site = tmp_path / "kb", tmp_path / "site"
+    write_page(kb_root, "first.txt", "First source", "Original paragraph about retrieval.")
+    write_page(kb_root, "second.txt", "Second source", "A paragraph nobody edits.")
+    assert build_site(kb_root, site, strict=False, dirty=True).returncode == 0
+    edited, untouched = site / "sources/first/index.html", site / "sources/second/index.html"
+    before = {page: (page.stat().st_mtime_ns, page.read_bytes()) for page in (edited, untouched)}
+    time.sleep(0.05)
+    write_page(kb_root, "first.txt", "First source", "Edited paragraph about reranking.")
+    assert build_site(kb_root, site, strict=False, dirty=True).returncode == 0
+    assert "Edited paragraph about reranking." in edited.read_text(encoding="utf-8")
+    assert (untouched.stat().st_mtime_ns, untouched.read_bytes()) == before[untouched]  # not written again
+    found = json.loads(kb("search", "reranking", "--site", str(site), "--json").stdout)
+    assert [item["location"] for item in found] == ["sources/first/#chunk-0"]
