@@ -47,8 +47,6 @@ MAX_TERM = 8  # longest Chinese substring tried as a query term
 STOP_SHARE = 0.2  # terms in a larger share of documents are stop words (not indexed) ...
 STOP_MIN_DOCUMENTS = 2000  # ... once they are in this many: in a small corpus every term is kept
 POSTINGS_PER_SHARD = 50_000
-SNIPPET = 100  # characters of a document shown in a search result
-SNIPPET_BLOCK = 256  # documents per snippet file (fetched only for results shown)
 MAX_TF = 255
 COVERAGE_BITS = 30  # query positions from this one on share one bit (JS bit operations are 32-bit signed)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
@@ -230,7 +228,7 @@ def varints(values) -> tuple:
 
 def build_index(docs: list[SearchDoc], cache: TermCache,
                 progress: Callable[[str], None] | None = None) -> BuiltIndex:
-    """Binary postings shards, the document table and the snippet blocks (see the module doc)."""
+    """Binary postings shards and the document table (see the module doc)."""
     import numpy as np
 
     n = len(docs)
@@ -302,8 +300,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     files.update(_tables(docs, lengths))
     files["manifest.json"] = _json({
         "format": FORMAT, "shards": shards, "documents": n, "max_term": MAX_TERM, "k1": K1, "b": B,
-        "average_length": (sum(lengths) / n) if n else 1.0, "snippet_block": SNIPPET_BLOCK,
-        "coverage_bits": COVERAGE_BITS,
+        "average_length": (sum(lengths) / n) if n else 1.0, "coverage_bits": COVERAGE_BITS,
     })
     if progress:
         progress(f"search index: {n} documents, {len(order)} terms ({int(stop.sum())} stop words), "
@@ -312,7 +309,8 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
 
 
 def _tables(docs: list[SearchDoc], lengths: list[int]) -> dict[str, bytes]:
-    """docs.json (pages once, then [page, anchor, label, length] per document) and snippet blocks."""
+    """docs.json: pages once, then [page, anchor, label, length] per document. Result snippets are
+    not stored: the browser cuts them from the result's own page, around the match."""
     pages: dict[str, int] = {}
     page_rows, doc_rows = [], []
     for doc, length in zip(docs, lengths):
@@ -320,16 +318,7 @@ def _tables(docs: list[SearchDoc], lengths: list[int]) -> dict[str, bytes]:
             pages[doc.page] = len(pages)
             page_rows.append([doc.page, doc.page_title])
         doc_rows.append([pages[doc.page], doc.anchor, doc.label, length])
-    files = {"docs.json": _json({"pages": page_rows, "docs": doc_rows})}
-    for block in range(0, len(docs), SNIPPET_BLOCK):
-        files[f"snippets-{block // SNIPPET_BLOCK}.json"] = _json(
-            [_snippet(d.text) for d in docs[block:block + SNIPPET_BLOCK]])
-    return files
-
-
-def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= SNIPPET else flat[:SNIPPET] + "…"
+    return {"docs.json": _json({"pages": page_rows, "docs": doc_rows})}
 
 
 def _json(value) -> bytes:

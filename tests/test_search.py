@@ -161,11 +161,19 @@ WORKER_QUERY = """async ([queries, k]) => {
   const out = []
   for (const query of queries) {
     const result = await reply({type: 2, data: query})
-    out.push(result.data.items.slice(0, k).map(group => group[0].location))
+    out.push(result.data.items.flatMap(group => group.slice(1)).slice(0, k).map(item => item.location))
   }
   worker.terminate()
   return out
 }"""
+
+
+def by_page(locations: list[str]) -> list[str]:
+    """Ranked chunks as the result list shows them: grouped under their page, pages by best chunk."""
+    pages: dict[str, list[str]] = {}
+    for location in locations:
+        pages.setdefault(location.split("#")[0], []).append(location)
+    return [location for group in pages.values() for location in group]
 
 
 def test_browser_worker_and_cli_agree(shipped, page):
@@ -173,7 +181,7 @@ def test_browser_worker_and_cli_agree(shipped, page):
         page.goto(url + "/")
         browser = page.evaluate(WORKER_QUERY, [AGREEMENT_QUERIES, 10])
     for query, locations in zip(AGREEMENT_QUERIES, browser):
-        assert locations == cli_search(shipped.site, query), query
+        assert locations == by_page(cli_search(shipped.site, query, k=100))[:10], query
     assert browser[-1] == [] and sum(map(bool, browser)) >= 8  # agreement on real result lists, not on empties
 
 
@@ -187,13 +195,19 @@ def test_search_box_finds_the_chunk_and_lands_on_it(shipped, page, query):
         box.click()
         box.fill(query)
         box.press("End")  # Material queries on keyup, as when an input method commits the text
-        first = page.locator(".md-search-result__list > li a").first
+        first = page.locator('.md-search-result__list > li a[href*="#"]').first  # the chunk under its page
         first.wait_for(state="visible", timeout=15000)
+        article = first.locator("article")
+        teaser = article.inner_text().removeprefix(article.locator("h2").inner_text())
+        shown = " ".join(teaser.strip().strip("…").split())
+        assert article.locator(":scope > mark").count() > 0  # cut around a match, which is highlighted
         first.click()
         anchor = expected.split("#")[1]
         page.wait_for_url(f"**/{expected.split('#')[0]}**")
         assert page.evaluate("location.hash") == "#" + anchor
         assert page.evaluate("document.querySelector(':target').id") == anchor
+        landed_text = page.evaluate(f"document.querySelector('section#{anchor} .citekb-text').innerText")
+        assert len(shown) > 20 and shown in " ".join(landed_text.split())  # the snippet is the chunk's own text
         marks = page.locator(f"section#{anchor} mark")  # the query's words are highlighted in the chunk
         marks.first.wait_for(state="attached")
         assert all(mark.lower() in query.lower() for mark in marks.all_inner_texts())

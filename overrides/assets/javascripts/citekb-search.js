@@ -6,13 +6,16 @@
 
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
-const WITH_SNIPPET = 20 // results shown with text; the rest with their title only
+const WITH_SNIPPET = 10 // result groups (pages) whose chunks get text, cut from the page; later ones titles only
+const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
+const KEPT_PAGES = 64
 const FORMAT = 2
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
 const base = new URL("../../search/citekb/", self.location.href)
-const shards = new Map(), snippets = new Map()
+const site = new URL("../../", self.location.href)
+const shards = new Map(), pageTexts = new Map()
 let manifest, pages, docs
 
 async function fetchFrom(name, as) {
@@ -166,9 +169,42 @@ async function search(query) {
   return { ranked, terms: clauses.map(([term]) => term) }
 }
 
-function loadSnippets(block) {
-  if (!snippets.has(block)) snippets.set(block, fetchFrom(`snippets-${block}.json`, "json"))
-  return snippets.get(block)
+/* A result's text as its page shows it: the chunk's section (hidden boilerplate left out) or the
+ * report section, tags stripped. Pages are kept, so a clicked result is already loaded. */
+function pageText(path) {
+  if (!pageTexts.has(path)) {
+    if (pageTexts.size >= KEPT_PAGES) pageTexts.delete(pageTexts.keys().next().value)
+    pageTexts.set(path, fetch(new URL(path, site)).then(r => r.ok ? r.text() : ""))
+  }
+  return pageTexts.get(path)
+}
+
+const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " }
+const plain = html => html
+  .replace(/<details[^>]*class="citekb-boilerplate"[\s\S]*?<\/details>/g, " ")
+  .replace(/<[^>]+>/g, "")
+  .replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, e) => e[0] !== "#" ? ENTITIES[e] ?? m
+    : String.fromCodePoint(e[1].toLowerCase() === "x" ? parseInt(e.slice(2), 16) : +e.slice(1)))
+  .replace(/\s+/g, " ").trim()
+
+function sectionText(html, anchor) {
+  const at = html.indexOf(`id="${anchor}"`)
+  if (at < 0) return ""
+  if (anchor.startsWith("chunk-")) {
+    const text = html.slice(at).match(/<div class="citekb-text">([\s\S]*?)<\/div>/)
+    return text ? plain(text[1]) : ""
+  }
+  const rest = html.slice(html.indexOf(">", at) + 1)
+  const end = rest.search(/<h2[\s>]/)
+  return plain(end < 0 ? rest : rest.slice(0, end))
+}
+
+function snippet(text, terms) {
+  const lower = text.toLowerCase()
+  const at = Math.min(...terms.map(t => lower.indexOf(t)).filter(i => i >= 0), text.length)
+  const start = at < text.length ? Math.max(0, at - BEFORE) : 0
+  const end = Math.min(text.length, start + BEFORE + AFTER)
+  return (start ? "…" : "") + text.slice(start, end) + (end < text.length ? "…" : "")
 }
 
 const escapeHTML = text => text.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
@@ -185,19 +221,31 @@ function highlight(text, terms) {
   return out + escapeHTML(text.slice(cursor))
 }
 
+/* Material's result shape: a group per page, the page first, then its matching chunks in rank
+ * order (groups ordered by their best chunk); Material collapses sections scored below the page.
+ * Snippets come from the pages of the first groups: one fetch serves all of a page's chunks. */
 async function results(query) {
   const { ranked, terms } = await search(query)
   const found = Object.fromEntries(terms.map(t => [t, true]))
-  const top = ranked.slice(0, LIMIT)
-  const block = d => Math.floor(d / manifest.snippet_block)
-  const blocks = [...new Set(top.slice(0, WITH_SNIPPET).map(([d]) => block(d)))]
-  const loaded = new Map(await Promise.all(blocks.map(async b => [b, await loadSnippets(b)])))
-  return top.map(([d, , score], rank) => {
-    const [page, anchor, label] = docs[d]
+  const groups = new Map()
+  for (const [d, , score] of ranked.slice(0, LIMIT)) {
+    const page = docs[d][0]
+    if (!groups.has(page)) groups.set(page, { score, chunks: [] })
+    groups.get(page).chunks.push([d, score])
+  }
+  const shown = [...groups.keys()].slice(0, WITH_SNIPPET)
+  const html = new Map(await Promise.all(shown.map(async page => [page, await pageText(pages[page][0])])))
+  return [...groups].map(([page, { score, chunks }]) => {
     const [path, title] = pages[page]
-    const text = rank < WITH_SNIPPET ? loaded.get(block(d))[d % manifest.snippet_block] : ""
-    return [{ location: `${path}#${anchor}`, title: highlight(`${title} · ${label}`, terms),
-              text: highlight(text, terms), score, terms: found }]
+    return [
+      { location: path, title: highlight(title, terms), text: "", score, terms: found },
+      ...chunks.map(([d, chunkScore]) => {
+        const [, anchor, label] = docs[d]
+        const text = html.has(page) ? snippet(sectionText(html.get(page), anchor), terms) : ""
+        return { location: `${path}#${anchor}`, title: highlight(label, terms), text: highlight(text, terms),
+                 score: chunkScore, terms: found }
+      }),
+    ]
   })
 }
 
