@@ -30,6 +30,9 @@ def test_query_rule_tries_every_indexed_substring():
         Clause("开源", False, 0b11), Clause("大", False, 0b100), Clause("型", False, 0b1000)]
     assert query_terms("Ｌatency of LLM", set().__contains__) == [
         Clause("latency", False, 0b1), Clause("of", False, 0b10), Clause("llm", True, 0b100)]
+    assert query_terms("open source model", {"open source"}.__contains__) == [
+        Clause("open", False, 0b1), Clause("source", False, 0b10), Clause("open source", False, 0b11),
+        Clause("model", True, 0b100)]
 
 
 def test_tokens_fold_case_and_width_and_segment_chinese():
@@ -116,6 +119,28 @@ def test_stop_words_are_left_out_and_the_rest_still_found(tmp_path, monkeypatch)
     searcher = built_searcher(docs, tmp_path)
     assert "common" not in searcher.shard("common").offsets
     assert [r["location"] for r in searcher.search("common filler7")] == ["sources/s/#chunk-7"]
+
+
+def test_common_words_in_a_row_outrank_the_same_words_apart(tmp_path):
+    """Pair terms: every document holds 模型, 的, 现状, the code and the words of "the code" apart;
+    only the two that hold them in a row match the query's pairs, and they come first."""
+    filler = [f"其他内容{n} 模型 的 结构 现状 分析 code review of the plan" for n in range(30)]
+    docs = [SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", text) for n, text in enumerate(filler)]
+    padding = " ".join(f"word{n}" for n in range(40))  # longer than the rest: BM25's length rule is against them
+    docs.append(SearchDoc("sources/p/", "P", "chunk-0", "chunk 0", f"报告 模型的现状 如下 the plan {padding}"))
+    docs.append(SearchDoc("sources/q/", "Q", "chunk-0", "chunk 0", f"we review the code of review {padding}"))
+    searcher = built_searcher(docs, tmp_path)
+    assert searcher.search("模型的现状", 1)[0]["location"] == "sources/p/#chunk-0"
+    assert searcher.search("the code", 1)[0]["location"] == "sources/q/#chunk-0"
+
+
+def test_a_typed_prefix_counts_as_its_best_completion(tmp_path):
+    """"paper" may still be typed, so it also matches longer words, but many completions in one
+    document do not add up: the document with the word twice wins."""
+    docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "paper paper notes here"),
+            SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", "papers paperwork paperback here")]
+    assert [r["location"] for r in built_searcher(docs, tmp_path).search("paper")] == [
+        "sources/a/#chunk-0", "sources/b/#chunk-0"]
 
 
 def test_documents_covering_more_of_the_query_rank_first(tmp_path):

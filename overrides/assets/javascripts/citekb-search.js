@@ -92,15 +92,20 @@ function loadShard(number) {
 const fold = text => text.normalize("NFKC").toLowerCase()
 
 /* Same rule as query_terms(): English words as they are (the last one may still be typed, so it
- * also matches as a prefix); in Chinese runs every indexed substring of 2..max_term characters,
- * and single characters only where no longer term covers them. Each clause carries the query
- * positions (characters, English words) it covers. */
+ * also matches as a prefix), and two in a row as their pair term; in Chinese runs every indexed
+ * substring of 2..max_term characters (pair terms among them), and single characters only where
+ * no longer term covers them. Each clause carries the query positions (characters, English
+ * words) it covers. */
 async function queryTerms(query) {
   const runs = fold(query).match(RUNS) || []
   const needed = new Set()
-  for (const run of runs)
+  runs.forEach((run, number) => {
     if (IS_CJK.test(run)) for (const char of run) needed.add(shardOf(char))
-    else needed.add(shardOf(run))
+    else {
+      needed.add(shardOf(run))
+      if (number && !IS_CJK.test(runs[number - 1])) needed.add(shardOf(`${runs[number - 1]} ${run}`))
+    }
+  })
   const loaded = new Map()
   await Promise.all([...needed].map(async n => loaded.set(n, await loadShard(n))))
   const has = term => loaded.get(shardOf(term)).offsets.has(term)
@@ -114,6 +119,8 @@ async function queryTerms(query) {
   runs.forEach((run, number) => {
     if (!IS_CJK.test(run)) {
       clauses.push([run, number === runs.length - 1 && run.length >= 3, bits(position, position + 1)])
+      const pair = `${runs[number - 1]} ${run}` // two English words in a row: also their pair term
+      if (number && !IS_CJK.test(runs[number - 1]) && has(pair)) clauses.push([pair, false, bits(position - 1, position + 1)])
       position += 1
       return
     }
@@ -154,13 +161,15 @@ async function search(query) {
   const scores = new Map(), covered = new Map()
   for (const [term, prefix, positions] of clauses) {
     const shard = await loadShard(shardOf(term))
+    const best = new Map() // a prefix counts as its best completion in each document
     for (const candidate of prefix ? withPrefix(shard, term) : [term]) {
-      if (!shard.offsets.has(candidate)) continue
-      const list = postings(shard, candidate)
-      for (const [document, tf] of list) {
-        scores.set(document, (scores.get(document) || 0) + weight(tf, list.length, docs[document][3]))
-        covered.set(document, (covered.get(document) || 0) | positions)
-      }
+      const list = shard.offsets.has(candidate) ? postings(shard, candidate) : []
+      for (const [document, tf] of list)
+        best.set(document, Math.max(best.get(document) || 0, weight(tf, list.length, docs[document][3])))
+    }
+    for (const [document, w] of best) {
+      scores.set(document, (scores.get(document) || 0) + w)
+      covered.set(document, (covered.get(document) || 0) | positions)
     }
   }
   const round = x => Math.round(x * 1e6) / 1e6
