@@ -14,7 +14,8 @@ term, so "模型的现状" or "the code" ranks the chunk holding them in a row f
 below finds pair terms with no change.
 Scores are lunr's BM25 (k1 1.2, b 0.75), computed at query time from tf and document length, so
 postings never depend on corpus-wide numbers. In a large corpus, terms in more than STOP_SHARE
-of all documents are left out, as lunr's stop-word filter leaves out "the".
+of all documents are stop words, as lunr leaves out "the": they count only in a query that has
+nothing else (模型 alone), and keep only their best STOP_KEEP documents for it.
 
 Queries cannot run jieba in the browser, so query segmentation is defined on the index itself:
 every substring of a Chinese run that is an indexed term becomes a clause (single characters only
@@ -48,8 +49,9 @@ FORMAT = 2  # of the index files, checked by the worker and Searcher
 CACHE_FORMAT = 3  # of the term cache's entries (Analysis)
 K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
-STOP_SHARE = 0.2  # terms in a larger share of documents are stop words (not indexed) ...
+STOP_SHARE = 0.2  # terms in a larger share of documents are stop words ...
 STOP_MIN_DOCUMENTS = 2000  # ... once they are in this many: in a small corpus every term is kept
+STOP_KEEP = 200  # ... which keep only their best documents, for queries made of stop words alone
 PAIR_SHARE = 0.03  # adjacent words both in this share of documents are also indexed as one term
 POSTINGS_PER_SHARD = 50_000
 MAX_TF = 255
@@ -260,6 +262,25 @@ def varints(values) -> tuple:
     return out, sizes
 
 
+def _without_stop_tails(term_of, doc_of, tf_of, df, stop, lengths):
+    """Which postings to keep: all of ordinary terms, a stop word's STOP_KEEP best by BM25 (they
+    answer a query made of stop words only)."""
+    import numpy as np
+
+    kept = ~stop[term_of]
+    at = np.flatnonzero(~kept)
+    if not len(at):
+        return kept
+    term, tf = term_of[at], tf_of[at].astype(np.float64)
+    idf = np.log(1 + np.abs((len(lengths) - df[term] + 0.5) / (df[term] + 0.5)))
+    weight = idf * ((K1 + 1) * tf) / (K1 * (1 - B + B * lengths[doc_of[at]] / lengths.mean()) + tf)
+    best = np.lexsort((-weight, term))  # by term, each term's best first (ties: document order)
+    first = np.flatnonzero(np.r_[True, term[best][1:] != term[best][:-1]])
+    place = np.arange(len(best)) - np.repeat(first, np.diff(np.r_[first, len(best)]))
+    kept[at[best[place < STOP_KEEP]]] = True
+    return kept
+
+
 def build_index(docs: list[SearchDoc], cache: TermCache,
                 progress: Callable[[str], None] | None = None) -> BuiltIndex:
     """Binary postings shards and the document table (see the module doc)."""
@@ -294,21 +315,23 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
     df = np.bincount(term_of, minlength=len(terms_list))
     stop = df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)
-    # Rank terms by (shard, term): each shard's terms are then one sorted, contiguous run.
-    order = [i for i in range(len(terms_list)) if not stop[i]]
-    postings = int(df[~stop].sum())
+    doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
+    tf_of = np.frombuffer(bytes(frequencies), dtype=np.uint8)
+    del frequencies
+    kept = _without_stop_tails(term_of, doc_of, tf_of, df, stop, np.array(lengths, dtype=np.float64))
+    term_of, doc_of, tf_of = term_of[kept], doc_of[kept], tf_of[kept]
+    del kept, term_ids
+    postings = len(term_of)
     shards = max(1, math.ceil(postings / POSTINGS_PER_SHARD))
-    order.sort(key=lambda i: (shard_of(terms_list[i], shards), terms_list[i]))
-    rank = np.full(len(terms_list), len(order), dtype=np.uint32)  # stop words rank last, then are cut
+    # Rank terms by (shard, term): each shard's terms are then one sorted, contiguous run.
+    order = sorted(range(len(terms_list)), key=lambda i: (shard_of(terms_list[i], shards), terms_list[i]))
+    rank = np.empty(len(terms_list), dtype=np.uint32)
     rank[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.uint32)
     key = rank[term_of]
-    del term_of, term_ids
-    by_term = np.argsort(key, kind="stable")[:postings]  # stable: documents stay in order
-    term_rank = key[by_term]
-    del key
-    doc_sorted = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))[by_term]
-    tf_sorted = np.frombuffer(bytes(frequencies), dtype=np.uint8)[by_term]
-    del by_term, frequencies
+    del term_of
+    by_term = np.argsort(key, kind="stable")  # stable: documents stay in order
+    term_rank, doc_sorted, tf_sorted = key[by_term], doc_of[by_term], tf_of[by_term]
+    del key, by_term, doc_of, tf_of
     first = np.ones(postings, dtype=bool)
     first[1:] = term_rank[1:] != term_rank[:-1]
     del term_rank
@@ -347,9 +370,10 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     files["manifest.json"] = _json({
         "format": FORMAT, "shards": shards, "documents": n, "max_term": MAX_TERM, "k1": K1, "b": B,
         "average_length": (sum(lengths) / n) if n else 1.0, "coverage_bits": COVERAGE_BITS,
+        "stop_words": {terms_list[i]: int(df[i]) for i in np.flatnonzero(stop)},
     })
     if progress:
-        progress(f"search index: {n} documents, {len(order)} terms ({int(stop.sum())} stop words), "
+        progress(f"search index: {n} documents, {len(order)} terms ({int(stop.sum())} stop words kept in part), "
                  f"{postings} postings, {shards} shards, {len(raw) / 1e6:.1f} MB postings")
     return BuiltIndex(files, n, len(order), postings, int(stop.sum()))
 
@@ -508,6 +532,13 @@ class Searcher:
             self._shards[number] = Shard((self.folder / f"shard-{number}.bin").read_bytes())
         return self._shards[number]
 
+    def clauses(self, query: str) -> list[Clause]:
+        """The query's clauses; stop words only where the query has nothing else."""
+        clauses = query_terms(query, lambda t: t in self.shard(t).offsets)
+        stop = self.manifest["stop_words"]
+        ordinary = [clause for clause in clauses if clause.term not in stop]
+        return ordinary or clauses
+
     def weight(self, tf: int, df: int, length: int) -> float:
         """lunr's BM25 term weight (lunr.idf, then the tf saturation with length normalisation)."""
         m = self.manifest
@@ -515,16 +546,19 @@ class Searcher:
         return idf * ((m["k1"] + 1) * tf) / (m["k1"] * (1 - m["b"] + m["b"] * length / m["average_length"]) + tf)
 
     def search(self, query: str, limit: int = 10) -> list[dict]:
-        clauses = query_terms(query, lambda t: t in self.shard(t).offsets)
+        stop = self.manifest["stop_words"]
         scores: dict[int, float] = {}
         covered: dict[int, int] = {}
-        for clause in clauses:
+        for clause in self.clauses(query):
             shard = self.shard(clause.term)
             best: dict[int, float] = {}  # a prefix counts as its best completion in each document
             for term in shard.with_prefix(clause.term) if clause.prefix else [clause.term]:
+                if term in stop and term != clause.term:
+                    continue  # a stop word's postings are cut short: no completion of an ordinary word
                 postings = shard.postings(term) if term in shard.offsets else []
+                df = stop.get(term, len(postings))
                 for document, tf in postings:
-                    best[document] = max(best.get(document, 0.0), self.weight(tf, len(postings), self.docs[document][3]))
+                    best[document] = max(best.get(document, 0.0), self.weight(tf, df, self.docs[document][3]))
             for document, weight in best.items():
                 scores[document] = scores.get(document, 0.0) + weight
                 covered[document] = covered.get(document, 0) | clause.positions

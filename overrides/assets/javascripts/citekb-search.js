@@ -156,16 +156,22 @@ function popcount(mask) {
   return n
 }
 
+const isStop = term => Object.prototype.hasOwnProperty.call(manifest.stop_words, term)
+
 async function search(query) {
-  const clauses = await queryTerms(query)
+  const all = await queryTerms(query)
+  const ordinary = all.filter(([term]) => !isStop(term)) // stop words only where nothing else is asked
+  const clauses = ordinary.length ? ordinary : all
   const scores = new Map(), covered = new Map()
   for (const [term, prefix, positions] of clauses) {
     const shard = await loadShard(shardOf(term))
     const best = new Map() // a prefix counts as its best completion in each document
     for (const candidate of prefix ? withPrefix(shard, term) : [term]) {
+      if (isStop(candidate) && candidate !== term) continue // cut short: no completion of an ordinary word
       const list = shard.offsets.has(candidate) ? postings(shard, candidate) : []
+      const df = isStop(candidate) ? manifest.stop_words[candidate] : list.length
       for (const [document, tf] of list)
-        best.set(document, Math.max(best.get(document) || 0, weight(tf, list.length, docs[document][3])))
+        best.set(document, Math.max(best.get(document) || 0, weight(tf, df, docs[document][3])))
     }
     for (const [document, w] of best) {
       scores.set(document, (scores.get(document) || 0) + w)
@@ -282,5 +288,6 @@ async function handle(message) {
 /* One message at a time, so results never arrive out of order while the user types. */
 let queue = Promise.resolve()
 addEventListener("message", event => {
-  queue = queue.then(() => handle(event.data)).then(reply => postMessage(reply))
+  queue = queue.then(() => handle(event.data)).then(reply => postMessage(reply),
+                                                    error => console.warn("citekb search:", error))
 })
