@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
 
 from conftest import corpus_files, kb, need_pipeline
 
@@ -50,3 +52,13 @@ def test_synthetic_chunks_have_the_pipeline_token_statistics(tmp_path):
     synthesize(tmp_path / "kb", 300, 0)
     knowledge = build(tmp_path / "kb")
     close_to_targets(token_statistics([c.text for chunks in knowledge.chunks.values() for c in chunks]), 0.12)
+
+
+def test_search_bench_python_engine_finds_known_items(tmp_path):
+    """The browser-free search bench over a small synthetic corpus: known-item queries come back."""
+    synthesize(tmp_path / "kb", 60, 3)
+    done = subprocess.run([sys.executable, "-m", "build_tools.bench_search", str(tmp_path / "kb"), "--queries", "40",
+                           "--engine", "python"], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)["python"]
+    assert result["gzip_bytes"] > 0 and result["postings"] > 1000
+    assert result["quality"]["zh"]["queries"] == 20 and result["quality"]["zh"]["recall_at_5"] >= 0.9
