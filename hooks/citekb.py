@@ -77,7 +77,7 @@ def _prebuilt_search(config) -> bool:
     return config.extra["citekb"]["search"] == "prebuilt"
 
 
-def _page(files: Files, config, src_uri: str, title: str, fingerprint: Callable[[], str] | None = None) -> None:
+def _page(files: Files, config, src_uri: str, title: str, fingerprint: Callable[[], str]) -> None:
     """A generated page; `render_macros: false` keeps mkdocs-macros away from scraped text.
 
     The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
@@ -86,7 +86,7 @@ def _page(files: Files, config, src_uri: str, title: str, fingerprint: Callable[
     meta = {"title": render.esc(title), "render_macros": False}
     if _prebuilt_search(config):
         meta["search"] = {"exclude": True}
-    if not (_dirty and fingerprint):
+    if not _dirty:
         front = yaml.safe_dump(meta, allow_unicode=True)
         files.append(File.generated(config, src_uri, content=f"---\n{front}---\n"))
         return
