@@ -116,6 +116,7 @@ def iter_json_array(text: str) -> list[tuple[int, object]]:
         raise ValueError(f"line {text.count(chr(10), 0, position) + 1}: expected a JSON list of {{title, page_body}}")
     position += 1
     items: list[tuple[int, object]] = []
+    line, counted = 1, 0  # newlines counted up to `counted` (counting from 0 each time was quadratic)
     while True:
         while position < len(text) and text[position] in " \t\r\n,":
             position += 1
@@ -130,7 +131,9 @@ def iter_json_array(text: str) -> list[tuple[int, object]]:
             item, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
             raise ValueError(f"line {error.lineno}, column {error.colno}: invalid JSON ({error.msg})") from None
-        items.append((text.count("\n", 0, position) + 1, item))
+        line += text.count("\n", counted, position)
+        counted = position
+        items.append((line, item))
         position = end
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 def content_hash(text: str, length: int = 16) -> str:
@@ -38,7 +39,7 @@ class Chunk:
     end: int
     text: str
 
-    @property
+    @cached_property  # chunks outlive a rebuild while serving (knowledge_base.Memo)
     def id(self) -> str:
         return content_hash(self.text)
 

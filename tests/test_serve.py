@@ -78,3 +78,22 @@ def test_dirty_build_renders_only_what_the_edit_changed(tmp_path):
     assert (untouched.stat().st_mtime_ns, untouched.read_bytes()) == before[untouched]  # not written again
     found = json.loads(kb("search", "reranking", "--site", str(site), "--json").stdout)
     assert [item["location"] for item in found] == ["sources/first/#chunk-0"]
+
+
+def test_dirty_build_renders_a_source_again_when_a_report_starts_citing_it(tmp_path):
+    """A source page shows its backlinks, so a report edit alone must re-render it."""
+    kb_root, site = tmp_path / "kb", tmp_path / "site"
+    corpus = kb_root / "corpora" / "t1" / "long_context_sampled_60.json"
+    corpus.parent.mkdir(parents=True)
+    corpus.write_text(json.dumps([{"title": "Cited source", "page_body": "Text about rerankers."}]), encoding="utf-8")
+    report = kb_root / "reports" / "r1"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t1\ncorpus: corpora/t1/long_context_sampled_60\n", encoding="utf-8")
+    (report / "final_report.md").write_text("# R\n\nNothing cited yet.\n", encoding="utf-8")
+    assert build_site(kb_root, site, strict=False, dirty=True).returncode == 0
+    page = next(site.glob("sources/*/index.html"))
+    assert "Backlink sentence" not in page.read_text(encoding="utf-8")
+    (report / "final_report.md").write_text(
+        '# R\n\nBacklink sentence [long_context: "Cited source", chunk 0].\n', encoding="utf-8")
+    assert build_site(kb_root, site, strict=False, dirty=True).returncode == 0
+    assert "Backlink sentence" in page.read_text(encoding="utf-8")

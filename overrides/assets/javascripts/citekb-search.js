@@ -6,7 +6,7 @@
 
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
-const WITH_SNIPPET = 10 // result groups (pages) whose chunks get text, cut from the page; later ones titles only
+const WITH_SNIPPET = 10 // results shown with text (cut from their page); later ones with their titles only
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
 const FORMAT = 2
@@ -236,31 +236,22 @@ function highlight(text, terms) {
   return out + escapeHTML(text.slice(cursor))
 }
 
-/* Material's result shape: a group per page, the page first, then its matching chunks in rank
- * order (groups ordered by their best chunk); Material collapses sections scored below the page.
- * Snippets come from the pages of the first groups: one fetch serves all of a page's chunks. */
+/* One result per chunk, in rank order (the unit a report cites), shaped as Material's page +
+ * section so that it shows the section's text: the page's title above the chunk and its snippet.
+ * Snippets are cut from the pages of the first results: one fetch serves a page's chunks. */
 async function results(query) {
   const { ranked, terms } = await search(query)
   const found = Object.fromEntries(terms.map(t => [t, true]))
-  const groups = new Map()
-  for (const [d, , score] of ranked.slice(0, LIMIT)) {
-    const page = docs[d][0]
-    if (!groups.has(page)) groups.set(page, { score, chunks: [] })
-    groups.get(page).chunks.push([d, score])
-  }
-  const shown = [...groups.keys()].slice(0, WITH_SNIPPET)
+  const top = ranked.slice(0, LIMIT)
+  const shown = [...new Set(top.slice(0, WITH_SNIPPET).map(([d]) => docs[d][0]))]
   const html = new Map(await Promise.all(shown.map(async page => [page, await pageText(pages[page][0])])))
-  return [...groups].map(([page, { score, chunks }]) => {
+  return top.map(([d, , score], rank) => {
+    const [page, anchor, label] = docs[d]
     const [path, title] = pages[page]
-    return [
-      { location: path, title: highlight(title, terms), text: "", score, terms: found },
-      ...chunks.map(([d, chunkScore]) => {
-        const [, anchor, label] = docs[d]
-        const text = html.has(page) ? snippet(sectionText(html.get(page), anchor), terms) : ""
-        return { location: `${path}#${anchor}`, title: highlight(label, terms), text: highlight(text, terms),
-                 score: chunkScore, terms: found }
-      }),
-    ]
+    const text = rank < WITH_SNIPPET ? snippet(sectionText(html.get(page), anchor), terms) : ""
+    return [{ location: path, title: highlight(title, terms), text: "", score, terms: found },
+            { location: `${path}#${anchor}`, title: highlight(label, terms), text: highlight(text, terms), score,
+              terms: found }]
   })
 }
 
