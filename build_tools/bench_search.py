@@ -30,7 +30,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .index import SITE_FOLDER, Searcher, TermCache, build_index, byte_sizes, fold, index_files, search_docs, write_index
+from .clean import cleaned
+from .index import (SITE_FOLDER, Searcher, SearchDoc, TermCache, build_index, byte_sizes, fold, index_files, search_docs,
+                    write_index)
 from .knowledge_base import build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,12 +89,20 @@ def serve(site: Path) -> Iterator[str]:
         server.server_close()
 
 
+def chunk_docs(kb) -> list[SearchDoc]:
+    """Each chunk's whole text as a reader sees it (hidden boilerplate left out): queries are drawn
+    from it and judged against it, whatever part of a chunk the index holds."""
+    return [SearchDoc(f"sources/{slug}/", "", f"chunk-{chunk.index}", "",
+                      cleaned(kb.loaded.sources[slug].text, chunk.start, chunk.end, kb.removals[slug]).strip())
+            for slug in sorted(kb.chunks) for chunk in kb.chunks[slug]]
+
+
 def make_queries(kb, count: int, seed: int = 0) -> list[dict]:
     """Known-item queries: Chinese from jieba words of one chunk, English phrases from another."""
     import jieba
 
     rng = random.Random(seed)
-    chunks = [d for d in search_docs(kb) if "#chunk-" in d.location]
+    chunks = chunk_docs(kb)
     texts = {d.location: fold(d.text) for d in chunks}
     queries: list[dict] = []
     for doc in rng.sample(chunks, min(len(chunks), count * 3)):

@@ -534,10 +534,9 @@ class Searcher:
 
     def clauses(self, query: str) -> list[Clause]:
         """The query's clauses; stop words only where the query has nothing else."""
-        clauses = query_terms(query, lambda t: t in self.shard(t).offsets)
         stop = self.manifest["stop_words"]
-        ordinary = [clause for clause in clauses if clause.term not in stop]
-        return ordinary or clauses
+        ordinary = query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets)
+        return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets)
 
     def weight(self, tf: int, df: int, length: int) -> float:
         """lunr's BM25 term weight (lunr.idf, then the tf saturation with length normalisation)."""

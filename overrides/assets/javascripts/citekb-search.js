@@ -96,7 +96,7 @@ const fold = text => text.normalize("NFKC").toLowerCase()
  * substring of 2..max_term characters (pair terms among them), and single characters only where
  * no longer term covers them. Each clause carries the query positions (characters, English
  * words) it covers. */
-async function queryTerms(query) {
+async function queryTerms(query, withStopWords) {
   const runs = fold(query).match(RUNS) || []
   const needed = new Set()
   runs.forEach((run, number) => {
@@ -108,7 +108,7 @@ async function queryTerms(query) {
   })
   const loaded = new Map()
   await Promise.all([...needed].map(async n => loaded.set(n, await loadShard(n))))
-  const has = term => loaded.get(shardOf(term)).offsets.has(term)
+  const has = term => (withStopWords || !isStop(term)) && loaded.get(shardOf(term)).offsets.has(term)
   const bits = (start, end) => {
     let mask = 0
     for (let p = start; p < end; p++) mask |= 1 << Math.min(p, manifest.coverage_bits)
@@ -159,9 +159,9 @@ function popcount(mask) {
 const isStop = term => Object.prototype.hasOwnProperty.call(manifest.stop_words, term)
 
 async function search(query) {
-  const all = await queryTerms(query)
-  const ordinary = all.filter(([term]) => !isStop(term)) // stop words only where nothing else is asked
-  const clauses = ordinary.length ? ordinary : all
+  // Stop words are read as absent; only a query of nothing else is read with them.
+  const ordinary = await queryTerms(query, false)
+  const clauses = ordinary.length ? ordinary : await queryTerms(query, true)
   const scores = new Map(), covered = new Map()
   for (const [term, prefix, positions] of clauses) {
     const shard = await loadShard(shardOf(term))
