@@ -535,7 +535,8 @@ class Searcher:
     def clauses(self, query: str) -> list[Clause]:
         """The query's clauses; stop words only where the query has nothing else."""
         stop = self.manifest["stop_words"]
-        ordinary = query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets)
+        ordinary = [clause for clause in query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets)
+                    if clause.term not in stop]  # English words become clauses unlooked-up
         return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets)
 
     def weight(self, tf: int, df: int, length: int) -> float:

@@ -160,7 +160,7 @@ const isStop = term => Object.prototype.hasOwnProperty.call(manifest.stop_words,
 
 async function search(query) {
   // Stop words are read as absent; only a query of nothing else is read with them.
-  const ordinary = await queryTerms(query, false)
+  const ordinary = (await queryTerms(query, false)).filter(([term]) => !isStop(term)) // English words: unlooked-up
   const clauses = ordinary.length ? ordinary : await queryTerms(query, true)
   const scores = new Map(), covered = new Map()
   for (const [term, prefix, positions] of clauses) {
