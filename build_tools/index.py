@@ -262,6 +262,13 @@ def varints(values) -> tuple:
     return out, sizes
 
 
+def bm25(tf, df, length, documents: int, average: float, log=math.log, k1: float = K1, b: float = B):
+    """lunr's BM25 term weight (lunr.idf, then tf saturation with length normalisation), for
+    numbers or numpy arrays (with log=np.log); citekb-search.js `weight` is its mirror."""
+    idf = log(1 + abs((documents - df + 0.5) / (df + 0.5)))
+    return idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * length / average) + tf)
+
+
 def _without_stop_tails(term_of, doc_of, tf_of, df, stop, lengths):
     """Which postings to keep: all of ordinary terms, a stop word's STOP_KEEP best by BM25 (they
     answer a query made of stop words only)."""
@@ -271,9 +278,8 @@ def _without_stop_tails(term_of, doc_of, tf_of, df, stop, lengths):
     at = np.flatnonzero(~kept)
     if not len(at):
         return kept
-    term, tf = term_of[at], tf_of[at].astype(np.float64)
-    idf = np.log(1 + np.abs((len(lengths) - df[term] + 0.5) / (df[term] + 0.5)))
-    weight = idf * ((K1 + 1) * tf) / (K1 * (1 - B + B * lengths[doc_of[at]] / lengths.mean()) + tf)
+    term = term_of[at]
+    weight = bm25(tf_of[at].astype(np.float64), df[term], lengths[doc_of[at]], len(lengths), lengths.mean(), np.log)
     best = np.lexsort((-weight, term))  # by term, each term's best first (ties: document order)
     first = np.flatnonzero(np.r_[True, term[best][1:] != term[best][:-1]])
     place = np.arange(len(best)) - np.repeat(first, np.diff(np.r_[first, len(best)]))
@@ -324,9 +330,11 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     postings = len(term_of)
     shards = max(1, math.ceil(postings / POSTINGS_PER_SHARD))
     # Rank terms by (shard, term): each shard's terms are then one sorted, contiguous run.
-    order = sorted(range(len(terms_list)), key=lambda i: (shard_of(terms_list[i], shards), terms_list[i]))
+    shard_numbers = [shard_of(term, shards) for term in terms_list]
+    order = sorted(range(len(terms_list)), key=lambda i: (shard_numbers[i], terms_list[i]))
+    in_order = np.array(order, dtype=np.int64)
     rank = np.empty(len(terms_list), dtype=np.uint32)
-    rank[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.uint32)
+    rank[in_order] = np.arange(len(order), dtype=np.uint32)
     key = rank[term_of]
     del term_of
     by_term = np.argsort(key, kind="stable")  # stable: documents stay in order
@@ -355,8 +363,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     del sizes, value_end, slot, first
 
     files: dict[str, bytes] = {}
-    shard_numbers = np.array([shard_of(terms_list[i], shards) for i in order], dtype=np.int64)
-    boundaries = np.searchsorted(shard_numbers, np.arange(shards + 1), side="left")
+    boundaries = np.searchsorted(np.array(shard_numbers, dtype=np.int64)[in_order], np.arange(shards + 1), side="left")
     raw = encoded.tobytes()
     del encoded
     for s in range(shards):
@@ -540,10 +547,8 @@ class Searcher:
         return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets)
 
     def weight(self, tf: int, df: int, length: int) -> float:
-        """lunr's BM25 term weight (lunr.idf, then the tf saturation with length normalisation)."""
         m = self.manifest
-        idf = math.log(1 + abs((m["documents"] - df + 0.5) / (df + 0.5)))
-        return idf * ((m["k1"] + 1) * tf) / (m["k1"] * (1 - m["b"] + m["b"] * length / m["average_length"]) + tf)
+        return bm25(tf, df, length, m["documents"], m["average_length"], k1=m["k1"], b=m["b"])
 
     def search(self, query: str, limit: int = 10) -> list[dict]:
         stop = self.manifest["stop_words"]
