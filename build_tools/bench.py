@@ -241,16 +241,21 @@ def fetch(url: str) -> str:
         return ""
 
 
-def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:
-    """`mkdocs serve --dirty`: seconds from saving a one-source edit until the served page shows it,
-    once the server is up and its search index written (an editing researcher's steady state)."""
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server started as a separate process)."""
     import socket
-
-    from .ingest import load
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:
+    """`mkdocs serve --dirty`: seconds from saving a one-source edit until the served page shows it,
+    once the server is up and its search index written (an editing researcher's steady state)."""
+    from .ingest import load
+
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     edited = sorted((kb_root / "corpora").rglob("*.json"))[-1]
     docs = json.loads(edited.read_text(encoding="utf-8"))

@@ -33,6 +33,7 @@ from build_tools.models import Source
 log = logging.getLogger("mkdocs.hooks.citekb")
 
 _root: Path | None = None
+_stub_folder = Path()  # --dirty: STUBS, one folder per knowledge-base folder (set in on_config)
 _kb: KnowledgeBase | None = None
 _html_pages: dict[str, Callable[[render.Link], str]] = {}
 _markdown_pages: dict[str, Callable[[render.Link], str]] = {}
@@ -63,11 +64,13 @@ def on_startup(command, dirty):
 
 
 def on_config(config):
-    global _root
+    global _root, _stub_folder
     os.environ.setdefault("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)
     if not config.use_directory_urls:
         raise PluginError("citekb: citation links assume `use_directory_urls: true`")
     _root = _sources_root(config)
+    root_key = hashlib.sha1(str(_root).encode("utf-8")).hexdigest()[:12]
+    _stub_folder = Path(config.config_file_path).parent / STUBS / root_key
     citekb = config.extra.setdefault("citekb", {})
     citekb["search"] = os.environ.get("CITEKB_SEARCH") or citekb.get("search", "prebuilt")
     if citekb["search"] not in ("prebuilt", "material"):
@@ -93,8 +96,7 @@ def _page(files: Files, config, src_uri: str, title: str, fingerprint: Callable[
         return
     meta["citekb_fingerprint"] = fingerprint()
     front = _front_matter(meta)
-    folder = hashlib.sha1(str(_root).encode("utf-8")).hexdigest()[:12]  # one set per knowledge-base folder
-    stub = Path(config.config_file_path).parent / STUBS / folder / src_uri
+    stub = _stub_folder / src_uri
     if _stubs.get(stub) != front and (not stub.is_file() or stub.read_text(encoding="utf-8") != front):
         stub.parent.mkdir(parents=True, exist_ok=True)
         stub.write_text(front, encoding="utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,11 +14,7 @@ import urllib.request
 import pytest
 from conftest import REPO, build_site, kb, write_page
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from build_tools.bench import free_port
 
 
 def wait_for(url: str, text: str, timeout: float = 60) -> None:
