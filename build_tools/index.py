@@ -108,17 +108,15 @@ def analyze(text: str) -> Analysis:
     Chinese run, consecutive English words."""
     import rjieba
 
-    counts: Counter = Counter()
+    counts = Counter(tokenize(text))  # the one definition of index terms (tested against jieba)
     pairs: Counter = Counter()
     english = None
     for run in _RUNS.findall(fold(text)):
         if _IS_CJK.match(run):
-            counts.update(rjieba.cut_for_search(run))
             words = rjieba.cut(run)
             pairs.update(a + PAIR + b for a, b in zip(words, words[1:]) if len(a) + len(b) <= MAX_TERM)
             english = None
         else:
-            counts[run] += 1
             if english:
                 pairs[english + PAIR + run] += 1
             english = run
