@@ -8,7 +8,8 @@ both real workers in Debian's chromium through Material's worker protocol. A res
 hit when it is a chunk whose text contains the query verbatim (chunks overlap, so the phrase can
 be in two); Material, which indexes our source pages whole, also scores on the page. Needs the test extras (playwright) and chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
-(tests/test_search.py proves it ranks as the worker does): quick, for tuning at 40,000 chunks.
+(tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
+pages): quick, for tuning at 40,000 chunks.
 """
 
 from __future__ import annotations
@@ -213,10 +214,12 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
     try:
         folder = work / SITE_FOLDER
         started = time.monotonic()
-        built = build_index(search_docs(kb), TermCache(None), progress)
+        docs = search_docs(kb)
+        built = build_index(docs, TermCache(None), progress)
         write_index(built, folder)
         seconds = time.monotonic() - started
-        searcher = Searcher(folder)
+        texts = {d.location: d.text for d in docs} | {d.location: d.text for d in chunk_docs(kb)}  # as pages show them
+        searcher = Searcher(folder, lambda location: texts.get(location, ""))
         results, latencies = [], []
         for query in queries:
             clock = time.perf_counter()

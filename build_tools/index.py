@@ -45,15 +45,18 @@ from .clean import cleaned
 from .knowledge_base import KnowledgeBase
 from .lock import write_atomic
 
-FORMAT = 2  # of the index files, checked by the worker and Searcher
-CACHE_FORMAT = 3  # of the term cache's entries (Analysis)
+FORMAT = 3  # of the index files, checked by the worker and Searcher
+CACHE_FORMAT = 4  # of the term cache's entries (Analysis)
 K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
 STOP_SHARE = 0.2  # terms in a larger share of documents are stop words ...
 STOP_MIN_DOCUMENTS = 2000  # ... once they are in this many: in a small corpus every term is kept
+# (as are single Chinese characters in PAIR_SHARE of a corpus that large: their joins with the next
+# word say more, e.g. 上|兔子 → 上兔)
 STOP_KEEP = 200  # ... which keep only their best documents, for queries made of stop words alone
 PAIR_SHARE = 0.03  # adjacent words both in this share of documents are also indexed as one term
 POSTINGS_PER_SHARD = 50_000
+CHECKED = 10  # first results read from their pages: those holding the query as typed move first
 MAX_TF = 255
 COVERAGE_BITS = 30  # query positions from this one on share one bit (JS bit operations are 32-bit signed)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
@@ -114,7 +117,7 @@ def analyze(text: str) -> Analysis:
     for run in _RUNS.findall(fold(text)):
         if _IS_CJK.match(run):
             words = rjieba.cut(run)
-            pairs.update(a + PAIR + b for a, b in zip(words, words[1:]) if len(a) + len(b) <= MAX_TERM)
+            pairs.update(a + PAIR + b for a, b in zip(words, words[1:]))
             english = None
         else:
             if english:
@@ -125,8 +128,11 @@ def analyze(text: str) -> Analysis:
 
 
 def pair_term(a: str, b: str) -> str:
-    """The term a pair is indexed as: what a query holding both words in a row contains."""
-    return a + b if _IS_CJK.match(a) else f"{a} {b}"
+    """The term a pair is indexed as: what a query holding both words in a row contains. Chinese
+    pairs keep only the two characters that meet (模型|的 → 型的): the word terms already say which
+    words are there, the join says they touch, and one join term serves every pair meeting there
+    (a third of the vocabulary a whole-pair term needed)."""
+    return a[-1] + b[0] if _IS_CJK.match(a) else f"{a} {b}"
 
 
 def text_key(text: str) -> bytes:
@@ -318,7 +324,8 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     del vocabulary
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
     df = np.bincount(term_of, minlength=len(terms_list))
-    stop = df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)
+    single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
+    stop = (df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)) | (single & (df >= PAIR_SHARE * n) & (n >= STOP_MIN_DOCUMENTS))
     doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
     tf_of = np.frombuffer(bytes(frequencies), dtype=np.uint8)
     del frequencies
@@ -366,11 +373,13 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     del encoded
     for s in range(shards):
         lo, hi = int(boundaries[s]), int(boundaries[s + 1])
-        words = "\n".join(terms_list[i] for i in order[lo:hi]).encode("utf-8")
+        shared, suffixes = front_coded([terms_list[i] for i in order[lo:hi]])
+        words = "\n".join(suffixes).encode("utf-8")
         head, _ = varints(np.array([hi - lo, len(words)]))
+        prefixes, _ = varints(np.array(shared, dtype=np.int64))
         spans, _ = varints(term_end[lo:hi] - term_start[lo:hi])
         body = raw[int(term_start[lo]):int(term_end[hi - 1])] if hi > lo else b""
-        files[f"shard-{s}.bin"] = head.tobytes() + words + spans.tobytes() + body
+        files[f"shard-{s}.bin"] = head.tobytes() + prefixes.tobytes() + words + spans.tobytes() + body
     files.update(_tables(docs, lengths))
     files["manifest.json"] = _json({
         "format": FORMAT, "shards": shards, "documents": n, "max_term": MAX_TERM, "k1": K1, "b": B,
@@ -383,17 +392,54 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     return BuiltIndex(files, n, len(order), postings, int(stop.sum()))
 
 
+def front_coded(terms: list[str]) -> tuple[list[int], list[str]]:
+    """Sorted terms as (characters shared with the previous term, the rest): a shard's terms share
+    their first character, often more."""
+    shared, suffixes, previous = [], [], ""
+    for term in terms:
+        common = len(os.path.commonprefix([previous, term]))
+        shared.append(common)
+        suffixes.append(term[common:])
+        previous = term
+    return shared, suffixes
+
+
 def _tables(docs: list[SearchDoc], lengths: list[int]) -> dict[str, bytes]:
-    """docs.json: pages once, then [page, anchor, label, length] per document. Result snippets are
-    not stored: the browser cuts them from the result's own page, around the match."""
-    pages: dict[str, int] = {}
-    page_rows, doc_rows = [], []
+    """docs.json: each page once, with its documents' anchors and lengths in document order; a
+    chunk's anchor as its number, a report section's by name (its label under "labels"). Result
+    snippets are not stored: the browser cuts them from the result's own page, around the match."""
+    pages: list[list] = []
+    labels: dict[str, str] = {}
     for doc, length in zip(docs, lengths):
-        if doc.page not in pages:
-            pages[doc.page] = len(pages)
-            page_rows.append([doc.page, doc.page_title])
-        doc_rows.append([pages[doc.page], doc.anchor, doc.label, length])
-    return {"docs.json": _json({"pages": page_rows, "docs": doc_rows})}
+        if not pages or pages[-1][0] != doc.page:
+            pages.append([doc.page, doc.page_title, [], []])
+        number = doc.anchor.removeprefix("chunk-")
+        if number.isdigit() and doc.label == f"chunk {number}" and doc.anchor == f"chunk-{int(number)}":
+            entry: int | str | list = int(number)
+        elif labels.setdefault(doc.anchor, doc.label) == doc.label:
+            entry = doc.anchor
+        else:
+            entry = [doc.anchor, doc.label]
+        pages[-1][2].append(entry)
+        pages[-1][3].append(length)
+    return {"docs.json": _json({"pages": pages, "labels": labels})}
+
+
+def read_tables(tables: dict) -> tuple[list[list], list[list]]:
+    """docs.json as [path, title] per page and [page, anchor, label, length] per document (the
+    worker's `readTables` mirrors it)."""
+    pages, docs = [], []
+    for number, (path, title, anchors, lengths) in enumerate(tables["pages"]):
+        pages.append([path, title])
+        for entry, length in zip(anchors, lengths):
+            if isinstance(entry, int):
+                anchor, label = f"chunk-{entry}", f"chunk {entry}"
+            elif isinstance(entry, str):
+                anchor, label = entry, tables["labels"][entry]
+            else:
+                anchor, label = entry
+            docs.append([number, anchor, label, length])
+    return pages, docs
 
 
 def _json(value) -> bytes:
@@ -482,7 +528,14 @@ class Shard:
     def __init__(self, data: bytes):
         count, at = read_varint(data, 0)
         size, at = read_varint(data, at)
-        self.terms = data[at:at + size].decode("utf-8").split("\n") if count else []
+        shared = []
+        for _ in range(count):
+            common, at = read_varint(data, at)
+            shared.append(common)
+        self.terms, previous = [], ""
+        for common, suffix in zip(shared, data[at:at + size].decode("utf-8").split("\n") if count else []):
+            previous = previous[:common] + suffix
+            self.terms.append(previous)
         at += size
         self.offsets: dict[str, tuple[int, int]] = {}
         spans = []
@@ -519,17 +572,60 @@ class Shard:
         return found
 
 
-class Searcher:
-    """`kb search`: the browser worker's algorithm over the same files."""
+def phrase_key(text: str) -> str:
+    """A text's words and Chinese runs, folded, one space apart: the query as typed is in a text
+    when its key is in the text's key (a last word may still be being typed)."""
+    return " ".join(_RUNS.findall(fold(text)))
 
-    def __init__(self, folder: Path):
+
+_BOILERPLATE = re.compile(r'<details[^>]*class="citekb-boilerplate"[\s\S]*?</details>')
+_TAGS = re.compile(r"<[^>]+>")
+_ENTITY = re.compile(r"&(#x[0-9a-f]+|#\d+|\w+);", re.IGNORECASE)
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": " "}
+_CHUNK_TEXT = re.compile(r'<div class="citekb-text">([\s\S]*?)</div>')
+_H2 = re.compile(r"<h2[\s>]")
+
+
+def _entity(match: re.Match) -> str:
+    name = match.group(1)
+    if not name.startswith("#"):
+        return _ENTITIES.get(name, match.group(0))
+    return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
+
+
+def plain(html: str) -> str:
+    """Page HTML as the reader sees it, hidden boilerplate left out (the worker's `plain`)."""
+    text = _TAGS.sub("", _BOILERPLATE.sub(" ", html))
+    return " ".join(_ENTITY.sub(_entity, text).split())
+
+
+def section_text(html: str, anchor: str) -> str:
+    """The text of one chunk or report section of a built page (the worker's `sectionText`)."""
+    at = html.find(f'id="{anchor}"')
+    if at < 0:
+        return ""
+    if anchor.startswith("chunk-"):
+        found = _CHUNK_TEXT.search(html, at)
+        return plain(found.group(1)) if found else ""
+    rest = html[html.find(">", at) + 1:]
+    end = _H2.search(rest)
+    return plain(rest[:end.start()] if end else rest)
+
+
+class Searcher:
+    """`kb search`: the browser worker's algorithm over the same files. The first CHECKED results
+    are read from their pages (the worker shows them with a snippet cut from there); `texts`
+    stands in for the pages where there is no built site (location → the section's text)."""
+
+    def __init__(self, folder: Path, texts: Callable[[str], str] | None = None):
         self.folder = folder
+        self.texts = texts or self.page_text
         self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         if self.manifest.get("format") != FORMAT:
             raise ValueError(f"{folder}: search index format {self.manifest.get('format')}, expected {FORMAT}; rebuild the site")
-        tables = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
-        self.pages, self.docs = tables["pages"], tables["docs"]
+        self.pages, self.docs = read_tables(json.loads((folder / "docs.json").read_text(encoding="utf-8")))
         self._shards: dict[int, Shard] = {}
+        self._pages: dict[Path, str] = {}
 
     def shard(self, term: str) -> Shard:
         number = shard_of(term, self.manifest["shards"])
@@ -565,11 +661,26 @@ class Searcher:
             for document, weight in best.items():
                 scores[document] = scores.get(document, 0.0) + weight
                 covered[document] = covered.get(document, 0) | clause.positions
-        ranked = sorted(scores, key=lambda d: (-bin(covered[d]).count("1"), -round(scores[d], 6), d))[:limit]
-        return [self.result(d, scores[d], bin(covered[d]).count("1")) for d in ranked]
+        ranked = sorted(scores, key=lambda d: (-bin(covered[d]).count("1"), -round(scores[d], 6), d))
+        key = phrase_key(query)
+        typed = [d for d in ranked[:CHECKED] if key and key in phrase_key(self.texts(self.location(d)))]
+        moved = set(typed)
+        ranked = typed + [d for d in ranked[:limit + len(typed)] if d not in moved]
+        return [self.result(d, scores[d], bin(covered[d]).count("1")) for d in ranked[:limit]]
+
+    def location(self, document: int) -> str:
+        page, anchor, _, _ = self.docs[document]
+        return f"{self.pages[page][0]}#{anchor}"
+
+    def page_text(self, location: str) -> str:
+        """A section's text from the built site this index belongs to (site/search/citekb/)."""
+        path, anchor = location.split("#")
+        page = self.folder.parent.parent / path / "index.html"
+        if page not in self._pages:
+            self._pages[page] = page.read_text(encoding="utf-8") if page.exists() else ""
+        return section_text(self._pages[page], anchor)
 
     def result(self, document: int, score: float, matched: int) -> dict:
-        page, anchor, label, _ = self.docs[document]
-        path, title = self.pages[page]
-        return {"location": f"{path}#{anchor}", "title": f"{title} · {label}", "score": round(score, 6),
-                "matched": matched}
+        page, _, label, _ = self.docs[document]
+        return {"location": self.location(document), "title": f"{self.pages[page][1]} · {label}",
+                "score": round(score, 6), "matched": matched}

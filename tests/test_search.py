@@ -160,6 +160,24 @@ def test_documents_covering_more_of_the_query_rank_first(tmp_path):
     assert ranked[0] == "sources/b/#chunk-0" and set(ranked) == {d.location for d in docs}
 
 
+def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monkeypatch):
+    """BM25 prefers the short chunk holding both words apart; the one holding "vector search" as
+    typed is read from its page (here: `texts`) among the first results and moves first."""
+    padding = " ".join(f"word{n}" for n in range(60))
+    docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "search search vector vector"),
+            SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", f"the vector search, {padding}")]
+    write_index(build_index(docs, TermCache(None)), tmp_path)
+    texts = {d.location: d.text for d in docs}.get
+
+    def ranked(read) -> list[str]:
+        return [r["location"] for r in Searcher(tmp_path, read).search("Vector Search")]
+
+    assert ranked(lambda location: "") == ["sources/a/#chunk-0", "sources/b/#chunk-0"]
+    assert ranked(texts) == ["sources/b/#chunk-0", "sources/a/#chunk-0"]
+    monkeypatch.setattr(index, "CHECKED", 1)  # b is not among the results read
+    assert ranked(texts) == ["sources/a/#chunk-0", "sources/b/#chunk-0"]
+
+
 def shipped_chunk_with(phrase: str) -> str:
     knowledge = build(REPO / "sources")
     hits = [f"sources/{slug}/#chunk-{c.index}" for slug, chunks in knowledge.chunks.items() for c in chunks

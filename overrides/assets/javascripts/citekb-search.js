@@ -6,10 +6,10 @@
 
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
-const WITH_SNIPPET = 10 // results shown with text (cut from their page); later ones with their titles only
+const CHECKED = 10 // results read from their pages: shown with a snippet, those holding the query as typed first
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
-const FORMAT = 2
+const FORMAT = 3
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
@@ -31,6 +31,20 @@ function shardOf(term) {
   return key % manifest.shards
 }
 
+/* docs.json as read_tables() reads it: [path, title] per page, [page, anchor, label, length] per document. */
+function readTables(tables) {
+  const pageRows = [], docRows = []
+  tables.pages.forEach(([path, title, anchors, lengths], number) => {
+    pageRows.push([path, title])
+    anchors.forEach((entry, i) => {
+      const [anchor, label] = typeof entry === "number" ? [`chunk-${entry}`, `chunk ${entry}`]
+        : typeof entry === "string" ? [entry, tables.labels[entry]] : entry
+      docRows.push([number, anchor, label, lengths[i]])
+    })
+  })
+  return { pages: pageRows, docs: docRows }
+}
+
 function readVarint(data, at) {
   let value = 0, scale = 1, byte
   do {
@@ -41,12 +55,21 @@ function readVarint(data, at) {
   return [value, at]
 }
 
-/* A shard: sorted terms, and where each term's postings are (see Shard in index.py). */
+/* A shard: sorted terms (each written as the characters it shares with the previous one and the
+ * rest), and where each term's postings are (see Shard in index.py). */
 function parseShard(data) {
   let count, size, at = 0
   ;[count, at] = readVarint(data, at)
   ;[size, at] = readVarint(data, at)
-  const terms = count ? new TextDecoder().decode(data.subarray(at, at + size)).split("\n") : []
+  const shared = []
+  for (let i = 0; i < count; i++) {
+    let common
+    ;[common, at] = readVarint(data, at)
+    shared.push(common)
+  }
+  const suffixes = count ? new TextDecoder().decode(data.subarray(at, at + size)).split("\n") : []
+  let previous = ""
+  const terms = suffixes.map((suffix, i) => (previous = previous.slice(0, shared[i]) + suffix)) // front-coded
   at += size
   const spans = []
   for (let i = 0; i < count; i++) {
@@ -90,6 +113,8 @@ function loadShard(number) {
 }
 
 const fold = text => text.normalize("NFKC").toLowerCase()
+/* As phrase_key(): words and Chinese runs one space apart, to find the query as typed in a text. */
+const phraseKey = text => (fold(text).match(RUNS) || []).join(" ")
 
 /* Same rule as query_terms(): English words as they are (the last one may still be typed, so it
  * also matches as a prefix), and two in a row as their pair term; in Chinese runs every indexed
@@ -242,13 +267,17 @@ function highlight(text, terms) {
 async function results(query) {
   const { ranked, terms } = await search(query)
   const found = Object.fromEntries(terms.map(t => [t, true]))
-  const top = ranked.slice(0, LIMIT)
-  const shown = [...new Set(top.slice(0, WITH_SNIPPET).map(([d]) => docs[d][0]))]
+  const checked = ranked.slice(0, CHECKED)
+  const shown = [...new Set(checked.map(([d]) => docs[d][0]))]
   const html = new Map(await Promise.all(shown.map(async page => [page, await pageText(pages[page][0])])))
-  return top.map(([d, , score], rank) => {
+  const texts = new Map(checked.map(([d]) => [d, sectionText(html.get(docs[d][0]), docs[d][1])]))
+  const key = phraseKey(query)
+  const typed = checked.filter(([d]) => key && phraseKey(texts.get(d)).includes(key))
+  const top = [...typed, ...ranked.slice(0, LIMIT + typed.length).filter(entry => !typed.includes(entry))].slice(0, LIMIT)
+  return top.map(([d, , score]) => {
     const [page, anchor, label] = docs[d]
     const [path, title] = pages[page]
-    const text = rank < WITH_SNIPPET ? snippet(sectionText(html.get(page), anchor), terms) : ""
+    const text = texts.has(d) ? snippet(texts.get(d), terms) : ""
     return [{ location: path, title: highlight(title, terms), text: "", score, terms: found },
             { location: `${path}#${anchor}`, title: highlight(label, terms), text: highlight(text, terms), score,
               terms: found }]
@@ -261,7 +290,7 @@ async function handle(message) {
       let tables
       ;[manifest, tables] = await Promise.all([fetchFrom("manifest.json", "json"), fetchFrom("docs.json", "json")])
       if (manifest.format !== FORMAT) throw new Error(`search index format ${manifest.format}, expected ${FORMAT}`)
-      ;({ pages, docs } = tables)
+      ;({ pages, docs } = readTables(tables))
       return { type: READY }
     }
     case QUERY:
