@@ -7,21 +7,26 @@ counts are cached by content hash across builds.
 
 Format (docs/benchmarks.md has the measurements behind it): lunr's serialized index stores every
 posting twice as JSON, about 2.5 KB gzip per chunk, so 40,000 chunks would need ~100 MB. Here a
-posting is one varint, `(doc gap << 1) | (tf > 1)` (then `tf - 2` when set), in binary shards
-keyed by a term's first character(s): a query loads only the shards its own characters name.
-Two adjacent words that are both common (in PAIR_SHARE of documents) are also indexed as one
-term, so "模型的现状" or "the code" ranks the chunk holding them in a row first; the query rule
-below finds pair terms with no change.
+posting is a Rice-coded document gap and a unary tf (`rice_coded`: a bit less per posting than
+varints under gzip), in binary shards keyed by a term's first character(s), their terms
+front-coded: a query loads only the shards its own characters name. Where two adjacent words are
+both common (in PAIR_SHARE of documents), the join is indexed too: the two characters that meet
+for Chinese (模型|的 → 型的), both words for English ("the code"), so the chunk holding "模型的现状"
+or "the code" in a row ranks first; the query rule below finds joins with no change.
 Scores are lunr's BM25 (k1 1.2, b 0.75), computed at query time from tf and document length, so
 postings never depend on corpus-wide numbers. In a large corpus, terms in more than STOP_SHARE
-of all documents are stop words, as lunr leaves out "the": they count only in a query that has
-nothing else (模型 alone), and keep only their best STOP_KEEP documents for it.
+of all documents are stop words, as lunr leaves out "the" (so are common single characters,
+whose joins carry them): they count only in a query that has nothing else (模型 alone), and keep
+only their best STOP_KEEP documents for it.
 
 Queries cannot run jieba in the browser, so query segmentation is defined on the index itself:
 every substring of a Chinese run that is an indexed term becomes a clause (single characters only
 where no longer term covers them). Ranking: documents covering more of the query's characters
-(and English words) first, then BM25 (a typed prefix counts as its best completion, not all). `query_terms`/`Searcher` here and `citekb-search.js`
-implement the same rules; a test proves they agree.
+(and English words) first, then BM25 (a typed prefix counts as its best completion, not all).
+Then the first CHECKED results are read from their pages, as the worker does to show their
+snippets, and those that hold the query as typed move first: the index knows which words a chunk
+has, its page knows their order. `query_terms`/`Searcher` here and `citekb-search.js` implement
+the same rules; a test proves they agree.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from .clean import cleaned
 from .knowledge_base import KnowledgeBase
 from .lock import write_atomic
 
-FORMAT = 3  # of the index files, checked by the worker and Searcher
+FORMAT = 4  # of the index files, checked by the worker and Searcher
 CACHE_FORMAT = 4  # of the term cache's entries (Analysis)
 K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
@@ -248,8 +253,8 @@ class BuiltIndex:
     stop_words: int
 
 
-def varints(values) -> tuple:
-    """LEB128 bytes of non-negative integers below 2**32 (a numpy array), and each value's byte count."""
+def varints(values):
+    """LEB128 bytes of non-negative integers below 2**32 (a numpy array)."""
     import numpy as np
 
     values = values.astype(np.uint32, copy=False)
@@ -263,7 +268,81 @@ def varints(values) -> tuple:
         byte = (values[has] >> np.uint32(7 * k)) & np.uint32(127)
         more = (sizes[has] > k + 1).astype(np.uint32) << np.uint32(7)
         out[ends[has] - sizes[has] + k] = byte | more
-    return out, sizes
+    return out
+
+
+MAX_RICE = 31  # largest Rice parameter (5 bits in a term's header)
+
+
+def rice_coded(gap, tf, first) -> tuple:
+    """Postings as bits, each term's byte-aligned: a header (zero-flag mode: 1 bit, Rice parameter
+    k: 5 bits, least significant first), then per posting its gap and tf, then 1-bits to the byte.
+    Gap: in zero-flag mode a 1-bit says it is not 0, and then gap - 1 follows; the value v is
+    v >> k 1-bits, a 0, and v's low k bits. tf: tf - 1 1-bits and a 0. Each term takes the mode and
+    k that make it shortest: a Rice code is within a few percent of the entropy of gaps between
+    random documents, and the zero flag pays where a word recurs in consecutive chunks. Returns
+    the bytes and each term's first byte. (Shard.postings and the worker's `postings` read it.)"""
+    import numpy as np
+
+    count = len(gap)
+    if not count:
+        return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(first)
+    term_of = np.cumsum(first, dtype=np.int64) - 1
+    size = np.diff(np.append(starts, count))
+    gap = gap.astype(np.int64)
+    nonzero = gap > 0
+    flagged_value = np.where(nonzero, gap - 1, 0)
+
+    def best(values, weight) -> tuple:
+        """Per term, the shortest k near log2 of its mean value (where the optimum lies) and its bits."""
+        counted = np.maximum(np.add.reduceat(weight, starts), 1)
+        near = np.floor(np.log2(np.add.reduceat(values, starts) / counted + 1)).astype(np.int64)
+        choices = [np.clip(near + step, 0, MAX_RICE) for step in (-1, 0, 1)]
+        costs = np.stack([np.add.reduceat((values >> c[term_of]) + (c[term_of] + 1) * weight, starts) for c in choices])
+        pick = costs.argmin(axis=0)
+        return np.choose(pick, choices), np.choose(pick, costs)
+
+    plain_k, plain_bits = best(gap, np.ones(count, dtype=np.int64))
+    flag_k, flag_bits = best(flagged_value, nonzero.astype(np.int64))
+    mode = flag_bits + size < plain_bits  # the flags cost one bit a posting
+    k_of_term = np.where(mode, flag_k, plain_k)
+    flag, k = mode[term_of], k_of_term[term_of]
+    has_gap = ~flag | nonzero
+    value = np.where(flag, flagged_value, gap)
+    quotient = np.where(has_gap, value >> k, 0)
+    tf = tf.astype(np.int64)
+    bits = flag + has_gap * (quotient + 1 + k) + tf
+    posting_at = np.cumsum(bits) - bits  # offsets within the stream of postings, before headers
+    term_bits = 6 + np.add.reduceat(bits, starts)
+    term_bytes = (term_bits + 7) // 8
+    term_at = np.cumsum(term_bytes) * 8 - term_bytes * 8  # each term's first bit
+    at = term_at[term_of] + 6 + posting_at - (posting_at[starts])[term_of]  # each posting's first bit
+    ones = np.zeros(int(term_bytes.sum()) * 8 + 1, dtype=np.int8)  # +1 at a run's start, -1 past its end
+
+    def run(begin, length) -> None:  # runs are apart, each ended by a 0 or a term's header: no two share a mark
+        begin, length = begin[length > 0], length[length > 0]
+        ones[begin] = 1
+        ones[begin + length] = -1
+
+    gap_at = at + flag
+    run(gap_at[has_gap], quotient[has_gap])
+    run(gap_at + has_gap * (quotient + 1 + k), tf - 1)
+    end = term_at + term_bits
+    run(end, term_at + term_bytes * 8 - end)  # padding
+    stream = np.cumsum(ones, dtype=np.int8)[:-1].astype(bool)
+    del ones
+    single = [term_at[mode]]  # header: mode, then k's bits
+    single += [term_at[(k_of_term >> b) & 1 == 1] + 1 + b for b in range(5)]
+    single.append(at[flag & nonzero])
+    rest = has_gap & (k > 0)  # postings with low bits to write: fewer for each next bit
+    rest_at, rest_value, rest_k = (gap_at + quotient + 1)[rest], value[rest], k[rest]
+    for b in range(int(k.max(initial=0))):
+        single.append(rest_at[(rest_value & 1) == 1] + b)
+        more = rest_k > b + 1
+        rest_at, rest_value, rest_k = rest_at[more], rest_value[more] >> 1, rest_k[more]
+    stream[np.concatenate(single)] = True
+    return np.packbits(stream, bitorder="little"), term_at // 8
 
 
 def bm25(tf, df, length, documents: int, average: float, log=math.log, k1: float = K1, b: float = B):
@@ -352,20 +431,9 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     gap[1:] -= doc_sorted[:-1] + 1
     gap[first] = doc_sorted[first]
     del doc_sorted
-    repeated = tf_sorted > 1
-    extra = np.cumsum(repeated, dtype=np.int64)
-    slot = np.arange(postings, dtype=np.int64) + extra - repeated  # where each posting's first value goes
-    values = np.empty(postings + (int(extra[-1]) if postings else 0), dtype=np.uint32)
-    del extra
-    values[slot] = (gap << 1) | repeated
-    values[slot[repeated] + 1] = tf_sorted[repeated].astype(np.uint32) - 2
-    del gap, tf_sorted, repeated
-    encoded, sizes = varints(values)
-    del values
-    value_end = np.cumsum(sizes, dtype=np.int64)
-    term_start = (value_end - sizes)[slot[first]]  # byte offset of each term's postings, in rank order
+    encoded, term_start = rice_coded(gap, tf_sorted, first)
     term_end = np.append(term_start[1:], len(encoded))
-    del sizes, value_end, slot, first
+    del gap, tf_sorted, first
 
     files: dict[str, bytes] = {}
     boundaries = np.searchsorted(np.array(shard_numbers, dtype=np.int64)[in_order], np.arange(shards + 1), side="left")
@@ -375,9 +443,9 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
         lo, hi = int(boundaries[s]), int(boundaries[s + 1])
         shared, suffixes = front_coded([terms_list[i] for i in order[lo:hi]])
         words = "\n".join(suffixes).encode("utf-8")
-        head, _ = varints(np.array([hi - lo, len(words)]))
-        prefixes, _ = varints(np.array(shared, dtype=np.int64))
-        spans, _ = varints(term_end[lo:hi] - term_start[lo:hi])
+        head = varints(np.array([hi - lo, len(words)]))
+        prefixes = varints(np.array(shared, dtype=np.int64))
+        spans = varints(term_end[lo:hi] - term_start[lo:hi])
         body = raw[int(term_start[lo]):int(term_end[hi - 1])] if hi > lo else b""
         files[f"shard-{s}.bin"] = head.tobytes() + prefixes.tobytes() + words + spans.tobytes() + body
     files.update(_tables(docs, lengths))
@@ -511,6 +579,9 @@ def query_terms(query: str, has_term: Callable[[str], bool]) -> list[Clause]:
     return [Clause(term, prefix, positions) for (term, prefix), positions in merged.items()]
 
 
+_BITS = [format(byte, "08b")[::-1] for byte in range(256)]  # least significant bit first
+
+
 def read_varint(data: bytes, at: int) -> tuple[int, int]:
     value = shift = 0
     while True:
@@ -548,17 +619,27 @@ class Shard:
         self.data = data
 
     def postings(self, term: str) -> list[tuple[int, int]]:
-        """(document, tf) pairs of a term."""
+        """(document, tf) pairs of a term, read as `rice_coded` wrote them."""
         start, end = self.offsets[term]
-        out, document, at = [], -1, start
-        while at < end:
-            value, at = read_varint(self.data, at)
-            tf = 1
-            if value & 1:
-                tf, at = read_varint(self.data, at)
-                tf += 2
-            document += (value >> 1) + 1
-            out.append((document, tf))
+        bits = "".join(_BITS[byte] for byte in self.data[start:end])
+        flagged, k = bits[0] == "1", int(bits[5:0:-1], 2)
+        out, document, at = [], -1, 6
+        while at < len(bits):
+            gap = 0
+            if not flagged or bits[at] == "1":
+                at += flagged
+                stop = bits.find("0", at)
+                if stop < 0:
+                    break  # the 1-bits that fill the last byte
+                rest = bits[stop + 1:stop + 1 + k]
+                gap = ((stop - at) << k | (int(rest[::-1], 2) if k else 0)) + flagged
+                at = stop + 1 + k
+            else:
+                at += 1
+            stop = bits.find("0", at)
+            document += gap + 1
+            out.append((document, stop - at + 1))
+            at = stop + 1
         return out
 
     def with_prefix(self, prefix: str) -> list[str]:

@@ -87,6 +87,18 @@ def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
     assert dict(searcher.shard("rare").postings("rare")) == {600: 255}
 
 
+def test_document_table_keeps_every_anchor_and_label(tmp_path):
+    """docs.json writes a chunk's anchor as its number and a section's label once; all read back."""
+    docs = [SearchDoc("sources/s/", "S", "chunk-3", "chunk 3", "alpha"),
+            SearchDoc("sources/s/", "S", "chunk-12", "chunk 12", "beta"),
+            SearchDoc("reports/r/", "R", "final", "最终报告", "gamma"),
+            SearchDoc("reports/q/", "Q", "final", "Final", "delta"),  # the same anchor, another label
+            SearchDoc("reports/q/", "Q", "chunk-x", "chunk x", "epsilon")]
+    searcher = built_searcher(docs, tmp_path)
+    assert [(searcher.pages[page][0], anchor, label) for page, anchor, label, _ in searcher.docs] == [
+        (d.page, d.anchor, d.label) for d in docs]
+
+
 def test_weights_are_lunrs_bm25(tmp_path):
     """Scores are lunr's: a lunr.py index over the same tokens gives every (document, term) the same weight."""
     from lunr.builder import Builder

@@ -9,7 +9,7 @@ const LIMIT = 100
 const CHECKED = 10 // results read from their pages: shown with a snippet, those holding the query as typed first
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
-const FORMAT = 3
+const FORMAT = 4
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
@@ -82,16 +82,34 @@ function parseShard(data) {
   return { terms, offsets, data }
 }
 
+/* A term's (document, tf) pairs, as rice_coded() in index.py writes them: a header (zero-flag
+ * mode, Rice parameter k), then per posting its gap (in zero-flag mode a 1-bit first if it is not
+ * 0, then gap - 1) as ones, a 0 and k low bits, and tf - 1 ones and a 0; 1-bits fill the last byte. */
 function postings(shard, term) {
   const [start, end] = shard.offsets.get(term)
+  const data = shard.data, last = end * 8
+  let at = start * 8
+  const bit = () => (data[at >> 3] >> (at++ & 7)) & 1
+  const ones = () => { // the length of a run of 1-bits ended by a 0; -1 when the span ends first
+    for (let n = 0; at < last; n++) if (!bit()) return n
+    return -1
+  }
+  const flagged = bit()
+  let k = 0
+  for (let b = 0; b < 5; b++) k |= bit() << b
   const out = []
-  let document = -1, at = start, value, tf
-  while (at < end) {
-    ;[value, at] = readVarint(shard.data, at)
-    tf = 1
-    if (value % 2) { [tf, at] = readVarint(shard.data, at); tf += 2 }
-    document += Math.floor(value / 2) + 1
-    out.push([document, tf])
+  let document = -1
+  while (at < last) {
+    let gap = 0
+    if (!flagged || bit()) {
+      const quotient = ones()
+      if (quotient < 0) break // the 1-bits that fill the last byte
+      let rest = 0
+      for (let b = 0; b < k; b++) rest += bit() * 2 ** b
+      gap = quotient * 2 ** k + rest + flagged
+    }
+    document += gap + 1
+    out.push([document, ones() + 1])
   }
   return out
 }
@@ -263,7 +281,9 @@ function highlight(text, terms) {
 
 /* One result per chunk, in rank order (the unit a report cites), shaped as Material's page +
  * section so that it shows the section's text: the page's title above the chunk and its snippet.
- * Snippets are cut from the pages of the first results: one fetch serves a page's chunks. */
+ * The first CHECKED results are read from their pages (one fetch serves a page's chunks): each
+ * is shown with a snippet cut from there, and those holding the query as typed move first, as in
+ * Searcher.search(). */
 async function results(query) {
   const { ranked, terms } = await search(query)
   const found = Object.fromEntries(terms.map(t => [t, true]))
