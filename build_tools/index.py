@@ -288,11 +288,10 @@ def rice_coded(gap, tf, first) -> tuple:
     if not count:
         return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(first)
-    term_of = np.cumsum(first, dtype=np.int64) - 1
+    term_of = np.cumsum(first, dtype=np.int32) - 1
     size = np.diff(np.append(starts, count))
     gap = gap.astype(np.int64)
     nonzero = gap > 0
-    flagged_value = np.where(nonzero, gap - 1, 0)
 
     def best(values, weight) -> tuple:
         """Per term, the shortest k near log2 of its mean value (where the optimum lies) and its bits."""
@@ -304,20 +303,24 @@ def rice_coded(gap, tf, first) -> tuple:
         return np.choose(pick, choices), np.choose(pick, costs)
 
     plain_k, plain_bits = best(gap, np.ones(count, dtype=np.int64))
-    flag_k, flag_bits = best(flagged_value, nonzero.astype(np.int64))
+    value = np.maximum(gap - 1, 0)  # what zero-flag mode codes where the gap is not 0
+    del gap
+    flag_k, flag_bits = best(value, nonzero.astype(np.int64))
     mode = flag_bits + size < plain_bits  # the flags cost one bit a posting
     k_of_term = np.where(mode, flag_k, plain_k)
     flag, k = mode[term_of], k_of_term[term_of]
+    value += ~flag & nonzero  # plain mode codes the gap itself
     has_gap = ~flag | nonzero
-    value = np.where(flag, flagged_value, gap)
+    del nonzero
     quotient = np.where(has_gap, value >> k, 0)
-    tf = tf.astype(np.int64)
     bits = flag + has_gap * (quotient + 1 + k) + tf
-    posting_at = np.cumsum(bits) - bits  # offsets within the stream of postings, before headers
+    posting_at = np.cumsum(bits) - bits  # each posting's first bit, counted without headers and padding
     term_bits = 6 + np.add.reduceat(bits, starts)
+    del bits
     term_bytes = (term_bits + 7) // 8
-    term_at = np.cumsum(term_bytes) * 8 - term_bytes * 8  # each term's first bit
-    at = term_at[term_of] + 6 + posting_at - (posting_at[starts])[term_of]  # each posting's first bit
+    term_at = (np.cumsum(term_bytes) - term_bytes) * 8  # each term's first bit
+    gap_at = term_at[term_of] + 6 + posting_at - posting_at[starts][term_of] + flag  # where a gap's ones begin
+    del posting_at, term_of
     ones = np.zeros(int(term_bytes.sum()) * 8 + 1, dtype=np.int8)  # +1 at a run's start, -1 past its end
 
     def run(begin, length) -> None:  # runs are apart, each ended by a 0 or a term's header: no two share a mark
@@ -325,23 +328,23 @@ def rice_coded(gap, tf, first) -> tuple:
         ones[begin] = 1
         ones[begin + length] = -1
 
-    gap_at = at + flag
     run(gap_at[has_gap], quotient[has_gap])
-    run(gap_at + has_gap * (quotient + 1 + k), tf - 1)
+    run(gap_at + has_gap * (quotient + 1 + k), tf.astype(np.int64) - 1)
     end = term_at + term_bits
     run(end, term_at + term_bytes * 8 - end)  # padding
     stream = np.cumsum(ones, dtype=np.int8)[:-1].astype(bool)
     del ones
-    single = [term_at[mode]]  # header: mode, then k's bits
-    single += [term_at[(k_of_term >> b) & 1 == 1] + 1 + b for b in range(5)]
-    single.append(at[flag & nonzero])
+    set_bits = [term_at[mode]]  # header: mode, then k's bits
+    set_bits += [term_at[(k_of_term >> b) & 1 == 1] + 1 + b for b in range(5)]
+    set_bits.append(gap_at[flag & has_gap] - 1)  # zero-flag mode: this gap is not 0
     rest = has_gap & (k > 0)  # postings with low bits to write: fewer for each next bit
     rest_at, rest_value, rest_k = (gap_at + quotient + 1)[rest], value[rest], k[rest]
+    del gap_at, quotient, value, rest
     for b in range(int(k.max(initial=0))):
-        single.append(rest_at[(rest_value & 1) == 1] + b)
+        set_bits.append(rest_at[(rest_value & 1) == 1] + b)
         more = rest_k > b + 1
         rest_at, rest_value, rest_k = rest_at[more], rest_value[more] >> 1, rest_k[more]
-    stream[np.concatenate(single)] = True
+    stream[np.concatenate(set_bits)] = True
     return np.packbits(stream, bitorder="little"), term_at // 8
 
 
