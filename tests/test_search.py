@@ -141,6 +141,20 @@ def test_stop_words_count_only_in_a_query_of_stop_words(tmp_path, monkeypatch):
         "sources/t/#chunk-0", "sources/s/#chunk-0", "sources/s/#chunk-1"]
 
 
+def test_a_common_single_character_counts_by_its_joins(tmp_path, monkeypatch):
+    """上 is in 3 of 40 documents: below the stop-word share, but a single character that common is
+    a stop word too. The join 子上 still finds it after 兔子; asked alone, it still finds its documents."""
+    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
+    docs = [SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", f"其他{n} 跑步") for n in range(36)]
+    docs += [SearchDoc("sources/t/", "T", f"chunk-{n}", f"chunk {n}", "上 山 兔子") for n in range(3)]
+    docs.append(SearchDoc("sources/u/", "U", "chunk-0", "chunk 0", "兔子上山"))  # 兔子|上山
+    searcher = built_searcher(docs, tmp_path)
+    stop_words = searcher.manifest["stop_words"]
+    assert {"上": 3, "山": 3}.items() <= stop_words.items() and "兔子" not in stop_words
+    assert searcher.search("兔子上山", 1)[0]["location"] == "sources/u/#chunk-0"
+    assert [r["location"] for r in searcher.search("上")] == [f"sources/t/#chunk-{n}" for n in range(3)]
+
+
 def test_common_words_in_a_row_outrank_the_same_words_apart(tmp_path):
     """Pair terms: every document holds 模型, 的, 现状, the code and the words of "the code" apart;
     only the two that hold them in a row match the query's pairs, and they come first."""
