@@ -10,9 +10,10 @@ posting twice as JSON, about 2.5 KB gzip per chunk, so 40,000 chunks would need 
 posting is a Rice-coded document gap and a unary tf (`rice_coded`: a bit less per posting than
 varints under gzip), in binary shards keyed by a term's first character(s), their terms
 front-coded: a query loads only the shards its own characters name. Where two adjacent words are
-both common (in PAIR_SHARE of documents), the join is indexed too: the two characters that meet
-for Chinese (模型|的 → 型的), both words for English ("the code"), so the chunk holding "模型的现状"
-or "the code" in a row ranks first; the query rule below finds joins with no change.
+common enough that many chunks hold both (their shares of documents multiply to JOIN_SHARE), the
+join is indexed too: the two characters that meet for Chinese (模型|的 → 型的), both words for
+English ("the code"), so the chunk holding "模型的现状" or "the code" in a row ranks first; the
+query rule below finds joins with no change.
 Scores are lunr's BM25 (k1 1.2, b 0.75), computed at query time from tf and document length, so
 postings never depend on corpus-wide numbers. In a large corpus, terms in more than STOP_SHARE
 of all documents are stop words, as lunr leaves out "the" (so are common single characters,
@@ -56,10 +57,10 @@ K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
 STOP_SHARE = 0.2  # terms in a larger share of documents are stop words ...
 STOP_MIN_DOCUMENTS = 2000  # ... once they are in this many: in a small corpus every term is kept
-# (as are single Chinese characters in PAIR_SHARE of a corpus that large: their joins with the next
-# word say more, e.g. 上|兔子 → 上兔)
+STOP_SINGLE_SHARE = 0.03  # ... as are single Chinese characters in this share (their joins say more)
 STOP_KEEP = 200  # ... which keep only their best documents, for queries made of stop words alone
-PAIR_SHARE = 0.03  # adjacent words both in this share of documents are also indexed as one term
+JOIN_SHARE = 0.002  # adjacent words whose shares of documents multiply to this have their join indexed ...
+JOIN_MIN_SHARE = 0.005  # ... when each is in this share at least
 POSTINGS_PER_SHARD = 50_000
 CHECKED = 10  # first results read from their pages: those holding the query as typed move first
 MAX_TF = 255
@@ -383,7 +384,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     df: Counter = Counter()
     for terms, *_ in analyses:
         df.update(terms.split("\n") if terms else ())
-    common = {term for term, count in df.items() if count >= max(PAIR_SHARE * n, 2)}
+    joinable = {term: count for term, count in df.items() if count >= max(JOIN_MIN_SHARE * n, 2)}
     del df
     vocabulary: dict[str, int] = {}
     term_ids = array("I")
@@ -394,7 +395,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
         found = dict(zip(terms.split("\n"), tfs)) if terms else {}
         for pair, tf in zip(pair_text.split("\n") if pair_text else (), pair_tfs):
             a, b = pair.split(PAIR)
-            if a in common and b in common:
+            if a in joinable and b in joinable and joinable[a] * joinable[b] >= JOIN_SHARE * n * n:
                 term = pair_term(a, b)
                 found[term] = min(found.get(term, 0) + tf, MAX_TF)
         term_ids.extend(vocabulary.setdefault(t, len(vocabulary)) for t in found)
@@ -407,7 +408,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
     df = np.bincount(term_of, minlength=len(terms_list))
     single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
-    stop = (df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)) | (single & (df >= PAIR_SHARE * n) & (n >= STOP_MIN_DOCUMENTS))
+    stop = (df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)) | (single & (df >= STOP_SINGLE_SHARE * n) & (n >= STOP_MIN_DOCUMENTS))
     doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
     tf_of = np.frombuffer(bytes(frequencies), dtype=np.uint8)
     del frequencies
