@@ -273,9 +273,28 @@ def varints(values):
 
 
 MAX_RICE = 31  # largest Rice parameter (5 bits in a term's header)
+RICE_BATCH = 1 << 20  # postings coded at a time: bounds the coder's memory (terms are byte-aligned, so batches join)
 
 
 def rice_coded(gap, tf, first) -> tuple:
+    """`rice_batch` over whole terms, RICE_BATCH postings at a time."""
+    import numpy as np
+
+    if not len(gap):
+        return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(first)
+    at_or_after = np.searchsorted(starts, np.arange(0, len(gap), RICE_BATCH))
+    cuts = np.unique(starts[np.minimum(at_or_after, len(starts) - 1)])
+    encoded, term_at, done = [], [], 0
+    for lo, hi in zip(cuts, np.append(cuts[1:], len(gap))):
+        data, at = rice_batch(gap[lo:hi], tf[lo:hi], first[lo:hi])
+        encoded.append(data)
+        term_at.append(at + done)
+        done += len(data)
+    return np.concatenate(encoded), np.concatenate(term_at)
+
+
+def rice_batch(gap, tf, first) -> tuple:
     """Postings as bits, each term's byte-aligned: a header (zero-flag mode: 1 bit, Rice parameter
     k: 5 bits, least significant first), then per posting its gap and tf, then 1-bits to the byte.
     Gap: in zero-flag mode a 1-bit says it is not 0, and then gap - 1 follows; the value v is
@@ -286,8 +305,6 @@ def rice_coded(gap, tf, first) -> tuple:
     import numpy as np
 
     count = len(gap)
-    if not count:
-        return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(first)
     term_of = np.cumsum(first, dtype=np.int32) - 1
     size = np.diff(np.append(starts, count))

@@ -70,8 +70,9 @@ def built_searcher(docs: list[SearchDoc], folder: Path) -> Searcher:
 
 def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
     """The numpy encoder, read back by the reader the CLI uses: every (term, document, tf) survives,
-    including gaps of several varint bytes and counts past one byte (kept at 255)."""
+    including long gaps, counts past one byte (kept at 255), and terms coded in separate batches."""
     monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
+    monkeypatch.setattr(index, "RICE_BATCH", 64)
     docs = random_docs(600)
     docs.append(SearchDoc("sources/big/", "Big", "chunk-0", "chunk 0", "rare " * 300 + "omega"))
     searcher = built_searcher(docs, tmp_path)
