@@ -157,8 +157,8 @@ def test_a_common_single_character_counts_by_its_joins(tmp_path, monkeypatch):
 
 
 def test_common_words_in_a_row_outrank_the_same_words_apart(tmp_path):
-    """Pair terms: every document holds 模型, 的, 现状, the code and the words of "the code" apart;
-    only the two that hold them in a row match the query's pairs, and they come first."""
+    """Joins: every document holds 模型, 的, 现状, the code and the words of "the code" apart; only
+    the two that hold them in a row match the query's joins (型的, 的现; "the code"), and they come first."""
     filler = [f"其他内容{n} 模型 的 结构 现状 分析 code review of the plan" for n in range(30)]
     docs = [SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", text) for n, text in enumerate(filler)]
     padding = " ".join(f"word{n}" for n in range(40))  # longer than the rest: BM25's length rule is against them

@@ -135,8 +135,8 @@ const fold = text => text.normalize("NFKC").toLowerCase()
 const phraseKey = text => (fold(text).match(RUNS) || []).join(" ")
 
 /* Same rule as query_terms(): English words as they are (the last one may still be typed, so it
- * also matches as a prefix), and two in a row as their pair term; in Chinese runs every indexed
- * substring of 2..max_term characters (pair terms among them), and single characters only where
+ * also matches as a prefix), and two in a row as their join; in Chinese runs every indexed
+ * substring of 2..max_term characters (joins among them), and single characters only where
  * no longer term covers them. Each clause carries the query positions (characters, English
  * words) it covers. */
 async function queryTerms(query, withStopWords) {
@@ -162,7 +162,7 @@ async function queryTerms(query, withStopWords) {
   runs.forEach((run, number) => {
     if (!IS_CJK.test(run)) {
       clauses.push([run, number === runs.length - 1 && run.length >= 3, bits(position, position + 1)])
-      const pair = `${runs[number - 1]} ${run}` // two English words in a row: also their pair term
+      const pair = `${runs[number - 1]} ${run}` // two English words in a row: also their join
       if (number && !IS_CJK.test(runs[number - 1]) && has(pair)) clauses.push([pair, false, bits(position - 1, position + 1)])
       position += 1
       return
