@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, kb, serve
 
-from build_tools import index
+from build_tools import index, shards
 from build_tools.index import (Clause, SearchDoc, Searcher, TermCache, build_index, query_terms,
                                tokenize, write_index)
 from build_tools.knowledge_base import build
@@ -72,7 +72,7 @@ def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
     """The numpy encoder, read back by the reader the CLI uses: every (term, document, tf) survives,
     including long gaps, counts past one byte (kept at 255), and terms coded in separate batches."""
     monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
-    monkeypatch.setattr(index, "RICE_BATCH", 64)
+    monkeypatch.setattr(shards, "RICE_BATCH", 64)
     docs = random_docs(600)
     docs.append(SearchDoc("sources/big/", "Big", "chunk-0", "chunk 0", "rare " * 300 + "omega"))
     searcher = built_searcher(docs, tmp_path)

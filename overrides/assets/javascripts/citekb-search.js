@@ -1,5 +1,5 @@
 /* Citekb search worker: speaks Material's worker protocol (SETUP → READY, QUERY → RESULT) but
- * loads the prebuilt, sharded index from search/citekb/ (format in build_tools/index.py) instead
+ * loads the prebuilt, sharded index from search/citekb/ (format in build_tools/shards.py) instead
  * of rebuilding a lunr index from search_index.json. Query rule and ranking mirror
  * build_tools/index.py (`query_terms`, `Searcher`): change both together; tests/test_search.py
  * proves they agree. */
@@ -56,7 +56,7 @@ function readVarint(data, at) {
 }
 
 /* A shard: sorted terms (each written as the characters it shares with the previous one and the
- * rest), and where each term's postings are (see Shard in index.py). */
+ * rest), and where each term's postings are (see Shard in shards.py). */
 function parseShard(data) {
   let count, size, at = 0
   ;[count, at] = readVarint(data, at)
@@ -82,7 +82,7 @@ function parseShard(data) {
   return { terms, offsets, data }
 }
 
-/* A term's (document, tf) pairs, as rice_coded() in index.py writes them: a header (zero-flag
+/* A term's (document, tf) pairs, as rice_coded() in shards.py writes them: a header (zero-flag
  * mode, Rice parameter k), then per posting its gap (in zero-flag mode a 1-bit first if it is not
  * 0, then gap - 1) as ones, a 0 and k low bits, and tf - 1 ones and a 0; 1-bits fill the last byte. */
 function postings(shard, term) {
