@@ -7,9 +7,9 @@ counts are cached by content hash across builds.
 
 Format (docs/benchmarks.md has the measurements behind it): lunr's serialized index stores every
 posting twice as JSON, about 2.5 KB gzip per chunk, so 40,000 chunks would need ~100 MB. Here a
-posting is a Rice-coded document gap and a unary tf (`shards.rice_coded`: a bit less per posting than
-varints under gzip), in binary shards keyed by a term's first character(s), their terms
-front-coded: a query loads only the shards its own characters name. Where two adjacent words are
+posting is a Rice-coded document gap and a unary tf (`shards.rice_coded`: a bit less per
+posting than varints under gzip), in binary shards keyed by a term's first character(s), their
+terms front-coded: a query loads only the shards its own characters name. Where two adjacent words are
 common enough that many chunks hold both (their shares of documents multiply to JOIN_SHARE), the
 join is indexed too: the two characters that meet for Chinese (模型|的 → 型的), both words for
 English ("the code"), so the chunk holding "模型的现状" or "the code" in a row ranks first; the
