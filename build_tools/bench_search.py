@@ -31,9 +31,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from .clean import cleaned
-from .index import (SITE_FOLDER, Searcher, SearchDoc, TermCache, build_index, byte_sizes, fold, index_files, search_docs,
-                    write_index)
+from .index import (SITE_FOLDER, Searcher, SearchDoc, TermCache, build_index, byte_sizes, chunk_docs, fold, index_files,
+                    search_docs, write_index)
 from .knowledge_base import build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,20 +89,13 @@ def serve(site: Path) -> Iterator[str]:
         server.server_close()
 
 
-def chunk_docs(kb) -> list[SearchDoc]:
-    """Each chunk's whole text as a reader sees it (hidden boilerplate left out): queries are drawn
-    from it and judged against it, whatever part of a chunk the index holds."""
-    return [SearchDoc(f"sources/{slug}/", "", f"chunk-{chunk.index}", "",
-                      cleaned(kb.loaded.sources[slug].text, chunk.start, chunk.end, kb.removals[slug]).strip())
-            for slug in sorted(kb.chunks) for chunk in kb.chunks[slug]]
-
-
-def make_queries(kb, count: int, seed: int = 0) -> list[dict]:
-    """Known-item queries: Chinese from jieba words of one chunk, English phrases from another."""
+def make_queries(chunks: list[SearchDoc], count: int, seed: int = 0) -> list[dict]:
+    """Known-item queries: Chinese from jieba words of one chunk, English phrases from another.
+    `chunks` are whole (`chunk_docs(kb, whole=True)`): queries are drawn from and judged against
+    what a reader sees, whatever part of a chunk the index holds."""
     import jieba
 
     rng = random.Random(seed)
-    chunks = chunk_docs(kb)
     texts = {d.location: fold(d.text) for d in chunks}
     queries: list[dict] = []
     for doc in rng.sample(chunks, min(len(chunks), count * 3)):
@@ -154,7 +146,7 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
     from playwright.sync_api import sync_playwright
 
     kb = build(kb_root)
-    queries = make_queries(kb, count)
+    queries = make_queries(chunk_docs(kb, whole=True), count)
     progress(f"bench-search: {len(queries)} queries over {sum(map(len, kb.chunks.values()))} chunks")
     work = Path(tempfile.mkdtemp(prefix="citekb-bench-search-"))
     report: dict = {"chunks": sum(map(len, kb.chunks.values())), "queries": len(queries)}
@@ -208,7 +200,8 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
     import time
 
     kb = build(kb_root)
-    queries = make_queries(kb, count)
+    chunks = chunk_docs(kb, whole=True)
+    queries = make_queries(chunks, count)
     progress(f"bench-search: {len(queries)} queries over {sum(map(len, kb.chunks.values()))} chunks (python)")
     work = Path(tempfile.mkdtemp(prefix="citekb-bench-search-"))
     try:
@@ -218,7 +211,7 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
         built = build_index(docs, TermCache(None), progress)
         write_index(built, folder)
         seconds = time.monotonic() - started
-        texts = {d.location: d.text for d in docs} | {d.location: d.text for d in chunk_docs(kb)}  # as pages show them
+        texts = {d.location: d.text for d in docs} | {d.location: d.text for d in chunks}  # as pages show them
         searcher = Searcher(folder, lambda location: texts.get(location, ""))
         results, latencies = [], []
         for query in queries:

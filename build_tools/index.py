@@ -208,19 +208,24 @@ def strip_citations(text: str) -> str:
     return " ".join(out)
 
 
-def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
-    """One document per chunk and per report section, in a stable order.
-
-    A chunk is indexed without hidden boilerplate and without the overlap it shares with the next
-    chunk (a phrase there is found in the next chunk, which holds it too): 13% fewer postings."""
+def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
+    """One document per chunk, in a stable order, hidden boilerplate left out. The index leaves out
+    the overlap a chunk shares with the next one too (a phrase there is found in the next chunk,
+    which holds it as well): 13% fewer postings. `whole` keeps it, as a reader sees the chunk."""
     docs: list[SearchDoc] = []
     for slug in sorted(kb.chunks):
         source = kb.loaded.sources[slug]
         chunks = kb.chunks[slug]
         for number, chunk in enumerate(chunks):
-            end = chunks[number + 1].start if number + 1 < len(chunks) else chunk.end
+            end = chunks[number + 1].start if number + 1 < len(chunks) and not whole else chunk.end
             kept = cleaned(source.text, chunk.start, end, kb.removals[slug]).strip()
             docs.append(SearchDoc(f"sources/{slug}/", source.title, f"chunk-{chunk.index}", f"chunk {chunk.index}", kept))
+    return docs
+
+
+def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
+    """One document per chunk (`chunk_docs`) and per report section, in a stable order."""
+    docs = chunk_docs(kb)
     for slug in sorted(kb.cited):
         report = kb.cited[slug].report
         sections = [("query", "查询", report.query), ("final", "最终报告", report.final),
