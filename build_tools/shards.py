@@ -158,26 +158,28 @@ def read_varint(data: bytes, at: int) -> tuple[int, int]:
         shift += 7
 
 
+def read_varints(data: bytes, at: int, count: int) -> tuple[list[int], int]:
+    values = []
+    for _ in range(count):
+        value, at = read_varint(data, at)
+        values.append(value)
+    return values, at
+
+
 class Shard:
     """One shard file: its sorted terms and where each term's postings are."""
 
     def __init__(self, data: bytes):
         count, at = read_varint(data, 0)
         size, at = read_varint(data, at)
-        shared = []
-        for _ in range(count):
-            common, at = read_varint(data, at)
-            shared.append(common)
+        shared, at = read_varints(data, at, count)
         self.terms, previous = [], ""
         for common, suffix in zip(shared, data[at:at + size].decode("utf-8").split("\n") if count else []):
             previous = previous[:common] + suffix
             self.terms.append(previous)
         at += size
         self.offsets: dict[str, tuple[int, int]] = {}
-        spans = []
-        for _ in range(count):
-            span, at = read_varint(data, at)
-            spans.append(span)
+        spans, at = read_varints(data, at, count)
         for term, span in zip(self.terms, spans):
             self.offsets[term] = (at, at + span)
             at += span

@@ -55,28 +55,29 @@ function readVarint(data, at) {
   return [value, at]
 }
 
+function readVarints(data, at, count) {
+  const values = []
+  for (let i = 0; i < count; i++) {
+    let value
+    ;[value, at] = readVarint(data, at)
+    values.push(value)
+  }
+  return [values, at]
+}
+
 /* A shard: sorted terms (each written as the characters it shares with the previous one and the
  * rest), and where each term's postings are (see Shard in shards.py). */
 function parseShard(data) {
   let count, size, at = 0
   ;[count, at] = readVarint(data, at)
   ;[size, at] = readVarint(data, at)
-  const shared = []
-  for (let i = 0; i < count; i++) {
-    let common
-    ;[common, at] = readVarint(data, at)
-    shared.push(common)
-  }
+  let shared, spans
+  ;[shared, at] = readVarints(data, at, count)
   const suffixes = count ? new TextDecoder().decode(data.subarray(at, at + size)).split("\n") : []
   let previous = ""
   const terms = suffixes.map((suffix, i) => (previous = previous.slice(0, shared[i]) + suffix)) // front-coded
   at += size
-  const spans = []
-  for (let i = 0; i < count; i++) {
-    let span
-    ;[span, at] = readVarint(data, at)
-    spans.push(span)
-  }
+  ;[spans, at] = readVarints(data, at, count)
   const offsets = new Map()
   terms.forEach((term, i) => { offsets.set(term, [at, at + spans[i]]); at += spans[i] })
   return { terms, offsets, data }
