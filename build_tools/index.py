@@ -9,11 +9,11 @@ Format (docs/benchmarks.md has the measurements behind it): lunr's serialized in
 posting twice as JSON, about 2.5 KB gzip per chunk, so 40,000 chunks would need ~100 MB. Here a
 posting is a Rice-coded document gap and a unary tf (`shards.rice_coded`: a bit less per
 posting than varints under gzip), in binary shards keyed by a term's first character(s), their
-terms front-coded: a query loads only the shards its own characters name. Where two adjacent words are
-common enough that many chunks hold both (their shares of documents multiply to JOIN_SHARE), the
-join is indexed too: the two characters that meet for Chinese (模型|的 → 型的), both words for
-English ("the code"), so the chunk holding "模型的现状" or "the code" in a row ranks first; the
-query rule below finds joins with no change.
+terms front-coded: a query loads only the shards its own characters name. Where two adjacent
+words are common enough that many chunks hold both (their shares of documents multiply to
+JOIN_SHARE), the join is indexed too: the two characters that meet for Chinese (模型|的 → 型的),
+both words for English ("the code"), so the chunk holding "模型的现状" or "the code" in a row
+ranks first; the query rule below finds joins with no change.
 Scores are lunr's BM25 (k1 1.2, b 0.75), computed at query time from tf and document length, so
 postings never depend on corpus-wide numbers. In a large corpus, terms in more than STOP_SHARE
 of all documents are stop words, as lunr leaves out "the" (so are common single characters,
@@ -319,7 +319,9 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
     df = np.bincount(term_of, minlength=len(terms_list))
     single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
-    stop = (df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)) | (single & (df >= STOP_SINGLE_SHARE * n) & (n >= STOP_MIN_DOCUMENTS))
+    stop = df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)
+    if n >= STOP_MIN_DOCUMENTS:
+        stop |= single & (df >= STOP_SINGLE_SHARE * n)
     doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
     tf_of = np.frombuffer(bytes(frequencies), dtype=np.uint8)
     del frequencies
