@@ -318,9 +318,9 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     del vocabulary
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
     df = np.bincount(term_of, minlength=len(terms_list))
-    single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
     stop = df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)
     if n >= STOP_MIN_DOCUMENTS:
+        single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
         stop |= single & (df >= STOP_SINGLE_SHARE * n)
     doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
     tf_of = np.frombuffer(bytes(frequencies), dtype=np.uint8)
