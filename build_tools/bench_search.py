@@ -9,7 +9,7 @@ hit when it is a chunk whose text contains the query verbatim (chunks overlap, s
 be in two); Material, which indexes our source pages whole, also scores on the page. Needs the test extras (playwright) and chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
-pages): quick, for tuning at 40,000 chunks.
+pages): quick, for tuning at 40,000 chunks; `--set NAME=VALUE` tries an index setting.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import index
 from .index import (SITE_FOLDER, Searcher, SearchDoc, TermCache, build_index, byte_sizes, chunk_docs, fold, index_files,
                     search_docs, write_index)
 from .knowledge_base import build
@@ -234,7 +235,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds a worker may take per message")
     parser.add_argument("--engine", choices=("browser", "python"), default="browser",
                         help="browser: both workers in chromium (default); python: our index alone, no browser")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="with --engine python: an index setting tried instead of its default, e.g. JOIN_SHARE=0.004")
     args = parser.parse_args(argv)
+    for setting in args.set:
+        if args.engine != "python":
+            parser.error("--set needs --engine python (the browser engine builds the site in another process)")
+        name, _, value = setting.partition("=")
+        default = getattr(index, name, None) if name.isupper() else None
+        try:
+            if not isinstance(default, (int, float)):
+                raise ValueError(name)
+            setattr(index, name, type(default)(value))
+        except ValueError:
+            parser.error(f"--set {setting}: expected NAME=VALUE for a numeric setting of build_tools/index.py")
     progress = lambda line: print(line, file=sys.stderr)  # noqa: E731
     report = (run(Path(args.sources).resolve(), args.queries, args.timeout, progress) if args.engine == "browser"
               else run_python(Path(args.sources).resolve(), args.queries, progress))

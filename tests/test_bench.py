@@ -63,3 +63,20 @@ def test_search_bench_python_engine_finds_known_items(tmp_path):
     result = json.loads(done.stdout)["python"]
     assert result["gzip_bytes"] > 0 and result["postings"] > 1000
     assert result["quality"]["zh"]["queries"] == 20 and result["quality"]["zh"]["recall_at_5"] >= 0.9
+
+
+def test_search_bench_tries_an_index_setting(tmp_path):
+    """`--set` changes a setting for that run (every pair of words joined: more terms); a name that is
+    not a numeric index setting is refused."""
+    synthesize(tmp_path / "kb", 60, 3)
+
+    def terms(*extra: str) -> int:
+        done = subprocess.run([sys.executable, "-m", "build_tools.bench_search", str(tmp_path / "kb"), "--queries", "10",
+                               "--engine", "python", *extra], capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)["python"]["terms"]
+
+    assert terms("--set", "JOIN_SHARE=0", "--set", "JOIN_MIN_SHARE=0") > terms()
+    for wrong in ("SITE_FOLDER=x", "NO_SUCH=1", "JOIN_SHARE=many"):
+        refused = subprocess.run([sys.executable, "-m", "build_tools.bench_search", str(tmp_path / "kb"), "--engine",
+                                  "python", "--set", wrong], capture_output=True, text=True)
+        assert refused.returncode == 2 and "numeric setting" in refused.stderr, wrong
