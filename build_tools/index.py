@@ -52,7 +52,7 @@ from .knowledge_base import KnowledgeBase
 from .lock import write_atomic
 from .shards import Shard, rice_coded, shard_file
 
-FORMAT = 4  # of the index files, checked by the worker and Searcher
+FORMAT = 5  # of the index files, checked by the worker and Searcher
 CACHE_FORMAT = 4  # of the term cache's entries (Analysis)
 K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
@@ -60,10 +60,12 @@ STOP_SHARE = 0.2  # terms in a larger share of documents are stop words ...
 STOP_MIN_DOCUMENTS = 2000  # ... once they are in this many: in a small corpus every term is kept
 STOP_SINGLE_SHARE = 0.03  # ... as are single Chinese characters in this share (their joins say more)
 STOP_KEEP = 200  # ... which keep only their best documents, for queries made of stop words alone
-JOIN_SHARE = 0.002  # adjacent words whose shares of documents multiply to this have their join indexed ...
-JOIN_MIN_SHARE = 0.005  # ... when each is in this share at least
+JOIN_SHARE = 0.003  # adjacent words whose shares of documents multiply to this have their join indexed ...
+JOIN_MIN_SHARE = 0.01  # ... when each is in this share at least
+JOIN_DENSITY = 0.02  # joins share buckets, each in about this share of documents
 POSTINGS_PER_SHARD = 50_000
-CHECKED = 10  # first results read from their pages: those holding the query as typed move first
+CHECKED = 10  # first results read from their pages: those holding the query as typed move first ...
+RECHECKED = 50  # ... or, where none of them does, from the results up to this one
 MAX_TF = 255
 COVERAGE_BITS = 30  # query positions from this one on share one bit (JS bit operations are 32-bit signed)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
@@ -140,6 +142,20 @@ def pair_term(a: str, b: str) -> str:
     words are there, the join says they touch, and one join term serves every pair meeting there
     (a third of the vocabulary a whole-pair term needed)."""
     return a[-1] + b[0] if _IS_CJK.match(a) else f"{a} {b}"
+
+
+def join_hash(key: str) -> int:
+    """FNV-1a over UTF-16 code units (the worker's `joinHash`): a join's bucket is this modulo
+    the index's bucket count."""
+    value = 2166136261
+    for unit in memoryview(key.encode("utf-16-le")).cast("H"):
+        value = ((value ^ unit) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+def bucket_term(number: int) -> str:
+    """A join bucket's name among the terms: no word holds "|"."""
+    return f"|{number}"
 
 
 def text_key(text: str) -> bytes:
@@ -241,7 +257,10 @@ def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
 
 def shard_key(term: str) -> int:
     """Chinese terms by their first character, others by their first two (so a typed prefix of
-    three or more letters finds all its completions in one shard). Mirrored in citekb-search.js."""
+    three or more letters finds all its completions in one shard), join buckets by number.
+    Mirrored in citekb-search.js."""
+    if term.startswith("|"):
+        return int(term[1:])
     if _IS_CJK.match(term) or len(term) == 1:
         return ord(term[0])
     return ord(term[0]) * 65536 + ord(term[1])
@@ -297,28 +316,34 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
         df.update(terms.split("\n") if terms else ())
     joinable = {term: count for term, count in df.items() if count >= max(JOIN_MIN_SHARE * n, 2)}
     del df
+    joins = []  # per document, the hashes of its joins
+    for *_, pair_text, _ in analyses:
+        found_joins = set()
+        for pair in pair_text.split("\n") if pair_text else ():
+            a, b = pair.split(PAIR)
+            if a in joinable and b in joinable and joinable[a] * joinable[b] >= JOIN_SHARE * n * n:
+                found_joins.add(join_hash(pair_term(a, b)))
+        joins.append(array("I", found_joins))
+    buckets = max(1, math.ceil(sum(map(len, joins)) / (JOIN_DENSITY * n))) if n else 1
     vocabulary: dict[str, int] = {}
     term_ids = array("I")
     counts = array("I")
     frequencies = bytearray()
     lengths = []
-    for terms, tfs, length, pair_text, pair_tfs in analyses:
+    for (terms, tfs, length, *_), hashes in zip(analyses, joins):
         found = dict(zip(terms.split("\n"), tfs)) if terms else {}
-        for pair, tf in zip(pair_text.split("\n") if pair_text else (), pair_tfs):
-            a, b = pair.split(PAIR)
-            if a in joinable and b in joinable and joinable[a] * joinable[b] >= JOIN_SHARE * n * n:
-                term = pair_term(a, b)
-                found[term] = min(found.get(term, 0) + tf, MAX_TF)
+        found.update((bucket_term(h % buckets), 1) for h in hashes)  # tf not counted
         term_ids.extend(vocabulary.setdefault(t, len(vocabulary)) for t in found)
         counts.append(len(found))
         frequencies += bytes(found.values())
         lengths.append(length)
-    del analyses
+    del analyses, joins
     terms_list = list(vocabulary)
     del vocabulary
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
     df = np.bincount(term_of, minlength=len(terms_list))
-    stop = df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)
+    bucket = np.array([term.startswith("|") for term in terms_list], dtype=bool)
+    stop = (df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)) & ~bucket
     if n >= STOP_MIN_DOCUMENTS:
         single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
         stop |= single & (df >= STOP_SINGLE_SHARE * n)
@@ -343,14 +368,15 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     del key, by_term, doc_of, tf_of
     first = np.ones(postings, dtype=bool)
     first[1:] = term_rank[1:] != term_rank[:-1]
+    counted = ~bucket[in_order][term_rank]  # join buckets' tf is not counted
     del term_rank
     gap = doc_sorted.copy()  # doc - previous doc - 1 within a term, the doc itself at a term's start
     gap[1:] -= doc_sorted[:-1] + 1
     gap[first] = doc_sorted[first]
     del doc_sorted
-    encoded, term_start = rice_coded(gap, tf_sorted, first)
+    encoded, term_start = rice_coded(gap, tf_sorted, first, counted)
     term_end = np.append(term_start[1:], len(encoded))
-    del gap, tf_sorted, first
+    del gap, tf_sorted, first, counted
 
     files: dict[str, bytes] = {}
     boundaries = np.searchsorted(np.array(shard_numbers, dtype=np.int64)[in_order], np.arange(shards + 1), side="left")
@@ -364,7 +390,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     files.update(_tables(docs, lengths))
     files["manifest.json"] = _json({
         "format": FORMAT, "shards": shards, "documents": n, "max_term": MAX_TERM, "k1": K1, "b": B,
-        "average_length": (sum(lengths) / n) if n else 1.0, "coverage_bits": COVERAGE_BITS,
+        "average_length": (sum(lengths) / n) if n else 1.0, "coverage_bits": COVERAGE_BITS, "join_buckets": buckets,
         "stop_words": {terms_list[i]: int(df[i]) for i in np.flatnonzero(stop)},
     })
     if progress:
@@ -442,11 +468,18 @@ class Clause:
     term: str
     prefix: bool  # also match longer terms (the last English word may still be being typed)
     positions: int  # bit mask of the query characters / words this clause covers
+    joined: bool = False  # a join bucket: ranks after the words' coverage
 
 
-def query_terms(query: str, has_term: Callable[[str], bool]) -> list[Clause]:
+def query_terms(query: str, has_term: Callable[[str], bool], buckets: int = 1) -> list[Clause]:
     """The clauses of a query: see the module docstring for the rule."""
     clauses: list[Clause] = []
+
+    def join(key: str, start: int) -> None:
+        term = bucket_term(join_hash(key) % buckets)
+        if has_term(term):
+            clauses.append(Clause(term, False, bits(start, start + 2), True))
+
     runs = _RUNS.findall(fold(query))
     position = 0
 
@@ -459,8 +492,8 @@ def query_terms(query: str, has_term: Callable[[str], bool]) -> list[Clause]:
     for number, run in enumerate(runs):
         if not _IS_CJK.match(run):
             clauses.append(Clause(run, number == len(runs) - 1 and len(run) >= 3, bits(position, position + 1)))
-            if number and not _IS_CJK.match(runs[number - 1]) and has_term(pair_term(runs[number - 1], run)):
-                clauses.append(Clause(pair_term(runs[number - 1], run), False, bits(position - 1, position + 1)))
+            if number and not _IS_CJK.match(runs[number - 1]):
+                join(pair_term(runs[number - 1], run), position - 1)
             position += 1
             continue
         covered = [False] * len(run)
@@ -473,11 +506,15 @@ def query_terms(query: str, has_term: Callable[[str], bool]) -> list[Clause]:
         found += [Clause(c, False, bits(position + i, position + i + 1))
                   for i, c in enumerate(run) if not covered[i] and has_term(c)]
         clauses.extend(found)
+        for i in range(len(run) - 1):  # every two characters in a row may be where two words meet
+            join(run[i:i + 2], position + i)
         position += len(run)
-    merged: dict[tuple[str, bool], int] = {}
+    merged: dict[tuple[str, bool], Clause] = {}
     for clause in clauses:
-        merged[clause.term, clause.prefix] = merged.get((clause.term, clause.prefix), 0) | clause.positions
-    return [Clause(term, prefix, positions) for (term, prefix), positions in merged.items()]
+        had = merged.get((clause.term, clause.prefix))
+        merged[clause.term, clause.prefix] = Clause(clause.term, clause.prefix,
+                                                    clause.positions | (had.positions if had else 0), clause.joined)
+    return list(merged.values())
 
 
 def phrase_key(text: str) -> str:
@@ -543,10 +580,10 @@ class Searcher:
 
     def clauses(self, query: str) -> list[Clause]:
         """The query's clauses; stop words only where the query has nothing else."""
-        stop = self.manifest["stop_words"]
-        ordinary = [clause for clause in query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets)
+        stop, buckets = self.manifest["stop_words"], self.manifest["join_buckets"]
+        ordinary = [clause for clause in query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets, buckets)
                     if clause.term not in stop]  # English words become clauses unlooked-up
-        return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets)
+        return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets, buckets)
 
     def weight(self, tf: int, df: int, length: int) -> float:
         m = self.manifest
@@ -555,26 +592,33 @@ class Searcher:
     def search(self, query: str, limit: int = 10) -> list[dict]:
         stop = self.manifest["stop_words"]
         scores: dict[int, float] = {}
-        covered: dict[int, int] = {}
+        covered: dict[int, int] = {}  # query positions a document holds words of ...
+        joined: dict[int, int] = {}  # ... and where its joins meet the query's
         for clause in self.clauses(query):
             shard = self.shard(clause.term)
             best: dict[int, float] = {}  # a prefix counts as its best completion in each document
             for term in shard.with_prefix(clause.term) if clause.prefix else [clause.term]:
                 if term in stop and term != clause.term:
                     continue  # a stop word's postings are cut short: no completion of an ordinary word
-                postings = shard.postings(term) if term in shard.offsets else []
+                postings = shard.postings(term, not clause.joined) if term in shard.offsets else []
                 df = stop.get(term, len(postings))
                 for document, tf in postings:
                     best[document] = max(best.get(document, 0.0), self.weight(tf, df, self.docs[document][3]))
+            held = joined if clause.joined else covered
             for document, weight in best.items():
                 scores[document] = scores.get(document, 0.0) + weight
-                covered[document] = covered.get(document, 0) | clause.positions
-        ranked = sorted(scores, key=lambda d: (-bin(covered[d]).count("1"), -round(scores[d], 6), d))
+                held[document] = held.get(document, 0) | clause.positions
+        ranked = sorted(scores, key=lambda d: (-bin(covered.get(d, 0)).count("1"), -bin(joined.get(d, 0)).count("1"),
+                                               -round(scores[d], 6), d))
         key = phrase_key(query)
-        typed = [d for d in ranked[:CHECKED] if key and key in phrase_key(self.texts(self.location(d)))]
+
+        def typed_among(documents: list[int]) -> list[int]:
+            return [d for d in documents if key and key in phrase_key(self.texts(self.location(d)))]
+
+        typed = typed_among(ranked[:CHECKED]) or typed_among(ranked[CHECKED:RECHECKED])
         moved = set(typed)
         ranked = typed + [d for d in ranked[:limit + len(typed)] if d not in moved]
-        return [self.result(d, scores[d], bin(covered[d]).count("1")) for d in ranked[:limit]]
+        return [self.result(d, scores[d], bin(covered.get(d, 0)).count("1")) for d in ranked[:limit]]
 
     def location(self, document: int) -> str:
         page, anchor, _, _ = self.docs[document]

@@ -33,7 +33,7 @@ MAX_RICE = 31  # largest Rice parameter (5 bits in a term's header)
 RICE_BATCH = 1 << 20  # postings coded at a time: bounds the coder's memory (terms are byte-aligned, so batches join)
 
 
-def rice_coded(gap, tf, first) -> tuple:
+def rice_coded(gap, tf, first, counted) -> tuple:
     """`rice_batch` over whole terms, RICE_BATCH postings at a time."""
     import numpy as np
 
@@ -44,18 +44,19 @@ def rice_coded(gap, tf, first) -> tuple:
     cuts = np.unique(starts[np.minimum(at_or_after, len(starts) - 1)])
     encoded, term_at, done = [], [], 0
     for lo, hi in zip(cuts, np.append(cuts[1:], len(gap))):
-        data, at = rice_batch(gap[lo:hi], tf[lo:hi], first[lo:hi])
+        data, at = rice_batch(gap[lo:hi], tf[lo:hi], first[lo:hi], counted[lo:hi])
         encoded.append(data)
         term_at.append(at + done)
         done += len(data)
     return np.concatenate(encoded), np.concatenate(term_at)
 
 
-def rice_batch(gap, tf, first) -> tuple:
+def rice_batch(gap, tf, first, counted) -> tuple:
     """Postings as bits, each term's byte-aligned: a header (zero-flag mode: 1 bit, Rice parameter
     k: 5 bits, least significant first), then per posting its gap and tf, then 1-bits to the byte.
     Gap: in zero-flag mode a 1-bit says it is not 0, and then gap - 1 follows; the value v is
-    v >> k 1-bits, a 0, and v's low k bits. tf: tf - 1 1-bits and a 0. Each term takes the mode and
+    v >> k 1-bits, a 0, and v's low k bits. tf: tf - 1 1-bits and a 0, where `counted` (a term
+    whose tf is not counted writes tf 1 and no tf bits: the reader knows such terms by name). Each term takes the mode and
     k that make it shortest: a Rice code is within a few percent of the entropy of gaps between
     random documents, and the zero flag pays where a word recurs in consecutive chunks. Returns
     the bytes and each term's first byte. (Shard.postings and the worker's `postings` read it.)"""
@@ -88,6 +89,7 @@ def rice_batch(gap, tf, first) -> tuple:
     has_gap = ~flag | nonzero
     del nonzero
     quotient = np.where(has_gap, value >> k, 0)
+    tf = tf.astype(np.int64) * counted  # 0 where not counted (there tf is 1: no 1-bits either)
     bits = flag + has_gap * (quotient + 1 + k) + tf
     posting_at = np.cumsum(bits) - bits  # each posting's first bit, counted without headers and padding
     term_bits = 6 + np.add.reduceat(bits, starts)
@@ -104,7 +106,7 @@ def rice_batch(gap, tf, first) -> tuple:
         ones[begin + length] = -1
 
     run(gap_at[has_gap], quotient[has_gap])
-    run(gap_at + has_gap * (quotient + 1 + k), tf.astype(np.int64) - 1)
+    run(gap_at + has_gap * (quotient + 1 + k), np.maximum(tf - 1, 0))
     end = term_at + term_bits
     run(end, term_at + term_bytes * 8 - end)  # padding
     stream = np.cumsum(ones, dtype=np.int8)[:-1].astype(bool)
@@ -185,8 +187,8 @@ class Shard:
             at += span
         self.data = data
 
-    def postings(self, term: str) -> list[tuple[int, int]]:
-        """(document, tf) pairs of a term, read as `rice_coded` wrote them."""
+    def postings(self, term: str, counted: bool = True) -> list[tuple[int, int]]:
+        """(document, tf) pairs of a term, read as `rice_coded` wrote them (tf 1 where not `counted`)."""
         start, end = self.offsets[term]
         bits = "".join(_BITS[byte] for byte in self.data[start:end])
         flagged, k = bits[0] == "1", int(bits[5:0:-1], 2)
@@ -203,8 +205,11 @@ class Shard:
                 at = stop + 1 + k
             else:
                 at += 1
-            stop = bits.find("0", at)
             document += gap + 1
+            if not counted:
+                out.append((document, 1))
+                continue
+            stop = bits.find("0", at)
             out.append((document, stop - at + 1))
             at = stop + 1
         return out

@@ -30,9 +30,26 @@ def test_query_rule_tries_every_indexed_substring():
         Clause("开源", False, 0b11), Clause("大", False, 0b100), Clause("型", False, 0b1000)]
     assert query_terms("Ｌatency of LLM", set().__contains__) == [
         Clause("latency", False, 0b1), Clause("of", False, 0b10), Clause("llm", True, 0b100)]
-    assert query_terms("open source model", {"open source"}.__contains__) == [
-        Clause("open", False, 0b1), Clause("source", False, 0b10), Clause("open source", False, 0b11),
+
+
+def test_every_two_in_a_row_are_tried_as_a_join():
+    """Two Chinese characters in a row may be where two words meet, two English words in a row are
+    a join: each is looked up as its bucket, and a bucket the index lacks is no clause."""
+    def bucket(key: str) -> str:
+        return index.bucket_term(index.join_hash(key) % 101)
+
+    held = {"开源", "模型", bucket("开源"), bucket("源模"), bucket("open source")}
+    assert query_terms("开源模型", held.__contains__, 101) == [
+        Clause("开源", False, 0b11), Clause("模型", False, 0b1100),
+        Clause(bucket("开源"), False, 0b11, True), Clause(bucket("源模"), False, 0b110, True)]
+    assert query_terms("open source model", held.__contains__, 101) == [
+        Clause("open", False, 0b1), Clause("source", False, 0b10), Clause(bucket("open source"), False, 0b11, True),
         Clause("model", True, 0b100)]
+
+
+def test_join_hash_is_fnv1a():
+    """The worker hashes with Math.imul over UTF-16 code units; these are FNV-1a's published values."""
+    assert index.join_hash("") == 0x811C9DC5 and index.join_hash("a") == 0xE40C292C
 
 
 def test_tokens_fold_case_and_width_and_segment_chinese():
@@ -73,6 +90,8 @@ def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
     including long gaps, counts past one byte (kept at 255), and terms coded in separate batches."""
     monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
     monkeypatch.setattr(shards, "RICE_BATCH", 64)
+    monkeypatch.setattr(index, "JOIN_SHARE", 0)  # every two words in a row are joined
+    monkeypatch.setattr(index, "JOIN_MIN_SHARE", 0)
     docs = random_docs(600)
     docs.append(SearchDoc("sources/big/", "Big", "chunk-0", "chunk 0", "rare " * 300 + "omega"))
     searcher = built_searcher(docs, tmp_path)
@@ -86,6 +105,16 @@ def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
     for term, found in indexed.items():
         assert dict(searcher.shard(term).postings(term)) == found, term
     assert dict(searcher.shard("rare").postings("rare")) == {600: 255}
+    buckets = searcher.manifest["join_buckets"]
+    joined: dict[str, dict[int, int]] = {}  # a join bucket's tf is not counted: 1
+    for number, doc in enumerate(docs[:600]):  # (rare and omega, in one document each, join nothing)
+        for run in re.split(r"[^a-z ]+", doc.text):  # English words in a row, not across Chinese ones
+            words = run.split()
+            for a, b in zip(words, words[1:]):
+                joined.setdefault(index.bucket_term(index.join_hash(f"{a} {b}") % buckets), {})[number] = 1
+    assert len(joined) > 10
+    for term, found in joined.items():
+        assert dict(searcher.shard(term).postings(term, counted=False)) == found, term
 
 
 def test_document_table_keeps_every_anchor_and_label(tmp_path):
@@ -188,8 +217,10 @@ def test_documents_covering_more_of_the_query_rank_first(tmp_path):
 
 
 def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monkeypatch):
-    """BM25 prefers the short chunk holding both words apart; the one holding "vector search" as
-    typed is read from its page (here: `texts`) among the first results and moves first."""
+    """BM25 prefers the short chunk holding both words apart (joins are not indexed here); the one
+    holding "vector search" as typed is read from its page (here: `texts`) among the first results
+    and moves first; where none of the first results holds it, the results up to RECHECKED are read."""
+    monkeypatch.setattr(index, "JOIN_MIN_SHARE", 2.0)
     padding = " ".join(f"word{n}" for n in range(60))
     docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "search search vector vector"),
             SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", f"the vector search, {padding}")]
@@ -201,7 +232,9 @@ def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monk
 
     assert ranked(lambda location: "") == ["sources/a/#chunk-0", "sources/b/#chunk-0"]
     assert ranked(texts) == ["sources/b/#chunk-0", "sources/a/#chunk-0"]
-    monkeypatch.setattr(index, "CHECKED", 1)  # b is not among the results read
+    monkeypatch.setattr(index, "CHECKED", 1)
+    assert ranked(texts) == ["sources/b/#chunk-0", "sources/a/#chunk-0"]  # read on: a does not hold it
+    monkeypatch.setattr(index, "RECHECKED", 1)  # b is not among the results read
     assert ranked(texts) == ["sources/a/#chunk-0", "sources/b/#chunk-0"]
 
 

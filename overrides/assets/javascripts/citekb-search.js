@@ -6,10 +6,11 @@
 
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
-const CHECKED = 10 // results read from their pages: shown with a snippet, those holding the query as typed first
+const CHECKED = 10 // results read from their pages: shown with a snippet, those holding the query as typed first ...
+const RECHECKED = 50 // ... or, where none of them does, the results up to this one
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
-const FORMAT = 4
+const FORMAT = 5
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
@@ -24,12 +25,22 @@ async function fetchFrom(name, as) {
   return as === "json" ? response.json() : new Uint8Array(await response.arrayBuffer())
 }
 
-/* Same keys as shard_key(): Chinese terms by their first character, others by their first two. */
+/* Same keys as shard_key(): Chinese terms by their first character, others by their first two,
+ * join buckets by number. */
 function shardOf(term) {
-  const key = IS_CJK.test(term) || term.length === 1
+  const key = term[0] === "|" ? +term.slice(1) : IS_CJK.test(term) || term.length === 1
     ? term.codePointAt(0) : term.charCodeAt(0) * 65536 + term.charCodeAt(1)
   return key % manifest.shards
 }
+
+/* As join_hash() and bucket_term(): FNV-1a over UTF-16 code units, modulo the bucket count. */
+function joinBucket(key) {
+  let value = 2166136261
+  for (let i = 0; i < key.length; i++) value = Math.imul(value ^ key.charCodeAt(i), 16777619) >>> 0
+  return `|${value % manifest.join_buckets}`
+}
+const isJoin = term => term[0] === "|"
+
 
 /* docs.json as read_tables() reads it: [path, title] per page, [page, anchor, label, length] per document. */
 function readTables(tables) {
@@ -85,8 +96,10 @@ function parseShard(data) {
 
 /* A term's (document, tf) pairs, as rice_coded() in shards.py writes them: a header (zero-flag
  * mode, Rice parameter k), then per posting its gap (in zero-flag mode a 1-bit first if it is not
- * 0, then gap - 1) as ones, a 0 and k low bits, and tf - 1 ones and a 0; 1-bits fill the last byte. */
+ * 0, then gap - 1) as ones, a 0 and k low bits, and tf - 1 ones and a 0 (none for a join bucket:
+ * tf 1); 1-bits fill the last byte. */
 function postings(shard, term) {
+  const counted = !isJoin(term)
   const [start, end] = shard.offsets.get(term)
   const data = shard.data, last = end * 8
   let at = start * 8
@@ -110,7 +123,7 @@ function postings(shard, term) {
       gap = quotient * 2 ** k + rest + flagged
     }
     document += gap + 1
-    out.push([document, ones() + 1])
+    out.push([document, counted ? ones() + 1 : 1])
   }
   return out
 }
@@ -144,10 +157,12 @@ async function queryTerms(query, withStopWords) {
   const runs = fold(query).match(RUNS) || []
   const needed = new Set()
   runs.forEach((run, number) => {
-    if (IS_CJK.test(run)) for (const char of run) needed.add(shardOf(char))
-    else {
+    if (IS_CJK.test(run)) {
+      for (const char of run) needed.add(shardOf(char))
+      for (let i = 0; i + 1 < run.length; i++) needed.add(shardOf(joinBucket(run.slice(i, i + 2))))
+    } else {
       needed.add(shardOf(run))
-      if (number && !IS_CJK.test(runs[number - 1])) needed.add(shardOf(`${runs[number - 1]} ${run}`))
+      if (number && !IS_CJK.test(runs[number - 1])) needed.add(shardOf(joinBucket(`${runs[number - 1]} ${run}`)))
     }
   })
   const loaded = new Map()
@@ -159,12 +174,15 @@ async function queryTerms(query, withStopWords) {
     return mask
   }
   const clauses = []
+  const join = (key, start) => { // its bucket, where the index has it
+    const term = joinBucket(key)
+    if (has(term)) clauses.push([term, false, bits(start, start + 2)])
+  }
   let position = 0
   runs.forEach((run, number) => {
     if (!IS_CJK.test(run)) {
       clauses.push([run, number === runs.length - 1 && run.length >= 3, bits(position, position + 1)])
-      const pair = `${runs[number - 1]} ${run}` // two English words in a row: also their join
-      if (number && !IS_CJK.test(runs[number - 1]) && has(pair)) clauses.push([pair, false, bits(position - 1, position + 1)])
+      if (number && !IS_CJK.test(runs[number - 1])) join(`${runs[number - 1]} ${run}`, position - 1) // two words in a row
       position += 1
       return
     }
@@ -177,6 +195,7 @@ async function queryTerms(query, withStopWords) {
         }
     for (let i = 0; i < run.length; i++)
       if (!covered[i] && has(run[i])) clauses.push([run[i], false, bits(position + i, position + i + 1)])
+    for (let i = 0; i + 1 < run.length; i++) join(run.slice(i, i + 2), position + i) // where two words may meet
     position += run.length
   })
   const merged = new Map()
@@ -206,7 +225,7 @@ async function search(query) {
   // Stop words are read as absent; only a query of nothing else is read with them.
   const ordinary = (await queryTerms(query, false)).filter(([term]) => !isStop(term)) // English words: unlooked-up
   const clauses = ordinary.length ? ordinary : await queryTerms(query, true)
-  const scores = new Map(), covered = new Map()
+  const scores = new Map(), covered = new Map(), joined = new Map() // positions held by words, by joins
   for (const [term, prefix, positions] of clauses) {
     const shard = await loadShard(shardOf(term))
     const best = new Map() // a prefix counts as its best completion in each document
@@ -217,15 +236,16 @@ async function search(query) {
       for (const [document, tf] of list)
         best.set(document, Math.max(best.get(document) || 0, weight(tf, df, docs[document][3])))
     }
+    const held = isJoin(term) ? joined : covered
     for (const [document, w] of best) {
       scores.set(document, (scores.get(document) || 0) + w)
-      covered.set(document, (covered.get(document) || 0) | positions)
+      held.set(document, (held.get(document) || 0) | positions)
     }
   }
   const round = x => Math.round(x * 1e6) / 1e6
-  const ranked = [...scores.keys()].map(d => [d, popcount(covered.get(d)), scores.get(d)])
-  ranked.sort((a, b) => b[1] - a[1] || round(b[2]) - round(a[2]) || a[0] - b[0])
-  return { ranked, terms: clauses.map(([term]) => term) }
+  const ranked = [...scores.keys()].map(d => [d, popcount(covered.get(d) || 0), scores.get(d), popcount(joined.get(d) || 0)])
+  ranked.sort((a, b) => b[1] - a[1] || b[3] - a[3] || round(b[2]) - round(a[2]) || a[0] - b[0])
+  return { ranked, terms: clauses.map(([term]) => term).filter(term => !isJoin(term)) }
 }
 
 /* A result's text as its page shows it: the chunk's section (hidden boilerplate left out) or the
@@ -288,12 +308,16 @@ function highlight(text, terms) {
 async function results(query) {
   const { ranked, terms } = await search(query)
   const found = Object.fromEntries(terms.map(t => [t, true]))
-  const checked = ranked.slice(0, CHECKED)
-  const shown = [...new Set(checked.map(([d]) => docs[d][0]))]
-  const html = new Map(await Promise.all(shown.map(async page => [page, await pageText(pages[page][0])])))
-  const texts = new Map(checked.map(([d]) => [d, sectionText(html.get(docs[d][0]), docs[d][1])]))
+  const texts = new Map()
   const key = phraseKey(query)
-  const typed = checked.filter(([d]) => key && phraseKey(texts.get(d)).includes(key))
+  const typedAmong = async entries => {
+    const html = new Map(await Promise.all([...new Set(entries.map(([d]) => docs[d][0]))].map(
+      async page => [page, await pageText(pages[page][0])])))
+    for (const [d] of entries) texts.set(d, sectionText(html.get(docs[d][0]), docs[d][1]))
+    return entries.filter(([d]) => key && phraseKey(texts.get(d)).includes(key))
+  }
+  let typed = await typedAmong(ranked.slice(0, CHECKED))
+  if (!typed.length) typed = await typedAmong(ranked.slice(CHECKED, RECHECKED))
   const top = [...typed, ...ranked.slice(0, LIMIT + typed.length).filter(entry => !typed.includes(entry))].slice(0, LIMIT)
   return top.map(([d, , score]) => {
     const [page, anchor, label] = docs[d]
