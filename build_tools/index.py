@@ -11,9 +11,11 @@ posting is a Rice-coded document gap and a unary tf (`shards.rice_coded`: a bit 
 posting than varints under gzip), in binary shards keyed by a term's first character(s), their
 terms front-coded: a query loads only the shards its own characters name. Where two adjacent
 words are common enough that many chunks hold both (their shares of documents multiply to
-JOIN_SHARE), the join is indexed too: the two characters that meet for Chinese (模型|的 → 型的),
-both words for English ("the code"), so the chunk holding "模型的现状" or "the code" in a row
-ranks first; the query rule below finds joins with no change.
+JOIN_SHARE), their join is indexed too, so the chunk holding "模型的现状" or "the code" in a row
+ranks first: the two characters that meet for Chinese (模型|的 → 型的), both words for English.
+Joins have no names: each is hashed into one of a few thousand buckets (each in about
+JOIN_DENSITY of all documents), with no tf, so a join posting costs a third of a named one. A
+bucket also holds other joins, but it only ranks documents that already hold the query's words.
 Scores are lunr's BM25 (k1 1.2, b 0.75), computed at query time from tf and document length, so
 postings never depend on corpus-wide numbers. In a large corpus, terms in more than STOP_SHARE
 of all documents are stop words, as lunr leaves out "the" (so are common single characters,
@@ -22,12 +24,13 @@ only their best STOP_KEEP documents for it.
 
 Queries cannot run jieba in the browser, so query segmentation is defined on the index itself:
 every substring of a Chinese run that is an indexed term becomes a clause (single characters only
-where no longer term covers them). Ranking: documents covering more of the query's characters
-(and English words) first, then BM25 (a typed prefix counts as its best completion, not all).
+where no longer term covers them), and every two characters (English words) in a row are looked
+up as a join. Ranking: documents covering more of the query's characters (and English words) with
+words first, then with joins, then BM25 (a typed prefix counts as its best completion, not all).
 Then the first CHECKED results are read from their pages, as the worker does to show their
-snippets, and those that hold the query as typed move first: the index knows which words a chunk
-has, its page knows their order. `query_terms`/`Searcher` here and `citekb-search.js` implement
-the same rules; a test proves they agree.
+snippets, and those that hold the query as typed move first; where none does, the results up to
+RECHECKED are read too: the index knows which words a chunk has, its page knows their order.
+`query_terms`/`Searcher` here and `citekb-search.js` implement the same rules; a test proves they agree.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ JOIN_MIN_SHARE = 0.01  # ... when each is in this share at least
 JOIN_DENSITY = 0.02  # joins share buckets, each in about this share of documents
 POSTINGS_PER_SHARD = 50_000
 CHECKED = 10  # first results read from their pages: those holding the query as typed move first ...
-RECHECKED = 50  # ... or, where none of them does, from the results up to this one
+RECHECKED = 50  # ... or, while none of them does, the next CHECKED, up to this one
 MAX_TF = 255
 COVERAGE_BITS = 30  # query positions from this one on share one bit (JS bit operations are 32-bit signed)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
@@ -136,11 +139,11 @@ def analyze(text: str) -> Analysis:
             "\n".join(pairs), bytes(min(n, MAX_TF) for n in pairs.values()))
 
 
-def pair_term(a: str, b: str) -> str:
-    """The term a pair is indexed as: what a query holding both words in a row contains. Chinese
-    pairs keep only the two characters that meet (模型|的 → 型的): the word terms already say which
-    words are there, the join says they touch, and one join term serves every pair meeting there
-    (a third of the vocabulary a whole-pair term needed)."""
+def join_key(a: str, b: str) -> str:
+    """What a query holding two words in a row contains where they meet, hashed into the join's
+    bucket. Chinese pairs keep only the two characters that meet (模型|的 → 型的): the word terms
+    already say which words are there, the join says they touch, and a query finds it without
+    knowing where its words end."""
     return a[-1] + b[0] if _IS_CJK.match(a) else f"{a} {b}"
 
 
@@ -322,7 +325,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
         for pair in pair_text.split("\n") if pair_text else ():
             a, b = pair.split(PAIR)
             if a in joinable and b in joinable and joinable[a] * joinable[b] >= JOIN_SHARE * n * n:
-                found_joins.add(join_hash(pair_term(a, b)))
+                found_joins.add(join_hash(join_key(a, b)))
         joins.append(array("I", found_joins))
     buckets = max(1, math.ceil(sum(map(len, joins)) / (JOIN_DENSITY * n))) if n else 1
     vocabulary: dict[str, int] = {}
@@ -493,7 +496,7 @@ def query_terms(query: str, has_term: Callable[[str], bool], buckets: int = 1) -
         if not _IS_CJK.match(run):
             clauses.append(Clause(run, number == len(runs) - 1 and len(run) >= 3, bits(position, position + 1)))
             if number and not _IS_CJK.match(runs[number - 1]):
-                join(pair_term(runs[number - 1], run), position - 1)
+                join(join_key(runs[number - 1], run), position - 1)
             position += 1
             continue
         covered = [False] * len(run)
@@ -615,7 +618,11 @@ class Searcher:
         def typed_among(documents: list[int]) -> list[int]:
             return [d for d in documents if key and key in phrase_key(self.texts(self.location(d)))]
 
-        typed = typed_among(ranked[:CHECKED]) or typed_among(ranked[CHECKED:RECHECKED])
+        typed: list[int] = []
+        for start in range(0, RECHECKED, CHECKED):  # the next CHECKED results while none holds it
+            typed = typed_among(ranked[start:min(start + CHECKED, RECHECKED)])
+            if typed:
+                break
         moved = set(typed)
         ranked = typed + [d for d in ranked[:limit + len(typed)] if d not in moved]
         return [self.result(d, scores[d], bin(covered.get(d, 0)).count("1")) for d in ranked[:limit]]

@@ -149,10 +149,10 @@ const fold = text => text.normalize("NFKC").toLowerCase()
 const phraseKey = text => (fold(text).match(RUNS) || []).join(" ")
 
 /* Same rule as query_terms(): English words as they are (the last one may still be typed, so it
- * also matches as a prefix), and two in a row as their join; in Chinese runs every indexed
- * substring of 2..max_term characters (joins among them), and single characters only where
- * no longer term covers them. Each clause carries the query positions (characters, English
- * words) it covers. */
+ * also matches as a prefix), and two in a row as their join's bucket; in Chinese runs every
+ * indexed substring of 2..max_term characters, single characters only where no longer term
+ * covers them, and every two characters in a row as a join's bucket. Each clause carries the
+ * query positions (characters, English words) it covers. */
 async function queryTerms(query, withStopWords) {
   const runs = fold(query).match(RUNS) || []
   const needed = new Set()
@@ -316,8 +316,9 @@ async function results(query) {
     for (const [d] of entries) texts.set(d, sectionText(html.get(docs[d][0]), docs[d][1]))
     return entries.filter(([d]) => key && phraseKey(texts.get(d)).includes(key))
   }
-  let typed = await typedAmong(ranked.slice(0, CHECKED))
-  if (!typed.length) typed = await typedAmong(ranked.slice(CHECKED, RECHECKED))
+  let typed = []
+  for (let start = 0; start < RECHECKED && !typed.length; start += CHECKED) // the next CHECKED while none holds it
+    typed = await typedAmong(ranked.slice(start, Math.min(start + CHECKED, RECHECKED)))
   const top = [...typed, ...ranked.slice(0, LIMIT + typed.length).filter(entry => !typed.includes(entry))].slice(0, LIMIT)
   return top.map(([d, , score]) => {
     const [page, anchor, label] = docs[d]
