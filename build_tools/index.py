@@ -14,7 +14,7 @@ words are common enough that many chunks hold both (their shares of documents mu
 JOIN_SHARE), their join is indexed too, so the chunk holding "模型的现状" or "the code" in a row
 ranks first: the two characters that meet for Chinese (模型|的 → 型的), both words for English.
 Joins have no names: each is hashed into one of a few thousand buckets (each in about
-JOIN_DENSITY of all documents), with no tf, so a join posting costs a third of a named one. A
+JOIN_DENSITY of all documents), with no tf, so a join posting costs half a named one. A
 bucket also holds other joins, but it only ranks documents that already hold the query's words.
 Scores are lunr's BM25 (k1 1.2, b 0.75), computed at query time from tf and document length, so
 postings never depend on corpus-wide numbers. In a large corpus, terms in more than STOP_SHARE
@@ -56,7 +56,7 @@ from .lock import write_atomic
 from .shards import Shard, rice_coded, shard_file
 
 FORMAT = 5  # of the index files, checked by the worker and Searcher
-CACHE_FORMAT = 4  # of the term cache's entries (Analysis)
+CACHE_FORMAT = 5  # of the term cache's entries (Analysis)
 K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
 STOP_SHARE = 0.2  # terms in a larger share of documents are stop words ...
@@ -112,9 +112,9 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-# A text's distinct terms joined by "\n", their counts, its token count, and its adjacent word
-# pairs ("a\x01b", joined by "\n") with their counts: compact enough to cache 40,000 of them.
-Analysis = tuple[str, bytes, int, str, bytes]
+# A text's distinct terms joined by "\n", their counts, its token count, and its distinct adjacent
+# word pairs ("a\x01b", joined by "\n"): compact enough to cache 40,000 of them.
+Analysis = tuple[str, bytes, int, str]
 PAIR = "\x01"
 
 
@@ -124,19 +124,18 @@ def analyze(text: str) -> Analysis:
     import rjieba
 
     counts = Counter(tokenize(text))  # the one definition of index terms (tested against jieba)
-    pairs: Counter = Counter()
+    pairs: dict[str, None] = {}  # in order of appearance
     english = None
     for run in _RUNS.findall(fold(text)):
         if _IS_CJK.match(run):
             words = rjieba.cut(run)
-            pairs.update(a + PAIR + b for a, b in zip(words, words[1:]))
+            pairs.update(dict.fromkeys(a + PAIR + b for a, b in zip(words, words[1:])))
             english = None
         else:
             if english:
-                pairs[english + PAIR + run] += 1
+                pairs[english + PAIR + run] = None
             english = run
-    return ("\n".join(counts), bytes(min(n, MAX_TF) for n in counts.values()), sum(counts.values()),
-            "\n".join(pairs), bytes(min(n, MAX_TF) for n in pairs.values()))
+    return ("\n".join(counts), bytes(min(n, MAX_TF) for n in counts.values()), sum(counts.values()), "\n".join(pairs))
 
 
 def join_key(a: str, b: str) -> str:
@@ -148,8 +147,8 @@ def join_key(a: str, b: str) -> str:
 
 
 def join_hash(key: str) -> int:
-    """FNV-1a over UTF-16 code units (the worker's `joinHash`): a join's bucket is this modulo
-    the index's bucket count."""
+    """FNV-1a over UTF-16 code units (as the worker's `joinBucket`): a join's bucket is this
+    modulo the index's bucket count."""
     value = 2166136261
     for unit in memoryview(key.encode("utf-16-le")).cast("H"):
         value = ((value ^ unit) * 16777619) & 0xFFFFFFFF
@@ -320,7 +319,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     joinable = {term: count for term, count in df.items() if count >= max(JOIN_MIN_SHARE * n, 2)}
     del df
     joins = []  # per document, the hashes of its joins
-    for *_, pair_text, _ in analyses:
+    for *_, pair_text in analyses:
         found_joins = set()
         for pair in pair_text.split("\n") if pair_text else ():
             a, b = pair.split(PAIR)
@@ -333,7 +332,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     counts = array("I")
     frequencies = bytearray()
     lengths = []
-    for (terms, tfs, length, *_), hashes in zip(analyses, joins):
+    for (terms, tfs, length, _), hashes in zip(analyses, joins):
         found = dict(zip(terms.split("\n"), tfs)) if terms else {}
         found.update((bucket_term(h % buckets), 1) for h in hashes)  # tf not counted
         term_ids.extend(vocabulary.setdefault(t, len(vocabulary)) for t in found)
