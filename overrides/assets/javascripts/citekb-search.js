@@ -7,7 +7,7 @@
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
 const CHECKED = 10 // results read from their pages: shown with a snippet, those holding the query as typed first ...
-const RECHECKED = 50 // ... or, where none of them does, the results up to this one
+const RECHECKED = 50 // ... or, while none of them does, the next CHECKED, up to this one
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
 const FORMAT = 5
@@ -25,10 +25,12 @@ async function fetchFrom(name, as) {
   return as === "json" ? response.json() : new Uint8Array(await response.arrayBuffer())
 }
 
+const isJoin = term => term[0] === "|" // a join bucket, as bucket_term() names it
+
 /* Same keys as shard_key(): Chinese terms by their first character, others by their first two,
  * join buckets by number. */
 function shardOf(term) {
-  const key = term[0] === "|" ? +term.slice(1) : IS_CJK.test(term) || term.length === 1
+  const key = isJoin(term) ? +term.slice(1) : IS_CJK.test(term) || term.length === 1
     ? term.codePointAt(0) : term.charCodeAt(0) * 65536 + term.charCodeAt(1)
   return key % manifest.shards
 }
@@ -39,8 +41,6 @@ function joinBucket(key) {
   for (let i = 0; i < key.length; i++) value = Math.imul(value ^ key.charCodeAt(i), 16777619) >>> 0
   return `|${value % manifest.join_buckets}`
 }
-const isJoin = term => term[0] === "|"
-
 
 /* docs.json as read_tables() reads it: [path, title] per page, [page, anchor, label, length] per document. */
 function readTables(tables) {
@@ -303,8 +303,8 @@ function highlight(text, terms) {
 /* One result per chunk, in rank order (the unit a report cites), shaped as Material's page +
  * section so that it shows the section's text: the page's title above the chunk and its snippet.
  * The first CHECKED results are read from their pages (one fetch serves a page's chunks): each
- * is shown with a snippet cut from there, and those holding the query as typed move first, as in
- * Searcher.search(). */
+ * is shown with a snippet cut from there, and those holding the query as typed move first; while
+ * none does, the next CHECKED are read, up to RECHECKED, as in Searcher.search(). */
 async function results(query) {
   const { ranked, terms } = await search(query)
   const found = Object.fromEntries(terms.map(t => [t, true]))
