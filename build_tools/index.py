@@ -46,7 +46,7 @@ import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .cite.parse import parse_citations
@@ -514,8 +514,7 @@ def query_terms(query: str, has_term: Callable[[str], bool], buckets: int = 1) -
     merged: dict[tuple[str, bool], Clause] = {}
     for clause in clauses:
         had = merged.get((clause.term, clause.prefix))
-        merged[clause.term, clause.prefix] = Clause(clause.term, clause.prefix,
-                                                    clause.positions | (had.positions if had else 0), clause.joined)
+        merged[clause.term, clause.prefix] = replace(clause, positions=clause.positions | had.positions) if had else clause
     return list(merged.values())
 
 
