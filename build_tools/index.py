@@ -319,13 +319,18 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     joinable = {term: count for term, count in df.items() if count >= max(JOIN_MIN_SHARE * n, 2)}
     del df
     joins = []  # per document, the hashes of its joins
+    hashes: dict[str, int] = {}  # each join key hashed once: keys recur across documents
     for *_, pair_text in analyses:
         found_joins = set()
         for pair in pair_text.split("\n") if pair_text else ():
             a, b = pair.split(PAIR)
             if a in joinable and b in joinable and joinable[a] * joinable[b] >= JOIN_SHARE * n * n:
-                found_joins.add(join_hash(join_key(a, b)))
+                key = join_key(a, b)
+                if key not in hashes:
+                    hashes[key] = join_hash(key)
+                found_joins.add(hashes[key])
         joins.append(array("I", found_joins))
+    del hashes
     buckets = max(1, math.ceil(sum(map(len, joins)) / (JOIN_DENSITY * n))) if n else 1
     vocabulary: dict[str, int] = {}
     term_ids = array("I")
