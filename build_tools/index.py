@@ -160,6 +160,11 @@ def bucket_term(number: int) -> str:
     return f"|{number}"
 
 
+def is_bucket(term: str) -> bool:
+    """Whether a term names a join bucket (the worker's `isJoin`)."""
+    return term.startswith("|")
+
+
 def text_key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()[:12]
 
@@ -261,7 +266,7 @@ def shard_key(term: str) -> int:
     """Chinese terms by their first character, others by their first two (so a typed prefix of
     three or more letters finds all its completions in one shard), join buckets by number.
     Mirrored in citekb-search.js."""
-    if term.startswith("|"):
+    if is_bucket(term):
         return int(term[1:])
     if _IS_CJK.match(term) or len(term) == 1:
         return ord(term[0])
@@ -349,7 +354,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     del vocabulary
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
     df = np.bincount(term_of, minlength=len(terms_list))
-    bucket = np.array([term.startswith("|") for term in terms_list], dtype=bool)
+    bucket = np.array([is_bucket(term) for term in terms_list], dtype=bool)
     stop = (df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)) & ~bucket
     if n >= STOP_MIN_DOCUMENTS:
         single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
@@ -565,8 +570,9 @@ def section_text(html: str, anchor: str) -> str:
 
 class Searcher:
     """`kb search`: the browser worker's algorithm over the same files. The first CHECKED results
-    are read from their pages (the worker shows them with a snippet cut from there); `texts`
-    stands in for the pages where there is no built site (location → the section's text)."""
+    are read from their pages (the worker shows them with a snippet cut from there), and more up
+    to RECHECKED while none holds the query as typed; `texts` stands in for the pages where there
+    is no built site (location → the section's text)."""
 
     def __init__(self, folder: Path, texts: Callable[[str], str] | None = None):
         self.folder = folder

@@ -25,7 +25,7 @@ async function fetchFrom(name, as) {
   return as === "json" ? response.json() : new Uint8Array(await response.arrayBuffer())
 }
 
-const isJoin = term => term[0] === "|" // a join bucket, as bucket_term() names it
+const isJoin = term => term[0] === "|" // a join bucket, as is_bucket() tells it
 
 /* Same keys as shard_key(): Chinese terms by their first character, others by their first two,
  * join buckets by number. */
