@@ -56,8 +56,8 @@ def rice_batch(gap, tf, first, counted) -> tuple:
     k: 5 bits, least significant first), then per posting its gap and tf, then 1-bits to the byte.
     Gap: in zero-flag mode a 1-bit says it is not 0, and then gap - 1 follows; the value v is
     v >> k 1-bits, a 0, and v's low k bits. tf: tf - 1 1-bits and a 0, where `counted` (a term
-    whose tf is not counted writes tf 1 and no tf bits: the reader knows such terms by name). Each term takes the mode and
-    k that make it shortest: a Rice code is within a few percent of the entropy of gaps between
+    whose tf is not counted writes no tf bits: the reader knows such terms by name, and reads tf
+    1). Each term takes the mode and k that make it shortest: a Rice code is within a few percent of the entropy of gaps between
     random documents, and the zero flag pays where a word recurs in consecutive chunks. Returns
     the bytes and each term's first byte. (Shard.postings and the worker's `postings` read it.)"""
     import numpy as np
@@ -71,8 +71,8 @@ def rice_batch(gap, tf, first, counted) -> tuple:
 
     def best(values, weight) -> tuple:
         """Per term, the shortest k near log2 of its mean value (where the optimum lies) and its bits."""
-        counted = np.maximum(np.add.reduceat(weight, starts), 1)
-        near = np.floor(np.log2(np.add.reduceat(values, starts) / counted + 1)).astype(np.int64)
+        coded = np.maximum(np.add.reduceat(weight, starts), 1)  # values coded per term
+        near = np.floor(np.log2(np.add.reduceat(values, starts) / coded + 1)).astype(np.int64)
         choices = [np.clip(near + step, 0, MAX_RICE) for step in (-1, 0, 1)]
         costs = np.stack([np.add.reduceat((values >> c[term_of]) + (c[term_of] + 1) * weight, starts) for c in choices])
         pick = costs.argmin(axis=0)
