@@ -24,12 +24,14 @@ only their best STOP_KEEP documents for it.
 
 Queries cannot run jieba in the browser, so query segmentation is defined on the index itself:
 every substring of a Chinese run that is an indexed term becomes a clause (single characters only
-where no longer term covers them), and every two characters (English words) in a row are looked
-up as a join. Ranking: documents covering more of the query's characters (and English words) with
-words first, then with joins, then BM25 (a typed prefix counts as its best completion, not all).
-Then the first CHECKED results are read from their pages, as the worker does to show their
-snippets, and those that hold the query as typed move first; where none does, the results up to
-RECHECKED are read too: the index knows which words a chunk has, its page knows their order.
+where no longer term covers them), and two characters (English words) in a row are looked up as a
+join where two words of the query could meet there with their join indexed (the manifest lists
+the words common enough to join, with their counts). Ranking: documents covering more of the
+query's characters (and English words) with words first, then with joins, then BM25 (a typed
+prefix counts as its best completion, not all). Then the first CHECKED results are read from their
+pages, as the worker does to show their snippets, and those that hold the query as typed move
+first; while none does, the next READ_ON are read, up to RECHECKED: the index knows which words a
+chunk has, its page knows their order.
 `query_terms`/`Searcher` here and `citekb-search.js` implement the same rules; a test proves they agree.
 """
 
@@ -55,7 +57,7 @@ from .knowledge_base import KnowledgeBase
 from .lock import write_atomic
 from .shards import Shard, rice_coded, shard_file
 
-FORMAT = 5  # of the index files, checked by the worker and Searcher
+FORMAT = 6  # of the index files, checked by the worker and Searcher
 CACHE_FORMAT = 5  # of the term cache's entries (Analysis)
 K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
@@ -68,7 +70,8 @@ JOIN_MIN_SHARE = 0.01  # ... when each is in this share at least
 JOIN_DENSITY = 0.02  # joins share buckets, each in about this share of documents
 POSTINGS_PER_SHARD = 50_000
 CHECKED = 10  # first results read from their pages: those holding the query as typed move first ...
-RECHECKED = 50  # ... or, while none of them does, the next CHECKED, up to this one
+READ_ON = 5  # ... or, while none of them does, the next READ_ON at a time ...
+RECHECKED = 50  # ... up to this one
 MAX_TF = 255
 COVERAGE_BITS = 30  # query positions from this one on share one bit (JS bit operations are 32-bit signed)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
@@ -144,6 +147,17 @@ def join_key(a: str, b: str) -> str:
     already say which words are there, the join says they touch, and a query finds it without
     knowing where its words end."""
     return a[-1] + b[0] if _IS_CJK.match(a) else f"{a} {b}"
+
+
+def join_rule(words: dict[str, int], documents: int, share: float) -> Callable[[str, str], bool]:
+    """Whether two words in a row have their join indexed, from the document counts of the words
+    common enough to join (`words`): build_index indexes joins by it, and a query looks up only
+    joins it could have, since a bucket holds other joins too and would rank chunks on them."""
+    def can_join(a: str, b: str) -> bool:
+        count_a, count_b = words.get(a), words.get(b)
+        return count_a is not None and count_b is not None and count_a * count_b >= share * documents * documents
+
+    return can_join
 
 
 def join_hash(key: str) -> int:
@@ -321,7 +335,8 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     df: Counter = Counter()
     for terms, *_ in analyses:
         df.update(terms.split("\n") if terms else ())
-    joinable = {term: count for term, count in df.items() if count >= max(JOIN_MIN_SHARE * n, 2)}
+    joinable = {term: count for term, count in sorted(df.items()) if count >= max(JOIN_MIN_SHARE * n, 2)}
+    can_join = join_rule(joinable, n, JOIN_SHARE)
     del df
     joins = []  # per document, the hashes of its joins
     hashes: dict[str, int] = {}  # each join key hashed once: keys recur across documents
@@ -329,7 +344,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
         found_joins = set()
         for pair in pair_text.split("\n") if pair_text else ():
             a, b = pair.split(PAIR)
-            if a in joinable and b in joinable and joinable[a] * joinable[b] >= JOIN_SHARE * n * n:
+            if can_join(a, b):
                 key = join_key(a, b)
                 if key not in hashes:
                     hashes[key] = join_hash(key)
@@ -403,6 +418,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     files["manifest.json"] = _json({
         "format": FORMAT, "shards": shards, "documents": n, "max_term": MAX_TERM, "k1": K1, "b": B,
         "average_length": (sum(lengths) / n) if n else 1.0, "coverage_bits": COVERAGE_BITS, "join_buckets": buckets,
+        "join_share": JOIN_SHARE, "join_words": joinable,
         "stop_words": {terms_list[i]: int(df[i]) for i in np.flatnonzero(stop)},
     })
     if progress:
@@ -483,44 +499,58 @@ class Clause:
     joined: bool = False  # a join bucket: ranks after the words' coverage
 
 
-def query_terms(query: str, has_term: Callable[[str], bool], buckets: int = 1) -> list[Clause]:
-    """The clauses of a query: see the module docstring for the rule."""
-    clauses: list[Clause] = []
+def _bits(start: int, end: int) -> int:
+    """The coverage mask of query positions start..end-1."""
+    mask = 0
+    for position in range(start, end):
+        mask |= 1 << min(position, COVERAGE_BITS)
+    return mask
 
-    def join(key: str, start: int) -> None:
-        term = bucket_term(join_hash(key) % buckets)
-        if has_term(term):
-            clauses.append(Clause(term, False, bits(start, start + 2), True))
 
-    runs = _RUNS.findall(fold(query))
+def join_places(runs: list[str], can_join: Callable[[str, str], bool]) -> list[tuple[str, int]]:
+    """Where a query's joins are looked up, as (join key, first position): English words in a row,
+    and two characters in a row where two words of the run that join could meet."""
+    found: list[tuple[str, int]] = []
     position = 0
-
-    def bits(start: int, end: int) -> int:
-        mask = 0
-        for p in range(start, end):
-            mask |= 1 << min(p, COVERAGE_BITS)
-        return mask
-
     for number, run in enumerate(runs):
         if not _IS_CJK.match(run):
-            clauses.append(Clause(run, number == len(runs) - 1 and len(run) >= 3, bits(position, position + 1)))
-            if number and not _IS_CJK.match(runs[number - 1]):
-                join(join_key(runs[number - 1], run), position - 1)
+            if number and not _IS_CJK.match(runs[number - 1]) and can_join(runs[number - 1], run):
+                found.append((join_key(runs[number - 1], run), position - 1))
+            position += 1
+            continue
+        for i in range(len(run) - 1):
+            ending = [run[start:i + 1] for start in range(max(0, i + 1 - MAX_TERM), i + 1)]
+            starting = [run[i + 1:end] for end in range(i + 2, min(len(run), i + 1 + MAX_TERM) + 1)]
+            if any(can_join(a, b) for a in ending for b in starting):
+                found.append((run[i:i + 2], position + i))
+        position += len(run)
+    return found
+
+
+def query_terms(query: str, has_term: Callable[[str], bool], can_join: Callable[[str, str], bool],
+                buckets: int = 1) -> list[Clause]:
+    """The clauses of a query: see the module docstring for the rule."""
+    clauses: list[Clause] = []
+    runs = _RUNS.findall(fold(query))
+    position = 0
+    for number, run in enumerate(runs):
+        if not _IS_CJK.match(run):
+            clauses.append(Clause(run, number == len(runs) - 1 and len(run) >= 3, _bits(position, position + 1)))
             position += 1
             continue
         covered = [False] * len(run)
-        found: list[Clause] = []
         for start in range(len(run)):
             for end in range(start + 2, min(len(run), start + MAX_TERM) + 1):
                 if has_term(run[start:end]):
-                    found.append(Clause(run[start:end], False, bits(position + start, position + end)))
+                    clauses.append(Clause(run[start:end], False, _bits(position + start, position + end)))
                     covered[start:end] = [True] * (end - start)
-        found += [Clause(c, False, bits(position + i, position + i + 1))
-                  for i, c in enumerate(run) if not covered[i] and has_term(c)]
-        clauses.extend(found)
-        for i in range(len(run) - 1):  # every two characters in a row may be where two words meet
-            join(run[i:i + 2], position + i)
+        clauses += [Clause(c, False, _bits(position + i, position + i + 1))
+                    for i, c in enumerate(run) if not covered[i] and has_term(c)]
         position += len(run)
+    for key, start in join_places(runs, can_join):
+        term = bucket_term(join_hash(key) % buckets)
+        if has_term(term):
+            clauses.append(Clause(term, False, _bits(start, start + 2), True))
     merged: dict[tuple[str, bool], Clause] = {}
     for clause in clauses:
         had = merged.get((clause.term, clause.prefix))
@@ -570,9 +600,9 @@ def section_text(html: str, anchor: str) -> str:
 
 class Searcher:
     """`kb search`: the browser worker's algorithm over the same files. The first CHECKED results
-    are read from their pages (the worker shows them with a snippet cut from there), and more up
-    to RECHECKED while none holds the query as typed; `texts` stands in for the pages where there
-    is no built site (location → the section's text)."""
+    are read from their pages (the worker shows them with a snippet cut from there), and READ_ON
+    more at a time up to RECHECKED while none holds the query as typed; `texts` stands in for the
+    pages where there is no built site (location → the section's text)."""
 
     def __init__(self, folder: Path, texts: Callable[[str], str] | None = None):
         self.folder = folder
@@ -592,10 +622,13 @@ class Searcher:
 
     def clauses(self, query: str) -> list[Clause]:
         """The query's clauses; stop words only where the query has nothing else."""
-        stop, buckets = self.manifest["stop_words"], self.manifest["join_buckets"]
-        ordinary = [clause for clause in query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets, buckets)
+        m = self.manifest
+        stop, buckets = m["stop_words"], m["join_buckets"]
+        can_join = join_rule(m["join_words"], m["documents"], m["join_share"])
+        ordinary = [clause for clause in query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets,
+                                                     can_join, buckets)
                     if clause.term not in stop]  # English words become clauses unlooked-up
-        return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets, buckets)
+        return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets, can_join, buckets)
 
     def weight(self, tf: int, df: int, length: int) -> float:
         m = self.manifest
@@ -627,11 +660,10 @@ class Searcher:
         def typed_among(documents: list[int]) -> list[int]:
             return [d for d in documents if key and key in phrase_key(self.texts(self.location(d)))]
 
-        typed: list[int] = []
-        for start in range(0, RECHECKED, CHECKED):  # the next CHECKED results while none holds it
-            typed = typed_among(ranked[start:min(start + CHECKED, RECHECKED)])
-            if typed:
-                break
+        typed, start, size = [], 0, CHECKED
+        while start < RECHECKED and not typed:  # the next READ_ON results while none holds it
+            typed = typed_among(ranked[start:min(start + size, RECHECKED)])
+            start, size = start + size, READ_ON
         moved = set(typed)
         ranked = typed + [d for d in ranked[:limit + len(typed)] if d not in moved]
         return [self.result(d, scores[d], bin(covered.get(d, 0)).count("1")) for d in ranked[:limit]]

@@ -24,27 +24,32 @@ AGREEMENT_QUERIES = ["开源模型", "开源大模型", "OpenAI 成功经验", "
 
 def test_query_rule_tries_every_indexed_substring():
     vocabulary = {"开源", "模型", "开源模型", "型", "大"}
-    assert query_terms("开源模型", vocabulary.__contains__) == [
+    joins_nothing = index.join_rule({}, 100, index.JOIN_SHARE)
+    assert query_terms("开源模型", vocabulary.__contains__, joins_nothing) == [
         Clause("开源", False, 0b11), Clause("开源模型", False, 0b1111), Clause("模型", False, 0b1100)]
-    assert query_terms("开源大型", vocabulary.__contains__) == [
+    assert query_terms("开源大型", vocabulary.__contains__, joins_nothing) == [
         Clause("开源", False, 0b11), Clause("大", False, 0b100), Clause("型", False, 0b1000)]
-    assert query_terms("Ｌatency of LLM", set().__contains__) == [
+    assert query_terms("Ｌatency of LLM", set().__contains__, joins_nothing) == [
         Clause("latency", False, 0b1), Clause("of", False, 0b10), Clause("llm", True, 0b100)]
 
 
-def test_every_two_in_a_row_are_tried_as_a_join():
+def test_joins_are_looked_up_where_words_that_join_could_meet():
     """Two Chinese characters in a row may be where two words meet, two English words in a row are
-    a join: each is looked up as its bucket, and a bucket the index lacks is no clause."""
+    a join: each is looked up as its bucket where the words on either side are common enough to
+    join (by the build's rule), and a bucket the index lacks is no clause."""
     def bucket(key: str) -> str:
         return index.bucket_term(index.join_hash(key) % 101)
 
-    held = {"开源", "模型", bucket("开源"), bucket("源模"), bucket("open source")}
-    assert query_terms("开源模型", held.__contains__, 101) == [
-        Clause("开源", False, 0b11), Clause("模型", False, 0b1100),
-        Clause(bucket("开源"), False, 0b11, True), Clause(bucket("源模"), False, 0b110, True)]
-    assert query_terms("open source model", held.__contains__, 101) == [
-        Clause("open", False, 0b1), Clause("source", False, 0b10), Clause(bucket("open source"), False, 0b11, True),
-        Clause("model", True, 0b100)]
+    can_join = index.join_rule({"开源": 40, "模型": 30, "open": 50, "source": 20, "model": 2}, 100, 0.05)
+    assert can_join("开源", "模型") and can_join("open", "source") and not can_join("source", "model")
+    held = {"开源", "模型", bucket("开源"), bucket("源模"), bucket("open source"), bucket("source model")}
+    assert query_terms("开源模型", held.__contains__, can_join, 101) == [  # 开|源 and 模|型: no words that join
+        Clause("开源", False, 0b11), Clause("模型", False, 0b1100), Clause(bucket("源模"), False, 0b110, True)]
+    assert query_terms("open source model", held.__contains__, can_join, 101) == [
+        Clause("open", False, 0b1), Clause("source", False, 0b10), Clause("model", True, 0b100),
+        Clause(bucket("open source"), False, 0b11, True)]
+    assert query_terms("开源模型", {"开源", "模型"}.__contains__, can_join, 101) == [
+        Clause("开源", False, 0b11), Clause("模型", False, 0b1100)]
 
 
 def test_join_hash_is_fnv1a():
@@ -217,25 +222,36 @@ def test_documents_covering_more_of_the_query_rank_first(tmp_path):
 
 
 def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monkeypatch):
-    """BM25 prefers the short chunk holding both words apart (joins are not indexed here); the one
+    """BM25 prefers the short chunks holding both words apart (joins are not indexed here); the one
     holding "vector search" as typed is read from its page (here: `texts`) among the first results
-    and moves first; where none of the first results holds it, the results up to RECHECKED are read."""
+    and moves first; while none of the results read holds it, the next READ_ON are read, up to
+    RECHECKED."""
     monkeypatch.setattr(index, "JOIN_MIN_SHARE", 2.0)
     padding = " ".join(f"word{n}" for n in range(60))
     docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "search search vector vector"),
-            SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", f"the vector search, {padding}")]
+            SearchDoc("sources/a/", "A", "chunk-1", "chunk 1", "search vector vector"),
+            SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", f"the vector search, {padding}"),
+            SearchDoc("sources/c/", "C", "chunk-0", "chunk 0", "vector")]  # one word: last
     write_index(build_index(docs, TermCache(None)), tmp_path)
+    typed, last = "sources/b/#chunk-0", "sources/c/#chunk-0"
+    read: list[str] = []
+
+    def ranked(text=lambda location: "") -> list[str]:
+        read.clear()
+        return [r["location"] for r in Searcher(tmp_path, lambda location: read.append(location) or text(location))
+                .search("Vector Search")]
+
+    apart = ranked()[:2]
+    assert ranked()[2:] == [typed, last] and set(apart) == {docs[0].location, docs[1].location}
     texts = {d.location: d.text for d in docs}.get
-
-    def ranked(read) -> list[str]:
-        return [r["location"] for r in Searcher(tmp_path, read).search("Vector Search")]
-
-    assert ranked(lambda location: "") == ["sources/a/#chunk-0", "sources/b/#chunk-0"]
-    assert ranked(texts) == ["sources/b/#chunk-0", "sources/a/#chunk-0"]
+    assert ranked(texts)[0] == typed and read == apart + [typed, last]  # all among the first CHECKED
     monkeypatch.setattr(index, "CHECKED", 1)
-    assert ranked(texts) == ["sources/b/#chunk-0", "sources/a/#chunk-0"]  # read on: a does not hold it
-    monkeypatch.setattr(index, "RECHECKED", 1)  # b is not among the results read
-    assert ranked(texts) == ["sources/a/#chunk-0", "sources/b/#chunk-0"]
+    monkeypatch.setattr(index, "READ_ON", 3)
+    assert ranked(texts)[0] == typed and read == apart + [typed, last]  # then three at a time while none holds it
+    monkeypatch.setattr(index, "READ_ON", 1)
+    assert ranked(texts)[0] == typed and read == apart + [typed]  # one at a time: found before the last
+    monkeypatch.setattr(index, "RECHECKED", 2)  # the typed one is not among the results read
+    assert ranked(texts) == apart + [typed, last] and read == apart
 
 
 def shipped_chunk_with(phrase: str) -> str:

@@ -7,17 +7,21 @@
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
 const CHECKED = 10 // results read from their pages: shown with a snippet, those holding the query as typed first ...
-const RECHECKED = 50 // ... or, while none of them does, the next CHECKED, up to this one
+const READ_ON = 5 // ... or, while none of them does, the next READ_ON at a time ...
+const RECHECKED = 50 // ... up to this one
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
-const FORMAT = 5
+const FORMAT = 6
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
 const base = new URL("../../search/citekb/", self.location.href)
 const site = new URL("../../", self.location.href)
 const shards = new Map(), pageTexts = new Map()
-let manifest, pages, docs
+let manifest, pages, docs, joinWords
+/* Per-document accumulators, allocated once and reused by every query: a query that touches most
+ * documents allocates little, so garbage collection stays out of the way of search. */
+let score, covered, joined, best, rounded, wordsHeld, joinsHeld, queryStamp, bestStamp, postingDocs, postingTfs, stamp = 0
 
 async function fetchFrom(name, as) {
   const response = await fetch(new URL(name, base))
@@ -42,18 +46,28 @@ function joinBucket(key) {
   return `|${value % manifest.join_buckets}`
 }
 
-/* docs.json as read_tables() reads it: [path, title] per page, [page, anchor, label, length] per document. */
+/* docs.json as read_tables() reads it: [path, title] per page; per document its page, length and
+ * anchor entry in typed arrays (few objects: a 40,000-chunk table stays cheap to garbage-collect). */
 function readTables(tables) {
-  const pageRows = [], docRows = []
+  const pageRows = [], entries = []
+  const count = tables.pages.reduce((sum, [, , anchors]) => sum + anchors.length, 0)
+  const pageOf = new Int32Array(count), lengthOf = new Float64Array(count)
   tables.pages.forEach(([path, title, anchors, lengths], number) => {
     pageRows.push([path, title])
     anchors.forEach((entry, i) => {
-      const [anchor, label] = typeof entry === "number" ? [`chunk-${entry}`, `chunk ${entry}`]
-        : typeof entry === "string" ? [entry, tables.labels[entry]] : entry
-      docRows.push([number, anchor, label, lengths[i]])
+      pageOf[entries.length] = number
+      lengthOf[entries.length] = lengths[i]
+      entries.push(entry)
     })
   })
-  return { pages: pageRows, docs: docRows }
+  return { pages: pageRows, docs: { pageOf, lengthOf, entries, labels: tables.labels, count } }
+}
+
+/* A document's anchor and label, from its entry as read_tables() reads it. */
+function anchorAndLabel(d) {
+  const entry = docs.entries[d]
+  return typeof entry === "number" ? [`chunk-${entry}`, `chunk ${entry}`]
+    : typeof entry === "string" ? [entry, docs.labels[entry]] : entry
 }
 
 function readVarint(data, at) {
@@ -77,7 +91,8 @@ function readVarints(data, at, count) {
 }
 
 /* A shard: sorted terms (each written as the characters it shares with the previous one and the
- * rest), and where each term's postings are (see Shard in shards.py). */
+ * rest), and where each term's postings are (see Shard in shards.py): term i's are the bytes from
+ * starts[i] to starts[i + 1]. */
 function parseShard(data) {
   let count, size, at = 0
   ;[count, at] = readVarint(data, at)
@@ -89,54 +104,67 @@ function parseShard(data) {
   const terms = suffixes.map((suffix, i) => (previous = previous.slice(0, shared[i]) + suffix)) // front-coded
   at += size
   ;[spans, at] = readVarints(data, at, count)
-  const offsets = new Map()
-  terms.forEach((term, i) => { offsets.set(term, [at, at + spans[i]]); at += spans[i] })
-  return { terms, offsets, data }
+  const starts = new Uint32Array(count + 1)
+  starts[0] = at
+  spans.forEach((span, i) => { starts[i + 1] = starts[i] + span })
+  return { terms, starts, data }
 }
 
-/* A term's (document, tf) pairs, as rice_coded() in shards.py writes them: a header (zero-flag
- * mode, Rice parameter k), then per posting its gap (in zero-flag mode a 1-bit first if it is not
- * 0, then gap - 1) as ones, a 0 and k low bits, and tf - 1 ones and a 0 (none for a join bucket:
- * tf 1); 1-bits fill the last byte. */
-function postings(shard, term) {
-  const counted = !isJoin(term)
-  const [start, end] = shard.offsets.get(term)
-  const data = shard.data, last = end * 8
-  let at = start * 8
-  const bit = () => (data[at >> 3] >> (at++ & 7)) & 1
-  const ones = () => { // the length of a run of 1-bits ended by a 0; -1 when the span ends first
-    for (let n = 0; at < last; n++) if (!bit()) return n
-    return -1
-  }
-  const flagged = bit()
-  let k = 0
-  for (let b = 0; b < 5; b++) k |= bit() << b
-  const out = []
-  let document = -1
-  while (at < last) {
-    let gap = 0
-    if (!flagged || bit()) {
-      const quotient = ones()
-      if (quotient < 0) break // the 1-bits that fill the last byte
-      let rest = 0
-      for (let b = 0; b < k; b++) rest += bit() * 2 ** b
-      gap = quotient * 2 ** k + rest + flagged
-    }
-    document += gap + 1
-    out.push([document, counted ? ones() + 1 : 1])
-  }
-  return out
-}
-
-function withPrefix(shard, prefix) {
+/* Where a term is or would be among a shard's sorted terms. */
+function lowerBound(shard, term) {
   let lo = 0, hi = shard.terms.length
   while (lo < hi) {
     const mid = (lo + hi) >> 1
-    if (shard.terms[mid] < prefix) lo = mid + 1; else hi = mid
+    if (shard.terms[mid] < term) lo = mid + 1; else hi = mid
   }
+  return lo
+}
+
+/* A term's number in its shard, or -1 where the shard lacks it. */
+function find(shard, term) {
+  const at = lowerBound(shard, term)
+  return shard.terms[at] === term ? at : -1
+}
+
+/* The numbers of a shard's terms that start with a prefix. */
+function withPrefix(shard, prefix) {
   const found = []
-  while (lo < shard.terms.length && shard.terms[lo].startsWith(prefix)) found.push(shard.terms[lo++])
+  for (let at = lowerBound(shard, prefix); at < shard.terms.length && shard.terms[at].startsWith(prefix); at++)
+    found.push(at)
   return found
+}
+
+/* Term number `at`'s postings into postingDocs/postingTfs (returns their count), as rice_coded() in shards.py
+ * writes them: a header (zero-flag mode, Rice parameter k), then per posting its gap (in
+ * zero-flag mode a 1-bit first if it is not 0, then gap - 1) as ones, a 0 and k low bits, and
+ * tf - 1 ones and a 0 (none for a join bucket: tf 1); 1-bits fill the last byte. */
+function postings(shard, at) {
+  const counted = !isJoin(shard.terms[at])
+  const data = shard.data, last = shard.starts[at + 1] * 8
+  let bit = shard.starts[at] * 8
+  const next = () => (data[bit >> 3] >> (bit++ & 7)) & 1
+  const ones = () => { // the length of a run of 1-bits ended by a 0; -1 when the span ends first
+    for (let n = 0; bit < last; n++) if (!next()) return n
+    return -1
+  }
+  const flagged = next()
+  let k = 0
+  for (let b = 0; b < 5; b++) k |= next() << b
+  let document = -1, count = 0
+  while (bit < last) {
+    let gap = 0
+    if (!flagged || next()) {
+      const quotient = ones()
+      if (quotient < 0) break // the 1-bits that fill the last byte
+      let rest = 0
+      for (let b = 0; b < k; b++) rest += next() * 2 ** b
+      gap = quotient * 2 ** k + rest + flagged
+    }
+    document += gap + 1
+    postingDocs[count] = document
+    postingTfs[count++] = counted ? ones() + 1 : 1
+  }
+  return count
 }
 
 function loadShard(number) {
@@ -148,56 +176,79 @@ const fold = text => text.normalize("NFKC").toLowerCase()
 /* As phrase_key(): words and Chinese runs one space apart, to find the query as typed in a text. */
 const phraseKey = text => (fold(text).match(RUNS) || []).join(" ")
 
+/* As join_rule(): whether two words in a row have their join indexed. */
+function canJoin(a, b) {
+  const countA = joinWords.get(a), countB = joinWords.get(b)
+  return countA !== undefined && countB !== undefined &&
+    countA * countB >= manifest.join_share * manifest.documents * manifest.documents
+}
+
+/* Where in a query joins are looked up: English words in a row (at the first one's position) and
+ * two characters in a row where words of the run that join could meet, as query_terms() does. */
+function joinsOf(runs) {
+  const found = [] // [key, position]
+  let position = 0
+  runs.forEach((run, number) => {
+    if (!IS_CJK.test(run)) {
+      if (number && !IS_CJK.test(runs[number - 1]) && canJoin(runs[number - 1], run))
+        found.push([`${runs[number - 1]} ${run}`, position - 1])
+      position += 1
+      return
+    }
+    for (let i = 0; i + 1 < run.length; i++) {
+      let meet = false
+      for (let start = Math.max(0, i + 1 - manifest.max_term); start <= i && !meet; start++)
+        for (let end = i + 2; end <= Math.min(run.length, i + 1 + manifest.max_term) && !meet; end++)
+          meet = canJoin(run.slice(start, i + 1), run.slice(i + 1, end))
+      if (meet) found.push([run.slice(i, i + 2), position + i])
+    }
+    position += run.length
+  })
+  return found
+}
+
 /* Same rule as query_terms(): English words as they are (the last one may still be typed, so it
- * also matches as a prefix), and two in a row as their join's bucket; in Chinese runs every
- * indexed substring of 2..max_term characters, single characters only where no longer term
- * covers them, and every two characters in a row as a join's bucket. Each clause carries the
- * query positions (characters, English words) it covers. */
+ * also matches as a prefix); in Chinese runs every indexed substring of 2..max_term characters,
+ * single characters only where no longer term covers them; and the joins of joinsOf() as their
+ * buckets. Each clause carries the query positions (characters, English words) it covers. */
 async function queryTerms(query, withStopWords) {
   const runs = fold(query).match(RUNS) || []
-  const needed = new Set()
-  runs.forEach((run, number) => {
-    if (IS_CJK.test(run)) {
-      for (const char of run) needed.add(shardOf(char))
-      for (let i = 0; i + 1 < run.length; i++) needed.add(shardOf(joinBucket(run.slice(i, i + 2))))
-    } else {
-      needed.add(shardOf(run))
-      if (number && !IS_CJK.test(runs[number - 1])) needed.add(shardOf(joinBucket(`${runs[number - 1]} ${run}`)))
-    }
-  })
+  const joins = joinsOf(runs)
+  const needed = new Set(joins.map(([key]) => shardOf(joinBucket(key))))
+  for (const run of runs)
+    if (IS_CJK.test(run)) for (const char of run) needed.add(shardOf(char))
+    else needed.add(shardOf(run))
   const loaded = new Map()
   await Promise.all([...needed].map(async n => loaded.set(n, await loadShard(n))))
-  const has = term => (withStopWords || !isStop(term)) && loaded.get(shardOf(term)).offsets.has(term)
+  const has = term => (withStopWords || !isStop(term)) && find(loaded.get(shardOf(term)), term) >= 0
   const bits = (start, end) => {
     let mask = 0
     for (let p = start; p < end; p++) mask |= 1 << Math.min(p, manifest.coverage_bits)
     return mask
   }
   const clauses = []
-  const join = (key, start) => { // its bucket, where the index has it
-    const term = joinBucket(key)
-    if (has(term)) clauses.push([term, false, bits(start, start + 2)])
-  }
   let position = 0
   runs.forEach((run, number) => {
     if (!IS_CJK.test(run)) {
       clauses.push([run, number === runs.length - 1 && run.length >= 3, bits(position, position + 1)])
-      if (number && !IS_CJK.test(runs[number - 1])) join(`${runs[number - 1]} ${run}`, position - 1) // two words in a row
       position += 1
       return
     }
-    const covered = new Array(run.length).fill(false)
+    const inTerm = new Array(run.length).fill(false)
     for (let start = 0; start < run.length; start++)
       for (let end = start + 2; end <= Math.min(run.length, start + manifest.max_term); end++)
         if (has(run.slice(start, end))) {
           clauses.push([run.slice(start, end), false, bits(position + start, position + end)])
-          covered.fill(true, start, end)
+          inTerm.fill(true, start, end)
         }
     for (let i = 0; i < run.length; i++)
-      if (!covered[i] && has(run[i])) clauses.push([run[i], false, bits(position + i, position + i + 1)])
-    for (let i = 0; i + 1 < run.length; i++) join(run.slice(i, i + 2), position + i) // where two words may meet
+      if (!inTerm[i] && has(run[i])) clauses.push([run[i], false, bits(position + i, position + i + 1)])
     position += run.length
   })
+  for (const [key, start] of joins) { // its bucket, where the index has it
+    const term = joinBucket(key)
+    if (has(term)) clauses.push([term, false, bits(start, start + 2)])
+  }
   const merged = new Map()
   for (const [term, prefix, positions] of clauses) {
     const key = `${term}\u0000${prefix}`
@@ -225,26 +276,33 @@ async function search(query) {
   // Stop words are read as absent; only a query of nothing else is read with them.
   const ordinary = (await queryTerms(query, false)).filter(([term]) => !isStop(term)) // English words: unlooked-up
   const clauses = ordinary.length ? ordinary : await queryTerms(query, true)
-  const scores = new Map(), covered = new Map(), joined = new Map() // positions held by words, by joins
+  const thisQuery = ++stamp, touched = []
   for (const [term, prefix, positions] of clauses) {
     const shard = await loadShard(shardOf(term))
-    const best = new Map() // a prefix counts as its best completion in each document
-    for (const candidate of prefix ? withPrefix(shard, term) : [term]) {
-      if (isStop(candidate) && candidate !== term) continue // cut short: no completion of an ordinary word
-      const list = shard.offsets.has(candidate) ? postings(shard, candidate) : []
-      const df = isStop(candidate) ? manifest.stop_words[candidate] : list.length
-      for (const [document, tf] of list)
-        best.set(document, Math.max(best.get(document) || 0, weight(tf, df, docs[document][3])))
+    const thisClause = ++stamp, inClause = [], held = isJoin(term) ? joined : covered
+    for (const at of prefix ? withPrefix(shard, term) : [find(shard, term)]) {
+      if (at < 0 || (isStop(shard.terms[at]) && shard.terms[at] !== term)) continue // a stop word is cut short: no completion of an ordinary word
+      const count = postings(shard, at)
+      const df = isStop(shard.terms[at]) ? manifest.stop_words[shard.terms[at]] : count
+      for (let i = 0; i < count; i++) { // a prefix counts as its best completion in each document
+        const d = postingDocs[i], w = weight(postingTfs[i], df, docs.lengthOf[d])
+        if (bestStamp[d] !== thisClause) { bestStamp[d] = thisClause; best[d] = w; inClause.push(d) }
+        else if (w > best[d]) best[d] = w
+      }
     }
-    const held = isJoin(term) ? joined : covered
-    for (const [document, w] of best) {
-      scores.set(document, (scores.get(document) || 0) + w)
-      held.set(document, (held.get(document) || 0) | positions)
+    for (const d of inClause) {
+      if (queryStamp[d] !== thisQuery) { queryStamp[d] = thisQuery; score[d] = 0; covered[d] = 0; joined[d] = 0; touched.push(d) }
+      score[d] += best[d]
+      held[d] |= positions
     }
   }
-  const round = x => Math.round(x * 1e6) / 1e6
-  const ranked = [...scores.keys()].map(d => [d, popcount(covered.get(d) || 0), scores.get(d), popcount(joined.get(d) || 0)])
-  ranked.sort((a, b) => b[1] - a[1] || b[3] - a[3] || round(b[2]) - round(a[2]) || a[0] - b[0])
+  for (const d of touched) {
+    wordsHeld[d] = popcount(covered[d])
+    joinsHeld[d] = popcount(joined[d])
+    rounded[d] = Math.round(score[d] * 1e6) / 1e6
+  }
+  const ranked = touched.sort((a, b) => wordsHeld[b] - wordsHeld[a] || joinsHeld[b] - joinsHeld[a] ||
+                                        rounded[b] - rounded[a] || a - b)
   return { ranked, terms: clauses.map(([term]) => term).filter(term => !isJoin(term)) }
 }
 
@@ -304,29 +362,29 @@ function highlight(text, terms) {
  * section so that it shows the section's text: the page's title above the chunk and its snippet.
  * The first CHECKED results are read from their pages (one fetch serves a page's chunks): each
  * is shown with a snippet cut from there, and those holding the query as typed move first; while
- * none does, the next CHECKED are read, up to RECHECKED, as in Searcher.search(). */
+ * none does, the next READ_ON are read, up to RECHECKED, as in Searcher.search(). */
 async function results(query) {
   const { ranked, terms } = await search(query)
-  const found = Object.fromEntries(terms.map(t => [t, true]))
+  const matched = Object.fromEntries(terms.map(t => [t, true]))
   const texts = new Map()
   const key = phraseKey(query)
-  const typedAmong = async entries => {
-    const html = new Map(await Promise.all([...new Set(entries.map(([d]) => docs[d][0]))].map(
+  const typedAmong = async documents => {
+    const html = new Map(await Promise.all([...new Set(documents.map(d => docs.pageOf[d]))].map(
       async page => [page, await pageText(pages[page][0])])))
-    for (const [d] of entries) texts.set(d, sectionText(html.get(docs[d][0]), docs[d][1]))
-    return entries.filter(([d]) => key && phraseKey(texts.get(d)).includes(key))
+    for (const d of documents) texts.set(d, sectionText(html.get(docs.pageOf[d]), anchorAndLabel(d)[0]))
+    return documents.filter(d => key && phraseKey(texts.get(d)).includes(key))
   }
   let typed = []
-  for (let start = 0; start < RECHECKED && !typed.length; start += CHECKED) // the next CHECKED while none holds it
-    typed = await typedAmong(ranked.slice(start, Math.min(start + CHECKED, RECHECKED)))
-  const top = [...typed, ...ranked.slice(0, LIMIT + typed.length).filter(entry => !typed.includes(entry))].slice(0, LIMIT)
-  return top.map(([d, , score]) => {
-    const [page, anchor, label] = docs[d]
-    const [path, title] = pages[page]
+  for (let start = 0, size = CHECKED; start < RECHECKED && !typed.length; start += size, size = READ_ON)
+    typed = await typedAmong(ranked.slice(start, Math.min(start + size, RECHECKED))) // the next READ_ON while none holds it
+  const top = [...typed, ...ranked.slice(0, LIMIT + typed.length).filter(d => !typed.includes(d))].slice(0, LIMIT)
+  return top.map(d => {
+    const [anchor, label] = anchorAndLabel(d)
+    const [path, title] = pages[docs.pageOf[d]]
     const text = texts.has(d) ? snippet(texts.get(d), terms) : ""
-    return [{ location: path, title: highlight(title, terms), text: "", score, terms: found },
-            { location: `${path}#${anchor}`, title: highlight(label, terms), text: highlight(text, terms), score,
-              terms: found }]
+    return [{ location: path, title: highlight(title, terms), text: "", score: score[d], terms: matched },
+            { location: `${path}#${anchor}`, title: highlight(label, terms), text: highlight(text, terms), score: score[d],
+              terms: matched }]
   })
 }
 
@@ -337,6 +395,11 @@ async function handle(message) {
       ;[manifest, tables] = await Promise.all([fetchFrom("manifest.json", "json"), fetchFrom("docs.json", "json")])
       if (manifest.format !== FORMAT) throw new Error(`search index format ${manifest.format}, expected ${FORMAT}`)
       ;({ pages, docs } = readTables(tables))
+      joinWords = new Map(Object.entries(manifest.join_words))
+      const n = docs.count
+      ;[score, best, rounded] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)]
+      ;[covered, joined, queryStamp, bestStamp, postingDocs] = [1, 2, 3, 4, 5].map(() => new Int32Array(n))
+      ;[wordsHeld, joinsHeld, postingTfs] = [new Uint8Array(n), new Uint8Array(n), new Uint8Array(n)]
       return { type: READY }
     }
     case QUERY:
