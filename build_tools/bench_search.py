@@ -4,9 +4,12 @@
 
 Builds the knowledge base twice (CITEKB_SEARCH=prebuilt and =material), generates known-item
 queries from its chunks (2–4 consecutive jieba words; English phrases of 2–3 words), and runs
-both real workers in Debian's chromium through Material's worker protocol. A result counts as a
-hit when it is a chunk whose text contains the query verbatim (chunks overlap, so the phrase can
-be in two); Material, which indexes our source pages whole, also scores on the page. Needs the test extras (playwright) and chromium.
+both real workers in Debian's chromium through Material's worker protocol: a page served beside
+the site runs them and posts what it measured back, with no automation attached to the browser
+(Playwright's DevTools instrumentation, as the tests use it, added ~40% to every fetch a worker
+makes). A result counts as a hit when it is a chunk whose text contains the query verbatim
+(chunks overlap, so the phrase can be in two); Material, which indexes our source pages whole,
+also scores on the page. Needs chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
 pages): quick, for tuning at 40,000 chunks; `--set NAME=VALUE` tries an index setting.
@@ -20,6 +23,7 @@ import functools
 import http.server
 import json
 import os
+import queue
 import random
 import re
 import shutil
@@ -43,6 +47,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ENGLISH = re.compile(r"\b[A-Za-z]{3,}(?: [A-Za-z]{3,}){1,2}\b")
 
+SIGN_OF_LIFE_S = 20  # the bench page posts every second: silence this long means the tab crashed or hung
 RUN_WORKER = """async ([worker_url, setup, queries, timeout]) => {
   const start = performance.now()
   const worker = new Worker(worker_url)
@@ -79,15 +84,84 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(site: Path) -> Iterator[str]:
+def serve(site: Path, handler: type[QuietHandler] = QuietHandler) -> Iterator[str]:
     """A built site on a loopback port, like the published one (also used by the tests)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+class BenchFailed(Exception):
+    """The bench page sent no result: the tab crashed (e.g. out of memory) or chromium did not start."""
+
+
+def worker_url(site: Path) -> str:
+    """The search worker a built page loads: Material's config on the home page names it."""
+    config = re.search(r'<script id="__config" type="application/json">(.*?)</script>',
+                       (site / "index.html").read_text(encoding="utf-8"), re.DOTALL)
+    if not config:
+        raise BenchFailed(f"{site / 'index.html'}: no Material __config script: not a site built by mkdocs-material")
+    return "/" + json.loads(config.group(1))["search"]
+
+
+def run_in_chromium(site: Path, arguments: list) -> dict:
+    """RUN_WORKER(arguments) on a page beside the site, in chromium with no automation attached; the
+    page posts its measurements back (and a sign of life every second, so a crashed tab is seen)."""
+    chromium = shutil.which("chromium")
+    if not chromium:
+        raise BenchFailed("chromium not found: `make test` installs Debian's chromium (or apt-get install chromium)")
+    data = json.dumps(arguments, ensure_ascii=False).replace("</", "<\\/")  # cannot end the script element
+    script = f"({RUN_WORKER})({data})"
+    page = f"""<!doctype html><meta charset="utf-8"><title>citekb search bench</title><script>
+const post = (what, body) => fetch(`/citekb-bench/${{what}}`, {{method: "POST", body: JSON.stringify(body)}});
+setInterval(() => post("alive", null), 1000);
+{script}.then(measured => post("result", measured), error => post("result", {{error: String(error)}}));
+</script>""".encode("utf-8")
+    replies: queue.Queue = queue.Queue()
+
+    class BenchPage(QuietHandler):
+        def do_GET(self) -> None:
+            if self.path != "/citekb-bench/":
+                return super().do_GET()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def do_POST(self) -> None:
+            replies.put((self.path.rsplit("/", 1)[-1], self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            self.send_response(204)
+            self.end_headers()
+
+    profile = tempfile.mkdtemp(prefix="citekb-bench-chromium-")
+    with serve(site, BenchPage) as url:
+        browser = subprocess.Popen([chromium, "--headless", f"--user-data-dir={profile}", *CHROMIUM_ARGS,
+                                    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                                    f"{url}/citekb-bench/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    kind, body = replies.get(timeout=SIGN_OF_LIFE_S)
+                except queue.Empty:
+                    raise BenchFailed(f"no sign of life from the bench page for {SIGN_OF_LIFE_S} s: "
+                                      "the tab crashed (e.g. out of memory) or hung") from None
+                if kind == "result":
+                    measured = json.loads(body)
+                    if "error" in measured:
+                        raise BenchFailed(f"the bench page failed: {measured['error']}")
+                    return measured
+        finally:
+            browser.terminate()
+            try:
+                browser.wait(10)
+            except subprocess.TimeoutExpired:
+                browser.kill()
+            shutil.rmtree(profile, ignore_errors=True)
 
 
 def make_queries(chunks: list[SearchDoc], count: int, seed: int = 0) -> list[dict]:
@@ -143,9 +217,6 @@ def build_variant(kb_root: Path, site: Path, variant: str) -> None:
 
 
 def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
     kb = build(kb_root)
     queries = make_queries(chunk_docs(kb, whole=True), count)
     progress(f"bench-search: {len(queries)} queries over {sum(map(len, kb.chunks.values()))} chunks")
@@ -162,22 +233,14 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
             else:
                 files = [site / "search" / "search_index.json"]
                 setup = "search/search_index.json"
-            with serve(site) as url, sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-                page = browser.new_page()
-                page.goto(url + "/")
-                worker_url = json.loads(page.locator("#__config").text_content())["search"]
-                progress(f"bench-search: running {variant} worker in chromium")
-                try:
-                    measured = page.evaluate(RUN_WORKER, [worker_url, setup and f"{url}/{setup}",
-                                                          [q["query"] for q in queries], timeout_s * 1000])
-                except PlaywrightError as error:  # e.g. the tab runs out of memory: a result, not a bench failure
-                    report[variant] = {**dict(zip(("bytes", "gzip_bytes"), byte_sizes(files))),
-                                       "error": str(error).splitlines()[0]}
-                    progress(f"bench-search: {variant} failed: {report[variant]['error']}")
-                    continue
-                finally:
-                    browser.close()
+            progress(f"bench-search: running {variant} worker in chromium")
+            try:
+                measured = run_in_chromium(site, [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries],
+                                                  timeout_s * 1000])
+            except BenchFailed as error:  # e.g. the tab runs out of memory: a result, not a bench failure
+                report[variant] = {**dict(zip(("bytes", "gzip_bytes"), byte_sizes(files))), "error": str(error)}
+                progress(f"bench-search: {variant} failed: {error}")
+                continue
             report[variant] = {
                 **dict(zip(("bytes", "gzip_bytes"), byte_sizes(files))),
                 "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),

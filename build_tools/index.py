@@ -30,8 +30,8 @@ the words common enough to join, with their counts). Ranking: documents covering
 query's characters (and English words) with words first, then with joins, then BM25 (a typed
 prefix counts as its best completion, not all). Then the first CHECKED results are read from their
 pages, as the worker does to show their snippets, and those that hold the query as typed move
-first; while none does, the next READ_ON are read, up to RECHECKED: the index knows which words a
-chunk has, its page knows their order.
+first; while none does, the next is read, one at a time, up to RECHECKED: the index knows which
+words a chunk has, its page knows their order.
 `query_terms`/`Searcher` here and `citekb-search.js` implement the same rules; a test proves they agree.
 """
 
@@ -68,10 +68,9 @@ STOP_KEEP = 200  # ... which keep only their best documents, for queries made of
 JOIN_SHARE = 0.003  # adjacent words whose shares of documents multiply to this have their join indexed ...
 JOIN_MIN_SHARE = 0.01  # ... when each is in this share at least
 JOIN_DENSITY = 0.02  # joins share buckets, each in about this share of documents
-POSTINGS_PER_SHARD = 50_000
+POSTINGS_PER_SHARD = 150_000  # fewer, larger shards: fewer fetches while a session warms up, and less gzip
 CHECKED = 10  # first results read from their pages: those holding the query as typed move first ...
-READ_ON = 5  # ... or, while none of them does, the next READ_ON at a time ...
-RECHECKED = 50  # ... up to this one
+RECHECKED = 50  # ... or, while none of them does, the next one at a time, up to this one
 MAX_TF = 255
 COVERAGE_BITS = 30  # query positions from this one on share one bit (JS bit operations are 32-bit signed)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
@@ -600,8 +599,8 @@ def section_text(html: str, anchor: str) -> str:
 
 class Searcher:
     """`kb search`: the browser worker's algorithm over the same files. The first CHECKED results
-    are read from their pages (the worker shows them with a snippet cut from there), and READ_ON
-    more at a time up to RECHECKED while none holds the query as typed; `texts` stands in for the
+    are read from their pages (the worker shows them with a snippet cut from there), and the next
+    one at a time up to RECHECKED while none holds the query as typed; `texts` stands in for the
     pages where there is no built site (location → the section's text)."""
 
     def __init__(self, folder: Path, texts: Callable[[str], str] | None = None):
@@ -660,10 +659,11 @@ class Searcher:
         def typed_among(documents: list[int]) -> list[int]:
             return [d for d in documents if key and key in phrase_key(self.texts(self.location(d)))]
 
-        typed, start, size = [], 0, CHECKED
-        while start < RECHECKED and not typed:  # the next READ_ON results while none holds it
-            typed = typed_among(ranked[start:min(start + size, RECHECKED)])
-            start, size = start + size, READ_ON
+        typed = typed_among(ranked[:CHECKED])
+        for document in ranked[CHECKED:RECHECKED]:  # then the next while none holds it
+            if typed:
+                break
+            typed = typed_among([document])
         moved = set(typed)
         ranked = typed + [d for d in ranked[:limit + len(typed)] if d not in moved]
         return [self.result(d, scores[d], bin(covered.get(d, 0)).count("1")) for d in ranked[:limit]]

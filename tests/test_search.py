@@ -224,8 +224,8 @@ def test_documents_covering_more_of_the_query_rank_first(tmp_path):
 def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monkeypatch):
     """BM25 prefers the short chunks holding both words apart (joins are not indexed here); the one
     holding "vector search" as typed is read from its page (here: `texts`) among the first results
-    and moves first; while none of the results read holds it, the next READ_ON are read, up to
-    RECHECKED."""
+    and moves first; while none of the results read holds it, the next is read, one at a time, up
+    to RECHECKED."""
     monkeypatch.setattr(index, "JOIN_MIN_SHARE", 2.0)
     padding = " ".join(f"word{n}" for n in range(60))
     docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "search search vector vector"),
@@ -246,10 +246,7 @@ def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monk
     texts = {d.location: d.text for d in docs}.get
     assert ranked(texts)[0] == typed and read == apart + [typed, last]  # all among the first CHECKED
     monkeypatch.setattr(index, "CHECKED", 1)
-    monkeypatch.setattr(index, "READ_ON", 3)
-    assert ranked(texts)[0] == typed and read == apart + [typed, last]  # then three at a time while none holds it
-    monkeypatch.setattr(index, "READ_ON", 1)
-    assert ranked(texts)[0] == typed and read == apart + [typed]  # one at a time: found before the last
+    assert ranked(texts)[0] == typed and read == apart + [typed]  # then one at a time: found before the last
     monkeypatch.setattr(index, "RECHECKED", 2)  # the typed one is not among the results read
     assert ranked(texts) == apart + [typed, last] and read == apart
 

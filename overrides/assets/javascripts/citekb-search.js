@@ -7,8 +7,8 @@
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
 const CHECKED = 10 // results read from their pages: shown with a snippet, those holding the query as typed first ...
-const READ_ON = 5 // ... or, while none of them does, the next READ_ON at a time ...
-const RECHECKED = 50 // ... up to this one
+const RECHECKED = 50 // ... or, while none of them does, the next one at a time, up to this one
+const READ_AHEAD = 4 // pages fetched ahead while reading on (sooner, the same results)
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
 const FORMAT = 6
@@ -311,7 +311,7 @@ async function search(query) {
 function pageText(path) {
   if (!pageTexts.has(path)) {
     if (pageTexts.size >= KEPT_PAGES) pageTexts.delete(pageTexts.keys().next().value)
-    pageTexts.set(path, fetch(new URL(path, site)).then(r => r.ok ? r.text() : ""))
+    pageTexts.set(path, fetch(new URL(path, site)).then(r => r.ok ? r.text() : "").catch(() => ""))
   }
   return pageTexts.get(path)
 }
@@ -362,7 +362,7 @@ function highlight(text, terms) {
  * section so that it shows the section's text: the page's title above the chunk and its snippet.
  * The first CHECKED results are read from their pages (one fetch serves a page's chunks): each
  * is shown with a snippet cut from there, and those holding the query as typed move first; while
- * none does, the next READ_ON are read, up to RECHECKED, as in Searcher.search(). */
+ * none does, the next is read, one at a time up to RECHECKED, as in Searcher.search(). */
 async function results(query) {
   const { ranked, terms } = await search(query)
   const matched = Object.fromEntries(terms.map(t => [t, true]))
@@ -374,9 +374,12 @@ async function results(query) {
     for (const d of documents) texts.set(d, sectionText(html.get(docs.pageOf[d]), anchorAndLabel(d)[0]))
     return documents.filter(d => key && phraseKey(texts.get(d)).includes(key))
   }
-  let typed = []
-  for (let start = 0, size = CHECKED; start < RECHECKED && !typed.length; start += size, size = READ_ON)
-    typed = await typedAmong(ranked.slice(start, Math.min(start + size, RECHECKED))) // the next READ_ON while none holds it
+  let typed = await typedAmong(ranked.slice(0, CHECKED))
+  const last = Math.min(RECHECKED, ranked.length)
+  for (let next = CHECKED; next < last && !typed.length; next++) { // then the next while none holds it
+    for (const d of ranked.slice(next + 1, Math.min(next + READ_AHEAD, last))) pageText(pages[docs.pageOf[d]][0])
+    typed = await typedAmong([ranked[next]])
+  }
   const top = [...typed, ...ranked.slice(0, LIMIT + typed.length).filter(d => !typed.includes(d))].slice(0, LIMIT)
   return top.map(d => {
     const [anchor, label] = anchorAndLabel(d)
