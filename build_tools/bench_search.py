@@ -6,13 +6,13 @@ Builds the knowledge base twice (CITEKB_SEARCH=prebuilt and =material), generate
 queries from its chunks (2–4 consecutive jieba words; English phrases of 2–3 words), and runs
 both real workers in Debian's chromium through Material's worker protocol: a page served beside
 the site runs them and posts what it measured back, with no automation attached to the browser
-(Playwright's DevTools instrumentation, as the tests use it, added ~40% to every fetch a worker
-makes). A result counts as a hit when it is a chunk whose text contains the query verbatim
+(Playwright's DevTools instrumentation, as the tests use it, slows every fetch a worker makes). A result counts as a hit when it is a chunk whose text contains the query verbatim
 (chunks overlap, so the phrase can be in two); Material, which indexes our source pages whole,
 also scores on the page. Needs chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
-pages): quick, for tuning at 40,000 chunks; `--set NAME=VALUE` tries an index setting.
+pages): quick, for tuning at 40,000 chunks, and it reports the share of queries that read past
+the first CHECKED results' pages; `--set NAME=VALUE` tries an index setting.
 """
 
 from __future__ import annotations
@@ -276,16 +276,20 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
         write_index(built, folder)
         seconds = time.monotonic() - started
         texts = {d.location: d.text for d in docs} | {d.location: d.text for d in chunks}  # as pages show them
-        searcher = Searcher(folder, lambda location: texts.get(location, ""))
-        results, latencies = [], []
+        read: list[str] = []  # the results read from their "pages" for the current query
+        searcher = Searcher(folder, lambda location: read.append(location) or texts.get(location, ""))
+        results, latencies, read_on = [], [], 0
         for query in queries:
+            read.clear()
             clock = time.perf_counter()
             results.append([item["location"] for item in searcher.search(query["query"], 10)])
             latencies.append((time.perf_counter() - clock) * 1000)
+            read_on += len(read) > index.CHECKED
         return {"chunks": sum(map(len, kb.chunks.values())), "queries": len(queries), "python": {
             **dict(zip(("bytes", "gzip_bytes"), byte_sizes(index_files(work)))), "build_seconds": round(seconds, 1),
             "terms": built.terms, "postings": built.postings, "stop_words": built.stop_words,
-            **percentiles(latencies), "quality": score(queries, results)}}
+            **percentiles(latencies), "read_on_share": round(read_on / len(queries), 3) if queries else None,
+            "quality": score(queries, results)}}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
