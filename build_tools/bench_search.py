@@ -6,9 +6,10 @@ Builds the knowledge base twice (CITEKB_SEARCH=prebuilt and =material), generate
 queries from its chunks (2–4 consecutive jieba words; English phrases of 2–3 words), and runs
 both real workers in Debian's chromium through Material's worker protocol: a page served beside
 the site runs them and posts what it measured back, with no automation attached to the browser
-(Playwright's DevTools instrumentation, as the tests use it, slows every fetch a worker makes). A result counts as a hit when it is a chunk whose text contains the query verbatim
-(chunks overlap, so the phrase can be in two); Material, which indexes our source pages whole,
-also scores on the page. Needs chromium.
+(Playwright's DevTools instrumentation, as the tests use it, slows every fetch a worker makes).
+A result counts as a hit when it is a chunk whose text contains the query verbatim (chunks
+overlap, so the phrase can be in two); Material, which indexes our source pages whole, also
+scores on the page. Needs chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
 pages): quick, for tuning at 40,000 chunks, and it reports the share of queries that read past

@@ -134,10 +134,10 @@ function withPrefix(shard, prefix) {
   return found
 }
 
-/* Term number `at`'s postings into postingDocs/postingTfs (returns their count), as rice_coded() in shards.py
- * writes them: a header (zero-flag mode, Rice parameter k), then per posting its gap (in
- * zero-flag mode a 1-bit first if it is not 0, then gap - 1) as ones, a 0 and k low bits, and
- * tf - 1 ones and a 0 (none for a join bucket: tf 1); 1-bits fill the last byte. */
+/* Term number `at`'s postings into postingDocs and postingTfs (returns their count), as
+ * rice_coded() in shards.py writes them: a header (zero-flag mode, Rice parameter k), then per
+ * posting its gap (in zero-flag mode a 1-bit first if it is not 0, then gap - 1) as ones, a 0 and
+ * k low bits, and tf - 1 ones and a 0 (none for a join bucket: tf 1); 1-bits fill the last byte. */
 function postings(shard, at) {
   const counted = !isJoin(shard.terms[at])
   const data = shard.data, last = shard.starts[at + 1] * 8
@@ -281,7 +281,8 @@ async function search(query) {
     const shard = await loadShard(shardOf(term))
     const thisClause = ++stamp, inClause = [], held = isJoin(term) ? joined : covered
     for (const at of prefix ? withPrefix(shard, term) : [find(shard, term)]) {
-      if (at < 0 || (isStop(shard.terms[at]) && shard.terms[at] !== term)) continue // a stop word is cut short: no completion of an ordinary word
+      // (a stop word's postings are cut short: it is no completion of an ordinary word)
+      if (at < 0 || (isStop(shard.terms[at]) && shard.terms[at] !== term)) continue
       const count = postings(shard, at)
       const df = isStop(shard.terms[at]) ? manifest.stop_words[shard.terms[at]] : count
       for (let i = 0; i < count; i++) { // a prefix counts as its best completion in each document
@@ -291,7 +292,11 @@ async function search(query) {
       }
     }
     for (const d of inClause) {
-      if (queryStamp[d] !== thisQuery) { queryStamp[d] = thisQuery; score[d] = 0; covered[d] = 0; joined[d] = 0; touched.push(d) }
+      if (queryStamp[d] !== thisQuery) { // first held by this query: its sums start at 0
+        queryStamp[d] = thisQuery
+        score[d] = covered[d] = joined[d] = 0
+        touched.push(d)
+      }
       score[d] += best[d]
       held[d] |= positions
     }
