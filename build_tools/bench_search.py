@@ -97,7 +97,8 @@ def serve(site: Path, handler: type[QuietHandler] = QuietHandler) -> Iterator[st
 
 
 class BenchFailed(Exception):
-    """The bench page sent no result: the tab crashed (e.g. out of memory) or chromium did not start."""
+    """A worker could not be measured: no chromium, no worker named by the site, or no result from
+    the bench page (the tab crashed, e.g. out of memory, or hung)."""
 
 
 def worker_url(site: Path) -> str:
@@ -234,16 +235,17 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
             else:
                 files = [site / "search" / "search_index.json"]
                 setup = "search/search_index.json"
+            sizes = dict(zip(("bytes", "gzip_bytes"), byte_sizes(files)))
             progress(f"bench-search: running {variant} worker in chromium")
             try:
                 measured = run_in_chromium(site, [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries],
                                                   timeout_s * 1000])
             except BenchFailed as error:  # e.g. the tab runs out of memory: a result, not a bench failure
-                report[variant] = {**dict(zip(("bytes", "gzip_bytes"), byte_sizes(files))), "error": str(error)}
+                report[variant] = {**sizes, "error": str(error)}
                 progress(f"bench-search: {variant} failed: {error}")
                 continue
             report[variant] = {
-                **dict(zip(("bytes", "gzip_bytes"), byte_sizes(files))),
+                **sizes,
                 "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
                 **percentiles(measured["latencies"]),
                 "quality": score(queries, measured["results"], page_level=variant == "material")

@@ -334,7 +334,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     df: Counter = Counter()
     for terms, *_ in analyses:
         df.update(terms.split("\n") if terms else ())
-    joinable = {term: count for term, count in sorted(df.items()) if count >= max(JOIN_MIN_SHARE * n, 2)}
+    joinable = dict(sorted((term, count) for term, count in df.items() if count >= max(JOIN_MIN_SHARE * n, 2)))
     can_join = join_rule(joinable, n, JOIN_SHARE)
     del df
     joins = []  # per document, the hashes of its joins
@@ -610,6 +610,8 @@ class Searcher:
         if self.manifest.get("format") != FORMAT:
             raise ValueError(f"{folder}: search index format {self.manifest.get('format')}, expected {FORMAT}; rebuild the site")
         self.pages, self.docs = read_tables(json.loads((folder / "docs.json").read_text(encoding="utf-8")))
+        m = self.manifest
+        self.can_join = join_rule(m["join_words"], m["documents"], m["join_share"])
         self._shards: dict[int, Shard] = {}
         self._pages: dict[Path, str] = {}
 
@@ -621,13 +623,11 @@ class Searcher:
 
     def clauses(self, query: str) -> list[Clause]:
         """The query's clauses; stop words only where the query has nothing else."""
-        m = self.manifest
-        stop, buckets = m["stop_words"], m["join_buckets"]
-        can_join = join_rule(m["join_words"], m["documents"], m["join_share"])
+        stop, buckets = self.manifest["stop_words"], self.manifest["join_buckets"]
         ordinary = [clause for clause in query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets,
-                                                     can_join, buckets)
+                                                     self.can_join, buckets)
                     if clause.term not in stop]  # English words become clauses unlooked-up
-        return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets, can_join, buckets)
+        return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets, self.can_join, buckets)
 
     def weight(self, tf: int, df: int, length: int) -> float:
         m = self.manifest

@@ -55,10 +55,11 @@ def rice_batch(gap, tf, first, counted) -> tuple:
     """Postings as bits, each term's byte-aligned: a header (zero-flag mode: 1 bit, Rice parameter
     k: 5 bits, least significant first), then per posting its gap and tf, then 1-bits to the byte.
     Gap: in zero-flag mode a 1-bit says it is not 0, and then gap - 1 follows; the value v is
-    v >> k 1-bits, a 0, and v's low k bits. tf: tf - 1 1-bits and a 0, where `counted` (a term
-    whose tf is not counted writes no tf bits: the reader knows such terms by name, and reads tf
-    1). Each term takes the mode and k that make it shortest: a Rice code is within a few percent of the entropy of gaps between
-    random documents, and the zero flag pays where a word recurs in consecutive chunks. Returns
+    v >> k 1-bits, a 0, and v's low k bits. tf: tf - 1 1-bits and a 0 where `counted`; a term
+    whose tf is not counted writes no tf bits (the reader knows such terms by name and reads tf 1).
+    Each term takes the mode and k that make it shortest: a Rice code is within a few percent of
+    the entropy of gaps between random documents, and the zero flag pays where a word recurs in
+    consecutive chunks. Returns
     the bytes and each term's first byte. (Shard.postings and the worker's `postings` read it.)"""
     import numpy as np
 

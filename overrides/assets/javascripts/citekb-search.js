@@ -406,7 +406,7 @@ async function handle(message) {
       joinWords = new Map(Object.entries(manifest.join_words))
       const n = docs.count
       ;[score, best, rounded] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)]
-      ;[covered, joined, queryStamp, bestStamp, postingDocs] = [1, 2, 3, 4, 5].map(() => new Int32Array(n))
+      ;[covered, joined, queryStamp, bestStamp, postingDocs] = Array.from({ length: 5 }, () => new Int32Array(n))
       ;[wordsHeld, joinsHeld, postingTfs] = [new Uint8Array(n), new Uint8Array(n), new Uint8Array(n)]
       return { type: READY }
     }
