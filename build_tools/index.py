@@ -56,6 +56,7 @@ from .clean import cleaned
 from .knowledge_base import KnowledgeBase
 from .lock import write_atomic
 from .shards import Shard, rice_coded, shard_file
+from .paths import chunk_anchor, report_path, source_path
 
 FORMAT = 6  # of the index files, checked by the worker and Searcher
 CACHE_FORMAT = 5  # of the term cache's entries (Analysis)
@@ -255,7 +256,7 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
         for number, chunk in enumerate(chunks):
             end = chunks[number + 1].start if number + 1 < len(chunks) and not whole else chunk.end
             kept = cleaned(source.text, chunk.start, end, kb.removals[slug]).strip()
-            docs.append(SearchDoc(f"sources/{slug}/", source.title, f"chunk-{chunk.index}", f"chunk {chunk.index}", kept))
+            docs.append(SearchDoc(source_path(slug), source.title, chunk_anchor(chunk.index), f"chunk {chunk.index}", kept))
     return docs
 
 
@@ -268,7 +269,7 @@ def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
                     ("original", "原始报告", report.original or "")]
         for anchor, label, text in sections:
             if text.strip():
-                docs.append(SearchDoc(f"reports/{slug}/", report.title, anchor, label, strip_citations(text)))
+                docs.append(SearchDoc(report_path(slug), report.title, anchor, label, strip_citations(text)))
     return docs
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from .models import Corpus, FileSource, Problem, Report, Source
+from .models import Corpus, FilePart, FileSource, Problem, Report, Source
 
 FILE_KINDS = {
     ".pdf": "pdf",
@@ -190,7 +190,7 @@ def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
     source = FileSource(f"file-{short_hash(where)}", path.name, where, kind, task)
     if kind == "pdf":
         try:
-            source.pages = pdf_pages(path)
+            source.parts = [FilePart("page", n, text) for n, text in enumerate(pdf_pages(path), 1)]
         except Exception as error:  # pypdf raises many types for damaged files
             return source, [Problem(where, f"cannot read PDF text: {error}")]
     return source, []

@@ -68,16 +68,31 @@ class Source:
         return document_text(self.title, self.body)
 
 
+@dataclass(frozen=True)
+class FilePart:
+    """One place in a task file a locator can name: a PDF page, a slide, a sheet (or the whole text).
+
+    `text` is what the pipeline extracted for this part; `rows` holds a sheet/CSV as a table (capped:
+    `total_rows` says how many there were)."""
+
+    kind: str  # "page" | "slide" | "sheet" | "text"
+    number: int  # 1-based position among the file's parts
+    text: str
+    name: str | None = None  # a sheet's name
+    rows: tuple[tuple[str, ...], ...] | None = None
+    total_rows: int | None = None
+
+
 @dataclass
 class FileSource:
-    """An uploaded task file (PDF, image, video...) cited as `[文档: …]` / `[图片: …]`."""
+    """An uploaded task file (PDF, office file, image, video...) cited as `[文档: …]` / `[图片: …]`."""
 
     slug: str
     name: str
     path: str  # relative to the knowledge-base root
-    kind: str  # "pdf" | "image" | "video" | "other"
+    kind: str  # "pdf" | "image" | "video" | "other" (extended by the file-extraction stage)
     task: str | None = None
-    pages: list[str] = field(default_factory=list)
+    parts: list[FilePart] = field(default_factory=list)
 
 
 @dataclass

@@ -14,10 +14,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from .chunk import content_offset
-from .cite.resolve import normalize_title, source_path
+from .cite.resolve import normalize_title
 from .clean import segments
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase, citing_sentence
 from .models import Chunk, FileSource, Removal, Report, Resolved, Source
+from .paths import chunk_anchor, file_download_path, report_path, source_path
 
 Link = Callable[[str], str]
 
@@ -115,14 +116,14 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
         if hidden else "",
         backlinks_html(kb.backlinks.get((source.slug, None), []), link),
         '<nav class="citekb-chunk-nav">' + " ".join(
-            f'<a href="#chunk-{c.index}">{c.index}</a>' for c in chunks) + "</nav>",
+            f'<a href="#{chunk_anchor(c.index)}">{c.index}</a>' for c in chunks) + "</nav>",
     ]
     for i, chunk in enumerate(chunks):
         neighbours = (chunks[i - 1] if i else None, chunks[i + 1] if i + 1 < len(chunks) else None)
         parts.append(
-            f'<section class="citekb-chunk" id="chunk-{chunk.index}" data-chunk-id="{chunk.id}">'
+            f'<section class="citekb-chunk" id="{chunk_anchor(chunk.index)}" data-chunk-id="{chunk.id}">'
             f'<h2 class="citekb-chunk-heading">chunk {chunk.index}'
-            f'<a class="headerlink" href="#chunk-{chunk.index}" title="永久链接">¶</a></h2>'
+            f'<a class="headerlink" href="#{chunk_anchor(chunk.index)}" title="永久链接">¶</a></h2>'
             f'<p class="citekb-chunk-meta">字符 {chunk.start}–{chunk.end} · id <code>{chunk.id}</code></p>'
             f'<div class="citekb-text">{chunk_html(text, chunk, neighbours, removals)}</div>'
             f"{backlinks_html(kb.backlinks.get((source.slug, chunk.index), []), link)}</section>"
@@ -131,8 +132,7 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
 
 
 def file_url(file: FileSource) -> str:
-    suffix = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else "bin"
-    return f"sources/{file.slug}/file.{re.sub(r'[^a-z0-9]', '', suffix) or 'bin'}"
+    return file_download_path(file.slug, file.name)
 
 
 def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
@@ -145,7 +145,8 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
         parts.append(f'<p><img class="citekb-image" src="{href}" alt="{esc(file.name)}"></p>')
     elif file.kind == "video":
         parts.append(f'<p><video controls src="{href}"></video></p>')
-    for number, page in enumerate(file.pages, 1):
+    for part in file.parts:
+        number, page = part.number, part.text
         parts.append(
             f'<section class="citekb-chunk" id="page-{number}"><h2 class="citekb-chunk-heading">第 {number} 页'
             f'<a class="headerlink" href="#page-{number}" title="永久链接">¶</a></h2>'
@@ -176,10 +177,6 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
 
 
 # ---------------------------------------------------------------- report pages
-
-
-def report_path(slug: str) -> str:
-    return f"reports/{slug}/"
 
 
 def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:

@@ -26,7 +26,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from build_tools import index, render
+from build_tools import index, paths, render
 from build_tools.knowledge_base import KnowledgeBase, build
 from build_tools.models import Source
 
@@ -154,16 +154,16 @@ def on_files(files: Files, config) -> Files:
                      sorted(backlinks.get(source.slug, []), key=repr)))
 
     for source in kb.loaded.sources.values():
-        src_uri = f"sources/{source.slug}.md"
+        src_uri = paths.source_page_uri(source.slug)
         _page(files, config, src_uri, source.title or source.slug, lambda s=source: _fingerprint_of(source_inputs(s)))
         _html_pages[src_uri] = lambda link, s=source: render.source_page(kb, s, link)
     for file in kb.loaded.files.values():
-        add_html(f"sources/{file.slug}.md", file.name, lambda link, f=file: render.file_page(kb, f, link))
+        add_html(paths.source_page_uri(file.slug), file.name, lambda link, f=file: render.file_page(kb, f, link))
         files.append(File.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path)))
     for slug, cited in kb.cited.items():
         make = lambda link, c=cited: render.report_page(kb, c, link)  # noqa: E731
-        _page(files, config, f"reports/{slug}.md", cited.report.title, _fingerprint(make))
-        _markdown_pages[f"reports/{slug}.md"] = make
+        _page(files, config, paths.report_page_uri(slug), cited.report.title, _fingerprint(make))
+        _markdown_pages[paths.report_page_uri(slug)] = make
     log.info("citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited))
     return files
 

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ..models import Citation, FileSource, Resolved, Source
+from ..paths import chunk_path, source_path
 
 TITLE_CUT = 50  # the pipeline cites titles cut to their first 50 characters
 MIN_PREFIX = 8  # a cited title shorter than this must equal a whole title
@@ -23,11 +24,6 @@ _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f]|^\.|\.\.")
 def normalize_title(title: str) -> str:
     """Strip, NFKC, zero-width and direction marks removed, runs of white space folded."""
     return _SPACES.sub(" ", _INVISIBLE.sub("", unicodedata.normalize("NFKC", title))).strip()
-
-
-def source_path(slug: str, chunk: int | None = None) -> str:
-    """Site path of a source page (directory URL), with the chunk anchor when given."""
-    return f"sources/{slug}/" + (f"#chunk-{chunk}" if chunk is not None else "")
 
 
 def title_index(sources: list[Source]) -> dict[str, Source]:
@@ -114,7 +110,7 @@ def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
             f"{found.title!r} has {count} chunk{'s' if count != 1 else ''} (0–{count - 1})",
             source_slug=found.slug,
         )
-    return Resolved(citation, "resolved", source_path(found.slug, citation.chunk), source_slug=found.slug)
+    return Resolved(citation, "resolved", chunk_path(found.slug, citation.chunk), source_slug=found.slug)
 
 
 def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
@@ -129,7 +125,7 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
         return _unresolved(citation, "missing_file", f"no file {name!r} in {where}", hint)
     anchor = ""
     page = _PAGE_LOCATOR.match(citation.locator or "")
-    if page and file.kind == "pdf" and 1 <= int(page.group(1)) <= len(file.pages):
+    if page and file.kind == "pdf" and 1 <= int(page.group(1)) <= len(file.parts):
         anchor = f"#page-{int(page.group(1))}"
     return Resolved(citation, "resolved", source_path(file.slug) + anchor, source_slug=file.slug)
 

@@ -1,0 +1,63 @@
+"""Every site path and anchor the generated pages use: "where does a citation become a URL" has
+this one answer.
+
+The chain: a citation is resolved (`cite/resolve.py`) to a *site path* built here, e.g.
+`sources/<slug>/#chunk-3` or `sources/<file-slug>/#page-2`; render turns it into a relative href
+with the page's `link` (the hook's `_linker`: MkDocs' relative-URL rule, directory URLs).
+Site paths never start with "/" and always end a page with "/" (MkDocs' `use_directory_urls`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import FilePart
+
+_UNSAFE_SUFFIX = re.compile(r"[^a-z0-9]")
+_ANCHOR_UNSAFE = re.compile(r"[\s#%\"'<>`\\/?&]+")
+
+
+def source_path(slug: str, anchor: str | None = None) -> str:
+    """A source's or task file's page (directory URL), with `#anchor` when given."""
+    return f"sources/{slug}/" + (f"#{anchor}" if anchor else "")
+
+
+def chunk_anchor(index: int) -> str:
+    return f"chunk-{index}"
+
+
+def chunk_path(slug: str, index: int) -> str:
+    return source_path(slug, chunk_anchor(index))
+
+
+def report_path(slug: str, anchor: str | None = None) -> str:
+    return f"reports/{slug}/" + (f"#{anchor}" if anchor else "")
+
+
+def source_page_uri(slug: str) -> str:
+    """The generated Markdown file behind `source_path(slug)`."""
+    return f"sources/{slug}.md"
+
+
+def report_page_uri(slug: str) -> str:
+    return f"reports/{slug}.md"
+
+
+def file_download_path(slug: str, name: str) -> str:
+    """Where a task file's original bytes are published. The suffix is kept (browsers pick the
+    viewer by it) except `.md`/`.markdown`, which MkDocs would take for a page to render."""
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
+    suffix = _UNSAFE_SUFFIX.sub("", suffix) or "bin"
+    if suffix in ("md", "markdown"):
+        suffix = f"{suffix}.txt"
+    return f"sources/{slug}/file.{suffix}"
+
+
+def part_anchor(part: FilePart) -> str:
+    """`page-N`, `slide-N`, `sheet-NAME` (the sheet's own name, white space as "-"), `text`."""
+    if part.kind == "sheet":
+        name = _ANCHOR_UNSAFE.sub("-", part.name or "").strip("-")
+        return f"sheet-{name}" if name else f"sheet-{part.number}"
+    if part.kind == "text":
+        return "text"
+    return f"{part.kind}-{part.number}"
