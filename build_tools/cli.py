@@ -52,7 +52,7 @@ def cmd_chunk(args: argparse.Namespace) -> int:
                 "content": chunk.text,
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return 1 if problems else 0
+    return 1 if None in entries or not entries else 0
 
 
 def cmd_cites(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 Layout (all optional, relative to the knowledge-base root, `sources/` by default):
 
     pages/**/*.txt     one hand-added source: a YAML header between `---` lines, then the body
-    corpora/**/*.json  a pipeline corpus (`[{title, page_body}, ...]`); each entry is a source
+    corpora/**/*.json  a pipeline corpus (`[{title, content | page_body, url}, ...]` or
+                       `{"documents": [...]}`); each item is a source
     files/<task>/*     files uploaded with a task (PDF, images, ...), cited as [文档: …]/[图片: …]
     reports/<slug>/    one report: `report.yaml` plus the pipeline's report file(s)
 
@@ -108,25 +109,32 @@ def load_page(path: Path, root: Path) -> tuple[Source | None, list[Problem]]:
     return source, []
 
 
-def iter_json_array(text: str) -> list[tuple[int, object]]:
-    """(line, item) for each element of a top-level JSON array; raises ValueError with a line."""
+def _skip_space(text: str, position: int, also: str = "") -> int:
+    while position < len(text) and text[position] in " \t\r\n" + also:
+        position += 1
+    return position
+
+
+def _line_at(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
+def iter_json_array(text: str, position: int = 0) -> tuple[list[tuple[int, object]], int]:
+    """(line, item) for each element of the JSON array at `position` (after white space), and where
+    the array ends; raises ValueError("line N: …") for anything else."""
     decoder = json.JSONDecoder()
-    position = len(text) - len(text.lstrip())
+    position = _skip_space(text, position)
     if not text.startswith("[", position):
-        raise ValueError(f"line {text.count(chr(10), 0, position) + 1}: expected a JSON list of {{title, page_body}}")
+        raise ValueError(f"line {_line_at(text, position)}: expected a JSON list of documents")
     position += 1
     items: list[tuple[int, object]] = []
     line, counted = 1, 0  # newlines counted up to `counted` (counting from 0 each time was quadratic)
     while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            position += 1
+        position = _skip_space(text, position, ",")
         if position >= len(text):
-            raise ValueError(f"line {text.count(chr(10)) + 1}: the list is not closed with ]")
+            raise ValueError(f"line {_line_at(text, position)}: the list is not closed with ]")
         if text[position] == "]":
-            rest = text[position + 1 :].strip()
-            if rest:
-                raise ValueError(f"line {text.count(chr(10), 0, position) + 1}: extra data after the list")
-            return items
+            return items, position + 1
         try:
             item, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
@@ -137,33 +145,92 @@ def iter_json_array(text: str) -> list[tuple[int, object]]:
         position = end
 
 
+def _documents_array(text: str, position: int) -> tuple[int, int]:
+    """For an object `{"documents": [...], …}` at `position`: where its list starts (the last
+    `documents` key, as json.load keeps the last of duplicate keys) and where the object ends."""
+    decoder = json.JSONDecoder()
+    found = None
+    position = _skip_space(text, position + 1)
+    try:
+        while not text.startswith("}", position):
+            key, position = decoder.raw_decode(text, position)
+            position = _skip_space(text, position)
+            if not isinstance(key, str) or not text.startswith(":", position):
+                raise ValueError(f"line {_line_at(text, position)}: invalid JSON (expected a key and :)")
+            position = _skip_space(text, position + 1)
+            if key == "documents":
+                found = position
+            _, position = decoder.raw_decode(text, position)
+            position = _skip_space(text, position, ",")
+    except json.JSONDecodeError as error:
+        raise ValueError(f"line {error.lineno}, column {error.colno}: invalid JSON ({error.msg})") from None
+    if found is None:
+        raise ValueError('line 1: expected a JSON list of documents or an object {"documents": [...]}')
+    return found, position + 1
+
+
+def corpus_items(text: str) -> list[tuple[int, object]]:
+    """(line, item) for each document of a corpus file, in either layout the pipeline's loader
+    (`rag_tool.load_documents`) accepts: a JSON list, or an object `{"documents": [...]}`."""
+    start = _skip_space(text, 0)
+    if text.startswith("{", start):
+        array_at, end = _documents_array(text, start)
+        items, _ = iter_json_array(text, array_at)
+    else:
+        items, end = iter_json_array(text, start)
+    rest = _skip_space(text, end)
+    if rest < len(text):
+        raise ValueError(f"line {_line_at(text, rest)}: extra data after the documents")
+    return items
+
+
 def corpus_key(path: Path, root: Path) -> str:
     return relative(path, root).removesuffix(".json")
 
 
+def _text_field(item: dict, key: str) -> str | None:
+    """A document field as the pipeline reads it (`doc.get(key, '')`); None when it is not text."""
+    value = item.get(key, "")
+    return "" if value is None else value if isinstance(value, str) else None
+
+
+def corpus_document(item: object, index: int, where: str, line: int) -> tuple[Source | None, Problem | None]:
+    """One corpus item read with the pipeline's precedence: `content` wins over `page_body` when
+    both are non-empty; `url` is the origin. Unusable only when the pipeline could not read it."""
+    if not isinstance(item, dict):
+        return None, Problem(where, f"item {index} is not an object {{title, content/page_body, url}}", line)
+    fields = {key: _text_field(item, key) for key in ("title", "content", "page_body", "url")}
+    wrong = [key for key, value in fields.items() if value is None]
+    if wrong:
+        return None, Problem(where, f"item {index}: {' and '.join(wrong)} must be text", line)
+    title, body = fields["title"], fields["content"] or fields["page_body"]
+    source = Source(f"lc-{short_hash(title)}", title, body, [f"{where}#{index}"])
+    if fields["url"]:
+        source.meta["origin"] = fields["url"]
+    problem = None
+    if not title and not body:
+        problem = Problem(where, f"item {index} has neither a title nor text (the pipeline numbers it as an empty document)", line)
+    return source, problem
+
+
 def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Problem]]:
-    """A corpus file's entries by doc_index (None where an entry is unusable), and its problems."""
+    """A corpus file's documents by doc_index (None where an item is unusable), and its problems."""
     where = relative(path, root)
     text, problem = read_text(path, root)
     if problem:
         return [], [problem]
     try:
-        items = iter_json_array(text)
+        items = corpus_items(text)
     except ValueError as error:
         line = re.match(r"line (\d+)", str(error))
         return [], [Problem(where, str(error).split(": ", 1)[-1], int(line.group(1)) if line else None)]
     entries: list[Source | None] = []
     problems: list[Problem] = []
     for index, (line, item) in enumerate(items):
-        missing = [k for k in ("title", "page_body") if not isinstance(item, dict) or not isinstance(item.get(k), str)]
-        if missing:
-            problems.append(Problem(where, f"item {index} has no text {' or '.join(missing)}", line))
-            entries.append(None)
-            continue
-        source = Source(f"lc-{short_hash(item['title'])}", item["title"], item["page_body"], [f"{where}#{index}"])
-        if item.get("url"):
-            source.meta["origin"] = str(item["url"])
+        source, problem = corpus_document(item, index, where, line)
         entries.append(source)
+        if problem:
+            problems.append(problem)
     if not items:
         problems.append(Problem(where, "empty corpus: the list has no documents"))
     return entries, problems

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .chunk import chunk_text
 from .cite.parse import parse_citations, rag_references
-from .cite.resolve import Scope, resolve, title_index
+from .cite.resolve import Scope, file_key, resolve, title_index, url_index
 from .clean import find_boilerplate
 from .ingest import Loaded, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
-from .models import Chunk, Problem, Removal, Report, Resolved, Source
+from .models import Chunk, FileSource, Problem, Removal, Report, Resolved, Source
 
 SENTENCE_END = re.compile(r"[。！？!?\n]")
 MAX_SENTENCE = 160
@@ -46,10 +47,15 @@ class KnowledgeBase:
     backlinks: dict[tuple[str, int | None], list[Backlink]] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     titles: dict[str, Source] = field(default_factory=dict)  # title_index() of every source
+    urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source
 
     @property
     def problems(self) -> list[Problem]:
         return self.loaded.problems
+
+    @cached_property
+    def files_by_slug(self) -> dict[str, FileSource]:
+        return {f.slug: f for f in self.loaded.files.values()}
 
     def chunk_ids(self) -> dict[str, list[str]]:
         return {slug: [c.id for c in chunks] for slug, chunks in self.chunks.items()}
@@ -76,7 +82,7 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
         missing = f"corpus {report.corpus}.json is not in the knowledge base"
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []
     folder = (report.files or "").rstrip("/")
-    files = {f.name.lower(): f for f in loaded.files_in(folder)} if folder else {}
+    files = {file_key(f.name): f for f in loaded.files_in(folder)} if folder else {}
     return Scope(
         sources=sources,
         chunk_counts=chunk_counts,
@@ -85,6 +91,7 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
         rag_titles=rag_references(report.final),
         missing_corpus=missing,
         elsewhere=kb.titles if missing else {},
+        urls=kb.urls,
     )
 
 
@@ -112,6 +119,7 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
         memo.clear()
         memo.update(seen)
     kb.titles = title_index(list(kb.loaded.sources.values()))
+    kb.urls = url_index(list(kb.loaded.sources.values()))
     chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
     for slug, report in kb.loaded.reports.items():
         scope = scope_for(report, kb, chunk_counts)
@@ -119,8 +127,9 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
         original = [resolve(c, scope) for c in parse_citations(report.original or "")]
         kb.cited[slug] = CitedReport(report, final, original)
         for item in final:
-            if item.status == "resolved" and item.source_slug:
-                key = (item.source_slug, item.citation.chunk if item.citation.kind == "long_context" else None)
+            if item.target and item.source_slug:
+                at_chunk = item.status == "resolved" and item.citation.kind == "long_context"
+                key = (item.source_slug, item.citation.chunk if at_chunk else None)
                 link = Backlink(slug, report.title, citing_sentence(report.final, item.citation.start, item.citation.end))
                 if link not in kb.backlinks.setdefault(key, []):
                     kb.backlinks[key].append(link)

@@ -28,6 +28,8 @@ STATUS_LABELS = {
     "chunk_out_of_range": "块号超出范围",
     "missing_file": "缺少文件",
     "malformed": "格式错误",
+    "file_as_chunk": "任务文件被当作语料引用",
+    "locator_out_of_range": "页码不存在",
 }
 RULE_LABELS = {
     "breadcrumb": "面包屑导航",
@@ -180,29 +182,36 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
 
 
 def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
-    """One citation as an inline element: a link with a hover preview, or a marked failure."""
+    """One citation as an inline element: a link with a hover preview, or a marked failure.
+
+    A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
+    that does not exist) is a link with a ⚠ and its reason, never a silent one."""
     citation = item.citation
     kind = esc(citation.kind)
     cited = f' data-title="{inline(citation.title)}"' if citation.title else ""
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
-    if item.status == "resolved" and item.target:
+    reason = f"{STATUS_LABELS[item.status]}：{item.reason or ''}" + (f"（{item.suggestion}）" if item.suggestion else "")
+    if item.target:
         source = kb.loaded.sources.get(item.source_slug or "")
-        if source and citation.kind == "long_context":
+        file = kb.files_by_slug.get(item.source_slug or "")
+        if source and citation.kind == "long_context" and item.status == "resolved":
             chunk = kb.chunks[source.slug][citation.chunk]
             label = f"{short(source.title)} · chunk {citation.chunk}"
             preview = chunk.text[:PREVIEW_CHARS] + ("…" if len(chunk.text) > PREVIEW_CHARS else "")
         elif source:
             label, preview = short(source.title), source.title
         else:
-            file = next(f for f in kb.loaded.files.values() if f.slug == item.source_slug)
             label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
             preview = f"{file.name}（{file.kind}）"
+        flagged = item.status != "resolved"
+        if flagged:
+            label, preview = f"⚠ {label}", f"{reason}\n{preview}"
         return (
-            f'<a class="citekb-cite" data-status="resolved" data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
+            f'<a class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
+            f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
             f'<span class="citekb-cite-label">{inline(label)}</span>'
             f'<span class="citekb-preview" role="tooltip">{inline(preview)}</span></a>'
         )
-    reason = f"{STATUS_LABELS[item.status]}：{item.reason or ''}" + (f"（{item.suggestion}）" if item.suggestion else "")
     if citation.kind == "web" and item.status == "unknown_source":
         url = citation.title or ""
         if re.match(r"^https?://", url):

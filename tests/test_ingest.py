@@ -22,7 +22,7 @@ def make_bad_folder(root: Path) -> None:
     corpora.mkdir(parents=True)
     (corpora / "broken.json").write_text('[\n {"title": "a", "page_body": "b"},\n {"title": "c", \n', encoding="utf-8")
     (corpora / "items.json").write_text(
-        '[\n {"title": "完整条目", "page_body": "正文。"},\n {"title": "缺正文"},\n 42\n]', encoding="utf-8"
+        '[\n {"title": "完整条目", "page_body": "正文。"},\n {"title": "只有标题"},\n 42,\n {"url": null},\n {"title": 7}\n]', encoding="utf-8"
     )
 
 
@@ -34,19 +34,21 @@ def test_each_defect_is_named_with_file_and_line(tmp_path):
     assert any(m.startswith("pages/latin1.txt:5: not UTF-8") for m in messages)
     assert any(m.startswith("pages/no-header.txt:1: missing the YAML header") for m in messages)
     assert any(m.startswith("corpora/009/broken.json:4:") and "invalid JSON" in m for m in messages)
-    assert "corpora/009/items.json:3: item 1 has no text page_body" in messages
-    assert "corpora/009/items.json:4: item 2 has no text title or page_body" in messages
-    # Everything usable still loads, and the corpus keeps its doc numbering.
-    assert {s.title for s in loaded.sources.values()} == {"完整条目", "好的来源"}
-    assert loaded.corpora["corpora/009/items"].slugs[1:] == ["", ""]
+    assert "corpora/009/items.json:4: item 2 is not an object {title, content/page_body, url}" in messages
+    assert any(m.startswith("corpora/009/items.json:5: item 3 has neither a title nor text") for m in messages)
+    assert "corpora/009/items.json:6: item 4: title must be text" in messages
+    # A title alone is a document to the pipeline: it loads. The corpus keeps its doc numbering.
+    assert {s.title for s in loaded.sources.values()} == {"完整条目", "只有标题", "", "好的来源"}
+    slugs = loaded.corpora["corpora/009/items"].slugs
+    assert slugs[0] and slugs[1] and slugs[3] and slugs[2] == slugs[4] == ""
 
 
 def test_kb_chunk_reports_bad_items_and_keeps_doc_index(tmp_path):
     corpus = tmp_path / "c.json"
-    corpus.write_text(json.dumps([{"title": "x"}, {"title": "第二篇", "page_body": "内容"}], ensure_ascii=False), encoding="utf-8")
+    corpus.write_text(json.dumps(["x", {"title": "第二篇", "page_body": "内容"}], ensure_ascii=False), encoding="utf-8")
     done = kb("chunk", str(corpus), check=False)
     assert done.returncode == 1
-    assert "c.json:1: item 0 has no text page_body" in done.stderr
+    assert "c.json:1: item 0 is not an object" in done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(r["doc_index"], r["content"]) for r in rows] == [(1, "第二篇\n\n内容")]
     (tmp_path / "bad.json").write_bytes(b'[{"title": "\xff"}]')
@@ -64,7 +66,7 @@ def test_build_keeps_good_sources_and_strict_names_the_bad_file(tmp_path):
     assert any("pages/latin1.txt:5: not UTF-8" in w for w in lenient.warnings)
     strict = build_site(sources, tmp_path / "strict")
     assert strict.returncode != 0
-    assert "corpora/009/items.json:3: item 1 has no text page_body" in strict.log
+    assert "corpora/009/items.json:4: item 2 is not an object" in strict.log
 
 
 def test_lock_reports_changed_chunk_by_source_and_number(tmp_path):

@@ -1,17 +1,30 @@
 """Find every citation the pipeline writes in a report, including broken ones.
 
 A citation we cannot read is returned with `error` set (malformed), never dropped or raised on:
-the reader must see it as unresolved.
+the reader must see it as unresolved. No citation's text ever contains another citation's
+opening: a bracket ends at the first opening of the next one on its line, so one broken
+citation cannot swallow a valid one after it.
+
+Forms (prefix names are case-insensitive; `:` or `：`):
+    [long_context: "T", chunk 1]        also `chunks 1, 2`, `chunk 0-1`, `chunk 1, chunk 2`
+    [long_context: "A", chunk 0; long_context: "B", chunk 3]
+    [long_context: "T", chunk 1][chunk 2]   a follow-on `[chunk N]` cites the title before it
+    [long_context: "T"] / [long_context: "x.pdf", page 3] / [长期文档: "x.pdf", chunk 2]
+    [文档: x.pdf, page 2]  [Doc: …]  [图片: …]  [Image: …]  [视频: …]  [Video: …]
+    [x.pdf, 页 8]  [x.pptx, slides 6、10]      a bare file name with a known extension
+    [Web: https://…]  [网页: …]  [https://…]
+    [RAG-3]                             through the report's `[RAG-3] title` reference list
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..models import Citation
 
 KINDS = {
-    "long_context": "long_context",
+    "long_context": "long_context", "长期文档": "long_context",
     "文档": "document", "doc": "document", "document": "document", "文件": "document",
     "图片": "image", "image": "image", "图像": "image",
     "视频": "video", "video": "video",
@@ -19,34 +32,98 @@ KINDS = {
 }
 FILE_EXTENSIONS = {
     "pdf": "document", "doc": "document", "docx": "document", "ppt": "document", "pptx": "document",
-    "xls": "document", "xlsx": "document", "txt": "document", "md": "document",
+    "xls": "document", "xlsx": "document", "csv": "document", "txt": "document", "md": "document",
+    "html": "document", "htm": "document", "json": "document",
     "png": "image", "jpg": "image", "jpeg": "image", "gif": "image", "webp": "image", "svg": "image",
-    "mp4": "video", "webm": "video", "mov": "video",
+    "mp4": "video", "webm": "video", "mov": "video", "avi": "video", "mkv": "video",
 }
 MAX_RANGE = 50  # `chunk 0-3` expands; a huge range is a typo, not 10,000 citations
 MAX_RAW = 300
 
-_OPENING = re.compile(
-    r"\[\s*(?P<prefix>long_context|文档|文件|document|doc|图片|图像|image|视频|video|web|网页)\s*(?P<colon>[:：])?",
+_PREFIXES = "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True))
+_OPENING = re.compile(rf"\[\s*(?P<prefix>{_PREFIXES})\s*(?P<colon>[:：])?", re.IGNORECASE)
+_FOLLOW_ON = re.compile(r"[ \t]*\[\s*(?P<spec>chunks?\s*\d[^\[\]\n]{0,40}?)\s*\]", re.IGNORECASE)
+# Where the next citation may begin: a bracket ends before it.
+_ANY_OPENING = re.compile(rf"\[\s*(?:(?:{_PREFIXES})\s*[:：\]]|chunks?\s*\d|RAG-\d|https?://)", re.IGNORECASE)
+_QUOTES_OPEN = "\"“”'‘’「『＂"
+_QUOTES_CLOSE = "\"“”'‘’」』＂"
+# A quoted title ends at the first closing quote that is followed by a locator (or nothing) and
+# the item's end, so titles may hold quotes and brackets of their own ("十五五", [新闻直播间]).
+_QUOTED_ITEM = re.compile(
+    rf"[{_QUOTES_OPEN}](?P<title>.*?)[{_QUOTES_CLOSE}]\s*(?:[,，]\s*(?P<locator>[^\[\]\n;；\"“”]*?))?\s*(?P<close>[\];；])"
+)
+_BARE_ITEM = re.compile(
+    r"(?P<title>[^\[\]\n;；\"“”]*?)\s*(?:[,，]\s*(?P<locator>(?:chunks?|pages?|p\.?|第|页|slides?)[^\[\]\n;；]*?))?"
+    r"\s*(?P<close>[\];；])",
     re.IGNORECASE,
 )
-_QUOTES_OPEN = "\"“”'‘’「『"
-_QUOTES_CLOSE = "\"“”'‘’」』"
-_ITEM = re.compile(
-    rf"\s*(?:long_context\s*[:：]\s*)?"
-    rf"(?:[{_QUOTES_OPEN}](?P<quoted>.*?)[{_QUOTES_CLOSE}]|(?P<bare>[^\"\]\n;]*?))"
-    rf"\s*[,，]\s*chunk\s*(?P<chunks>[^\]\n;]*?)\s*(?=[;\]])",
-    re.IGNORECASE,
-)
+_NEXT_ITEM = re.compile(rf"\s*(?:(?:{_PREFIXES})\s*[:：]\s*)?", re.IGNORECASE)
 _RAG = re.compile(r"\[RAG-(\d{1,6})\]")
 _BARE_FILE = re.compile(
-    r"\[(?P<name>[^\[\]\n:：]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))"
-    r"(?:\s*[,，]\s*(?P<locator>[^\[\]\n]{1,100}))?\]",
+    r"\[\s*(?P<name>[^\[\]\n:：,，]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))\s*"
+    r"(?:[,，]\s*(?P<locator>[^\[\]\n]{1,100}?))?\s*\]",
     re.IGNORECASE,
 )
+_BARE_URL = re.compile(r"\[\s*(?P<url>https?://[^\s\[\]]{1,500})\s*\]", re.IGNORECASE)
 _FILE_WITH_LOCATOR = re.compile(r"^(?P<name>.+?\.[A-Za-z0-9]{1,5})\s*(?:[,，]\s*(?P<locator>.*))?$")
+_CHUNK_WORD = re.compile(r"^chunks?\s*", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d+$")
-_RANGE = re.compile(r"^(\d+)\s*[-–~]\s*(\d+)$")
+_RANGE = re.compile(r"^(\d+)\s*(?:-{1,2}|[–—~～至到])\s*(\d+)$")
+
+
+@dataclass(frozen=True)
+class Locator:
+    """A place named after a citation's title: chunk numbers, pages, slides, a sheet, or other text."""
+
+    kind: str  # chunk | page | slide | sheet | other
+    numbers: tuple[int, ...] = ()
+    name: str | None = None
+
+
+_LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
+    ("chunk", re.compile(r"^chunks?\s*(?P<spec>\d.*)$", re.IGNORECASE)),
+    ("slide", re.compile(r"^(?:slides?|幻灯片|第)\s*(?P<spec>\d[\d\s,，、\-–~和and]*?)\s*(?:张|页)?\s*(?:幻灯片)?$", re.IGNORECASE)),
+    ("page", re.compile(r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*?)\s*(?:页)?(?:\s*[,，、].*)?$", re.IGNORECASE)),
+    ("page", re.compile(r"^(?P<spec>\d+(?:\s*(?:-{1,2}|[–—~])\s*\d+)?)\s*页?$")),
+]
+_SHEET = re.compile(r"^(?:sheet|工作表)\s*[:：]?\s*(?P<name>.+)$", re.IGNORECASE)
+
+
+def parse_numbers(spec: str) -> tuple[list[int], str | None]:
+    """`1`, `1, 2`, `0-1`, `chunk 1, chunk 2`, `6、10` → numbers; anything else is an error message."""
+    numbers: list[int] = []
+    for token in re.split(r"\s*[,，、]\s*|\s+and\s+|\s*和\s*", spec.strip()):
+        token = _CHUNK_WORD.sub("", token)
+        if _NUMBER.match(token):
+            numbers.append(int(token))
+        elif match := _RANGE.match(token):
+            low, high = int(match.group(1)), int(match.group(2))
+            if high < low or high - low >= MAX_RANGE:
+                return [], f"range {token!r} is not a small ascending range"
+            numbers.extend(range(low, high + 1))
+        else:
+            return [], f"{token!r} is not a whole number ≥ 0"
+    return (numbers, None) if numbers else ([], "no number")
+
+
+def parse_locator(text: str | None) -> Locator | None:
+    """What a locator names: `chunk 2`, `page 9, 14`, `pages 5-7`, `p064`, `第3页`, `页 8`,
+    `slide 3`, `slides 6、10`, `sheet 销量`; anything else (`Section 4.1`) is kind "other"."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    slide_words = re.search(r"^(?:slides?|幻灯片)|张幻灯片$|张$", text, re.IGNORECASE)
+    for kind, pattern in _LOCATORS:
+        if kind == "slide" and not slide_words:
+            continue
+        match = pattern.match(text)
+        if match:
+            numbers, error = parse_numbers(match.group("spec"))
+            if not error:
+                return Locator(kind, tuple(numbers))
+    if match := _SHEET.match(text):
+        return Locator("sheet", name=match.group("name").strip())
+    return Locator("other", name=text)
 
 
 def _line_end(text: str, start: int) -> int:
@@ -54,58 +131,78 @@ def _line_end(text: str, start: int) -> int:
     return len(text) if end == -1 else end
 
 
-def _malformed(kind: str, text: str, start: int, error: str) -> Citation:
-    """A broken citation runs to the next `]` on its line (or the line's end)."""
+def _limit(text: str, start: int) -> int:
+    """A citation opened at `start` ends before the next citation opening on its line."""
     line_end = _line_end(text, start)
-    close = text.find("]", start + 1, line_end)
-    end = min(close + 1 if close != -1 else line_end, start + MAX_RAW)
-    return Citation(kind, text[start:end], start, end, error=error)
+    following = _ANY_OPENING.search(text, start + 1, line_end)
+    return min(following.start() if following else line_end, start + MAX_RAW + 1000)
 
 
-def parse_chunks(spec: str) -> tuple[list[int], str | None]:
-    """`1`, `1, 2`, `0-1` → chunk numbers; anything else is an error message."""
-    numbers: list[int] = []
-    for token in re.split(r"\s*[,，、]\s*|\s+and\s+|\s*和\s*", spec.strip()):
-        if _NUMBER.match(token):
-            numbers.append(int(token))
-        elif match := _RANGE.match(token):
-            low, high = int(match.group(1)), int(match.group(2))
-            if high < low or high - low >= MAX_RANGE:
-                return [], f"chunk range {token!r} is not a small ascending range"
-            numbers.extend(range(low, high + 1))
-        else:
-            return [], f"chunk {token!r} is not a whole number ≥ 0"
-    return (numbers, None) if numbers else ([], "no chunk number")
+def _malformed(kind: str, text: str, start: int, limit: int, error: str) -> Citation:
+    """A broken citation runs to the next `]` before `limit` (or to `limit`)."""
+    close = text.find("]", start + 1, limit)
+    end = min(close + 1 if close != -1 else limit, start + MAX_RAW)
+    return Citation(kind, text[start:end].rstrip(), start, start + len(text[start:end].rstrip()), error=error)
 
 
 def _long_context(text: str, start: int, body_start: int) -> list[Citation]:
-    items: list[tuple[str, list[int]]] = []
+    """One `[long_context: …]` bracket: its items (`;`-separated), each with its chunks or locator."""
+    limit = _limit(text, start)
+    items: list[tuple[str, str | None]] = []
     position = body_start
     while True:
-        match = _ITEM.match(text, position)
+        position = _NEXT_ITEM.match(text, position).end() if items else _skip_blank(text, position)
+        match = _QUOTED_ITEM.match(text, position, limit) or _BARE_ITEM.match(text, position, limit)
         if not match:
-            return [_malformed("long_context", text, start, 'expected "title", chunk N')]
-        title = (match.group("quoted") if match.group("quoted") is not None else match.group("bare")).strip()
-        numbers, error = parse_chunks(match.group("chunks"))
-        if error or not title:
-            return [_malformed("long_context", text, start, error or "empty title")]
-        items.append((title, numbers))
+            return [_malformed("long_context", text, start, limit, 'expected "title", chunk N')]
+        title, locator = match.group("title").strip(), (match.group("locator") or "").strip() or None
+        if not title:
+            return [_malformed("long_context", text, start, limit, "empty title")]
+        items.append((title, locator))
         position = match.end()
-        if text[position] == "]":
+        if match.group("close") == "]":
             break
-        position += 1  # the ";" between two long_context items of one bracket
-    raw = text[start : position + 1]
-    return [
-        Citation("long_context", raw, start, position + 1, title=title, chunk=number)
-        for title, numbers in items
-        for number in numbers
-    ]
+    end = position
+    citations: list[Citation] = []
+    raw = text[start:end]
+    for title, locator in items:
+        where = parse_locator(locator)
+        if where and where.kind == "chunk":
+            citations += [Citation("long_context", raw, start, end, title=title, chunk=n) for n in where.numbers]
+        elif locator and locator.lower().startswith("chunk"):
+            _, error = parse_numbers(_CHUNK_WORD.sub("", locator))
+            return [Citation("long_context", raw, start, end, error=f"chunk {error}")]
+        else:
+            citations.append(Citation("long_context", raw, start, end, title=title, locator=locator))
+    return citations + _follow_ons(text, end, citations[-1].title)
+
+
+def _skip_blank(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t":
+        position += 1
+    return position
+
+
+def _follow_ons(text: str, position: int, title: str | None) -> list[Citation]:
+    """`[chunk 2]` (and more) right after a long_context citation: the same title, another chunk."""
+    found: list[Citation] = []
+    while title and (match := _FOLLOW_ON.match(text, position)):
+        numbers, error = parse_numbers(match.group("spec"))
+        start = match.start() + len(match.group(0)) - len(match.group(0).lstrip(" \t"))
+        raw = text[start : match.end()]
+        if error:
+            found.append(Citation("long_context", raw, start, match.end(), error=f"chunk {error}"))
+        else:
+            found += [Citation("long_context", raw, start, match.end(), title=title, chunk=n) for n in numbers]
+        position = match.end()
+    return found
 
 
 def _file(kind: str, text: str, start: int, body_start: int) -> list[Citation]:
-    close = text.find("]", body_start, _line_end(text, body_start))
+    limit = _limit(text, start)
+    close = text.find("]", body_start, limit)
     if close == -1:
-        return [_malformed(kind, text, start, "no closing ]")]
+        return [_malformed(kind, text, start, limit, "no closing ]")]
     body = text[body_start:close].strip()
     raw = text[start : close + 1]
     if not body:
@@ -126,8 +223,7 @@ def parse_citations(text: str) -> list[Citation]:
         kind = KINDS[match.group("prefix").lower()]
         after = match.end()
         if match.group("colon") is None:
-            rest = text[after : after + 1]
-            if rest == "]":
+            if text[after : after + 1] == "]":
                 found.append(Citation(kind, text[match.start() : after + 1], match.start(), after + 1,
                                       error=f"[{match.group('prefix')}] names no source"))
             continue
@@ -135,15 +231,22 @@ def parse_citations(text: str) -> list[Citation]:
             found.extend(_long_context(text, match.start(), after))
         else:
             found.extend(_file(kind, text, match.start(), after))
-    for match in _RAG.finditer(text):
-        found.append(Citation("rag", match.group(0), match.start(), match.end(), locator=match.group(1)))
     taken = [(c.start, c.end) for c in found]
+
+    def free(match: re.Match) -> bool:
+        return not any(s < match.end() and match.start() < e for s, e in taken)
+
+    for match in _RAG.finditer(text):
+        if free(match):
+            found.append(Citation("rag", match.group(0), match.start(), match.end(), locator=match.group(1)))
+    for match in _BARE_URL.finditer(text):
+        if free(match):
+            found.append(Citation("web", match.group(0), match.start(), match.end(), title=match.group("url")))
     for match in _BARE_FILE.finditer(text):
-        if any(s < match.end() and match.start() < e for s, e in taken):
-            continue
-        kind = FILE_EXTENSIONS[match.group("ext").lower()]
-        found.append(Citation(kind, match.group(0), match.start(), match.end(), file=match.group("name").strip(),
-                              locator=(match.group("locator") or "").strip() or None))
+        if free(match):
+            kind = FILE_EXTENSIONS[match.group("ext").lower()]
+            found.append(Citation(kind, match.group(0), match.start(), match.end(), file=match.group("name").strip(),
+                                  locator=(match.group("locator") or "").strip() or None))
     return sorted(found, key=lambda c: c.start)
 
 

@@ -10,20 +10,40 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from ..models import Citation, FileSource, Resolved, Source
-from ..paths import chunk_path, source_path
+from rapidfuzz.distance.Levenshtein import distance
+
+from ..models import Citation, FilePart, FileSource, Resolved, Source
+from ..paths import chunk_path, part_anchor, source_path
+from .parse import Locator, parse_locator
 
 TITLE_CUT = 50  # the pipeline cites titles cut to their first 50 characters
 MIN_PREFIX = 8  # a cited title shorter than this must equal a whole title
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"\s+")
-_PAGE_LOCATOR = re.compile(r"^(?:p\.?|page|第)\s*(\d+)\s*页?$", re.IGNORECASE)
+# Models retype quotes: “十五五” is cited as "十五五". Folded on both sides, never fuzzier.
+_QUOTES = str.maketrans({c: '"' for c in "“”„‟＂「」『』〝〞"} | {c: "'" for c in "‘’‚‛＇"})
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f]|^\.|\.\.")
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def normalize_title(title: str) -> str:
-    """Strip, NFKC, zero-width and direction marks removed, runs of white space folded."""
-    return _SPACES.sub(" ", _INVISIBLE.sub("", unicodedata.normalize("NFKC", title))).strip()
+    """NFKC, quote styles folded, zero-width and direction marks removed, white space folded."""
+    folded = unicodedata.normalize("NFKC", title).translate(_QUOTES)
+    return _SPACES.sub(" ", _INVISIBLE.sub("", folded)).strip()
+
+
+def file_key(name: str) -> str:
+    """How a task file's name is looked up: the same on disk (NFD, full-width…) and in a report."""
+    return normalize_title(name).casefold()
+
+
+def url_key(url: str) -> str:
+    """A URL without what does not change the page: scheme, `www.`, a trailing slash, a fragment;
+    the host is case-folded, the path kept as written."""
+    url = _URL_SCHEME.sub("", url.strip()).split("#", 1)[0]
+    host, _, rest = url.partition("/")
+    host = host.lower().removeprefix("www.")
+    return f"{host}/{rest}".rstrip("/")
 
 
 def title_index(sources: list[Source]) -> dict[str, Source]:
@@ -35,14 +55,14 @@ def title_index(sources: list[Source]) -> dict[str, Source]:
     return index
 
 
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+def url_index(sources: list[Source]) -> dict[str, Source]:
+    """`url_key` of every source's origin URL → the first source with it."""
+    index: dict[str, Source] = {}
+    for source in sources:
+        origin = source.meta.get("origin", "")
+        if _URL_SCHEME.match(origin):
+            index.setdefault(url_key(origin), source)
+    return index
 
 
 @dataclass
@@ -51,14 +71,16 @@ class Scope:
 
     sources: list[Source]
     chunk_counts: dict[str, int]
-    files: dict[str, FileSource] = field(default_factory=dict)
+    files: dict[str, FileSource] = field(default_factory=dict)  # file_key(name) → file
     files_folder: str | None = None
     rag_titles: dict[str, str] = field(default_factory=dict)
     missing_corpus: str | None = None  # why long_context citations cannot resolve at all
     elsewhere: dict[str, Source] = field(default_factory=dict)  # title_index(), for suggestions only
+    urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source in the knowledge base
 
     def __post_init__(self) -> None:
         self._titles = [(normalize_title(s.title), s) for s in self.sources]
+        self._urls = url_index(self.sources)
 
     def by_title(self, cited: str) -> list[Source]:
         wanted = normalize_title(cited)
@@ -67,11 +89,17 @@ class Scope:
             return exact
         return [s for t, s in self._titles if t.startswith(wanted)]
 
+    def by_url(self, url: str) -> Source | None:
+        """The report's own corpus first: the same page may be in several corpora."""
+        key = url_key(url)
+        return self._urls.get(key) or self.urls.get(key)
+
     def near_miss(self, cited: str) -> Source | None:
+        """The title within a few edits of the cited one (whole, or cut to the cited length)."""
         wanted = normalize_title(cited)
         tolerance = max(2, len(wanted) // 10)
         best = min(
-            ((edit_distance(wanted, t[: len(wanted)]), s) for t, s in self._titles),
+            ((min(distance(wanted, t[: len(wanted)]), distance(wanted, t)), s) for t, s in self._titles),
             key=lambda pair: pair[0],
             default=None,
         )
@@ -99,43 +127,93 @@ def _find_source(citation: Citation, title: str, scope: Scope) -> Source | Resol
     )
 
 
-def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
-    found = _find_source(citation, citation.title or "", scope)
-    if isinstance(found, Resolved):
-        return found
-    count = scope.chunk_counts[found.slug]
-    if citation.chunk is None or citation.chunk >= count:
+def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | str:
+    """The part of `file` a locator names (its first page/slide, or a sheet by name): the part,
+    None when the locator names no place we can show (`Section 4.1`), or why the place does not exist."""
+    if locator is None or locator.kind in ("other", "chunk"):
+        return None
+    kinds = {"page": "page", "slide": "slide", "sheet": "sheet"}
+    parts = [p for p in file.parts if p.kind == kinds[locator.kind]]
+    if locator.kind == "sheet":
+        wanted = file_key(locator.name or "")
+        return next((p for p in parts if file_key(p.name or "") == wanted), f"{file.name!r} has no sheet {locator.name!r}")
+    if not parts:
+        return None  # pages named in a file that has none (an image, a docx): the file itself
+    number = locator.numbers[0]
+    if 1 <= number <= len(parts):
+        return parts[number - 1]
+    noun = {"page": "page", "slide": "slide"}[locator.kind]
+    return f"{file.name!r} has {len(parts)} {noun}{'s' if len(parts) != 1 else ''}; {noun} {number} does not exist"
+
+
+def _link_file(citation: Citation, file: FileSource, status: str, reason: str | None = None) -> Resolved:
+    """A link to a task file's page, at the page/slide/sheet the locator names when it exists."""
+    place = part_for(file, parse_locator(citation.locator))
+    if isinstance(place, str):
+        status = "locator_out_of_range" if status == "resolved" else status
+        reason = f"{reason}; {place}" if reason else place
+        place = None
+    target = source_path(file.slug, part_anchor(place) if place else None)
+    return Resolved(citation, status, target, reason, source_slug=file.slug)
+
+
+def _chunk_of(citation: Citation, source: Source, scope: Scope) -> Resolved:
+    if citation.chunk is None:
+        what = f"{citation.locator!r} is not a chunk number" if citation.locator else "no chunk number"
+        return Resolved(citation, "malformed", None, f"{what}; corpus documents are cited by chunk",
+                        f"the source is {source.title!r}", source.slug)
+    count = scope.chunk_counts[source.slug]
+    if citation.chunk >= count:
         return Resolved(
             citation, "chunk_out_of_range", None,
-            f"{found.title!r} has {count} chunk{'s' if count != 1 else ''} (0–{count - 1})",
-            source_slug=found.slug,
+            f"{source.title!r} has {count} chunk{'s' if count != 1 else ''} (0–{count - 1})",
+            source_slug=source.slug,
         )
-    return Resolved(citation, "resolved", chunk_path(found.slug, citation.chunk), source_slug=found.slug)
+    return Resolved(citation, "resolved", chunk_path(source.slug, citation.chunk), source_slug=source.slug)
+
+
+def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
+    """A corpus document by title; else a task file cited as one (`file_as_chunk`, linked to the
+    file: a chunk number is not a place in a file); else why neither exists."""
+    title = citation.title or ""
+    matches = [] if scope.missing_corpus else scope.by_title(title)
+    if len(matches) == 1:
+        return _chunk_of(citation, matches[0], scope)
+    file = None if matches else scope.files.get(file_key(title))
+    if file is not None:
+        reason = "a task file cited as a corpus document"
+        if citation.chunk is not None:
+            reason += f": chunk {citation.chunk} is not a place in the file"
+        return _link_file(citation, file, "file_as_chunk", reason)
+    if citation.chunk is None and not citation.locator:
+        return _unresolved(citation, "malformed", 'no chunk number (expected "title", chunk N)')
+    unresolved = _find_source(citation, title, scope)
+    assert isinstance(unresolved, Resolved)  # a single match was handled above
+    return unresolved
 
 
 def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
     name = citation.file or ""
     if _UNSAFE_NAME.search(name):
         return _unresolved(citation, "malformed", "a cited file name must not contain a path")
-    file = scope.files.get(unicodedata.normalize("NFKC", name).strip().lower())
+    file = scope.files.get(file_key(name))
     if file is None:
         where = scope.files_folder or "this report's task files"
-        near = min(scope.files.values(), key=lambda f: edit_distance(f.name.lower(), name.lower()), default=None)
-        hint = f"did you mean {near.name!r}?" if near and edit_distance(near.name.lower(), name.lower()) <= 3 else None
+        wanted = file_key(name)
+        near = min(scope.files.values(), key=lambda f: distance(file_key(f.name), wanted), default=None)
+        hint = f"did you mean {near.name!r}?" if near and 0 < distance(file_key(near.name), wanted) <= 3 else None
         return _unresolved(citation, "missing_file", f"no file {name!r} in {where}", hint)
-    anchor = ""
-    page = _PAGE_LOCATOR.match(citation.locator or "")
-    if page and file.kind == "pdf" and 1 <= int(page.group(1)) <= len(file.parts):
-        anchor = f"#page-{int(page.group(1))}"
-    return Resolved(citation, "resolved", source_path(file.slug) + anchor, source_slug=file.slug)
+    return _link_file(citation, file, "resolved")
 
 
 def _resolve_web(citation: Citation, scope: Scope) -> Resolved:
     url = (citation.title or "").strip()
-    match = next((s for s in scope.sources if s.meta.get("origin") == url), None)
+    if not _URL_SCHEME.match(url):
+        return _unresolved(citation, "unknown_source", "not a web address")
+    match = scope.by_url(url)
     if match:
         return Resolved(citation, "resolved", source_path(match.slug), source_slug=match.slug)
-    return _unresolved(citation, "unknown_source", "this web page is not in the knowledge base")
+    return _unresolved(citation, "unknown_source", "no source in the knowledge base was scraped from this address")
 
 
 def _resolve_rag(citation: Citation, scope: Scope) -> Resolved:
