@@ -176,6 +176,49 @@ def synthesize(root: Path, sources: int, reports: int, seed: int = 0) -> dict[st
     return made
 
 
+def one_paragraph_report(root: Path, citations: int, seed: int = 0) -> None:
+    """A knowledge base of one task (100 sources) and one report whose single paragraph holds
+    `citations` citations: the shape that exposed quadratic stages (issue 18)."""
+    synthesize(root, SOURCES_PER_TASK, 0, seed)
+    docs = json.loads((root / "corpora/001/long_context_sampled_60.json").read_text(encoding="utf-8"))
+    rng = random.Random(seed)
+    words = Words(rng)
+    cites = "".join(f'{words.line(20)}[long_context: "{rng.choice(docs)["title"][:50]}", chunk 0]' for _ in range(citations))
+    folder = root / "reports" / "one-paragraph"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.yaml").write_text("task: '001'\ncorpus: corpora/001/long_context_sampled_60\n", encoding="utf-8")
+    (folder / "final_report.md").write_text(f"# 一段的报告\n\n{cites}\n", encoding="utf-8")
+
+
+def citation_scaling(counts: list[int], work: Path, timeout: float = 3600, progress=print) -> dict:
+    """`kb cites` and the whole build for one paragraph of N citations, for each N and for none;
+    the per-citation cost is (run − run without citations) / N, flat when every stage is linear."""
+    rows = []
+    baseline: dict[str, float] = {}
+    for count in [0, *counts]:
+        root = work / f"paragraph-{count}"
+        shutil.rmtree(root, ignore_errors=True)
+        one_paragraph_report(root, count)
+        report = root / "reports/one-paragraph/final_report.md"
+        corpus = root / "corpora/001/long_context_sampled_60.json"
+        progress(f"bench: one paragraph of {count} citations")
+        cites = run_build([sys.executable, "-m", "build_tools", "cites", str(report), "--corpus", str(corpus)],
+                          {**os.environ}, timeout)
+        env = {**os.environ, "CITEKB_SOURCES": str(root), "CITEKB_CACHE": str(work / "paragraph-cache"),
+               "NO_MKDOCS_2_WARNING": "1"}
+        build = run_build([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"),
+                           "-d", str(root / "site")], env, timeout)
+        row = {"citations": count, "kb_cites_s": cites.seconds, "build_s": build.seconds,
+               "build_rss_mb": build.peak_rss_mb, "ok": cites.ok and build.ok}
+        if count == 0:
+            baseline = {"kb_cites_s": cites.seconds, "build_s": build.seconds}
+        else:
+            for key in ("kb_cites_s", "build_s"):
+                row[key.replace("_s", "_ms_per_citation")] = round((row[key] - baseline[key]) * 1000 / count, 3)
+        rows.append(row)
+    return {"one_paragraph": rows}
+
+
 @dataclass
 class BuildRun:
     seconds: float

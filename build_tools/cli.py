@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .bench import bench
+from .bench import bench, citation_scaling
 from .check import check_site
 from .chunk import chunk_text
 from .importer import ImportFailure, import_app
@@ -195,6 +195,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Synthetic knowledge base → cold build, warm rebuild, sizes; and a plain mkdocs-material build."""
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="citekb-bench-"))
+    if args.citations:
+        result = citation_scaling([int(n) for n in args.citations.split(",")], work, args.timeout,
+                                  progress=lambda line: print(f"kb: {line}", file=sys.stderr))
+        print_json(result) if args.json else print(result)
+        return 0 if all(row["ok"] for row in result["one_paragraph"]) else 1
     result = bench(args.sources, args.reports, work, plain=not args.no_plain, timeout=args.timeout,
                    progress=lambda line: print(f"kb: {line}", file=sys.stderr))
     if args.json:
@@ -247,6 +252,8 @@ def parser() -> argparse.ArgumentParser:
     bench_verb.add_argument("--reports", type=int, default=100)
     bench_verb.add_argument("--json", action="store_true", help="print the measurements as JSON")
     bench_verb.add_argument("--work", help="folder for the generated corpus and sites (default: a new temporary one)")
+    bench_verb.add_argument("--citations", metavar="N,N,...",
+                            help="instead: one report paragraph of N citations each (linear-cost check)")
     bench_verb.add_argument("--no-plain", action="store_true", help="skip the plain mkdocs-material comparison")
     bench_verb.add_argument("--timeout", type=float, default=3600, help="seconds before a build is stopped")
     bench_verb.set_defaults(run=cmd_bench)

@@ -13,10 +13,11 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from . import commonmark
 from .chunk import content_offset
 from .cite.resolve import normalize_title
 from .clean import segments
-from .knowledge_base import Backlink, CitedReport, KnowledgeBase, citing_sentence
+from .knowledge_base import Backlink, CitedReport, KnowledgeBase, Sentences
 from .models import Chunk, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, file_download_path, report_path, source_path
 
@@ -236,26 +237,18 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
     )
 
 
-def markdown_escape(text: str) -> str:
-    """Report text as Markdown that can neither emit HTML nor link anywhere on its own."""
-    return text.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]")
-
-
-def report_markdown(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link) -> str:
-    """Report text with each citation bracket replaced by its rendered citation(s)."""
-    out: list[str] = []
-    cursor = 0
+def report_html(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link, section: str) -> str:
+    """Report text rendered (CommonMark) with each citation bracket replaced by its rendered
+    citation(s), as one raw HTML block for the page's Markdown (which leaves it alone)."""
+    spans: list[tuple[int, int, str]] = []
     by_span: dict[tuple[int, int], list[Resolved]] = {}
     for item in items:
         by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
     for (start, end), group in sorted(by_span.items()):
-        if start < cursor:
-            continue
-        out.append(markdown_escape(text[cursor:start]))
-        out.append("".join(citation_html(item, kb, link) for item in group))
-        cursor = end
-    out.append(markdown_escape(text[cursor:]))
-    return "".join(out)
+        if not spans or start >= spans[-1][1]:
+            spans.append((start, end, "".join(citation_html(item, kb, link) for item in group)))
+    body = commonmark.render(text, spans, section)
+    return f'<div class="citekb-report">\n{body}\n</div>'
 
 
 def citation_key(item: Resolved) -> tuple[str, str, int | None]:
@@ -267,8 +260,9 @@ def citation_diff(cited: CitedReport) -> dict[str, list[tuple[tuple, int]]]:
     """Citations added, removed, and moved (cited in other sentences) by validation."""
     def sentences(items: list[Resolved], text: str) -> dict[tuple, Counter]:
         found: dict[tuple, Counter] = {}
+        around = Sentences(text).around
         for item in items:
-            sentence = citing_sentence(text, item.citation.start, item.citation.end)
+            sentence = around(item.citation.start, item.citation.end)
             found.setdefault(citation_key(item), Counter())[sentence] += 1
         return found
 
@@ -317,8 +311,8 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
     ]
     if report.query:
-        parts.append("## 查询 {#query}\n\n" + "\n".join("> " + markdown_escape(line) for line in report.query.splitlines()) + "\n")
-    parts.append("## 最终报告 {#final}\n\n" + report_markdown(report.final, cited.final, kb, link) + "\n")
+        parts.append(f'## 查询 {{#query}}\n\n<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n')
+    parts.append("## 最终报告 {#final}\n\n" + report_html(report.final, cited.final, kb, link, "final") + "\n")
     if report.original is not None:
         diff = citation_diff(cited)
         labels = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同句子中）"}
@@ -336,7 +330,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
             + "\n### 文本差异 {#text-diff}\n\n" + text_diff_html(report.original, report.final) + "\n"
         )
         parts.append(
-            "## 原始报告（验证前） {#original}\n\n" + report_markdown(report.original, cited.original, kb, link) + "\n"
+            "## 原始报告（验证前） {#original}\n\n" + report_html(report.original, cited.original, kb, link, "original") + "\n"
         )
     if report.meta.get("summary"):
         parts.append(

@@ -127,16 +127,14 @@ def parse_locator(text: str | None) -> Locator | None:
     return Locator("other", name=text)
 
 
-def _line_end(text: str, start: int) -> int:
-    end = text.find("\n", start)
-    return len(text) if end == -1 else end
-
-
 def _limit(text: str, start: int) -> int:
-    """A citation opened at `start` ends before the next citation opening on its line."""
-    line_end = _line_end(text, start)
+    """A citation opened at `start` ends before the next citation opening on its line, and within
+    a bounded window (so a line of 20,000 citations is not rescanned for each one)."""
+    window = min(len(text), start + MAX_RAW + 1000)
+    line_end = text.find("\n", start, window)
+    line_end = window if line_end == -1 else line_end
     following = _ANY_OPENING.search(text, start + 1, line_end)
-    return min(following.start() if following else line_end, start + MAX_RAW + 1000)
+    return following.start() if following else line_end
 
 
 def _malformed(kind: str, text: str, start: int, limit: int, error: str) -> Citation:

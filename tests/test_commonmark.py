@@ -1,0 +1,90 @@
+"""Report text in, HTML out (in-process): CommonMark, code kept literal, citations placed safely."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import kb
+
+from build_tools.commonmark import code_ranges, inside, render
+from build_tools.knowledge_base import report_citations
+
+CITE = '[long_context: "T", chunk 0]'
+
+
+def cited(text: str) -> list[tuple[int, int, str]]:
+    """Each citation outside code, replaced by a marker element."""
+    return [(c.start, c.end, f'<a class="cite" data-raw="{c.raw}">C</a>') for c in report_citations(text)]
+
+
+def html_of(text: str) -> BeautifulSoup:
+    return BeautifulSoup(render(text, cited(text), "final"), "html.parser")
+
+
+@pytest.mark.parametrize("text, code", [
+    (f"```\ncode {CITE} <b>\n```\n", "code [long_context: \"T\", chunk 0] <b>\n"),
+    (f"~~~python\n{CITE}\n~~~\n", f"{CITE}\n"),
+    (f"para\n\n    indented {CITE} <b>\n", f"indented {CITE} <b>\n"),
+    (f"inline `{CITE} <b>` after", f"{CITE} <b>"),
+    (f"double ``a ` {CITE}`` after", f"a ` {CITE}"),
+    (f"> quoted `{CITE}`", CITE),
+    (f"- item `{CITE}`", CITE),
+])
+def test_code_stays_literal_and_holds_no_citation(text, code):
+    soup = html_of(text)
+    assert soup.select_one("code").get_text() == code
+    assert soup.select(".cite") == []
+    assert report_citations(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    f"a `span` then {CITE}",
+    f"unpaired ` backtick {CITE}",
+    f"escaped \\`{CITE}\\`",
+    f"```\nfence\n```\n\n{CITE}",
+    f"| a | b |\n|---|---|\n| `x` | {CITE} |\n",
+])
+def test_citations_outside_code_are_citations(text):
+    assert len(report_citations(text)) == 1
+    assert len(html_of(text).select("a.cite")) == 1
+
+
+def test_raw_html_and_unsafe_links_are_text():
+    soup = html_of(f'<img src=x onerror="alert(1)"> <b id="x">b</b> [x](javascript:alert(1)) {CITE}')
+    assert soup.select("img, b, a[href]") == []
+    assert "<img src=x" in soup.get_text() and soup.select("a.cite")
+
+
+def test_citation_in_alt_text_never_enters_an_attribute():
+    soup = html_of(f"![logo {CITE}](logo.png)")
+    image = soup.select_one("img")
+    assert image.attrs == {"src": "logo.png", "alt": "logo "}
+    assert image.find_next_sibling("a")["class"] == ["cite"]  # placed after the image, not lost
+
+
+def test_headings_move_under_the_page_sections_with_stable_ids():
+    soup = html_of(f"# 报告 {CITE}\n\n## 第一节\n\n###### 深\n")
+    assert [(h.name, h["id"]) for h in soup.select("h3, h4, h5, h6")] == [
+        ("h3", "final-1"), ("h4", "final-2"), ("h6", "final-3")]
+    assert soup.select_one("h3 a.cite") and soup.select_one('h3 a.headerlink[href="#final-1"]')
+
+
+def test_private_use_markers_in_the_text_cannot_forge_a_citation():
+    soup = html_of(f"forged \ue0000\ue001 and {CITE}")
+    assert len(soup.select("a.cite")) == 1 and "\ue000" not in str(soup)
+
+
+def test_code_ranges_are_sorted_and_inside_finds_them():
+    text = f"`a` x `b`\n\n```\n{CITE}\n```\n"
+    ranges = code_ranges(text)
+    assert ranges == sorted(ranges) and len(ranges) == 3
+    assert inside(ranges, text.index(CITE)) and not inside(ranges, text.index("x"))
+
+
+def test_kb_cites_leaves_out_citations_in_code(tmp_path):
+    report = tmp_path / "r.md"
+    report.write_text(f"真的 {CITE}\n\n```\n示例 {CITE}\n```\n\n行内 `{CITE}`\n", encoding="utf-8")
+    rows = json.loads(kb("cites", str(report)).stdout)
+    assert [r["raw"] for r in rows] == [CITE]
