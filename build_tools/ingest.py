@@ -188,25 +188,26 @@ def corpus_key(path: Path, root: Path) -> str:
     return relative(path, root).removesuffix(".json")
 
 
-def _text_field(item: dict, key: str) -> str | None:
-    """A document field as the pipeline reads it (`doc.get(key, '')`); None when it is not text."""
-    value = item.get(key, "")
-    return "" if value is None else value if isinstance(value, str) else None
-
-
 def corpus_document(item: object, index: int, where: str, line: int) -> tuple[Source | None, Problem | None]:
-    """One corpus item read with the pipeline's precedence: `content` wins over `page_body` when
-    both are non-empty; `url` is the origin. Unusable only when the pipeline could not read it."""
+    """One corpus item read exactly as the pipeline's loader reads it, so its chunks are the
+    retriever's: `content or page_body`, and the text `f"{title}\\n\\n{content}" if title else
+    content` (a title or body that is not a string is formatted as Python formats it). Unusable
+    only where the pipeline itself fails: an item that is not an object, or a body that is not
+    text under no title."""
     if not isinstance(item, dict):
         return None, Problem(where, f"item {index} is not an object {{title, content/page_body, url}}", line)
-    fields = {key: _text_field(item, key) for key in ("title", "content", "page_body", "url")}
-    wrong = [key for key, value in fields.items() if value is None]
-    if wrong:
-        return None, Problem(where, f"item {index}: {' and '.join(wrong)} must be text", line)
-    title, body = fields["title"], fields["content"] or fields["page_body"]
+    title = item.get("title", "")
+    content = item.get("content", "") or item.get("page_body", "")
+    if title:
+        title, body = title if isinstance(title, str) else str(title), content if isinstance(content, str) else str(content)
+    elif content and not isinstance(content, str):
+        return None, Problem(where, f"item {index}: the text is not a string and there is no title", line)
+    else:
+        title, body = "", content or ""
     source = Source(f"lc-{short_hash(title)}", title, body, [f"{where}#{index}"])
-    if fields["url"]:
-        source.meta["origin"] = fields["url"]
+    url = item.get("url", "")
+    if url:
+        source.meta["origin"] = url if isinstance(url, str) else str(url)
     problem = None
     if not title and not body:
         problem = Problem(where, f"item {index} has neither a title nor text (the pipeline numbers it as an empty document)", line)

@@ -22,7 +22,7 @@ def make_bad_folder(root: Path) -> None:
     corpora.mkdir(parents=True)
     (corpora / "broken.json").write_text('[\n {"title": "a", "page_body": "b"},\n {"title": "c", \n', encoding="utf-8")
     (corpora / "items.json").write_text(
-        '[\n {"title": "完整条目", "page_body": "正文。"},\n {"title": "只有标题"},\n 42,\n {"url": null},\n {"title": 7}\n]', encoding="utf-8"
+        '[\n {"title": "完整条目", "page_body": "正文。"},\n {"title": "只有标题"},\n 42,\n {"url": null},\n {"title": 7, "content": null, "page_body": null},\n {"content": [1]}\n]', encoding="utf-8"
     )
 
 
@@ -36,11 +36,13 @@ def test_each_defect_is_named_with_file_and_line(tmp_path):
     assert any(m.startswith("corpora/009/broken.json:4:") and "invalid JSON" in m for m in messages)
     assert "corpora/009/items.json:4: item 2 is not an object {title, content/page_body, url}" in messages
     assert any(m.startswith("corpora/009/items.json:5: item 3 has neither a title nor text") for m in messages)
-    assert "corpora/009/items.json:6: item 4: title must be text" in messages
-    # A title alone is a document to the pipeline: it loads. The corpus keeps its doc numbering.
-    assert {s.title for s in loaded.sources.values()} == {"完整条目", "只有标题", "", "好的来源"}
+    assert "corpora/009/items.json:7: item 5: the text is not a string and there is no title" in messages
+    # A title alone is a document to the pipeline, and a number title is formatted as Python does.
+    titles = {s.title: s for s in loaded.sources.values()}
+    assert set(titles) == {"完整条目", "只有标题", "", "7", "好的来源"}
+    assert titles["7"].text == "7\n\nNone"  # f"{title}\n\n{content}" with `None or None`
     slugs = loaded.corpora["corpora/009/items"].slugs
-    assert slugs[0] and slugs[1] and slugs[3] and slugs[2] == slugs[4] == ""
+    assert all(slugs[i] for i in (0, 1, 3, 4)) and slugs[2] == slugs[5] == ""
 
 
 def test_kb_chunk_reports_bad_items_and_keeps_doc_index(tmp_path):
