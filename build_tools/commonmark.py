@@ -10,11 +10,14 @@ the text: a paragraph of 20,000 citations costs per citation what a paragraph of
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from .paths import heading_anchor
 
 _BACKTICKS = re.compile(r"`+")
 _SLOT = re.compile("\ue000(\\d+)\ue001")  # a citation's place in the text given to markdown-it
@@ -114,9 +117,19 @@ def _place_citations(children: list[Token], html: Sequence[str]) -> list[Token]:
     return placed
 
 
-def render(text: str, citations: Sequence[tuple[int, int, str]], anchor_prefix: str) -> str:
-    """HTML of `text` with each (start, end, html) citation span replaced by its HTML. Headings move
-    down HEADING_SHIFT levels and get ids `{anchor_prefix}-N` with a permalink."""
+@dataclass(frozen=True)
+class Heading:
+    """A report heading as rendered: its level on the page, anchor, text (citations left out), line."""
+
+    level: int
+    anchor: str
+    title: str
+    line: int  # 0-based line of the report text where it starts
+
+
+def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -> tuple[list[Token], list[Heading]]:
+    """Tokens of `text` with each citation span reduced to a slot (its HTML placed afterwards),
+    and the headings, moved down HEADING_SHIFT levels with anchors from `paths.heading_anchor`."""
     pieces, html, cursor = [], [], 0
     for start, end, markup in citations:
         pieces.append(text[cursor:start].replace("\ue000", "\ufffd"))
@@ -124,18 +137,41 @@ def render(text: str, citations: Sequence[tuple[int, int, str]], anchor_prefix: 
         html.append(markup)
         cursor = end
     pieces.append(text[cursor:].replace("\ue000", "\ufffd"))
-    md = parser()
-    tokens = md.parse("".join(pieces))
-    heading = 0
+    tokens = parser().parse("".join(pieces))
+    headings: list[Heading] = []
+    taken = {section}
     for index, token in enumerate(tokens):
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1]) + HEADING_SHIFT)}"
         if token.type == "heading_open":
-            heading += 1
-            anchor = f"{anchor_prefix}-{heading}"
+            children = tokens[index + 1].children or []
+            title = _SLOT.sub("", "".join(c.content for c in children if c.type in ("text", "code_inline"))).strip()
+            anchor = heading_anchor(section, title, taken)
             token.attrSet("id", anchor)
-            permalink = f'<a class="headerlink" href="#{anchor}" title="永久链接">¶</a>'
-            tokens[index + 1].children.append(Token("html_inline", "", 0, content=permalink))
+            children.append(Token("html_inline", "", 0, content=f'<a class="headerlink" href="#{anchor}" title="永久链接">¶</a>'))
+            headings.append(Heading(int(token.tag[1]), anchor, title, token.map[0]))
         elif token.type == "inline" and token.children:
             token.children = _place_citations(token.children, html)
+    return tokens, headings
+
+
+def disjoint(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Citation spans in order, each once, a span overlapping an earlier one left out."""
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if not kept or start >= kept[-1][1]:
+            kept.append((start, end))
+    return kept
+
+
+def render(text: str, citations: Sequence[tuple[int, int, str]], section: str) -> str:
+    """HTML of `text` with each (start, end, html) citation span replaced by its HTML. Headings move
+    down HEADING_SHIFT levels (under the page's own section headings) with readable anchors."""
+    md = parser()
+    tokens, _ = _parse(text, citations, section)
     return md.renderer.render(tokens, md.options, {})
+
+
+def headings(text: str, citations: Sequence[tuple[int, int]], section: str) -> list[Heading]:
+    """The headings `render` gives the same text and citation spans: anchors agree by construction."""
+    return _parse(text, [(start, end, "") for start, end in citations], section)[1]

@@ -51,9 +51,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .cite.parse import parse_citations
+from . import commonmark
 from .clean import cleaned
 from .knowledge_base import KnowledgeBase
+from .models import Resolved
 from .lock import write_atomic
 from .shards import Shard, rice_coded, shard_file
 from .paths import chunk_anchor, report_path, source_path
@@ -234,15 +235,22 @@ def analyze_all(texts: list[str]) -> list[Analysis]:
 # ---------------------------------------------------------------- documents
 
 
-def strip_citations(text: str) -> str:
-    """Report text without its citation brackets (their words would match every report)."""
+def report_sections(text: str, items: list[Resolved], section: str, label: str) -> list[tuple[str, str, str]]:
+    """(anchor, label, text) for each part of a report between its headings, anchored as the page
+    renders them; citation brackets left out (their words would match every report)."""
+    spans = commonmark.disjoint((i.citation.start, i.citation.end) for i in items)
     out, cursor = [], 0
-    for citation in sorted(parse_citations(text), key=lambda c: c.start):
-        if citation.start >= cursor:
-            out.append(text[cursor:citation.start])
-            cursor = citation.end
+    for start, end in spans:
+        out.append(text[cursor:start])
+        out.append(" " + "\n" * text.count("\n", start, end))  # line numbers stay those of `text`
+        cursor = end
     out.append(text[cursor:])
-    return " ".join(out)
+    lines = "".join(out).splitlines(keepends=True)
+    found = commonmark.headings(text, spans, section)
+    starts = [0] + [h.line for h in found] + [len(lines)]
+    names = [(section, label)] + [(h.anchor, f"{label} · {h.title}") for h in found]
+    return [(anchor, name, "".join(lines[starts[i]:starts[i + 1]]))
+            for i, (anchor, name) in enumerate(names) if "".join(lines[starts[i]:starts[i + 1]]).strip()]
 
 
 def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
@@ -261,15 +269,17 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
 
 
 def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
-    """One document per chunk (`chunk_docs`) and per report section, in a stable order."""
+    """One document per chunk (`chunk_docs`) and per report section (the query, and each part of the
+    final and original reports between headings), in a stable order."""
     docs = chunk_docs(kb)
     for slug in sorted(kb.cited):
-        report = kb.cited[slug].report
-        sections = [("query", "查询", report.query), ("final", "最终报告", report.final),
-                    ("original", "原始报告", report.original or "")]
+        cited = kb.cited[slug]
+        report = cited.report
+        sections = [("query", "查询", report.query)] if report.query.strip() else []
+        sections += report_sections(report.final, cited.final, "final", "最终报告")
+        sections += report_sections(report.original or "", cited.original, "original", "原始报告")
         for anchor, label, text in sections:
-            if text.strip():
-                docs.append(SearchDoc(report_path(slug), report.title, anchor, label, strip_citations(text)))
+            docs.append(SearchDoc(report_path(slug), report.title, anchor, label, text))
     return docs
 
 

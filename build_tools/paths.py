@@ -10,6 +10,7 @@ Site paths never start with "/" and always end a page with "/" (MkDocs' `use_dir
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .models import FilePart
 
@@ -61,3 +62,21 @@ def part_anchor(part: FilePart) -> str:
     if part.kind == "text":
         return "text"
     return f"{part.kind}-{part.number}"
+
+
+_HEADING_DROP = re.compile(r"[^\w\s-]+")
+_HEADING_SPACE = re.compile(r"[\s_-]+")
+HEADING_ANCHOR_CHARS = 40  # of the heading text kept in its anchor
+
+
+def heading_anchor(section: str, title: str, taken: set[str]) -> str:
+    """A report heading's anchor: readable in any script (`final-1-市场概况`), unique on the page
+    (`-2`, `-3` appended in order), and `taken` records it. Punctuation is dropped, case folded."""
+    words = _HEADING_SPACE.sub("-", _HEADING_DROP.sub("", unicodedata.normalize("NFKC", title)).casefold())
+    base = f"{section}-{words.strip('-')[:HEADING_ANCHOR_CHARS].strip('-')}".rstrip("-")
+    anchor, n = base, 1
+    while anchor in taken:
+        n += 1
+        anchor = f"{base}-{n}"
+    taken.add(anchor)
+    return anchor

@@ -240,15 +240,27 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
 def report_html(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link, section: str) -> str:
     """Report text rendered (CommonMark) with each citation bracket replaced by its rendered
     citation(s), as one raw HTML block for the page's Markdown (which leaves it alone)."""
-    spans: list[tuple[int, int, str]] = []
     by_span: dict[tuple[int, int], list[Resolved]] = {}
     for item in items:
         by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
-    for (start, end), group in sorted(by_span.items()):
-        if not spans or start >= spans[-1][1]:
-            spans.append((start, end, "".join(citation_html(item, kb, link) for item in group)))
-    body = commonmark.render(text, spans, section)
-    return f'<div class="citekb-report">\n{body}\n</div>'
+    spans = [(start, end, "".join(citation_html(item, kb, link) for item in by_span[start, end]))
+             for start, end in commonmark.disjoint(by_span)]
+    return f'<div class="citekb-report">\n{commonmark.render(text, spans, section)}\n</div>'
+
+
+_HEADING = re.compile(r'<h([2-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def outline(page_html: str) -> list[tuple[int, str, str]]:
+    """(level, id, text) of every h2–h6 with an id in a rendered page: the report page's table of
+    contents, its own headings included (they sit in a raw HTML block the Markdown TOC never sees).
+    Citation previews and permalinks are left out of the text."""
+    found = []
+    for level, anchor, inner in _HEADING.findall(page_html):
+        inner = re.sub(r'<span class="citekb-preview".*?</span>|<a class="headerlink".*?</a>', "", inner, flags=re.DOTALL)
+        found.append((int(level), html.unescape(anchor), html.unescape(_TAG.sub("", inner)).strip()))
+    return found
 
 
 def citation_key(item: Resolved) -> tuple[str, str, int | None]:

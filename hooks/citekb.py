@@ -24,6 +24,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url
 
 from build_tools import index, paths, render
@@ -200,7 +201,24 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 def on_page_content(html: str, page, config, files) -> str:
     make = _html_pages.get(page.file.src_uri)
-    return make(_linker(page)) if make else html
+    if make:
+        return make(_linker(page))
+    if page.file.src_uri in _markdown_pages:
+        page.toc = _toc(render.outline(html))
+    return html
+
+
+def _toc(headings: list[tuple[int, str, str]]) -> TableOfContents:
+    """MkDocs' table of contents from (level, id, text), nested by level."""
+    root: list[dict] = []
+    stack: list[dict] = []
+    for level, anchor, name in headings:
+        token = {"level": level, "id": anchor, "name": name, "children": []}
+        while stack and stack[-1]["level"] >= level:
+            stack.pop()
+        (stack[-1]["children"] if stack else root).append(token)
+        stack.append(token)
+    return get_toc(root)
 
 
 def on_post_build(config) -> None:

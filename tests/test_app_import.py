@@ -99,3 +99,13 @@ def test_kb_cites_emits_the_url(app):
     assert [r["url"] for r in rows if r["kind"] == "web"] == [PLAN_URL]
     assert rows[0]["status"] == "resolved" and rows[0]["url"] == PLAN_URL
     assert rows[3]["status"] == "resolved" and rows[3]["url"] == ""  # a source scraped without a URL
+
+
+def test_report_headings_are_in_the_toc_and_are_search_sections(app):
+    _, _, site = app
+    soup = soup_of(site, "reports/results-32k-modelx-102-20250101-000000")
+    toc = [(a["href"], a.get_text(strip=True)) for a in soup.select("nav.md-nav--secondary a.md-nav__link")]
+    assert ("#final", "最终报告") in toc and ("#final-规划报告", "规划报告") in toc
+    assert soup.select_one("article h3#final-规划报告")
+    hits = json.loads(kb("search", "后面的引用仍有效", "--site", str(site.site), "--json").stdout)
+    assert hits[0]["location"].endswith("reports/results-32k-modelx-102-20250101-000000/#final-规划报告")

@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import kb
 
-from build_tools.commonmark import code_ranges, inside, render
+from build_tools.commonmark import code_ranges, headings, inside, render
 from build_tools.knowledge_base import report_citations
 
 CITE = '[long_context: "T", chunk 0]'
@@ -64,11 +64,16 @@ def test_citation_in_alt_text_never_enters_an_attribute():
     assert image.find_next_sibling("a")["class"] == ["cite"]  # placed after the image, not lost
 
 
-def test_headings_move_under_the_page_sections_with_stable_ids():
-    soup = html_of(f"# 报告 {CITE}\n\n## 第一节\n\n###### 深\n")
+def test_headings_move_under_the_page_sections_with_readable_ids():
+    text = f"# 报告 {CITE}\n\n## 第一节\n\n###### 深\n\n## 第一节\n"
+    soup = html_of(text)
     assert [(h.name, h["id"]) for h in soup.select("h3, h4, h5, h6")] == [
-        ("h3", "final-1"), ("h4", "final-2"), ("h6", "final-3")]
-    assert soup.select_one("h3 a.cite") and soup.select_one('h3 a.headerlink[href="#final-1"]')
+        ("h3", "final-报告"), ("h4", "final-第一节"), ("h6", "final-深"), ("h4", "final-第一节-2")]
+    assert soup.select_one("h3 a.cite") and soup.select_one('h3 a.headerlink[href="#final-报告"]')
+    found = headings(text, [(c.start, c.end) for c in report_citations(text)], "final")
+    assert [(h.level, h.anchor, h.title, h.line) for h in found] == [
+        (3, "final-报告", "报告", 0), (4, "final-第一节", "第一节", 2), (6, "final-深", "深", 4),
+        (4, "final-第一节-2", "第一节", 6)]
 
 
 def test_private_use_markers_in_the_text_cannot_forge_a_citation():
@@ -88,3 +93,9 @@ def test_kb_cites_leaves_out_citations_in_code(tmp_path):
     report.write_text(f"真的 {CITE}\n\n```\n示例 {CITE}\n```\n\n行内 `{CITE}`\n", encoding="utf-8")
     rows = json.loads(kb("cites", str(report)).stdout)
     assert [r["raw"] for r in rows] == [CITE]
+
+
+def test_lists_nest_as_commonmark_means_them():
+    soup = html_of(f"1. 第一\n   - 子项 {CITE}\n   - 子项二\n2. 第二\n")
+    assert [li.get_text(" ", strip=True)[:2] for li in soup.select("ol > li")] == ["第一", "第二"]
+    assert len(soup.select("ol > li > ul > li")) == 2 and soup.select_one("ol > li > ul a.cite")
