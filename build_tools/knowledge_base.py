@@ -15,9 +15,10 @@ from .chunk import chunk_text
 from .cite.parse import parse_citations, rag_references
 from .cite.resolve import Scope, file_key, resolve, title_index, url_index
 from .clean import find_boilerplate
-from .commonmark import code_ranges, inside
+from .commonmark import code_ranges, disjoint, inside
 from .ingest import Loaded, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
+from .paths import citation_anchor
 from .models import Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
 
 SENTENCE_END = re.compile(r"[。！？!?\n]")
@@ -28,11 +29,20 @@ _CITATION_LIKE = re.compile(r"\[[^\[\]\n]{0,300}\]")
 
 @dataclass(frozen=True)
 class Backlink:
-    """A report sentence that cites a source (or one of its chunks)."""
+    """A report sentence that cites a source (or one of its chunks), and the citation's anchor."""
 
     report_slug: str
     report_title: str
     sentence: str
+    anchor: str | None = None
+
+
+def span_anchors(items: list[Resolved], section: str) -> list[str | None]:
+    """Each citation's anchor on its report page (parallel to `items`): the n-th citation bracket
+    of the section, as `render.report_html` places them; None for one it does not place."""
+    order = {span: n for n, span in enumerate(disjoint((i.citation.start, i.citation.end) for i in items))}
+    spans = [(i.citation.start, i.citation.end) for i in items]
+    return [citation_anchor(section, order[span]) if span in order else None for span in spans]
 
 
 @dataclass
@@ -40,6 +50,14 @@ class CitedReport:
     report: Report
     final: list[Resolved]
     original: list[Resolved]
+
+    @cached_property
+    def final_anchors(self) -> list[str | None]:
+        return span_anchors(self.final, "final")
+
+    @cached_property
+    def original_anchors(self) -> list[str | None]:
+        return span_anchors(self.original, "original")
 
 
 @dataclass
@@ -72,13 +90,14 @@ def report_citations(text: str) -> list[Citation]:
 
 
 class Sentences:
-    """The sentence around any citation of one text. Sentence ends are found once per text, and
-    only a bounded window around the citation is read, so a paragraph of 20,000 citations costs
-    the same per citation as one of ten."""
+    """The sentence around any citation of one text. Sentence ends are found once per text (a `？`
+    inside a citation's title ends nothing), and only a bounded window around the citation is
+    read, so a paragraph of 20,000 citations costs the same per citation as one of ten."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, items: list[Resolved]):
         self.text = text
-        self.ends = [m.end() for m in SENTENCE_END.finditer(text)]
+        spans = disjoint((i.citation.start, i.citation.end) for i in items)
+        self.ends = [m.end() for m in SENTENCE_END.finditer(text) if not inside(spans, m.start())]
 
     def around(self, start: int, end: int) -> str:
         """The citing sentence without any citation brackets: the text before the citation (its
@@ -181,19 +200,20 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     kb.titles = title_index(list(kb.loaded.sources.values()))
     kb.urls = url_index(list(kb.loaded.sources.values()))
     chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
-    backlinks: dict[tuple[str, int | None], dict[Backlink, None]] = {}
+    backlinks: dict[tuple[str, int | None], dict[tuple[str, str], Backlink]] = {}
     for slug, report in kb.loaded.reports.items():
         scope = scope_for(report, kb, chunk_counts)
         final = [resolve(c, scope) for c in report_citations(report.final)]
         original = [resolve(c, scope) for c in report_citations(report.original or "")]
         kb.cited[slug] = CitedReport(report, final, original)
-        sentences = Sentences(report.final)
-        for item in final:
+        sentences = Sentences(report.final, final)
+        for item, anchor in zip(final, kb.cited[slug].final_anchors):
             if item.target and item.source_slug:
                 at_chunk = item.status == "resolved" and item.citation.kind == "long_context"
                 key = (item.source_slug, item.citation.chunk if at_chunk else None)
-                link = Backlink(slug, report.title, sentences.around(item.citation.start, item.citation.end))
-                backlinks.setdefault(key, {})[link] = None  # a dict keeps first-seen order, once each
-    kb.backlinks = {key: list(links) for key, links in backlinks.items()}
+                sentence = sentences.around(item.citation.start, item.citation.end)
+                # once per sentence, linked to its first citation; a dict keeps first-seen order
+                backlinks.setdefault(key, {}).setdefault((slug, sentence), Backlink(slug, report.title, sentence, anchor))
+    kb.backlinks = {key: list(links.values()) for key, links in backlinks.items()}
     kb.drift = find_drift(read_lock(kb.loaded.root / LOCK_NAME), kb.chunk_ids())
     return kb

@@ -140,7 +140,7 @@ class Resolved:
     """A citation with its verdict; `target` is a site path (with anchor) or None."""
 
     citation: Citation
-    status: str  # resolved | unknown_source | chunk_out_of_range | missing_file | malformed
+    status: str  # resolved | unknown_source | chunk_out_of_range | missing_file | malformed | file_as_chunk | locator_out_of_range
     target: str | None = None
     reason: str | None = None
     suggestion: str | None = None

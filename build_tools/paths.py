@@ -35,6 +35,11 @@ def report_path(slug: str, anchor: str | None = None) -> str:
     return f"reports/{slug}/" + (f"#{anchor}" if anchor else "")
 
 
+def citation_anchor(section: str, n: int) -> str:
+    """The n-th (0-based) citation bracket of a report section (`final`, `original`)."""
+    return f"cite-{section}-{n}"
+
+
 def source_page_uri(slug: str) -> str:
     """The generated Markdown file behind `source_path(slug)`."""
     return f"sources/{slug}.md"

@@ -19,7 +19,7 @@ from .cite.resolve import normalize_title
 from .clean import segments
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase, Sentences
 from .models import Chunk, FileSource, Removal, Report, Resolved, Source
-from .paths import chunk_anchor, file_download_path, report_path, source_path
+from .paths import chunk_anchor, citation_anchor, file_download_path, report_path, source_path
 
 Link = Callable[[str], str]
 
@@ -97,7 +97,7 @@ def backlinks_html(links: list[Backlink], link: Link) -> str:
     if not links:
         return ""
     items = "".join(
-        f'<li><a href="{esc(link(report_path(b.report_slug)))}">{esc(b.report_title)}</a>：'
+        f'<li><a href="{esc(link(report_path(b.report_slug, b.anchor)))}">{esc(b.report_title)}</a>：'
         f"<q>{esc(b.sentence)}</q></li>"
         for b in links
     )
@@ -190,13 +190,14 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
 # ---------------------------------------------------------------- report pages
 
 
-def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
+def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None) -> str:
     """One citation as an inline element: a link with a hover preview, or a marked failure.
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
     that does not exist) is a link with a ⚠ and its reason, never a silent one."""
     citation = item.citation
     kind = esc(citation.kind)
+    ident = f' id="{anchor}"' if anchor else ""
     cited = f' data-title="{inline(citation.title)}"' if citation.title else ""
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
     reason = f"{STATUS_LABELS[item.status]}：{item.reason or ''}" + (f"（{item.suggestion}）" if item.suggestion else "")
@@ -216,7 +217,7 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
         if flagged:
             label, preview = f"⚠ {label}", f"{reason}\n{preview}"
         return (
-            f'<a class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
+            f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
             f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
             f'<span class="citekb-cite-label">{inline(label)}</span>'
             f'<span class="citekb-preview" role="tooltip">{inline(preview)}</span></a>'
@@ -225,13 +226,13 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link) -> str:
         url = citation.title or ""
         if re.match(r"^https?://", url):
             return (
-                f'<a class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="web" '
+                f'<a{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="web" '
                 f'href="{esc(url)}" rel="noopener noreferrer nofollow" title="{inline(reason)}">'
                 f'<span class="citekb-cite-label">⚠ {inline(short(url, 40))}</span>'
                 f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></a>'
             )
     return (
-        f'<span class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0" '
+        f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0" '
         f'title="{inline(reason)}"><span class="citekb-cite-label">⚠ {inline(citation.raw)}</span>'
         f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></span>'
     )
@@ -243,8 +244,9 @@ def report_html(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link,
     by_span: dict[tuple[int, int], list[Resolved]] = {}
     for item in items:
         by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
-    spans = [(start, end, "".join(citation_html(item, kb, link) for item in by_span[start, end]))
-             for start, end in commonmark.disjoint(by_span)]
+    spans = [(start, end, "".join(citation_html(item, kb, link, citation_anchor(section, n) if not i else None)
+                                  for i, item in enumerate(by_span[start, end])))
+             for n, (start, end) in enumerate(commonmark.disjoint(by_span))]
     return f'<div class="citekb-report">\n{commonmark.render(text, spans, section)}\n</div>'
 
 
@@ -272,7 +274,7 @@ def citation_diff(cited: CitedReport) -> dict[str, list[tuple[tuple, int]]]:
     """Citations added, removed, and moved (cited in other sentences) by validation."""
     def sentences(items: list[Resolved], text: str) -> dict[tuple, Counter]:
         found: dict[tuple, Counter] = {}
-        around = Sentences(text).around
+        around = Sentences(text, items).around
         for item in items:
             sentence = around(item.citation.start, item.citation.end)
             found.setdefault(citation_key(item), Counter())[sentence] += 1
@@ -375,13 +377,14 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
     missing: Counter = Counter()
     sections: list[str] = []
     for slug, cited in sorted(kb.cited.items()):
-        bad = [item for item in cited.final if item.status != "resolved"]
-        for item in bad:
+        bad = [(item, anchor) for item, anchor in zip(cited.final, cited.final_anchors) if item.status != "resolved"]
+        for item, _ in bad:
             missing[(item.status, item.citation.title or item.citation.file or item.citation.raw)] += 1
         rows = "".join(
-            f'<tr><td data-status="{i.status}">{STATUS_LABELS[i.status]}</td><td><code>{esc(i.citation.raw)}</code></td>'
+            f'<tr><td data-status="{i.status}">{STATUS_LABELS[i.status]}</td>'
+            f'<td><a href="{esc(link(report_path(slug, anchor)))}"><code>{esc(i.citation.raw)}</code></a></td>'
             f"<td>{esc(i.reason or '')}{'（' + esc(i.suggestion) + '）' if i.suggestion else ''}</td></tr>"
-            for i in bad
+            for i, anchor in bad
         )
         sections.append(
             f'<h2 id="report-{esc(slug)}"><a href="{esc(link(report_path(slug)))}">{esc(cited.report.title)}</a></h2>'

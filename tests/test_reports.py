@@ -10,6 +10,9 @@ from conftest import build_site, landed, section_text, serve
 from fixtures import ALPHA, alpha_body, make_kb
 
 from build_tools.chunk import chunk_text
+from build_tools.cite.parse import parse_citations
+from build_tools.knowledge_base import Sentences
+from build_tools.models import Resolved
 
 REPORT_URL = "/reports/demo/"
 
@@ -36,7 +39,8 @@ def test_chunk_sections_list_the_sentences_that_cite_them(demo):
     assert "Open models are spreading fast" in backlinks[0].get_text()
     assert "long_context" not in backlinks[0].get_text()  # the citation bracket itself is not repeated
     back = landed(demo.site, urljoin(REPORT_URL, link["href"]).split("#")[0], backlinks[0].a["href"])
-    assert back.select_one("h1").get_text().rstrip("¶") == "Demo report on open models"
+    assert back == link  # the backlink lands on the citation itself, not the top of the report
+    assert back["id"] == "cite-final-0"
     other = section.find_parent().select_one("#chunk-0 .citekb-backlinks")
     assert other is None  # chunk 0 of this source is cited by no report
 
@@ -92,3 +96,20 @@ def test_hostile_report_runs_nothing_in_a_browser(demo, page):
         cite.hover()
         assert "格式错误" in cite.locator(".citekb-preview").inner_text()
     assert dialogs == []
+
+
+def test_health_rows_land_on_the_citation_they_list(demo):
+    soup = soup_of(demo, "health")
+    rows = soup.select("table.citekb-index tbody tr")
+    linked = [row for row in rows if row.select_one("td a code")]
+    assert linked
+    for row in linked:
+        target = landed(demo.site, "/health/", row.select_one("td a")["href"])
+        assert "citekb-cite" in target["class"] and target["data-status"] == row.td["data-status"]
+        assert row.select_one("code").get_text() in target.get_text()
+
+
+def test_a_question_mark_inside_a_cited_title_does_not_end_the_backlink_sentence():
+    text = '开源模型正在普及 [long_context: "模型会开源吗？", chunk 0]，而且速度很快。下一句。'
+    items = [Resolved(c, "resolved") for c in parse_citations(text)]
+    assert Sentences(text, items).around(items[0].citation.start, items[0].citation.end) == "开源模型正在普及 ，而且速度很快。"
