@@ -164,7 +164,7 @@ def table_html(rows: tuple[tuple[str, ...], ...], total: int) -> str:
     rows_html = "\n".join(f"<tr>{cells(row, 'td')}</tr>" for row in body)
     return (
         (f'<p class="citekb-note">{"".join(notes)}</p>' if notes else "")
-        + f'<div class="citekb-table"><table><thead><tr>{cells(header, "th")}</tr></thead>'
+        + f'<div class="citekb-table"><table class="citekb-sheet"><thead><tr>{cells(header, "th")}</tr></thead>'
         f"<tbody>{rows_html}</tbody></table></div>"
     )
 
