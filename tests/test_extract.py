@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import PIPELINE, build_site, kb
+from conftest import PIPELINE, build_site, kb, serve
 from fixtures import pdf_bytes, png_bytes
 from pdfminer.high_level import extract_text
 
@@ -201,8 +201,13 @@ def test_search_has_one_document_per_part(knowledge):
     assert not [key for key in docs if key[0] == "logo.jpg"]
 
 
-def test_site_with_every_file_kind_builds_strictly_and_links_resolve(tmp_path):
-    built = build_site(make_kb(tmp_path / "kb"), tmp_path / "site")
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    return build_site(make_kb(root / "kb"), root / "site")
+
+
+def test_site_with_every_file_kind_builds_strictly_and_links_resolve(built):
     assert built.returncode == 0, built.log
     assert kb("check", str(built.site)).returncode == 0
     for query, anchor, title in [("latency budgets", "#page-2", "paper.pdf · 第 2 页"),
@@ -218,3 +223,23 @@ def test_pipeline_pdf_pages_are_pdfminers():
     for pdf in pdfs:
         pages = extract_text(pdf).split("\f")
         assert [p.text for p in extract_parts(pdf)] == (pages[:-1] if pages[-1] == "" else pages)
+
+
+@pytest.mark.browser
+def test_search_box_finds_a_pdf_page_and_lands_on_it(built, page):
+    with serve(built.site) as url:
+        with page.expect_response(lambda response: "search/citekb/docs.json" in response.url):
+            page.goto(url + "/")
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.fill("latency budgets")
+        box.press("End")
+        first = page.locator('.md-search-result__list > li a[href*="#"]').first
+        first.wait_for(state="visible", timeout=15000)
+        assert first.get_attribute("href").endswith("#page-2")
+        article = first.locator("article")
+        assert article.locator("h2").inner_text() == "第 2 页" and "latency budgets" in article.inner_text()
+        first.click()
+        page.wait_for_url("**#page-2")
+        assert page.evaluate("document.querySelector(':target').textContent") == "第 2 页¶"
+
