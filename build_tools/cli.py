@@ -18,7 +18,7 @@ from .chunk import chunk_text
 from .importer import ImportFailure, import_app
 from .index import SITE_FOLDER, Searcher
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
-from .knowledge_base import KnowledgeBase, assemble, build
+from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
 from .lock import LOCK_NAME, find_drift, read_lock, write_lock
 from .models import Corpus, Report
 
@@ -95,6 +95,7 @@ def cmd_cites(args: argparse.Namespace) -> int:
             "chunk": item.citation.chunk, "status": item.status, "target": item.target,
             "file": item.citation.file, "locator": item.citation.locator,
             "reason": item.reason, "suggestion": item.suggestion,
+            "url": kb.loaded.sources[item.source_slug].meta.get("origin", "") if item.source_slug in kb.loaded.sources else "",
         }
         for item in kb.cited["report"].final
     ]
@@ -125,6 +126,14 @@ def cmd_lock(args: argparse.Namespace) -> int:
     return 0
 
 
+def summary_table(rows: list[TaskSummary]) -> str:
+    """Per task: sources, files, reports, citations (unresolved), problems, aligned for a terminal."""
+    header = ("task", "sources", "files", "reports", "citations", "unresolved", "problems")
+    lines = [header] + [tuple(str(getattr(row, name)) for name in header) for row in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("kb: " + "  ".join(cell.rjust(w) for cell, w in zip(line, widths)) for line in lines)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Copy a pipeline app folder into the knowledge base, then lock the chunks of new sources."""
     root = Path(args.sources).resolve()
@@ -136,8 +145,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     kb = build(root)
     for problem in kb.problems:
         print(f"kb: {problem}", file=sys.stderr)
-    for path in result.skipped:
-        print(f"kb: skipped {path} (not a pipeline file this importer knows)", file=sys.stderr)
+    for reason, paths in result.skipped.items():
+        shown = paths if len(paths) <= 3 else [*paths[:2], f"… {len(paths) - 2} more"]
+        print(f"kb: skipped {len(paths)} ({reason}): {', '.join(shown)}", file=sys.stderr)
     lock_path = root / LOCK_NAME
     locked = read_lock(lock_path)
     current = kb.chunk_ids()
@@ -146,6 +156,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         write_lock(lock_path, {**locked, **new}, source_titles(kb))
     for item in find_drift(locked, current):
         print(f"kb: {item}", file=sys.stderr)
+    print(summary_table(task_summaries(kb)))
     print(f"kb: {len(result.written)} files written, {result.unchanged} unchanged; knowledge base has "
           f"{len(kb.loaded.sources)} sources, {len(kb.loaded.files)} files, {len(kb.cited)} reports; "
           f"{len(new)} sources newly locked")

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import yaml
 
+from .cite.parse import parse_citations
+from .cite.resolve import normalize_title
+from .ingest import read_corpus
 from .lock import write_atomic
 
-# Which corpus each bench_case folder's reports were written against (pipeline README);
-# a folder not named here used a corpus we do not have, so its long_context citations stay unresolved.
-BENCH_CORPORA = {"bench_case1114": "long_context_sampled_60"}
 _TASK = re.compile(r"^\d{3,}$")
-_BENCH_REPORT = re.compile(r"^(?P<task>\d{3,})_(?P<time>[\d_-]+?)(?P<comparison>_comparison)?\.(md|txt)$")
+_BENCH_REPORT = re.compile(r"^(?P<task>\d{3,})(?:_(?P<time>[\d_-]+?))?(?P<comparison>_comparison)?\.(md|txt)$")
+_TRANSCRIPT = re.compile(r"^\d{3,}_.*_turns\.txt$")
 _RESULTS_CONTEXT = re.compile(r"^results_(?P<context>\w+)$")
 _RUN = re.compile(r"^(?P<task>\d{3,})_")
 _SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]+$")
@@ -34,7 +35,14 @@ class ImportFailure(Exception):
 class Imported:
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason → paths
+
+    def skip(self, path: Path | str, reason: str) -> None:
+        self.skipped.setdefault(reason, []).append(str(path))
+
+
+SKIP_UNKNOWN = "not a pipeline file this importer knows"
+SKIP_TRANSCRIPT = "the agent's turn-by-turn transcript, not a report"
 
 
 class Writer:
@@ -67,36 +75,93 @@ def import_datasets(app: Path, writer: Writer, tasks: set[str] | None) -> None:
             continue
         for path in sorted(task_dir.iterdir()):
             if not path.is_file() or not safe(path.name):
-                writer.result.skipped.append(str(path))
+                writer.result.skip(path, SKIP_UNKNOWN)
                 continue
             folder = "corpora" if path.suffix == ".json" and path.name.startswith("long_context") else "files"
             writer.put(f"{folder}/{task_dir.name}/{path.name}", path.read_bytes())
 
 
-def report_meta(task: str, corpus: str | None, **extra: str) -> bytes:
+def report_meta(task: str, corpus: str | None, missing: str = "", **extra: str) -> bytes:
     meta = {"task": task, **extra}
     if corpus:
         meta["corpus"] = f"corpora/{task}/{corpus}"
     else:
-        meta["corpus_missing"] = "written against an older corpus that the pipeline output does not include"
+        meta["corpus_missing"] = missing
     return yaml.safe_dump(meta, allow_unicode=True, sort_keys=True).encode("utf-8")
 
 
+@dataclass(frozen=True)
+class CorpusChoice:
+    """Which corpus a bench folder's reports were written against, and the evidence for it."""
+
+    name: str | None  # a corpus file name without ".json", e.g. "long_context_sampled_60"
+    found: int  # cited long_context titles found in it
+    cited: int  # distinct titles cited, counted per report file
+
+    @property
+    def evidence(self) -> str:
+        return f"{self.found} of {self.cited} cited long_context titles are in it"
+
+
+def corpus_titles(app: Path, task: str) -> dict[str, set[str]]:
+    """The task's corpus files in the app folder: name → normalized titles."""
+    titles: dict[str, set[str]] = {}
+    for path in sorted((app / "datasets" / task).glob("long_context*.json")):
+        entries, _ = read_corpus(path, path.parent)
+        titles[path.stem] = {normalize_title(e.title) for e in entries if e}
+    return titles
+
+
+def choose_corpus(reports: list[tuple[str, str]], titles_of: Callable[[str], dict[str, set[str]]]) -> CorpusChoice:
+    """A bench folder does not say which corpus its reports used (`bench_case1114` used
+    `long_context_sampled_60`, `bench_case1104` one the output does not include): the corpus name
+    under which most cited titles are found, over all (task, report text) pairs, when it holds more
+    than half of them; else none, and the citations stay unresolved with that reason."""
+    found: dict[str, int] = {}
+    cited = 0
+    for task, text in reports:
+        titles = {normalize_title(c.title) for c in parse_citations(text) if c.kind == "long_context" and c.title}
+        cited += len(titles)
+        for name, known in titles_of(task).items():
+            found[name] = found.get(name, 0) + len(titles & known)
+    best = max(sorted(found), key=lambda name: found[name], default=None)
+    if best is None or found[best] * 2 <= cited:
+        return CorpusChoice(None, found.get(best, 0) if best else 0, cited)
+    return CorpusChoice(best, found[best], cited)
+
+
 def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
-    """results/bench_caseXXXX/NNN_<time>.md (+ NNN_<time>_comparison.txt): one report per run time."""
-    runs: dict[tuple[str, str], list[Path]] = {}
+    """results/bench_caseXXXX/NNN[_<time>].md (+ NNN_<time>_comparison.txt): one report per run."""
+    runs: dict[tuple[str, str | None], list[Path]] = {}
     for path in sorted(folder.iterdir()):
         match = _BENCH_REPORT.match(path.name)
         if not path.is_file() or not match:
+            writer.result.skip(path, SKIP_TRANSCRIPT if _TRANSCRIPT.match(path.name) else SKIP_UNKNOWN)
             continue
         if not tasks or match.group("task") in tasks:
             runs.setdefault((match.group("task"), match.group("time")), []).append(path)
-    for (task, time), paths in sorted(runs.items()):
-        slug = f"{folder.name}-{task}_{time}"
+    app = folder.parent.parent
+    cache: dict[str, dict[str, set[str]]] = {}
+
+    def titles_of(task: str) -> dict[str, set[str]]:
+        return cache.setdefault(task, corpus_titles(app, task))
+
+    texts = [(task, p.read_text(encoding="utf-8", errors="replace")) for (task, _), paths in runs.items() for p in paths]
+    choice = choose_corpus(texts, titles_of)
+    for (task, time), paths in sorted(runs.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+        run = f"{task}_{time}" if time else task
         for path in paths:
-            writer.put(f"reports/{slug}/{path.name}", path.read_bytes())
-        writer.put(f"reports/{slug}/report.yaml",
-                   report_meta(task, BENCH_CORPORA.get(folder.name), run=f"{task}_{time}", bench=folder.name))
+            writer.put(f"reports/{folder.name}-{run}/{path.name}", path.read_bytes())
+        corpus = choice.name if choice.name in titles_of(task) else None
+        extra = {"corpus_evidence": choice.evidence} if corpus else {}
+        if choice.name is None:
+            missing = (f"written against a corpus the pipeline output does not include (of {choice.cited} long_context "
+                       f"titles cited in {folder.name}, at most {choice.found} are in any one corpus)")
+        else:
+            missing = (f"{folder.name}'s reports were written against {choice.name}.json ({choice.evidence}); "
+                       f"datasets/{task} has no such file")
+        writer.put(f"reports/{folder.name}-{run}/report.yaml",
+                   report_meta(task, corpus, missing, run=run, bench=folder.name, **extra))
 
 
 def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
@@ -138,5 +203,5 @@ def import_app(app: Path, root: Path, tasks: set[str] | None = None,
             progress(f"importing reports from {folder}")
             import_results(folder, writer, tasks)
         else:
-            result.skipped.append(str(folder))
+            result.skip(folder, SKIP_UNKNOWN)
     return result

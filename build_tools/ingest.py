@@ -226,6 +226,8 @@ def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Probl
     text, problem = read_text(path, root)
     if problem:
         return [], [problem]
+    if not text.strip():
+        return [], [Problem(where, "empty file: no JSON documents (the pipeline loads nothing from it)")]
     try:
         items = corpus_items(text)
     except ValueError as error:

@@ -98,6 +98,40 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
 Memo = dict[str, tuple[list[Chunk], list[Removal]]]  # a text's chunks and boilerplate, by the text
 
 
+@dataclass(frozen=True)
+class TaskSummary:
+    """One pipeline task as imported: what `kb import` prints per task."""
+
+    task: str
+    sources: int  # distinct sources in the task's corpora
+    files: int
+    reports: int
+    citations: int  # in the final reports
+    unresolved: int  # of those, not linked to what they cite
+    problems: int  # input problems in the task's corpora, files and reports
+
+
+def task_summaries(kb: KnowledgeBase) -> list[TaskSummary]:
+    loaded = kb.loaded
+    tasks = sorted({c.task for c in loaded.corpora.values() if c.task} | {f.task for f in loaded.files.values() if f.task}
+                   | {r.task for r in loaded.reports.values() if r.task})
+    summaries = []
+    for task in tasks:
+        reports = [c for c in kb.cited.values() if c.report.task == task]
+        places = (f"corpora/{task}/", f"files/{task}/", *(c.report.path.rstrip("/") + "/" for c in reports))
+        citations = [item for c in reports for item in c.final]
+        summaries.append(TaskSummary(
+            task,
+            len({slug for c in loaded.corpora.values() if c.task == task for slug in c.slugs if slug}),
+            sum(f.task == task for f in loaded.files.values()),
+            len(reports),
+            len(citations),
+            sum(item.status != "resolved" for item in citations),
+            sum((p.path + "/").startswith(places) for p in kb.problems),
+        ))
+    return summaries
+
+
 def build(root: Path, memo: Memo | None = None) -> KnowledgeBase:
     """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
     return assemble(load(root), memo)

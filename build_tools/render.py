@@ -31,6 +31,7 @@ STATUS_LABELS = {
     "file_as_chunk": "任务文件被当作语料引用",
     "locator_out_of_range": "页码不存在",
 }
+META_LABELS = {"origin": "原始网址", "kind": "类型"}  # a source's header fields; others keep their own name
 RULE_LABELS = {
     "breadcrumb": "面包屑导航",
     "repeated_title": "重复标题",
@@ -110,15 +111,22 @@ def backlinks_html(links: list[Backlink], link: Link) -> str:
     return f'<aside class="citekb-backlinks"><p>引用此处的报告（{len(links)}）</p><ul>{items}</ul></aside>'
 
 
+def web_link(value: str) -> str:
+    """A field value as HTML: an http(s) address becomes a link to it, anything else stays text."""
+    if re.match(r"https?://[^\s\"'<>]+$", value.strip(), re.IGNORECASE):
+        return f'<a href="{esc(value.strip())}" rel="noopener noreferrer">{esc(value)}</a>'
+    return esc(value)
+
+
 def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
     chunks = kb.chunks[source.slug]
     removals = kb.removals[source.slug]
     text = source.text
-    meta = [("块数", str(len(chunks))), ("字符数", str(len(text)))]
-    meta += [(key, value) for key, value in sorted(source.meta.items())]
-    meta.append(("出处文件", "、".join(source.origins)))
+    meta = [("块数", esc(str(len(chunks)))), ("字符数", esc(str(len(text))))]
+    meta += [(META_LABELS.get(key, key), web_link(value)) for key, value in sorted(source.meta.items())]
+    meta.append(("出处文件", esc("、".join(source.origins))))
     hidden = sum(r.end - r.start for r in removals)
-    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in meta)
     parts = [
         page_header(source.title),
         f'<table class="citekb-meta">{rows}</table>',

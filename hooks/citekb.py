@@ -129,10 +129,11 @@ def on_pre_build(config) -> None:
 def on_files(files: Files, config) -> Files:
     global _kb
     _kb = kb = build(_root, _memo if _serving else None)
-    for problem in kb.problems:
-        log.warning("citekb: %s", problem)
-    for drift in kb.drift:
-        log.warning("citekb: %s", drift)
+    reported = [str(problem) for problem in kb.problems] + [str(drift) for drift in kb.drift]
+    for line in reported:
+        log.warning("citekb: %s", line)
+    if reported and config.strict:
+        raise PluginError(_strict_failure(reported))
     _html_pages.clear()
     _markdown_pages.clear()
 
@@ -166,6 +167,17 @@ def on_files(files: Files, config) -> Files:
         _markdown_pages[paths.report_page_uri(slug)] = make
     log.info("citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited))
     return files
+
+
+STRICT_LISTED = 50  # problems named in a strict build's error; `kb check --sources` lists them all
+
+
+def _strict_failure(reported: list[str]) -> str:
+    """The error that stops a strict build: it names the problems itself, because `-q` drops the
+    warnings above before MkDocs' own strict count sees them (it would exit 0)."""
+    listed = "\n".join(f"  {line}" for line in reported[:STRICT_LISTED])
+    more = f"\n  … and {len(reported) - STRICT_LISTED} more" if len(reported) > STRICT_LISTED else ""
+    return f"citekb: {len(reported)} problem(s) in the knowledge base; a strict build stops here:\n{listed}{more}"
 
 
 def _linker(page) -> render.Link:

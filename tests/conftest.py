@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +16,7 @@ from urllib.parse import unquote, urljoin
 import pytest
 from bs4 import BeautifulSoup
 
-from build_tools.bench_search import CHROMIUM_ARGS, serve  # noqa: F401  (serve: used by the browser tests)
+from build_tools.bench_search import CHROMIUM_ARGS, serve
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -51,12 +54,13 @@ class Build:
         return [line for line in self.log.splitlines() if line.startswith(("WARNING", "ERROR"))]
 
 
-def build_site(sources: Path, site: Path, strict: bool = True, dirty: bool = False) -> Build:
-    """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder."""
+def build_site(sources: Path, site: Path, strict: bool = True, dirty: bool = False, quiet: bool = False) -> Build:
+    """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder (`quiet`: with -q)."""
     env = {**os.environ, "CITEKB_SOURCES": str(sources), "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1"}
     command = [sys.executable, "-m", "mkdocs", "build", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
     command += ["--strict"] if strict else []
     command += ["--dirty"] if dirty else []
+    command += ["-q"] if quiet else []
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     return Build(done.returncode, done.stdout + done.stderr, site)
 
@@ -123,3 +127,32 @@ def page():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser.new_page(viewport={"width": 1280, "height": 900})
         browser.close()
+
+
+LINKCHECKER = Path(sys.executable).parent / "linkchecker"
+# Run as root, linkchecker switches to `nobody` before it loads its plugins; from a checkout under a
+# 0700 folder (mktemp -d) it then silently runs without AnchorCheck. It only reads our loopback
+# server here, so keep the caller's user; everything else is linkchecker's own command line.
+RUN_LINKCHECKER = ("import sys, linkcheck.command.linkchecker as cli; "
+                   "cli.drop_privileges = lambda: None; sys.argv[0] = 'linkchecker'; sys.exit(cli.linkchecker())")
+
+
+def kb_check(site: Path) -> dict:
+    done = kb("check", str(site), "--json", check=False)
+    report = json.loads(done.stdout)
+    assert done.returncode == (1 if report["broken"] else 0), done.stderr
+    return report
+
+
+def linkchecker(site: Path) -> list[dict]:
+    """linkchecker over the site served on loopback: every error and warning (anchors are warnings)."""
+    if not LINKCHECKER.exists():
+        pytest.skip("linkchecker is not installed (pip install -e '.[test]')")
+    with serve(site) as url:
+        done = subprocess.run([sys.executable, "-c", RUN_LINKCHECKER, "-f", str(REPO / "tests" / "linkcheckerrc"),
+                               "--no-status", "-o", "csv", url + "/"], capture_output=True, text=True, timeout=1800)
+    rows = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
+    problems = [row for row in csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";")
+                if row["valid"] != "True" or row["warningstring"]]
+    assert done.returncode == (1 if problems else 0), done.stderr[-2000:]
+    return problems

@@ -134,3 +134,52 @@ def make_hostile_kb(root: Path) -> Path:
     (report / "final_report.md").write_text(
         HOSTILE_REPORT + f'\nSame prefix [long_context: "{SAME_50[:50]}", chunk 0]\n' + INJECTIONS, encoding="utf-8")
     return root
+
+
+PLAN = "“十五五”规划要点"  # curly quotes in the corpus; reports retype them as straight quotes
+PLAN_URL = "http://www.example.org/plan/"
+OLD_SCHEMA_TITLE = "旧格式文档"
+
+
+def make_app_folder(root: Path) -> Path:
+    """A pipeline app folder mixing both corpus schemas and every report layout the importer knows.
+
+    Task 101: a JSON list of {title, page_body} (plus one item whose `content` wins), a bench folder
+    with an untimed `101.md`, a timed run with its comparison and transcript. Task 102: an object
+    {"documents": [{title, content, url}]}, a PDF and a Markdown task file, one results_32k run
+    citing every new form (retyped quotes, follow-on chunk, [Web: URL], a task file cited by page)."""
+    def write(relative: str, data: str | bytes) -> None:
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+
+    write("datasets/101/long_context_sampled_60.json", json.dumps([
+        {"title": OLD_SCHEMA_TITLE, "page_body": "旧格式的正文。" * 300},
+        {"title": "两个字段", "content": "content 字段的正文。", "page_body": "被忽略的 page_body。"},
+        {"title": "只有标题"},
+    ], ensure_ascii=False))
+    write("datasets/102/long_context_sampled_32k.json", json.dumps({"documents": [
+        {"title": PLAN, "content": "规划正文第一部分。" * 200 + "\n\n" + "规划正文第二部分。" * 200, "url": PLAN_URL},
+        {"title": "没有网址的文档", "content": "正文。", "url": ""},
+    ]}, ensure_ascii=False, indent=1))
+    write("datasets/102/paper.pdf", pdf_bytes(["First page", "Second page about plans"]))
+    write("datasets/102/notes.md", "# 笔记\n\n任务附带的 Markdown 文件。\n")
+    bench = "results/bench_case9999"
+    old_cite = f'旧格式 [long_context: "{OLD_SCHEMA_TITLE}", chunk 1]。'
+    write(f"{bench}/101.md", f"# Task Report: 101\n\nGenerated at: 2025-01-01 09:00:00\n\n## Report\n\n{old_cite}\n")
+    write(f"{bench}/101_2025-01-01_10-00-00.md", f"# 报告\n\n{old_cite} 两个字段 [long_context: \"两个字段\", chunk 0]。\n")
+    write(f"{bench}/101_2025-01-01_10-00-00_turns.txt", "turn 1: ...\n")
+    rule = "=" * 40
+    write(f"{bench}/101_2025-01-01_10-00-00_comparison.txt",
+          f"{rule}\nREPORT COMPARISON\n{rule}\n\n{rule}\nQUERY\n{rule}\n问题\n\n{rule}\nORIGINAL REPORT\n{rule}\n"
+          f"初稿 {old_cite}\n\n{rule}\nFINAL REPORT\n{rule}\n# 报告\n\n{old_cite}\n")
+    straight = PLAN.replace("“", '"').replace("”", '"')
+    write("results/results_32k/modelx/102_20250101_000000/final_report.md", "\n".join([
+        "# 规划报告",
+        f'规划分两部分 [long_context: "{straight}", chunk 0][chunk 1]。',
+        f'没有块号 [long_context: "{straight}"]，后面的引用仍有效 [long_context: "没有网址的文档", chunk 0]。',
+        f"网址引用 [Web: {PLAN_URL.replace('http://www.', 'https://').rstrip('/')}]。",
+        '文件被当作语料 [long_context: "paper.pdf", page 2]，文件本身 [paper.pdf, 页 2]，笔记 [文档: notes.md]。',
+        "",
+    ]))
+    return root

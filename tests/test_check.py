@@ -2,44 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import REPO, kb, serve
-
-LINKCHECKER = Path(sys.executable).parent / "linkchecker"
-# Run as root, linkchecker switches to `nobody` before it loads its plugins; from a checkout under a
-# 0700 folder (mktemp -d) it then silently runs without AnchorCheck. It only reads our loopback
-# server here, so keep the caller's user; everything else is linkchecker's own command line.
-RUN_LINKCHECKER = ("import sys, linkcheck.command.linkchecker as cli; "
-                   "cli.drop_privileges = lambda: None; sys.argv[0] = 'linkchecker'; sys.exit(cli.linkchecker())")
-
-
-def kb_check(site: Path) -> dict:
-    done = kb("check", str(site), "--json", check=False)
-    report = json.loads(done.stdout)
-    assert done.returncode == (1 if report["broken"] else 0), done.stderr
-    return report
-
-
-def linkchecker(site: Path) -> list[dict]:
-    """linkchecker over the site served on loopback: every error and warning (anchors are warnings)."""
-    if not LINKCHECKER.exists():
-        pytest.skip("linkchecker is not installed (pip install -e '.[test]')")
-    with serve(site) as url:
-        done = subprocess.run([sys.executable, "-c", RUN_LINKCHECKER, "-f", str(REPO / "tests" / "linkcheckerrc"),
-                               "--no-status", "-o", "csv", url + "/"], capture_output=True, text=True, timeout=1800)
-    rows = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
-    problems = [row for row in csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";")
-                if row["valid"] != "True" or row["warningstring"]]
-    assert done.returncode == (1 if problems else 0), done.stderr[-2000:]
-    return problems
+from conftest import kb, kb_check, linkchecker
 
 
 def test_shipped_site_has_no_broken_links(shipped):

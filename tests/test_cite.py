@@ -138,7 +138,8 @@ def test_kb_cites_targets_hold_the_reference_chunk_text():
         assert row["target"] == f"{page_of_title[title]}#chunk-{row['chunk']}"
     assert len(set(page_of_title.values())) == len(page_of_title)  # one page per document
     statuses = {r["status"] for r in rows}
-    assert statuses <= {"resolved", "unknown_source", "chunk_out_of_range", "missing_file", "malformed"}
+    assert statuses <= {"resolved", "unknown_source", "chunk_out_of_range", "missing_file", "malformed",
+                        "file_as_chunk", "locator_out_of_range"}
     logo = [r for r in rows if r["kind"] == "image"]
     assert logo and all(r["status"] == "resolved" for r in logo)
 
@@ -160,6 +161,7 @@ def test_kb_cites_targets_hold_the_reference_chunk_text():
     ("第2张幻灯片", Locator("slide", (2,))),
     ("sheet 销量", Locator("sheet", name="销量")),
     ("工作表：Sheet1", Locator("sheet", name="Sheet1")),
+    ("Sheet2", Locator("sheet", name="Sheet2")),  # a default sheet name is the whole name
     ("Section 4.1", Locator("other", name="Section 4.1")),
     ("all pages", Locator("other", name="all pages")),
     ("", None),

@@ -64,9 +64,11 @@ def test_build_keeps_good_sources_and_strict_names_the_bad_file(tmp_path):
     index = lenient.page("sources")
     assert "好的来源" in index and "完整条目" in index
     assert any("pages/latin1.txt:5: not UTF-8" in w for w in lenient.warnings)
-    strict = build_site(sources, tmp_path / "strict")
-    assert strict.returncode != 0
-    assert "corpora/009/items.json:4: item 2 is not an object" in strict.log
+    for quiet in (False, True):  # -q drops warnings before MkDocs counts them: our own error must stop it
+        strict = build_site(sources, tmp_path / f"strict-{quiet}", quiet=quiet)
+        assert strict.returncode != 0
+        assert "corpora/009/items.json:4: item 2 is not an object" in strict.log
+        assert "pages/latin1.txt:5: not UTF-8" in strict.log
 
 
 def test_lock_reports_changed_chunk_by_source_and_number(tmp_path):

@@ -86,7 +86,8 @@ _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
     ("page", re.compile(r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*?)\s*(?:页)?(?:\s*[,，、].*)?$", re.IGNORECASE)),
     ("page", re.compile(r"^(?P<spec>\d+(?:\s*(?:-{1,2}|[–—~])\s*\d+)?)\s*页?$")),
 ]
-_SHEET = re.compile(r"^(?:sheet|工作表)\s*[:：]?\s*(?P<name>.+)$", re.IGNORECASE)
+# `sheet 销量`, `工作表：销量`; a default name such as `Sheet1` is the sheet's whole name.
+_SHEET = re.compile(r"^(?:(?:sheet|工作表)(?:\s*[:：]\s*|\s+)(?P<name>.+)|(?P<whole>sheet\d+))$", re.IGNORECASE)
 
 
 def parse_numbers(spec: str) -> tuple[list[int], str | None]:
@@ -122,7 +123,7 @@ def parse_locator(text: str | None) -> Locator | None:
             if not error:
                 return Locator(kind, tuple(numbers))
     if match := _SHEET.match(text):
-        return Locator("sheet", name=match.group("name").strip())
+        return Locator("sheet", name=(match.group("name") or match.group("whole")).strip())
     return Locator("other", name=text)
 
 
