@@ -1,4 +1,4 @@
-"""Stage 6: the prebuilt search index — one document per chunk and per report section.
+"""Stage 6: the prebuilt search index — one document per chunk, task-file part and report section.
 
 Terms: Chinese runs are segmented with jieba's `cut_for_search` (through rjieba, the Rust port:
 identical output, 15× faster), so a long word also yields its dictionary sub-words; other text is
@@ -57,7 +57,8 @@ from .knowledge_base import KnowledgeBase
 from .models import Resolved
 from .lock import write_atomic
 from .shards import Shard, rice_coded, shard_file
-from .paths import chunk_anchor, report_path, source_path
+from .paths import chunk_anchor, part_anchor, report_path, source_path
+from .render import part_label
 
 FORMAT = 6  # of the index files, checked by the worker and Searcher
 CACHE_FORMAT = 5  # of the term cache's entries (Analysis)
@@ -269,9 +270,14 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
 
 
 def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
-    """One document per chunk (`chunk_docs`) and per report section (the query, and each part of the
-    final and original reports between headings), in a stable order."""
+    """One document per chunk (`chunk_docs`), per page, slide, sheet or text of a task file, and per
+    report section (the query, and each part of the final and original reports between headings),
+    in a stable order."""
     docs = chunk_docs(kb)
+    for file in sorted(kb.loaded.files.values(), key=lambda f: f.slug):
+        for part in file.parts:
+            if part.text.strip():
+                docs.append(SearchDoc(source_path(file.slug), file.name, part_anchor(part), part_label(part), part.text))
     for slug in sorted(kb.cited):
         cited = kb.cited[slug]
         report = cited.report

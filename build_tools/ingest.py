@@ -5,7 +5,7 @@ Layout (all optional, relative to the knowledge-base root, `sources/` by default
     pages/**/*.txt     one hand-added source: a YAML header between `---` lines, then the body
     corpora/**/*.json  a pipeline corpus (`[{title, content | page_body, url}, ...]` or
                        `{"documents": [...]}`); each item is a source
-    files/<task>/*     files uploaded with a task (PDF, images, ...), cited as [文档: …]/[图片: …]
+    files/<task>/*     files uploaded with a task (PDF, office files, images, ...), cited as [文档: …]/[图片: …]
     reports/<slug>/    one report: `report.yaml` plus the pipeline's report file(s)
 
 Bad input never stops the others from loading: every defect becomes a `Problem` naming the file.
@@ -21,10 +21,17 @@ from pathlib import Path
 
 import yaml
 
-from .models import Corpus, FilePart, FileSource, Problem, Report, Source
+from .extract import extract_parts, failure
+from .models import Corpus, FileSource, Problem, Report, Source
 
-FILE_KINDS = {
+FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
     ".pdf": "pdf",
+    ".pptx": "pptx",
+    ".xlsx": "xlsx", ".xls": "xlsx",
+    ".docx": "docx",
+    ".csv": "csv",
+    ".html": "html", ".htm": "html",
+    ".md": "text", ".txt": "text", ".json": "text",
     ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".webp": "image",
     ".svg": "image",
     ".mp4": "video", ".webm": "video", ".mov": "video",
@@ -247,22 +254,17 @@ def load_corpus(path: Path, root: Path) -> tuple[Corpus | None, list[Source | No
     return Corpus(corpus_key(path, root), task, [e.slug if e else "" for e in entries]), entries, problems
 
 
-def pdf_pages(path: Path) -> list[str]:
-    from pypdf import PdfReader
-
-    return [page.extract_text() or "" for page in PdfReader(path).pages]
-
-
 def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
+    """A task file with the text the pipeline extracted from it; an unreadable one is still a file
+    (its page offers the download) and a problem."""
     where = relative(path, root)
     kind = FILE_KINDS.get(path.suffix.lower(), "other")
     task = path.parent.name if path.parent != root / "files" else None
     source = FileSource(f"file-{short_hash(where)}", path.name, where, kind, task)
-    if kind == "pdf":
-        try:
-            source.parts = [FilePart("page", n, text) for n, text in enumerate(pdf_pages(path), 1)]
-        except Exception as error:  # pypdf raises many types for damaged files
-            return source, [Problem(where, f"cannot read PDF text: {error}")]
+    try:
+        source.parts = extract_parts(path)
+    except Exception as error:  # pdfminer, MarkItDown and the office libraries raise many types
+        return source, [Problem(where, f"cannot extract the {kind} text ({failure(error)}); its page offers only the download")]
     return source, []
 
 

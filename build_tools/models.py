@@ -90,7 +90,7 @@ class FileSource:
     slug: str
     name: str
     path: str  # relative to the knowledge-base root
-    kind: str  # "pdf" | "image" | "video" | "other" (extended by the file-extraction stage)
+    kind: str  # ingest.FILE_KINDS: "pdf", "pptx", "xlsx", "docx", "csv", "html", "text", "image", "video"; or "other"
     task: str | None = None
     parts: list[FilePart] = field(default_factory=list)
 

@@ -18,8 +18,8 @@ from .chunk import content_offset
 from .cite.resolve import normalize_title
 from .clean import segments
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase, Sentences
-from .models import Chunk, FileSource, Removal, Report, Resolved, Source
-from .paths import chunk_anchor, citation_anchor, file_download_path, report_path, source_path
+from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
+from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
 
 Link = Callable[[str], str]
 
@@ -39,7 +39,15 @@ RULE_LABELS = {
     "related_list": "无关的相关文章列表",
     "navigation": "导航/页脚",
 }
+PART_LABELS = {"page": "第 {number} 页", "slide": "第 {number} 张幻灯片", "sheet": "工作表 {name}", "text": "全文"}
+FILE_NOTES = {
+    "rows": "仅显示前 {shown} 行，共 {total} 行。",
+    "columns": "仅显示前 {shown} 列，共 {total} 列。",
+    "empty": "这里没有提取到文字。",
+    "no_text": "没有提取到文字；请下载原文件查看。",
+}
 PREVIEW_CHARS = 600
+MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 SHORT_TITLE = 18
 # Characters Markdown would act on inside inline HTML; entities keep them literal.
 _MARKDOWN_ACTIVE = str.maketrans({
@@ -146,6 +154,46 @@ def file_url(file: FileSource) -> str:
     return file_download_path(file.slug, file.name)
 
 
+def part_label(part: FilePart) -> str:
+    """A file part's heading, and its label in search results."""
+    return PART_LABELS[part.kind].format(number=part.number, name=part.name or part.number)
+
+
+def table_html(rows: tuple[tuple[str, ...], ...], total: int) -> str:
+    """A sheet as an escaped table (header first), with notes saying what was left out."""
+    header, body = rows[0], rows[1:]
+    width = max(len(row) for row in rows)
+    notes = [FILE_NOTES["rows"].format(shown=len(body), total=total)] if total > len(body) else []
+    if width > MAX_COLUMNS:
+        notes.append(FILE_NOTES["columns"].format(shown=MAX_COLUMNS, total=width))
+
+    def cells(row: tuple[str, ...], tag: str) -> str:  # spaced, so the text read from the page keeps words apart
+        return " ".join(f"<{tag}>{esc(cell)}</{tag}>" for cell in row[:MAX_COLUMNS])
+
+    rows_html = "\n".join(f"<tr>{cells(row, 'td')}</tr>" for row in body)
+    return (
+        (f'<p class="citekb-note">{"".join(notes)}</p>' if notes else "")
+        + f'<div class="citekb-table"><table class="citekb-sheet"><thead><tr>{cells(header, "th")}</tr></thead>'
+        f"<tbody>{rows_html}</tbody></table></div>"
+    )
+
+
+def part_html(part: FilePart) -> str:
+    """One page, slide, sheet or whole text: the id is on the heading, so a link and a search
+    result (which reads up to the next <h2>) both land on it."""
+    anchor = esc(part_anchor(part))
+    if part.rows:
+        body = table_html(part.rows, part.total_rows or 0)
+    elif part.text.strip():
+        body = f'<div class="citekb-text">{esc(part.text)}</div>'
+    else:
+        body = f'<p class="citekb-note">{FILE_NOTES["empty"]}</p>'
+    return (
+        f'<section class="citekb-chunk citekb-part"><h2 class="citekb-chunk-heading" id="{anchor}">'
+        f'{esc(part_label(part))}<a class="headerlink" href="#{anchor}" title="永久链接">¶</a></h2>{body}</section>'
+    )
+
+
 def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
     href = esc(link(file_url(file)))
     parts = [
@@ -156,13 +204,12 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
         parts.append(f'<p><img class="citekb-image" src="{href}" alt="{esc(file.name)}"></p>')
     elif file.kind == "video":
         parts.append(f'<p><video controls src="{href}"></video></p>')
-    for part in file.parts:
-        number, page = part.number, part.text
-        parts.append(
-            f'<section class="citekb-chunk" id="page-{number}"><h2 class="citekb-chunk-heading">第 {number} 页'
-            f'<a class="headerlink" href="#page-{number}" title="永久链接">¶</a></h2>'
-            f'<div class="citekb-text">{esc(page)}</div></section>'
-        )
+    elif not file.parts:
+        parts.append(f'<p class="citekb-note">{FILE_NOTES["no_text"]}</p>')
+    if len(file.parts) > 1:
+        parts.append('<nav class="citekb-chunk-nav">' + " ".join(
+            f'<a href="#{esc(part_anchor(p))}">{esc(p.name or str(p.number))}</a>' for p in file.parts) + "</nav>")
+    parts.extend(part_html(part) for part in file.parts)
     return "\n".join(p for p in parts if p)
 
 
