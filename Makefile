@@ -22,13 +22,14 @@ serve: $(BIN)/.installed
 build: $(BIN)/.installed
 	$(BIN)/mkdocs build --strict
 
-# Browser tests drive Debian's chromium; install it when missing and we are root.
+# Browser tests drive Debian's chromium (with CJK fonts, so screenshots show the Chinese UI);
+# install them when missing and we are root.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; } || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium missing and not root: browser tests will skip"; fi; }
+	    echo "installing Debian chromium and CJK fonts for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else echo "chromium or CJK fonts missing and not root: browser tests may skip"; fi; }
 
 test: $(BIN)/.installed-test chromium
 	$(BIN)/pytest

@@ -21,7 +21,7 @@ REPORT = "/reports/bench-case1114-003-2025-12-03-19-51-33/"
 
 def test_click_lands_on_the_cited_chunk(served, page):
     page.goto(served + REPORT)
-    link = page.locator('#final ~ p a.citekb-cite[data-kind="long_context"]').first
+    link = page.locator('#final + .citekb-report a.citekb-cite[data-kind="long_context"]').first
     chunk = link.get_attribute("data-chunk")
     link.click()
     page.wait_for_url(f"**/sources/**#chunk-{chunk}")
