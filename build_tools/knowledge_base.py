@@ -82,7 +82,9 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
         missing = f"corpus {report.corpus}.json is not in the knowledge base"
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []
     folder = (report.files or "").rstrip("/")
-    files = {file_key(f.name): f for f in loaded.files_in(folder)} if folder else {}
+    files: dict[str, FileSource] = {}
+    for file in loaded.files_in(folder) if folder else []:
+        files.setdefault(file_key(file.name), file)  # the first of names a citation cannot tell apart (reported)
     return Scope(
         sources=sources,
         chunk_counts=chunk_counts,
@@ -167,5 +169,8 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
                 link = Backlink(slug, report.title, citing_sentence(report.final, item.citation.start, item.citation.end))
                 if link not in kb.backlinks.setdefault(key, []):
                     kb.backlinks[key].append(link)
-    kb.drift = find_drift(read_lock(kb.loaded.root / LOCK_NAME), kb.chunk_ids())
+    locked, problem = read_lock(kb.loaded.root / LOCK_NAME)
+    if problem:
+        kb.loaded.problems.append(problem)
+    kb.drift = find_drift(locked, kb.chunk_ids())
     return kb

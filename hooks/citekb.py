@@ -10,6 +10,9 @@ on_serve    watches the knowledge-base folder, so edited sources show up without
 `mkdocs serve --dirty` re-renders only pages whose content changed: each generated page is then
 backed by a stub file under .cache/citekb/pages/ holding a fingerprint of the page, rewritten only
 when the fingerprint changes, so MkDocs' modification-time test skips every other page.
+
+Task files are copied from the knowledge-base folder only while they are still in it: one removed
+or replaced by a link to elsewhere since it was read is reported, not copied.
 """
 
 from __future__ import annotations
@@ -69,6 +72,10 @@ def on_config(config):
     if not config.use_directory_urls:
         raise PluginError("citekb: citation links assume `use_directory_urls: true`")
     _root = _sources_root(config)
+    docs = Path(config.docs_dir).resolve()
+    if _root == docs or docs in _root.parents:
+        raise PluginError("citekb: the knowledge-base folder must not be inside docs_dir: MkDocs would publish "
+                          "its raw files (links to outside it included)")
     root_key = hashlib.sha1(str(_root).encode("utf-8")).hexdigest()[:12]
     _stub_folder = Path(config.config_file_path).parent / STUBS / root_key
     citekb = config.extra.setdefault("citekb", {})
@@ -96,12 +103,37 @@ def _page(files: Files, config, src_uri: str, title: str, fingerprint: Callable[
         return
     meta["citekb_fingerprint"] = fingerprint()
     front = _front_matter(meta)
-    stub = _stub_folder / src_uri
+    stub = _stub_folder / _stub_name(src_uri)
     if _stubs.get(stub) != front and (not stub.is_file() or stub.read_text(encoding="utf-8") != front):
         stub.parent.mkdir(parents=True, exist_ok=True)
         stub.write_text(front, encoding="utf-8")
     _stubs[stub] = front
     files.append(File.generated(config, src_uri, abs_src_path=str(stub)))
+
+
+STUB_NAME_BYTES = 120  # a file name may have 255 bytes; a slug may be longer than a stub's name can be
+
+
+def _stub_name(src_uri: str) -> str:
+    """Where a page's stub lives below the stub folder: long names are hashed (`_` is never in a slug)."""
+    folder, _, name = src_uri.rpartition("/")
+    if len(name.encode("utf-8")) > STUB_NAME_BYTES:
+        name = f"_{hashlib.sha1(name.encode('utf-8')).hexdigest()}.md"
+    return f"{folder}/{name}" if folder else name
+
+
+class _TaskFile(File):
+    """A task file copied from the knowledge-base folder, only while it is still a file in it."""
+
+    def copy_file(self, dirty: bool = False) -> None:
+        path = Path(self.abs_src_path)
+        try:
+            if path.is_file() and path.resolve().is_relative_to(_root):
+                super().copy_file(dirty)
+                return
+        except FileNotFoundError:
+            pass
+        log.warning("citekb: %s: no longer a file in the knowledge-base folder; not published", path.relative_to(_root))
 
 
 def _front_matter(meta: dict) -> str:
@@ -160,7 +192,7 @@ def on_files(files: Files, config) -> Files:
         _html_pages[src_uri] = lambda link, s=source: render.source_page(kb, s, link)
     for file in kb.loaded.files.values():
         add_html(paths.source_page_uri(file.slug), file.name, lambda link, f=file: render.file_page(kb, f, link))
-        files.append(File.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path)))
+        files.append(_TaskFile.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path)))
     for slug, cited in kb.cited.items():
         make = lambda link, c=cited: render.report_page(kb, c, link)  # noqa: E731
         _page(files, config, paths.report_page_uri(slug), cited.report.title, _fingerprint(make))
