@@ -95,7 +95,7 @@ def inside(path: Path, root: Path) -> bool:
         return False
 
 
-def entries(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
+def folder_entries(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
     """A folder's entries in sorted order, without ignored names and without links that leave the
     knowledge base (each is a Problem naming the link). A folder removed meanwhile has none."""
     try:
@@ -117,7 +117,7 @@ def entries(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
 
 
 def files_under(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
-    """Every file below `folder` (as `entries` keeps them), in sorted order; a folder reached
+    """Every file below `folder` (as `folder_entries` keeps them), in sorted order; a folder reached
     twice through links is read once."""
     found: list[Path] = []
     seen: set[Path] = set()
@@ -126,7 +126,7 @@ def files_under(folder: Path, root: Path, problems: list[Problem]) -> list[Path]
         if directory.resolve() in seen:
             return
         seen.add(directory.resolve())
-        for path in entries(directory, root, problems):
+        for path in folder_entries(directory, root, problems):
             if path.is_dir():
                 visit(path)
             elif path.is_file():
@@ -504,7 +504,7 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
     """One report folder: `report.yaml` (task, corpus, files, ...) and the pipeline's files."""
     where = relative(folder, root)
     problems: list[Problem] = []
-    children = entries(folder, root, problems)
+    children = folder_entries(folder, root, problems)
     meta: dict = {}
     meta_path = folder / "report.yaml"
     if meta_path in children:
@@ -632,7 +632,7 @@ def load(root: Path) -> Loaded:
             corpus.slugs[i] = _disambiguate(loaded, source)
         loaded.corpora[corpus.key] = corpus
     if readable_folder(root / "reports", root, loaded.problems):
-        for folder in entries(root / "reports", root, loaded.problems):
+        for folder in folder_entries(root / "reports", root, loaded.problems):
             if folder.is_dir():
                 report, problems = load_report(folder, root)
                 loaded.problems.extend(problems)

@@ -103,23 +103,12 @@ def _page(files: Files, config, src_uri: str, title: str, fingerprint: Callable[
         return
     meta["citekb_fingerprint"] = fingerprint()
     front = _front_matter(meta)
-    stub = _stub_folder / _stub_name(src_uri)
+    stub = _stub_folder / src_uri  # slugs are bounded (ingest.MAX_SLUG), so is the stub's name
     if _stubs.get(stub) != front and (not stub.is_file() or stub.read_text(encoding="utf-8") != front):
         stub.parent.mkdir(parents=True, exist_ok=True)
         stub.write_text(front, encoding="utf-8")
     _stubs[stub] = front
     files.append(File.generated(config, src_uri, abs_src_path=str(stub)))
-
-
-STUB_NAME_BYTES = 120  # a file name may have 255 bytes; a slug may be longer than a stub's name can be
-
-
-def _stub_name(src_uri: str) -> str:
-    """Where a page's stub lives below the stub folder: long names are hashed (`_` is never in a slug)."""
-    folder, _, name = src_uri.rpartition("/")
-    if len(name.encode("utf-8")) > STUB_NAME_BYTES:
-        name = f"_{hashlib.sha1(name.encode('utf-8')).hexdigest()}.md"
-    return f"{folder}/{name}" if folder else name
 
 
 class _TaskFile(File):
