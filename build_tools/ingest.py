@@ -555,14 +555,14 @@ class _SourceSlugs:
         return slug in self.loaded.sources or slug in self.files
 
 
-def _disambiguate(loaded: Loaded, source: Source) -> str:
+def _disambiguate(loaded: Loaded, source: Source, taken: _SourceSlugs) -> str:
     """Merge a duplicate document; a different one whose slug is taken gets its own (reported):
     nothing is dropped. Returns the slug the source is published under."""
     existing = loaded.sources.get(source.slug)
     if existing is not None and existing.title == source.title and existing.body == source.body:
         existing.origins.extend(source.origins)
         return existing.slug
-    slug = free_slug(source.slug, source.origins[0], _SourceSlugs(loaded))
+    slug = free_slug(source.slug, source.origins[0], taken)
     if slug != source.slug:
         owner = existing.origins[0] if existing else "an index page"
         loaded.problems.append(Problem(source.origins[0], f"slug {source.slug!r} is taken by {owner}; published as sources/{slug}/"))
@@ -605,12 +605,13 @@ def load(root: Path) -> Loaded:
         loaded.problems.extend(problems)
         loaded.files[file_source.path] = file_source
     _same_cited_name(loaded)
+    taken = _SourceSlugs(loaded)
     for path in files_under(root / "pages", root, loaded.problems):
         if path.suffix in (".txt", ".md"):
             source, problems = load_page(path, root)
             loaded.problems.extend(problems)
             if source:
-                _disambiguate(loaded, source)
+                _disambiguate(loaded, source, taken)
     corpus_docs: list[tuple[Corpus, list[Source | None]]] = []
     for path in files_under(root / "corpora", root, loaded.problems):
         if path.suffix != ".json":
@@ -629,7 +630,7 @@ def load(root: Path) -> Loaded:
                 continue
             if len(bodies_by_title[source.title]) > 1:
                 source.slug = f"{source.slug}-{short_hash(source.body, 6)}"
-            corpus.slugs[i] = _disambiguate(loaded, source)
+            corpus.slugs[i] = _disambiguate(loaded, source, taken)
         loaded.corpora[corpus.key] = corpus
     if readable_folder(root / "reports", root, loaded.problems):
         for folder in folder_entries(root / "reports", root, loaded.problems):
