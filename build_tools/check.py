@@ -64,7 +64,7 @@ def target_file(site: Path, page: str, path: str) -> str | None:
         if path.endswith("/") or candidate.is_dir():
             candidate = candidate / "index.html"
         return candidate.relative_to(site).as_posix() if candidate.is_file() else None
-    except OSError:  # a name no file system holds (a segment over 255 bytes): no such file either
+    except (OSError, ValueError):  # a name no file system holds (over 255 bytes, a NUL): no such file either
         return None
 
 

@@ -275,14 +275,14 @@ def test_kb_on_a_missing_file_says_so(tmp_path, verb):
 
 def test_kb_check_reads_urls_as_a_browser_does(tmp_path):
     hrefs = ["java\tscript:alert(1)", " \x01javascript:alert(2)", "jav&#x0A;ascript:alert(3)", "java\x00script:x",
-             "a/" + "x" * 300 + "/", "ok.html"]
+             "a/" + "x" * 300 + "/", "ok.html", "a%00b.html"]
     (tmp_path / "ok.html").write_text("<p>ok</p>", encoding="utf-8")
     (tmp_path / "index.html").write_text("".join(f'<a href="{h}">{n}</a>' for n, h in enumerate(hrefs)), encoding="utf-8")
     _, broken = check_site(tmp_path)
     reasons = {b.text: b.reason for b in broken}
     assert reasons["0"].startswith("unsafe") and reasons["1"].startswith("unsafe") and reasons["2"].startswith("unsafe")
     assert reasons["3"].startswith("unsafe")
-    assert reasons["4"] == "no such file in the site" and "5" not in reasons
+    assert reasons["4"] == reasons["6"] == "no such file in the site" and "5" not in reasons
 
 
 def test_short_titles_get_no_nonsense_hints():
