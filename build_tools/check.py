@@ -18,6 +18,11 @@ LINK_ATTRIBUTES = (("a", "href"), ("link", "href"), ("img", "src"), ("script", "
                    ("video", "src"), ("audio", "src"), ("source", "src"))
 EXTERNAL_SCHEMES = {"http", "https", "mailto", "tel", "data"}
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# What a browser does to a URL before reading it (WHATWG URL): leading and trailing C0 controls and
+# spaces are dropped, tabs and newlines anywhere removed, so `java\tscript:` is `javascript:`.
+_URL_EDGES = "".join(map(chr, range(0x21)))
+_URL_REMOVED = str.maketrans("", "", "\t\n\r")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,12 @@ def target_file(site: Path, page: str, path: str) -> str | None:
     if joined.startswith("../") or joined == "..":
         return None
     candidate = site / joined
-    if path.endswith("/") or candidate.is_dir():
-        candidate = candidate / "index.html"
-    return candidate.relative_to(site).as_posix() if candidate.is_file() else None
+    try:
+        if path.endswith("/") or candidate.is_dir():
+            candidate = candidate / "index.html"
+        return candidate.relative_to(site).as_posix() if candidate.is_file() else None
+    except (OSError, ValueError):  # a name no file system holds (over 255 bytes, a NUL): no such file either
+        return None
 
 
 def check_site(site: Path, progress: Callable[[str], None] | None = None) -> tuple[int, list[BrokenLink]]:
@@ -90,15 +98,18 @@ def check_links(site: Path, page: str, links: Iterable[tuple[str, str]],
                 ids_of: Callable[[str], set[str]]) -> list[BrokenLink]:
     broken = []
     for text, href in links:
-        href = href.strip()
-        scheme = _SCHEME.match(href)
+        url = href.strip(_URL_EDGES).translate(_URL_REMOVED)  # as the browser reads it
+        if _CONTROL.search(url):
+            broken.append(BrokenLink(page, text, href, "unsafe: a control character in the URL"))
+            continue
+        scheme = _SCHEME.match(url)
         if scheme:
             if scheme.group(0)[:-1].lower() not in EXTERNAL_SCHEMES:
                 broken.append(BrokenLink(page, text, href, "unsafe or unknown URL scheme"))
             continue
-        if href.startswith("//"):
+        if url.startswith("//"):
             continue
-        parts = urlsplit(href)
+        parts = urlsplit(url)
         target = page if not parts.path else target_file(site, page, parts.path)
         if target is None:
             broken.append(BrokenLink(page, text, href, "no such file in the site"))

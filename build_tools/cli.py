@@ -30,6 +30,14 @@ def fail(message: str) -> int:
     return 1
 
 
+def not_a_file(argument: str) -> int | None:
+    """The failure for a command-line file that is not there (or not a file), else None."""
+    path = Path(argument)
+    if not path.exists():
+        return fail(f"{argument}: no such file")
+    return None if path.is_file() else fail(f"{argument}: not a file")
+
+
 def print_json(value) -> None:
     """The JSON outputs named by issues: UTF-8 text as is, one value, a final newline."""
     json.dump(value, sys.stdout, ensure_ascii=False, indent=1)
@@ -38,6 +46,9 @@ def print_json(value) -> None:
 
 def cmd_chunk(args: argparse.Namespace) -> int:
     """One JSON line per chunk, in the pipeline's reference-table format."""
+    missing = not_a_file(args.corpus)
+    if missing is not None:
+        return missing
     entries, problems = read_corpus(Path(args.corpus).resolve(), ROOT)
     for problem in problems:
         print(f"kb: {problem}", file=sys.stderr)
@@ -57,6 +68,10 @@ def cmd_chunk(args: argparse.Namespace) -> int:
 
 def cmd_cites(args: argparse.Namespace) -> int:
     """Every citation of one report, classified against one corpus (and a folder of task files)."""
+    for argument in (args.report, args.corpus):
+        missing = not_a_file(argument) if argument else None
+        if missing is not None:
+            return missing
     report_path = Path(args.report).resolve()
     text, problem = read_text(report_path, ROOT)
     if problem:
@@ -111,15 +126,20 @@ def source_titles(kb: KnowledgeBase) -> dict[str, str]:
 def cmd_lock(args: argparse.Namespace) -> int:
     """Record (or with --check, verify) every source's chunk hashes in chunks.lock."""
     root = Path(args.sources).resolve()
+    if not root.is_dir():
+        return fail(f"{args.sources}: no such folder (the knowledge-base folder)")
     kb = build(root)
     for problem in kb.problems:
         print(f"kb: {problem}", file=sys.stderr)
     lock_path = root / LOCK_NAME
-    drift = find_drift(read_lock(lock_path), kb.chunk_ids())
+    locked, corrupt = read_lock(lock_path)
+    drift = find_drift(locked, kb.chunk_ids())
     if args.check:
         for item in drift:
             print(f"kb: {item}", file=sys.stderr)
-        return 1 if drift else 0
+        return 1 if drift or corrupt else 0
+    if corrupt:
+        print(f"kb: {LOCK_NAME} cannot be read; rewriting it from the current sources", file=sys.stderr)
     write_lock(lock_path, kb.chunk_ids(), source_titles(kb))
     print(f"kb: locked {len(kb.chunks)} sources ({sum(map(len, kb.chunks.values()))} chunks) in {lock_path}"
           + (f"; accepted {len(drift)} changed chunks" if drift else ""))
@@ -149,10 +169,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         shown = paths if len(paths) <= 3 else [*paths[:2], f"… {len(paths) - 2} more"]
         print(f"kb: skipped {len(paths)} ({reason}): {', '.join(shown)}", file=sys.stderr)
     lock_path = root / LOCK_NAME
-    locked = read_lock(lock_path)
+    locked, corrupt = read_lock(lock_path)
     current = kb.chunk_ids()
-    new = {slug: ids for slug, ids in current.items() if slug not in locked}
-    if new:
+    new = {} if corrupt else {slug: ids for slug, ids in current.items() if slug not in locked}
+    if corrupt:
+        print(f"kb: {LOCK_NAME} is left as it is (it cannot be read); run `kb lock` to rewrite it", file=sys.stderr)
+    elif new:
         write_lock(lock_path, {**locked, **new}, source_titles(kb))
     for item in find_drift(locked, current):
         print(f"kb: {item}", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 The pipeline's layout (datasets/NNN/…, results/bench_case*/…, results/results_{ctx}/<model>/<run>/…)
 maps to the knowledge-base layout read by ingest. Re-importing writes nothing new; every write
-goes through a temporary file and a rename, and never lands outside the knowledge base.
+goes through a temporary file and a rename, and never lands outside the knowledge base; what a
+killed import left half-written is removed by the next. Links that leave the app folder are not
+followed (nothing from outside it is ever imported).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import yaml
 
 from .cite.parse import parse_citations
 from .cite.resolve import normalize_title
-from .ingest import read_corpus
-from .lock import write_atomic
+from .ingest import inside, read_corpus
+from .lock import remove_leftovers, write_atomic
 
 _TASK = re.compile(r"^\d{3,}$")
 _BENCH_REPORT = re.compile(r"^(?P<task>\d{3,})(?:_(?P<time>[\d_-]+?))?(?P<comparison>_comparison)?\.(md|txt)$")
@@ -43,15 +45,25 @@ class Imported:
 
 SKIP_UNKNOWN = "not a pipeline file this importer knows"
 SKIP_TRANSCRIPT = "the agent's turn-by-turn transcript, not a report"
+SKIP_OUTSIDE = "a link to outside the app folder, not followed"
 
 
 class Writer:
-    """Writes into one knowledge-base folder only; identical files are left alone."""
+    """Writes into one knowledge-base folder only, reads from one app folder only; identical files
+    are left alone."""
 
-    def __init__(self, root: Path, result: Imported, progress: Callable[[str], None]):
+    def __init__(self, root: Path, result: Imported, progress: Callable[[str], None], app: Path = Path("/")):
         self.root = root.resolve()
         self.result = result
         self.progress = progress
+        self.app = app.resolve()
+
+    def outside(self, path: Path) -> bool:
+        """Whether `path` is a link that leaves the app folder (then skipped, with the reason)."""
+        if inside(path, self.app):
+            return False
+        self.result.skip(path, SKIP_OUTSIDE)
+        return True
 
     def put(self, relative: str, data: bytes) -> None:
         target = (self.root / relative).resolve()
@@ -73,7 +85,11 @@ def import_datasets(app: Path, writer: Writer, tasks: set[str] | None) -> None:
     for task_dir in sorted((app / "datasets").iterdir()) if (app / "datasets").is_dir() else []:
         if not task_dir.is_dir() or not _TASK.match(task_dir.name) or (tasks and task_dir.name not in tasks):
             continue
+        if writer.outside(task_dir):
+            continue
         for path in sorted(task_dir.iterdir()):
+            if writer.outside(path):
+                continue
             if not path.is_file() or not safe(path.name):
                 writer.result.skip(path, SKIP_UNKNOWN)
                 continue
@@ -107,6 +123,8 @@ def corpus_titles(app: Path, task: str) -> dict[str, set[str]]:
     """The task's corpus files in the app folder: name → normalized titles."""
     titles: dict[str, set[str]] = {}
     for path in sorted((app / "datasets" / task).glob("long_context*.json")):
+        if not inside(path, app):
+            continue
         entries, _ = read_corpus(path, path.parent)
         titles[path.stem] = {normalize_title(e.title) for e in entries if e}
     return titles
@@ -134,17 +152,18 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
     """results/bench_caseXXXX/NNN[_<time>].md (+ NNN_<time>_comparison.txt): one report per run."""
     runs: dict[tuple[str, str | None], list[Path]] = {}
     for path in sorted(folder.iterdir()):
+        if writer.outside(path):
+            continue
         match = _BENCH_REPORT.match(path.name)
         if not path.is_file() or not match:
             writer.result.skip(path, SKIP_TRANSCRIPT if _TRANSCRIPT.match(path.name) else SKIP_UNKNOWN)
             continue
         if not tasks or match.group("task") in tasks:
             runs.setdefault((match.group("task"), match.group("time")), []).append(path)
-    app = folder.parent.parent
     cache: dict[str, dict[str, set[str]]] = {}
 
     def titles_of(task: str) -> dict[str, set[str]]:
-        return cache.setdefault(task, corpus_titles(app, task))
+        return cache.setdefault(task, corpus_titles(writer.app, task))
 
     texts = [(task, p.read_text(encoding="utf-8", errors="replace")) for (task, _), paths in runs.items() for p in paths]
     choice = choose_corpus(texts, titles_of)
@@ -167,13 +186,13 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
 def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
     """results/results_{ctx}/<model>/<run>/: initial_report.md, final_report.md, *_comparison.txt."""
     context = _RESULTS_CONTEXT.match(folder.name).group("context")
-    for model in sorted(p for p in folder.iterdir() if p.is_dir()):
-        for run in sorted(p for p in model.iterdir() if p.is_dir()):
+    for model in sorted(p for p in folder.iterdir() if p.is_dir() and not writer.outside(p)):
+        for run in sorted(p for p in model.iterdir() if p.is_dir() and not writer.outside(p)):
             match = _RUN.match(run.name)
             if not match or (tasks and match.group("task") not in tasks):
                 continue
             files = [p for p in sorted(run.iterdir()) if p.is_file() and p.suffix in (".md", ".txt")
-                     and not p.name.startswith("tool_call") and safe(p.name)]
+                     and not p.name.startswith("tool_call") and safe(p.name) and not writer.outside(p)]
             if not files:
                 continue
             slug = f"{folder.name}-{model.name}-{run.name}"
@@ -190,11 +209,15 @@ def import_app(app: Path, root: Path, tasks: set[str] | None = None,
     if not (app / "datasets").is_dir() and not (app / "results").is_dir():
         raise ImportFailure(f"{app}: not a pipeline app folder (no datasets/ or results/)")
     result = Imported()
-    writer = Writer(root, result, progress)
+    writer = Writer(root, result, progress, app)
+    for leftover in remove_leftovers(writer.root) if writer.root.is_dir() else []:
+        progress(f"  removed {leftover.relative_to(writer.root)}, left half-written by an import that was stopped")
     progress(f"importing datasets from {app / 'datasets'}")
-    import_datasets(app, writer, tasks)
-    for folder in sorted((app / "results").iterdir()) if (app / "results").is_dir() else []:
-        if not folder.is_dir():
+    if not writer.outside(app / "datasets"):
+        import_datasets(app, writer, tasks)
+    results = app / "results"
+    for folder in sorted(results.iterdir()) if results.is_dir() and not writer.outside(results) else []:
+        if not folder.is_dir() or writer.outside(folder):
             continue
         if folder.name.startswith("bench_case"):
             progress(f"importing reports from {folder}")

@@ -9,6 +9,8 @@ Layout (all optional, relative to the knowledge-base root, `sources/` by default
     reports/<slug>/    one report: `report.yaml` plus the pipeline's report file(s)
 
 Bad input never stops the others from loading: every defect becomes a `Problem` naming the file.
+Hidden and temporary files are not read; links that leave the knowledge-base folder are refused
+(a Problem naming the link): nothing outside it is ever published.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from .cite.resolve import file_key
 from .extract import extract_parts, failure
 from .models import Corpus, FileSource, Problem, Report, Source
 
@@ -38,6 +42,16 @@ FILE_KINDS = {  # what a file page shows: an image or video itself, the text of 
 }
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 _RULE_LINE = re.compile(r"^[=\-]{20,}\s*$")
+MAX_SLUG = 80  # a slug is a folder name in the site; long ones are cut and keep a hash of the whole
+RESERVED_SLUGS = frozenset({"index"})  # sources/index.md and reports/index.md are the index pages
+# Hidden files, editor and download temporaries, and the importer's own `.name.XXXXXXXX.tmp`
+# (lock.write_atomic): half-written or stray files are never read, so never published.
+IGNORED_PREFIXES = (".", "~")
+IGNORED_SUFFIXES = ("~", ".tmp", ".part", ".swp", ".crdownload")
+_OUTSIDE = "a link to outside the knowledge-base folder: not read, not published"
+MAX_METADATA = 64 * 1024  # bytes of a report.yaml or a page's YAML header
+MAX_LIST = 100  # items of a list value in metadata
+MAX_DEPTH = 3  # mapping → list → scalar
 
 
 @dataclass
@@ -60,16 +74,100 @@ def short_hash(text: str, length: int = 10) -> str:
 
 
 def slugify(text: str) -> str:
-    return _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+    slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
+    return slug if len(slug) <= MAX_SLUG else f"{slug[:MAX_SLUG - 11].rstrip('-')}-{short_hash(slug)}"
+
+
+def free_slug(slug: str, where: str, taken: Container[str]) -> str:
+    """`slug`, or when another input (or an index page) has it, `slug-<hash of where>`: two inputs
+    whose names slug alike (`Report 1`, `report-1`) both keep a page, the same one every build."""
+    while slug in taken or slug in RESERVED_SLUGS:
+        slug = f"{slug}-{short_hash(where, 6)}"
+    return slug
 
 
 def relative(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+def ignored(name: str) -> bool:
+    return name.startswith(IGNORED_PREFIXES) or name.endswith(IGNORED_SUFFIXES)
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether `path`, links followed, is in the folder `root` (already resolved)."""
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links
+        return False
+
+
+def folder_entries(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
+    """A folder's entries in sorted order, without ignored names and without links that leave the
+    knowledge base (each is a Problem naming the link). A folder removed meanwhile has none."""
+    try:
+        children = sorted(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        problems.append(Problem(relative(folder, root), f"cannot list the folder: {error.strerror or error}"))
+        return []
+    kept = []
+    for path in children:
+        if ignored(path.name):
+            continue
+        if path.is_symlink() and not inside(path, root):
+            problems.append(Problem(relative(path, root), _OUTSIDE))
+            continue
+        kept.append(path)
+    return kept
+
+
+def files_under(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
+    """Every file below `folder` (as `folder_entries` keeps them), in sorted order; a folder reached
+    twice through links is read once."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+
+    def visit(directory: Path) -> None:
+        if directory.resolve() in seen:
+            return
+        seen.add(directory.resolve())
+        for path in folder_entries(directory, root, problems):
+            if path.is_dir():
+                visit(path)
+            elif path.is_file():
+                found.append(path)
+
+    if readable_folder(folder, root, problems):
+        visit(folder)
+    return found
+
+
+def readable_folder(folder: Path, root: Path, problems: list[Problem]) -> bool:
+    """Whether a top-level folder (`pages/`, `reports/`…) is there to read; a link to outside is a Problem."""
+    if folder.is_symlink() and not inside(folder, root):
+        problems.append(Problem(relative(folder, root), _OUTSIDE))
+        return False
+    return folder.is_dir()
+
+
+def read_bytes(path: Path, root: Path) -> tuple[bytes | None, Problem | None]:
+    """A file's bytes, or a Problem: a file removed between listing and reading (an import running
+    beside the build) or unreadable is reported, never a traceback."""
+    try:
+        return path.read_bytes(), None
+    except FileNotFoundError:
+        return None, Problem(relative(path, root), "no such file (removed while the knowledge base was being read?)")
+    except OSError as error:
+        return None, Problem(relative(path, root), f"cannot read: {error.strerror or error}")
+
+
 def read_text(path: Path, root: Path) -> tuple[str | None, Problem | None]:
     """UTF-8 text of a file (BOM dropped), or a Problem saying which line holds the bad bytes."""
-    data = path.read_bytes()
+    data, problem = read_bytes(path, root)
+    if problem:
+        return None, problem
     try:
         return data.decode("utf-8").removeprefix("\ufeff"), None
     except UnicodeDecodeError as error:
@@ -92,6 +190,60 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     return header, body, header.count("\n") + 3
 
 
+class _MetadataLoader(yaml.SafeLoader):
+    """Safe YAML without aliases (`*name`: 351 bytes of nested aliases expand to gigabytes) and
+    nested no deeper than metadata needs."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, "nested too deeply", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
+    """What is wrong with a metadata document's shape (and where), or None: a mapping of names to
+    text (any scalar) or to short lists of text."""
+    if not isinstance(node, yaml.MappingNode):
+        return "expected a mapping of `name: value` lines", node.start_mark
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            return "a name must be plain text", key.start_mark
+        items = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        if len(items) > MAX_LIST or not all(isinstance(item, yaml.ScalarNode) for item in items):
+            return f"`{key.value}` must be text or a list of at most {MAX_LIST} texts", value.start_mark
+    return None
+
+
+def read_metadata(text: str, where: str, first_line: int = 1) -> tuple[dict | None, Problem | None]:
+    """A report.yaml or a page's YAML header (whose first line is `first_line` of its file), bounded:
+    at most MAX_METADATA bytes, no aliases, values text or short lists of text."""
+    if len(text.encode("utf-8")) > MAX_METADATA:
+        return None, Problem(where, f"YAML metadata larger than {MAX_METADATA // 1024} KiB", first_line)
+    loader = _MetadataLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}, None
+        wrong = _metadata_shape(node)
+        if wrong:
+            return None, Problem(where, f"invalid YAML metadata: {wrong[0]}", first_line + wrong[1].line)
+        return loader.construct_document(node), None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        message = getattr(error, "problem", None) or str(error)
+        return None, Problem(where, f"invalid YAML metadata: {message}", first_line + mark.line if mark else first_line)
+    finally:
+        loader.dispose()
+
+
 def load_page(path: Path, root: Path) -> tuple[Source | None, list[Problem]]:
     """A hand-added source: `---` YAML header (title required) then the scraped body."""
     where = relative(path, root)
@@ -101,12 +253,10 @@ def load_page(path: Path, root: Path) -> tuple[Source | None, list[Problem]]:
     header, body, _ = split_front_matter(text)
     if header is None:
         return None, [Problem(where, "missing the YAML header (a `---` line, `title: …`, a `---` line)", 1)]
-    try:
-        meta = yaml.safe_load(header) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        return None, [Problem(where, f"invalid YAML header: {getattr(error, 'problem', error)}", mark.line + 2 if mark else 2)]
-    if not isinstance(meta, dict) or not str(meta.get("title") or "").strip():
+    meta, problem = read_metadata(header, where, 2)
+    if problem:
+        return None, [problem]
+    if not str(meta.get("title") or "").strip():
         return None, [Problem(where, "the YAML header needs a non-empty `title:`", 2)]
     if not body.strip():
         return None, [Problem(where, "empty source: no text after the header")]
@@ -219,6 +369,13 @@ def corpus_document(item: object, index: int, where: str, line: int) -> tuple[So
     if not title and not body:
         problem = Problem(where, f"item {index} has neither a title nor text (the pipeline numbers it as an empty document)", line)
     return source, problem
+
+
+def origin_file(origin: str) -> str:
+    """The file a source origin names: a corpus item's origin is `path#index`, a page's its path
+    (which may hold a `#` itself)."""
+    path, mark, index = origin.rpartition("#")
+    return path if mark and index.isdigit() and path.endswith(".json") else origin
 
 
 def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Problem]]:
@@ -349,28 +506,26 @@ def merge_report_file(parts: dict[str, str], name: str, text: str) -> None:
 def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]:
     """One report folder: `report.yaml` (task, corpus, files, ...) and the pipeline's files."""
     where = relative(folder, root)
+    problems: list[Problem] = []
+    children = folder_entries(folder, root, problems)
     meta: dict = {}
     meta_path = folder / "report.yaml"
-    if meta_path.exists():
+    if meta_path in children:
         text, problem = read_text(meta_path, root)
+        if text is not None:
+            meta, problem = read_metadata(text, relative(meta_path, root))
         if problem:
-            return None, [problem]
-        try:
-            meta = yaml.safe_load(text) or {}
-        except yaml.YAMLError as error:
-            return None, [Problem(relative(meta_path, root), f"invalid YAML: {error}")]
-        if not isinstance(meta, dict):
-            return None, [Problem(relative(meta_path, root), "expected a mapping of report fields")]
+            return None, [*problems, problem]
     parts: dict[str, str] = {}
-    for path in sorted(folder.iterdir()):
+    for path in children:
         if path.name == "report.yaml" or not path.is_file() or path.suffix not in (".txt", ".md"):
             continue
         text, problem = read_text(path, root)
         if problem:
-            return None, [problem]
+            return None, [*problems, problem]
         merge_report_file(parts, path.name, text)
     if not parts.get("final", "").strip():
-        return None, [Problem(where, "no report text found (expected *_comparison.txt, final_report.md or a report .md)")]
+        return None, [*problems, Problem(where, "no report text found (expected *_comparison.txt, final_report.md or a report .md)")]
     slug = slugify(folder.name) or f"r-{short_hash(where)}"
     task = str(meta.get("task") or parts.get("task") or "") or None
     report = Report(
@@ -389,32 +544,81 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
         report.meta.setdefault("generated", parts["generated"])
     if parts.get("summary"):
         report.meta.setdefault("summary", parts["summary"])
-    return report, []
+    return report, problems
 
 
-def _disambiguate(loaded: Loaded, source: Source) -> None:
-    """Merge a duplicate document; give same-title documents with other bodies their own slug."""
+class _SourceSlugs:
+    """Slugs taken on `sources/`: source pages and task-file pages share the folder."""
+
+    def __init__(self, loaded: Loaded):
+        self.loaded = loaded
+        self.files = {f.slug for f in loaded.files.values()}
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self.loaded.sources or slug in self.files
+
+
+def _disambiguate(loaded: Loaded, source: Source, taken: _SourceSlugs) -> str:
+    """Merge a duplicate document; a different one whose slug is taken gets its own (reported):
+    nothing is dropped. Returns the slug the source is published under."""
     existing = loaded.sources.get(source.slug)
-    if existing is None:
-        loaded.sources[source.slug] = source
-    elif existing.title == source.title and existing.body == source.body:
+    if existing is not None and existing.title == source.title and existing.body == source.body:
         existing.origins.extend(source.origins)
-    else:
-        loaded.problems.append(Problem(source.origins[0], f"slug {source.slug!r} is taken by {existing.origins[0]}"))
+        return existing.slug
+    slug = free_slug(source.slug, source.origins[0], taken)
+    if slug != source.slug:
+        owner = existing.origins[0] if existing else "an index page"
+        loaded.problems.append(Problem(source.origins[0], f"slug {source.slug!r} is taken by {owner}; published as sources/{slug}/"))
+        source.slug = slug
+    loaded.sources[slug] = source
+    return slug
+
+
+def _add_report(loaded: Loaded, report: Report) -> None:
+    """Report folders whose names slug alike (`Report 1`, `report-1`, `report_1`) are all published:
+    later ones in sorted order get a hash of their folder appended, and that is reported."""
+    slug = free_slug(report.slug, report.path, loaded.reports)
+    if slug != report.slug:
+        owner = loaded.reports[report.slug].path if report.slug in loaded.reports else "the reports index"
+        loaded.problems.append(Problem(report.path, f"its address reports/{report.slug}/ is taken by {owner}; "
+                                                    f"published at reports/{slug}/"))
+        report.slug = slug
+    loaded.reports[slug] = report
+
+
+def _same_cited_name(loaded: Loaded) -> None:
+    """Task files of one folder whose names a citation cannot tell apart (`Logo.png`, `logo.png`,
+    NFC and NFD `café.png`): both are published, and a citation links to the first; reported."""
+    first: dict[tuple[str, str], FileSource] = {}
+    for file in loaded.files.values():
+        key = (file.path.rsplit("/", 1)[0], file_key(file.name))
+        if key in first:
+            loaded.problems.append(Problem(file.path, f"a citation cannot tell it from {first[key].path}, "
+                                                      "which citations of that name link to"))
+        else:
+            first[key] = file
 
 
 def load(root: Path) -> Loaded:
     """Read a whole knowledge-base folder; a missing folder is an empty knowledge base."""
     root = root.resolve()
     loaded = Loaded(root)
-    for path in sorted((root / "pages").rglob("*")) if (root / "pages").is_dir() else []:
-        if path.is_file() and path.suffix in (".txt", ".md"):
+    for path in files_under(root / "files", root, loaded.problems):
+        file_source, problems = load_file(path, root)
+        loaded.problems.extend(problems)
+        loaded.files[file_source.path] = file_source
+    _same_cited_name(loaded)
+    taken = _SourceSlugs(loaded)
+    for path in files_under(root / "pages", root, loaded.problems):
+        if path.suffix in (".txt", ".md"):
             source, problems = load_page(path, root)
             loaded.problems.extend(problems)
             if source:
-                _disambiguate(loaded, source)
+                _disambiguate(loaded, source, taken)
     corpus_docs: list[tuple[Corpus, list[Source | None]]] = []
-    for path in sorted((root / "corpora").rglob("*.json")) if (root / "corpora").is_dir() else []:
+    for path in files_under(root / "corpora", root, loaded.problems):
+        if path.suffix != ".json":
+            continue
         corpus, entries, problems = load_corpus(path, root)
         loaded.problems.extend(problems)
         if corpus:
@@ -429,18 +633,13 @@ def load(root: Path) -> Loaded:
                 continue
             if len(bodies_by_title[source.title]) > 1:
                 source.slug = f"{source.slug}-{short_hash(source.body, 6)}"
-                corpus.slugs[i] = source.slug
-            _disambiguate(loaded, source)
+            corpus.slugs[i] = _disambiguate(loaded, source, taken)
         loaded.corpora[corpus.key] = corpus
-    for path in sorted((root / "files").rglob("*")) if (root / "files").is_dir() else []:
-        if path.is_file():
-            file_source, problems = load_file(path, root)
-            loaded.problems.extend(problems)
-            loaded.files[file_source.path] = file_source
-    for folder in sorted((root / "reports").iterdir()) if (root / "reports").is_dir() else []:
-        if folder.is_dir():
-            report, problems = load_report(folder, root)
-            loaded.problems.extend(problems)
-            if report:
-                loaded.reports[report.slug] = report
+    if readable_folder(root / "reports", root, loaded.problems):
+        for folder in folder_entries(root / "reports", root, loaded.problems):
+            if folder.is_dir():
+                report, problems = load_report(folder, root)
+                loaded.problems.extend(problems)
+                if report:
+                    _add_report(loaded, report)
     return loaded

@@ -127,7 +127,9 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
         missing = f"corpus {report.corpus}.json is not in the knowledge base"
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []
     folder = (report.files or "").rstrip("/")
-    files = {file_key(f.name): f for f in loaded.files_in(folder)} if folder else {}
+    files: dict[str, FileSource] = {}
+    for file in loaded.files_in(folder) if folder else []:
+        files.setdefault(file_key(file.name), file)  # the first of names a citation cannot tell apart (reported)
     return Scope(
         sources=sources,
         chunk_counts=chunk_counts,
@@ -215,5 +217,8 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
                 # once per sentence, linked to its first citation; a dict keeps first-seen order
                 backlinks.setdefault(key, {}).setdefault((slug, sentence), Backlink(slug, report.title, sentence, anchor))
     kb.backlinks = {key: list(links.values()) for key, links in backlinks.items()}
-    kb.drift = find_drift(read_lock(kb.loaded.root / LOCK_NAME), kb.chunk_ids())
+    locked, problem = read_lock(kb.loaded.root / LOCK_NAME)
+    if problem:
+        kb.loaded.problems.append(problem)
+    kb.drift = find_drift(locked, kb.chunk_ids())
     return kb

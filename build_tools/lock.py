@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+from .models import Problem
+
 LOCK_NAME = "chunks.lock"
+LOCK_VERSION = 1
+TEMPORARY_SUFFIX = ".tmp"
+# write_atomic's temporary files: `.` + target name + `.` + mkstemp's 8 random characters + `.tmp`
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -31,11 +40,46 @@ class Drift:
         )
 
 
-def read_lock(path: Path) -> dict[str, list[str]]:
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {slug: list(entry["chunks"]) for slug, entry in data.get("sources", {}).items()}
+class CorruptLock(ValueError):
+    """chunks.lock cannot be read; the message says why (drift cannot be checked until `kb lock`)."""
+
+
+def parse_lock(data: bytes) -> dict[str, list[str]]:
+    """The lock's chunk ids by source slug; raises CorruptLock for anything but a version-1 lock."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise CorruptLock("not a text file (not UTF-8)") from None
+    except json.JSONDecodeError as error:
+        raise CorruptLock(f"invalid JSON at line {error.lineno} ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise CorruptLock('expected a JSON object {"version": 1, "sources": {...}}')
+    if value.get("version") != LOCK_VERSION:
+        raise CorruptLock(f"unknown version {value.get('version')!r} (this Citekb reads version {LOCK_VERSION})")
+    sources = value.get("sources")
+    if not isinstance(sources, dict):
+        raise CorruptLock('"sources" must be an object of source slug → {"title", "chunks"}')
+    locked = {}
+    for slug, entry in sources.items():
+        chunks = entry.get("chunks") if isinstance(entry, dict) else None
+        if not isinstance(chunks, list) or not all(isinstance(chunk, str) for chunk in chunks):
+            raise CorruptLock(f'source {slug!r}: "chunks" must be a list of chunk hashes')
+        locked[slug] = chunks
+    return locked
+
+
+def read_lock(path: Path) -> tuple[dict[str, list[str]], Problem | None]:
+    """The lock's chunk ids (none when there is no lock yet), or a Problem naming chunks.lock."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}, None
+    except OSError as error:
+        return {}, Problem(path.name, f"cannot read: {error.strerror or error}; drift is not checked")
+    try:
+        return parse_lock(data), None
+    except CorruptLock as error:
+        return {}, Problem(path.name, f"{error}; drift is not checked until `kb lock` rewrites it")
 
 
 def find_drift(locked: dict[str, list[str]], current: dict[str, list[str]]) -> list[Drift]:
@@ -52,20 +96,46 @@ def find_drift(locked: dict[str, list[str]], current: dict[str, list[str]]) -> l
     return drift
 
 
+@cache
+def _umask() -> int:
+    """The process umask (only readable by setting it; read once, before any writer thread)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file and rename, so no reader ever sees half a file."""
+    """Write through a temporary file and rename, so no reader ever sees half a file. The file gets
+    the mode it had, or a new file's mode under the umask (mkstemp's own is 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
+def remove_leftovers(root: Path) -> list[Path]:
+    """Delete the temporary files a killed writer left below `root` (links not followed)."""
+    removed = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if _TEMPORARY.match(name):
+                path = Path(folder) / name
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
 def write_lock(path: Path, current: dict[str, list[str]], titles: dict[str, str]) -> None:
     entries = {slug: {"title": titles.get(slug, ""), "chunks": ids} for slug, ids in sorted(current.items())}
-    text = json.dumps({"version": 1, "sources": entries}, ensure_ascii=False, indent=1) + "\n"
+    text = json.dumps({"version": LOCK_VERSION, "sources": entries}, ensure_ascii=False, indent=1) + "\n"
     write_atomic(path, text.encode("utf-8"))

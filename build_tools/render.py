@@ -17,6 +17,7 @@ from . import commonmark
 from .chunk import content_offset
 from .cite.resolve import normalize_title
 from .clean import segments
+from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase, Sentences
 from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
@@ -216,7 +217,7 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
 def sources_index(kb: KnowledgeBase, link: Link) -> str:
     rows = "".join(
         f'<tr><td><a href="{esc(link(source_path(s.slug)))}">{esc(s.title or "(无标题)")}</a></td>'
-        f"<td>{len(kb.chunks[s.slug])}</td><td>{esc('、'.join(o.split('#')[0] for o in s.origins))}</td></tr>"
+        f"<td>{len(kb.chunks[s.slug])}</td><td>{esc('、'.join(origin_file(o) for o in s.origins))}</td></tr>"
         for s in sorted(kb.loaded.sources.values(), key=lambda s: (s.title, s.slug))
     )
     files = "".join(

@@ -10,6 +10,9 @@ on_serve    watches the knowledge-base folder, so edited sources show up without
 `mkdocs serve --dirty` re-renders only pages whose content changed: each generated page is then
 backed by a stub file under .cache/citekb/pages/ holding a fingerprint of the page, rewritten only
 when the fingerprint changes, so MkDocs' modification-time test skips every other page.
+
+Task files are copied from the knowledge-base folder only while they are still in it: one removed
+or replaced by a link to elsewhere since it was read is reported, not copied.
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ def on_config(config):
     if not config.use_directory_urls:
         raise PluginError("citekb: citation links assume `use_directory_urls: true`")
     _root = _sources_root(config)
+    docs = Path(config.docs_dir).resolve()
+    if _root == docs or docs in _root.parents:
+        raise PluginError("citekb: the knowledge-base folder must not be inside docs_dir: MkDocs would publish "
+                          "its raw files (links to outside it included)")
     root_key = hashlib.sha1(str(_root).encode("utf-8")).hexdigest()[:12]
     _stub_folder = Path(config.config_file_path).parent / STUBS / root_key
     citekb = config.extra.setdefault("citekb", {})
@@ -97,12 +104,26 @@ def _page(files: Files, config, src_uri: str, title: str, fingerprint: Callable[
         return
     meta["citekb_fingerprint"] = fingerprint()
     front = _front_matter(meta)
-    stub = _stub_folder / src_uri
+    stub = _stub_folder / src_uri  # slugs are bounded (ingest.MAX_SLUG), so is the stub's name
     if _stubs.get(stub) != front and (not stub.is_file() or stub.read_text(encoding="utf-8") != front):
         stub.parent.mkdir(parents=True, exist_ok=True)
         stub.write_text(front, encoding="utf-8")
     _stubs[stub] = front
     files.append(File.generated(config, src_uri, abs_src_path=str(stub)))
+
+
+class _TaskFile(File):
+    """A task file copied from the knowledge-base folder, only while it is still a file in it."""
+
+    def copy_file(self, dirty: bool = False) -> None:
+        path = Path(self.abs_src_path)
+        try:
+            if path.is_file() and path.resolve().is_relative_to(_root):
+                super().copy_file(dirty)
+                return
+        except FileNotFoundError:
+            pass
+        log.warning("citekb: %s: no longer a file in the knowledge-base folder; not published", path.relative_to(_root))
 
 
 def _front_matter(meta: dict) -> str:
@@ -161,7 +182,7 @@ def on_files(files: Files, config) -> Files:
         _html_pages[src_uri] = lambda link, s=source: render.source_page(kb, s, link)
     for file in kb.loaded.files.values():
         add_html(paths.source_page_uri(file.slug), file.name, lambda link, f=file: render.file_page(kb, f, link))
-        files.append(File.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path)))
+        files.append(_TaskFile.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path)))
     for slug, cited in kb.cited.items():
         make = lambda link, c=cited: render.report_page(kb, c, link)  # noqa: E731
         _page(files, config, paths.report_page_uri(slug), cited.report.title, _fingerprint(make))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from bs4 import BeautifulSoup
 from conftest import build_site, kb, section_text, serve
 from fixtures import INJECTIONS, hostile_sources, make_hostile_kb
 
 from build_tools.chunk import chunk_text
+from build_tools.cite.parse import parse_citations
+from build_tools.cite.resolve import Scope, file_key, resolve
+from build_tools.models import FileSource
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +72,16 @@ def test_nothing_runs_or_appears_in_chromium(hostile, page):
             assert page.locator("article script, article img, article iframe, article svg, article style").count() == 0
             assert page.locator("article").is_visible(), path  # an injected <style> did not hide the page
     assert dialogs == []
+
+
+def test_task_file_names_in_any_unicode_form_resolve_and_no_hint_repeats_the_cited_name():
+    """Issue 18 item 4: NFD and full-width names cited exactly resolve; a hint never names what was cited."""
+    names = (unicodedata.normalize("NFD", "café.png"), "ＡＩ报告２０２４.png")
+    files = {file_key(name): FileSource(f"f{i}", name, f"files/t/{name}", "image") for i, name in enumerate(names)}
+    where = Scope([], {}, files=files, files_folder="files/t")
+    for cited in (*names, "café.png", "AI报告2024.png"):
+        assert resolve(parse_citations(f"[图片: {cited}]")[0], where).status == "resolved", cited
+    for cited in ("cafe.png", "caf.png", "AI报告2025.png", "ＡＩ报告２０２５.png"):
+        row = resolve(parse_citations(f"[图片: {cited}]")[0], where)
+        assert row.status == "missing_file"
+        assert row.suggestion is None or file_key(row.suggestion.split("'")[1]) != file_key(cited), cited

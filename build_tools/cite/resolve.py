@@ -32,6 +32,14 @@ def normalize_title(title: str) -> str:
     return _SPACES.sub(" ", _INVISIBLE.sub("", folded)).strip()
 
 
+def hint_tolerance(text: str) -> int:
+    """How many edits a "did you mean" hint may be from what was cited: none for 1–3 characters
+    (every short title is a few edits from every other), then a third of the length, at most
+    max(2, a tenth)."""
+    length = len(text)
+    return 0 if length <= 3 else min(length // 3, max(2, length // 10))
+
+
 def file_key(name: str) -> str:
     """How a task file's name is looked up: the same on disk (NFD, full-width…) and in a report."""
     return normalize_title(name).casefold()
@@ -95,11 +103,15 @@ class Scope:
         return self._urls.get(key) or self.urls.get(key)
 
     def near_miss(self, cited: str) -> Source | None:
-        """The title within a few edits of the cited one (whole, or cut to the cited length)."""
+        """The title within a few edits of the cited one (whole, or cut to the cited length when the
+        cited one is long enough to be a cut title)."""
         wanted = normalize_title(cited)
-        tolerance = max(2, len(wanted) // 10)
+        tolerance = hint_tolerance(wanted)
+        if tolerance == 0:
+            return None
+        cut = len(wanted) if len(wanted) >= MIN_PREFIX else None
         best = min(
-            ((min(distance(wanted, t[: len(wanted)]), distance(wanted, t)), s) for t, s in self._titles),
+            ((min(distance(wanted, t[:cut]), distance(wanted, t)), s) for t, s in self._titles),
             key=lambda pair: pair[0],
             default=None,
         )
@@ -201,7 +213,8 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
         where = scope.files_folder or "this report's task files"
         wanted = file_key(name)
         near = min(scope.files.values(), key=lambda f: distance(file_key(f.name), wanted), default=None)
-        hint = f"did you mean {near.name!r}?" if near and 0 < distance(file_key(near.name), wanted) <= 3 else None
+        tolerance = min(3, hint_tolerance(wanted.rsplit(".", 1)[0]))  # judged by the name without its suffix
+        hint = f"did you mean {near.name!r}?" if near and 0 < distance(file_key(near.name), wanted) <= tolerance else None
         return _unresolved(citation, "missing_file", f"no file {name!r} in {where}", hint)
     return _link_file(citation, file, "resolved")
 
