@@ -109,7 +109,7 @@ def cmd_cites(args: argparse.Namespace) -> int:
             "title": item.citation.title if item.citation.title is not None else item.citation.file,
             "chunk": item.citation.chunk, "status": item.status, "target": item.target,
             "file": item.citation.file, "locator": item.citation.locator,
-            "reason": item.reason, "suggestion": item.suggestion,
+            "reason": item.reason and str(item.reason), "suggestion": item.suggestion and str(item.suggestion),
             "url": kb.loaded.sources[item.source_slug].meta.get("origin", "") if item.source_slug in kb.loaded.sources else "",
         }
         for item in kb.cited["report"].final

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .messages import Reason
+
 
 def content_hash(text: str, length: int = 16) -> str:
     """Stable id of a piece of text: the lock file and chunk ids depend on it never changing."""
@@ -132,7 +134,7 @@ class Citation:
     chunk: int | None = None
     file: str | None = None
     locator: str | None = None
-    error: str | None = None  # set when the citation is malformed
+    error: Reason | None = None  # set when the citation is malformed
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,6 @@ class Resolved:
     citation: Citation
     status: str  # resolved | unknown_source | chunk_out_of_range | missing_file | malformed | file_as_chunk | locator_out_of_range
     target: str | None = None
-    reason: str | None = None
-    suggestion: str | None = None
+    reason: Reason | None = None
+    suggestion: Reason | None = None
     source_slug: str | None = None

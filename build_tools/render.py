@@ -19,34 +19,12 @@ from .cite.resolve import normalize_title
 from .clean import segments
 from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase, Sentences
+from .messages import FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK, RULE_LABELS, STATUS_LABELS
 from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
 
 Link = Callable[[str], str]
 
-STATUS_LABELS = {
-    "resolved": "已解析",
-    "unknown_source": "未知来源",
-    "chunk_out_of_range": "块号超出范围",
-    "missing_file": "缺少文件",
-    "malformed": "格式错误",
-    "file_as_chunk": "任务文件被当作语料引用",
-    "locator_out_of_range": "页码不存在",
-}
-META_LABELS = {"origin": "原始网址", "kind": "类型"}  # a source's header fields; others keep their own name
-RULE_LABELS = {
-    "breadcrumb": "面包屑导航",
-    "repeated_title": "重复标题",
-    "related_list": "无关的相关文章列表",
-    "navigation": "导航/页脚",
-}
-PART_LABELS = {"page": "第 {number} 页", "slide": "第 {number} 张幻灯片", "sheet": "工作表 {name}", "text": "全文"}
-FILE_NOTES = {
-    "rows": "仅显示前 {shown} 行，共 {total} 行。",
-    "columns": "仅显示前 {shown} 列，共 {total} 列。",
-    "empty": "这里没有提取到文字。",
-    "no_text": "没有提取到文字；请下载原文件查看。",
-}
 PREVIEW_CHARS = 600
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 SHORT_TITLE = 18
@@ -143,7 +121,7 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
         parts.append(
             f'<section class="citekb-chunk" id="{chunk_anchor(chunk.index)}" data-chunk-id="{chunk.id}">'
             f'<h2 class="citekb-chunk-heading">chunk {chunk.index}'
-            f'<a class="headerlink" href="#{chunk_anchor(chunk.index)}" title="永久链接">¶</a></h2>'
+            f'<a class="headerlink" href="#{chunk_anchor(chunk.index)}" title="{PERMALINK}">¶</a></h2>'
             f'<p class="citekb-chunk-meta">字符 {chunk.start}–{chunk.end} · id <code>{chunk.id}</code></p>'
             f'<div class="citekb-text">{chunk_html(text, chunk, neighbours, removals)}</div>'
             f"{backlinks_html(kb.backlinks.get((source.slug, chunk.index), []), link)}</section>"
@@ -191,7 +169,7 @@ def part_html(part: FilePart) -> str:
         body = f'<p class="citekb-note">{FILE_NOTES["empty"]}</p>'
     return (
         f'<section class="citekb-chunk citekb-part"><h2 class="citekb-chunk-heading" id="{anchor}">'
-        f'{esc(part_label(part))}<a class="headerlink" href="#{anchor}" title="永久链接">¶</a></h2>{body}</section>'
+        f'{esc(part_label(part))}<a class="headerlink" href="#{anchor}" title="{PERMALINK}">¶</a></h2>{body}</section>'
     )
 
 
@@ -238,6 +216,12 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
 # ---------------------------------------------------------------- report pages
 
 
+def why(item: Resolved) -> str:
+    """The reason a reader sees (Chinese), with the suggestion when there is one."""
+    reason = item.reason.chinese() if item.reason else ""
+    return reason + (f"（{item.suggestion.chinese()}）" if item.suggestion else "")
+
+
 def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None) -> str:
     """One citation as an inline element: a link with a hover preview, or a marked failure.
 
@@ -248,7 +232,7 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
     ident = f' id="{anchor}"' if anchor else ""
     cited = f' data-title="{inline(citation.title)}"' if citation.title else ""
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
-    reason = f"{STATUS_LABELS[item.status]}：{item.reason or ''}" + (f"（{item.suggestion}）" if item.suggestion else "")
+    reason = f"{STATUS_LABELS[item.status]}：{why(item)}"
     if item.target:
         source = kb.loaded.sources.get(item.source_slug or "")
         file = kb.files_by_slug.get(item.source_slug or "")
@@ -364,7 +348,7 @@ def counts_html(counts: Counter) -> str:
 def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     report = cited.report
     meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
-    meta += [(k, v) for k, v in sorted(report.meta.items()) if k != "summary"]
+    meta += [(META_LABELS.get(k, k), v) for k, v in sorted(report.meta.items()) if k != "summary"]
     meta.append(("文件", report.path))
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     parts = [
@@ -379,7 +363,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         diff = citation_diff(cited)
         labels = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同句子中）"}
         rows = "".join(
-            f"<tr><td>{labels[change]}</td><td>{esc(key[0])}</td><td>{esc(key[1])}</td>"
+            f"<tr><td>{labels[change]}</td><td>{esc(KIND_LABELS.get(key[0], key[0]))}</td><td>{esc(key[1])}</td>"
             f"<td>{'' if key[2] is None else key[2]}</td><td>{n}</td></tr>"
             for change, keys in diff.items() for key, n in keys
         )
@@ -431,7 +415,7 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         rows = "".join(
             f'<tr><td data-status="{i.status}">{STATUS_LABELS[i.status]}</td>'
             f'<td><a href="{esc(link(report_path(slug, anchor)))}"><code>{esc(i.citation.raw)}</code></a></td>'
-            f"<td>{esc(i.reason or '')}{'（' + esc(i.suggestion) + '）' if i.suggestion else ''}</td></tr>"
+            f"<td>{esc(why(i))}</td></tr>"
             for i, anchor in bad
         )
         sections.append(
