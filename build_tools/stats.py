@@ -240,9 +240,9 @@ def row_for(configuration: Configuration, reports: list[CitedReport], lookup: Ti
     )
 
 
-def stats(kb: KnowledgeBase) -> list[Row]:
+def stats(kb: KnowledgeBase, lookup: TitleLookup | None = None) -> list[Row]:
     """One row per configuration that has at least one report (failed runs included)."""
-    lookup = TitleLookup(kb)
+    lookup = lookup or TitleLookup(kb)
     groups: dict[Configuration, list[CitedReport]] = {}
     for _, cited in sorted(kb.cited.items()):
         groups.setdefault(configuration_of(cited.report), []).append(cited)
