@@ -202,8 +202,8 @@ def reports_listing(row: Row, link: Link) -> str:
         state = ("运行失败：" + esc(cited.report.final.strip() or "（空白）")) if failed(cited.report.final) \
             else counts_html(status_counts(cited.final))
         lines.append(f"<tr{anchor}><td>{esc(task)}</td><td>{report_link(cited, link)}</td>"
-                     f"<td>{'—' if failed(cited.report.final) else f'{len(cited.report.final):,}'}</td>"
-                     f"<td>{len(cited.final)}</td><td>{state}</td></tr>")
+                     f"<td>{number(None if failed(cited.report.final) else len(cited.report.final))}</td>"
+                     f"<td>{number(None if failed(cited.report.final) else len(cited.final))}</td><td>{state}</td></tr>")
     return (f'<h4 id="{stats_anchor(config, "reports")}">报告（{len(row.reports)}）</h4>'
             + table(("任务", "报告", "字符", "引用", "引用状态"), lines))
 
