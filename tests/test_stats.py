@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from conftest import build_site, kb, kb_check, landed, need_pipeline
-from fixtures import make_app_folder
+from fixtures import make_app_folder, make_kb
 
-from build_tools import cli, render
+from build_tools import cli, render, render_stats
 from build_tools.knowledge_base import build
 from build_tools.stats import STATUSES, failed, stats
 from build_tools.validation import validation_changes
@@ -236,3 +236,16 @@ def test_imported_pipeline_rows_add_up(imported):
         markers += bool(re.fullmatch(r"No (report|final answer) generated\.", body))
     assert markers and sum(row["failed"] for row in rows.values() if row["kind"] == "results") == markers
     assert kb_check(imported.site)["broken"] == []
+
+
+def test_hostile_configuration_names_stay_text(tmp_path):
+    """A model folder is named by whoever ran the pipeline: on the page it is text, in anchors it is safe."""
+    knowledge = build(make_kb(tmp_path / "kb", hostile=True))
+    knowledge.cited["demo"].report.meta.update(model='<script>window.pwned=1</script>"', context="32k 64k")
+    knowledge.cited["hostile"].report.meta.update(bench="bench_<img src=x onerror=alert(1)>")
+    html = render_stats.stats_page(knowledge, lambda target: target)
+    soup = BeautifulSoup(html, "html.parser")
+    assert not soup.select("script, img") and "window.pwned" in soup.get_text()
+    ids = [tag["id"] for tag in soup.find_all(id=True)]
+    assert len(ids) == len(set(ids)) and not any(re.search(r"[\s<>\"'#]", anchor) for anchor in ids)
+    assert {a["href"][1:] for a in soup.select('a[href^="#"]')} <= set(ids)
