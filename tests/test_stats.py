@@ -19,7 +19,7 @@ from fixtures import make_app_folder, make_kb
 
 from build_tools import cli, render, render_stats
 from build_tools.knowledge_base import build
-from build_tools.stats import STATUSES, failed, stats
+from build_tools.stats import STATUSES, failed
 from build_tools.validation import validation_changes
 
 REPAIRED_RUN = "results/results_32k/modelx/102_20250102_000000"
