@@ -21,6 +21,7 @@ from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
 from .lock import LOCK_NAME, find_drift, read_lock, write_lock
 from .models import Corpus, Report
+from .stats import Row, stats
 
 ROOT = Path("/")
 
@@ -185,6 +186,46 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def stats_table(rows: list[Row]) -> str:
+    """Per configuration: reports, failed, citations, per 1,000 characters, shares (%), validation's changes."""
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value * 100:.1f}"
+
+    header = ("configuration", "reports", "failed", "citations", "per_1k", "resolved%", "unknown%", "missing_file%",
+              "invented%", "added", "removed", "repaired")
+    lines = [header]
+    for row in rows:
+        final, effect = row.final, row.validation
+        lines.append((
+            row.configuration.id, str(final.reports), str(final.failed),
+            "—" if final.citations is None else str(final.citations),
+            "—" if final.per_1000_characters is None else f"{final.per_1000_characters:.2f}",
+            pct(final.status_share("resolved")), pct(final.status_share("unknown_source")),
+            pct(final.missing_file_share), pct(final.invented_share),
+            *(str(getattr(effect, change)) if effect else "—" for change in ("added", "removed", "repaired")),
+        ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+                     for line in lines)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Citation figures per configuration (model × context size, bench folder): `kb stats --json` is an interface."""
+    root = Path(args.kb_dir).resolve()
+    if not root.is_dir():
+        return fail(f"{args.kb_dir}: not a folder")
+    kb = build(root)
+    for problem in kb.problems:
+        print(f"kb: {problem}", file=sys.stderr)
+    rows = stats(kb)
+    if args.json:
+        print_json([row.as_json() for row in rows])
+    else:
+        print(stats_table(rows))
+        print(f"kb: {len(rows)} configurations, {len(kb.cited)} reports", file=sys.stderr)
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Every internal link and #fragment of a built site; exit 1 if any is broken."""
     site = Path(args.site)
@@ -251,6 +292,11 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--task", action="append", help="only this task (e.g. 003); repeatable")
     imp.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")
     imp.set_defaults(run=cmd_import)
+
+    stats_verb = verbs.add_parser("stats", help="citation figures per configuration (model × context size, bench folder)")
+    stats_verb.add_argument("kb_dir", help="knowledge-base folder (e.g. sources)")
+    stats_verb.add_argument("--json", action="store_true", help="print one object per configuration (README lists the fields)")
+    stats_verb.set_defaults(run=cmd_stats)
 
     lock = verbs.add_parser("lock", help="record the chunk hashes of every source (chunks.lock)")
     lock.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable
 
 from . import commonmark
 from .chunk import content_offset
-from .cite.resolve import normalize_title
 from .clean import segments
 from .ingest import origin_file
-from .knowledge_base import Backlink, CitedReport, KnowledgeBase, Sentences
+from .knowledge_base import Backlink, CitedReport, KnowledgeBase
 from .messages import FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK, RULE_LABELS, STATUS_LABELS
 from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
+from .validation import citation_diff
 
 Link = Callable[[str], str]
 
@@ -295,30 +295,6 @@ def outline(page_html: str) -> list[tuple[int, str, str]]:
         inner = re.sub(r'<span class="citekb-preview".*?</span>|<a class="headerlink".*?</a>', "", inner, flags=re.DOTALL)
         found.append((int(level), html.unescape(anchor), html.unescape(_TAG.sub("", inner)).strip()))
     return found
-
-
-def citation_key(item: Resolved) -> tuple[str, str, int | None]:
-    c = item.citation
-    return c.kind, normalize_title(c.title or c.file or c.raw), c.chunk
-
-
-def citation_diff(cited: CitedReport) -> dict[str, list[tuple[tuple, int]]]:
-    """Citations added, removed, and moved (cited in other sentences) by validation."""
-    def sentences(items: list[Resolved], text: str) -> dict[tuple, Counter]:
-        found: dict[tuple, Counter] = {}
-        around = Sentences(text, items).around
-        for item in items:
-            sentence = around(item.citation.start, item.citation.end)
-            found.setdefault(citation_key(item), Counter())[sentence] += 1
-        return found
-
-    before = sentences(cited.original, cited.report.original or "")
-    after = sentences(cited.final, cited.report.final)
-    return {
-        "added": [(k, sum(after[k].values())) for k in after if k not in before],
-        "removed": [(k, sum(before[k].values())) for k in before if k not in after],
-        "moved": [(k, sum(after[k].values())) for k in after if k in before and set(after[k]) != set(before[k])],
-    }
 
 
 def text_diff_html(before: str, after: str) -> str:
