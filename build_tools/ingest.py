@@ -524,7 +524,7 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
         if problem:
             return None, [*problems, problem]
         merge_report_file(parts, path.name, text)
-    if not parts.get("final", "").strip():
+    if "final" not in parts:  # an empty final report is a run that wrote nothing: kept, counted as failed
         return None, [*problems, Problem(where, "no report text found (expected *_comparison.txt, final_report.md or a report .md)")]
     slug = slugify(folder.name) or f"r-{short_hash(where)}"
     task = str(meta.get("task") or parts.get("task") or "") or None
