@@ -124,15 +124,24 @@ def source_titles(kb: KnowledgeBase) -> dict[str, str]:
     return {slug: source.title for slug, source in kb.loaded.sources.items()}
 
 
-def cmd_lock(args: argparse.Namespace) -> int:
-    """Record (or with --check, verify) every source's chunk hashes in chunks.lock."""
-    root = Path(args.sources).resolve()
+def built(folder: str) -> KnowledgeBase | None:
+    """The knowledge base in `folder`, its problems printed; None (said on stderr) without the folder."""
+    root = Path(folder).resolve()
     if not root.is_dir():
-        return fail(f"{args.sources}: no such folder (the knowledge-base folder)")
+        fail(f"{folder}: no such folder (the knowledge-base folder)")
+        return None
     kb = build(root)
     for problem in kb.problems:
         print(f"kb: {problem}", file=sys.stderr)
-    lock_path = root / LOCK_NAME
+    return kb
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    """Record (or with --check, verify) every source's chunk hashes in chunks.lock."""
+    kb = built(args.sources)
+    if kb is None:
+        return 1
+    lock_path = kb.loaded.root / LOCK_NAME
     locked, corrupt = read_lock(lock_path)
     drift = find_drift(locked, kb.chunk_ids())
     if args.check:
@@ -211,12 +220,9 @@ def stats_table(rows: list[Row]) -> str:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Citation figures per configuration (model × context size, bench folder): `kb stats --json` is an interface."""
-    root = Path(args.kb_dir).resolve()
-    if not root.is_dir():
-        return fail(f"{args.kb_dir}: not a folder")
-    kb = build(root)
-    for problem in kb.problems:
-        print(f"kb: {problem}", file=sys.stderr)
+    kb = built(args.kb_dir)
+    if kb is None:
+        return 1
     rows = stats(kb)
     if args.json:
         print_json([row.as_json() for row in rows])

@@ -26,6 +26,7 @@ import yaml
 
 from .cite.resolve import file_key
 from .extract import extract_parts, failure
+from .messages import RUN_TITLE
 from .models import Corpus, FileSource, Problem, Report, Source
 
 FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
@@ -433,6 +434,20 @@ def report_title(final: str, fallback: str) -> str:
     return fallback
 
 
+_RUN_TIME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})_(\d{2})-?(\d{2})-?(\d{2})")
+
+
+def run_title(meta: dict, task: str | None) -> str | None:
+    """What tells a pipeline run apart: task · model · context size (or bench folder) · run time.
+    Reports open with the same line ("Certainly! I'll analyze…"), so that line cannot be the title."""
+    if not any(key in meta for key in ("model", "bench")):
+        return None
+    when = _RUN_TIME.search(str(meta.get("run", "")))
+    time = f"{when[1]}-{when[2]}-{when[3]} {when[4]}:{when[5]}" if when else str(meta.get("generated", ""))[:16]
+    parts = [RUN_TITLE.format(task=task or "—"), *(str(meta[k]) for k in ("model", "context", "bench") if meta.get(k)), time]
+    return " · ".join(p for p in parts if p)
+
+
 def sections_between_rules(text: str) -> dict[str, str]:
     """Sections of the pipeline's `*_comparison.txt`: a NAME line between two rule lines."""
     lines = text.splitlines()
@@ -528,9 +543,12 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
         return None, [*problems, Problem(where, "no report text found (expected *_comparison.txt, final_report.md or a report .md)")]
     slug = slugify(folder.name) or f"r-{short_hash(where)}"
     task = str(meta.get("task") or parts.get("task") or "") or None
+    heading = report_title(parts["final"], RUN_TITLE.format(task=task or "—"))
+    generated = {"generated": parts["generated"]} if parts.get("generated") else {}
     report = Report(
         slug=slug,
-        title=str(meta.get("title") or report_title(parts["final"], f"Task {task} report")),
+        title=str(meta.get("title") or run_title({**generated, **meta}, task) or heading),
+        subtitle=heading,
         path=where,
         final=parts["final"],
         original=parts.get("original"),

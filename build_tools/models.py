@@ -120,6 +120,7 @@ class Report:
     corpus: str | None = None  # Corpus.key
     files: str | None = None  # folder of task files, relative to the knowledge-base root
     meta: dict[str, str] = field(default_factory=dict)
+    subtitle: str = ""  # the report's own first line, when the title is the run's
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from .chunk import content_offset
 from .clean import segments
 from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase
-from .messages import FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK, RULE_LABELS, STATUS_LABELS
+from .messages import FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK, RULE_LABELS, RUN_TITLE, STATUS_LABELS
 from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
+from .stats import failed
 from .validation import citation_diff
 
 Link = Callable[[str], str]
@@ -329,6 +330,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     parts = [
         f"# {inline(report.title)}\n",
+        f'<p class="citekb-subtitle">{esc(report.subtitle)}</p>\n' if report.subtitle and report.subtitle != report.title else "",
         f'<table class="citekb-meta">{rows}</table>\n',
         f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
     ]
@@ -364,20 +366,27 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
 
 def report_row(cited: CitedReport, link: Link) -> str:
     report: Report = cited.report
-    detail = " / ".join(v for k, v in sorted(report.meta.items()) if k in ("model", "context", "run"))
+    subtitle = f"<small>{esc(report.subtitle)}</small>" if report.subtitle and report.subtitle != report.title else ""
+    outcome = '<span class="citekb-failed">运行失败（没有生成报告）</span>' if failed(report.final) else counts_html(status_counts(cited.final))
     return (
-        f'<tr><td><a href="{esc(link(report_path(report.slug)))}">{esc(report.title)}</a></td>'
-        f"<td>{esc(report.task or '—')}</td><td>{esc(detail)}</td><td>{counts_html(status_counts(cited.final))}</td></tr>"
+        f'<tr><td><a href="{esc(link(report_path(report.slug)))}">{esc(report.title)}</a>{subtitle}</td>'
+        f"<td>{outcome}</td></tr>"
     )
 
 
 def reports_index(kb: KnowledgeBase, link: Link) -> str:
-    rows = "".join(report_row(c, link) for _, c in sorted(kb.cited.items()))
-    return (
-        page_header("报告", f"{len(kb.cited)} 份研究报告；点击引用即可阅读被引用的原文块。")
-        + '<table class="citekb-index"><thead><tr><th>报告</th><th>任务</th><th>运行</th><th>引用状态</th></tr></thead>'
-        + f"<tbody>{rows}</tbody></table>"
-    )
+    """Reports grouped by task (the same query), each with its run and its citations' health."""
+    by_task: dict[str, list[CitedReport]] = {}
+    for _, cited in sorted(kb.cited.items(), key=lambda item: item[1].report.title):
+        by_task.setdefault(cited.report.task or "—", []).append(cited)
+    sections = [
+        f'<h2 id="task-{esc(task)}">{esc(RUN_TITLE.format(task=task))}（{len(group)} 份）</h2>'
+        '<table class="citekb-index"><thead><tr><th>报告</th><th>引用状态</th></tr></thead>'
+        f"<tbody>{''.join(report_row(c, link) for c in group)}</tbody></table>"
+        for task, group in sorted(by_task.items())
+    ]
+    lead = f"{len(kb.cited)} 份研究报告，按任务分组；点击引用即可阅读被引用的原文块。"
+    return page_header("报告", lead) + "\n".join(sections)
 
 
 def health_page(kb: KnowledgeBase, link: Link) -> str:

@@ -109,3 +109,15 @@ def test_report_headings_are_in_the_toc_and_are_search_sections(app):
     assert soup.select_one("article h3#final-规划报告")
     hits = json.loads(kb("search", "后面的引用仍有效", "--site", str(site.site), "--json").stdout)
     assert hits[0]["location"].endswith("reports/results-32k-modelx-102-20250101-000000/#final-规划报告")
+
+
+def test_reports_are_titled_by_their_run_and_grouped_by_task(app):
+    _, _, site = app
+    page = soup_of(site, "reports/results-32k-modelx-102-20250101-000000")
+    assert page.select_one("article h1").get_text().rstrip("¶") == "任务 102 · modelx · 32k · 2025-01-01 00:00"
+    assert page.select_one(".citekb-subtitle").get_text() == "规划报告"
+    untimed = soup_of(site, "reports/bench-case9999-101")
+    assert untimed.select_one("article h1").get_text().rstrip("¶") == "任务 101 · bench_case9999 · 2025-01-01 09:00"
+    index = soup_of(site, "reports")
+    groups = {h2.get_text(): len(h2.find_next("table").select("tbody tr")) for h2 in index.select("article h2")}
+    assert groups == {"任务 101（2 份）": 2, "任务 102（1 份）": 1}
