@@ -191,22 +191,21 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     return header, body, header.count("\n") + 3
 
 
-class _MetadataLoader(yaml.SafeLoader):
-    """Safe YAML without aliases (`*name`: 351 bytes of nested aliases expand to gigabytes) and
-    nested no deeper than metadata needs."""
-
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", self.peek_event().start_mark)
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise yaml.composer.ComposerError(None, None, "nested too deeply", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+def _unbounded(text: str) -> tuple[str, yaml.Mark] | None:
+    """Why a YAML text may not be composed (and where), or None: aliases (`*name`: 351 bytes of
+    nested aliases expand to gigabytes) or nesting deeper than metadata needs. Read as a stream of
+    parser events (libyaml), so nothing is built before it is known to be bounded."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return "aliases (*name) are not allowed", event.start_mark
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth >= MAX_DEPTH:
+                return "nested too deeply", event.start_mark
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
@@ -228,8 +227,11 @@ def read_metadata(text: str, where: str, first_line: int = 1) -> tuple[dict | No
     at most MAX_METADATA bytes, no aliases, values text or short lists of text."""
     if len(text.encode("utf-8")) > MAX_METADATA:
         return None, Problem(where, f"YAML metadata larger than {MAX_METADATA // 1024} KiB", first_line)
-    loader = _MetadataLoader(text)
+    loader = yaml.CSafeLoader(text)
     try:
+        unbounded = _unbounded(text)
+        if unbounded:
+            return None, Problem(where, f"invalid YAML metadata: {unbounded[0]}", first_line + unbounded[1].line)
         node = loader.get_single_node()
         if node is None:
             return {}, None

@@ -40,6 +40,11 @@ def esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def html_line(text: str) -> str:
+    """Escaped text on one line, for the rendered report HTML (which Markdown never reads again)."""
+    return esc(text).replace("\n", "&#10;")
+
+
 def inline(text: str) -> str:
     """Escaped text that stays literal even inside a Markdown paragraph or table cell."""
     return esc(text).translate(_MARKDOWN_ACTIVE)
@@ -231,7 +236,7 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
     citation = item.citation
     kind = esc(citation.kind)
     ident = f' id="{anchor}"' if anchor else ""
-    cited = f' data-title="{inline(citation.title)}"' if citation.title else ""
+    cited = f' data-title="{html_line(citation.title)}"' if citation.title else ""
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
     reason = f"{STATUS_LABELS[item.status]}：{why(item)}"
     if item.target:
@@ -252,22 +257,22 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
             f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
-            f'<span class="citekb-cite-label">{inline(label)}</span>'
-            f'<span class="citekb-preview" role="tooltip">{inline(preview)}</span></a>'
+            f'<span class="citekb-cite-label">{html_line(label)}</span>'
+            f'<span class="citekb-preview" role="tooltip">{html_line(preview)}</span></a>'
         )
     if citation.kind == "web" and item.status == "unknown_source":
         url = citation.title or ""
         if re.match(r"^https?://", url):
             return (
                 f'<a{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="web" '
-                f'href="{esc(url)}" rel="noopener noreferrer nofollow" title="{inline(reason)}">'
-                f'<span class="citekb-cite-label">⚠ {inline(short(url, 40))}</span>'
-                f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></a>'
+                f'href="{esc(url)}" rel="noopener noreferrer nofollow" title="{html_line(reason)}">'
+                f'<span class="citekb-cite-label">⚠ {html_line(short(url, 40))}</span>'
+                f'<span class="citekb-preview" role="tooltip">{html_line(reason)}</span></a>'
             )
     return (
         f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0" '
-        f'title="{inline(reason)}"><span class="citekb-cite-label">⚠ {inline(citation.raw)}</span>'
-        f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></span>'
+        f'title="{html_line(reason)}"><span class="citekb-cite-label">⚠ {html_line(citation.raw)}</span>'
+        f'<span class="citekb-preview" role="tooltip">{html_line(reason)}</span></span>'
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz.distance.Levenshtein import distance
 
@@ -27,6 +28,7 @@ _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f]|^\.|\.\.")
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 17)  # every report's scope normalizes its corpus's titles: the same few thousand
 def normalize_title(title: str) -> str:
     """NFKC, quote styles folded, zero-width and direction marks removed, white space folded."""
     folded = unicodedata.normalize("NFKC", title).translate(_QUOTES)
