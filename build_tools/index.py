@@ -58,7 +58,7 @@ from .models import Resolved
 from .lock import write_atomic
 from .shards import Shard, rice_coded, shard_file
 from .paths import chunk_anchor, part_anchor, report_path, source_path
-from .render import part_label
+from .render import part_label, unchanged
 
 FORMAT = 6  # of the index files, checked by the worker and Searcher
 CACHE_FORMAT = 5  # of the term cache's entries (Analysis)
@@ -283,7 +283,8 @@ def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
         report = cited.report
         sections = [("query", "查询", report.query)] if report.query.strip() else []
         sections += report_sections(report.final, cited.final, "final", "最终报告")
-        sections += report_sections(report.original or "", cited.original, "original", "原始报告")
+        if not unchanged(report):  # an unchanged original is not on the page, so not in search either
+            sections += report_sections(report.original or "", cited.original, "original", "原始报告")
         for anchor, label, text in sections:
             docs.append(SearchDoc(report_path(slug), report.title, anchor, label, text))
     return docs

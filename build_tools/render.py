@@ -21,8 +21,8 @@ from .knowledge_base import Backlink, CitedReport, KnowledgeBase
 from .messages import FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK, RULE_LABELS, RUN_TITLE, STATUS_LABELS
 from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
-from .stats import failed
-from .validation import citation_diff
+from .stats import TitleLookup, failed
+from .validation import citation_diff, citation_key
 
 Link = Callable[[str], str]
 
@@ -303,16 +303,87 @@ def outline(page_html: str) -> list[tuple[int, str, str]]:
     return found
 
 
+def unchanged(report: Report) -> bool:
+    """Validation left the text as it was: the original is not shown (or indexed) a second time."""
+    return report.original is not None and report.original.strip() == report.final.strip()
+
+
+CHANGE_LABELS = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同的句子中）"}
+
+
+def validation_html(cited: CitedReport, link: Link) -> str:
+    """What validation changed: the citations (each linked to where it is in both versions) and the
+    text, word by word inside the paragraphs it touched."""
+    first: dict[str, dict[tuple, str]] = {"final": {}, "original": {}}
+    for section, items, anchors in (("final", cited.final, cited.final_anchors),
+                                    ("original", cited.original, cited.original_anchors)):
+        for item, anchor in zip(items, anchors):
+            if anchor:
+                first[section].setdefault(citation_key(item), anchor)
+
+    def places(key: tuple) -> str:
+        found = [(label, first[section].get(key)) for section, label in (("final", "最终"), ("original", "原始"))]
+        return " ".join(f'<a href="#{anchor}">{label}</a>' for label, anchor in found if anchor)
+
+    rows = "".join(
+        f"<tr><td>{CHANGE_LABELS[change]}</td><td>{esc(KIND_LABELS.get(key[0], key[0]))}</td><td>{esc(key[1])}</td>"
+        f"<td>{'' if key[2] is None else key[2]}</td><td>{n}</td><td>{places(key)}</td></tr>"
+        for change, keys in citation_diff(cited).items() for key, n in keys
+    )
+    report = cited.report
+    return (
+        f'<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n'
+        "### 引用变化 {#citation-diff}\n\n"
+        + (f'<table class="citekb-index"><thead><tr><th>变化</th><th>类型</th><th>来源</th><th>chunk</th>'
+           f"<th>次数</th><th>位置</th></tr></thead><tbody>{rows}</tbody></table>\n" if rows else "<p>引用没有变化。</p>\n")
+        + "\n### 文本差异 {#text-diff}\n\n"
+        + text_diff_html(without_citations(report.original or "", cited.original), without_citations(report.final, cited.final))
+    )
+
+
+def without_citations(text: str, items: list[Resolved]) -> str:
+    """Report text with each citation bracket shown as 〔引用〕: the diff is about the words; the
+    citations have their own table."""
+    out, cursor = [], 0
+    for start, end in commonmark.disjoint((i.citation.start, i.citation.end) for i in items):
+        out += [text[cursor:start], "〔引用〕"]
+        cursor = end
+    return "".join(out) + text[cursor:]
+
+
+WORD_DIFF_CHARS = 4000  # a changed paragraph longer than this is shown whole, not character by character
+
+
+def inline_diff_html(before: str, after: str) -> str:
+    """One changed paragraph: deleted and inserted characters marked inside the unchanged text."""
+    if len(before) + len(after) > WORD_DIFF_CHARS:
+        return f'<del class="citekb-diff-del">{esc(before)}</del><ins class="citekb-diff-ins">{esc(after)}</ins>'
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(esc(before[i1:i2]))
+            continue
+        if i2 > i1:
+            out.append(f"<del>{esc(before[i1:i2])}</del>")
+        if j2 > j1:
+            out.append(f"<ins>{esc(after[j1:j2])}</ins>")
+    return "".join(out)
+
+
 def text_diff_html(before: str, after: str) -> str:
-    """Line diff of the report text, escaped; unchanged runs collapsed to a count."""
-    a, b = before.splitlines(), after.splitlines()
+    """Paragraph diff of the report text, escaped: a paragraph that was reworded shows its changed
+    words in place; added and removed paragraphs whole; unchanged runs collapsed to a count."""
+    a = [line for line in before.splitlines() if line.strip()]
+    b = [line for line in after.splitlines() if line.strip()]
     out: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
-            out.append(f'<div class="citekb-diff-same">… {i2 - i1} 行未改动 …</div>')
+            out.append(f'<div class="citekb-diff-same">… {i2 - i1} 段未改动 …</div>')
             continue
-        out.extend(f'<del class="citekb-diff-del">{esc(line) or "&nbsp;"}</del>' for line in a[i1:i2])
-        out.extend(f'<ins class="citekb-diff-ins">{esc(line) or "&nbsp;"}</ins>' for line in b[j1:j2])
+        pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
+        out.extend(f'<div class="citekb-diff-changed">{inline_diff_html(a[i1 + k], b[j1 + k])}</div>' for k in range(pairs))
+        out.extend(f'<del class="citekb-diff-del">{esc(line)}</del>' for line in a[i1 + pairs:i2])
+        out.extend(f'<ins class="citekb-diff-ins">{esc(line)}</ins>' for line in b[j1 + pairs:j2])
     return '<div class="citekb-diff">' + "".join(out) + "</div>"
 
 
@@ -342,22 +413,10 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     if report.query:
         parts.append(f'## 查询 {{#query}}\n\n<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n')
     parts.append("## 最终报告 {#final}\n\n" + report_html(report.final, cited.final, kb, link, "final") + "\n")
-    if report.original is not None:
-        diff = citation_diff(cited)
-        labels = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同句子中）"}
-        rows = "".join(
-            f"<tr><td>{labels[change]}</td><td>{esc(KIND_LABELS.get(key[0], key[0]))}</td><td>{esc(key[1])}</td>"
-            f"<td>{'' if key[2] is None else key[2]}</td><td>{n}</td></tr>"
-            for change, keys in diff.items() for key, n in keys
-        )
-        parts.append(
-            "## 验证改动 {#validation}\n\n"
-            f'<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n'
-            "### 引用变化 {#citation-diff}\n\n"
-            + (f'<table class="citekb-index"><thead><tr><th>变化</th><th>类型</th><th>来源</th><th>chunk</th>'
-               f"<th>次数</th></tr></thead><tbody>{rows}</tbody></table>\n" if rows else "<p>引用没有变化。</p>\n")
-            + "\n### 文本差异 {#text-diff}\n\n" + text_diff_html(report.original, report.final) + "\n"
-        )
+    if report.original is not None and unchanged(report):
+        parts.append("## 验证改动 {#validation}\n\n<p>验证没有改动这份报告：原始版本与最终版本相同。</p>\n")
+    elif report.original is not None:
+        parts.append("## 验证改动 {#validation}\n\n" + validation_html(cited, link) + "\n")
         parts.append(
             "## 原始报告（验证前） {#original}\n\n" + report_html(report.original, cited.original, kb, link, "original") + "\n"
         )
@@ -394,33 +453,54 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
     return page_header("报告", lead) + "\n".join(sections)
 
 
+HEALTH_PLACES = 6  # occurrences linked per row of the health page; the rest are counted
+
+
 def health_page(kb: KnowledgeBase, link: Link) -> str:
+    """Every citation that did not resolve, grouped by status, one row per distinct cited thing and
+    reason (with how often, and links to where it is cited); titles that name nothing anywhere in
+    the knowledge base (likely invented by the model) called out first; a short row per report."""
     total = status_counts(item for c in kb.cited.values() for item in c.final)
-    missing: Counter = Counter()
-    sections: list[str] = []
-    for slug, cited in sorted(kb.cited.items()):
-        bad = [(item, anchor) for item, anchor in zip(cited.final, cited.final_anchors) if item.status != "resolved"]
-        for item, _ in bad:
-            missing[(item.status, item.citation.title or item.citation.file or item.citation.raw)] += 1
-        rows = "".join(
-            f'<tr><td data-status="{i.status}">{STATUS_LABELS[i.status]}</td>'
-            f'<td><a href="{esc(link(report_path(slug, anchor)))}"><code>{esc(i.citation.raw)}</code></a></td>'
-            f"<td>{esc(why(i))}</td></tr>"
-            for i, anchor in bad
-        )
-        sections.append(
-            f'<h2 id="report-{esc(slug)}"><a href="{esc(link(report_path(slug)))}">{esc(cited.report.title)}</a></h2>'
-            f"<p>{counts_html(status_counts(cited.final))}</p>"
-            + (f'<table class="citekb-index"><thead><tr><th>状态</th><th>原文</th><th>原因</th></tr></thead><tbody>{rows}</tbody></table>' if rows else "")
-        )
-    todo = "".join(
-        f"<tr><td>{STATUS_LABELS[status]}</td><td>{esc(name)}</td><td>{n}</td></tr>"
-        for (status, name), n in sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
-    return "\n".join([
-        page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}"),
-        '<h2 id="to-add">仍需补充的来源</h2>',
-        f'<table class="citekb-index"><thead><tr><th>状态</th><th>来源 / 文件</th><th>引用次数</th></tr></thead><tbody>{todo}</tbody></table>'
-        if todo else "<p>所有引用均已解析。</p>",
-        *sections,
-    ])
+    lookup = TitleLookup(kb)
+    groups: dict[str, dict[tuple[str, str], list[tuple[CitedReport, str | None]]]] = {}
+    invented: dict[str, list[tuple[CitedReport, str | None]]] = {}
+    for _, cited in sorted(kb.cited.items()):
+        for item, anchor in zip(cited.final, cited.final_anchors):
+            if item.status == "resolved":
+                continue
+            name = item.citation.title or item.citation.file or item.citation.raw
+            groups.setdefault(item.status, {}).setdefault((name, why(item)), []).append((cited, anchor))
+            if lookup.invented(item):
+                invented.setdefault(name, []).append((cited, anchor))
+
+    def places(found: list[tuple[CitedReport, str | None]]) -> str:
+        links = [f'<a href="{esc(link(report_path(c.report.slug, anchor)))}" title="{esc(c.report.title)}">'
+                 f"{esc(short(c.report.title, 24))}</a>" for c, anchor in found[:HEALTH_PLACES]]
+        more = f"…另 {len(found) - HEALTH_PLACES} 处" if len(found) > HEALTH_PLACES else ""
+        return "、".join(links) + more
+
+    def table(heads: tuple[str, ...], rows: list[str]) -> str:
+        head = "".join(f"<th>{h}</th>" for h in heads)
+        return f'<table class="citekb-index"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+    parts = [page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}")]
+    if not groups:
+        parts.append("<p>所有引用均已解析。</p>")
+    if invented:
+        rows = [f"<tr><td>{esc(name)}</td><td>{len(found)}</td><td>{places(found)}</td></tr>"
+                for name, found in sorted(invented.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+        parts += ['<h2 id="invented">疑似编造的标题</h2>',
+                  f"<p>{len(invented)} 个语料标题在整个知识库中找不到任何来源或任务文件，多半是模型编造的。</p>",
+                  table(("引用的标题", "次数", "出现位置"), rows)]
+    for status in (s for s in STATUS_LABELS if s in groups):
+        distinct = groups[status]
+        count = sum(len(found) for found in distinct.values())
+        rows = [f'<tr><td data-status="{status}"><code>{esc(name)}</code></td><td>{esc(reason)}</td>'
+                f"<td>{len(found)}</td><td>{places(found)}</td></tr>"
+                for (name, reason), found in sorted(distinct.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+        parts += [f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
+                  table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows)]
+    rows = [f'<tr><td><a href="{esc(link(report_path(slug)))}">{esc(c.report.title)}</a></td>'
+            f"<td>{counts_html(status_counts(c.final))}</td></tr>" for slug, c in sorted(kb.cited.items())]
+    parts += ['<h2 id="reports">各报告</h2>', table(("报告", "引用状态"), rows)]
+    return "\n".join(parts)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from rapidfuzz.fuzz import ratio
+
 from .cite.resolve import normalize_title
 from .knowledge_base import CitedReport, Sentences
 from .models import Resolved
@@ -30,6 +32,15 @@ def citing_sentences(items: list[Resolved], text: str) -> dict[CitationKey, Coun
     return found
 
 
+SAME_SENTENCE = 60  # rapidfuzz ratio (0..100) at which a reworded sentence is still the same claim
+
+
+def moved(after: Counter, before: Counter) -> bool:
+    """A citation is moved when one of the sentences citing it now is like none that cited it before:
+    validation rewords most sentences, and a reworded sentence is not a new place."""
+    return any(max((ratio(a, b) for b in before), default=0) < SAME_SENTENCE for a in after)
+
+
 def citation_diff(cited: CitedReport) -> dict[str, list[tuple[CitationKey, int]]]:
     """Citations added, removed, and moved (cited in other sentences) by validation."""
     before = citing_sentences(cited.original, cited.report.original or "")
@@ -37,7 +48,7 @@ def citation_diff(cited: CitedReport) -> dict[str, list[tuple[CitationKey, int]]
     return {
         "added": [(k, sum(after[k].values())) for k in after if k not in before],
         "removed": [(k, sum(before[k].values())) for k in before if k not in after],
-        "moved": [(k, sum(after[k].values())) for k in after if k in before and set(after[k]) != set(before[k])],
+        "moved": [(k, sum(after[k].values())) for k in after if k in before and moved(after[k], before[k])],
     }
 
 

@@ -12,7 +12,7 @@ from fixtures import ALPHA, alpha_body, make_kb
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations
 from build_tools.knowledge_base import Sentences
-from build_tools.models import Resolved
+from build_tools.models import Resolved, document_text
 
 REPORT_URL = "/reports/demo/"
 
@@ -58,16 +58,19 @@ def test_pdf_citation_lands_on_its_page_and_image_is_shown(demo):
     assert shown.read_bytes() == (demo.site.parent / "kb" / "files" / "t1" / "logo.png").read_bytes()
 
 
-def test_health_page_lists_what_is_still_missing(demo):
+def test_health_page_groups_what_is_still_missing_by_status(demo):
     health = soup_of(demo, "health")
-    to_add = {tuple(td.get_text() for td in tr.select("td")[:2]) for tr in health.select("#to-add + table tbody tr")}
-    assert ("未知来源", "Gamma never imported") in to_add
-    assert ("缺少文件", "missing.pdf") in to_add
-    demo_section = health.select_one("#report-demo")
-    counts = demo_section.find_next("p").get_text()
+    rows = {h2["id"]: [[td.get_text() for td in tr.select("td")[:3]] for tr in h2.find_next("table").select("tbody tr")]
+            for h2 in health.select("h2[id^=status-]")}
+    assert ["Gamma never imported", "报告的语料中没有这个标题的来源", "1"] in rows["status-unknown_source"]
+    assert ["missing.pdf", "files/t1 中没有文件「missing.pdf」", "1"] in rows["status-missing_file"]
+    count = len(chunk_text(document_text(ALPHA, alpha_body())))
+    assert [ALPHA, f"「{ALPHA}」只有 {count} 块（0–{count - 1}）", "1"] in rows["status-chunk_out_of_range"]
+    invented = [tr.td.get_text() for tr in health.select("#invented + p + table tbody tr")]
+    assert "Gamma never imported" in invented and ALPHA not in invented  # ALPHA exists: a wrong chunk, not invented
+    demo_row = next(tr for tr in health.select("#reports + table tbody tr") if tr.a.get_text() == "Demo report on open models")
+    counts = demo_row.select("td")[1].get_text()
     assert "已解析 4" in counts and "未知来源 1" in counts and "块号超出范围 1" in counts and "缺少文件 1" in counts
-    raws = [code.get_text() for code in demo_section.find_next("table").select("code")]
-    assert f'[long_context: "{ALPHA}", chunk 99999999999]' in raws and "[文档: missing.pdf]" in raws
 
 
 def test_hostile_report_is_classified_and_inert(demo):
@@ -99,14 +102,14 @@ def test_hostile_report_runs_nothing_in_a_browser(demo, page):
 
 
 def test_health_rows_land_on_the_citation_they_list(demo):
-    soup = soup_of(demo, "health")
-    rows = soup.select("table.citekb-index tbody tr")
-    linked = [row for row in rows if row.select_one("td a code")]
-    assert linked
-    for row in linked:
-        target = landed(demo.site, "/health/", row.select_one("td a")["href"])
-        assert "citekb-cite" in target["class"] and target["data-status"] == row.td["data-status"]
-        assert row.select_one("code").get_text() in target.get_text()
+    health = soup_of(demo, "health")
+    rows = [tr for h2 in health.select("h2[id^=status-]") for tr in h2.find_next("table").select("tbody tr")]
+    assert rows
+    for row in rows:
+        status = row.td["data-status"]
+        for place in row.select("td:last-child a"):
+            target = landed(demo.site, "/health/", place["href"])
+            assert "citekb-cite" in target["class"] and target["data-status"] == status
 
 
 def test_a_question_mark_inside_a_cited_title_does_not_end_the_backlink_sentence():

@@ -1,0 +1,65 @@
+"""Render in-process (text in, HTML out): the validation diff and the health page, no site build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+
+from build_tools import render
+from build_tools.index import search_docs
+from build_tools.ingest import Loaded
+from build_tools.knowledge_base import assemble
+from build_tools.models import Corpus, Report, Source
+from build_tools.validation import citation_diff
+
+A, B = "开源模型的崛起", "闭源模型的护城河"
+BODY = "第一段落的内容。" * 100
+
+
+def knowledge(final: str, original: str | None):
+    loaded = Loaded(Path("/kb"))
+    sources = [Source(f"s{i}", title, BODY) for i, title in enumerate((A, B))]
+    loaded.sources = {s.slug: s for s in sources}
+    loaded.corpora["corpora/t/c"] = Corpus("corpora/t/c", "t", [s.slug for s in sources])
+    loaded.reports["r"] = Report("r", "报告", "reports/r", final, original, task="t", corpus="corpora/t/c")
+    return assemble(loaded)
+
+
+def page(final: str, original: str | None) -> BeautifulSoup:
+    kb = knowledge(final, original)
+    return BeautifulSoup(render.report_page(kb, kb.cited["r"], lambda target: target), "html.parser")
+
+
+def test_reworded_paragraph_shows_its_changed_words_in_place():
+    html = render.text_diff_html("甲乙丙。\n\n模型很快地发展。\n\n结尾。", "甲乙丙。\n\n模型飞快地发展。\n\n新增一段。\n\n结尾。")
+    soup = BeautifulSoup(html, "html.parser")
+    changed = soup.select_one(".citekb-diff-changed")
+    assert changed.select_one("del").get_text() == "很" and changed.select_one("ins").get_text() == "飞"
+    assert changed.get_text() == "模型很飞快地发展。"
+    assert [i.get_text() for i in soup.select(".citekb-diff > ins")] == ["新增一段。"]
+    assert [d.get_text() for d in soup.select(".citekb-diff-same")] == ["… 1 段未改动 …", "… 1 段未改动 …"]
+
+
+def test_unchanged_report_says_so_and_is_not_shown_or_indexed_twice():
+    text = f'结论一 [long_context: "{A}", chunk 0]。'
+    soup = page(text, text + "\n")
+    assert "验证没有改动这份报告" in soup.get_text()
+    assert "{#original}" not in str(soup) and "{#text-diff}" not in str(soup)  # headings still Markdown here
+    assert soup.select("[id^=cite-original]") == []
+    anchors = [d.anchor for d in search_docs(knowledge(text, text)) if d.page.startswith("reports/")]
+    assert "final" in anchors and not any(a.startswith("original") for a in anchors)
+
+
+def test_citation_changes_link_to_both_versions_and_rewording_is_not_a_move():
+    original = f'模型发展很快 [long_context: "{A}", chunk 0]。另一句 [long_context: "{B}", chunk 0]。'
+    final = (f'模型发展非常快 [long_context: "{A}", chunk 0]。'
+             f'完全不同的论断放在这里 [long_context: "{B}", chunk 0]。新的 [long_context: "{B}", chunk 1]。')
+    kb = knowledge(final, original)
+    diff = citation_diff(kb.cited["r"])
+    assert [key[1:] for key, _ in diff["added"]] == [(B, 1)] and diff["removed"] == []
+    assert [key[1:] for key, _ in diff["moved"]] == [(B, 0)]  # reworded A is not moved; B's sentence is new
+    rows = {tr.select("td")[2].get_text() + str(tr.select("td")[3].get_text()): tr
+            for tr in page(final, original).select("table.citekb-index tbody tr")}
+    assert [a["href"] for a in rows[f"{B}0"].select("td:last-child a")] == ["#cite-final-1", "#cite-original-1"]
+    assert [a["href"] for a in rows[f"{B}1"].select("td:last-child a")] == ["#cite-final-2"]
