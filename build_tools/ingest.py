@@ -50,6 +50,7 @@ RESERVED_SLUGS = frozenset({"index"})  # sources/index.md and reports/index.md a
 IGNORED_PREFIXES = (".", "~")
 IGNORED_SUFFIXES = ("~", ".tmp", ".part", ".swp", ".crdownload")
 _OUTSIDE = "a link to outside the knowledge-base folder: not read, not published"
+PAGES_CORPUS = "pages"  # the corpus a report names to cite the hand-added pages (pages/*.txt)
 MAX_METADATA = 64 * 1024  # bytes of a report.yaml or a page's YAML header
 MAX_LIST = 100  # items of a list value in metadata
 MAX_DEPTH = 3  # mapping → list → scalar
@@ -635,6 +636,8 @@ def load(root: Path) -> Loaded:
             loaded.problems.extend(problems)
             if source:
                 _disambiguate(loaded, source, taken)
+    if loaded.sources:  # `corpus: pages` in a report.yaml: the hand-added pages, cited by title
+        loaded.corpora[PAGES_CORPUS] = Corpus(PAGES_CORPUS, None, sorted(loaded.sources))
     corpus_docs: list[tuple[Corpus, list[Source | None]]] = []
     for path in files_under(root / "corpora", root, loaded.problems):
         if path.suffix != ".json":

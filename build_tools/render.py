@@ -453,13 +453,15 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
     return page_header("报告", lead) + "\n".join(sections)
 
 
-HEALTH_PLACES = 6  # occurrences linked per row of the health page; the rest are counted
+HEALTH_PLACES = 6  # reports linked per row of the health page; the rest are counted
+CORPUS_MISSING = ("corpus_unnamed", "corpus_absent", "corpus_note")  # titles not checked: no corpus to check
 
 
 def health_page(kb: KnowledgeBase, link: Link) -> str:
     """Every citation that did not resolve, grouped by status, one row per distinct cited thing and
     reason (with how often, and links to where it is cited); titles that name nothing anywhere in
-    the knowledge base (likely invented by the model) called out first; a short row per report."""
+    the knowledge base (likely invented by the model; not judged where the report's corpus is
+    missing) called out first; a short row per report."""
     total = status_counts(item for c in kb.cited.values() for item in c.final)
     lookup = TitleLookup(kb)
     groups: dict[str, dict[tuple[str, str], list[tuple[CitedReport, str | None]]]] = {}
@@ -470,14 +472,21 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
                 continue
             name = item.citation.title or item.citation.file or item.citation.raw
             groups.setdefault(item.status, {}).setdefault((name, why(item)), []).append((cited, anchor))
-            if lookup.invented(item):
+            if lookup.invented(item) and not (item.reason and item.reason.code in CORPUS_MISSING):
                 invented.setdefault(name, []).append((cited, anchor))
 
     def places(found: list[tuple[CitedReport, str | None]]) -> str:
-        links = [f'<a href="{esc(link(report_path(c.report.slug, anchor)))}" title="{esc(c.report.title)}">'
-                 f"{esc(short(c.report.title, 24))}</a>" for c, anchor in found[:HEALTH_PLACES]]
-        more = f"…另 {len(found) - HEALTH_PLACES} 处" if len(found) > HEALTH_PLACES else ""
-        return "、".join(links) + more
+        """Each citing report once (its title links to the first place), its other places numbered."""
+        by_report: dict[str, list[tuple[CitedReport, str | None]]] = {}
+        for cited, anchor in found:
+            by_report.setdefault(cited.report.slug, []).append((cited, anchor))
+        shown = []
+        for slug, spots in list(by_report.items())[:HEALTH_PLACES]:
+            title = spots[0][0].report.title
+            more = "".join(f' <a href="{esc(link(report_path(slug, anchor)))}">{n}</a>' for n, (_, anchor) in enumerate(spots[1:], 2))
+            shown.append(f'<a href="{esc(link(report_path(slug, spots[0][1])))}" title="{esc(title)}">{esc(short(title, 24))}</a>{more}')
+        rest = len(by_report) - HEALTH_PLACES
+        return "、".join(shown) + (f"…另 {rest} 份报告" if rest > 0 else "")
 
     def table(heads: tuple[str, ...], rows: list[str]) -> str:
         head = "".join(f"<th>{h}</th>" for h in heads)

@@ -99,3 +99,20 @@ def test_two_builds_of_the_same_input_are_byte_identical(tmp_path):
     gz = (first.site / "sitemap.xml.gz").read_bytes()
     assert struct.unpack("<I", gz[4:8])[0] < 86400  # gzip header time: the pinned epoch, not today
     assert gzip.decompress(gz).decode("utf-8") == sitemap
+
+
+def test_example_report_shows_each_kind_of_citation_working_and_failing(shipped):
+    """The shipped example report: its resolved citations land on the chunk whose text the page's
+    own chunking gives; section 四 has one broken citation of each kind."""
+    soup = BeautifulSoup(shipped.page("reports/example-open-vs-closed"), "html.parser")
+    final = soup.select_one("#final + .citekb-report")
+    statuses = [a["data-status"] for a in final.select(".citekb-cite")]
+    assert statuses.count("resolved") >= 10
+    assert {"unknown_source", "chunk_out_of_range", "malformed", "missing_file", "file_as_chunk"} <= set(statuses)
+    pages = {s.title: s for s in load(REPO / "sources").sources.values()}
+    for link in final.select('a.citekb-cite[data-status="resolved"][data-kind="long_context"]'):
+        chunk = chunk_text(pages[link["data-title"]].text)[int(link["data-chunk"])]
+        target = BeautifulSoup(shipped.page(f"sources/{link['href'].split('/')[-2]}"), "html.parser")
+        assert section_text(target.select_one(f"#chunk-{chunk.index}")) == chunk.text
+    assert final.select_one("code").get_text() == '[long_context: "示例", chunk 0]'  # in code: not a citation
+    assert soup.select_one("#final + .citekb-report img, #final + .citekb-report a[data-kind=image]")
