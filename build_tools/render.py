@@ -61,6 +61,24 @@ def page_header(title: str, lead: str = "") -> str:
 # ---------------------------------------------------------------- source pages
 
 
+SMALL_HIDDEN = 12  # boilerplate this short is shown dimmed in place: a toggle would take more room than it hides
+
+
+def hidden_blocks(pieces: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """Boilerplate pieces of one rule that follow each other (white space between) as one block:
+    one toggle for a footer of twenty lines, not twenty toggles."""
+    out: list[tuple[str, str | None]] = []
+    for piece, rule in pieces:
+        if rule and len(out) >= 2 and out[-1][1] is None and not out[-1][0].strip() and out[-2][1] == rule:
+            gap = out.pop()[0]
+            out[-1] = (out[-1][0] + gap + piece, rule)
+        elif rule and out and out[-1][1] == rule:
+            out[-1] = (out[-1][0] + piece, rule)
+        else:
+            out.append((piece, rule))
+    return out
+
+
 def chunk_html(text: str, chunk: Chunk, neighbours: tuple[Chunk | None, Chunk | None], removals: list[Removal]) -> str:
     """The chunk's exact text; overlap with its neighbours marked, boilerplate collapsed."""
     start = content_offset(text, chunk)
@@ -71,9 +89,11 @@ def chunk_html(text: str, chunk: Chunk, neighbours: tuple[Chunk | None, Chunk | 
     cuts = sorted({start, end, overlap_until, overlap_from})
     out: list[str] = []
     for piece_start, piece_end in zip(cuts, cuts[1:]):
-        for piece, rule in segments(text, piece_start, piece_end, removals):
+        for piece, rule in hidden_blocks(segments(text, piece_start, piece_end, removals)):
             body = esc(piece)
-            if rule:
+            if rule and len(piece.strip()) <= SMALL_HIDDEN:
+                body = f'<span class="citekb-boilerplate-inline" data-rule="{rule}" title="{RULE_LABELS.get(rule, rule)}">{body}</span>'
+            elif rule:
                 body = (
                     f'<details class="citekb-boilerplate" data-rule="{rule}"><summary>已隐藏：'
                     f"{RULE_LABELS.get(rule, rule)}（{len(piece)} 字）</summary>{body}</details>"
@@ -104,6 +124,13 @@ def web_link(value: str) -> str:
     return esc(value)
 
 
+def chunk_nav_link(kb: KnowledgeBase, slug: str, index: int) -> str:
+    """A chunk's number in the bar above a source; the cited ones stand out, with how often."""
+    cited = len(kb.backlinks.get((slug, index), []))
+    mark = f' class="citekb-cited" title="被引用 {cited} 次"' if cited else ""
+    return f'<a href="#{chunk_anchor(index)}"{mark}>{index}</a>'
+
+
 def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
     chunks = kb.chunks[source.slug]
     removals = kb.removals[source.slug]
@@ -119,8 +146,7 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
         f'<p class="citekb-note">已隐藏 {hidden} 字的抓取模板内容（点击展开）；块编号与研究流水线的检索器一致。</p>'
         if hidden else "",
         backlinks_html(kb.backlinks.get((source.slug, None), []), link),
-        '<nav class="citekb-chunk-nav">' + " ".join(
-            f'<a href="#{chunk_anchor(c.index)}">{c.index}</a>' for c in chunks) + "</nav>",
+        '<nav class="citekb-chunk-nav">' + " ".join(chunk_nav_link(kb, source.slug, c.index) for c in chunks) + "</nav>",
     ]
     for i, chunk in enumerate(chunks):
         neighbours = (chunks[i - 1] if i else None, chunks[i + 1] if i + 1 < len(chunks) else None)

@@ -63,3 +63,17 @@ def test_citation_changes_link_to_both_versions_and_rewording_is_not_a_move():
             for tr in page(final, original).select("table.citekb-index tbody tr")}
     assert [a["href"] for a in rows[f"{B}0"].select("td:last-child a")] == ["#cite-final-1", "#cite-original-1"]
     assert [a["href"] for a in rows[f"{B}1"].select("td:last-child a")] == ["#cite-final-2"]
+
+
+def test_boilerplate_of_one_rule_in_a_row_is_one_block():
+    pieces = [("正文", None), ("相关1\n", "related_list"), ("\n", None), ("相关2\n", "related_list"),
+              ("面包屑", "breadcrumb"), ("正文", None)]
+    assert render.hidden_blocks(pieces) == [
+        ("正文", None), ("相关1\n\n相关2\n", "related_list"), ("面包屑", "breadcrumb"), ("正文", None)]
+
+
+def test_the_chunk_bar_marks_the_cited_chunks():
+    kb = knowledge(f'论断 [long_context: "{A}", chunk 1]。', None)
+    soup = BeautifulSoup(render.source_page(kb, kb.loaded.sources["s0"], lambda t: t), "html.parser")
+    cited = [a.get_text() for a in soup.select("nav.citekb-chunk-nav a.citekb-cited")]
+    assert cited == ["1"] and len(soup.select("nav.citekb-chunk-nav a")) == len(kb.chunks["s0"])
