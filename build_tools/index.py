@@ -61,7 +61,7 @@ from .paths import chunk_anchor, part_anchor, report_path, source_path
 from .render import part_label, unchanged
 
 FORMAT = 6  # of the index files, checked by the worker and Searcher
-CACHE_FORMAT = 5  # of the term cache's entries (Analysis)
+CACHE_FORMAT = 6  # of the term cache's entries (Analysis)
 K1, B = 1.2, 0.75
 MAX_TERM = 8  # longest Chinese substring tried as a query term
 STOP_SHARE = 0.2  # terms in a larger share of documents are stop words ...
@@ -81,6 +81,7 @@ SITE_FOLDER = "search/citekb"  # where the index lives in the built site
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9\u00c0-\u024f]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
+_HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -105,15 +106,19 @@ def fold(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Index tokens of a text: jieba words for Chinese runs, lower-cased words otherwise."""
+    """Index tokens of a text: jieba words for Chinese runs, lower-cased words otherwise; a name
+    written with a hyphen before its number (`GPT-4`, `Llama-3`) also as one word, so the way
+    people type it (`gpt4`) finds it."""
     import rjieba
 
+    folded = fold(text)
     tokens: list[str] = []
-    for run in _RUNS.findall(fold(text)):
+    for run in _RUNS.findall(folded):
         if _IS_CJK.match(run):
             tokens.extend(rjieba.cut_for_search(run))
         else:
             tokens.append(run)
+    tokens.extend(match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded))
     return tokens
 
 

@@ -327,3 +327,11 @@ def test_search_box_finds_the_chunk_and_lands_on_it(shipped, page, query):
         marks = page.locator(f"section#{anchor} mark")  # the query's words are highlighted in the chunk
         marks.first.wait_for(state="attached")
         assert all(mark.lower() in query.lower() for mark in marks.all_inner_texts())
+
+
+def test_a_hyphenated_model_name_is_found_as_people_type_it(shipped):
+    assert tokenize("GPT-4 与 Llama-3")[-2:] == ["gpt4", "llama3"] and "state" in tokenize("state-of-the-art")
+    knowledge = build(REPO / "sources")
+    written = {f"sources/{slug}/#chunk-{c.index}" for slug, chunks in knowledge.chunks.items() for c in chunks
+               if re.search(r"GPT-3(?!\d)", c.text)}
+    assert written and set(cli_search(shipped.site, "gpt3", k=50)) >= written
