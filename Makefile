@@ -4,17 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: serve test build chromium clean
+.PHONY: serve test build chromium clean lock
 
-$(BIN)/.installed: pyproject.toml
+# Installs pin every package to constraints.txt; `make lock` refreshes it from pyproject.toml's ranges.
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -c constraints.txt -e .
 	touch $@
 
 $(BIN)/.installed-test: $(BIN)/.installed
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
+
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q --upgrade pip && .venv-lock/bin/python -m pip install -q -e '.[test]'
+	{ echo "# Exact versions \`make\` installs (pip -c): reproducible CI and sites. Refresh: \`make lock\` (README)."; \
+	  .venv-lock/bin/pip freeze --exclude-editable | grep -v '^#'; } > constraints.txt
+	rm -rf .venv-lock
 
 serve: $(BIN)/.installed
 	$(BIN)/mkdocs serve -a 127.0.0.1:8000
