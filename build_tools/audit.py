@@ -39,15 +39,18 @@ class AuditSettings:
     score times (score / best score among the compared chunks) to this power. 0..3: 0 ignores the
     other chunks (plain coverage), large values make any better chunk sink the support. Default 1."""
 
-    weak: float = 0.3
-    """Support below this is `weak`. 0..1: 0 flags nothing, 1 flags nearly everything. Default 0.3."""
+    weak: float = 0.1
+    """Support below this is `weak`. 0..1: 0 flags nothing, 1 flags nearly everything. Default 0.1:
+    on the imported pipeline reports 0.3 flags 29% of written citations weak, 0.1 flags 29% too
+    (most weak ones share no informative word at all with their chunk), 0.05 still 28%."""
 
-    better_margin: float = 0.25
+    better_margin: float = 0.4
     """`better_elsewhere` when another chunk scores at least this much more than the cited one
-    (absolute, 0..1) ... 0 names any slightly better chunk, 1 never names one. Default 0.25."""
+    (absolute, 0..1) ... 0 names any slightly better chunk, 1 never names one. Default 0.4: at
+    0.25 (with ratio 1.5) 38% of written citations were sent elsewhere, at 0.4 (ratio 3) 11%."""
 
-    better_ratio: float = 1.5
-    """... and at least this many times the cited one's score. 1..∞; default 1.5."""
+    better_ratio: float = 3.0
+    """... and at least this many times the cited one's score. 1..∞; default 3."""
 
     common_share: float = 0.25
     """Words in more than this share of a corpus's chunks do not propose other chunks (they still

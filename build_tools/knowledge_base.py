@@ -19,7 +19,7 @@ from .commonmark import code_ranges, disjoint, inside
 from .ingest import Loaded, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .paths import citation_anchor
-from .models import Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
+from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
 
 SENTENCE_END = re.compile(r"[。！？!?\n]")
 MAX_SENTENCE = 160
@@ -73,6 +73,7 @@ class KnowledgeBase:
     drift: list[Drift] = field(default_factory=list)
     titles: dict[str, Source] = field(default_factory=dict)  # title_index() of every source
     urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source
+    audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report: audit.audit_kb, parallel to final
 
     @property
     def problems(self) -> list[Problem]:

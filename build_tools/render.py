@@ -19,8 +19,8 @@ from .cite.resolve import normalize_title
 from .clean import segments
 from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase, Sentences
-from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
-from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
+from .models import Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
+from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
 
 Link = Callable[[str], str]
 
@@ -47,7 +47,23 @@ FILE_NOTES = {
     "empty": "这里没有提取到文字。",
     "no_text": "没有提取到文字；请下载原文件查看。",
 }
+AUDIT_LABELS = {
+    "supported": "有依据",
+    "weak": "依据薄弱",
+    "better_elsewhere": "别处依据更充分",
+    "numbers_missing": "数字不在块中",
+    "title_only": "块中只有标题",
+}
+AUDIT_REASONS = {
+    "weak": "被引用的块与这句话共有的关键词很少（支持度 {support:.2f}）",
+    "better_elsewhere": "{where}含有 {terms}",
+    "numbers_missing": "被引用的块中没有 {numbers}",
+    "title_only": "被引用的块只有文档标题",
+}
+AUDIT_FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "title_only")
+WEAKEST_SHOWN = 5  # claims per report on the health page, weakest evidence first
 PREVIEW_CHARS = 600
+SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporting span in a preview
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 SHORT_TITLE = 18
 # Characters Markdown would act on inside inline HTML; entities keep them literal.
@@ -238,11 +254,15 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
 # ---------------------------------------------------------------- report pages
 
 
-def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None) -> str:
+def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None,
+                  audit: Audit | None = None) -> str:
     """One citation as an inline element: a link with a hover preview, or a marked failure.
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
-    that does not exist) is a link with a ⚠ and its reason, never a silent one."""
+    that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
+    lands on its supporting span, previews it, and carries its audit's flag (`audit_marker`)."""
+    if audit is not None and item.target and item.source_slug in kb.loaded.sources:
+        return audited_citation_html(item, audit, kb, link, anchor)
     citation = item.citation
     kind = esc(citation.kind)
     ident = f' id="{anchor}"' if anchor else ""
@@ -286,13 +306,77 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
     )
 
 
-def report_html(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link, section: str) -> str:
+def span_href(href: str, span: tuple[int, int] | None) -> str:
+    """A chunk link that also names the span to mark: `?span=START-END` before the `#chunk-N`
+    (read by citekb-span.js; the anchor stays the chunk's, so `kb check` validates it)."""
+    if span is None:
+        return href
+    page, _, fragment = href.partition("#")
+    return f"{page}?span={span[0]}-{span[1]}" + (f"#{fragment}" if fragment else "")
+
+
+def span_in_context(text: str, span: tuple[int, int] | None) -> str:
+    """A chunk's supporting span marked, with up to SPAN_CONTEXT characters on each side (escaped);
+    the chunk's first lines when there is no span."""
+    if span is None:
+        return inline(text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else ""))
+    start, end = span
+    left, right = max(0, start - SPAN_CONTEXT), min(len(text), end + SPAN_CONTEXT)
+    return ("…" if left else "") + inline(text[left:start]) + f"<mark>{inline(text[start:end])}</mark>" + \
+        inline(text[end:right]) + ("…" if right < len(text) else "")
+
+
+def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
+    """Why an audit flags a citation, in the reader's words (plain text)."""
+    where = ""
+    if audit.better:
+        slug, number = audit.better
+        where = f"「{short(kb.loaded.sources[slug].title)}」chunk {number} "
+    return AUDIT_REASONS[audit.status].format(support=audit.support, where=where, terms="、".join(audit.better_terms),
+                                              numbers="、".join(audit.missing))
+
+
+def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
+    """A flagged citation's visible marker: the status, the reason, and the suggested chunk as a link."""
+    if audit.status not in AUDIT_FLAGGED:
+        return ""
+    suggestion = ""
+    if audit.better:
+        slug, number = audit.better
+        href = span_href(link(chunk_path(slug, number)), audit.better_span)
+        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">建议：{inline(short(kb.loaded.sources[slug].title))} · chunk {number}</a>'
+    return (f'<span class="citekb-audit" data-audit="{audit.status}" title="{inline(audit_reason(audit, kb))}">'
+            f'⚑ {AUDIT_LABELS[audit.status]}：{inline(audit_reason(audit, kb))}{suggestion}</span>')
+
+
+def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link: Link, anchor: str | None) -> str:
+    """A resolved long_context citation with its audit: the link lands on the supporting span, the
+    preview shows it in context under the source title and chunk number."""
+    citation = item.citation
+    source = kb.loaded.sources[item.source_slug or ""]
+    chunk = kb.chunks[source.slug][citation.chunk or 0]
+    ident = f' id="{anchor}"' if anchor else ""
+    header = f'<span class="citekb-preview-head">{inline(source.title)} · chunk {citation.chunk}</span>'
+    return (
+        f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
+        f'data-title="{inline(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
+        f'data-support="{audit.support:.2f}" href="{esc(span_href(link(item.target or ""), audit.span))}">'
+        f'<span class="citekb-cite-label">{inline(short(source.title))} · chunk {citation.chunk}</span>'
+        f'<span class="citekb-preview" role="tooltip">{header}{span_in_context(chunk.text, audit.span)}</span></a>'
+        + audit_marker(audit, kb, link)
+    )
+
+
+def report_html(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link, section: str,
+                audits: list[Audit | None] | None = None) -> str:
     """Report text rendered (CommonMark) with each citation bracket replaced by its rendered
     citation(s), as one raw HTML block for the page's Markdown (which leaves it alone)."""
     by_span: dict[tuple[int, int], list[Resolved]] = {}
+    audit_of = dict(zip(map(id, items), audits or []))
     for item in items:
         by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
-    spans = [(start, end, "".join(citation_html(item, kb, link, citation_anchor(section, n) if not i else None)
+    spans = [(start, end, "".join(citation_html(item, kb, link, citation_anchor(section, n) if not i else None,
+                                                audit_of.get(id(item)))
                                   for i, item in enumerate(by_span[start, end])))
              for n, (start, end) in enumerate(commonmark.disjoint(by_span))]
     return f'<div class="citekb-report">\n{commonmark.render(text, spans, section)}\n</div>'
@@ -374,7 +458,8 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     ]
     if report.query:
         parts.append(f'## 查询 {{#query}}\n\n<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n')
-    parts.append("## 最终报告 {#final}\n\n" + report_html(report.final, cited.final, kb, link, "final") + "\n")
+    parts.append("## 最终报告 {#final}\n\n" + report_html(report.final, cited.final, kb, link, "final",
+                                                      kb.audits.get(report.slug)) + "\n")
     if report.original is not None:
         diff = citation_diff(cited)
         labels = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同句子中）"}
@@ -420,6 +505,29 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
     )
 
 
+def audit_counts_html(audits: Iterable[Audit | None]) -> str:
+    counts = Counter(a.status for a in audits if a)
+    return " · ".join(
+        f'<span class="citekb-count" data-audit="{s}">{AUDIT_LABELS[s]} {counts[s]}</span>'
+        for s in AUDIT_LABELS if counts[s]
+    ) or "—"
+
+
+def weakest_claims_html(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
+    """A report's flagged claims whose evidence is weakest (lowest support first), on the health page."""
+    audits = kb.audits.get(cited.report.slug, [])
+    flagged = sorted(((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in AUDIT_FLAGGED),
+                     key=lambda pair: pair[0].support)[:WEAKEST_SHOWN]
+    rows = "".join(
+        f'<tr><td data-audit="{a.status}">{AUDIT_LABELS[a.status]}</td><td>{a.support:.2f}</td>'
+        f'<td><a href="{esc(link(report_path(cited.report.slug, anchor)))}">{esc(a.claim or "（无）")}</a></td>'
+        f"<td>{audit_marker(a, kb, link)}</td></tr>"
+        for a, anchor in flagged
+    )
+    return ('<table class="citekb-index citekb-weakest"><thead><tr><th>证据审计</th><th>支持度</th><th>论断</th><th>原因</th>'
+            f"</tr></thead><tbody>{rows}</tbody></table>") if rows else ""
+
+
 def health_page(kb: KnowledgeBase, link: Link) -> str:
     total = status_counts(item for c in kb.cited.values() for item in c.final)
     missing: Counter = Counter()
@@ -437,14 +545,22 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         sections.append(
             f'<h2 id="report-{esc(slug)}"><a href="{esc(link(report_path(slug)))}">{esc(cited.report.title)}</a></h2>'
             f"<p>{counts_html(status_counts(cited.final))}</p>"
+            f"<p>证据审计：{audit_counts_html(kb.audits.get(slug, []))}</p>" + weakest_claims_html(kb, cited, link)
             + (f'<table class="citekb-index"><thead><tr><th>状态</th><th>原文</th><th>原因</th></tr></thead><tbody>{rows}</tbody></table>' if rows else "")
         )
     todo = "".join(
         f"<tr><td>{STATUS_LABELS[status]}</td><td>{esc(name)}</td><td>{n}</td></tr>"
         for (status, name), n in sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))
     )
+    overview = "".join(
+        f'<tr><td><a href="#report-{esc(slug)}">{esc(cited.report.title)}</a></td>'
+        f"<td>{counts_html(status_counts(cited.final))}</td><td>{audit_counts_html(kb.audits.get(slug, []))}</td></tr>"
+        for slug, cited in sorted(kb.cited.items())
+    )
     return "\n".join([
         page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}"),
+        '<table class="citekb-index citekb-overview"><thead><tr><th>报告</th><th>引用状态</th><th>证据审计</th></tr></thead>'
+        f"<tbody>{overview}</tbody></table>" if overview else "",
         '<h2 id="to-add">仍需补充的来源</h2>',
         f'<table class="citekb-index"><thead><tr><th>状态</th><th>来源 / 文件</th><th>引用次数</th></tr></thead><tbody>{todo}</tbody></table>'
         if todo else "<p>所有引用均已解析。</p>",
