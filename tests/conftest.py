@@ -77,6 +77,7 @@ def landed(site: Path, page_url: str, href: str):
     """The element a link on the page at `page_url` (e.g. "/reports/x/") lands on: the element with
     the fragment's id, or the page's <article> when there is no fragment."""
     path, _, fragment = urljoin(page_url, href).partition("#")
+    path = path.partition("?")[0]  # a citation's ?span= is read by the page's script, not the server
     html = (site / unquote(path).strip("/") / "index.html").read_text(encoding="utf-8")
     soup = BeautifulSoup(html, "html.parser")
     return soup.find(id=fragment) if fragment else soup.select_one("article")
