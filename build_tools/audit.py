@@ -68,7 +68,7 @@ class AuditSettings:
 
 SETTINGS = AuditSettings()
 
-_NUMBER = re.compile(r"(?<![a-z0-9.])\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![a-z0-9.])(?<![a-z]-)\d+(?:\.\d+)?")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+|\n|$)")
 
@@ -250,8 +250,9 @@ def auditable(item: Resolved) -> bool:
 
 
 def report_claims(text: str, items: list[Resolved]) -> list[str]:
+    """Each long_context citation's claim (parallel to `items`; "" for other kinds)."""
     sentences = Sentences(text, items)
-    return [sentences.claim(i.citation.start, i.citation.end) if auditable(i) else "" for i in items]
+    return [sentences.claim(i.citation.start, i.citation.end) if i.citation.kind == "long_context" else "" for i in items]
 
 
 def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict[str, list[str]]:
