@@ -74,7 +74,7 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0) -> dict:
         sentences = Sentences(cited.report.final, cited.final)
         claims = audit.report_claims(cited.report.final, cited.final)
         around = [sentences.around(i.citation.start, i.citation.end) for i in cited.final]
-        words = {w for c in claims + around if c for w in audit.claim_words(fold(c)) + tokenize(c)}
+        words = {w for c in claims + around if c for w in list(audit.claim_words(fold(c))) + tokenize(c)}
         terms = audit.corpus_terms(slugs, kb, analyses, words)
         folded = audit.Folded(kb)
         per_span = Counter((i.citation.start, i.citation.end) for i in cited.final if i.citation.kind == "long_context")

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .index import TermCache, chunk_docs, fold, tokenize
 from .knowledge_base import KnowledgeBase, Sentences
@@ -81,10 +82,11 @@ def numbers_of(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def claim_words(claim: str) -> list[str]:
+@lru_cache(maxsize=65536)  # each claim is segmented once per build, not once per use
+def claim_words(claim: str) -> tuple[str, ...]:
     """The claim's words as the search index segments them: no single characters, no bare numbers
     (numbers are matched as numbers)."""
-    return list(dict.fromkeys(t for t in tokenize(claim) if len(t) > 1 and not t.replace(".", "").isdigit()))
+    return tuple(dict.fromkeys(t for t in tokenize(claim) if len(t) > 1 and not t.replace(".", "").isdigit()))
 
 
 def idf(df: int, documents: int) -> float:
@@ -155,20 +157,26 @@ class Folded:
         return self.done[key]
 
 
-def best_span(chunk: Chunk, evidence: Evidence, settings: AuditSettings = SETTINGS) -> tuple[int, int] | None:
+def best_span(chunk: Chunk, evidence: Evidence, folded: str, settings: AuditSettings = SETTINGS) -> tuple[int, int] | None:
     """The sentence (or two in a row) of the chunk that supports the claim best, as offsets in
-    `chunk.text`; None when no sentence holds any of the claim's words or numbers."""
+    `chunk.text`; None when no sentence holds any of the claim's words or numbers. `folded` is the
+    chunk's folded text: sentences are cut from it when folding kept every offset (it nearly always
+    does), else folded one by one."""
     sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(chunk.text) if m.group().strip()]
-    scores = [evidence.score(*_folded(chunk.text[s:e])) for s, e in sentences]
+    same = len(folded) == len(chunk.text)
+
+    def score(start: int, end: int) -> float:
+        return evidence.score(*((folded[start:end], numbers_of(folded[start:end])) if same else _folded(chunk.text[start:end])))
+
+    scores = [score(start, end) for start, end in sentences]
     if not scores or max(scores) <= 0:
         return None
     best = max(range(len(scores)), key=lambda n: (scores[n], -n))
     start, end = sentences[best]
-    pairs = [(n, evidence.score(*_folded(chunk.text[sentences[n][0]:sentences[n + 1][1]])))
-             for n in (best - 1, best) if 0 <= n < len(sentences) - 1]
+    pairs = [(n, score(sentences[n][0], sentences[n + 1][1])) for n in (best - 1, best) if 0 <= n < len(sentences) - 1]
     if pairs:
-        n, score = max(pairs, key=lambda p: p[1])
-        if score >= scores[best] + settings.span_gain:
+        n, paired = max(pairs, key=lambda p: p[1])
+        if paired >= scores[best] + settings.span_gain:
             start, end = sentences[n][0], sentences[n + 1][1]
     text = chunk.text[start:end]
     return start + len(text) - len(text.lstrip()), end - len(text) + len(text.rstrip())
@@ -203,7 +211,7 @@ def audit_citation(item: Resolved, claim: str, kb: KnowledgeBase, terms: CorpusT
     if rival_key and rival >= local + settings.better_margin and rival >= local * settings.better_ratio:
         status, better = "better_elsewhere", rival_key
         better_chunk = kb.chunks[rival_key[0]][rival_key[1]]
-        better_span = best_span(better_chunk, evidence, settings)
+        better_span = best_span(better_chunk, evidence, folded(*rival_key)[0], settings)
         here = evidence.found(*folded(slug, number))
         extra = evidence.found(*folded(*rival_key)) - here
         better_terms = tuple(sorted(extra, key=lambda t: (-evidence.weights.get(t, 99.0), t))[:3])
@@ -215,8 +223,8 @@ def audit_citation(item: Resolved, claim: str, kb: KnowledgeBase, terms: CorpusT
         status = "supported"
     if status != "better_elsewhere" and rival_key and status != "supported" and rival > local:
         better = rival_key  # a suggestion, shown beside the flag
-        better_span = best_span(kb.chunks[rival_key[0]][rival_key[1]], evidence, settings)
-    return Audit(status, round(support, 4), claim, best_span(chunk, evidence, settings), missing, better,
+        better_span = best_span(kb.chunks[rival_key[0]][rival_key[1]], evidence, folded(*rival_key)[0], settings)
+    return Audit(status, round(support, 4), claim, best_span(chunk, evidence, folded(slug, number)[0], settings), missing, better,
                  better_span, better_terms)
 
 
@@ -237,10 +245,11 @@ def _proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], se
 
 
 def audit_report(text: str, items: list[Resolved], kb: KnowledgeBase, terms: CorpusTerms | None,
-                 claims: list[str] | None = None, settings: AuditSettings = SETTINGS) -> list[Audit | None]:
+                 claims: list[str] | None = None, folded: Folded | None = None,
+                 settings: AuditSettings = SETTINGS) -> list[Audit | None]:
     """Each citation's audit (parallel to `items`): None for all but resolved long_context ones."""
     claims = claims if claims is not None else report_claims(text, items)
-    folded = Folded(kb)
+    folded = folded or Folded(kb)
     return [audit_citation(item, claim, kb, terms, folded, settings) if terms and auditable(item) else None
             for item, claim in zip(items, claims)]
 
@@ -277,10 +286,11 @@ def audit_kb(kb: KnowledgeBase, cache: TermCache, settings: AuditSettings = SETT
     cited_sources = {s for key in by_corpus for s in kb.loaded.corpora[key].slugs if s}
     analyses = chunk_analyses(kb, cited_sources, cache)
     audits: dict[str, list[Audit | None]] = {}
+    folded = Folded(kb)  # chunks cited by several reports are folded once
     for key, reports in by_corpus.items():
         words = {w for r in reports for claim in claims[r] if claim for w in claim_words(fold(claim))}
         terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
         for slug in reports:
             cited = kb.cited[slug]
-            audits[slug] = audit_report(cited.report.final, cited.final, kb, terms, claims[slug], settings)
+            audits[slug] = audit_report(cited.report.final, cited.final, kb, terms, claims[slug], folded, settings)
     return audits
