@@ -23,9 +23,6 @@ from .knowledge_base import KnowledgeBase, Sentences
 from .models import Audit, Chunk, Resolved
 from .paths import source_path
 
-STATUSES = ("supported", "weak", "better_elsewhere", "numbers_missing", "title_only")
-
-
 @dataclass(frozen=True)
 class AuditSettings:
     """Every tuning value of the audit. Thresholds were chosen on the perturbation benchmark
@@ -124,7 +121,6 @@ def corpus_terms(slugs: list[str], kb: KnowledgeBase, analyses: dict[str, list[s
 class Evidence:
     """A claim ready to be scored against any chunk."""
 
-    claim: str
     weights: dict[str, float]
     numbers: frozenset[str]
     number_weight: float
@@ -193,7 +189,7 @@ def audit_citation(item: Resolved, claim: str, kb: KnowledgeBase, terms: CorpusT
     slug, number = item.source_slug or "", item.citation.chunk or 0
     chunks = kb.chunks[slug]
     chunk = chunks[number]
-    evidence = Evidence(claim, terms.weights(claim_words(fold(claim))), numbers_of(fold(claim)), settings.number_weight)
+    evidence = Evidence(terms.weights(claim_words(fold(claim))), numbers_of(fold(claim)), settings.number_weight)
     source = kb.loaded.sources[slug]
     if fold(chunk.text).strip() == fold(source.title).strip():
         return Audit("title_only", round(evidence.score(*folded(slug, number)), 4), claim, None)

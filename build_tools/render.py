@@ -545,8 +545,8 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         sections.append(
             f'<h2 id="report-{esc(slug)}"><a href="{esc(link(report_path(slug)))}">{esc(cited.report.title)}</a></h2>'
             f"<p>{counts_html(status_counts(cited.final))}</p>"
-            f"<p>证据审计：{audit_counts_html(kb.audits.get(slug, []))}</p>" + weakest_claims_html(kb, cited, link)
             + (f'<table class="citekb-index"><thead><tr><th>状态</th><th>原文</th><th>原因</th></tr></thead><tbody>{rows}</tbody></table>' if rows else "")
+            + f"<p>证据审计：{audit_counts_html(kb.audits.get(slug, []))}</p>" + weakest_claims_html(kb, cited, link)
         )
     todo = "".join(
         f"<tr><td>{STATUS_LABELS[status]}</td><td>{esc(name)}</td><td>{n}</td></tr>"
