@@ -23,6 +23,7 @@ from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_su
 from .lock import LOCK_NAME, find_drift, read_lock, write_lock
 from .models import Corpus, Report
 from .paths import chunk_path
+from .stats import Row, stats
 
 ROOT = Path("/")
 
@@ -119,7 +120,7 @@ def cmd_cites(args: argparse.Namespace) -> int:
             "title": item.citation.title if item.citation.title is not None else item.citation.file,
             "chunk": item.citation.chunk, "status": item.status, "target": item.target,
             "file": item.citation.file, "locator": item.citation.locator,
-            "reason": item.reason, "suggestion": item.suggestion,
+            "reason": item.reason and str(item.reason), "suggestion": item.suggestion and str(item.suggestion),
             "url": kb.loaded.sources[item.source_slug].meta.get("origin", "") if item.source_slug in kb.loaded.sources else "",
         }
         for item in kb.cited["report"].final
@@ -161,15 +162,24 @@ def source_titles(kb: KnowledgeBase) -> dict[str, str]:
     return {slug: source.title for slug, source in kb.loaded.sources.items()}
 
 
-def cmd_lock(args: argparse.Namespace) -> int:
-    """Record (or with --check, verify) every source's chunk hashes in chunks.lock."""
-    root = Path(args.sources).resolve()
+def built(folder: str) -> KnowledgeBase | None:
+    """The knowledge base in `folder`, its problems printed; None (said on stderr) without the folder."""
+    root = Path(folder).resolve()
     if not root.is_dir():
-        return fail(f"{args.sources}: no such folder (the knowledge-base folder)")
+        fail(f"{folder}: no such folder (the knowledge-base folder)")
+        return None
     kb = build(root)
     for problem in kb.problems:
         print(f"kb: {problem}", file=sys.stderr)
-    lock_path = root / LOCK_NAME
+    return kb
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    """Record (or with --check, verify) every source's chunk hashes in chunks.lock."""
+    kb = built(args.sources)
+    if kb is None:
+        return 1
+    lock_path = kb.loaded.root / LOCK_NAME
     locked, corrupt = read_lock(lock_path)
     drift = find_drift(locked, kb.chunk_ids())
     if args.check:
@@ -220,6 +230,43 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"kb: {len(result.written)} files written, {result.unchanged} unchanged; knowledge base has "
           f"{len(kb.loaded.sources)} sources, {len(kb.loaded.files)} files, {len(kb.cited)} reports; "
           f"{len(new)} sources newly locked")
+    return 0
+
+
+def stats_table(rows: list[Row]) -> str:
+    """Per configuration: reports, failed, citations, per 1,000 characters, shares (%), validation's changes."""
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value * 100:.1f}"
+
+    header = ("configuration", "reports", "failed", "citations", "per_1k", "resolved%", "unknown%", "missing_file%",
+              "invented%", "added", "removed", "repaired")
+    lines = [header]
+    for row in rows:
+        final, effect = row.final, row.validation
+        lines.append((
+            row.configuration.id, str(final.reports), str(final.failed),
+            "—" if final.citations is None else str(final.citations),
+            "—" if final.per_1000_characters is None else f"{final.per_1000_characters:.2f}",
+            pct(final.status_share("resolved")), pct(final.status_share("unknown_source")),
+            pct(final.missing_file_share), pct(final.invented_share),
+            *(str(getattr(effect, change)) if effect else "—" for change in ("added", "removed", "repaired")),
+        ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+                     for line in lines)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Citation figures per configuration (model × context size, bench folder): `kb stats --json` is an interface."""
+    kb = built(args.kb_dir)
+    if kb is None:
+        return 1
+    rows = stats(kb)
+    if args.json:
+        print_json([row.as_json() for row in rows])
+    else:
+        print(stats_table(rows))
+        print(f"kb: {len(rows)} configurations, {len(kb.cited)} reports", file=sys.stderr)
     return 0
 
 
@@ -297,6 +344,11 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--task", action="append", help="only this task (e.g. 003); repeatable")
     imp.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")
     imp.set_defaults(run=cmd_import)
+
+    stats_verb = verbs.add_parser("stats", help="citation figures per configuration (model × context size, bench folder)")
+    stats_verb.add_argument("kb_dir", help="knowledge-base folder (e.g. sources)")
+    stats_verb.add_argument("--json", action="store_true", help="print one object per configuration (README lists the fields)")
+    stats_verb.set_defaults(run=cmd_stats)
 
     lock = verbs.add_parser("lock", help="record the chunk hashes of every source (chunks.lock)")
     lock.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")

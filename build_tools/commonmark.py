@@ -17,6 +17,7 @@ from functools import lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from .messages import PERMALINK
 from .paths import heading_anchor
 
 _BACKTICKS = re.compile(r"`+")
@@ -148,7 +149,7 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
             title = _SLOT.sub("", "".join(c.content for c in children if c.type in ("text", "code_inline"))).strip()
             anchor = heading_anchor(section, title, taken)
             token.attrSet("id", anchor)
-            children.append(Token("html_inline", "", 0, content=f'<a class="headerlink" href="#{anchor}" title="永久链接">¶</a>'))
+            children.append(Token("html_inline", "", 0, content=f'<a class="headerlink" href="#{anchor}" title="{PERMALINK}">¶</a>'))
             headings.append(Heading(int(token.tag[1]), anchor, title, token.map[0]))
         elif token.type == "inline" and token.children:
             token.children = _place_citations(token.children, html)

@@ -116,7 +116,7 @@ class CorpusChoice:
 
     @property
     def evidence(self) -> str:
-        return f"{self.found} of {self.cited} cited long_context titles are in it"
+        return f"引用的 {self.cited} 个语料标题中有 {self.found} 个在其中"
 
 
 def corpus_titles(app: Path, task: str) -> dict[str, set[str]]:
@@ -174,11 +174,11 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
         corpus = choice.name if choice.name in titles_of(task) else None
         extra = {"corpus_evidence": choice.evidence} if corpus else {}
         if choice.name is None:
-            missing = (f"written against a corpus the pipeline output does not include (of {choice.cited} long_context "
-                       f"titles cited in {folder.name}, at most {choice.found} are in any one corpus)")
+            missing = (f"{folder.name} 的报告所用的语料不在流水线输出中（该文件夹引用的 {choice.cited} 个语料标题中，"
+                       f"任何一份语料最多只含 {choice.found} 个）")
         else:
-            missing = (f"{folder.name}'s reports were written against {choice.name}.json ({choice.evidence}); "
-                       f"datasets/{task} has no such file")
+            missing = (f"{folder.name} 的报告所用的语料是 {choice.name}.json（{choice.evidence}），"
+                       f"但 datasets/{task} 中没有这个文件")
         writer.put(f"reports/{folder.name}-{run}/report.yaml",
                    report_meta(task, corpus, missing, run=run, bench=folder.name, **extra))
 

@@ -5,7 +5,7 @@ identical output, 15× faster), so a long word also yields its dictionary sub-wo
 lower-cased words with no stemming. Build and query both fold with NFKC. Each text's terms and
 counts are cached by content hash across builds.
 
-Format (docs/benchmarks.md has the measurements behind it): lunr's serialized index stores every
+Format (BENCHMARKS.md has the measurements behind it): lunr's serialized index stores every
 posting twice as JSON, about 2.5 KB gzip per chunk, so 40,000 chunks would need ~100 MB. Here a
 posting is a Rice-coded document gap and a unary tf (`shards.rice_coded`: a bit less per
 posting than varints under gzip), in binary shards keyed by a term's first character(s), their

@@ -26,6 +26,7 @@ import yaml
 
 from .cite.resolve import file_key
 from .extract import extract_parts, failure
+from .messages import RUN_TITLE
 from .models import Corpus, FileSource, Problem, Report, Source
 
 FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
@@ -190,22 +191,21 @@ def split_front_matter(text: str) -> tuple[str | None, str, int]:
     return header, body, header.count("\n") + 3
 
 
-class _MetadataLoader(yaml.SafeLoader):
-    """Safe YAML without aliases (`*name`: 351 bytes of nested aliases expand to gigabytes) and
-    nested no deeper than metadata needs."""
-
-    _depth = 0
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", self.peek_event().start_mark)
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise yaml.composer.ComposerError(None, None, "nested too deeply", self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+def _unbounded(text: str) -> tuple[str, yaml.Mark] | None:
+    """Why a YAML text may not be composed (and where), or None: aliases (`*name`: 351 bytes of
+    nested aliases expand to gigabytes) or nesting deeper than metadata needs. Read as a stream of
+    parser events (libyaml), so nothing is built before it is known to be bounded."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return "aliases (*name) are not allowed", event.start_mark
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth >= MAX_DEPTH:
+                return "nested too deeply", event.start_mark
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
@@ -227,8 +227,11 @@ def read_metadata(text: str, where: str, first_line: int = 1) -> tuple[dict | No
     at most MAX_METADATA bytes, no aliases, values text or short lists of text."""
     if len(text.encode("utf-8")) > MAX_METADATA:
         return None, Problem(where, f"YAML metadata larger than {MAX_METADATA // 1024} KiB", first_line)
-    loader = _MetadataLoader(text)
+    loader = yaml.CSafeLoader(text)
     try:
+        unbounded = _unbounded(text)
+        if unbounded:
+            return None, Problem(where, f"invalid YAML metadata: {unbounded[0]}", first_line + unbounded[1].line)
         node = loader.get_single_node()
         if node is None:
             return {}, None
@@ -433,6 +436,20 @@ def report_title(final: str, fallback: str) -> str:
     return fallback
 
 
+_RUN_TIME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})_(\d{2})-?(\d{2})-?(\d{2})")
+
+
+def run_title(meta: dict, task: str | None) -> str | None:
+    """What tells a pipeline run apart: task · model · context size (or bench folder) · run time.
+    Reports open with the same line ("Certainly! I'll analyze…"), so that line cannot be the title."""
+    if not any(key in meta for key in ("model", "bench")):
+        return None
+    when = _RUN_TIME.search(str(meta.get("run", "")))
+    time = f"{when[1]}-{when[2]}-{when[3]} {when[4]}:{when[5]}" if when else str(meta.get("generated", ""))[:16]
+    parts = [RUN_TITLE.format(task=task or "—"), *(str(meta[k]) for k in ("model", "context", "bench") if meta.get(k)), time]
+    return " · ".join(p for p in parts if p)
+
+
 def sections_between_rules(text: str) -> dict[str, str]:
     """Sections of the pipeline's `*_comparison.txt`: a NAME line between two rule lines."""
     lines = text.splitlines()
@@ -524,13 +541,16 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
         if problem:
             return None, [*problems, problem]
         merge_report_file(parts, path.name, text)
-    if not parts.get("final", "").strip():
+    if "final" not in parts:  # an empty final report is a run that wrote nothing: kept, counted as failed
         return None, [*problems, Problem(where, "no report text found (expected *_comparison.txt, final_report.md or a report .md)")]
     slug = slugify(folder.name) or f"r-{short_hash(where)}"
     task = str(meta.get("task") or parts.get("task") or "") or None
+    heading = report_title(parts["final"], RUN_TITLE.format(task=task or "—"))
+    generated = {"generated": parts["generated"]} if parts.get("generated") else {}
     report = Report(
         slug=slug,
-        title=str(meta.get("title") or report_title(parts["final"], f"Task {task} report")),
+        title=str(meta.get("title") or run_title({**generated, **meta}, task) or heading),
+        subtitle=heading,
         path=where,
         final=parts["final"],
         original=parts.get("original"),

@@ -17,6 +17,7 @@ from .cite.resolve import Scope, file_key, resolve, title_index, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
 from .ingest import Loaded, load
+from .messages import Reason
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .paths import citation_anchor
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
@@ -164,10 +165,10 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
     corpus = loaded.corpora.get(report.corpus) if report.corpus else None
     missing = None
     if report.corpus is None:
-        missing = report.meta.get("corpus_missing") or (
-            "this report names no corpus, so its long_context sources are not in the knowledge base")
+        note = report.meta.get("corpus_missing")
+        missing = Reason.of("corpus_note", note=note) if note else Reason.of("corpus_unnamed")
     elif corpus is None:
-        missing = f"corpus {report.corpus}.json is not in the knowledge base"
+        missing = Reason.of("corpus_absent", corpus=report.corpus)
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []
     folder = (report.files or "").rstrip("/")
     files: dict[str, FileSource] = {}

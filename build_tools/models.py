@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .messages import Reason
+
 
 def content_hash(text: str, length: int = 16) -> str:
     """Stable id of a piece of text: the lock file and chunk ids depend on it never changing."""
@@ -118,6 +120,7 @@ class Report:
     corpus: str | None = None  # Corpus.key
     files: str | None = None  # folder of task files, relative to the knowledge-base root
     meta: dict[str, str] = field(default_factory=dict)
+    subtitle: str = ""  # the report's own first line, when the title is the run's
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class Citation:
     chunk: int | None = None
     file: str | None = None
     locator: str | None = None
-    error: str | None = None  # set when the citation is malformed
+    error: Reason | None = None  # set when the citation is malformed
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,8 @@ class Resolved:
     citation: Citation
     status: str  # resolved | unknown_source | chunk_out_of_range | missing_file | malformed | file_as_chunk | locator_out_of_range
     target: str | None = None
-    reason: str | None = None
-    suggestion: str | None = None
+    reason: Reason | None = None
+    suggestion: Reason | None = None
     source_slug: str | None = None
 
 

@@ -85,3 +85,23 @@ def heading_anchor(section: str, title: str, taken: set[str]) -> str:
         anchor = f"{base}-{n}"
     taken.add(anchor)
     return anchor
+
+
+STATS_PAGE_URI = "stats.md"  # the configuration comparison page (generated)
+
+
+def stats_path(anchor: str | None = None) -> str:
+    return "stats/" + (f"#{anchor}" if anchor else "")
+
+
+def stats_anchor(configuration: str, part: str = "") -> str:
+    """A configuration's section on the comparison page (`cfg-results_32k-gpt4.1`), or one of its
+    listings (`cfg-bench_case1114-status-unknown_source`, `…-task-003`). Configuration ids are
+    unique and hold no white space, so their anchors are too."""
+    anchor = "cfg-" + _ANCHOR_UNSAFE.sub("-", configuration).strip("-")
+    return f"{anchor}-{_ANCHOR_UNSAFE.sub('-', part).strip('-')}" if part else anchor
+
+
+def stats_task_anchor(task: str) -> str:
+    """A task's side-by-side table on the comparison page."""
+    return "task-" + (_ANCHOR_UNSAFE.sub("-", task).strip("-") or "none")

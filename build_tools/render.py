@@ -15,51 +15,18 @@ from collections.abc import Callable, Iterable
 
 from . import commonmark
 from .chunk import content_offset
-from .cite.resolve import normalize_title
 from .clean import segments
 from .ingest import origin_file
-from .knowledge_base import Backlink, CitedReport, KnowledgeBase, Sentences
+from .knowledge_base import Backlink, CitedReport, KnowledgeBase
+from .messages import (AUDIT_LABELS, AUDIT_REASONS, FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK,
+                       RULE_LABELS, RUN_TITLE, STATUS_LABELS)
 from .models import Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
+from .stats import failed
+from .validation import citation_diff
 
 Link = Callable[[str], str]
 
-STATUS_LABELS = {
-    "resolved": "已解析",
-    "unknown_source": "未知来源",
-    "chunk_out_of_range": "块号超出范围",
-    "missing_file": "缺少文件",
-    "malformed": "格式错误",
-    "file_as_chunk": "任务文件被当作语料引用",
-    "locator_out_of_range": "页码不存在",
-}
-META_LABELS = {"origin": "原始网址", "kind": "类型"}  # a source's header fields; others keep their own name
-RULE_LABELS = {
-    "breadcrumb": "面包屑导航",
-    "repeated_title": "重复标题",
-    "related_list": "无关的相关文章列表",
-    "navigation": "导航/页脚",
-}
-PART_LABELS = {"page": "第 {number} 页", "slide": "第 {number} 张幻灯片", "sheet": "工作表 {name}", "text": "全文"}
-FILE_NOTES = {
-    "rows": "仅显示前 {shown} 行，共 {total} 行。",
-    "columns": "仅显示前 {shown} 列，共 {total} 列。",
-    "empty": "这里没有提取到文字。",
-    "no_text": "没有提取到文字；请下载原文件查看。",
-}
-AUDIT_LABELS = {
-    "supported": "有依据",
-    "weak": "依据薄弱",
-    "better_elsewhere": "别处依据更充分",
-    "numbers_missing": "数字不在块中",
-    "title_only": "块中只有标题",
-}
-AUDIT_REASONS = {
-    "weak": "被引用的块与这句话共有的关键词很少（支持度 {support:.2f}）",
-    "better_elsewhere": "{where}含有 {terms}",
-    "numbers_missing": "被引用的块中没有 {numbers}",
-    "title_only": "被引用的块只有文档标题",
-}
 AUDIT_FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "title_only")
 WEAKEST_SHOWN = 5  # claims per report on the health page, weakest evidence first
 PREVIEW_CHARS = 600
@@ -75,6 +42,11 @@ _MARKDOWN_ACTIVE = str.maketrans({
 
 def esc(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def html_line(text: str) -> str:
+    """Escaped text on one line, for the rendered report HTML (which Markdown never reads again)."""
+    return esc(text).replace("\n", "&#10;")
 
 
 def inline(text: str) -> str:
@@ -159,7 +131,7 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
         parts.append(
             f'<section class="citekb-chunk" id="{chunk_anchor(chunk.index)}" data-chunk-id="{chunk.id}">'
             f'<h2 class="citekb-chunk-heading">chunk {chunk.index}'
-            f'<a class="headerlink" href="#{chunk_anchor(chunk.index)}" title="永久链接">¶</a></h2>'
+            f'<a class="headerlink" href="#{chunk_anchor(chunk.index)}" title="{PERMALINK}">¶</a></h2>'
             f'<p class="citekb-chunk-meta">字符 {chunk.start}–{chunk.end} · id <code>{chunk.id}</code></p>'
             f'<div class="citekb-text">{chunk_html(text, chunk, neighbours, removals)}</div>'
             f"{backlinks_html(kb.backlinks.get((source.slug, chunk.index), []), link)}</section>"
@@ -207,7 +179,7 @@ def part_html(part: FilePart) -> str:
         body = f'<p class="citekb-note">{FILE_NOTES["empty"]}</p>'
     return (
         f'<section class="citekb-chunk citekb-part"><h2 class="citekb-chunk-heading" id="{anchor}">'
-        f'{esc(part_label(part))}<a class="headerlink" href="#{anchor}" title="永久链接">¶</a></h2>{body}</section>'
+        f'{esc(part_label(part))}<a class="headerlink" href="#{anchor}" title="{PERMALINK}">¶</a></h2>{body}</section>'
     )
 
 
@@ -254,6 +226,12 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
 # ---------------------------------------------------------------- report pages
 
 
+def why(item: Resolved) -> str:
+    """The reason a reader sees (Chinese), with the suggestion when there is one."""
+    reason = item.reason.chinese() if item.reason else ""
+    return reason + (f"（{item.suggestion.chinese()}）" if item.suggestion else "")
+
+
 def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None,
                   audit: Audit | None = None) -> str:
     """One citation as an inline element: a link with a hover preview, or a marked failure.
@@ -266,9 +244,9 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
     citation = item.citation
     kind = esc(citation.kind)
     ident = f' id="{anchor}"' if anchor else ""
-    cited = f' data-title="{inline(citation.title)}"' if citation.title else ""
+    cited = f' data-title="{html_line(citation.title)}"' if citation.title else ""
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
-    reason = f"{STATUS_LABELS[item.status]}：{item.reason or ''}" + (f"（{item.suggestion}）" if item.suggestion else "")
+    reason = f"{STATUS_LABELS[item.status]}：{why(item)}"
     if item.target:
         source = kb.loaded.sources.get(item.source_slug or "")
         file = kb.files_by_slug.get(item.source_slug or "")
@@ -287,22 +265,22 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
             f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
-            f'<span class="citekb-cite-label">{inline(label)}</span>'
-            f'<span class="citekb-preview" role="tooltip">{inline(preview)}</span></a>'
+            f'<span class="citekb-cite-label">{html_line(label)}</span>'
+            f'<span class="citekb-preview" role="tooltip">{html_line(preview)}</span></a>'
         )
     if citation.kind == "web" and item.status == "unknown_source":
         url = citation.title or ""
         if re.match(r"^https?://", url):
             return (
                 f'<a{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="web" '
-                f'href="{esc(url)}" rel="noopener noreferrer nofollow" title="{inline(reason)}">'
-                f'<span class="citekb-cite-label">⚠ {inline(short(url, 40))}</span>'
-                f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></a>'
+                f'href="{esc(url)}" rel="noopener noreferrer nofollow" title="{html_line(reason)}">'
+                f'<span class="citekb-cite-label">⚠ {html_line(short(url, 40))}</span>'
+                f'<span class="citekb-preview" role="tooltip">{html_line(reason)}</span></a>'
             )
     return (
         f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0" '
-        f'title="{inline(reason)}"><span class="citekb-cite-label">⚠ {inline(citation.raw)}</span>'
-        f'<span class="citekb-preview" role="tooltip">{inline(reason)}</span></span>'
+        f'title="{html_line(reason)}"><span class="citekb-cite-label">⚠ {html_line(citation.raw)}</span>'
+        f'<span class="citekb-preview" role="tooltip">{html_line(reason)}</span></span>'
     )
 
 
@@ -319,11 +297,11 @@ def span_in_context(text: str, span: tuple[int, int] | None) -> str:
     """A chunk's supporting span marked, with up to SPAN_CONTEXT characters on each side (escaped);
     the chunk's first lines when there is no span."""
     if span is None:
-        return inline(text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else ""))
+        return html_line(text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else ""))
     start, end = span
     left, right = max(0, start - SPAN_CONTEXT), min(len(text), end + SPAN_CONTEXT)
-    return ("…" if left else "") + inline(text[left:start]) + f"<mark>{inline(text[start:end])}</mark>" + \
-        inline(text[end:right]) + ("…" if right < len(text) else "")
+    return ("…" if left else "") + html_line(text[left:start]) + f"<mark>{html_line(text[start:end])}</mark>" + \
+        html_line(text[end:right]) + ("…" if right < len(text) else "")
 
 
 def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
@@ -344,9 +322,9 @@ def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
     if audit.better:
         slug, number = audit.better
         href = span_href(link(chunk_path(slug, number)), audit.better_span)
-        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">建议：{inline(short(kb.loaded.sources[slug].title))} · chunk {number}</a>'
-    return (f'<span class="citekb-audit" data-audit="{audit.status}" title="{inline(audit_reason(audit, kb))}">'
-            f'⚑ {AUDIT_LABELS[audit.status]}：{inline(audit_reason(audit, kb))}{suggestion}</span>')
+        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">建议：{html_line(short(kb.loaded.sources[slug].title))} · chunk {number}</a>'
+    return (f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
+            f'⚑ {AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}{suggestion}</span>')
 
 
 def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link: Link, anchor: str | None) -> str:
@@ -356,12 +334,12 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     source = kb.loaded.sources[item.source_slug or ""]
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
-    header = f'<span class="citekb-preview-head">{inline(source.title)} · chunk {citation.chunk}</span>'
+    header = f'<span class="citekb-preview-head">{html_line(source.title)} · chunk {citation.chunk}</span>'
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
-        f'data-title="{inline(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
+        f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
         f'data-support="{audit.support:.2f}" href="{esc(span_href(link(item.target or ""), audit.span))}">'
-        f'<span class="citekb-cite-label">{inline(short(source.title))} · chunk {citation.chunk}</span>'
+        f'<span class="citekb-cite-label">{html_line(short(source.title))} · chunk {citation.chunk}</span>'
         f'<span class="citekb-preview" role="tooltip">{header}{span_in_context(chunk.text, audit.span)}</span></a>'
         + audit_marker(audit, kb, link)
     )
@@ -397,30 +375,6 @@ def outline(page_html: str) -> list[tuple[int, str, str]]:
     return found
 
 
-def citation_key(item: Resolved) -> tuple[str, str, int | None]:
-    c = item.citation
-    return c.kind, normalize_title(c.title or c.file or c.raw), c.chunk
-
-
-def citation_diff(cited: CitedReport) -> dict[str, list[tuple[tuple, int]]]:
-    """Citations added, removed, and moved (cited in other sentences) by validation."""
-    def sentences(items: list[Resolved], text: str) -> dict[tuple, Counter]:
-        found: dict[tuple, Counter] = {}
-        around = Sentences(text, items).around
-        for item in items:
-            sentence = around(item.citation.start, item.citation.end)
-            found.setdefault(citation_key(item), Counter())[sentence] += 1
-        return found
-
-    before = sentences(cited.original, cited.report.original or "")
-    after = sentences(cited.final, cited.report.final)
-    return {
-        "added": [(k, sum(after[k].values())) for k in after if k not in before],
-        "removed": [(k, sum(before[k].values())) for k in before if k not in after],
-        "moved": [(k, sum(after[k].values())) for k in after if k in before and set(after[k]) != set(before[k])],
-    }
-
-
 def text_diff_html(before: str, after: str) -> str:
     """Line diff of the report text, escaped; unchanged runs collapsed to a count."""
     a, b = before.splitlines(), after.splitlines()
@@ -448,11 +402,12 @@ def counts_html(counts: Counter) -> str:
 def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     report = cited.report
     meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
-    meta += [(k, v) for k, v in sorted(report.meta.items()) if k != "summary"]
+    meta += [(META_LABELS.get(k, k), v) for k, v in sorted(report.meta.items()) if k != "summary"]
     meta.append(("文件", report.path))
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     parts = [
         f"# {inline(report.title)}\n",
+        f'<p class="citekb-subtitle">{esc(report.subtitle)}</p>\n' if report.subtitle and report.subtitle != report.title else "",
         f'<table class="citekb-meta">{rows}</table>\n',
         f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
     ]
@@ -464,7 +419,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         diff = citation_diff(cited)
         labels = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同句子中）"}
         rows = "".join(
-            f"<tr><td>{labels[change]}</td><td>{esc(key[0])}</td><td>{esc(key[1])}</td>"
+            f"<tr><td>{labels[change]}</td><td>{esc(KIND_LABELS.get(key[0], key[0]))}</td><td>{esc(key[1])}</td>"
             f"<td>{'' if key[2] is None else key[2]}</td><td>{n}</td></tr>"
             for change, keys in diff.items() for key, n in keys
         )
@@ -489,20 +444,27 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
 
 def report_row(cited: CitedReport, link: Link) -> str:
     report: Report = cited.report
-    detail = " / ".join(v for k, v in sorted(report.meta.items()) if k in ("model", "context", "run"))
+    subtitle = f"<small>{esc(report.subtitle)}</small>" if report.subtitle and report.subtitle != report.title else ""
+    outcome = '<span class="citekb-failed">运行失败（没有生成报告）</span>' if failed(report.final) else counts_html(status_counts(cited.final))
     return (
-        f'<tr><td><a href="{esc(link(report_path(report.slug)))}">{esc(report.title)}</a></td>'
-        f"<td>{esc(report.task or '—')}</td><td>{esc(detail)}</td><td>{counts_html(status_counts(cited.final))}</td></tr>"
+        f'<tr><td><a href="{esc(link(report_path(report.slug)))}">{esc(report.title)}</a>{subtitle}</td>'
+        f"<td>{outcome}</td></tr>"
     )
 
 
 def reports_index(kb: KnowledgeBase, link: Link) -> str:
-    rows = "".join(report_row(c, link) for _, c in sorted(kb.cited.items()))
-    return (
-        page_header("报告", f"{len(kb.cited)} 份研究报告；点击引用即可阅读被引用的原文块。")
-        + '<table class="citekb-index"><thead><tr><th>报告</th><th>任务</th><th>运行</th><th>引用状态</th></tr></thead>'
-        + f"<tbody>{rows}</tbody></table>"
-    )
+    """Reports grouped by task (the same query), each with its run and its citations' health."""
+    by_task: dict[str, list[CitedReport]] = {}
+    for _, cited in sorted(kb.cited.items(), key=lambda item: item[1].report.title):
+        by_task.setdefault(cited.report.task or "—", []).append(cited)
+    sections = [
+        f'<h2 id="task-{esc(task)}">{esc(RUN_TITLE.format(task=task))}（{len(group)} 份）</h2>'
+        '<table class="citekb-index"><thead><tr><th>报告</th><th>引用状态</th></tr></thead>'
+        f"<tbody>{''.join(report_row(c, link) for c in group)}</tbody></table>"
+        for task, group in sorted(by_task.items())
+    ]
+    lead = f"{len(kb.cited)} 份研究报告，按任务分组；点击引用即可阅读被引用的原文块。"
+    return page_header("报告", lead) + "\n".join(sections)
 
 
 def audit_counts_html(audits: Iterable[Audit | None]) -> str:
@@ -539,7 +501,7 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         rows = "".join(
             f'<tr><td data-status="{i.status}">{STATUS_LABELS[i.status]}</td>'
             f'<td><a href="{esc(link(report_path(slug, anchor)))}"><code>{esc(i.citation.raw)}</code></a></td>'
-            f"<td>{esc(i.reason or '')}{'（' + esc(i.suggestion) + '）' if i.suggestion else ''}</td></tr>"
+            f"<td>{esc(why(i))}</td></tr>"
             for i, anchor in bad
         )
         sections.append(

@@ -30,7 +30,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url
 
-from build_tools import audit, index, paths, render
+from build_tools import audit, index, paths, render, render_stats
 from build_tools.knowledge_base import KnowledgeBase, build
 from build_tools.models import Source
 
@@ -167,6 +167,7 @@ def on_files(files: Files, config) -> Files:
     add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
     add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link))
     add_html("health.md", "引用健康度", lambda link: render.health_page(kb, link))
+    add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render_stats.stats_page(kb, link))
     backlinks: dict[str, list] = {}
     for (slug, chunk), links in kb.backlinks.items():
         backlinks.setdefault(slug, []).append((chunk, links))

@@ -54,7 +54,7 @@ def test_bench_corpus_is_inferred_from_the_cited_titles(app):
     root, _, site = app
     meta = yaml.safe_load((root / "kb/reports/bench_case9999-101_2025-01-01_10-00-00/report.yaml").read_text())
     assert meta["corpus"] == "corpora/101/long_context_sampled_60"
-    assert meta["corpus_evidence"].startswith("4 of 4 ")  # per file: 101.md 1, the run 2, its comparison 1
+    assert meta["corpus_evidence"] == "引用的 4 个语料标题中有 4 个在其中"  # per file: 101.md 1, the run 2, its comparison 1
     untimed = soup_of(site, "reports/bench-case9999-101")  # `101.md`, a run without a time
     link = untimed.select_one('a.citekb-cite[data-status="resolved"]')
     assert link["data-title"] == OLD_SCHEMA_TITLE and link["data-chunk"] == "1"
@@ -79,7 +79,7 @@ def test_new_citation_forms_land_where_they_say(app):
     web = landed(site.site, page, cites[4]["href"])
     assert web.select_one(f'.citekb-meta a[href="{PLAN_URL}"]') is not None  # the source page links its URL
     flagged = cites[5]
-    assert "citekb-flagged" in flagged["class"] and "task file" in flagged.select_one(".citekb-preview").get_text()
+    assert "citekb-flagged" in flagged["class"] and "把任务文件当作语料文档引用" in flagged.select_one(".citekb-preview").get_text()
     assert landed(site.site, page, flagged["href"])["id"] == "page-2"
     assert landed(site.site, page, cites[6]["href"])["id"] == "page-2"
 
@@ -109,3 +109,15 @@ def test_report_headings_are_in_the_toc_and_are_search_sections(app):
     assert soup.select_one("article h3#final-规划报告")
     hits = json.loads(kb("search", "后面的引用仍有效", "--site", str(site.site), "--json").stdout)
     assert hits[0]["location"].endswith("reports/results-32k-modelx-102-20250101-000000/#final-规划报告")
+
+
+def test_reports_are_titled_by_their_run_and_grouped_by_task(app):
+    _, _, site = app
+    page = soup_of(site, "reports/results-32k-modelx-102-20250101-000000")
+    assert page.select_one("article h1").get_text().rstrip("¶") == "任务 102 · modelx · 32k · 2025-01-01 00:00"
+    assert page.select_one(".citekb-subtitle").get_text() == "规划报告"
+    untimed = soup_of(site, "reports/bench-case9999-101")
+    assert untimed.select_one("article h1").get_text().rstrip("¶") == "任务 101 · bench_case9999 · 2025-01-01 09:00"
+    index = soup_of(site, "reports")
+    groups = {h2.get_text(): len(h2.find_next("table").select("tbody tr")) for h2 in index.select("article h2")}
+    assert groups == {"任务 101（2 份）": 2, "任务 102（1 份）": 1}

@@ -90,4 +90,4 @@ def test_unresolved_citation_shows_its_reason(served, page):
     cite.hover()
     preview = cite.locator(".citekb-preview")
     preview.wait_for(state="visible")
-    assert "未知来源" in preview.inner_text() and "a corpus the pipeline output does not include" in preview.inner_text()
+    assert "未知来源" in preview.inner_text() and "所用的语料不在流水线输出中" in preview.inner_text()

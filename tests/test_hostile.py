@@ -84,4 +84,4 @@ def test_task_file_names_in_any_unicode_form_resolve_and_no_hint_repeats_the_cit
     for cited in ("cafe.png", "caf.png", "AI报告2025.png", "ＡＩ报告２０２５.png"):
         row = resolve(parse_citations(f"[图片: {cited}]")[0], where)
         assert row.status == "missing_file"
-        assert row.suggestion is None or file_key(row.suggestion.split("'")[1]) != file_key(cited), cited
+        assert row.suggestion is None or file_key(dict(row.suggestion.values)["name"]) != file_key(cited), cited

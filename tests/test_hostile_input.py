@@ -290,7 +290,8 @@ def test_short_titles_get_no_nonsense_hints():
     scope = Scope(sources, {s.slug: 1 for s in sources})
 
     def hint(title: str) -> str | None:
-        return resolve(parse_citations(f'[long_context: "{title}", chunk 0]')[0], scope).suggestion
+        suggestion = resolve(parse_citations(f'[long_context: "{title}", chunk 0]')[0], scope).suggestion
+        return suggestion and str(suggestion)
 
     assert [hint(t) for t in ("A", "AB", "GPX", "Bx")] == [None] * 4
     assert hint("大模型发不") is not None and "OpenAI 开源模型发布会" in hint("OpenAI 开源模形发布会")

@@ -66,7 +66,7 @@ def test_unresolved_citations_say_why(imported):
     for element in unresolved:
         assert element.select_one(".citekb-preview").get_text().strip()
     reasons = " ".join(e["title"] for e in unresolved)
-    assert "a corpus the pipeline output does not include" in reasons and "no file 'intro.docx' in files/001" in reasons
+    assert "所用的语料不在流水线输出中" in reasons and "files/001 中没有文件「intro.docx」" in reasons
 
 
 def test_reimport_is_idempotent_and_stays_inside(tmp_path, pipeline):

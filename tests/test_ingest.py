@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import build_site, kb, write_page
 
-from build_tools import lock
+from build_tools import lock, stats
 from build_tools.ingest import load
 from build_tools.knowledge_base import build
 
@@ -104,3 +104,16 @@ def test_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkey
         lock.write_atomic(target, b"new, longer content that never fully lands")
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_an_empty_final_report_is_a_failed_run_not_a_problem(tmp_path):
+    empty, none = tmp_path / "reports" / "empty-run", tmp_path / "reports" / "no-report"
+    empty.mkdir(parents=True)
+    none.mkdir(parents=True)
+    (empty / "final_report.md").write_text("\n", encoding="utf-8")
+    (none / "notes.json").write_text("{}", encoding="utf-8")
+    loaded = load(tmp_path)
+    assert [r.final for r in loaded.reports.values()] == ["\n"]
+    assert [str(p) for p in loaded.problems] == [
+        "reports/no-report: no report text found (expected *_comparison.txt, final_report.md or a report .md)"]
+    assert stats.failed(next(iter(loaded.reports.values())).final)

@@ -6,7 +6,7 @@ import pytest
 
 from build_tools.models import FilePart
 from build_tools.paths import (chunk_path, file_download_path, heading_anchor, part_anchor, report_page_uri, report_path,
-                               source_page_uri, source_path)
+                               source_page_uri, source_path, stats_anchor, stats_path, stats_task_anchor)
 
 
 @pytest.mark.parametrize("made, expected", [
@@ -27,6 +27,13 @@ from build_tools.paths import (chunk_path, file_download_path, heading_anchor, p
     (part_anchor(FilePart("sheet", 1, "", name="销量 2024")), "sheet-销量-2024"),
     (part_anchor(FilePart("sheet", 3, "", name="#?/")), "sheet-3"),
     (part_anchor(FilePart("text", 1, "")), "text"),
+    (stats_path(), "stats/"),
+    (stats_path("task-003"), "stats/#task-003"),
+    (stats_anchor("results_32k/gpt4.1"), "cfg-results_32k-gpt4.1"),
+    (stats_anchor("bench_case1114", "status-unknown_source"), "cfg-bench_case1114-status-unknown_source"),
+    (stats_anchor("other", "task-任务 一"), "cfg-other-task-任务-一"),
+    (stats_task_anchor("003"), "task-003"),
+    (stats_task_anchor("#"), "task-none"),
 ])
 def test_paths(made, expected):
     assert made == expected

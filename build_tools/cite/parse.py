@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..messages import Reason
 from ..models import Citation
 
 KINDS = {
@@ -90,7 +91,7 @@ _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
 _SHEET = re.compile(r"^(?:(?:sheet|工作表)(?:\s*[:：]\s*|\s+)(?P<name>.+)|(?P<whole>sheet\d+))$", re.IGNORECASE)
 
 
-def parse_numbers(spec: str) -> tuple[list[int], str | None]:
+def parse_numbers(spec: str) -> tuple[list[int], Reason | None]:
     """`1`, `1, 2`, `0-1`, `chunk 1, chunk 2`, `6、10` → numbers; anything else is an error message."""
     numbers: list[int] = []
     for token in re.split(r"\s*[,，、]\s*|\s+and\s+|\s*和\s*", spec.strip()):
@@ -100,11 +101,11 @@ def parse_numbers(spec: str) -> tuple[list[int], str | None]:
         elif match := _RANGE.match(token):
             low, high = int(match.group(1)), int(match.group(2))
             if high < low or high - low >= MAX_RANGE:
-                return [], f"range {token!r} is not a small ascending range"
+                return [], Reason.of("chunk_range", token=token)
             numbers.extend(range(low, high + 1))
         else:
-            return [], f"{token!r} is not a whole number ≥ 0"
-    return (numbers, None) if numbers else ([], "no number")
+            return [], Reason.of("chunk_not_number", token=token)
+    return (numbers, None) if numbers else ([], Reason.of("chunk_no_number"))
 
 
 def parse_locator(text: str | None) -> Locator | None:
@@ -137,7 +138,7 @@ def _limit(text: str, start: int) -> int:
     return following.start() if following else line_end
 
 
-def _malformed(kind: str, text: str, start: int, limit: int, error: str) -> Citation:
+def _malformed(kind: str, text: str, start: int, limit: int, error: Reason) -> Citation:
     """A broken citation runs to the next `]` before `limit` (or to `limit`)."""
     close = text.find("]", start + 1, limit)
     end = min(close + 1 if close != -1 else limit, start + MAX_RAW)
@@ -153,10 +154,10 @@ def _long_context(text: str, start: int, body_start: int) -> list[Citation]:
         position = _NEXT_ITEM.match(text, position).end() if items else _skip_blank(text, position)
         match = _QUOTED_ITEM.match(text, position, limit) or _BARE_ITEM.match(text, position, limit)
         if not match:
-            return [_malformed("long_context", text, start, limit, 'expected "title", chunk N')]
+            return [_malformed("long_context", text, start, limit, Reason.of("expected_title_chunk"))]
         title, locator = match.group("title").strip(), (match.group("locator") or "").strip() or None
         if not title:
-            return [_malformed("long_context", text, start, limit, "empty title")]
+            return [_malformed("long_context", text, start, limit, Reason.of("empty_title"))]
         items.append((title, locator))
         position = match.end()
         if match.group("close") == "]":
@@ -170,7 +171,7 @@ def _long_context(text: str, start: int, body_start: int) -> list[Citation]:
             citations += [Citation("long_context", raw, start, end, title=title, chunk=n) for n in where.numbers]
         elif locator and locator.lower().startswith("chunk"):
             _, error = parse_numbers(_CHUNK_WORD.sub("", locator))
-            return [Citation("long_context", raw, start, end, error=f"chunk {error}")]
+            return [Citation("long_context", raw, start, end, error=error)]
         else:
             citations.append(Citation("long_context", raw, start, end, title=title, locator=locator))
     return citations + _follow_ons(text, end, citations[-1].title)
@@ -190,7 +191,7 @@ def _follow_ons(text: str, position: int, title: str | None) -> list[Citation]:
         start = match.start() + len(match.group(0)) - len(match.group(0).lstrip(" \t"))
         raw = text[start : match.end()]
         if error:
-            found.append(Citation("long_context", raw, start, match.end(), error=f"chunk {error}"))
+            found.append(Citation("long_context", raw, start, match.end(), error=error))
         else:
             found += [Citation("long_context", raw, start, match.end(), title=title, chunk=n) for n in numbers]
         position = match.end()
@@ -201,11 +202,11 @@ def _file(kind: str, text: str, start: int, body_start: int) -> list[Citation]:
     limit = _limit(text, start)
     close = text.find("]", body_start, limit)
     if close == -1:
-        return [_malformed(kind, text, start, limit, "no closing ]")]
+        return [_malformed(kind, text, start, limit, Reason.of("no_closing_bracket"))]
     body = text[body_start:close].strip()
     raw = text[start : close + 1]
     if not body:
-        return [Citation(kind, raw, start, close + 1, error="no file or address given")]
+        return [Citation(kind, raw, start, close + 1, error=Reason.of("nothing_named"))]
     if kind == "web":
         return [Citation(kind, raw, start, close + 1, title=body)]
     match = _FILE_WITH_LOCATOR.match(body)
@@ -224,7 +225,7 @@ def parse_citations(text: str) -> list[Citation]:
         if match.group("colon") is None:
             if text[after : after + 1] == "]":
                 found.append(Citation(kind, text[match.start() : after + 1], match.start(), after + 1,
-                                      error=f"[{match.group('prefix')}] names no source"))
+                                      error=Reason.of("names_no_source", prefix=match.group("prefix"))))
             continue
         if kind == "long_context":
             found.extend(_long_context(text, match.start(), after))

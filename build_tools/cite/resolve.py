@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz.distance.Levenshtein import distance
 
+from ..messages import Reason
 from ..models import Citation, FilePart, FileSource, Resolved, Source
 from ..paths import chunk_path, part_anchor, source_path
 from .parse import Locator, parse_locator
@@ -26,6 +28,7 @@ _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f]|^\.|\.\.")
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 17)  # every report's scope normalizes its corpus's titles: the same few thousand
 def normalize_title(title: str) -> str:
     """NFKC, quote styles folded, zero-width and direction marks removed, white space folded."""
     folded = unicodedata.normalize("NFKC", title).translate(_QUOTES)
@@ -82,7 +85,7 @@ class Scope:
     files: dict[str, FileSource] = field(default_factory=dict)  # file_key(name) → file
     files_folder: str | None = None
     rag_titles: dict[str, str] = field(default_factory=dict)
-    missing_corpus: str | None = None  # why long_context citations cannot resolve at all
+    missing_corpus: Reason | None = None  # why long_context citations cannot resolve at all
     elsewhere: dict[str, Source] = field(default_factory=dict)  # title_index(), for suggestions only
     urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source in the knowledge base
 
@@ -118,28 +121,27 @@ class Scope:
         return best[1] if best and best[0] <= tolerance else None
 
 
-def _unresolved(citation: Citation, status: str, reason: str, suggestion: str | None = None) -> Resolved:
+def _unresolved(citation: Citation, status: str, reason: Reason, suggestion: Reason | None = None) -> Resolved:
     return Resolved(citation, status, None, reason, suggestion)
 
 
 def _find_source(citation: Citation, title: str, scope: Scope) -> Source | Resolved:
     if scope.missing_corpus:
         known = scope.elsewhere.get(normalize_title(title))
-        hint = f"a source titled {known.title!r} exists, but not in this report's corpus" if known else None
+        hint = Reason.of("elsewhere", name=known.title) if known else None
         return _unresolved(citation, "unknown_source", scope.missing_corpus, hint)
     matches = scope.by_title(title)
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        return _unresolved(citation, "unknown_source", f"ambiguous: {len(matches)} sources in the corpus start with this title")
+        return _unresolved(citation, "unknown_source", Reason.of("ambiguous_title", count=len(matches)))
     near = scope.near_miss(title)
     return _unresolved(
-        citation, "unknown_source", "no source in the report's corpus has this title",
-        f"did you mean {near.title!r}?" if near else None,
+        citation, "unknown_source", Reason.of("not_in_corpus"), Reason.of("did_you_mean", name=near.title) if near else None,
     )
 
 
-def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | str:
+def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | Reason:
     """The part of `file` a locator names (its first page/slide, or a sheet by name): the part,
     None when the locator names no place we can show (`Section 4.1`), or why the place does not exist."""
     if locator is None or locator.kind in ("other", "chunk"):
@@ -148,22 +150,22 @@ def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | str
     parts = [p for p in file.parts if p.kind == kinds[locator.kind]]
     if locator.kind == "sheet":
         wanted = file_key(locator.name or "")
-        return next((p for p in parts if file_key(p.name or "") == wanted), f"{file.name!r} has no sheet {locator.name!r}")
+        return next((p for p in parts if file_key(p.name or "") == wanted),
+                    Reason.of("no_sheet", name=file.name, sheet=locator.name or ""))
     if not parts:
         return None  # pages named in a file that has none (an image, a docx): the file itself
     number = locator.numbers[0]
     if 1 <= number <= len(parts):
         return parts[number - 1]
-    noun = {"page": "page", "slide": "slide"}[locator.kind]
-    return f"{file.name!r} has {len(parts)} {noun}{'s' if len(parts) != 1 else ''}; {noun} {number} does not exist"
+    return Reason.of(f"no_such_{locator.kind}", name=file.name, count=len(parts), number=number)
 
 
-def _link_file(citation: Citation, file: FileSource, status: str, reason: str | None = None) -> Resolved:
+def _link_file(citation: Citation, file: FileSource, status: str, reason: Reason | None = None) -> Resolved:
     """A link to a task file's page, at the page/slide/sheet the locator names when it exists."""
     place = part_for(file, parse_locator(citation.locator))
-    if isinstance(place, str):
+    if isinstance(place, Reason):
         status = "locator_out_of_range" if status == "resolved" else status
-        reason = f"{reason}; {place}" if reason else place
+        reason = reason.followed_by(place) if reason else place
         place = None
     target = source_path(file.slug, part_anchor(place) if place else None)
     return Resolved(citation, status, target, reason, source_slug=file.slug)
@@ -171,14 +173,13 @@ def _link_file(citation: Citation, file: FileSource, status: str, reason: str | 
 
 def _chunk_of(citation: Citation, source: Source, scope: Scope) -> Resolved:
     if citation.chunk is None:
-        what = f"{citation.locator!r} is not a chunk number" if citation.locator else "no chunk number"
-        return Resolved(citation, "malformed", None, f"{what}; corpus documents are cited by chunk",
-                        f"the source is {source.title!r}", source.slug)
+        what = Reason.of("not_a_chunk_number", locator=citation.locator) if citation.locator else Reason.of("no_chunk_number")
+        return Resolved(citation, "malformed", None, what, Reason.of("source_is", name=source.title), source.slug)
     count = scope.chunk_counts[source.slug]
     if citation.chunk >= count:
         return Resolved(
             citation, "chunk_out_of_range", None,
-            f"{source.title!r} has {count} chunk{'s' if count != 1 else ''} (0–{count - 1})",
+            Reason.of("too_few_chunks", name=source.title, count=count, last=count - 1),
             source_slug=source.slug,
         )
     return Resolved(citation, "resolved", chunk_path(source.slug, citation.chunk), source_slug=source.slug)
@@ -193,12 +194,11 @@ def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
         return _chunk_of(citation, matches[0], scope)
     file = None if matches else scope.files.get(file_key(title))
     if file is not None:
-        reason = "a task file cited as a corpus document"
-        if citation.chunk is not None:
-            reason += f": chunk {citation.chunk} is not a place in the file"
+        reason = (Reason.of("file_as_chunk_numbered", chunk=citation.chunk) if citation.chunk is not None
+                  else Reason.of("file_as_chunk"))
         return _link_file(citation, file, "file_as_chunk", reason)
     if citation.chunk is None and not citation.locator:
-        return _unresolved(citation, "malformed", 'no chunk number (expected "title", chunk N)')
+        return _unresolved(citation, "malformed", Reason.of("no_chunk_number"))
     unresolved = _find_source(citation, title, scope)
     assert isinstance(unresolved, Resolved)  # a single match was handled above
     return unresolved
@@ -207,32 +207,33 @@ def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
 def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
     name = citation.file or ""
     if _UNSAFE_NAME.search(name):
-        return _unresolved(citation, "malformed", "a cited file name must not contain a path")
+        return _unresolved(citation, "malformed", Reason.of("path_in_file_name"))
     file = scope.files.get(file_key(name))
     if file is None:
-        where = scope.files_folder or "this report's task files"
         wanted = file_key(name)
         near = min(scope.files.values(), key=lambda f: distance(file_key(f.name), wanted), default=None)
         tolerance = min(3, hint_tolerance(wanted.rsplit(".", 1)[0]))  # judged by the name without its suffix
-        hint = f"did you mean {near.name!r}?" if near and 0 < distance(file_key(near.name), wanted) <= tolerance else None
-        return _unresolved(citation, "missing_file", f"no file {name!r} in {where}", hint)
+        close = near and 0 < distance(file_key(near.name), wanted) <= tolerance
+        hint = Reason.of("did_you_mean", name=near.name) if close else None
+        missing = Reason.of("no_file", name=name, folder=scope.files_folder) if scope.files_folder else Reason.of("no_file_here", name=name)
+        return _unresolved(citation, "missing_file", missing, hint)
     return _link_file(citation, file, "resolved")
 
 
 def _resolve_web(citation: Citation, scope: Scope) -> Resolved:
     url = (citation.title or "").strip()
     if not _URL_SCHEME.match(url):
-        return _unresolved(citation, "unknown_source", "not a web address")
+        return _unresolved(citation, "unknown_source", Reason.of("not_web_address"))
     match = scope.by_url(url)
     if match:
         return Resolved(citation, "resolved", source_path(match.slug), source_slug=match.slug)
-    return _unresolved(citation, "unknown_source", "no source in the knowledge base was scraped from this address")
+    return _unresolved(citation, "unknown_source", Reason.of("no_source_at_url"))
 
 
 def _resolve_rag(citation: Citation, scope: Scope) -> Resolved:
     title = scope.rag_titles.get(citation.locator or "")
     if title is None:
-        return _unresolved(citation, "unknown_source", f"no [RAG-{citation.locator}] entry in the report's reference list")
+        return _unresolved(citation, "unknown_source", Reason.of("no_rag_entry", number=citation.locator or ""))
     found = _find_source(citation, title, scope)
     if isinstance(found, Resolved):
         return found

@@ -1,0 +1,82 @@
+"""What the pipeline's validation step changed in a report's citations.
+
+Citations are compared by what they cite (kind, normalized title, chunk), never by position:
+validation rewrites the text around them. The report page shows the diff, the stats page counts it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .cite.resolve import normalize_title
+from .knowledge_base import CitedReport, Sentences
+from .models import Resolved
+
+CitationKey = tuple[str, str, int | None]
+
+
+def citation_key(item: Resolved) -> CitationKey:
+    c = item.citation
+    return c.kind, normalize_title(c.title or c.file or c.raw), c.chunk
+
+
+def citing_sentences(items: list[Resolved], text: str) -> dict[CitationKey, Counter]:
+    """Each cited thing → the sentences citing it → how many times."""
+    found: dict[CitationKey, Counter] = {}
+    around = Sentences(text, items).around
+    for item in items:
+        found.setdefault(citation_key(item), Counter())[around(item.citation.start, item.citation.end)] += 1
+    return found
+
+
+def citation_diff(cited: CitedReport) -> dict[str, list[tuple[CitationKey, int]]]:
+    """Citations added, removed, and moved (cited in other sentences) by validation."""
+    before = citing_sentences(cited.original, cited.report.original or "")
+    after = citing_sentences(cited.final, cited.report.final)
+    return {
+        "added": [(k, sum(after[k].values())) for k in after if k not in before],
+        "removed": [(k, sum(before[k].values())) for k in before if k not in after],
+        "moved": [(k, sum(after[k].values())) for k in after if k in before and set(after[k]) != set(before[k])],
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    """One cited thing validation added, removed or repaired, with how often and how it was written.
+
+    `count` and `raw` are the final report's for added and repaired citations, the original's for
+    removed ones; `was` is what a repaired citation replaced."""
+
+    change: str  # added | removed | repaired
+    key: CitationKey
+    count: int
+    raw: str
+    was: CitationKey | None = None
+
+
+def validation_changes(cited: CitedReport) -> list[Change]:
+    """Added and removed as `citation_diff` says, except that a removed citation that did not
+    resolve and an added one of the same kind that does, citing the same title or written in the
+    same sentence, are one repair (validation fixed a chunk number or a title)."""
+    before = citing_sentences(cited.original, cited.report.original or "")
+    after = citing_sentences(cited.final, cited.report.final)
+    first_before = {citation_key(item): item for item in reversed(cited.original)}
+    first_after = {citation_key(item): item for item in reversed(cited.final)}
+    resolved_before = {citation_key(item) for item in cited.original if item.status == "resolved"}
+    broken = [k for k in before if k not in after and k not in resolved_before]
+    fixed = [k for k in after if k not in before and first_after[k].status == "resolved"]
+    repairs: dict[CitationKey, CitationKey] = {}  # added → removed
+    for old in broken:
+        new = next((k for k in fixed if k not in repairs and k[0] == old[0]
+                    and (k[1] == old[1] or set(after[k]) & set(before[old]))), None)
+        if new is not None:
+            repairs[new] = old
+    repaired_old = set(repairs.values())
+    changes = [Change("added", k, sum(after[k].values()), first_after[k].citation.raw)
+               for k in after if k not in before and k not in repairs]
+    changes += [Change("removed", k, sum(before[k].values()), first_before[k].citation.raw)
+                for k in before if k not in after and k not in repaired_old]
+    changes += [Change("repaired", new, sum(after[new].values()), first_after[new].citation.raw, old)
+                for new, old in repairs.items()]
+    return changes
