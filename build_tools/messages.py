@@ -48,7 +48,7 @@ AUDIT_LABELS = {  # the evidence audit's statuses (build_tools/audit.py)
     "title_only": "块中只有标题",
 }
 AUDIT_REASONS = {
-    "weak": "被引用的块与这句话共有的关键词很少（支持度 {support:.2f}）",
+    "weak": "被引用的块与这句话共有的关键词很少（支持度 {support:.2f}，仅供参考）",
     "better_elsewhere": "{where}含有 {terms}",
     "numbers_missing": "被引用的块中没有 {numbers}",
     "title_only": "被引用的块只有文档标题",

@@ -150,6 +150,12 @@ class Resolved:
     source_slug: str | None = None
 
 
+# Audit statuses the site shows as a flag beside the citation: facts (`title_only`, `numbers_missing`)
+# or a large gap (`better_elsewhere`). `weak` stays a note in the preview: lexical overlap alone is
+# too often low for a citation its writer got right (BENCHMARKS.md) to accuse it.
+FLAGGED = ("better_elsewhere", "numbers_missing", "title_only")
+
+
 @dataclass(frozen=True)
 class Audit:
     """How well a resolved long_context citation's chunk supports the claim it is attached to:

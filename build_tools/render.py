@@ -20,14 +20,13 @@ from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase
 from .messages import (AUDIT_LABELS, AUDIT_REASONS, FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK,
                        RULE_LABELS, RUN_TITLE, STATUS_LABELS)
-from .models import Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
+from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
 from .stats import failed
 from .validation import citation_diff
 
 Link = Callable[[str], str]
 
-AUDIT_FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "title_only")
 WEAKEST_SHOWN = 5  # claims per report on the health page, weakest evidence first
 PREVIEW_CHARS = 600
 SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporting span in a preview
@@ -316,7 +315,7 @@ def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
 
 def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
     """A flagged citation's visible marker: the status, the reason, and the suggested chunk as a link."""
-    if audit.status not in AUDIT_FLAGGED:
+    if audit.status not in FLAGGED:
         return ""
     suggestion = ""
     if audit.better:
@@ -335,6 +334,8 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
     header = f'<span class="citekb-preview-head">{html_line(source.title)} · chunk {citation.chunk}</span>'
+    if audit.status not in FLAGGED and audit.status in AUDIT_REASONS:  # weak: evidence to read, not a flag
+        header += f'<span class="citekb-preview-note">{AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}</span>'
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
         f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
@@ -476,14 +477,14 @@ def audit_counts_html(audits: Iterable[Audit | None]) -> str:
 
 
 def weakest_claims_html(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
-    """A report's flagged claims whose evidence is weakest (lowest support first), on the health page."""
+    """A report's claims whose evidence is weakest (flagged or weak, lowest support first), on the health page."""
     audits = kb.audits.get(cited.report.slug, [])
-    flagged = sorted(((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in AUDIT_FLAGGED),
+    flagged = sorted(((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in AUDIT_REASONS),
                      key=lambda pair: pair[0].support)[:WEAKEST_SHOWN]
     rows = "".join(
         f'<tr><td data-audit="{a.status}">{AUDIT_LABELS[a.status]}</td><td>{a.support:.2f}</td>'
         f'<td><a href="{esc(link(report_path(cited.report.slug, anchor)))}">{esc(a.claim or "（无）")}</a></td>'
-        f"<td>{audit_marker(a, kb, link)}</td></tr>"
+        f"<td>{audit_marker(a, kb, link) or esc(audit_reason(a, kb))}</td></tr>"
         for a, anchor in flagged
     )
     return ('<table class="citekb-index citekb-weakest"><thead><tr><th>证据审计</th><th>支持度</th><th>论断</th><th>原因</th>'
