@@ -82,7 +82,8 @@ def label(text: str, item: Resolved, claim: str, sources: int, title_only: bool)
     if title_only:
         return "title_only"
     start = text.rfind("\n", 0, item.citation.start) + 1
-    line = text[start:text.find("\n", item.citation.start) % (len(text) + 1)]
+    end = text.find("\n", item.citation.start)
+    line = text[start:end if end >= 0 else len(text)]
     if line.lstrip().startswith("|"):
         return "table"
     if _LIST_ITEM.match(line):

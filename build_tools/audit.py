@@ -31,7 +31,9 @@ class AuditSettings:
     """Every tuning value of the audit, chosen on the perturbation benchmark (`benchmarks/audit_bench.py`;
     every number below is from it, on the imported ../shared/pipeline, and BENCHMARKS.md has the runs).
 
-    Tried and dropped (AUC against the adjacent chunk / another source, all written citations):
+    Tried and dropped (AUC against the adjacent chunk / another source, the 68 checkable written
+    citations, measured with a prototype of the same scoring whose idf counted chunks holding the
+    word as a substring):
     Chinese character bigrams beside jieba words 0.754/0.789 (words alone 0.761/0.791; bigrams
     alone 0.691/0.716); the source's title as weak evidence (+0.2 × its share of the claim's
     words) 0.730/0.794; scoring each clause of the claim and keeping the best 0.746/0.782; the
