@@ -1,6 +1,6 @@
 """`kb`: the pipeline's stages from the command line (also `python -m build_tools`).
 
-Output formats named by issues (`kb chunk` JSON lines, `kb cites` JSON) are interfaces checked
+Output formats named by issues (`kb chunk` JSON lines, `kb cites` and `kb audit` JSON) are interfaces checked
 from outside: change them only by adding fields.
 """
 
@@ -12,15 +12,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .audit import audit_kb, report_claims
 from .bench import bench, citation_scaling
 from .check import check_site
 from .chunk import chunk_text
 from .importer import ImportFailure, import_app
-from .index import SITE_FOLDER, Searcher
+from .index import SITE_FOLDER, Searcher, TermCache
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
 from .lock import LOCK_NAME, find_drift, read_lock, write_lock
 from .models import Corpus, Report
+from .paths import chunk_path
 from .stats import Row, stats
 
 ROOT = Path("/")
@@ -67,8 +69,9 @@ def cmd_chunk(args: argparse.Namespace) -> int:
     return 1 if None in entries or not entries else 0
 
 
-def cmd_cites(args: argparse.Namespace) -> int:
-    """Every citation of one report, classified against one corpus (and a folder of task files)."""
+def report_kb(args: argparse.Namespace) -> KnowledgeBase | int:
+    """One report assembled against one corpus (and a folder of task files), or the exit status
+    of the failure."""
     for argument in (args.report, args.corpus):
         missing = not_a_file(argument) if argument else None
         if missing is not None:
@@ -103,7 +106,14 @@ def cmd_cites(args: argparse.Namespace) -> int:
     loaded.reports["report"] = Report(
         "report", report_path.stem, str(report_path), parts.get("final", text), corpus=corpus_key, files=files_folder,
     )
-    kb = assemble(loaded)
+    return assemble(loaded)
+
+
+def cmd_cites(args: argparse.Namespace) -> int:
+    """Every citation of one report, classified against one corpus (and a folder of task files)."""
+    kb = report_kb(args)
+    if isinstance(kb, int):
+        return kb
     rows = [
         {
             "kind": item.citation.kind, "raw": item.citation.raw,
@@ -116,6 +126,34 @@ def cmd_cites(args: argparse.Namespace) -> int:
         for item in kb.cited["report"].final
     ]
     print_json(rows)
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Each long_context citation of one report with its evidence (issue 15's stable format)."""
+    kb = report_kb(args)
+    if isinstance(kb, int):
+        return kb
+    audits = audit_kb(kb, TermCache(None)).get("report", [])
+    cited = kb.cited["report"]
+    rows = [
+        {
+            "raw": item.citation.raw, "title": item.citation.title, "chunk": item.citation.chunk,
+            "status": item.status, "audit": result.status if result else None,
+            "support": result.support if result else None, "span": list(result.span) if result and result.span else None,
+            "better": chunk_path(*result.better) if result and result.better else None,
+            "claim": result.claim if result else claim,
+        }
+        for item, result, claim in zip(cited.final, audits or [None] * len(cited.final),
+                                       report_claims(cited.report.final, cited.final))
+        if item.citation.kind == "long_context"
+    ]
+    if args.json:
+        print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['audit'] or row['status']:<16} {'' if row['support'] is None else format(row['support'], '.2f'):>4}  "
+                  f"{row['raw']}  {row['claim'][:60]}" + (f"  → {row['better']}" if row["better"] else ""))
     return 0
 
 
@@ -292,6 +330,14 @@ def parser() -> argparse.ArgumentParser:
     cites.add_argument("--corpus", help="the long_context*.json the report was written against")
     cites.add_argument("--files", help="folder of the task's files (PDFs, images)")
     cites.set_defaults(run=cmd_cites)
+
+    audit = verbs.add_parser("audit", help="print each long_context citation's evidence: claim, support, span, status")
+    audit.add_argument("report", help="a pipeline report (*_comparison.txt, final_report.md, ...)")
+    audit.add_argument("--corpus", required=True, help="the long_context*.json the report was written against")
+    audit.add_argument("--files", help="folder of the task's files (PDFs, images)")
+    audit.add_argument("--json", action="store_true",
+                       help="print [{raw, title, chunk, status, audit, support, span, better, claim}]")
+    audit.set_defaults(run=cmd_audit)
 
     imp = verbs.add_parser("import", help="import a pipeline app folder (datasets/, results/) into the knowledge base")
     imp.add_argument("app_dir", help="the pipeline's app folder")

@@ -20,12 +20,15 @@ from .ingest import Loaded, load
 from .messages import Reason
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .paths import citation_anchor
-from .models import Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
+from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
 
 SENTENCE_END = re.compile(r"[。！？!?\n]")
 MAX_SENTENCE = 160
 SENTENCE_WINDOW = 4 * MAX_SENTENCE  # characters read on each side of a citation
+MIN_CLAIM = 8  # a clause shorter than this (e.g. "据[…]报道，") stands for its whole sentence
 _CITATION_LIKE = re.compile(r"\[[^\[\]\n]{0,300}\]")
+_MARKUP = re.compile(r"\*\*|__|`|^\s*(?:[-*+>#]+|\d+[.)、])\s+|!?\[([^\[\]\n]*)\]\([^()\s]*\)", re.MULTILINE)
+_CLAUSE_EDGES = " \t\n-*#>|，,；;：:、。！？!?"
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class KnowledgeBase:
     drift: list[Drift] = field(default_factory=list)
     titles: dict[str, Source] = field(default_factory=dict)  # title_index() of every source
     urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source
+    audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report: audit.audit_kb, parallel to final
 
     @property
     def problems(self) -> list[Problem]:
@@ -97,8 +101,41 @@ class Sentences:
 
     def __init__(self, text: str, items: list[Resolved]):
         self.text = text
-        spans = disjoint((i.citation.start, i.citation.end) for i in items)
+        self.spans = spans = disjoint((i.citation.start, i.citation.end) for i in items)
         self.ends = [m.end() for m in SENTENCE_END.finditer(text) if not inside(spans, m.start())]
+
+    def _between_citations(self, left: int, right: int) -> list[str]:
+        """The text of [left, right) cut at the citations in it."""
+        pieces, cursor = [], left
+        for span_start, span_end in self.spans[max(0, bisect.bisect_right(self.spans, (left, -1)) - 1):]:
+            if span_start >= right:
+                break
+            if span_end > cursor:
+                pieces.append(self.text[cursor:max(span_start, cursor)])
+                cursor = span_end
+        pieces.append(self.text[cursor:right])
+        return pieces
+
+    def claim(self, start: int, end: int) -> str:
+        """What a citation supports, as plain text: the clause before it (back to the sentence's
+        start, a table cell's `|` or the previous cited clause); the whole sentence when that clause
+        is too short to say anything; the previous sentence when the citation comes after its end
+        (several citations in a row share it). Markup and citation brackets are left out."""
+        at = bisect.bisect_right(self.ends, start) - 1
+        left = max(self.ends[at] if at >= 0 else 0, start - SENTENCE_WINDOW)
+        pieces = self._between_citations(left, start)
+        clause = next((p for p in reversed(pieces) if p.strip(_CLAUSE_EDGES)), "")
+        if not "".join(pieces).strip(_CLAUSE_EDGES) and at >= 0 and self.text[self.ends[at] - 1] != "\n":
+            before_at = bisect.bisect_right(self.ends, self.ends[at] - 1) - 1
+            sentence_start = max(self.ends[before_at] if before_at >= 0 else 0, left - SENTENCE_WINDOW)
+            return _plain(self.text[sentence_start:left])
+        clause = clause.rsplit("|", 1)[-1]
+        if len(_plain(clause)) >= MIN_CLAIM:
+            return _plain(clause)
+        after_at = bisect.bisect_right(self.ends, end)
+        right = min(self.ends[after_at] if after_at < len(self.ends) else len(self.text), end + SENTENCE_WINDOW)
+        after = _CITATION_LIKE.sub("", self.text[end:right]).split("|", 1)[0]
+        return _plain("".join(pieces).rsplit("|", 1)[-1] + after)
 
     def around(self, start: int, end: int) -> str:
         """The citing sentence without any citation brackets: the text before the citation (its
@@ -115,6 +152,12 @@ class Sentences:
             before = "…" + before[-(MAX_SENTENCE * 2 // 3 - 1):]
         after = after[: MAX_SENTENCE - len(before) - 1] + "…"
         return (before + after).strip()
+
+
+def _plain(text: str) -> str:
+    """Report text without citations, Markdown markup or the punctuation at its edges."""
+    text = _CITATION_LIKE.sub("", _MARKUP.sub(lambda m: m.group(1) or "", text))
+    return " ".join(text.split()).strip(_CLAUSE_EDGES)
 
 
 def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -> Scope:

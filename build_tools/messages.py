@@ -40,6 +40,19 @@ FILE_NOTES = {
 }
 PERMALINK = "永久链接"
 RUN_TITLE = "任务 {task}"  # a report's title starts with its task
+AUDIT_LABELS = {  # the evidence audit's statuses (build_tools/audit.py)
+    "supported": "有依据",
+    "weak": "依据薄弱",
+    "better_elsewhere": "别处依据更充分",
+    "numbers_missing": "数字不在块中",
+    "title_only": "块中只有标题",
+}
+AUDIT_REASONS = {
+    "weak": "被引用的块与这句话共有的关键词很少（支持度 {support:.2f}，仅供参考）",
+    "better_elsewhere": "{where}含有 {terms}",
+    "numbers_missing": "被引用的块中没有 {numbers}",
+    "title_only": "被引用的块只有文档标题",
+}
 
 # code → (English, Chinese); `{name}` is a value of the Reason, `{name!r}` quoted in English.
 REASONS: dict[str, tuple[str, str]] = {

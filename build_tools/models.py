@@ -148,3 +148,24 @@ class Resolved:
     reason: Reason | None = None
     suggestion: Reason | None = None
     source_slug: str | None = None
+
+
+# Audit statuses the site shows as a flag beside the citation: facts (`title_only`, `numbers_missing`)
+# or a large gap (`better_elsewhere`). `weak` stays a note in the preview: lexical overlap alone is
+# too often low for a citation its writer got right (BENCHMARKS.md) to accuse it.
+FLAGGED = ("better_elsewhere", "numbers_missing", "title_only")
+
+
+@dataclass(frozen=True)
+class Audit:
+    """How well a resolved long_context citation's chunk supports the claim it is attached to:
+    evidence for the reader, never a verdict (`build_tools/audit.py`)."""
+
+    status: str  # supported | weak | better_elsewhere | numbers_missing | title_only
+    support: float  # 0..1
+    claim: str
+    span: tuple[int, int] | None  # the best-supporting sentence(s), as offsets in the chunk's text
+    missing: tuple[str, ...] = ()  # numbers of the claim that the cited chunk does not contain
+    better: tuple[str, int] | None = None  # (source slug, chunk index) of a chunk that supports it better
+    better_span: tuple[int, int] | None = None
+    better_terms: tuple[str, ...] = ()  # the claim's words and numbers found there, not in the cited chunk

@@ -18,15 +18,18 @@ from .chunk import content_offset
 from .clean import segments
 from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase
-from .messages import FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK, RULE_LABELS, RUN_TITLE, STATUS_LABELS
-from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
-from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
+from .messages import (AUDIT_LABELS, AUDIT_REASONS, FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK,
+                       RULE_LABELS, RUN_TITLE, STATUS_LABELS)
+from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
+from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
 from .stats import TitleLookup, failed
 from .validation import citation_diff, citation_key
 
 Link = Callable[[str], str]
 
+WEAKEST_SHOWN = 5  # claims per report on the health page, weakest evidence first
 PREVIEW_CHARS = 600
+SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporting span in a preview
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 SHORT_TITLE = 18
 # Characters Markdown would act on inside inline HTML; entities keep them literal.
@@ -254,11 +257,15 @@ def why(item: Resolved) -> str:
     return reason + (f"（{item.suggestion.chinese()}）" if item.suggestion else "")
 
 
-def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None) -> str:
+def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None,
+                  audit: Audit | None = None) -> str:
     """One citation as an inline element: a link with a hover preview, or a marked failure.
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
-    that does not exist) is a link with a ⚠ and its reason, never a silent one."""
+    that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
+    lands on its supporting span, previews it, and carries its audit's flag (`audit_marker`)."""
+    if audit is not None and item.target and item.source_slug in kb.loaded.sources:
+        return audited_citation_html(item, audit, kb, link, anchor)
     citation = item.citation
     kind = esc(citation.kind)
     ident = f' id="{anchor}"' if anchor else ""
@@ -302,13 +309,79 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
     )
 
 
-def report_html(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link, section: str) -> str:
+def span_href(href: str, span: tuple[int, int] | None) -> str:
+    """A chunk link that also names the span to mark: `?span=START-END` before the `#chunk-N`
+    (read by citekb-span.js; the anchor stays the chunk's, so `kb check` validates it)."""
+    if span is None:
+        return href
+    page, _, fragment = href.partition("#")
+    return f"{page}?span={span[0]}-{span[1]}" + (f"#{fragment}" if fragment else "")
+
+
+def span_in_context(text: str, span: tuple[int, int] | None) -> str:
+    """A chunk's supporting span marked, with up to SPAN_CONTEXT characters on each side (escaped);
+    the chunk's first lines when there is no span."""
+    if span is None:
+        return html_line(text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else ""))
+    start, end = span
+    left, right = max(0, start - SPAN_CONTEXT), min(len(text), end + SPAN_CONTEXT)
+    return ("…" if left else "") + html_line(text[left:start]) + f"<mark>{html_line(text[start:end])}</mark>" + \
+        html_line(text[end:right]) + ("…" if right < len(text) else "")
+
+
+def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
+    """Why an audit flags a citation, in the reader's words (plain text)."""
+    where = ""
+    if audit.better:
+        slug, number = audit.better
+        where = f"「{short(kb.loaded.sources[slug].title)}」chunk {number} "
+    return AUDIT_REASONS[audit.status].format(support=audit.support, where=where, terms="、".join(audit.better_terms),
+                                              numbers="、".join(audit.missing))
+
+
+def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
+    """A flagged citation's visible marker: the status, the reason, and the suggested chunk as a link."""
+    if audit.status not in FLAGGED:
+        return ""
+    suggestion = ""
+    if audit.better:
+        slug, number = audit.better
+        href = span_href(link(chunk_path(slug, number)), audit.better_span)
+        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">建议：{html_line(short(kb.loaded.sources[slug].title))} · chunk {number}</a>'
+    return (f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
+            f'⚑ {AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}{suggestion}</span>')
+
+
+def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link: Link, anchor: str | None) -> str:
+    """A resolved long_context citation with its audit: the link lands on the supporting span, the
+    preview shows it in context under the source title and chunk number."""
+    citation = item.citation
+    source = kb.loaded.sources[item.source_slug or ""]
+    chunk = kb.chunks[source.slug][citation.chunk or 0]
+    ident = f' id="{anchor}"' if anchor else ""
+    header = f'<span class="citekb-preview-head">{html_line(source.title)} · chunk {citation.chunk}</span>'
+    if audit.status not in FLAGGED and audit.status in AUDIT_REASONS:  # weak: evidence to read, not a flag
+        header += f'<span class="citekb-preview-note">{AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}</span>'
+    return (
+        f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
+        f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
+        f'data-support="{audit.support:.2f}" href="{esc(span_href(link(item.target or ""), audit.span))}">'
+        f'<span class="citekb-cite-label">{html_line(short(source.title))} · chunk {citation.chunk}</span>'
+        f'<span class="citekb-preview" role="tooltip">{header}{span_in_context(chunk.text, audit.span)}</span></a>'
+        + audit_marker(audit, kb, link)
+    )
+
+
+def report_html(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link, section: str,
+                audits: list[Audit | None] | None = None) -> str:
     """Report text rendered (CommonMark) with each citation bracket replaced by its rendered
     citation(s), as one raw HTML block for the page's Markdown (which leaves it alone)."""
     by_span: dict[tuple[int, int], list[Resolved]] = {}
+    audit_of = dict(zip(map(id, items), audits or []))
     for item in items:
         by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
-    spans = [(start, end, "".join(citation_html(item, kb, link, citation_anchor(section, n) if not i else None)
+    spans = [(start, end, "".join(citation_html(item, kb, link, citation_anchor(section, n) if not i else None,
+                                                audit_of.get(id(item)))
                                   for i, item in enumerate(by_span[start, end])))
              for n, (start, end) in enumerate(commonmark.disjoint(by_span))]
     return f'<div class="citekb-report">\n{commonmark.render(text, spans, section)}\n</div>'
@@ -438,7 +511,8 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     ]
     if report.query:
         parts.append(f'## 查询 {{#query}}\n\n<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n')
-    parts.append("## 最终报告 {#final}\n\n" + report_html(report.final, cited.final, kb, link, "final") + "\n")
+    parts.append("## 最终报告 {#final}\n\n" + report_html(report.final, cited.final, kb, link, "final",
+                                                      kb.audits.get(report.slug)) + "\n")
     if report.original is not None and unchanged(report):
         parts.append("## 验证改动 {#validation}\n\n<p>验证没有改动这份报告：原始版本与最终版本相同。</p>\n")
     elif report.original is not None:
@@ -481,6 +555,29 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
 
 HEALTH_PLACES = 6  # reports linked per row of the health page; the rest are counted
 CORPUS_MISSING = ("corpus_unnamed", "corpus_absent", "corpus_note")  # titles not checked: no corpus to check
+
+
+def audit_counts_html(audits: Iterable[Audit | None]) -> str:
+    counts = Counter(a.status for a in audits if a)
+    return " · ".join(
+        f'<span class="citekb-count" data-audit="{s}">{AUDIT_LABELS[s]} {counts[s]}</span>'
+        for s in AUDIT_LABELS if counts[s]
+    ) or "—"
+
+
+def weakest_claims_html(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
+    """A report's claims whose evidence is weakest (flagged or weak, lowest support first), on the health page."""
+    audits = kb.audits.get(cited.report.slug, [])
+    flagged = sorted(((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in AUDIT_REASONS),
+                     key=lambda pair: pair[0].support)[:WEAKEST_SHOWN]
+    rows = "".join(
+        f'<tr><td data-audit="{a.status}">{AUDIT_LABELS[a.status]}</td><td>{a.support:.2f}</td>'
+        f'<td><a href="{esc(link(report_path(cited.report.slug, anchor)))}">{esc(a.claim or "（无）")}</a></td>'
+        f"<td>{audit_marker(a, kb, link) or esc(audit_reason(a, kb))}</td></tr>"
+        for a, anchor in flagged
+    )
+    return ('<table class="citekb-index citekb-weakest"><thead><tr><th>证据审计</th><th>支持度</th><th>论断</th><th>原因</th>'
+            f"</tr></thead><tbody>{rows}</tbody></table>") if rows else ""
 
 
 def health_page(kb: KnowledgeBase, link: Link) -> str:
@@ -535,7 +632,15 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
                 for (name, reason), found in sorted(distinct.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
         parts += [f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
                   table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows)]
+    audited = any(kb.audits.values())
     rows = [f'<tr><td><a href="{esc(link(report_path(slug)))}">{esc(c.report.title)}</a></td>'
-            f"<td>{counts_html(status_counts(c.final))}</td></tr>" for slug, c in sorted(kb.cited.items())]
-    parts += ['<h2 id="reports">各报告</h2>', table(("报告", "引用状态"), rows)]
+            f"<td>{counts_html(status_counts(c.final))}</td>"
+            + (f"<td>{audit_counts_html(kb.audits.get(slug, []))}</td>" if audited else "") + "</tr>"
+            for slug, c in sorted(kb.cited.items())]
+    parts += ['<h2 id="reports">各报告</h2>', table(("报告", "引用状态", "证据审计")[: 3 if audited else 2], rows)]
+    weakest = [(c, weakest_claims_html(kb, c, link)) for _, c in sorted(kb.cited.items())] if audited else []
+    if any(html for _, html in weakest):
+        parts.append('<h2 id="weakest">证据最薄弱的论断</h2>')
+        parts += [f'<h3><a href="{esc(link(report_path(c.report.slug)))}">{esc(c.report.title)}</a></h3>{html}'
+                  for c, html in weakest if html]
     return "\n".join(parts)

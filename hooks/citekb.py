@@ -1,8 +1,9 @@
 """MkDocs hooks: a thin adapter that runs the build_tools pipeline from MkDocs events.
 
 on_startup  notes `serve` and `--dirty`; on_pre_build waits for a background index still being written
-on_config   finds the knowledge-base folder (extra.citekb.sources, or $CITEKB_SOURCES); pins the build date
-on_files    builds the knowledge base once and adds every generated page and file
+on_config   finds the knowledge-base folder (extra.citekb.sources, or $CITEKB_SOURCES); pins the build date;
+            reads extra.citekb.search ($CITEKB_SEARCH) and extra.citekb.audit ($CITEKB_AUDIT)
+on_files    builds the knowledge base once, audits its citations (extra.citekb.audit) and adds every generated page and file
 on_page_*   fills generated pages: reports through Markdown, everything else as ready HTML
 on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
 on_serve    watches the knowledge-base folder, so edited sources show up without a restart
@@ -30,7 +31,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url
 
-from build_tools import index, paths, render, render_stats
+from build_tools import audit, index, paths, render, render_stats
 from build_tools.knowledge_base import KnowledgeBase, build
 from build_tools.models import Source
 
@@ -83,6 +84,12 @@ def on_config(config):
     citekb["search"] = os.environ.get("CITEKB_SEARCH") or citekb.get("search", "prebuilt")
     if citekb["search"] not in ("prebuilt", "material"):
         raise PluginError(f"citekb: extra.citekb.search must be 'prebuilt' or 'material', not {citekb['search']!r}")
+    audit_setting = os.environ.get("CITEKB_AUDIT") or citekb.get("audit", False)
+    if isinstance(audit_setting, str):
+        audit_setting = {"true": True, "1": True, "false": False, "0": False}.get(audit_setting.lower(), audit_setting)
+    if not isinstance(audit_setting, bool):
+        raise PluginError(f"citekb: extra.citekb.audit must be true or false, not {audit_setting!r}")
+    citekb["audit"] = audit_setting
     return config
 
 
@@ -151,6 +158,7 @@ def on_pre_build(config) -> None:
 def on_files(files: Files, config) -> Files:
     global _kb
     _kb = kb = build(_root, _memo if _serving else None)
+    kb.audits = audit.audit_kb(kb, _terms(config)) if config.extra["citekb"]["audit"] else {}
     reported = [str(problem) for problem in kb.problems] + [str(drift) for drift in kb.drift]
     for line in reported:
         log.warning("citekb: %s", line)
@@ -247,13 +255,10 @@ def on_post_build(config) -> None:
     """The prebuilt search index over every chunk and report section (terms cached across builds).
 
     While serving, it is built in the background: the edited page is shown first, search follows."""
-    global _term_cache, _indexing
+    global _indexing
     if _kb is None or not _prebuilt_search(config):
         return
-    path = Path(os.environ.get("CITEKB_CACHE") or Path(config.config_file_path).parent / CACHE)
-    if _term_cache is None or _term_cache.path != path:
-        _term_cache = index.TermCache(path)
-    kb, cache, folder = _kb, _term_cache, Path(config.site_dir) / index.SITE_FOLDER
+    kb, cache, folder = _kb, _terms(config), Path(config.site_dir) / index.SITE_FOLDER
 
     def write() -> None:
         built = index.build_index(index.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line))
@@ -265,6 +270,16 @@ def on_post_build(config) -> None:
         _indexing.start()
     else:
         write()
+
+
+def _terms(config) -> index.TermCache:
+    """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
+    the chunks the audit segments are the index's own documents, so a build segments them once."""
+    global _term_cache
+    path = Path(os.environ.get("CITEKB_CACHE") or Path(config.config_file_path).parent / CACHE)
+    if _term_cache is None or _term_cache.path != path:
+        _term_cache = index.TermCache(path)
+    return _term_cache
 
 
 def on_serve(server, config, builder):

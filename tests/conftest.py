@@ -54,9 +54,12 @@ class Build:
         return [line for line in self.log.splitlines() if line.startswith(("WARNING", "ERROR"))]
 
 
-def build_site(sources: Path, site: Path, strict: bool = True, dirty: bool = False, quiet: bool = False) -> Build:
-    """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder (`quiet`: with -q)."""
-    env = {**os.environ, "CITEKB_SOURCES": str(sources), "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1"}
+def build_site(sources: Path, site: Path, strict: bool = True, dirty: bool = False, quiet: bool = False,
+               audit: bool = False) -> Build:
+    """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder (`quiet`: with -q;
+    `audit`: with the citation audit on)."""
+    env = {**os.environ, "CITEKB_SOURCES": str(sources), "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1",
+           "CITEKB_AUDIT": "true" if audit else "false"}
     command = [sys.executable, "-m", "mkdocs", "build", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
     command += ["--strict"] if strict else []
     command += ["--dirty"] if dirty else []
@@ -77,6 +80,7 @@ def landed(site: Path, page_url: str, href: str):
     """The element a link on the page at `page_url` (e.g. "/reports/x/") lands on: the element with
     the fragment's id, or the page's <article> when there is no fragment."""
     path, _, fragment = urljoin(page_url, href).partition("#")
+    path = path.partition("?")[0]  # a citation's ?span= is read by the page's script, not the server
     html = (site / unquote(path).strip("/") / "index.html").read_text(encoding="utf-8")
     soup = BeautifulSoup(html, "html.parser")
     return soup.find(id=fragment) if fragment else soup.select_one("article")
@@ -111,7 +115,7 @@ def imported(tmp_path_factory) -> Build:
     pipeline = need_pipeline()
     root = tmp_path_factory.mktemp("imported")
     kb("import", str(pipeline), "--sources", str(root / "kb"))
-    built = build_site(root / "kb", root / "site")
+    built = build_site(root / "kb", root / "site", audit=True)
     assert built.returncode == 0, built.log
     return built
 

@@ -32,21 +32,57 @@ def test_click_lands_on_the_cited_chunk(served, page):
     assert page.evaluate("document.querySelector(':target').id") == f"chunk-{chunk}"
 
 
-def test_hover_shows_the_chunk_text(served, page):
+def chunk_text_of(page, url: str, fragment: str) -> str:
+    page.goto(url)
+    return page.evaluate(
+        """id => { const t = document.getElementById(id).querySelector('.citekb-text').cloneNode(true);
+                  t.querySelectorAll('summary').forEach(s => s.remove()); return t.textContent; }""", fragment)
+
+
+def test_hover_shows_the_supporting_span_under_a_header(served, page):
     page.goto(served + REPORT)
-    link = page.locator('a.citekb-cite[data-kind="long_context"]').nth(1)
+    link = page.locator('a.citekb-cite[data-kind="long_context"][data-audit="supported"]').first
     preview = link.locator(".citekb-preview")
     assert not preview.is_visible()
     link.hover()
     preview.wait_for(state="visible")
-    shown = preview.inner_text().rstrip("…")
+    header = preview.locator(".citekb-preview-head").inner_text()
+    assert header.endswith(f" · chunk {link.get_attribute('data-chunk')}")
+    assert header.startswith(link.get_attribute("data-title")[:10])
+    span = preview.locator("mark").inner_text()
     href = link.get_attribute("href")
-    page.goto(urljoin(served + REPORT, href))  # read the target's text from its own page
+    start, end = (int(n) for n in href.split("span=")[1].split("#")[0].split("-"))
+    target_text = chunk_text_of(page, urljoin(served + REPORT, href), href.split("#")[1])
+    assert span and target_text[start:end] == span  # the span in context, not the chunk's first lines
+
+
+def test_click_marks_the_supporting_span_and_scrolls_to_it(served, page):
+    page.goto(served + REPORT)
+    link = page.locator('a.citekb-cite[data-audit="supported"][href*="span="]').nth(2)
+    href = link.get_attribute("href")
+    start, end = (int(n) for n in href.split("span=")[1].split("#")[0].split("-"))
+    link.click()
+    page.wait_for_url("**/sources/**?span=*#chunk-*")
+    mark = page.locator("mark.citekb-span").first
+    mark.wait_for(state="visible")
+    box = mark.bounding_box()
+    assert 0 <= box["y"] < 900  # scrolled into view
+    marked = page.evaluate("[...document.querySelectorAll('mark.citekb-span')].map(m => m.textContent).join('')")
     fragment = href.split("#")[1]
-    target_text = page.evaluate(
-        """id => { const t = document.getElementById(id).querySelector('.citekb-text').cloneNode(true);
-                  t.querySelectorAll('summary').forEach(s => s.remove()); return t.textContent; }""", fragment)
-    assert shown and target_text.startswith(shown[:200])
+    assert page.evaluate(f"document.querySelector('mark.citekb-span').closest('section').id") == fragment
+    assert len(marked) == end - start
+
+
+def test_flagged_citation_shows_its_reason_and_suggested_chunk(served, page):
+    page.goto(served + REPORT)
+    flag = page.locator('.citekb-audit[data-audit="better_elsewhere"]:has(a.citekb-audit-better)').first
+    assert flag.is_visible() and "别处依据更充分" in flag.inner_text()
+    assert page.locator('.citekb-audit[data-audit="weak"]').count() == 0  # weak is a note in the preview, not a flag
+    suggestion = flag.locator("a.citekb-audit-better")
+    assert "建议" in suggestion.inner_text() and "chunk" in suggestion.inner_text()
+    suggestion.click()
+    page.wait_for_url("**/sources/**#chunk-*")
+    page.locator("mark.citekb-span").first.wait_for(state="visible")
 
 
 def test_unresolved_citation_shows_its_reason(served, page):

@@ -1,0 +1,218 @@
+"""Citation audit benchmark (issue 15): ground truth by perturbing real reports.
+
+Each resolved single-chunk long_context citation of a final report is kept as written (positive)
+and moved twice (negatives): to the adjacent chunk of the same source (N+1, else N-1), of which
+only the part it does not share with chunk N is kept (chunks overlap by 200 characters: a claim
+supported there is supported by both), and to a chunk of another source of the report's corpus.
+
+Positives are labelled, because the writer's citation is the only ground truth and it is not
+always a claim about the chunk: `claimless` (a reference-list entry that is only the citation) and
+`title_only` (the chunk is the document's title alone: the audit says so as a fact) are left out of
+the AUCs; `reference` (a described entry of a reference list), `table` (a table cell), `shared` (a
+claim backed by citations of two or more sources, each holding a part at best) and `plain` (one
+claim, one source) are kept and reported apart.
+
+It prints the ROC AUC of `support` for positive vs adjacent and positive vs other-source (all
+checkable positives, and per label), the share of written citations the audit does not call
+`supported` and the share the site flags (`models.FLAGGED`), the same for the plain baseline (the
+idf-weighted share of the citing sentence's jieba terms found in the chunk, flagged below 0.2), and
+the audit's own time over the whole knowledge base (segmentation cold, then cached as in a rebuild).
+
+    .venv/bin/kb import ../shared/pipeline --sources /tmp/kb
+    .venv/bin/python benchmarks/audit_bench.py /tmp/kb [--set weak=0.3] [--json] [--sample 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from build_tools import audit
+from build_tools.index import TermCache, fold, tokenize
+from build_tools.knowledge_base import KnowledgeBase, Sentences, build
+from build_tools.models import FLAGGED, Audit, Resolved
+
+BASELINE_THRESHOLD = 0.2
+LABELS = ("plain", "shared", "table", "reference")
+_REFERENCE_HEADING = re.compile(r"参考|引用|来源|资料|文献|出处|references?|sources", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)、])\s")
+_HEADING = re.compile(r"#{1,6}\s|\*\*[^*]+\*\*\s*$|[（(]?\d{1,2}[)）.、]?\s*\S{1,20}\s*$")
+
+
+def roc_auc(positives: list[float], negatives: list[float]) -> float | None:
+    """P(a positive scores above a negative), ties counting half (Mann–Whitney U)."""
+    if not positives or not negatives:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return round(wins / (len(positives) * len(negatives)), 3)
+
+
+def baseline(sentence: str, text: str, terms: audit.CorpusTerms) -> float:
+    words = list(dict.fromkeys(tokenize(sentence)))
+    weights = terms.weights(words)
+    total = sum(weights.values())
+    folded = fold(text)
+    return sum(w for t, w in weights.items() if t in folded) / total if total else 0.0
+
+
+def moved(item: Resolved, chunk: int, slug: str) -> Resolved:
+    return replace(item, citation=replace(item.citation, chunk=chunk), source_slug=slug)
+
+
+def beyond_overlap(kb: KnowledgeBase, slug: str, cited: int, adjacent: int) -> str:
+    """The adjacent chunk's text without the part it shares with the cited chunk."""
+    near, far = kb.chunks[slug][cited], kb.chunks[slug][adjacent]
+    if adjacent > cited:
+        return far.text[max(0, near.end - far.start):]
+    return far.text[: len(far.text) - max(0, far.end - near.start)]
+
+
+def label(text: str, item: Resolved, claim: str, sources: int, title_only: bool) -> str:
+    """What kind of positive a written citation is (module docstring)."""
+    if not claim:
+        return "claimless"
+    if title_only:
+        return "title_only"
+    start = text.rfind("\n", 0, item.citation.start) + 1
+    end = text.find("\n", item.citation.start)
+    line = text[start:end if end >= 0 else len(text)]
+    if line.lstrip().startswith("|"):
+        return "table"
+    if _LIST_ITEM.match(line):
+        above = [row for row in text[:start].splitlines() if row.strip() and not _LIST_ITEM.match(row)]
+        if above and _HEADING.match(above[-1].strip()) and _REFERENCE_HEADING.search(above[-1]):
+            return "reference"
+    return "shared" if sources > 1 else "plain"
+
+
+def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 0) -> dict:
+    kb = build(root)
+    started = time.perf_counter()
+    cache = TermCache(None)
+    audits = audit.audit_kb(kb, cache, settings)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    audit.audit_kb(kb, cache, settings)
+    warm = time.perf_counter() - started
+
+    rng = random.Random(seed)
+    cases: list[dict] = []
+    analyses = audit.chunk_analyses(kb, {s for s in kb.chunks}, cache)
+    chunks = audit.Chunks(kb)
+    for slug, cited in sorted(kb.cited.items()):
+        corpus = kb.loaded.corpora.get(cited.report.corpus or "")
+        if corpus is None or slug not in audits:
+            continue
+        slugs = [s for s in corpus.slugs if s]
+        sentences = Sentences(cited.report.final, cited.final)
+        claims = audit.report_claims(cited.report.final, cited.final)
+        around = [sentences.around(i.citation.start, i.citation.end) for i in cited.final]
+        words = {w for c in claims + around if c for w in list(audit.claim_words(fold(c))) + tokenize(c)}
+        terms = audit.corpus_terms(slugs, kb, analyses, words)
+        per_span = Counter((i.citation.start, i.citation.end) for i in cited.final if i.citation.kind == "long_context")
+        sources_of: dict[str, set[str]] = {}
+        for item, claim in zip(cited.final, claims):
+            if audit.auditable(item):
+                sources_of.setdefault(claim, set()).add(item.source_slug or "")
+        for item, claim, sentence, written in zip(cited.final, claims, around, audits[slug]):
+            if written is None or per_span[item.citation.start, item.citation.end] != 1:
+                continue
+            source, number = item.source_slug or "", item.citation.chunk or 0
+            count = len(kb.chunks[source])
+            others = [s for s in slugs if s != source and kb.chunks.get(s)]
+            if count < 2 or not others:
+                continue
+            kind = label(cited.report.final, item, claim, len(sources_of.get(claim, ())), written.status == "title_only")
+            case = {"label": kind, "written": written, "claim": claim, "item": item}
+            cases.append(case)
+            if kind not in LABELS:
+                continue
+            adjacent = number + 1 if number + 1 < count else number - 1
+            other = rng.choice(others)
+            other_chunk = rng.randrange(len(kb.chunks[other]))
+            apart = beyond_overlap(kb, source, number, adjacent)
+            view = audit.Chunks(kb)  # the adjacent chunk as its part beyond the overlap
+            view.done = {**chunks.done, (source, adjacent): audit.folded_chunk(apart)}
+            negatives = {"adjacent": (moved(item, adjacent, source), apart, view),
+                         "other": (moved(item, other_chunk, other), kb.chunks[other][other_chunk].text, chunks)}
+            case["support"] = {"positive": written.support}
+            case["plain"] = {"positive": baseline(sentence, kb.chunks[source][number].text, terms)}
+            for name, (moved_item, text, folded) in negatives.items():
+                case["support"][name] = audit.audit_citation(moved_item, claim, kb, terms, folded, settings).support
+                case["plain"][name] = baseline(sentence, text, terms)
+
+    def aucs(selected: list[dict], key: str) -> dict:
+        scores = {name: [c[key][name] for c in selected] for name in ("positive", "adjacent", "other")}
+        return {"auc_adjacent": roc_auc(scores["positive"], scores["adjacent"]),
+                "auc_other_source": roc_auc(scores["positive"], scores["other"]), "positives": len(selected)}
+
+    checkable = [c for c in cases if c["label"] in LABELS]
+    statuses = Counter(c["written"].status for c in checkable)
+    all_audits = [a for rows in audits.values() for a in rows if a]
+    result = {
+        "positives": dict(Counter(c["label"] for c in cases)),
+        "audit": {
+            **aucs(checkable, "support"),
+            "not_supported": round(1 - statuses["supported"] / len(checkable), 3),
+            "flagged_on_site": round(sum(statuses[s] for s in FLAGGED) / len(checkable), 3),
+            "statuses": dict(statuses),
+            "by_label": {kind: aucs([c for c in checkable if c["label"] == kind], "support") for kind in LABELS},
+            "plain_and_shared": aucs([c for c in checkable if c["label"] in ("plain", "shared")], "support"),
+        },
+        "baseline": {
+            **aucs(checkable, "plain"),
+            "flagged": round(sum(c["plain"]["positive"] < BASELINE_THRESHOLD for c in checkable) / len(checkable), 3),
+            "plain_only": aucs([c for c in checkable if c["label"] == "plain"], "plain"),
+        },
+        "cost": {
+            "audited_citations": len(all_audits),
+            "reports": len(audits),
+            "chunks": sum(map(len, kb.chunks.values())),
+            "seconds_cold": round(cold, 3),
+            "seconds_warm": round(warm, 3),
+            "ms_per_citation_warm": round(1000 * warm / max(1, len(all_audits)), 3),
+        },
+        "settings": dataclasses.asdict(settings),
+    }
+    if sample:
+        result["sample"] = [sample_row(kb, c) for c in rng.sample(checkable, min(sample, len(checkable)))]
+    return result
+
+
+def sample_row(kb: KnowledgeBase, case: dict) -> dict:
+    """A positive as a person checks it: the claim, the start of the cited chunk, the span shown."""
+    written: Audit = case["written"]
+    text = kb.chunks[case["item"].source_slug][case["item"].citation.chunk].text
+    return {"label": case["label"], "claim": case["claim"], "cited": case["item"].citation.raw,
+            "chunk_start": text[:80], "span": text[slice(*written.span)] if written.span else None,
+            "audit": written.status, "support": written.support}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kb_dir", help="a knowledge-base folder with imported pipeline reports")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="an AuditSettings value")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sample", type=int, default=0, help="print this many positives with claim, chunk and span")
+    args = parser.parse_args()
+    changes = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        kind = type(getattr(audit.SETTINGS, name))
+        changes[name] = kind(value)
+    result = run(Path(args.kb_dir), replace(audit.SETTINGS, **changes), sample=args.sample)
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=None if args.json else 1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

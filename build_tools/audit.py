@@ -1,0 +1,339 @@
+"""Evidence for each citation: does the cited chunk say what the claim says? (issue 15)
+
+Lexical, offline, deterministic and explainable, so it is evidence shown to the reader, never a
+verdict. A claim (`knowledge_base.Sentences.claim`) is reduced to its informative words (jieba
+through `index.tokenize`, weighted by lunr's idf over the chunks of the report's corpus) and its
+numbers. A chunk is scored by its best window of one or two sentences (the weighted share of the
+claim's words found there, mixed with the share of its numbers): the window is the span shown to
+the reader. Support is that score made relative: it shrinks when another chunk of the same source or
+of the corpus (the few sharing most of the claim's words, found through the segmentation the search
+index caches, so the audit adds no segmentation of its own to a build) has a better window. Cost per
+citation is bounded (a few chunks scored, not the corpus). What it cannot tell apart is written down
+with the benchmark's numbers in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+from .index import TermCache, chunk_docs, fold, tokenize
+from .knowledge_base import KnowledgeBase, Sentences
+from .models import Audit, Resolved
+from .paths import source_path
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Every tuning value of the audit, chosen on the perturbation benchmark (`benchmarks/audit_bench.py`;
+    every number below is from it, on the imported ../shared/pipeline, and BENCHMARKS.md has the runs).
+
+    Tried and dropped (AUC against the adjacent chunk / another source, the 68 checkable written
+    citations, measured with a prototype of the same scoring whose idf counted chunks holding the
+    word as a substring):
+    Chinese character bigrams beside jieba words 0.754/0.789 (words alone 0.761/0.791; bigrams
+    alone 0.691/0.716); the source's title as weak evidence (+0.2 × its share of the claim's
+    words) 0.730/0.794; scoring each clause of the claim and keeping the best 0.746/0.782; the
+    whole chunk instead of its best window 0.740/0.794."""
+
+    number_weight: float = 0.3
+    """Share of a window's score that comes from the claim's numbers (when it has any), the rest from
+    its words. 0..1: 0 ignores numbers, 1 scores on numbers alone. Default 0.3 (0 and 0.3 measure
+    within 0.01 of each other: few claims have numbers)."""
+
+    rival_power: float = 1.0
+    """How much a better chunk elsewhere lowers the cited chunk's support: support is the chunk's
+    score times (score / best score among the compared chunks) to this power. 0..3: 0 ignores the
+    other chunks (plain coverage), large values make any better chunk sink the support. Default 1
+    (with `candidates` 2; all written citations / one claim, one source): 0 gives 0.736/0.727 and
+    0.839/0.866, 1 gives 0.752/0.728 and 0.874/0.877, 2 gives 0.751/0.720 and 0.875/0.880."""
+
+    weak: float = 0.1
+    """Support below this is `weak` (`kb audit`, and a note in the site's preview, never a flag:
+    its share of false flags is too high to accuse a citation). 0..1: 0 marks nothing weak."""
+
+    better_margin: float = 0.5
+    """`better_elsewhere` when another chunk's best window scores at least this much more than the
+    cited one's (absolute, 0..1) ... 0 names any slightly better chunk, 1 never names one. A flag on
+    the site, so only for a large gap: see BENCHMARKS.md for its share of written citations."""
+
+    better_ratio: float = 4.0
+    """... and at least this many times the cited one's score. 1..∞; default 4."""
+
+    common_share: float = 0.25
+    """Words in more than this share of a corpus's chunks do not propose other chunks (they still
+    count in scores). 0..1: small values compare only with chunks sharing rare words (cheaper), 1
+    lets every word propose. Default 0.25."""
+
+    source_candidates: int = 6
+    """Chunks of the cited source scored beside the cited one, most shared rare words first. 0..20:
+    0 leaves the source's other chunks out; more costs time per citation. Default 6."""
+
+    candidates: int = 2
+    """Chunks of the corpus's other sources scored beside the cited one, most shared rare words
+    first. 0..20: 0 compares within the source only; more costs time per citation. Default 2: at
+    0 the adjacent-chunk AUC is higher (0.764 vs 0.752, one claim one source 0.901 vs 0.874) but
+    other sources are never named; at 6 it is 0.746 and the audit twice as slow."""
+
+
+SETTINGS = AuditSettings()
+
+_NUMBER = re.compile(r"(?<![a-z0-9.])(?<![a-z]-)\d+(?:\.\d+)?")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_ENUMERATOR = re.compile(r"^\s*[（(]?\d{1,2}[)）.、]")  # "3）利用…", "(2) …": a list's numbering, not a claim
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")
+
+
+def numbers_of(text: str) -> frozenset[str]:
+    """The numbers of a folded text, as written without thousands separators or trailing zeros."""
+    found = set()
+    for number in _NUMBER.findall(_THOUSANDS.sub("", text)):
+        found.add(number.rstrip("0").rstrip(".") if "." in number else number)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=65536)  # each claim is segmented once per build, not once per use
+def claim_words(claim: str) -> tuple[str, ...]:
+    """The claim's words as the search index segments them: no single characters, no bare numbers
+    (numbers are matched as numbers)."""
+    return tuple(dict.fromkeys(t for t in tokenize(claim) if len(t) > 1 and not t.replace(".", "").isdigit()))
+
+
+def idf(df: int, documents: int) -> float:
+    """lunr's idf (as `index.bm25`): a word in every chunk still weighs a little."""
+    return math.log(1 + abs((documents - df + 0.5) / (df + 0.5)))
+
+
+@dataclass
+class CorpusTerms:
+    """The chunks of one report corpus, and in which of them each claim word is (from the search
+    index's cached segmentation of each chunk, overlap with the next chunk left out)."""
+
+    chunks: list[tuple[str, int]]  # (source slug, chunk index) by position
+    positions: dict[tuple[str, int], int]
+    postings: dict[str, list[int]] = field(default_factory=dict)
+
+    def weights(self, words: Iterable[str]) -> dict[str, float]:
+        documents = len(self.chunks)
+        return {w: idf(len(self.postings.get(w, ())), documents) for w in words}
+
+
+def corpus_terms(slugs: list[str], kb: KnowledgeBase, analyses: dict[str, list[str]], words: set[str]) -> CorpusTerms:
+    """Postings of `words` (every claim word of the corpus's reports) over the corpus's chunks."""
+    chunks = [(slug, c.index) for slug in dict.fromkeys(slugs) for c in kb.chunks.get(slug, [])]
+    terms = CorpusTerms(chunks, {key: n for n, key in enumerate(chunks)})
+    for slug in dict.fromkeys(slugs):
+        for index, text in enumerate(analyses.get(slug, [])):
+            at = terms.positions[slug, kb.chunks[slug][index].index]
+            for word in words.intersection(text.split("\n")):
+                terms.postings.setdefault(word, []).append(at)
+    return terms
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A claim ready to be scored against any text."""
+
+    weights: dict[str, float]
+    numbers: frozenset[str]
+    number_weight: float
+
+    @classmethod
+    def of(cls, claim: str, terms: CorpusTerms, settings: AuditSettings) -> Evidence:
+        folded = fold(claim)
+        return cls(terms.weights(claim_words(folded)), numbers_of(_ENUMERATOR.sub("", folded)), settings.number_weight)
+
+    @cached_property
+    def total(self) -> float:
+        return sum(self.weights.values())
+
+    def score(self, text: str, numbers: frozenset[str], words: Iterable[str] | None = None) -> float:
+        """The weighted share of the claim's words in a folded text, mixed with its numbers' share
+        (`words`: the only ones worth looking for, when known)."""
+        total = self.total
+        found = sum(self.weights[t] for t in (self.weights if words is None else words) if t in text) / total if total else 0.0
+        if not self.numbers:
+            return found
+        share = len(self.numbers & numbers) / len(self.numbers)
+        return share if not total else (1 - self.number_weight) * found + self.number_weight * share
+
+    def found(self, text: str, numbers: frozenset[str]) -> set[str]:
+        return {t for t in self.weights if t in text} | (self.numbers & numbers)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One or two sentences in a row of a chunk: offsets in the chunk's text, and its folded text."""
+
+    start: int
+    end: int
+    text: str
+
+    @cached_property  # only claims with numbers need them
+    def numbers(self) -> frozenset[str]:
+        return numbers_of(self.text)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A chunk folded as the index folds it, and its windows."""
+
+    text: str
+    windows: tuple[Window, ...]
+
+    @cached_property
+    def numbers(self) -> frozenset[str]:
+        return numbers_of(self.text)
+
+    def best(self, evidence: Evidence) -> tuple[float, Window | None]:
+        """The best window's score and the window (None when no window holds any of the claim).
+        Only the claim's words found in the chunk are looked for in its windows."""
+        words = [t for t in evidence.weights if t in self.text]
+        if not words and not (evidence.numbers & self.numbers):
+            return 0.0, None
+        score, window = 0.0, None
+        for candidate in self.windows:
+            value = evidence.score(candidate.text, candidate.numbers if evidence.numbers else frozenset(), words)
+            if value > score:
+                score, window = value, candidate
+        return score, window
+
+
+def folded_chunk(text: str) -> Folded:
+    """A chunk's text ready for scoring: sentences are cut at 。！？; and line ends, each window's
+    offsets trimmed of spaces. Folding keeps offsets nearly always; where it does not, each
+    sentence is folded on its own."""
+    folded = fold(text)
+    same = len(folded) == len(text)
+    sentences = []
+    for match in _SENTENCE.finditer(text):
+        raw = match.group()
+        if raw.strip():
+            start = match.start() + len(raw) - len(raw.lstrip())
+            sentences.append((start, match.start() + len(raw.rstrip())))
+    pieces = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
+    return Folded(folded, tuple(Window(start, end, folded[start:end] if same else fold(text[start:end])) for start, end in pieces))
+
+
+class Chunks:
+    """Folded chunks by (source slug, chunk index), each folded once per build."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.done: dict[tuple[str, int], Folded] = {}
+
+    def __call__(self, slug: str, index: int) -> Folded:
+        key = (slug, index)
+        if key not in self.done:
+            self.done[key] = folded_chunk(self.kb.chunks[slug][index].text)
+        return self.done[key]
+
+
+def _span(window: Window | None) -> tuple[int, int] | None:
+    return (window.start, window.end) if window else None
+
+
+def audit_citation(item: Resolved, claim: str, kb: KnowledgeBase, terms: CorpusTerms, chunks: Chunks,
+                   settings: AuditSettings = SETTINGS) -> Audit:
+    """One resolved long_context citation's evidence: support, span, status and a better chunk."""
+    slug, number = item.source_slug or "", item.citation.chunk or 0
+    cited = chunks(slug, number)
+    evidence = Evidence.of(claim, terms, settings)
+    if cited.text.strip() == fold(kb.loaded.sources[slug].title).strip():
+        return Audit("title_only", round(evidence.score(cited.text, cited.numbers), 4), claim, None)
+    if not evidence.weights and not evidence.numbers:  # a reference-list entry: it claims nothing to check
+        return Audit("supported", 1.0, claim, None)
+    local, window = cited.best(evidence)
+    rival, rival_key, rival_window = 0.0, None, None
+    for key in _proposed(evidence, terms, (slug, number), settings):
+        score, best = chunks(*key).best(evidence)
+        if score > rival:
+            rival, rival_key, rival_window = score, key, best
+    support = local * (local / max(local, rival)) ** settings.rival_power if local > 0 else 0.0
+    missing = tuple(sorted(evidence.numbers - cited.numbers))
+    better_terms: tuple[str, ...] = ()
+    if rival_key and rival >= local + settings.better_margin and rival >= local * settings.better_ratio:
+        status = "better_elsewhere"
+        extra = evidence.found(rival_window.text, rival_window.numbers) - evidence.found(cited.text, cited.numbers)
+        better_terms = tuple(sorted(extra, key=lambda t: (-evidence.weights.get(t, 99.0), t))[:3])
+    elif missing:
+        status = "numbers_missing"
+    elif support < settings.weak:
+        status = "weak"
+    else:
+        status = "supported"
+    if status == "supported" or rival <= local:
+        rival_key = rival_window = None  # a better chunk is named only beside a flag or a weak note
+    return Audit(status, round(support, 4), claim, _span(window), missing, rival_key, _span(rival_window), better_terms)
+
+
+def _proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], settings: AuditSettings) -> list[tuple[str, int]]:
+    """The chunks sharing most of the claim's rarer words (by idf), the cited one left out: up to
+    `source_candidates` of the cited source and `candidates` of the corpus's other sources."""
+    limit = settings.common_share * len(terms.chunks)
+    sums: dict[int, float] = {}
+    for word, weight in evidence.weights.items():
+        postings = terms.postings.get(word, ())
+        if len(postings) <= limit:
+            for at in postings:
+                sums[at] = sums.get(at, 0.0) + weight
+    sums.pop(terms.positions.get(cited, -1), None)
+    ranked = sorted(sums, key=lambda at: (-sums[at], at))
+    same = [terms.chunks[at] for at in ranked if terms.chunks[at][0] == cited[0]][: settings.source_candidates]
+    other = [terms.chunks[at] for at in ranked if terms.chunks[at][0] != cited[0]][: settings.candidates]
+    return same + other
+
+
+def audit_report(text: str, items: list[Resolved], kb: KnowledgeBase, terms: CorpusTerms | None,
+                 claims: list[str] | None = None, chunks: Chunks | None = None,
+                 settings: AuditSettings = SETTINGS) -> list[Audit | None]:
+    """Each citation's audit (parallel to `items`): None for all but resolved long_context ones."""
+    claims = claims if claims is not None else report_claims(text, items)
+    chunks = chunks or Chunks(kb)
+    return [audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item) else None
+            for item, claim in zip(items, claims)]
+
+
+def auditable(item: Resolved) -> bool:
+    return item.status == "resolved" and item.citation.kind == "long_context" and item.source_slug is not None
+
+
+def report_claims(text: str, items: list[Resolved]) -> list[str]:
+    """Each long_context citation's claim (parallel to `items`; "" for other kinds)."""
+    sentences = Sentences(text, items)
+    return [sentences.claim(i.citation.start, i.citation.end) if i.citation.kind == "long_context" else "" for i in items]
+
+
+def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict[str, list[str]]:
+    """Each chunk's index terms ("\\n"-joined) by source, for the given sources, through the search
+    index's own documents and cache: the index then finds them already segmented."""
+    pages = {source_path(s) for s in slugs}
+    docs = [d for d in chunk_docs(kb) if d.page in pages]
+    by_page: dict[str, list[str]] = {}
+    for doc, analysis in zip(docs, cache.analyses([d.text for d in docs])):
+        by_page.setdefault(doc.page, []).append(analysis[0])
+    return {slug: by_page.get(source_path(slug), []) for slug in slugs}
+
+
+def audit_kb(kb: KnowledgeBase, cache: TermCache, settings: AuditSettings = SETTINGS) -> dict[str, list[Audit | None]]:
+    """Every report's final citations audited against its corpus (parallel to `CitedReport.final`)."""
+    claims = {slug: report_claims(c.report.final, c.final) for slug, c in kb.cited.items()}
+    by_corpus: dict[str, list[str]] = {}
+    for slug, cited in kb.cited.items():
+        corpus = kb.loaded.corpora.get(cited.report.corpus or "")
+        if corpus and any(auditable(i) for i in cited.final):
+            by_corpus.setdefault(corpus.key, []).append(slug)
+    cited_sources = {s for key in by_corpus for s in kb.loaded.corpora[key].slugs if s}
+    analyses = chunk_analyses(kb, cited_sources, cache)
+    audits: dict[str, list[Audit | None]] = {}
+    chunks = Chunks(kb)  # chunks cited by several reports are folded once
+    for key, reports in by_corpus.items():
+        words = {w for r in reports for claim in claims[r] if claim for w in claim_words(fold(claim))}
+        terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
+        for slug in reports:
+            cited = kb.cited[slug]
+            audits[slug] = audit_report(cited.report.final, cited.final, kb, terms, claims[slug], chunks, settings)
+    return audits

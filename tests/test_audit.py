@@ -1,0 +1,105 @@
+"""Issue 15: claims, support and audit statuses on hand-made cases of each kind, through `kb audit`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from build_tools import audit
+from build_tools.chunk import chunk_text
+from build_tools.cli import main
+from build_tools.knowledge_base import Sentences, report_citations
+from build_tools.models import Resolved, document_text
+
+SOURCE = "开源模型调查"
+TITLE_ONLY = "只有标题的来源"
+FINE = "甲公司在去年向监管机构缴纳了671万元罚单。"
+DOWNLOADS = "乙实验室发布的开源模型下载量突破三千万次。"
+FILLER = "这里是第{n}段的补充说明文字，与论断无关。"
+
+
+def body() -> str:
+    """Paragraphs of filler with one fact near the start and one near the end: different chunks."""
+    paragraphs = [FILLER.format(n=n) * 8 for n in range(12)]
+    paragraphs[1] = FINE + paragraphs[1]
+    paragraphs[10] = DOWNLOADS + paragraphs[10]
+    return "\n\n".join(paragraphs)
+
+
+def chunk_with(fact: str) -> int:
+    chunks = chunk_text(document_text(SOURCE, body()))
+    return next(c.index for c in chunks if fact in c.text)
+
+
+@pytest.fixture
+def report(tmp_path):
+    corpus = tmp_path / "long_context_sampled_60.json"
+    corpus.write_text(json.dumps([{"title": SOURCE, "page_body": body()}, {"title": TITLE_ONLY, "page_body": ""}],
+                                 ensure_ascii=False), encoding="utf-8")
+    fine, downloads = chunk_with(FINE), chunk_with(DOWNLOADS)
+    assert fine != downloads
+    cite = lambda n: f'[long_context: "{SOURCE}", chunk {n}]'  # noqa: E731
+    text = (
+        f"# 报告\n\n乙实验室发布的开源模型下载量突破三千万次{cite(downloads)}。\n"
+        f"甲公司向监管机构缴纳了671万元罚单{cite(downloads)}。\n"
+        f"乙实验室发布的开源模型下载量突破三千万次，估值达到95亿{cite(downloads)}。\n"
+        f"量子计算芯片的良率显著提升{cite(downloads)}。\n"
+        f'这家机构说了很多{TITLE_ONLY}之外的事情[long_context: "{TITLE_ONLY}", chunk 0]。\n'
+        f"\n## 参考资料\n\n- {cite(fine)}\n"
+    )
+    path = tmp_path / "final_report.md"
+    path.write_text(text, encoding="utf-8")
+    return path, corpus, fine, downloads
+
+
+def run_audit(capsys, report_path, corpus) -> list[dict]:
+    assert main(["audit", str(report_path), "--corpus", str(corpus), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_kb_audit_gives_each_status_on_hand_made_cases(report, capsys):
+    path, corpus, fine, downloads = report
+    rows = run_audit(capsys, path, corpus)
+    assert [set(row) for row in rows] == [{"raw", "title", "chunk", "status", "audit", "support", "span", "better", "claim"}] * 6
+    assert [row["audit"] for row in rows] == [
+        "supported", "better_elsewhere", "numbers_missing", "weak", "title_only", "supported"]
+    supported, elsewhere, numbers, weak, title_only, listed = rows
+    assert supported["support"] > 0.8 and supported["claim"] == "乙实验室发布的开源模型下载量突破三千万次"
+    text = next(c.text for c in chunk_text(document_text(SOURCE, body())) if c.index == downloads)
+    start, end = supported["span"]
+    assert text[start:end] == DOWNLOADS  # the supporting sentence, as offsets in the chunk's content
+    assert elsewhere["better"].endswith(f"#chunk-{fine}") and elsewhere["support"] < 0.3
+    assert numbers["support"] > 0.5 and numbers["better"] is None
+    assert weak["support"] < audit.SETTINGS.weak and weak["span"] is None
+    assert title_only["chunk"] == 0 and title_only["span"] is None
+    assert listed["claim"] == ""  # a reference-list entry claims nothing to check
+
+
+def test_unresolved_citations_are_listed_without_an_audit(tmp_path, capsys):
+    corpus = tmp_path / "c.json"
+    corpus.write_text(json.dumps([{"title": SOURCE, "page_body": body()}], ensure_ascii=False), encoding="utf-8")
+    report = tmp_path / "r.md"
+    report.write_text(f'某个说法[long_context: "不存在的来源", chunk 1]。[文档: x.pdf]', encoding="utf-8")
+    rows = run_audit(capsys, report, corpus)
+    assert len(rows) == 1 and rows[0]["status"] == "unknown_source"
+    assert rows[0]["audit"] is None and rows[0]["support"] is None and rows[0]["claim"] == "某个说法"
+
+
+@pytest.mark.parametrize("text, claims", [
+    ('A增长了20%[long_context: "T", chunk 1][long_context: "U", chunk 2]。', ["A增长了20%", "A增长了20%"]),
+    ('第一句。B下降了5%。[long_context: "T", chunk 3]', ["B下降了5%"]),  # after the sentence's end
+    ('据[long_context: "T", chunk 1]报道，开源模型正在快速普及。', ["据报道，开源模型正在快速普及"]),  # too short alone
+    ('- 列表项说的是某件事[long_context: "T", chunk 4]\n- 另一项', ["列表项说的是某件事"]),
+    ('| 名称 | 说明 |\n|---|---|\n| Alpha | 单元格里的说法[long_context: "T", chunk 5] |', ["单元格里的说法"]),
+    ('他说 **重要** 的 [链接](http://x) 是这样的[long_context: "T", chunk 6]，另一件事则完全不同[long_context: "T", chunk 7]。',
+     ["他说 重要 的 链接 是这样的", "另一件事则完全不同"]),
+])
+def test_claims(text, claims):
+    items = [Resolved(c, "resolved") for c in report_citations(text)]
+    sentences = Sentences(text, items)
+    assert [sentences.claim(i.citation.start, i.citation.end) for i in items] == claims
+
+
+def test_numbers_are_compared_as_written():
+    assert audit.numbers_of("增长 1,000 次，占 20.50%，gpt-4 与 h100") == {"1000", "20.5"}
