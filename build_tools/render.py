@@ -18,7 +18,7 @@ from .chunk import content_offset
 from .clean import segments
 from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase
-from .messages import FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK, RULE_LABELS, RUN_TITLE, STATUS_LABELS
+from .messages import FILE_NOTES, KIND_LABELS, META_LABELS, OPEN, PART_LABELS, PERMALINK, RULE_LABELS, RUN_TITLE, STATUS_LABELS
 from .models import Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, citation_anchor, file_download_path, part_anchor, report_path, source_path
 from .stats import failed
@@ -228,8 +228,27 @@ def why(item: Resolved) -> str:
     return reason + (f"（{item.suggestion.chinese()}）" if item.suggestion else "")
 
 
+def preview_html(head: str, body: str) -> str:
+    """A citation's preview: a header naming what is cited, then its text or thumbnail (`body`, HTML).
+    No nested <span> (`outline` cuts a preview at its first </span>); citekb-popover.js adds the
+    header's open link, which cannot sit inside the citation's own <a>."""
+    return (f'<span class="citekb-preview" role="tooltip"><strong class="citekb-preview-head" data-open="{OPEN}">'
+            f"{html_line(head)}</strong>{body}</span>")
+
+
+def cut(text: str) -> str:
+    return text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
+
+
+def file_part(file: FileSource, target: str) -> FilePart | None:
+    """The page, slide or sheet a citation's target lands on (None: the whole file)."""
+    fragment = target.partition("#")[2]
+    return next((p for p in file.parts if part_anchor(p) == fragment), None)
+
+
 def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None) -> str:
-    """One citation as an inline element: a link with a hover preview, or a marked failure.
+    """One citation as an inline element: a link with a preview (header, cited text or thumbnail),
+    or a marked failure whose preview says why (its only tooltip: no `title` beside it).
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
     that does not exist) is a link with a ⚠ and its reason, never a silent one."""
@@ -238,41 +257,47 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
     ident = f' id="{anchor}"' if anchor else ""
     cited = f' data-title="{html_line(citation.title)}"' if citation.title else ""
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
-    reason = f"{STATUS_LABELS[item.status]}：{why(item)}"
+    reason = why(item)
     if item.target:
         source = kb.loaded.sources.get(item.source_slug or "")
         file = kb.files_by_slug.get(item.source_slug or "")
+        body = ""
         if source and citation.kind == "long_context" and item.status == "resolved":
             chunk = kb.chunks[source.slug][citation.chunk]
             label = f"{short(source.title)} · chunk {citation.chunk}"
-            preview = chunk.text[:PREVIEW_CHARS] + ("…" if len(chunk.text) > PREVIEW_CHARS else "")
+            head, body = f"{source.title} · chunk {citation.chunk}", html_line(cut(chunk.text))
         elif source:
-            label, preview = short(source.title), source.title
+            label, head, body = short(source.title), source.title, html_line(cut(source.text))
         else:
+            part = file_part(file, item.target)
             label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
-            preview = f"{file.name}（{file.kind}）"
+            head = file.name + (f" · {part_label(part)}" if part else "")
+            text = (part or file.parts[0]).text.strip() if file.parts else ""
+            if file.kind == "image":
+                body = f'<img class="citekb-thumb" src="{esc(link(file_url(file)))}" alt="{esc(file.name)}" loading="lazy">'
+            else:
+                body = html_line(cut(text) if text else f"{file.name}（{file.kind}）")
         flagged = item.status != "resolved"
         if flagged:
-            label, preview = f"⚠ {label}", f"{reason}\n{preview}"
+            label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
             f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
-            f'<span class="citekb-cite-label">{html_line(label)}</span>'
-            f'<span class="citekb-preview" role="tooltip">{html_line(preview)}</span></a>'
+            f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>'
         )
     if citation.kind == "web" and item.status == "unknown_source":
         url = citation.title or ""
         if re.match(r"^https?://", url):
             return (
                 f'<a{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="web" '
-                f'href="{esc(url)}" rel="noopener noreferrer nofollow" title="{html_line(reason)}">'
+                f'href="{esc(url)}" rel="noopener noreferrer nofollow">'
                 f'<span class="citekb-cite-label">⚠ {html_line(short(url, 40))}</span>'
-                f'<span class="citekb-preview" role="tooltip">{html_line(reason)}</span></a>'
+                f"{preview_html(STATUS_LABELS[item.status], html_line(reason))}</a>"
             )
     return (
-        f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0" '
-        f'title="{html_line(reason)}"><span class="citekb-cite-label">⚠ {html_line(citation.raw)}</span>'
-        f'<span class="citekb-preview" role="tooltip">{html_line(reason)}</span></span>'
+        f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0">'
+        f'<span class="citekb-cite-label">⚠ {html_line(citation.raw)}</span>'
+        f"{preview_html(STATUS_LABELS[item.status], html_line(reason))}</span>"
     )
 
 
