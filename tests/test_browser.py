@@ -35,11 +35,12 @@ def test_click_lands_on_the_cited_chunk(served, page):
 def test_hover_shows_the_chunk_text(served, page):
     page.goto(served + REPORT)
     link = page.locator('a.citekb-cite[data-kind="long_context"]').nth(1)
-    preview = link.locator(".citekb-preview")
+    preview = page.locator(".citekb-popover")
     assert not preview.is_visible()
     link.hover()
     preview.wait_for(state="visible")
-    shown = preview.inner_text().rstrip("…")
+    shown = preview.evaluate("""p => { const body = p.cloneNode(true);
+        body.querySelector('.citekb-preview-head').remove(); return body.textContent }""").rstrip("…")
     href = link.get_attribute("href")
     page.goto(urljoin(served + REPORT, href))  # read the target's text from its own page
     fragment = href.split("#")[1]
@@ -53,6 +54,6 @@ def test_unresolved_citation_shows_its_reason(served, page):
     page.goto(served + "/reports/bench-case1104-001-2025-12-03-20-07-04/")
     cite = page.locator('.citekb-unresolved[data-status="unknown_source"]').first
     cite.hover()
-    preview = cite.locator(".citekb-preview")
+    preview = page.locator(".citekb-popover")
     preview.wait_for(state="visible")
     assert "未知来源" in preview.inner_text() and "所用的语料不在流水线输出中" in preview.inner_text()

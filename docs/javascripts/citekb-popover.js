@@ -33,7 +33,7 @@
     if (head && cite.hasAttribute("href")) {
       const open = document.createElement("a")
       open.className = "citekb-popover-open"
-      open.href = cite.href
+      open.setAttribute("href", cite.getAttribute("href"))
       if (cite.rel) open.rel = cite.rel
       open.textContent = head.dataset.open
       head.append(" · ", open)
