@@ -237,6 +237,7 @@ def preview_html(head: str, body: str) -> str:
 
 
 def cut(text: str) -> str:
+    """The start of a preview's text."""
     return text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
 
 
@@ -261,7 +262,6 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
     if item.target:
         source = kb.loaded.sources.get(item.source_slug or "")
         file = kb.files_by_slug.get(item.source_slug or "")
-        body = ""
         if source and citation.kind == "long_context" and item.status == "resolved":
             chunk = kb.chunks[source.slug][citation.chunk]
             label = f"{short(source.title)} · chunk {citation.chunk}"
@@ -272,10 +272,10 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
             part = file_part(file, item.target)
             label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
             head = file.name + (f" · {part_label(part)}" if part else "")
-            text = (part or file.parts[0]).text.strip() if file.parts else ""
             if file.kind == "image":
                 body = f'<img class="citekb-thumb" src="{esc(link(file_url(file)))}" alt="{esc(file.name)}" loading="lazy">'
             else:
+                text = (part or file.parts[0]).text.strip() if file.parts else ""
                 body = html_line(cut(text) if text else f"{file.name}（{file.kind}）")
         flagged = item.status != "resolved"
         if flagged:
