@@ -39,6 +39,7 @@ FILE_NOTES = {
     "no_text": "没有提取到文字；请下载原文件查看。",
 }
 PERMALINK = "永久链接"
+OPEN = "打开"  # the citation preview's link to what it cites
 RUN_TITLE = "任务 {task}"  # a report's title starts with its task
 AUDIT_LABELS = {  # the evidence audit's statuses (build_tools/audit.py)
     "supported": "有依据",

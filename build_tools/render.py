@@ -18,8 +18,8 @@ from .chunk import content_offset
 from .clean import segments
 from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase
-from .messages import (AUDIT_LABELS, AUDIT_REASONS, FILE_NOTES, KIND_LABELS, META_LABELS, PART_LABELS, PERMALINK,
-                       RULE_LABELS, RUN_TITLE, STATUS_LABELS)
+from .messages import (AUDIT_LABELS, AUDIT_REASONS, FILE_NOTES, KIND_LABELS, META_LABELS, OPEN, PART_LABELS,
+                       PERMALINK, RULE_LABELS, RUN_TITLE, STATUS_LABELS)
 from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
 from .stats import TitleLookup, failed
@@ -257,9 +257,29 @@ def why(item: Resolved) -> str:
     return reason + (f"（{item.suggestion.chinese()}）" if item.suggestion else "")
 
 
+def preview_html(head: str, body: str) -> str:
+    """A citation's preview: a header naming what is cited, then its text or thumbnail (`body`, HTML).
+    No nested <span> (`outline` cuts a preview at its first </span>); citekb-popover.js adds the
+    header's open link, which cannot sit inside the citation's own <a>."""
+    return (f'<span class="citekb-preview" role="tooltip"><strong class="citekb-preview-head" data-open="{OPEN}">'
+            f"{html_line(head)}</strong>{body}</span>")
+
+
+def cut(text: str) -> str:
+    """The start of a preview's text."""
+    return text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
+
+
+def file_part(file: FileSource, target: str) -> FilePart | None:
+    """The page, slide or sheet a citation's target lands on (None: the whole file)."""
+    fragment = target.partition("#")[2]
+    return next((p for p in file.parts if part_anchor(p) == fragment), None)
+
+
 def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None,
                   audit: Audit | None = None) -> str:
-    """One citation as an inline element: a link with a hover preview, or a marked failure.
+    """One citation as an inline element: a link with a preview (header, cited text or thumbnail),
+    or a marked failure whose preview says why (its only tooltip: no `title` beside it).
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
     that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
@@ -271,41 +291,46 @@ def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | N
     ident = f' id="{anchor}"' if anchor else ""
     cited = f' data-title="{html_line(citation.title)}"' if citation.title else ""
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
-    reason = f"{STATUS_LABELS[item.status]}：{why(item)}"
+    reason = why(item)
     if item.target:
         source = kb.loaded.sources.get(item.source_slug or "")
         file = kb.files_by_slug.get(item.source_slug or "")
         if source and citation.kind == "long_context" and item.status == "resolved":
             chunk = kb.chunks[source.slug][citation.chunk]
             label = f"{short(source.title)} · chunk {citation.chunk}"
-            preview = chunk.text[:PREVIEW_CHARS] + ("…" if len(chunk.text) > PREVIEW_CHARS else "")
+            head, body = f"{source.title} · chunk {citation.chunk}", html_line(cut(chunk.text))
         elif source:
-            label, preview = short(source.title), source.title
+            label, head, body = short(source.title), source.title, html_line(cut(source.text))
         else:
+            part = file_part(file, item.target)
             label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
-            preview = f"{file.name}（{file.kind}）"
+            head = file.name + (f" · {part_label(part)}" if part else "")
+            if file.kind == "image":
+                body = f'<img class="citekb-thumb" src="{esc(link(file_url(file)))}" alt="{esc(file.name)}" loading="lazy">'
+            else:
+                text = (part or file.parts[0]).text.strip() if file.parts else ""
+                body = html_line(cut(text) if text else f"{file.name}（{file.kind}）")
         flagged = item.status != "resolved"
         if flagged:
-            label, preview = f"⚠ {label}", f"{reason}\n{preview}"
+            label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
             f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
-            f'<span class="citekb-cite-label">{html_line(label)}</span>'
-            f'<span class="citekb-preview" role="tooltip">{html_line(preview)}</span></a>'
+            f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>'
         )
     if citation.kind == "web" and item.status == "unknown_source":
         url = citation.title or ""
         if re.match(r"^https?://", url):
             return (
                 f'<a{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="web" '
-                f'href="{esc(url)}" rel="noopener noreferrer nofollow" title="{html_line(reason)}">'
+                f'href="{esc(url)}" rel="noopener noreferrer nofollow">'
                 f'<span class="citekb-cite-label">⚠ {html_line(short(url, 40))}</span>'
-                f'<span class="citekb-preview" role="tooltip">{html_line(reason)}</span></a>'
+                f"{preview_html(STATUS_LABELS[item.status], html_line(reason))}</a>"
             )
     return (
-        f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0" '
-        f'title="{html_line(reason)}"><span class="citekb-cite-label">⚠ {html_line(citation.raw)}</span>'
-        f'<span class="citekb-preview" role="tooltip">{html_line(reason)}</span></span>'
+        f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0">'
+        f'<span class="citekb-cite-label">⚠ {html_line(citation.raw)}</span>'
+        f"{preview_html(STATUS_LABELS[item.status], html_line(reason))}</span>"
     )
 
 
@@ -359,15 +384,15 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     source = kb.loaded.sources[item.source_slug or ""]
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
-    header = f'<span class="citekb-preview-head">{html_line(source.title)} · chunk {citation.chunk}</span>'
+    note = ""
     if audit.status not in FLAGGED and audit.status in AUDIT_REASONS:  # weak: evidence to read, not a flag
-        header += f'<span class="citekb-preview-note">{AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}</span>'
+        note = f'<em class="citekb-preview-note">{AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}</em>'
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
         f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
         f'data-support="{audit.support:.2f}" href="{esc(span_href(link(item.target or ""), audit.span))}">'
         f'<span class="citekb-cite-label">{html_line(short(source.title))} · chunk {citation.chunk}</span>'
-        f'<span class="citekb-preview" role="tooltip">{header}{span_in_context(chunk.text, audit.span)}</span></a>'
+        f"{preview_html(f'{source.title} · chunk {citation.chunk}', note + span_in_context(chunk.text, audit.span))}</a>"
         + audit_marker(audit, kb, link)
     )
 

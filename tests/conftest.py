@@ -122,15 +122,21 @@ def imported(tmp_path_factory) -> Build:
 
 
 @pytest.fixture(scope="module")
-def page():
-    """A Playwright page in Debian's chromium; skipped (with the reason) where it is missing."""
+def browser():
+    """Debian's chromium under Playwright; skipped (with the reason) where it is missing."""
     if not CHROMIUM:
         pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
-        browser.close()
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    """A desktop-sized Playwright page."""
+    return browser.new_page(viewport={"width": 1280, "height": 900})
 
 
 LINKCHECKER = Path(sys.executable).parent / "linkchecker"

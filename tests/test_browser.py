@@ -42,12 +42,12 @@ def chunk_text_of(page, url: str, fragment: str) -> str:
 def test_hover_shows_the_supporting_span_under_a_header(served, page):
     page.goto(served + REPORT)
     link = page.locator('a.citekb-cite[data-kind="long_context"][data-audit="supported"]').first
-    preview = link.locator(".citekb-preview")
+    preview = page.locator(".citekb-popover")
     assert not preview.is_visible()
     link.hover()
     preview.wait_for(state="visible")
     header = preview.locator(".citekb-preview-head").inner_text()
-    assert header.endswith(f" · chunk {link.get_attribute('data-chunk')}")
+    assert f" · chunk {link.get_attribute('data-chunk')}" in header
     assert header.startswith(link.get_attribute("data-title")[:10])
     span = preview.locator("mark").inner_text()
     href = link.get_attribute("href")
@@ -89,6 +89,6 @@ def test_unresolved_citation_shows_its_reason(served, page):
     page.goto(served + "/reports/bench-case1104-001-2025-12-03-20-07-04/")
     cite = page.locator('.citekb-unresolved[data-status="unknown_source"]').first
     cite.hover()
-    preview = cite.locator(".citekb-preview")
+    preview = page.locator(".citekb-popover")
     preview.wait_for(state="visible")
     assert "未知来源" in preview.inner_text() and "所用的语料不在流水线输出中" in preview.inner_text()

@@ -65,7 +65,8 @@ def test_unresolved_citations_say_why(imported):
     assert unresolved
     for element in unresolved:
         assert element.select_one(".citekb-preview").get_text().strip()
-    reasons = " ".join(e["title"] for e in unresolved)
+    reasons = " ".join(e.select_one(".citekb-preview").get_text() for e in unresolved)
+    assert not [e for e in unresolved if e.has_attr("title")]  # one tooltip: the preview
     assert "所用的语料不在流水线输出中" in reasons and "files/001 中没有文件「intro.docx」" in reasons
 
 

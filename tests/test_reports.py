@@ -97,7 +97,7 @@ def test_hostile_report_runs_nothing_in_a_browser(demo, page):
         assert page.locator("article img").count() == 0
         cite = page.locator('.citekb-unresolved[data-status="malformed"]').first
         cite.hover()
-        assert "格式错误" in cite.locator(".citekb-preview").inner_text()
+        assert "格式错误" in page.locator(".citekb-popover").inner_text()
     assert dialogs == []
 
 
