@@ -40,6 +40,8 @@ chromium:
 	  else echo "chromium or CJK fonts missing and not root: browser tests may skip"; fi; }
 
 test: $(BIN)/.installed-test chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 clean:

@@ -71,7 +71,7 @@ def beyond_overlap(kb: KnowledgeBase, slug: str, cited: int, adjacent: int) -> s
     """The adjacent chunk's text without the part it shares with the cited chunk."""
     near, far = kb.chunks[slug][cited], kb.chunks[slug][adjacent]
     if adjacent > cited:
-        return far.text[max(0, near.end - far.start):]
+        return far.text[max(0, near.end - far.start) :]
     return far.text[: len(far.text) - max(0, far.end - near.start)]
 
 
@@ -83,7 +83,7 @@ def label(text: str, item: Resolved, claim: str, sources: int, title_only: bool)
         return "title_only"
     start = text.rfind("\n", 0, item.citation.start) + 1
     end = text.find("\n", item.citation.start)
-    line = text[start:end if end >= 0 else len(text)]
+    line = text[start : end if end >= 0 else len(text)]
     if line.lstrip().startswith("|"):
         return "table"
     if _LIST_ITEM.match(line):
@@ -105,7 +105,7 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
 
     rng = random.Random(seed)
     cases: list[dict] = []
-    analyses = audit.chunk_analyses(kb, {s for s in kb.chunks}, cache)
+    analyses = audit.chunk_analyses(kb, set(kb.chunks), cache)
     chunks = audit.Chunks(kb)
     for slug, cited in sorted(kb.cited.items()):
         corpus = kb.loaded.corpora.get(cited.report.corpus or "")
@@ -130,7 +130,9 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
             others = [s for s in slugs if s != source and kb.chunks.get(s)]
             if count < 2 or not others:
                 continue
-            kind = label(cited.report.final, item, claim, len(sources_of.get(claim, ())), written.status == "title_only")
+            kind = label(
+                cited.report.final, item, claim, len(sources_of.get(claim, ())), written.status == "title_only"
+            )
             case = {"label": kind, "written": written, "claim": claim, "item": item}
             cases.append(case)
             if kind not in LABELS:
@@ -141,8 +143,10 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
             apart = beyond_overlap(kb, source, number, adjacent)
             view = audit.Chunks(kb)  # the adjacent chunk as its part beyond the overlap
             view.done = {**chunks.done, (source, adjacent): audit.folded_chunk(apart)}
-            negatives = {"adjacent": (moved(item, adjacent, source), apart, view),
-                         "other": (moved(item, other_chunk, other), kb.chunks[other][other_chunk].text, chunks)}
+            negatives = {
+                "adjacent": (moved(item, adjacent, source), apart, view),
+                "other": (moved(item, other_chunk, other), kb.chunks[other][other_chunk].text, chunks),
+            }
             case["support"] = {"positive": written.support}
             case["plain"] = {"positive": baseline(sentence, kb.chunks[source][number].text, terms)}
             for name, (moved_item, text, folded) in negatives.items():
@@ -151,8 +155,11 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
 
     def aucs(selected: list[dict], key: str) -> dict:
         scores = {name: [c[key][name] for c in selected] for name in ("positive", "adjacent", "other")}
-        return {"auc_adjacent": roc_auc(scores["positive"], scores["adjacent"]),
-                "auc_other_source": roc_auc(scores["positive"], scores["other"]), "positives": len(selected)}
+        return {
+            "auc_adjacent": roc_auc(scores["positive"], scores["adjacent"]),
+            "auc_other_source": roc_auc(scores["positive"], scores["other"]),
+            "positives": len(selected),
+        }
 
     checkable = [c for c in cases if c["label"] in LABELS]
     statuses = Counter(c["written"].status for c in checkable)
@@ -191,9 +198,15 @@ def sample_row(kb: KnowledgeBase, case: dict) -> dict:
     """A positive as a person checks it: the claim, the start of the cited chunk, the span shown."""
     written: Audit = case["written"]
     text = kb.chunks[case["item"].source_slug][case["item"].citation.chunk].text
-    return {"label": case["label"], "claim": case["claim"], "cited": case["item"].citation.raw,
-            "chunk_start": text[:80], "span": text[slice(*written.span)] if written.span else None,
-            "audit": written.status, "support": written.support}
+    return {
+        "label": case["label"],
+        "claim": case["claim"],
+        "cited": case["item"].citation.raw,
+        "chunk_start": text[:80],
+        "span": text[slice(*written.span)] if written.span else None,
+        "audit": written.status,
+        "support": written.support,
+    }
 
 
 def main() -> int:

@@ -154,7 +154,11 @@ class Evidence:
         """The weighted share of the claim's words in a folded text, mixed with its numbers' share
         (`words`: the only ones worth looking for, when known)."""
         total = self.total
-        found = sum(self.weights[t] for t in (self.weights if words is None else words) if t in text) / total if total else 0.0
+        found = (
+            sum(self.weights[t] for t in (self.weights if words is None else words) if t in text) / total
+            if total
+            else 0.0
+        )
         if not self.numbers:
             return found
         share = len(self.numbers & numbers) / len(self.numbers)
@@ -215,7 +219,9 @@ def folded_chunk(text: str) -> Folded:
             start = match.start() + len(raw) - len(raw.lstrip())
             sentences.append((start, match.start() + len(raw.rstrip())))
     pieces = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
-    return Folded(folded, tuple(Window(start, end, folded[start:end] if same else fold(text[start:end])) for start, end in pieces))
+    return Folded(
+        folded, tuple(Window(start, end, folded[start:end] if same else fold(text[start:end])) for start, end in pieces)
+    )
 
 
 class Chunks:
@@ -236,8 +242,14 @@ def _span(window: Window | None) -> tuple[int, int] | None:
     return (window.start, window.end) if window else None
 
 
-def audit_citation(item: Resolved, claim: str, kb: KnowledgeBase, terms: CorpusTerms, chunks: Chunks,
-                   settings: AuditSettings = SETTINGS) -> Audit:
+def audit_citation(
+    item: Resolved,
+    claim: str,
+    kb: KnowledgeBase,
+    terms: CorpusTerms,
+    chunks: Chunks,
+    settings: AuditSettings = SETTINGS,
+) -> Audit:
     """One resolved long_context citation's evidence: support, span, status and a better chunk."""
     slug, number = item.source_slug or "", item.citation.chunk or 0
     cited = chunks(slug, number)
@@ -270,7 +282,9 @@ def audit_citation(item: Resolved, claim: str, kb: KnowledgeBase, terms: CorpusT
     return Audit(status, round(support, 4), claim, _span(window), missing, rival_key, _span(rival_window), better_terms)
 
 
-def _proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], settings: AuditSettings) -> list[tuple[str, int]]:
+def _proposed(
+    evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], settings: AuditSettings
+) -> list[tuple[str, int]]:
     """The chunks sharing most of the claim's rarer words (by idf), the cited one left out: up to
     `source_candidates` of the cited source and `candidates` of the corpus's other sources."""
     limit = settings.common_share * len(terms.chunks)
@@ -287,14 +301,22 @@ def _proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], se
     return same + other
 
 
-def audit_report(text: str, items: list[Resolved], kb: KnowledgeBase, terms: CorpusTerms | None,
-                 claims: list[str] | None = None, chunks: Chunks | None = None,
-                 settings: AuditSettings = SETTINGS) -> list[Audit | None]:
+def audit_report(
+    text: str,
+    items: list[Resolved],
+    kb: KnowledgeBase,
+    terms: CorpusTerms | None,
+    claims: list[str] | None = None,
+    chunks: Chunks | None = None,
+    settings: AuditSettings = SETTINGS,
+) -> list[Audit | None]:
     """Each citation's audit (parallel to `items`): None for all but resolved long_context ones."""
     claims = claims if claims is not None else report_claims(text, items)
     chunks = chunks or Chunks(kb)
-    return [audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item) else None
-            for item, claim in zip(items, claims)]
+    return [
+        audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item) else None
+        for item, claim in zip(items, claims)
+    ]
 
 
 def auditable(item: Resolved) -> bool:
@@ -304,7 +326,9 @@ def auditable(item: Resolved) -> bool:
 def report_claims(text: str, items: list[Resolved]) -> list[str]:
     """Each long_context citation's claim (parallel to `items`; "" for other kinds)."""
     sentences = Sentences(text, items)
-    return [sentences.claim(i.citation.start, i.citation.end) if i.citation.kind == "long_context" else "" for i in items]
+    return [
+        sentences.claim(i.citation.start, i.citation.end) if i.citation.kind == "long_context" else "" for i in items
+    ]
 
 
 def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict[str, list[str]]:

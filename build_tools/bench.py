@@ -26,8 +26,16 @@ from .models import document_text
 
 # Derived from the 246 documents of ../shared/pipeline/datasets/*/long_context_sampled_*.json
 # (tests/test_bench.py re-derives the token statistics there and checks the synthetic text has them).
-LENGTH_QUANTILES = [(0.0, 200), (0.1, 851), (0.25, 1657), (0.5, 3242), (0.75, 4506), (0.9, 5320), (0.99, 9917),
-                    (1.0, 14000)]
+LENGTH_QUANTILES = [
+    (0.0, 200),
+    (0.1, 851),
+    (0.25, 1657),
+    (0.5, 3242),
+    (0.75, 4506),
+    (0.9, 5320),
+    (0.99, 9917),
+    (1.0, 14000),
+]
 MEAN_LINE = 66  # characters per line (median 35: exponential-like)
 CHINESE_LINES = 0.7  # 60% of all characters are CJK, 21% ASCII letters
 # Index terms of a chunk (token_statistics; medians/means over the pipeline's chunks): documents
@@ -41,7 +49,34 @@ TITLE_WORDS = (4, 12)
 SOURCES_PER_TASK = 100
 CITATIONS_PER_REPORT = 15
 REPO = Path(__file__).resolve().parent.parent
-SYLLABLES = "ka ri to na me so lu pe ti ro da vi ne cy la ten mo del ran ker in dex que ry ve tor".split()
+SYLLABLES = [
+    "ka",
+    "ri",
+    "to",
+    "na",
+    "me",
+    "so",
+    "lu",
+    "pe",
+    "ti",
+    "ro",
+    "da",
+    "vi",
+    "ne",
+    "cy",
+    "la",
+    "ten",
+    "mo",
+    "del",
+    "ran",
+    "ker",
+    "in",
+    "dex",
+    "que",
+    "ry",
+    "ve",
+    "tor",
+]
 
 
 def cumulative(weights) -> list[float]:
@@ -120,8 +155,11 @@ def token_statistics(texts: list[str]) -> dict[str, float]:
     present = [n for chunk in tokens for term, n in Counter(chunk).items() if df[term] >= 5]
     chinese = Counter(term for chunk in tokens for term in chunk if "\u4e00" <= term[0] <= "\u9fff")
     top = sum(n for _, n in chinese.most_common(100))
-    return {"distinct_share": round(shares[len(shares) // 2], 3), "tf_when_present": round(sum(present) / len(present), 3),
-            "chinese_top100": round(top / sum(chinese.values()), 3)}
+    return {
+        "distinct_share": round(shares[len(shares) // 2], 3),
+        "tf_when_present": round(sum(present) / len(present), 3),
+        "chinese_top100": round(top / sum(chinese.values()), 3),
+    }
 
 
 def document_length(rng: random.Random) -> int:
@@ -169,9 +207,12 @@ def synthesize(root: Path, sources: int, reports: int, seed: int = 0) -> dict[st
             paragraphs.append(f'{words.line(120)}[long_context: "{title[:50]}", chunk {chunk}]')
         folder = root / "reports" / f"bench-{key}-{number}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "report.yaml").write_text(f"task: '{key}'\ncorpus: corpora/{key}/long_context_sampled_60\n",
-                                            encoding="utf-8")
-        (folder / "final_report.md").write_text(f"# 报告 {number}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+        (folder / "report.yaml").write_text(
+            f"task: '{key}'\ncorpus: corpora/{key}/long_context_sampled_60\n", encoding="utf-8"
+        )
+        (folder / "final_report.md").write_text(
+            f"# 报告 {number}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8"
+        )
         made["reports"] += 1
     return made
 
@@ -183,7 +224,9 @@ def one_paragraph_report(root: Path, citations: int, seed: int = 0) -> None:
     docs = json.loads((root / "corpora/001/long_context_sampled_60.json").read_text(encoding="utf-8"))
     rng = random.Random(seed)
     words = Words(rng)
-    cites = "".join(f'{words.line(20)}[long_context: "{rng.choice(docs)["title"][:50]}", chunk 0]' for _ in range(citations))
+    cites = "".join(
+        f'{words.line(20)}[long_context: "{rng.choice(docs)["title"][:50]}", chunk 0]' for _ in range(citations)
+    )
     folder = root / "reports" / "one-paragraph"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.yaml").write_text("task: '001'\ncorpus: corpora/001/long_context_sampled_60\n", encoding="utf-8")
@@ -202,14 +245,29 @@ def citation_scaling(counts: list[int], work: Path, timeout: float = 3600, progr
         report = root / "reports/one-paragraph/final_report.md"
         corpus = root / "corpora/001/long_context_sampled_60.json"
         progress(f"bench: one paragraph of {count} citations")
-        cites = run_build([sys.executable, "-m", "build_tools", "cites", str(report), "--corpus", str(corpus)],
-                          {**os.environ}, timeout)
-        env = {**os.environ, "CITEKB_SOURCES": str(root), "CITEKB_CACHE": str(work / "paragraph-cache"),
-               "NO_MKDOCS_2_WARNING": "1"}
-        build = run_build([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"),
-                           "-d", str(root / "site")], env, timeout)
-        row = {"citations": count, "kb_cites_s": cites.seconds, "build_s": build.seconds,
-               "build_rss_mb": build.peak_rss_mb, "ok": cites.ok and build.ok}
+        cites = run_build(
+            [sys.executable, "-m", "build_tools", "cites", str(report), "--corpus", str(corpus)],
+            {**os.environ},
+            timeout,
+        )
+        env = {
+            **os.environ,
+            "CITEKB_SOURCES": str(root),
+            "CITEKB_CACHE": str(work / "paragraph-cache"),
+            "NO_MKDOCS_2_WARNING": "1",
+        }
+        build = run_build(
+            [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(root / "site")],
+            env,
+            timeout,
+        )
+        row = {
+            "citations": count,
+            "kb_cites_s": cites.seconds,
+            "build_s": build.seconds,
+            "build_rss_mb": build.peak_rss_mb,
+            "ok": cites.ok and build.ok,
+        }
         if count == 0:
             baseline = {"kb_cites_s": cites.seconds, "build_s": build.seconds}
         else:
@@ -263,14 +321,15 @@ def plain_material_project(kb_root: Path, project: Path) -> None:
     (docs / "sources").mkdir(parents=True)
     (docs / "reports").mkdir(parents=True)
     (docs / "index.md").write_text("# Plain\n", encoding="utf-8")
-    for slug, source in kb.loaded.sources.items():
+    for slug in kb.loaded.sources:
         sections = "\n\n".join(f"## chunk {c.index}\n\n```text\n{c.text}\n```" for c in kb.chunks[slug])
         (docs / "sources" / f"{slug}.md").write_text(f"# {slug}\n\n{sections}\n", encoding="utf-8")
     for slug, cited in kb.cited.items():
         (docs / "reports" / f"{slug}.md").write_text(cited.report.final, encoding="utf-8")
     (project / "mkdocs.yml").write_text(
         "site_name: Plain\ntheme:\n  name: material\n  language: zh\n  font: false\nplugins:\n  - search\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def fetch(url: str) -> str:
@@ -303,8 +362,17 @@ def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=prin
     edited = sorted((kb_root / "corpora").rglob("*.json"))[-1]
     docs = json.loads(edited.read_text(encoding="utf-8"))
     slug = next(s.slug for s in load(kb_root).sources.values() if s.title == docs[0]["title"])
-    command = [sys.executable, "-m", "mkdocs", "serve", "--dirty", "-f", str(REPO / "mkdocs.yml"),
-               "-a", f"127.0.0.1:{port}"]
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "serve",
+        "--dirty",
+        "-f",
+        str(REPO / "mkdocs.yml"),
+        "-a",
+        f"127.0.0.1:{port}",
+    ]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -317,8 +385,10 @@ def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=prin
             indexed = time.monotonic() - started
             marker = f"编辑标记{random.randrange(10**9)}"
             docs[0]["page_body"] += f"\n{marker}"
-            progress(f"bench: serving after {first:.1f} s, search index after {indexed:.1f} s; "
-                     f"editing {edited.name} (sources/{slug}/)")
+            progress(
+                f"bench: serving after {first:.1f} s, search index after {indexed:.1f} s; "
+                f"editing {edited.name} (sources/{slug}/)"
+            )
             edited.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
             saved = time.monotonic()
             while marker not in fetch(f"{url}sources/{slug}/") and time.monotonic() - saved < timeout:
@@ -330,13 +400,16 @@ def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=prin
             process.wait()
         log.seek(0)
         tail = log.read().decode("utf-8", "replace")[-1500:]
-    return {"first_build_seconds": round(first, 2), "index_ready_seconds": round(indexed, 2),
-            "edit_visible_seconds": round(seen, 2), "ok": ok,
-            **({} if ok else {"log_tail": tail})}
+    return {
+        "first_build_seconds": round(first, 2),
+        "index_ready_seconds": round(indexed, 2),
+        "edit_visible_seconds": round(seen, 2),
+        "ok": ok,
+        **({} if ok else {"log_tail": tail}),
+    }
 
 
-def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: float = 3600,
-          progress=print) -> dict:
+def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: float = 3600, progress=print) -> dict:
     kb_root = work / "kb"
     if kb_root.exists():
         shutil.rmtree(kb_root)
@@ -360,19 +433,32 @@ def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: f
     progress("bench: mkdocs serve --dirty, then a one-source edit")
     served = serve_edit(kb_root, env, timeout, progress)
     result = {
-        **made, "pages": pages, "site_bytes": site_bytes, "search_index_bytes": index_raw,
-        "search_index_gzip_bytes": index_gzip, "cold": asdict(cold), "warm": asdict(warm), "serve": served,
+        **made,
+        "pages": pages,
+        "site_bytes": site_bytes,
+        "search_index_bytes": index_raw,
+        "search_index_gzip_bytes": index_gzip,
+        "cold": asdict(cold),
+        "warm": asdict(warm),
+        "serve": served,
     }
     if plain:
         project = work / "plain"
         shutil.rmtree(project, ignore_errors=True)
         plain_material_project(kb_root, project)
         progress("bench: plain mkdocs-material build of the same corpus")
-        run = run_build([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(project / "mkdocs.yml")],
-                        {**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout)
+        run = run_build(
+            [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(project / "mkdocs.yml")],
+            {**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+            timeout,
+        )
         plain_bytes, plain_pages = folder_bytes(project / "site") if (project / "site").exists() else (0, 0)
-        result["plain"] = {**asdict(run), "site_bytes": plain_bytes, "pages": plain_pages,
-                           "timed_out": not run.ok and run.seconds >= timeout}
+        result["plain"] = {
+            **asdict(run),
+            "site_bytes": plain_bytes,
+            "pages": plain_pages,
+            "timed_out": not run.ok and run.seconds >= timeout,
+        }
         result["plain_over_citekb"] = round(run.seconds / cold.seconds, 2) if cold.seconds else None
     for run_name in ("cold", "warm"):
         if result[run_name]["ok"]:
@@ -380,4 +466,3 @@ def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: f
     if plain and result["plain"]["ok"]:
         result["plain"].pop("log_tail")
     return result
-

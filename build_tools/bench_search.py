@@ -37,14 +37,32 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import index
-from .index import (SITE_FOLDER, Searcher, SearchDoc, TermCache, build_index, byte_sizes, chunk_docs, fold, index_files,
-                    search_docs, write_index)
+from .index import (
+    SITE_FOLDER,
+    SearchDoc,
+    Searcher,
+    TermCache,
+    build_index,
+    byte_sizes,
+    chunk_docs,
+    fold,
+    index_files,
+    search_docs,
+    write_index,
+)
 from .knowledge_base import build
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 "--js-flags=--max-old-space-size=8192"]  # room for Material's worker on large sites
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--js-flags=--max-old-space-size=8192",
+]  # room for Material's worker on large sites
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ENGLISH = re.compile(r"\b[A-Za-z]{3,}(?: [A-Za-z]{3,}){1,2}\b")
 
@@ -103,8 +121,11 @@ class BenchFailed(Exception):
 
 def worker_url(site: Path) -> str:
     """The search worker a built page loads: Material's config on the home page names it."""
-    config = re.search(r'<script id="__config" type="application/json">(.*?)</script>',
-                       (site / "index.html").read_text(encoding="utf-8"), re.DOTALL)
+    config = re.search(
+        r'<script id="__config" type="application/json">(.*?)</script>',
+        (site / "index.html").read_text(encoding="utf-8"),
+        re.DOTALL,
+    )
     if not config:
         raise BenchFailed(f"{site / 'index.html'}: no Material __config script: not a site built by mkdocs-material")
     return "/" + json.loads(config.group(1))["search"]
@@ -122,7 +143,7 @@ def run_in_chromium(site: Path, arguments: list) -> dict:
 const post = (what, body) => fetch(`/citekb-bench/${{what}}`, {{method: "POST", body: JSON.stringify(body)}});
 setInterval(() => post("alive", null), 1000);
 {script}.then(measured => post("result", measured), error => post("result", {{error: String(error)}}));
-</script>""".encode("utf-8")
+</script>""".encode()
     replies: queue.Queue = queue.Queue()
 
     class BenchPage(QuietHandler):
@@ -142,16 +163,28 @@ setInterval(() => post("alive", null), 1000);
 
     profile = tempfile.mkdtemp(prefix="citekb-bench-chromium-")
     with serve(site, BenchPage) as url:
-        browser = subprocess.Popen([chromium, "--headless", f"--user-data-dir={profile}", *CHROMIUM_ARGS,
-                                    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-                                    f"{url}/citekb-bench/"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        browser = subprocess.Popen(
+            [
+                chromium,
+                "--headless",
+                f"--user-data-dir={profile}",
+                *CHROMIUM_ARGS,
+                "--disable-background-timer-throttling",
+                "--disable-renderer-backgrounding",
+                f"{url}/citekb-bench/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             while True:
                 try:
                     kind, body = replies.get(timeout=SIGN_OF_LIFE_S)
                 except queue.Empty:
-                    raise BenchFailed(f"no sign of life from the bench page for {SIGN_OF_LIFE_S} s: "
-                                      "the tab crashed (e.g. out of memory) or hung") from None
+                    raise BenchFailed(
+                        f"no sign of life from the bench page for {SIGN_OF_LIFE_S} s: "
+                        "the tab crashed (e.g. out of memory) or hung"
+                    ) from None
                 if kind == "result":
                     measured = json.loads(body)
                     if "error" in measured:
@@ -180,7 +213,7 @@ def make_queries(chunks: list[SearchDoc], count: int, seed: int = 0) -> list[dic
             words = list(jieba.cut(doc.text))
             for _ in range(10):
                 start, size = rng.randrange(max(1, len(words))), rng.randint(2, 4)
-                window = words[start:start + size]
+                window = words[start : start + size]
                 if len(window) == size and all(_HAN.match(w) for w in window) and len("".join(window)) >= 4:
                     queries.append({"lang": "zh", "query": "".join(window), "from": doc.location})
                     break
@@ -197,9 +230,11 @@ def make_queries(chunks: list[SearchDoc], count: int, seed: int = 0) -> list[dic
 def score(queries: list[dict], results: list[list[str]], page_level: bool = False) -> dict:
     """recall@5 and MRR@10 per language; `page_level` also counts the page holding a relevant chunk
     (Material indexes our source pages as whole pages, so it is given that leniency)."""
+
     def hit(location: str, relevant: list[str]) -> bool:
-        return location in relevant or (page_level and location.endswith("/")
-                                         and any(r.startswith(location + "#") for r in relevant))
+        return location in relevant or (
+            page_level and location.endswith("/") and any(r.startswith(location + "#") for r in relevant)
+        )
 
     out = {}
     for lang in ("zh", "en"):
@@ -207,15 +242,22 @@ def score(queries: list[dict], results: list[list[str]], page_level: bool = Fals
         if not pairs:
             continue
         recall = sum(any(hit(loc, q["relevant"]) for loc in r[:5]) for q, r in pairs) / len(pairs)
-        mrr = sum(next((1 / rank for rank, loc in enumerate(r[:10], 1) if hit(loc, q["relevant"])), 0) for q, r in pairs)
+        mrr = sum(
+            next((1 / rank for rank, loc in enumerate(r[:10], 1) if hit(loc, q["relevant"])), 0) for q, r in pairs
+        )
         out[lang] = {"queries": len(pairs), "recall_at_5": round(recall, 3), "mrr": round(mrr / len(pairs), 3)}
     return out
 
 
 def build_variant(kb_root: Path, site: Path, variant: str) -> None:
     env = {**os.environ, "CITEKB_SOURCES": str(kb_root), "CITEKB_SEARCH": variant, "NO_MKDOCS_2_WARNING": "1"}
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)],
-                   cwd=REPO, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
@@ -238,8 +280,9 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
             sizes = dict(zip(("bytes", "gzip_bytes"), byte_sizes(files)))
             progress(f"bench-search: running {variant} worker in chromium")
             try:
-                measured = run_in_chromium(site, [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries],
-                                                  timeout_s * 1000])
+                measured = run_in_chromium(
+                    site, [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries], timeout_s * 1000]
+                )
             except BenchFailed as error:  # e.g. the tab runs out of memory: a result, not a bench failure
                 report[variant] = {**sizes, "error": str(error)}
                 progress(f"bench-search: {variant} failed: {error}")
@@ -249,7 +292,8 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
                 "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
                 **percentiles(measured["latencies"]),
                 "quality": score(queries, measured["results"], page_level=variant == "material")
-                if measured["results"] else None,
+                if measured["results"]
+                else None,
             }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -258,8 +302,10 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
 
 def percentiles(latencies: list[float]) -> dict[str, float | None]:
     ordered = sorted(latencies)
-    return {"p50_ms": round(statistics.median(ordered), 2) if ordered else None,
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2) if ordered else None}
+    return {
+        "p50_ms": round(statistics.median(ordered), 2) if ordered else None,
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2) if ordered else None,
+    }
 
 
 def run_python(kb_root: Path, count: int, progress=print) -> dict:
@@ -288,11 +334,20 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
             results.append([item["location"] for item in searcher.search(query["query"], 10)])
             latencies.append((time.perf_counter() - clock) * 1000)
             read_on += len(read) > index.CHECKED
-        return {"chunks": sum(map(len, kb.chunks.values())), "queries": len(queries), "python": {
-            **dict(zip(("bytes", "gzip_bytes"), byte_sizes(index_files(work)))), "build_seconds": round(seconds, 1),
-            "terms": built.terms, "postings": built.postings, "stop_words": built.stop_words,
-            **percentiles(latencies), "read_on_share": round(read_on / len(queries), 3) if queries else None,
-            "quality": score(queries, results)}}
+        return {
+            "chunks": sum(map(len, kb.chunks.values())),
+            "queries": len(queries),
+            "python": {
+                **dict(zip(("bytes", "gzip_bytes"), byte_sizes(index_files(work)))),
+                "build_seconds": round(seconds, 1),
+                "terms": built.terms,
+                "postings": built.postings,
+                "stop_words": built.stop_words,
+                **percentiles(latencies),
+                "read_on_share": round(read_on / len(queries), 3) if queries else None,
+                "quality": score(queries, results),
+            },
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -300,13 +355,26 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m build_tools.bench_search", description=__doc__.splitlines()[0])
     parser.add_argument("sources", help="a knowledge-base folder (e.g. sources, or one made by kb import / kb bench)")
-    parser.add_argument("--queries", type=int, default=1000,
-                        help="known-item queries, half Chinese, half English (1,000: recall ± 0.01)")
+    parser.add_argument(
+        "--queries",
+        type=int,
+        default=1000,
+        help="known-item queries, half Chinese, half English (1,000: recall ± 0.01)",
+    )
     parser.add_argument("--timeout", type=float, default=300, help="seconds a worker may take per message")
-    parser.add_argument("--engine", choices=("browser", "python"), default="browser",
-                        help="browser: both workers in chromium (default); python: our index alone, no browser")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="with --engine python: an index setting tried instead of its default, e.g. JOIN_SHARE=0.004")
+    parser.add_argument(
+        "--engine",
+        choices=("browser", "python"),
+        default="browser",
+        help="browser: both workers in chromium (default); python: our index alone, no browser",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --engine python: an index setting tried instead of its default, e.g. JOIN_SHARE=0.004",
+    )
     args = parser.parse_args(argv)
     for setting in args.set:
         if args.engine != "python":
@@ -320,8 +388,11 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             parser.error(f"--set {setting}: expected NAME=VALUE for a numeric setting of build_tools/index.py")
     progress = lambda line: print(line, file=sys.stderr)  # noqa: E731
-    report = (run(Path(args.sources).resolve(), args.queries, args.timeout, progress) if args.engine == "browser"
-              else run_python(Path(args.sources).resolve(), args.queries, progress))
+    report = (
+        run(Path(args.sources).resolve(), args.queries, args.timeout, progress)
+        if args.engine == "browser"
+        else run_python(Path(args.sources).resolve(), args.queries, progress)
+    )
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0
 

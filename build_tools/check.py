@@ -14,8 +14,16 @@ from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup
 
-LINK_ATTRIBUTES = (("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("iframe", "src"),
-                   ("video", "src"), ("audio", "src"), ("source", "src"))
+LINK_ATTRIBUTES = (
+    ("a", "href"),
+    ("link", "href"),
+    ("img", "src"),
+    ("script", "src"),
+    ("iframe", "src"),
+    ("video", "src"),
+    ("audio", "src"),
+    ("source", "src"),
+)
 EXTERNAL_SCHEMES = {"http", "https", "mailto", "tel", "data"}
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # What a browser does to a URL before reading it (WHATWG URL): leading and trailing C0 controls and
@@ -44,7 +52,9 @@ class ParsedPage:
 
 def parse_page(html: str) -> ParsedPage:
     soup = BeautifulSoup(html, "html.parser")
-    ids = {tag["id"] for tag in soup.find_all(id=True)} | {tag["name"] for tag in soup.find_all("a", attrs={"name": True})}
+    ids = {tag["id"] for tag in soup.find_all(id=True)} | {
+        tag["name"] for tag in soup.find_all("a", attrs={"name": True})
+    }
     links = []
     for name, attribute in LINK_ATTRIBUTES:
         for tag in soup.find_all(name, attrs={attribute: True}):
@@ -94,8 +104,9 @@ def check_site(site: Path, progress: Callable[[str], None] | None = None) -> tup
     return len(pages), broken
 
 
-def check_links(site: Path, page: str, links: Iterable[tuple[str, str]],
-                ids_of: Callable[[str], set[str]]) -> list[BrokenLink]:
+def check_links(
+    site: Path, page: str, links: Iterable[tuple[str, str]], ids_of: Callable[[str], set[str]]
+) -> list[BrokenLink]:
     broken = []
     for text, href in links:
         url = href.strip(_URL_EDGES).translate(_URL_REMOVED)  # as the browser reads it

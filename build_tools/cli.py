@@ -61,8 +61,12 @@ def cmd_chunk(args: argparse.Namespace) -> int:
             continue
         for chunk in chunk_text(source.text):
             record = {
-                "doc_index": doc_index, "chunk_index": chunk.index, "title": source.title,
-                "url": source.meta.get("origin", ""), "start_char": chunk.start, "end_char": chunk.end,
+                "doc_index": doc_index,
+                "chunk_index": chunk.index,
+                "title": source.title,
+                "url": source.meta.get("origin", ""),
+                "start_char": chunk.start,
+                "end_char": chunk.end,
                 "content": chunk.text,
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -104,7 +108,12 @@ def report_kb(args: argparse.Namespace) -> KnowledgeBase | int:
                 file, _ = load_file(path, ROOT)
                 loaded.files[file.path] = file
     loaded.reports["report"] = Report(
-        "report", report_path.stem, str(report_path), parts.get("final", text), corpus=corpus_key, files=files_folder,
+        "report",
+        report_path.stem,
+        str(report_path),
+        parts.get("final", text),
+        corpus=corpus_key,
+        files=files_folder,
     )
     return assemble(loaded)
 
@@ -116,12 +125,19 @@ def cmd_cites(args: argparse.Namespace) -> int:
         return kb
     rows = [
         {
-            "kind": item.citation.kind, "raw": item.citation.raw,
+            "kind": item.citation.kind,
+            "raw": item.citation.raw,
             "title": item.citation.title if item.citation.title is not None else item.citation.file,
-            "chunk": item.citation.chunk, "status": item.status, "target": item.target,
-            "file": item.citation.file, "locator": item.citation.locator,
-            "reason": item.reason and str(item.reason), "suggestion": item.suggestion and str(item.suggestion),
-            "url": kb.loaded.sources[item.source_slug].meta.get("origin", "") if item.source_slug in kb.loaded.sources else "",
+            "chunk": item.citation.chunk,
+            "status": item.status,
+            "target": item.target,
+            "file": item.citation.file,
+            "locator": item.citation.locator,
+            "reason": item.reason and str(item.reason),
+            "suggestion": item.suggestion and str(item.suggestion),
+            "url": kb.loaded.sources[item.source_slug].meta.get("origin", "")
+            if item.source_slug in kb.loaded.sources
+            else "",
         }
         for item in kb.cited["report"].final
     ]
@@ -138,22 +154,29 @@ def cmd_audit(args: argparse.Namespace) -> int:
     cited = kb.cited["report"]
     rows = [
         {
-            "raw": item.citation.raw, "title": item.citation.title, "chunk": item.citation.chunk,
-            "status": item.status, "audit": result.status if result else None,
-            "support": result.support if result else None, "span": list(result.span) if result and result.span else None,
+            "raw": item.citation.raw,
+            "title": item.citation.title,
+            "chunk": item.citation.chunk,
+            "status": item.status,
+            "audit": result.status if result else None,
+            "support": result.support if result else None,
+            "span": list(result.span) if result and result.span else None,
             "better": chunk_path(*result.better) if result and result.better else None,
             "claim": result.claim if result else claim,
         }
-        for item, result, claim in zip(cited.final, audits or [None] * len(cited.final),
-                                       report_claims(cited.report.final, cited.final))
+        for item, result, claim in zip(
+            cited.final, audits or [None] * len(cited.final), report_claims(cited.report.final, cited.final)
+        )
         if item.citation.kind == "long_context"
     ]
     if args.json:
         print_json(rows)
     else:
         for row in rows:
-            print(f"{row['audit'] or row['status']:<16} {'' if row['support'] is None else format(row['support'], '.2f'):>4}  "
-                  f"{row['raw']}  {row['claim'][:60]}" + (f"  → {row['better']}" if row["better"] else ""))
+            print(
+                f"{row['audit'] or row['status']:<16} {'' if row['support'] is None else format(row['support'], '.2f'):>4}  "
+                f"{row['raw']}  {row['claim'][:60]}" + (f"  → {row['better']}" if row["better"] else "")
+            )
     return 0
 
 
@@ -189,8 +212,10 @@ def cmd_lock(args: argparse.Namespace) -> int:
     if corrupt:
         print(f"kb: {LOCK_NAME} cannot be read; rewriting it from the current sources", file=sys.stderr)
     write_lock(lock_path, kb.chunk_ids(), source_titles(kb))
-    print(f"kb: locked {len(kb.chunks)} sources ({sum(map(len, kb.chunks.values()))} chunks) in {lock_path}"
-          + (f"; accepted {len(drift)} changed chunks" if drift else ""))
+    print(
+        f"kb: locked {len(kb.chunks)} sources ({sum(map(len, kb.chunks.values()))} chunks) in {lock_path}"
+        + (f"; accepted {len(drift)} changed chunks" if drift else "")
+    )
     return 0
 
 
@@ -206,8 +231,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Copy a pipeline app folder into the knowledge base, then lock the chunks of new sources."""
     root = Path(args.sources).resolve()
     try:
-        result = import_app(Path(args.app_dir), root, set(args.task) if args.task else None,
-                            progress=lambda line: print(line, file=sys.stderr))
+        result = import_app(
+            Path(args.app_dir),
+            root,
+            set(args.task) if args.task else None,
+            progress=lambda line: print(line, file=sys.stderr),
+        )
     except ImportFailure as error:
         return fail(str(error))
     kb = build(root)
@@ -227,33 +256,56 @@ def cmd_import(args: argparse.Namespace) -> int:
     for item in find_drift(locked, current):
         print(f"kb: {item}", file=sys.stderr)
     print(summary_table(task_summaries(kb)))
-    print(f"kb: {len(result.written)} files written, {result.unchanged} unchanged; knowledge base has "
-          f"{len(kb.loaded.sources)} sources, {len(kb.loaded.files)} files, {len(kb.cited)} reports; "
-          f"{len(new)} sources newly locked")
+    print(
+        f"kb: {len(result.written)} files written, {result.unchanged} unchanged; knowledge base has "
+        f"{len(kb.loaded.sources)} sources, {len(kb.loaded.files)} files, {len(kb.cited)} reports; "
+        f"{len(new)} sources newly locked"
+    )
     return 0
 
 
 def stats_table(rows: list[Row]) -> str:
     """Per configuration: reports, failed, citations, per 1,000 characters, shares (%), validation's changes."""
+
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{value * 100:.1f}"
 
-    header = ("configuration", "reports", "failed", "citations", "per_1k", "resolved%", "unknown%", "missing_file%",
-              "invented%", "added", "removed", "repaired")
+    header = (
+        "configuration",
+        "reports",
+        "failed",
+        "citations",
+        "per_1k",
+        "resolved%",
+        "unknown%",
+        "missing_file%",
+        "invented%",
+        "added",
+        "removed",
+        "repaired",
+    )
     lines = [header]
     for row in rows:
         final, effect = row.final, row.validation
-        lines.append((
-            row.configuration.id, str(final.reports), str(final.failed),
-            "—" if final.citations is None else str(final.citations),
-            "—" if final.per_1000_characters is None else f"{final.per_1000_characters:.2f}",
-            pct(final.status_share("resolved")), pct(final.status_share("unknown_source")),
-            pct(final.missing_file_share), pct(final.invented_share),
-            *(str(getattr(effect, change)) if effect else "—" for change in ("added", "removed", "repaired")),
-        ))
+        lines.append(
+            (
+                row.configuration.id,
+                str(final.reports),
+                str(final.failed),
+                "—" if final.citations is None else str(final.citations),
+                "—" if final.per_1000_characters is None else f"{final.per_1000_characters:.2f}",
+                pct(final.status_share("resolved")),
+                pct(final.status_share("unknown_source")),
+                pct(final.missing_file_share),
+                pct(final.invented_share),
+                *(str(getattr(effect, change)) if effect else "—" for change in ("added", "removed", "repaired")),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
-                     for line in lines)
+    return "\n".join(
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        for line in lines
+    )
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -303,12 +355,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Synthetic knowledge base → cold build, warm rebuild, sizes; and a plain mkdocs-material build."""
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="citekb-bench-"))
     if args.citations:
-        result = citation_scaling([int(n) for n in args.citations.split(",")], work, args.timeout,
-                                  progress=lambda line: print(f"kb: {line}", file=sys.stderr))
+        result = citation_scaling(
+            [int(n) for n in args.citations.split(",")],
+            work,
+            args.timeout,
+            progress=lambda line: print(f"kb: {line}", file=sys.stderr),
+        )
         print_json(result) if args.json else print(result)
         return 0 if all(row["ok"] for row in result["one_paragraph"]) else 1
-    result = bench(args.sources, args.reports, work, plain=not args.no_plain, timeout=args.timeout,
-                   progress=lambda line: print(f"kb: {line}", file=sys.stderr))
+    result = bench(
+        args.sources,
+        args.reports,
+        work,
+        plain=not args.no_plain,
+        timeout=args.timeout,
+        progress=lambda line: print(f"kb: {line}", file=sys.stderr),
+    )
     if args.json:
         print_json(result)
     else:
@@ -335,8 +397,9 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument("report", help="a pipeline report (*_comparison.txt, final_report.md, ...)")
     audit.add_argument("--corpus", required=True, help="the long_context*.json the report was written against")
     audit.add_argument("--files", help="folder of the task's files (PDFs, images)")
-    audit.add_argument("--json", action="store_true",
-                       help="print [{raw, title, chunk, status, audit, support, span, better, claim}]")
+    audit.add_argument(
+        "--json", action="store_true", help="print [{raw, title, chunk, status, audit, support, span, better, claim}]"
+    )
     audit.set_defaults(run=cmd_audit)
 
     imp = verbs.add_parser("import", help="import a pipeline app folder (datasets/, results/) into the knowledge base")
@@ -345,9 +408,13 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")
     imp.set_defaults(run=cmd_import)
 
-    stats_verb = verbs.add_parser("stats", help="citation figures per configuration (model × context size, bench folder)")
+    stats_verb = verbs.add_parser(
+        "stats", help="citation figures per configuration (model × context size, bench folder)"
+    )
     stats_verb.add_argument("kb_dir", help="knowledge-base folder (e.g. sources)")
-    stats_verb.add_argument("--json", action="store_true", help="print one object per configuration (README lists the fields)")
+    stats_verb.add_argument(
+        "--json", action="store_true", help="print one object per configuration (README lists the fields)"
+    )
     stats_verb.set_defaults(run=cmd_stats)
 
     lock = verbs.add_parser("lock", help="record the chunk hashes of every source (chunks.lock)")
@@ -372,8 +439,9 @@ def parser() -> argparse.ArgumentParser:
     bench_verb.add_argument("--reports", type=int, default=100)
     bench_verb.add_argument("--json", action="store_true", help="print the measurements as JSON")
     bench_verb.add_argument("--work", help="folder for the generated corpus and sites (default: a new temporary one)")
-    bench_verb.add_argument("--citations", metavar="N,N,...",
-                            help="instead: one report paragraph of N citations each (linear-cost check)")
+    bench_verb.add_argument(
+        "--citations", metavar="N,N,...", help="instead: one report paragraph of N citations each (linear-cost check)"
+    )
     bench_verb.add_argument("--no-plain", action="store_true", help="skip the plain mkdocs-material comparison")
     bench_verb.add_argument("--timeout", type=float, default=3600, help="seconds before a build is stopped")
     bench_verb.set_defaults(run=cmd_bench)

@@ -110,7 +110,7 @@ def _place_citations(children: list[Token], html: Sequence[str]) -> list[Token]:
         cursor = 0
         for match in _SLOT.finditer(child.content):
             if match.start() > cursor:
-                placed.append(Token("text", "", 0, content=child.content[cursor:match.start()]))
+                placed.append(Token("text", "", 0, content=child.content[cursor : match.start()]))
             placed.append(Token("html_inline", "", 0, content=html[int(match.group(1))]))
             cursor = match.end()
         if cursor < len(child.content):
@@ -149,7 +149,9 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
             title = _SLOT.sub("", "".join(c.content for c in children if c.type in ("text", "code_inline"))).strip()
             anchor = heading_anchor(section, title, taken)
             token.attrSet("id", anchor)
-            children.append(Token("html_inline", "", 0, content=f'<a class="headerlink" href="#{anchor}" title="{PERMALINK}">¶</a>'))
+            children.append(
+                Token("html_inline", "", 0, content=f'<a class="headerlink" href="#{anchor}" title="{PERMALINK}">¶</a>')
+            )
             headings.append(Heading(int(token.tag[1]), anchor, title, token.map[0]))
         elif token.type == "inline" and token.children:
             token.children = _place_citations(token.children, html)

@@ -121,10 +121,15 @@ def whole(read: Callable[[Path], str]) -> Callable[[Path], list[FilePart]]:
 EXTRACTORS: dict[str, Callable[[Path], list[FilePart]]] = {
     ".pdf": pdf_pages,
     ".pptx": slides,
-    ".xlsx": sheets, ".xls": sheets,
+    ".xlsx": sheets,
+    ".xls": sheets,
     ".csv": csv_table,
-    ".docx": whole(markitdown_text), ".html": whole(markitdown_text), ".htm": whole(markitdown_text),
-    ".md": whole(utf8_text), ".txt": whole(utf8_text), ".json": whole(utf8_text),
+    ".docx": whole(markitdown_text),
+    ".html": whole(markitdown_text),
+    ".htm": whole(markitdown_text),
+    ".md": whole(utf8_text),
+    ".txt": whole(utf8_text),
+    ".json": whole(utf8_text),
 }
 _extracted: dict[tuple[str, str], list[FilePart]] = {}
 

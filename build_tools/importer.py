@@ -165,7 +165,9 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
     def titles_of(task: str) -> dict[str, set[str]]:
         return cache.setdefault(task, corpus_titles(writer.app, task))
 
-    texts = [(task, p.read_text(encoding="utf-8", errors="replace")) for (task, _), paths in runs.items() for p in paths]
+    texts = [
+        (task, p.read_text(encoding="utf-8", errors="replace")) for (task, _), paths in runs.items() for p in paths
+    ]
     choice = choose_corpus(texts, titles_of)
     for (task, time), paths in sorted(runs.items(), key=lambda item: (item[0][0], item[0][1] or "")):
         run = f"{task}_{time}" if time else task
@@ -174,13 +176,19 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
         corpus = choice.name if choice.name in titles_of(task) else None
         extra = {"corpus_evidence": choice.evidence} if corpus else {}
         if choice.name is None:
-            missing = (f"{folder.name} 的报告所用的语料不在流水线输出中（该文件夹引用的 {choice.cited} 个语料标题中，"
-                       f"任何一份语料最多只含 {choice.found} 个）")
+            missing = (
+                f"{folder.name} 的报告所用的语料不在流水线输出中（该文件夹引用的 {choice.cited} 个语料标题中，"
+                f"任何一份语料最多只含 {choice.found} 个）"
+            )
         else:
-            missing = (f"{folder.name} 的报告所用的语料是 {choice.name}.json（{choice.evidence}），"
-                       f"但 datasets/{task} 中没有这个文件")
-        writer.put(f"reports/{folder.name}-{run}/report.yaml",
-                   report_meta(task, corpus, missing, run=run, bench=folder.name, **extra))
+            missing = (
+                f"{folder.name} 的报告所用的语料是 {choice.name}.json（{choice.evidence}），"
+                f"但 datasets/{task} 中没有这个文件"
+            )
+        writer.put(
+            f"reports/{folder.name}-{run}/report.yaml",
+            report_meta(task, corpus, missing, run=run, bench=folder.name, **extra),
+        )
 
 
 def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
@@ -191,20 +199,35 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
             match = _RUN.match(run.name)
             if not match or (tasks and match.group("task") not in tasks):
                 continue
-            files = [p for p in sorted(run.iterdir()) if p.is_file() and p.suffix in (".md", ".txt")
-                     and not p.name.startswith("tool_call") and safe(p.name) and not writer.outside(p)]
+            files = [
+                p
+                for p in sorted(run.iterdir())
+                if p.is_file()
+                and p.suffix in (".md", ".txt")
+                and not p.name.startswith("tool_call")
+                and safe(p.name)
+                and not writer.outside(p)
+            ]
             if not files:
                 continue
             slug = f"{folder.name}-{model.name}-{run.name}"
             for path in files:
                 writer.put(f"reports/{slug}/{path.name}", path.read_bytes())
-            writer.put(f"reports/{slug}/report.yaml", report_meta(
-                match.group("task"), f"long_context_sampled_{context}", model=model.name, context=context, run=run.name,
-            ))
+            writer.put(
+                f"reports/{slug}/report.yaml",
+                report_meta(
+                    match.group("task"),
+                    f"long_context_sampled_{context}",
+                    model=model.name,
+                    context=context,
+                    run=run.name,
+                ),
+            )
 
 
-def import_app(app: Path, root: Path, tasks: set[str] | None = None,
-               progress: Callable[[str], None] = lambda _: None) -> Imported:
+def import_app(
+    app: Path, root: Path, tasks: set[str] | None = None, progress: Callable[[str], None] = lambda _: None
+) -> Imported:
     app = app.resolve()
     if not (app / "datasets").is_dir() and not (app / "results").is_dir():
         raise ImportFailure(f"{app}: not a pipeline app folder (no datasets/ or results/)")

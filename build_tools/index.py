@@ -54,11 +54,11 @@ from pathlib import Path
 from . import commonmark
 from .clean import cleaned
 from .knowledge_base import KnowledgeBase
-from .models import Resolved
 from .lock import write_atomic
-from .shards import Shard, rice_coded, shard_file
+from .models import Resolved
 from .paths import chunk_anchor, part_anchor, report_path, source_path
 from .render import part_label, unchanged
+from .shards import Shard, rice_coded, shard_file
 
 FORMAT = 6  # of the index files, checked by the worker and Searcher
 CACHE_FORMAT = 6  # of the term cache's entries (Analysis)
@@ -160,6 +160,7 @@ def join_rule(words: dict[str, int], documents: int, share: float) -> Callable[[
     """Whether two words in a row have their join indexed, from the document counts of the words
     common enough to join (`words`): build_index indexes joins by it, and a query looks up only
     joins it could have, since a bucket holds other joins too and would rank chunks on them."""
+
     def can_join(a: str, b: str) -> bool:
         count_a, count_b = words.get(a), words.get(b)
         return count_a is not None and count_b is not None and count_a * count_b >= share * documents * documents
@@ -255,8 +256,11 @@ def report_sections(text: str, items: list[Resolved], section: str, label: str) 
     found = commonmark.headings(text, spans, section)
     starts = [0] + [h.line for h in found] + [len(lines)]
     names = [(section, label)] + [(h.anchor, f"{label} · {h.title}") for h in found]
-    return [(anchor, name, "".join(lines[starts[i]:starts[i + 1]]))
-            for i, (anchor, name) in enumerate(names) if "".join(lines[starts[i]:starts[i + 1]]).strip()]
+    return [
+        (anchor, name, "".join(lines[starts[i] : starts[i + 1]]))
+        for i, (anchor, name) in enumerate(names)
+        if "".join(lines[starts[i] : starts[i + 1]]).strip()
+    ]
 
 
 def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
@@ -270,7 +274,9 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
         for number, chunk in enumerate(chunks):
             end = chunks[number + 1].start if number + 1 < len(chunks) and not whole else chunk.end
             kept = cleaned(source.text, chunk.start, end, kb.removals[slug]).strip()
-            docs.append(SearchDoc(source_path(slug), source.title, chunk_anchor(chunk.index), f"chunk {chunk.index}", kept))
+            docs.append(
+                SearchDoc(source_path(slug), source.title, chunk_anchor(chunk.index), f"chunk {chunk.index}", kept)
+            )
     return docs
 
 
@@ -282,7 +288,9 @@ def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
     for file in sorted(kb.loaded.files.values(), key=lambda f: f.slug):
         for part in file.parts:
             if part.text.strip():
-                docs.append(SearchDoc(source_path(file.slug), file.name, part_anchor(part), part_label(part), part.text))
+                docs.append(
+                    SearchDoc(source_path(file.slug), file.name, part_anchor(part), part_label(part), part.text)
+                )
     for slug in sorted(kb.cited):
         cited = kb.cited[slug]
         report = cited.report
@@ -347,8 +355,7 @@ def _without_stop_tails(term_of, doc_of, tf_of, df, stop, lengths):
     return kept
 
 
-def build_index(docs: list[SearchDoc], cache: TermCache,
-                progress: Callable[[str], None] | None = None) -> BuiltIndex:
+def build_index(docs: list[SearchDoc], cache: TermCache, progress: Callable[[str], None] | None = None) -> BuiltIndex:
     """Binary postings shards and the document table (see the module doc)."""
     import numpy as np
 
@@ -433,19 +440,32 @@ def build_index(docs: list[SearchDoc], cache: TermCache,
     del encoded
     for s in range(shards):
         lo, hi = int(boundaries[s]), int(boundaries[s + 1])
-        body = raw[int(term_start[lo]):int(term_end[hi - 1])] if hi > lo else b""
-        files[f"shard-{s}.bin"] = shard_file([terms_list[i] for i in order[lo:hi]],
-                                             term_end[lo:hi] - term_start[lo:hi], body)
+        body = raw[int(term_start[lo]) : int(term_end[hi - 1])] if hi > lo else b""
+        files[f"shard-{s}.bin"] = shard_file(
+            [terms_list[i] for i in order[lo:hi]], term_end[lo:hi] - term_start[lo:hi], body
+        )
     files.update(_tables(docs, lengths))
-    files["manifest.json"] = _json({
-        "format": FORMAT, "shards": shards, "documents": n, "max_term": MAX_TERM, "k1": K1, "b": B,
-        "average_length": (sum(lengths) / n) if n else 1.0, "coverage_bits": COVERAGE_BITS, "join_buckets": buckets,
-        "join_share": JOIN_SHARE, "join_words": joinable,
-        "stop_words": {terms_list[i]: int(df[i]) for i in np.flatnonzero(stop)},
-    })
+    files["manifest.json"] = _json(
+        {
+            "format": FORMAT,
+            "shards": shards,
+            "documents": n,
+            "max_term": MAX_TERM,
+            "k1": K1,
+            "b": B,
+            "average_length": (sum(lengths) / n) if n else 1.0,
+            "coverage_bits": COVERAGE_BITS,
+            "join_buckets": buckets,
+            "join_share": JOIN_SHARE,
+            "join_words": joinable,
+            "stop_words": {terms_list[i]: int(df[i]) for i in np.flatnonzero(stop)},
+        }
+    )
     if progress:
-        progress(f"search index: {n} documents, {len(order)} terms ({int(stop.sum())} stop words kept in part), "
-                 f"{postings} postings, {shards} shards, {len(raw) / 1e6:.1f} MB postings")
+        progress(
+            f"search index: {n} documents, {len(order)} terms ({int(stop.sum())} stop words kept in part), "
+            f"{postings} postings, {shards} shards, {len(raw) / 1e6:.1f} MB postings"
+        )
     return BuiltIndex(files, n, len(order), postings, int(stop.sum()))
 
 
@@ -494,7 +514,7 @@ def _json(value) -> bytes:
 def write_index(built: BuiltIndex, folder: Path) -> None:
     """Replace the folder's index files (a smaller index must not leave stale shards behind)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in set(p.name for p in folder.iterdir()) - set(built.files):
+    for stale in {p.name for p in folder.iterdir()} - set(built.files):
         (folder / stale).unlink()
     for name, data in built.files.items():
         (folder / name).write_bytes(data)
@@ -541,16 +561,17 @@ def join_places(runs: list[str], can_join: Callable[[str, str], bool]) -> list[t
             position += 1
             continue
         for i in range(len(run) - 1):
-            ending = [run[start:i + 1] for start in range(max(0, i + 1 - MAX_TERM), i + 1)]
-            starting = [run[i + 1:end] for end in range(i + 2, min(len(run), i + 1 + MAX_TERM) + 1)]
+            ending = [run[start : i + 1] for start in range(max(0, i + 1 - MAX_TERM), i + 1)]
+            starting = [run[i + 1 : end] for end in range(i + 2, min(len(run), i + 1 + MAX_TERM) + 1)]
             if any(can_join(a, b) for a in ending for b in starting):
-                found.append((run[i:i + 2], position + i))
+                found.append((run[i : i + 2], position + i))
         position += len(run)
     return found
 
 
-def query_terms(query: str, has_term: Callable[[str], bool], can_join: Callable[[str, str], bool],
-                buckets: int = 1) -> list[Clause]:
+def query_terms(
+    query: str, has_term: Callable[[str], bool], can_join: Callable[[str, str], bool], buckets: int = 1
+) -> list[Clause]:
     """The clauses of a query: see the module docstring for the rule."""
     clauses: list[Clause] = []
     runs = _RUNS.findall(fold(query))
@@ -566,8 +587,11 @@ def query_terms(query: str, has_term: Callable[[str], bool], can_join: Callable[
                 if has_term(run[start:end]):
                     clauses.append(Clause(run[start:end], False, _bits(position + start, position + end)))
                     covered[start:end] = [True] * (end - start)
-        clauses += [Clause(c, False, _bits(position + i, position + i + 1))
-                    for i, c in enumerate(run) if not covered[i] and has_term(c)]
+        clauses += [
+            Clause(c, False, _bits(position + i, position + i + 1))
+            for i, c in enumerate(run)
+            if not covered[i] and has_term(c)
+        ]
         position += len(run)
     for key, start in join_places(runs, can_join):
         term = bucket_term(join_hash(key) % buckets)
@@ -576,7 +600,9 @@ def query_terms(query: str, has_term: Callable[[str], bool], can_join: Callable[
     merged: dict[tuple[str, bool], Clause] = {}
     for clause in clauses:
         had = merged.get((clause.term, clause.prefix))
-        merged[clause.term, clause.prefix] = replace(clause, positions=clause.positions | had.positions) if had else clause
+        merged[clause.term, clause.prefix] = (
+            replace(clause, positions=clause.positions | had.positions) if had else clause
+        )
     return list(merged.values())
 
 
@@ -615,9 +641,9 @@ def section_text(html: str, anchor: str) -> str:
     if anchor.startswith("chunk-"):
         found = _CHUNK_TEXT.search(html, at)
         return plain(found.group(1)) if found else ""
-    rest = html[html.find(">", at) + 1:]
+    rest = html[html.find(">", at) + 1 :]
     end = _H2.search(rest)
-    return plain(rest[:end.start()] if end else rest)
+    return plain(rest[: end.start()] if end else rest)
 
 
 class Searcher:
@@ -631,7 +657,9 @@ class Searcher:
         self.texts = texts or self.page_text
         self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         if self.manifest.get("format") != FORMAT:
-            raise ValueError(f"{folder}: search index format {self.manifest.get('format')}, expected {FORMAT}; rebuild the site")
+            raise ValueError(
+                f"{folder}: search index format {self.manifest.get('format')}, expected {FORMAT}; rebuild the site"
+            )
         self.pages, self.docs = read_tables(json.loads((folder / "docs.json").read_text(encoding="utf-8")))
         m = self.manifest
         self.can_join = join_rule(m["join_words"], m["documents"], m["join_share"])
@@ -647,9 +675,13 @@ class Searcher:
     def clauses(self, query: str) -> list[Clause]:
         """The query's clauses; stop words only where the query has nothing else."""
         stop, buckets = self.manifest["stop_words"], self.manifest["join_buckets"]
-        ordinary = [clause for clause in query_terms(query, lambda t: t not in stop and t in self.shard(t).offsets,
-                                                     self.can_join, buckets)
-                    if clause.term not in stop]  # English words become clauses unlooked-up
+        ordinary = [
+            clause
+            for clause in query_terms(
+                query, lambda t: t not in stop and t in self.shard(t).offsets, self.can_join, buckets
+            )
+            if clause.term not in stop
+        ]  # English words become clauses unlooked-up
         return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets, self.can_join, buckets)
 
     def weight(self, tf: int, df: int, length: int) -> float:
@@ -675,8 +707,15 @@ class Searcher:
             for document, weight in best.items():
                 scores[document] = scores.get(document, 0.0) + weight
                 held[document] = held.get(document, 0) | clause.positions
-        ranked = sorted(scores, key=lambda d: (-bin(covered.get(d, 0)).count("1"), -bin(joined.get(d, 0)).count("1"),
-                                               -round(scores[d], 6), d))
+        ranked = sorted(
+            scores,
+            key=lambda d: (
+                -bin(covered.get(d, 0)).count("1"),
+                -bin(joined.get(d, 0)).count("1"),
+                -round(scores[d], 6),
+                d,
+            ),
+        )
         key = phrase_key(query)
 
         def typed_among(documents: list[int]) -> list[int]:
@@ -688,7 +727,7 @@ class Searcher:
                 break
             typed = typed_among([document])
         moved = set(typed)
-        ranked = typed + [d for d in ranked[:limit + len(typed)] if d not in moved]
+        ranked = typed + [d for d in ranked[: limit + len(typed)] if d not in moved]
         return [self.result(d, scores[d], bin(covered.get(d, 0)).count("1")) for d in ranked[:limit]]
 
     def location(self, document: int) -> str:
@@ -705,5 +744,9 @@ class Searcher:
 
     def result(self, document: int, score: float, matched: int) -> dict:
         page, _, label, _ = self.docs[document]
-        return {"location": self.location(document), "title": f"{self.pages[page][1]} · {label}",
-                "score": round(score, 6), "matched": matched}
+        return {
+            "location": self.location(document),
+            "title": f"{self.pages[page][1]} · {label}",
+            "score": round(score, 6),
+            "matched": matched,
+        }

@@ -32,14 +32,24 @@ from .models import Corpus, FileSource, Problem, Report, Source
 FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
     ".pdf": "pdf",
     ".pptx": "pptx",
-    ".xlsx": "xlsx", ".xls": "xlsx",
+    ".xlsx": "xlsx",
+    ".xls": "xlsx",
     ".docx": "docx",
     ".csv": "csv",
-    ".html": "html", ".htm": "html",
-    ".md": "text", ".txt": "text", ".json": "text",
-    ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".webp": "image",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "text",
+    ".txt": "text",
+    ".json": "text",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".gif": "image",
+    ".webp": "image",
     ".svg": "image",
-    ".mp4": "video", ".webm": "video", ".mov": "video",
+    ".mp4": "video",
+    ".webm": "video",
+    ".mov": "video",
 }
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 _RULE_LINE = re.compile(r"^[=\-]{20,}\s*$")
@@ -77,7 +87,7 @@ def short_hash(text: str, length: int = 10) -> str:
 
 def slugify(text: str) -> str:
     slug = _SLUG_UNSAFE.sub("-", text.lower()).strip("-")
-    return slug if len(slug) <= MAX_SLUG else f"{slug[:MAX_SLUG - 11].rstrip('-')}-{short_hash(slug)}"
+    return slug if len(slug) <= MAX_SLUG else f"{slug[: MAX_SLUG - 11].rstrip('-')}-{short_hash(slug)}"
 
 
 def free_slug(slug: str, where: str, taken: Container[str]) -> str:
@@ -174,7 +184,9 @@ def read_text(path: Path, root: Path) -> tuple[str | None, Problem | None]:
         return data.decode("utf-8").removeprefix("\ufeff"), None
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        return None, Problem(relative(path, root), f"not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})", line)
+        return None, Problem(
+            relative(path, root), f"not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})", line
+        )
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:
@@ -360,7 +372,10 @@ def corpus_document(item: object, index: int, where: str, line: int) -> tuple[So
     title = item.get("title", "")
     content = item.get("content", "") or item.get("page_body", "")
     if title:
-        title, body = title if isinstance(title, str) else str(title), content if isinstance(content, str) else str(content)
+        title, body = (
+            title if isinstance(title, str) else str(title),
+            content if isinstance(content, str) else str(content),
+        )
     elif content and not isinstance(content, str):
         return None, Problem(where, f"item {index}: the text is not a string and there is no title", line)
     else:
@@ -371,7 +386,9 @@ def corpus_document(item: object, index: int, where: str, line: int) -> tuple[So
         source.meta["origin"] = url if isinstance(url, str) else str(url)
     problem = None
     if not title and not body:
-        problem = Problem(where, f"item {index} has neither a title nor text (the pipeline numbers it as an empty document)", line)
+        problem = Problem(
+            where, f"item {index} has neither a title nor text (the pipeline numbers it as an empty document)", line
+        )
     return source, problem
 
 
@@ -425,7 +442,9 @@ def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
     try:
         source.parts = extract_parts(path)
     except Exception as error:  # pdfminer, MarkItDown and the office libraries raise many types
-        return source, [Problem(where, f"cannot extract the {kind} text ({failure(error)}); its page offers only the download")]
+        return source, [
+            Problem(where, f"cannot extract the {kind} text ({failure(error)}); its page offers only the download")
+        ]
     return source, []
 
 
@@ -447,7 +466,11 @@ def run_title(meta: dict, task: str | None) -> str | None:
         return None
     when = _RUN_TIME.search(str(meta.get("run", "")))
     time = f"{when[1]}-{when[2]}-{when[3]} {when[4]}:{when[5]}" if when else str(meta.get("generated", ""))[:16]
-    parts = [RUN_TITLE.format(task=task or "—"), *(str(meta[k]) for k in ("model", "context", "bench") if meta.get(k)), time]
+    parts = [
+        RUN_TITLE.format(task=task or "—"),
+        *(str(meta[k]) for k in ("model", "context", "bench") if meta.get(k)),
+        time,
+    ]
     return " · ".join(p for p in parts if p)
 
 
@@ -455,7 +478,8 @@ def sections_between_rules(text: str) -> dict[str, str]:
     """Sections of the pipeline's `*_comparison.txt`: a NAME line between two rule lines."""
     lines = text.splitlines()
     headers = [
-        i for i in range(1, len(lines) - 1)
+        i
+        for i in range(1, len(lines) - 1)
         if _RULE_LINE.match(lines[i - 1]) and _RULE_LINE.match(lines[i + 1]) and lines[i].strip()
     ]
     sections: dict[str, str] = {}
@@ -543,7 +567,10 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
             return None, [*problems, problem]
         merge_report_file(parts, path.name, text)
     if "final" not in parts:  # an empty final report is a run that wrote nothing: kept, counted as failed
-        return None, [*problems, Problem(where, "no report text found (expected *_comparison.txt, final_report.md or a report .md)")]
+        return None, [
+            *problems,
+            Problem(where, "no report text found (expected *_comparison.txt, final_report.md or a report .md)"),
+        ]
     slug = slugify(folder.name) or f"r-{short_hash(where)}"
     task = str(meta.get("task") or parts.get("task") or "") or None
     heading = report_title(parts["final"], RUN_TITLE.format(task=task or "—"))
@@ -589,7 +616,9 @@ def _disambiguate(loaded: Loaded, source: Source, taken: _SourceSlugs) -> str:
     slug = free_slug(source.slug, source.origins[0], taken)
     if slug != source.slug:
         owner = existing.origins[0] if existing else "an index page"
-        loaded.problems.append(Problem(source.origins[0], f"slug {source.slug!r} is taken by {owner}; published as sources/{slug}/"))
+        loaded.problems.append(
+            Problem(source.origins[0], f"slug {source.slug!r} is taken by {owner}; published as sources/{slug}/")
+        )
         source.slug = slug
     loaded.sources[slug] = source
     return slug
@@ -601,8 +630,11 @@ def _add_report(loaded: Loaded, report: Report) -> None:
     slug = free_slug(report.slug, report.path, loaded.reports)
     if slug != report.slug:
         owner = loaded.reports[report.slug].path if report.slug in loaded.reports else "the reports index"
-        loaded.problems.append(Problem(report.path, f"its address reports/{report.slug}/ is taken by {owner}; "
-                                                    f"published at reports/{slug}/"))
+        loaded.problems.append(
+            Problem(
+                report.path, f"its address reports/{report.slug}/ is taken by {owner}; published at reports/{slug}/"
+            )
+        )
         report.slug = slug
     loaded.reports[slug] = report
 
@@ -614,8 +646,11 @@ def _same_cited_name(loaded: Loaded) -> None:
     for file in loaded.files.values():
         key = (file.path.rsplit("/", 1)[0], file_key(file.name))
         if key in first:
-            loaded.problems.append(Problem(file.path, f"a citation cannot tell it from {first[key].path}, "
-                                                      "which citations of that name link to"))
+            loaded.problems.append(
+                Problem(
+                    file.path, f"a citation cannot tell it from {first[key].path}, which citations of that name link to"
+                )
+            )
         else:
             first[key] = file
 

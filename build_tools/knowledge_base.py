@@ -17,10 +17,10 @@ from .cite.resolve import Scope, file_key, resolve, title_index, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
 from .ingest import Loaded, load
-from .messages import Reason
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
-from .paths import citation_anchor
+from .messages import Reason
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
+from .paths import citation_anchor
 
 SENTENCE_END = re.compile(r"[。！？!?\n]")
 MAX_SENTENCE = 160
@@ -107,11 +107,11 @@ class Sentences:
     def _between_citations(self, left: int, right: int) -> list[str]:
         """The text of [left, right) cut at the citations in it."""
         pieces, cursor = [], left
-        for span_start, span_end in self.spans[max(0, bisect.bisect_right(self.spans, (left, -1)) - 1):]:
+        for span_start, span_end in self.spans[max(0, bisect.bisect_right(self.spans, (left, -1)) - 1) :]:
             if span_start >= right:
                 break
             if span_end > cursor:
-                pieces.append(self.text[cursor:max(span_start, cursor)])
+                pieces.append(self.text[cursor : max(span_start, cursor)])
                 cursor = span_end
         pieces.append(self.text[cursor:right])
         return pieces
@@ -149,7 +149,7 @@ class Sentences:
         if len(before) + len(after) <= MAX_SENTENCE:
             return (before + after).strip()
         if len(before) > MAX_SENTENCE * 2 // 3:
-            before = "…" + before[-(MAX_SENTENCE * 2 // 3 - 1):]
+            before = "…" + before[-(MAX_SENTENCE * 2 // 3 - 1) :]
         after = after[: MAX_SENTENCE - len(before) - 1] + "…"
         return (before + after).strip()
 
@@ -204,22 +204,27 @@ class TaskSummary:
 
 def task_summaries(kb: KnowledgeBase) -> list[TaskSummary]:
     loaded = kb.loaded
-    tasks = sorted({c.task for c in loaded.corpora.values() if c.task} | {f.task for f in loaded.files.values() if f.task}
-                   | {r.task for r in loaded.reports.values() if r.task})
+    tasks = sorted(
+        {c.task for c in loaded.corpora.values() if c.task}
+        | {f.task for f in loaded.files.values() if f.task}
+        | {r.task for r in loaded.reports.values() if r.task}
+    )
     summaries = []
     for task in tasks:
         reports = [c for c in kb.cited.values() if c.report.task == task]
         places = (f"corpora/{task}/", f"files/{task}/", *(c.report.path.rstrip("/") + "/" for c in reports))
         citations = [item for c in reports for item in c.final]
-        summaries.append(TaskSummary(
-            task,
-            len({slug for c in loaded.corpora.values() if c.task == task for slug in c.slugs if slug}),
-            sum(f.task == task for f in loaded.files.values()),
-            len(reports),
-            len(citations),
-            sum(item.status != "resolved" for item in citations),
-            sum((p.path + "/").startswith(places) for p in kb.problems),
-        ))
+        summaries.append(
+            TaskSummary(
+                task,
+                len({slug for c in loaded.corpora.values() if c.task == task for slug in c.slugs if slug}),
+                sum(f.task == task for f in loaded.files.values()),
+                len(reports),
+                len(citations),
+                sum(item.status != "resolved" for item in citations),
+                sum((p.path + "/").startswith(places) for p in kb.problems),
+            )
+        )
     return summaries
 
 
@@ -259,7 +264,9 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
                 key = (item.source_slug, item.citation.chunk if at_chunk else None)
                 sentence = sentences.around(item.citation.start, item.citation.end)
                 # once per sentence, linked to its first citation; a dict keeps first-seen order
-                backlinks.setdefault(key, {}).setdefault((slug, sentence), Backlink(slug, report.title, sentence, anchor))
+                backlinks.setdefault(key, {}).setdefault(
+                    (slug, sentence), Backlink(slug, report.title, sentence, anchor)
+                )
     kb.backlinks = {key: list(links.values()) for key, links in backlinks.items()}
     locked, problem = read_lock(kb.loaded.root / LOCK_NAME)
     if problem:

@@ -18,12 +18,27 @@ STATUS_LABELS = {
     "locator_out_of_range": "页码不存在",
 }
 KIND_LABELS = {
-    "long_context": "语料文档", "document": "文档", "image": "图片", "video": "视频", "web": "网页", "rag": "RAG 参考",
+    "long_context": "语料文档",
+    "document": "文档",
+    "image": "图片",
+    "video": "视频",
+    "web": "网页",
+    "rag": "RAG 参考",
 }
 META_LABELS = {  # header fields of sources and reports; others keep their own name
-    "origin": "原始网址", "kind": "类型", "retrieved": "抓取日期", "title": "标题", "task": "任务", "model": "模型",
-    "context": "上下文长度", "run": "运行", "bench": "基准文件夹", "generated": "生成时间", "corpus_evidence": "语料依据",
-    "corpus_missing": "缺少语料", "summary": "摘要",
+    "origin": "原始网址",
+    "kind": "类型",
+    "retrieved": "抓取日期",
+    "title": "标题",
+    "task": "任务",
+    "model": "模型",
+    "context": "上下文长度",
+    "run": "运行",
+    "bench": "基准文件夹",
+    "generated": "生成时间",
+    "corpus_evidence": "语料依据",
+    "corpus_missing": "缺少语料",
+    "summary": "摘要",
 }
 RULE_LABELS = {
     "breadcrumb": "面包屑导航",
@@ -59,33 +74,54 @@ AUDIT_REASONS = {
 REASONS: dict[str, tuple[str, str]] = {
     # the cite stage's verdicts
     "not_in_corpus": ("no source in the report's corpus has this title", "报告的语料中没有这个标题的来源"),
-    "ambiguous_title": ("ambiguous: {count} sources in the corpus start with this title",
-                        "有歧义：语料中有 {count} 个来源以这个标题开头"),
+    "ambiguous_title": (
+        "ambiguous: {count} sources in the corpus start with this title",
+        "有歧义：语料中有 {count} 个来源以这个标题开头",
+    ),
     "did_you_mean": ("did you mean {name!r}?", "是否指「{name}」？"),
-    "elsewhere": ("a source titled {name!r} exists, but not in this report's corpus",
-                  "知识库中有标题为「{name}」的来源，但不在此报告的语料中"),
-    "corpus_unnamed": ("this report names no corpus, so its long_context sources are not in the knowledge base",
-                       "此报告没有指定语料，它引用的语料文档不在知识库中"),
+    "elsewhere": (
+        "a source titled {name!r} exists, but not in this report's corpus",
+        "知识库中有标题为「{name}」的来源，但不在此报告的语料中",
+    ),
+    "corpus_unnamed": (
+        "this report names no corpus, so its long_context sources are not in the knowledge base",
+        "此报告没有指定语料，它引用的语料文档不在知识库中",
+    ),
     "corpus_absent": ("corpus {corpus}.json is not in the knowledge base", "知识库中没有语料 {corpus}.json"),
     "corpus_note": ("the report's corpus is not in the knowledge base: {note}", "此报告的语料不在知识库中：{note}"),
     "no_sheet": ("{name!r} has no sheet {sheet!r}", "「{name}」没有名为「{sheet}」的工作表"),
-    "no_such_page": ("{name!r} has {count} page(s); page {number} does not exist", "「{name}」共 {count} 页，没有第 {number} 页"),
-    "no_such_slide": ("{name!r} has {count} slide(s); slide {number} does not exist",
-                      "「{name}」共 {count} 张幻灯片，没有第 {number} 张"),
-    "not_a_chunk_number": ("{locator!r} is not a chunk number; corpus documents are cited by chunk",
-                           "「{locator}」不是块号；语料文档按块（chunk）引用"),
+    "no_such_page": (
+        "{name!r} has {count} page(s); page {number} does not exist",
+        "「{name}」共 {count} 页，没有第 {number} 页",
+    ),
+    "no_such_slide": (
+        "{name!r} has {count} slide(s); slide {number} does not exist",
+        "「{name}」共 {count} 张幻灯片，没有第 {number} 张",
+    ),
+    "not_a_chunk_number": (
+        "{locator!r} is not a chunk number; corpus documents are cited by chunk",
+        "「{locator}」不是块号；语料文档按块（chunk）引用",
+    ),
     "no_chunk_number": ("no chunk number; corpus documents are cited by chunk", "缺少块号；语料文档按块（chunk）引用"),
     "source_is": ("the source is {name!r}", "来源是「{name}」"),
     "too_few_chunks": ("{name!r} has {count} chunk(s) (0–{last})", "「{name}」只有 {count} 块（0–{last}）"),
     "file_as_chunk": ("a task file cited as a corpus document", "把任务文件当作语料文档引用"),
-    "file_as_chunk_numbered": ("a task file cited as a corpus document: chunk {chunk} is not a place in the file",
-                               "把任务文件当作语料文档引用：chunk {chunk} 不是文件中的位置"),
+    "file_as_chunk_numbered": (
+        "a task file cited as a corpus document: chunk {chunk} is not a place in the file",
+        "把任务文件当作语料文档引用：chunk {chunk} 不是文件中的位置",
+    ),
     "path_in_file_name": ("a cited file name must not contain a path", "引用的文件名不能包含路径"),
     "no_file": ("no file {name!r} in {folder}", "{folder} 中没有文件「{name}」"),
     "no_file_here": ("no file {name!r} in this report's task files", "此报告的任务文件中没有「{name}」"),
     "not_web_address": ("not a web address", "不是网址"),
-    "no_source_at_url": ("no source in the knowledge base was scraped from this address", "知识库中没有从这个网址抓取的来源"),
-    "no_rag_entry": ("no [RAG-{number}] entry in the report's reference list", "报告的参考文献列表中没有 [RAG-{number}]"),
+    "no_source_at_url": (
+        "no source in the knowledge base was scraped from this address",
+        "知识库中没有从这个网址抓取的来源",
+    ),
+    "no_rag_entry": (
+        "no [RAG-{number}] entry in the report's reference list",
+        "报告的参考文献列表中没有 [RAG-{number}]",
+    ),
     # the parser's
     "expected_title_chunk": ('expected "title", chunk N', "应为“标题”, chunk N 的形式"),
     "empty_title": ("empty title", "标题为空"),

@@ -18,8 +18,19 @@ from .chunk import content_offset
 from .clean import segments
 from .ingest import origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase
-from .messages import (AUDIT_LABELS, AUDIT_REASONS, FILE_NOTES, KIND_LABELS, META_LABELS, OPEN, PART_LABELS,
-                       PERMALINK, RULE_LABELS, RUN_TITLE, STATUS_LABELS)
+from .messages import (
+    AUDIT_LABELS,
+    AUDIT_REASONS,
+    FILE_NOTES,
+    KIND_LABELS,
+    META_LABELS,
+    OPEN,
+    PART_LABELS,
+    PERMALINK,
+    RULE_LABELS,
+    RUN_TITLE,
+    STATUS_LABELS,
+)
 from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
 from .stats import TitleLookup, failed
@@ -33,10 +44,21 @@ SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporti
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 SHORT_TITLE = 18
 # Characters Markdown would act on inside inline HTML; entities keep them literal.
-_MARKDOWN_ACTIVE = str.maketrans({
-    "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#93;", "\\": "&#92;",
-    "|": "&#124;", "\n": "&#10;", "{": "&#123;", "}": "&#125;", "~": "&#126;",
-})  # no "#": html.escape's own entities contain it, and with "\n" gone it cannot start a heading
+_MARKDOWN_ACTIVE = str.maketrans(
+    {
+        "*": "&#42;",
+        "_": "&#95;",
+        "`": "&#96;",
+        "[": "&#91;",
+        "]": "&#93;",
+        "\\": "&#92;",
+        "|": "&#124;",
+        "\n": "&#10;",
+        "{": "&#123;",
+        "}": "&#125;",
+        "~": "&#126;",
+    }
+)  # no "#": html.escape's own entities contain it, and with "\n" gone it cannot start a heading
 
 
 def esc(text: str) -> str:
@@ -147,9 +169,12 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
         page_header(source.title),
         f'<table class="citekb-meta">{rows}</table>',
         f'<p class="citekb-note">已隐藏 {hidden} 字的抓取模板内容（点击展开）；块编号与研究流水线的检索器一致。</p>'
-        if hidden else "",
+        if hidden
+        else "",
         backlinks_html(kb.backlinks.get((source.slug, None), []), link),
-        '<nav class="citekb-chunk-nav">' + " ".join(chunk_nav_link(kb, source.slug, c.index) for c in chunks) + "</nav>",
+        '<nav class="citekb-chunk-nav">'
+        + " ".join(chunk_nav_link(kb, source.slug, c.index) for c in chunks)
+        + "</nav>",
     ]
     for i, chunk in enumerate(chunks):
         neighbours = (chunks[i - 1] if i else None, chunks[i + 1] if i + 1 < len(chunks) else None)
@@ -211,7 +236,9 @@ def part_html(part: FilePart) -> str:
 def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
     href = esc(link(file_url(file)))
     parts = [
-        page_header(file.name, f'任务文件 · {esc(file.kind)} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>'),
+        page_header(
+            file.name, f'任务文件 · {esc(file.kind)} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>'
+        ),
         backlinks_html(kb.backlinks.get((file.slug, None), []), link),
     ]
     if file.kind == "image":
@@ -221,8 +248,11 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
     elif not file.parts:
         parts.append(f'<p class="citekb-note">{FILE_NOTES["no_text"]}</p>')
     if len(file.parts) > 1:
-        parts.append('<nav class="citekb-chunk-nav">' + " ".join(
-            f'<a href="#{esc(part_anchor(p))}">{esc(p.name or str(p.number))}</a>' for p in file.parts) + "</nav>")
+        parts.append(
+            '<nav class="citekb-chunk-nav">'
+            + " ".join(f'<a href="#{esc(part_anchor(p))}">{esc(p.name or str(p.number))}</a>' for p in file.parts)
+            + "</nav>"
+        )
     parts.extend(part_html(part) for part in file.parts)
     return "\n".join(p for p in parts if p)
 
@@ -243,8 +273,10 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
         f'<table class="citekb-index"><thead><tr><th>标题</th><th>块数</th><th>出处</th></tr></thead><tbody>{rows}</tbody></table>',
     ]
     if files:
-        parts.append(f'<h2 id="files">任务文件</h2><table class="citekb-index"><thead><tr><th>文件</th><th>类型</th>'
-                     f"<th>位置</th></tr></thead><tbody>{files}</tbody></table>")
+        parts.append(
+            f'<h2 id="files">任务文件</h2><table class="citekb-index"><thead><tr><th>文件</th><th>类型</th>'
+            f"<th>位置</th></tr></thead><tbody>{files}</tbody></table>"
+        )
     return "\n".join(parts)
 
 
@@ -261,8 +293,10 @@ def preview_html(head: str, body: str) -> str:
     """A citation's preview: a header naming what is cited, then its text or thumbnail (`body`, HTML).
     No nested <span> (`outline` cuts a preview at its first </span>); citekb-popover.js adds the
     header's open link, which cannot sit inside the citation's own <a>."""
-    return (f'<span class="citekb-preview" role="tooltip"><strong class="citekb-preview-head" data-open="{OPEN}">'
-            f"{html_line(head)}</strong>{body}</span>")
+    return (
+        f'<span class="citekb-preview" role="tooltip"><strong class="citekb-preview-head" data-open="{OPEN}">'
+        f"{html_line(head)}</strong>{body}</span>"
+    )
 
 
 def cut(text: str) -> str:
@@ -276,8 +310,9 @@ def file_part(file: FileSource, target: str) -> FilePart | None:
     return next((p for p in file.parts if part_anchor(p) == fragment), None)
 
 
-def citation_html(item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None,
-                  audit: Audit | None = None) -> str:
+def citation_html(
+    item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None, audit: Audit | None = None
+) -> str:
     """One citation as an inline element: a link with a preview (header, cited text or thumbnail),
     or a marked failure whose preview says why (its only tooltip: no `title` beside it).
 
@@ -350,8 +385,13 @@ def span_in_context(text: str, span: tuple[int, int] | None) -> str:
         return html_line(text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else ""))
     start, end = span
     left, right = max(0, start - SPAN_CONTEXT), min(len(text), end + SPAN_CONTEXT)
-    return ("…" if left else "") + html_line(text[left:start]) + f"<mark>{html_line(text[start:end])}</mark>" + \
-        html_line(text[end:right]) + ("…" if right < len(text) else "")
+    return (
+        ("…" if left else "")
+        + html_line(text[left:start])
+        + f"<mark>{html_line(text[start:end])}</mark>"
+        + html_line(text[end:right])
+        + ("…" if right < len(text) else "")
+    )
 
 
 def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
@@ -360,8 +400,9 @@ def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
     if audit.better:
         slug, number = audit.better
         where = f"「{short(kb.loaded.sources[slug].title)}」chunk {number} "
-    return AUDIT_REASONS[audit.status].format(support=audit.support, where=where, terms="、".join(audit.better_terms),
-                                              numbers="、".join(audit.missing))
+    return AUDIT_REASONS[audit.status].format(
+        support=audit.support, where=where, terms="、".join(audit.better_terms), numbers="、".join(audit.missing)
+    )
 
 
 def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
@@ -373,8 +414,10 @@ def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
         slug, number = audit.better
         href = span_href(link(chunk_path(slug, number)), audit.better_span)
         suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">建议：{html_line(short(kb.loaded.sources[slug].title))} · chunk {number}</a>'
-    return (f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
-            f'⚑ {AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}{suggestion}</span>')
+    return (
+        f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
+        f"⚑ {AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}{suggestion}</span>"
+    )
 
 
 def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link: Link, anchor: str | None) -> str:
@@ -386,7 +429,9 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     ident = f' id="{anchor}"' if anchor else ""
     note = ""
     if audit.status not in FLAGGED and audit.status in AUDIT_REASONS:  # weak: evidence to read, not a flag
-        note = f'<em class="citekb-preview-note">{AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}</em>'
+        note = (
+            f'<em class="citekb-preview-note">{AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}</em>'
+        )
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
         f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
@@ -397,18 +442,31 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     )
 
 
-def report_html(text: str, items: list[Resolved], kb: KnowledgeBase, link: Link, section: str,
-                audits: list[Audit | None] | None = None) -> str:
+def report_html(
+    text: str,
+    items: list[Resolved],
+    kb: KnowledgeBase,
+    link: Link,
+    section: str,
+    audits: list[Audit | None] | None = None,
+) -> str:
     """Report text rendered (CommonMark) with each citation bracket replaced by its rendered
     citation(s), as one raw HTML block for the page's Markdown (which leaves it alone)."""
     by_span: dict[tuple[int, int], list[Resolved]] = {}
     audit_of = dict(zip(map(id, items), audits or []))
     for item in items:
         by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
-    spans = [(start, end, "".join(citation_html(item, kb, link, citation_anchor(section, n) if not i else None,
-                                                audit_of.get(id(item)))
-                                  for i, item in enumerate(by_span[start, end])))
-             for n, (start, end) in enumerate(commonmark.disjoint(by_span))]
+    spans = [
+        (
+            start,
+            end,
+            "".join(
+                citation_html(item, kb, link, citation_anchor(section, n) if not i else None, audit_of.get(id(item)))
+                for i, item in enumerate(by_span[start, end])
+            ),
+        )
+        for n, (start, end) in enumerate(commonmark.disjoint(by_span))
+    ]
     return f'<div class="citekb-report">\n{commonmark.render(text, spans, section)}\n</div>'
 
 
@@ -422,7 +480,9 @@ def outline(page_html: str) -> list[tuple[int, str, str]]:
     Citation previews and permalinks are left out of the text."""
     found = []
     for level, anchor, inner in _HEADING.findall(page_html):
-        inner = re.sub(r'<span class="citekb-preview".*?</span>|<a class="headerlink".*?</a>', "", inner, flags=re.DOTALL)
+        inner = re.sub(
+            r'<span class="citekb-preview".*?</span>|<a class="headerlink".*?</a>', "", inner, flags=re.DOTALL
+        )
         found.append((int(level), html.unescape(anchor), html.unescape(_TAG.sub("", inner)).strip()))
     return found
 
@@ -439,8 +499,10 @@ def validation_html(cited: CitedReport, link: Link) -> str:
     """What validation changed: the citations (each linked to where it is in both versions) and the
     text, word by word inside the paragraphs it touched."""
     first: dict[str, dict[tuple, str]] = {"final": {}, "original": {}}
-    for section, items, anchors in (("final", cited.final, cited.final_anchors),
-                                    ("original", cited.original, cited.original_anchors)):
+    for section, items, anchors in (
+        ("final", cited.final, cited.final_anchors),
+        ("original", cited.original, cited.original_anchors),
+    ):
         for item, anchor in zip(items, anchors):
             if anchor:
                 first[section].setdefault(citation_key(item), anchor)
@@ -452,16 +514,23 @@ def validation_html(cited: CitedReport, link: Link) -> str:
     rows = "".join(
         f"<tr><td>{CHANGE_LABELS[change]}</td><td>{esc(KIND_LABELS.get(key[0], key[0]))}</td><td>{esc(key[1])}</td>"
         f"<td>{'' if key[2] is None else key[2]}</td><td>{n}</td><td>{places(key)}</td></tr>"
-        for change, keys in citation_diff(cited).items() for key, n in keys
+        for change, keys in citation_diff(cited).items()
+        for key, n in keys
     )
     report = cited.report
     return (
-        f'<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n'
+        f"<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n"
         "### 引用变化 {#citation-diff}\n\n"
-        + (f'<table class="citekb-index"><thead><tr><th>变化</th><th>类型</th><th>来源</th><th>chunk</th>'
-           f"<th>次数</th><th>位置</th></tr></thead><tbody>{rows}</tbody></table>\n" if rows else "<p>引用没有变化。</p>\n")
+        + (
+            f'<table class="citekb-index"><thead><tr><th>变化</th><th>类型</th><th>来源</th><th>chunk</th>'
+            f"<th>次数</th><th>位置</th></tr></thead><tbody>{rows}</tbody></table>\n"
+            if rows
+            else "<p>引用没有变化。</p>\n"
+        )
         + "\n### 文本差异 {#text-diff}\n\n"
-        + text_diff_html(without_citations(report.original or "", cited.original), without_citations(report.final, cited.final))
+        + text_diff_html(
+            without_citations(report.original or "", cited.original), without_citations(report.final, cited.final)
+        )
     )
 
 
@@ -505,9 +574,11 @@ def text_diff_html(before: str, after: str) -> str:
             out.append(f'<div class="citekb-diff-same">… {i2 - i1} 段未改动 …</div>')
             continue
         pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
-        out.extend(f'<div class="citekb-diff-changed">{inline_diff_html(a[i1 + k], b[j1 + k])}</div>' for k in range(pairs))
-        out.extend(f'<del class="citekb-diff-del">{esc(line)}</del>' for line in a[i1 + pairs:i2])
-        out.extend(f'<ins class="citekb-diff-ins">{esc(line)}</ins>' for line in b[j1 + pairs:j2])
+        out.extend(
+            f'<div class="citekb-diff-changed">{inline_diff_html(a[i1 + k], b[j1 + k])}</div>' for k in range(pairs)
+        )
+        out.extend(f'<del class="citekb-diff-del">{esc(line)}</del>' for line in a[i1 + pairs : i2])
+        out.extend(f'<ins class="citekb-diff-ins">{esc(line)}</ins>' for line in b[j1 + pairs : j2])
     return '<div class="citekb-diff">' + "".join(out) + "</div>"
 
 
@@ -516,10 +587,14 @@ def status_counts(items: Iterable[Resolved]) -> Counter:
 
 
 def counts_html(counts: Counter) -> str:
-    return " · ".join(
-        f'<span class="citekb-count" data-status="{s}">{STATUS_LABELS[s]} {counts[s]}</span>'
-        for s in STATUS_LABELS if counts[s]
-    ) or "无引用"
+    return (
+        " · ".join(
+            f'<span class="citekb-count" data-status="{s}">{STATUS_LABELS[s]} {counts[s]}</span>'
+            for s in STATUS_LABELS
+            if counts[s]
+        )
+        or "无引用"
+    )
 
 
 def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
@@ -530,20 +605,29 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     parts = [
         f"# {inline(report.title)}\n",
-        f'<p class="citekb-subtitle">{esc(report.subtitle)}</p>\n' if report.subtitle and report.subtitle != report.title else "",
+        f'<p class="citekb-subtitle">{esc(report.subtitle)}</p>\n'
+        if report.subtitle and report.subtitle != report.title
+        else "",
         f'<table class="citekb-meta">{rows}</table>\n',
         f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
     ]
     if report.query:
-        parts.append(f'## 查询 {{#query}}\n\n<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n')
-    parts.append("## 最终报告 {#final}\n\n" + report_html(report.final, cited.final, kb, link, "final",
-                                                      kb.audits.get(report.slug)) + "\n")
+        parts.append(
+            f'## 查询 {{#query}}\n\n<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n'
+        )
+    parts.append(
+        "## 最终报告 {#final}\n\n"
+        + report_html(report.final, cited.final, kb, link, "final", kb.audits.get(report.slug))
+        + "\n"
+    )
     if report.original is not None and unchanged(report):
         parts.append("## 验证改动 {#validation}\n\n<p>验证没有改动这份报告：原始版本与最终版本相同。</p>\n")
     elif report.original is not None:
         parts.append("## 验证改动 {#validation}\n\n" + validation_html(cited, link) + "\n")
         parts.append(
-            "## 原始报告（验证前） {#original}\n\n" + report_html(report.original, cited.original, kb, link, "original") + "\n"
+            "## 原始报告（验证前） {#original}\n\n"
+            + report_html(report.original, cited.original, kb, link, "original")
+            + "\n"
         )
     if report.meta.get("summary"):
         parts.append(
@@ -556,7 +640,11 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
 def report_row(cited: CitedReport, link: Link) -> str:
     report: Report = cited.report
     subtitle = f"<small>{esc(report.subtitle)}</small>" if report.subtitle and report.subtitle != report.title else ""
-    outcome = '<span class="citekb-failed">运行失败（没有生成报告）</span>' if failed(report.final) else counts_html(status_counts(cited.final))
+    outcome = (
+        '<span class="citekb-failed">运行失败（没有生成报告）</span>'
+        if failed(report.final)
+        else counts_html(status_counts(cited.final))
+    )
     return (
         f'<tr><td><a href="{esc(link(report_path(report.slug)))}">{esc(report.title)}</a>{subtitle}</td>'
         f"<td>{outcome}</td></tr>"
@@ -584,25 +672,37 @@ CORPUS_MISSING = ("corpus_unnamed", "corpus_absent", "corpus_note")  # titles no
 
 def audit_counts_html(audits: Iterable[Audit | None]) -> str:
     counts = Counter(a.status for a in audits if a)
-    return " · ".join(
-        f'<span class="citekb-count" data-audit="{s}">{AUDIT_LABELS[s]} {counts[s]}</span>'
-        for s in AUDIT_LABELS if counts[s]
-    ) or "—"
+    return (
+        " · ".join(
+            f'<span class="citekb-count" data-audit="{s}">{AUDIT_LABELS[s]} {counts[s]}</span>'
+            for s in AUDIT_LABELS
+            if counts[s]
+        )
+        or "—"
+    )
 
 
 def weakest_claims_html(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     """A report's claims whose evidence is weakest (flagged or weak, lowest support first), on the health page."""
     audits = kb.audits.get(cited.report.slug, [])
-    flagged = sorted(((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in AUDIT_REASONS),
-                     key=lambda pair: pair[0].support)[:WEAKEST_SHOWN]
+    flagged = sorted(
+        ((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in AUDIT_REASONS),
+        key=lambda pair: pair[0].support,
+    )[:WEAKEST_SHOWN]
     rows = "".join(
         f'<tr><td data-audit="{a.status}">{AUDIT_LABELS[a.status]}</td><td>{a.support:.2f}</td>'
         f'<td><a href="{esc(link(report_path(cited.report.slug, anchor)))}">{esc(a.claim or "（无）")}</a></td>'
         f"<td>{audit_marker(a, kb, link) or esc(audit_reason(a, kb))}</td></tr>"
         for a, anchor in flagged
     )
-    return ('<table class="citekb-index citekb-weakest"><thead><tr><th>证据审计</th><th>支持度</th><th>论断</th><th>原因</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>") if rows else ""
+    return (
+        (
+            '<table class="citekb-index citekb-weakest"><thead><tr><th>证据审计</th><th>支持度</th><th>论断</th><th>原因</th>'
+            f"</tr></thead><tbody>{rows}</tbody></table>"
+        )
+        if rows
+        else ""
+    )
 
 
 def health_page(kb: KnowledgeBase, link: Link) -> str:
@@ -631,8 +731,13 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         shown = []
         for slug, spots in list(by_report.items())[:HEALTH_PLACES]:
             title = spots[0][0].report.title
-            more = "".join(f' <a href="{esc(link(report_path(slug, anchor)))}">{n}</a>' for n, (_, anchor) in enumerate(spots[1:], 2))
-            shown.append(f'<a href="{esc(link(report_path(slug, spots[0][1])))}" title="{esc(title)}">{esc(short(title, 24))}</a>{more}')
+            more = "".join(
+                f' <a href="{esc(link(report_path(slug, anchor)))}">{n}</a>'
+                for n, (_, anchor) in enumerate(spots[1:], 2)
+            )
+            shown.append(
+                f'<a href="{esc(link(report_path(slug, spots[0][1])))}" title="{esc(title)}">{esc(short(title, 24))}</a>{more}'
+            )
         rest = len(by_report) - HEALTH_PLACES
         return "、".join(shown) + (f"…另 {rest} 份报告" if rest > 0 else "")
 
@@ -644,28 +749,42 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
     if not groups:
         parts.append("<p>所有引用均已解析。</p>")
     if invented:
-        rows = [f"<tr><td>{esc(name)}</td><td>{len(found)}</td><td>{places(found)}</td></tr>"
-                for name, found in sorted(invented.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
-        parts += ['<h2 id="invented">疑似编造的标题</h2>',
-                  f"<p>{len(invented)} 个语料标题在整个知识库中找不到任何来源或任务文件，多半是模型编造的。</p>",
-                  table(("引用的标题", "次数", "出现位置"), rows)]
+        rows = [
+            f"<tr><td>{esc(name)}</td><td>{len(found)}</td><td>{places(found)}</td></tr>"
+            for name, found in sorted(invented.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ]
+        parts += [
+            '<h2 id="invented">疑似编造的标题</h2>',
+            f"<p>{len(invented)} 个语料标题在整个知识库中找不到任何来源或任务文件，多半是模型编造的。</p>",
+            table(("引用的标题", "次数", "出现位置"), rows),
+        ]
     for status in (s for s in STATUS_LABELS if s in groups):
         distinct = groups[status]
         count = sum(len(found) for found in distinct.values())
-        rows = [f'<tr><td data-status="{status}"><code>{esc(name)}</code></td><td>{esc(reason)}</td>'
-                f"<td>{len(found)}</td><td>{places(found)}</td></tr>"
-                for (name, reason), found in sorted(distinct.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
-        parts += [f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
-                  table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows)]
+        rows = [
+            f'<tr><td data-status="{status}"><code>{esc(name)}</code></td><td>{esc(reason)}</td>'
+            f"<td>{len(found)}</td><td>{places(found)}</td></tr>"
+            for (name, reason), found in sorted(distinct.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ]
+        parts += [
+            f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
+            table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows),
+        ]
     audited = any(kb.audits.values())
-    rows = [f'<tr><td><a href="{esc(link(report_path(slug)))}">{esc(c.report.title)}</a></td>'
-            f"<td>{counts_html(status_counts(c.final))}</td>"
-            + (f"<td>{audit_counts_html(kb.audits.get(slug, []))}</td>" if audited else "") + "</tr>"
-            for slug, c in sorted(kb.cited.items())]
+    rows = [
+        f'<tr><td><a href="{esc(link(report_path(slug)))}">{esc(c.report.title)}</a></td>'
+        f"<td>{counts_html(status_counts(c.final))}</td>"
+        + (f"<td>{audit_counts_html(kb.audits.get(slug, []))}</td>" if audited else "")
+        + "</tr>"
+        for slug, c in sorted(kb.cited.items())
+    ]
     parts += ['<h2 id="reports">各报告</h2>', table(("报告", "引用状态", "证据审计")[: 3 if audited else 2], rows)]
     weakest = [(c, weakest_claims_html(kb, c, link)) for _, c in sorted(kb.cited.items())] if audited else []
     if any(html for _, html in weakest):
         parts.append('<h2 id="weakest">证据最薄弱的论断</h2>')
-        parts += [f'<h3><a href="{esc(link(report_path(c.report.slug)))}">{esc(c.report.title)}</a></h3>{html}'
-                  for c, html in weakest if html]
+        parts += [
+            f'<h3><a href="{esc(link(report_path(c.report.slug)))}">{esc(c.report.title)}</a></h3>{html}'
+            for c, html in weakest
+            if html
+        ]
     return "\n".join(parts)

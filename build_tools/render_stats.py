@@ -21,7 +21,7 @@ LEAD = (
     "不算作没有引用的报告。没有数据可算的数字显示为“—”，而不是 0。点击数字即可查看其背后的引用。"
 )
 DEFINITIONS = (
-    "<ul class=\"citekb-note\">"
+    '<ul class="citekb-note">'
     "<li><b>疑似编造</b>：long_context 引用的标题在整个知识库中找不到任何来源或任务文件"
     "（完整标题、前 50 字、前缀都不匹配），占带标题 long_context 引用的比例；所引语料不在知识库中时也会计入。</li>"
     "<li><b>文件缺失</b>：文档 / 图片 / 视频引用中，所引任务文件不存在的比例。</li>"
@@ -50,7 +50,7 @@ def count_cell(value: int | None, href: str) -> str:
 
 
 def share_cell(part: int | None, whole: int | None, value: float | None, href: str) -> str:
-    text = pct(value) + (f'<br><small>{part}/{whole}</small>' if value is not None else "")
+    text = pct(value) + (f"<br><small>{part}/{whole}</small>" if value is not None else "")
     return cell(text, href if part else None)
 
 
@@ -75,25 +75,42 @@ def figures_cells(figures: Figures, listing: Callable[[str], str]) -> str:
         part = figures.statuses[status] if figures.statuses else None
         cells.append(share_cell(part, figures.citations, figures.status_share(status), listing(f"status-{status}")))
     cells.append(share_cell(figures.invented, figures.long_context_titled, figures.invented_share, listing("invented")))
-    cells.append(share_cell(figures.missing_files, figures.file_citations, figures.missing_file_share,
-                            listing("status-missing_file")))
+    cells.append(
+        share_cell(
+            figures.missing_files, figures.file_citations, figures.missing_file_share, listing("status-missing_file")
+        )
+    )
     return "".join(cells)
 
 
-FIGURE_HEADS = ("报告", "失败", "字符", "引用", "每千字引用", *(STATUS_LABELS[s] for s in STATUSES), "疑似编造", "文件缺失")
+FIGURE_HEADS = (
+    "报告",
+    "失败",
+    "字符",
+    "引用",
+    "每千字引用",
+    *(STATUS_LABELS[s] for s in STATUSES),
+    "疑似编造",
+    "文件缺失",
+)
 
 
 def table(heads: tuple[str, ...], rows: list[str]) -> str:
     head = "".join(f"<th>{h}</th>" for h in heads)
-    return (f'<div class="citekb-scroll"><table class="citekb-index citekb-stats"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+    return (
+        f'<div class="citekb-scroll"><table class="citekb-index citekb-stats"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def final_table(rows: list[Row]) -> str:
-    return table(("配置", *FIGURE_HEADS), [
-        f"<tr>{config_cell(row)}{figures_cells(row.final, lambda part, c=row.configuration.id: stats_anchor(c, part))}</tr>"
-        for row in rows
-    ])
+    return table(
+        ("配置", *FIGURE_HEADS),
+        [
+            f"<tr>{config_cell(row)}{figures_cells(row.final, lambda part, c=row.configuration.id: stats_anchor(c, part))}</tr>"
+            for row in rows
+        ],
+    )
 
 
 def validation_table(rows: list[Row]) -> str:
@@ -101,14 +118,19 @@ def validation_table(rows: list[Row]) -> str:
     for row in rows:
         config = row.configuration.id
         original = row.original
-        before = (figures_cells(original, lambda _, c=config: stats_anchor(c, "original")) if original
-                  else "<td>—</td>" * len(FIGURE_HEADS))
+        before = (
+            figures_cells(original, lambda _, c=config: stats_anchor(c, "original"))
+            if original
+            else "<td>—</td>" * len(FIGURE_HEADS)
+        )
         effect = row.validation
         changes = "".join(
             count_cell(getattr(effect, change), stats_anchor(config, change)) if effect else "<td>—</td>"
             for change in CHANGE_LABELS
         )
-        lines.append(f"<tr>{config_cell(row)}{before}<td>{number(effect.reports if effect else None)}</td>{changes}</tr>")
+        lines.append(
+            f"<tr>{config_cell(row)}{before}<td>{number(effect.reports if effect else None)}</td>{changes}</tr>"
+        )
     return table(("配置", *(f"验证前：{h}" for h in FIGURE_HEADS), "比较的报告", *CHANGE_LABELS.values()), lines)
 
 
@@ -127,8 +149,10 @@ def task_tables(rows: list[Row]) -> str:
                 f"<td>{pct(figures.status_share('resolved'))}</td><td>{pct(figures.invented_share)}</td></tr>"
             )
         name = "未指定任务" if task == NO_TASK else f"任务 {esc(task)}"
-        parts.append(f'<h3 id="{stats_task_anchor(task)}">{name}</h3>'
-                     + table(("配置", "报告", "失败", "引用", "已解析", "疑似编造"), lines))
+        parts.append(
+            f'<h3 id="{stats_task_anchor(task)}">{name}</h3>'
+            + table(("配置", "报告", "失败", "引用", "已解析", "疑似编造"), lines)
+        )
     return "\n".join(parts)
 
 
@@ -144,23 +168,31 @@ def chart_svg(rows: list[Row]) -> str:
     """Resolved share per configuration: the final reports (dark), their originals (light)."""
     height = CHART_ROW * len(rows) + 10
     width = CHART_LABEL + CHART_BAR + 110
-    out = [f'<svg class="citekb-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" role="img" aria-label="各配置的已解析引用占比" font-size="12">']
+    out = [
+        f'<svg class="citekb-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="各配置的已解析引用占比" font-size="12">'
+    ]
     for i, row in enumerate(rows):
         y = 5 + i * CHART_ROW
         out.append(f'<text x="{CHART_LABEL - 8}" y="{y + 13}" text-anchor="end">{esc(row.configuration.label)}</text>')
         final = row.final.status_share("resolved")
         original = row.original.status_share("resolved") if row.original else None
         if final is None:
-            out.append(f'<text x="{CHART_LABEL}" y="{y + 13}" fill="#777">{"无报告" if not row.final.reports else "无引用"}</text>')
+            out.append(
+                f'<text x="{CHART_LABEL}" y="{y + 13}" fill="#777">{"无报告" if not row.final.reports else "无引用"}</text>'
+            )
             continue
         out.append(f'<rect x="{CHART_LABEL}" y="{y}" width="{CHART_BAR}" height="12" fill="#eeeeee"/>')
-        out.append(f'<rect x="{CHART_LABEL}" y="{y}" width="{final * CHART_BAR:.1f}" height="12" fill="#2e7d32">'
-                   f"<title>验证后：{pct(final)}</title></rect>")
+        out.append(
+            f'<rect x="{CHART_LABEL}" y="{y}" width="{final * CHART_BAR:.1f}" height="12" fill="#2e7d32">'
+            f"<title>验证后：{pct(final)}</title></rect>"
+        )
         label = pct(final)
         if original is not None:
-            out.append(f'<rect x="{CHART_LABEL}" y="{y + 14}" width="{original * CHART_BAR:.1f}" height="6" fill="#a5d6a7">'
-                       f"<title>验证前：{pct(original)}</title></rect>")
+            out.append(
+                f'<rect x="{CHART_LABEL}" y="{y + 14}" width="{original * CHART_BAR:.1f}" height="6" fill="#a5d6a7">'
+                f"<title>验证前：{pct(original)}</title></rect>"
+            )
             label += f"（前 {pct(original)}）"
         out.append(f'<text x="{CHART_LABEL + CHART_BAR + 6}" y="{y + 11}">{label}</text>')
     out.append("</svg>")
@@ -199,13 +231,19 @@ def reports_listing(row: Row, link: Link) -> str:
         task = cited.report.task or NO_TASK
         anchor = f' id="{stats_anchor(config, f"task-{task}")}"' if task not in seen else ""
         seen.add(task)
-        state = ("运行失败：" + esc(cited.report.final.strip() or "（空白）")) if failed(cited.report.final) \
+        state = (
+            ("运行失败：" + esc(cited.report.final.strip() or "（空白）"))
+            if failed(cited.report.final)
             else counts_html(status_counts(cited.final))
-        lines.append(f"<tr{anchor}><td>{esc(task)}</td><td>{report_link(cited, link)}</td>"
-                     f"<td>{number(None if failed(cited.report.final) else len(cited.report.final))}</td>"
-                     f"<td>{number(None if failed(cited.report.final) else len(cited.final))}</td><td>{state}</td></tr>")
-    return (f'<h4 id="{stats_anchor(config, "reports")}">报告（{len(row.reports)}）</h4>'
-            + table(("任务", "报告", "字符", "引用", "引用状态"), lines))
+        )
+        lines.append(
+            f"<tr{anchor}><td>{esc(task)}</td><td>{report_link(cited, link)}</td>"
+            f"<td>{number(None if failed(cited.report.final) else len(cited.report.final))}</td>"
+            f"<td>{number(None if failed(cited.report.final) else len(cited.final))}</td><td>{state}</td></tr>"
+        )
+    return f'<h4 id="{stats_anchor(config, "reports")}">报告（{len(row.reports)}）</h4>' + table(
+        ("任务", "报告", "字符", "引用", "引用状态"), lines
+    )
 
 
 def original_listing(row: Row, link: Link) -> str:
@@ -218,8 +256,9 @@ def original_listing(row: Row, link: Link) -> str:
         + f"</td><td>{'运行失败' if failed(c.report.final) else counts_html(status_counts(c.final))}</td></tr>"
         for c in with_original
     ]
-    return (f'<h4 id="{stats_anchor(row.configuration.id, "original")}">验证前版本（{len(with_original)}）</h4>'
-            + table(("报告", "验证前", "验证后"), lines))
+    return f'<h4 id="{stats_anchor(row.configuration.id, "original")}">验证前版本（{len(with_original)}）</h4>' + table(
+        ("报告", "验证前", "验证后"), lines
+    )
 
 
 def change_listings(row: Row, link: Link) -> str:
@@ -232,15 +271,22 @@ def change_listings(row: Row, link: Link) -> str:
             if not mine:
                 continue
             items = " ".join(
-                f"<code>{esc(c.raw)}</code>" + (f"×{c.count}" if c.count > 1 else "")
-                + (f"（替换了 {esc(c.was[1])}" + (f"，chunk {c.was[2]}" if c.was[2] is not None else "") + "）" if c.was else "")
+                f"<code>{esc(c.raw)}</code>"
+                + (f"×{c.count}" if c.count > 1 else "")
+                + (
+                    f"（替换了 {esc(c.was[1])}" + (f"，chunk {c.was[2]}" if c.was[2] is not None else "") + "）"
+                    if c.was
+                    else ""
+                )
                 for c in mine
             )
             entries.append(f"<li>{report_link(by_slug[slug], link, 'citation-diff')}：{items}</li>")
         if entries:
             total = getattr(row.validation, change)
-            parts.append(f'<h4 id="{stats_anchor(row.configuration.id, change)}">验证{label}的引用（{total}）</h4>'
-                         f'<ul class="citekb-listing">{"".join(entries)}</ul>')
+            parts.append(
+                f'<h4 id="{stats_anchor(row.configuration.id, change)}">验证{label}的引用（{total}）</h4>'
+                f'<ul class="citekb-listing">{"".join(entries)}</ul>'
+            )
     return "".join(parts)
 
 
@@ -263,18 +309,20 @@ def stats_page(kb: KnowledgeBase, link: Link) -> str:
     rows = stats(kb, lookup)
     if not rows:
         return page_header("引用质量对比", "知识库中还没有报告。")
-    return "\n".join([
-        page_header("引用质量对比", LEAD),
-        DEFINITIONS,
-        '<h2 id="chart">已解析引用占比</h2>',
-        '<p class="citekb-note">深色：最终报告；浅色：同一配置的验证前版本。</p>',
-        chart_svg(rows),
-        '<h2 id="configurations">按配置（最终报告）</h2>',
-        final_table(rows),
-        '<h2 id="validation">验证的影响</h2>',
-        validation_table(rows),
-        '<h2 id="tasks">按任务</h2>',
-        task_tables(rows),
-        '<h2 id="citations">数字背后的引用</h2>',
-        *(configuration_section(row, lookup, link) for row in rows),
-    ])
+    return "\n".join(
+        [
+            page_header("引用质量对比", LEAD),
+            DEFINITIONS,
+            '<h2 id="chart">已解析引用占比</h2>',
+            '<p class="citekb-note">深色：最终报告；浅色：同一配置的验证前版本。</p>',
+            chart_svg(rows),
+            '<h2 id="configurations">按配置（最终报告）</h2>',
+            final_table(rows),
+            '<h2 id="validation">验证的影响</h2>',
+            validation_table(rows),
+            '<h2 id="tasks">按任务</h2>',
+            task_tables(rows),
+            '<h2 id="citations">数字背后的引用</h2>',
+            *(configuration_section(row, lookup, link) for row in rows),
+        ]
+    )

@@ -143,8 +143,13 @@ def shard_file(terms: list[str], spans, postings: bytes) -> bytes:
 
     shared, suffixes = front_coded(terms)
     words = "\n".join(suffixes).encode("utf-8")
-    return (varints(np.array([len(terms), len(words)])).tobytes() + varints(np.array(shared, dtype=np.int64)).tobytes()
-            + words + varints(np.asarray(spans)).tobytes() + postings)
+    return (
+        varints(np.array([len(terms), len(words)])).tobytes()
+        + varints(np.array(shared, dtype=np.int64)).tobytes()
+        + words
+        + varints(np.asarray(spans)).tobytes()
+        + postings
+    )
 
 
 _BITS = [format(byte, "08b")[::-1] for byte in range(256)]  # least significant bit first
@@ -177,7 +182,7 @@ class Shard:
         size, at = read_varint(data, at)
         shared, at = read_varints(data, at, count)
         self.terms, previous = [], ""
-        for common, suffix in zip(shared, data[at:at + size].decode("utf-8").split("\n") if count else []):
+        for common, suffix in zip(shared, data[at : at + size].decode("utf-8").split("\n") if count else []):
             previous = previous[:common] + suffix
             self.terms.append(previous)
         at += size
@@ -201,7 +206,7 @@ class Shard:
                 stop = bits.find("0", at)
                 if stop < 0:
                     break  # the 1-bits that fill the last byte
-                rest = bits[stop + 1:stop + 1 + k]
+                rest = bits[stop + 1 : stop + 1 + k]
                 gap = ((stop - at) << k | (int(rest[::-1], 2) if k else 0)) + flagged
                 at = stop + 1 + k
             else:

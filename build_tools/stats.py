@@ -21,8 +21,15 @@ from .validation import Change, validation_changes
 # What the pipeline writes as the report of a run that failed: "No report generated.",
 # "No final answer generated." (and so on: a few words between "No" and "generated").
 FAILED_MARKER = re.compile(r"no(?: \w+){1,3} generated\.?", re.IGNORECASE)
-STATUSES = ("resolved", "unknown_source", "chunk_out_of_range", "missing_file", "malformed", "file_as_chunk",
-            "locator_out_of_range")
+STATUSES = (
+    "resolved",
+    "unknown_source",
+    "chunk_out_of_range",
+    "missing_file",
+    "malformed",
+    "file_as_chunk",
+    "locator_out_of_range",
+)
 FILE_KINDS = ("document", "image", "video")
 OTHER = "other"
 _CONTEXT_SIZE = re.compile(r"^(\d+)")
@@ -62,8 +69,9 @@ def configuration_of(report: Report) -> Configuration:
     """From the import layout `kb import` writes into report.yaml (model, context / bench)."""
     meta = report.meta
     if meta.get("model") and meta.get("context"):
-        return Configuration(f"results_{meta['context']}/{meta['model']}", "results",
-                             model=meta["model"], context=meta["context"])
+        return Configuration(
+            f"results_{meta['context']}/{meta['model']}", "results", model=meta["model"], context=meta["context"]
+        )
     if meta.get("bench"):
         return Configuration(meta["bench"], "bench", bench=meta["bench"])
     return Configuration(OTHER, "other")
@@ -137,14 +145,22 @@ class Figures:
     def as_json(self) -> dict:
         """The `kb stats --json` fields; absent figures are left out."""
         row = {
-            "reports": self.reports, "failed": self.failed, "characters": self.characters,
-            "citations": self.citations, "citations_per_1000_chars": self.per_1000_characters,
+            "reports": self.reports,
+            "failed": self.failed,
+            "characters": self.characters,
+            "citations": self.citations,
+            "citations_per_1000_chars": self.per_1000_characters,
             "statuses": self.statuses,
-            "status_shares": {s: self.status_share(s) for s in self.statuses} if self.statuses and self.citations else None,
+            "status_shares": {s: self.status_share(s) for s in self.statuses}
+            if self.statuses and self.citations
+            else None,
             "resolved_share": self.status_share("resolved"),
-            "long_context_titled": self.long_context_titled, "invented": self.invented,
-            "invented_share": self.invented_share, "file_citations": self.file_citations,
-            "missing_files": self.missing_files, "missing_file_share": self.missing_file_share,
+            "long_context_titled": self.long_context_titled,
+            "invented": self.invented,
+            "invented_share": self.invented_share,
+            "file_citations": self.file_citations,
+            "missing_files": self.missing_files,
+            "missing_file_share": self.missing_file_share,
         }
         return {key: value for key, value in row.items() if value is not None}
 
@@ -202,15 +218,22 @@ class Row:
 
     def as_json(self) -> dict:
         config = self.configuration
-        head = {"configuration": config.id, "kind": config.kind, "model": config.model,
-                "context": config.context, "bench": config.bench}
+        head = {
+            "configuration": config.id,
+            "kind": config.kind,
+            "model": config.model,
+            "context": config.context,
+            "bench": config.bench,
+        }
         row = {key: value for key, value in head.items() if value is not None} | self.final.as_json()
         if self.original is not None:
             row["original"] = self.original.as_json()
         if self.validation is not None:
             row["validation"] = self.validation.as_json()
-        row["tasks"] = {task: {key: value for key, value in figures.as_json().items() if key in TASK_FIELDS}
-                        for task, figures in self.tasks.items()}
+        row["tasks"] = {
+            task: {key: value for key, value in figures.as_json().items() if key in TASK_FIELDS}
+            for task, figures in self.tasks.items()
+        }
         return row
 
 

@@ -79,15 +79,29 @@ def validation_changes(cited: CitedReport) -> list[Change]:
     fixed = [k for k in after if k not in before and first_after[k].status == "resolved"]
     repairs: dict[CitationKey, CitationKey] = {}  # added → removed
     for old in broken:
-        new = next((k for k in fixed if k not in repairs and k[0] == old[0]
-                    and (k[1] == old[1] or set(after[k]) & set(before[old]))), None)
+        new = next(
+            (
+                k
+                for k in fixed
+                if k not in repairs and k[0] == old[0] and (k[1] == old[1] or set(after[k]) & set(before[old]))
+            ),
+            None,
+        )
         if new is not None:
             repairs[new] = old
     repaired_old = set(repairs.values())
-    changes = [Change("added", k, sum(after[k].values()), first_after[k].citation.raw)
-               for k in after if k not in before and k not in repairs]
-    changes += [Change("removed", k, sum(before[k].values()), first_before[k].citation.raw)
-                for k in before if k not in after and k not in repaired_old]
-    changes += [Change("repaired", new, sum(after[new].values()), first_after[new].citation.raw, old)
-                for new, old in repairs.items()]
+    changes = [
+        Change("added", k, sum(after[k].values()), first_after[k].citation.raw)
+        for k in after
+        if k not in before and k not in repairs
+    ]
+    changes += [
+        Change("removed", k, sum(before[k].values()), first_before[k].citation.raw)
+        for k in before
+        if k not in after and k not in repaired_old
+    ]
+    changes += [
+        Change("repaired", new, sum(after[new].values()), first_after[new].citation.raw, old)
+        for new, old in repairs.items()
+    ]
     return changes

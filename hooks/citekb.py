@@ -76,8 +76,10 @@ def on_config(config):
     _root = _sources_root(config)
     docs = Path(config.docs_dir).resolve()
     if _root == docs or docs in _root.parents:
-        raise PluginError("citekb: the knowledge-base folder must not be inside docs_dir: MkDocs would publish "
-                          "its raw files (links to outside it included)")
+        raise PluginError(
+            "citekb: the knowledge-base folder must not be inside docs_dir: MkDocs would publish "
+            "its raw files (links to outside it included)"
+        )
     root_key = hashlib.sha1(str(_root).encode("utf-8")).hexdigest()[:12]
     _stub_folder = Path(config.config_file_path).parent / STUBS / root_key
     citekb = config.extra.setdefault("citekb", {})
@@ -182,8 +184,15 @@ def on_files(files: Files, config) -> Files:
     def source_inputs(source: Source) -> str:
         """Everything source_page reads (chunks and boilerplate follow from the text): hashing
         this instead of the rendered page saves a second of every rebuild at 10,000 sources."""
-        return repr((source.title, source.body, sorted(source.meta.items()), source.origins,
-                     sorted(backlinks.get(source.slug, []), key=repr)))
+        return repr(
+            (
+                source.title,
+                source.body,
+                sorted(source.meta.items()),
+                source.origins,
+                sorted(backlinks.get(source.slug, []), key=repr),
+            )
+        )
 
     for source in kb.loaded.sources.values():
         src_uri = paths.source_page_uri(source.slug)
@@ -286,4 +295,3 @@ def on_serve(server, config, builder):
     if _root is not None and _root.is_dir():
         server.watch(str(_root))
     return server
-

@@ -54,12 +54,18 @@ class Build:
         return [line for line in self.log.splitlines() if line.startswith(("WARNING", "ERROR"))]
 
 
-def build_site(sources: Path, site: Path, strict: bool = True, dirty: bool = False, quiet: bool = False,
-               audit: bool = False) -> Build:
+def build_site(
+    sources: Path, site: Path, strict: bool = True, dirty: bool = False, quiet: bool = False, audit: bool = False
+) -> Build:
     """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder (`quiet`: with -q;
     `audit`: with the citation audit on)."""
-    env = {**os.environ, "CITEKB_SOURCES": str(sources), "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1",
-           "CITEKB_AUDIT": "true" if audit else "false"}
+    env = {
+        **os.environ,
+        "CITEKB_SOURCES": str(sources),
+        "NO_MKDOCS_2_WARNING": "1",
+        "NO_COLOR": "1",
+        "CITEKB_AUDIT": "true" if audit else "false",
+    }
     command = [sys.executable, "-m", "mkdocs", "build", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
     command += ["--strict"] if strict else []
     command += ["--dirty"] if dirty else []
@@ -120,7 +126,6 @@ def imported(tmp_path_factory) -> Build:
     return built
 
 
-
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium under Playwright; skipped (with the reason) where it is missing."""
@@ -143,8 +148,10 @@ LINKCHECKER = Path(sys.executable).parent / "linkchecker"
 # Run as root, linkchecker switches to `nobody` before it loads its plugins; from a checkout under a
 # 0700 folder (mktemp -d) it then silently runs without AnchorCheck. It only reads our loopback
 # server here, so keep the caller's user; everything else is linkchecker's own command line.
-RUN_LINKCHECKER = ("import sys, linkcheck.command.linkchecker as cli; "
-                   "cli.drop_privileges = lambda: None; sys.argv[0] = 'linkchecker'; sys.exit(cli.linkchecker())")
+RUN_LINKCHECKER = (
+    "import sys, linkcheck.command.linkchecker as cli; "
+    "cli.drop_privileges = lambda: None; sys.argv[0] = 'linkchecker'; sys.exit(cli.linkchecker())"
+)
 
 
 def kb_check(site: Path) -> dict:
@@ -159,10 +166,27 @@ def linkchecker(site: Path) -> list[dict]:
     if not LINKCHECKER.exists():
         pytest.skip("linkchecker is not installed (pip install -e '.[test]')")
     with serve(site) as url:
-        done = subprocess.run([sys.executable, "-c", RUN_LINKCHECKER, "-f", str(REPO / "tests" / "linkcheckerrc"),
-                               "--no-status", "-o", "csv", url + "/"], capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                RUN_LINKCHECKER,
+                "-f",
+                str(REPO / "tests" / "linkcheckerrc"),
+                "--no-status",
+                "-o",
+                "csv",
+                url + "/",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     rows = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
-    problems = [row for row in csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";")
-                if row["valid"] != "True" or row["warningstring"]]
+    problems = [
+        row
+        for row in csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";")
+        if row["valid"] != "True" or row["warningstring"]
+    ]
     assert done.returncode == (1 if problems else 0), done.stderr[-2000:]
     return problems

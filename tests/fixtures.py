@@ -19,8 +19,10 @@ def pdf_bytes(pages: list[str]) -> bytes:
         page_number, content_number = len(objects) + 1, len(objects) + 2
         kids.append(f"{page_number} 0 R")
         stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
-        objects.append(f"<</Type/Page/Parent 2 0 R/MediaBox[0 0 400 200]"
-                       f"/Resources<</Font<</F1 {{font}} 0 R>>>>/Contents {content_number} 0 R>>")
+        objects.append(
+            f"<</Type/Page/Parent 2 0 R/MediaBox[0 0 400 200]"
+            f"/Resources<</Font<</F1 {{font}} 0 R>>>>/Contents {content_number} 0 R>>"
+        )
         objects.append(f"<</Length {len(stream)}>>stream\n{stream.decode()}\nendstream")
     font_number = len(objects) + 1
     objects.append("<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
@@ -39,16 +41,24 @@ def pdf_bytes(pages: list[str]) -> bytes:
 
 def png_bytes() -> bytes:
     """A 1×1 PNG."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def alpha_body() -> str:
     """Three-plus chunks of English paragraphs, each sentence numbered so chunks are distinguishable."""
-    paragraphs = [" ".join(f"Alpha sentence {p}.{s} talks about open weights and latency." for s in range(8))
-                  for p in range(12)]
+    paragraphs = [
+        " ".join(f"Alpha sentence {p}.{s} talks about open weights and latency." for s in range(8)) for p in range(12)
+    ]
     return "\n\n".join(paragraphs)
 
 
@@ -73,10 +83,16 @@ def make_kb(root: Path, hostile: bool = False) -> Path:
     """Corpus t1 (two documents), task files (a 2-page PDF, a PNG), one report citing them."""
     corpus = root / "corpora" / "t1" / "long_context_sampled_60.json"
     corpus.parent.mkdir(parents=True)
-    corpus.write_text(json.dumps([
-        {"title": ALPHA, "page_body": alpha_body()},
-        {"title": BETA, "page_body": "开源模型正在改变格局。" * 40},
-    ], ensure_ascii=False), encoding="utf-8")
+    corpus.write_text(
+        json.dumps(
+            [
+                {"title": ALPHA, "page_body": alpha_body()},
+                {"title": BETA, "page_body": "开源模型正在改变格局。" * 40},
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     files = root / "files" / "t1"
     files.mkdir(parents=True)
     (files / "paper.pdf").write_bytes(pdf_bytes(["First page about scaling", "Second page about latency budgets"]))
@@ -93,11 +109,13 @@ INJECTIONS = (
     "<script>window.pwned = 'script'</script>\n"
     "<img src=x onerror=\"window.pwned = 'img'\">\n"
     "<a href=\"javascript:window.pwned='a'\">click</a> [md link](javascript:window.pwned='md')\n"
-    "# Injected heading\n\n<div id=\"injected\">div</div>\n<iframe src=\"javascript:1\"></iframe>\n"
+    '# Injected heading\n\n<div id="injected">div</div>\n<iframe src="javascript:1"></iframe>\n'
     "{{ config }} {{ config.site_name }} {% include 'mkdocs.yml' %} {# comment #}\n"
     "<style>body { display: none }</style> <svg onload=\"window.pwned='svg'\"></svg>\n"
 )
-ODD_CHARACTERS = "控制\x01\x02\x07\x08\x0b\x0c\x1b\x7f 零宽\u200b\u200c\u200d\ufeff RTL\u202e\u200fabc\u202c 表情😀👩‍💻🇨🇳 结束。"
+ODD_CHARACTERS = (
+    "控制\x01\x02\x07\x08\x0b\x0c\x1b\x7f 零宽\u200b\u200c\u200d\ufeff RTL\u202e\u200fabc\u202c 表情😀👩‍💻🇨🇳 结束。"
+)
 SAME_50 = "同一个前缀的很长很长的标题，" * 4  # 60 characters: titles differing only after character 50
 
 
@@ -126,13 +144,16 @@ def make_hostile_kb(root: Path) -> Path:
     pages.mkdir()
     (pages / "latin1.txt").write_bytes("---\ntitle: café\n---\nCafé crème à la française".encode("latin-1"))
     (pages / "markdown.txt").write_text(
-        "---\ntitle: 'Markdown {{ 7*7 }} <b>bold</b>'\nkind: web\n---\n" + INJECTIONS, encoding="utf-8")
+        "---\ntitle: 'Markdown {{ 7*7 }} <b>bold</b>'\nkind: web\n---\n" + INJECTIONS, encoding="utf-8"
+    )
     report = root / "reports" / "hostile"
     report.mkdir(parents=True)
-    (report / "report.yaml").write_text("task: h\ncorpus: corpora/h/long_context_sampled_60\nfiles: ../../../etc\n",
-                                        encoding="utf-8")
+    (report / "report.yaml").write_text(
+        "task: h\ncorpus: corpora/h/long_context_sampled_60\nfiles: ../../../etc\n", encoding="utf-8"
+    )
     (report / "final_report.md").write_text(
-        HOSTILE_REPORT + f'\nSame prefix [long_context: "{SAME_50[:50]}", chunk 0]\n' + INJECTIONS, encoding="utf-8")
+        HOSTILE_REPORT + f'\nSame prefix [long_context: "{SAME_50[:50]}", chunk 0]\n' + INJECTIONS, encoding="utf-8"
+    )
     return root
 
 
@@ -148,38 +169,67 @@ def make_app_folder(root: Path) -> Path:
     with an untimed `101.md`, a timed run with its comparison and transcript. Task 102: an object
     {"documents": [{title, content, url}]}, a PDF and a Markdown task file, one results_32k run
     citing every new form (retyped quotes, follow-on chunk, [Web: URL], a task file cited by page)."""
+
     def write(relative: str, data: str | bytes) -> None:
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
 
-    write("datasets/101/long_context_sampled_60.json", json.dumps([
-        {"title": OLD_SCHEMA_TITLE, "page_body": "旧格式的正文。" * 300},
-        {"title": "两个字段", "content": "content 字段的正文。", "page_body": "被忽略的 page_body。"},
-        {"title": "只有标题"},
-    ], ensure_ascii=False))
-    write("datasets/102/long_context_sampled_32k.json", json.dumps({"documents": [
-        {"title": PLAN, "content": "规划正文第一部分。" * 200 + "\n\n" + "规划正文第二部分。" * 200, "url": PLAN_URL},
-        {"title": "没有网址的文档", "content": "正文。", "url": ""},
-    ]}, ensure_ascii=False, indent=1))
+    write(
+        "datasets/101/long_context_sampled_60.json",
+        json.dumps(
+            [
+                {"title": OLD_SCHEMA_TITLE, "page_body": "旧格式的正文。" * 300},
+                {"title": "两个字段", "content": "content 字段的正文。", "page_body": "被忽略的 page_body。"},
+                {"title": "只有标题"},
+            ],
+            ensure_ascii=False,
+        ),
+    )
+    write(
+        "datasets/102/long_context_sampled_32k.json",
+        json.dumps(
+            {
+                "documents": [
+                    {
+                        "title": PLAN,
+                        "content": "规划正文第一部分。" * 200 + "\n\n" + "规划正文第二部分。" * 200,
+                        "url": PLAN_URL,
+                    },
+                    {"title": "没有网址的文档", "content": "正文。", "url": ""},
+                ]
+            },
+            ensure_ascii=False,
+            indent=1,
+        ),
+    )
     write("datasets/102/paper.pdf", pdf_bytes(["First page", "Second page about plans"]))
     write("datasets/102/notes.md", "# 笔记\n\n任务附带的 Markdown 文件。\n")
     bench = "results/bench_case9999"
     old_cite = f'旧格式 [long_context: "{OLD_SCHEMA_TITLE}", chunk 1]。'
     write(f"{bench}/101.md", f"# Task Report: 101\n\nGenerated at: 2025-01-01 09:00:00\n\n## Report\n\n{old_cite}\n")
-    write(f"{bench}/101_2025-01-01_10-00-00.md", f"# 报告\n\n{old_cite} 两个字段 [long_context: \"两个字段\", chunk 0]。\n")
+    write(
+        f"{bench}/101_2025-01-01_10-00-00.md", f'# 报告\n\n{old_cite} 两个字段 [long_context: "两个字段", chunk 0]。\n'
+    )
     write(f"{bench}/101_2025-01-01_10-00-00_turns.txt", "turn 1: ...\n")
     rule = "=" * 40
-    write(f"{bench}/101_2025-01-01_10-00-00_comparison.txt",
-          f"{rule}\nREPORT COMPARISON\n{rule}\n\n{rule}\nQUERY\n{rule}\n问题\n\n{rule}\nORIGINAL REPORT\n{rule}\n"
-          f"初稿 {old_cite}\n\n{rule}\nFINAL REPORT\n{rule}\n# 报告\n\n{old_cite}\n")
+    write(
+        f"{bench}/101_2025-01-01_10-00-00_comparison.txt",
+        f"{rule}\nREPORT COMPARISON\n{rule}\n\n{rule}\nQUERY\n{rule}\n问题\n\n{rule}\nORIGINAL REPORT\n{rule}\n"
+        f"初稿 {old_cite}\n\n{rule}\nFINAL REPORT\n{rule}\n# 报告\n\n{old_cite}\n",
+    )
     straight = PLAN.replace("“", '"').replace("”", '"')
-    write("results/results_32k/modelx/102_20250101_000000/final_report.md", "\n".join([
-        "# 规划报告",
-        f'规划分两部分 [long_context: "{straight}", chunk 0][chunk 1]。',
-        f'没有块号 [long_context: "{straight}"]，后面的引用仍有效 [long_context: "没有网址的文档", chunk 0]。',
-        f"网址引用 [Web: {PLAN_URL.replace('http://www.', 'https://').rstrip('/')}]。",
-        '文件被当作语料 [long_context: "paper.pdf", page 2]，文件本身 [paper.pdf, 页 2]，笔记 [文档: notes.md]。',
-        "",
-    ]))
+    write(
+        "results/results_32k/modelx/102_20250101_000000/final_report.md",
+        "\n".join(
+            [
+                "# 规划报告",
+                f'规划分两部分 [long_context: "{straight}", chunk 0][chunk 1]。',
+                f'没有块号 [long_context: "{straight}"]，后面的引用仍有效 [long_context: "没有网址的文档", chunk 0]。',
+                f"网址引用 [Web: {PLAN_URL.replace('http://www.', 'https://').rstrip('/')}]。",
+                '文件被当作语料 [long_context: "paper.pdf", page 2]，文件本身 [paper.pdf, 页 2]，笔记 [文档: notes.md]。',
+                "",
+            ]
+        ),
+    )
     return root

@@ -43,7 +43,11 @@ def test_every_item_of_both_schemas_is_a_source(app):
 
 def test_import_prints_a_row_per_task_and_names_what_it_skipped(app):
     _, done, _ = app
-    rows = {line.split()[1]: line.split()[2:] for line in done.stdout.splitlines() if line.split()[1:2] in (["101"], ["102"])}
+    rows = {
+        line.split()[1]: line.split()[2:]
+        for line in done.stdout.splitlines()
+        if line.split()[1:2] in (["101"], ["102"])
+    }
     # task: sources files reports citations unresolved problems
     assert rows["101"][:3] == ["3", "0", "2"] and rows["101"][-1] == "0"
     assert rows["102"][:3] == ["2", "2", "1"] and rows["102"][-1] == "0"
@@ -54,7 +58,9 @@ def test_bench_corpus_is_inferred_from_the_cited_titles(app):
     root, _, site = app
     meta = yaml.safe_load((root / "kb/reports/bench_case9999-101_2025-01-01_10-00-00/report.yaml").read_text())
     assert meta["corpus"] == "corpora/101/long_context_sampled_60"
-    assert meta["corpus_evidence"] == "引用的 4 个语料标题中有 4 个在其中"  # per file: 101.md 1, the run 2, its comparison 1
+    assert (
+        meta["corpus_evidence"] == "引用的 4 个语料标题中有 4 个在其中"
+    )  # per file: 101.md 1, the run 2, its comparison 1
     untimed = soup_of(site, "reports/bench-case9999-101")  # `101.md`, a run without a time
     link = untimed.select_one('a.citekb-cite[data-status="resolved"]')
     assert link["data-title"] == OLD_SCHEMA_TITLE and link["data-chunk"] == "1"
@@ -68,10 +74,14 @@ def test_new_citation_forms_land_where_they_say(app):
     by_raw = {c["data-raw"] if c.has_attr("data-raw") else c.get_text(): c for c in cites}
     statuses = [(c["data-kind"], c["data-status"]) for c in cites]
     assert statuses == [
-        ("long_context", "resolved"), ("long_context", "resolved"),  # retyped quotes, then [chunk 1]
-        ("long_context", "malformed"), ("long_context", "resolved"),  # no chunk; the next one survives
+        ("long_context", "resolved"),
+        ("long_context", "resolved"),  # retyped quotes, then [chunk 1]
+        ("long_context", "malformed"),
+        ("long_context", "resolved"),  # no chunk; the next one survives
         ("web", "resolved"),
-        ("long_context", "file_as_chunk"), ("document", "resolved"), ("document", "resolved"),
+        ("long_context", "file_as_chunk"),
+        ("document", "resolved"),
+        ("document", "resolved"),
     ], by_raw
     first, follow_on = (landed(site.site, page, c["href"]) for c in cites[:2])
     assert first["id"] == "chunk-0" and follow_on["id"] == "chunk-1"
@@ -79,7 +89,10 @@ def test_new_citation_forms_land_where_they_say(app):
     web = landed(site.site, page, cites[4]["href"])
     assert web.select_one(f'.citekb-meta a[href="{PLAN_URL}"]') is not None  # the source page links its URL
     flagged = cites[5]
-    assert "citekb-flagged" in flagged["class"] and "把任务文件当作语料文档引用" in flagged.select_one(".citekb-preview").get_text()
+    assert (
+        "citekb-flagged" in flagged["class"]
+        and "把任务文件当作语料文档引用" in flagged.select_one(".citekb-preview").get_text()
+    )
     assert landed(site.site, page, flagged["href"])["id"] == "page-2"
     assert landed(site.site, page, cites[6]["href"])["id"] == "page-2"
 
@@ -92,9 +105,14 @@ def test_no_broken_link_or_anchor(app):
 
 def test_kb_cites_emits_the_url(app):
     root, _, _ = app
-    done = kb("cites", str(root / "app/results/results_32k/modelx/102_20250101_000000/final_report.md"),
-              "--corpus", str(root / "app/datasets/102/long_context_sampled_32k.json"),
-              "--files", str(root / "app/datasets/102"))
+    done = kb(
+        "cites",
+        str(root / "app/results/results_32k/modelx/102_20250101_000000/final_report.md"),
+        "--corpus",
+        str(root / "app/datasets/102/long_context_sampled_32k.json"),
+        "--files",
+        str(root / "app/datasets/102"),
+    )
     rows = json.loads(done.stdout)
     assert [r["url"] for r in rows if r["kind"] == "web"] == [PLAN_URL]
     assert rows[0]["status"] == "resolved" and rows[0]["url"] == PLAN_URL

@@ -35,8 +35,12 @@ def chunk_with(fact: str) -> int:
 @pytest.fixture
 def report(tmp_path):
     corpus = tmp_path / "long_context_sampled_60.json"
-    corpus.write_text(json.dumps([{"title": SOURCE, "page_body": body()}, {"title": TITLE_ONLY, "page_body": ""}],
-                                 ensure_ascii=False), encoding="utf-8")
+    corpus.write_text(
+        json.dumps(
+            [{"title": SOURCE, "page_body": body()}, {"title": TITLE_ONLY, "page_body": ""}], ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
     fine, downloads = chunk_with(FINE), chunk_with(DOWNLOADS)
     assert fine != downloads
     cite = lambda n: f'[long_context: "{SOURCE}", chunk {n}]'  # noqa: E731
@@ -61,9 +65,17 @@ def run_audit(capsys, report_path, corpus) -> list[dict]:
 def test_kb_audit_gives_each_status_on_hand_made_cases(report, capsys):
     path, corpus, fine, downloads = report
     rows = run_audit(capsys, path, corpus)
-    assert [set(row) for row in rows] == [{"raw", "title", "chunk", "status", "audit", "support", "span", "better", "claim"}] * 6
+    assert [set(row) for row in rows] == [
+        {"raw", "title", "chunk", "status", "audit", "support", "span", "better", "claim"}
+    ] * 6
     assert [row["audit"] for row in rows] == [
-        "supported", "better_elsewhere", "numbers_missing", "weak", "title_only", "supported"]
+        "supported",
+        "better_elsewhere",
+        "numbers_missing",
+        "weak",
+        "title_only",
+        "supported",
+    ]
     supported, elsewhere, numbers, weak, title_only, listed = rows
     assert supported["support"] > 0.8 and supported["claim"] == "乙实验室发布的开源模型下载量突破三千万次"
     text = next(c.text for c in chunk_text(document_text(SOURCE, body())) if c.index == downloads)
@@ -80,21 +92,29 @@ def test_unresolved_citations_are_listed_without_an_audit(tmp_path, capsys):
     corpus = tmp_path / "c.json"
     corpus.write_text(json.dumps([{"title": SOURCE, "page_body": body()}], ensure_ascii=False), encoding="utf-8")
     report = tmp_path / "r.md"
-    report.write_text(f'某个说法[long_context: "不存在的来源", chunk 1]。[文档: x.pdf]', encoding="utf-8")
+    report.write_text('某个说法[long_context: "不存在的来源", chunk 1]。[文档: x.pdf]', encoding="utf-8")
     rows = run_audit(capsys, report, corpus)
     assert len(rows) == 1 and rows[0]["status"] == "unknown_source"
     assert rows[0]["audit"] is None and rows[0]["support"] is None and rows[0]["claim"] == "某个说法"
 
 
-@pytest.mark.parametrize("text, claims", [
-    ('A增长了20%[long_context: "T", chunk 1][long_context: "U", chunk 2]。', ["A增长了20%", "A增长了20%"]),
-    ('第一句。B下降了5%。[long_context: "T", chunk 3]', ["B下降了5%"]),  # after the sentence's end
-    ('据[long_context: "T", chunk 1]报道，开源模型正在快速普及。', ["据报道，开源模型正在快速普及"]),  # too short alone
-    ('- 列表项说的是某件事[long_context: "T", chunk 4]\n- 另一项', ["列表项说的是某件事"]),
-    ('| 名称 | 说明 |\n|---|---|\n| Alpha | 单元格里的说法[long_context: "T", chunk 5] |', ["单元格里的说法"]),
-    ('他说 **重要** 的 [链接](http://x) 是这样的[long_context: "T", chunk 6]，另一件事则完全不同[long_context: "T", chunk 7]。',
-     ["他说 重要 的 链接 是这样的", "另一件事则完全不同"]),
-])
+@pytest.mark.parametrize(
+    "text, claims",
+    [
+        ('A增长了20%[long_context: "T", chunk 1][long_context: "U", chunk 2]。', ["A增长了20%", "A增长了20%"]),
+        ('第一句。B下降了5%。[long_context: "T", chunk 3]', ["B下降了5%"]),  # after the sentence's end
+        (
+            '据[long_context: "T", chunk 1]报道，开源模型正在快速普及。',
+            ["据报道，开源模型正在快速普及"],
+        ),  # too short alone
+        ('- 列表项说的是某件事[long_context: "T", chunk 4]\n- 另一项', ["列表项说的是某件事"]),
+        ('| 名称 | 说明 |\n|---|---|\n| Alpha | 单元格里的说法[long_context: "T", chunk 5] |', ["单元格里的说法"]),
+        (
+            '他说 **重要** 的 [链接](http://x) 是这样的[long_context: "T", chunk 6]，另一件事则完全不同[long_context: "T", chunk 7]。',
+            ["他说 重要 的 链接 是这样的", "另一件事则完全不同"],
+        ),
+    ],
+)
 def test_claims(text, claims):
     items = [Resolved(c, "resolved") for c in report_citations(text)]
     sentences = Sentences(text, items)

@@ -43,8 +43,13 @@ def close_to_targets(measured: dict[str, float], tolerance: float) -> None:
 def test_token_statistics_are_the_pipeline_corpora():
     """The targets were derived from the real corpora: deriving them again gives the same numbers."""
     pipeline = need_pipeline()
-    texts = [chunk.text for path in corpus_files() for entry in read_corpus(path, pipeline)[0] if entry
-             for chunk in chunk_text(entry.text)]
+    texts = [
+        chunk.text
+        for path in corpus_files()
+        for entry in read_corpus(path, pipeline)[0]
+        if entry
+        for chunk in chunk_text(entry.text)
+    ]
     assert len(texts) > 1000
     close_to_targets(token_statistics(texts), 0.03)
 
@@ -58,8 +63,21 @@ def test_synthetic_chunks_have_the_pipeline_token_statistics(tmp_path):
 def test_search_bench_python_engine_finds_known_items(tmp_path):
     """The browser-free search bench over a small synthetic corpus: known-item queries come back."""
     synthesize(tmp_path / "kb", 60, 3)
-    done = subprocess.run([sys.executable, "-m", "build_tools.bench_search", str(tmp_path / "kb"), "--queries", "40",
-                           "--engine", "python"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build_tools.bench_search",
+            str(tmp_path / "kb"),
+            "--queries",
+            "40",
+            "--engine",
+            "python",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(done.stdout)["python"]
     assert result["gzip_bytes"] > 0 and result["postings"] > 1000 and 0 <= result["read_on_share"] < 0.5
     assert result["quality"]["zh"]["queries"] == 20 and result["quality"]["zh"]["recall_at_5"] >= 0.9
@@ -71,12 +89,38 @@ def test_search_bench_tries_an_index_setting(tmp_path):
     synthesize(tmp_path / "kb", 60, 3)
 
     def terms(*extra: str) -> int:
-        done = subprocess.run([sys.executable, "-m", "build_tools.bench_search", str(tmp_path / "kb"), "--queries", "10",
-                               "--engine", "python", *extra], capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "build_tools.bench_search",
+                str(tmp_path / "kb"),
+                "--queries",
+                "10",
+                "--engine",
+                "python",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(done.stdout)["python"]["terms"]
 
     assert terms("--set", "JOIN_SHARE=0", "--set", "JOIN_MIN_SHARE=0") > terms()
     for wrong in ("SITE_FOLDER=x", "NO_SUCH=1", "JOIN_SHARE=many"):
-        refused = subprocess.run([sys.executable, "-m", "build_tools.bench_search", str(tmp_path / "kb"), "--engine",
-                                  "python", "--set", wrong], capture_output=True, text=True)
+        refused = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "build_tools.bench_search",
+                str(tmp_path / "kb"),
+                "--engine",
+                "python",
+                "--set",
+                wrong,
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert refused.returncode == 2 and "numeric setting" in refused.stderr, wrong

@@ -36,7 +36,9 @@ def chunk_text_of(page, url: str, fragment: str) -> str:
     page.goto(url)
     return page.evaluate(
         """id => { const t = document.getElementById(id).querySelector('.citekb-text').cloneNode(true);
-                  t.querySelectorAll('summary').forEach(s => s.remove()); return t.textContent; }""", fragment)
+                  t.querySelectorAll('summary').forEach(s => s.remove()); return t.textContent; }""",
+        fragment,
+    )
 
 
 def test_hover_shows_the_supporting_span_under_a_header(served, page):
@@ -69,7 +71,7 @@ def test_click_marks_the_supporting_span_and_scrolls_to_it(served, page):
     assert 0 <= box["y"] < 900  # scrolled into view
     marked = page.evaluate("[...document.querySelectorAll('mark.citekb-span')].map(m => m.textContent).join('')")
     fragment = href.split("#")[1]
-    assert page.evaluate(f"document.querySelector('mark.citekb-span').closest('section').id") == fragment
+    assert page.evaluate("document.querySelector('mark.citekb-span').closest('section').id") == fragment
     assert len(marked) == end - start
 
 

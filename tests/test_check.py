@@ -28,16 +28,23 @@ def test_both_checkers_catch_a_broken_file_and_a_broken_fragment(shipped, tmp_pa
     (site / "broken" / "index.html").write_text(
         '<html><body><a href="../sources/no-such-source/">gone</a>'
         '<a href="../sources/openai-success-lessons/#chunk-999">no such chunk</a>'
-        '<a href="../sources/openai-success-lessons/#chunk-1">fine</a></body></html>', encoding="utf-8")
+        '<a href="../sources/openai-success-lessons/#chunk-1">fine</a></body></html>',
+        encoding="utf-8",
+    )
     index = site / "index.html"
-    index.write_text(index.read_text(encoding="utf-8").replace("</body>", '<a href="broken/">x</a></body>'),
-                     encoding="utf-8")
+    index.write_text(
+        index.read_text(encoding="utf-8").replace("</body>", '<a href="broken/">x</a></body>'), encoding="utf-8"
+    )
     broken = {(b["page"], b["target"], b["text"]) for b in kb_check(site)["broken"]}
-    assert broken == {("broken/index.html", "../sources/no-such-source/", "gone"),
-                      ("broken/index.html", "../sources/openai-success-lessons/#chunk-999", "no such chunk")}
+    assert broken == {
+        ("broken/index.html", "../sources/no-such-source/", "gone"),
+        ("broken/index.html", "../sources/openai-success-lessons/#chunk-999", "no such chunk"),
+    }
     found = {(row["urlname"], row["name"]) for row in linkchecker(site)}
-    assert found == {("../sources/no-such-source/", "gone"),
-                     ("../sources/openai-success-lessons/#chunk-999", "no such chunk")}
+    assert found == {
+        ("../sources/no-such-source/", "gone"),
+        ("../sources/openai-success-lessons/#chunk-999", "no such chunk"),
+    }
 
 
 def test_check_refuses_a_folder_that_is_not_a_site(tmp_path):

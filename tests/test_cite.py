@@ -18,54 +18,100 @@ def parsed(text: str) -> list[tuple]:
     return [(c.kind, c.title, c.chunk, c.file, c.locator, c.error is not None) for c in parse_citations(text)]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('[long_context: "OpenAI 开源模型重磅回归", chunk 1]', [("long_context", "OpenAI 开源模型重磅回归", 1, None, None, False)]),
-    ("[long_context: “弯引号标题”, chunk 2]", [("long_context", "弯引号标题", 2, None, None, False)]),
-    ('[long_context:   "空格"  ，  chunk   4 ]', [("long_context", "空格", 4, None, None, False)]),
-    ('[long_context: "T", chunk 1, 2]', [("long_context", "T", 1, None, None, False), ("long_context", "T", 2, None, None, False)]),
-    ('[long_context: "T", chunk 0-1]', [("long_context", "T", 0, None, None, False), ("long_context", "T", 1, None, None, False)]),
-    ('[long_context: "A", chunk 0; long_context: "B", chunk 3]', [("long_context", "A", 0, None, None, False), ("long_context", "B", 3, None, None, False)]),
-    ("[文档: gpt-4 technical report.pdf]", [("document", None, None, "gpt-4 technical report.pdf", None, False)]),
-    ("[Doc: paper.pdf, Table 7]", [("document", None, None, "paper.pdf", "Table 7", False)]),
-    ("[文档: paper.pdf, 第3节]", [("document", None, None, "paper.pdf", "第3节", False)]),
-    ("[图片:logo.png][Image: image0.png]", [("image", None, None, "logo.png", None, False), ("image", None, None, "image0.png", None, False)]),
-    ("[视频: demo.mp4] [Video: b.webm]", [("video", None, None, "demo.mp4", None, False), ("video", None, None, "b.webm", None, False)]),
-    ("[Web: https://huggingface.co/]", [("web", "https://huggingface.co/", None, None, None, False)]),
-    ("见[RAG-3]。", [("rag", None, None, None, "3", False)]),
-    ("[paper.pdf, page 3]", [("document", None, None, "paper.pdf", "page 3", False)]),
-    ("[long_context]", [("long_context", None, None, None, None, True)]),
-    ("[文档]", [("document", None, None, None, None, True)]),
-    ('[long_context: "no chunk"]', [("long_context", "no chunk", None, None, None, False)]),
-    ('[long_context: "T", chunk -1]', [("long_context", None, None, None, None, True)]),
-    ('[long_context: "T", chunk 9-2]', [("long_context", None, None, None, None, True)]),
-    ('[long_context: "unclosed", chunk 1 and the line goes on', [("long_context", None, None, None, None, True)]),
-    ('[long_context: "a]b", chunk 1]', [("long_context", "a]b", 1, None, None, False)]),
-    ('[long_context: "say "hi" <script>", chunk 2]', [("long_context", 'say "hi" <script>', 2, None, None, False)]),
-    ("[1] [0] [] [start:end] [Document type] plain text", []),
-    # Forms seen in the pipeline's other tasks.
-    ('[long_context: "T", chunk 1][chunk 2]', [("long_context", "T", 1, None, None, False), ("long_context", "T", 2, None, None, False)]),
-    ('[long_context: "T", chunk 0] [chunk 3, 4]', [("long_context", "T", 0, None, None, False),
-                                                  ("long_context", "T", 3, None, None, False), ("long_context", "T", 4, None, None, False)]),
-    ("[chunk 2] alone", []),
-    ('[long_context: "A"] then [long_context: "B", chunk 2]', [("long_context", "A", None, None, None, False),
-                                                              ("long_context", "B", 2, None, None, False)]),
-    ('[long_context: "broken then [文档: a.pdf]', [("long_context", None, None, None, None, True),
-                                                   ("document", None, None, "a.pdf", None, False)]),
-    ('[long_context: "T", chunk 1, chunk 2]', [("long_context", "T", 1, None, None, False), ("long_context", "T", 2, None, None, False)]),
-    ('[long_context: "T", chunks 5, 6]', [("long_context", "T", 5, None, None, False), ("long_context", "T", 6, None, None, False)]),
-    ('[long_context: "x.pdf", chunk 3]', [("long_context", "x.pdf", 3, None, None, False)]),
-    ('[long_context: "x.pdf", page 1]', [("long_context", "x.pdf", None, None, "page 1", False)]),
-    ('[长期文档: "x.pdf", chunk 2]', [("long_context", "x.pdf", 2, None, None, False)]),
-    ('[long_context: "x.pdf", 第4536-4541页]', [("long_context", "x.pdf", None, None, "第4536-4541页", False)]),
-    ("[x.pdf, 页 8]", [("document", None, None, "x.pdf", "页 8", False)]),
-    ("[deck.pptx, slides 6、10]", [("document", None, None, "deck.pptx", "slides 6、10", False)]),
-    ("[ data.csv ]", [("document", None, None, "data.csv", None, False)]),
-    ('[long_context: "发布会"十五五"关键词", chunk 1]', [("long_context", '发布会"十五五"关键词', 1, None, None, False)]),
-    ('[long_context: "[新闻直播间]世卫组织", chunk 0]', [("long_context", "[新闻直播间]世卫组织", 0, None, None, False)]),
-    ("[Web: https://example.org/a]", [("web", "https://example.org/a", None, None, None, False)]),
-    ("[https://example.org/a]", [("web", "https://example.org/a", None, None, None, False)]),
-    ("[网页: http://www.example.org/]", [("web", "http://www.example.org/", None, None, None, False)]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            '[long_context: "OpenAI 开源模型重磅回归", chunk 1]',
+            [("long_context", "OpenAI 开源模型重磅回归", 1, None, None, False)],
+        ),
+        ("[long_context: “弯引号标题”, chunk 2]", [("long_context", "弯引号标题", 2, None, None, False)]),
+        ('[long_context:   "空格"  ，  chunk   4 ]', [("long_context", "空格", 4, None, None, False)]),
+        (
+            '[long_context: "T", chunk 1, 2]',
+            [("long_context", "T", 1, None, None, False), ("long_context", "T", 2, None, None, False)],
+        ),
+        (
+            '[long_context: "T", chunk 0-1]',
+            [("long_context", "T", 0, None, None, False), ("long_context", "T", 1, None, None, False)],
+        ),
+        (
+            '[long_context: "A", chunk 0; long_context: "B", chunk 3]',
+            [("long_context", "A", 0, None, None, False), ("long_context", "B", 3, None, None, False)],
+        ),
+        ("[文档: gpt-4 technical report.pdf]", [("document", None, None, "gpt-4 technical report.pdf", None, False)]),
+        ("[Doc: paper.pdf, Table 7]", [("document", None, None, "paper.pdf", "Table 7", False)]),
+        ("[文档: paper.pdf, 第3节]", [("document", None, None, "paper.pdf", "第3节", False)]),
+        (
+            "[图片:logo.png][Image: image0.png]",
+            [("image", None, None, "logo.png", None, False), ("image", None, None, "image0.png", None, False)],
+        ),
+        (
+            "[视频: demo.mp4] [Video: b.webm]",
+            [("video", None, None, "demo.mp4", None, False), ("video", None, None, "b.webm", None, False)],
+        ),
+        ("[Web: https://huggingface.co/]", [("web", "https://huggingface.co/", None, None, None, False)]),
+        ("见[RAG-3]。", [("rag", None, None, None, "3", False)]),
+        ("[paper.pdf, page 3]", [("document", None, None, "paper.pdf", "page 3", False)]),
+        ("[long_context]", [("long_context", None, None, None, None, True)]),
+        ("[文档]", [("document", None, None, None, None, True)]),
+        ('[long_context: "no chunk"]', [("long_context", "no chunk", None, None, None, False)]),
+        ('[long_context: "T", chunk -1]', [("long_context", None, None, None, None, True)]),
+        ('[long_context: "T", chunk 9-2]', [("long_context", None, None, None, None, True)]),
+        ('[long_context: "unclosed", chunk 1 and the line goes on', [("long_context", None, None, None, None, True)]),
+        ('[long_context: "a]b", chunk 1]', [("long_context", "a]b", 1, None, None, False)]),
+        ('[long_context: "say "hi" <script>", chunk 2]', [("long_context", 'say "hi" <script>', 2, None, None, False)]),
+        ("[1] [0] [] [start:end] [Document type] plain text", []),
+        # Forms seen in the pipeline's other tasks.
+        (
+            '[long_context: "T", chunk 1][chunk 2]',
+            [("long_context", "T", 1, None, None, False), ("long_context", "T", 2, None, None, False)],
+        ),
+        (
+            '[long_context: "T", chunk 0] [chunk 3, 4]',
+            [
+                ("long_context", "T", 0, None, None, False),
+                ("long_context", "T", 3, None, None, False),
+                ("long_context", "T", 4, None, None, False),
+            ],
+        ),
+        ("[chunk 2] alone", []),
+        (
+            '[long_context: "A"] then [long_context: "B", chunk 2]',
+            [("long_context", "A", None, None, None, False), ("long_context", "B", 2, None, None, False)],
+        ),
+        (
+            '[long_context: "broken then [文档: a.pdf]',
+            [("long_context", None, None, None, None, True), ("document", None, None, "a.pdf", None, False)],
+        ),
+        (
+            '[long_context: "T", chunk 1, chunk 2]',
+            [("long_context", "T", 1, None, None, False), ("long_context", "T", 2, None, None, False)],
+        ),
+        (
+            '[long_context: "T", chunks 5, 6]',
+            [("long_context", "T", 5, None, None, False), ("long_context", "T", 6, None, None, False)],
+        ),
+        ('[long_context: "x.pdf", chunk 3]', [("long_context", "x.pdf", 3, None, None, False)]),
+        ('[long_context: "x.pdf", page 1]', [("long_context", "x.pdf", None, None, "page 1", False)]),
+        ('[长期文档: "x.pdf", chunk 2]', [("long_context", "x.pdf", 2, None, None, False)]),
+        ('[long_context: "x.pdf", 第4536-4541页]', [("long_context", "x.pdf", None, None, "第4536-4541页", False)]),
+        ("[x.pdf, 页 8]", [("document", None, None, "x.pdf", "页 8", False)]),
+        ("[deck.pptx, slides 6、10]", [("document", None, None, "deck.pptx", "slides 6、10", False)]),
+        ("[ data.csv ]", [("document", None, None, "data.csv", None, False)]),
+        (
+            '[long_context: "发布会"十五五"关键词", chunk 1]',
+            [("long_context", '发布会"十五五"关键词', 1, None, None, False)],
+        ),
+        (
+            '[long_context: "[新闻直播间]世卫组织", chunk 0]',
+            [("long_context", "[新闻直播间]世卫组织", 0, None, None, False)],
+        ),
+        ("[Web: https://example.org/a]", [("web", "https://example.org/a", None, None, None, False)]),
+        ("[https://example.org/a]", [("web", "https://example.org/a", None, None, None, False)]),
+        ("[网页: http://www.example.org/]", [("web", "http://www.example.org/", None, None, None, False)]),
+    ],
+)
 def test_parse_forms(text, expected):
     assert parsed(text) == expected
 
@@ -77,23 +123,36 @@ def test_huge_chunk_number_is_parsed_not_crashed():
 
 def scope(*bodies: tuple[str, str], files: tuple[FileSource, ...] = ()) -> Scope:
     sources = [Source(f"s{i}", title, body) for i, (title, body) in enumerate(bodies)]
-    return Scope(sources, {s.slug: len(chunk_text(s.text)) for s in sources},
-                 files={file_key(f.name): f for f in files}, files_folder="files/003")
+    return Scope(
+        sources,
+        {s.slug: len(chunk_text(s.text)) for s in sources},
+        files={file_key(f.name): f for f in files},
+        files_folder="files/003",
+    )
 
 
 def resolved(text: str, where: Scope) -> list[tuple]:
-    return [(r.status, r.target, r.suggestion and str(r.suggestion)) for r in (resolve(c, where) for c in parse_citations(text))]
+    return [
+        (r.status, r.target, r.suggestion and str(r.suggestion))
+        for r in (resolve(c, where) for c in parse_citations(text))
+    ]
 
 
 LONG_TITLE = "OpenAI 开源模型重磅回归：技术突破与行业范式的双重革命，以及它对全球开源社区的长期影响-今日头条"
 
 
 def test_resolution_statuses():
-    where = scope((LONG_TITLE, "正文" * 1000), ("Hugging Face – The AI community", "短文。"),
-                  files=(FileSource("f1", "logo.png", "files/003/logo.png", "image"),))
+    where = scope(
+        (LONG_TITLE, "正文" * 1000),
+        ("Hugging Face – The AI community", "短文。"),
+        files=(FileSource("f1", "logo.png", "files/003/logo.png", "image"),),
+    )
     cut = LONG_TITLE[:50]
     assert resolved(f'[long_context: "{cut}", chunk 1]', where) == [("resolved", "sources/s0/#chunk-1", None)]
-    assert resolved('[long_context: "Hugging Face – The AI community", chunk 0]', where)[0][:2] == ("resolved", "sources/s1/#chunk-0")
+    assert resolved('[long_context: "Hugging Face – The AI community", chunk 0]', where)[0][:2] == (
+        "resolved",
+        "sources/s1/#chunk-0",
+    )
     assert resolved('[long_context: "Hugging Face – The AI community", chunk 5]', where)[0][0] == "chunk_out_of_range"
     assert resolved('[long_context: "T", chunk 99999999999]', where)[0][0] == "unknown_source"
     near = resolved('[long_context: "Hugging Face – The AI comunity", chunk 0]', where)
@@ -106,15 +165,18 @@ def test_resolution_statuses():
 
 
 def test_invisible_characters_and_width_do_not_break_matching():
-    where = scope(("ＧＰＴ－４ 技术报告\u200b解读", "正文。"),)
+    where = scope(
+        ("ＧＰＴ－４ 技术报告\u200b解读", "正文。"),
+    )
     assert resolved('[long_context: "GPT-4 技术报告解读", chunk 0]', where)[0][0] == "resolved"
 
 
 def test_rag_references_resolve_through_the_reference_list():
-    where = scope(("Deep Research类产品深度测评：下一个大模型产品跃迁点到来了吗？-网易", "正文。"),)
+    where = scope(
+        ("Deep Research类产品深度测评：下一个大模型产品跃迁点到来了吗？-网易", "正文。"),
+    )
     where.rag_titles = {"1": "Deep Research类产品深度测评：下一个大模型产品跃迁点到来了吗？-网易"}
-    assert resolved("见[RAG-1]与[RAG-2]", where) == [
-        ("resolved", "sources/s0/", None), ("unknown_source", None, None)]
+    assert resolved("见[RAG-1]与[RAG-2]", where) == [("resolved", "sources/s0/", None), ("unknown_source", None, None)]
 
 
 @pytest.mark.pipeline
@@ -124,8 +186,12 @@ def test_kb_cites_targets_hold_the_reference_chunk_text():
     corpus = pipeline / "datasets/003/long_context_sampled_60.json"
     rows = json.loads(kb("cites", str(report), "--corpus", str(corpus), "--files", str(corpus.parent)).stdout)
     assert rows and all(set(r) >= {"kind", "raw", "title", "chunk", "status", "target"} for r in rows)
-    table = [json.loads(line) for line in
-             (pipeline / "reference_chunks/003/long_context_sampled_60.chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    table = [
+        json.loads(line)
+        for line in (pipeline / "reference_chunks/003/long_context_sampled_60.chunks.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ]
     done = [r for r in rows if r["kind"] == "long_context" and r["status"] == "resolved"]
     assert len(done) >= 10
     page_of_title: dict[str, str] = {}
@@ -138,78 +204,134 @@ def test_kb_cites_targets_hold_the_reference_chunk_text():
         assert row["target"] == f"{page_of_title[title]}#chunk-{row['chunk']}"
     assert len(set(page_of_title.values())) == len(page_of_title)  # one page per document
     statuses = {r["status"] for r in rows}
-    assert statuses <= {"resolved", "unknown_source", "chunk_out_of_range", "missing_file", "malformed",
-                        "file_as_chunk", "locator_out_of_range"}
+    assert statuses <= {
+        "resolved",
+        "unknown_source",
+        "chunk_out_of_range",
+        "missing_file",
+        "malformed",
+        "file_as_chunk",
+        "locator_out_of_range",
+    }
     logo = [r for r in rows if r["kind"] == "image"]
     assert logo and all(r["status"] == "resolved" for r in logo)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("chunk 2", Locator("chunk", (2,))),
-    ("page 9, 14", Locator("page", (9,))),
-    ("pages 5-7", Locator("page", (5, 6, 7))),
-    ("pages 5--7", Locator("page", (5, 6, 7))),
-    ("p064", Locator("page", (64,))),
-    ("p. 3", Locator("page", (3,))),
-    ("第3页", Locator("page", (3,))),
-    ("页 8", Locator("page", (8,))),
-    ("第4536-4541页", Locator("page", tuple(range(4536, 4542)))),
-    ("12-14页", Locator("page", (12, 13, 14))),
-    ("1-8", Locator("page", tuple(range(1, 9)))),
-    ("slide 3", Locator("slide", (3,))),
-    ("slides 6、10", Locator("slide", (6, 10))),
-    ("第2张幻灯片", Locator("slide", (2,))),
-    ("sheet 销量", Locator("sheet", name="销量")),
-    ("工作表：Sheet1", Locator("sheet", name="Sheet1")),
-    ("Sheet2", Locator("sheet", name="Sheet2")),  # a default sheet name is the whole name
-    ("Section 4.1", Locator("other", name="Section 4.1")),
-    ("all pages", Locator("other", name="all pages")),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("chunk 2", Locator("chunk", (2,))),
+        ("page 9, 14", Locator("page", (9,))),
+        ("pages 5-7", Locator("page", (5, 6, 7))),
+        ("pages 5--7", Locator("page", (5, 6, 7))),
+        ("p064", Locator("page", (64,))),
+        ("p. 3", Locator("page", (3,))),
+        ("第3页", Locator("page", (3,))),
+        ("页 8", Locator("page", (8,))),
+        ("第4536-4541页", Locator("page", tuple(range(4536, 4542)))),
+        ("12-14页", Locator("page", (12, 13, 14))),
+        ("1-8", Locator("page", tuple(range(1, 9)))),
+        ("slide 3", Locator("slide", (3,))),
+        ("slides 6、10", Locator("slide", (6, 10))),
+        ("第2张幻灯片", Locator("slide", (2,))),
+        ("sheet 销量", Locator("sheet", name="销量")),
+        ("工作表：Sheet1", Locator("sheet", name="Sheet1")),
+        ("Sheet2", Locator("sheet", name="Sheet2")),  # a default sheet name is the whole name
+        ("Section 4.1", Locator("other", name="Section 4.1")),
+        ("all pages", Locator("other", name="all pages")),
+        ("", None),
+    ],
+)
 def test_locators(text, expected):
     assert parse_locator(text) == expected
 
 
 def pdf(name: str, pages: int) -> FileSource:
-    return FileSource(f"f-{name}", name, f"files/t/{name}", "pdf",
-                      parts=[FilePart("page", n, f"page {n}") for n in range(1, pages + 1)])
+    return FileSource(
+        f"f-{name}",
+        name,
+        f"files/t/{name}",
+        "pdf",
+        parts=[FilePart("page", n, f"page {n}") for n in range(1, pages + 1)],
+    )
 
 
 def test_task_file_cited_as_corpus_document_links_to_the_file():
     where = scope(("十五五规划", "正文。" * 10), files=(pdf("plan.pdf", 3),))
-    rows = [(r.status, r.target) for r in (resolve(c, where) for c in parse_citations(
-        '[long_context: "plan.pdf", chunk 3] [long_context: "plan.pdf", page 2] [长期文档: "Plan.PDF"] '
-        '[long_context: "plan.pdf", 第4536-4541页]'))]
-    assert rows == [("file_as_chunk", "sources/f-plan.pdf/"), ("file_as_chunk", "sources/f-plan.pdf/#page-2"),
-                    ("file_as_chunk", "sources/f-plan.pdf/"), ("file_as_chunk", "sources/f-plan.pdf/")]
-    first, *_, last = (resolve(c, where) for c in parse_citations(
-        '[long_context: "plan.pdf", chunk 3] [long_context: "plan.pdf", 第4536-4541页]'))
+    rows = [
+        (r.status, r.target)
+        for r in (
+            resolve(c, where)
+            for c in parse_citations(
+                '[long_context: "plan.pdf", chunk 3] [long_context: "plan.pdf", page 2] [长期文档: "Plan.PDF"] '
+                '[long_context: "plan.pdf", 第4536-4541页]'
+            )
+        )
+    ]
+    assert rows == [
+        ("file_as_chunk", "sources/f-plan.pdf/"),
+        ("file_as_chunk", "sources/f-plan.pdf/#page-2"),
+        ("file_as_chunk", "sources/f-plan.pdf/"),
+        ("file_as_chunk", "sources/f-plan.pdf/"),
+    ]
+    first, *_, last = (
+        resolve(c, where)
+        for c in parse_citations('[long_context: "plan.pdf", chunk 3] [long_context: "plan.pdf", 第4536-4541页]')
+    )
     assert "chunk 3 is not a place in the file" in str(first.reason)
     assert "page 4536 does not exist" in str(last.reason) and "没有第 4536 页" in last.reason.chinese()
 
 
 def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged():
-    deck = FileSource("f-deck", "deck.pptx", "files/t/deck.pptx", "pptx",
-                      parts=[FilePart("slide", n, f"slide {n}") for n in (1, 2, 3)])
-    book = FileSource("f-book", "data.xlsx", "files/t/data.xlsx", "xlsx",
-                      parts=[FilePart("sheet", 1, "", name="销量 2024"), FilePart("sheet", 2, "", name="成本")])
-    where = scope(files=(pdf("paper.pdf", 10), deck, book, FileSource("f-logo", "logo.png", "files/t/logo.png", "image")))
-    assert resolved("[paper.pdf, p064] [paper.pdf, pages 5-7] [文档: paper.pdf, 第3页] [paper.pdf, Section 4.1]", where) == [
-        ("locator_out_of_range", "sources/f-paper.pdf/", None), ("resolved", "sources/f-paper.pdf/#page-5", None),
-        ("resolved", "sources/f-paper.pdf/#page-3", None), ("resolved", "sources/f-paper.pdf/", None)]
+    deck = FileSource(
+        "f-deck",
+        "deck.pptx",
+        "files/t/deck.pptx",
+        "pptx",
+        parts=[FilePart("slide", n, f"slide {n}") for n in (1, 2, 3)],
+    )
+    book = FileSource(
+        "f-book",
+        "data.xlsx",
+        "files/t/data.xlsx",
+        "xlsx",
+        parts=[FilePart("sheet", 1, "", name="销量 2024"), FilePart("sheet", 2, "", name="成本")],
+    )
+    where = scope(
+        files=(pdf("paper.pdf", 10), deck, book, FileSource("f-logo", "logo.png", "files/t/logo.png", "image"))
+    )
+    assert resolved(
+        "[paper.pdf, p064] [paper.pdf, pages 5-7] [文档: paper.pdf, 第3页] [paper.pdf, Section 4.1]", where
+    ) == [
+        ("locator_out_of_range", "sources/f-paper.pdf/", None),
+        ("resolved", "sources/f-paper.pdf/#page-5", None),
+        ("resolved", "sources/f-paper.pdf/#page-3", None),
+        ("resolved", "sources/f-paper.pdf/", None),
+    ]
     assert resolved("[deck.pptx, slides 2、3] [deck.pptx, slide 9]", where) == [
-        ("resolved", "sources/f-deck/#slide-2", None), ("locator_out_of_range", "sources/f-deck/", None)]
-    assert resolved("[文档: data.xlsx, sheet 成本] [文档: data.xlsx, sheet 销量 2024] [文档: data.xlsx, sheet 利润]", where) == [
-        ("resolved", "sources/f-book/#sheet-成本", None), ("resolved", "sources/f-book/#sheet-销量-2024", None),
-        ("locator_out_of_range", "sources/f-book/", None)]
+        ("resolved", "sources/f-deck/#slide-2", None),
+        ("locator_out_of_range", "sources/f-deck/", None),
+    ]
+    assert resolved(
+        "[文档: data.xlsx, sheet 成本] [文档: data.xlsx, sheet 销量 2024] [文档: data.xlsx, sheet 利润]", where
+    ) == [
+        ("resolved", "sources/f-book/#sheet-成本", None),
+        ("resolved", "sources/f-book/#sheet-销量-2024", None),
+        ("locator_out_of_range", "sources/f-book/", None),
+    ]
     assert resolved("[图片: logo.png, page 2]", where) == [("resolved", "sources/f-logo/", None)]
 
 
 def test_retyped_quotes_match_but_nothing_fuzzier_links():
     where = scope(("中共中央召开新闻发布会“十五五”物流行业关键词来了！", "正文。"), ("「引号」与‘单引号’", "正文。"))
     assert resolved('[long_context: "中共中央召开新闻发布会"十五五"物流行业关键词来了！", chunk 0]', where)[0][:2] == (
-        "resolved", "sources/s0/#chunk-0")
-    assert resolved("""[long_context: ""引号"与'单引号'", chunk 0]""", where)[0][:2] == ("resolved", "sources/s1/#chunk-0")
+        "resolved",
+        "sources/s0/#chunk-0",
+    )
+    assert resolved("""[long_context: ""引号"与'单引号'", chunk 0]""", where)[0][:2] == (
+        "resolved",
+        "sources/s1/#chunk-0",
+    )
     near = resolved('[long_context: "中共中央召开新闻发布会十五五物流行业关键词来了！", chunk 0]', where)[0]
     assert near[0] == "unknown_source" and near[1] is None and "十五五" in near[2]
 
@@ -219,20 +341,31 @@ def test_task_file_names_match_whatever_their_unicode_form():
     wide = FileSource("f-wide", "ＡＩ报告２０２４.png", "files/t/wide.png", "image")
     where = scope(files=(nfd, wide))
     assert resolved("[图片: café.png] [图片: AI报告2024.png] [图片: ＡＩ报告２０２４.png]", where) == [
-        ("resolved", "sources/f-cafe/", None), ("resolved", "sources/f-wide/", None), ("resolved", "sources/f-wide/", None)]
+        ("resolved", "sources/f-cafe/", None),
+        ("resolved", "sources/f-wide/", None),
+        ("resolved", "sources/f-wide/", None),
+    ]
 
 
 def test_web_citations_resolve_by_normalized_address():
     page = Source("s-web", "Hugging Face Hub", "正文。", meta={"origin": "https://www.huggingface.co/docs/hub/"})
     where = Scope([page], {"s-web": 1})
-    assert resolved("[Web: http://huggingface.co/docs/hub] [https://HuggingFace.co/docs/hub/#top] [网页: https://huggingface.co/docs]"
-                    " [Web: 搜索API记录]", where) == [
-        ("resolved", "sources/s-web/", None), ("resolved", "sources/s-web/", None),
-        ("unknown_source", None, None), ("unknown_source", None, None)]
+    assert resolved(
+        "[Web: http://huggingface.co/docs/hub] [https://HuggingFace.co/docs/hub/#top] [网页: https://huggingface.co/docs]"
+        " [Web: 搜索API记录]",
+        where,
+    ) == [
+        ("resolved", "sources/s-web/", None),
+        ("resolved", "sources/s-web/", None),
+        ("unknown_source", None, None),
+        ("unknown_source", None, None),
+    ]
 
 
 def test_corpus_document_without_a_chunk_is_malformed_and_names_the_source():
-    where = scope(("Alpha 开源模型新闻报道", "正文。"),)
+    where = scope(
+        ("Alpha 开源模型新闻报道", "正文。"),
+    )
     (row,) = [resolve(c, where) for c in parse_citations('[long_context: "Alpha 开源模型新闻报道"]')]
     assert (row.status, row.target) == ("malformed", None) and "Alpha" in str(row.suggestion)
     assert resolved("[long_context: ...] [long_context: 无]", where) == [("malformed", None, None)] * 2

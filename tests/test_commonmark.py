@@ -23,15 +23,18 @@ def html_of(text: str) -> BeautifulSoup:
     return BeautifulSoup(render(text, cited(text), "final"), "html.parser")
 
 
-@pytest.mark.parametrize("text, code", [
-    (f"```\ncode {CITE} <b>\n```\n", "code [long_context: \"T\", chunk 0] <b>\n"),
-    (f"~~~python\n{CITE}\n~~~\n", f"{CITE}\n"),
-    (f"para\n\n    indented {CITE} <b>\n", f"indented {CITE} <b>\n"),
-    (f"inline `{CITE} <b>` after", f"{CITE} <b>"),
-    (f"double ``a ` {CITE}`` after", f"a ` {CITE}"),
-    (f"> quoted `{CITE}`", CITE),
-    (f"- item `{CITE}`", CITE),
-])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        (f"```\ncode {CITE} <b>\n```\n", 'code [long_context: "T", chunk 0] <b>\n'),
+        (f"~~~python\n{CITE}\n~~~\n", f"{CITE}\n"),
+        (f"para\n\n    indented {CITE} <b>\n", f"indented {CITE} <b>\n"),
+        (f"inline `{CITE} <b>` after", f"{CITE} <b>"),
+        (f"double ``a ` {CITE}`` after", f"a ` {CITE}"),
+        (f"> quoted `{CITE}`", CITE),
+        (f"- item `{CITE}`", CITE),
+    ],
+)
 def test_code_stays_literal_and_holds_no_citation(text, code):
     soup = html_of(text)
     assert soup.select_one("code").get_text() == code
@@ -39,13 +42,16 @@ def test_code_stays_literal_and_holds_no_citation(text, code):
     assert report_citations(text) == []
 
 
-@pytest.mark.parametrize("text", [
-    f"a `span` then {CITE}",
-    f"unpaired ` backtick {CITE}",
-    f"escaped \\`{CITE}\\`",
-    f"```\nfence\n```\n\n{CITE}",
-    f"| a | b |\n|---|---|\n| `x` | {CITE} |\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"a `span` then {CITE}",
+        f"unpaired ` backtick {CITE}",
+        f"escaped \\`{CITE}\\`",
+        f"```\nfence\n```\n\n{CITE}",
+        f"| a | b |\n|---|---|\n| `x` | {CITE} |\n",
+    ],
+)
 def test_citations_outside_code_are_citations(text):
     assert len(report_citations(text)) == 1
     assert len(html_of(text).select("a.cite")) == 1
@@ -68,12 +74,19 @@ def test_headings_move_under_the_page_sections_with_readable_ids():
     text = f"# 报告 {CITE}\n\n## 第一节\n\n###### 深\n\n## 第一节\n"
     soup = html_of(text)
     assert [(h.name, h["id"]) for h in soup.select("h3, h4, h5, h6")] == [
-        ("h3", "final-报告"), ("h4", "final-第一节"), ("h6", "final-深"), ("h4", "final-第一节-2")]
+        ("h3", "final-报告"),
+        ("h4", "final-第一节"),
+        ("h6", "final-深"),
+        ("h4", "final-第一节-2"),
+    ]
     assert soup.select_one("h3 a.cite") and soup.select_one('h3 a.headerlink[href="#final-报告"]')
     found = headings(text, [(c.start, c.end) for c in report_citations(text)], "final")
     assert [(h.level, h.anchor, h.title, h.line) for h in found] == [
-        (3, "final-报告", "报告", 0), (4, "final-第一节", "第一节", 2), (6, "final-深", "深", 4),
-        (4, "final-第一节-2", "第一节", 6)]
+        (3, "final-报告", "报告", 0),
+        (4, "final-第一节", "第一节", 2),
+        (6, "final-深", "深", 4),
+        (4, "final-第一节-2", "第一节", 6),
+    ]
 
 
 def test_private_use_markers_in_the_text_cannot_forge_a_citation():

@@ -159,10 +159,14 @@ def file_named(knowledge, name: str):
 
 def test_citations_land_on_their_part_and_a_missing_page_is_flagged(knowledge):
     cited = [(r.status, r.target) for r in knowledge.cited["files"].final]
-    paper, deck, book, table = (file_named(knowledge, n).slug for n in ("paper.pdf", "deck.pptx", "data.xlsx", "table.csv"))
+    paper, deck, book, table = (
+        file_named(knowledge, n).slug for n in ("paper.pdf", "deck.pptx", "data.xlsx", "table.csv")
+    )
     assert cited == [
-        ("resolved", f"sources/{paper}/#page-2"), ("locator_out_of_range", f"sources/{paper}/"),
-        ("resolved", f"sources/{deck}/#slide-2"), ("resolved", f"sources/{book}/#sheet-成本"),
+        ("resolved", f"sources/{paper}/#page-2"),
+        ("locator_out_of_range", f"sources/{paper}/"),
+        ("resolved", f"sources/{deck}/#slide-2"),
+        ("resolved", f"sources/{book}/#sheet-成本"),
         ("resolved", f"sources/{table}/"),
     ]
 
@@ -182,19 +186,28 @@ def test_file_pages_show_every_part_under_its_anchor(knowledge):
     assert headings(book) == [("sheet-销量-2024", "工作表 销量 2024"), ("sheet-成本", "工作表 成本")]
     sales = book.find(id="sheet-销量-2024").find_parent("section")
     assert sales.select_one(".citekb-note").get_text() == f"仅显示前 {MAX_ROWS} 行，共 {LONG} 行。"
-    assert len(sales.select("tbody tr")) == MAX_ROWS and sales.select_one("tbody td:nth-of-type(3)").get_text() == "<b>x</b>"
+    assert (
+        len(sales.select("tbody tr")) == MAX_ROWS
+        and sales.select_one("tbody td:nth-of-type(3)").get_text() == "<b>x</b>"
+    )
     assert not sales.select("tbody b")
     table = page("table.csv")
     assert headings(table) == [("text", "全文")] and f"共 {LONG} 行" in table.select_one(".citekb-note").get_text()
     notes = page("notes.txt")
-    assert notes.select_one(".citekb-text").get_text() == "plain notes <script>x</script>\n" and not notes.select("script")
+    assert notes.select_one(".citekb-text").get_text() == "plain notes <script>x</script>\n" and not notes.select(
+        "script"
+    )
     assert page("logo.jpg").select_one("img.citekb-image") and not page("logo.jpg").select("h2")
 
 
 def test_search_has_one_document_per_part(knowledge):
     docs = {(d.page_title, d.anchor): d for d in index.search_docs(knowledge)}
     paper = docs[("paper.pdf", "page-2")]
-    assert (paper.label, paper.text.strip(), paper.page) == ("第 2 页", PAGES[1], f"sources/{file_named(knowledge, 'paper.pdf').slug}/")
+    assert (paper.label, paper.text.strip(), paper.page) == (
+        "第 2 页",
+        PAGES[1],
+        f"sources/{file_named(knowledge, 'paper.pdf').slug}/",
+    )
     assert docs[("deck.pptx", "slide-3")].label == "第 3 张幻灯片"
     assert docs[("data.xlsx", "sheet-成本")].label == "工作表 成本"
     assert {("about.docx", "text"), ("table.csv", "text"), ("readme.md", "text")} <= set(docs)
@@ -210,8 +223,10 @@ def built(tmp_path_factory):
 def test_site_with_every_file_kind_builds_strictly_and_links_resolve(built):
     assert built.returncode == 0, built.log
     assert kb("check", str(built.site)).returncode == 0
-    for query, anchor, title in [("latency budgets", "#page-2", "paper.pdf · 第 2 页"),
-                                 ("服务器", "#sheet-成本", "data.xlsx · 工作表 成本")]:
+    for query, anchor, title in [
+        ("latency budgets", "#page-2", "paper.pdf · 第 2 页"),
+        ("服务器", "#sheet-成本", "data.xlsx · 工作表 成本"),
+    ]:
         first = json.loads(kb("search", query, "--site", str(built.site), "--json").stdout)[0]
         assert first["location"].endswith(anchor) and first["title"] == title
 
@@ -242,4 +257,3 @@ def test_search_box_finds_a_pdf_page_and_lands_on_it(built, page):
         first.click()
         page.wait_for_url("**#page-2")
         assert page.evaluate("document.querySelector(':target').textContent") == "第 2 页¶"
-

@@ -5,7 +5,6 @@ nothing outside the knowledge base is published (links), no input costs far more
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -99,7 +98,9 @@ def test_pages_and_task_files_whose_names_collide_are_kept_and_reported(bookkeep
     for title in ("第一篇同名页", "第二篇同名页", "名为 index 的页面"):
         assert title in index, title
     assert BeautifulSoup(index, "html.parser").select_one("h1").get_text().startswith("来源")
-    assert any("pages/same-name.txt: slug 'same-name' is taken by pages/Same Name.txt" in w for w in bookkeeping.warnings)
+    assert any(
+        "pages/same-name.txt: slug 'same-name' is taken by pages/Same Name.txt" in w for w in bookkeeping.warnings
+    )
     assert any("files/t1/logo.png: a citation cannot tell it from files/t1/Logo.PNG" in w for w in bookkeeping.warnings)
 
 
@@ -111,8 +112,14 @@ def test_long_report_folder_names_build_with_dirty(bookkeeping):
 
 def test_nothing_outside_the_knowledge_base_hidden_or_temporary_is_published(bookkeeping):
     assert SECRET not in site_text(bookkeeping.site)
-    for link in ("files/t1/passwd.png", "files/linked", "pages/linked.txt", "corpora/t1/linked.json", "reports/linked",
-                 "reports/demo/final_report_2.md"):
+    for link in (
+        "files/t1/passwd.png",
+        "files/linked",
+        "pages/linked.txt",
+        "corpora/t1/linked.json",
+        "reports/linked",
+        "reports/demo/final_report_2.md",
+    ):
         assert any(f"{link}: a link to outside the knowledge-base folder" in w for w in bookkeeping.warnings), link
     assert not any(name in bookkeeping.log for name in (".paper.pdf", ".hidden", "~$draft", "x.png.part", "y.tmp"))
 
@@ -133,16 +140,25 @@ def test_knowledge_base_inside_docs_dir_is_refused(tmp_path):
     assert built.returncode != 0 and "must not be inside docs_dir" in built.log
 
 
-@pytest.mark.parametrize("where, text", [
-    ("pages/bomb.txt", "---\ntitle: x\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-                       "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n---\nbody\n"),
-    ("reports/r/report.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-                              "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"),
-    ("reports/r/report.yaml", "task: " + "[" * 50000 + "]" * 50000 + "\n"),
-    ("reports/r/report.yaml", "title: " + "x" * 70000 + "\n"),
-    ("reports/r/report.yaml", "task: {a: b}\n"),
-    ("pages/bomb.txt", "---\ntitle: x\nkind: [" + ", ".join(["x"] * 500) + "]\n---\nbody\n"),
-])
+@pytest.mark.parametrize(
+    "where, text",
+    [
+        (
+            "pages/bomb.txt",
+            "---\ntitle: x\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n---\nbody\n",
+        ),
+        (
+            "reports/r/report.yaml",
+            "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+        ),
+        ("reports/r/report.yaml", "task: " + "[" * 50000 + "]" * 50000 + "\n"),
+        ("reports/r/report.yaml", "title: " + "x" * 70000 + "\n"),
+        ("reports/r/report.yaml", "task: {a: b}\n"),
+        ("pages/bomb.txt", "---\ntitle: x\nkind: [" + ", ".join(["x"] * 500) + "]\n---\nbody\n"),
+    ],
+)
 def test_metadata_is_bounded_and_the_problem_names_its_file(tmp_path, where, text):
     path = tmp_path / where
     path.parent.mkdir(parents=True)
@@ -169,8 +185,11 @@ def test_build_survives_files_vanishing_while_it_reads(tmp_path):
             (folder / "final_report.md").write_text("# x\n\ny\n", encoding="utf-8")
             (tmp_path / "files" / "t1" / f"f{n % 5}.pdf").write_bytes(b"%PDF-1.4 broken")
             write_page(tmp_path, f"p{n % 5}.txt", "页", "正文。\n")
-            for path in (folder / "final_report.md", tmp_path / "files" / "t1" / f"f{(n + 2) % 5}.pdf",
-                         tmp_path / "pages" / f"p{(n + 2) % 5}.txt"):
+            for path in (
+                folder / "final_report.md",
+                tmp_path / "files" / "t1" / f"f{(n + 2) % 5}.pdf",
+                tmp_path / "pages" / f"p{(n + 2) % 5}.txt",
+            ):
                 path.unlink(missing_ok=True)
             if n % 3 == 0:
                 folder.rmdir()
@@ -201,17 +220,25 @@ def test_import_ignores_links_leaving_the_app_folder_and_removes_its_leftovers(t
     leftover.write_text("half a file", encoding="utf-8")
     result = import_app(app, root)
     assert not leftover.exists()
-    assert sorted(result.skipped[SKIP_OUTSIDE]) == sorted(str(p) for p in (
-        app / "datasets" / "101" / "passwd.pdf", app / "datasets" / "103", app / "results" / "bench_case1" / "101.md",
-        app / "results" / "results_32k" / "modelx" / "101_x" / "final_report.md"))
+    assert sorted(result.skipped[SKIP_OUTSIDE]) == sorted(
+        str(p)
+        for p in (
+            app / "datasets" / "101" / "passwd.pdf",
+            app / "datasets" / "103",
+            app / "results" / "bench_case1" / "101.md",
+            app / "results" / "results_32k" / "modelx" / "101_x" / "final_report.md",
+        )
+    )
     assert not any(SECRET in p.read_text(encoding="utf-8", errors="replace") for p in root.rglob("*") if p.is_file())
 
 
 def test_imported_files_and_the_lock_respect_the_umask(tmp_path):
     app = make_app_folder(tmp_path / "app")
     root = tmp_path / "kb"
-    code = ("import os, sys; os.umask(0o027); from build_tools.cli import main; "
-            f"sys.exit(main(['import', {str(app)!r}, '--sources', {str(root)!r}]))")
+    code = (
+        "import os, sys; os.umask(0o027); from build_tools.cli import main; "
+        f"sys.exit(main(['import', {str(app)!r}, '--sources', {str(root)!r}]))"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     modes = {oct(p.stat().st_mode & 0o777) for p in root.rglob("*") if p.is_file()}
@@ -274,10 +301,19 @@ def test_kb_on_a_missing_file_says_so(tmp_path, verb):
 
 
 def test_kb_check_reads_urls_as_a_browser_does(tmp_path):
-    hrefs = ["java\tscript:alert(1)", " \x01javascript:alert(2)", "jav&#x0A;ascript:alert(3)", "java\x00script:x",
-             "a/" + "x" * 300 + "/", "ok.html", "a%00b.html"]
+    hrefs = [
+        "java\tscript:alert(1)",
+        " \x01javascript:alert(2)",
+        "jav&#x0A;ascript:alert(3)",
+        "java\x00script:x",
+        "a/" + "x" * 300 + "/",
+        "ok.html",
+        "a%00b.html",
+    ]
     (tmp_path / "ok.html").write_text("<p>ok</p>", encoding="utf-8")
-    (tmp_path / "index.html").write_text("".join(f'<a href="{h}">{n}</a>' for n, h in enumerate(hrefs)), encoding="utf-8")
+    (tmp_path / "index.html").write_text(
+        "".join(f'<a href="{h}">{n}</a>' for n, h in enumerate(hrefs)), encoding="utf-8"
+    )
     _, broken = check_site(tmp_path)
     reasons = {b.text: b.reason for b in broken}
     assert reasons["0"].startswith("unsafe") and reasons["1"].startswith("unsafe") and reasons["2"].startswith("unsafe")
@@ -286,7 +322,9 @@ def test_kb_check_reads_urls_as_a_browser_does(tmp_path):
 
 
 def test_short_titles_get_no_nonsense_hints():
-    sources = [Source(f"s{i}", title, "正文。") for i, title in enumerate(["AI", "GPT", "大模型发布", "OpenAI 开源模型发布会"])]
+    sources = [
+        Source(f"s{i}", title, "正文。") for i, title in enumerate(["AI", "GPT", "大模型发布", "OpenAI 开源模型发布会"])
+    ]
     scope = Scope(sources, {s.slug: 1 for s in sources})
 
     def hint(title: str) -> str | None:

@@ -12,8 +12,15 @@ from build_tools.importer import Imported, ImportFailure, Writer, import_app
 
 pytestmark = pytest.mark.pipeline
 
-STATUSES = {"resolved", "unknown_source", "chunk_out_of_range", "missing_file", "malformed", "file_as_chunk",
-            "locator_out_of_range"}
+STATUSES = {
+    "resolved",
+    "unknown_source",
+    "chunk_out_of_range",
+    "missing_file",
+    "malformed",
+    "file_as_chunk",
+    "locator_out_of_range",
+}
 
 
 def reference_table(corpus_key: str) -> list[dict]:

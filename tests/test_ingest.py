@@ -22,7 +22,8 @@ def make_bad_folder(root: Path) -> None:
     corpora.mkdir(parents=True)
     (corpora / "broken.json").write_text('[\n {"title": "a", "page_body": "b"},\n {"title": "c", \n', encoding="utf-8")
     (corpora / "items.json").write_text(
-        '[\n {"title": "完整条目", "page_body": "正文。"},\n {"title": "只有标题"},\n 42,\n {"url": null},\n {"title": 7, "content": null, "page_body": null},\n {"content": [1]}\n]', encoding="utf-8"
+        '[\n {"title": "完整条目", "page_body": "正文。"},\n {"title": "只有标题"},\n 42,\n {"url": null},\n {"title": 7, "content": null, "page_body": null},\n {"content": [1]}\n]',
+        encoding="utf-8",
     )
 
 
@@ -115,5 +116,6 @@ def test_an_empty_final_report_is_a_failed_run_not_a_problem(tmp_path):
     loaded = load(tmp_path)
     assert [r.final for r in loaded.reports.values()] == ["\n"]
     assert [str(p) for p in loaded.problems] == [
-        "reports/no-report: no report text found (expected *_comparison.txt, final_report.md or a report .md)"]
+        "reports/no-report: no report text found (expected *_comparison.txt, final_report.md or a report .md)"
+    ]
     assert stats.failed(next(iter(loaded.reports.values())).final)

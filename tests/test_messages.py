@@ -21,12 +21,14 @@ def test_each_reason_has_the_same_values_in_both_languages(code):
     english, chinese = REASONS[code]
     assert fields(english) == fields(chinese)
     assert CJK.search(chinese) and not CJK.search(english)
-    reason = Reason.of(code, **{name: "x" for name in fields(english)})
+    reason = Reason.of(code, **dict.fromkeys(fields(english), "x"))
     assert "{" not in reason.english() + reason.chinese()
 
 
 def test_a_reason_is_english_for_scripts_and_chinese_for_readers():
-    reason = Reason.of("no_file", name="paper.pdf", folder="files/001").followed_by(Reason.of("did_you_mean", name="Paper.pdf"))
+    reason = Reason.of("no_file", name="paper.pdf", folder="files/001").followed_by(
+        Reason.of("did_you_mean", name="Paper.pdf")
+    )
     assert str(reason) == "no file 'paper.pdf' in files/001; did you mean 'Paper.pdf'?"
     assert reason.chinese() == "files/001 中没有文件「paper.pdf」；是否指「Paper.pdf」？"
     with pytest.raises(KeyError):

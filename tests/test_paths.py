@@ -5,48 +5,68 @@ from __future__ import annotations
 import pytest
 
 from build_tools.models import FilePart
-from build_tools.paths import (chunk_path, file_download_path, heading_anchor, part_anchor, report_page_uri, report_path,
-                               source_page_uri, source_path, stats_anchor, stats_path, stats_task_anchor)
+from build_tools.paths import (
+    chunk_path,
+    file_download_path,
+    heading_anchor,
+    part_anchor,
+    report_page_uri,
+    report_path,
+    source_page_uri,
+    source_path,
+    stats_anchor,
+    stats_path,
+    stats_task_anchor,
+)
 
 
-@pytest.mark.parametrize("made, expected", [
-    (source_path("lc-1a2b"), "sources/lc-1a2b/"),
-    (source_path("x", "page-2"), "sources/x/#page-2"),
-    (chunk_path("lc-1a2b", 3), "sources/lc-1a2b/#chunk-3"),
-    (report_path("r"), "reports/r/"),
-    (report_path("r", "final"), "reports/r/#final"),
-    (source_page_uri("x"), "sources/x.md"),
-    (report_page_uri("r"), "reports/r.md"),
-    (file_download_path("f", "paper.PDF"), "sources/f/file.pdf"),
-    (file_download_path("f", "notes.md"), "sources/f/file.md.txt"),  # not a page for MkDocs
-    (file_download_path("f", "README"), "sources/f/file.bin"),
-    (file_download_path("f", "x.tar.gz"), "sources/f/file.gz"),
-    (file_download_path("f", "报告.文档"), "sources/f/file.bin"),
-    (part_anchor(FilePart("page", 2, "")), "page-2"),
-    (part_anchor(FilePart("slide", 5, "")), "slide-5"),
-    (part_anchor(FilePart("sheet", 1, "", name="销量 2024")), "sheet-销量-2024"),
-    (part_anchor(FilePart("sheet", 3, "", name="#?/")), "sheet-3"),
-    (part_anchor(FilePart("text", 1, "")), "text"),
-    (stats_path(), "stats/"),
-    (stats_path("task-003"), "stats/#task-003"),
-    (stats_anchor("results_32k/gpt4.1"), "cfg-results_32k-gpt4.1"),
-    (stats_anchor("bench_case1114", "status-unknown_source"), "cfg-bench_case1114-status-unknown_source"),
-    (stats_anchor("other", "task-任务 一"), "cfg-other-task-任务-一"),
-    (stats_task_anchor("003"), "task-003"),
-    (stats_task_anchor("#"), "task-none"),
-])
+@pytest.mark.parametrize(
+    "made, expected",
+    [
+        (source_path("lc-1a2b"), "sources/lc-1a2b/"),
+        (source_path("x", "page-2"), "sources/x/#page-2"),
+        (chunk_path("lc-1a2b", 3), "sources/lc-1a2b/#chunk-3"),
+        (report_path("r"), "reports/r/"),
+        (report_path("r", "final"), "reports/r/#final"),
+        (source_page_uri("x"), "sources/x.md"),
+        (report_page_uri("r"), "reports/r.md"),
+        (file_download_path("f", "paper.PDF"), "sources/f/file.pdf"),
+        (file_download_path("f", "notes.md"), "sources/f/file.md.txt"),  # not a page for MkDocs
+        (file_download_path("f", "README"), "sources/f/file.bin"),
+        (file_download_path("f", "x.tar.gz"), "sources/f/file.gz"),
+        (file_download_path("f", "报告.文档"), "sources/f/file.bin"),
+        (part_anchor(FilePart("page", 2, "")), "page-2"),
+        (part_anchor(FilePart("slide", 5, "")), "slide-5"),
+        (part_anchor(FilePart("sheet", 1, "", name="销量 2024")), "sheet-销量-2024"),
+        (part_anchor(FilePart("sheet", 3, "", name="#?/")), "sheet-3"),
+        (part_anchor(FilePart("text", 1, "")), "text"),
+        (stats_path(), "stats/"),
+        (stats_path("task-003"), "stats/#task-003"),
+        (stats_anchor("results_32k/gpt4.1"), "cfg-results_32k-gpt4.1"),
+        (stats_anchor("bench_case1114", "status-unknown_source"), "cfg-bench_case1114-status-unknown_source"),
+        (stats_anchor("other", "task-任务 一"), "cfg-other-task-任务-一"),
+        (stats_task_anchor("003"), "task-003"),
+        (stats_task_anchor("#"), "task-none"),
+    ],
+)
 def test_paths(made, expected):
     assert made == expected
 
 
-@pytest.mark.parametrize("titles, expected", [
-    (["市场概况"], ["final-市场概况"]),
-    (["1. 市场概况：规模与增长！"], ["final-1-市场概况规模与增长"]),
-    (["Open Models", "open models", "OPEN   MODELS"], ["final-open-models", "final-open-models-2", "final-open-models-3"]),
-    (["", "？！"], ["final-2", "final-3"]),  # "final" is the section's own anchor
-    (["ＧＰＴ－４ 报告"], ["final-gpt-4-报告"]),
-    (["很" * 60], ["final-" + "很" * 40]),
-])
+@pytest.mark.parametrize(
+    "titles, expected",
+    [
+        (["市场概况"], ["final-市场概况"]),
+        (["1. 市场概况：规模与增长！"], ["final-1-市场概况规模与增长"]),
+        (
+            ["Open Models", "open models", "OPEN   MODELS"],
+            ["final-open-models", "final-open-models-2", "final-open-models-3"],
+        ),
+        (["", "？！"], ["final-2", "final-3"]),  # "final" is the section's own anchor
+        (["ＧＰＴ－４ 报告"], ["final-gpt-4-报告"]),
+        (["很" * 60], ["final-" + "很" * 40]),
+    ],
+)
 def test_heading_anchors_are_readable_and_unique(titles, expected):
     taken = {"final"}
     assert [heading_anchor("final", title, taken) for title in titles] == expected

@@ -19,8 +19,14 @@ GENERATOR = re.compile(rb'<meta name="generator" content="[^"]*">')
 
 def build_with(tool: Path, site: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    return subprocess.run([str(tool), "build", "--strict", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [str(tool), "build", "--strict", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_properdocs_builds_the_same_site(shipped, tmp_path):

@@ -16,9 +16,13 @@ WIDTHS = [(1280, 900), (390, 844)]
 LONG_TITLE = "https://example.org/" + "unbreakable-title-" * 8
 LONG_ORIGIN = "https://example.org/" + "a" * 300
 # Sentences of every length, so citations end up at every horizontal position on the line.
-EDGES = "# Edges\n\n| 列 | 说明 |\n|---|---|\n| 一 | 二 |\n\n" + "\n\n".join(
-    f'第 {i} 段：{"填充的文字。" * (i % 9)} [long_context: "{ALPHA}", chunk {i % 7}] 结束。' for i in range(40)
-) + f"\n\n一个很长的网址 {LONG_ORIGIN} 和 [图片: logo.png] [long_context: \"没有这个来源\", chunk 0]\n"
+EDGES = (
+    "# Edges\n\n| 列 | 说明 |\n|---|---|\n| 一 | 二 |\n\n"
+    + "\n\n".join(
+        f'第 {i} 段：{"填充的文字。" * (i % 9)} [long_context: "{ALPHA}", chunk {i % 7}] 结束。' for i in range(40)
+    )
+    + f'\n\n一个很长的网址 {LONG_ORIGIN} 和 [图片: logo.png] [long_context: "没有这个来源", chunk 0]\n'
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +31,9 @@ def site(tmp_path_factory):
     kb = make_kb(root / "kb")
     page = kb / "pages" / "long.txt"
     page.parent.mkdir()
-    page.write_text(f"---\ntitle: {LONG_TITLE}\nkind: web\norigin: {LONG_ORIGIN}\n---\n" + "正文。" * 300, encoding="utf-8")
+    page.write_text(
+        f"---\ntitle: {LONG_TITLE}\nkind: web\norigin: {LONG_ORIGIN}\n---\n" + "正文。" * 300, encoding="utf-8"
+    )
     (kb / "reports" / "edges").mkdir()
     (kb / "reports" / "edges" / "report.yaml").write_text("task: t1\ncorpus: corpora/t1/long_context_sampled_60\n")
     (kb / "reports" / "edges" / "final_report.md").write_text(EDGES, encoding="utf-8")
@@ -40,8 +46,10 @@ def site(tmp_path_factory):
 def source_pages(tab, url: str) -> list[str]:
     """The pages of the corpus document, the hand-added source and the PDF, as the sources index links them."""
     tab.goto(url + "/sources/")
-    return [urljoin(url + "/sources/", tab.get_by_role("link", name=name, exact=True).get_attribute("href"))
-            for name in (ALPHA, LONG_TITLE, "paper.pdf")]
+    return [
+        urljoin(url + "/sources/", tab.get_by_role("link", name=name, exact=True).get_attribute("href"))
+        for name in (ALPHA, LONG_TITLE, "paper.pdf")
+    ]
 
 
 POPOVER_BOX = """() => { const p = document.querySelector('.citekb-popover');
@@ -53,14 +61,16 @@ POPOVER_BOX = """() => { const p = document.querySelector('.citekb-popover');
 
 def assert_on_screen(box: dict) -> None:
     assert box is not None, "no popover shown"
-    assert 0 <= box["left"] and box["right"] <= box["width"], box
+    assert box["left"] >= 0 and box["right"] <= box["width"], box
     assert box["headerBottom"] <= box["top"] and box["bottom"] <= box["height"], box
 
 
 @pytest.mark.parametrize("width,height", WIDTHS)
 def test_no_page_is_wider_than_the_screen(site, browser, width, height):
     tab = browser.new_page(viewport={"width": width, "height": height})
-    pages = [site + p for p in ("/", "/sources/", "/reports/", "/reports/demo/", "/reports/edges/", "/health/", "/stats/")]
+    pages = [
+        site + p for p in ("/", "/sources/", "/reports/", "/reports/demo/", "/reports/edges/", "/health/", "/stats/")
+    ]
     for url in pages + source_pages(tab, site):
         tab.goto(url)
         wide = tab.evaluate("document.documentElement.scrollWidth")
@@ -173,8 +183,11 @@ def test_a_tap_previews_and_a_second_tap_follows(site, browser):
 def test_a_jump_to_a_chunk_page_or_citation_lands_below_the_header(site, browser, width, height):
     tab = browser.new_page(viewport={"width": width, "height": height})
     alpha, _, pdf = source_pages(tab, site)
-    for url, selector in [(alpha + "#chunk-4", "#chunk-4 > h2"), (pdf + "#page-2", "#page-2"),
-                          (site + "/reports/edges/#cite-final-30", "#cite-final-30")]:
+    for url, selector in [
+        (alpha + "#chunk-4", "#chunk-4 > h2"),
+        (pdf + "#page-2", "#page-2"),
+        (site + "/reports/edges/#cite-final-30", "#cite-final-30"),
+    ]:
         tab.goto(url)
         tab.wait_for_load_state("load")
         box = tab.evaluate(f"""() => {{ const r = document.querySelector('{selector}').getBoundingClientRect();

@@ -32,7 +32,9 @@ def page(final: str, original: str | None) -> BeautifulSoup:
 
 
 def test_reworded_paragraph_shows_its_changed_words_in_place():
-    html = render.text_diff_html("甲乙丙。\n\n模型很快地发展。\n\n结尾。", "甲乙丙。\n\n模型飞快地发展。\n\n新增一段。\n\n结尾。")
+    html = render.text_diff_html(
+        "甲乙丙。\n\n模型很快地发展。\n\n结尾。", "甲乙丙。\n\n模型飞快地发展。\n\n新增一段。\n\n结尾。"
+    )
     soup = BeautifulSoup(html, "html.parser")
     changed = soup.select_one(".citekb-diff-changed")
     assert changed.select_one("del").get_text() == "很" and changed.select_one("ins").get_text() == "飞"
@@ -53,23 +55,37 @@ def test_unchanged_report_says_so_and_is_not_shown_or_indexed_twice():
 
 def test_citation_changes_link_to_both_versions_and_rewording_is_not_a_move():
     original = f'模型发展很快 [long_context: "{A}", chunk 0]。另一句 [long_context: "{B}", chunk 0]。'
-    final = (f'模型发展非常快 [long_context: "{A}", chunk 0]。'
-             f'完全不同的论断放在这里 [long_context: "{B}", chunk 0]。新的 [long_context: "{B}", chunk 1]。')
+    final = (
+        f'模型发展非常快 [long_context: "{A}", chunk 0]。'
+        f'完全不同的论断放在这里 [long_context: "{B}", chunk 0]。新的 [long_context: "{B}", chunk 1]。'
+    )
     kb = knowledge(final, original)
     diff = citation_diff(kb.cited["r"])
     assert [key[1:] for key, _ in diff["added"]] == [(B, 1)] and diff["removed"] == []
     assert [key[1:] for key, _ in diff["moved"]] == [(B, 0)]  # reworded A is not moved; B's sentence is new
-    rows = {tr.select("td")[2].get_text() + str(tr.select("td")[3].get_text()): tr
-            for tr in page(final, original).select("table.citekb-index tbody tr")}
+    rows = {
+        tr.select("td")[2].get_text() + str(tr.select("td")[3].get_text()): tr
+        for tr in page(final, original).select("table.citekb-index tbody tr")
+    }
     assert [a["href"] for a in rows[f"{B}0"].select("td:last-child a")] == ["#cite-final-1", "#cite-original-1"]
     assert [a["href"] for a in rows[f"{B}1"].select("td:last-child a")] == ["#cite-final-2"]
 
 
 def test_boilerplate_of_one_rule_in_a_row_is_one_block():
-    pieces = [("正文", None), ("相关1\n", "related_list"), ("\n", None), ("相关2\n", "related_list"),
-              ("面包屑", "breadcrumb"), ("正文", None)]
+    pieces = [
+        ("正文", None),
+        ("相关1\n", "related_list"),
+        ("\n", None),
+        ("相关2\n", "related_list"),
+        ("面包屑", "breadcrumb"),
+        ("正文", None),
+    ]
     assert render.hidden_blocks(pieces) == [
-        ("正文", None), ("相关1\n\n相关2\n", "related_list"), ("面包屑", "breadcrumb"), ("正文", None)]
+        ("正文", None),
+        ("相关1\n\n相关2\n", "related_list"),
+        ("面包屑", "breadcrumb"),
+        ("正文", None),
+    ]
 
 
 def test_the_chunk_bar_marks_the_cited_chunks():

@@ -60,15 +60,19 @@ def test_pdf_citation_lands_on_its_page_and_image_is_shown(demo):
 
 def test_health_page_groups_what_is_still_missing_by_status(demo):
     health = soup_of(demo, "health")
-    rows = {h2["id"]: [[td.get_text() for td in tr.select("td")[:3]] for tr in h2.find_next("table").select("tbody tr")]
-            for h2 in health.select("h2[id^=status-]")}
+    rows = {
+        h2["id"]: [[td.get_text() for td in tr.select("td")[:3]] for tr in h2.find_next("table").select("tbody tr")]
+        for h2 in health.select("h2[id^=status-]")
+    }
     assert ["Gamma never imported", "报告的语料中没有这个标题的来源", "1"] in rows["status-unknown_source"]
     assert ["missing.pdf", "files/t1 中没有文件「missing.pdf」", "1"] in rows["status-missing_file"]
     count = len(chunk_text(document_text(ALPHA, alpha_body())))
     assert [ALPHA, f"「{ALPHA}」只有 {count} 块（0–{count - 1}）", "1"] in rows["status-chunk_out_of_range"]
     invented = [tr.td.get_text() for tr in health.select("#invented + p + table tbody tr")]
     assert "Gamma never imported" in invented and ALPHA not in invented  # ALPHA exists: a wrong chunk, not invented
-    demo_row = next(tr for tr in health.select("#reports + table tbody tr") if tr.a.get_text() == "Demo report on open models")
+    demo_row = next(
+        tr for tr in health.select("#reports + table tbody tr") if tr.a.get_text() == "Demo report on open models"
+    )
     counts = demo_row.select("td")[1].get_text()
     assert "已解析 4" in counts and "未知来源 1" in counts and "块号超出范围 1" in counts and "缺少文件 1" in counts
 
@@ -115,4 +119,7 @@ def test_health_rows_land_on_the_citation_they_list(demo):
 def test_a_question_mark_inside_a_cited_title_does_not_end_the_backlink_sentence():
     text = '开源模型正在普及 [long_context: "模型会开源吗？", chunk 0]，而且速度很快。下一句。'
     items = [Resolved(c, "resolved") for c in parse_citations(text)]
-    assert Sentences(text, items).around(items[0].citation.start, items[0].citation.end) == "开源模型正在普及 ，而且速度很快。"
+    assert (
+        Sentences(text, items).around(items[0].citation.start, items[0].citation.end)
+        == "开源模型正在普及 ，而且速度很快。"
+    )

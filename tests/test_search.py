@@ -12,31 +12,52 @@ import pytest
 from conftest import REPO, kb, serve
 
 from build_tools import index, shards
-from build_tools.index import (Clause, SearchDoc, Searcher, TermCache, build_index, query_terms,
-                               tokenize, write_index)
+from build_tools.index import Clause, SearchDoc, Searcher, TermCache, build_index, query_terms, tokenize, write_index
 from build_tools.knowledge_base import build
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
 KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services", "开源模型更注重效率优化"]
-AGREEMENT_QUERIES = ["开源模型", "开源大模型", "OpenAI 成功经验", "Hugging Face", "latency", "laten", "风险管理与合规性",
-                     "闭源", "数据隐私 安全", "transformer 模型", "不存在的词语组合", "xyzzyqux"]
+AGREEMENT_QUERIES = [
+    "开源模型",
+    "开源大模型",
+    "OpenAI 成功经验",
+    "Hugging Face",
+    "latency",
+    "laten",
+    "风险管理与合规性",
+    "闭源",
+    "数据隐私 安全",
+    "transformer 模型",
+    "不存在的词语组合",
+    "xyzzyqux",
+]
 
 
 def test_query_rule_tries_every_indexed_substring():
     vocabulary = {"开源", "模型", "开源模型", "型", "大"}
     joins_nothing = index.join_rule({}, 100, index.JOIN_SHARE)
     assert query_terms("开源模型", vocabulary.__contains__, joins_nothing) == [
-        Clause("开源", False, 0b11), Clause("开源模型", False, 0b1111), Clause("模型", False, 0b1100)]
+        Clause("开源", False, 0b11),
+        Clause("开源模型", False, 0b1111),
+        Clause("模型", False, 0b1100),
+    ]
     assert query_terms("开源大型", vocabulary.__contains__, joins_nothing) == [
-        Clause("开源", False, 0b11), Clause("大", False, 0b100), Clause("型", False, 0b1000)]
+        Clause("开源", False, 0b11),
+        Clause("大", False, 0b100),
+        Clause("型", False, 0b1000),
+    ]
     assert query_terms("Ｌatency of LLM", set().__contains__, joins_nothing) == [
-        Clause("latency", False, 0b1), Clause("of", False, 0b10), Clause("llm", True, 0b100)]
+        Clause("latency", False, 0b1),
+        Clause("of", False, 0b10),
+        Clause("llm", True, 0b100),
+    ]
 
 
 def test_joins_are_looked_up_where_words_that_join_could_meet():
     """Two Chinese characters in a row may be where two words meet, two English words in a row are
     a join: each is looked up as its bucket where the words on either side are common enough to
     join (by the build's rule), and a bucket the index lacks is no clause."""
+
     def bucket(key: str) -> str:
         return index.bucket_term(index.join_hash(key) % 101)
 
@@ -44,12 +65,20 @@ def test_joins_are_looked_up_where_words_that_join_could_meet():
     assert can_join("开源", "模型") and can_join("open", "source") and not can_join("source", "model")
     held = {"开源", "模型", bucket("开源"), bucket("源模"), bucket("open source"), bucket("source model")}
     assert query_terms("开源模型", held.__contains__, can_join, 101) == [  # 开|源 and 模|型: no words that join
-        Clause("开源", False, 0b11), Clause("模型", False, 0b1100), Clause(bucket("源模"), False, 0b110, True)]
+        Clause("开源", False, 0b11),
+        Clause("模型", False, 0b1100),
+        Clause(bucket("源模"), False, 0b110, True),
+    ]
     assert query_terms("open source model", held.__contains__, can_join, 101) == [
-        Clause("open", False, 0b1), Clause("source", False, 0b10), Clause("model", True, 0b100),
-        Clause(bucket("open source"), False, 0b11, True)]
+        Clause("open", False, 0b1),
+        Clause("source", False, 0b10),
+        Clause("model", True, 0b100),
+        Clause(bucket("open source"), False, 0b11, True),
+    ]
     assert query_terms("开源模型", {"开源", "模型"}.__contains__, can_join, 101) == [
-        Clause("开源", False, 0b11), Clause("模型", False, 0b1100)]
+        Clause("开源", False, 0b11),
+        Clause("模型", False, 0b1100),
+    ]
 
 
 def test_join_hash_is_fnv1a():
@@ -66,8 +95,11 @@ def test_segmentation_is_jiebas_cut_for_search():
     """rjieba stands in for jieba for speed; on every Chinese run of the shipped sources it must agree."""
     import jieba
 
-    runs = [run for source in build(REPO / "sources").loaded.sources.values()
-            for run in re.findall(r"[\u4e00-\u9fff]+", source.text)]
+    runs = [
+        run
+        for source in build(REPO / "sources").loaded.sources.values()
+        for run in re.findall(r"[\u4e00-\u9fff]+", source.text)
+    ]
     assert len(runs) > 500
     assert [tokenize(run) for run in runs] == [list(jieba.cut_for_search(run)) for run in runs]
 
@@ -80,8 +112,15 @@ def random_docs(count: int, seed: int = 1) -> list[SearchDoc]:
     docs = []
     for number in range(count):
         words = [rng.choice(WORDS[: rng.randint(2, len(WORDS))]) for _ in range(rng.randint(0, 40))]
-        docs.append(SearchDoc(f"sources/s{number // 4}/", f"S{number // 4}", f"chunk-{number % 4}",
-                              f"chunk {number % 4}", " ".join(words)))
+        docs.append(
+            SearchDoc(
+                f"sources/s{number // 4}/",
+                f"S{number // 4}",
+                f"chunk-{number % 4}",
+                f"chunk {number % 4}",
+                " ".join(words),
+            )
+        )
     return docs
 
 
@@ -124,14 +163,17 @@ def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
 
 def test_document_table_keeps_every_anchor_and_label(tmp_path):
     """docs.json writes a chunk's anchor as its number and a section's label once; all read back."""
-    docs = [SearchDoc("sources/s/", "S", "chunk-3", "chunk 3", "alpha"),
-            SearchDoc("sources/s/", "S", "chunk-12", "chunk 12", "beta"),
-            SearchDoc("reports/r/", "R", "final", "最终报告", "gamma"),
-            SearchDoc("reports/q/", "Q", "final", "Final", "delta"),  # the same anchor, another label
-            SearchDoc("reports/q/", "Q", "chunk-x", "chunk x", "epsilon")]
+    docs = [
+        SearchDoc("sources/s/", "S", "chunk-3", "chunk 3", "alpha"),
+        SearchDoc("sources/s/", "S", "chunk-12", "chunk 12", "beta"),
+        SearchDoc("reports/r/", "R", "final", "最终报告", "gamma"),
+        SearchDoc("reports/q/", "Q", "final", "Final", "delta"),  # the same anchor, another label
+        SearchDoc("reports/q/", "Q", "chunk-x", "chunk x", "epsilon"),
+    ]
     searcher = built_searcher(docs, tmp_path)
     assert [(searcher.pages[page][0], anchor, label) for page, anchor, label, _ in searcher.docs] == [
-        (d.page, d.anchor, d.label) for d in docs]
+        (d.page, d.anchor, d.label) for d in docs
+    ]
 
 
 def test_weights_are_lunrs_bm25(tmp_path):
@@ -165,15 +207,20 @@ def test_stop_words_count_only_in_a_query_of_stop_words(tmp_path, monkeypatch):
     finds its best documents (the most occurrences in the shortest text) from its cut-short list."""
     monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
     monkeypatch.setattr(index, "STOP_KEEP", 3)
-    docs = [SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", f"common filler{n} 模型 " + "pad " * n)
-            for n in range(40)]
+    docs = [
+        SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", f"common filler{n} 模型 " + "pad " * n)
+        for n in range(40)
+    ]
     docs.append(SearchDoc("sources/t/", "T", "chunk-0", "chunk 0", "common common common"))
     searcher = built_searcher(docs, tmp_path)
     assert {"common": 41, "模型": 40}.items() <= searcher.manifest["stop_words"].items()  # true counts
     assert len(searcher.shard("common").postings("common")) == 3
     assert [r["location"] for r in searcher.search("common filler7")] == ["sources/s/#chunk-7"]
     assert [r["location"] for r in searcher.search("common")] == [
-        "sources/t/#chunk-0", "sources/s/#chunk-0", "sources/s/#chunk-1"]
+        "sources/t/#chunk-0",
+        "sources/s/#chunk-0",
+        "sources/s/#chunk-1",
+    ]
 
 
 def test_a_common_single_character_counts_by_its_joins(tmp_path, monkeypatch):
@@ -204,19 +251,25 @@ def test_common_words_in_a_row_outrank_the_same_words_apart(tmp_path):
 
 
 def test_a_typed_prefix_counts_as_its_best_completion(tmp_path):
-    """"paper" may still be typed, so it also matches longer words, but many completions in one
+    """ "paper" may still be typed, so it also matches longer words, but many completions in one
     document do not add up: the document with the word twice wins."""
-    docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "paper paper notes here"),
-            SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", "papers paperwork paperback here")]
+    docs = [
+        SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "paper paper notes here"),
+        SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", "papers paperwork paperback here"),
+    ]
     assert [r["location"] for r in built_searcher(docs, tmp_path).search("paper")] == [
-        "sources/a/#chunk-0", "sources/b/#chunk-0"]
+        "sources/a/#chunk-0",
+        "sources/b/#chunk-0",
+    ]
 
 
 def test_documents_covering_more_of_the_query_rank_first(tmp_path):
     """One document repeats a rare word many times; the one holding every query word still wins."""
-    docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "向量 " * 30 + "其他内容"),
-            SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", "向量检索 数据库 的 性能"),
-            SearchDoc("sources/c/", "C", "chunk-0", "chunk 0", "数据库 运维")]
+    docs = [
+        SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "向量 " * 30 + "其他内容"),
+        SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", "向量检索 数据库 的 性能"),
+        SearchDoc("sources/c/", "C", "chunk-0", "chunk 0", "数据库 运维"),
+    ]
     ranked = [r["location"] for r in built_searcher(docs, tmp_path).search("向量检索数据库")]
     assert ranked[0] == "sources/b/#chunk-0" and set(ranked) == {d.location for d in docs}
 
@@ -228,18 +281,24 @@ def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monk
     to RECHECKED."""
     monkeypatch.setattr(index, "JOIN_MIN_SHARE", 2.0)
     padding = " ".join(f"word{n}" for n in range(60))
-    docs = [SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "search search vector vector"),
-            SearchDoc("sources/a/", "A", "chunk-1", "chunk 1", "search vector vector"),
-            SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", f"the vector search, {padding}"),
-            SearchDoc("sources/c/", "C", "chunk-0", "chunk 0", "vector")]  # one word: last
+    docs = [
+        SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "search search vector vector"),
+        SearchDoc("sources/a/", "A", "chunk-1", "chunk 1", "search vector vector"),
+        SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", f"the vector search, {padding}"),
+        SearchDoc("sources/c/", "C", "chunk-0", "chunk 0", "vector"),
+    ]  # one word: last
     write_index(build_index(docs, TermCache(None)), tmp_path)
     typed, last = "sources/b/#chunk-0", "sources/c/#chunk-0"
     read: list[str] = []
 
     def ranked(text=lambda location: "") -> list[str]:
         read.clear()
-        return [r["location"] for r in Searcher(tmp_path, lambda location: read.append(location) or text(location))
-                .search("Vector Search")]
+        return [
+            r["location"]
+            for r in Searcher(tmp_path, lambda location: read.append(location) or text(location)).search(
+                "Vector Search"
+            )
+        ]
 
     apart = ranked()[:2]
     assert ranked()[2:] == [typed, last] and set(apart) == {docs[0].location, docs[1].location}
@@ -253,8 +312,12 @@ def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monk
 
 def shipped_chunk_with(phrase: str) -> str:
     knowledge = build(REPO / "sources")
-    hits = [f"sources/{slug}/#chunk-{c.index}" for slug, chunks in knowledge.chunks.items() for c in chunks
-            if phrase.lower() in c.text.lower()]
+    hits = [
+        f"sources/{slug}/#chunk-{c.index}"
+        for slug, chunks in knowledge.chunks.items()
+        for c in chunks
+        if phrase.lower() in c.text.lower()
+    ]
     assert len(hits) == 1, (phrase, hits)
     return hits[0]
 
@@ -270,7 +333,9 @@ def test_cli_ranks_the_known_chunk_first(shipped, phrase):
 
 
 def test_hidden_boilerplate_is_not_indexed(shipped):
-    assert "Spring Boot" in (REPO / "sources" / "pages" / "open-vs-closed-llm-landscape.txt").read_text(encoding="utf-8")
+    assert "Spring Boot" in (REPO / "sources" / "pages" / "open-vs-closed-llm-landscape.txt").read_text(
+        encoding="utf-8"
+    )
     assert cli_search(shipped.site, "Spring Boot") == []  # only in the 相关文章 list of seed 001
 
 
@@ -332,6 +397,10 @@ def test_search_box_finds_the_chunk_and_lands_on_it(shipped, page, query):
 def test_a_hyphenated_model_name_is_found_as_people_type_it(shipped):
     assert tokenize("GPT-4 与 Llama-3")[-2:] == ["gpt4", "llama3"] and "state" in tokenize("state-of-the-art")
     knowledge = build(REPO / "sources")
-    written = {f"sources/{slug}/#chunk-{c.index}" for slug, chunks in knowledge.chunks.items() for c in chunks
-               if re.search(r"GPT-3(?!\d)", c.text)}
+    written = {
+        f"sources/{slug}/#chunk-{c.index}"
+        for slug, chunks in knowledge.chunks.items()
+        for c in chunks
+        if re.search(r"GPT-3(?!\d)", c.text)
+    }
     assert written and set(cli_search(shipped.site, "gpt3", k=50)) >= written

@@ -40,7 +40,10 @@ def server(tmp_path):
     env = {**os.environ, "CITEKB_SOURCES": str(kb_root), "NO_MKDOCS_2_WARNING": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "mkdocs", "serve", "-f", str(REPO / "mkdocs.yml"), "-a", f"127.0.0.1:{port}"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         yield kb_root, f"http://127.0.0.1:{port}"
@@ -89,6 +92,7 @@ def test_dirty_build_renders_a_source_again_when_a_report_starts_citing_it(tmp_p
     page = next(site.glob("sources/*/index.html"))
     assert "Backlink sentence" not in page.read_text(encoding="utf-8")
     (report / "final_report.md").write_text(
-        '# R\n\nBacklink sentence [long_context: "Cited source", chunk 0].\n', encoding="utf-8")
+        '# R\n\nBacklink sentence [long_context: "Cited source", chunk 0].\n', encoding="utf-8"
+    )
     assert build_site(kb_root, site, strict=False, dirty=True).returncode == 0
     assert "Backlink sentence" in page.read_text(encoding="utf-8")

@@ -76,8 +76,14 @@ def test_scraped_text_is_never_interpreted(tmp_path):
     article = soup.select_one("article")
     assert not article.select("script, img, b") and not article.select('a[href^="javascript"]')
     text = article.get_text()
-    for literal in ("<script>window.pwned = 1</script>", "{{ config.site_name }}", "{% include 'x' %}",
-                    "[link](javascript:alert(1))", "# not a heading", "<b>title</b> {{ 7*7 }}"):
+    for literal in (
+        "<script>window.pwned = 1</script>",
+        "{{ config.site_name }}",
+        "{% include 'x' %}",
+        "[link](javascript:alert(1))",
+        "# not a heading",
+        "<b>title</b> {{ 7*7 }}",
+    ):
         assert literal in text
     assert "49" not in soup.select_one("h1").get_text()
 

@@ -34,10 +34,18 @@ def report_file(heading: str, body: str) -> str:
 def make_stats_app(root: Path) -> Path:
     app = make_app_folder(root)
     runs = {
-        f"{REPAIRED_RUN}/initial_report.md": report_file("Initial Report (Before Validation)", (
-            '# 修订前\n\n一句话 [long_context: "没有网址的文档", chunk 7]。删掉的 [long_context: "凭空捏造的标题", chunk 0]。')),
-        f"{REPAIRED_RUN}/final_report.md": report_file("Final Report (After Validation)", (
-            '# 修订后\n\n一句话 [long_context: "没有网址的文档", chunk 0]。新增 [文档: paper.pdf, p1]。缺失 [文档: nothere.pdf]。')),
+        f"{REPAIRED_RUN}/initial_report.md": report_file(
+            "Initial Report (Before Validation)",
+            (
+                '# 修订前\n\n一句话 [long_context: "没有网址的文档", chunk 7]。删掉的 [long_context: "凭空捏造的标题", chunk 0]。'
+            ),
+        ),
+        f"{REPAIRED_RUN}/final_report.md": report_file(
+            "Final Report (After Validation)",
+            (
+                '# 修订后\n\n一句话 [long_context: "没有网址的文档", chunk 0]。新增 [文档: paper.pdf, p1]。缺失 [文档: nothere.pdf]。'
+            ),
+        ),
         f"{FAILED_RUN}/initial_report.md": report_file("Initial Report (Before Validation)", "No report generated."),
         f"{FAILED_RUN}/final_report.md": report_file("Final Report (After Validation)", "No report generated."),
     }
@@ -54,7 +62,9 @@ def stats_kb(tmp_path_factory) -> Path:
     hand = root / "kb" / "reports" / "hand"
     hand.mkdir()
     (hand / "report.yaml").write_text("task: '102'\ncorpus: corpora/102/long_context_sampled_32k\n", encoding="utf-8")
-    (hand / "final_report.md").write_text(f'# 手写报告\n\n编造 [long_context: "{INVENTED}", chunk 2]。\n', encoding="utf-8")
+    (hand / "final_report.md").write_text(
+        f'# 手写报告\n\n编造 [long_context: "{INVENTED}", chunk 2]。\n', encoding="utf-8"
+    )
     return root / "kb"
 
 
@@ -94,7 +104,7 @@ def recomputed(root: Path) -> dict[str, tuple[int, int, Counter]]:
     for cited in knowledge.cited.values():
         report = cited.report
         meta = report.meta
-        config = (f"results_{meta['context']}/{meta['model']}" if meta.get("model") else meta.get("bench", "other"))
+        config = f"results_{meta['context']}/{meta['model']}" if meta.get("model") else meta.get("bench", "other")
         args = [str(final_file(root / report.path))]
         if report.corpus and (root / f"{report.corpus}.json").is_file():
             args += ["--corpus", str(root / f"{report.corpus}.json")]
@@ -135,8 +145,13 @@ def test_every_row_adds_up_to_kb_cites(stats_kb):
 def test_failed_run_is_failed_and_its_figures_are_absent(stats_kb):
     modely = stats_json(stats_kb)["results_32k/modely"]
     assert modely == {
-        "configuration": "results_32k/modely", "kind": "results", "model": "modely", "context": "32k",
-        "reports": 0, "failed": 1, "original": {"reports": 0, "failed": 1},
+        "configuration": "results_32k/modely",
+        "kind": "results",
+        "model": "modely",
+        "context": "32k",
+        "reports": 0,
+        "failed": 1,
+        "original": {"reports": 0, "failed": 1},
         "tasks": {"102": {"reports": 0, "failed": 1}},
     }
 
@@ -178,7 +193,12 @@ def test_every_status_has_a_label():
 def test_kb_stats_prints_a_readable_table(stats_kb):
     lines = kb("stats", str(stats_kb)).stdout.splitlines()
     assert lines[0].split()[:3] == ["configuration", "reports", "failed"]
-    assert [line.split()[0] for line in lines[1:]] == ["results_32k/modelx", "results_32k/modely", "bench_case9999", "other"]
+    assert [line.split()[0] for line in lines[1:]] == [
+        "results_32k/modelx",
+        "results_32k/modely",
+        "bench_case9999",
+        "other",
+    ]
     assert lines[2].split()[1:4] == ["0", "1", "—"]
 
 
@@ -207,7 +227,12 @@ def test_figure_cells_link_to_the_citations_behind_them(site, stats_kb):
     invented = other.select("td")[heads.index("疑似编造") - 1].a
     listing = landed(site.site, "/stats/", invented["href"])
     assert INVENTED in listing.find_next("ul").get_text()
-    assert landed(site.site, "/stats/", listing.find_next("ul").a["href"]).select_one("h1").get_text().startswith("手写报告")
+    assert (
+        landed(site.site, "/stats/", listing.find_next("ul").a["href"])
+        .select_one("h1")
+        .get_text()
+        .startswith("手写报告")
+    )
     unknown = other.select("td")[heads.index(render.STATUS_LABELS["unknown_source"]) - 1]
     assert unknown.get_text().startswith("100.0%") and unknown.a["href"].endswith("-status-unknown_source")
     repaired = page.select("#validation + div table tbody tr")[0].select("td a")[-1]

@@ -25,18 +25,45 @@ from ..messages import Reason
 from ..models import Citation
 
 KINDS = {
-    "long_context": "long_context", "长期文档": "long_context",
-    "文档": "document", "doc": "document", "document": "document", "文件": "document",
-    "图片": "image", "image": "image", "图像": "image",
-    "视频": "video", "video": "video",
-    "web": "web", "网页": "web",
+    "long_context": "long_context",
+    "长期文档": "long_context",
+    "文档": "document",
+    "doc": "document",
+    "document": "document",
+    "文件": "document",
+    "图片": "image",
+    "image": "image",
+    "图像": "image",
+    "视频": "video",
+    "video": "video",
+    "web": "web",
+    "网页": "web",
 }
 FILE_EXTENSIONS = {
-    "pdf": "document", "doc": "document", "docx": "document", "ppt": "document", "pptx": "document",
-    "xls": "document", "xlsx": "document", "csv": "document", "txt": "document", "md": "document",
-    "html": "document", "htm": "document", "json": "document",
-    "png": "image", "jpg": "image", "jpeg": "image", "gif": "image", "webp": "image", "svg": "image",
-    "mp4": "video", "webm": "video", "mov": "video", "avi": "video", "mkv": "video",
+    "pdf": "document",
+    "doc": "document",
+    "docx": "document",
+    "ppt": "document",
+    "pptx": "document",
+    "xls": "document",
+    "xlsx": "document",
+    "csv": "document",
+    "txt": "document",
+    "md": "document",
+    "html": "document",
+    "htm": "document",
+    "json": "document",
+    "png": "image",
+    "jpg": "image",
+    "jpeg": "image",
+    "gif": "image",
+    "webp": "image",
+    "svg": "image",
+    "mp4": "video",
+    "webm": "video",
+    "mov": "video",
+    "avi": "video",
+    "mkv": "video",
 }
 MAX_RANGE = 50  # `chunk 0-3` expands; a huge range is a typo, not 10,000 citations
 MAX_RAW = 300
@@ -83,8 +110,18 @@ class Locator:
 
 _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
     ("chunk", re.compile(r"^chunks?\s*(?P<spec>\d.*)$", re.IGNORECASE)),
-    ("slide", re.compile(r"^(?:slides?|幻灯片|第)\s*(?P<spec>\d[\d\s,，、\-–~和and]*?)\s*(?:张|页)?\s*(?:幻灯片)?$", re.IGNORECASE)),
-    ("page", re.compile(r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*?)\s*(?:页)?(?:\s*[,，、].*)?$", re.IGNORECASE)),
+    (
+        "slide",
+        re.compile(
+            r"^(?:slides?|幻灯片|第)\s*(?P<spec>\d[\d\s,，、\-–~和and]*?)\s*(?:张|页)?\s*(?:幻灯片)?$", re.IGNORECASE
+        ),
+    ),
+    (
+        "page",
+        re.compile(
+            r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*?)\s*(?:页)?(?:\s*[,，、].*)?$", re.IGNORECASE
+        ),
+    ),
     ("page", re.compile(r"^(?P<spec>\d+(?:\s*(?:-{1,2}|[–—~])\s*\d+)?)\s*页?$")),
 ]
 # `sheet 销量`, `工作表：销量`; a default name such as `Sheet1` is the sheet's whole name.
@@ -224,8 +261,15 @@ def parse_citations(text: str) -> list[Citation]:
         after = match.end()
         if match.group("colon") is None:
             if text[after : after + 1] == "]":
-                found.append(Citation(kind, text[match.start() : after + 1], match.start(), after + 1,
-                                      error=Reason.of("names_no_source", prefix=match.group("prefix"))))
+                found.append(
+                    Citation(
+                        kind,
+                        text[match.start() : after + 1],
+                        match.start(),
+                        after + 1,
+                        error=Reason.of("names_no_source", prefix=match.group("prefix")),
+                    )
+                )
             continue
         if kind == "long_context":
             found.extend(_long_context(text, match.start(), after))
@@ -245,8 +289,16 @@ def parse_citations(text: str) -> list[Citation]:
     for match in _BARE_FILE.finditer(text):
         if free(match):
             kind = FILE_EXTENSIONS[match.group("ext").lower()]
-            found.append(Citation(kind, match.group(0), match.start(), match.end(), file=match.group("name").strip(),
-                                  locator=(match.group("locator") or "").strip() or None))
+            found.append(
+                Citation(
+                    kind,
+                    match.group(0),
+                    match.start(),
+                    match.end(),
+                    file=match.group("name").strip(),
+                    locator=(match.group("locator") or "").strip() or None,
+                )
+            )
     return sorted(found, key=lambda c: c.start)
 
 

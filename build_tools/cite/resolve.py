@@ -23,7 +23,7 @@ MIN_PREFIX = 8  # a cited title shorter than this must equal a whole title
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"\s+")
 # Models retype quotes: “十五五” is cited as "十五五". Folded on both sides, never fuzzier.
-_QUOTES = str.maketrans({c: '"' for c in "“”„‟＂「」『』〝〞"} | {c: "'" for c in "‘’‚‛＇"})
+_QUOTES = str.maketrans(dict.fromkeys("“”„‟＂「」『』〝〞", '"') | dict.fromkeys("‘’‚‛＇", "'"))
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f]|^\.|\.\.")
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
@@ -137,7 +137,10 @@ def _find_source(citation: Citation, title: str, scope: Scope) -> Source | Resol
         return _unresolved(citation, "unknown_source", Reason.of("ambiguous_title", count=len(matches)))
     near = scope.near_miss(title)
     return _unresolved(
-        citation, "unknown_source", Reason.of("not_in_corpus"), Reason.of("did_you_mean", name=near.title) if near else None,
+        citation,
+        "unknown_source",
+        Reason.of("not_in_corpus"),
+        Reason.of("did_you_mean", name=near.title) if near else None,
     )
 
 
@@ -150,8 +153,10 @@ def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | Rea
     parts = [p for p in file.parts if p.kind == kinds[locator.kind]]
     if locator.kind == "sheet":
         wanted = file_key(locator.name or "")
-        return next((p for p in parts if file_key(p.name or "") == wanted),
-                    Reason.of("no_sheet", name=file.name, sheet=locator.name or ""))
+        return next(
+            (p for p in parts if file_key(p.name or "") == wanted),
+            Reason.of("no_sheet", name=file.name, sheet=locator.name or ""),
+        )
     if not parts:
         return None  # pages named in a file that has none (an image, a docx): the file itself
     number = locator.numbers[0]
@@ -173,12 +178,18 @@ def _link_file(citation: Citation, file: FileSource, status: str, reason: Reason
 
 def _chunk_of(citation: Citation, source: Source, scope: Scope) -> Resolved:
     if citation.chunk is None:
-        what = Reason.of("not_a_chunk_number", locator=citation.locator) if citation.locator else Reason.of("no_chunk_number")
+        what = (
+            Reason.of("not_a_chunk_number", locator=citation.locator)
+            if citation.locator
+            else Reason.of("no_chunk_number")
+        )
         return Resolved(citation, "malformed", None, what, Reason.of("source_is", name=source.title), source.slug)
     count = scope.chunk_counts[source.slug]
     if citation.chunk >= count:
         return Resolved(
-            citation, "chunk_out_of_range", None,
+            citation,
+            "chunk_out_of_range",
+            None,
             Reason.of("too_few_chunks", name=source.title, count=count, last=count - 1),
             source_slug=source.slug,
         )
@@ -194,8 +205,11 @@ def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
         return _chunk_of(citation, matches[0], scope)
     file = None if matches else scope.files.get(file_key(title))
     if file is not None:
-        reason = (Reason.of("file_as_chunk_numbered", chunk=citation.chunk) if citation.chunk is not None
-                  else Reason.of("file_as_chunk"))
+        reason = (
+            Reason.of("file_as_chunk_numbered", chunk=citation.chunk)
+            if citation.chunk is not None
+            else Reason.of("file_as_chunk")
+        )
         return _link_file(citation, file, "file_as_chunk", reason)
     if citation.chunk is None and not citation.locator:
         return _unresolved(citation, "malformed", Reason.of("no_chunk_number"))
@@ -215,7 +229,11 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
         tolerance = min(3, hint_tolerance(wanted.rsplit(".", 1)[0]))  # judged by the name without its suffix
         close = near and 0 < distance(file_key(near.name), wanted) <= tolerance
         hint = Reason.of("did_you_mean", name=near.name) if close else None
-        missing = Reason.of("no_file", name=name, folder=scope.files_folder) if scope.files_folder else Reason.of("no_file_here", name=name)
+        missing = (
+            Reason.of("no_file", name=name, folder=scope.files_folder)
+            if scope.files_folder
+            else Reason.of("no_file_here", name=name)
+        )
         return _unresolved(citation, "missing_file", missing, hint)
     return _link_file(citation, file, "resolved")
 
