@@ -613,11 +613,13 @@ def phrase_key(text: str) -> str:
 
 
 _BOILERPLATE = re.compile(r'<details[^>]*class="citekb-boilerplate"[\s\S]*?</details>')
+# A citation's label and preview: words of the cited source, not of the page (no nested span in either).
+_CITATION = re.compile(r'<span class="citekb-(?:preview|cite-label)"[\s\S]*?</span>')
 _TAGS = re.compile(r"<[^>]+>")
 _ENTITY = re.compile(r"&(#x[0-9a-f]+|#\d+|\w+);", re.IGNORECASE)
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": " "}
 _CHUNK_TEXT = re.compile(r'<div class="citekb-text">([\s\S]*?)</div>')
-_H2 = re.compile(r"<h2[\s>]")
+_HEADING = re.compile(r"<h[1-6][\s>]")  # a section ends at the next heading (report headings are sections)
 
 
 def _entity(match: re.Match) -> str:
@@ -628,8 +630,8 @@ def _entity(match: re.Match) -> str:
 
 
 def plain(html: str) -> str:
-    """Page HTML as the reader sees it, hidden boilerplate left out (the worker's `plain`)."""
-    text = _TAGS.sub("", _BOILERPLATE.sub(" ", html))
+    """Page HTML as the reader sees it, hidden boilerplate and citation markup left out (the worker's `plain`)."""
+    text = _TAGS.sub("", _CITATION.sub(" ", _BOILERPLATE.sub(" ", html)))
     return " ".join(_ENTITY.sub(_entity, text).split())
 
 
@@ -642,7 +644,7 @@ def section_text(html: str, anchor: str) -> str:
         found = _CHUNK_TEXT.search(html, at)
         return plain(found.group(1)) if found else ""
     rest = html[html.find(">", at) + 1 :]
-    end = _H2.search(rest)
+    end = _HEADING.search(rest)
     return plain(rest[: end.start()] if end else rest)
 
 

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from conftest import REPO, kb, serve
 
 from build_tools import index, shards
@@ -404,3 +405,17 @@ def test_a_hyphenated_model_name_is_found_as_people_type_it(shipped):
         if re.search(r"GPT-3(?!\d)", c.text)
     }
     assert written and set(cli_search(shipped.site, "gpt3", k=50)) >= written
+
+
+def test_a_report_section_reads_as_its_text_without_citation_markup(shipped):
+    html = (shipped.site / "reports/example-open-vs-closed/index.html").read_text(encoding="utf-8")
+    background = index.section_text(html, "final-一背景")
+    assert background.startswith("一、背景") and "在大型语言模型的发展中" in background
+    assert "二、开源生态" not in background  # the section ends at the next heading
+    assert "chunk" not in background and "大模型的未来竞争格局" not in background  # no citation label or preview
+
+
+def test_the_result_count_says_it_counts_the_best_results_only(shipped):
+    """The worker returns the LIMIT best results, so the count must not read as "this many match"."""
+    config = BeautifulSoup(shipped.page(""), "html.parser").select_one("#__config").string
+    assert json.loads(config)["translations"]["search.result.other"] == "最相关的 # 个结果"

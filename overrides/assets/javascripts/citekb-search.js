@@ -312,7 +312,8 @@ async function search(query) {
 }
 
 /* A result's text as its page shows it: the chunk's section (hidden boilerplate left out) or the
- * report section, tags stripped. Pages are kept, so a clicked result is already loaded. */
+ * report section, citation labels and previews left out, tags stripped. Pages are kept, so a
+ * clicked result is already loaded. */
 function pageText(path) {
   if (!pageTexts.has(path)) {
     if (pageTexts.size >= KEPT_PAGES) pageTexts.delete(pageTexts.keys().next().value)
@@ -324,6 +325,7 @@ function pageText(path) {
 const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " }
 const plain = html => html
   .replace(/<details[^>]*class="citekb-boilerplate"[\s\S]*?<\/details>/g, " ")
+  .replace(/<span class="citekb-(?:preview|cite-label)"[\s\S]*?<\/span>/g, " ")
   .replace(/<[^>]+>/g, "")
   .replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, e) => e[0] !== "#" ? ENTITIES[e] ?? m
     : String.fromCodePoint(e[1].toLowerCase() === "x" ? parseInt(e.slice(2), 16) : +e.slice(1)))
@@ -337,7 +339,7 @@ function sectionText(html, anchor) {
     return text ? plain(text[1]) : ""
   }
   const rest = html.slice(html.indexOf(">", at) + 1)
-  const end = rest.search(/<h2[\s>]/)
+  const end = rest.search(/<h[1-6][\s>]/) // a section ends at the next heading (report headings are sections)
   return plain(end < 0 ? rest : rest.slice(0, end))
 }
 
