@@ -22,6 +22,7 @@ EDGES = (
         f'第 {i} 段：{"填充的文字。" * (i % 9)} [long_context: "{ALPHA}", chunk {i % 7}] 结束。' for i in range(40)
     )
     + f'\n\n一个很长的网址 {LONG_ORIGIN} 和 [图片: logo.png] [long_context: "没有这个来源", chunk 0]\n'
+    + f'\n1. 第一项\n   - 子项甲 [long_context: "{ALPHA}", chunk 2]\n   - 子项乙\n2. 第二项\n'
 )
 
 
@@ -207,3 +208,36 @@ def test_generated_tables_look_like_materials_tables(site, page):
     for path in ("/reports/", "/sources/", "/health/", "/stats/"):
         page.goto(site + path)
         assert page.evaluate(look, "table.citekb-index") == material, path
+
+
+def test_a_backlink_lands_on_its_citation_and_marks_it(site, page):
+    page.goto(site + "/sources/")
+    page.get_by_role("link", name=ALPHA, exact=True).click()
+    backlink = page.locator("#chunk-1 .citekb-backlinks a").first
+    backlink.click()
+    page.wait_for_url("**/reports/**#cite-*")
+    target = page.locator(":target")
+    assert "citekb-cite" in target.get_attribute("class") and target.get_attribute("data-chunk") == "1"
+    assert page.evaluate("getComputedStyle(document.querySelector(':target')).outlineStyle") != "none"
+    assert 0 < target.bounding_box()["y"] < 844
+
+
+def test_a_nested_list_renders_nested(site, page):
+    page.goto(site + "/reports/edges/")
+    items = page.locator("article ol > li > ul > li")
+    assert items.count() == 2 and "子项甲" in items.first.inner_text()
+    assert page.locator("article ol > li").count() == 2
+
+
+def test_the_example_reports_citations_land_on_their_chunks(shipped, page):
+    with serve(shipped.site) as url:
+        page.goto(url + "/reports/example-open-vs-closed/")
+        links = page.locator('#final + .citekb-report a.citekb-cite[data-status="resolved"][data-kind="long_context"]')
+        assert links.count() >= 8
+        for n in (0, 3):
+            link = links.nth(n)
+            chunk = link.get_attribute("data-chunk")
+            link.click()
+            page.wait_for_url(f"**/sources/**#chunk-{chunk}")
+            assert page.evaluate("document.querySelector(':target').id") == f"chunk-{chunk}"
+            page.go_back()
