@@ -31,7 +31,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url
 
-from build_tools import audit, index, paths, render, render_stats
+from build_tools import audit, commonmark, index, messages, paths, render, render_stats
 from build_tools.knowledge_base import KnowledgeBase, build
 from build_tools.models import Source
 
@@ -140,7 +140,10 @@ def _front_matter(meta: dict) -> str:
     return f"---\n{json.dumps(meta, ensure_ascii=False)}\n---\n"
 
 
-_RENDER_CODE = hashlib.sha1(Path(render.__file__).read_bytes()).hexdigest()  # new page code: new fingerprints
+# New page code (any module that writes page HTML or its text): new fingerprints.
+_RENDER_CODE = hashlib.sha1(
+    b"".join(Path(module.__file__).read_bytes() for module in (render, render_stats, commonmark, messages))
+).hexdigest()
 
 
 def _fingerprint_of(text: str) -> str:
