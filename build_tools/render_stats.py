@@ -206,10 +206,20 @@ def report_link(cited: CitedReport, link: Link, anchor: str | None = None) -> st
     return f'<a href="{esc(link(report_path(cited.report.slug, anchor)))}">{esc(cited.report.title)}</a>'
 
 
-def written(items: list[Resolved]) -> str:
-    """Citations as written, each distinct text once with how often (in order of first use)."""
+def written(cited: CitedReport, items: list[Resolved], link: Link) -> str:
+    """Citations as written, each distinct text once with how often (in order of first use), linked
+    to where it is first cited in the report (final or original version)."""
+    anchors = {id(item): anchor for item, anchor in zip(cited.final, cited.final_anchors)}
+    anchors.update({id(item): anchor for item, anchor in zip(cited.original, cited.original_anchors)})
     times = Counter(item.citation.raw for item in items)
-    return " ".join(f"<code>{esc(raw)}</code>" + (f"×{n}" if n > 1 else "") for raw, n in times.items())
+    first: dict[str, str | None] = {}
+    for item in items:
+        first.setdefault(item.citation.raw, anchors.get(id(item)))
+    return " ".join(
+        f'<a href="{esc(link(report_path(cited.report.slug, first[raw])))}"><code>{esc(raw)}</code></a>'
+        + (f"×{n}" if n > 1 else "")
+        for raw, n in times.items()
+    )
 
 
 def citation_listing(anchor: str, heading: str, found: list[tuple[CitedReport, list[Resolved]]], link: Link) -> str:
@@ -219,7 +229,8 @@ def citation_listing(anchor: str, heading: str, found: list[tuple[CitedReport, l
         return ""
     total = sum(len(items) for _, items in found)
     entries = "".join(
-        f"<li>{report_link(cited, link)}（{len(items)}）：" + written(items) + "</li>" for cited, items in found
+        f"<li>{report_link(cited, link)}（{len(items)}）：" + written(cited, items, link) + "</li>"
+        for cited, items in found
     )
     return f'<h4 id="{anchor}">{heading}（{total}）</h4><ul class="citekb-listing">{entries}</ul>'
 

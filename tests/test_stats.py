@@ -233,6 +233,8 @@ def test_figure_cells_link_to_the_citations_behind_them(site, stats_kb):
         .get_text()
         .startswith("手写报告")
     )
+    cited_at = landed(site.site, "/stats/", listing.find_next("ul").select("a")[1]["href"])  # the citation itself
+    assert "citekb-cite" in cited_at["class"] and cited_at["data-title"] == INVENTED
     unknown = other.select("td")[heads.index(render.STATUS_LABELS["unknown_source"]) - 1]
     assert unknown.get_text().startswith("100.0%") and unknown.a["href"].endswith("-status-unknown_source")
     repaired = page.select("#validation + div table tbody tr")[0].select("td a")[-1]
