@@ -586,14 +586,17 @@ def status_counts(items: Iterable[Resolved]) -> Counter:
     return Counter(item.status for item in items)
 
 
-def counts_html(counts: Counter) -> str:
+def counts_html(
+    counts: Counter, labels: dict[str, str] = STATUS_LABELS, attribute: str = "status", empty: str = "无引用"
+) -> str:
+    """Counts by status (or audit), labelled, in the order of `labels`."""
     return (
         " · ".join(
-            f'<span class="citekb-count" data-status="{s}">{STATUS_LABELS[s]} {counts[s]}</span>'
-            for s in STATUS_LABELS
+            f'<span class="citekb-count" data-{attribute}="{s}">{labels[s]} {counts[s]}</span>'
+            for s in labels
             if counts[s]
         )
-        or "无引用"
+        or empty
     )
 
 
@@ -671,15 +674,7 @@ CORPUS_MISSING = ("corpus_unnamed", "corpus_absent", "corpus_note")  # titles no
 
 
 def audit_counts_html(audits: Iterable[Audit | None]) -> str:
-    counts = Counter(a.status for a in audits if a)
-    return (
-        " · ".join(
-            f'<span class="citekb-count" data-audit="{s}">{AUDIT_LABELS[s]} {counts[s]}</span>'
-            for s in AUDIT_LABELS
-            if counts[s]
-        )
-        or "—"
-    )
+    return counts_html(Counter(a.status for a in audits if a), AUDIT_LABELS, "audit", "—")
 
 
 def weakest_claims_html(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:

@@ -15,21 +15,14 @@ from dataclasses import dataclass
 
 from .cite.resolve import MIN_PREFIX, TITLE_CUT, file_key, normalize_title
 from .knowledge_base import CitedReport, KnowledgeBase
+from .messages import STATUS_LABELS
 from .models import Report, Resolved
 from .validation import Change, validation_changes
 
 # What the pipeline writes as the report of a run that failed: "No report generated.",
 # "No final answer generated." (and so on: a few words between "No" and "generated").
 FAILED_MARKER = re.compile(r"no(?: \w+){1,3} generated\.?", re.IGNORECASE)
-STATUSES = (
-    "resolved",
-    "unknown_source",
-    "chunk_out_of_range",
-    "missing_file",
-    "malformed",
-    "file_as_chunk",
-    "locator_out_of_range",
-)
+STATUSES = tuple(STATUS_LABELS)  # every resolution status, in the order the pages list them
 FILE_KINDS = ("document", "image", "video")
 OTHER = "other"
 _CONTEXT_SIZE = re.compile(r"^(\d+)")

@@ -19,7 +19,7 @@ from fixtures import make_app_folder, make_kb
 
 from build_tools import cli, render, render_stats
 from build_tools.knowledge_base import build
-from build_tools.stats import STATUSES, failed
+from build_tools.stats import failed
 from build_tools.validation import validation_changes
 
 REPAIRED_RUN = "results/results_32k/modelx/102_20250102_000000"
@@ -184,10 +184,6 @@ def test_validation_changes_name_the_repair(stats_kb):
         ("added", "[文档: paper.pdf, p1]", 1),
         ("added", "[文档: nothere.pdf]", 1),
     }
-
-
-def test_every_status_has_a_label():
-    assert set(STATUSES) == set(render.STATUS_LABELS)
 
 
 def test_kb_stats_prints_a_readable_table(stats_kb):
