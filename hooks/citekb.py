@@ -32,7 +32,7 @@ from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url
 
 from build_tools import audit, commonmark, index, messages, paths, render, render_stats
-from build_tools.knowledge_base import KnowledgeBase, build
+from build_tools.knowledge_base import CitedReport, KnowledgeBase, build
 from build_tools.models import Source
 
 log = logging.getLogger("mkdocs.hooks.citekb")
@@ -204,9 +204,31 @@ def on_files(files: Files, config) -> Files:
     for file in kb.loaded.files.values():
         add_html(paths.source_page_uri(file.slug), file.name, lambda link, f=file: render.file_page(kb, f, link))
         files.append(_TaskFile.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path)))
+    digests: dict[str, str] = {}
+
+    def digest(slug: str) -> str:
+        """A cited source's or file's content, once per build: what a report's previews show of it."""
+        if slug not in digests:
+            source, file = kb.loaded.sources.get(slug), kb.files_by_slug.get(slug)
+            content = repr(
+                (source.title, source.text) if source else (file.name, file.kind, file.parts) if file else None
+            )
+            digests[slug] = hashlib.sha1(content.encode("utf-8")).hexdigest()
+        return digests[slug]
+
+    def report_inputs(cited: CitedReport) -> str:
+        """Everything report_page reads: the report, each citation's verdict, the content of what
+        it cites (by digest) and the audit. Hashing this instead of rendering every report page
+        saves about a second of every rebuild at 1,000 reports."""
+        items = [*cited.final, *cited.original]
+        verdicts = [(i.citation, i.status, i.target, str(i.reason), str(i.suggestion), i.source_slug) for i in items]
+        cited_content = [(slug, digest(slug)) for slug in sorted({i.source_slug for i in items if i.source_slug})]
+        return repr((cited.report, verdicts, cited_content, kb.audits.get(cited.report.slug)))
+
     for slug, cited in kb.cited.items():
         make = lambda link, c=cited: render.report_page(kb, c, link)  # noqa: E731
-        _page(files, config, paths.report_page_uri(slug), cited.report.title, _fingerprint(make))
+        inputs = lambda c=cited: _fingerprint_of(report_inputs(c))  # noqa: E731
+        _page(files, config, paths.report_page_uri(slug), cited.report.title, inputs)
         _markdown_pages[paths.report_page_uri(slug)] = make
     log.info("citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited))
     return files

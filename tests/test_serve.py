@@ -96,3 +96,33 @@ def test_dirty_build_renders_a_source_again_when_a_report_starts_citing_it(tmp_p
     )
     assert build_site(kb_root, site, strict=False, dirty=True).returncode == 0
     assert "Backlink sentence" in page.read_text(encoding="utf-8")
+
+
+def test_dirty_build_renders_a_report_again_when_what_it_cites_changes(tmp_path):
+    """A report's previews show the cited chunk: editing the cited source re-renders the report,
+    editing a source it does not cite leaves it alone."""
+    kb_root, site = tmp_path / "kb", tmp_path / "site"
+    corpus = kb_root / "corpora" / "t1" / "long_context_sampled_60.json"
+    corpus.parent.mkdir(parents=True)
+    docs = [
+        {"title": "Cited source", "page_body": "Old text about rerankers."},
+        {"title": "Other source", "page_body": "Text nobody cites."},
+    ]
+    corpus.write_text(json.dumps(docs), encoding="utf-8")
+    report = kb_root / "reports" / "r1"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t1\ncorpus: corpora/t1/long_context_sampled_60\n", encoding="utf-8")
+    (report / "final_report.md").write_text(
+        '# R\n\nA claim [long_context: "Cited source", chunk 0].\n', encoding="utf-8"
+    )
+    assert build_site(kb_root, site, strict=False, dirty=True).returncode == 0
+    page = site / "reports/r1/index.html"
+    written = page.stat().st_mtime_ns
+    for edit, changes in (("Other source", False), ("Cited source", True)):
+        time.sleep(0.05)
+        docs = [{**d, "page_body": d["page_body"] + " Edited."} if d["title"] == edit else d for d in docs]
+        corpus.write_text(json.dumps(docs), encoding="utf-8")
+        assert build_site(kb_root, site, strict=False, dirty=True).returncode == 0
+        assert (page.stat().st_mtime_ns != written) == changes, edit
+        written = page.stat().st_mtime_ns
+    assert "Old text about rerankers. Edited." in page.read_text(encoding="utf-8")
