@@ -83,6 +83,12 @@ def page_header(title: str, lead: str = "") -> str:
     return f'<h1 id="title">{esc(title)}</h1>\n' + (f'<p class="citekb-lead">{lead}</p>\n' if lead else "")
 
 
+def index_table(heads: Iterable[str], rows: Iterable[str], classes: str = "citekb-index") -> str:
+    """A generated table: header cells (HTML) and rows (`<tr>…</tr>` HTML)."""
+    head = "".join(f"<th>{h}</th>" for h in heads)
+    return f'<table class="{classes}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
 # ---------------------------------------------------------------- source pages
 
 
@@ -270,13 +276,10 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
     )
     parts = [
         page_header("来源", f"{len(kb.loaded.sources)} 篇抓取文档，{len(kb.loaded.files)} 个任务文件。"),
-        f'<table class="citekb-index"><thead><tr><th>标题</th><th>块数</th><th>出处</th></tr></thead><tbody>{rows}</tbody></table>',
+        index_table(("标题", "块数", "出处"), rows),
     ]
     if files:
-        parts.append(
-            f'<h2 id="files">任务文件</h2><table class="citekb-index"><thead><tr><th>文件</th><th>类型</th>'
-            f"<th>位置</th></tr></thead><tbody>{files}</tbody></table>"
-        )
+        parts.append('<h2 id="files">任务文件</h2>' + index_table(("文件", "类型", "位置"), files))
     return "\n".join(parts)
 
 
@@ -522,8 +525,7 @@ def validation_html(cited: CitedReport, link: Link) -> str:
         f"<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n"
         "### 引用变化 {#citation-diff}\n\n"
         + (
-            f'<table class="citekb-index"><thead><tr><th>变化</th><th>类型</th><th>来源</th><th>chunk</th>'
-            f"<th>次数</th><th>位置</th></tr></thead><tbody>{rows}</tbody></table>\n"
+            index_table(("变化", "类型", "来源", "chunk", "次数", "位置"), rows) + "\n"
             if rows
             else "<p>引用没有变化。</p>\n"
         )
@@ -661,8 +663,7 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
         by_task.setdefault(cited.report.task or "—", []).append(cited)
     sections = [
         f'<h2 id="task-{esc(task)}">{esc(RUN_TITLE.format(task=task))}（{len(group)} 份）</h2>'
-        '<table class="citekb-index"><thead><tr><th>报告</th><th>引用状态</th></tr></thead>'
-        f"<tbody>{''.join(report_row(c, link) for c in group)}</tbody></table>"
+        + index_table(("报告", "引用状态"), (report_row(c, link) for c in group))
         for task, group in sorted(by_task.items())
     ]
     lead = f"{len(kb.cited)} 份研究报告，按任务分组；点击引用即可阅读被引用的原文块。"
@@ -690,14 +691,7 @@ def weakest_claims_html(kb: KnowledgeBase, cited: CitedReport, link: Link) -> st
         f"<td>{audit_marker(a, kb, link) or esc(audit_reason(a, kb))}</td></tr>"
         for a, anchor in flagged
     )
-    return (
-        (
-            '<table class="citekb-index citekb-weakest"><thead><tr><th>证据审计</th><th>支持度</th><th>论断</th><th>原因</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>"
-        )
-        if rows
-        else ""
-    )
+    return index_table(("证据审计", "支持度", "论断", "原因"), rows, "citekb-index citekb-weakest") if rows else ""
 
 
 def health_page(kb: KnowledgeBase, link: Link) -> str:
@@ -736,10 +730,6 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         rest = len(by_report) - HEALTH_PLACES
         return "、".join(shown) + (f"…另 {rest} 份报告" if rest > 0 else "")
 
-    def table(heads: tuple[str, ...], rows: list[str]) -> str:
-        head = "".join(f"<th>{h}</th>" for h in heads)
-        return f'<table class="citekb-index"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-
     parts = [page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}")]
     if not groups:
         parts.append("<p>所有引用均已解析。</p>")
@@ -751,7 +741,7 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         parts += [
             '<h2 id="invented">疑似编造的标题</h2>',
             f"<p>{len(invented)} 个语料标题在整个知识库中找不到任何来源或任务文件，多半是模型编造的。</p>",
-            table(("引用的标题", "次数", "出现位置"), rows),
+            index_table(("引用的标题", "次数", "出现位置"), rows),
         ]
     for status in (s for s in STATUS_LABELS if s in groups):
         distinct = groups[status]
@@ -763,7 +753,7 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         ]
         parts += [
             f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
-            table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows),
+            index_table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows),
         ]
     audited = any(kb.audits.values())
     rows = [
@@ -773,7 +763,10 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         + "</tr>"
         for slug, c in sorted(kb.cited.items())
     ]
-    parts += ['<h2 id="reports">各报告</h2>', table(("报告", "引用状态", "证据审计")[: 3 if audited else 2], rows)]
+    parts += [
+        '<h2 id="reports">各报告</h2>',
+        index_table(("报告", "引用状态", "证据审计")[: 3 if audited else 2], rows),
+    ]
     weakest = [(c, weakest_claims_html(kb, c, link)) for _, c in sorted(kb.cited.items())] if audited else []
     if any(html for _, html in weakest):
         parts.append('<h2 id="weakest">证据最薄弱的论断</h2>')

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from .knowledge_base import CitedReport, KnowledgeBase
 from .models import Resolved
 from .paths import report_path, stats_anchor, stats_task_anchor
-from .render import STATUS_LABELS, Link, counts_html, esc, page_header, status_counts
+from .render import STATUS_LABELS, Link, counts_html, esc, index_table, page_header, status_counts
 from .stats import NO_TASK, STATUSES, Figures, Row, TitleLookup, failed, stats, tasks
 
 CHANGE_LABELS = {"added": "新增", "removed": "删除", "repaired": "修复"}
@@ -96,11 +96,8 @@ FIGURE_HEADS = (
 
 
 def table(heads: tuple[str, ...], rows: list[str]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in heads)
-    return (
-        f'<div class="citekb-scroll"><table class="citekb-index citekb-stats"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
+    """A wide comparison table: it scrolls inside itself on narrow screens."""
+    return f'<div class="citekb-scroll">{index_table(heads, rows, "citekb-index citekb-stats")}</div>'
 
 
 def final_table(rows: list[Row]) -> str:
