@@ -10,7 +10,7 @@ the text: a paragraph of 20,000 citations costs per citation what a paragraph of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -131,14 +131,13 @@ class Heading:
 def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -> tuple[list[Token], list[Heading]]:
     """Tokens of `text` with each citation span reduced to a slot (its HTML placed afterwards),
     and the headings, moved down HEADING_SHIFT levels with anchors from `paths.heading_anchor`."""
-    pieces, html, cursor = [], [], 0
-    for start, end, markup in citations:
-        pieces.append(text[cursor:start].replace("\ue000", "\ufffd"))
-        pieces.append(f"\ue000{len(html)}\ue001")
-        html.append(markup)
-        cursor = end
-    pieces.append(text[cursor:].replace("\ue000", "\ufffd"))
-    tokens = parser().parse("".join(pieces))
+    html = [markup for _, _, markup in citations]
+    slotted = replace_spans(
+        text.replace("\ue000", "\ufffd"),
+        [(start, end) for start, end, _ in citations],
+        lambda n, start, end: f"\ue000{n}\ue001",
+    )
+    tokens = parser().parse(slotted)
     headings: list[Heading] = []
     taken = {section}
     for index, token in enumerate(tokens):
@@ -156,6 +155,15 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
         elif token.type == "inline" and token.children:
             token.children = _place_citations(token.children, html)
     return tokens, headings
+
+
+def replace_spans(text: str, spans: Sequence[tuple[int, int]], fill: Callable[[int, int, int], str]) -> str:
+    """`text` with the n-th of its sorted, disjoint (start, end) spans replaced by fill(n, start, end)."""
+    out, cursor = [], 0
+    for n, (start, end) in enumerate(spans):
+        out += [text[cursor:start], fill(n, start, end)]
+        cursor = end
+    return "".join(out) + text[cursor:]
 
 
 def disjoint(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

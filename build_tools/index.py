@@ -246,13 +246,8 @@ def report_sections(text: str, items: list[Resolved], section: str, label: str) 
     """(anchor, label, text) for each part of a report between its headings, anchored as the page
     renders them; citation brackets left out (their words would match every report)."""
     spans = commonmark.disjoint((i.citation.start, i.citation.end) for i in items)
-    out, cursor = [], 0
-    for start, end in spans:
-        out.append(text[cursor:start])
-        out.append(" " + "\n" * text.count("\n", start, end))  # line numbers stay those of `text`
-        cursor = end
-    out.append(text[cursor:])
-    lines = "".join(out).splitlines(keepends=True)
+    kept = commonmark.replace_spans(text, spans, lambda _, start, end: " " + "\n" * text.count("\n", start, end))
+    lines = kept.splitlines(keepends=True)  # line numbers stay those of `text`
     found = commonmark.headings(text, spans, section)
     starts = [0] + [h.line for h in found] + [len(lines)]
     names = [(section, label)] + [(h.anchor, f"{label} · {h.title}") for h in found]

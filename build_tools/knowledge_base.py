@@ -104,6 +104,15 @@ class Sentences:
         self.spans = spans = disjoint((i.citation.start, i.citation.end) for i in items)
         self.ends = [m.end() for m in SENTENCE_END.finditer(text) if not inside(spans, m.start())]
 
+    def _window(self, start: int, end: int) -> tuple[int, int]:
+        """Where the sentence around the citation at [start, end) begins and ends, at most
+        SENTENCE_WINDOW characters away on each side."""
+        before_at = bisect.bisect_right(self.ends, start) - 1
+        after_at = bisect.bisect_right(self.ends, end)
+        left = max(self.ends[before_at] if before_at >= 0 else 0, start - SENTENCE_WINDOW)
+        right = min(self.ends[after_at] if after_at < len(self.ends) else len(self.text), end + SENTENCE_WINDOW)
+        return left, right
+
     def _between_citations(self, left: int, right: int) -> list[str]:
         """The text of [left, right) cut at the citations in it."""
         pieces, cursor = [], left
@@ -122,7 +131,7 @@ class Sentences:
         is too short to say anything; the previous sentence when the citation comes after its end
         (several citations in a row share it). Markup and citation brackets are left out."""
         at = bisect.bisect_right(self.ends, start) - 1
-        left = max(self.ends[at] if at >= 0 else 0, start - SENTENCE_WINDOW)
+        left, right = self._window(start, end)
         pieces = self._between_citations(left, start)
         clause = next((p for p in reversed(pieces) if p.strip(_CLAUSE_EDGES)), "")
         if not "".join(pieces).strip(_CLAUSE_EDGES) and at >= 0 and self.text[self.ends[at] - 1] != "\n":
@@ -132,18 +141,13 @@ class Sentences:
         clause = clause.rsplit("|", 1)[-1]
         if len(_plain(clause)) >= MIN_CLAIM:
             return _plain(clause)
-        after_at = bisect.bisect_right(self.ends, end)
-        right = min(self.ends[after_at] if after_at < len(self.ends) else len(self.text), end + SENTENCE_WINDOW)
         after = _CITATION_LIKE.sub("", self.text[end:right]).split("|", 1)[0]
         return _plain("".join(pieces).rsplit("|", 1)[-1] + after)
 
     def around(self, start: int, end: int) -> str:
         """The citing sentence without any citation brackets: the text before the citation (its
         last part when long) and after it, up to MAX_SENTENCE characters."""
-        before_at = bisect.bisect_right(self.ends, start) - 1
-        left = max(self.ends[before_at] if before_at >= 0 else 0, start - SENTENCE_WINDOW)
-        after_at = bisect.bisect_right(self.ends, end)
-        right = min(self.ends[after_at] if after_at < len(self.ends) else len(self.text), end + SENTENCE_WINDOW)
+        left, right = self._window(start, end)
         before = _CITATION_LIKE.sub("", self.text[left:start]).lstrip(" \t-*#>|")
         after = _CITATION_LIKE.sub("", self.text[end:right]).rstrip(" \t-*#>|")
         if len(before) + len(after) <= MAX_SENTENCE:

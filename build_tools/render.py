@@ -539,11 +539,8 @@ def validation_html(cited: CitedReport, link: Link) -> str:
 def without_citations(text: str, items: list[Resolved]) -> str:
     """Report text with each citation bracket shown as 〔引用〕: the diff is about the words; the
     citations have their own table."""
-    out, cursor = [], 0
-    for start, end in commonmark.disjoint((i.citation.start, i.citation.end) for i in items):
-        out += [text[cursor:start], "〔引用〕"]
-        cursor = end
-    return "".join(out) + text[cursor:]
+    spans = commonmark.disjoint((i.citation.start, i.citation.end) for i in items)
+    return commonmark.replace_spans(text, spans, lambda *_: "〔引用〕")
 
 
 WORD_DIFF_CHARS = 4000  # a changed paragraph longer than this is shown whole, not character by character
