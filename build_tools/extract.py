@@ -85,24 +85,24 @@ def pdf_pages(path: Path) -> list[FilePart]:
     return [FilePart("page", number, text) for number, text in enumerate(pages, 1)]
 
 
-def slides(path: Path) -> list[FilePart]:
+def marked_sections(path: Path, marker: re.Pattern, what: str) -> list[tuple[re.Match, str]]:
+    """MarkItDown's text of `path` cut at each `marker` (a slide's comment, a sheet's heading): the
+    marker and the text up to the next one. Text with no marker at all was not read as `what`."""
     text = markitdown_text(path)
-    marks = list(_SLIDE.finditer(text))
+    marks = list(marker.finditer(text))
     if not marks and text.strip():
-        raise ValueError("not a presentation: MarkItDown read it as plain text")
+        raise ValueError(f"not a {what}: MarkItDown read it as plain text")
     ends = [m.start() for m in marks[1:]] + [len(text)]
-    return [FilePart("slide", int(m.group(1)), text[m.end() : end].strip()) for m, end in zip(marks, ends)]
+    return [(mark, text[mark.end() : end].strip()) for mark, end in zip(marks, ends)]
+
+
+def slides(path: Path) -> list[FilePart]:
+    return [FilePart("slide", int(mark.group(1)), body) for mark, body in marked_sections(path, _SLIDE, "presentation")]
 
 
 def sheets(path: Path) -> list[FilePart]:
-    text = markitdown_text(path)
-    heads = list(_SHEET.finditer(text))
-    if not heads and text.strip():
-        raise ValueError("not a workbook: MarkItDown read it as plain text")
-    ends = [m.start() for m in heads[1:]] + [len(text)]
     parts = []
-    for number, (head, end) in enumerate(zip(heads, ends), 1):
-        body = text[head.end() : end].strip()
+    for number, (head, body) in enumerate(marked_sections(path, _SHEET, "workbook"), 1):
         rows, total = markdown_table(body)
         parts.append(FilePart("sheet", number, body, name=head.group(1), rows=rows, total_rows=total))
     return parts
