@@ -6,6 +6,7 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import corpus_files, kb, need_pipeline
 
@@ -60,25 +61,16 @@ def test_synthetic_chunks_have_the_pipeline_token_statistics(tmp_path):
     close_to_targets(token_statistics([c.text for chunks in knowledge.chunks.values() for c in chunks]), 0.12)
 
 
+def python_bench(kb_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`python -m build_tools.bench_search KB --engine python ARGS…` (the browser-free search bench)."""
+    command = [sys.executable, "-m", "build_tools.bench_search", str(kb_dir), "--engine", "python", *args]
+    return subprocess.run(command, capture_output=True, text=True, check=check)
+
+
 def test_search_bench_python_engine_finds_known_items(tmp_path):
     """The browser-free search bench over a small synthetic corpus: known-item queries come back."""
     synthesize(tmp_path / "kb", 60, 3)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "build_tools.bench_search",
-            str(tmp_path / "kb"),
-            "--queries",
-            "40",
-            "--engine",
-            "python",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(done.stdout)["python"]
+    result = json.loads(python_bench(tmp_path / "kb", "--queries", "40").stdout)["python"]
     assert result["gzip_bytes"] > 0 and result["postings"] > 1000 and 0 <= result["read_on_share"] < 0.5
     assert result["quality"]["zh"]["queries"] == 20 and result["quality"]["zh"]["recall_at_5"] >= 0.9
 
@@ -89,38 +81,9 @@ def test_search_bench_tries_an_index_setting(tmp_path):
     synthesize(tmp_path / "kb", 60, 3)
 
     def terms(*extra: str) -> int:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "build_tools.bench_search",
-                str(tmp_path / "kb"),
-                "--queries",
-                "10",
-                "--engine",
-                "python",
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return json.loads(done.stdout)["python"]["terms"]
+        return json.loads(python_bench(tmp_path / "kb", "--queries", "10", *extra).stdout)["python"]["terms"]
 
     assert terms("--set", "JOIN_SHARE=0", "--set", "JOIN_MIN_SHARE=0") > terms()
     for wrong in ("SITE_FOLDER=x", "NO_SUCH=1", "JOIN_SHARE=many"):
-        refused = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "build_tools.bench_search",
-                str(tmp_path / "kb"),
-                "--engine",
-                "python",
-                "--set",
-                wrong,
-            ],
-            capture_output=True,
-            text=True,
-        )
+        refused = python_bench(tmp_path / "kb", "--set", wrong, check=False)
         assert refused.returncode == 2 and "numeric setting" in refused.stderr, wrong

@@ -9,18 +9,11 @@ from bs4 import BeautifulSoup
 from conftest import PIPELINE, kb, landed, section_text
 
 from build_tools.importer import Imported, ImportFailure, Writer, import_app
+from build_tools.messages import STATUS_LABELS
 
 pytestmark = pytest.mark.pipeline
 
-STATUSES = {
-    "resolved",
-    "unknown_source",
-    "chunk_out_of_range",
-    "missing_file",
-    "malformed",
-    "file_as_chunk",
-    "locator_out_of_range",
-}
+STATUSES = set(STATUS_LABELS)  # every status a citation can have
 
 
 def reference_table(corpus_key: str) -> list[dict]:
