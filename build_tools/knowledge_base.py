@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .chunk import chunk_text
 from .cite.parse import parse_citations, rag_references
-from .cite.resolve import Scope, file_key, resolve, title_index, url_index
+from .cite.resolve import Scope, Titles, file_key, resolve, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
 from .ingest import Loaded, load
@@ -72,7 +72,8 @@ class KnowledgeBase:
     cited: dict[str, CitedReport] = field(default_factory=dict)
     backlinks: dict[tuple[str, int | None], list[Backlink]] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
-    titles: dict[str, Source] = field(default_factory=dict)  # title_index() of every source
+    titles: Titles = field(default_factory=lambda: Titles([]))  # every source
+    corpus_titles: dict[str, Titles] = field(default_factory=dict)  # by corpus: its reports share them
     urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source
     audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report: audit.audit_kb, parallel to final
 
@@ -174,6 +175,8 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
     elif corpus is None:
         missing = Reason.of("corpus_absent", corpus=report.corpus)
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []
+    if corpus and report.corpus not in kb.corpus_titles:
+        kb.corpus_titles[report.corpus] = Titles(sources)
     folder = (report.files or "").rstrip("/")
     files: dict[str, FileSource] = {}
     for file in loaded.files_in(folder) if folder else []:
@@ -185,8 +188,9 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
         files_folder=folder or None,
         rag_titles=rag_references(report.final),
         missing_corpus=missing,
-        elsewhere=kb.titles if missing else {},
+        elsewhere=kb.titles if missing else None,
         urls=kb.urls,
+        titles=kb.corpus_titles.get(report.corpus or "") if corpus else None,
     )
 
 
@@ -252,7 +256,7 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     if memo is not None:
         memo.clear()
         memo.update(seen)
-    kb.titles = title_index(list(kb.loaded.sources.values()))
+    kb.titles = Titles(kb.loaded.sources.values())
     kb.urls = url_index(list(kb.loaded.sources.values()))
     chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
     backlinks: dict[tuple[str, int | None], dict[tuple[str, str], Backlink]] = {}
