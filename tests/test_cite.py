@@ -161,6 +161,10 @@ def test_resolution_statuses():
     assert resolved('[long_context: "Hugging", chunk 0]', where)[0][0] == "unknown_source"  # too short to be a cut
     assert resolved("[图片: LOGO.png]", where) == [("resolved", "sources/f1/", None)]
     assert resolved("[文档: gpt-4 technical report.pdf]", where)[0][0] == "missing_file"
+    # prose before a file's name: the name is found where a word starts, never inside one
+    assert resolved("[公式详解见logo.png, p9]", where) == [("resolved", "sources/f1/", None)]
+    assert resolved("[详见 logo.png]", where) == [("resolved", "sources/f1/", None)]
+    assert resolved("[biglogo.png]", where)[0][0] == "missing_file"
     for hostile in ("[文档: ../../etc/passwd]", "[图片: ..\\logo.png]", "[文档: .hidden]"):
         assert resolved(hostile, where)[0][:2] == ("malformed", None)
 

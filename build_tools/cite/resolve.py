@@ -26,6 +26,9 @@ _SPACES = re.compile(r"\s+")
 # Models retype quotes: “十五五” is cited as "十五五". Folded on both sides, never fuzzier.
 _QUOTES = str.maketrans(dict.fromkeys("“”„‟＂「」『』〝〞", '"') | dict.fromkeys("‘’‚‛＇", "'"))
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f]|^\.|\.\.")
+_WORD_START = re.compile(
+    r"(?<=[\s,，、:：;；(（“\"'])(?=\S)|(?<=[\u3400-\u9fff])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[\u3400-\u9fff])"
+)
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -230,7 +233,7 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
     name = citation.file or ""
     if _UNSAFE_NAME.search(name):
         return _unresolved(citation, "malformed", Reason.of("path_in_file_name"))
-    file = scope.files.get(file_key(name))
+    file = scope.files.get(file_key(name)) or _named_after_prose(name, scope)
     if file is None:
         wanted = file_key(name)
         near = min(scope.files.values(), key=lambda f: distance(file_key(f.name), wanted), default=None)
@@ -244,6 +247,18 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
         )
         return _unresolved(citation, "missing_file", missing, hint)
     return _link_file(citation, file, "resolved")
+
+
+def _named_after_prose(name: str, scope: Scope) -> FileSource | None:
+    """The task file whose whole name ends a cited one after prose (`[DPO公式详解见pdf.pdf, p9]`),
+    the longest such: only where the name starts a word (after a space or punctuation, or where
+    Chinese meets Latin), so `术语表.md` never finds a file `表.md`."""
+    for boundary in _WORD_START.finditer(name):
+        if 0 < boundary.start() < len(name):
+            file = scope.files.get(file_key(name[boundary.start() :]))
+            if file is not None:
+                return file
+    return None
 
 
 def _resolve_web(citation: Citation, scope: Scope) -> Resolved:
