@@ -26,7 +26,7 @@ import yaml
 
 from .cite.resolve import file_key
 from .extract import extract_parts, failure
-from .messages import RUN_TITLE
+from .messages import REASONS, RUN_TITLE, Reason
 from .models import Corpus, FileSource, Problem, Report, Source
 
 FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
@@ -223,12 +223,19 @@ def _unbounded(text: str) -> tuple[str, yaml.Mark] | None:
 
 def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
     """What is wrong with a metadata document's shape (and where), or None: a mapping of names to
-    text (any scalar) or to short lists of text."""
+    text (any scalar), to short lists of text, or to a reason `kb import` recorded
+    (`{reason: CODE, …values}`)."""
     if not isinstance(node, yaml.MappingNode):
         return "expected a mapping of `name: value` lines", node.start_mark
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode):
             return "a name must be plain text", key.start_mark
+        if isinstance(value, yaml.MappingNode):
+            parts = [part for pair in value.value for part in pair]
+            recorded = any(name.value == "reason" and code.value in REASONS for name, code in value.value)
+            if len(value.value) > MAX_LIST or not recorded or not all(isinstance(p, yaml.ScalarNode) for p in parts):
+                return f"`{key.value}` must be text, or a reason as `kb import` records it", value.start_mark
+            continue
         items = value.value if isinstance(value, yaml.SequenceNode) else [value]
         if len(items) > MAX_LIST or not all(isinstance(item, yaml.ScalarNode) for item in items):
             return f"`{key.value}` must be text or a list of at most {MAX_LIST} texts", value.start_mark
@@ -586,7 +593,11 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
         task=task,
         corpus=str(meta["corpus"]).removesuffix(".json") if meta.get("corpus") else None,
         files=str(meta["files"]) if meta.get("files") else (f"files/{task}" if task else None),
-        meta={k: str(v) for k, v in meta.items() if k not in ("title", "task", "corpus", "files", "query")},
+        meta={
+            k: v if Reason.read(v) else str(v)
+            for k, v in meta.items()
+            if k not in ("title", "task", "corpus", "files", "query")
+        },
     )
     if parts.get("generated"):
         report.meta.setdefault("generated", parts["generated"])

@@ -171,7 +171,7 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
     missing = None
     if report.corpus is None:
         note = report.meta.get("corpus_missing")
-        missing = Reason.of("corpus_note", note=note) if note else Reason.of("corpus_unnamed")
+        missing = Reason.read(note) or (Reason.of("corpus_note", note=note) if note else Reason.of("corpus_unnamed"))
     elif corpus is None:
         missing = Reason.of("corpus_absent", corpus=report.corpus)
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []

@@ -333,3 +333,22 @@ def test_short_titles_get_no_nonsense_hints():
 
     assert [hint(t) for t in ("A", "AB", "GPX", "Bx")] == [None] * 4
     assert hint("大模型发不") is not None and "OpenAI 开源模型发布会" in hint("OpenAI 开源模形发布会")
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("{reason: corpus_absent, corpus: old_60}", "知识库中没有语料 old_60.json"),  # as `kb import` records one
+        ("{reason: corpus_absent}", "此报告的语料不在知识库中：{'reason': 'corpus_absent'}"),  # lacks its values
+        ("语料已丢失", "此报告的语料不在知识库中：语料已丢失"),  # a note in the writer's words
+    ],
+)
+def test_a_recorded_reason_for_a_missing_corpus_is_read_never_trusted(tmp_path, written, reason):
+    report = tmp_path / "reports" / "r"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text(f"task: t\ncorpus_missing: {written}\n", encoding="utf-8")
+    (report / "final_report.md").write_text('正文[long_context: "某页", chunk 1]。\n', encoding="utf-8")
+    built = build(tmp_path)
+    assert not built.problems
+    [item] = built.cited["r"].final
+    assert item.status == "unknown_source" and item.reason.chinese() == reason
