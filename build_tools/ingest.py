@@ -431,8 +431,30 @@ def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Probl
     return entries, problems
 
 
-def load_corpus(path: Path, root: Path) -> tuple[Corpus | None, list[Source | None], list[Problem]]:
-    entries, problems = read_corpus(path, root)
+CorpusCache = dict[Path, tuple[tuple[int, int, int], list[Source | None], list[Problem]]]
+
+
+def read_corpus_kept(path: Path, root: Path, kept: CorpusCache) -> tuple[list[Source | None], list[Problem]]:
+    """`read_corpus`, kept while the file's modification time, size and inode stay the same (a
+    serve rebuild after an edit elsewhere reads no corpus again). Each call gets fresh Sources:
+    `load` renames and merges them."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return read_corpus(path, root)
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if path not in kept or kept[path][0] != stamp:
+        kept[path] = (stamp, *read_corpus(path, root))
+    _, entries, problems = kept[path]
+    return [Source(e.slug, e.title, e.body, list(e.origins), dict(e.meta)) if e else None for e in entries], list(
+        problems
+    )
+
+
+def load_corpus(
+    path: Path, root: Path, kept: CorpusCache | None = None
+) -> tuple[Corpus | None, list[Source | None], list[Problem]]:
+    entries, problems = read_corpus(path, root) if kept is None else read_corpus_kept(path, root, kept)
     if not entries and problems:
         return None, [], problems
     task = path.parent.name if path.parent != root / "corpora" else None
@@ -666,8 +688,9 @@ def _same_cited_name(loaded: Loaded) -> None:
             first[key] = file
 
 
-def load(root: Path) -> Loaded:
-    """Read a whole knowledge-base folder; a missing folder is an empty knowledge base."""
+def load(root: Path, corpora: CorpusCache | None = None) -> Loaded:
+    """Read a whole knowledge-base folder; a missing folder is an empty knowledge base. `corpora`
+    (kept by `mkdocs serve`) holds the corpus files already read, and is trimmed to this read's."""
     root = root.resolve()
     loaded = Loaded(root)
     for path in files_under(root / "files", root, loaded.problems):
@@ -685,13 +708,18 @@ def load(root: Path) -> Loaded:
     if loaded.sources:  # `corpus: pages` in a report.yaml: the hand-added pages, cited by title
         loaded.corpora[PAGES_CORPUS] = Corpus(PAGES_CORPUS, None, sorted(loaded.sources))
     corpus_docs: list[tuple[Corpus, list[Source | None]]] = []
+    read: list[Path] = []
     for path in files_under(root / "corpora", root, loaded.problems):
         if path.suffix != ".json":
             continue
-        corpus, entries, problems = load_corpus(path, root)
+        read.append(path)
+        corpus, entries, problems = load_corpus(path, root, corpora)
         loaded.problems.extend(problems)
         if corpus:
             corpus_docs.append((corpus, entries))
+    if corpora is not None:
+        for gone in set(corpora) - set(read):
+            del corpora[gone]
     bodies_by_title: dict[str, set[str]] = {}
     for _, entries in corpus_docs:
         for source in filter(None, entries):

@@ -16,7 +16,7 @@ from .cite.parse import parse_citations, rag_references
 from .cite.resolve import Scope, Titles, file_key, resolve, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
-from .ingest import Loaded, load
+from .ingest import CorpusCache, Loaded, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .messages import Reason
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
@@ -194,7 +194,15 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
     )
 
 
-Memo = dict[str, tuple[list[Chunk], list[Removal]]]  # a text's chunks and boilerplate, by the text
+@dataclass
+class Memo:
+    """What `mkdocs serve` keeps between rebuilds, each by what it was computed from, so an edit
+    redoes only what it changed: a text's chunks and boilerplate, a report text's citations, a
+    corpus file's documents (while its size and modification time stay the same)."""
+
+    chunks: dict[str, tuple[list[Chunk], list[Removal]]] = field(default_factory=dict)
+    citations: dict[str, list[Citation]] = field(default_factory=dict)
+    corpora: CorpusCache = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -238,32 +246,37 @@ def task_summaries(kb: KnowledgeBase) -> list[TaskSummary]:
 
 def build(root: Path, memo: Memo | None = None) -> KnowledgeBase:
     """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
-    return assemble(load(root), memo)
+    return assemble(load(root, memo.corpora if memo else None), memo)
 
 
 def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     """Run clean → chunk → cite over what was loaded, and compare chunks with the lock.
 
-    `memo` (kept by `mkdocs serve` between rebuilds) skips chunking and cleaning unchanged texts;
-    it is trimmed to this build's texts."""
+    `memo` (kept by `mkdocs serve` between rebuilds) skips chunking, cleaning and citation parsing
+    of unchanged texts; it is trimmed to this build's texts."""
     kb = KnowledgeBase(loaded)
-    seen: Memo = {}
+    memo = memo or Memo()
+    seen = Memo(corpora=memo.corpora)
     for slug, source in kb.loaded.sources.items():
         text = source.text
-        done = seen.get(text) or (memo or {}).get(text) or (chunk_text(text), find_boilerplate(text))
-        seen[text] = done
+        done = seen.chunks.get(text) or memo.chunks.get(text) or (chunk_text(text), find_boilerplate(text))
+        seen.chunks[text] = done
         kb.chunks[slug], kb.removals[slug] = done
-    if memo is not None:
-        memo.clear()
-        memo.update(seen)
+
+    def citations(text: str) -> list[Citation]:
+        if text not in seen.citations:
+            found = memo.citations.get(text)
+            seen.citations[text] = report_citations(text) if found is None else found
+        return seen.citations[text]
+
     kb.titles = Titles(kb.loaded.sources.values())
     kb.urls = url_index(list(kb.loaded.sources.values()))
     chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
     backlinks: dict[tuple[str, int | None], dict[tuple[str, str], Backlink]] = {}
     for slug, report in kb.loaded.reports.items():
         scope = scope_for(report, kb, chunk_counts)
-        final = [resolve(c, scope) for c in report_citations(report.final)]
-        original = [resolve(c, scope) for c in report_citations(report.original or "")]
+        final = [resolve(c, scope) for c in citations(report.final)]
+        original = [resolve(c, scope) for c in citations(report.original or "")]
         kb.cited[slug] = CitedReport(report, final, original)
         sentences = Sentences(report.final, final)
         for item, anchor in zip(final, kb.cited[slug].final_anchors):
@@ -276,6 +289,7 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
                     (slug, sentence), Backlink(slug, report.title, sentence, anchor)
                 )
     kb.backlinks = {key: list(links.values()) for key, links in backlinks.items()}
+    memo.chunks, memo.citations = seen.chunks, seen.citations
     locked, problem = read_lock(kb.loaded.root / LOCK_NAME)
     if problem:
         kb.loaded.problems.append(problem)

@@ -32,7 +32,7 @@ from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url
 
 from build_tools import audit, commonmark, index, messages, paths, render, render_stats
-from build_tools.knowledge_base import CitedReport, KnowledgeBase, build
+from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
 from build_tools.models import Source
 
 log = logging.getLogger("mkdocs.hooks.citekb")
@@ -44,7 +44,7 @@ _html_pages: dict[str, Callable[[render.Link], str]] = {}
 _markdown_pages: dict[str, Callable[[render.Link], str]] = {}
 # Kept in memory between `mkdocs serve` rebuilds:
 _term_cache: index.TermCache | None = None
-_memo: dict = {}  # knowledge_base.Memo
+_memo = Memo()
 _serving = False
 _dirty = False
 _indexing: threading.Thread | None = None
