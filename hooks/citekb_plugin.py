@@ -118,7 +118,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         The checked settings are written back into `extra.citekb`, which the theme's templates read.
         Errors stop the build; warnings (an unknown setting) do in a strict build, as MkDocs' own do."""
-        citekb = config.extra.setdefault("citekb", {})
+        if config.extra.get("citekb") is None:
+            config.extra["citekb"] = {}  # `citekb:` with every setting left out, or no `citekb:` at all
+        citekb = config.extra["citekb"]
         if not isinstance(citekb, dict):
             raise PluginError(f"citekb: config value 'extra.citekb': expected a mapping but received: {citekb!r}")
         overridden = {key: os.environ[name] for key, name in ENVIRONMENT.items() if os.environ.get(name)}
