@@ -11,16 +11,16 @@ posting is a Rice-coded document gap and a unary tf (`shards.rice_coded`: a bit 
 posting than varints under gzip), in binary shards keyed by a term's first character(s), their
 terms front-coded: a query loads only the shards its own characters name. Where two adjacent
 words are common enough that many chunks hold both (their shares of documents multiply to
-JOIN_SHARE), their join is indexed too, so the chunk holding "模型的现状" or "the code" in a row
+`join_share`), their join is indexed too, so the chunk holding "模型的现状" or "the code" in a row
 ranks first: the two characters that meet for Chinese (模型|的 → 型的), both words for English.
 Joins have no names: each is hashed into one of a few thousand buckets (each in about
-JOIN_DENSITY of all documents), with no tf, so a join posting costs half a named one. A
+`join_density` of all documents), with no tf, so a join posting costs half a named one. A
 bucket also holds other joins, but it only ranks documents that already hold the query's words.
-Scores are lunr's BM25 (k1 1.2, b 0.75), computed at query time from tf and document length, so
-postings never depend on corpus-wide numbers. In a large corpus, terms in more than STOP_SHARE
-of all documents are stop words, as lunr leaves out "the" (so are common single characters,
-whose joins carry them): they count only in a query that has nothing else (模型 alone), and keep
-only their best STOP_KEEP documents for it.
+Scores are lunr's BM25, computed at query time from tf and document length, so postings never
+depend on corpus-wide numbers. In a large corpus, terms in more than `stop_share` of all
+documents are stop words, as lunr leaves out "the" (so are common single characters, whose joins
+carry them): they count only in a query that has nothing else (模型 alone), and keep only their
+best `stop_keep` documents for it.
 
 Queries cannot run jieba in the browser, so query segmentation is defined on the index itself:
 every substring of a Chinese run that is an indexed term becomes a clause (single characters only
@@ -28,10 +28,11 @@ where no longer term covers them), and two characters (English words) in a row a
 join where two words of the query could meet there with their join indexed (the manifest lists
 the words common enough to join, with their counts). Ranking: documents covering more of the
 query's characters (and English words) with words first, then with joins, then BM25 (a typed
-prefix counts as its best completion, not all). Then the first CHECKED results are read from their
-pages, as the worker does to show their snippets, and those that hold the query as typed move
-first; while none does, the next is read, one at a time, up to RECHECKED: the index knows which
-words a chunk has, its page knows their order.
+prefix counts as its best completion, not all). Then the first `checked` results are read from
+their pages, as the worker does to show their snippets, and those that hold the query as typed
+move first; while none does, the next is read, one at a time, up to `rechecked`: the index knows
+which words a chunk has, its page knows their order. The tuning values are `SearchSettings`,
+written into the manifest, so the worker and `Searcher` search as the index was built.
 `query_terms`/`Searcher` here and `citekb-search.js` implement the same rules; a test proves they agree.
 """
 
@@ -48,7 +49,7 @@ import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from . import commonmark
@@ -60,28 +61,102 @@ from .paths import chunk_anchor, part_anchor, report_path, source_path
 from .render import part_label, unchanged
 from .shards import Shard, rice_coded, shard_file
 
-FORMAT = 6  # of the index files, checked by the worker and Searcher
+FORMAT = 7  # of the index files, checked by the worker and Searcher (7: the manifest's `settings`)
 CACHE_FORMAT = 6  # of the term cache's entries (Analysis)
-K1, B = 1.2, 0.75
-MAX_TERM = 8  # longest Chinese substring tried as a query term
-STOP_SHARE = 0.2  # terms in a larger share of documents are stop words ...
-STOP_MIN_DOCUMENTS = 2000  # ... once they are in this many: in a small corpus every term is kept
-STOP_SINGLE_SHARE = 0.03  # ... as are single Chinese characters in this share (their joins say more)
-STOP_KEEP = 200  # ... which keep only their best documents, for queries made of stop words alone
-JOIN_SHARE = 0.003  # adjacent words whose shares of documents multiply to this have their join indexed ...
-JOIN_MIN_SHARE = 0.01  # ... when each is in this share at least
-JOIN_DENSITY = 0.02  # joins share buckets, each in about this share of documents
-POSTINGS_PER_SHARD = 150_000  # fewer, larger shards: fewer fetches while a session warms up, and less gzip
-CHECKED = 10  # first results read from their pages: those holding the query as typed move first ...
-RECHECKED = 50  # ... or, while none of them does, the next one at a time, up to this one
 MAX_TF = 255
-COVERAGE_BITS = 30  # query positions from this one on share one bit (JS bit operations are 32-bit signed)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 _RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9\u00c0-\u024f]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Every tuning value of search, written into the index's manifest (`settings`): the browser
+    worker and `Searcher` read the query-side ones from there, so they search as the index was
+    built. Chosen on the search benchmark (`python -m build_tools.bench_search KB --engine python
+    --set name=value` tries one; BENCHMARKS.md has the runs)."""
+
+    k1: float = 1.2
+    """How soon repeats of a term stop raising a document's score (BM25's tf saturation). 0..3 in
+    practice: at 0 a term counts once however often it occurs; the larger, the closer each
+    occurrence counts in full. Default 1.2 (lunr's)."""
+
+    b: float = 0.75
+    """How much a document's length lowers its score (BM25's length normalisation). 0..1: 0
+    ignores length; 1 weighs a term's count fully against the document's length relative to the
+    average. Default 0.75 (lunr's)."""
+
+    max_term: int = 8
+    """Longest Chinese substring of a query looked up as a term, and longest word on either side of
+    a join the query looks for. 2..: at 2, longer words are found only through their two-character
+    sub-words and joins; higher values try more substrings per query character. Default 8."""
+
+    coverage_bits: int = 30
+    """Query positions (Chinese characters, English words) that coverage ranking tells apart:
+    positions from this one on share one bit. 0..30: at 0 coverage only says that a document holds
+    something of the query, so BM25 alone ranks; 30 is the most the worker's 32-bit signed masks
+    hold. Default 30."""
+
+    checked: int = 10
+    """Results read from their pages for every query (the worker shows them with a snippet cut from
+    there): those holding the query as typed move first. 0..: at 0 none is read at once (then
+    `rechecked` alone reads); each more is a page fetch per query. Default 10, a screen of results."""
+
+    rechecked: int = 50
+    """While none of the results read holds the query as typed, the next are read one at a time,
+    up to this rank. `checked`..: at `checked` none is read past those; each more can cost a page
+    fetch for a query whose phrase the ranking missed. Default 50 (10 and 30 lose recall)."""
+
+    join_share: float = 0.003
+    """Two adjacent words have their join indexed when their shares of documents multiply to at
+    least this (each being in `join_min_share`); the query rule reads it too. 0..1: 0 joins every
+    pair of words common enough; larger values join fewer pairs (a smaller index, a phrase of
+    common words found less often by ranking alone). Default 0.003."""
+
+    join_min_share: float = 0.01
+    """Each word of a join is in at least this share of documents (and in two). 0..1: 0 lets rare
+    words join too (a larger index); larger values join fewer words, above 1 none. Default 0.01."""
+
+    join_density: float = 0.02
+    """Joins share buckets, each in about this share of documents (buckets: join postings over
+    this share of the documents). 0..1: small values make more, sparser buckets (fewer documents
+    ranked up by another join in their bucket, a larger index); at 1 every bucket is in about every
+    document, so joins rank nothing. Default 0.02."""
+
+    stop_share: float = 0.2
+    """Terms in more than this share of documents (and in more than `stop_min_documents`) are stop
+    words: they count only in a query made of nothing else, and keep only `stop_keep` postings.
+    0..1: small values make more stop words (a smaller index, queries ranked by fewer words); 1
+    makes none. Default 0.2."""
+
+    stop_min_documents: int = 2000
+    """A stop word is in more than this many documents, and single characters are stop words
+    (`stop_single_share`) only in a corpus this large: a small corpus keeps every term whole. 0..:
+    0 applies the shares at any size; large values keep every term. Default 2000."""
+
+    stop_single_share: float = 0.03
+    """Single Chinese characters in at least this share of documents are stop words too (their
+    joins say where they matter). 0..1: 0 makes every single character one; at `stop_share` or
+    more it adds none. Default 0.03."""
+
+    stop_keep: int = 200
+    """Postings a stop word keeps, its best by BM25, for a query made of stop words alone. 0..: 0
+    keeps none (such a query finds nothing); each more costs index size. Default 200."""
+
+    postings_per_shard: int = 150_000
+    """About how many postings a shard file holds. 1..: small values make a query fetch less
+    (more, smaller files); large ones mean fewer fetches while a session warms up, and better gzip.
+    Default 150,000."""
+
+    rice_batch: int = 1 << 20
+    """Postings Rice-coded at a time (`shards.rice_coded`): bounds the coder's memory; the files
+    do not depend on it (each term's postings are byte-aligned, so batches join). 1..; default 2**20."""
+
+
+SETTINGS = SearchSettings()
 
 
 @dataclass(frozen=True)
@@ -325,15 +400,16 @@ class BuiltIndex:
     stop_words: int
 
 
-def bm25(tf, df, length, documents: int, average: float, log=math.log, k1: float = K1, b: float = B):
+def bm25(tf, df, length, documents: int, average: float, settings: SearchSettings, log=math.log):
     """lunr's BM25 term weight (lunr.idf, then tf saturation with length normalisation), for
     numbers or numpy arrays (with log=np.log); citekb-search.js `weight` is its mirror."""
+    k1, b = settings.k1, settings.b
     idf = log(1 + abs((documents - df + 0.5) / (df + 0.5)))
     return idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * length / average) + tf)
 
 
-def _without_stop_tails(term_of, doc_of, tf_of, df, stop, lengths):
-    """Which postings to keep: all of ordinary terms, a stop word's STOP_KEEP best by BM25 (they
+def _without_stop_tails(term_of, doc_of, tf_of, df, stop, lengths, settings: SearchSettings):
+    """Which postings to keep: all of ordinary terms, a stop word's `stop_keep` best by BM25 (they
     answer a query made of stop words only)."""
     import numpy as np
 
@@ -342,16 +418,23 @@ def _without_stop_tails(term_of, doc_of, tf_of, df, stop, lengths):
     if not len(at):
         return kept
     term = term_of[at]
-    weight = bm25(tf_of[at].astype(np.float64), df[term], lengths[doc_of[at]], len(lengths), lengths.mean(), np.log)
+    weight = bm25(
+        tf_of[at].astype(np.float64), df[term], lengths[doc_of[at]], len(lengths), lengths.mean(), settings, np.log
+    )
     best = np.lexsort((-weight, term))  # by term, each term's best first (ties: document order)
     first = np.flatnonzero(np.r_[True, term[best][1:] != term[best][:-1]])
     place = np.arange(len(best)) - np.repeat(first, np.diff(np.r_[first, len(best)]))
-    kept[at[best[place < STOP_KEEP]]] = True
+    kept[at[best[place < settings.stop_keep]]] = True
     return kept
 
 
-def build_index(docs: list[SearchDoc], cache: TermCache, progress: Callable[[str], None] | None = None) -> BuiltIndex:
-    """Binary postings shards and the document table (see the module doc)."""
+def build_index(
+    docs: list[SearchDoc],
+    cache: TermCache,
+    settings: SearchSettings = SETTINGS,
+    progress: Callable[[str], None] | None = None,
+) -> BuiltIndex:
+    """Binary postings shards, the document table and the manifest (see the module doc)."""
     import numpy as np
 
     n = len(docs)
@@ -359,8 +442,8 @@ def build_index(docs: list[SearchDoc], cache: TermCache, progress: Callable[[str
     df: Counter = Counter()
     for terms, *_ in analyses:
         df.update(terms.split("\n") if terms else ())
-    joinable = dict(sorted((term, count) for term, count in df.items() if count >= max(JOIN_MIN_SHARE * n, 2)))
-    can_join = join_rule(joinable, n, JOIN_SHARE)
+    joinable = dict(sorted((term, count) for term, count in df.items() if count >= max(settings.join_min_share * n, 2)))
+    can_join = join_rule(joinable, n, settings.join_share)
     del df
     joins = []  # per document, the hashes of its joins
     hashes: dict[str, int] = {}  # each join key hashed once: keys recur across documents
@@ -375,7 +458,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache, progress: Callable[[str
                 found_joins.add(hashes[key])
         joins.append(array("I", found_joins))
     del hashes
-    buckets = max(1, math.ceil(sum(map(len, joins)) / (JOIN_DENSITY * n))) if n else 1
+    buckets = max(1, math.ceil(sum(map(len, joins)) / (settings.join_density * n))) if n else 1
     vocabulary: dict[str, int] = {}
     term_ids = array("I")
     counts = array("I")
@@ -394,18 +477,18 @@ def build_index(docs: list[SearchDoc], cache: TermCache, progress: Callable[[str
     term_of = np.frombuffer(term_ids, dtype=np.uint32)
     df = np.bincount(term_of, minlength=len(terms_list))
     bucket = np.array([is_bucket(term) for term in terms_list], dtype=bool)
-    stop = (df > max(STOP_SHARE * n, STOP_MIN_DOCUMENTS)) & ~bucket
-    if n >= STOP_MIN_DOCUMENTS:
+    stop = (df > max(settings.stop_share * n, settings.stop_min_documents)) & ~bucket
+    if n >= settings.stop_min_documents:
         single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
-        stop |= single & (df >= STOP_SINGLE_SHARE * n)
+        stop |= single & (df >= settings.stop_single_share * n)
     doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
     tf_of = np.frombuffer(bytes(frequencies), dtype=np.uint8)
     del frequencies
-    kept = _without_stop_tails(term_of, doc_of, tf_of, df, stop, np.array(lengths, dtype=np.float64))
+    kept = _without_stop_tails(term_of, doc_of, tf_of, df, stop, np.array(lengths, dtype=np.float64), settings)
     term_of, doc_of, tf_of = term_of[kept], doc_of[kept], tf_of[kept]
     del kept, term_ids
     postings = len(term_of)
-    shards = max(1, math.ceil(postings / POSTINGS_PER_SHARD))
+    shards = max(1, math.ceil(postings / settings.postings_per_shard))
     # Rank terms by (shard, term): each shard's terms are then one sorted, contiguous run.
     shard_numbers = [shard_of(term, shards) for term in terms_list]
     order = sorted(range(len(terms_list)), key=lambda i: (shard_numbers[i], terms_list[i]))
@@ -425,7 +508,7 @@ def build_index(docs: list[SearchDoc], cache: TermCache, progress: Callable[[str
     gap[1:] -= doc_sorted[:-1] + 1
     gap[first] = doc_sorted[first]
     del doc_sorted
-    encoded, term_start = rice_coded(gap, tf_sorted, first, counted)
+    encoded, term_start = rice_coded(gap, tf_sorted, first, counted, settings.rice_batch)
     term_end = np.append(term_start[1:], len(encoded))
     del gap, tf_sorted, first, counted
 
@@ -443,15 +526,11 @@ def build_index(docs: list[SearchDoc], cache: TermCache, progress: Callable[[str
     files["manifest.json"] = _json(
         {
             "format": FORMAT,
+            "settings": asdict(settings),
             "shards": shards,
             "documents": n,
-            "max_term": MAX_TERM,
-            "k1": K1,
-            "b": B,
             "average_length": (sum(lengths) / n) if n else 1.0,
-            "coverage_bits": COVERAGE_BITS,
             "join_buckets": buckets,
-            "join_share": JOIN_SHARE,
             "join_words": joinable,
             "stop_words": {terms_list[i]: int(df[i]) for i in np.flatnonzero(stop)},
         }
@@ -536,15 +615,17 @@ class Clause:
     joined: bool = False  # a join bucket: ranks after the words' coverage
 
 
-def _bits(start: int, end: int) -> int:
+def _bits(start: int, end: int, settings: SearchSettings) -> int:
     """The coverage mask of query positions start..end-1."""
     mask = 0
     for position in range(start, end):
-        mask |= 1 << min(position, COVERAGE_BITS)
+        mask |= 1 << min(position, settings.coverage_bits)
     return mask
 
 
-def join_places(runs: list[str], can_join: Callable[[str, str], bool]) -> list[tuple[str, int]]:
+def join_places(
+    runs: list[str], can_join: Callable[[str, str], bool], settings: SearchSettings
+) -> list[tuple[str, int]]:
     """Where a query's joins are looked up, as (join key, first position): English words in a row,
     and two characters in a row where two words of the run that join could meet."""
     found: list[tuple[str, int]] = []
@@ -556,8 +637,8 @@ def join_places(runs: list[str], can_join: Callable[[str, str], bool]) -> list[t
             position += 1
             continue
         for i in range(len(run) - 1):
-            ending = [run[start : i + 1] for start in range(max(0, i + 1 - MAX_TERM), i + 1)]
-            starting = [run[i + 1 : end] for end in range(i + 2, min(len(run), i + 1 + MAX_TERM) + 1)]
+            ending = [run[start : i + 1] for start in range(max(0, i + 1 - settings.max_term), i + 1)]
+            starting = [run[i + 1 : end] for end in range(i + 2, min(len(run), i + 1 + settings.max_term) + 1)]
             if any(can_join(a, b) for a in ending for b in starting):
                 found.append((run[i : i + 2], position + i))
         position += len(run)
@@ -565,7 +646,11 @@ def join_places(runs: list[str], can_join: Callable[[str, str], bool]) -> list[t
 
 
 def query_terms(
-    query: str, has_term: Callable[[str], bool], can_join: Callable[[str, str], bool], buckets: int = 1
+    query: str,
+    has_term: Callable[[str], bool],
+    can_join: Callable[[str, str], bool],
+    buckets: int = 1,
+    settings: SearchSettings = SETTINGS,
 ) -> list[Clause]:
     """The clauses of a query: see the module docstring for the rule."""
     clauses: list[Clause] = []
@@ -573,25 +658,27 @@ def query_terms(
     position = 0
     for number, run in enumerate(runs):
         if not _IS_CJK.match(run):
-            clauses.append(Clause(run, number == len(runs) - 1 and len(run) >= 3, _bits(position, position + 1)))
+            clauses.append(
+                Clause(run, number == len(runs) - 1 and len(run) >= 3, _bits(position, position + 1, settings))
+            )
             position += 1
             continue
         covered = [False] * len(run)
         for start in range(len(run)):
-            for end in range(start + 2, min(len(run), start + MAX_TERM) + 1):
+            for end in range(start + 2, min(len(run), start + settings.max_term) + 1):
                 if has_term(run[start:end]):
-                    clauses.append(Clause(run[start:end], False, _bits(position + start, position + end)))
+                    clauses.append(Clause(run[start:end], False, _bits(position + start, position + end, settings)))
                     covered[start:end] = [True] * (end - start)
         clauses += [
-            Clause(c, False, _bits(position + i, position + i + 1))
+            Clause(c, False, _bits(position + i, position + i + 1, settings))
             for i, c in enumerate(run)
             if not covered[i] and has_term(c)
         ]
         position += len(run)
-    for key, start in join_places(runs, can_join):
+    for key, start in join_places(runs, can_join, settings):
         term = bucket_term(join_hash(key) % buckets)
         if has_term(term):
-            clauses.append(Clause(term, False, _bits(start, start + 2), True))
+            clauses.append(Clause(term, False, _bits(start, start + 2, settings), True))
     merged: dict[tuple[str, bool], Clause] = {}
     for clause in clauses:
         had = merged.get((clause.term, clause.prefix))
@@ -644,10 +731,11 @@ def section_text(html: str, anchor: str) -> str:
 
 
 class Searcher:
-    """`kb search`: the browser worker's algorithm over the same files. The first CHECKED results
-    are read from their pages (the worker shows them with a snippet cut from there), and the next
-    one at a time up to RECHECKED while none holds the query as typed; `texts` stands in for the
-    pages where there is no built site (location → the section's text)."""
+    """`kb search`: the browser worker's algorithm over the same files, with the settings the
+    index was built with. The first `checked` results are read from their pages (the worker shows
+    them with a snippet cut from there), and the next one at a time up to `rechecked` while none
+    holds the query as typed; `texts` stands in for the pages where there is no built site
+    (location → the section's text)."""
 
     def __init__(self, folder: Path, texts: Callable[[str], str] | None = None):
         self.folder = folder
@@ -658,8 +746,8 @@ class Searcher:
                 f"{folder}: search index format {self.manifest.get('format')}, expected {FORMAT}; rebuild the site"
             )
         self.pages, self.docs = read_tables(json.loads((folder / "docs.json").read_text(encoding="utf-8")))
-        m = self.manifest
-        self.can_join = join_rule(m["join_words"], m["documents"], m["join_share"])
+        self.settings = SearchSettings(**self.manifest["settings"])
+        self.can_join = join_rule(self.manifest["join_words"], self.manifest["documents"], self.settings.join_share)
         self._shards: dict[int, Shard] = {}
         self._pages: dict[Path, str] = {}
 
@@ -675,15 +763,17 @@ class Searcher:
         ordinary = [
             clause
             for clause in query_terms(
-                query, lambda t: t not in stop and t in self.shard(t).offsets, self.can_join, buckets
+                query, lambda t: t not in stop and t in self.shard(t).offsets, self.can_join, buckets, self.settings
             )
             if clause.term not in stop
         ]  # English words become clauses unlooked-up
-        return ordinary or query_terms(query, lambda t: t in self.shard(t).offsets, self.can_join, buckets)
+        return ordinary or query_terms(
+            query, lambda t: t in self.shard(t).offsets, self.can_join, buckets, self.settings
+        )
 
     def weight(self, tf: int, df: int, length: int) -> float:
         m = self.manifest
-        return bm25(tf, df, length, m["documents"], m["average_length"], k1=m["k1"], b=m["b"])
+        return bm25(tf, df, length, m["documents"], m["average_length"], self.settings)
 
     def search(self, query: str, limit: int = 10) -> list[dict]:
         stop = self.manifest["stop_words"]
@@ -718,8 +808,8 @@ class Searcher:
         def typed_among(documents: list[int]) -> list[int]:
             return [d for d in documents if key and key in phrase_key(self.texts(self.location(d)))]
 
-        typed = typed_among(ranked[:CHECKED])
-        for document in ranked[CHECKED:RECHECKED]:  # then the next while none holds it
+        typed = typed_among(ranked[: self.settings.checked])
+        for document in ranked[self.settings.checked : self.settings.rechecked]:  # then the next while none holds it
             if typed:
                 break
             typed = typed_among([document])

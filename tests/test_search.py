@@ -6,14 +6,26 @@ import json
 import random
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 from conftest import REPO, kb, serve
 
-from build_tools import index, shards
-from build_tools.index import Clause, SearchDoc, Searcher, TermCache, build_index, query_terms, tokenize, write_index
+from build_tools import index
+from build_tools.index import (
+    SETTINGS,
+    Clause,
+    SearchDoc,
+    Searcher,
+    SearchSettings,
+    TermCache,
+    build_index,
+    query_terms,
+    tokenize,
+    write_index,
+)
 from build_tools.knowledge_base import build
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
@@ -36,7 +48,7 @@ AGREEMENT_QUERIES = [
 
 def test_query_rule_tries_every_indexed_substring():
     vocabulary = {"开源", "模型", "开源模型", "型", "大"}
-    joins_nothing = index.join_rule({}, 100, index.JOIN_SHARE)
+    joins_nothing = index.join_rule({}, 100, SETTINGS.join_share)
     assert query_terms("开源模型", vocabulary.__contains__, joins_nothing) == [
         Clause("开源", False, 0b11),
         Clause("开源模型", False, 0b1111),
@@ -125,26 +137,25 @@ def random_docs(count: int, seed: int = 1) -> list[SearchDoc]:
     return docs
 
 
-def built_searcher(docs: list[SearchDoc], folder: Path) -> Searcher:
-    write_index(build_index(docs, TermCache(None)), folder)
+def built_searcher(docs: list[SearchDoc], folder: Path, settings: SearchSettings = SETTINGS) -> Searcher:
+    write_index(build_index(docs, TermCache(None), settings), folder)
     return Searcher(folder)
 
 
-def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
+def test_postings_decode_to_each_documents_term_counts(tmp_path):
     """The numpy encoder, read back by the reader the CLI uses: every (term, document, tf) survives,
     including long gaps, counts past one byte (kept at 255), and terms coded in separate batches."""
-    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
-    monkeypatch.setattr(shards, "RICE_BATCH", 64)
-    monkeypatch.setattr(index, "JOIN_SHARE", 0)  # every two words in a row are joined
-    monkeypatch.setattr(index, "JOIN_MIN_SHARE", 0)
+    settings = replace(  # every two words in a row are joined
+        SETTINGS, stop_min_documents=10, rice_batch=64, join_share=0, join_min_share=0
+    )
     docs = random_docs(600)
     docs.append(SearchDoc("sources/big/", "Big", "chunk-0", "chunk 0", "rare " * 300 + "omega"))
-    searcher = built_searcher(docs, tmp_path)
+    searcher = built_searcher(docs, tmp_path, settings)
     expected: dict[str, dict[int, int]] = {}
     for number, doc in enumerate(docs):
         for term, tf in Counter(tokenize(doc.text)).items():
             expected.setdefault(term, {})[number] = min(tf, 255)
-    limit = index.STOP_SHARE * len(docs)
+    limit = settings.stop_share * len(docs)
     indexed = {term: found for term, found in expected.items() if len(found) <= limit}
     assert {"rare", "omega"} <= set(indexed) and len(indexed) < len(expected)  # some stop words, some kept
     for term, found in indexed.items():
@@ -203,17 +214,15 @@ def test_weights_are_lunrs_bm25(tmp_path):
     assert checked > 50
 
 
-def test_stop_words_count_only_in_a_query_of_stop_words(tmp_path, monkeypatch):
+def test_stop_words_count_only_in_a_query_of_stop_words(tmp_path):
     """A word in most documents does not decide a query that has other words; asked alone it still
     finds its best documents (the most occurrences in the shortest text) from its cut-short list."""
-    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
-    monkeypatch.setattr(index, "STOP_KEEP", 3)
     docs = [
         SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", f"common filler{n} 模型 " + "pad " * n)
         for n in range(40)
     ]
     docs.append(SearchDoc("sources/t/", "T", "chunk-0", "chunk 0", "common common common"))
-    searcher = built_searcher(docs, tmp_path)
+    searcher = built_searcher(docs, tmp_path, replace(SETTINGS, stop_min_documents=10, stop_keep=3))
     assert {"common": 41, "模型": 40}.items() <= searcher.manifest["stop_words"].items()  # true counts
     assert len(searcher.shard("common").postings("common")) == 3
     assert [r["location"] for r in searcher.search("common filler7")] == ["sources/s/#chunk-7"]
@@ -224,14 +233,13 @@ def test_stop_words_count_only_in_a_query_of_stop_words(tmp_path, monkeypatch):
     ]
 
 
-def test_a_common_single_character_counts_by_its_joins(tmp_path, monkeypatch):
+def test_a_common_single_character_counts_by_its_joins(tmp_path):
     """上 is in 3 of 40 documents: below the stop-word share, but a single character that common is
     a stop word too. The join 子上 still finds it after 兔子; asked alone, it still finds its documents."""
-    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
     docs = [SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", f"其他{n} 跑步") for n in range(36)]
     docs += [SearchDoc("sources/t/", "T", f"chunk-{n}", f"chunk {n}", "上 山 兔子") for n in range(3)]
     docs.append(SearchDoc("sources/u/", "U", "chunk-0", "chunk 0", "兔子上山"))  # 兔子|上山
-    searcher = built_searcher(docs, tmp_path)
+    searcher = built_searcher(docs, tmp_path, replace(SETTINGS, stop_min_documents=10))
     stop_words = searcher.manifest["stop_words"]
     assert {"上": 3, "山": 3}.items() <= stop_words.items() and "兔子" not in stop_words
     assert searcher.search("兔子上山", 1)[0]["location"] == "sources/u/#chunk-0"
@@ -275,12 +283,11 @@ def test_documents_covering_more_of_the_query_rank_first(tmp_path):
     assert ranked[0] == "sources/b/#chunk-0" and set(ranked) == {d.location for d in docs}
 
 
-def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monkeypatch):
+def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path):
     """BM25 prefers the short chunks holding both words apart (joins are not indexed here); the one
     holding "vector search" as typed is read from its page (here: `texts`) among the first results
     and moves first; while none of the results read holds it, the next is read, one at a time, up
-    to RECHECKED."""
-    monkeypatch.setattr(index, "JOIN_MIN_SHARE", 2.0)
+    to `rechecked`. Both come from the index's manifest, as the settings it was built with."""
     padding = " ".join(f"word{n}" for n in range(60))
     docs = [
         SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "search search vector vector"),
@@ -288,11 +295,12 @@ def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monk
         SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", f"the vector search, {padding}"),
         SearchDoc("sources/c/", "C", "chunk-0", "chunk 0", "vector"),
     ]  # one word: last
-    write_index(build_index(docs, TermCache(None)), tmp_path)
+    unjoined = replace(SETTINGS, join_min_share=2.0)
     typed, last = "sources/b/#chunk-0", "sources/c/#chunk-0"
     read: list[str] = []
 
-    def ranked(text=lambda location: "") -> list[str]:
+    def ranked(text=lambda location: "", settings: SearchSettings = unjoined) -> list[str]:
+        write_index(build_index(docs, TermCache(None), settings), tmp_path)
         read.clear()
         return [
             r["location"]
@@ -304,11 +312,11 @@ def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monk
     apart = ranked()[:2]
     assert ranked()[2:] == [typed, last] and set(apart) == {docs[0].location, docs[1].location}
     texts = {d.location: d.text for d in docs}.get
-    assert ranked(texts)[0] == typed and read == apart + [typed, last]  # all among the first CHECKED
-    monkeypatch.setattr(index, "CHECKED", 1)
-    assert ranked(texts)[0] == typed and read == apart + [typed]  # then one at a time: found before the last
-    monkeypatch.setattr(index, "RECHECKED", 2)  # the typed one is not among the results read
-    assert ranked(texts) == apart + [typed, last] and read == apart
+    assert ranked(texts)[0] == typed and read == apart + [typed, last]  # all among the first `checked`
+    one = replace(unjoined, checked=1)
+    assert ranked(texts, one)[0] == typed and read == apart + [typed]  # then one at a time: found before the last
+    two = replace(one, rechecked=2)  # the typed one is not among the results read
+    assert ranked(texts, two) == apart + [typed, last] and read == apart
 
 
 def shipped_chunk_with(phrase: str) -> str:
