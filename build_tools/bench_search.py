@@ -37,22 +37,11 @@ from collections.abc import Iterator
 from dataclasses import fields, replace
 from pathlib import Path
 
-from .index import (
-    SETTINGS,
-    SITE_FOLDER,
-    SearchDoc,
-    Searcher,
-    SearchSettings,
-    TermCache,
-    build_index,
-    byte_sizes,
-    chunk_docs,
-    fold,
-    index_files,
-    search_docs,
-    write_index,
-)
+from .analysis import TermCache, fold
+from .documents import chunk_docs, search_docs
+from .index import SETTINGS, SITE_FOLDER, SearchDoc, SearchSettings, build_index, byte_sizes, index_files, write_index
 from .knowledge_base import build
+from .search import Searcher
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [

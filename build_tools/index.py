@@ -1,75 +1,44 @@
-"""Stage 6: the prebuilt search index — one document per chunk, task-file part and report section.
-
-Terms: Chinese runs are segmented with jieba's `cut_for_search` (through rjieba, the Rust port:
-identical output, 15× faster), so a long word also yields its dictionary sub-words; other text is
-lower-cased words with no stemming. Build and query both fold with NFKC. Each text's terms and
-counts are cached by content hash across builds.
+"""The prebuilt search index: its settings, how it is built from search documents, its files.
 
 Format (BENCHMARKS.md has the measurements behind it): lunr's serialized index stores every
 posting twice as JSON, about 2.5 KB gzip per chunk, so 40,000 chunks would need ~100 MB. Here a
 posting is a Rice-coded document gap and a unary tf (`shards.rice_coded`: a bit less per
 posting than varints under gzip), in binary shards keyed by a term's first character(s), their
-terms front-coded: a query loads only the shards its own characters name. Where two adjacent
-words are common enough that many chunks hold both (their shares of documents multiply to
-`join_share`), their join is indexed too, so the chunk holding "模型的现状" or "the code" in a row
-ranks first: the two characters that meet for Chinese (模型|的 → 型的), both words for English.
-Joins have no names: each is hashed into one of a few thousand buckets (each in about
-`join_density` of all documents), with no tf, so a join posting costs half a named one. A
-bucket also holds other joins, but it only ranks documents that already hold the query's words.
-Scores are lunr's BM25, computed at query time from tf and document length, so postings never
-depend on corpus-wide numbers. In a large corpus, terms in more than `stop_share` of all
-documents are stop words, as lunr leaves out "the" (so are common single characters, whose joins
-carry them): they count only in a query that has nothing else (模型 alone), and keep only their
-best `stop_keep` documents for it.
+terms front-coded: a query loads only the shards its own characters name. Terms are those of
+`analysis`. Where two adjacent words are common enough that many chunks hold both (their shares
+of documents multiply to `join_share`), their join is indexed too, so the chunk holding "模型的现状"
+or "the code" in a row ranks first. Joins have no names: each is hashed into one of a few
+thousand buckets (each in about `join_density` of all documents), with no tf, so a join posting
+costs half a named one. A bucket also holds other joins, but it only ranks documents that already
+hold the query's words. Scores are lunr's BM25, computed at query time from tf and document
+length, so postings never depend on corpus-wide numbers. In a large corpus, terms in more than
+`stop_share` of all documents are stop words, as lunr leaves out "the" (so are common single
+characters, whose joins carry them): they count only in a query that has nothing else (模型
+alone), and keep only their best `stop_keep` documents for it.
 
-Queries cannot run jieba in the browser, so query segmentation is defined on the index itself:
-every substring of a Chinese run that is an indexed term becomes a clause (single characters only
-where no longer term covers them), and two characters (English words) in a row are looked up as a
-join where two words of the query could meet there with their join indexed (the manifest lists
-the words common enough to join, with their counts). Ranking: documents covering more of the
-query's characters (and English words) with words first, then with joins, then BM25 (a typed
-prefix counts as its best completion, not all). Then the first `checked` results are read from
-their pages, as the worker does to show their snippets, and those that hold the query as typed
-move first; while none does, the next is read, one at a time, up to `rechecked`: the index knows
-which words a chunk has, its page knows their order. The tuning values are `SearchSettings`,
-written into the manifest, so the worker and `Searcher` search as the index was built.
-`query_terms`/`Searcher` here and `citekb-search.js` implement the same rules; a test proves they agree.
+Files (under SITE_FOLDER): `shard-N.bin` (`shards.py`), `docs.json` (`_tables`) and
+`manifest.json`: the format, the corpus-wide numbers a query needs (documents, average length,
+shards, join buckets, the words common enough to join, the stop words with their true counts)
+and the `SearchSettings` the index was built with, which `search.Searcher` and the browser worker
+search by.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
-import marshal
 import math
-import os
-import re
-import unicodedata
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import commonmark
-from .clean import cleaned
-from .knowledge_base import KnowledgeBase
-from .lock import write_atomic
-from .models import Resolved
-from .paths import chunk_anchor, part_anchor, report_path, source_path
-from .render import part_label, unchanged
-from .shards import Shard, rice_coded, shard_file
+from .analysis import PAIR, TermCache, bucket_term, is_bucket, is_cjk, join_hash, join_key, join_rule
+from .shards import rice_coded, shard_file
 
 FORMAT = 7  # of the index files, checked by the worker and Searcher (7: the manifest's `settings`)
-CACHE_FORMAT = 6  # of the term cache's entries (Analysis)
-MAX_TF = 255
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
-
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
-_RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9\u00c0-\u024f]+")
-_IS_CJK = re.compile(rf"[{_CJK}]")
-_HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
 
 @dataclass(frozen=True)
@@ -176,213 +145,13 @@ class SearchDoc:
         return f"{self.page_title} · {self.label}"
 
 
-def fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
-
-
-def tokenize(text: str) -> list[str]:
-    """Index tokens of a text: jieba words for Chinese runs, lower-cased words otherwise; a name
-    written with a hyphen before its number (`GPT-4`, `Llama-3`) also as one word, so the way
-    people type it (`gpt4`) finds it."""
-    import rjieba
-
-    folded = fold(text)
-    tokens: list[str] = []
-    for run in _RUNS.findall(folded):
-        if _IS_CJK.match(run):
-            tokens.extend(rjieba.cut_for_search(run))
-        else:
-            tokens.append(run)
-    tokens.extend(match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded))
-    return tokens
-
-
-# A text's distinct terms joined by "\n", their counts, its token count, and its distinct adjacent
-# word pairs ("a\x01b", joined by "\n"): compact enough to cache 40,000 of them.
-Analysis = tuple[str, bytes, int, str]
-PAIR = "\x01"
-
-
-def analyze(text: str) -> Analysis:
-    """Terms as `tokenize` gives them, and adjacent word pairs: jieba's words (`cut`) within a
-    Chinese run, consecutive English words."""
-    import rjieba
-
-    counts = Counter(tokenize(text))  # the one definition of index terms (tested against jieba)
-    pairs: dict[str, None] = {}  # in order of appearance
-    english = None
-    for run in _RUNS.findall(fold(text)):
-        if _IS_CJK.match(run):
-            words = rjieba.cut(run)
-            pairs.update(dict.fromkeys(a + PAIR + b for a, b in zip(words, words[1:])))
-            english = None
-        else:
-            if english:
-                pairs[english + PAIR + run] = None
-            english = run
-    return ("\n".join(counts), bytes(min(n, MAX_TF) for n in counts.values()), sum(counts.values()), "\n".join(pairs))
-
-
-def join_key(a: str, b: str) -> str:
-    """What a query holding two words in a row contains where they meet, hashed into the join's
-    bucket. Chinese pairs keep only the two characters that meet (模型|的 → 型的): the word terms
-    already say which words are there, the join says they touch, and a query finds it without
-    knowing where its words end."""
-    return a[-1] + b[0] if _IS_CJK.match(a) else f"{a} {b}"
-
-
-def join_rule(words: dict[str, int], documents: int, share: float) -> Callable[[str, str], bool]:
-    """Whether two words in a row have their join indexed, from the document counts of the words
-    common enough to join (`words`): build_index indexes joins by it, and a query looks up only
-    joins it could have, since a bucket holds other joins too and would rank chunks on them."""
-
-    def can_join(a: str, b: str) -> bool:
-        count_a, count_b = words.get(a), words.get(b)
-        return count_a is not None and count_b is not None and count_a * count_b >= share * documents * documents
-
-    return can_join
-
-
-def join_hash(key: str) -> int:
-    """FNV-1a over UTF-16 code units (as the worker's `joinBucket`): a join's bucket is this
-    modulo the index's bucket count."""
-    value = 2166136261
-    for unit in memoryview(key.encode("utf-16-le")).cast("H"):
-        value = ((value ^ unit) * 16777619) & 0xFFFFFFFF
-    return value
-
-
-def bucket_term(number: int) -> str:
-    """A join bucket's name among the terms: no word holds "|"."""
-    return f"|{number}"
-
-
-def is_bucket(term: str) -> bool:
-    """Whether a term names a join bucket (the worker's `isJoin`)."""
-    return term.startswith("|")
-
-
-def text_key(text: str) -> bytes:
-    return hashlib.sha1(text.encode("utf-8")).digest()[:12]
-
-
-class TermCache:
-    """Each text's analysis by content hash, kept across builds (and in memory while serving)."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.entries: dict[bytes, Analysis] = {}
-        self.used: set[bytes] = set()
-        if path and path.exists():
-            try:
-                loaded = marshal.loads(path.read_bytes())
-                if isinstance(loaded, dict) and loaded.get("format") == CACHE_FORMAT:
-                    self.entries = loaded["entries"]
-            except (EOFError, ValueError, TypeError, KeyError):
-                pass  # a damaged cache is only a slower build
-
-    def analyses(self, texts: list[str], progress: Callable[[str], None] | None = None) -> list[Analysis]:
-        keys = [text_key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self.entries}
-        if missing:
-            if progress:
-                progress(f"segmenting {len(missing)} texts ({len(texts) - len(missing)} cached)")
-            self.entries.update(zip(missing, analyze_all(list(missing.values()))))
-        self.used.update(keys)
-        return [self.entries[k] for k in keys]
-
-    def save(self) -> None:
-        """Keep only what this build used, so the cache never grows past the knowledge base."""
-        if self.path:
-            kept = {k: v for k, v in self.entries.items() if k in self.used}
-            write_atomic(self.path, marshal.dumps({"format": CACHE_FORMAT, "entries": kept}))
-            self.entries = kept
-            self.used = set()
-
-
-def analyze_all(texts: list[str]) -> list[Analysis]:
-    """Analyze many texts, on every core when there are enough of them to pay for the processes."""
-    workers = os.cpu_count() or 1
-    if len(texts) < 2000 or workers < 2:
-        return [analyze(t) for t in texts]
-    import multiprocessing
-
-    import rjieba
-
-    rjieba.cut_for_search("预热")  # load the dictionary once, before forking
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(analyze, texts, chunksize=100)
-
-
-# ---------------------------------------------------------------- documents
-
-
-def report_sections(text: str, items: list[Resolved], section: str, label: str) -> list[tuple[str, str, str]]:
-    """(anchor, label, text) for each part of a report between its headings, anchored as the page
-    renders them; citation brackets left out (their words would match every report)."""
-    spans = commonmark.disjoint((i.citation.start, i.citation.end) for i in items)
-    kept = commonmark.replace_spans(text, spans, lambda _, start, end: " " + "\n" * text.count("\n", start, end))
-    lines = kept.splitlines(keepends=True)  # line numbers stay those of `text`
-    found = commonmark.headings(text, spans, section)
-    starts = [0] + [h.line for h in found] + [len(lines)]
-    names = [(section, label)] + [(h.anchor, f"{label} · {h.title}") for h in found]
-    return [
-        (anchor, name, "".join(lines[starts[i] : starts[i + 1]]))
-        for i, (anchor, name) in enumerate(names)
-        if "".join(lines[starts[i] : starts[i + 1]]).strip()
-    ]
-
-
-def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
-    """One document per chunk, in a stable order, hidden boilerplate left out. The index leaves out
-    the overlap a chunk shares with the next one too (a phrase there is found in the next chunk,
-    which holds it as well): 13% fewer postings. `whole` keeps it, as a reader sees the chunk."""
-    docs: list[SearchDoc] = []
-    for slug in sorted(kb.chunks):
-        source = kb.loaded.sources[slug]
-        chunks = kb.chunks[slug]
-        for number, chunk in enumerate(chunks):
-            end = chunks[number + 1].start if number + 1 < len(chunks) and not whole else chunk.end
-            kept = cleaned(source.text, chunk.start, end, kb.removals[slug]).strip()
-            docs.append(
-                SearchDoc(source_path(slug), source.title, chunk_anchor(chunk.index), f"chunk {chunk.index}", kept)
-            )
-    return docs
-
-
-def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
-    """One document per chunk (`chunk_docs`), per page, slide, sheet or text of a task file, and per
-    report section (the query, and each part of the final and original reports between headings),
-    in a stable order."""
-    docs = chunk_docs(kb)
-    for file in sorted(kb.loaded.files.values(), key=lambda f: f.slug):
-        for part in file.parts:
-            if part.text.strip():
-                docs.append(
-                    SearchDoc(source_path(file.slug), file.name, part_anchor(part), part_label(part), part.text)
-                )
-    for slug in sorted(kb.cited):
-        cited = kb.cited[slug]
-        report = cited.report
-        sections = [("query", "查询", report.query)] if report.query.strip() else []
-        sections += report_sections(report.final, cited.final, "final", "最终报告")
-        if not unchanged(report):  # an unchanged original is not on the page, so not in search either
-            sections += report_sections(report.original or "", cited.original, "original", "原始报告")
-        for anchor, label, text in sections:
-            docs.append(SearchDoc(report_path(slug), report.title, anchor, label, text))
-    return docs
-
-
-# ---------------------------------------------------------------- the index
-
-
 def shard_key(term: str) -> int:
     """Chinese terms by their first character, others by their first two (so a typed prefix of
     three or more letters finds all its completions in one shard), join buckets by number.
     Mirrored in citekb-search.js."""
     if is_bucket(term):
         return int(term[1:])
-    if _IS_CJK.match(term) or len(term) == 1:
+    if is_cjk(term) or len(term) == 1:
         return ord(term[0])
     return ord(term[0]) * 65536 + ord(term[1])
 
@@ -479,7 +248,7 @@ def build_index(
     bucket = np.array([is_bucket(term) for term in terms_list], dtype=bool)
     stop = (df > max(settings.stop_share * n, settings.stop_min_documents)) & ~bucket
     if n >= settings.stop_min_documents:
-        single = np.array([len(term) == 1 and bool(_IS_CJK.match(term)) for term in terms_list], dtype=bool)
+        single = np.array([len(term) == 1 and is_cjk(term) for term in terms_list], dtype=bool)
         stop |= single & (df >= settings.stop_single_share * n)
     doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
     tf_of = np.frombuffer(bytes(frequencies), dtype=np.uint8)
@@ -602,238 +371,3 @@ def byte_sizes(paths: Iterable[Path]) -> tuple[int, int]:
     """(raw, gzip) bytes of files, as the benchmarks report index sizes."""
     data = [path.read_bytes() for path in paths]
     return sum(map(len, data)), sum(len(gzip.compress(d, mtime=0)) for d in data)
-
-
-# ---------------------------------------------------------------- queries (mirrored in citekb-search.js)
-
-
-@dataclass(frozen=True)
-class Clause:
-    term: str
-    prefix: bool  # also match longer terms (the last English word may still be being typed)
-    positions: int  # bit mask of the query characters / words this clause covers
-    joined: bool = False  # a join bucket: ranks after the words' coverage
-
-
-def _bits(start: int, end: int, settings: SearchSettings) -> int:
-    """The coverage mask of query positions start..end-1."""
-    mask = 0
-    for position in range(start, end):
-        mask |= 1 << min(position, settings.coverage_bits)
-    return mask
-
-
-def join_places(
-    runs: list[str], can_join: Callable[[str, str], bool], settings: SearchSettings
-) -> list[tuple[str, int]]:
-    """Where a query's joins are looked up, as (join key, first position): English words in a row,
-    and two characters in a row where two words of the run that join could meet."""
-    found: list[tuple[str, int]] = []
-    position = 0
-    for number, run in enumerate(runs):
-        if not _IS_CJK.match(run):
-            if number and not _IS_CJK.match(runs[number - 1]) and can_join(runs[number - 1], run):
-                found.append((join_key(runs[number - 1], run), position - 1))
-            position += 1
-            continue
-        for i in range(len(run) - 1):
-            ending = [run[start : i + 1] for start in range(max(0, i + 1 - settings.max_term), i + 1)]
-            starting = [run[i + 1 : end] for end in range(i + 2, min(len(run), i + 1 + settings.max_term) + 1)]
-            if any(can_join(a, b) for a in ending for b in starting):
-                found.append((run[i : i + 2], position + i))
-        position += len(run)
-    return found
-
-
-def query_terms(
-    query: str,
-    has_term: Callable[[str], bool],
-    can_join: Callable[[str, str], bool],
-    buckets: int = 1,
-    settings: SearchSettings = SETTINGS,
-) -> list[Clause]:
-    """The clauses of a query: see the module docstring for the rule."""
-    clauses: list[Clause] = []
-    runs = _RUNS.findall(fold(query))
-    position = 0
-    for number, run in enumerate(runs):
-        if not _IS_CJK.match(run):
-            clauses.append(
-                Clause(run, number == len(runs) - 1 and len(run) >= 3, _bits(position, position + 1, settings))
-            )
-            position += 1
-            continue
-        covered = [False] * len(run)
-        for start in range(len(run)):
-            for end in range(start + 2, min(len(run), start + settings.max_term) + 1):
-                if has_term(run[start:end]):
-                    clauses.append(Clause(run[start:end], False, _bits(position + start, position + end, settings)))
-                    covered[start:end] = [True] * (end - start)
-        clauses += [
-            Clause(c, False, _bits(position + i, position + i + 1, settings))
-            for i, c in enumerate(run)
-            if not covered[i] and has_term(c)
-        ]
-        position += len(run)
-    for key, start in join_places(runs, can_join, settings):
-        term = bucket_term(join_hash(key) % buckets)
-        if has_term(term):
-            clauses.append(Clause(term, False, _bits(start, start + 2, settings), True))
-    merged: dict[tuple[str, bool], Clause] = {}
-    for clause in clauses:
-        had = merged.get((clause.term, clause.prefix))
-        merged[clause.term, clause.prefix] = (
-            replace(clause, positions=clause.positions | had.positions) if had else clause
-        )
-    return list(merged.values())
-
-
-def phrase_key(text: str) -> str:
-    """A text's words and Chinese runs, folded, one space apart: the query as typed is in a text
-    when its key is in the text's key (a last word may still be being typed)."""
-    return " ".join(_RUNS.findall(fold(text)))
-
-
-_BOILERPLATE = re.compile(r'<details[^>]*class="citekb-boilerplate"[\s\S]*?</details>')
-# A citation's label and preview: words of the cited source, not of the page (no nested span in either).
-_CITATION = re.compile(r'<span class="citekb-(?:preview|cite-label)"[\s\S]*?</span>')
-_TAGS = re.compile(r"<[^>]+>")
-_ENTITY = re.compile(r"&(#x[0-9a-f]+|#\d+|\w+);", re.IGNORECASE)
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": " "}
-_CHUNK_TEXT = re.compile(r'<div class="citekb-text">([\s\S]*?)</div>')
-_HEADING = re.compile(r"<h[1-6][\s>]")  # a section ends at the next heading (report headings are sections)
-
-
-def _entity(match: re.Match) -> str:
-    name = match.group(1)
-    if not name.startswith("#"):
-        return _ENTITIES.get(name, match.group(0))
-    return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
-
-
-def plain(html: str) -> str:
-    """Page HTML as the reader sees it, hidden boilerplate and citation markup left out (the worker's `plain`)."""
-    text = _TAGS.sub("", _CITATION.sub(" ", _BOILERPLATE.sub(" ", html)))
-    return " ".join(_ENTITY.sub(_entity, text).split())
-
-
-def section_text(html: str, anchor: str) -> str:
-    """The text of one chunk or report section of a built page (the worker's `sectionText`)."""
-    at = html.find(f'id="{anchor}"')
-    if at < 0:
-        return ""
-    if anchor.startswith("chunk-"):
-        found = _CHUNK_TEXT.search(html, at)
-        return plain(found.group(1)) if found else ""
-    rest = html[html.find(">", at) + 1 :]
-    end = _HEADING.search(rest)
-    return plain(rest[: end.start()] if end else rest)
-
-
-class Searcher:
-    """`kb search`: the browser worker's algorithm over the same files, with the settings the
-    index was built with. The first `checked` results are read from their pages (the worker shows
-    them with a snippet cut from there), and the next one at a time up to `rechecked` while none
-    holds the query as typed; `texts` stands in for the pages where there is no built site
-    (location → the section's text)."""
-
-    def __init__(self, folder: Path, texts: Callable[[str], str] | None = None):
-        self.folder = folder
-        self.texts = texts or self.page_text
-        self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if self.manifest.get("format") != FORMAT:
-            raise ValueError(
-                f"{folder}: search index format {self.manifest.get('format')}, expected {FORMAT}; rebuild the site"
-            )
-        self.pages, self.docs = read_tables(json.loads((folder / "docs.json").read_text(encoding="utf-8")))
-        self.settings = SearchSettings(**self.manifest["settings"])
-        self.can_join = join_rule(self.manifest["join_words"], self.manifest["documents"], self.settings.join_share)
-        self._shards: dict[int, Shard] = {}
-        self._pages: dict[Path, str] = {}
-
-    def shard(self, term: str) -> Shard:
-        number = shard_of(term, self.manifest["shards"])
-        if number not in self._shards:
-            self._shards[number] = Shard((self.folder / f"shard-{number}.bin").read_bytes())
-        return self._shards[number]
-
-    def clauses(self, query: str) -> list[Clause]:
-        """The query's clauses; stop words only where the query has nothing else."""
-        stop, buckets = self.manifest["stop_words"], self.manifest["join_buckets"]
-        ordinary = [
-            clause
-            for clause in query_terms(
-                query, lambda t: t not in stop and t in self.shard(t).offsets, self.can_join, buckets, self.settings
-            )
-            if clause.term not in stop
-        ]  # English words become clauses unlooked-up
-        return ordinary or query_terms(
-            query, lambda t: t in self.shard(t).offsets, self.can_join, buckets, self.settings
-        )
-
-    def weight(self, tf: int, df: int, length: int) -> float:
-        m = self.manifest
-        return bm25(tf, df, length, m["documents"], m["average_length"], self.settings)
-
-    def search(self, query: str, limit: int = 10) -> list[dict]:
-        stop = self.manifest["stop_words"]
-        scores: dict[int, float] = {}
-        covered: dict[int, int] = {}  # query positions a document holds words of ...
-        joined: dict[int, int] = {}  # ... and where its joins meet the query's
-        for clause in self.clauses(query):
-            shard = self.shard(clause.term)
-            best: dict[int, float] = {}  # a prefix counts as its best completion in each document
-            for term in shard.with_prefix(clause.term) if clause.prefix else [clause.term]:
-                if term in stop and term != clause.term:
-                    continue  # a stop word's postings are cut short: no completion of an ordinary word
-                postings = shard.postings(term, not clause.joined) if term in shard.offsets else []
-                df = stop.get(term, len(postings))
-                for document, tf in postings:
-                    best[document] = max(best.get(document, 0.0), self.weight(tf, df, self.docs[document][3]))
-            held = joined if clause.joined else covered
-            for document, weight in best.items():
-                scores[document] = scores.get(document, 0.0) + weight
-                held[document] = held.get(document, 0) | clause.positions
-        ranked = sorted(
-            scores,
-            key=lambda d: (
-                -bin(covered.get(d, 0)).count("1"),
-                -bin(joined.get(d, 0)).count("1"),
-                -round(scores[d], 6),
-                d,
-            ),
-        )
-        key = phrase_key(query)
-
-        def typed_among(documents: list[int]) -> list[int]:
-            return [d for d in documents if key and key in phrase_key(self.texts(self.location(d)))]
-
-        typed = typed_among(ranked[: self.settings.checked])
-        for document in ranked[self.settings.checked : self.settings.rechecked]:  # then the next while none holds it
-            if typed:
-                break
-            typed = typed_among([document])
-        moved = set(typed)
-        ranked = typed + [d for d in ranked[: limit + len(typed)] if d not in moved]
-        return [self.result(d, scores[d], bin(covered.get(d, 0)).count("1")) for d in ranked[:limit]]
-
-    def location(self, document: int) -> str:
-        page, anchor, _, _ = self.docs[document]
-        return f"{self.pages[page][0]}#{anchor}"
-
-    def page_text(self, location: str) -> str:
-        """A section's text from the built site this index belongs to (site/search/citekb/)."""
-        path, anchor = location.split("#")
-        page = self.folder.parent.parent / path / "index.html"
-        if page not in self._pages:
-            self._pages[page] = page.read_text(encoding="utf-8") if page.exists() else ""
-        return section_text(self._pages[page], anchor)
-
-    def result(self, document: int, score: float, matched: int) -> dict:
-        page, _, label, _ = self.docs[document]
-        return {
-            "location": self.location(document),
-            "title": f"{self.pages[page][1]} · {label}",
-            "score": round(score, 6),
-            "matched": matched,
-        }

@@ -31,7 +31,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url
 
-from build_tools import audit, commonmark, index, messages, paths, render, render_stats
+from build_tools import analysis, audit, commonmark, documents, index, messages, paths, render, render_stats
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, build
 from build_tools.models import Source
 
@@ -43,7 +43,7 @@ _kb: KnowledgeBase | None = None
 _html_pages: dict[str, Callable[[render.Link], str]] = {}
 _markdown_pages: dict[str, Callable[[render.Link], str]] = {}
 # Kept in memory between `mkdocs serve` rebuilds:
-_term_cache: index.TermCache | None = None
+_term_cache: analysis.TermCache | None = None
 _memo: dict = {}  # knowledge_base.Memo
 _serving = False
 _dirty = False
@@ -295,7 +295,7 @@ def on_post_build(config) -> None:
     kb, cache, folder = _kb, _terms(config), Path(config.site_dir) / index.SITE_FOLDER
 
     def write() -> None:
-        built = index.build_index(index.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line))
+        built = index.build_index(documents.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line))
         cache.save()
         index.write_index(built, folder)
 
@@ -306,13 +306,13 @@ def on_post_build(config) -> None:
         write()
 
 
-def _terms(config) -> index.TermCache:
+def _terms(config) -> analysis.TermCache:
     """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
     the chunks the audit segments are the index's own documents, so a build segments them once."""
     global _term_cache
     path = Path(os.environ.get("CITEKB_CACHE") or Path(config.config_file_path).parent / CACHE)
     if _term_cache is None or _term_cache.path != path:
-        _term_cache = index.TermCache(path)
+        _term_cache = analysis.TermCache(path)
     return _term_cache
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import kb, need_pipeline
 
-from build_tools.index import SETTINGS, SearchDoc, TermCache, build_index, search_docs
+from build_tools.analysis import TermCache
+from build_tools.documents import search_docs
+from build_tools.index import SETTINGS, SearchDoc, build_index
 from build_tools.knowledge_base import build
 
 pytestmark = pytest.mark.pipeline

@@ -13,20 +13,11 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import REPO, kb, serve
 
-from build_tools import index
-from build_tools.index import (
-    SETTINGS,
-    Clause,
-    SearchDoc,
-    Searcher,
-    SearchSettings,
-    TermCache,
-    build_index,
-    query_terms,
-    tokenize,
-    write_index,
-)
+from build_tools import analysis, search
+from build_tools.analysis import TermCache, tokenize
+from build_tools.index import SETTINGS, SearchDoc, SearchSettings, build_index, write_index
 from build_tools.knowledge_base import build
+from build_tools.search import Clause, Searcher, query_terms
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
 KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services", "开源模型更注重效率优化"]
@@ -48,7 +39,7 @@ AGREEMENT_QUERIES = [
 
 def test_query_rule_tries_every_indexed_substring():
     vocabulary = {"开源", "模型", "开源模型", "型", "大"}
-    joins_nothing = index.join_rule({}, 100, SETTINGS.join_share)
+    joins_nothing = analysis.join_rule({}, 100, SETTINGS.join_share)
     assert query_terms("开源模型", vocabulary.__contains__, joins_nothing) == [
         Clause("开源", False, 0b11),
         Clause("开源模型", False, 0b1111),
@@ -72,9 +63,9 @@ def test_joins_are_looked_up_where_words_that_join_could_meet():
     join (by the build's rule), and a bucket the index lacks is no clause."""
 
     def bucket(key: str) -> str:
-        return index.bucket_term(index.join_hash(key) % 101)
+        return analysis.bucket_term(analysis.join_hash(key) % 101)
 
-    can_join = index.join_rule({"开源": 40, "模型": 30, "open": 50, "source": 20, "model": 2}, 100, 0.05)
+    can_join = analysis.join_rule({"开源": 40, "模型": 30, "open": 50, "source": 20, "model": 2}, 100, 0.05)
     assert can_join("开源", "模型") and can_join("open", "source") and not can_join("source", "model")
     held = {"开源", "模型", bucket("开源"), bucket("源模"), bucket("open source"), bucket("source model")}
     assert query_terms("开源模型", held.__contains__, can_join, 101) == [  # 开|源 and 模|型: no words that join
@@ -96,7 +87,7 @@ def test_joins_are_looked_up_where_words_that_join_could_meet():
 
 def test_join_hash_is_fnv1a():
     """The worker hashes with Math.imul over UTF-16 code units; these are FNV-1a's published values."""
-    assert index.join_hash("") == 0x811C9DC5 and index.join_hash("a") == 0xE40C292C
+    assert analysis.join_hash("") == 0x811C9DC5 and analysis.join_hash("a") == 0xE40C292C
 
 
 def test_tokens_fold_case_and_width_and_segment_chinese():
@@ -167,7 +158,7 @@ def test_postings_decode_to_each_documents_term_counts(tmp_path):
         for run in re.split(r"[^a-z ]+", doc.text):  # English words in a row, not across Chinese ones
             words = run.split()
             for a, b in zip(words, words[1:]):
-                joined.setdefault(index.bucket_term(index.join_hash(f"{a} {b}") % buckets), {})[number] = 1
+                joined.setdefault(analysis.bucket_term(analysis.join_hash(f"{a} {b}") % buckets), {})[number] = 1
     assert len(joined) > 10
     for term, found in joined.items():
         assert dict(searcher.shard(term).postings(term, counted=False)) == found, term
@@ -417,7 +408,7 @@ def test_a_hyphenated_model_name_is_found_as_people_type_it(shipped):
 
 def test_a_report_section_reads_as_its_text_without_citation_markup(shipped):
     html = (shipped.site / "reports/example-open-vs-closed/index.html").read_text(encoding="utf-8")
-    background = index.section_text(html, "final-一背景")
+    background = search.section_text(html, "final-一背景")
     assert background.startswith("一、背景") and "在大型语言模型的发展中" in background
     assert "二、开源生态" not in background  # the section ends at the next heading
     assert "chunk" not in background and "大模型的未来竞争格局" not in background  # no citation label or preview

@@ -1,7 +1,7 @@
 /* Citekb search worker: speaks Material's worker protocol (SETUP → READY, QUERY → RESULT) but
  * loads the prebuilt, sharded index from search/citekb/ (format in build_tools/shards.py) instead
  * of rebuilding a lunr index from search_index.json. Query rule and ranking mirror
- * build_tools/index.py (`query_terms`, `Searcher`): change both together; tests/test_search.py
+ * build_tools/search.py (`query_terms`, `Searcher`): change both together; tests/test_search.py
  * proves they agree. Their tuning is the index's own: the manifest's `settings` (SearchSettings in
  * build_tools/index.py); only how results are shown is set here. */
 
