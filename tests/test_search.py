@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -15,26 +16,21 @@ from conftest import REPO, kb, serve
 
 from build_tools import analysis, search
 from build_tools.analysis import TermCache, tokenize
-from build_tools.index import SETTINGS, SearchDoc, SearchSettings, build_index, write_index
+from build_tools.documents import search_docs
+from build_tools.index import (
+    SETTINGS,
+    SITE_FOLDER,
+    SearchDoc,
+    SearchSettings,
+    build_index,
+    index_files,
+    write_index,
+)
 from build_tools.knowledge_base import build
 from build_tools.search import Clause, Searcher, query_terms
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
 KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services", "开源模型更注重效率优化"]
-AGREEMENT_QUERIES = [
-    "开源模型",
-    "开源大模型",
-    "OpenAI 成功经验",
-    "Hugging Face",
-    "latency",
-    "laten",
-    "风险管理与合规性",
-    "闭源",
-    "数据隐私 安全",
-    "transformer 模型",
-    "不存在的词语组合",
-    "xyzzyqux",
-]
 
 
 def test_query_rule_tries_every_indexed_substring():
@@ -339,7 +335,7 @@ def test_hidden_boilerplate_is_not_indexed(shipped):
     assert cli_search(shipped.site, "Spring Boot") == []  # only in the 相关文章 list of seed 001
 
 
-WORKER_QUERY = """async ([queries, k]) => {
+WORKER_QUERY = """async queries => {
   const config = JSON.parse(document.getElementById("__config").textContent)
   const worker = new Worker(config.search)
   const reply = message => new Promise(resolve => {
@@ -350,20 +346,164 @@ WORKER_QUERY = """async ([queries, k]) => {
   const out = []
   for (const query of queries) {
     const result = await reply({type: 2, data: query})
-    out.push(result.data.items.slice(0, k).map(group => group[1].location))  // each result: its page, then the chunk
+    out.push(result.data.items.map(([, chunk]) => [chunk.location, chunk.score]))  // each result: its page, then the chunk
   }
   worker.terminate()
   return out
 }"""
+WORKER_LIMIT = 100  # results the worker returns (citekb-search.js LIMIT)
+# Every query-side setting away from its default, stop words in a corpus this small, several shards:
+# the worker agrees only if it searches by the settings in the index's manifest.
+TUNED = replace(
+    SETTINGS,
+    k1=1.6,
+    b=0.5,
+    max_term=2,
+    coverage_bits=6,
+    checked=2,
+    rechecked=6,
+    join_share=0.01,
+    join_density=0.05,
+    stop_share=0.3,
+    stop_min_documents=0,
+    stop_single_share=0.1,
+    stop_keep=3,
+    postings_per_shard=400,
+)
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?: [A-Za-z][A-Za-z0-9]*)*")
+QUERY_KINDS = {  # kind → how many
+    "chinese": 90,  # a substring of a Chinese run, 1 to 10 characters, anywhere
+    "across words": 40,  # the end of one jieba word and the start of the next
+    "long word": 15,  # an indexed word of 4 or more characters, in context
+    "english word": 30,
+    "english phrase": 30,
+    "prefix": 25,  # a last English word still being typed
+    "mixed": 25,  # an English word and Chinese of the same document, in either order
+    "folded": 15,  # upper-case or full-width
+    "stop words": 20,  # one or two of the tuned index's: answered from their cut-short lists
+    "no hit": 15,
+}
 
 
-def test_browser_worker_and_cli_agree(shipped, page):
-    with serve(shipped.site) as url:
-        page.goto(url + "/")
-        browser = page.evaluate(WORKER_QUERY, [AGREEMENT_QUERIES, 10])
-    for query, locations in zip(AGREEMENT_QUERIES, browser):
-        assert locations == cli_search(shipped.site, query), query
-    assert browser[-1] == [] and sum(map(bool, browser)) >= 8  # agreement on real result lists, not on empties
+def generated_queries(docs: list[SearchDoc], stop_words: list[str], seed: int = 17) -> list[tuple[str, str]]:
+    """(kind, query) pairs drawn from the documents' text, the same on every run."""
+    import rjieba
+
+    rng = random.Random(seed)
+    han = [_HAN_RUN.findall(d.text) for d in docs]
+    english = [[run.split() for run in _ENGLISH_RUN.findall(d.text)] for d in docs]
+    words = [[w for run in runs for w in run if len(w) >= 3] for runs in english]
+    both = [n for n in range(len(docs)) if han[n] and words[n]]
+    long_words = sorted({t for d in docs for t in tokenize(d.text) if len(t) >= 4 and _HAN_RUN.fullmatch(t)})
+
+    def chinese(runs: list[str], longest: int) -> str:
+        run = rng.choice(runs)
+        size = rng.randint(1, min(longest, len(run)))
+        start = rng.randrange(len(run) - size + 1)
+        return run[start : start + size]
+
+    def across() -> str | None:
+        parts = rjieba.cut(rng.choice(rng.choice([runs for runs in han if runs])))
+        if len(parts) < 2:
+            return None
+        i = rng.randrange(len(parts) - 1)
+        a, b = parts[i], parts[i + 1]
+        return a[-rng.randint(1, len(a)) :] + b[: rng.randint(1, len(b))]
+
+    def long_word() -> str:
+        word = rng.choice(long_words)
+        run = rng.choice([run for runs in han for run in runs if word in run])
+        at = run.index(word)
+        return run[max(0, at - rng.randint(0, 2)) : at + len(word) + rng.randint(0, 2)]
+
+    def phrase() -> str | None:
+        runs = [run for run in rng.choice(english) if len(run) >= 2]
+        if not runs:
+            return None
+        run = rng.choice(runs)
+        size = rng.randint(2, min(3, len(run)))
+        start = rng.randrange(len(run) - size + 1)
+        return " ".join(run[start : start + size])
+
+    def prefix() -> str:
+        run = rng.choice([run for runs in english for run in runs if len(run[-1]) >= 4])
+        word = run[-1][: rng.randint(3, len(run[-1]) - 1)]
+        return f"{run[-2]} {word}" if len(run) > 1 and rng.random() < 0.5 else word
+
+    def mixed() -> str:
+        n = rng.choice(both)
+        parts = [rng.choice(words[n]), chinese(han[n], 6)]
+        rng.shuffle(parts)
+        return rng.choice([" ", ""]).join(parts)
+
+    def folded() -> str:
+        text = phrase() or rng.choice(rng.choice([w for w in words if w]))
+        if rng.random() < 0.5:
+            return text.upper()
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" for c in text)  # full-width
+
+    def no_hit() -> str:
+        return rng.choice(
+            [
+                "".join(rng.choice("qxzjvk") for _ in range(rng.randint(5, 9))),
+                "".join(chr(rng.randint(0x3400, 0x3500)) for _ in range(rng.randint(2, 4))),  # rare characters
+                "".join(rng.sample("，。！？、；：…", 3)),  # no words at all
+            ]
+        )
+
+    make = {
+        "chinese": lambda: chinese(rng.choice([runs for runs in han if runs]), 10),
+        "across words": across,
+        "long word": long_word,
+        "english word": lambda: rng.choice(rng.choice([w for w in words if w])),
+        "english phrase": phrase,
+        "prefix": prefix,
+        "mixed": mixed,
+        "folded": folded,
+        "stop words": lambda: rng.choice([" ", ""]).join(rng.sample(stop_words, rng.randint(1, 2))),
+        "no hit": no_hit,
+    }
+    queries: dict[str, str] = {}  # query → kind, each query once
+    for kind, count in QUERY_KINDS.items():
+        made = 0
+        while made < count:
+            query = make[kind]()
+            if query and query not in queries:
+                queries[query] = kind
+                made += 1
+    return [(kind, query) for query, kind in queries.items()]
+
+
+def test_browser_worker_and_searcher_agree_on_generated_queries(shipped, page, tmp_path):
+    """About 300 queries of every kind, over the site as built and over the same documents indexed
+    with every query-side setting changed (TUNED): the worker in chromium and `Searcher` (`kb search`)
+    return the same ranked results with the same scores, all the worker returns. A rule or setting
+    the two read differently shows as the first query they disagree on."""
+    docs = search_docs(build(REPO / "sources"))
+    assert build_index(docs, TermCache(None)).files == {p.name: p.read_bytes() for p in index_files(shipped.site)}
+    tuned = tmp_path / "site"
+    shutil.copytree(shipped.site, tuned)
+    write_index(build_index(docs, TermCache(None), TUNED), tuned / SITE_FOLDER)
+    stop_words = list(Searcher(tuned / SITE_FOLDER).manifest["stop_words"])
+    queries = generated_queries(docs, stop_words)
+    assert len(queries) == sum(QUERY_KINDS.values()) and len(stop_words) > 5
+    found = {}
+    for site in (shipped.site, tuned):
+        searcher = Searcher(site / SITE_FOLDER)
+        with serve(site) as url:
+            page.goto(url + "/")
+            browser = page.evaluate(WORKER_QUERY, [query for _, query in queries])
+        for (kind, query), results in zip(queries, browser):
+            expected = [(r["location"], r["score"]) for r in searcher.search(query, WORKER_LIMIT)]
+            assert [location for location, _ in results] == [location for location, _ in expected], (kind, query)
+            assert all(abs(a[1] - b[1]) < 1e-6 for a, b in zip(results, expected)), (kind, query)
+        found[site] = [bool(results) for results in browser]
+    kinds = [kind for kind, _ in queries]
+    for site, hits in found.items():  # agreement on real result lists, not on empties
+        assert not any(hit for kind, hit in zip(kinds, hits) if kind == "no hit")
+        assert sum(hits) >= 0.9 * sum(kind != "no hit" for kind in kinds), site
+    assert all(hit for kind, hit in zip(kinds, found[tuned]) if kind == "stop words")
 
 
 @pytest.mark.parametrize("query", ["开源模型更注重效率优化", "Cognitive Services"])
