@@ -44,9 +44,10 @@ SITE_FOLDER = "search/citekb"  # where the index lives in the built site
 @dataclass(frozen=True)
 class SearchSettings:
     """Every tuning value of search, written into the index's manifest (`settings`): the browser
-    worker and `Searcher` read the query-side ones from there, so they search as the index was
-    built. Chosen on the search benchmark (`python -m build_tools.bench_search KB --engine python
-    --set name=value` tries one; BENCHMARKS.md has the runs)."""
+    worker and `Searcher` read the query-side ones (k1, b, max_term, coverage_bits, checked,
+    rechecked, join_share) from there, so they search as the index was built. Chosen on the search
+    benchmark (`python -m build_tools.bench_search KB --engine python --set name=value` tries
+    one; BENCHMARKS.md has the runs)."""
 
     k1: float = 1.2
     """How soon repeats of a term stop raising a document's score (BM25's tf saturation). 0..3 in
@@ -86,8 +87,9 @@ class SearchSettings:
     common words found less often by ranking alone). Default 0.003."""
 
     join_min_share: float = 0.01
-    """Each word of a join is in at least this share of documents (and in two). 0..1: 0 lets rare
-    words join too (a larger index); larger values join fewer words, above 1 none. Default 0.01."""
+    """Each word of a join is in at least this share of documents (and in at least two). 0..1: 0
+    lets rare words join too (a larger index); larger values join fewer words, above 1 none.
+    Default 0.01."""
 
     join_density: float = 0.02
     """Joins share buckets, each in about this share of documents (buckets: join postings over
@@ -108,8 +110,8 @@ class SearchSettings:
 
     stop_single_share: float = 0.03
     """Single Chinese characters in at least this share of documents are stop words too (their
-    joins say where they matter). 0..1: 0 makes every single character one; at `stop_share` or
-    more it adds none. Default 0.03."""
+    joins say where they matter). 0..1: 0 makes every single character one, 1 only those in
+    every document. Default 0.03."""
 
     stop_keep: int = 200
     """Postings a stop word keeps, its best by BM25, for a query made of stop words alone. 0..: 0

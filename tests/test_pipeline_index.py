@@ -43,7 +43,7 @@ def pipeline_docs(folder: Path) -> list[SearchDoc]:
     return search_docs(build(folder))
 
 
-def index_files(docs: list[SearchDoc], overrides: dict) -> dict[str, bytes]:
+def built_files(docs: list[SearchDoc], overrides: dict) -> dict[str, bytes]:
     return build_index(docs, TermCache(None), replace(SETTINGS, **overrides)).files
 
 
@@ -70,7 +70,7 @@ def docs(tmp_path_factory) -> list[SearchDoc]:
 def test_index_files_are_as_recorded(docs, variant):
     recorded = json.loads(RECORDED.read_text(encoding="utf-8"))["variants"][variant]
     assert recorded["overrides"] == VARIANTS[variant]
-    built = digests(index_files(docs, VARIANTS[variant]))
+    built = digests(built_files(docs, VARIANTS[variant]))
     assert built["files"] == recorded["files"]
     assert built["manifest"]["rest_sha256"] == recorded["manifest"]["rest_sha256"]
     settings = recorded["manifest"]["settings"]
@@ -85,8 +85,8 @@ def record() -> None:
     docs = pipeline_docs(Path(tempfile.mkdtemp(prefix="citekb-pipeline-index-")) / "kb")
     variants = {}
     for name, overrides in VARIANTS.items():
-        files = index_files(docs, overrides)
-        if index_files(docs, overrides) != files:
+        files = built_files(docs, overrides)
+        if built_files(docs, overrides) != files:
             raise SystemExit(f"{name}: two builds of the same documents differ: the index is not deterministic")
         variants[name] = {"overrides": overrides, **digests(files)}
     recorded = {
