@@ -2,7 +2,7 @@
 
 Lexical, offline, deterministic and explainable, so it is evidence shown to the reader, never a
 verdict. A claim (`knowledge_base.Sentences.claim`) is reduced to its informative words (jieba
-through `index.tokenize`, weighted by lunr's idf over the chunks of the report's corpus) and its
+through `analysis.tokenize`, weighted by lunr's idf over the chunks of the report's corpus) and its
 numbers. A chunk is scored by its best window of one or two sentences (the weighted share of the
 claim's words found there, mixed with the share of its numbers): the window is the span shown to
 the reader. Support is that score made relative: it shrinks when another chunk of the same source or
@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from .index import TermCache, chunk_docs, fold, tokenize
+from .analysis import TermCache, fold, tokenize
+from .documents import chunk_docs
 from .knowledge_base import KnowledgeBase, Sentences
 from .models import Audit, Resolved
 from .paths import source_path

@@ -147,7 +147,7 @@ def token_statistics(texts: list[str]) -> dict[str, float]:
     overall, the 100 commonest Chinese terms' share of Chinese tokens."""
     from collections import Counter
 
-    from .index import tokenize
+    from .analysis import tokenize
 
     tokens = [tokenize(text) for text in texts]
     df = Counter(term for chunk in tokens for term in set(chunk))

@@ -13,7 +13,7 @@ scores on the page. Needs chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
 pages): quick, for tuning at 40,000 chunks, and it reports the share of queries that read past
-the first CHECKED results' pages; `--set NAME=VALUE` tries an index setting.
+the first `checked` results' pages; `--set name=value` tries a `SearchSettings` value.
 """
 
 from __future__ import annotations
@@ -34,23 +34,14 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import fields, replace
 from pathlib import Path
 
-from . import index
-from .index import (
-    SITE_FOLDER,
-    SearchDoc,
-    Searcher,
-    TermCache,
-    build_index,
-    byte_sizes,
-    chunk_docs,
-    fold,
-    index_files,
-    search_docs,
-    write_index,
-)
+from .analysis import TermCache, fold
+from .documents import chunk_docs, search_docs
+from .index import SETTINGS, SITE_FOLDER, SearchDoc, SearchSettings, build_index, byte_sizes, index_files, write_index
 from .knowledge_base import build
+from .search import Searcher
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -308,7 +299,7 @@ def percentiles(latencies: list[float]) -> dict[str, float | None]:
     }
 
 
-def run_python(kb_root: Path, count: int, progress=print) -> dict:
+def run_python(kb_root: Path, count: int, progress=print, settings: SearchSettings = SETTINGS) -> dict:
     """Our index and ranking without a browser: the same files, read by Searcher."""
     import time
 
@@ -321,7 +312,7 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
         folder = work / SITE_FOLDER
         started = time.monotonic()
         docs = search_docs(kb)
-        built = build_index(docs, TermCache(None), progress)
+        built = build_index(docs, TermCache(None), settings, progress)
         write_index(built, folder)
         seconds = time.monotonic() - started
         texts = {d.location: d.text for d in docs} | {d.location: d.text for d in chunks}  # as pages show them
@@ -333,7 +324,7 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
             clock = time.perf_counter()
             results.append([item["location"] for item in searcher.search(query["query"], 10)])
             latencies.append((time.perf_counter() - clock) * 1000)
-            read_on += len(read) > index.CHECKED
+            read_on += len(read) > settings.checked
         return {
             "chunks": sum(map(len, kb.chunks.values())),
             "queries": len(queries),
@@ -373,25 +364,26 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="with --engine python: an index setting tried instead of its default, e.g. JOIN_SHARE=0.004",
+        help="with --engine python: a SearchSettings value tried instead of its default, e.g. join_share=0.004",
     )
     args = parser.parse_args(argv)
+    names = [field.name for field in fields(SearchSettings)]
+    changes: dict[str, int | float] = {}
     for setting in args.set:
         if args.engine != "python":
             parser.error("--set needs --engine python (the browser engine builds the site in another process)")
         name, _, value = setting.partition("=")
-        default = getattr(index, name, None) if name.isupper() else None
         try:
-            if not isinstance(default, (int, float)):
+            if name not in names:
                 raise ValueError(name)
-            setattr(index, name, type(default)(value))
+            changes[name] = type(getattr(SETTINGS, name))(value)
         except ValueError:
-            parser.error(f"--set {setting}: expected NAME=VALUE for a numeric setting of build_tools/index.py")
+            parser.error(f"--set {setting}: expected name=value for a numeric setting, one of {', '.join(names)}")
     progress = lambda line: print(line, file=sys.stderr)  # noqa: E731
     report = (
         run(Path(args.sources).resolve(), args.queries, args.timeout, progress)
         if args.engine == "browser"
-        else run_python(Path(args.sources).resolve(), args.queries, progress)
+        else run_python(Path(args.sources).resolve(), args.queries, progress, replace(SETTINGS, **changes))
     )
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0

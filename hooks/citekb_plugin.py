@@ -26,7 +26,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url
 
-from build_tools import audit, commonmark, index, messages, paths, render, render_stats
+from build_tools import analysis, audit, commonmark, documents, index, messages, paths, render, render_stats
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
 from build_tools.models import Source
 
@@ -83,7 +83,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.serving = False
         self.dirty = False
         self.memo: Memo | None = None  # what a rebuild reuses (chunks, citations, corpora), while serving
-        self.term_cache: index.TermCache | None = None
+        self.term_cache: analysis.TermCache | None = None
         self.stubs: dict[Path, str] = {}  # --dirty: stub contents known to be on disk
         self.indexing: threading.Thread | None = None  # the search index being written while serving
         # One build (on_config, on_files):
@@ -268,7 +268,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         kb, cache, folder = self.kb, self.terms(), Path(config.site_dir) / index.SITE_FOLDER
 
         def write() -> None:
-            built = index.build_index(index.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line))
+            built = index.build_index(
+                documents.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line)
+            )
             cache.save()
             index.write_index(built, folder)
 
@@ -278,12 +280,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         else:
             write()
 
-    def terms(self) -> index.TermCache:
+    def terms(self) -> analysis.TermCache:
         """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
         the chunks the audit segments are the index's own documents, so a build segments them once."""
         path = Path(self.config.cache)
         if self.term_cache is None or self.term_cache.path != path:
-            self.term_cache = index.TermCache(path)
+            self.term_cache = analysis.TermCache(path)
         return self.term_cache
 
     def on_serve(self, server: LiveReloadServer, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
