@@ -31,8 +31,16 @@ _IS_CJK = re.compile(rf"[{_CJK}]")
 _HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
 
+# What Chinese text mostly needs NFKC for: full-width ASCII (，：（）Ａ１) and the ideographic space.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    """NFKC and lower case, as the worker folds. The full-width characters are mapped to their NFKC
+    forms first, so most texts then pass NFKC's quick check and are not rebuilt: the same result,
+    in half the time (the audit folds every chunk it compares)."""
+    text = text.translate(_FULL_WIDTH)
+    return (text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)).lower()
 
 
 def runs(text: str) -> list[str]:

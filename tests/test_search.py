@@ -6,6 +6,7 @@ import json
 import random
 import re
 import shutil
+import unicodedata
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -89,6 +90,16 @@ def test_join_hash_is_fnv1a():
 def test_tokens_fold_case_and_width_and_segment_chinese():
     tokens = tokenize("ＯpenAI 发布了开源模型 Latency")
     assert {"openai", "latency", "开源", "模型"} <= set(tokens)
+
+
+def test_fold_is_nfkc_and_lower_case_exactly():
+    """The quick path (full-width forms mapped first) must fold as plain NFKC does: the worker folds
+    queries with String.normalize("NFKC"), and a differing fold would miss terms."""
+    rng = random.Random(7)
+    alphabet = "ａＡ１，：（）\u3000 Ｑ\u0301\u0308é\u00bd\u2460ﬁ㎏①ｶﾞ漢字。！？Aa1\u00a0\u2126İẞ"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 12))) for _ in range(5000)]
+    for text in [*texts, "ＧＰＴ－４，２０２５年", "Ａ\u0301"]:
+        assert analysis.fold(text) == unicodedata.normalize("NFKC", text).lower(), text
 
 
 def test_segmentation_is_jiebas_cut_for_search():
