@@ -32,14 +32,15 @@ _HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
 
 # What Chinese text mostly needs NFKC for: full-width ASCII (，：（）Ａ１) and the ideographic space.
-_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+_FULL_WIDTH_CHAR = re.compile("[\uff01-\uff5e\u3000]")  # a regex substitution: faster than str.translate here
 
 
 def fold(text: str) -> str:
     """NFKC and lower case, as the worker folds. The full-width characters are mapped to their NFKC
     forms first, so most texts then pass NFKC's quick check and are not rebuilt: the same result,
     in half the time (the audit folds every chunk it compares)."""
-    text = text.translate(_FULL_WIDTH)
+    text = _FULL_WIDTH_CHAR.sub(lambda match: _FULL_WIDTH[match.group()], text)
     return (text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)).lower()
 
 

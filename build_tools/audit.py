@@ -196,8 +196,24 @@ class Folded:
     searched once per claim, and a two-sentence window is scored from its sentences' findings."""
 
     text: str
-    sentences: tuple[Window, ...]
-    raw: str | None = None  # the unfolded text, where folding changed its length
+    raw: str  # the chunk's own text: offsets are in it
+
+    @cached_property
+    def same(self) -> bool:
+        """Folding kept every offset (nearly always); else each sentence is folded on its own."""
+        return len(self.text) == len(self.raw)
+
+    @cached_property  # only for chunks holding some of a claim
+    def sentences(self) -> tuple[Window, ...]:
+        """Cut at 。！？!?；; and line ends, each trimmed of spaces."""
+        sentences = []
+        for match in _SENTENCE.finditer(self.raw):
+            part = match.group()
+            if part.strip():
+                start = match.start() + len(part) - len(part.lstrip())
+                end = match.start() + len(part.rstrip())
+                sentences.append(Window(start, end, self.text[start:end] if self.same else fold(self.raw[start:end])))
+        return tuple(sentences)
 
     @cached_property
     def numbers(self) -> frozenset[str]:
@@ -207,7 +223,7 @@ class Folded:
         start, end = self.sentences[first].start, self.sentences[last].end
         if first == last:
             return self.sentences[first]
-        return Window(start, end, self.text[start:end] if self.raw is None else fold(self.raw[start:end]))
+        return Window(start, end, self.text[start:end] if self.same else fold(self.raw[start:end]))
 
     @cached_property
     def starts(self) -> list[int]:
@@ -218,7 +234,7 @@ class Folded:
         occurrences in the folded chunk (a word never crosses a sentence's end), else, where
         folding moved offsets, by looking in each sentence."""
         found: dict[int, set[str]] = {}
-        if self.raw is not None:
+        if not self.same:
             for i, sentence in enumerate(self.sentences):
                 held = {t for t in words if t in sentence.text}
                 if held:
@@ -260,19 +276,8 @@ class Folded:
 
 
 def folded_chunk(text: str) -> Folded:
-    """A chunk's text ready for scoring: sentences are cut at 。！？!?；; and line ends, each
-    trimmed of spaces. Folding keeps offsets nearly always; where it does not, each sentence is
-    folded on its own."""
-    folded = fold(text)
-    same = len(folded) == len(text)
-    sentences = []
-    for match in _SENTENCE.finditer(text):
-        raw = match.group()
-        if raw.strip():
-            start = match.start() + len(raw) - len(raw.lstrip())
-            end = match.start() + len(raw.rstrip())
-            sentences.append(Window(start, end, folded[start:end] if same else fold(text[start:end])))
-    return Folded(folded, tuple(sentences), None if same else text)
+    """A chunk's text ready for scoring."""
+    return Folded(fold(text), text)
 
 
 class Chunks:
