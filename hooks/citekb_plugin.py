@@ -99,6 +99,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         os.environ.setdefault("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)
+        # jieba (imported by Material's search plugin) prints its dictionary loading to stderr at
+        # DEBUG level whatever MkDocs' verbosity: a quiet build stays quiet.
+        logging.getLogger("jieba").setLevel(logging.WARNING)
         if not config.use_directory_urls:
             raise PluginError("citekb: citation links assume `use_directory_urls: true`")
         self.load_settings(config)

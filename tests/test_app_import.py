@@ -21,6 +21,7 @@ def app(tmp_path_factory):
     done = kb("import", str(root / "app"), "--sources", str(root / "kb"))
     site = build_site(root / "kb", root / "site", quiet=True)
     assert site.returncode == 0, site.log
+    assert site.log == "", site.log  # -q is quiet: no third-party noise (jieba's dictionary lines, PDF fonts)
     return root, done, site
 
 
