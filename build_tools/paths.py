@@ -2,8 +2,8 @@
 this one answer.
 
 The chain: a citation is resolved (`cite/resolve.py`) to a *site path* built here, e.g.
-`sources/<slug>/#chunk-3` or `sources/<file-slug>/#page-2`; render turns it into a relative href
-with the page's `link` (the hook's `_linker`: MkDocs' relative-URL rule, directory URLs).
+`sources/<slug>/#chunk-3` or `sources/<file-slug>/#page-2`; render turns it into an href with the
+page's `link`, which is `relative_href` from the page's own site path (the plugin binds it per page).
 Site paths never start with "/" and always end a page with "/" (MkDocs' `use_directory_urls`).
 """
 
@@ -16,6 +16,22 @@ from .models import FilePart
 
 _UNSAFE_SUFFIX = re.compile(r"[^a-z0-9]")
 _ANCHOR_UNSAFE = re.compile(r"[\s#%\"'<>`\\/?&]+")
+
+
+def relative_href(target: str, page: str) -> str:
+    """The href of site path `target` on the page at site path `page` (a directory URL): relative,
+    so the site works under any base URL and from disk. MkDocs' own rule (`get_relative_url`) for
+    the paths this site makes; a path keeps its trailing "/", a fragment alone stays a fragment."""
+    path, _, fragment = target.partition("#")
+    url = ""
+    if path:
+        here, there = [p for p in page.split("/") if p], [p for p in path.split("/") if p]
+        common = 0
+        while common < min(len(here), len(there)) and here[common] == there[common]:
+            common += 1
+        url = "/".join([".."] * (len(here) - common) + there[common:]) or "."
+        url += "/" if path.endswith("/") else ""
+    return url + (f"#{fragment}" if fragment else "")
 
 
 def source_path(slug: str, anchor: str | None = None) -> str:

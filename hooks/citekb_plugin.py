@@ -24,7 +24,6 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import TableOfContents, get_toc
-from mkdocs.utils import get_relative_url
 
 from build_tools import analysis, audit, commonmark, documents, index, messages, paths, render, render_stats
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
@@ -344,14 +343,7 @@ def _strict_failure(reported: list[str]) -> str:
 
 
 def _linker(page: Page) -> render.Link:
-    def link(target: str) -> str:
-        path, _, fragment = target.partition("#")
-        url = get_relative_url(path, page.url) if path else ""
-        if path.endswith("/") and not url.endswith("/"):
-            url += "/"
-        return url + (f"#{fragment}" if fragment else "")
-
-    return link
+    return lambda target: paths.relative_href(target, page.url)
 
 
 def _toc(headings: list[tuple[int, str, str]]) -> TableOfContents:

@@ -10,6 +10,7 @@ from build_tools.paths import (
     file_download_path,
     heading_anchor,
     part_anchor,
+    relative_href,
     report_page_uri,
     report_path,
     source_page_uri,
@@ -71,3 +72,33 @@ def test_heading_anchors_are_readable_and_unique(titles, expected):
     taken = {"final"}
     assert [heading_anchor("final", title, taken) for title in titles] == expected
     assert taken == {"final", *expected}
+
+
+@pytest.mark.parametrize(
+    "target, page, expected",
+    [
+        ("sources/lc-1/#chunk-3", "reports/r/", "../../sources/lc-1/#chunk-3"),
+        ("sources/lc-1/#chunk-3", "sources/lc-1/", "./#chunk-3"),
+        ("sources/lc-2/", "sources/lc-1/", "../lc-2/"),
+        ("sources/f/file.pdf", "sources/f/", "file.pdf"),
+        ("reports/r/#cite-final-0", "health/", "../reports/r/#cite-final-0"),
+        ("stats/#cfg-x", "", "stats/#cfg-x"),  # from the home page
+        ("#final", "reports/r/", "#final"),  # a fragment alone stays on the page
+        ("", "reports/r/", ""),
+    ],
+)
+def test_relative_href(target, page, expected):
+    assert relative_href(target, page) == expected
+
+
+def test_relative_href_is_mkdocs_rule_for_every_page_pair():
+    """The rule MkDocs applies (`get_relative_url`, directory URLs), on every pair of typical pages."""
+    from mkdocs.utils import get_relative_url
+
+    pages = ["", "sources/", "reports/", "sources/lc-1/", "reports/r/", "stats/", "sources/f/file.pdf"]
+    for page in pages[:-1]:
+        for target in pages:
+            path = target
+            expected = get_relative_url(path, page) if path else ""
+            expected += "/" if path.endswith("/") and not expected.endswith("/") else ""
+            assert relative_href(target + "#a", page) == expected + "#a", (target, page)
