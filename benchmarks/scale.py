@@ -20,9 +20,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .chunk import chunk_text
-from .index import byte_sizes, index_files
-from .models import document_text
+from build_tools.chunk import chunk_text
+from build_tools.index import byte_sizes, index_files
+from build_tools.models import document_text
 
 # Derived from the 246 documents of ../shared/pipeline/datasets/*/long_context_sampled_*.json
 # (tests/test_bench.py re-derives the token statistics there and checks the synthetic text has them).
@@ -147,7 +147,7 @@ def token_statistics(texts: list[str]) -> dict[str, float]:
     overall, the 100 commonest Chinese terms' share of Chinese tokens."""
     from collections import Counter
 
-    from .index import tokenize
+    from build_tools.index import tokenize
 
     tokens = [tokenize(text) for text in texts]
     df = Counter(term for chunk in tokens for term in set(chunk))
@@ -314,7 +314,7 @@ def folder_bytes(folder: Path) -> tuple[int, int]:
 
 def plain_material_project(kb_root: Path, project: Path) -> None:
     """The same corpus as an ordinary mkdocs-material site: one Markdown page per source and report."""
-    from .knowledge_base import build
+    from build_tools.knowledge_base import build
 
     kb = build(kb_root)
     docs = project / "docs"
@@ -355,7 +355,7 @@ def free_port() -> int:
 def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:
     """`mkdocs serve --dirty`: seconds from saving a one-source edit until the served page shows it,
     once the server is up and its search index written (an editing researcher's steady state)."""
-    from .ingest import load
+    from build_tools.ingest import load
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"

@@ -1,6 +1,6 @@
 """Search benchmark: our prebuilt index against Material's default worker, same site, same run.
 
-    python -m build_tools.bench_search KB_FOLDER [--queries 1000] [--engine browser|python]
+    python -m benchmarks.search KB_FOLDER [--queries 1000] [--engine browser|python]
 
 Builds the knowledge base twice (CITEKB_SEARCH=prebuilt and =material), generates known-item
 queries from its chunks (2–4 consecutive jieba words; English phrases of 2–3 words), and runs
@@ -36,8 +36,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import index
-from .index import (
+from build_tools import index
+from build_tools.index import (
     SITE_FOLDER,
     SearchDoc,
     Searcher,
@@ -50,7 +50,7 @@ from .index import (
     search_docs,
     write_index,
 )
-from .knowledge_base import build
+from build_tools.knowledge_base import build
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -353,7 +353,7 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m build_tools.bench_search", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.search", description=__doc__.splitlines()[0])
     parser.add_argument("sources", help="a knowledge-base folder (e.g. sources, or one made by kb import / kb bench)")
     parser.add_argument(
         "--queries",

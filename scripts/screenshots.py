@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from build_tools.bench_search import CHROMIUM_ARGS, serve  # noqa: E402
+from benchmarks.search import CHROMIUM_ARGS, serve  # noqa: E402
 
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urljoin
 import pytest
 from bs4 import BeautifulSoup
 
-from build_tools.bench_search import CHROMIUM_ARGS, serve
+from benchmarks.search import CHROMIUM_ARGS, serve
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import corpus_files, kb, need_pipeline
 
-from build_tools.bench import LENGTH_QUANTILES, TOKEN_STATISTICS, synthesize, token_statistics
+from benchmarks.scale import LENGTH_QUANTILES, TOKEN_STATISTICS, synthesize, token_statistics
 from build_tools.chunk import chunk_text
 from build_tools.ingest import load, read_corpus
 from build_tools.knowledge_base import build
@@ -62,8 +62,8 @@ def test_synthetic_chunks_have_the_pipeline_token_statistics(tmp_path):
 
 
 def python_bench(kb_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`python -m build_tools.bench_search KB --engine python ARGS…` (the browser-free search bench)."""
-    command = [sys.executable, "-m", "build_tools.bench_search", str(kb_dir), "--engine", "python", *args]
+    """`python -m benchmarks.search KB --engine python ARGS…` (the browser-free search bench)."""
+    command = [sys.executable, "-m", "benchmarks.search", str(kb_dir), "--engine", "python", *args]
     return subprocess.run(command, capture_output=True, text=True, check=check)
 
 
