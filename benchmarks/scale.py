@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from benchmarks.browser import free_port
 from build_tools.chunk import chunk_text
 from build_tools.index import byte_sizes, index_files
 from build_tools.models import document_text
@@ -341,15 +342,6 @@ def fetch(url: str) -> str:
             return response.read().decode("utf-8", "replace")
     except (urllib.error.URLError, OSError):
         return ""
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (for a server started as a separate process)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:

@@ -19,12 +19,8 @@ the first CHECKED results' pages; `--set NAME=VALUE` tries an index setting.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import json
 import os
-import queue
 import random
 import re
 import shutil
@@ -32,10 +28,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks.browser import SEARCH_WORKER, BenchFailed, run_in_chromium, script, worker_url
 from build_tools import index
 from build_tools.index import (
     SITE_FOLDER,
@@ -53,150 +48,8 @@ from build_tools.index import (
 from build_tools.knowledge_base import build
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--js-flags=--max-old-space-size=8192",
-]  # room for Material's worker on large sites
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ENGLISH = re.compile(r"\b[A-Za-z]{3,}(?: [A-Za-z]{3,}){1,2}\b")
-
-SIGN_OF_LIFE_S = 20  # the bench page posts every second: silence this long means the tab crashed or hung
-RUN_WORKER = """async ([worker_url, setup, queries, timeout]) => {
-  const start = performance.now()
-  const worker = new Worker(worker_url)
-  const reply = message => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout")), timeout)
-    worker.onmessage = event => { clearTimeout(timer); resolve(event.data) }
-    worker.postMessage(message)
-  })
-  let data = {config: {}, docs: [], options: {suggest: false}}
-  if (setup) data = {...await (await fetch(setup)).json(), options: {suggest: false}}
-  try { await reply({type: 0, data}) } catch (error) { return {ready_ms: null, results: [], latencies: []} }
-  const ready_ms = performance.now() - start
-  const results = [], latencies = []
-  for (const query of queries) {
-    const t = performance.now()
-    const result = await reply({type: 2, data: query})
-    latencies.push(performance.now() - t)
-    // the sections of each page group as listed (the page itself where it has none)
-    results.push(result.data.items.flatMap(group => group.length > 1 ? group.slice(1) : group)
-      .map(item => item.location).slice(0, 10))
-  }
-  worker.terminate()
-  return {ready_ms, results, latencies}
-}"""
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def end_headers(self) -> None:
-        self.send_header("LinkChecker", "allowed")  # lets linkchecker exceed 10 requests per second
-        super().end_headers()
-
-
-@contextlib.contextmanager
-def serve(site: Path, handler: type[QuietHandler] = QuietHandler) -> Iterator[str]:
-    """A built site on a loopback port, like the published one (also used by the tests)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class BenchFailed(Exception):
-    """A worker could not be measured: no chromium, no worker named by the site, or no result from
-    the bench page (the tab crashed, e.g. out of memory, or hung)."""
-
-
-def worker_url(site: Path) -> str:
-    """The search worker a built page loads: Material's config on the home page names it."""
-    config = re.search(
-        r'<script id="__config" type="application/json">(.*?)</script>',
-        (site / "index.html").read_text(encoding="utf-8"),
-        re.DOTALL,
-    )
-    if not config:
-        raise BenchFailed(f"{site / 'index.html'}: no Material __config script: not a site built by mkdocs-material")
-    return "/" + json.loads(config.group(1))["search"]
-
-
-def run_in_chromium(site: Path, arguments: list) -> dict:
-    """RUN_WORKER(arguments) on a page beside the site, in chromium with no automation attached; the
-    page posts its measurements back (and a sign of life every second, so a crashed tab is seen)."""
-    chromium = shutil.which("chromium")
-    if not chromium:
-        raise BenchFailed("chromium not found: `make test` installs Debian's chromium (or apt-get install chromium)")
-    data = json.dumps(arguments, ensure_ascii=False).replace("</", "<\\/")  # cannot end the script element
-    script = f"({RUN_WORKER})({data})"
-    page = f"""<!doctype html><meta charset="utf-8"><title>citekb search bench</title><script>
-const post = (what, body) => fetch(`/citekb-bench/${{what}}`, {{method: "POST", body: JSON.stringify(body)}});
-setInterval(() => post("alive", null), 1000);
-{script}.then(measured => post("result", measured), error => post("result", {{error: String(error)}}));
-</script>""".encode()
-    replies: queue.Queue = queue.Queue()
-
-    class BenchPage(QuietHandler):
-        def do_GET(self) -> None:
-            if self.path != "/citekb-bench/":
-                return super().do_GET()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def do_POST(self) -> None:
-            replies.put((self.path.rsplit("/", 1)[-1], self.rfile.read(int(self.headers.get("Content-Length", 0)))))
-            self.send_response(204)
-            self.end_headers()
-
-    profile = tempfile.mkdtemp(prefix="citekb-bench-chromium-")
-    with serve(site, BenchPage) as url:
-        browser = subprocess.Popen(
-            [
-                chromium,
-                "--headless",
-                f"--user-data-dir={profile}",
-                *CHROMIUM_ARGS,
-                "--disable-background-timer-throttling",
-                "--disable-renderer-backgrounding",
-                f"{url}/citekb-bench/",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            while True:
-                try:
-                    kind, body = replies.get(timeout=SIGN_OF_LIFE_S)
-                except queue.Empty:
-                    raise BenchFailed(
-                        f"no sign of life from the bench page for {SIGN_OF_LIFE_S} s: "
-                        "the tab crashed (e.g. out of memory) or hung"
-                    ) from None
-                if kind == "result":
-                    measured = json.loads(body)
-                    if "error" in measured:
-                        raise BenchFailed(f"the bench page failed: {measured['error']}")
-                    return measured
-        finally:
-            browser.terminate()
-            try:
-                browser.wait(10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-            shutil.rmtree(profile, ignore_errors=True)
 
 
 def make_queries(chunks: list[SearchDoc], count: int, seed: int = 0) -> list[dict]:
@@ -281,7 +134,9 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
             progress(f"bench-search: running {variant} worker in chromium")
             try:
                 measured = run_in_chromium(
-                    site, [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries], timeout_s * 1000]
+                    site,
+                    script(SEARCH_WORKER),
+                    [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries], timeout_s * 1000],
                 )
             except BenchFailed as error:  # e.g. the tab runs out of memory: a result, not a bench failure
                 report[variant] = {**sizes, "error": str(error)}

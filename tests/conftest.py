@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,13 +15,12 @@ from urllib.parse import unquote, urljoin
 import pytest
 from bs4 import BeautifulSoup
 
-from benchmarks.search import CHROMIUM_ARGS, serve
+from benchmarks.browser import SEARCH_WORKER, chromium, launch, script, serve, worker_url
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 PIPELINE = SHARED / "pipeline"
 SEEDS = SHARED / "seeds"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def need_pipeline() -> Path:
@@ -107,6 +105,14 @@ def write_page(folder: Path, name: str, title: str, body: str) -> Path:
     return path
 
 
+def search_worker(page, site: Path, queries: list[str]) -> list[list[str]]:
+    """The site's search worker asked each query in a Playwright page, by the search bench's own
+    script: the first 10 result locations of each."""
+    with serve(site) as url:
+        page.goto(url + "/")
+        return page.evaluate(script(SEARCH_WORKER), [worker_url(site), None, queries, 30_000])["results"]
+
+
 @pytest.fixture(scope="session")
 def shipped(tmp_path_factory) -> Build:
     """The site as shipped (sources/ of this repository), built strictly once per test session."""
@@ -129,11 +135,11 @@ def imported(tmp_path_factory) -> Build:
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium under Playwright; skipped (with the reason) where it is missing."""
-    if not CHROMIUM:
+    if not chromium():
         pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = launch(playwright)
         yield launched
         launched.close()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import REPO, kb, serve
+from conftest import REPO, kb, search_worker, serve
 
 from build_tools import index, shards
 from build_tools.index import Clause, SearchDoc, Searcher, TermCache, build_index, query_terms, tokenize, write_index
@@ -340,28 +340,8 @@ def test_hidden_boilerplate_is_not_indexed(shipped):
     assert cli_search(shipped.site, "Spring Boot") == []  # only in the 相关文章 list of seed 001
 
 
-WORKER_QUERY = """async ([queries, k]) => {
-  const config = JSON.parse(document.getElementById("__config").textContent)
-  const worker = new Worker(config.search)
-  const reply = message => new Promise(resolve => {
-    worker.onmessage = event => resolve(event.data)
-    worker.postMessage(message)
-  })
-  await reply({type: 0, data: {config: {}, docs: [], options: {}}})
-  const out = []
-  for (const query of queries) {
-    const result = await reply({type: 2, data: query})
-    out.push(result.data.items.slice(0, k).map(group => group[1].location))  // each result: its page, then the chunk
-  }
-  worker.terminate()
-  return out
-}"""
-
-
 def test_browser_worker_and_cli_agree(shipped, page):
-    with serve(shipped.site) as url:
-        page.goto(url + "/")
-        browser = page.evaluate(WORKER_QUERY, [AGREEMENT_QUERIES, 10])
+    browser = search_worker(page, shipped.site, AGREEMENT_QUERIES)
     for query, locations in zip(AGREEMENT_QUERIES, browser):
         assert locations == cli_search(shipped.site, query), query
     assert browser[-1] == [] and sum(map(bool, browser)) >= 8  # agreement on real result lists, not on empties

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from conftest import REPO, build_site, kb, write_page
 
-from benchmarks.scale import free_port
+from benchmarks.browser import free_port
 
 
 def wait_for(url: str, text: str, timeout: float = 60) -> None:
