@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from conftest import build_site, kb, kb_check, landed, linkchecker
 from fixtures import OLD_SCHEMA_TITLE, PLAN, PLAN_URL, make_app_folder
+from helpers import build_site, kb, kb_check, landed, linkchecker
 
 from build_tools.knowledge_base import build
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import corpus_files, kb, need_pipeline
+from helpers import corpus_files, kb, need_pipeline
 
 from benchmarks.scale import LENGTH_QUANTILES, TOKEN_STATISTICS, synthesize, token_statistics
 from build_tools.chunk import chunk_text

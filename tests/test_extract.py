@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import PIPELINE, build_site, kb, serve
 from fixtures import pdf_bytes, png_bytes
+from helpers import PIPELINE, build_site, kb, serve
 from pdfminer.high_level import extract_text
 
 from build_tools import index, render

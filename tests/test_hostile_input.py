@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import REPO, build_site, kb, write_page
 from fixtures import REPORT, make_app_folder, make_kb, png_bytes
+from helpers import REPO, build_site, kb, write_page
 
 from build_tools.check import check_site
 from build_tools.cite.parse import parse_citations

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import build_site, kb, write_page
+from helpers import build_site, kb, write_page
 
 from build_tools import lock, stats
 from build_tools.ingest import load

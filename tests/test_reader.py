@@ -7,8 +7,8 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import pytest
-from conftest import build_site, serve
 from fixtures import ALPHA, make_kb
+from helpers import build_site, serve
 
 pytestmark = pytest.mark.browser
 

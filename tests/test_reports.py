@@ -6,8 +6,8 @@ from urllib.parse import unquote, urljoin
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site, landed, section_text, serve
 from fixtures import ALPHA, alpha_body, make_kb
+from helpers import build_site, landed, section_text, serve
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations

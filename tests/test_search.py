@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import REPO, kb, search_worker, serve
+from helpers import REPO, kb, search_worker, serve
 
 from build_tools import index, shards
 from build_tools.index import Clause, SearchDoc, Searcher, TermCache, build_index, query_terms, tokenize, write_index

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import REPO, build_site, kb, write_page
+from helpers import REPO, build_site, kb, write_page
 
 from benchmarks.browser import free_port
 

@@ -8,8 +8,8 @@ import re
 import struct
 
 from bs4 import BeautifulSoup
-from conftest import REPO, build_site, section_text, write_page
 from fixtures import make_kb
+from helpers import REPO, build_site, section_text, write_page
 
 from build_tools.chunk import chunk_text
 from build_tools.ingest import load

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site, kb, kb_check, landed, need_pipeline
 from fixtures import make_app_folder, make_kb
+from helpers import build_site, kb, kb_check, landed, need_pipeline
 
 from build_tools import cli, render, render_stats
 from build_tools.knowledge_base import build
