@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from fixtures import REPORT, make_app_folder, make_kb, png_bytes
 from helpers import REPO, build_site, kb, write_page
+from sample_kbs import REPORT, make_sample_app_folder, make_sample_kb, png_bytes
 
 from build_tools.check import check_site
 from build_tools.cite.parse import parse_citations
@@ -36,9 +36,9 @@ def link_outside(path: Path, target: Path) -> None:
 
 
 def make_bookkeeping_kb(root: Path, outside: Path) -> Path:
-    """make_kb's knowledge base plus every input issue 18 names: folders and files whose names slug
+    """make_sample_kb's knowledge base plus every input issue 18 names: folders and files whose names slug
     alike, links to a file and a folder outside, hidden and temporary files, a `#` in a page's path."""
-    make_kb(root)
+    make_sample_kb(root)
     (outside / "secret.txt").write_text(f"---\ntitle: 机密\n---\n{SECRET}\n", encoding="utf-8")
     (outside / "folder").mkdir()
     (outside / "folder" / "secret.png").write_text(SECRET, encoding="utf-8")
@@ -173,7 +173,7 @@ def test_metadata_is_bounded_and_the_problem_names_its_file(tmp_path, where, tex
 
 def test_build_survives_files_vanishing_while_it_reads(tmp_path):
     """A writer creating and deleting task files, pages and report folders beside repeated loads."""
-    make_kb(tmp_path)
+    make_sample_kb(tmp_path)
     stop = threading.Event()
 
     def churn() -> None:
@@ -206,7 +206,7 @@ def test_build_survives_files_vanishing_while_it_reads(tmp_path):
 
 
 def test_import_ignores_links_leaving_the_app_folder_and_removes_its_leftovers(tmp_path):
-    app = make_app_folder(tmp_path / "app")
+    app = make_sample_app_folder(tmp_path / "app")
     (tmp_path / "secret.pdf").write_text(SECRET, encoding="utf-8")
     (tmp_path / "secret-task").mkdir()
     (tmp_path / "secret-task" / "secret.pdf").write_text(SECRET, encoding="utf-8")
@@ -233,7 +233,7 @@ def test_import_ignores_links_leaving_the_app_folder_and_removes_its_leftovers(t
 
 
 def test_imported_files_and_the_lock_respect_the_umask(tmp_path):
-    app = make_app_folder(tmp_path / "app")
+    app = make_sample_app_folder(tmp_path / "app")
     root = tmp_path / "kb"
     code = (
         "import os, sys; os.umask(0o027); from build_tools.cli import main; "
@@ -260,7 +260,7 @@ CORRUPT_LOCKS = {
 
 @pytest.mark.parametrize("kind", CORRUPT_LOCKS)
 def test_a_corrupt_lock_is_a_problem_naming_it(tmp_path, kind):
-    make_kb(tmp_path)
+    make_sample_kb(tmp_path)
     (tmp_path / LOCK_NAME).write_bytes(CORRUPT_LOCKS[kind])
     locked, problem = read_lock(tmp_path / LOCK_NAME)
     assert locked == {} and problem.path == LOCK_NAME
@@ -268,7 +268,7 @@ def test_a_corrupt_lock_is_a_problem_naming_it(tmp_path, kind):
 
 
 def test_kb_lock_check_fails_on_a_corrupt_lock_and_kb_lock_rewrites_it(tmp_path):
-    make_kb(tmp_path)
+    make_sample_kb(tmp_path)
     (tmp_path / LOCK_NAME).write_bytes(CORRUPT_LOCKS["unknown version"])
     checked = kb("lock", "--check", "--sources", str(tmp_path), check=False)
     assert checked.returncode == 1 and "kb: chunks.lock: unknown version 2" in checked.stderr
@@ -280,7 +280,7 @@ def test_kb_lock_check_fails_on_a_corrupt_lock_and_kb_lock_rewrites_it(tmp_path)
 
 
 def test_strict_build_fails_on_a_corrupt_lock(tmp_path):
-    make_kb(tmp_path / "kb")
+    make_sample_kb(tmp_path / "kb")
     kb("lock", "--sources", str(tmp_path / "kb"))
     (tmp_path / "kb" / LOCK_NAME).write_bytes(CORRUPT_LOCKS["truncated"])
     built = build_site(tmp_path / "kb", tmp_path / "site")
