@@ -22,7 +22,7 @@ from build_tools.cite.resolve import Scope, resolve
 from build_tools.importer import SKIP_OUTSIDE, import_app
 from build_tools.ingest import load, read_text
 from build_tools.knowledge_base import build
-from build_tools.lock import LOCK_NAME, read_lock, write_atomic
+from build_tools.lock import LOCK_NAME, write_atomic
 from build_tools.models import Source
 
 SECRET = "SECRET-OUTSIDE-THE-KNOWLEDGE-BASE"
@@ -246,50 +246,6 @@ def test_imported_files_and_the_lock_respect_the_umask(tmp_path):
     (root / LOCK_NAME).chmod(0o604)
     write_atomic(root / LOCK_NAME, b"{}")  # a rewritten file keeps its mode
     assert (root / LOCK_NAME).stat().st_mode & 0o777 == 0o604
-
-
-CORRUPT_LOCKS = {
-    "truncated": b'{"version": 1, "sources": {"a": {"chunks": ["ab',
-    "binary": b"\x89PNG\r\n\x1a\n\x00\xff",
-    "a list": b"[1, 2]",
-    "wrong shapes": b'{"version": 1, "sources": {"a": {"chunks": [1, 2]}}}',
-    "sources a list": b'{"version": 1, "sources": []}',
-    "unknown version": b'{"version": 2, "sources": {}}',
-}
-
-
-@pytest.mark.parametrize("kind", CORRUPT_LOCKS)
-def test_a_corrupt_lock_is_a_problem_naming_it(tmp_path, kind):
-    make_sample_kb(tmp_path)
-    (tmp_path / LOCK_NAME).write_bytes(CORRUPT_LOCKS[kind])
-    locked, problem = read_lock(tmp_path / LOCK_NAME)
-    assert locked == {} and problem.path == LOCK_NAME
-    assert [p.path for p in build(tmp_path).problems] == [LOCK_NAME]
-
-
-def test_kb_lock_check_fails_on_a_corrupt_lock_and_kb_lock_rewrites_it(tmp_path):
-    make_sample_kb(tmp_path)
-    (tmp_path / LOCK_NAME).write_bytes(CORRUPT_LOCKS["unknown version"])
-    checked = kb("lock", "--check", "--sources", str(tmp_path), check=False)
-    assert checked.returncode == 1 and "kb: chunks.lock: unknown version 2" in checked.stderr
-    assert "Traceback" not in checked.stderr
-    rewritten = kb("lock", "--sources", str(tmp_path))
-    assert "chunks.lock cannot be read; rewriting it" in rewritten.stderr
-    assert read_lock(tmp_path / LOCK_NAME)[1] is None
-    assert kb("lock", "--check", "--sources", str(tmp_path), check=False).returncode == 0
-
-
-def test_strict_build_fails_on_a_corrupt_lock(tmp_path):
-    make_sample_kb(tmp_path / "kb")
-    kb("lock", "--sources", str(tmp_path / "kb"))
-    (tmp_path / "kb" / LOCK_NAME).write_bytes(CORRUPT_LOCKS["truncated"])
-    built = build_site(tmp_path / "kb", tmp_path / "site")
-    assert built.returncode != 0 and "chunks.lock: invalid JSON" in built.log and "Traceback" not in built.log
-
-
-def test_kb_lock_refuses_a_missing_folder(tmp_path):
-    done = kb("lock", "--sources", str(tmp_path / "typo" / "kb"), check=False)
-    assert done.returncode == 1 and "no such folder" in done.stderr and not (tmp_path / "typo").exists()
 
 
 @pytest.mark.parametrize("verb", [["chunk"], ["cites", "--corpus", "/no/such/corpus.json"]])
