@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import http.server
 import json
 import queue
@@ -22,9 +23,10 @@ import socket
 import subprocess
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -102,10 +104,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def run_in_chromium(site: Path, function: str, arguments: list) -> dict:
+def transfer_sizes(served: list[Path]) -> tuple[int, int]:
+    """(raw, gzip) bytes of the files a server sent, each time it sent one: gzip as a compressing
+    server would send each (a file compressed already stays about its size)."""
+    raw = packed = 0
+    for path, times in Counter(served).items():
+        data = path.read_bytes()
+        raw += times * len(data)
+        packed += times * len(gzip.compress(data, mtime=0))
+    return raw, packed
+
+
+def run_in_chromium(site: Path, function: str, arguments: list) -> tuple[dict, list[Path]]:
     """`function(arguments)` (JavaScript source, returning a promise of JSON) on a page served beside
     the site, in chromium with no automation attached. The page posts the result back, and a sign of
-    life every second, so a crashed tab is seen."""
+    life every second, so a crashed tab is seen. Returns the result and the site's files the server
+    sent while the page ran, one entry a response: what the page fetched (`transfer_sizes`)."""
     executable = chromium()
     if not executable:
         raise BenchFailed("chromium not found: `make test` installs Debian's chromium (or apt-get install chromium)")
@@ -116,6 +130,7 @@ setInterval(() => post("alive", null), 1000);
 ({function})({data}).then(measured => post("result", measured), error => post("result", {{error: String(error)}}));
 </script>""".encode()
     replies: queue.Queue = queue.Queue()
+    served: list[Path] = []
 
     class BenchPage(QuietHandler):
         def do_GET(self) -> None:
@@ -131,6 +146,10 @@ setInterval(() => post("alive", null), 1000);
             replies.put((self.path.rsplit("/", 1)[-1], self.rfile.read(int(self.headers.get("Content-Length", 0)))))
             self.send_response(204)
             self.end_headers()
+
+        def copyfile(self, source: IO[bytes], outputfile: IO[bytes]) -> None:
+            served.append(Path(source.name))
+            super().copyfile(source, outputfile)
 
     profile = tempfile.mkdtemp(prefix="citekb-bench-chromium-")
     with serve(site, BenchPage) as url:
@@ -160,7 +179,7 @@ setInterval(() => post("alive", null), 1000);
                     measured = json.loads(body)
                     if "error" in measured:
                         raise BenchFailed(f"the bench page failed: {measured['error']}")
-                    return measured
+                    return measured, served
         finally:
             browser.terminate()
             try:

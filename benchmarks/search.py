@@ -9,7 +9,8 @@ the site runs them and posts what it measured back, with no automation attached 
 (Playwright's DevTools instrumentation, as the tests use it, slows every fetch a worker makes).
 A result counts as a hit when it is a chunk whose text contains the query verbatim (chunks
 overlap, so the phrase can be in two); Material, which indexes our source pages whole, also
-scores on the page. Needs chromium.
+scores on the page. Each engine's bytes fetched are what the bench's server sent while it ran
+(index, worker and the result pages it reads), raw and as gzip would send them. Needs chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
 pages): quick, for tuning at 40,000 chunks, and it reports the share of queries that read past
@@ -30,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.browser import SEARCH_WORKER, BenchFailed, run_in_chromium, script, worker_url
+from benchmarks.browser import SEARCH_WORKER, BenchFailed, run_in_chromium, script, transfer_sizes, worker_url
 from build_tools import index
 from build_tools.index import (
     SITE_FOLDER,
@@ -133,7 +134,7 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
             sizes = dict(zip(("bytes", "gzip_bytes"), byte_sizes(files)))
             progress(f"bench-search: running {variant} worker in chromium")
             try:
-                measured = run_in_chromium(
+                measured, served = run_in_chromium(
                     site,
                     script(SEARCH_WORKER),
                     [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries], timeout_s * 1000],
@@ -144,6 +145,7 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
                 continue
             report[variant] = {
                 **sizes,
+                **dict(zip(("fetched_bytes", "fetched_gzip_bytes"), transfer_sizes(served))),
                 "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
                 **percentiles(measured["latencies"]),
                 "quality": score(queries, measured["results"], page_level=variant == "material")
