@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gzip
+import html
 import http.server
 import json
 import queue
@@ -75,6 +76,13 @@ def worker_url(site: Path) -> str:
     return "/" + json.loads(config.group(1))["search"]
 
 
+def site_language(site: Path) -> str:
+    """The `lang` of the site's home page: the bench page carries it, as the site's own pages do
+    (a search engine may segment a query by the page's language, as Pagefind does)."""
+    found = re.search(r'<html[^>]*\slang="([^"]*)"', (site / "index.html").read_text(encoding="utf-8"))
+    return found.group(1) if found else ""
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
@@ -124,7 +132,7 @@ def run_in_chromium(site: Path, function: str, arguments: list) -> tuple[dict, l
     if not executable:
         raise BenchFailed("chromium not found: `make test` installs Debian's chromium (or apt-get install chromium)")
     data = json.dumps(arguments, ensure_ascii=False).replace("</", "<\\/")  # cannot end the script element
-    page = f"""<!doctype html><meta charset="utf-8"><title>citekb bench</title><script>
+    page = f"""<!doctype html><html lang="{html.escape(site_language(site))}"><meta charset="utf-8"><title>citekb bench</title><script>
 const post = (what, body) => fetch(`{BENCH_PATH}${{what}}`, {{method: "POST", body: JSON.stringify(body)}});
 setInterval(() => post("alive", null), 1000);
 ({function})({data}).then(measured => post("result", measured), error => post("result", {{error: String(error)}}));

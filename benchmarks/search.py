@@ -1,4 +1,4 @@
-"""Search benchmark: our prebuilt index against Material's default worker, same site, same run.
+"""Search benchmark: our prebuilt index against Material's default worker and Pagefind, same site, same run.
 
     python -m benchmarks.search KB_FOLDER [--queries 1000] [--engine browser|python]
 
@@ -9,7 +9,9 @@ the site runs them and posts what it measured back, with no automation attached 
 (Playwright's DevTools instrumentation, as the tests use it, slows every fetch a worker makes).
 A result counts as a hit when it is a chunk whose text contains the query verbatim (chunks
 overlap, so the phrase can be in two); Material, which indexes our source pages whole, also
-scores on the page. Each engine's bytes fetched are what the bench's server sent while it ran
+scores on the page. Pagefind then indexes the site built for ours and runs the same queries
+through its own JavaScript API (benchmarks/search_pagefind.py: what it indexes, and how its
+results map to chunks). Each engine's bytes fetched are what the bench's server sent while it ran
 (index, worker and the result pages it reads), raw and as gzip would send them. Needs chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
@@ -31,6 +33,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks import search_pagefind
 from benchmarks.browser import SEARCH_WORKER, BenchFailed, run_in_chromium, script, transfer_sizes, worker_url
 from build_tools import index
 from build_tools.index import (
@@ -114,9 +117,30 @@ def build_variant(kb_root: Path, site: Path, variant: str) -> None:
     )
 
 
+def measure(
+    site: Path, files: list[Path], function: str, arguments: list, queries: list[dict], page_level: bool
+) -> dict:
+    """One engine in chromium (`function(arguments)`, returning its ready time, query times and
+    results): its index's sizes, the bytes it fetched, its speed and its quality. A tab that fails
+    (e.g. out of memory) is a result, not a bench failure."""
+    sizes = dict(zip(("bytes", "gzip_bytes"), byte_sizes(files)))
+    try:
+        measured, served = run_in_chromium(site, function, arguments)
+    except BenchFailed as error:
+        return {**sizes, "error": str(error)}
+    return {
+        **sizes,
+        **dict(zip(("fetched_bytes", "fetched_gzip_bytes"), transfer_sizes(served))),
+        "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
+        **percentiles(measured["latencies"]),
+        "quality": score(queries, measured["results"], page_level) if measured["results"] else None,
+    }
+
+
 def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
     kb = build(kb_root)
     queries = make_queries(chunk_docs(kb, whole=True), count)
+    texts = [q["query"] for q in queries]
     progress(f"bench-search: {len(queries)} queries over {sum(map(len, kb.chunks.values()))} chunks")
     work = Path(tempfile.mkdtemp(prefix="citekb-bench-search-"))
     report: dict = {"chunks": sum(map(len, kb.chunks.values())), "queries": len(queries)}
@@ -131,29 +155,26 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
             else:
                 files = [site / "search" / "search_index.json"]
                 setup = "search/search_index.json"
-            sizes = dict(zip(("bytes", "gzip_bytes"), byte_sizes(files)))
             progress(f"bench-search: running {variant} worker in chromium")
-            try:
-                measured, served = run_in_chromium(
-                    site,
-                    script(SEARCH_WORKER),
-                    [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries], timeout_s * 1000],
-                )
-            except BenchFailed as error:  # e.g. the tab runs out of memory: a result, not a bench failure
-                report[variant] = {**sizes, "error": str(error)}
-                progress(f"bench-search: {variant} failed: {error}")
-                continue
-            report[variant] = {
-                **sizes,
-                **dict(zip(("fetched_bytes", "fetched_gzip_bytes"), transfer_sizes(served))),
-                "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
-                **percentiles(measured["latencies"]),
-                "quality": score(queries, measured["results"], page_level=variant == "material")
-                if measured["results"]
-                else None,
-            }
+            worker = [worker_url(site), setup and f"/{setup}", texts, timeout_s * 1000]
+            report[variant] = measure(site, files, script(SEARCH_WORKER), worker, queries, variant == "material")
+        site = work / "prebuilt"
+        progress("bench-search: indexing the same site with Pagefind, then running its search in chromium")
+        try:
+            indexed = search_pagefind.index_site(site)
+        except BenchFailed as error:
+            report["pagefind"] = {"error": str(error)}
+        else:
+            files = search_pagefind.bundle_files(site)
+            pagefind = measure(
+                site, files, script(search_pagefind.SCRIPT), search_pagefind.arguments(texts), queries, False
+            )
+            report["pagefind"] = {**indexed, **pagefind}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    for engine in ("prebuilt", "material", "pagefind"):
+        if "error" in report[engine]:
+            progress(f"bench-search: {engine} failed: {report[engine]['error']}")
     return report
 
 
@@ -223,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "--engine",
         choices=("browser", "python"),
         default="browser",
-        help="browser: both workers in chromium (default); python: our index alone, no browser",
+        help="browser: ours, Material's worker and Pagefind in chromium (default); python: our index alone, no browser",
     )
     parser.add_argument(
         "--set",
