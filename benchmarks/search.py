@@ -121,8 +121,9 @@ def measure(
     site: Path, files: list[Path], function: str, arguments: list, queries: list[dict], page_level: bool
 ) -> dict:
     """One engine in chromium (`function(arguments)`, returning its ready time, query times and
-    results): its index's sizes, the bytes it fetched, its speed and its quality. A tab that fails
-    (e.g. out of memory) is a result, not a bench failure."""
+    results, and its ranked pages where it ranks pages first): its index's sizes, the bytes it
+    fetched, its speed and its quality. A tab that fails (e.g. out of memory) is a result, not a
+    bench failure."""
     sizes = dict(zip(("bytes", "gzip_bytes"), byte_sizes(files)))
     try:
         measured, served = run_in_chromium(site, function, arguments)
@@ -134,6 +135,8 @@ def measure(
         "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
         **percentiles(measured["latencies"]),
         "quality": score(queries, measured["results"], page_level) if measured["results"] else None,
+        # an engine that ranks pages before their sections (Pagefind) is also judged by its pages, as Material is
+        **({"page_quality": score(queries, measured["pages"], page_level=True)} if "pages" in measured else {}),
     }
 
 

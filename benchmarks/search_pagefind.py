@@ -16,7 +16,9 @@ our index does and a hit is judged by chunk, as for the other engines:
   chunk's `<h2>` (what adopting Pagefind would change in render.py; the built files are not
   touched). Task-file parts and report sections have their ids on their headings already.
 
-The JavaScript ranks a query's chunks as Pagefind's UI would show them (see the script).
+The script ranks a query's chunks as Pagefind's UI would show them (at most three a page, those
+with the most matched words); its first five pages are also judged by page (`page_quality`), the
+credit Material's worker is given.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,22 +58,27 @@ def chunk_headings(html: str) -> str:
 
 
 def index_site(site: Path) -> dict:
-    """Pagefind's index of the site's source and report pages, written to `site/pagefind/`."""
+    """Pagefind's index of the site's source and report pages, written to `site/pagefind/`. The pages
+    Pagefind reads are written to a temporary folder first, with the chunk ids on their headings:
+    Pagefind indexes a folder about 6× faster than the same pages given one by one."""
     if not importlib.util.find_spec("pagefind_bin_extended"):  # without it: no Chinese segmentation
         raise BenchFailed("pagefind[extended] is not installed (pip install -e '.[test]')")
     from pagefind.index import IndexConfig, PagefindIndex
 
     pages = sorted(path for pattern in INDEXED for path in site.glob(pattern))
 
-    async def write() -> None:
+    async def write(folder: Path) -> None:
         config = IndexConfig(root_selector="article", exclude_selectors=EXCLUDED, output_path=str(site / BUNDLE))
         async with PagefindIndex(config=config) as index:
-            for path in pages:
-                html = chunk_headings(path.read_text(encoding="utf-8"))
-                await index.add_html_file(content=html, url="/" + path.parent.relative_to(site).as_posix() + "/")
+            await index.add_directory(str(folder))
 
     started = time.monotonic()
-    asyncio.run(write())
+    with tempfile.TemporaryDirectory(prefix="citekb-pagefind-") as folder:
+        for path in pages:
+            copy = Path(folder) / path.relative_to(site)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(chunk_headings(path.read_text(encoding="utf-8")), encoding="utf-8")
+        asyncio.run(write(Path(folder)))
     return {"pages": len(pages), "index_seconds": round(time.monotonic() - started, 1)}
 
 
