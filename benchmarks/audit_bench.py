@@ -36,7 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from build_tools import audit
-from build_tools.index import TermCache, fold, tokenize
+from build_tools.analysis import TermCache, fold, tokenize
 from build_tools.knowledge_base import KnowledgeBase, Sentences, build
 from build_tools.models import FLAGGED, Audit, Resolved
 

@@ -148,7 +148,7 @@ def token_statistics(texts: list[str]) -> dict[str, float]:
     overall, the 100 commonest Chinese terms' share of Chinese tokens."""
     from collections import Counter
 
-    from build_tools.index import tokenize
+    from build_tools.analysis import tokenize
 
     tokens = [tokenize(text) for text in texts]
     df = Counter(term for chunk in tokens for term in set(chunk))

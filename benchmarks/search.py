@@ -16,7 +16,7 @@ results map to chunks). Each engine's bytes fetched are what the bench's server 
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
 pages): quick, for tuning at 40,000 chunks, and it reports the share of queries that read past
-the first CHECKED results' pages; `--set NAME=VALUE` tries an index setting.
+the first `checked` results' pages; `--set name=value` tries a `SearchSettings` value.
 """
 
 from __future__ import annotations
@@ -31,25 +31,25 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import fields, replace
 from pathlib import Path
 
 from benchmarks import search_pagefind
 from benchmarks.browser import SEARCH_WORKER, BenchFailed, run_in_chromium, script, transfer_sizes, worker_url
-from build_tools import index
+from build_tools.analysis import TermCache, fold
+from build_tools.documents import chunk_docs, search_docs
 from build_tools.index import (
+    SETTINGS,
     SITE_FOLDER,
     SearchDoc,
-    Searcher,
-    TermCache,
+    SearchSettings,
     build_index,
     byte_sizes,
-    chunk_docs,
-    fold,
     index_files,
-    search_docs,
     write_index,
 )
 from build_tools.knowledge_base import build
+from build_tools.search import Searcher
 
 REPO = Path(__file__).resolve().parent.parent
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
@@ -159,7 +159,7 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
                 files = [site / "search" / "search_index.json"]
                 setup = "search/search_index.json"
             progress(f"bench-search: running {variant} worker in chromium")
-            worker = [worker_url(site), setup and f"/{setup}", texts, timeout_s * 1000]
+            worker = [worker_url(site), setup and f"/{setup}", texts, timeout_s * 1000, 10]
             report[variant] = measure(site, files, script(SEARCH_WORKER), worker, queries, variant == "material")
         site = work / "prebuilt"
         progress("bench-search: indexing the same site with Pagefind, then running its search in chromium")
@@ -189,7 +189,7 @@ def percentiles(latencies: list[float]) -> dict[str, float | None]:
     }
 
 
-def run_python(kb_root: Path, count: int, progress=print) -> dict:
+def run_python(kb_root: Path, count: int, progress=print, settings: SearchSettings = SETTINGS) -> dict:
     """Our index and ranking without a browser: the same files, read by Searcher."""
     import time
 
@@ -202,7 +202,7 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
         folder = work / SITE_FOLDER
         started = time.monotonic()
         docs = search_docs(kb)
-        built = build_index(docs, TermCache(None), progress)
+        built = build_index(docs, TermCache(None), settings, progress)
         write_index(built, folder)
         seconds = time.monotonic() - started
         texts = {d.location: d.text for d in docs} | {d.location: d.text for d in chunks}  # as pages show them
@@ -214,7 +214,7 @@ def run_python(kb_root: Path, count: int, progress=print) -> dict:
             clock = time.perf_counter()
             results.append([item["location"] for item in searcher.search(query["query"], 10)])
             latencies.append((time.perf_counter() - clock) * 1000)
-            read_on += len(read) > index.CHECKED
+            read_on += len(read) > settings.checked
         return {
             "chunks": sum(map(len, kb.chunks.values())),
             "queries": len(queries),
@@ -254,25 +254,26 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="with --engine python: an index setting tried instead of its default, e.g. JOIN_SHARE=0.004",
+        help="with --engine python: a SearchSettings value tried instead of its default, e.g. join_share=0.004",
     )
     args = parser.parse_args(argv)
+    names = [field.name for field in fields(SearchSettings)]
+    changes: dict[str, int | float] = {}
     for setting in args.set:
         if args.engine != "python":
             parser.error("--set needs --engine python (the browser engine builds the site in another process)")
         name, _, value = setting.partition("=")
-        default = getattr(index, name, None) if name.isupper() else None
         try:
-            if not isinstance(default, (int, float)):
+            if name not in names:
                 raise ValueError(name)
-            setattr(index, name, type(default)(value))
+            changes[name] = type(getattr(SETTINGS, name))(value)
         except ValueError:
-            parser.error(f"--set {setting}: expected NAME=VALUE for a numeric setting of build_tools/index.py")
+            parser.error(f"--set {setting}: expected name=value for a numeric setting, one of {', '.join(names)}")
     progress = lambda line: print(line, file=sys.stderr)  # noqa: E731
     report = (
         run(Path(args.sources).resolve(), args.queries, args.timeout, progress)
         if args.engine == "browser"
-        else run_python(Path(args.sources).resolve(), args.queries, progress)
+        else run_python(Path(args.sources).resolve(), args.queries, progress, replace(SETTINGS, **changes))
     )
     print(json.dumps(report, ensure_ascii=False, indent=1))
     return 0

@@ -2,7 +2,7 @@
 
 Lexical, offline, deterministic and explainable, so it is evidence shown to the reader, never a
 verdict. A claim (`knowledge_base.Sentences.claim`) is reduced to its informative words (jieba
-through `index.tokenize`, weighted by lunr's idf over the chunks of the report's corpus) and its
+through `analysis.tokenize`, weighted by lunr's idf over the chunks of the report's corpus) and its
 numbers. A chunk is scored by its best window of one or two sentences (the weighted share of the
 claim's words found there, mixed with the share of its numbers): the window is the span shown to
 the reader. Support is that score made relative: it shrinks when another chunk of the same source or
@@ -14,13 +14,16 @@ with the benchmark's numbers in BENCHMARKS.md.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from .index import TermCache, chunk_docs, fold, tokenize
+from .analysis import TermCache, fold, tokenize
+from .documents import chunk_docs
 from .knowledge_base import KnowledgeBase, Sentences
 from .models import Audit, Resolved
 from .paths import source_path
@@ -150,19 +153,22 @@ class Evidence:
     def total(self) -> float:
         return sum(self.weights.values())
 
-    def score(self, text: str, numbers: frozenset[str], words: Iterable[str] | None = None) -> float:
-        """The weighted share of the claim's words in a folded text, mixed with its numbers' share
-        (`words`: the only ones worth looking for, when known)."""
+    def score(self, text: str, numbers: frozenset[str]) -> float:
+        """The weighted share of the claim's words in a folded text, mixed with its numbers' share."""
+        return self.share({t for t in self.weights if t in text}, numbers)
+
+    def share(self, found: set[str], numbers: frozenset[str], words: Iterable[str] | None = None) -> float:
+        """The score of a text holding the `found` words (of `words`, the only ones worth summing,
+        in the claim's order) and `numbers`."""
         total = self.total
-        found = (
-            sum(self.weights[t] for t in (self.weights if words is None else words) if t in text) / total
-            if total
-            else 0.0
+        weights = self.weights
+        found_share = (
+            sum(weights[t] for t in (weights if words is None else words) if t in found) / total if total else 0.0
         )
         if not self.numbers:
-            return found
+            return found_share
         share = len(self.numbers & numbers) / len(self.numbers)
-        return share if not total else (1 - self.number_weight) * found + self.number_weight * share
+        return share if not total else (1 - self.number_weight) * found_share + self.number_weight * share
 
     def found(self, text: str, numbers: frozenset[str]) -> set[str]:
         return {t for t in self.weights if t in text} | (self.numbers & numbers)
@@ -183,45 +189,95 @@ class Window:
 
 @dataclass(frozen=True)
 class Folded:
-    """A chunk folded as the index folds it, and its windows."""
+    """A chunk folded as the index folds it, and its sentences (the one-sentence windows).
+
+    A window of two sentences holds exactly the words and numbers of both: sentences end at
+    。！？!?；; or a line end, which no index term and no number contains. So each sentence is
+    searched once per claim, and a two-sentence window is scored from its sentences' findings."""
 
     text: str
-    windows: tuple[Window, ...]
+    raw: str  # the chunk's own text: offsets are in it
+
+    @cached_property
+    def same(self) -> bool:
+        """Folding kept every offset (nearly always); else each sentence is folded on its own."""
+        return len(self.text) == len(self.raw)
+
+    @cached_property  # only for chunks holding some of a claim
+    def sentences(self) -> tuple[Window, ...]:
+        """Cut at 。！？!?；; and line ends, each trimmed of spaces."""
+        sentences = []
+        for match in _SENTENCE.finditer(self.raw):
+            part = match.group()
+            if part.strip():
+                start = match.start() + len(part) - len(part.lstrip())
+                end = match.start() + len(part.rstrip())
+                sentences.append(Window(start, end, self.text[start:end] if self.same else fold(self.raw[start:end])))
+        return tuple(sentences)
 
     @cached_property
     def numbers(self) -> frozenset[str]:
         return numbers_of(self.text)
 
+    def window(self, first: int, last: int) -> Window:
+        start, end = self.sentences[first].start, self.sentences[last].end
+        if first == last:
+            return self.sentences[first]
+        return Window(start, end, self.text[start:end] if self.same else fold(self.raw[start:end]))
+
+    @cached_property
+    def starts(self) -> list[int]:
+        return [sentence.start for sentence in self.sentences]
+
+    def _found(self, words: list[str]) -> dict[int, set[str]]:
+        """The claim's words in each sentence that holds any, by sentence index: from each word's
+        occurrences in the folded chunk (a word never crosses a sentence's end), else, where
+        folding moved offsets, by looking in each sentence."""
+        found: dict[int, set[str]] = {}
+        if not self.same:
+            for i, sentence in enumerate(self.sentences):
+                held = {t for t in words if t in sentence.text}
+                if held:
+                    found[i] = held
+            return found
+        text, starts = self.text, self.starts
+        for word in words:
+            at = text.find(word)
+            while at >= 0:
+                i = bisect.bisect_right(starts, at) - 1
+                if i >= 0 and at + len(word) <= self.sentences[i].end:
+                    found.setdefault(i, set()).add(word)
+                at = text.find(word, at + 1)
+        return found
+
     def best(self, evidence: Evidence) -> tuple[float, Window | None]:
-        """The best window's score and the window (None when no window holds any of the claim).
-        Only the claim's words found in the chunk are looked for in its windows."""
+        """The best window's score and the window (None when no window holds any of the claim):
+        one-sentence windows first, then two, the first of equal scores kept. Only windows holding
+        some of the claim are scored, and only the claim's words found in the chunk looked for."""
         words = [t for t in evidence.weights if t in self.text]
         if not words and not (evidence.numbers & self.numbers):
             return 0.0, None
-        score, window = 0.0, None
-        for candidate in self.windows:
-            value = evidence.score(candidate.text, candidate.numbers if evidence.numbers else frozenset(), words)
+        found = self._found(words)
+        numbers: dict[int, frozenset[str]] = {}
+        if evidence.numbers & self.numbers:
+            for i, sentence in enumerate(self.sentences):
+                if held := evidence.numbers & sentence.numbers:
+                    numbers[i] = held
+        holding = sorted(found.keys() | numbers.keys())
+        pairs = sorted({i - 1 for i in holding if i > 0} | {i for i in holding if i + 1 < len(self.sentences)})
+        none: set[str] = set()
+        score, best = 0.0, None
+        for first, second in [(i, i) for i in holding] + [(i, i + 1) for i in pairs]:
+            held = found.get(first, none) | found.get(second, none)
+            value = evidence.share(held, numbers.get(first, frozenset()) | numbers.get(second, frozenset()), words)
             if value > score:
-                score, window = value, candidate
-        return score, window
+                score, best = value, (first, second)
+        return score, self.window(*best) if best else None
 
 
 def folded_chunk(text: str) -> Folded:
-    """A chunk's text ready for scoring: sentences are cut at 。！？; and line ends, each window's
-    offsets trimmed of spaces. Folding keeps offsets nearly always; where it does not, each
-    sentence is folded on its own."""
-    folded = fold(text)
-    same = len(folded) == len(text)
-    sentences = []
-    for match in _SENTENCE.finditer(text):
-        raw = match.group()
-        if raw.strip():
-            start = match.start() + len(raw) - len(raw.lstrip())
-            sentences.append((start, match.start() + len(raw.rstrip())))
-    pieces = sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:])]
-    return Folded(
-        folded, tuple(Window(start, end, folded[start:end] if same else fold(text[start:end])) for start, end in pieces)
-    )
+    """A chunk's text ready for scoring."""
+    return Folded(fold(text), text)
 
 
 class Chunks:
@@ -295,10 +351,13 @@ def _proposed(
             for at in postings:
                 sums[at] = sums.get(at, 0.0) + weight
     sums.pop(terms.positions.get(cited, -1), None)
-    ranked = sorted(sums, key=lambda at: (-sums[at], at))
-    same = [terms.chunks[at] for at in ranked if terms.chunks[at][0] == cited[0]][: settings.source_candidates]
-    other = [terms.chunks[at] for at in ranked if terms.chunks[at][0] != cited[0]][: settings.candidates]
-    return same + other
+    same: list[int] = []
+    other: list[int] = []
+    for at in sums:
+        (same if terms.chunks[at][0] == cited[0] else other).append(at)
+    rank = lambda at: (-sums[at], at)  # noqa: E731
+    chosen = heapq.nsmallest(settings.source_candidates, same, rank) + heapq.nsmallest(settings.candidates, other, rank)
+    return [terms.chunks[at] for at in chosen]
 
 
 def audit_report(

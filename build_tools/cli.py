@@ -12,16 +12,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .analysis import TermCache
 from .audit import audit_kb, report_claims
 from .check import check_site
 from .chunk import chunk_text
 from .importer import ImportFailure, import_app
-from .index import SITE_FOLDER, Searcher, TermCache
+from .index import SITE_FOLDER
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
 from .lock import LOCK_NAME, find_drift, read_lock, write_lock
 from .models import Corpus, Report
 from .paths import chunk_path
+from .search import Searcher
 from .stats import Row, stats
 
 ROOT = Path("/")

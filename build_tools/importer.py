@@ -20,6 +20,7 @@ from .cite.parse import parse_citations
 from .cite.resolve import normalize_title
 from .ingest import inside, read_corpus
 from .lock import remove_leftovers, write_atomic
+from .messages import Reason
 
 _TASK = re.compile(r"^\d{3,}$")
 _BENCH_REPORT = re.compile(r"^(?P<task>\d{3,})(?:_(?P<time>[\d_-]+?))?(?P<comparison>_comparison)?\.(md|txt)$")
@@ -97,12 +98,12 @@ def import_datasets(app: Path, writer: Writer, tasks: set[str] | None) -> None:
             writer.put(f"{folder}/{task_dir.name}/{path.name}", path.read_bytes())
 
 
-def report_meta(task: str, corpus: str | None, missing: str = "", **extra: str) -> bytes:
+def report_meta(task: str, corpus: str | None, missing: Reason | None = None, **extra: object) -> bytes:
     meta = {"task": task, **extra}
     if corpus:
         meta["corpus"] = f"corpora/{task}/{corpus}"
-    else:
-        meta["corpus_missing"] = missing
+    elif missing:
+        meta["corpus_missing"] = missing.recorded()
     return yaml.safe_dump(meta, allow_unicode=True, sort_keys=True).encode("utf-8")
 
 
@@ -115,8 +116,8 @@ class CorpusChoice:
     cited: int  # distinct titles cited, counted per report file
 
     @property
-    def evidence(self) -> str:
-        return f"引用的 {self.cited} 个语料标题中有 {self.found} 个在其中"
+    def evidence(self) -> Reason:
+        return Reason.of("corpus_evidence", cited=self.cited, found=self.found)
 
 
 def corpus_titles(app: Path, task: str) -> dict[str, set[str]]:
@@ -174,17 +175,13 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
         for path in paths:
             writer.put(f"reports/{folder.name}-{run}/{path.name}", path.read_bytes())
         corpus = choice.name if choice.name in titles_of(task) else None
-        extra = {"corpus_evidence": choice.evidence} if corpus else {}
-        if choice.name is None:
-            missing = (
-                f"{folder.name} 的报告所用的语料不在流水线输出中（该文件夹引用的 {choice.cited} 个语料标题中，"
-                f"任何一份语料最多只含 {choice.found} 个）"
-            )
-        else:
-            missing = (
-                f"{folder.name} 的报告所用的语料是 {choice.name}.json（{choice.evidence}），"
-                f"但 datasets/{task} 中没有这个文件"
-            )
+        extra = {"corpus_evidence": choice.evidence.recorded()} if corpus else {}
+        counts = {"folder": folder.name, "cited": choice.cited, "found": choice.found}
+        missing = (
+            Reason.of("bench_corpus_unknown", **counts)
+            if choice.name is None
+            else Reason.of("bench_corpus_absent", corpus=choice.name, task=task, **counts)
+        )
         writer.put(
             f"reports/{folder.name}-{run}/report.yaml",
             report_meta(task, corpus, missing, run=run, bench=folder.name, **extra),

@@ -26,7 +26,7 @@ import yaml
 
 from .cite.resolve import file_key
 from .extract import extract_parts, failure
-from .messages import RUN_TITLE
+from .messages import REASONS, RUN_TITLE, Reason
 from .models import Corpus, FileSource, Problem, Report, Source
 
 FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
@@ -223,12 +223,19 @@ def _unbounded(text: str) -> tuple[str, yaml.Mark] | None:
 
 def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
     """What is wrong with a metadata document's shape (and where), or None: a mapping of names to
-    text (any scalar) or to short lists of text."""
+    text (any scalar), to short lists of text, or to a reason `kb import` recorded
+    (`{reason: CODE, …values}`)."""
     if not isinstance(node, yaml.MappingNode):
         return "expected a mapping of `name: value` lines", node.start_mark
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode):
             return "a name must be plain text", key.start_mark
+        if isinstance(value, yaml.MappingNode):
+            parts = [part for pair in value.value for part in pair]
+            recorded = any(name.value == "reason" and code.value in REASONS for name, code in value.value)
+            if len(value.value) > MAX_LIST or not recorded or not all(isinstance(p, yaml.ScalarNode) for p in parts):
+                return f"`{key.value}` must be text, or a reason as `kb import` records it", value.start_mark
+            continue
         items = value.value if isinstance(value, yaml.SequenceNode) else [value]
         if len(items) > MAX_LIST or not all(isinstance(item, yaml.ScalarNode) for item in items):
             return f"`{key.value}` must be text or a list of at most {MAX_LIST} texts", value.start_mark
@@ -424,8 +431,30 @@ def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Probl
     return entries, problems
 
 
-def load_corpus(path: Path, root: Path) -> tuple[Corpus | None, list[Source | None], list[Problem]]:
-    entries, problems = read_corpus(path, root)
+CorpusCache = dict[Path, tuple[tuple[int, int, int], list[Source | None], list[Problem]]]
+
+
+def read_corpus_kept(path: Path, root: Path, kept: CorpusCache) -> tuple[list[Source | None], list[Problem]]:
+    """`read_corpus`, kept while the file's modification time, size and inode stay the same (a
+    serve rebuild after an edit elsewhere reads no corpus again). Each call gets fresh Sources:
+    `load` renames and merges them."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return read_corpus(path, root)
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if path not in kept or kept[path][0] != stamp:
+        kept[path] = (stamp, *read_corpus(path, root))
+    _, entries, problems = kept[path]
+    return [Source(e.slug, e.title, e.body, list(e.origins), dict(e.meta)) if e else None for e in entries], list(
+        problems
+    )
+
+
+def load_corpus(
+    path: Path, root: Path, kept: CorpusCache | None = None
+) -> tuple[Corpus | None, list[Source | None], list[Problem]]:
+    entries, problems = read_corpus(path, root) if kept is None else read_corpus_kept(path, root, kept)
     if not entries and problems:
         return None, [], problems
     task = path.parent.name if path.parent != root / "corpora" else None
@@ -586,7 +615,11 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
         task=task,
         corpus=str(meta["corpus"]).removesuffix(".json") if meta.get("corpus") else None,
         files=str(meta["files"]) if meta.get("files") else (f"files/{task}" if task else None),
-        meta={k: str(v) for k, v in meta.items() if k not in ("title", "task", "corpus", "files", "query")},
+        meta={
+            k: v if Reason.read(v) else str(v)
+            for k, v in meta.items()
+            if k not in ("title", "task", "corpus", "files", "query")
+        },
     )
     if parts.get("generated"):
         report.meta.setdefault("generated", parts["generated"])
@@ -655,8 +688,9 @@ def _same_cited_name(loaded: Loaded) -> None:
             first[key] = file
 
 
-def load(root: Path) -> Loaded:
-    """Read a whole knowledge-base folder; a missing folder is an empty knowledge base."""
+def load(root: Path, corpora: CorpusCache | None = None) -> Loaded:
+    """Read a whole knowledge-base folder; a missing folder is an empty knowledge base. `corpora`
+    (kept by `mkdocs serve`) holds the corpus files already read, and is trimmed to this read's."""
     root = root.resolve()
     loaded = Loaded(root)
     for path in files_under(root / "files", root, loaded.problems):
@@ -674,13 +708,18 @@ def load(root: Path) -> Loaded:
     if loaded.sources:  # `corpus: pages` in a report.yaml: the hand-added pages, cited by title
         loaded.corpora[PAGES_CORPUS] = Corpus(PAGES_CORPUS, None, sorted(loaded.sources))
     corpus_docs: list[tuple[Corpus, list[Source | None]]] = []
+    read: list[Path] = []
     for path in files_under(root / "corpora", root, loaded.problems):
         if path.suffix != ".json":
             continue
-        corpus, entries, problems = load_corpus(path, root)
+        read.append(path)
+        corpus, entries, problems = load_corpus(path, root, corpora)
         loaded.problems.extend(problems)
         if corpus:
             corpus_docs.append((corpus, entries))
+    if corpora is not None:
+        for gone in set(corpora) - set(read):
+            del corpora[gone]
     bodies_by_title: dict[str, set[str]] = {}
     for _, entries in corpus_docs:
         for source in filter(None, entries):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from .chunk import chunk_text
 from .cite.parse import parse_citations, rag_references
-from .cite.resolve import Scope, file_key, resolve, title_index, url_index
+from .cite.resolve import Scope, Titles, file_key, resolve, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
-from .ingest import Loaded, load
+from .ingest import CorpusCache, Loaded, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .messages import Reason
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
@@ -72,7 +72,8 @@ class KnowledgeBase:
     cited: dict[str, CitedReport] = field(default_factory=dict)
     backlinks: dict[tuple[str, int | None], list[Backlink]] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
-    titles: dict[str, Source] = field(default_factory=dict)  # title_index() of every source
+    titles: Titles = field(default_factory=lambda: Titles([]))  # every source
+    corpus_titles: dict[str, Titles] = field(default_factory=dict)  # by corpus: its reports share them
     urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source
     audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report: audit.audit_kb, parallel to final
 
@@ -170,10 +171,12 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
     missing = None
     if report.corpus is None:
         note = report.meta.get("corpus_missing")
-        missing = Reason.of("corpus_note", note=note) if note else Reason.of("corpus_unnamed")
+        missing = Reason.read(note) or (Reason.of("corpus_note", note=note) if note else Reason.of("corpus_unnamed"))
     elif corpus is None:
         missing = Reason.of("corpus_absent", corpus=report.corpus)
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []
+    if corpus and report.corpus not in kb.corpus_titles:
+        kb.corpus_titles[report.corpus] = Titles(sources)
     folder = (report.files or "").rstrip("/")
     files: dict[str, FileSource] = {}
     for file in loaded.files_in(folder) if folder else []:
@@ -185,12 +188,21 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
         files_folder=folder or None,
         rag_titles=rag_references(report.final),
         missing_corpus=missing,
-        elsewhere=kb.titles if missing else {},
+        elsewhere=kb.titles if missing else None,
         urls=kb.urls,
+        titles=kb.corpus_titles.get(report.corpus or "") if corpus else None,
     )
 
 
-Memo = dict[str, tuple[list[Chunk], list[Removal]]]  # a text's chunks and boilerplate, by the text
+@dataclass
+class Memo:
+    """What `mkdocs serve` keeps between rebuilds, each by what it was computed from, so an edit
+    redoes only what it changed: a text's chunks and boilerplate, a report text's citations, a
+    corpus file's documents (while its size and modification time stay the same)."""
+
+    chunks: dict[str, tuple[list[Chunk], list[Removal]]] = field(default_factory=dict)
+    citations: dict[str, list[Citation]] = field(default_factory=dict)
+    corpora: CorpusCache = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -234,32 +246,37 @@ def task_summaries(kb: KnowledgeBase) -> list[TaskSummary]:
 
 def build(root: Path, memo: Memo | None = None) -> KnowledgeBase:
     """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
-    return assemble(load(root), memo)
+    return assemble(load(root, memo.corpora if memo else None), memo)
 
 
 def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     """Run clean → chunk → cite over what was loaded, and compare chunks with the lock.
 
-    `memo` (kept by `mkdocs serve` between rebuilds) skips chunking and cleaning unchanged texts;
-    it is trimmed to this build's texts."""
+    `memo` (kept by `mkdocs serve` between rebuilds) skips chunking, cleaning and citation parsing
+    of unchanged texts; it is trimmed to this build's texts."""
     kb = KnowledgeBase(loaded)
-    seen: Memo = {}
+    memo = memo or Memo()
+    seen = Memo(corpora=memo.corpora)
     for slug, source in kb.loaded.sources.items():
         text = source.text
-        done = seen.get(text) or (memo or {}).get(text) or (chunk_text(text), find_boilerplate(text))
-        seen[text] = done
+        done = seen.chunks.get(text) or memo.chunks.get(text) or (chunk_text(text), find_boilerplate(text))
+        seen.chunks[text] = done
         kb.chunks[slug], kb.removals[slug] = done
-    if memo is not None:
-        memo.clear()
-        memo.update(seen)
-    kb.titles = title_index(list(kb.loaded.sources.values()))
+
+    def citations(text: str) -> list[Citation]:
+        if text not in seen.citations:
+            found = memo.citations.get(text)
+            seen.citations[text] = report_citations(text) if found is None else found
+        return seen.citations[text]
+
+    kb.titles = Titles(kb.loaded.sources.values())
     kb.urls = url_index(list(kb.loaded.sources.values()))
     chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
     backlinks: dict[tuple[str, int | None], dict[tuple[str, str], Backlink]] = {}
     for slug, report in kb.loaded.reports.items():
         scope = scope_for(report, kb, chunk_counts)
-        final = [resolve(c, scope) for c in report_citations(report.final)]
-        original = [resolve(c, scope) for c in report_citations(report.original or "")]
+        final = [resolve(c, scope) for c in citations(report.final)]
+        original = [resolve(c, scope) for c in citations(report.original or "")]
         kb.cited[slug] = CitedReport(report, final, original)
         sentences = Sentences(report.final, final)
         for item, anchor in zip(final, kb.cited[slug].final_anchors):
@@ -272,6 +289,7 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
                     (slug, sentence), Backlink(slug, report.title, sentence, anchor)
                 )
     kb.backlinks = {key: list(links.values()) for key, links in backlinks.items()}
+    memo.chunks, memo.citations = seen.chunks, seen.citations
     locked, problem = read_lock(kb.loaded.root / LOCK_NAME)
     if problem:
         kb.loaded.problems.append(problem)

@@ -88,6 +88,21 @@ REASONS: dict[str, tuple[str, str]] = {
         "此报告没有指定语料，它引用的语料文档不在知识库中",
     ),
     "corpus_absent": ("corpus {corpus}.json is not in the knowledge base", "知识库中没有语料 {corpus}.json"),
+    "bench_corpus_unknown": (
+        "the corpus of {folder}'s reports is not in the pipeline output (of the {cited} corpus titles the"
+        " folder cites, no corpus holds more than {found})",
+        "{folder} 的报告所用的语料不在流水线输出中（该文件夹引用的 {cited} 个语料标题中，任何一份语料最多只含 {found} 个）",
+    ),
+    "bench_corpus_absent": (
+        "{folder}'s reports were written against {corpus}.json ({found} of the {cited} cited corpus titles are in"
+        " it), but datasets/{task} has no such file",
+        "{folder} 的报告所用的语料是 {corpus}.json（引用的 {cited} 个语料标题中有 {found} 个在其中），"
+        "但 datasets/{task} 中没有这个文件",
+    ),
+    "corpus_evidence": (
+        "{found} of the {cited} cited corpus titles are in it",
+        "引用的 {cited} 个语料标题中有 {found} 个在其中",
+    ),
     "corpus_note": ("the report's corpus is not in the knowledge base: {note}", "此报告的语料不在知识库中：{note}"),
     "no_sheet": ("{name!r} has no sheet {sheet!r}", "「{name}」没有名为「{sheet}」的工作表"),
     "no_such_page": (
@@ -161,3 +176,19 @@ class Reason:
 
     def __str__(self) -> str:
         return self.english()
+
+    def recorded(self) -> dict[str, str | int]:
+        """As `kb import` writes it into report.yaml, for `Reason.read` to read back."""
+        return {"reason": self.code, **dict(self.values)}
+
+    @classmethod
+    def read(cls, value: object) -> Reason | None:
+        """A reason recorded in report.yaml (`{reason: CODE, …values}`), else None."""
+        if not (isinstance(value, dict) and value.get("reason") in REASONS):
+            return None
+        reason = cls.of(value["reason"], **{str(k): v for k, v in value.items() if k != "reason"})
+        try:
+            reason.english(), reason.chinese()
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return None  # hand-written, without the values its message needs: shown as written
+        return reason

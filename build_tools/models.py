@@ -119,7 +119,7 @@ class Report:
     task: str | None = None
     corpus: str | None = None  # Corpus.key
     files: str | None = None  # folder of task files, relative to the knowledge-base root
-    meta: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str | dict] = field(default_factory=dict)  # a dict is a reason `kb import` recorded (Reason.read)
     subtitle: str = ""  # the report's own first line, when the title is the run's
 
 

@@ -30,6 +30,7 @@ from .messages import (
     RULE_LABELS,
     RUN_TITLE,
     STATUS_LABELS,
+    Reason,
 )
 from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
@@ -602,7 +603,11 @@ def counts_html(
 def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     report = cited.report
     meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
-    meta += [(META_LABELS.get(k, k), v) for k, v in sorted(report.meta.items()) if k != "summary"]
+    meta += [
+        (META_LABELS.get(k, k), reason.chinese() if (reason := Reason.read(v)) else v)
+        for k, v in sorted(report.meta.items())
+        if k != "summary"
+    ]
     meta.append(("文件", report.path))
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     parts = [

@@ -30,17 +30,17 @@ def varints(values):
 
 
 MAX_RICE = 31  # largest Rice parameter (5 bits in a term's header)
-RICE_BATCH = 1 << 20  # postings coded at a time: bounds the coder's memory (terms are byte-aligned, so batches join)
 
 
-def rice_coded(gap, tf, first, counted) -> tuple:
-    """`rice_batch` over whole terms, RICE_BATCH postings at a time."""
+def rice_coded(gap, tf, first, counted, batch: int) -> tuple:
+    """`rice_batch` over whole terms, about `batch` postings at a time: bounds the coder's memory
+    (terms are byte-aligned, so batches join)."""
     import numpy as np
 
     if not len(gap):
         return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(first)
-    at_or_after = np.searchsorted(starts, np.arange(0, len(gap), RICE_BATCH))
+    at_or_after = np.searchsorted(starts, np.arange(0, len(gap), batch))
     cuts = np.unique(starts[np.minimum(at_or_after, len(starts) - 1)])
     encoded, term_at, done = [], [], 0
     for lo, hi in zip(cuts, np.append(cuts[1:], len(gap))):

@@ -8,12 +8,11 @@ report with no citations.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .cite.resolve import MIN_PREFIX, TITLE_CUT, file_key, normalize_title
+from .cite.resolve import file_key
 from .knowledge_base import CitedReport, KnowledgeBase
 from .messages import STATUS_LABELS
 from .models import Report, Resolved
@@ -72,22 +71,15 @@ def configuration_of(report: Report) -> Configuration:
 
 class TitleLookup:
     """Whether a cited long_context title names anything anywhere in the knowledge base: a source
-    (whole title, its 50-character cut, or a prefix of at least MIN_PREFIX characters, as the
-    resolver matches) or a task file. One that names nothing was most likely invented."""
+    (by the resolver's title rule, `Titles`) or a task file. One that names nothing was most
+    likely invented."""
 
     def __init__(self, kb: KnowledgeBase):
         self.titles = kb.titles
-        self.sorted = sorted({normalize_title(s.title) for s in kb.loaded.sources.values()})
         self.files = {file_key(f.name) for f in kb.loaded.files.values()}
 
     def known(self, title: str) -> bool:
-        wanted = normalize_title(title)
-        if wanted in self.titles or normalize_title(title[:TITLE_CUT]) in self.titles or file_key(title) in self.files:
-            return True
-        if len(wanted) < MIN_PREFIX:
-            return False
-        at = bisect.bisect_left(self.sorted, wanted)
-        return at < len(self.sorted) and self.sorted[at].startswith(wanted)
+        return file_key(title) in self.files or bool(self.titles.match(title))
 
     def invented(self, item: Resolved) -> bool:
         """A long_context citation with a title that matches no source and no file."""

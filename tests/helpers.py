@@ -102,12 +102,13 @@ def write_page(folder: Path, name: str, title: str, body: str) -> Path:
     return path
 
 
-def search_worker(page, site: Path, queries: list[str]) -> list[list[str]]:
+def search_worker(page, site: Path, queries: list[str], limit: int) -> list[list[tuple[str, float]]]:
     """The site's search worker asked each query in a Playwright page, by the search bench's own
-    script: the first 10 result locations of each."""
+    script: the location and score of each of its first `limit` results."""
     with serve(site) as url:
         page.goto(url + "/")
-        return page.evaluate(script(SEARCH_WORKER), [worker_url(site), None, queries, 30_000])["results"]
+        found = page.evaluate(script(SEARCH_WORKER), [worker_url(site), None, queries, 30_000, limit])
+    return [list(zip(locations, scores)) for locations, scores in zip(found["results"], found["scores"])]
 
 
 LINKCHECKER = Path(sys.executable).parent / "linkchecker"

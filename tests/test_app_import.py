@@ -58,10 +58,10 @@ def test_bench_corpus_is_inferred_from_the_cited_titles(app):
     root, _, site = app
     meta = yaml.safe_load((root / "kb/reports/bench_case9999-101_2025-01-01_10-00-00/report.yaml").read_text())
     assert meta["corpus"] == "corpora/101/long_context_sampled_60"
-    assert (
-        meta["corpus_evidence"] == "引用的 4 个语料标题中有 4 个在其中"
-    )  # per file: 101.md 1, the run 2, its comparison 1
+    evidence = {"reason": "corpus_evidence", "cited": 4, "found": 4}  # per file: 101.md 1, the run 2, its comparison 1
+    assert meta["corpus_evidence"] == evidence
     untimed = soup_of(site, "reports/bench-case9999-101")  # `101.md`, a run without a time
+    assert "引用的 4 个语料标题中有 4 个在其中" in untimed.select_one("table").get_text()  # in the reader's words
     link = untimed.select_one('a.citekb-cite[data-status="resolved"]')
     assert link["data-title"] == OLD_SCHEMA_TITLE and link["data-chunk"] == "1"
 

@@ -82,15 +82,15 @@ def test_search_bench_python_engine_finds_known_items(tmp_path):
 
 
 def test_search_bench_tries_an_index_setting(tmp_path):
-    """`--set` changes a setting for that run (every pair of words joined: more terms); a name that is
-    not a numeric index setting is refused."""
+    """`--set` changes a SearchSettings value for that run (every pair of words joined: more terms); a
+    name that is not one is refused."""
     synthesize(tmp_path / "kb", 60, 3)
 
     def terms(*extra: str) -> int:
         return json.loads(python_bench(tmp_path / "kb", "--queries", "10", *extra).stdout)["python"]["terms"]
 
-    assert terms("--set", "JOIN_SHARE=0", "--set", "JOIN_MIN_SHARE=0") > terms()
-    for wrong in ("SITE_FOLDER=x", "NO_SUCH=1", "JOIN_SHARE=many"):
+    assert terms("--set", "join_share=0", "--set", "join_min_share=0") > terms()
+    for wrong in ("SITE_FOLDER=x", "JOIN_SHARE=0", "no_such=1", "join_share=many", "checked=1.5"):
         refused = python_bench(tmp_path / "kb", "--set", wrong, check=False)
         assert refused.returncode == 2 and "numeric setting" in refused.stderr, wrong
 

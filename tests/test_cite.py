@@ -10,7 +10,7 @@ from helpers import kb, need_pipeline
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import Locator, parse_citations, parse_locator
-from build_tools.cite.resolve import Scope, file_key, resolve
+from build_tools.cite.resolve import Scope, Titles, file_key, resolve
 from build_tools.messages import STATUS_LABELS
 from build_tools.models import FilePart, FileSource, Source
 
@@ -161,8 +161,33 @@ def test_resolution_statuses():
     assert resolved('[long_context: "Hugging", chunk 0]', where)[0][0] == "unknown_source"  # too short to be a cut
     assert resolved("[图片: LOGO.png]", where) == [("resolved", "sources/f1/", None)]
     assert resolved("[文档: gpt-4 technical report.pdf]", where)[0][0] == "missing_file"
+    # prose before a file's name: the name is found where a word starts, never inside one
+    assert resolved("[公式详解见logo.png, p9]", where) == [("resolved", "sources/f1/", None)]
+    assert resolved("[详见 logo.png]", where) == [("resolved", "sources/f1/", None)]
+    assert resolved("[biglogo.png]", where)[0][0] == "missing_file"
     for hostile in ("[文档: ../../etc/passwd]", "[图片: ..\\logo.png]", "[文档: .hidden]"):
         assert resolved(hostile, where)[0][:2] == ("malformed", None)
+
+
+TITLED = [
+    Source(f"s{i}", title, "")
+    for i, title in enumerate(["大模型生态-知乎", "OpenAI 开源模型重磅回归", "大模型生态-知乎", "ＧＰＴ-4 技术报告"])
+]
+
+
+@pytest.mark.parametrize(
+    ("cited", "slugs"),
+    [
+        ("大模型生态-知乎", ["s0", "s2"]),  # every exact match, in the corpus's order
+        ("OpenAI 开源模型", ["s1"]),  # a cut title (8 characters or more) names what it starts
+        ("大模型生态", []),  # shorter than MIN_PREFIX: only a whole title
+        ("GPT-4 技术报告", ["s3"]),  # NFKC on both sides
+        ("OpenAI 开源模型重磅回归！", []),  # longer than the title: no match
+        ("开源模型重磅回归", []),  # the middle of a title is not a cut
+    ],
+)
+def test_one_title_rule(cited, slugs):
+    assert [s.slug for s in Titles(TITLED).match(cited)] == slugs
 
 
 def test_invisible_characters_and_width_do_not_break_matching():

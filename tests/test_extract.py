@@ -12,7 +12,7 @@ from helpers import PIPELINE, build_site, kb, serve
 from pdfminer.high_level import extract_text
 from sample_kbs import pdf_bytes, png_bytes
 
-from build_tools import index, render
+from build_tools import documents, render
 from build_tools.extract import MAX_ROWS, extract_parts
 from build_tools.ingest import load
 from build_tools.knowledge_base import assemble
@@ -201,7 +201,7 @@ def test_file_pages_show_every_part_under_its_anchor(knowledge):
 
 
 def test_search_has_one_document_per_part(knowledge):
-    docs = {(d.page_title, d.anchor): d for d in index.search_docs(knowledge)}
+    docs = {(d.page_title, d.anchor): d for d in documents.search_docs(knowledge)}
     paper = docs[("paper.pdf", "page-2")]
     assert (paper.label, paper.text.strip(), paper.page) == (
         "第 2 页",

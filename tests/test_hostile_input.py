@@ -5,6 +5,7 @@ nothing outside the knowledge base is published (links), no input costs far more
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -138,6 +139,54 @@ def test_knowledge_base_inside_docs_dir_is_refused(tmp_path):
     docs = REPO / "docs"
     built = build_site(docs, tmp_path / "site")
     assert built.returncode != 0 and "must not be inside docs_dir" in built.log
+
+
+def build_with_settings(tmp_path: Path, citekb: dict, **environment: str) -> subprocess.CompletedProcess:
+    """`mkdocs build --strict -q` of the shipped knowledge base with these `extra.citekb` settings and
+    environment variables (and no others): a minimal mkdocs.yml (JSON is YAML) beside the site."""
+    config = {
+        "site_name": "settings",
+        "docs_dir": str(REPO / "docs"),
+        "hooks": [str(REPO / "hooks" / "citekb.py")],
+        "extra": {"citekb": {"sources": str(REPO / "sources"), **citekb}},
+    }
+    (tmp_path / "mkdocs.yml").write_text(json.dumps(config), encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CITEKB_")}
+    env.update(NO_MKDOCS_2_WARNING="1", CITEKB_CACHE=str(tmp_path / "terms.marshal"), **environment)
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(tmp_path / "mkdocs.yml")]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize(
+    "citekb, environment, named",
+    [
+        (
+            {"search": "fast"},
+            {},
+            "'extra.citekb.search': Expected one of: ('prebuilt', 'material') but received: 'fast'",
+        ),
+        (
+            {},
+            {"CITEKB_AUDIT": "maybe"},
+            "'extra.citekb.audit' (set by $CITEKB_AUDIT): Expected true or false but received: 'maybe'",
+        ),
+        ({"audit": "yes"}, {}, "'extra.citekb.audit': Expected true or false but received: 'yes'"),
+        ({"serach": "material"}, {}, "'extra.citekb.serach': Unrecognised configuration name: serach"),
+    ],
+)
+def test_a_bad_setting_stops_the_build_naming_its_key_and_value(tmp_path, citekb, environment, named):
+    built = build_with_settings(tmp_path, citekb, **environment)
+    assert built.returncode != 0 and named in built.stderr, built.stderr
+
+
+def test_environment_overrides_mkdocs_yml(tmp_path):
+    built = build_with_settings(
+        tmp_path, {"search": "material", "audit": True}, CITEKB_SEARCH="prebuilt", CITEKB_AUDIT="0"
+    )
+    assert built.returncode == 0, built.stderr
+    site = tmp_path / "site"
+    assert (site / "search/citekb").is_dir()  # the prebuilt index
+    assert "data-audit=" not in (site / "reports/example-open-vs-closed/index.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -289,3 +338,22 @@ def test_short_titles_get_no_nonsense_hints():
 
     assert [hint(t) for t in ("A", "AB", "GPX", "Bx")] == [None] * 4
     assert hint("大模型发不") is not None and "OpenAI 开源模型发布会" in hint("OpenAI 开源模形发布会")
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("{reason: corpus_absent, corpus: old_60}", "知识库中没有语料 old_60.json"),  # as `kb import` records one
+        ("{reason: corpus_absent}", "此报告的语料不在知识库中：{'reason': 'corpus_absent'}"),  # lacks its values
+        ("语料已丢失", "此报告的语料不在知识库中：语料已丢失"),  # a note in the writer's words
+    ],
+)
+def test_a_recorded_reason_for_a_missing_corpus_is_read_never_trusted(tmp_path, written, reason):
+    report = tmp_path / "reports" / "r"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text(f"task: t\ncorpus_missing: {written}\n", encoding="utf-8")
+    (report / "final_report.md").write_text('正文[long_context: "某页", chunk 1]。\n', encoding="utf-8")
+    built = build(tmp_path)
+    assert not built.problems
+    [item] = built.cited["r"].final
+    assert item.status == "unknown_source" and item.reason.chinese() == reason

@@ -9,6 +9,7 @@ from helpers import build_site, kb, write_page
 
 from build_tools import stats
 from build_tools.ingest import load
+from build_tools.knowledge_base import Memo, build
 
 
 def make_bad_folder(root: Path) -> None:
@@ -84,3 +85,26 @@ def test_an_empty_final_report_is_a_failed_run_not_a_problem(tmp_path):
         "reports/no-report: no report text found (expected *_comparison.txt, final_report.md or a report .md)"
     ]
     assert stats.failed(next(iter(loaded.reports.values())).final)
+
+
+def test_a_serve_rebuild_rereads_exactly_the_corpora_that_changed(tmp_path):
+    """`mkdocs serve` keeps corpora between rebuilds (knowledge_base.Memo): an edited, added or
+    removed corpus file shows at once, and a kept one is a fresh copy each time."""
+    corpora = tmp_path / "corpora" / "001"
+    corpora.mkdir(parents=True)
+    first, second = corpora / "a.json", corpora / "b.json"
+    first.write_text(json.dumps([{"title": "甲", "content": "第一版。"}], ensure_ascii=False), encoding="utf-8")
+    second.write_text(json.dumps([{"title": "乙", "content": "不变。"}], ensure_ascii=False), encoding="utf-8")
+    memo = Memo()
+    before = build(tmp_path, memo)
+    before.loaded.sources[before.loaded.corpora["corpora/001/b"].slugs[0]].meta["touched"] = "x"
+    first.write_text(json.dumps([{"title": "甲", "content": "第二版，更长。"}], ensure_ascii=False), encoding="utf-8")
+    third = corpora / "c.json"
+    third.write_text(json.dumps([{"title": "丙", "content": "新的。"}], ensure_ascii=False), encoding="utf-8")
+    after = build(tmp_path, memo)
+    bodies = {s.title: s for s in after.loaded.sources.values()}
+    assert bodies["甲"].body == "第二版，更长。" and bodies["丙"].body == "新的。"
+    assert "touched" not in bodies["乙"].meta  # what a build did to a kept source stays in that build
+    third.unlink()
+    assert set(build(tmp_path, memo).loaded.corpora) == {"corpora/001/a", "corpora/001/b"}
+    assert set(memo.corpora) == {first, second}

@@ -7,7 +7,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 
 from build_tools import render
-from build_tools.index import search_docs
+from build_tools.documents import search_docs
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import assemble
 from build_tools.models import Corpus, Report, Source

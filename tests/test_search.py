@@ -5,38 +5,38 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
+import unicodedata
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 from helpers import REPO, kb, search_worker, serve
 
-from build_tools import index, shards
-from build_tools.index import Clause, SearchDoc, Searcher, TermCache, build_index, query_terms, tokenize, write_index
+from build_tools import analysis, search
+from build_tools.analysis import TermCache, tokenize
+from build_tools.documents import search_docs
+from build_tools.index import (
+    SETTINGS,
+    SITE_FOLDER,
+    SearchDoc,
+    SearchSettings,
+    build_index,
+    index_files,
+    write_index,
+)
 from build_tools.knowledge_base import build
+from build_tools.search import Clause, Searcher, query_terms
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
 KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services", "开源模型更注重效率优化"]
-AGREEMENT_QUERIES = [
-    "开源模型",
-    "开源大模型",
-    "OpenAI 成功经验",
-    "Hugging Face",
-    "latency",
-    "laten",
-    "风险管理与合规性",
-    "闭源",
-    "数据隐私 安全",
-    "transformer 模型",
-    "不存在的词语组合",
-    "xyzzyqux",
-]
 
 
 def test_query_rule_tries_every_indexed_substring():
     vocabulary = {"开源", "模型", "开源模型", "型", "大"}
-    joins_nothing = index.join_rule({}, 100, index.JOIN_SHARE)
+    joins_nothing = analysis.join_rule({}, 100, SETTINGS.join_share)
     assert query_terms("开源模型", vocabulary.__contains__, joins_nothing) == [
         Clause("开源", False, 0b11),
         Clause("开源模型", False, 0b1111),
@@ -60,9 +60,9 @@ def test_joins_are_looked_up_where_words_that_join_could_meet():
     join (by the build's rule), and a bucket the index lacks is no clause."""
 
     def bucket(key: str) -> str:
-        return index.bucket_term(index.join_hash(key) % 101)
+        return analysis.bucket_term(analysis.join_hash(key) % 101)
 
-    can_join = index.join_rule({"开源": 40, "模型": 30, "open": 50, "source": 20, "model": 2}, 100, 0.05)
+    can_join = analysis.join_rule({"开源": 40, "模型": 30, "open": 50, "source": 20, "model": 2}, 100, 0.05)
     assert can_join("开源", "模型") and can_join("open", "source") and not can_join("source", "model")
     held = {"开源", "模型", bucket("开源"), bucket("源模"), bucket("open source"), bucket("source model")}
     assert query_terms("开源模型", held.__contains__, can_join, 101) == [  # 开|源 and 模|型: no words that join
@@ -84,12 +84,22 @@ def test_joins_are_looked_up_where_words_that_join_could_meet():
 
 def test_join_hash_is_fnv1a():
     """The worker hashes with Math.imul over UTF-16 code units; these are FNV-1a's published values."""
-    assert index.join_hash("") == 0x811C9DC5 and index.join_hash("a") == 0xE40C292C
+    assert analysis.join_hash("") == 0x811C9DC5 and analysis.join_hash("a") == 0xE40C292C
 
 
 def test_tokens_fold_case_and_width_and_segment_chinese():
     tokens = tokenize("ＯpenAI 发布了开源模型 Latency")
     assert {"openai", "latency", "开源", "模型"} <= set(tokens)
+
+
+def test_fold_is_nfkc_and_lower_case_exactly():
+    """The quick path (full-width forms mapped first) must fold as plain NFKC does: the worker folds
+    queries with String.normalize("NFKC"), and a differing fold would miss terms."""
+    rng = random.Random(7)
+    alphabet = "ａＡ１，：（）\u3000 Ｑ\u0301\u0308é\u00bd\u2460ﬁ㎏①ｶﾞ漢字。！？Aa1\u00a0\u2126İẞ"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 12))) for _ in range(5000)]
+    for text in [*texts, "ＧＰＴ－４，２０２５年", "Ａ\u0301"]:
+        assert analysis.fold(text) == unicodedata.normalize("NFKC", text).lower(), text
 
 
 def test_segmentation_is_jiebas_cut_for_search():
@@ -125,26 +135,25 @@ def random_docs(count: int, seed: int = 1) -> list[SearchDoc]:
     return docs
 
 
-def built_searcher(docs: list[SearchDoc], folder: Path) -> Searcher:
-    write_index(build_index(docs, TermCache(None)), folder)
+def built_searcher(docs: list[SearchDoc], folder: Path, settings: SearchSettings = SETTINGS) -> Searcher:
+    write_index(build_index(docs, TermCache(None), settings), folder)
     return Searcher(folder)
 
 
-def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
+def test_postings_decode_to_each_documents_term_counts(tmp_path):
     """The numpy encoder, read back by the reader the CLI uses: every (term, document, tf) survives,
     including long gaps, counts past one byte (kept at 255), and terms coded in separate batches."""
-    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
-    monkeypatch.setattr(shards, "RICE_BATCH", 64)
-    monkeypatch.setattr(index, "JOIN_SHARE", 0)  # every two words in a row are joined
-    monkeypatch.setattr(index, "JOIN_MIN_SHARE", 0)
+    settings = replace(  # every two words in a row are joined
+        SETTINGS, stop_min_documents=10, rice_batch=64, join_share=0, join_min_share=0
+    )
     docs = random_docs(600)
     docs.append(SearchDoc("sources/big/", "Big", "chunk-0", "chunk 0", "rare " * 300 + "omega"))
-    searcher = built_searcher(docs, tmp_path)
+    searcher = built_searcher(docs, tmp_path, settings)
     expected: dict[str, dict[int, int]] = {}
     for number, doc in enumerate(docs):
         for term, tf in Counter(tokenize(doc.text)).items():
             expected.setdefault(term, {})[number] = min(tf, 255)
-    limit = index.STOP_SHARE * len(docs)
+    limit = settings.stop_share * len(docs)
     indexed = {term: found for term, found in expected.items() if len(found) <= limit}
     assert {"rare", "omega"} <= set(indexed) and len(indexed) < len(expected)  # some stop words, some kept
     for term, found in indexed.items():
@@ -156,7 +165,7 @@ def test_postings_decode_to_each_documents_term_counts(tmp_path, monkeypatch):
         for run in re.split(r"[^a-z ]+", doc.text):  # English words in a row, not across Chinese ones
             words = run.split()
             for a, b in zip(words, words[1:]):
-                joined.setdefault(index.bucket_term(index.join_hash(f"{a} {b}") % buckets), {})[number] = 1
+                joined.setdefault(analysis.bucket_term(analysis.join_hash(f"{a} {b}") % buckets), {})[number] = 1
     assert len(joined) > 10
     for term, found in joined.items():
         assert dict(searcher.shard(term).postings(term, counted=False)) == found, term
@@ -203,17 +212,15 @@ def test_weights_are_lunrs_bm25(tmp_path):
     assert checked > 50
 
 
-def test_stop_words_count_only_in_a_query_of_stop_words(tmp_path, monkeypatch):
+def test_stop_words_count_only_in_a_query_of_stop_words(tmp_path):
     """A word in most documents does not decide a query that has other words; asked alone it still
     finds its best documents (the most occurrences in the shortest text) from its cut-short list."""
-    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
-    monkeypatch.setattr(index, "STOP_KEEP", 3)
     docs = [
         SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", f"common filler{n} 模型 " + "pad " * n)
         for n in range(40)
     ]
     docs.append(SearchDoc("sources/t/", "T", "chunk-0", "chunk 0", "common common common"))
-    searcher = built_searcher(docs, tmp_path)
+    searcher = built_searcher(docs, tmp_path, replace(SETTINGS, stop_min_documents=10, stop_keep=3))
     assert {"common": 41, "模型": 40}.items() <= searcher.manifest["stop_words"].items()  # true counts
     assert len(searcher.shard("common").postings("common")) == 3
     assert [r["location"] for r in searcher.search("common filler7")] == ["sources/s/#chunk-7"]
@@ -224,14 +231,13 @@ def test_stop_words_count_only_in_a_query_of_stop_words(tmp_path, monkeypatch):
     ]
 
 
-def test_a_common_single_character_counts_by_its_joins(tmp_path, monkeypatch):
+def test_a_common_single_character_counts_by_its_joins(tmp_path):
     """上 is in 3 of 40 documents: below the stop-word share, but a single character that common is
     a stop word too. The join 子上 still finds it after 兔子; asked alone, it still finds its documents."""
-    monkeypatch.setattr(index, "STOP_MIN_DOCUMENTS", 10)
     docs = [SearchDoc("sources/s/", "S", f"chunk-{n}", f"chunk {n}", f"其他{n} 跑步") for n in range(36)]
     docs += [SearchDoc("sources/t/", "T", f"chunk-{n}", f"chunk {n}", "上 山 兔子") for n in range(3)]
     docs.append(SearchDoc("sources/u/", "U", "chunk-0", "chunk 0", "兔子上山"))  # 兔子|上山
-    searcher = built_searcher(docs, tmp_path)
+    searcher = built_searcher(docs, tmp_path, replace(SETTINGS, stop_min_documents=10))
     stop_words = searcher.manifest["stop_words"]
     assert {"上": 3, "山": 3}.items() <= stop_words.items() and "兔子" not in stop_words
     assert searcher.search("兔子上山", 1)[0]["location"] == "sources/u/#chunk-0"
@@ -275,12 +281,11 @@ def test_documents_covering_more_of_the_query_rank_first(tmp_path):
     assert ranked[0] == "sources/b/#chunk-0" and set(ranked) == {d.location for d in docs}
 
 
-def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monkeypatch):
+def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path):
     """BM25 prefers the short chunks holding both words apart (joins are not indexed here); the one
     holding "vector search" as typed is read from its page (here: `texts`) among the first results
     and moves first; while none of the results read holds it, the next is read, one at a time, up
-    to RECHECKED."""
-    monkeypatch.setattr(index, "JOIN_MIN_SHARE", 2.0)
+    to `rechecked`. Both come from the index's manifest, as the settings it was built with."""
     padding = " ".join(f"word{n}" for n in range(60))
     docs = [
         SearchDoc("sources/a/", "A", "chunk-0", "chunk 0", "search search vector vector"),
@@ -288,11 +293,12 @@ def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monk
         SearchDoc("sources/b/", "B", "chunk-0", "chunk 0", f"the vector search, {padding}"),
         SearchDoc("sources/c/", "C", "chunk-0", "chunk 0", "vector"),
     ]  # one word: last
-    write_index(build_index(docs, TermCache(None)), tmp_path)
+    unjoined = replace(SETTINGS, join_min_share=2.0)
     typed, last = "sources/b/#chunk-0", "sources/c/#chunk-0"
     read: list[str] = []
 
-    def ranked(text=lambda location: "") -> list[str]:
+    def ranked(text=lambda location: "", settings: SearchSettings = unjoined) -> list[str]:
+        write_index(build_index(docs, TermCache(None), settings), tmp_path)
         read.clear()
         return [
             r["location"]
@@ -304,11 +310,11 @@ def test_the_query_as_typed_moves_first_among_the_checked_results(tmp_path, monk
     apart = ranked()[:2]
     assert ranked()[2:] == [typed, last] and set(apart) == {docs[0].location, docs[1].location}
     texts = {d.location: d.text for d in docs}.get
-    assert ranked(texts)[0] == typed and read == apart + [typed, last]  # all among the first CHECKED
-    monkeypatch.setattr(index, "CHECKED", 1)
-    assert ranked(texts)[0] == typed and read == apart + [typed]  # then one at a time: found before the last
-    monkeypatch.setattr(index, "RECHECKED", 2)  # the typed one is not among the results read
-    assert ranked(texts) == apart + [typed, last] and read == apart
+    assert ranked(texts)[0] == typed and read == apart + [typed, last]  # all among the first `checked`
+    one = replace(unjoined, checked=1)
+    assert ranked(texts, one)[0] == typed and read == apart + [typed]  # then one at a time: found before the last
+    two = replace(one, rechecked=2)  # the typed one is not among the results read
+    assert ranked(texts, two) == apart + [typed, last] and read == apart
 
 
 def shipped_chunk_with(phrase: str) -> str:
@@ -340,11 +346,157 @@ def test_hidden_boilerplate_is_not_indexed(shipped):
     assert cli_search(shipped.site, "Spring Boot") == []  # only in the 相关文章 list of seed 001
 
 
-def test_browser_worker_and_cli_agree(shipped, page):
-    browser = search_worker(page, shipped.site, AGREEMENT_QUERIES)
-    for query, locations in zip(AGREEMENT_QUERIES, browser):
-        assert locations == cli_search(shipped.site, query), query
-    assert browser[-1] == [] and sum(map(bool, browser)) >= 8  # agreement on real result lists, not on empties
+WORKER_LIMIT = 100  # results the worker returns (citekb-search.js LIMIT)
+# Every query-side setting away from its default, stop words in a corpus this small, several shards:
+# the worker agrees only if it searches by the settings in the index's manifest.
+TUNED = replace(
+    SETTINGS,
+    k1=1.6,
+    b=0.5,
+    max_term=2,
+    coverage_bits=6,
+    checked=2,
+    rechecked=6,
+    join_share=0.01,
+    join_density=0.05,
+    stop_share=0.3,
+    stop_min_documents=0,
+    stop_single_share=0.1,
+    stop_keep=3,
+    postings_per_shard=400,
+)
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?: [A-Za-z][A-Za-z0-9]*)*")
+QUERY_KINDS = {  # kind → how many
+    "chinese": 90,  # a substring of a Chinese run, 1 to 10 characters, anywhere
+    "across words": 40,  # the end of one jieba word and the start of the next
+    "long word": 15,  # an indexed word of 4 or more characters, in context
+    "english word": 30,
+    "english phrase": 30,
+    "prefix": 25,  # a last English word still being typed
+    "mixed": 25,  # an English word and Chinese of the same document, in either order
+    "folded": 15,  # upper-case or full-width
+    "stop words": 20,  # one or two of the tuned index's: answered from their cut-short lists
+    "no hit": 15,
+}
+
+
+def generated_queries(docs: list[SearchDoc], stop_words: list[str], seed: int = 17) -> list[tuple[str, str]]:
+    """(kind, query) pairs drawn from the documents' text, the same on every run."""
+    import rjieba
+
+    rng = random.Random(seed)
+    han = [_HAN_RUN.findall(d.text) for d in docs]
+    english = [[run.split() for run in _ENGLISH_RUN.findall(d.text)] for d in docs]
+    words = [[w for run in runs for w in run if len(w) >= 3] for runs in english]
+    both = [n for n in range(len(docs)) if han[n] and words[n]]
+    long_words = sorted({t for d in docs for t in tokenize(d.text) if len(t) >= 4 and _HAN_RUN.fullmatch(t)})
+
+    def chinese(runs: list[str], longest: int) -> str:
+        run = rng.choice(runs)
+        size = rng.randint(1, min(longest, len(run)))
+        start = rng.randrange(len(run) - size + 1)
+        return run[start : start + size]
+
+    def across() -> str | None:
+        parts = rjieba.cut(rng.choice(rng.choice([runs for runs in han if runs])))
+        if len(parts) < 2:
+            return None
+        i = rng.randrange(len(parts) - 1)
+        a, b = parts[i], parts[i + 1]
+        return a[-rng.randint(1, len(a)) :] + b[: rng.randint(1, len(b))]
+
+    def long_word() -> str:
+        word = rng.choice(long_words)
+        run = rng.choice([run for runs in han for run in runs if word in run])
+        at = run.index(word)
+        return run[max(0, at - rng.randint(0, 2)) : at + len(word) + rng.randint(0, 2)]
+
+    def phrase() -> str | None:
+        runs = [run for run in rng.choice(english) if len(run) >= 2]
+        if not runs:
+            return None
+        run = rng.choice(runs)
+        size = rng.randint(2, min(3, len(run)))
+        start = rng.randrange(len(run) - size + 1)
+        return " ".join(run[start : start + size])
+
+    def prefix() -> str:
+        run = rng.choice([run for runs in english for run in runs if len(run[-1]) >= 4])
+        word = run[-1][: rng.randint(3, len(run[-1]) - 1)]
+        return f"{run[-2]} {word}" if len(run) > 1 and rng.random() < 0.5 else word
+
+    def mixed() -> str:
+        n = rng.choice(both)
+        parts = [rng.choice(words[n]), chinese(han[n], 6)]
+        rng.shuffle(parts)
+        return rng.choice([" ", ""]).join(parts)
+
+    def folded() -> str:
+        text = phrase() or rng.choice(rng.choice([w for w in words if w]))
+        if rng.random() < 0.5:
+            return text.upper()
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" for c in text)  # full-width
+
+    def no_hit() -> str:
+        return rng.choice(
+            [
+                "".join(rng.choice("qxzjvk") for _ in range(rng.randint(5, 9))),
+                "".join(chr(rng.randint(0x3400, 0x3500)) for _ in range(rng.randint(2, 4))),  # rare characters
+                "".join(rng.sample("，。！？、；：…", 3)),  # no words at all
+            ]
+        )
+
+    make = {
+        "chinese": lambda: chinese(rng.choice([runs for runs in han if runs]), 10),
+        "across words": across,
+        "long word": long_word,
+        "english word": lambda: rng.choice(rng.choice([w for w in words if w])),
+        "english phrase": phrase,
+        "prefix": prefix,
+        "mixed": mixed,
+        "folded": folded,
+        "stop words": lambda: rng.choice([" ", ""]).join(rng.sample(stop_words, rng.randint(1, 2))),
+        "no hit": no_hit,
+    }
+    queries: dict[str, str] = {}  # query → kind, each query once
+    for kind, count in QUERY_KINDS.items():
+        made = 0
+        while made < count:
+            query = make[kind]()
+            if query and query not in queries:
+                queries[query] = kind
+                made += 1
+    return [(kind, query) for query, kind in queries.items()]
+
+
+def test_browser_worker_and_searcher_agree_on_generated_queries(shipped, page, tmp_path):
+    """About 300 queries of every kind, over the site as built and over the same documents indexed
+    with every query-side setting changed (TUNED): the worker in chromium and `Searcher` (`kb search`)
+    return the same ranked results with the same scores, all the worker returns. A rule or setting
+    the two read differently shows as the first query they disagree on."""
+    docs = search_docs(build(REPO / "sources"))
+    assert build_index(docs, TermCache(None)).files == {p.name: p.read_bytes() for p in index_files(shipped.site)}
+    tuned = tmp_path / "site"
+    shutil.copytree(shipped.site, tuned)
+    write_index(build_index(docs, TermCache(None), TUNED), tuned / SITE_FOLDER)
+    stop_words = list(Searcher(tuned / SITE_FOLDER).manifest["stop_words"])
+    queries = generated_queries(docs, stop_words)
+    assert len(queries) == sum(QUERY_KINDS.values()) and len(stop_words) > 5
+    found = {}
+    for site in (shipped.site, tuned):
+        searcher = Searcher(site / SITE_FOLDER)
+        browser = search_worker(page, site, [query for _, query in queries], WORKER_LIMIT)
+        for (kind, query), results in zip(queries, browser):
+            expected = [(r["location"], r["score"]) for r in searcher.search(query, WORKER_LIMIT)]
+            assert [location for location, _ in results] == [location for location, _ in expected], (kind, query)
+            assert all(abs(a[1] - b[1]) < 1e-6 for a, b in zip(results, expected)), (kind, query)
+        found[site] = [bool(results) for results in browser]
+    kinds = [kind for kind, _ in queries]
+    for site, hits in found.items():  # agreement on real result lists, not on empties
+        assert not any(hit for kind, hit in zip(kinds, hits) if kind == "no hit")
+        assert sum(hits) >= 0.9 * sum(kind != "no hit" for kind in kinds), site
+    assert all(hit for kind, hit in zip(kinds, found[tuned]) if kind == "stop words")
 
 
 @pytest.mark.parametrize("query", ["开源模型更注重效率优化", "Cognitive Services"])
@@ -389,7 +541,7 @@ def test_a_hyphenated_model_name_is_found_as_people_type_it(shipped):
 
 def test_a_report_section_reads_as_its_text_without_citation_markup(shipped):
     html = (shipped.site / "reports/example-open-vs-closed/index.html").read_text(encoding="utf-8")
-    background = index.section_text(html, "final-一背景")
+    background = search.section_text(html, "final-一背景")
     assert background.startswith("一、背景") and "在大型语言模型的发展中" in background
     assert "二、开源生态" not in background  # the section ends at the next heading
     assert "chunk" not in background and "大模型的未来竞争格局" not in background  # no citation label or preview

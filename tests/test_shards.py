@@ -8,7 +8,6 @@ import random
 
 import numpy as np
 
-from build_tools import shards
 from build_tools.shards import Shard, front_coded, read_varints, rice_coded, shard_file, varints
 
 BOUNDARIES = [0, 1, 127, 128, 16_383, 16_384, 2**21 - 1, 2**21, 2**28 - 1, 2**28, 2**32 - 1]
@@ -41,9 +40,9 @@ def random_postings(rng: random.Random, terms: int) -> dict[str, tuple[list[tupl
     return postings
 
 
-def encoded_shard(postings: dict[str, tuple[list[tuple[int, int]], bool]]) -> bytes:
+def encoded_shard(postings: dict[str, tuple[list[tuple[int, int]], bool]], batch: int = 1 << 20) -> bytes:
     """One shard of these terms, as the index builder writes one (gaps within a term, its first
-    posting's document as is)."""
+    posting's document as is), the postings coded about `batch` at a time."""
     gap, tf, first, counted = [], [], [], []
     for found, is_counted in postings.values():
         previous = -1
@@ -53,7 +52,7 @@ def encoded_shard(postings: dict[str, tuple[list[tuple[int, int]], bool]]) -> by
             first.append(number == 0)
             counted.append(is_counted)
             previous = document
-    data, term_at = rice_coded(np.array(gap), np.array(tf), np.array(first), np.array(counted))
+    data, term_at = rice_coded(np.array(gap), np.array(tf), np.array(first), np.array(counted), batch)
     spans = np.diff(np.append(term_at, len(data)))
     return shard_file(list(postings), spans, data.tobytes())
 
@@ -66,13 +65,11 @@ def test_postings_read_back_as_written():
         assert shard.postings(term, counted=counted) == found, term
 
 
-def test_postings_coded_in_batches_are_the_same_bytes(monkeypatch):
-    """The coder bounds its memory by coding RICE_BATCH postings at a time, cut at term starts: terms
-    are byte-aligned, so the batches join into the same file."""
+def test_postings_coded_in_batches_are_the_same_bytes():
+    """The coder bounds its memory by coding about `batch` postings at a time, cut at term starts:
+    terms are byte-aligned, so the batches join into the same file."""
     postings = random_postings(random.Random(8), 80)
-    whole = encoded_shard(postings)
-    monkeypatch.setattr(shards, "RICE_BATCH", 64)
-    assert encoded_shard(postings) == whole
+    assert encoded_shard(postings, batch=64) == encoded_shard(postings)
 
 
 def test_terms_with_a_prefix_are_found_in_the_shard():

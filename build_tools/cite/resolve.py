@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -18,13 +20,15 @@ from ..models import Citation, FilePart, FileSource, Resolved, Source
 from ..paths import chunk_path, part_anchor, source_path
 from .parse import Locator, parse_locator
 
-TITLE_CUT = 50  # the pipeline cites titles cut to their first 50 characters
 MIN_PREFIX = 8  # a cited title shorter than this must equal a whole title
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"\s+")
 # Models retype quotes: “十五五” is cited as "十五五". Folded on both sides, never fuzzier.
 _QUOTES = str.maketrans(dict.fromkeys("“”„‟＂「」『』〝〞", '"') | dict.fromkeys("‘’‚‛＇", "'"))
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f]|^\.|\.\.")
+_WORD_START = re.compile(
+    r"(?<=[\s,，、:：;；(（“\"'])(?=\S)|(?<=[\u3400-\u9fff])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[\u3400-\u9fff])"
+)
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
@@ -57,13 +61,25 @@ def url_key(url: str) -> str:
     return f"{host}/{rest}".rstrip("/")
 
 
-def title_index(sources: list[Source]) -> dict[str, Source]:
-    """Normalized whole titles and 50-character cuts → source, for O(1) look-ups at scale."""
-    index: dict[str, Source] = {}
-    for source in sources:
-        index.setdefault(normalize_title(source.title[:TITLE_CUT]), source)
-        index.setdefault(normalize_title(source.title), source)
-    return index
+class Titles:
+    """The one title rule, for the resolver and for `kb stats`: a cited title names the sources whose
+    normalized title equals it or, when it is at least MIN_PREFIX long, starts with it (the
+    pipeline's 50-character cut, or a writer's shorter one). Sorted, so a look-up is a binary
+    search even over every source of the knowledge base."""
+
+    def __init__(self, sources: Iterable[Source]) -> None:
+        self.keyed = [(normalize_title(s.title), s) for s in sources]  # in the sources' order
+        self._order = sorted(range(len(self.keyed)), key=lambda i: self.keyed[i][0])
+        self._keys = [self.keyed[i][0] for i in self._order]
+
+    def match(self, cited: str) -> list[Source]:
+        """Exact matches, else prefix matches; in the sources' order."""
+        wanted = normalize_title(cited)
+        start, end = bisect_left(self._keys, wanted), bisect_right(self._keys, wanted)
+        if start == end and len(wanted) >= MIN_PREFIX:
+            while end < len(self._keys) and self._keys[end].startswith(wanted):
+                end += 1
+        return [self.keyed[i][1] for i in sorted(self._order[start:end])]
 
 
 def url_index(sources: list[Source]) -> dict[str, Source]:
@@ -86,19 +102,14 @@ class Scope:
     files_folder: str | None = None
     rag_titles: dict[str, str] = field(default_factory=dict)
     missing_corpus: Reason | None = None  # why long_context citations cannot resolve at all
-    elsewhere: dict[str, Source] = field(default_factory=dict)  # title_index(), for suggestions only
+    elsewhere: Titles | None = None  # every source of the knowledge base, for suggestions only
     urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source in the knowledge base
 
-    def __post_init__(self) -> None:
-        self._titles = [(normalize_title(s.title), s) for s in self.sources]
-        self._urls = url_index(self.sources)
+    titles: Titles | None = None  # of `sources`: given when several reports share a corpus
 
-    def by_title(self, cited: str) -> list[Source]:
-        wanted = normalize_title(cited)
-        exact = [s for t, s in self._titles if t == wanted]
-        if exact or len(wanted) < MIN_PREFIX:
-            return exact
-        return [s for t, s in self._titles if t.startswith(wanted)]
+    def __post_init__(self) -> None:
+        self.titles = self.titles or Titles(self.sources)
+        self._urls = url_index(self.sources)
 
     def by_url(self, url: str) -> Source | None:
         """The report's own corpus first: the same page may be in several corpora."""
@@ -114,7 +125,7 @@ class Scope:
             return None
         cut = len(wanted) if len(wanted) >= MIN_PREFIX else None
         best = min(
-            ((min(distance(wanted, t[:cut]), distance(wanted, t)), s) for t, s in self._titles),
+            ((min(distance(wanted, t[:cut]), distance(wanted, t)), s) for t, s in self.titles.keyed),
             key=lambda pair: pair[0],
             default=None,
         )
@@ -127,10 +138,10 @@ def _unresolved(citation: Citation, status: str, reason: Reason, suggestion: Rea
 
 def _find_source(citation: Citation, title: str, scope: Scope) -> Source | Resolved:
     if scope.missing_corpus:
-        known = scope.elsewhere.get(normalize_title(title))
-        hint = Reason.of("elsewhere", name=known.title) if known else None
+        known = scope.elsewhere.match(title) if scope.elsewhere else []
+        hint = Reason.of("elsewhere", name=known[0].title) if known else None
         return _unresolved(citation, "unknown_source", scope.missing_corpus, hint)
-    matches = scope.by_title(title)
+    matches = scope.titles.match(title)
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
@@ -200,7 +211,7 @@ def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
     """A corpus document by title; else a task file cited as one (`file_as_chunk`, linked to the
     file: a chunk number is not a place in a file); else why neither exists."""
     title = citation.title or ""
-    matches = [] if scope.missing_corpus else scope.by_title(title)
+    matches = [] if scope.missing_corpus else scope.titles.match(title)
     if len(matches) == 1:
         return _chunk_of(citation, matches[0], scope)
     file = None if matches else scope.files.get(file_key(title))
@@ -222,7 +233,7 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
     name = citation.file or ""
     if _UNSAFE_NAME.search(name):
         return _unresolved(citation, "malformed", Reason.of("path_in_file_name"))
-    file = scope.files.get(file_key(name))
+    file = scope.files.get(file_key(name)) or _named_after_prose(name, scope)
     if file is None:
         wanted = file_key(name)
         near = min(scope.files.values(), key=lambda f: distance(file_key(f.name), wanted), default=None)
@@ -236,6 +247,18 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
         )
         return _unresolved(citation, "missing_file", missing, hint)
     return _link_file(citation, file, "resolved")
+
+
+def _named_after_prose(name: str, scope: Scope) -> FileSource | None:
+    """The task file whose whole name ends a cited one after prose (`[DPO公式详解见pdf.pdf, p9]`),
+    the longest such: only where the name starts a word (after a space or punctuation, or where
+    Chinese meets Latin), so `术语表.md` never finds a file `表.md`."""
+    for boundary in _WORD_START.finditer(name):
+        if 0 < boundary.start() < len(name):
+            file = scope.files.get(file_key(name[boundary.start() :]))
+            if file is not None:
+                return file
+    return None
 
 
 def _resolve_web(citation: Citation, scope: Scope) -> Resolved:

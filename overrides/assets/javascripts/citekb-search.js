@@ -1,24 +1,23 @@
 /* Citekb search worker: speaks Material's worker protocol (SETUP → READY, QUERY → RESULT) but
  * loads the prebuilt, sharded index from search/citekb/ (format in build_tools/shards.py) instead
  * of rebuilding a lunr index from search_index.json. Query rule and ranking mirror
- * build_tools/index.py (`query_terms`, `Searcher`): change both together; tests/test_search.py
- * proves they agree. */
+ * build_tools/search.py (`query_terms`, `Searcher`): change both together; tests/test_search.py
+ * proves they agree. Their tuning is the index's own: the manifest's `settings` (SearchSettings in
+ * build_tools/index.py); only how results are shown is set here. */
 
 const SETUP = 0, READY = 1, QUERY = 2, RESULT = 3
 const LIMIT = 100
-const CHECKED = 10 // results read from their pages: shown with a snippet, those holding the query as typed first ...
-const RECHECKED = 50 // ... or, while none of them does, the next one at a time, up to this one
 const READ_AHEAD = 4 // pages fetched ahead while reading on (sooner, the same results)
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
-const FORMAT = 6
+const FORMAT = 7
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
 const base = new URL("../../search/citekb/", self.location.href)
 const site = new URL("../../", self.location.href)
 const shards = new Map(), pageTexts = new Map()
-let manifest, pages, docs, joinWords
+let manifest, settings, pages, docs, joinWords
 /* Per-document accumulators, allocated once and reused by every query: a query that touches most
  * documents allocates little, so garbage collection stays out of the way of search. */
 let score, covered, joined, best, rounded, wordsHeld, joinsHeld, queryStamp, bestStamp, postingDocs, postingTfs, stamp = 0
@@ -180,7 +179,7 @@ const phraseKey = text => (fold(text).match(RUNS) || []).join(" ")
 function canJoin(a, b) {
   const countA = joinWords.get(a), countB = joinWords.get(b)
   return countA !== undefined && countB !== undefined &&
-    countA * countB >= manifest.join_share * manifest.documents * manifest.documents
+    countA * countB >= settings.join_share * manifest.documents * manifest.documents
 }
 
 /* Where in a query joins are looked up: English words in a row (at the first one's position) and
@@ -197,8 +196,8 @@ function joinsOf(runs) {
     }
     for (let i = 0; i + 1 < run.length; i++) {
       let meet = false
-      for (let start = Math.max(0, i + 1 - manifest.max_term); start <= i && !meet; start++)
-        for (let end = i + 2; end <= Math.min(run.length, i + 1 + manifest.max_term) && !meet; end++)
+      for (let start = Math.max(0, i + 1 - settings.max_term); start <= i && !meet; start++)
+        for (let end = i + 2; end <= Math.min(run.length, i + 1 + settings.max_term) && !meet; end++)
           meet = canJoin(run.slice(start, i + 1), run.slice(i + 1, end))
       if (meet) found.push([run.slice(i, i + 2), position + i])
     }
@@ -223,7 +222,7 @@ async function queryTerms(query, withStopWords) {
   const has = term => (withStopWords || !isStop(term)) && find(loaded.get(shardOf(term)), term) >= 0
   const bits = (start, end) => {
     let mask = 0
-    for (let p = start; p < end; p++) mask |= 1 << Math.min(p, manifest.coverage_bits)
+    for (let p = start; p < end; p++) mask |= 1 << Math.min(p, settings.coverage_bits)
     return mask
   }
   const clauses = []
@@ -236,7 +235,7 @@ async function queryTerms(query, withStopWords) {
     }
     const inTerm = new Array(run.length).fill(false)
     for (let start = 0; start < run.length; start++)
-      for (let end = start + 2; end <= Math.min(run.length, start + manifest.max_term); end++)
+      for (let end = start + 2; end <= Math.min(run.length, start + settings.max_term); end++)
         if (has(run.slice(start, end))) {
           clauses.push([run.slice(start, end), false, bits(position + start, position + end)])
           inTerm.fill(true, start, end)
@@ -259,9 +258,9 @@ async function queryTerms(query, withStopWords) {
 
 /* lunr's BM25 term weight, as Searcher.weight(). */
 function weight(tf, df, length) {
-  const m = manifest
-  const idf = Math.log(1 + Math.abs((m.documents - df + 0.5) / (df + 0.5)))
-  return idf * ((m.k1 + 1) * tf) / (m.k1 * (1 - m.b + m.b * length / m.average_length) + tf)
+  const { k1, b } = settings
+  const idf = Math.log(1 + Math.abs((manifest.documents - df + 0.5) / (df + 0.5)))
+  return idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * length / manifest.average_length) + tf)
 }
 
 function popcount(mask) {
@@ -367,9 +366,9 @@ function highlight(text, terms) {
 
 /* One result per chunk, in rank order (the unit a report cites), shaped as Material's page +
  * section so that it shows the section's text: the page's title above the chunk and its snippet.
- * The first CHECKED results are read from their pages (one fetch serves a page's chunks): each
+ * The first `checked` results are read from their pages (one fetch serves a page's chunks): each
  * is shown with a snippet cut from there, and those holding the query as typed move first; while
- * none does, the next is read, one at a time up to RECHECKED, as in Searcher.search(). */
+ * none does, the next is read, one at a time up to `rechecked`, as in Searcher.search(). */
 async function results(query) {
   const { ranked, terms } = await search(query)
   const matched = Object.fromEntries(terms.map(t => [t, true]))
@@ -381,9 +380,9 @@ async function results(query) {
     for (const d of documents) texts.set(d, sectionText(html.get(docs.pageOf[d]), anchorAndLabel(d)[0]))
     return documents.filter(d => key && phraseKey(texts.get(d)).includes(key))
   }
-  let typed = await typedAmong(ranked.slice(0, CHECKED))
-  const last = Math.min(RECHECKED, ranked.length)
-  for (let next = CHECKED; next < last && !typed.length; next++) { // then the next while none holds it
+  let typed = await typedAmong(ranked.slice(0, settings.checked))
+  const last = Math.min(settings.rechecked, ranked.length)
+  for (let next = settings.checked; next < last && !typed.length; next++) { // then the next while none holds it
     for (const d of ranked.slice(next + 1, Math.min(next + READ_AHEAD, last))) pageText(pages[docs.pageOf[d]][0])
     typed = await typedAmong([ranked[next]])
   }
@@ -404,6 +403,7 @@ async function handle(message) {
       let tables
       ;[manifest, tables] = await Promise.all([fetchFrom("manifest.json", "json"), fetchFrom("docs.json", "json")])
       if (manifest.format !== FORMAT) throw new Error(`search index format ${manifest.format}, expected ${FORMAT}`)
+      settings = manifest.settings
       ;({ pages, docs } = readTables(tables))
       joinWords = new Map(Object.entries(manifest.join_words))
       const n = docs.count

@@ -1,0 +1,69 @@
+"""What search finds: the knowledge base as search documents, one per chunk, task-file part and
+report section, each with the page and anchor a result links to. The index (`index.py`) knows
+nothing of the knowledge base beyond these."""
+
+from __future__ import annotations
+
+from . import commonmark
+from .clean import cleaned
+from .index import SearchDoc
+from .knowledge_base import KnowledgeBase
+from .models import Resolved
+from .paths import chunk_anchor, part_anchor, report_path, source_path
+from .render import part_label, unchanged
+
+
+def report_sections(text: str, items: list[Resolved], section: str, label: str) -> list[tuple[str, str, str]]:
+    """(anchor, label, text) for each part of a report between its headings, anchored as the page
+    renders them; citation brackets left out (their words would match every report)."""
+    spans = commonmark.disjoint((i.citation.start, i.citation.end) for i in items)
+    kept = commonmark.replace_spans(text, spans, lambda _, start, end: " " + "\n" * text.count("\n", start, end))
+    lines = kept.splitlines(keepends=True)  # line numbers stay those of `text`
+    found = commonmark.headings(text, spans, section)
+    starts = [0] + [h.line for h in found] + [len(lines)]
+    names = [(section, label)] + [(h.anchor, f"{label} · {h.title}") for h in found]
+    return [
+        (anchor, name, "".join(lines[starts[i] : starts[i + 1]]))
+        for i, (anchor, name) in enumerate(names)
+        if "".join(lines[starts[i] : starts[i + 1]]).strip()
+    ]
+
+
+def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
+    """One document per chunk, in a stable order, hidden boilerplate left out. The index leaves out
+    the overlap a chunk shares with the next one too (a phrase there is found in the next chunk,
+    which holds it as well): 13% fewer postings. `whole` keeps it, as a reader sees the chunk."""
+    docs: list[SearchDoc] = []
+    for slug in sorted(kb.chunks):
+        source = kb.loaded.sources[slug]
+        chunks = kb.chunks[slug]
+        for number, chunk in enumerate(chunks):
+            end = chunks[number + 1].start if number + 1 < len(chunks) and not whole else chunk.end
+            kept = cleaned(source.text, chunk.start, end, kb.removals[slug]).strip()
+            docs.append(
+                SearchDoc(source_path(slug), source.title, chunk_anchor(chunk.index), f"chunk {chunk.index}", kept)
+            )
+    return docs
+
+
+def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
+    """One document per chunk (`chunk_docs`), per page, slide, sheet or text of a task file, and per
+    report section (the query, and each part of the final and original reports between headings),
+    in a stable order."""
+    docs = chunk_docs(kb)
+    for file in sorted(kb.loaded.files.values(), key=lambda f: f.slug):
+        for part in file.parts:
+            if part.text.strip():
+                docs.append(
+                    SearchDoc(source_path(file.slug), file.name, part_anchor(part), part_label(part), part.text)
+                )
+    for slug in sorted(kb.cited):
+        cited = kb.cited[slug]
+        report = cited.report
+        sections = [("query", "查询", report.query)] if report.query.strip() else []
+        sections += report_sections(report.final, cited.final, "final", "最终报告")
+        if not unchanged(report):  # an unchanged original is not on the page, so not in search either
+            sections += report_sections(report.original or "", cited.original, "original", "原始报告")
+        for anchor, label, text in sections:
+            docs.append(SearchDoc(report_path(slug), report.title, anchor, label, text))
+    return docs

@@ -1,0 +1,364 @@
+"""The Citekb plugin: runs the build_tools pipeline from MkDocs events; hooks/citekb.py registers it.
+
+A plugin object rather than module functions, as MkDocs' own plugins are: the settings have one
+schema (CitekbConfig, checked by MkDocs' config machinery), and the state lives on the instance,
+split by lifetime: one `mkdocs` invocation (on_startup: kept between `mkdocs serve` rebuilds) and
+one build (on_config, on_files). It lives beside the hook because MkDocs puts the hook's folder on
+sys.path while loading it, and because build_tools must not import MkDocs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.toc import TableOfContents, get_toc
+from mkdocs.utils import get_relative_url
+
+from build_tools import analysis, audit, commonmark, documents, index, messages, paths, render, render_stats
+from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
+from build_tools.models import Source
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.livereload import LiveReloadServer
+    from mkdocs.structure.pages import Page
+
+log = logging.getLogger("mkdocs.hooks.citekb")
+
+
+class Switch(c.Type[bool]):
+    """true or false; as text (an environment variable's value) also "true", "1", "false", "0", any case.
+    An error names the value, which c.Type's own message leaves out."""
+
+    WORDS = {"true": True, "1": True, "false": False, "0": False}
+
+    def __init__(self, default: bool) -> None:
+        super().__init__(bool, default=default)
+
+    def run_validation(self, value: object) -> bool:
+        if isinstance(value, str) and value.lower() in self.WORDS:
+            return self.WORDS[value.lower()]
+        if not isinstance(value, bool):
+            raise c.ValidationError(f"Expected true or false but received: {value!r}")
+        return value
+
+
+class CitekbConfig(base.Config):
+    """The settings under `extra.citekb` in mkdocs.yml (a hook gets no plugin settings of its own);
+    relative paths are relative to mkdocs.yml."""
+
+    sources = c.Dir(default="sources")  # the knowledge-base folder
+    search = c.Choice(("prebuilt", "material"), default="prebuilt")  # material: Material's worker, for comparison
+    audit = Switch(default=False)  # each citation's evidence on the site, ~1–2 ms per citation
+    cache = c.File(default=".cache/citekb/terms.marshal")  # each text's terms by content hash
+
+
+# The environment variable that overrides each setting (CitekbPlugin.load_settings applies them).
+ENVIRONMENT = {"sources": "CITEKB_SOURCES", "search": "CITEKB_SEARCH", "audit": "CITEKB_AUDIT", "cache": "CITEKB_CACHE"}
+
+# MkDocs stamps the build date into pages and the sitemap's gzip header; a fixed date makes two
+# builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
+REPRODUCIBLE_EPOCH = "0"
+STUBS = ".cache/citekb/pages"  # --dirty: one fingerprinted stub per generated page, beside mkdocs.yml
+STRICT_LISTED = 50  # problems named in a strict build's error; `kb check --sources` lists them all
+
+
+class CitekbPlugin(BasePlugin[CitekbConfig]):
+    """Adds the knowledge base's pages and files to the site and writes its search index."""
+
+    def __init__(self) -> None:
+        # One `mkdocs` invocation (on_startup), kept between `mkdocs serve` rebuilds:
+        self.serving = False
+        self.dirty = False
+        self.memo: Memo | None = None  # what a rebuild reuses (chunks, citations, corpora), while serving
+        self.term_cache: analysis.TermCache | None = None
+        self.stubs: dict[Path, str] = {}  # --dirty: stub contents known to be on disk
+        self.indexing: threading.Thread | None = None  # the search index being written while serving
+        # One build (on_config, on_files):
+        self.root = Path()  # the knowledge-base folder (set in on_config, before any other build event)
+        self.stub_folder = Path()  # --dirty: STUBS, one folder per knowledge-base folder
+        self.kb: KnowledgeBase | None = None
+        self.html_pages: dict[str, Callable[[render.Link], str]] = {}
+        self.markdown_pages: dict[str, Callable[[render.Link], str]] = {}
+
+    def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
+        self.serving, self.dirty = command == "serve", dirty
+        self.memo = Memo() if self.serving else None
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        os.environ.setdefault("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)
+        if not config.use_directory_urls:
+            raise PluginError("citekb: citation links assume `use_directory_urls: true`")
+        self.load_settings(config)
+        self.root = Path(self.config.sources).resolve()
+        docs = Path(config.docs_dir).resolve()
+        if self.root == docs or docs in self.root.parents:
+            raise PluginError(
+                "citekb: the knowledge-base folder must not be inside docs_dir: MkDocs would publish "
+                "its raw files (links to outside it included)"
+            )
+        root_key = hashlib.sha1(str(self.root).encode("utf-8")).hexdigest()[:12]
+        self.stub_folder = Path(config.config_file_path).parent / STUBS / root_key
+        return config
+
+    def load_settings(self, config: MkDocsConfig) -> None:
+        """Checks `extra.citekb`, with the environment's overrides applied, against CitekbConfig.
+
+        The checked settings are written back into `extra.citekb`, which the theme's templates read.
+        Errors stop the build; warnings (an unknown setting) do in a strict build, as MkDocs' own do."""
+        if config.extra.get("citekb") is None:
+            config.extra["citekb"] = {}  # `citekb:` with every setting left out, or no `citekb:` at all
+        citekb = config.extra["citekb"]
+        if not isinstance(citekb, dict):
+            raise PluginError(f"citekb: config value 'extra.citekb': expected a mapping but received: {citekb!r}")
+        overridden = {key: os.environ[name] for key, name in ENVIRONMENT.items() if os.environ.get(name)}
+        errors, warnings = self.load_config({**citekb, **overridden}, config.config_file_path)
+
+        def named(key: str) -> str:
+            by = f" (set by ${ENVIRONMENT[key]})" if key in overridden else ""
+            return f"citekb: config value 'extra.citekb.{key}'{by}"
+
+        if errors:
+            raise PluginError("\n".join(f"{named(key)}: {error}" for key, error in errors))
+        notes = [f"{named(key)}: {warning}" for key, warning in warnings]
+        if notes and config.strict:  # named in the error: `-q` drops warnings
+            raise PluginError("\n".join(["citekb: a strict build stops on configuration warnings:", *notes]))
+        for note in notes:
+            log.warning(note)
+        citekb.update(self.config)
+
+    def on_pre_build(self, *, config: MkDocsConfig) -> None:
+        if self.indexing is not None:
+            self.indexing.join()  # the previous rebuild's index is still being written into the site
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        self.kb = kb = build(self.root, self.memo)
+        kb.audits = audit.audit_kb(kb, self.terms()) if self.config.audit else {}
+        reported = [str(problem) for problem in kb.problems] + [str(drift) for drift in kb.drift]
+        for line in reported:
+            log.warning("citekb: %s", line)
+        if reported and config.strict:
+            raise PluginError(_strict_failure(reported))
+        self.html_pages, self.markdown_pages = {}, {}
+
+        def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
+            self.add_page(files, config, src_uri, title, _fingerprint(make))
+            self.html_pages[src_uri] = make
+
+        add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
+        add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link))
+        add_html("health.md", "引用健康度", lambda link: render.health_page(kb, link))
+        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render_stats.stats_page(kb, link))
+        backlinks: dict[str, list] = {}
+        for (slug, chunk), links in kb.backlinks.items():
+            backlinks.setdefault(slug, []).append((chunk, links))
+
+        def source_inputs(source: Source) -> str:
+            """Everything source_page reads (chunks and boilerplate follow from the text): hashing
+            this instead of the rendered page saves a second of every rebuild at 10,000 sources."""
+            return repr(
+                (
+                    source.title,
+                    source.body,
+                    sorted(source.meta.items()),
+                    source.origins,
+                    sorted(backlinks.get(source.slug, []), key=repr),
+                )
+            )
+
+        for source in kb.loaded.sources.values():
+            src_uri = paths.source_page_uri(source.slug)
+            self.add_page(
+                files, config, src_uri, source.title or source.slug, lambda s=source: _fingerprint_of(source_inputs(s))
+            )
+            self.html_pages[src_uri] = lambda link, s=source: render.source_page(kb, s, link)
+        for file in kb.loaded.files.values():
+            add_html(paths.source_page_uri(file.slug), file.name, lambda link, f=file: render.file_page(kb, f, link))
+            task_file = TaskFile.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path))
+            task_file.root = self.root
+            files.append(task_file)
+        digests: dict[str, str] = {}
+
+        def digest(slug: str) -> str:
+            """A cited source's or file's content, once per build: what a report's previews show of it."""
+            if slug not in digests:
+                source, file = kb.loaded.sources.get(slug), kb.files_by_slug.get(slug)
+                content = repr(
+                    (source.title, source.text) if source else (file.name, file.kind, file.parts) if file else None
+                )
+                digests[slug] = hashlib.sha1(content.encode("utf-8")).hexdigest()
+            return digests[slug]
+
+        def report_inputs(cited: CitedReport) -> str:
+            """Everything report_page reads: the report, each citation's verdict, the content of what
+            it cites (by digest) and the audit. Hashing this instead of rendering every report page
+            saves about a second of every rebuild at 1,000 reports."""
+            items = [*cited.final, *cited.original]
+            verdicts = [
+                (i.citation, i.status, i.target, str(i.reason), str(i.suggestion), i.source_slug) for i in items
+            ]
+            cited_content = [(slug, digest(slug)) for slug in sorted({i.source_slug for i in items if i.source_slug})]
+            return repr((cited.report, verdicts, cited_content, kb.audits.get(cited.report.slug)))
+
+        for slug, cited in kb.cited.items():
+            make = lambda link, c=cited: render.report_page(kb, c, link)  # noqa: E731
+            inputs = lambda c=cited: _fingerprint_of(report_inputs(c))  # noqa: E731
+            self.add_page(files, config, paths.report_page_uri(slug), cited.report.title, inputs)
+            self.markdown_pages[paths.report_page_uri(slug)] = make
+        log.info(
+            "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
+        )
+        return files
+
+    def add_page(
+        self, files: Files, config: MkDocsConfig, src_uri: str, title: str, fingerprint: Callable[[], str]
+    ) -> None:
+        """A generated page; `render_macros: false` keeps mkdocs-macros away from scraped text.
+
+        The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
+        Material's own search skips these pages: our prebuilt index (on_post_build) covers them.
+        """
+        meta = {"title": render.esc(title), "render_macros": False}
+        if self.config.search == "prebuilt":
+            meta["search"] = {"exclude": True}
+        if not self.dirty:
+            files.append(File.generated(config, src_uri, content=_front_matter(meta)))
+            return
+        meta["citekb_fingerprint"] = fingerprint()
+        front = _front_matter(meta)
+        stub = self.stub_folder / src_uri  # slugs are bounded (ingest.MAX_SLUG), so is the stub's name
+        if self.stubs.get(stub) != front and (not stub.is_file() or stub.read_text(encoding="utf-8") != front):
+            stub.parent.mkdir(parents=True, exist_ok=True)
+            stub.write_text(front, encoding="utf-8")
+        self.stubs[stub] = front
+        files.append(File.generated(config, src_uri, abs_src_path=str(stub)))
+
+    def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        make = self.markdown_pages.get(page.file.src_uri)
+        if make:
+            return make(_linker(page))
+        return "" if page.file.src_uri in self.html_pages else markdown
+
+    def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        make = self.html_pages.get(page.file.src_uri)
+        if make:
+            return make(_linker(page))
+        if page.file.src_uri in self.markdown_pages:
+            page.toc = _toc(render.outline(html))
+        return html
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        """The prebuilt search index over every chunk and report section (terms cached across builds).
+
+        While serving, it is built in the background: the edited page is shown first, search follows."""
+        if self.kb is None or self.config.search != "prebuilt":
+            return
+        kb, cache, folder = self.kb, self.terms(), Path(config.site_dir) / index.SITE_FOLDER
+
+        def write() -> None:
+            built = index.build_index(
+                documents.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line)
+            )
+            cache.save()
+            index.write_index(built, folder)
+
+        if self.serving:
+            self.indexing = threading.Thread(target=write, name="citekb-index", daemon=True)
+            self.indexing.start()
+        else:
+            write()
+
+    def terms(self) -> analysis.TermCache:
+        """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
+        the chunks the audit segments are the index's own documents, so a build segments them once."""
+        path = Path(self.config.cache)
+        if self.term_cache is None or self.term_cache.path != path:
+            self.term_cache = analysis.TermCache(path)
+        return self.term_cache
+
+    def on_serve(self, server: LiveReloadServer, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
+        if self.root.is_dir():
+            server.watch(str(self.root))
+        return server
+
+
+class TaskFile(File):
+    """A task file copied from the knowledge-base folder (`root`), only while it is still a file in it."""
+
+    root: Path
+
+    def copy_file(self, dirty: bool = False) -> None:
+        path = Path(self.abs_src_path)
+        try:
+            if path.is_file() and path.resolve().is_relative_to(self.root):
+                super().copy_file(dirty)
+                return
+        except FileNotFoundError:
+            pass
+        log.warning(
+            "citekb: %s: no longer a file in the knowledge-base folder; not published", path.relative_to(self.root)
+        )
+
+
+def _front_matter(meta: dict) -> str:
+    """JSON is YAML, and 100× cheaper to write than yaml.safe_dump: 11,000 pages spent 3 s there."""
+    return f"---\n{json.dumps(meta, ensure_ascii=False)}\n---\n"
+
+
+# New page code (any module that writes page HTML or its text): new fingerprints.
+_RENDER_CODE = hashlib.sha1(
+    b"".join(Path(module.__file__).read_bytes() for module in (render, render_stats, commonmark, messages))
+).hexdigest()
+
+
+def _fingerprint_of(text: str) -> str:
+    return hashlib.sha1((_RENDER_CODE + text).encode("utf-8")).hexdigest()
+
+
+def _fingerprint(make: Callable[[render.Link], str]) -> Callable[[], str]:
+    """The page rendered with site paths as they are: it changes exactly when the page does."""
+    return lambda: _fingerprint_of(make(lambda target: target))
+
+
+def _strict_failure(reported: list[str]) -> str:
+    """The error that stops a strict build: it names the problems itself, because `-q` drops the
+    warnings above before MkDocs' own strict count sees them (it would exit 0)."""
+    listed = "\n".join(f"  {line}" for line in reported[:STRICT_LISTED])
+    more = f"\n  … and {len(reported) - STRICT_LISTED} more" if len(reported) > STRICT_LISTED else ""
+    return f"citekb: {len(reported)} problem(s) in the knowledge base; a strict build stops here:\n{listed}{more}"
+
+
+def _linker(page: Page) -> render.Link:
+    def link(target: str) -> str:
+        path, _, fragment = target.partition("#")
+        url = get_relative_url(path, page.url) if path else ""
+        if path.endswith("/") and not url.endswith("/"):
+            url += "/"
+        return url + (f"#{fragment}" if fragment else "")
+
+    return link
+
+
+def _toc(headings: list[tuple[int, str, str]]) -> TableOfContents:
+    """MkDocs' table of contents from (level, id, text), nested by level."""
+    root: list[dict] = []
+    stack: list[dict] = []
+    for level, anchor, name in headings:
+        token = {"level": level, "id": anchor, "name": name, "children": []}
+        while stack and stack[-1]["level"] >= level:
+            stack.pop()
+        (stack[-1]["children"] if stack else root).append(token)
+        stack.append(token)
+    return get_toc(root)
