@@ -1,5 +1,5 @@
 """`kb import` of a pipeline app folder mixing both corpus schemas and every report layout
-(tests/sample_kbs.py `make_sample_app_folder`): nothing dropped, every new citation form lands where it says."""
+(tests/fixtures.py `make_sample_app_folder`): nothing dropped, every new citation form lands where it says."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from fixtures import OLD_SCHEMA_TITLE, PLAN, PLAN_URL, make_sample_app_folder
 from helpers import build_site, kb, kb_check, landed, linkchecker
-from sample_kbs import OLD_SCHEMA_TITLE, PLAN, PLAN_URL, make_sample_app_folder
 
 from build_tools.knowledge_base import build
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from fixtures import pdf_bytes, png_bytes
 from helpers import PIPELINE, build_site, kb, serve
 from pdfminer.high_level import extract_text
-from sample_kbs import pdf_bytes, png_bytes
 
 from build_tools import documents, render
 from build_tools.extract import MAX_ROWS, extract_parts

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 from bs4 import BeautifulSoup
+from fixtures import INJECTIONS, hostile_sources, make_hostile_sample_kb
 from helpers import build_site, kb, section_text, serve
-from sample_kbs import INJECTIONS, hostile_sources, make_hostile_sample_kb
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from fixtures import REPORT, make_sample_app_folder, make_sample_kb, png_bytes
 from helpers import REPO, build_site, kb, write_page
-from sample_kbs import REPORT, make_sample_app_folder, make_sample_kb, png_bytes
 
 from build_tools.check import check_site
 from build_tools.cite.parse import parse_citations

@@ -5,8 +5,8 @@ the files written beside it are replaced atomically."""
 from __future__ import annotations
 
 import pytest
+from fixtures import make_sample_kb
 from helpers import build_site, kb, write_page
-from sample_kbs import make_sample_kb
 
 from build_tools import lock
 from build_tools.knowledge_base import build

@@ -7,8 +7,8 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import pytest
+from fixtures import ALPHA, make_sample_kb
 from helpers import build_site, serve
-from sample_kbs import ALPHA, make_sample_kb
 
 pytestmark = pytest.mark.browser
 

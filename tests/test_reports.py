@@ -6,8 +6,8 @@ from urllib.parse import unquote, urljoin
 
 import pytest
 from bs4 import BeautifulSoup
+from fixtures import ALPHA, alpha_body, make_sample_kb
 from helpers import build_site, landed, section_text, serve
-from sample_kbs import ALPHA, alpha_body, make_sample_kb
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations

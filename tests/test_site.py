@@ -8,8 +8,8 @@ import re
 import struct
 
 from bs4 import BeautifulSoup
+from fixtures import make_sample_kb
 from helpers import REPO, build_site, section_text, write_page
-from sample_kbs import make_sample_kb
 
 from build_tools.chunk import chunk_text
 from build_tools.ingest import load

@@ -1,6 +1,6 @@
 """Issue 19: citation figures per configuration (`kb stats`, the stats/ page), recomputed from `kb cites`.
 
-The fixture: tests/sample_kbs.py's app folder (a bench folder, a results_32k/modelx run) plus a modelx
+The fixture: tests/fixtures.py's app folder (a bench folder, a results_32k/modelx run) plus a modelx
 run that validation repaired, a modely run that failed, and a hand-added report (configuration other)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from fixtures import make_sample_app_folder, make_sample_kb
 from helpers import build_site, kb, kb_check, landed, need_pipeline
-from sample_kbs import make_sample_app_folder, make_sample_kb
 
 from build_tools import cli, render, render_stats
 from build_tools.knowledge_base import build
