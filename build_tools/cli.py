@@ -14,7 +14,6 @@ from pathlib import Path
 
 from .analysis import TermCache
 from .audit import audit_kb, report_claims
-from .bench import bench, citation_scaling
 from .check import check_site
 from .chunk import chunk_text
 from .importer import ImportFailure, import_app
@@ -354,7 +353,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Synthetic knowledge base → cold build, warm rebuild, sizes; and a plain mkdocs-material build."""
+    """Synthetic knowledge base → cold build, warm rebuild, sizes; and a plain mkdocs-material build.
+    The bench lives outside the library and is imported only when run."""
+    from benchmarks.scale import bench, citation_scaling
+
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="citekb-bench-"))
     if args.citations:
         result = citation_scaling(

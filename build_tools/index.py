@@ -46,7 +46,7 @@ class SearchSettings:
     """Every tuning value of search, written into the index's manifest (`settings`): the browser
     worker and `Searcher` read the query-side ones (k1, b, max_term, coverage_bits, checked,
     rechecked, join_share) from there, so they search as the index was built. Chosen on the search
-    benchmark (`python -m build_tools.bench_search KB --engine python --set name=value` tries
+    benchmark (`python -m benchmarks.search KB --engine python --set name=value` tries
     one; BENCHMARKS.md has the runs)."""
 
     k1: float = 1.2

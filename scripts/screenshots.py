@@ -11,13 +11,12 @@ The pictures are not committed (.cache/ is ignored).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from build_tools.bench_search import CHROMIUM_ARGS, serve  # noqa: E402
+from benchmarks.browser import chromium, launch, serve  # noqa: E402
 
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 
@@ -39,8 +38,7 @@ def main() -> int:
     parser.add_argument("pages", nargs="*")
     parser.add_argument("--out", type=Path, default=Path(".cache/screenshots"))
     args = parser.parse_args()
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
+    if not chromium():
         print("screenshots: Debian chromium is not installed (make chromium)", file=sys.stderr)
         return 1
     from playwright.sync_api import sync_playwright
@@ -48,7 +46,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     pages = args.pages or default_pages(args.site)
     with serve(args.site) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         for name, (width, height) in WIDTHS.items():
             tab = browser.new_page(viewport={"width": width, "height": height})
             for path in pages:

@@ -1,4 +1,5 @@
-"""Small hand-made knowledge bases for tests: a corpus, a PDF, an image and a report citing them."""
+"""Sample knowledge bases for the tests, each written into a folder by a `make_…sample…` builder:
+a corpus, a PDF, an image and a report citing them; hostile input; a pipeline app folder."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ Raw HTML <img src=x onerror="window.pwned=2"> and <b id="injected">bold</b> and 
 """
 
 
-def make_kb(root: Path, hostile: bool = False) -> Path:
+def make_sample_kb(root: Path, hostile: bool = False) -> Path:
     """Corpus t1 (two documents), task files (a 2-page PDF, a PNG), one report citing them."""
     corpus = root / "corpora" / "t1" / "long_context_sampled_60.json"
     corpus.parent.mkdir(parents=True)
@@ -132,7 +133,7 @@ def hostile_sources() -> dict[str, str]:
     }
 
 
-def make_hostile_kb(root: Path) -> Path:
+def make_hostile_sample_kb(root: Path) -> Path:
     """Every kind of hostile input the issue names, plus one unusable (non-UTF-8) file."""
     corpus = [{"title": title, "page_body": body} for title, body in hostile_sources().items()]
     corpus.append({"title": "重复标题", "page_body": "正文二，另一篇同名文档。" * 10})  # same title, other body
@@ -162,7 +163,7 @@ PLAN_URL = "http://www.example.org/plan/"
 OLD_SCHEMA_TITLE = "旧格式文档"
 
 
-def make_app_folder(root: Path) -> Path:
+def make_sample_app_folder(root: Path) -> Path:
     """A pipeline app folder mixing both corpus schemas and every report layout the importer knows.
 
     Task 101: a JSON list of {title, page_body} (plus one item whose `content` wins), a bench folder

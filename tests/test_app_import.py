@@ -1,5 +1,5 @@
 """`kb import` of a pipeline app folder mixing both corpus schemas and every report layout
-(tests/fixtures.py `make_app_folder`): nothing dropped, every new citation form lands where it says."""
+(tests/fixtures.py `make_sample_app_folder`): nothing dropped, every new citation form lands where it says."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from conftest import build_site, kb, kb_check, landed, linkchecker
-from fixtures import OLD_SCHEMA_TITLE, PLAN, PLAN_URL, make_app_folder
+from fixtures import OLD_SCHEMA_TITLE, PLAN, PLAN_URL, make_sample_app_folder
+from helpers import build_site, kb, kb_check, landed, linkchecker
 
 from build_tools.knowledge_base import build
 
@@ -17,7 +17,7 @@ from build_tools.knowledge_base import build
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     root = tmp_path_factory.mktemp("app")
-    make_app_folder(root / "app")
+    make_sample_app_folder(root / "app")
     done = kb("import", str(root / "app"), "--sources", str(root / "kb"))
     site = build_site(root / "kb", root / "site", quiet=True)
     assert site.returncode == 0, site.log

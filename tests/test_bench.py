@@ -1,16 +1,22 @@
-"""`kb bench` smoke run (the real numbers come from the bench itself, never from timed tests)."""
+"""`kb bench` smoke run and the search bench's parts (the real numbers come from the benches
+themselves, never from timed tests)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import corpus_files, kb, need_pipeline
+import pytest
+from helpers import REPO, corpus_files, kb, need_pipeline
 
-from build_tools.bench import LENGTH_QUANTILES, TOKEN_STATISTICS, synthesize, token_statistics
+from benchmarks import search_pagefind
+from benchmarks.browser import chromium, run_in_chromium, script
+from benchmarks.scale import LENGTH_QUANTILES, TOKEN_STATISTICS, synthesize, token_statistics
 from build_tools.chunk import chunk_text
 from build_tools.ingest import load, read_corpus
 from build_tools.knowledge_base import build
@@ -62,8 +68,8 @@ def test_synthetic_chunks_have_the_pipeline_token_statistics(tmp_path):
 
 
 def python_bench(kb_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`python -m build_tools.bench_search KB --engine python ARGS…` (the browser-free search bench)."""
-    command = [sys.executable, "-m", "build_tools.bench_search", str(kb_dir), "--engine", "python", *args]
+    """`python -m benchmarks.search KB --engine python ARGS…` (the browser-free search bench)."""
+    command = [sys.executable, "-m", "benchmarks.search", str(kb_dir), "--engine", "python", *args]
     return subprocess.run(command, capture_output=True, text=True, check=check)
 
 
@@ -87,3 +93,35 @@ def test_search_bench_tries_an_index_setting(tmp_path):
     for wrong in ("SITE_FOLDER=x", "JOIN_SHARE=0", "no_such=1", "join_share=many", "checked=1.5"):
         refused = python_bench(tmp_path / "kb", "--set", wrong, check=False)
         assert refused.returncode == 2 and "numeric setting" in refused.stderr, wrong
+
+
+def test_pagefind_side_finds_a_phrase_in_the_chunk_that_holds_it(shipped, tmp_path):
+    """Pagefind indexes the shipped site by chunk (the chunk ids moved onto their headings) and
+    its results map to our chunk locations: its first result for a phrase found in one chunk is
+    that chunk, and a Chinese phrase (segmented by the site's language) finds the chunks holding it."""
+    if not chromium():
+        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
+    if not importlib.util.find_spec("pagefind_bin_extended"):
+        pytest.skip("the pagefind extended binary is not installed (pip install -e '.[test]')")
+    site = tmp_path / "site"
+    shutil.copytree(shipped.site, site)
+    assert search_pagefind.index_site(site)["pages"] == len(list(site.glob("sources/*/index.html"))) + len(
+        list(site.glob("reports/*/index.html"))
+    )
+    knowledge = build(REPO / "sources")
+
+    def holding(phrase: str) -> set[str]:
+        return {
+            f"sources/{slug}/#chunk-{chunk.index}"
+            for slug, chunks in knowledge.chunks.items()
+            for chunk in chunks
+            if phrase.lower() in chunk.text.lower()
+        }
+
+    english, chinese = "Cognitive Services", "梯度下降"
+    measured, served = run_in_chromium(
+        site, script(search_pagefind.SCRIPT), search_pagefind.arguments([english, chinese])
+    )
+    assert [measured["results"][0][0]] == sorted(holding(english))
+    assert len(measured["results"][1]) >= 2 and set(measured["results"][1]) <= holding(chinese)
+    assert any(path.suffix == ".pf_fragment" for path in served)  # the pages' data came from Pagefind's own files

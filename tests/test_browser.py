@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import pytest
-from conftest import serve
+from helpers import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import kb, kb_check, linkchecker
+from helpers import kb, kb_check, linkchecker
 
 
 def test_shipped_site_has_no_broken_links(shipped):

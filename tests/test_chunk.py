@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import corpus_files, kb, need_pipeline
+from helpers import corpus_files, kb, need_pipeline
 
 from build_tools.chunk import chunk_text
 from build_tools.models import document_text

@@ -6,7 +6,7 @@ import json
 import unicodedata
 
 import pytest
-from conftest import kb, need_pipeline
+from helpers import kb, need_pipeline
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import Locator, parse_citations, parse_locator

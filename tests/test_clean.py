@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SEEDS
+from helpers import SEEDS
 
 from build_tools.chunk import chunk_text
 from build_tools.clean import cleaned, find_boilerplate

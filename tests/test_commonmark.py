@@ -6,7 +6,7 @@ import json
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import kb
+from helpers import kb
 
 from build_tools.commonmark import code_ranges, headings, inside, render
 from build_tools.knowledge_base import report_citations

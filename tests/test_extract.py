@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import PIPELINE, build_site, kb, serve
 from fixtures import pdf_bytes, png_bytes
+from helpers import PIPELINE, build_site, kb, serve
 from pdfminer.high_level import extract_text
 
 from build_tools import documents, render
@@ -139,7 +139,7 @@ REPORT = """# 任务文件报告
 """
 
 
-def make_kb(root: Path) -> Path:
+def make_files_sample_kb(root: Path) -> Path:
     make_files(root / "files" / "t1")
     report = root / "reports" / "files"
     report.mkdir(parents=True)
@@ -150,7 +150,7 @@ def make_kb(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def knowledge(tmp_path_factory):
-    return assemble(load(make_kb(tmp_path_factory.mktemp("kb"))))
+    return assemble(load(make_files_sample_kb(tmp_path_factory.mktemp("kb"))))
 
 
 def file_named(knowledge, name: str):
@@ -217,7 +217,7 @@ def test_search_has_one_document_per_part(knowledge):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
-    return build_site(make_kb(root / "kb"), root / "site")
+    return build_site(make_files_sample_kb(root / "kb"), root / "site")
 
 
 def test_site_with_every_file_kind_builds_strictly_and_links_resolve(built):

@@ -6,8 +6,8 @@ import unicodedata
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site, kb, section_text, serve
-from fixtures import INJECTIONS, hostile_sources, make_hostile_kb
+from fixtures import INJECTIONS, hostile_sources, make_hostile_sample_kb
+from helpers import build_site, kb, section_text, serve
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations
@@ -18,7 +18,7 @@ from build_tools.models import FileSource
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    make_hostile_kb(root / "kb")
+    make_hostile_sample_kb(root / "kb")
     built = build_site(root / "kb", root / "site", strict=False)
     assert built.returncode == 0, built.log
     return built

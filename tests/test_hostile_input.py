@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import REPO, build_site, kb, write_page
-from fixtures import REPORT, make_app_folder, make_kb, png_bytes
+from fixtures import REPORT, make_sample_app_folder, make_sample_kb, png_bytes
+from helpers import REPO, build_site, kb, write_page
 
 from build_tools.check import check_site
 from build_tools.cite.parse import parse_citations
@@ -23,7 +23,7 @@ from build_tools.cite.resolve import Scope, resolve
 from build_tools.importer import SKIP_OUTSIDE, import_app
 from build_tools.ingest import load, read_text
 from build_tools.knowledge_base import build
-from build_tools.lock import LOCK_NAME, read_lock, write_atomic
+from build_tools.lock import LOCK_NAME, write_atomic
 from build_tools.models import Source
 
 SECRET = "SECRET-OUTSIDE-THE-KNOWLEDGE-BASE"
@@ -37,9 +37,9 @@ def link_outside(path: Path, target: Path) -> None:
 
 
 def make_bookkeeping_kb(root: Path, outside: Path) -> Path:
-    """make_kb's knowledge base plus every input issue 18 names: folders and files whose names slug
+    """make_sample_kb's knowledge base plus every input issue 18 names: folders and files whose names slug
     alike, links to a file and a folder outside, hidden and temporary files, a `#` in a page's path."""
-    make_kb(root)
+    make_sample_kb(root)
     (outside / "secret.txt").write_text(f"---\ntitle: 机密\n---\n{SECRET}\n", encoding="utf-8")
     (outside / "folder").mkdir()
     (outside / "folder" / "secret.png").write_text(SECRET, encoding="utf-8")
@@ -222,7 +222,7 @@ def test_metadata_is_bounded_and_the_problem_names_its_file(tmp_path, where, tex
 
 def test_build_survives_files_vanishing_while_it_reads(tmp_path):
     """A writer creating and deleting task files, pages and report folders beside repeated loads."""
-    make_kb(tmp_path)
+    make_sample_kb(tmp_path)
     stop = threading.Event()
 
     def churn() -> None:
@@ -255,7 +255,7 @@ def test_build_survives_files_vanishing_while_it_reads(tmp_path):
 
 
 def test_import_ignores_links_leaving_the_app_folder_and_removes_its_leftovers(tmp_path):
-    app = make_app_folder(tmp_path / "app")
+    app = make_sample_app_folder(tmp_path / "app")
     (tmp_path / "secret.pdf").write_text(SECRET, encoding="utf-8")
     (tmp_path / "secret-task").mkdir()
     (tmp_path / "secret-task" / "secret.pdf").write_text(SECRET, encoding="utf-8")
@@ -282,7 +282,7 @@ def test_import_ignores_links_leaving_the_app_folder_and_removes_its_leftovers(t
 
 
 def test_imported_files_and_the_lock_respect_the_umask(tmp_path):
-    app = make_app_folder(tmp_path / "app")
+    app = make_sample_app_folder(tmp_path / "app")
     root = tmp_path / "kb"
     code = (
         "import os, sys; os.umask(0o027); from build_tools.cli import main; "
@@ -295,50 +295,6 @@ def test_imported_files_and_the_lock_respect_the_umask(tmp_path):
     (root / LOCK_NAME).chmod(0o604)
     write_atomic(root / LOCK_NAME, b"{}")  # a rewritten file keeps its mode
     assert (root / LOCK_NAME).stat().st_mode & 0o777 == 0o604
-
-
-CORRUPT_LOCKS = {
-    "truncated": b'{"version": 1, "sources": {"a": {"chunks": ["ab',
-    "binary": b"\x89PNG\r\n\x1a\n\x00\xff",
-    "a list": b"[1, 2]",
-    "wrong shapes": b'{"version": 1, "sources": {"a": {"chunks": [1, 2]}}}',
-    "sources a list": b'{"version": 1, "sources": []}',
-    "unknown version": b'{"version": 2, "sources": {}}',
-}
-
-
-@pytest.mark.parametrize("kind", CORRUPT_LOCKS)
-def test_a_corrupt_lock_is_a_problem_naming_it(tmp_path, kind):
-    make_kb(tmp_path)
-    (tmp_path / LOCK_NAME).write_bytes(CORRUPT_LOCKS[kind])
-    locked, problem = read_lock(tmp_path / LOCK_NAME)
-    assert locked == {} and problem.path == LOCK_NAME
-    assert [p.path for p in build(tmp_path).problems] == [LOCK_NAME]
-
-
-def test_kb_lock_check_fails_on_a_corrupt_lock_and_kb_lock_rewrites_it(tmp_path):
-    make_kb(tmp_path)
-    (tmp_path / LOCK_NAME).write_bytes(CORRUPT_LOCKS["unknown version"])
-    checked = kb("lock", "--check", "--sources", str(tmp_path), check=False)
-    assert checked.returncode == 1 and "kb: chunks.lock: unknown version 2" in checked.stderr
-    assert "Traceback" not in checked.stderr
-    rewritten = kb("lock", "--sources", str(tmp_path))
-    assert "chunks.lock cannot be read; rewriting it" in rewritten.stderr
-    assert read_lock(tmp_path / LOCK_NAME)[1] is None
-    assert kb("lock", "--check", "--sources", str(tmp_path), check=False).returncode == 0
-
-
-def test_strict_build_fails_on_a_corrupt_lock(tmp_path):
-    make_kb(tmp_path / "kb")
-    kb("lock", "--sources", str(tmp_path / "kb"))
-    (tmp_path / "kb" / LOCK_NAME).write_bytes(CORRUPT_LOCKS["truncated"])
-    built = build_site(tmp_path / "kb", tmp_path / "site")
-    assert built.returncode != 0 and "chunks.lock: invalid JSON" in built.log and "Traceback" not in built.log
-
-
-def test_kb_lock_refuses_a_missing_folder(tmp_path):
-    done = kb("lock", "--sources", str(tmp_path / "typo" / "kb"), check=False)
-    assert done.returncode == 1 and "no such folder" in done.stderr and not (tmp_path / "typo").exists()
 
 
 @pytest.mark.parametrize("verb", [["chunk"], ["cites", "--corpus", "/no/such/corpus.json"]])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import PIPELINE, kb, landed, section_text
+from helpers import PIPELINE, kb, landed, section_text
 
 from build_tools.importer import Imported, ImportFailure, Writer, import_app
 from build_tools.messages import STATUS_LABELS

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from conftest import build_site, kb, write_page
+from helpers import build_site, kb, write_page
 
-from build_tools import lock, stats
+from build_tools import stats
 from build_tools.ingest import load
 from build_tools.knowledge_base import Memo, build
 
@@ -72,39 +71,6 @@ def test_build_keeps_good_sources_and_strict_names_the_bad_file(tmp_path):
         assert strict.returncode != 0
         assert "corpora/009/items.json:4: item 2 is not an object" in strict.log
         assert "pages/latin1.txt:5: not UTF-8" in strict.log
-
-
-def test_lock_reports_changed_chunk_by_source_and_number(tmp_path):
-    body = "第一段。\n\n" + "甲" * 1400 + "\n\n" + "乙" * 1400 + "\n\n结尾。"
-    page = write_page(tmp_path, "rescraped.txt", "会被重新抓取的页面", body)
-    kb("lock", "--sources", str(tmp_path))
-    assert build(tmp_path).drift == []
-    page.write_text(page.read_text(encoding="utf-8").replace("乙" * 1400, "丙" * 1400), encoding="utf-8")
-    drift = build(tmp_path).drift
-    assert drift and {d.slug for d in drift} == {"rescraped"}
-    changed = sorted(d.chunk for d in drift)
-    assert changed[0] >= 1  # the chunks before the edit keep their text
-    done = kb("lock", "--sources", str(tmp_path), "--check", check=False)
-    assert done.returncode == 1 and f"'rescraped' chunk {changed[0]} changed" in done.stderr
-    strict = build_site(tmp_path, tmp_path / "site")
-    assert strict.returncode != 0 and f"'rescraped' chunk {changed[0]} changed" in strict.log
-    kb("lock", "--sources", str(tmp_path))
-    assert build(tmp_path).drift == []
-
-
-def test_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
-    target = tmp_path / "corpora" / "001" / "long_context_sampled_60.json"
-    target.parent.mkdir(parents=True)
-    target.write_text("old", encoding="utf-8")
-
-    def crash(*args):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(lock.os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
-        lock.write_atomic(target, b"new, longer content that never fully lands")
-    assert target.read_text(encoding="utf-8") == "old"
-    assert [p.name for p in target.parent.iterdir()] == [target.name]
 
 
 def test_an_empty_final_report_is_a_failed_run_not_a_problem(tmp_path):

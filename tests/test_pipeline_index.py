@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import kb, need_pipeline
+from helpers import kb, need_pipeline
 
 from build_tools.analysis import TermCache
 from build_tools.documents import search_docs

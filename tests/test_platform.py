@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, kb_check
+from helpers import REPO, kb_check
 
 PROPERDOCS = Path(sys.executable).parent / "properdocs"
 GENERATOR = re.compile(rb'<meta name="generator" content="[^"]*">')

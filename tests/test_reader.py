@@ -7,8 +7,8 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import pytest
-from conftest import build_site, serve
-from fixtures import ALPHA, make_kb
+from fixtures import ALPHA, make_sample_kb
+from helpers import build_site, serve
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ EDGES = (
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("reader")
-    kb = make_kb(root / "kb")
+    kb = make_sample_kb(root / "kb")
     page = kb / "pages" / "long.txt"
     page.parent.mkdir()
     page.write_text(

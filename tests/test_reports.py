@@ -6,8 +6,8 @@ from urllib.parse import unquote, urljoin
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site, landed, section_text, serve
-from fixtures import ALPHA, alpha_body, make_kb
+from fixtures import ALPHA, alpha_body, make_sample_kb
+from helpers import build_site, landed, section_text, serve
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations
@@ -20,7 +20,7 @@ REPORT_URL = "/reports/demo/"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
-    built = build_site(make_kb(root / "kb", hostile=True), root / "site")
+    built = build_site(make_sample_kb(root / "kb", hostile=True), root / "site")
     assert built.returncode == 0, built.log
     return built
 

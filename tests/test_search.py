@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import REPO, kb, serve
+from helpers import REPO, kb, search_worker, serve
 
 from build_tools import analysis, search
 from build_tools.analysis import TermCache, tokenize
@@ -346,22 +346,6 @@ def test_hidden_boilerplate_is_not_indexed(shipped):
     assert cli_search(shipped.site, "Spring Boot") == []  # only in the 相关文章 list of seed 001
 
 
-WORKER_QUERY = """async queries => {
-  const config = JSON.parse(document.getElementById("__config").textContent)
-  const worker = new Worker(config.search)
-  const reply = message => new Promise(resolve => {
-    worker.onmessage = event => resolve(event.data)
-    worker.postMessage(message)
-  })
-  await reply({type: 0, data: {config: {}, docs: [], options: {}}})
-  const out = []
-  for (const query of queries) {
-    const result = await reply({type: 2, data: query})
-    out.push(result.data.items.map(([, chunk]) => [chunk.location, chunk.score]))  // each result: its page, then the chunk
-  }
-  worker.terminate()
-  return out
-}"""
 WORKER_LIMIT = 100  # results the worker returns (citekb-search.js LIMIT)
 # Every query-side setting away from its default, stop words in a corpus this small, several shards:
 # the worker agrees only if it searches by the settings in the index's manifest.
@@ -502,9 +486,7 @@ def test_browser_worker_and_searcher_agree_on_generated_queries(shipped, page, t
     found = {}
     for site in (shipped.site, tuned):
         searcher = Searcher(site / SITE_FOLDER)
-        with serve(site) as url:
-            page.goto(url + "/")
-            browser = page.evaluate(WORKER_QUERY, [query for _, query in queries])
+        browser = search_worker(page, site, [query for _, query in queries], WORKER_LIMIT)
         for (kind, query), results in zip(queries, browser):
             expected = [(r["location"], r["score"]) for r in searcher.search(query, WORKER_LIMIT)]
             assert [location for location, _ in results] == [location for location, _ in expected], (kind, query)

@@ -12,9 +12,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import REPO, build_site, kb, write_page
+from helpers import REPO, build_site, kb, write_page
 
-from build_tools.bench import free_port
+from benchmarks.browser import free_port
 
 
 def wait_for(url: str, text: str, timeout: float = 60) -> None:

@@ -8,8 +8,8 @@ import re
 import struct
 
 from bs4 import BeautifulSoup
-from conftest import REPO, build_site, section_text, write_page
-from fixtures import make_kb
+from fixtures import make_sample_kb
+from helpers import REPO, build_site, section_text, write_page
 
 from build_tools.chunk import chunk_text
 from build_tools.ingest import load
@@ -90,7 +90,7 @@ def test_scraped_text_is_never_interpreted(tmp_path):
 
 def test_two_builds_of_the_same_input_are_byte_identical(tmp_path):
     kb_root = tmp_path / "kb"
-    make_kb(kb_root)
+    make_sample_kb(kb_root)
     first = build_site(kb_root, tmp_path / "one")
     for path in kb_root.rglob("*"):
         os.utime(path, (path.stat().st_atime + 86400 * 3, path.stat().st_mtime + 86400 * 3))  # "three days later"

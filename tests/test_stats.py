@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_site, kb, kb_check, landed, need_pipeline
-from fixtures import make_app_folder, make_kb
+from fixtures import make_sample_app_folder, make_sample_kb
+from helpers import build_site, kb, kb_check, landed, need_pipeline
 
 from build_tools import cli, render, render_stats
 from build_tools.knowledge_base import build
@@ -32,7 +32,7 @@ def report_file(heading: str, body: str) -> str:
 
 
 def make_stats_app(root: Path) -> Path:
-    app = make_app_folder(root)
+    app = make_sample_app_folder(root)
     runs = {
         f"{REPAIRED_RUN}/initial_report.md": report_file(
             "Initial Report (Before Validation)",
@@ -263,7 +263,7 @@ def test_imported_pipeline_rows_add_up(imported):
 
 def test_hostile_configuration_names_stay_text(tmp_path):
     """A model folder is named by whoever ran the pipeline: on the page it is text, in anchors it is safe."""
-    knowledge = build(make_kb(tmp_path / "kb", hostile=True))
+    knowledge = build(make_sample_kb(tmp_path / "kb", hostile=True))
     knowledge.cited["demo"].report.meta.update(model='<script>window.pwned=1</script>"', context="32k 64k")
     knowledge.cited["hostile"].report.meta.update(bench="bench_<img src=x onerror=alert(1)>")
     html = render_stats.stats_page(knowledge, lambda target: target)

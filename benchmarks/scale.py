@@ -20,9 +20,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .chunk import chunk_text
-from .index import byte_sizes, index_files
-from .models import document_text
+from benchmarks.browser import free_port
+from build_tools.chunk import chunk_text
+from build_tools.index import byte_sizes, index_files
+from build_tools.models import document_text
 
 # Derived from the 246 documents of ../shared/pipeline/datasets/*/long_context_sampled_*.json
 # (tests/test_bench.py re-derives the token statistics there and checks the synthetic text has them).
@@ -147,7 +148,7 @@ def token_statistics(texts: list[str]) -> dict[str, float]:
     overall, the 100 commonest Chinese terms' share of Chinese tokens."""
     from collections import Counter
 
-    from .analysis import tokenize
+    from build_tools.analysis import tokenize
 
     tokens = [tokenize(text) for text in texts]
     df = Counter(term for chunk in tokens for term in set(chunk))
@@ -314,7 +315,7 @@ def folder_bytes(folder: Path) -> tuple[int, int]:
 
 def plain_material_project(kb_root: Path, project: Path) -> None:
     """The same corpus as an ordinary mkdocs-material site: one Markdown page per source and report."""
-    from .knowledge_base import build
+    from build_tools.knowledge_base import build
 
     kb = build(kb_root)
     docs = project / "docs"
@@ -343,19 +344,10 @@ def fetch(url: str) -> str:
         return ""
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on (for a server started as a separate process)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:
     """`mkdocs serve --dirty`: seconds from saving a one-source edit until the served page shows it,
     once the server is up and its search index written (an editing researcher's steady state)."""
-    from .ingest import load
+    from build_tools.ingest import load
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"

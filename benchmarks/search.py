@@ -1,6 +1,6 @@
-"""Search benchmark: our prebuilt index against Material's default worker, same site, same run.
+"""Search benchmark: our prebuilt index against Material's default worker and Pagefind, same site, same run.
 
-    python -m build_tools.bench_search KB_FOLDER [--queries 1000] [--engine browser|python]
+    python -m benchmarks.search KB_FOLDER [--queries 1000] [--engine browser|python]
 
 Builds the knowledge base twice (CITEKB_SEARCH=prebuilt and =material), generates known-item
 queries from its chunks (2–4 consecutive jieba words; English phrases of 2–3 words), and runs
@@ -9,7 +9,10 @@ the site runs them and posts what it measured back, with no automation attached 
 (Playwright's DevTools instrumentation, as the tests use it, slows every fetch a worker makes).
 A result counts as a hit when it is a chunk whose text contains the query verbatim (chunks
 overlap, so the phrase can be in two); Material, which indexes our source pages whole, also
-scores on the page. Needs chromium.
+scores on the page. Pagefind then indexes the site built for ours and runs the same queries
+through its own JavaScript API (benchmarks/search_pagefind.py: what it indexes, and how its
+results map to chunks). Each engine's bytes fetched are what the bench's server sent while it ran
+(index, worker and the result pages it reads), raw and as gzip would send them. Needs chromium.
 `--engine python` measures our index alone with build_tools' Searcher, no browser or site build
 (tests/test_search.py proves it ranks as the worker does; the chunks' texts stand in for their
 pages): quick, for tuning at 40,000 chunks, and it reports the share of queries that read past
@@ -19,12 +22,8 @@ the first `checked` results' pages; `--set name=value` tries a `SearchSettings` 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import json
 import os
-import queue
 import random
 import re
 import shutil
@@ -32,162 +31,29 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
 from dataclasses import fields, replace
 from pathlib import Path
 
-from .analysis import TermCache, fold
-from .documents import chunk_docs, search_docs
-from .index import SETTINGS, SITE_FOLDER, SearchDoc, SearchSettings, build_index, byte_sizes, index_files, write_index
-from .knowledge_base import build
-from .search import Searcher
+from benchmarks import search_pagefind
+from benchmarks.browser import SEARCH_WORKER, BenchFailed, run_in_chromium, script, transfer_sizes, worker_url
+from build_tools.analysis import TermCache, fold
+from build_tools.documents import chunk_docs, search_docs
+from build_tools.index import (
+    SETTINGS,
+    SITE_FOLDER,
+    SearchDoc,
+    SearchSettings,
+    build_index,
+    byte_sizes,
+    index_files,
+    write_index,
+)
+from build_tools.knowledge_base import build
+from build_tools.search import Searcher
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--js-flags=--max-old-space-size=8192",
-]  # room for Material's worker on large sites
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ENGLISH = re.compile(r"\b[A-Za-z]{3,}(?: [A-Za-z]{3,}){1,2}\b")
-
-SIGN_OF_LIFE_S = 20  # the bench page posts every second: silence this long means the tab crashed or hung
-RUN_WORKER = """async ([worker_url, setup, queries, timeout]) => {
-  const start = performance.now()
-  const worker = new Worker(worker_url)
-  const reply = message => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout")), timeout)
-    worker.onmessage = event => { clearTimeout(timer); resolve(event.data) }
-    worker.postMessage(message)
-  })
-  let data = {config: {}, docs: [], options: {suggest: false}}
-  if (setup) data = {...await (await fetch(setup)).json(), options: {suggest: false}}
-  try { await reply({type: 0, data}) } catch (error) { return {ready_ms: null, results: [], latencies: []} }
-  const ready_ms = performance.now() - start
-  const results = [], latencies = []
-  for (const query of queries) {
-    const t = performance.now()
-    const result = await reply({type: 2, data: query})
-    latencies.push(performance.now() - t)
-    // the sections of each page group as listed (the page itself where it has none)
-    results.push(result.data.items.flatMap(group => group.length > 1 ? group.slice(1) : group)
-      .map(item => item.location).slice(0, 10))
-  }
-  worker.terminate()
-  return {ready_ms, results, latencies}
-}"""
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def end_headers(self) -> None:
-        self.send_header("LinkChecker", "allowed")  # lets linkchecker exceed 10 requests per second
-        super().end_headers()
-
-
-@contextlib.contextmanager
-def serve(site: Path, handler: type[QuietHandler] = QuietHandler) -> Iterator[str]:
-    """A built site on a loopback port, like the published one (also used by the tests)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class BenchFailed(Exception):
-    """A worker could not be measured: no chromium, no worker named by the site, or no result from
-    the bench page (the tab crashed, e.g. out of memory, or hung)."""
-
-
-def worker_url(site: Path) -> str:
-    """The search worker a built page loads: Material's config on the home page names it."""
-    config = re.search(
-        r'<script id="__config" type="application/json">(.*?)</script>',
-        (site / "index.html").read_text(encoding="utf-8"),
-        re.DOTALL,
-    )
-    if not config:
-        raise BenchFailed(f"{site / 'index.html'}: no Material __config script: not a site built by mkdocs-material")
-    return "/" + json.loads(config.group(1))["search"]
-
-
-def run_in_chromium(site: Path, arguments: list) -> dict:
-    """RUN_WORKER(arguments) on a page beside the site, in chromium with no automation attached; the
-    page posts its measurements back (and a sign of life every second, so a crashed tab is seen)."""
-    chromium = shutil.which("chromium")
-    if not chromium:
-        raise BenchFailed("chromium not found: `make test` installs Debian's chromium (or apt-get install chromium)")
-    data = json.dumps(arguments, ensure_ascii=False).replace("</", "<\\/")  # cannot end the script element
-    script = f"({RUN_WORKER})({data})"
-    page = f"""<!doctype html><meta charset="utf-8"><title>citekb search bench</title><script>
-const post = (what, body) => fetch(`/citekb-bench/${{what}}`, {{method: "POST", body: JSON.stringify(body)}});
-setInterval(() => post("alive", null), 1000);
-{script}.then(measured => post("result", measured), error => post("result", {{error: String(error)}}));
-</script>""".encode()
-    replies: queue.Queue = queue.Queue()
-
-    class BenchPage(QuietHandler):
-        def do_GET(self) -> None:
-            if self.path != "/citekb-bench/":
-                return super().do_GET()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def do_POST(self) -> None:
-            replies.put((self.path.rsplit("/", 1)[-1], self.rfile.read(int(self.headers.get("Content-Length", 0)))))
-            self.send_response(204)
-            self.end_headers()
-
-    profile = tempfile.mkdtemp(prefix="citekb-bench-chromium-")
-    with serve(site, BenchPage) as url:
-        browser = subprocess.Popen(
-            [
-                chromium,
-                "--headless",
-                f"--user-data-dir={profile}",
-                *CHROMIUM_ARGS,
-                "--disable-background-timer-throttling",
-                "--disable-renderer-backgrounding",
-                f"{url}/citekb-bench/",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            while True:
-                try:
-                    kind, body = replies.get(timeout=SIGN_OF_LIFE_S)
-                except queue.Empty:
-                    raise BenchFailed(
-                        f"no sign of life from the bench page for {SIGN_OF_LIFE_S} s: "
-                        "the tab crashed (e.g. out of memory) or hung"
-                    ) from None
-                if kind == "result":
-                    measured = json.loads(body)
-                    if "error" in measured:
-                        raise BenchFailed(f"the bench page failed: {measured['error']}")
-                    return measured
-        finally:
-            browser.terminate()
-            try:
-                browser.wait(10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-            shutil.rmtree(profile, ignore_errors=True)
 
 
 def make_queries(chunks: list[SearchDoc], count: int, seed: int = 0) -> list[dict]:
@@ -251,9 +117,33 @@ def build_variant(kb_root: Path, site: Path, variant: str) -> None:
     )
 
 
+def measure(
+    site: Path, files: list[Path], function: str, arguments: list, queries: list[dict], page_level: bool
+) -> dict:
+    """One engine in chromium (`function(arguments)`, returning its ready time, query times and
+    results, and its ranked pages where it ranks pages first): its index's sizes, the bytes it
+    fetched, its speed and its quality. A tab that fails (e.g. out of memory) is a result, not a
+    bench failure."""
+    sizes = dict(zip(("bytes", "gzip_bytes"), byte_sizes(files)))
+    try:
+        measured, served = run_in_chromium(site, function, arguments)
+    except BenchFailed as error:
+        return {**sizes, "error": str(error)}
+    return {
+        **sizes,
+        **dict(zip(("fetched_bytes", "fetched_gzip_bytes"), transfer_sizes(served))),
+        "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
+        **percentiles(measured["latencies"]),
+        "quality": score(queries, measured["results"], page_level) if measured["results"] else None,
+        # an engine that ranks pages before their sections (Pagefind) is also judged by its pages, as Material is
+        **({"page_quality": score(queries, measured["pages"], page_level=True)} if "pages" in measured else {}),
+    }
+
+
 def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
     kb = build(kb_root)
     queries = make_queries(chunk_docs(kb, whole=True), count)
+    texts = [q["query"] for q in queries]
     progress(f"bench-search: {len(queries)} queries over {sum(map(len, kb.chunks.values()))} chunks")
     work = Path(tempfile.mkdtemp(prefix="citekb-bench-search-"))
     report: dict = {"chunks": sum(map(len, kb.chunks.values())), "queries": len(queries)}
@@ -268,26 +158,26 @@ def run(kb_root: Path, count: int, timeout_s: float, progress=print) -> dict:
             else:
                 files = [site / "search" / "search_index.json"]
                 setup = "search/search_index.json"
-            sizes = dict(zip(("bytes", "gzip_bytes"), byte_sizes(files)))
             progress(f"bench-search: running {variant} worker in chromium")
-            try:
-                measured = run_in_chromium(
-                    site, [worker_url(site), setup and f"/{setup}", [q["query"] for q in queries], timeout_s * 1000]
-                )
-            except BenchFailed as error:  # e.g. the tab runs out of memory: a result, not a bench failure
-                report[variant] = {**sizes, "error": str(error)}
-                progress(f"bench-search: {variant} failed: {error}")
-                continue
-            report[variant] = {
-                **sizes,
-                "ready_ms": measured["ready_ms"] and round(measured["ready_ms"], 1),
-                **percentiles(measured["latencies"]),
-                "quality": score(queries, measured["results"], page_level=variant == "material")
-                if measured["results"]
-                else None,
-            }
+            worker = [worker_url(site), setup and f"/{setup}", texts, timeout_s * 1000, 10]
+            report[variant] = measure(site, files, script(SEARCH_WORKER), worker, queries, variant == "material")
+        site = work / "prebuilt"
+        progress("bench-search: indexing the same site with Pagefind, then running its search in chromium")
+        try:
+            indexed = search_pagefind.index_site(site)
+        except BenchFailed as error:
+            report["pagefind"] = {"error": str(error)}
+        else:
+            files = search_pagefind.bundle_files(site)
+            pagefind = measure(
+                site, files, script(search_pagefind.SCRIPT), search_pagefind.arguments(texts), queries, False
+            )
+            report["pagefind"] = {**indexed, **pagefind}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    for engine in ("prebuilt", "material", "pagefind"):
+        if "error" in report[engine]:
+            progress(f"bench-search: {engine} failed: {report[engine]['error']}")
     return report
 
 
@@ -344,7 +234,7 @@ def run_python(kb_root: Path, count: int, progress=print, settings: SearchSettin
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m build_tools.bench_search", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.search", description=__doc__.splitlines()[0])
     parser.add_argument("sources", help="a knowledge-base folder (e.g. sources, or one made by kb import / kb bench)")
     parser.add_argument(
         "--queries",
@@ -357,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         "--engine",
         choices=("browser", "python"),
         default="browser",
-        help="browser: both workers in chromium (default); python: our index alone, no browser",
+        help="browser: ours, Material's worker and Pagefind in chromium (default); python: our index alone, no browser",
     )
     parser.add_argument(
         "--set",
