@@ -401,22 +401,50 @@ def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict
     return {slug: by_page.get(source_path(slug), []) for slug in slugs}
 
 
-def audit_kb(kb: KnowledgeBase, cache: TermCache, settings: AuditSettings = SETTINGS) -> dict[str, list[Audit | None]]:
-    """Every report's final citations audited against its corpus (parallel to `CitedReport.final`)."""
-    claims = {slug: report_claims(c.report.final, c.final) for slug, c in kb.cited.items()}
+@dataclass
+class Kept:
+    """Audits kept between `mkdocs serve` rebuilds. A report's audits stand while its text and every
+    document of its corpus are the same: its citations, claims, their words' weights and the
+    chunks compared cannot have changed. (Strings kept from the corpus cache compare by identity.)"""
+
+    corpora: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)  # key → (slug, title, body)
+    reports: dict[str, tuple[str, list[Audit | None]]] = field(default_factory=dict)  # slug → (final text, audits)
+
+
+def audit_kb(
+    kb: KnowledgeBase, cache: TermCache, settings: AuditSettings = SETTINGS, kept: Kept | None = None
+) -> dict[str, list[Audit | None]]:
+    """Every report's final citations audited against its corpus (parallel to `CitedReport.final`);
+    with `kept`, only the reports whose text or corpus changed since the last call."""
+    kept = kept or Kept()
     by_corpus: dict[str, list[str]] = {}
     for slug, cited in kb.cited.items():
         corpus = kb.loaded.corpora.get(cited.report.corpus or "")
         if corpus and any(auditable(i) for i in cited.final):
             by_corpus.setdefault(corpus.key, []).append(slug)
-    cited_sources = {s for key in by_corpus for s in kb.loaded.corpora[key].slugs if s}
-    analyses = chunk_analyses(kb, cited_sources, cache)
     audits: dict[str, list[Audit | None]] = {}
-    chunks = Chunks(kb)  # chunks cited by several reports are folded once
+    documents: dict[str, tuple[tuple[str, str, str], ...]] = {}
+    todo: dict[str, list[str]] = {}
     for key, reports in by_corpus.items():
+        sources = (kb.loaded.sources[s] for s in kb.loaded.corpora[key].slugs if s)
+        documents[key] = tuple((source.slug, source.title, source.body) for source in sources)
+        same = kept.corpora.get(key) == documents[key]
+        for slug in reports:
+            final, done = kept.reports.get(slug, ("", None))
+            if same and done is not None and final == kb.cited[slug].report.final:
+                audits[slug] = done
+            else:
+                todo.setdefault(key, []).append(slug)
+    cited_sources = {s for key in todo for s in kb.loaded.corpora[key].slugs if s}
+    analyses = chunk_analyses(kb, cited_sources, cache) if todo else {}
+    chunks = Chunks(kb)  # chunks cited by several reports are folded once
+    for key, reports in todo.items():
+        claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
         words = {w for r in reports for claim in claims[r] if claim for w in claim_words(fold(claim))}
         terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
         for slug in reports:
             cited = kb.cited[slug]
             audits[slug] = audit_report(cited.report.final, cited.final, kb, terms, claims[slug], chunks, settings)
+    kept.corpora = documents
+    kept.reports = {slug: (kb.cited[slug].report.final, found) for slug, found in audits.items()}
     return audits

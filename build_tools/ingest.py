@@ -436,8 +436,9 @@ CorpusCache = dict[Path, tuple[tuple[int, int, int], list[Source | None], list[P
 
 def read_corpus_kept(path: Path, root: Path, kept: CorpusCache) -> tuple[list[Source | None], list[Problem]]:
     """`read_corpus`, kept while the file's modification time, size and inode stay the same (a
-    serve rebuild after an edit elsewhere reads no corpus again). Each call gets fresh Sources:
-    `load` renames and merges them."""
+    serve rebuild after an edit elsewhere reads no corpus again; as MkDocs' own `--dirty`, it trusts
+    modification times: a same-size rewrite within one tick of the file system's clock, a few
+    milliseconds, would go unseen). Each call gets fresh Sources: `load` renames and merges them."""
     try:
         stat = path.stat()
     except OSError:

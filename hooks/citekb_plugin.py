@@ -82,6 +82,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.serving = False
         self.dirty = False
         self.memo: Memo | None = None  # what a rebuild reuses (chunks, citations, corpora), while serving
+        self.audits_kept: audit.Kept | None = None  # the audits a rebuild reuses, while serving
         self.term_cache: analysis.TermCache | None = None
         self.stubs: dict[Path, str] = {}  # --dirty: stub contents known to be on disk
         self.indexing: threading.Thread | None = None  # the search index being written while serving
@@ -95,6 +96,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         self.serving, self.dirty = command == "serve", dirty
         self.memo = Memo() if self.serving else None
+        self.audits_kept = audit.Kept() if self.serving else None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         os.environ.setdefault("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)
@@ -147,7 +149,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         self.kb = kb = build(self.root, self.memo)
-        kb.audits = audit.audit_kb(kb, self.terms()) if self.config.audit else {}
+        kb.audits = audit.audit_kb(kb, self.terms(), kept=self.audits_kept) if self.config.audit else {}
         reported = [str(problem) for problem in kb.problems] + [str(drift) for drift in kb.drift]
         for line in reported:
             log.warning("citekb: %s", line)
