@@ -204,30 +204,37 @@ class Folded:
         return len(self.text) == len(self.raw)
 
     @cached_property  # only for chunks holding some of a claim
-    def sentences(self) -> tuple[Window, ...]:
-        """Cut at 。！？!?；; and line ends, each trimmed of spaces."""
-        sentences = []
+    def bounds(self) -> tuple[list[int], list[int]]:
+        """Where each sentence starts and ends: cut at 。！？!?；; and line ends, trimmed of spaces.
+        Offsets, not objects: a chunk has dozens of sentences and most are never a window."""
+        starts, ends = [], []
         for match in _SENTENCE.finditer(self.raw):
             part = match.group()
             if part.strip():
-                start = match.start() + len(part) - len(part.lstrip())
-                end = match.start() + len(part.rstrip())
-                sentences.append(Window(start, end, self.text[start:end] if self.same else fold(self.raw[start:end])))
-        return tuple(sentences)
+                starts.append(match.start() + len(part) - len(part.lstrip()))
+                ends.append(match.start() + len(part.rstrip()))
+        return starts, ends
+
+    def _text(self, start: int, end: int) -> str:
+        return self.text[start:end] if self.same else fold(self.raw[start:end])
+
+    @cached_property  # only where folding moved offsets
+    def _sentence_texts(self) -> list[str]:
+        return [self._text(start, end) for start, end in zip(*self.bounds)]
+
+    @cached_property  # only for claims with numbers
+    def sentence_numbers(self) -> list[frozenset[str]]:
+        if not self.same:
+            return [numbers_of(text) for text in self._sentence_texts]
+        return [numbers_of(self.text[start:end]) for start, end in zip(*self.bounds)]
 
     @cached_property
     def numbers(self) -> frozenset[str]:
         return numbers_of(self.text)
 
     def window(self, first: int, last: int) -> Window:
-        start, end = self.sentences[first].start, self.sentences[last].end
-        if first == last:
-            return self.sentences[first]
-        return Window(start, end, self.text[start:end] if self.same else fold(self.raw[start:end]))
-
-    @cached_property
-    def starts(self) -> list[int]:
-        return [sentence.start for sentence in self.sentences]
+        start, end = self.bounds[0][first], self.bounds[1][last]
+        return Window(start, end, self._text(start, end))
 
     def _found(self, words: list[str]) -> dict[int, set[str]]:
         """The claim's words in each sentence that holds any, by sentence index: from each word's
@@ -235,17 +242,17 @@ class Folded:
         folding moved offsets, by looking in each sentence."""
         found: dict[int, set[str]] = {}
         if not self.same:
-            for i, sentence in enumerate(self.sentences):
-                held = {t for t in words if t in sentence.text}
+            for i, sentence in enumerate(self._sentence_texts):
+                held = {t for t in words if t in sentence}
                 if held:
                     found[i] = held
             return found
-        text, starts = self.text, self.starts
+        text, (starts, ends) = self.text, self.bounds
         for word in words:
             at = text.find(word)
             while at >= 0:
                 i = bisect.bisect_right(starts, at) - 1
-                if i >= 0 and at + len(word) <= self.sentences[i].end:
+                if i >= 0 and at + len(word) <= ends[i]:
                     found.setdefault(i, set()).add(word)
                 at = text.find(word, at + 1)
         return found
@@ -260,11 +267,11 @@ class Folded:
         found = self._found(words)
         numbers: dict[int, frozenset[str]] = {}
         if evidence.numbers & self.numbers:
-            for i, sentence in enumerate(self.sentences):
-                if held := evidence.numbers & sentence.numbers:
+            for i, sentence in enumerate(self.sentence_numbers):
+                if held := evidence.numbers & sentence:
                     numbers[i] = held
         holding = sorted(found.keys() | numbers.keys())
-        pairs = sorted({i - 1 for i in holding if i > 0} | {i for i in holding if i + 1 < len(self.sentences)})
+        pairs = sorted({i - 1 for i in holding if i > 0} | {i for i in holding if i + 1 < len(self.bounds[0])})
         none: set[str] = set()
         score, best = 0.0, None
         for first, second in [(i, i) for i in holding] + [(i, i + 1) for i in pairs]:
