@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from .chunk import chunk_text
 from .cite.parse import parse_citations, rag_references
@@ -21,6 +23,8 @@ from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .messages import Reason
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
 from .paths import citation_anchor
+
+T = TypeVar("T")
 
 SENTENCE_END = re.compile(r"[。！？!?\n]")
 MAX_SENTENCE = 160
@@ -73,7 +77,6 @@ class KnowledgeBase:
     backlinks: dict[tuple[str, int | None], list[Backlink]] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     titles: Titles = field(default_factory=lambda: Titles([]))  # every source
-    corpus_titles: dict[str, Titles] = field(default_factory=dict)  # by corpus: its reports share them
     urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source
     audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report: audit.audit_kb, parallel to final
 
@@ -165,7 +168,10 @@ def _plain(text: str) -> str:
     return " ".join(text.split()).strip(_CLAUSE_EDGES)
 
 
-def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -> Scope:
+def scope_for(
+    report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int], corpus_titles: dict[str, Titles]
+) -> Scope:
+    """What `report` can cite; `corpus_titles` holds each corpus's `Titles`, shared by its reports."""
     loaded = kb.loaded
     corpus = loaded.corpora.get(report.corpus) if report.corpus else None
     missing = None
@@ -175,8 +181,6 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
     elif corpus is None:
         missing = Reason.of("corpus_absent", corpus=report.corpus)
     sources = [loaded.sources[slug] for slug in corpus.slugs if slug] if corpus else []
-    if corpus and report.corpus not in kb.corpus_titles:
-        kb.corpus_titles[report.corpus] = Titles(sources)
     folder = (report.files or "").rstrip("/")
     files: dict[str, FileSource] = {}
     for file in loaded.files_in(folder) if folder else []:
@@ -190,7 +194,9 @@ def scope_for(report: Report, kb: KnowledgeBase, chunk_counts: dict[str, int]) -
         missing_corpus=missing,
         elsewhere=kb.titles if missing else None,
         urls=kb.urls,
-        titles=kb.corpus_titles.get(report.corpus or "") if corpus else None,
+        titles=(corpus_titles.get(corpus.key) or corpus_titles.setdefault(corpus.key, Titles(sources)))
+        if corpus
+        else None,
     )
 
 
@@ -244,6 +250,17 @@ def task_summaries(kb: KnowledgeBase) -> list[TaskSummary]:
     return summaries
 
 
+def _reuse(now: dict[str, T], before: dict[str, T], text: str, make: Callable[[str], T]) -> T:
+    """What `make` gives for `text`: already made in this build, kept from the last, or made now."""
+    if text not in now:
+        now[text] = before[text] if text in before else make(text)
+    return now[text]
+
+
+def _chunked(text: str) -> tuple[list[Chunk], list[Removal]]:
+    return chunk_text(text), find_boilerplate(text)
+
+
 def build(root: Path, memo: Memo | None = None) -> KnowledgeBase:
     """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
     return assemble(load(root, memo.corpora if memo else None), memo)
@@ -258,23 +275,18 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     memo = memo or Memo()
     seen = Memo(corpora=memo.corpora)
     for slug, source in kb.loaded.sources.items():
-        text = source.text
-        done = seen.chunks.get(text) or memo.chunks.get(text) or (chunk_text(text), find_boilerplate(text))
-        seen.chunks[text] = done
-        kb.chunks[slug], kb.removals[slug] = done
+        kb.chunks[slug], kb.removals[slug] = _reuse(seen.chunks, memo.chunks, source.text, _chunked)
 
     def citations(text: str) -> list[Citation]:
-        if text not in seen.citations:
-            found = memo.citations.get(text)
-            seen.citations[text] = report_citations(text) if found is None else found
-        return seen.citations[text]
+        return _reuse(seen.citations, memo.citations, text, report_citations)
 
     kb.titles = Titles(kb.loaded.sources.values())
     kb.urls = url_index(list(kb.loaded.sources.values()))
     chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
     backlinks: dict[tuple[str, int | None], dict[tuple[str, str], Backlink]] = {}
+    corpus_titles: dict[str, Titles] = {}
     for slug, report in kb.loaded.reports.items():
-        scope = scope_for(report, kb, chunk_counts)
+        scope = scope_for(report, kb, chunk_counts, corpus_titles)
         final = [resolve(c, scope) for c in citations(report.final)]
         original = [resolve(c, scope) for c in citations(report.original or "")]
         kb.cited[slug] = CitedReport(report, final, original)
