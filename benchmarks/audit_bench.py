@@ -42,6 +42,7 @@ from build_tools.models import FLAGGED, Audit, Resolved
 
 BASELINE_THRESHOLD = 0.2
 LABELS = ("plain", "shared", "table", "reference")
+NEGATIVES = ("adjacent", "beyond_overlap", "other")
 _REFERENCE_HEADING = re.compile(r"参考|引用|来源|资料|文献|出处|references?|sources", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)、])\s")
 _HEADING = re.compile(r"#{1,6}\s|\*\*[^*]+\*\*\s*$|[（(]?\d{1,2}[)）.、]?\s*\S{1,20}\s*$")
@@ -144,7 +145,8 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
             view = audit.Chunks(kb)  # the adjacent chunk as its part beyond the overlap
             view.done = {**chunks.done, (source, adjacent): audit.folded_chunk(apart)}
             negatives = {
-                "adjacent": (moved(item, adjacent, source), apart, view),
+                "adjacent": (moved(item, adjacent, source), kb.chunks[source][adjacent].text, chunks),
+                "beyond_overlap": (moved(item, adjacent, source), apart, view),
                 "other": (moved(item, other_chunk, other), kb.chunks[other][other_chunk].text, chunks),
             }
             case["support"] = {"positive": written.support}
@@ -154,23 +156,27 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
                 case["plain"][name] = baseline(sentence, text, terms)
 
     def aucs(selected: list[dict], key: str) -> dict:
-        scores = {name: [c[key][name] for c in selected] for name in ("positive", "adjacent", "other")}
+        scores = {name: [c[key][name] for c in selected] for name in ("positive", *NEGATIVES)}
         return {
             "auc_adjacent": roc_auc(scores["positive"], scores["adjacent"]),
             "auc_other_source": roc_auc(scores["positive"], scores["other"]),
+            "auc_adjacent_beyond_overlap": roc_auc(scores["positive"], scores["beyond_overlap"]),
             "positives": len(selected),
         }
 
     checkable = [c for c in cases if c["label"] in LABELS]
     statuses = Counter(c["written"].status for c in checkable)
+    written = Counter(c["written"].status for c in cases)
     all_audits = [a for rows in audits.values() for a in rows if a]
     result = {
         "positives": dict(Counter(c["label"] for c in cases)),
         "audit": {
             **aucs(checkable, "support"),
             "not_supported": round(1 - statuses["supported"] / len(checkable), 3),
+            "not_supported_written": round(1 - written["supported"] / len(cases), 3),
             "flagged_on_site": round(sum(statuses[s] for s in FLAGGED) / len(checkable), 3),
             "statuses": dict(statuses),
+            "statuses_written": dict(written),
             "by_label": {kind: aucs([c for c in checkable if c["label"] == kind], "support") for kind in LABELS},
             "plain_and_shared": aucs([c for c in checkable if c["label"] in ("plain", "shared")], "support"),
         },

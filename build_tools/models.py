@@ -150,10 +150,9 @@ class Resolved:
     source_slug: str | None = None
 
 
-# Audit statuses the site shows as a flag beside the citation: facts (`title_only`, `numbers_missing`)
-# or a large gap (`better_elsewhere`). `weak` stays a note in the preview: lexical overlap alone is
-# too often low for a citation its writer got right (BENCHMARKS.md) to accuse it.
-FLAGGED = ("better_elsewhere", "numbers_missing", "title_only")
+# Audit statuses the site shows as a flag beside the citation: every status but `supported`
+# (together 13% of the full pipeline's written citations, BENCHMARKS.md).
+FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "title_only")
 
 
 @dataclass(frozen=True)

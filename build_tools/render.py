@@ -431,17 +431,12 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     source = kb.loaded.sources[item.source_slug or ""]
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
-    note = ""
-    if audit.status not in FLAGGED and audit.status in AUDIT_REASONS:  # weak: evidence to read, not a flag
-        note = (
-            f'<em class="citekb-preview-note">{AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}</em>'
-        )
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
         f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
         f'data-support="{audit.support:.2f}" href="{esc(span_href(link(item.target or ""), audit.span))}">'
         f'<span class="citekb-cite-label">{html_line(short(source.title))} · chunk {citation.chunk}</span>'
-        f"{preview_html(f'{source.title} · chunk {citation.chunk}', note + span_in_context(chunk.text, audit.span))}</a>"
+        f"{preview_html(f'{source.title} · chunk {citation.chunk}', span_in_context(chunk.text, audit.span))}</a>"
         + audit_marker(audit, kb, link)
     )
 
@@ -681,16 +676,16 @@ def audit_counts_html(audits: Iterable[Audit | None]) -> str:
 
 
 def weakest_claims_html(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
-    """A report's claims whose evidence is weakest (flagged or weak, lowest support first), on the health page."""
+    """A report's flagged claims, lowest support first, on the health page."""
     audits = kb.audits.get(cited.report.slug, [])
     flagged = sorted(
-        ((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in AUDIT_REASONS),
+        ((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in FLAGGED),
         key=lambda pair: pair[0].support,
     )[:WEAKEST_SHOWN]
     rows = "".join(
         f'<tr><td data-audit="{a.status}">{AUDIT_LABELS[a.status]}</td><td>{a.support:.2f}</td>'
         f'<td><a href="{esc(link(report_path(cited.report.slug, anchor)))}">{esc(a.claim or "（无）")}</a></td>'
-        f"<td>{audit_marker(a, kb, link) or esc(audit_reason(a, kb))}</td></tr>"
+        f"<td>{audit_marker(a, kb, link)}</td></tr>"
         for a, anchor in flagged
     )
     return index_table(("证据审计", "支持度", "论断", "原因"), rows, "citekb-index citekb-weakest") if rows else ""
