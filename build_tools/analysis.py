@@ -33,14 +33,15 @@ _HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
 # What Chinese text mostly needs NFKC for: full-width ASCII (，：（）Ａ１) and the ideographic space.
 _FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
-_FULL_WIDTH_CHAR = re.compile("[\uff01-\uff5e\u3000]")  # a regex substitution: faster than str.translate here
+_FULL_WIDTH_CHARS = frozenset(_FULL_WIDTH)
 
 
 def fold(text: str) -> str:
     """NFKC and lower case, as the worker folds. The full-width characters are mapped to their NFKC
     forms first, so most texts then pass NFKC's quick check and are not rebuilt: the same result
     (tests/test_search.py checks it against plain NFKC) with less work on every chunk the audit folds."""
-    text = _FULL_WIDTH_CHAR.sub(lambda match: _FULL_WIDTH[match.group()], text)
+    for char in _FULL_WIDTH_CHARS.intersection(text):  # a few kinds per text: one str.replace each
+        text = text.replace(char, _FULL_WIDTH[char])
     return (text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)).lower()
 
 

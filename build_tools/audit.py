@@ -266,14 +266,16 @@ class Folded:
                 at = text.find(word, at + 1)
         return found
 
-    def best(self, evidence: Evidence) -> tuple[float, Window | None]:
+    def best(self, evidence: Evidence, above: float = -1.0) -> tuple[float, Window | None]:
         """The chunk's score (its best window's mixed with the whole chunk's, `chunk_weight`) and the
         best window (None when no window holds any of the claim): one-sentence windows first, then
         two, the first of equal scores kept. Only windows holding some of the claim are scored, and
-        only the claim's words found in the chunk looked for."""
+        only the claim's words found in the chunk looked for. A chunk that cannot score above
+        `above` (its whole-chunk share bounds its score) is not looked into: (0.0, None)."""
         words = [t for t in evidence.weights if t in self.text]
         shared_numbers = evidence.numbers and evidence.numbers & self.numbers
-        if not words and not shared_numbers:
+        whole = evidence.share(set(words), self.numbers if evidence.numbers else frozenset(), words)
+        if not (words or shared_numbers) or whole <= above:
             return 0.0, None
         found = self._found(words)
         numbers: dict[int, frozenset[str]] = {}
@@ -290,7 +292,6 @@ class Folded:
             value = evidence.share(held, numbers.get(first, frozenset()) | numbers.get(second, frozenset()), words)
             if value > score:
                 score, best = value, (first, second)
-        whole = evidence.share(set(words), self.numbers if evidence.numbers else frozenset(), words)
         weight = evidence.settings.chunk_weight
         return (1 - weight) * score + weight * whole, self.window(*best) if best else None
 
@@ -337,7 +338,7 @@ def audit_citation(
     local, window = cited.best(evidence)
     rival, rival_key, rival_window = 0.0, None, None
     for key in _proposed(evidence, terms, (slug, number), settings):
-        score, best = chunks(*key).best(evidence)
+        score, best = chunks(*key).best(evidence, above=max(local, rival))  # only a higher score matters
         if score > rival:
             rival, rival_key, rival_window = score, key, best
     support = local / max(local, rival, settings.full_score) if local > 0 else 0.0
