@@ -18,6 +18,7 @@ import bisect
 import heapq
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -94,16 +95,37 @@ SETTINGS = AuditSettings()
 
 _NUMBER = re.compile(r"(?<![a-z0-9.])(?<![a-z]-)\d+(?:\.\d+)?")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_ENUMERATOR = re.compile(r"^\s*[（(]?\d{1,2}[)）.、]")  # "3）利用…", "(2) …": a list's numbering, not a claim
+# "3）利用…", "：1) 党的…；2) 人民…", "(2) …": a list's numbering, not a number the claim states
+_ENUMERATOR = re.compile(r"(?:^|(?<=[\s:：;；,，。]))[（(]?\d{1,2}[)）.、](?!\d)")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")
 
 
-def numbers_of(text: str) -> frozenset[str]:
-    """The numbers of a folded text, as written without thousands separators or trailing zeros."""
+def numbers_of(text: str, rounded: bool = False) -> frozenset[str]:
+    """The numbers of a folded text, as written without thousands separators or trailing zeros;
+    with `rounded`, also each decimal rounded and cut to fewer places (6894.91 also as 6894.9,
+    6895 and 6894), so a claim that rounds a number it cites still finds it."""
     found = set()
     for number in _NUMBER.findall(_THOUSANDS.sub("", text)):
-        found.add(number.rstrip("0").rstrip(".") if "." in number else number)
+        if "." not in number:
+            found.add(number)
+            continue
+        found.add(_plain_number(number))
+        if rounded:
+            whole, decimals = number.split(".")
+            for places in range(len(decimals)):
+                found.add(_plain_number(f"{whole}.{decimals[:places]}"))
+                exact = Decimal(number).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+                found.add(_plain_number(str(exact)))
     return frozenset(found)
+
+
+def claim_numbers(claim: str) -> frozenset[str]:
+    """The numbers a folded claim states: a list's numbering left out."""
+    return numbers_of(_ENUMERATOR.sub("", claim))
+
+
+def _plain_number(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number
 
 
 @lru_cache(maxsize=65536)  # each claim is segmented once per build, not once per use
@@ -155,7 +177,7 @@ class Evidence:
     @classmethod
     def of(cls, claim: str, terms: CorpusTerms, settings: AuditSettings) -> Evidence:
         folded = fold(claim)
-        return cls(terms.weights(claim_words(folded)), numbers_of(_ENUMERATOR.sub("", folded)), settings)
+        return cls(terms.weights(claim_words(folded)), claim_numbers(folded), settings)
 
     @cached_property
     def total(self) -> float:
@@ -193,7 +215,7 @@ class Window:
 
     @cached_property  # only claims with numbers need them
     def numbers(self) -> frozenset[str]:
-        return numbers_of(self.text)
+        return numbers_of(self.text, rounded=True)
 
 
 @dataclass(frozen=True)
@@ -234,12 +256,12 @@ class Folded:
     @cached_property  # only for claims with numbers
     def sentence_numbers(self) -> list[frozenset[str]]:
         if not self.same:
-            return [numbers_of(text) for text in self._sentence_texts]
-        return [numbers_of(self.text[start:end]) for start, end in zip(*self.bounds)]
+            return [numbers_of(text, rounded=True) for text in self._sentence_texts]
+        return [numbers_of(self.text[start:end], rounded=True) for start, end in zip(*self.bounds)]
 
     @cached_property
     def numbers(self) -> frozenset[str]:
-        return numbers_of(self.text)
+        return numbers_of(self.text, rounded=True)
 
     def window(self, first: int, last: int) -> Window:
         start, end = self.bounds[0][first], self.bounds[1][last]

@@ -132,8 +132,9 @@ class Sentences:
     def claim(self, start: int, end: int) -> str:
         """What a citation supports, as plain text: the clause before it (back to the sentence's
         start, a table cell's `|` or the previous cited clause); the whole sentence when that clause
-        is too short to say anything; the previous sentence when the citation comes after its end
-        (several citations in a row share it). Markup and citation brackets are left out."""
+        is too short to say anything, the whole row for a table cell ("| GAIA2 [cite] | 963 | … |"
+        cites the row's facts about GAIA2); the previous sentence when the citation comes after its
+        end (several citations in a row share it). Markup and citation brackets are left out."""
         at = bisect.bisect_right(self.ends, start) - 1
         left, right = self._window(start, end)
         pieces = self._between_citations(left, start)
@@ -145,6 +146,11 @@ class Sentences:
         clause = clause.rsplit("|", 1)[-1]
         if len(_plain(clause)) >= MIN_CLAIM:
             return _plain(clause)
+        first = self.text.rfind("\n", 0, start) + 1
+        if self.text.startswith("|", first) or self.text[first:start].lstrip().startswith("|"):
+            line_end = self.text.find("\n", end)
+            line = _CITATION_LIKE.sub("", self.text[first : line_end if line_end >= 0 else len(self.text)])
+            return "；".join(cell for cell in map(_plain, line.strip().strip("|").split("|")) if cell)
         after = _CITATION_LIKE.sub("", self.text[end:right]).split("|", 1)[0]
         return _plain("".join(pieces).rsplit("|", 1)[-1] + after)
 

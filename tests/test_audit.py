@@ -108,7 +108,14 @@ def test_unresolved_citations_are_listed_without_an_audit(tmp_path, capsys):
             ["据报道，开源模型正在快速普及"],
         ),  # too short alone
         ('- 列表项说的是某件事[long_context: "T", chunk 4]\n- 另一项', ["列表项说的是某件事"]),
-        ('| 名称 | 说明 |\n|---|---|\n| Alpha | 单元格里的说法[long_context: "T", chunk 5] |', ["单元格里的说法"]),
+        (
+            '| 名称 | 说明 |\n|---|---|\n| Alpha | 单元格里的一个说法[long_context: "T", chunk 5] |',
+            ["单元格里的一个说法"],
+        ),
+        (
+            '| 名称 | 说明 |\n|---|---|\n| **Alpha**[long_context: "T", chunk 5] | 963 条任务 | 多智能体[long_context: "U", chunk 1] |',
+            ["Alpha；963 条任务；多智能体", "Alpha；963 条任务；多智能体"],
+        ),  # a cell too short to say anything stands for its row
         (
             '他说 **重要** 的 [链接](http://x) 是这样的[long_context: "T", chunk 6]，另一件事则完全不同[long_context: "T", chunk 7]。',
             ["他说 重要 的 链接 是这样的", "另一件事则完全不同"],
@@ -123,6 +130,25 @@ def test_claims(text, claims):
 
 def test_numbers_are_compared_as_written():
     assert audit.numbers_of("增长 1,000 次，占 20.50%，gpt-4 与 h100") == {"1000", "20.5"}
+
+
+def test_a_chunk_number_is_found_rounded_or_cut_as_a_claim_writes_it():
+    assert audit.numbers_of("罚款共计 6894.91 万元", rounded=True) == {"6894.91", "6894.9", "6895", "6894"}
+    assert audit.numbers_of("增长 2.45 倍", rounded=True) == {"2.45", "2.5", "2.4", "2"}
+
+
+@pytest.mark.parametrize(
+    "claim, numbers",
+    [
+        ("六项原则：1) 党的领导；2) 人民至上；3) 高质量发展", set()),
+        ("3）利用 25 篇文章", {"25"}),
+        ("(2) 增长 40%", {"40"}),
+        ("Sections 3.3–4.2", {"3.3", "4.2"}),  # a section number is not a list's numbering
+        ("2024、2025 年", {"2024", "2025"}),
+    ],
+)
+def test_a_lists_numbering_is_not_a_number_of_the_claim(claim, numbers):
+    assert audit.claim_numbers(claim) == numbers
 
 
 def test_a_serve_rebuild_reaudits_exactly_what_changed(report):
