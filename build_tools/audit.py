@@ -17,10 +17,11 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+import os
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
 
 from .analysis import TermCache, fold, tokenize
@@ -92,6 +93,7 @@ class AuditSettings:
 
 
 SETTINGS = AuditSettings()
+PARALLEL_FROM = 2000  # citations to audit before forked workers pay for themselves
 
 _NUMBER = re.compile(r"(?<![a-z0-9.])(?<![a-z]-)\d+(?:\.\d+)?")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
@@ -455,10 +457,16 @@ class Kept:
 
 
 def audit_kb(
-    kb: KnowledgeBase, cache: TermCache, settings: AuditSettings = SETTINGS, kept: Kept | None = None
+    kb: KnowledgeBase,
+    cache: TermCache,
+    settings: AuditSettings = SETTINGS,
+    kept: Kept | None = None,
+    parallel: bool | None = None,
 ) -> dict[str, list[Audit | None]]:
     """Every report's final citations audited against its corpus (parallel to `CitedReport.final`);
-    with `kept`, only the reports whose text or corpus changed since the last call."""
+    with `kept`, only the reports whose text or corpus changed since the last call. Corpora are
+    audited on every core (forked workers) when there are PARALLEL_FROM citations or more, or
+    when `parallel` says so: the same audits either way."""
     kept = kept or Kept()
     by_corpus: dict[str, list[str]] = {}
     for slug, cited in kb.cited.items():
@@ -480,14 +488,55 @@ def audit_kb(
                 todo.setdefault(key, []).append(slug)
     cited_sources = {s for key in todo for s in kb.loaded.corpora[key].slugs if s}
     analyses = chunk_analyses(kb, cited_sources, cache) if todo else {}
-    chunks = Chunks(kb)  # chunks cited by several reports are folded once
-    for key, reports in todo.items():
-        claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
-        words = {w for r in reports for claim in claims[r] if claim for w in claim_words(fold(claim))}
-        terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
-        for slug in reports:
-            cited = kb.cited[slug]
-            audits[slug] = audit_report(cited.report.final, cited.final, kb, terms, claims[slug], chunks, settings)
+    jobs = list(todo.items())
+    if parallel is None:
+        parallel = sum(len(kb.cited[slug].final) for _, reports in jobs for slug in reports) >= PARALLEL_FROM
+    workers = os.cpu_count() or 1
+    if parallel and workers > 1 and len(jobs) > 1:
+        import multiprocessing
+
+        state = (kb, analyses, settings)  # inherited by the forked workers, not pickled
+        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (state,)) as pool:
+            for found in pool.imap_unordered(_audit_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))):
+                audits.update(found)
+    else:
+        chunks = Chunks(kb)  # chunks cited by several reports are folded once
+        for key, reports in jobs:
+            audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings))
+    audits = {slug: audits[slug] for slug in kb.cited if slug in audits}
     kept.corpora = documents
     kept.reports = {slug: (kb.cited[slug].report.final, found) for slug, found in audits.items()}
     return audits
+
+
+def audit_corpus(
+    key: str,
+    reports: list[str],
+    kb: KnowledgeBase,
+    analyses: dict[str, list[str]],
+    chunks: Chunks,
+    settings: AuditSettings,
+) -> dict[str, list[Audit | None]]:
+    """The audits of `reports`, all citing corpus `key`."""
+    claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
+    words = {w for r in reports for claim in claims[r] if claim for w in claim_words(fold(claim))}
+    terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
+    return {
+        slug: audit_report(kb.cited[slug].report.final, kb.cited[slug].final, kb, terms, claims[slug], chunks, settings)
+        for slug in reports
+    }
+
+
+_worker: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, Chunks] | None = None  # in a forked worker only
+
+
+def _start_worker(state: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings]) -> None:
+    global _worker
+    kb, analyses, settings = state
+    _worker = (kb, analyses, settings, Chunks(kb))
+
+
+def _audit_job(job: tuple[str, list[str]]) -> dict[str, list[Audit | None]]:
+    assert _worker is not None
+    kb, analyses, settings, chunks = _worker
+    return audit_corpus(*job, kb, analyses, chunks, settings)

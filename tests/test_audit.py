@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -189,3 +190,25 @@ def test_a_serve_rebuild_reaudits_exactly_what_changed(report):
     assert changed["a"] is not first["a"]
     assert changed["a"][0].span != first["a"][0].span  # the supporting sentence now reads "两千万余次"
     assert changed == audit.audit_kb(build(root), cache)  # what a fresh build finds
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="forked workers need two cores")
+def test_forked_workers_audit_exactly_as_one_process(report):
+    """audit_kb on every core (what a 1,000-report build does) finds the same audits as in one process."""
+    from build_tools.analysis import TermCache
+    from build_tools.knowledge_base import build
+
+    path, corpus, fine, downloads = report
+    root = path.parent / "kb"
+    for number, name in (("001", "a"), ("002", "b"), ("003", "c")):
+        (root / "corpora" / number).mkdir(parents=True)
+        (root / "corpora" / number / corpus.name).write_text(corpus.read_text(encoding="utf-8"), encoding="utf-8")
+        folder = root / "reports" / name
+        folder.mkdir(parents=True)
+        (folder / "report.yaml").write_text(f"corpus: corpora/{number}/long_context_sampled_60\n", encoding="utf-8")
+        (folder / "final_report.md").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    kb = build(root)
+    alone = audit.audit_kb(kb, TermCache(None), parallel=False)
+    forked = audit.audit_kb(kb, TermCache(None), parallel=True)
+    assert list(forked) == list(alone) == ["a", "b", "c"]
+    assert forked == alone and {a.status for a in alone["c"] if a} >= {"supported", "numbers_missing", "title_only"}
