@@ -379,7 +379,7 @@ def audit_citation(
     else:
         status = "supported"
     if status == "supported" or rival <= local:
-        rival_key = rival_window = None  # a better chunk is named only beside a flag or a weak note
+        rival_key = rival_window = None  # a better chunk is named only beside a flag
     return Audit(status, round(support, 4), claim, _span(window), missing, rival_key, _span(rival_window), better_terms)
 
 
