@@ -147,7 +147,7 @@ class Sentences:
         if len(_plain(clause)) >= MIN_CLAIM:
             return _plain(clause)
         first = self.text.rfind("\n", 0, start) + 1
-        if self.text.startswith("|", first) or self.text[first:start].lstrip().startswith("|"):
+        if self.text[first:start].lstrip().startswith("|"):
             line_end = self.text.find("\n", end)
             line = _CITATION_LIKE.sub("", self.text[first : line_end if line_end >= 0 else len(self.text)])
             return "；".join(cell for cell in map(_plain, line.strip().strip("|").split("|")) if cell)
