@@ -299,7 +299,7 @@ class Folded:
         `above` (its whole-chunk share bounds its score) is not looked into: (0.0, None)."""
         words = [t for t in evidence.weights if t in self.text]
         shared_numbers = evidence.numbers and evidence.numbers & self.numbers
-        whole = evidence.share(set(words), self.numbers if evidence.numbers else frozenset(), words)
+        whole = evidence.share(set(words), shared_numbers or frozenset(), words)
         if not (words or shared_numbers) or whole <= above:
             return 0.0, None
         found = self._found(words)

@@ -58,6 +58,21 @@ def report(tmp_path):
     return path, corpus, fine, downloads
 
 
+def knowledge_base_of(report, corpus_of: dict[str, str]):
+    """A knowledge-base folder beside the fixture's report: one report folder per name, each a copy
+    of the fixture's report citing a copy of its corpus under corpora/NUMBER/."""
+    path, corpus = report[0], report[1]
+    root = path.parent / "kb"
+    for name, number in corpus_of.items():
+        (root / "corpora" / number).mkdir(parents=True, exist_ok=True)
+        (root / "corpora" / number / corpus.name).write_text(corpus.read_text(encoding="utf-8"), encoding="utf-8")
+        folder = root / "reports" / name
+        folder.mkdir(parents=True)
+        (folder / "report.yaml").write_text(f"corpus: corpora/{number}/long_context_sampled_60\n", encoding="utf-8")
+        (folder / "final_report.md").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return root
+
+
 def run_audit(capsys, report_path, corpus) -> list[dict]:
     assert main(["audit", str(report_path), "--corpus", str(corpus), "--json"]) == 0
     return json.loads(capsys.readouterr().out)
@@ -155,20 +170,10 @@ def test_a_lists_numbering_is_not_a_number_of_the_claim(claim, numbers):
 def test_a_serve_rebuild_reaudits_exactly_what_changed(report):
     """audit.Kept: unchanged reports over an unchanged corpus keep their audits; an edited corpus
     document re-audits its corpus's reports, an edited report only itself."""
-    from pathlib import Path
-
     from build_tools.analysis import TermCache
     from build_tools.knowledge_base import Memo, build
 
-    path, corpus, fine, downloads = report
-    root = path.parent / "kb"
-    (root / "corpora" / "001").mkdir(parents=True)
-    corpus.rename(root / "corpora" / "001" / corpus.name)
-    for name in ("a", "b"):
-        folder = root / "reports" / name
-        folder.mkdir(parents=True)
-        (folder / "report.yaml").write_text("corpus: corpora/001/long_context_sampled_60\n", encoding="utf-8")
-        (folder / "final_report.md").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    root = knowledge_base_of(report, {"a": "001", "b": "001"})
     memo, kept, cache = Memo(), audit.Kept(), TermCache(None)
 
     def audited() -> dict:
@@ -181,9 +186,9 @@ def test_a_serve_rebuild_reaudits_exactly_what_changed(report):
     report_b.write_text(report_b.read_text(encoding="utf-8") + "\n补充一句。\n", encoding="utf-8")
     edited = audited()
     assert edited["a"] is first["a"] and edited["b"] is not first["b"] and edited["b"] == first["b"]
-    moved = Path(root / "corpora" / "001" / corpus.name)
-    moved.write_text(
-        moved.read_text(encoding="utf-8").replace("三千万次", "两千万余次"), encoding="utf-8"
+    document = root / "corpora" / "001" / report[1].name
+    document.write_text(
+        document.read_text(encoding="utf-8").replace("三千万次", "两千万余次"), encoding="utf-8"
     )  # a new size:
     # a same-size rewrite in the same clock tick as the first write is not seen (ingest.read_corpus_kept)
     changed = audited()
@@ -198,16 +203,7 @@ def test_forked_workers_audit_exactly_as_one_process(report):
     from build_tools.analysis import TermCache
     from build_tools.knowledge_base import build
 
-    path, corpus, fine, downloads = report
-    root = path.parent / "kb"
-    for number, name in (("001", "a"), ("002", "b"), ("003", "c")):
-        (root / "corpora" / number).mkdir(parents=True)
-        (root / "corpora" / number / corpus.name).write_text(corpus.read_text(encoding="utf-8"), encoding="utf-8")
-        folder = root / "reports" / name
-        folder.mkdir(parents=True)
-        (folder / "report.yaml").write_text(f"corpus: corpora/{number}/long_context_sampled_60\n", encoding="utf-8")
-        (folder / "final_report.md").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    kb = build(root)
+    kb = build(knowledge_base_of(report, {"a": "001", "b": "002", "c": "003"}))
     alone = audit.audit_kb(kb, TermCache(None), parallel=False)
     forked = audit.audit_kb(kb, TermCache(None), parallel=True)
     assert list(forked) == list(alone) == ["a", "b", "c"]
