@@ -17,12 +17,14 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+import multiprocessing
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
+from multiprocessing.pool import AsyncResult, Pool
 
 from .analysis import TermCache, fold, tokenize
 from .documents import chunk_docs
@@ -464,27 +466,39 @@ def audit_kb(
     kept: Kept | None = None,
     parallel: bool | None = None,
 ) -> dict[str, list[Audit | None]]:
-    """Every report's final citations audited against its corpus (parallel to `CitedReport.final`);
-    with `kept`, only the reports whose text or corpus changed since the last call. Corpora are
-    audited on every core (forked workers) when there are PARALLEL_FROM citations or more, or
-    when `parallel` says so: the same audits either way."""
+    """Every report's final citations audited against its corpus (parallel to `CitedReport.final`):
+    `start_audit`, waited for."""
+    return start_audit(kb, cache, settings, kept, parallel).result()
+
+
+def start_audit(
+    kb: KnowledgeBase,
+    cache: TermCache,
+    settings: AuditSettings = SETTINGS,
+    kept: Kept | None = None,
+    parallel: bool | None = None,
+) -> AuditRun:
+    """Every report's final citations audited against its corpus; with `kept`, only the reports
+    whose text or corpus changed since the last run. Corpora are audited on every core (forked
+    workers) when there are PARALLEL_FROM citations or more, or when `parallel` says so: the same
+    audits either way. The workers go on while the caller does (a build renders its source pages
+    meanwhile, which show no audit); `AuditRun.result` waits for them."""
     kept = kept or Kept()
     by_corpus: dict[str, list[str]] = {}
     for slug, cited in kb.cited.items():
         corpus = kb.loaded.corpora.get(cited.report.corpus or "")
         if corpus and any(auditable(i) for i in cited.final):
             by_corpus.setdefault(corpus.key, []).append(slug)
-    audits: dict[str, list[Audit | None]] = {}
-    documents: dict[str, tuple[tuple[str, str, str], ...]] = {}
+    run = AuditRun(kb, kept)
     todo: dict[str, list[str]] = {}
     for key, reports in by_corpus.items():
         sources = (kb.loaded.sources[s] for s in kb.loaded.corpora[key].slugs if s)
-        documents[key] = tuple((source.slug, source.title, source.body) for source in sources)
-        same = kept.corpora.get(key) == documents[key]
+        run.documents[key] = tuple((source.slug, source.title, source.body) for source in sources)
+        same = kept.corpora.get(key) == run.documents[key]
         for slug in reports:
             final, done = kept.reports.get(slug, ("", None))
             if same and done is not None and final == kb.cited[slug].report.final:
-                audits[slug] = done
+                run.audits[slug] = done
             else:
                 todo.setdefault(key, []).append(slug)
     cited_sources = {s for key in todo for s in kb.loaded.corpora[key].slugs if s}
@@ -494,20 +508,47 @@ def audit_kb(
         parallel = sum(len(kb.cited[slug].final) for _, reports in jobs for slug in reports) >= PARALLEL_FROM
     workers = os.cpu_count() or 1
     if parallel and workers > 1 and len(jobs) > 1:
-        import multiprocessing
-
         state = (kb, analyses, settings)  # inherited by the forked workers, not pickled
-        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (state,)) as pool:
-            for found in pool.imap_unordered(_audit_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))):
-                audits.update(found)
+        run.pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (state,))
+        run.pending = run.pool.map_async(_audit_job, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
     else:
         chunks = Chunks(kb)  # chunks cited by several reports are folded once
         for key, reports in jobs:
-            audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings))
-    audits = {slug: audits[slug] for slug in kb.cited if slug in audits}
-    kept.corpora = documents
-    kept.reports = {slug: (kb.cited[slug].report.final, found) for slug, found in audits.items()}
-    return audits
+            run.audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings))
+    return run
+
+
+@dataclass
+class AuditRun:
+    """The audits of one `start_audit`: those already made, and the forked workers still making the rest."""
+
+    kb: KnowledgeBase
+    kept: Kept
+    documents: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)  # corpus key → its sources
+    audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report
+    pool: Pool | None = None
+    pending: AsyncResult | None = None  # of the workers' jobs: one dict of audits each
+
+    def result(self) -> dict[str, list[Audit | None]]:
+        """Every report's audits in the knowledge base's order, once the workers are done; `kept`
+        then holds them for the next run."""
+        if self.pool is not None and self.pending is not None:
+            try:
+                for found in self.pending.get():
+                    self.audits.update(found)
+            finally:
+                self.cancel()
+        self.audits = {slug: self.audits[slug] for slug in self.kb.cited if slug in self.audits}
+        self.kept.corpora = self.documents
+        self.kept.reports = {slug: (self.kb.cited[slug].report.final, found) for slug, found in self.audits.items()}
+        return self.audits
+
+    def cancel(self) -> None:
+        """Stops the workers: done, or the build failed (`kept` then keeps the last run's audits)."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = self.pending = None
 
 
 def audit_corpus(

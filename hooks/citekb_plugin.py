@@ -90,6 +90,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.root = Path()  # the knowledge-base folder (set in on_config, before any other build event)
         self.stub_folder = Path()  # --dirty: STUBS, one folder per knowledge-base folder
         self.kb: KnowledgeBase | None = None
+        self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}
         self.markdown_pages: dict[str, Callable[[render.Link], str]] = {}
 
@@ -149,12 +150,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         self.kb = kb = build(self.root, self.memo)
-        kb.audits = audit.audit_kb(kb, self.terms(), kept=self.audits_kept) if self.config.audit else {}
         reported = [str(problem) for problem in kb.problems] + [str(drift) for drift in kb.drift]
         for line in reported:
             log.warning("citekb: %s", line)
         if reported and config.strict:
             raise PluginError(_strict_failure(reported))
+        if self.config.audit:
+            self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept)
         self.html_pages, self.markdown_pages = {}, {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
@@ -163,7 +165,6 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
         add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link))
-        add_html("health.md", "引用健康度", lambda link: render.health_page(kb, link))
         add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render_stats.stats_page(kb, link))
         backlinks: dict[str, list] = {}
         for (slug, chunk), links in kb.backlinks.items():
@@ -214,17 +215,28 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 (i.citation, i.status, i.target, str(i.reason), str(i.suggestion), i.source_slug) for i in items
             ]
             cited_content = [(slug, digest(slug)) for slug in sorted({i.source_slug for i in items if i.source_slug})]
-            return repr((cited.report, verdicts, cited_content, kb.audits.get(cited.report.slug)))
+            return repr((cited.report, verdicts, cited_content, self.audited().audits.get(cited.report.slug)))
 
         for slug, cited in kb.cited.items():
-            make = lambda link, c=cited: render.report_page(kb, c, link)  # noqa: E731
+            make = lambda link, c=cited: render.report_page(self.audited(), c, link)  # noqa: E731
             inputs = lambda c=cited: _fingerprint_of(report_inputs(c))  # noqa: E731
             self.add_page(files, config, paths.report_page_uri(slug), cited.report.title, inputs)
             self.markdown_pages[paths.report_page_uri(slug)] = make
+        # Pages render in the order they are added: the audits' pages last, so that the source pages
+        # render while the audit's workers run.
+        add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link))
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )
         return files
+
+    def audited(self) -> KnowledgeBase:
+        """The knowledge base with its audits, waited for here by the pages that show them."""
+        assert self.kb is not None
+        if self.auditing is not None:
+            self.kb.audits = self.auditing.result()
+            self.auditing = None
+        return self.kb
 
     def add_page(
         self, files: Files, config: MkDocsConfig, src_uri: str, title: str, fingerprint: Callable[[], str]
@@ -267,7 +279,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         """The prebuilt search index over every chunk and report section (terms cached across builds).
 
         While serving, it is built in the background: the edited page is shown first, search follows."""
-        if self.kb is None or self.config.search != "prebuilt":
+        if self.kb is None:
+            return
+        self.audited()  # the workers end with the build, whether or not a page waited for them
+        if self.config.search != "prebuilt":
             return
         kb, cache, folder = self.kb, self.terms(), Path(config.site_dir) / index.SITE_FOLDER
 
@@ -283,6 +298,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.indexing.start()
         else:
             write()
+
+    def on_build_error(self, *, error: Exception) -> None:
+        if self.auditing is not None:
+            self.auditing.cancel()
+            self.auditing = None
 
     def terms(self) -> analysis.TermCache:
         """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):

@@ -199,12 +199,55 @@ def test_a_serve_rebuild_reaudits_exactly_what_changed(report):
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="forked workers need two cores")
 def test_forked_workers_audit_exactly_as_one_process(report):
-    """audit_kb on every core (what a 1,000-report build does) finds the same audits as in one process."""
+    """start_audit on every core (what a 1,000-report build does) finds the same audits as in one
+    process, and keeps them for the next run only once the workers are done."""
     from build_tools.analysis import TermCache
     from build_tools.knowledge_base import build
 
     kb = build(knowledge_base_of(report, {"a": "001", "b": "002", "c": "003"}))
     alone = audit.audit_kb(kb, TermCache(None), parallel=False)
-    forked = audit.audit_kb(kb, TermCache(None), parallel=True)
+    kept = audit.Kept()
+    running = audit.start_audit(kb, TermCache(None), kept=kept, parallel=True)
+    assert kept.reports == {}
+    forked = running.result()
     assert list(forked) == list(alone) == ["a", "b", "c"]
     assert forked == alone and {a.status for a in alone["c"] if a} >= {"supported", "numbers_missing", "title_only"}
+    assert kept.reports["c"] == (kb.cited["c"].report.final, forked["c"])
+    assert running.result() == forked  # asked again (a page after the first): the same
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="forked workers need two cores")
+def test_a_cancelled_audit_stops_its_workers_and_keeps_the_last_run(report):
+    """A build that fails while the workers run (MkDocs' on_build_error) leaves no process behind,
+    and the next rebuild reuses only audits that were finished."""
+    import multiprocessing
+
+    from build_tools.analysis import TermCache
+    from build_tools.knowledge_base import build
+
+    kb = build(knowledge_base_of(report, {"a": "001", "b": "002"}))
+    kept = audit.Kept()
+    running = audit.start_audit(kb, TermCache(None), kept=kept, parallel=True)
+    assert multiprocessing.active_children()
+    running.cancel()
+    assert multiprocessing.active_children() == [] and kept == audit.Kept()
+
+
+@pytest.mark.pipeline
+def test_the_health_page_counts_the_audits_the_report_pages_show(imported):
+    """The health page waits for the audits like the report pages do: its audit column counts
+    exactly the statuses each report page's citations carry."""
+    from collections import Counter
+
+    from bs4 import BeautifulSoup
+
+    health = BeautifulSoup(imported.page("health"), "html.parser")
+    rows = health.select("#reports + table tbody tr")
+    assert len(rows) == 33
+    audited = 0
+    for row in rows:
+        counts = Counter({span["data-audit"]: int(span.get_text().split()[-1]) for span in row.select("[data-audit]")})
+        report = BeautifulSoup(imported.page(row.a["href"].strip("/").removeprefix("../")), "html.parser")
+        assert counts == Counter(a["data-audit"] for a in report.select("a.citekb-cite[data-audit]")), row.a["href"]
+        audited += sum(counts.values())
+    assert audited >= 80
