@@ -441,8 +441,7 @@ def report_claims(text: str, items: list[Resolved]) -> list[str]:
 def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict[str, list[str]]:
     """Each chunk's index terms ("\\n"-joined) by source, for the given sources, through the search
     index's own documents and cache: the index then finds them already segmented."""
-    pages = {source_path(s) for s in slugs}
-    docs = [d for d in chunk_docs(kb) if d.page in pages]
+    docs = chunk_docs(kb, slugs=slugs)
     by_page: dict[str, list[str]] = {}
     for doc, analysis in zip(docs, cache.analyses([d.text for d in docs])):
         by_page.setdefault(doc.page, []).append(analysis[0])

@@ -29,12 +29,13 @@ def report_sections(text: str, items: list[Resolved], section: str, label: str) 
     ]
 
 
-def chunk_docs(kb: KnowledgeBase, whole: bool = False) -> list[SearchDoc]:
-    """One document per chunk, in a stable order, hidden boilerplate left out. The index leaves out
-    the overlap a chunk shares with the next one too (a phrase there is found in the next chunk,
-    which holds it as well): 13% fewer postings. `whole` keeps it, as a reader sees the chunk."""
+def chunk_docs(kb: KnowledgeBase, whole: bool = False, slugs: set[str] | None = None) -> list[SearchDoc]:
+    """One document per chunk (of the sources `slugs`, or of all), in a stable order, hidden
+    boilerplate left out. The index leaves out the overlap a chunk shares with the next one too (a
+    phrase there is found in the next chunk, which holds it as well): 13% fewer postings. `whole`
+    keeps it, as a reader sees the chunk."""
     docs: list[SearchDoc] = []
-    for slug in sorted(kb.chunks):
+    for slug in sorted(kb.chunks if slugs is None else slugs & kb.chunks.keys()):
         source = kb.loaded.sources[slug]
         chunks = kb.chunks[slug]
         for number, chunk in enumerate(chunks):

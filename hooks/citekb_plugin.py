@@ -60,7 +60,7 @@ class CitekbConfig(base.Config):
 
     sources = c.Dir(default="sources")  # the knowledge-base folder
     search = c.Choice(("prebuilt", "material"), default="prebuilt")  # material: Material's worker, for comparison
-    audit = Switch(default=False)  # each citation's evidence on the site (issue 15)
+    audit = Switch(default=True)  # each citation's evidence on the site (issue 15)
     cache = c.File(default=".cache/citekb/terms.marshal")  # each text's terms by content hash
 
 

@@ -30,7 +30,7 @@ def imported(tmp_path_factory) -> Build:
     pipeline = need_pipeline()
     root = tmp_path_factory.mktemp("imported")
     kb("import", str(pipeline), "--sources", str(root / "kb"))
-    built = build_site(root / "kb", root / "site", audit=True)
+    built = build_site(root / "kb", root / "site")
     assert built.returncode == 0, built.log
     return built
 

@@ -50,10 +50,10 @@ class Build:
 
 
 def build_site(
-    sources: Path, site: Path, strict: bool = True, dirty: bool = False, quiet: bool = False, audit: bool = False
+    sources: Path, site: Path, strict: bool = True, dirty: bool = False, quiet: bool = False, audit: bool = True
 ) -> Build:
     """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder (`quiet`: with -q;
-    `audit`: with the citation audit on)."""
+    `audit`: the citation audit, on as by default)."""
     env = {
         **os.environ,
         "CITEKB_SOURCES": str(sources),
