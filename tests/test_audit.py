@@ -154,6 +154,30 @@ def test_a_chunk_number_is_found_rounded_or_cut_as_a_claim_writes_it():
 
 
 @pytest.mark.parametrize(
+    "numeral, value",
+    [
+        ("三十八", 38),
+        ("十五", 15),
+        ("一百零五", 105),
+        ("两千万", 20_000_000),
+        ("一百二十三万四千五百", 1_234_500),
+        ("三万亿", 3 * 10**12),
+        ("二〇二四", 2024),
+        ("一", None),  # 一些, 一样: no number
+        ("十四五", None),  # a plan's name, not 145 or 15
+    ],
+)
+def test_chinese_numerals_read_as_numbers(numeral, value):
+    assert audit.chinese_number(numeral) == value
+
+
+def test_a_chunk_writing_a_number_in_chinese_has_the_number_a_claim_writes_in_digits():
+    numbers = audit.chunk_numbers("《电子商务法》第三十八条规定，罚款两千万元，共6894.91万元")
+    assert {"38", "20000000", "6894.91", "6895"} <= numbers
+    assert audit.claim_numbers("第38条") <= numbers
+
+
+@pytest.mark.parametrize(
     "claim, numbers",
     [
         ("六项原则：1) 党的领导；2) 人民至上；3) 高质量发展", set()),
