@@ -176,6 +176,11 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
             **aucs(checkable, "support"),
             "not_supported": round(1 - statuses["supported"] / len(checkable), 3),
             "not_supported_written": round(1 - written["supported"] / len(cases), 3),
+            "paired": {  # each claim's written chunk against its own negatives: wins, ties, losses
+                name: dict(Counter(_outcome(c["support"]["positive"], c["support"][name]) for c in checkable))
+                for name in NEGATIVES
+            },
+            "written_best": sum(c["support"]["positive"] >= 1 for c in checkable),  # no compared chunk beats it
             "positives_without_support": round(
                 sum(c["support"]["positive"] == 0 for c in checkable) / len(checkable), 3
             ),
@@ -202,6 +207,10 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
     if sample:
         result["sample"] = [sample_row(kb, c) for c in rng.sample(checkable, min(sample, len(checkable)))]
     return result
+
+
+def _outcome(positive: float, negative: float) -> str:
+    return "win" if positive > negative else "tie" if positive == negative else "loss"
 
 
 def sample_row(kb: KnowledgeBase, case: dict) -> dict:
