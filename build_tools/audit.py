@@ -111,11 +111,8 @@ def numbers_of(text: str, rounded: bool = False) -> frozenset[str]:
     6895 and 6894), so a claim that rounds a number it cites still finds it."""
     found = set()
     for number in _NUMBER.findall(_THOUSANDS.sub("", text)):
-        if "." not in number:
-            found.add(number)
-            continue
         found.add(_plain_number(number))
-        if rounded:
+        if rounded and "." in number:
             whole, decimals = number.split(".")
             for places in range(len(decimals)):
                 found.add(_plain_number(f"{whole}.{decimals[:places]}"))
@@ -338,8 +335,8 @@ class Folded:
         only the claim's words found in the chunk looked for. A chunk that cannot score above
         `above` (its whole-chunk share bounds its score) is not looked into: (0.0, None)."""
         words = [t for t in evidence.weights if t in self.text]
-        shared_numbers = evidence.numbers and evidence.numbers & self.numbers
-        whole = evidence.share(set(words), shared_numbers or frozenset(), words)
+        shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
+        whole = evidence.share(set(words), shared_numbers, words)
         if not (words or shared_numbers) or whole <= above:
             return 0.0, None
         found = self._found(words)
