@@ -221,6 +221,26 @@ def test_a_serve_rebuild_reaudits_exactly_what_changed(report):
     assert changed == audit.audit_kb(build(root), cache)  # what a fresh build finds
 
 
+def test_every_status_but_supported_is_a_flag_beside_the_citation(report):
+    """weak included: with the thresholds of AuditSettings, flags stay within the issue's 15%."""
+    from bs4 import BeautifulSoup
+
+    from build_tools.analysis import TermCache
+    from build_tools.knowledge_base import build
+    from build_tools.messages import AUDIT_LABELS
+    from build_tools.render import audit_marker
+
+    kb = build(knowledge_base_of(report, {"a": "001"}))
+    audits = [a for a in audit.audit_kb(kb, TermCache(None))["a"] if a]
+    assert {a.status for a in audits} == {"supported", "weak", "better_elsewhere", "numbers_missing", "title_only"}
+    for found in audits:
+        marker = BeautifulSoup(audit_marker(found, kb, lambda target: target), "html.parser").span
+        if found.status == "supported":
+            assert marker is None
+        else:
+            assert marker["data-audit"] == found.status and f"⚑ {AUDIT_LABELS[found.status]}：" in marker.get_text()
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="forked workers need two cores")
 def test_forked_workers_audit_exactly_as_one_process(report):
     """start_audit on every core (what a 1,000-report build does) finds the same audits as in one
