@@ -14,7 +14,9 @@ on_serve      watches the knowledge-base folder, so edited sources show up witho
 
 `mkdocs serve --dirty` re-renders only pages whose content changed: each generated page is then
 backed by a stub file under .cache/citekb/pages/ holding a fingerprint of the page, rewritten only
-when the fingerprint changes, so MkDocs' modification-time test skips every other page.
+when the fingerprint changes, so MkDocs' modification-time test skips every other page. Each stub
+is written when MkDocs asks whether its page changed, in page order: after the source pages, the
+report and health pages, whose fingerprints wait for the audits.
 
 Task files are copied from the knowledge-base folder only while they are still in it: one removed
 or replaced by a link to elsewhere since it was read is reported, not copied.

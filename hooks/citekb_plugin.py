@@ -9,6 +9,7 @@ sys.path while loading it, and because build_tools must not import MkDocs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -222,8 +223,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             inputs = lambda c=cited: _fingerprint_of(report_inputs(c))  # noqa: E731
             self.add_page(files, config, paths.report_page_uri(slug), cited.report.title, inputs)
             self.markdown_pages[paths.report_page_uri(slug)] = make
-        # Pages render in the order they are added: the audits' pages last, so that the source pages
-        # render while the audit's workers run.
+        # Pages render (and under --dirty, take their fingerprints) in the order they are added: the
+        # audits' pages last, so that the source pages render while the audit's workers run.
         add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link))
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
@@ -252,14 +253,18 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if not self.dirty:
             files.append(File.generated(config, src_uri, content=_front_matter(meta)))
             return
-        meta["citekb_fingerprint"] = fingerprint()
-        front = _front_matter(meta)
         stub = self.stub_folder / src_uri  # slugs are bounded (ingest.MAX_SLUG), so is the stub's name
-        if self.stubs.get(stub) != front and (not stub.is_file() or stub.read_text(encoding="utf-8") != front):
-            stub.parent.mkdir(parents=True, exist_ok=True)
-            stub.write_text(front, encoding="utf-8")
-        self.stubs[stub] = front
-        files.append(File.generated(config, src_uri, abs_src_path=str(stub)))
+
+        def write_stub() -> None:
+            front = _front_matter({**meta, "citekb_fingerprint": fingerprint()})
+            if self.stubs.get(stub) != front and (not stub.is_file() or stub.read_text(encoding="utf-8") != front):
+                stub.parent.mkdir(parents=True, exist_ok=True)
+                stub.write_text(front, encoding="utf-8")
+            self.stubs[stub] = front
+
+        page = StubbedPage.generated(config, src_uri, abs_src_path=str(stub))
+        page.write_stub = functools.cache(write_stub)
+        files.append(page)
 
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         make = self.markdown_pages.get(page.file.src_uri)
@@ -316,6 +321,19 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.root.is_dir():
             server.watch(str(self.root))
         return server
+
+
+class StubbedPage(File):
+    """A generated page under --dirty, backed by its fingerprint's stub file. The stub is written
+    when MkDocs first asks whether the page changed, just before rendering it, not in on_files:
+    the report and health pages, whose fingerprints hold the audits, are asked after the source
+    pages rendered, so the audit's workers run meanwhile here too."""
+
+    write_stub: Callable[[], None]
+
+    def is_modified(self) -> bool:
+        self.write_stub()
+        return super().is_modified()
 
 
 class TaskFile(File):

@@ -126,3 +126,38 @@ def test_dirty_build_renders_a_report_again_when_what_it_cites_changes(tmp_path)
         assert (page.stat().st_mtime_ns != written) == changes, edit
         written = page.stat().st_mtime_ns
     assert "Old text about rerankers. Edited." in page.read_text(encoding="utf-8")
+
+
+def test_dirty_fingerprints_wait_for_the_audit_only_when_the_report_pages_render(tmp_path, monkeypatch):
+    """Under --dirty a page's fingerprint stub is written when MkDocs asks whether the page changed,
+    in page order: on_files leaves the audit running (the source pages render meanwhile) and the
+    first report page asked for waits for it."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import Files
+
+    kb_root = tmp_path / "kb"
+    corpus = kb_root / "corpora" / "t1" / "long_context_sampled_60.json"
+    corpus.parent.mkdir(parents=True)
+    corpus.write_text(json.dumps([{"title": "Cited source", "page_body": "Rerankers reorder passages."}]))
+    report = kb_root / "reports" / "r1"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t1\ncorpus: corpora/t1/long_context_sampled_60\n", encoding="utf-8")
+    (report / "final_report.md").write_text('# R\n\nRerankers reorder [long_context: "Cited source", chunk 0].\n')
+    monkeypatch.setenv("CITEKB_SOURCES", str(kb_root))
+    monkeypatch.setenv("CITEKB_AUDIT", "true")
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    config.plugins.on_startup(command="serve", dirty=True)
+    config = config.plugins.on_config(config)
+    plugin = next(hook.plugin for hook in config.plugins.values() if hasattr(hook, "plugin"))  # hooks/citekb.py's
+    plugin.stub_folder = tmp_path / "stubs"  # not the project's .cache
+    files = config.plugins.on_files(Files([]), config=config)
+    assert plugin.auditing is not None  # nothing waited for the audit yet
+    assert not (tmp_path / "stubs").exists()  # no fingerprint taken yet
+    pages = {file.src_uri: file for file in files}
+    source = next(uri for uri in pages if uri.startswith("sources/") and uri != "sources/index.md")
+    assert pages[source].is_modified()  # a source page's turn: its stub now, the audit still running
+    assert plugin.auditing is not None
+    assert pages["reports/r1.md"].is_modified()
+    assert plugin.auditing is None  # the report's fingerprint holds its audits
+    stub = json.loads((tmp_path / "stubs" / "reports/r1.md").read_text(encoding="utf-8").split("\n")[1])
+    assert stub["citekb_fingerprint"]
