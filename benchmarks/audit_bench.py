@@ -18,10 +18,12 @@ checkable positives, and per label), the share of written citations the audit do
 `supported` (every other status is a flag on the site; over the checkable ones, and over all
 written ones as the issue counts), the same for the plain baseline (the idf-weighted share of the
 citing sentence's jieba terms found in the chunk, flagged below 0.2), and the audit's own time
-over the whole knowledge base (segmentation cold, then cached as in a rebuild).
+over the whole knowledge base (segmentation cold, then cached as in a rebuild). The positives a
+blind reader judged (`audit_judged.json`: which of the cited and the adjacent chunk states the
+claim) are also split by that verdict (`judged`), which tells the audit's misses from the writers'.
 
     .venv/bin/kb import ../shared/pipeline --sources /tmp/kb
-    .venv/bin/python benchmarks/audit_bench.py /tmp/kb [--set weak=0.3] [--json] [--sample 20]
+    .venv/bin/python benchmarks/audit_bench.py /tmp/kb [--set weak=0.3] [--json] [--sample 20] [--judged FILE]
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from build_tools.knowledge_base import KnowledgeBase, Sentences, build
 from build_tools.models import Audit, Resolved
 
 BASELINE_THRESHOLD = 0.2
+WON = {"win": 1.0, "tie": 0.5, "loss": 0.0}  # a pair's share of a win, as in the AUC
+JUDGED_FILE = Path(__file__).with_name("audit_judged.json")
 LABELS = ("plain", "shared", "table", "reference")
 NEGATIVES = ("adjacent", "beyond_overlap", "other")
 _REFERENCE_HEADING = re.compile(r"参考|引用|来源|资料|文献|出处|references?|sources", re.IGNORECASE)
@@ -56,6 +60,17 @@ def roc_auc(positives: list[float], negatives: list[float]) -> float | None:
         return None
     wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
     return round(wins / (len(positives) * len(negatives)), 3)
+
+
+def aucs(selected: list[dict], key: str) -> dict:
+    """The AUCs of score `key` ("support" or "plain") of the positives against each kind of negative."""
+    scores = {name: [c[key][name] for c in selected] for name in ("positive", *NEGATIVES)}
+    return {
+        "auc_adjacent": roc_auc(scores["positive"], scores["adjacent"]),
+        "auc_other_source": roc_auc(scores["positive"], scores["other"]),
+        "auc_adjacent_beyond_overlap": roc_auc(scores["positive"], scores["beyond_overlap"]),
+        "positives": len(selected),
+    }
 
 
 def baseline(sentence: str, text: str, terms: audit.CorpusTerms) -> float:
@@ -96,7 +111,9 @@ def label(text: str, item: Resolved, claim: str, sources: int, title_only: bool)
     return "shared" if sources > 1 else "plain"
 
 
-def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 0) -> dict:
+def run(
+    root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 0, judged: dict[str, str] | None = None
+) -> dict:
     kb = build(root)
     started = time.perf_counter()
     cache = TermCache(None)
@@ -136,7 +153,13 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
             kind = label(
                 cited.report.final, item, claim, len(sources_of.get(claim, ())), written.status == "title_only"
             )
-            case = {"label": kind, "written": written, "claim": claim, "item": item}
+            case = {
+                "label": kind,
+                "written": written,
+                "claim": claim,
+                "item": item,
+                "key": f"{slug}@{item.citation.start}",
+            }
             cases.append(case)
             if kind not in LABELS:
                 continue
@@ -156,15 +179,6 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
             for name, (moved_item, text, folded) in negatives.items():
                 case["support"][name] = audit.audit_citation(moved_item, claim, kb, terms, folded, settings).support
                 case["plain"][name] = baseline(sentence, text, terms)
-
-    def aucs(selected: list[dict], key: str) -> dict:
-        scores = {name: [c[key][name] for c in selected] for name in ("positive", *NEGATIVES)}
-        return {
-            "auc_adjacent": roc_auc(scores["positive"], scores["adjacent"]),
-            "auc_other_source": roc_auc(scores["positive"], scores["other"]),
-            "auc_adjacent_beyond_overlap": roc_auc(scores["positive"], scores["beyond_overlap"]),
-            "positives": len(selected),
-        }
 
     checkable = [c for c in cases if c["label"] in LABELS]
     statuses = Counter(c["written"].status for c in checkable)
@@ -204,9 +218,43 @@ def run(root: Path, settings: audit.AuditSettings, seed: int = 0, sample: int = 
         },
         "settings": dataclasses.asdict(settings),
     }
+    if judged:
+        result["judged"] = against_judgment(checkable, judged)
     if sample:
         result["sample"] = [sample_row(kb, c) for c in rng.sample(checkable, min(sample, len(checkable)))]
     return result
+
+
+def against_judgment(checkable: list[dict], judged: dict[str, str]) -> dict:
+    """The paired outcomes (written chunk vs its adjacent chunk, vs another source) split by which of
+    the written and the adjacent chunk a blind reader found to state the claim (JUDGED_FILE), and
+    the share of pairs a measure ranking as that reader does would win (ties where the reader found
+    both chunks or neither state the claim): the writers' own errors, which no support measure
+    faithful to the text wins, set it."""
+    rows = [(judged[c["key"]], c) for c in checkable if c["key"] in judged]
+    if not rows:
+        return {"cases": 0}
+    found = Counter(verdict for verdict, _ in rows)
+    return {
+        "cases": len(rows),
+        "judged": dict(found),
+        "aucs_judged_written": aucs([c for verdict, c in rows if verdict == "written"], "support"),
+        "paired": {
+            verdict: {
+                name: dict(
+                    Counter(_outcome(c["support"]["positive"], c["support"][name]) for v, c in rows if v == verdict)
+                )
+                for name in ("adjacent", "other")
+            }
+            for verdict in found
+        },
+        "paired_share_adjacent": round(
+            sum(WON[_outcome(c["support"]["positive"], c["support"]["adjacent"])] for _, c in rows) / len(rows), 3
+        ),
+        "paired_share_agreeing_reader": round(
+            (found["written"] + 0.5 * (len(rows) - found["written"] - found["adjacent"])) / len(rows), 3
+        ),
+    }
 
 
 def _outcome(positive: float, negative: float) -> str:
@@ -234,13 +282,17 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="an AuditSettings value")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sample", type=int, default=0, help="print this many positives with claim, chunk and span")
+    parser.add_argument(
+        "--judged", type=Path, default=JUDGED_FILE, help="blind judgments of written vs adjacent chunk (JSON)"
+    )
     args = parser.parse_args()
     changes = {}
     for item in args.set:
         name, _, value = item.partition("=")
         kind = type(getattr(audit.SETTINGS, name))
         changes[name] = kind(value)
-    result = run(Path(args.kb_dir), replace(audit.SETTINGS, **changes), sample=args.sample)
+    judged = json.loads(args.judged.read_text(encoding="utf-8"))["cases"] if args.judged.is_file() else None
+    result = run(Path(args.kb_dir), replace(audit.SETTINGS, **changes), sample=args.sample, judged=judged)
     json.dump(result, sys.stdout, ensure_ascii=False, indent=None if args.json else 1)
     sys.stdout.write("\n")
     return 0
