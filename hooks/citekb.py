@@ -8,6 +8,7 @@ on_config     checks the settings (extra.citekb: sources, search, audit, cache; 
               folder; pins the build date
 on_pre_build  waits for a background index still being written
 on_files      builds the knowledge base, audits its citations (extra.citekb.audit) and adds every generated page and file
+on_env        compiles the theme's templates once, into .cache/citekb/templates/
 on_page_*     fills generated pages: reports through Markdown, everything else as ready HTML
 on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
 on_serve      watches the knowledge-base folder, so edited sources show up without a restart
@@ -30,6 +31,7 @@ on_startup = plugin.on_startup
 on_config = plugin.on_config
 on_pre_build = plugin.on_pre_build
 on_files = plugin.on_files
+on_env = plugin.on_env
 on_page_markdown = plugin.on_page_markdown
 on_page_content = plugin.on_page_content
 on_post_build = plugin.on_post_build

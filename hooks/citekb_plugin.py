@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import jinja2
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
@@ -72,6 +73,7 @@ ENVIRONMENT = {"sources": "CITEKB_SOURCES", "search": "CITEKB_SEARCH", "audit": 
 # builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
 REPRODUCIBLE_EPOCH = "0"
 STUBS = ".cache/citekb/pages"  # --dirty: one fingerprinted stub per generated page, beside mkdocs.yml
+COMPILED_TEMPLATES = ".cache/citekb/templates"  # the theme's templates, compiled, beside mkdocs.yml
 STRICT_LISTED = 50  # problems named in a strict build's error; `kb check --sources` lists them all
 
 
@@ -316,6 +318,14 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.term_cache is None or self.term_cache.path != path:
             self.term_cache = analysis.TermCache(path)
         return self.term_cache
+
+    def on_env(self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files) -> jinja2.Environment:
+        """The theme's templates compiled once, not by every build (0.9 s of each `mkdocs serve`
+        rebuild at 10,000 sources): Jinja's own bytecode cache, keyed by each template's source."""
+        folder = Path(config.config_file_path).parent / COMPILED_TEMPLATES
+        folder.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
+        return env
 
     def on_serve(self, server: LiveReloadServer, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
         if self.root.is_dir():

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from types import SimpleNamespace
 
 import pytest
 from helpers import REPO, build_site, kb, write_page
@@ -161,3 +162,28 @@ def test_dirty_fingerprints_wait_for_the_audit_only_when_the_report_pages_render
     assert plugin.auditing is None  # the report's fingerprint holds its audits
     stub = json.loads((tmp_path / "stubs" / "reports/r1.md").read_text(encoding="utf-8").split("\n")[1])
     assert stub["citekb_fingerprint"]
+
+
+def test_templates_compile_once_across_builds(tmp_path, monkeypatch):
+    """Every build (each `mkdocs serve` rebuild) gets a new Jinja environment; the plugin's bytecode
+    cache beside mkdocs.yml gives it the templates compiled by an earlier build."""
+    import jinja2
+
+    monkeypatch.syspath_prepend(str(REPO / "hooks"))
+    from citekb_plugin import COMPILED_TEMPLATES, CitekbPlugin
+
+    config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"))
+    templates = {"main.html": "{% for x in items %}<b>{{ x }}</b>{% endfor %}"}
+
+    def environment() -> jinja2.Environment:
+        env = jinja2.Environment(loader=jinja2.DictLoader(templates))
+        return CitekbPlugin().on_env(env, config=config, files=None)
+
+    assert environment().get_template("main.html").render(items=[1, 2]) == "<b>1</b><b>2</b>"
+    assert list((tmp_path / COMPILED_TEMPLATES).iterdir())
+    later = environment()
+    monkeypatch.setattr(later, "compile", lambda *args, **kwargs: pytest.fail("compiled again"))
+    assert later.get_template("main.html").render(items=[3]) == "<b>3</b>"
+    templates["main.html"] = "{{ items|length }}"  # an edited template is compiled anew
+    edited = environment()
+    assert edited.get_template("main.html").render(items=[3, 4]) == "2"
