@@ -190,10 +190,7 @@ def run(
             **aucs(checkable, "support"),
             "not_supported": round(1 - statuses["supported"] / len(checkable), 3),
             "not_supported_written": round(1 - written["supported"] / len(cases), 3),
-            "paired": {  # each claim's written chunk against its own negatives: wins, ties, losses
-                name: dict(Counter(_outcome(c["support"]["positive"], c["support"][name]) for c in checkable))
-                for name in NEGATIVES
-            },
+            "paired": paired(checkable, NEGATIVES),
             "written_best": sum(c["support"]["positive"] >= 1 for c in checkable),  # no compared chunk beats it
             "positives_without_support": round(
                 sum(c["support"]["positive"] == 0 for c in checkable) / len(checkable), 3
@@ -229,8 +226,7 @@ def against_judgment(checkable: list[dict], judged: dict[str, str]) -> dict:
     """The paired outcomes (written chunk vs its adjacent chunk, vs another source) split by which of
     the written and the adjacent chunk a blind reader found to state the claim (JUDGED_FILE), and
     the share of pairs a measure ranking as that reader does would win (ties where the reader found
-    both chunks or neither state the claim): the writers' own errors, which no support measure
-    faithful to the text wins, set it."""
+    both chunks or neither state the claim): what the writers' own errors leave to win."""
     rows = [(judged[c["key"]], c) for c in checkable if c["key"] in judged]
     if not rows:
         return {"cases": 0}
@@ -239,21 +235,20 @@ def against_judgment(checkable: list[dict], judged: dict[str, str]) -> dict:
         "cases": len(rows),
         "judged": dict(found),
         "aucs_judged_written": aucs([c for verdict, c in rows if verdict == "written"], "support"),
-        "paired": {
-            verdict: {
-                name: dict(
-                    Counter(_outcome(c["support"]["positive"], c["support"][name]) for v, c in rows if v == verdict)
-                )
-                for name in ("adjacent", "other")
-            }
-            for verdict in found
-        },
+        "paired": {verdict: paired([c for v, c in rows if v == verdict], ("adjacent", "other")) for verdict in found},
         "paired_share_adjacent": round(
             sum(WON[_outcome(c["support"]["positive"], c["support"]["adjacent"])] for _, c in rows) / len(rows), 3
         ),
         "paired_share_agreeing_reader": round(
             (found["written"] + 0.5 * (len(rows) - found["written"] - found["adjacent"])) / len(rows), 3
         ),
+    }
+
+
+def paired(cases: list[dict], negatives: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Each claim's written chunk against its own negatives of each kind: wins, ties, losses."""
+    return {
+        name: dict(Counter(_outcome(c["support"]["positive"], c["support"][name]) for c in cases)) for name in negatives
     }
 
 
