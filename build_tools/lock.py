@@ -2,14 +2,19 @@
 
 A re-scraped page can shift its chunks; old citations would then silently point at other text.
 The lock records every chunk's content hash so the build can name each chunk that moved.
+
+Also what keeps files whole: every file Citekb writes goes through `write_atomic`; its caches are
+`seal`ed (a header with a checksum) so a damaged one is noticed and rebuilt, never trusted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import stat
+import struct
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -106,21 +111,26 @@ def _umask() -> int:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so no reader ever sees half a file. The file gets
-    the mode it had, or a new file's mode under the umask (mkstemp's own is 0600)."""
+    the mode it had, or a new file's mode under the umask (mkstemp's own is 0600). An OSError names
+    `path` (or the folder that could not be made), never the temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
+    temporary = None
     try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX, dir=path.parent)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.chmod(temporary, mode)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        temporary = None
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from None
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def remove_leftovers(root: Path) -> list[Path]:
@@ -139,3 +149,34 @@ def write_lock(path: Path, current: dict[str, list[str]], titles: dict[str, str]
     entries = {slug: {"title": titles.get(slug, ""), "chunks": ids} for slug, ids in sorted(current.items())}
     text = json.dumps({"version": LOCK_VERSION, "sources": entries}, ensure_ascii=False, indent=1) + "\n"
     write_atomic(path, text.encode("utf-8"))
+
+
+class Damaged(ValueError):
+    """A sealed file that is not whole, or not of this kind or format; the message says how."""
+
+
+_SEAL = struct.Struct(">8sIQ32s")  # kind, format, payload length, sha256 of the payload
+
+
+def seal(kind: bytes, version: int, payload: bytes) -> bytes:
+    """A cache file's bytes: a header naming its kind and format, with the payload's length and
+    sha256, then the payload. `unseal` gives the payload back only if all of them match."""
+    return _SEAL.pack(kind, version, len(payload), hashlib.sha256(payload).digest()) + payload
+
+
+def unseal(kind: bytes, version: int, data: bytes) -> memoryview:
+    """The payload `seal` wrapped, checked before anything reads it (a cut, a flipped bit, another
+    program's file or another format): raises Damaged saying what is wrong."""
+    if len(data) < _SEAL.size:
+        raise Damaged(f"{len(data)} bytes, shorter than the header")
+    found_kind, found_version, length, digest = _SEAL.unpack_from(data)
+    if found_kind != kind:
+        raise Damaged("not this kind of cache file")
+    if found_version != version:
+        raise Damaged(f"format {found_version}, this Citekb writes {version}")
+    payload = memoryview(data)[_SEAL.size :]  # not copied: a cache can be 100 MB
+    if len(payload) != length:
+        raise Damaged(f"{len(payload)} bytes of content where the header says {length}")
+    if hashlib.sha256(payload).digest() != digest:
+        raise Damaged("checksum mismatch")
+    return payload
