@@ -4,7 +4,9 @@ The pipeline's layout (datasets/NNN/…, results/bench_case*/…, results/result
 maps to the knowledge-base layout read by ingest. Re-importing writes nothing new; every write
 goes through a temporary file and a rename, and never lands outside the knowledge base; what a
 killed import left half-written is removed by the next. Links that leave the app folder are not
-followed (nothing from outside it is ever imported).
+followed (nothing from outside it is ever imported). The caller holds the knowledge-base folder
+(`lock.folder_lock`, as `kb import` does): removing a stopped import's temporaries would otherwise
+remove those a running one is writing.
 """
 
 from __future__ import annotations
@@ -172,8 +174,6 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
     choice = choose_corpus(texts, titles_of)
     for (task, time), paths in sorted(runs.items(), key=lambda item: (item[0][0], item[0][1] or "")):
         run = f"{task}_{time}" if time else task
-        for path in paths:
-            writer.put(f"reports/{folder.name}-{run}/{path.name}", path.read_bytes())
         corpus = choice.name if choice.name in titles_of(task) else None
         extra = {"corpus_evidence": choice.evidence.recorded()} if corpus else {}
         counts = {"folder": folder.name, "cited": choice.cited, "found": choice.found}
@@ -182,10 +182,12 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
             if choice.name is None
             else Reason.of("bench_corpus_absent", corpus=choice.name, task=task, **counts)
         )
-        writer.put(
+        writer.put(  # first: a report read half-imported is a problem (no text yet), not a report citing nothing
             f"reports/{folder.name}-{run}/report.yaml",
             report_meta(task, corpus, missing, run=run, bench=folder.name, **extra),
         )
+        for path in paths:
+            writer.put(f"reports/{folder.name}-{run}/{path.name}", path.read_bytes())
 
 
 def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
@@ -208,9 +210,7 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
             if not files:
                 continue
             slug = f"{folder.name}-{model.name}-{run.name}"
-            for path in files:
-                writer.put(f"reports/{slug}/{path.name}", path.read_bytes())
-            writer.put(
+            writer.put(  # first, as in import_bench
                 f"reports/{slug}/report.yaml",
                 report_meta(
                     match.group("task"),
@@ -220,6 +220,8 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
                     run=run.name,
                 ),
             )
+            for path in files:
+                writer.put(f"reports/{slug}/{path.name}", path.read_bytes())
 
 
 def import_app(

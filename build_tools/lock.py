@@ -4,11 +4,14 @@ A re-scraped page can shift its chunks; old citations would then silently point 
 The lock records every chunk's content hash so the build can name each chunk that moved.
 
 Also what keeps files whole: every file Citekb writes goes through `write_atomic`; its caches are
-`seal`ed (a header with a checksum) so a damaged one is noticed and rebuilt, never trusted.
+`seal`ed (a header with a checksum) so a damaged one is noticed and rebuilt, never trusted; and
+writers into the knowledge-base folder take `folder_lock` on it, so two never interleave.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -16,6 +19,9 @@ import re
 import stat
 import struct
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -180,3 +186,95 @@ def unseal(kind: bytes, version: int, data: bytes) -> memoryview:
     if hashlib.sha256(payload).digest() != digest:
         raise Damaged("checksum mismatch")
     return payload
+
+
+FOLDER_LOCK = ".citekb.lock"  # in the knowledge-base folder while a kb verb uses it; hidden, so never read
+POLL = 0.05  # seconds between attempts while waiting for a folder's lock
+
+
+class FolderBusy(Exception):
+    """Another process kept the folder locked for longer than the wait (the message names the folder)."""
+
+
+@contextmanager
+def folder_lock(
+    root: Path, *, shared: bool = False, wait: float = 60.0, note: Callable[[str], None] = lambda _: None
+) -> Iterator[None]:
+    """Hold the knowledge-base folder `root` (flock on FOLDER_LOCK in it): exclusively to write into
+    it (`kb import`, `kb lock`), shared to read it whole. Another holder is waited for, up to `wait`
+    seconds (said once through `note`), then FolderBusy. The lock file is removed by the last
+    holder; whoever locked a file removed meanwhile tries again, so two never both hold the lock. A
+    reader of a folder that cannot hold a lock file (read-only), or a file system without locks,
+    goes on unlocked, with a note."""
+    handle = _acquire(root / FOLDER_LOCK, shared, wait, note)
+    if handle is None:
+        yield
+        return
+    try:
+        if not shared:
+            os.ftruncate(handle, 0)
+            os.write(handle, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # granted only to the last holder
+            os.unlink(root / FOLDER_LOCK)
+        except OSError:
+            pass  # another holder goes on with it
+        os.close(handle)
+
+
+def _acquire(path: Path, shared: bool, wait: float, note: Callable[[str], None]) -> int | None:
+    """An open, locked descriptor of `path` (which is still that file), or None to go on unlocked."""
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            if not shared:
+                raise
+            note(f"{path.parent}: not locked for reading ({error.strerror}); going on without the lock")
+            return None
+        try:
+            while not _try_lock(handle, shared):
+                if time.monotonic() >= deadline:
+                    raise FolderBusy(
+                        f"{path.parent}: still in use by another process{_holder(handle)} after {wait:g} s; "
+                        "try again when it has finished"
+                    )
+                if not said:
+                    note(f"{path.parent} is in use by another process{_holder(handle)}; waiting up to {wait:g} s")
+                    said = True
+                time.sleep(POLL)
+            if os.path.samestat(os.fstat(handle), os.stat(path)):
+                return handle
+        except FileNotFoundError:
+            pass  # its last holder removed it meanwhile: lock the file that is there now
+        except OSError as error:
+            os.close(handle)
+            if error.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            note(f"{path.parent}: cannot be locked ({error.strerror}); going on without the lock")
+            return None
+        except BaseException:
+            os.close(handle)
+            raise
+        os.close(handle)
+
+
+def _try_lock(handle: int, shared: bool) -> bool:
+    try:
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _holder(handle: int) -> str:
+    """The lock's exclusive holder as written into the lock file, when there is one."""
+    try:
+        text = os.pread(handle, 32, 0).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f" (pid {text})" if text.isdigit() else ""

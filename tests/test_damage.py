@@ -1,15 +1,18 @@
 """Nothing lost under concurrency or damage (issue 26, point 5): every cache is sealed and written
 atomically, so a damaged one is discarded and rebuilt, never trusted and never fatal; a build whose
 cache folder cannot be written still builds, the same site; the search index's files are replaced
-whole."""
+whole; the knowledge-base folder is locked by the verbs that write into it."""
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,7 +23,7 @@ from helpers import REPO
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from build_tools import index
+from build_tools import index, lock
 from build_tools.analysis import TermCache
 from build_tools.index import SearchDoc, build_index
 
@@ -260,3 +263,284 @@ def test_the_index_manifest_is_written_after_the_files_it_names(tmp_path, monkey
     built = build_index(DOCS, TermCache(None))
     index.write_index(built, tmp_path)
     assert written[-1] == "manifest.json" and sorted(written) == sorted(built.files)
+
+
+# The knowledge-base folder's lock.
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from build_tools.lock import folder_lock
+with folder_lock(Path(sys.argv[1]), shared=sys.argv[2] == "shared"):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def holder():
+    """Start a process that holds a folder's lock until told to let go (by a line on its stdin)."""
+    started = []
+
+    def hold(root: Path, shared: bool = False) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-c", HOLD, str(root), "shared" if shared else "exclusive"],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout.readline() == "held\n"
+        return process
+
+    yield hold
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def kb_process(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "build_tools", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_second_import_refuses_after_its_wait_and_touches_nothing(tmp_path, holder):
+    from fixtures import make_sample_app_folder
+
+    app, root = make_sample_app_folder(tmp_path / "app"), tmp_path / "kb"
+    root.mkdir()
+    in_flight = root / ".long_context_sampled_60.json.k3j9x0q2.tmp"  # the first import's file being written
+    in_flight.write_bytes(b"half of a corpus")
+    first = holder(root)
+    started = time.monotonic()
+    second = kb_process("import", str(app), "--sources", str(root), "--wait", "1")
+    out, err = second.communicate(timeout=60)
+    assert second.returncode == 1 and time.monotonic() - started >= 1
+    assert f"kb: {root} is in use by another process (pid {first.pid}); waiting up to 1 s" in err
+    assert f"kb: {root}: still in use by another process (pid {first.pid}) after 1 s" in err
+    assert "Traceback" not in err and err.count("\n") == 2
+    assert sorted(p.name for p in root.iterdir()) == sorted([in_flight.name, lock.FOLDER_LOCK])
+
+
+def test_a_second_import_waits_for_the_first_then_imports(tmp_path, holder):
+    from fixtures import make_sample_app_folder
+
+    app, root = make_sample_app_folder(tmp_path / "app"), tmp_path / "kb"
+    root.mkdir()
+    first = holder(root)
+    second = kb_process("import", str(app), "--sources", str(root), "--wait", "60")
+    stats = kb_process("stats", str(root), "--json")  # a reader waits too
+    time.sleep(1.5)
+    assert second.poll() is None and stats.poll() is None
+    first.stdin.write("done\n")
+    first.stdin.flush()
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0 and "waiting up to 60 s" in err and "Traceback" not in err
+    stats_out, stats_err = stats.communicate(timeout=120)
+    assert stats.returncode == 0 and "waiting" in stats_err
+    assert sorted(p.name for p in root.iterdir()) == ["chunks.lock", "corpora", "files", "reports"]  # no lock file
+
+
+def test_two_imports_at_once_both_finish_with_every_file_whole(tmp_path):
+    from fixtures import make_sample_app_folder
+
+    app = make_sample_app_folder(tmp_path / "app")
+    kb_process("import", str(app), "--sources", str(tmp_path / "alone")).communicate(timeout=120)
+    expected = site_files(tmp_path / "alone")
+    for attempt in range(3):
+        root = tmp_path / f"kb{attempt}"
+        processes = [kb_process("import", str(app), "--sources", str(root)) for _ in range(2)]
+        results = [process.communicate(timeout=120) for process in processes]
+        assert [process.returncode for process in processes] == [0, 0], results
+        assert site_files(root) == expected
+
+
+COUNT = """
+import sys, time
+from pathlib import Path
+from build_tools.lock import folder_lock
+root = Path(sys.argv[1])
+for _ in range(40):
+    with folder_lock(root, shared=False, wait=60):
+        counter = root / "counter"
+        value = int(counter.read_text())
+        time.sleep(0.001)
+        counter.write_text(str(value + 1))
+    with folder_lock(root, shared=True, wait=60):
+        int((root / "counter").read_text())  # never half-written
+"""
+
+
+def test_the_folder_lock_excludes_writers_while_its_file_comes_and_goes(tmp_path):
+    (tmp_path / "counter").write_text("0")
+    processes = [subprocess.Popen([sys.executable, "-c", COUNT, str(tmp_path)], cwd=REPO) for _ in range(4)]
+    assert [process.wait(timeout=120) for process in processes] == [0] * 4
+    assert (tmp_path / "counter").read_text() == "160"
+    assert not (tmp_path / lock.FOLDER_LOCK).exists()
+
+
+def test_an_import_killed_midway_is_completed_by_the_next(tmp_path):
+    from fixtures import make_sample_app_folder
+
+    app = make_sample_app_folder(tmp_path / "app")
+    for name in range(300):
+        (app / "datasets/102" / f"extra-{name:03}.txt").write_bytes(name.to_bytes(2, "big") * 25_000)
+    kb_process("import", str(app), "--sources", str(tmp_path / "alone")).communicate(timeout=120)
+    expected = site_files(tmp_path / "alone")
+    root = tmp_path / "kb"
+    for written in (1, 100, 250):  # killed once that many task files are there, while it writes the others
+        process = kb_process("import", str(app), "--sources", str(root))
+        while len(list(root.glob("files/102/*"))) < written and process.poll() is None:
+            time.sleep(0.001)
+        process.kill()
+        process.communicate()
+        assert len(site_files(root)) < len(expected)
+    done = kb_process("import", str(app), "--sources", str(root))
+    out, err = done.communicate(timeout=120)
+    assert done.returncode == 0, err
+    assert site_files(root) == expected
+
+
+# OS errors: one line naming the path, exit 1, no traceback.
+
+
+def run_kb(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "build_tools", *args], cwd=REPO, capture_output=True, text=True, timeout=120, **kwargs
+    )
+
+
+def one_line(done: subprocess.CompletedProcess, *expected: str) -> None:
+    lines = [line for line in done.stderr.splitlines() if not line.startswith(("importing", "  wrote"))]
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("kb: ") and all(part in lines[0] for part in expected), lines[0]
+
+
+def test_a_file_where_the_knowledge_base_folder_belongs(tmp_path):
+    from fixtures import make_sample_app_folder
+
+    app = make_sample_app_folder(tmp_path / "app")
+    (tmp_path / "file").write_text("x")
+    one_line(run_kb("import", str(app), "--sources", str(tmp_path / "file")), str(tmp_path / "file"), "not a folder")
+    one_line(run_kb("import", str(app), "--sources", str(tmp_path / "file/kb")), str(tmp_path / "file/kb"), "Not a dir")
+    one_line(run_kb("lock", "--sources", str(tmp_path / "file")), str(tmp_path / "file"), "not a folder")
+    one_line(run_kb("import", str(app), "--sources", "/proc/citekb-kb"), "/proc/citekb-kb")
+
+
+def test_a_folder_inside_the_knowledge_base_that_is_a_file(tmp_path):
+    from fixtures import make_sample_app_folder
+
+    app, root = make_sample_app_folder(tmp_path / "app"), tmp_path / "kb"
+    (root / "corpora").mkdir(parents=True)
+    (root / "corpora" / "101").write_text("a file where a task's folder belongs")
+    done = run_kb("import", str(app), "--sources", str(root))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == f"kb: {root / 'corpora' / '101'}: not a folder"
+
+
+@pytest.mark.parametrize("where", ["mkstemp", "write", "replace"])
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_no_temporary(tmp_path, monkeypatch, capsys, where):
+    from fixtures import make_sample_app_folder
+
+    from build_tools import cli
+
+    app, root = make_sample_app_folder(tmp_path / "app"), tmp_path / "kb"
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    target = {"mkstemp": (lock.tempfile, "mkstemp"), "write": (lock.os, "fdopen"), "replace": (lock.os, "replace")}
+    if where == "write":
+        real_fdopen = os.fdopen
+
+        class Full:
+            def __init__(self, handle, mode):
+                self.file = real_fdopen(handle, mode)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.file.close()
+
+            def write(self, data):
+                self.file.write(data[: len(data) // 2])
+                full()
+
+        monkeypatch.setattr(lock.os, "fdopen", Full)
+    else:
+        monkeypatch.setattr(*target[where], full)
+    assert cli.main(["import", str(app), "--sources", str(root)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith(f"kb: {root}/") and err[-1].endswith(": No space left on device")
+    assert ".tmp" not in err[-1]
+    assert not [p for p in root.rglob("*") if p.is_file()]  # nothing half-written, no temporary, no lock file
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs (skipped where mounting is not allowed)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_import_into_a_full_disk(tmp_path, small_disk):
+    from fixtures import make_sample_app_folder
+
+    app = make_sample_app_folder(tmp_path / "app")
+    (app / "datasets/102/big.md").write_bytes(b"x" * 400_000)
+    done = run_kb("import", str(app), "--sources", str(small_disk / "kb"))
+    one_line(done, str(small_disk / "kb" / "files" / "102" / "big.md"), "No space left on device")
+    assert not list(small_disk.rglob(".*"))
+
+
+def test_lock_on_a_read_only_disk(tmp_path, small_disk):
+    make_sample_kb(small_disk / "kb")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    one_line(run_kb("lock", "--sources", str(small_disk / "kb")), str(small_disk / "kb"), "Read-only file system")
+    checked = run_kb("lock", "--check", "--sources", str(small_disk / "kb"))  # only reads: goes on unlocked
+    assert checked.returncode == 0 and "not locked for reading (Read-only file system)" in checked.stderr
+
+
+def test_output_to_a_full_device_or_a_closed_pipe(tmp_path):
+    corpus = tmp_path / "long_context_sampled_60.json"
+    corpus.write_text(json.dumps([{"title": "长文", "page_body": "很长的正文。" * 200_000}]), encoding="utf-8")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "build_tools", "chunk", str(corpus)],
+            cwd=REPO,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert done.returncode == 1 and done.stderr == "kb: standard output: No space left on device\n"
+    chunks = subprocess.Popen(
+        [sys.executable, "-m", "build_tools", "chunk", str(corpus)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first = chunks.stdout.readline()
+    chunks.stdout.close()  # `kb chunk … | head -1`
+    assert json.loads(first)["chunk_index"] == 0
+    assert chunks.wait(timeout=60) == 1 and chunks.stderr.read() == b""
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "docs.json", "shard-0.bin"])
+def test_kb_search_over_a_damaged_index_is_one_line(tmp_path, name):
+    folder = tmp_path / index.SITE_FOLDER
+    built = build_index(DOCS, TermCache(None))
+    index.write_index(built, folder)
+    (folder / name).write_bytes(built.files[name][: len(built.files[name]) // 2])
+    one_line(run_kb("search", "开源模型", "--site", str(tmp_path)), str(folder), "build the site again")
