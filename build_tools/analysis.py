@@ -11,6 +11,7 @@ both words for English. Joins have no names in the index: each is hashed into a 
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import marshal
 import os
@@ -20,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from .lock import Damaged, seal, unseal, write_atomic
+from .lock import TEMPORARY_SUFFIX, Damaged, seal, unseal, write_atomic
 
 CACHE_FORMAT = 7  # of the term cache file (7: sealed, see TermCache)
 CACHE_KIND = b"ckbterms"
@@ -188,6 +189,8 @@ class TermCache:
             kept = {k: v for k, v in self.entries.items() if k in self.used}
             try:
                 write_atomic(self.path, seal(CACHE_KIND, CACHE_FORMAT, marshal.dumps(kept)))
+                for stopped in self.path.parent.glob(f".{glob.escape(self.path.name)}.*{TEMPORARY_SUFFIX}"):
+                    stopped.unlink(missing_ok=True)  # as large as the cache: left by a build killed while saving
             except OSError as error:
                 self.note(f"{error.filename}: cannot be written ({error.strerror}); the next build segments again")
             self.entries = kept

@@ -95,6 +95,16 @@ def test_the_term_cache_is_used_when_whole(tmp_path, good_cache, monkeypatch):
     assert files == CLEAN_INDEX and notes == []
 
 
+def test_saving_the_term_cache_removes_what_a_killed_save_left(tmp_path, good_cache):
+    """`mkdocs serve` saves it in a background thread, which stops mid-write when the server does."""
+    left = tmp_path / ".terms.marshal.x1y2z3w4.tmp"
+    left.write_bytes(good_cache[:1000])
+    cache = TermCache(tmp_path / "terms.marshal")
+    build_index(DOCS, cache)
+    cache.save()
+    assert [p.name for p in tmp_path.iterdir()] == ["terms.marshal"]
+
+
 def test_a_term_cache_that_cannot_be_read_or_written_is_noted_not_fatal(tmp_path):
     blocked = tmp_path / "terms.marshal"
     blocked.mkdir()  # a folder where the file belongs
