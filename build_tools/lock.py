@@ -204,8 +204,9 @@ def folder_lock(
     it (`kb import`, `kb lock`), shared to read it whole. Another holder is waited for, up to `wait`
     seconds (said once through `note`), then FolderBusy. The lock file is removed by the last
     holder; whoever locked a file removed meanwhile tries again, so two never both hold the lock. A
-    reader of a folder that cannot hold a lock file (read-only), or a file system without locks,
-    goes on unlocked, with a note."""
+    link in its place is never followed (the holder writes its pid into the file). A reader of a
+    folder that cannot hold a lock file (read-only), or a file system without locks, goes on
+    unlocked, with a note."""
     handle = _acquire(root / FOLDER_LOCK, shared, wait, note)
     if handle is None:
         yield
@@ -230,7 +231,7 @@ def _acquire(path: Path, shared: bool, wait: float, note: Callable[[str], None])
     said = False
     while True:
         try:
-            handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except OSError as error:
             if not shared:
                 raise

@@ -371,6 +371,20 @@ def test_two_imports_at_once_both_finish_with_every_file_whole(tmp_path):
         assert site_files(root) == expected
 
 
+def test_a_link_in_place_of_the_lock_file_is_not_followed(tmp_path):
+    from fixtures import make_sample_app_folder
+
+    app, root = make_sample_app_folder(tmp_path / "app"), tmp_path / "kb"
+    root.mkdir()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("kept")
+    (root / lock.FOLDER_LOCK).symlink_to(precious)
+    one_line(run_kb("import", str(app), "--sources", str(root)), str(root / lock.FOLDER_LOCK))
+    stats = run_kb("stats", str(root))
+    assert stats.returncode == 0 and "not locked for reading" in stats.stderr
+    assert precious.read_text() == "kept" and (root / lock.FOLDER_LOCK).is_symlink()
+
+
 COUNT = """
 import sys, time
 from pathlib import Path
