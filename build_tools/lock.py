@@ -21,7 +21,7 @@ import struct
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -198,7 +198,7 @@ class FolderBusy(Exception):
 
 @contextmanager
 def folder_lock(
-    root: Path, *, shared: bool = False, wait: float = 60.0, note: Callable[[str], None] = lambda _: None
+    root: Path, *, wait: float, shared: bool = False, note: Callable[[str], None] = lambda _: None
 ) -> Iterator[None]:
     """Hold the knowledge-base folder `root` (flock on FOLDER_LOCK in it): exclusively to write into
     it (`kb import`, `kb lock`), shared to read it whole. Another holder is waited for, up to `wait`
@@ -213,8 +213,9 @@ def folder_lock(
         return
     try:
         if not shared:
-            os.ftruncate(handle, 0)
-            os.write(handle, f"{os.getpid()}\n".encode())
+            with suppress(OSError):  # only for another's message: a full disk does not stop this holder
+                os.ftruncate(handle, 0)
+                os.write(handle, f"{os.getpid()}\n".encode())
         yield
     finally:
         try:
@@ -248,7 +249,7 @@ def _acquire(path: Path, shared: bool, wait: float, note: Callable[[str], None])
                     note(f"{path.parent} is in use by another process{_holder(handle)}; waiting up to {wait:g} s")
                     said = True
                 time.sleep(POLL)
-            if os.path.samestat(os.fstat(handle), os.stat(path)):
+            if os.path.samestat(os.fstat(handle), os.lstat(path)):
                 return handle
         except FileNotFoundError:
             pass  # its last holder removed it meanwhile: lock the file that is there now

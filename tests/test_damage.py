@@ -281,7 +281,7 @@ HOLD = """
 import sys, time
 from pathlib import Path
 from build_tools.lock import folder_lock
-with folder_lock(Path(sys.argv[1]), shared=sys.argv[2] == "shared"):
+with folder_lock(Path(sys.argv[1]), shared=sys.argv[2] == "shared", wait=0):
     print("held", flush=True)
     sys.stdin.readline()
 """
