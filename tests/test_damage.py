@@ -124,11 +124,17 @@ def test_a_term_cache_that_cannot_be_read_or_written_is_noted_not_fatal(tmp_path
 # The theme's compiled templates (the plugin's on_env).
 
 
-def template_env(folder: Path, templates: dict[str, str]) -> jinja2.Environment:
+def plugin_module():
+    """hooks/citekb_plugin.py, imported as MkDocs imports it (its folder on sys.path)."""
     if str(REPO / "hooks") not in sys.path:
         sys.path.append(str(REPO / "hooks"))
-    from citekb_plugin import CitekbPlugin
+    import citekb_plugin
 
+    return citekb_plugin
+
+
+def template_env(folder: Path, templates: dict[str, str]) -> jinja2.Environment:
+    CitekbPlugin = plugin_module().CitekbPlugin
     config = SimpleNamespace(config_file_path=str(folder / "mkdocs.yml"))
     return CitekbPlugin().on_env(jinja2.Environment(loader=jinja2.DictLoader(templates)), config=config, files=None)
 
@@ -165,6 +171,25 @@ def test_templates_compile_without_a_writable_cache_folder(tmp_path, caplog):
     (templates / f"{env.bytecode_cache.get_cache_key('main.html')}.sealed").mkdir()  # cannot be written
     assert env.get_template("main.html").render(items=[1]) == "<b>1</b>Ω"
     assert "cannot be made" in caplog.text and "cannot be written" in caplog.text
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stub=st.one_of(st.binary(max_size=200), st.text(max_size=50).map(str.encode), st.none()))
+def test_whatever_a_page_stub_holds_it_is_rewritten_to_its_page_header(tmp_path_factory, stub):
+    citekb_plugin = plugin_module()
+    folder = tmp_path_factory.mktemp("stubs")
+    path = folder / "sources" / "x.md"
+    path.parent.mkdir()
+    if stub is None:
+        path.mkdir()  # a folder where the stub belongs
+    else:
+        path.write_bytes(stub)
+    front = citekb_plugin._front_matter({"title": "标题 & <b>", "render_macros": False})
+    written = citekb_plugin._write_stub(path, front)
+    assert written == (stub is not None)  # a folder is left alone: the page is built without its stub
+    if written:
+        assert path.read_bytes() == front.encode("utf-8")
+    assert [p.name for p in path.parent.iterdir()] == ["x.md"]
 
 
 # Whole builds over a damaged or unwritable .cache, in a copy of the project (its own .cache).
