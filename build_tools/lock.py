@@ -30,6 +30,8 @@ from .models import Problem
 
 LOCK_NAME = "chunks.lock"
 LOCK_VERSION = 1
+MAX_LOCK = 256 << 20  # bytes of chunks.lock read (40,000 sources make about 20 MB)
+_CHUNK_ID = re.compile(r"[0-9a-f]{1,64}")  # models.content_hash
 TEMPORARY_SUFFIX = ".tmp"
 # write_atomic's temporary files: `.` + target name + `.` + mkstemp's 8 random characters + `.tmp`
 _TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
@@ -56,13 +58,16 @@ class CorruptLock(ValueError):
 
 
 def parse_lock(data: bytes) -> dict[str, list[str]]:
-    """The lock's chunk ids by source slug; raises CorruptLock for anything but a version-1 lock."""
+    """The lock's chunk ids by source slug; raises CorruptLock for anything but a version-1 lock
+    (a byte-order mark, which an editor may add, is accepted)."""
     try:
-        value = json.loads(data.decode("utf-8"))
+        value = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise CorruptLock("not a text file (not UTF-8)") from None
     except json.JSONDecodeError as error:
         raise CorruptLock(f"invalid JSON at line {error.lineno} ({error.msg})") from None
+    except RecursionError:
+        raise CorruptLock("invalid JSON (nested too deep)") from None
     if not isinstance(value, dict):
         raise CorruptLock('expected a JSON object {"version": 1, "sources": {...}}')
     if value.get("version") != LOCK_VERSION:
@@ -73,20 +78,26 @@ def parse_lock(data: bytes) -> dict[str, list[str]]:
     locked = {}
     for slug, entry in sources.items():
         chunks = entry.get("chunks") if isinstance(entry, dict) else None
-        if not isinstance(chunks, list) or not all(isinstance(chunk, str) for chunk in chunks):
+        if not isinstance(chunks, list) or not all(isinstance(c, str) and _CHUNK_ID.fullmatch(c) for c in chunks):
             raise CorruptLock(f'source {slug!r}: "chunks" must be a list of chunk hashes')
         locked[slug] = chunks
     return locked
 
 
 def read_lock(path: Path) -> tuple[dict[str, list[str]], Problem | None]:
-    """The lock's chunk ids (none when there is no lock yet), or a Problem naming chunks.lock."""
+    """The lock's chunk ids (none when there is no lock yet), or a Problem naming chunks.lock. Read
+    only if it is a file (a pipe would never end) and at most MAX_LOCK bytes of it."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
+            regular = stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+            data = file.read(MAX_LOCK + 1) if regular else b""
     except FileNotFoundError:
         return {}, None
     except OSError as error:
         return {}, Problem(path.name, f"cannot read: {error.strerror or error}; drift is not checked")
+    if not regular or len(data) > MAX_LOCK:
+        why = "not a file" if not regular else f"larger than {MAX_LOCK >> 20} MiB"
+        return {}, Problem(path.name, f"{why}; drift is not checked until `kb lock` rewrites it")
     try:
         return parse_lock(data), None
     except CorruptLock as error:
