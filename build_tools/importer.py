@@ -53,7 +53,7 @@ SKIP_OUTSIDE = "a link to outside the app folder, not followed"
 
 class Writer:
     """Writes into one knowledge-base folder only, reads from one app folder only; identical files
-    are left alone."""
+    are left alone (only regular files are read: a pipe in the folder would never end)."""
 
     def __init__(self, root: Path, result: Imported, progress: Callable[[str], None], app: Path = Path("/")):
         self.root = root.resolve()
@@ -72,7 +72,7 @@ class Writer:
         target = (self.root / relative).resolve()
         if self.root not in target.parents:
             raise ImportFailure(f"refusing to write outside the knowledge base: {relative}")
-        if target.exists() and target.read_bytes() == data:
+        if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
             self.result.unchanged += 1
             return
         write_atomic(target, data)

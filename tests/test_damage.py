@@ -456,6 +456,18 @@ def test_an_import_killed_midway_is_completed_by_the_next(tmp_path):
     assert site_files(root) == expected
 
 
+def test_a_pipe_in_place_of_an_imported_file_is_replaced_not_read(tmp_path):
+    from fixtures import make_sample_app_folder
+
+    app, root = make_sample_app_folder(tmp_path / "app"), tmp_path / "kb"
+    kb_process("import", str(app), "--sources", str(root)).communicate(timeout=120)
+    corpus = root / "corpora/101/long_context_sampled_60.json"
+    corpus.unlink()
+    os.mkfifo(corpus)  # reading it would wait for a writer forever
+    out, err = kb_process("import", str(app), "--sources", str(root)).communicate(timeout=60)
+    assert corpus.read_bytes() == (app / "datasets/101/long_context_sampled_60.json").read_bytes()
+
+
 # OS errors: one line naming the path, exit 1, no traceback.
 
 
