@@ -345,6 +345,16 @@ def kb_process(*args: str) -> subprocess.Popen:
     )
 
 
+def finished(process: subprocess.Popen, timeout: float) -> tuple[str, str]:
+    """The process's output once it ends; killed (and the test failed) if it does not in time."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"{process.args} did not end within {timeout} s")
+
+
 def test_a_second_import_refuses_after_its_wait_and_touches_nothing(tmp_path, holder):
     from fixtures import make_sample_app_folder
 
@@ -355,7 +365,7 @@ def test_a_second_import_refuses_after_its_wait_and_touches_nothing(tmp_path, ho
     first = holder(root)
     started = time.monotonic()
     second = kb_process("import", str(app), "--sources", str(root), "--wait", "1")
-    out, err = second.communicate(timeout=60)
+    out, err = finished(second, 60)
     assert second.returncode == 1 and time.monotonic() - started >= 1
     assert f"kb: {root} is in use by another process (pid {first.pid}); waiting up to 1 s" in err
     assert f"kb: {root}: still in use by another process (pid {first.pid}) after 1 s" in err
@@ -375,9 +385,9 @@ def test_a_second_import_waits_for_the_first_then_imports(tmp_path, holder):
     assert second.poll() is None and stats.poll() is None
     first.stdin.write("done\n")
     first.stdin.flush()
-    out, err = second.communicate(timeout=120)
+    out, err = finished(second, 120)
     assert second.returncode == 0 and "waiting up to 60 s" in err and "Traceback" not in err
-    stats_out, stats_err = stats.communicate(timeout=120)
+    stats_out, stats_err = finished(stats, 120)
     assert stats.returncode == 0 and "waiting" in stats_err
     assert sorted(p.name for p in root.iterdir()) == ["chunks.lock", "corpora", "files", "reports"]  # no lock file
 
@@ -386,12 +396,12 @@ def test_two_imports_at_once_both_finish_with_every_file_whole(tmp_path):
     from fixtures import make_sample_app_folder
 
     app = make_sample_app_folder(tmp_path / "app")
-    kb_process("import", str(app), "--sources", str(tmp_path / "alone")).communicate(timeout=120)
+    finished(kb_process("import", str(app), "--sources", str(tmp_path / "alone")), 120)
     expected = site_files(tmp_path / "alone")
     for attempt in range(3):
         root = tmp_path / f"kb{attempt}"
         processes = [kb_process("import", str(app), "--sources", str(root)) for _ in range(2)]
-        results = [process.communicate(timeout=120) for process in processes]
+        results = [finished(process, 120) for process in processes]
         assert [process.returncode for process in processes] == [0, 0], results
         assert site_files(root) == expected
 
@@ -440,7 +450,7 @@ def test_an_import_killed_midway_is_completed_by_the_next(tmp_path):
     app = make_sample_app_folder(tmp_path / "app")
     for name in range(300):
         (app / "datasets/102" / f"extra-{name:03}.txt").write_bytes(name.to_bytes(2, "big") * 25_000)
-    kb_process("import", str(app), "--sources", str(tmp_path / "alone")).communicate(timeout=120)
+    finished(kb_process("import", str(app), "--sources", str(tmp_path / "alone")), 120)
     expected = site_files(tmp_path / "alone")
     root = tmp_path / "kb"
     for written in (1, 100, 250):  # killed once that many task files are there, while it writes the others
@@ -451,7 +461,7 @@ def test_an_import_killed_midway_is_completed_by_the_next(tmp_path):
         process.communicate()
         assert len(site_files(root)) < len(expected)
     done = kb_process("import", str(app), "--sources", str(root))
-    out, err = done.communicate(timeout=120)
+    out, err = finished(done, 120)
     assert done.returncode == 0, err
     assert site_files(root) == expected
 
@@ -460,11 +470,11 @@ def test_a_pipe_in_place_of_an_imported_file_is_replaced_not_read(tmp_path):
     from fixtures import make_sample_app_folder
 
     app, root = make_sample_app_folder(tmp_path / "app"), tmp_path / "kb"
-    kb_process("import", str(app), "--sources", str(root)).communicate(timeout=120)
+    finished(kb_process("import", str(app), "--sources", str(root)), 120)
     corpus = root / "corpora/101/long_context_sampled_60.json"
     corpus.unlink()
     os.mkfifo(corpus)  # reading it would wait for a writer forever
-    out, err = kb_process("import", str(app), "--sources", str(root)).communicate(timeout=60)
+    out, err = finished(kb_process("import", str(app), "--sources", str(root)), 60)
     assert corpus.read_bytes() == (app / "datasets/101/long_context_sampled_60.json").read_bytes()
 
 
