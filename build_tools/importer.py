@@ -126,7 +126,7 @@ def corpus_titles(app: Path, task: str) -> dict[str, set[str]]:
     """The task's corpus files in the app folder: name → normalized titles."""
     titles: dict[str, set[str]] = {}
     for path in sorted((app / "datasets" / task).glob("long_context*.json")):
-        if not inside(path, app):
+        if not path.is_file() or not inside(path, app):  # a pipe would never end
             continue
         entries, _ = read_corpus(path, path.parent)
         titles[path.stem] = {normalize_title(e.title) for e in entries if e}

@@ -478,6 +478,16 @@ def test_a_pipe_in_place_of_an_imported_file_is_replaced_not_read(tmp_path):
     assert corpus.read_bytes() == (app / "datasets/101/long_context_sampled_60.json").read_bytes()
 
 
+def test_a_pipe_in_the_app_folder_is_not_read(tmp_path):
+    from fixtures import make_sample_app_folder
+
+    app = make_sample_app_folder(tmp_path / "app")
+    os.mkfifo(app / "datasets/101/long_context_sampled_pipe.json")
+    done = kb_process("import", str(app), "--sources", str(tmp_path / "kb"))
+    out, err = finished(done, 60)
+    assert done.returncode == 0 and "long_context_sampled_pipe.json" in err  # named among the skipped
+
+
 # OS errors: one line naming the path, exit 1, no traceback.
 
 
