@@ -1,9 +1,10 @@
 """Task-file extraction is bounded: hostile files (built here, small on disk) are problems naming the
 limit they are over, found in seconds, with no process left behind; files under the limits extract
-exactly as before."""
+exactly as before, and long parts are searched in bounded pieces."""
 
 from __future__ import annotations
 
+import csv
 import itertools
 import os
 import signal
@@ -15,11 +16,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_extract import make_docx, make_xlsx
 
-from build_tools import extract, render
+from build_tools import documents, extract, render
 from build_tools.extract import LIMITS, ExtractionError, Limits, ProcessDied, extract_parts
 from build_tools.ingest import load, load_file
 from build_tools.knowledge_base import assemble
@@ -346,6 +348,60 @@ def test_a_csv_larger_than_the_limit_is_refused_unread(tmp_path):
         out.truncate(60_000_000)  # sparse: 60 MB that take no disk
     message, seconds = refused(big)
     assert message == "is larger than 10 MB" and seconds < 2
+
+
+def test_a_long_csv_is_searched_in_bounded_pieces_and_shown_as_before(tmp_path):
+    folder = tmp_path / "files" / "t1"
+    folder.mkdir(parents=True)
+    with (folder / "long.csv").open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["date", "city", "cases"])
+        writer.writerows([f"2024-{n % 12 + 1:02d}-01", f"city {n}", n * 7] for n in range(40_000))
+    knowledge = assemble(load(tmp_path))
+    file = next(iter(knowledge.loaded.files.values()))
+    docs = [d for d in documents.search_docs(knowledge) if d.page_title == "long.csv"]
+    assert len(docs) > 50 and max(len(d.text) for d in docs) <= documents.PIECE
+    assert "".join(d.text for d in docs) == file.parts[0].text == (folder / "long.csv").read_bytes().decode()
+    assert {(d.anchor, d.label) for d in docs} == {("text", "全文")}
+    page = BeautifulSoup(render.file_page(knowledge, file, lambda t: t), "html.parser")
+    assert (
+        len(page.select("tbody tr")) == 200
+        and page.select_one(".citekb-note").get_text() == "仅显示前 200 行，共 40000 行。"
+    )
+
+
+MOST = 10  # pieces this short make the cutting itself, not copying the text, what takes the time
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda n: "x" * n,  # no place to cut
+        lambda n: ("\n" + "y" * (MOST + 3)) * (n // MOST),  # each line end at a window's start
+        lambda n: (" " + "z" * (MOST - 2) + "\n") * (n // MOST),
+        lambda n: ("\n" + " " * (MOST - 2) + "w") * (n // MOST),
+        lambda n: "a b\n" * (n // 4),
+    ],
+)
+def test_pieces_are_linear_in_time(shape):
+    small = shape(1_000)
+    assert "".join(documents.pieces(small, MOST)) == small and max(map(len, documents.pieces(small, MOST))) <= MOST
+
+    def seconds(text: str) -> float:
+        start = time.perf_counter()
+        documents.pieces(text, MOST)
+        return time.perf_counter() - start
+
+    n = 200_000
+    while seconds(shape(n)) < 0.05:
+        n *= 2
+    once, twice = shape(n), shape(2 * n)
+
+    def ratio() -> float:  # the best of five runs of each, taken in turn: a busy machine slows some
+        runs = [(seconds(once), seconds(twice)) for _ in range(5)]
+        return min(b for _, b in runs) / min(a for a, _ in runs)
+
+    assert any(ratio() <= 2.5 for _ in range(3))  # quadratic: 4 every time
 
 
 def test_text_files_of_deep_nesting_and_huge_images_cost_nothing_to_read(tmp_path):
