@@ -48,7 +48,7 @@ import signal
 import stat
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -425,37 +425,63 @@ def _extract(path: Path, limits: Limits) -> list[FilePart]:
     return parts
 
 
-def _cap_memory(extra: int) -> None:
-    """RLIMIT_AS: the address space this process has now (the build's, inherited) and `extra`.
-    Where there is no /proc (macOS), the wall clock alone bounds it."""
+def _cap_memory(extra: int) -> tuple[int, int] | None:
+    """RLIMIT_AS: the address space this process has now (the build's, inherited) and `extra`; the
+    limit it had. Where there is no /proc (macOS), the wall clock alone bounds it."""
     try:
         with open("/proc/self/statm") as statm:
             size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        before = resource.getrlimit(resource.RLIMIT_AS)
+        hard = before[1]
         resource.setrlimit(
             resource.RLIMIT_AS, (size + extra if hard == resource.RLIM_INFINITY else min(size + extra, hard), hard)
         )
+        return before
     except (OSError, ValueError):
-        pass
+        return None
+
+
+def _carried(error: BaseException) -> Iterator[BaseException]:
+    """The error, those it was raised from or while handling, and those it carries (MarkItDown's:
+    one for each converter it tried)."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        found = stack.pop()
+        if found is None or id(found) in seen:
+            continue
+        seen.add(id(found))
+        yield found
+        attempts = getattr(found, "attempts", None) or []
+        stack += [found.__cause__, found.__context__, *(a.exc_info[1] for a in attempts if a.exc_info)]
+
+
+def _why(error: BaseException, limits: Limits) -> str:
+    """What a failed extraction says: the limit reached (memory too, however a library wrapped
+    its MemoryError), or the library's error."""
+    if isinstance(error, _OverLimit):
+        return str(error)
+    if any(isinstance(found, MemoryError) for found in _carried(error)):
+        return f"needs more than {_size(limits.memory)} of memory"
+    return failure(error)
 
 
 def _child(work: Callable[[], list[FilePart]], limits: Limits, out: int) -> NoReturn:
     """The forked process: its own process group (killed with anything it starts), an alarm that
-    ends it should the build be gone, the memory cap; `work`'s parts or its error, as
-    length-prefixed JSON on `out`. Never returns."""
+    ends it should the build be gone, the memory cap; `work`'s parts or why there are none, as
+    length-prefixed JSON on `out`, written with the cap lifted (whatever the work left behind).
+    Never returns."""
     try:
         os.setpgid(0, 0)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.alarm(math.ceil(limits.seconds) + 5)
-        _cap_memory(limits.memory)
+        uncapped = _cap_memory(limits.memory)
         try:
             answer: dict = {"parts": [[p.kind, p.number, p.text, p.name, p.rows, p.total_rows] for p in work()]}
-        except _OverLimit as over:
-            answer = {"error": str(over)}
-        except MemoryError:
-            answer = {"error": f"needs more than {_size(limits.memory)} of memory"}
         except BaseException as error:  # pdfminer, MarkItDown and the office libraries raise many types
-            answer = {"error": failure(error)}
+            answer = {"error": _why(error, limits)}
+        if uncapped:
+            resource.setrlimit(resource.RLIMIT_AS, uncapped)
         payload = json.dumps(answer, ensure_ascii=False).encode("utf-8", "surrogatepass")
         with open(out, "wb") as pipe:
             pipe.write(len(payload).to_bytes(8, "big") + payload)
@@ -486,8 +512,13 @@ def _read_answer(pipe: int, limits: Limits) -> bytes | None:
     return bytes(data[8:need])
 
 
-def _kill(pid: int) -> int:
-    """Kills the child's process group (and the child, should it not have made one yet); its wait status."""
+def _end(pid: int, grace: float) -> int:
+    """The child's wait status, once it has ended by itself within `grace` seconds or been killed,
+    with its process group (anything it started). Nothing is signalled once it is reaped: its
+    number may then be another process's."""
+    deadline = time.monotonic() + grace
+    while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     for target in (-pid, pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(target, signal.SIGKILL)
@@ -505,10 +536,12 @@ def _forked(work: Callable[[], list[FilePart]], limits: Limits) -> list[FilePart
     os.close(write_end)
     with contextlib.suppress(OSError):
         os.setpgid(pid, pid)  # as the child does itself: whichever runs first
+    ended = False  # it closed the pipe unanswered: let it end by itself, to say how
     try:
         answer = _read_answer(read_end, limits)
+        ended = answer is None
     finally:
-        status = _kill(pid)
+        status = _end(pid, 1.0 if ended else 0.0)
         os.close(read_end)
     if answer is None:
         code = os.waitstatus_to_exitcode(status)

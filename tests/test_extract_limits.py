@@ -10,6 +10,8 @@ import os
 import signal
 import struct
 import subprocess
+import sys
+import threading
 import time
 import zipfile
 import zlib
@@ -501,6 +503,29 @@ def test_an_extraction_over_the_memory_limit_is_stopped(fake):
     assert extract_parts(fake(hungry))[0].text == "400000000"  # under the default
 
 
+def test_a_memory_error_a_library_wraps_still_names_the_limit(fake):
+    from markitdown._exceptions import FailedConversionAttempt, FileConversionException
+
+    def wrapping(path: Path) -> list[FilePart]:  # as MarkItDown reports each converter that failed
+        try:
+            bytearray(400_000_000)
+        except MemoryError:
+            attempt = FailedConversionAttempt(converter=None, exc_info=sys.exc_info())
+        raise FileConversionException(attempts=[attempt])
+
+    assert refused(fake(wrapping), Limits(memory=200_000_000))[0] == "needs more than 200 MB of memory"
+
+
+def test_extraction_works_from_a_thread_as_mkdocs_serve_builds(tmp_path):
+    pdf_file = tmp_path / "three.pdf"
+    pdf_file.write_bytes(paged_pdf(3))
+    found = []
+    worker = threading.Thread(target=lambda: found.append(extract_parts(pdf_file, Limits(seconds=20))))
+    worker.start()
+    worker.join()
+    assert [p.number for p in found[0]] == [1, 2, 3]
+
+
 def test_failures_are_remembered_for_the_same_bytes_and_limits_only(fake, tmp_path):
     def failing(path: Path) -> list[FilePart]:
         with (tmp_path / "calls").open("a") as calls:
@@ -516,10 +541,13 @@ def test_failures_are_remembered_for_the_same_bytes_and_limits_only(fake, tmp_pa
     assert extract_parts(text) == [FilePart("text", 1, "twelve chars")]  # not the failure under other limits
 
 
-def test_a_process_that_dies_without_an_answer_is_not_remembered(fake):
-    path = fake(lambda path: os.kill(os.getpid(), signal.SIGKILL))
+@pytest.mark.parametrize("ending", [signal.SIGKILL, signal.SIGTERM])
+def test_a_process_that_dies_without_an_answer_says_how_and_is_not_remembered(fake, ending):
+    path = fake(lambda path: os.kill(os.getpid(), ending))
     remembered = len(extract._extracted)
-    with pytest.raises(ProcessDied, match=r"^the extraction process ended without an answer \(signal SIGKILL\)$"):
+    with pytest.raises(
+        ProcessDied, match=rf"^the extraction process ended without an answer \(signal {ending.name}\)$"
+    ):
         extract_parts(path)
     assert len(extract._extracted) == remembered
 
