@@ -12,6 +12,12 @@ from .models import Resolved
 from .paths import chunk_anchor, part_anchor, report_path, source_path
 from .render import part_label, unchanged
 
+PIECE = 10_000
+"""Most characters of a task file's search document: a part longer than this (a CSV, a sheet, a
+long text; rarely a PDF page, whose text is 1,500 to 5,000 characters) is indexed in pieces cut
+at line ends, each a document that lands on the part, so no document's size grows with its
+file's and the index builds each in bounded memory."""
+
 
 def report_sections(text: str, items: list[Resolved], section: str, label: str) -> list[tuple[str, str, str]]:
     """(anchor, label, text) for each part of a report between its headings, anchored as the page
@@ -27,6 +33,21 @@ def report_sections(text: str, items: list[Resolved], section: str, label: str) 
         for i, (anchor, name) in enumerate(names)
         if "".join(lines[starts[i] : starts[i + 1]]).strip()
     ]
+
+
+def pieces(text: str, most: int = PIECE) -> list[str]:
+    """`text` cut into pieces of at most `most` characters, each ending at its last line end (else
+    its last space, else where it is full); joined, they are `text`. Linear: the tail a piece leaves
+    holds no line end (else no space), so the next piece cannot be cut short inside it again."""
+    cut: list[str] = []
+    start = 0
+    while len(text) - start > most:
+        window = start + most
+        end = text.rfind("\n", start, window) + 1 or text.rfind(" ", start, window) + 1 or window
+        cut.append(text[start:end])
+        start = end
+    cut.append(text[start:])
+    return cut
 
 
 def chunk_docs(kb: KnowledgeBase, whole: bool = False, slugs: set[str] | None = None) -> list[SearchDoc]:
@@ -48,16 +69,17 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False, slugs: set[str] | None = 
 
 
 def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
-    """One document per chunk (`chunk_docs`), per page, slide, sheet or text of a task file, and per
-    report section (the query, and each part of the final and original reports between headings),
-    in a stable order."""
+    """One document per chunk (`chunk_docs`), per page, slide, sheet or text of a task file (in
+    `pieces` if long), and per report section (the query, and each part of the final and original
+    reports between headings), in a stable order."""
     docs = chunk_docs(kb)
     for file in sorted(kb.loaded.files.values(), key=lambda f: f.slug):
         for part in file.parts:
-            if part.text.strip():
-                docs.append(
-                    SearchDoc(source_path(file.slug), file.name, part_anchor(part), part_label(part), part.text)
-                )
+            for piece in pieces(part.text):
+                if piece.strip():
+                    docs.append(
+                        SearchDoc(source_path(file.slug), file.name, part_anchor(part), part_label(part), piece)
+                    )
     for slug in sorted(kb.cited):
         cited = kb.cited[slug]
         report = cited.report

@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from .cite.resolve import file_key
-from .extract import extract_parts, failure
+from .extract import ExtractionError, extract_parts
 from .messages import REASONS, RUN_TITLE, Reason
 from .models import Corpus, FileSource, Problem, Report, Source
 
@@ -471,11 +471,13 @@ def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
     source = FileSource(f"file-{short_hash(where)}", path.name, where, kind, task)
     try:
         source.parts = extract_parts(path)
-    except Exception as error:  # pdfminer, MarkItDown and the office libraries raise many types
-        return source, [
-            Problem(where, f"cannot extract the {kind} text ({failure(error)}); its page offers only the download")
-        ]
-    return source, []
+    except ExtractionError as error:  # the library's error, or the limit the file is over
+        reason = str(error)
+    except OSError as error:  # removed or unreadable since it was listed
+        reason = error.strerror or str(error)
+    else:
+        return source, []
+    return source, [Problem(where, f"cannot extract the {kind} text ({reason}); its page offers only the download")]
 
 
 def report_title(final: str, fallback: str) -> str:
