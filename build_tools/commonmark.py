@@ -9,10 +9,11 @@ the text: a paragraph of 20,000 citations costs per citation what a paragraph of
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -21,13 +22,14 @@ from .messages import PERMALINK
 from .paths import heading_anchor
 
 _BACKTICKS = re.compile(r"`+")
-_SLOT = re.compile("\ue000(\\d+)\ue001")  # a citation's place in the text given to markdown-it
 HEADING_SHIFT = 2  # a report's own `#` heading sits under the page's section headings (h1 → h3)
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.normalizeLink = functools.partial(_cut_at_slot, normalize=md.normalizeLink)
+    return md
 
 
 def _line_starts(text: str) -> list[int]:
@@ -90,32 +92,81 @@ def inside(ranges: Sequence[tuple[int, int]], position: int) -> bool:
     return low < len(ranges) and ranges[low][0] <= position
 
 
-def _place_citations(children: list[Token], html: Sequence[str]) -> list[Token]:
-    """Text tokens with citation slots split into text and inline-HTML tokens; never inside an
-    attribute (citations in an image's alt text are placed after the image)."""
+def _slot_key(text: str) -> str:
+    """What marks a citation's slot in `text` besides U+E000 … U+E001: a digest of the text itself.
+
+    Input reaches markdown-it's tokens through entities (`&#xE000;`) and percent-decoding (an
+    autolink's text) too, so no character alone can mark our own places; a text cannot contain its
+    own digest."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _cut_at_slot(url: str, normalize: Callable[[str], str]) -> str:
+    """markdown-it's normalizeLink with everything from the first U+E000 on kept as it is: a slot
+    in a link destination stays readable (percent-encoded, or punycoded in a host name, it would
+    not), and `_unslot` cuts the destination there."""
+    head, mark, rest = url.partition("\ue000")
+    return normalize(head) + mark + rest
+
+
+def _unslot(token: Token, slot: re.Pattern) -> list[int]:
+    """The citations in a link's or image's destination and title, taken out of them: a
+    destination ends where a citation (or any U+E000) started, a title loses its citations."""
+    found: list[int] = []
+    for name in ("href", "src", "title"):
+        value = token.attrGet(name)
+        if not isinstance(value, str) or "\ue000" not in value:
+            continue
+        found += [int(n) for n in slot.findall(value)]
+        kept = slot.sub("", value) if name == "title" else value[: value.index("\ue000")]
+        if kept:
+            token.attrSet(name, kept)
+        else:
+            del token.attrs[name]
+    return found
+
+
+def _place_citations(children: list[Token], html: Sequence[str], slot: re.Pattern, done: set[int]) -> list[Token]:
+    """Text tokens with citation slots split into text and inline-HTML tokens. A citation never
+    enters an attribute or a link: one in a link (its text, destination or title) or an image
+    (its alt text, source or title) is placed after it. Each is placed once (`done`), where it
+    first shows (an autolink holds it twice; a link reference definition, once per use)."""
+
+    def cite(numbers: Iterable[int]) -> list[Token]:
+        fresh = [n for n in sorted(set(numbers)) if n not in done]
+        done.update(fresh)
+        return [Token("html_inline", "", 0, content=html[n]) for n in fresh]
+
     placed: list[Token] = []
+    held: list[int] = []  # citations waiting for the end of the link or image they are in
+    depth = 0  # links open
     for child in children:
-        if child.type == "image":  # alt text is an attribute: its citations follow the image
-            moved = [int(n) for grand in child.children or [] for n in _SLOT.findall(grand.content)]
+        if child.type in ("link_open", "image"):
+            held += _unslot(child, slot)
+        if child.type == "image":
             for grand in child.children or []:
-                grand.content = _SLOT.sub("", grand.content)
+                held += [int(n) for n in slot.findall(grand.content)]
+                grand.content = slot.sub("", grand.content)
+        if child.type in ("link_open", "link_close"):
+            depth += child.nesting
+        if child.type == "text" and depth > 0:
+            held += [int(n) for n in slot.findall(child.content)]
+            child.content = slot.sub("", child.content)
+        if child.type != "text" or depth > 0:
             placed.append(child)
-            placed.extend(Token("html_inline", "", 0, content=html[n]) for n in moved)
-            continue
-        if child.type != "text" or "\ue000" not in child.content:
-            if child.children:
-                child.children = _place_citations(child.children, html)
-            placed.append(child)
-            continue
-        cursor = 0
-        for match in _SLOT.finditer(child.content):
-            if match.start() > cursor:
-                placed.append(Token("text", "", 0, content=child.content[cursor : match.start()]))
-            placed.append(Token("html_inline", "", 0, content=html[int(match.group(1))]))
-            cursor = match.end()
-        if cursor < len(child.content):
-            placed.append(Token("text", "", 0, content=child.content[cursor:]))
-    return placed
+        else:
+            cursor = 0
+            for match in slot.finditer(child.content):
+                if match.start() > cursor:
+                    placed.append(Token("text", "", 0, content=child.content[cursor : match.start()]))
+                placed += cite([int(match.group(1))])
+                cursor = match.end()
+            if cursor < len(child.content):
+                placed.append(Token("text", "", 0, content=child.content[cursor:]))
+        if depth == 0 and held:
+            placed += cite(held)
+            held = []
+    return placed + cite(held)  # a link left open
 
 
 @dataclass(frozen=True)
@@ -132,20 +183,18 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
     """Tokens of `text` with each citation span reduced to a slot (its HTML placed afterwards),
     and the headings, moved down HEADING_SHIFT levels with anchors from `paths.heading_anchor`."""
     html = [markup for _, _, markup in citations]
-    slotted = replace_spans(
-        text.replace("\ue000", "\ufffd"),
-        [(start, end) for start, end, _ in citations],
-        lambda n, start, end: f"\ue000{n}\ue001",
-    )
+    key = _slot_key(text)
+    slot = re.compile(f"\ue000{key}(\\d+)\ue001")
+    slotted = replace_spans(text, [(start, end) for start, end, _ in citations], lambda n, *_: f"\ue000{key}{n}\ue001")
     tokens = parser().parse(slotted)
     headings: list[Heading] = []
-    taken = {section}
+    taken, done = {section}, set()
     for index, token in enumerate(tokens):
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1]) + HEADING_SHIFT)}"
         if token.type == "heading_open":
             children = tokens[index + 1].children or []
-            title = _SLOT.sub("", "".join(c.content for c in children if c.type in ("text", "code_inline"))).strip()
+            title = slot.sub("", "".join(c.content for c in children if c.type in ("text", "code_inline"))).strip()
             anchor = heading_anchor(section, title, taken)
             token.attrSet("id", anchor)
             children.append(
@@ -153,7 +202,11 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
             )
             headings.append(Heading(int(token.tag[1]), anchor, title, token.map[0]))
         elif token.type == "inline" and token.children:
-            token.children = _place_citations(token.children, html)
+            token.children = _place_citations(token.children, html, slot, done)
+    missing = [Token("html_inline", "", 0, content=html[n]) for n in range(len(html)) if n not in done]
+    if missing:  # in a link reference definition that no link uses: shown at the end, never lost
+        tokens += [Token("paragraph_open", "p", 1), Token("inline", "", 0, children=missing)]
+        tokens.append(Token("paragraph_close", "p", -1))
     return tokens, headings
 
 

@@ -89,9 +89,52 @@ def test_headings_move_under_the_page_sections_with_readable_ids():
     ]
 
 
-def test_private_use_markers_in_the_text_cannot_forge_a_citation():
-    soup = html_of(f"forged \ue0000\ue001 and {CITE}")
-    assert len(soup.select("a.cite")) == 1 and "\ue000" not in str(soup)
+@pytest.mark.parametrize(
+    "forged, shown",
+    [
+        ("\ue0000\ue001", "\ue0000\ue001"),
+        ("&#xE000;0&#xE001;", "\ue0000\ue001"),  # an entity is a character to markdown-it
+        ("<https://a.com/%EE%80%800%EE%80%81>", "https://a.com/\ue0000\ue001"),  # an autolink's text is decoded
+        ("<https://a.com/%EE%80%8099%EE%80%81>", "https://a.com/\ue00099\ue001"),  # no citation 99: no crash
+    ],
+)
+def test_private_use_markers_in_the_text_cannot_forge_a_citation(forged, shown):
+    soup = html_of(f"forged {forged} and {CITE}")
+    assert len(soup.select("a.cite")) == 1
+    assert soup.get_text().strip() == f"forged {shown} and C"  # the text as written, nothing placed into it
+
+
+@pytest.mark.parametrize(
+    "text, link, after",
+    [
+        (f"[x](https://a.com/{CITE}) y", {"href": "https://a.com/"}, "x"),
+        (f"[x]({CITE})", {}, "x"),
+        (f"[x](<{CITE}>)", {}, "x"),
+        (f'[x](u "t {CITE}")', {"href": "u", "title": "t "}, "x"),
+        (f"<https://a.com/{CITE}>", {"href": "https://a.com/"}, "https://a.com/"),
+        (f"[see {CITE} **b**](https://x)", {"href": "https://x"}, "see  b"),
+        (f"[ref]: https://a.com/{CITE}\n\n[x][ref] and [y][ref]", {"href": "https://a.com/"}, "x"),
+        (f"[x](javas{CITE}cript:alert(1))", {"href": "javas"}, "x"),
+    ],
+)
+def test_a_citation_in_a_link_is_placed_after_it_and_never_in_an_attribute(text, link, after):
+    soup = html_of(text)
+    first = soup.select_one("a:not(.cite)")
+    assert first.attrs == link and first.get_text() == after
+    assert [c["class"] for c in soup.select("a.cite")] == [["cite"]]  # once, though a reference is used twice
+    assert first.find_next_sibling("a") is soup.select_one("a.cite") and not first.select("a")
+    assert "\ue000" not in str(soup) and "%EE%80%80" not in str(soup)
+
+
+def test_a_citation_in_an_image_source_or_title_follows_the_image():
+    soup = html_of(f'![alt {CITE}]({CITE} "t {CITE}")')
+    assert soup.select_one("img").attrs == {"alt": "alt ", "title": "t "}
+    assert len(soup.select("img ~ a.cite")) == 3 and "\ue000" not in str(soup)
+
+
+def test_a_citation_in_an_unused_link_definition_is_still_shown():
+    soup = html_of(f"[ref]: https://a.com/{CITE}\n\ntext")
+    assert soup.select("a.cite") and "\ue000" not in str(soup)
 
 
 def test_code_ranges_are_sorted_and_inside_finds_them():
