@@ -7,6 +7,7 @@ are Markdown because reports use tables and emphasis, with raw HTML made inert f
 
 from __future__ import annotations
 
+import base64
 import difflib
 import html
 import re
@@ -33,7 +34,17 @@ from .messages import (
     Reason,
 )
 from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
-from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
+from .paths import (
+    PASSIVE_SUFFIXES,
+    chunk_anchor,
+    chunk_path,
+    citation_anchor,
+    file_download_path,
+    file_suffix,
+    part_anchor,
+    report_path,
+    source_path,
+)
 from .stats import TitleLookup, failed
 from .validation import citation_diff, citation_key
 
@@ -44,6 +55,8 @@ PREVIEW_CHARS = 600
 SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporting span in a preview
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 SHORT_TITLE = 18
+SVG_PAGE_BYTES = 1024 * 1024  # an SVG shown on its file page (a data: URI) up to this size
+SVG_PREVIEW_BYTES = 16 * 1024  # in a citation's preview: each preview is part of the report page
 # Characters Markdown would act on inside inline HTML; entities keep them literal.
 _MARKDOWN_ACTIVE = str.maketrans(
     {
@@ -200,6 +213,29 @@ def file_url(file: FileSource) -> str:
     return file_download_path(file.slug, file.name)
 
 
+def published_as_text(file: FileSource) -> bool:
+    """A file a browser would run or render as a document is published as text (paths.file_download_path)."""
+    return file_suffix(file.name) not in PASSIVE_SUFFIXES
+
+
+def image_src(kb: KnowledgeBase, file: FileSource, link: Link, limit: int) -> str | None:
+    """The src of an <img> showing a task image: its published file; for one published as text
+    (an SVG: opened as a page, its script would run in the site's origin) a data: URI of its
+    bytes, which an <img> shows without running any script or loading anything it names. None
+    for such an image over `limit` bytes, or no longer a readable file in the knowledge base."""
+    if not published_as_text(file):
+        return link(file_url(file))
+    path = kb.loaded.root / file.path
+    try:
+        if not path.resolve().is_relative_to(kb.loaded.root.resolve()):
+            return None
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        return None
+    return f"data:image/svg+xml;base64,{base64.b64encode(data).decode('ascii')}" if len(data) <= limit else None
+
+
 def part_label(part: FilePart) -> str:
     """A file part's heading, and its label in search results."""
     return PART_LABELS[part.kind].format(number=part.number, name=part.name or part.number)
@@ -246,10 +282,16 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
         page_header(
             file.name, f'任务文件 · {esc(file.kind)} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>'
         ),
+        f'<p class="citekb-note">{FILE_NOTES["as_text"]}</p>' if published_as_text(file) else "",
         backlinks_html(kb.backlinks.get((file.slug, None), []), link),
     ]
     if file.kind == "image":
-        parts.append(f'<p><img class="citekb-image" src="{href}" alt="{esc(file.name)}"></p>')
+        src = image_src(kb, file, link, SVG_PAGE_BYTES)
+        parts.append(
+            f'<p><img class="citekb-image" src="{esc(src)}" alt="{esc(file.name)}"></p>'
+            if src
+            else f'<p class="citekb-note">{FILE_NOTES["no_image"].format(limit=SVG_PAGE_BYTES // 1024)}</p>'
+        )
     elif file.kind == "video":
         parts.append(f'<p><video controls src="{href}"></video></p>')
     elif not file.parts:
@@ -344,8 +386,9 @@ def citation_html(
             part = file_part(file, item.target)
             label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
             head = file.name + (f" · {part_label(part)}" if part else "")
-            if file.kind == "image":
-                body = f'<img class="citekb-thumb" src="{esc(link(file_url(file)))}" alt="{esc(file.name)}" loading="lazy">'
+            src = image_src(kb, file, link, SVG_PREVIEW_BYTES) if file.kind == "image" else None
+            if src:
+                body = f'<img class="citekb-thumb" src="{esc(src)}" alt="{esc(file.name)}" loading="lazy">'
             else:
                 text = (part or file.parts[0]).text.strip() if file.parts else ""
                 body = html_line(cut(text) if text else f"{file.name}（{file.kind}）")

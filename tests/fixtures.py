@@ -283,3 +283,30 @@ def make_template_payload_kb(root: Path) -> Path:
         )
         (folder / "final_report.md").write_text(text, encoding="utf-8")
     return root
+
+
+ACTIVE_FILES = {  # task files a browser would run, each trying to set window.pwned and open a dialog
+    "page.html": "<html><body onload=\"window.pwned='onload'\"><script>window.pwned='html';alert(1)</script>"
+    "<img src=x onerror=\"window.pwned='img'\"><p>网页正文</p></body></html>",
+    "figure.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" onload="window.pwned=\'svg\';alert(2)">'
+    '<script>window.pwned=\'svg-script\'</script><rect width="40" height="20" fill="red"/></svg>',
+    "feed.xml": '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+    "<script>window.pwned='xml';alert(3)</script></body></html>",
+    "page.xhtml": "<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><script>window.pwned='xhtml'</script></body></html>",
+    "app.js": "window.pwned = 'js'; alert(4)",
+}
+
+
+def make_active_files_kb(root: Path) -> Path:
+    """make_sample_kb's knowledge base plus ACTIVE_FILES among task t1's files, and a report citing
+    the SVG and the HTML page."""
+    make_sample_kb(root)
+    for name, text in ACTIVE_FILES.items():
+        (root / "files" / "t1" / name).write_text(text, encoding="utf-8")
+    folder = root / "reports" / "active"
+    folder.mkdir(parents=True)
+    (folder / "report.yaml").write_text("task: t1\ncorpus: corpora/t1/long_context_sampled_60\n", encoding="utf-8")
+    (folder / "final_report.md").write_text(
+        "# 活动内容\n\n图 [图片: figure.svg]，网页 [文档: page.html]。\n", encoding="utf-8"
+    )
+    return root

@@ -3,6 +3,7 @@ its bytes, and everything a reader sees of it is text: titles, headings, the tab
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -13,11 +14,13 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 from fixtures import (
+    ACTIVE_FILES,
     HEADER_BREAKERS,
     HEADING_INJECTIONS,
     TEMPLATE_RUNS,
     TEMPLATE_SHOWS,
     TITLE_INJECTION,
+    make_active_files_kb,
     make_template_payload_kb,
 )
 from helpers import REPO, Build, build_site, serve
@@ -175,4 +178,67 @@ def test_nothing_in_a_title_or_heading_runs_in_chromium(payload, page):
             page.wait_for_load_state("load")
             assert page.evaluate("window.pwned") is None, path
             assert page.locator("img[src=x]").count() == 0, path
+    assert dialogs == []
+
+
+@pytest.fixture(scope="module")
+def active(tmp_path_factory) -> Build:
+    root = tmp_path_factory.mktemp("active")
+    built = build_site(make_active_files_kb(root / "kb"), root / "site", audit=False)
+    assert built.returncode == 0, built.log
+    return built
+
+
+def file_pages(built: Build) -> dict[str, tuple[str, BeautifulSoup]]:
+    """Task file name → (its page's path, the parsed page), from the sources index."""
+    index = BeautifulSoup(built.page("sources"), "html.parser")
+    pages = {}
+    for a in index.select("#files ~ table a"):
+        path = "sources/" + a["href"].strip("./")
+        pages[a.get_text()] = (path, BeautifulSoup(built.page(path), "html.parser"))
+    return pages
+
+
+def test_active_task_files_are_published_as_text_and_downloaded_by_their_name(active):
+    pages = file_pages(active)
+    for name in ACTIVE_FILES:
+        path, soup = pages[name]
+        download = soup.select_one("a[download]")
+        assert download["download"] == name and download["href"] == f"file.{name.rsplit('.', 1)[1]}.txt"
+        assert (active.site / path / download["href"]).read_text(encoding="utf-8") == ACTIVE_FILES[name]
+        assert "纯文本" in soup.select_one("article").get_text()
+    published = {p.name for p in active.site.glob("sources/*/file.*")}
+    assert not published & {"file.html", "file.svg", "file.xml", "file.xhtml", "file.js"}
+    assert {"file.pdf", "file.png"} <= published  # passive files keep their suffix
+
+
+def test_an_svg_shows_as_an_image_from_its_own_bytes(active):
+    _, soup = file_pages(active)["figure.svg"]
+    src = soup.select_one("img.citekb-image")["src"]
+    assert src.startswith("data:image/svg+xml;base64,")
+    assert base64.b64decode(src.split(",", 1)[1]).decode("utf-8") == ACTIVE_FILES["figure.svg"]
+    report = BeautifulSoup(active.page("reports/active"), "html.parser")
+    assert report.select_one('a.citekb-cite[data-kind="image"] img.citekb-thumb')["src"] == src
+
+
+@pytest.mark.browser
+def test_opening_an_active_task_file_runs_nothing(active, page):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    pages = file_pages(active)
+    with serve(active.site) as url:
+        for name in ACTIVE_FILES:
+            path, soup = pages[name]
+            page.goto(f"{url}/{path}/{soup.select_one('a[download]')['href']}")
+            page.wait_for_load_state("load")
+            assert page.evaluate("document.contentType") == "text/plain", name
+            assert page.evaluate("window.pwned") is None, name
+            assert "window.pwned" in page.evaluate("document.body.innerText"), name  # shown as text
+            assert page.evaluate("document.querySelectorAll('script, img, svg, iframe').length") == 0, name
+        for path in [pages["figure.svg"][0], "reports/active"]:  # the SVG shown as an image: drawn, inert
+            page.goto(f"{url}/{path}/")
+            page.wait_for_load_state("load")
+            image = page.locator("article img[src^='data:image/svg+xml']").first
+            assert image.evaluate("img => img.complete && img.naturalWidth") == 40, path
+            assert page.evaluate("window.pwned") is None, path
     assert dialogs == []
