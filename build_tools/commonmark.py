@@ -1,7 +1,8 @@
 """Report text as CommonMark (markdown-it-py), with each citation placed as ready inline HTML.
 
-Reports are LLM output: raw HTML in them is shown as text (`html: False`), links are limited to
-markdown-it's safe schemes, and code (fenced, indented, inline) stays literal — a citation inside
+Reports are LLM output: raw HTML in them is shown as text (`html: False`), links go only to the
+web, mail or the site itself (`_allowed_link`), a remote image is a link to it (shown, it would
+tell its host who reads), and code (fenced, indented, inline) stays literal — a citation inside
 code is not a citation (`code_ranges` tells the cite stage where code is). Rendering is linear in
 the text: a paragraph of 20,000 citations costs per citation what a paragraph of ten does
 (Python-Markdown's inline pass was quadratic in the number of inline HTML elements).
@@ -25,11 +26,27 @@ _BACKTICKS = re.compile(r"`+")
 HEADING_SHIFT = 2  # a report's own `#` heading sits under the page's section headings (h1 → h3)
 
 
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+LINK_SCHEMES = ("http", "https", "mailto")  # and no scheme: a path or a fragment
+_DATA_IMAGE = re.compile(r"data:image/(?:gif|png|jpeg|webp);", re.IGNORECASE)  # markdown-it's own rule
+_REMOTE = re.compile(r"(?:https?:)?//", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
     md.normalizeLink = functools.partial(_cut_at_slot, normalize=md.normalizeLink)
+    md.validateLink = _allowed_link
     return md
+
+
+def _allowed_link(url: str) -> bool:
+    """A link or image destination a report may have: http(s), mailto, a path or a fragment, or an
+    inline raster image. An allowlist (markdown-it's own refuses javascript:, vbscript:, file: and
+    data:): a report is model output, and a scheme such as `ms-msdt:` or `search-ms:` hands the
+    reader's click to a program on their machine."""
+    scheme = _SCHEME.match(url.strip())
+    return scheme is None or scheme.group(1).lower() in LINK_SCHEMES or bool(_DATA_IMAGE.match(url.strip()))
 
 
 def _line_starts(text: str) -> list[int]:
@@ -126,6 +143,20 @@ def _unslot(token: Token, slot: re.Pattern) -> list[int]:
     return found
 
 
+def _remote_image(image: Token, in_link: bool) -> list[Token]:
+    """A remote image as a link to it (its alt text, else its address, the link's text), or in a
+    link as its alt text: shown, it would tell its host who reads the report, and when."""
+    src = image.attrGet("src") or ""
+    text = Token("text", "", 0, content="".join(child.content for child in image.children or []) or src)
+    if in_link:
+        return [text]
+    return [
+        Token("link_open", "a", 1, attrs={"href": src, "class": "citekb-remote-image", "rel": "noopener noreferrer"}),
+        text,
+        Token("link_close", "a", -1),
+    ]
+
+
 def _place_citations(children: list[Token], html: Sequence[str], slot: re.Pattern, done: set[int]) -> list[Token]:
     """Text tokens with citation slots split into text and inline-HTML tokens. A citation never
     enters an attribute or a link: one in a link (its text, destination or title) or an image
@@ -143,6 +174,8 @@ def _place_citations(children: list[Token], html: Sequence[str], slot: re.Patter
     for child in children:
         if child.type in ("link_open", "image"):
             held += _unslot(child, slot)
+        if child.type == "link_open" and _REMOTE.match(child.attrGet("href") or ""):
+            child.attrSet("rel", "noopener noreferrer")  # the internal site's addresses stay inside it
         if child.type == "image":
             for grand in child.children or []:
                 held += [int(n) for n in slot.findall(grand.content)]
@@ -152,7 +185,9 @@ def _place_citations(children: list[Token], html: Sequence[str], slot: re.Patter
         if child.type == "text" and depth > 0:
             held += [int(n) for n in slot.findall(child.content)]
             child.content = slot.sub("", child.content)
-        if child.type != "text" or depth > 0:
+        if child.type == "image" and _REMOTE.match(child.attrGet("src") or ""):
+            placed += _remote_image(child, depth > 0)
+        elif child.type != "text" or depth > 0:
             placed.append(child)
         else:
             cursor = 0

@@ -120,7 +120,7 @@ def test_private_use_markers_in_the_text_cannot_forge_a_citation(forged, shown):
 def test_a_citation_in_a_link_is_placed_after_it_and_never_in_an_attribute(text, link, after):
     soup = html_of(text)
     first = soup.select_one("a:not(.cite)")
-    assert first.attrs == link and first.get_text() == after
+    assert {k: v for k, v in first.attrs.items() if k != "rel"} == link and first.get_text() == after
     assert [c["class"] for c in soup.select("a.cite")] == [["cite"]]  # once, though a reference is used twice
     assert first.find_next_sibling("a") is soup.select_one("a.cite") and not first.select("a")
     assert "\ue000" not in str(soup) and "%EE%80%80" not in str(soup)
@@ -155,3 +155,41 @@ def test_lists_nest_as_commonmark_means_them():
     soup = html_of(f"1. 第一\n   - 子项 {CITE}\n   - 子项二\n2. 第二\n")
     assert [li.get_text(" ", strip=True)[:2] for li in soup.select("ol > li")] == ["第一", "第二"]
     assert len(soup.select("ol > li > ul > li")) == 2 and soup.select_one("ol > li > ul a.cite")
+
+
+@pytest.mark.parametrize(
+    "destination, linked",
+    [
+        ("https://a.com/x", True),
+        ("HTTP://a.com", True),
+        ("mailto:a@b.c", True),
+        ("../x/", True),
+        ("#part", True),
+        ("data:image/png;base64,AAAA", True),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt&colon;alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("data:image/svg+xml,<svg onload=alert(1)>", False),
+        ("vbscript:x", False),
+        ("file:///etc/passwd", False),
+        ("ms-msdt:/id", False),
+        ("search-ms:query=x", False),
+        ("intent://x#Intent;end", False),
+    ],
+)
+def test_a_report_links_only_to_the_web_mail_and_its_own_site(destination, linked):
+    soup = html_of(f"[x]({destination}) ![y]({destination})")
+    assert bool(soup.select("a[href]")) == linked
+    assert all(a["href"] == destination for a in soup.select("a[href]"))
+    assert bool(soup.select("img")) == (linked and not destination.lower().startswith("http"))
+
+
+def test_a_remote_image_is_a_link_and_external_links_send_no_referrer():
+    soup = html_of("![logo](https://tracker.example/p.png) [x](//a.com/) [![in](https://t.example/i.png)](https://y)")
+    assert soup.select("img") == []
+    links = soup.select("a")
+    assert [(a.get_text(), a["href"], a["rel"]) for a in links] == [
+        ("logo", "https://tracker.example/p.png", ["noopener", "noreferrer"]),
+        ("x", "//a.com/", ["noopener", "noreferrer"]),
+        ("in", "https://y", ["noopener", "noreferrer"]),
+    ]
