@@ -238,8 +238,14 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
             headings.append(Heading(int(token.tag[1]), anchor, title, token.map[0]))
         elif token.type == "inline" and token.children:
             token.children = _place_citations(token.children, html, slot, done)
+    raws = [text[start:end] for start, end, _ in citations]
+    for token in tokens:  # code is literal: a slot there is the citation as written (see below)
+        for code in (t for t in [token, *(token.children or [])] if t.type in ("code_inline", "code_block", "fence")):
+            code.content = slot.sub(lambda m: raws[int(m.group(1))], code.content)
+            code.info = slot.sub(lambda m: raws[int(m.group(1))], code.info)
     missing = [Token("html_inline", "", 0, content=html[n]) for n in range(len(html)) if n not in done]
-    if missing:  # in a link reference definition that no link uses: shown at the end, never lost
+    if missing:  # in a link definition no link uses, or in code (a citation holding a backtick can
+        # move a code span's end once it is a slot): shown at the end, never lost
         tokens += [Token("paragraph_open", "p", 1), Token("inline", "", 0, children=missing)]
         tokens.append(Token("paragraph_close", "p", -1))
     return tokens, headings

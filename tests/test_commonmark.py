@@ -193,3 +193,13 @@ def test_a_remote_image_is_a_link_and_external_links_send_no_referrer():
         ("x", "//a.com/", ["noopener", "noreferrer"]),
         ("in", "https://y", ["noopener", "noreferrer"]),
     ]
+
+
+def test_a_citation_holding_a_backtick_leaves_no_slot_in_code():
+    """The first citation's backtick opens a code span up to the second's; as a slot, it no longer
+    does, and the second's backtick opens one up to the last, over CITE: CITE is shown as written
+    there, and placed at the end."""
+    text = f'[long_context: "`x", chunk 0] [long_context: "`y", chunk 0] {CITE} z`'
+    soup = html_of(text)
+    assert "\ue000" not in str(soup) and len(soup.select("a.cite")) == 2
+    assert CITE in soup.select_one("code").get_text()
