@@ -249,6 +249,7 @@ HEADING_INJECTIONS = (
     "标题 </title><script>window.pwned=4</script>",
 )
 TITLE_INJECTION = "</title><script>window.pwned='title'</script><img src=x onerror=\"window.pwned='img'\">"
+TOOLTIP_INJECTION = "<img src=x onerror=\"window.pwned='tooltip'\"> 报告"  # shown in title attributes
 
 
 def template_payload(breaker: str) -> str:
@@ -258,7 +259,8 @@ def template_payload(breaker: str) -> str:
 def make_template_payload_kb(root: Path) -> Path:
     """A template payload after each header breaker in every title a generated page takes: a corpus
     document's, a task file's name, a hand-added page's `title:`, report.yaml's `title:`, a
-    report's first line; and a report whose headings hold HTML (raw, entity-encoded, in code)."""
+    report's first line; a report whose headings hold HTML (raw, entity-encoded, in code), and
+    one whose title does (the health page shows it in title attributes too)."""
     corpus = [{"title": template_payload(b), "page_body": f"正文 {i}。" * 20} for i, b in enumerate(HEADER_BREAKERS)]
     corpus.append({"title": TITLE_INJECTION, "page_body": "正文。"})
     path = root / "corpora" / "p" / "long_context_sampled_60.json"
@@ -273,6 +275,7 @@ def make_template_payload_kb(root: Path) -> Path:
     (pages / "payload.txt").write_text(f"---\ntitle: {yaml_title}\n---\n正文。\n", encoding="utf-8")
     headings = "\n\n".join(f"## {heading}\n\n段落 {i}。" for i, heading in enumerate(HEADING_INJECTIONS))
     for name, meta, text in (
+        ("html-title", f"title: {json.dumps(TOOLTIP_INJECTION)}\n", '# 报告\n\n未知 [long_context: "没有", chunk 0]\n'),
         ("yaml-title", f"title: {yaml_title}\n", f"# 报告\n\n{headings}\n"),
         ("first-line", "", f"# \x7f{TEMPLATE_RUNS}\n\n正文。\n"),  # a title is its first 80 characters
     ):

@@ -242,3 +242,31 @@ def test_opening_an_active_task_file_runs_nothing(active, page):
             assert image.evaluate("img => img.complete && img.naturalWidth") == 40, path
             assert page.evaluate("window.pwned") is None, path
     assert dialogs == []
+
+
+HOVERED = """() => [...document.querySelectorAll('[title*="<"]')].map(e => {
+  e.scrollIntoView({ block: 'center' }); const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2] })"""
+
+
+@pytest.mark.browser
+def test_hovering_a_title_attribute_runs_nothing(payload, page):
+    """A title attribute holding a report's or source's title is a tooltip of text: Material's
+    `content.tooltips` showed it as HTML (hovering a report's link on the health page ran it)."""
+    built, _ = payload
+    paths = [
+        "health",
+        "reports",
+        *(str(p.parent.relative_to(built.site)) for p in built.site.glob("reports/*/index.html")),
+    ]
+    hovered = 0
+    with serve(built.site) as url:
+        for path in paths:
+            page.goto(f"{url}/{path}/")
+            page.wait_for_load_state("load")
+            for n in range(len(page.evaluate(HOVERED))):
+                page.mouse.move(0, 0)
+                page.mouse.move(*page.evaluate(HOVERED)[n])
+                page.wait_for_timeout(400)  # Material opens its tooltips after 250 ms
+                hovered += 1
+            assert page.evaluate("window.pwned") is None, path
+    assert hovered >= 2  # the health page's links to the report titled with HTML
