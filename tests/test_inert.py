@@ -270,3 +270,27 @@ def test_hovering_a_title_attribute_runs_nothing(payload, page):
                 hovered += 1
             assert page.evaluate("window.pwned") is None, path
     assert hovered >= 2  # the health page's links to the report titled with HTML
+
+
+@pytest.mark.browser
+def test_search_results_show_titles_headings_and_text_as_text(payload, page):
+    """The search worker's titles, section labels (report headings) and snippets: escaped by
+    citekb-search.js, put in as HTML by Material; then the result's page, its words highlighted."""
+    built, _ = payload
+    with serve(built.site) as url:
+        with page.expect_response(lambda response: "search/citekb/docs.json" in response.url):
+            page.goto(url + "/")
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.fill("onerror pwned")
+        box.press("End")
+        results = page.locator(".md-search-result__list")
+        results.locator("li").first.wait_for(state="visible", timeout=15000)
+        shown = results.inner_text()
+        assert "onerror" in shown and "<img" in shown  # the markup, as text
+        assert results.locator("img, script, svg, iframe").count() == 0
+        results.locator('a[href*="#"]').first.click()
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)
+        assert "h=" in page.url and page.locator("mark[data-md-highlight]").count() > 0  # highlighted in place
+        assert page.evaluate("window.pwned") is None
