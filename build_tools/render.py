@@ -68,6 +68,8 @@ _MARKDOWN_ACTIVE = str.maketrans(
         "\\": "&#92;",
         "|": "&#124;",
         "\n": "&#10;",
+        "\r": "&#13;",  # Python-Markdown reads a lone CR as a line break too
+        "\t": "&#9;",  # and expands tabs into spaces
         "{": "&#123;",
         "}": "&#125;",
         "~": "&#126;",
@@ -85,8 +87,10 @@ def html_line(text: str) -> str:
 
 
 def inline(text: str) -> str:
-    """Escaped text that stays literal even inside a Markdown paragraph or table cell."""
-    return esc(text).translate(_MARKDOWN_ACTIVE)
+    """Escaped text that stays literal even inside a Markdown paragraph, heading or table cell (a
+    heading's closing `#`s would be dropped: the last one is an entity)."""
+    text = esc(text).translate(_MARKDOWN_ACTIVE)
+    return text[:-1] + "&#35;" if text.endswith("#") else text
 
 
 def short(text: str, limit: int = SHORT_TITLE) -> str:

@@ -192,6 +192,9 @@ def test_every_page_shows_any_input_as_text(kb):
     for source in kb.loaded.sources.values():
         heading = parsed(render.source_page(kb, source, str)).select_one("h1")
         assert heading.get_text() == parsed(render.esc(source.title)).get_text()
+    title = kb.cited["r0"].report.title.replace("\x02", "").replace("\x03", "")  # Python-Markdown drops them
+    heading = parsed(report_html(kb, str)).select_one("h1")  # and trims a heading
+    assert heading.get_text().strip() == parsed(render.esc(title)).get_text().strip()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

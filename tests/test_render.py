@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import markdown
 from bs4 import BeautifulSoup
 
 from build_tools import render
@@ -93,3 +94,16 @@ def test_the_chunk_bar_marks_the_cited_chunks():
     soup = BeautifulSoup(render.source_page(kb, kb.loaded.sources["s0"], lambda t: t), "html.parser")
     cited = [a.get_text() for a in soup.select("nav.citekb-chunk-nav a.citekb-cited")]
     assert cited == ["1"] and len(soup.select("nav.citekb-chunk-nav a")) == len(kb.chunks["s0"])
+
+
+def test_a_report_title_is_its_page_heading_as_written():
+    """The title is the only report text the page's Markdown reads: a CR, a tab or closing `#`s
+    would make Python-Markdown end the heading, expand the tab or drop them."""
+    title = "C# 的\t结论\r- 列表 ##"
+    kb = knowledge("正文。", None)
+    kb.cited["r"].report.title = title
+    html = markdown.Markdown(extensions=["attr_list", "tables", "admonition", "toc"]).convert(
+        render.report_page(kb, kb.cited["r"], lambda target: target)
+    )
+    soup = BeautifulSoup(html, "html.parser")
+    assert [h.get_text() for h in soup.select("h1")] == [title] and not soup.select("ul, hr")
