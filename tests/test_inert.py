@@ -294,3 +294,16 @@ def test_search_results_show_titles_headings_and_text_as_text(payload, page):
         page.wait_for_timeout(500)
         assert "h=" in page.url and page.locator("mark[data-md-highlight]").count() > 0  # highlighted in place
         assert page.evaluate("window.pwned") is None
+
+
+@pytest.mark.browser
+def test_a_malformed_address_raises_no_script_error(payload, page):
+    """citekb-span.js reads the address's fragment: a bad %-escape there is nothing to mark."""
+    built, _ = payload
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    source = next(p.parent.name for p in built.site.glob("sources/lc-*/index.html"))
+    with serve(built.site) as url:
+        page.goto(f"{url}/sources/{source}/?span=1-3#%E0%A4%A")
+        page.wait_for_load_state("load")
+    assert errors == []
