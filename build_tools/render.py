@@ -231,8 +231,8 @@ def image_src(kb: KnowledgeBase, file: FileSource, link: Link, limit: int) -> st
         return link(file_url(file))
     path = kb.loaded.root / file.path
     try:
-        if not path.resolve().is_relative_to(kb.loaded.root.resolve()):
-            return None
+        if not (path.is_file() and path.resolve().is_relative_to(kb.loaded.root.resolve())):
+            return None  # a FIFO would never end; a link may lead out of the knowledge base
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
     except OSError:
@@ -361,14 +361,22 @@ def file_part(file: FileSource, target: str) -> FilePart | None:
 
 
 def citation_html(
-    item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None, audit: Audit | None = None
+    item: Resolved,
+    kb: KnowledgeBase,
+    link: Link,
+    anchor: str | None = None,
+    audit: Audit | None = None,
+    svg_shown: set[str] | None = None,
 ) -> str:
     """One citation as an inline element: a link with a preview (header, cited text or thumbnail),
     or a marked failure whose preview says why (its only tooltip: no `title` beside it).
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
     that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
-    lands on its supporting span, previews it, and carries its audit's flag (`audit_marker`)."""
+    lands on its supporting span, previews it, and carries its audit's flag (`audit_marker`).
+
+    An SVG's preview holds the image itself (a data: URI) once per `svg_shown` (a report section):
+    a report citing one SVG a thousand times would otherwise carry it a thousand times."""
     if audit is not None and item.target and item.source_slug in kb.loaded.sources:
         return audited_citation_html(item, audit, kb, link, anchor)
     citation = item.citation
@@ -390,7 +398,11 @@ def citation_html(
             part = file_part(file, item.target)
             label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
             head = file.name + (f" · {part_label(part)}" if part else "")
-            src = image_src(kb, file, link, SVG_PREVIEW_BYTES) if file.kind == "image" else None
+            src = None
+            if file.kind == "image" and file.slug not in (svg_shown or ()):
+                src = image_src(kb, file, link, SVG_PREVIEW_BYTES)
+                if src and published_as_text(file) and svg_shown is not None:
+                    svg_shown.add(file.slug)
             if src:
                 body = f'<img class="citekb-thumb" src="{esc(src)}" alt="{esc(file.name)}" loading="lazy">'
             else:
@@ -500,6 +512,7 @@ def report_html(
     citation(s), as one raw HTML block for the page's Markdown (which leaves it alone)."""
     by_span: dict[tuple[int, int], list[Resolved]] = {}
     audit_of = dict(zip(map(id, items), audits or []))
+    svg_shown: set[str] = set()
     for item in items:
         by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
     spans = [
@@ -507,7 +520,9 @@ def report_html(
             start,
             end,
             "".join(
-                citation_html(item, kb, link, citation_anchor(section, n) if not i else None, audit_of.get(id(item)))
+                citation_html(
+                    item, kb, link, citation_anchor(section, n) if not i else None, audit_of.get(id(item)), svg_shown
+                )
                 for i, item in enumerate(by_span[start, end])
             ),
         )
