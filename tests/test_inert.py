@@ -23,7 +23,7 @@ from fixtures import (
     make_active_files_kb,
     make_template_payload_kb,
 )
-from helpers import REPO, Build, build_site, serve
+from helpers import REPO, Build, build_site, kb_check, serve
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from mkdocs.utils.meta import get_data
@@ -210,6 +210,7 @@ def test_active_task_files_are_published_as_text_and_downloaded_by_their_name(ac
     published = {p.name for p in active.site.glob("sources/*/file.*")}
     assert not published & {"file.html", "file.svg", "file.xml", "file.xhtml", "file.js"}
     assert {"file.pdf", "file.png"} <= published  # passive files keep their suffix
+    assert kb_check(active.site)["broken"] == []  # every link to a published file lands
 
 
 def test_an_svg_shows_as_an_image_from_its_own_bytes(active):
