@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import time
 
 import pytest
 from bs4 import BeautifulSoup
@@ -203,3 +205,34 @@ def test_a_citation_holding_a_backtick_leaves_no_slot_in_code():
     soup = html_of(text)
     assert "\ue000" not in str(soup) and len(soup.select("a.cite")) == 2
     assert CITE in soup.select_one("code").get_text()
+
+
+def best_time(text: str) -> float:
+    """The fastest of a few renders, the garbage collector paused (its passes over a large heap
+    are not the renderer's cost)."""
+    spans = cited(text)
+    best = float("inf")
+    for _ in range(3):
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.process_time()  # CPU time: other processes on the machine do not count
+            render(text, spans, "final")
+            best = min(best, time.process_time() - start)
+        finally:
+            gc.enable()
+    return best
+
+
+@pytest.mark.parametrize(
+    "make, n",  # n: a size at which one render takes about 100 ms
+    [
+        (lambda n: f"[x](https://a.com/{CITE}) " * n, 2000),  # citations in link destinations
+        (lambda n: f"<https://a.com/{CITE}> " * n, 3000),  # in autolinks: held twice each
+        (lambda n: f"[r]: https://a.com/{CITE}\n\n" + "[x][r] " * n, 6000),  # one definition, used n times
+        (lambda n: f'[long_context: "`a", chunk 0] {CITE} ' * n, 8000),  # backticks that move code spans
+    ],
+)
+def test_placing_citations_is_linear(make, n):
+    small, large = best_time(make(n)), best_time(make(2 * n))
+    assert small >= 0.05 and large / small <= 2.5, (small, large)
