@@ -11,6 +11,7 @@ both words for English. Joins have no names in the index: each is hashed into a 
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import marshal
 import os
@@ -20,9 +21,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from .lock import write_atomic
+from .lock import TEMPORARY_SUFFIX, Damaged, seal, unseal, write_atomic
 
-CACHE_FORMAT = 6  # of the term cache's entries (Analysis)
+CACHE_FORMAT = 7  # of the term cache file (7: sealed, see TermCache)
+CACHE_KIND = b"ckbterms"
 MAX_TF = 255  # a term's count in one text is kept in a byte
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
@@ -137,24 +139,39 @@ def is_bucket(term: str) -> bool:
     return term.startswith("|")
 
 
+KEY_BYTES = 12
+
+
 def text_key(text: str) -> bytes:
-    return hashlib.sha1(text.encode("utf-8")).digest()[:12]
+    return hashlib.sha1(text.encode("utf-8")).digest()[:KEY_BYTES]
 
 
 class TermCache:
-    """Each text's analysis by content hash, kept across builds (and in memory while serving)."""
+    """Each text's analysis by content hash, kept across builds (and in memory while serving).
 
-    def __init__(self, path: Path | None):
+    The file is `lock.seal`ed marshal data: marshal trusts its input (five bytes can make it
+    allocate gigabytes, a changed byte changes a term), so the checksum is verified first, and the
+    entries' shapes after. A cache that fails either, or cannot be read or written, is noted through
+    `note` and the texts are segmented again: a slower build, never a different or a failed one."""
+
+    def __init__(self, path: Path | None, note: Callable[[str], None] = lambda _: None):
         self.path = path
+        self.note = note
         self.entries: dict[bytes, Analysis] = {}
         self.used: set[bytes] = set()
-        if path and path.exists():
-            try:
-                loaded = marshal.loads(path.read_bytes())
-                if isinstance(loaded, dict) and loaded.get("format") == CACHE_FORMAT:
-                    self.entries = loaded["entries"]
-            except (EOFError, ValueError, TypeError, KeyError):
-                pass  # a damaged cache is only a slower build
+        if path is None:
+            return
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            note(f"{path}: cannot be read ({error.strerror}); segmenting every text again")
+            return
+        try:
+            self.entries = _entries(marshal.loads(unseal(CACHE_KIND, CACHE_FORMAT, data)))
+        except (Damaged, EOFError, ValueError, TypeError) as error:
+            note(f"{path}: damaged ({error or 'unreadable'}); discarded, segmenting every text again")
 
     def analyses(self, texts: list[str], progress: Callable[[str], None] | None = None) -> list[Analysis]:
         keys = [text_key(t) for t in texts]
@@ -170,9 +187,34 @@ class TermCache:
         """Keep only what this build used, so the cache never grows past the knowledge base."""
         if self.path:
             kept = {k: v for k, v in self.entries.items() if k in self.used}
-            write_atomic(self.path, marshal.dumps({"format": CACHE_FORMAT, "entries": kept}))
+            try:
+                write_atomic(self.path, seal(CACHE_KIND, CACHE_FORMAT, marshal.dumps(kept)))
+                for stopped in self.path.parent.glob(f".{glob.escape(self.path.name)}.*{TEMPORARY_SUFFIX}"):
+                    stopped.unlink(missing_ok=True)  # as large as the cache: left by a build killed while saving
+            except OSError as error:
+                self.note(f"{error.filename}: cannot be written ({error.strerror}); the next build segments again")
             self.entries = kept
             self.used = set()
+
+
+def _entries(loaded: object) -> dict[bytes, Analysis]:
+    """The cache's entries when every one has the shape `analyze` gives (else ValueError)."""
+    if not isinstance(loaded, dict):
+        raise ValueError("not a table of analyses")
+    for key, value in loaded.items():
+        if not (
+            isinstance(key, bytes)
+            and len(key) == KEY_BYTES
+            and type(value) is tuple
+            and len(value) == 4
+            and isinstance(value[0], str)
+            and isinstance(value[1], bytes)
+            and isinstance(value[2], int)
+            and isinstance(value[3], str)
+            and len(value[1]) == (value[0].count("\n") + 1 if value[0] else 0)
+        ):
+            raise ValueError("an entry of the wrong shape")
+    return loaded
 
 
 def analyze_all(texts: list[str]) -> list[Analysis]:

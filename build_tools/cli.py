@@ -1,15 +1,18 @@
 """`kb`: the pipeline's stages from the command line (also `python -m build_tools`).
 
 Output formats named by issues (`kb chunk` JSON lines, `kb cites` and `kb audit` JSON) are interfaces checked
-from outside: change them only by adding fields.
+from outside: change them only by adding fields. Any verb that meets an OS error (a read-only or full
+disk, a file where a folder belongs) says so in one line naming the path and exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from .analysis import TermCache
@@ -20,18 +23,29 @@ from .importer import ImportFailure, import_app
 from .index import SITE_FOLDER
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
-from .lock import LOCK_NAME, find_drift, read_lock, write_lock
+from .lock import LOCK_NAME, FolderBusy, find_drift, folder_lock, read_lock, write_lock
 from .models import Corpus, Report
 from .paths import chunk_path
 from .search import Searcher
 from .stats import Row, stats
 
 ROOT = Path("/")
+WAIT = 300.0  # seconds a verb waits for another that holds the knowledge-base folder (--wait)
 
 
 def fail(message: str) -> int:
     print(f"kb: {message}", file=sys.stderr)
     return 1
+
+
+def say(line: str) -> None:
+    print(f"kb: {line}", file=sys.stderr)
+
+
+def holding(root: Path, args: argparse.Namespace, shared: bool = False) -> AbstractContextManager[None]:
+    """The knowledge-base folder locked for this verb: `kb import` and `kb lock` write into it
+    (exclusive), the others read it whole (shared); waiting is said."""
+    return folder_lock(root, shared=shared, wait=getattr(args, "wait", WAIT), note=say)
 
 
 def not_a_file(argument: str) -> int | None:
@@ -186,33 +200,40 @@ def source_titles(kb: KnowledgeBase) -> dict[str, str]:
     return {slug: source.title for slug, source in kb.loaded.sources.items()}
 
 
-def built(folder: str) -> KnowledgeBase | None:
-    """The knowledge base in `folder`, its problems printed; None (said on stderr) without the folder."""
-    root = Path(folder).resolve()
-    if not root.is_dir():
-        fail(f"{folder}: no such folder (the knowledge-base folder)")
-        return None
+def kb_folder(argument: str) -> Path | None:
+    """The knowledge-base folder a verb names; None (said on stderr) when it is not a folder."""
+    root = Path(argument).resolve()
+    if root.is_dir():
+        return root
+    fail(f"{argument}: {'not a folder' if root.exists() else 'no such folder'} (the knowledge-base folder)")
+    return None
+
+
+def built(root: Path) -> KnowledgeBase:
+    """The knowledge base in `root`, its problems printed."""
     kb = build(root)
     for problem in kb.problems:
-        print(f"kb: {problem}", file=sys.stderr)
+        say(str(problem))
     return kb
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
     """Record (or with --check, verify) every source's chunk hashes in chunks.lock."""
-    kb = built(args.sources)
-    if kb is None:
+    root = kb_folder(args.sources)
+    if root is None:
         return 1
-    lock_path = kb.loaded.root / LOCK_NAME
-    locked, corrupt = read_lock(lock_path)
-    drift = find_drift(locked, kb.chunk_ids())
-    if args.check:
-        for item in drift:
-            print(f"kb: {item}", file=sys.stderr)
-        return 1 if drift or corrupt else 0
-    if corrupt:
-        print(f"kb: {LOCK_NAME} cannot be read; rewriting it from the current sources", file=sys.stderr)
-    write_lock(lock_path, kb.chunk_ids(), source_titles(kb))
+    with holding(root, args, shared=args.check):
+        kb = built(root)
+        lock_path = root / LOCK_NAME
+        locked, corrupt = read_lock(lock_path)
+        drift = find_drift(locked, kb.chunk_ids())
+        if args.check:
+            for item in drift:
+                say(str(item))
+            return 1 if drift or corrupt else 0
+        if corrupt:
+            say(f"{LOCK_NAME} cannot be read; rewriting it from the current sources")
+        write_lock(lock_path, kb.chunk_ids(), source_titles(kb))
     print(
         f"kb: locked {len(kb.chunks)} sources ({sum(map(len, kb.chunks.values()))} chunks) in {lock_path}"
         + (f"; accepted {len(drift)} changed chunks" if drift else "")
@@ -229,8 +250,17 @@ def summary_table(rows: list[TaskSummary]) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Copy a pipeline app folder into the knowledge base, then lock the chunks of new sources."""
+    """Copy a pipeline app folder into the knowledge base, then lock the chunks of new sources; the
+    folder is locked throughout, so a second import (or `kb lock`) waits for this one."""
     root = Path(args.sources).resolve()
+    if root.exists() and not root.is_dir():
+        return fail(f"{args.sources}: not a folder (the knowledge-base folder)")
+    root.mkdir(parents=True, exist_ok=True)
+    with holding(root, args):
+        return import_locked(args, root)
+
+
+def import_locked(args: argparse.Namespace, root: Path) -> int:
     try:
         result = import_app(
             Path(args.app_dir),
@@ -240,9 +270,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
     except ImportFailure as error:
         return fail(str(error))
-    kb = build(root)
-    for problem in kb.problems:
-        print(f"kb: {problem}", file=sys.stderr)
+    kb = built(root)
     for reason, paths in result.skipped.items():
         shown = paths if len(paths) <= 3 else [*paths[:2], f"… {len(paths) - 2} more"]
         print(f"kb: skipped {len(paths)} ({reason}): {', '.join(shown)}", file=sys.stderr)
@@ -311,9 +339,11 @@ def stats_table(rows: list[Row]) -> str:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Citation figures per configuration (model × context size, bench folder): `kb stats --json` is an interface."""
-    kb = built(args.kb_dir)
-    if kb is None:
+    root = kb_folder(args.kb_dir)
+    if root is None:
         return 1
+    with holding(root, args, shared=True):
+        kb = built(root)
     rows = stats(kb)
     if args.json:
         print_json([row.as_json() for row in rows])
@@ -343,7 +373,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     folder = Path(args.site) / SITE_FOLDER
     if not (folder / "manifest.json").is_file():
         return fail(f"{args.site}: no search index ({SITE_FOLDER}/manifest.json); build the site first")
-    results = Searcher(folder).search(args.query, args.k)
+    try:
+        results = Searcher(folder).search(args.query, args.k)
+    except (ValueError, KeyError, IndexError, TypeError) as error:  # the site's index is not one a build wrote
+        return fail(f"{folder}: not a search index this Citekb can read ({error}); build the site again")
     if args.json:
         print_json(results)
     else:
@@ -410,6 +443,7 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("app_dir", help="the pipeline's app folder")
     imp.add_argument("--task", action="append", help="only this task (e.g. 003); repeatable")
     imp.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")
+    imp.add_argument("--wait", type=float, default=WAIT, help=f"seconds to wait for another import (default {WAIT:g})")
     imp.set_defaults(run=cmd_import)
 
     stats_verb = verbs.add_parser(
@@ -424,6 +458,7 @@ def parser() -> argparse.ArgumentParser:
     lock = verbs.add_parser("lock", help="record the chunk hashes of every source (chunks.lock)")
     lock.add_argument("--sources", default="sources", help="knowledge-base folder (default: sources)")
     lock.add_argument("--check", action="store_true", help="only report chunks that changed; exit 1 if any")
+    lock.add_argument("--wait", type=float, default=WAIT, help=f"seconds to wait for an import (default {WAIT:g})")
     lock.set_defaults(run=cmd_lock)
 
     check = verbs.add_parser("check", help="verify every internal link and #anchor of a built site")
@@ -454,4 +489,26 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.run(args)
+    try:
+        status = args.run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `kb chunk … | head`: the reader took what it wanted
+        quiet_stdout()
+        return 1
+    except FileExistsError as error:  # only made by a mkdir along a path: a file where a folder belongs
+        return fail(f"{error.filename}: not a folder")
+    except OSError as error:
+        if error.filename is None:  # writing standard output, the one file an error does not name
+            quiet_stdout()
+        return fail(f"{error.filename or 'standard output'}: {error.strerror or error}")
+    except FolderBusy as error:
+        return fail(str(error))
+    except KeyboardInterrupt:
+        fail("interrupted (every file written is whole)")
+        return 130
+    return status
+
+
+def quiet_stdout() -> None:
+    """Standard output can take nothing more: what is still buffered is dropped, not retried at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

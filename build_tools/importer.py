@@ -4,7 +4,9 @@ The pipeline's layout (datasets/NNN/…, results/bench_case*/…, results/result
 maps to the knowledge-base layout read by ingest. Re-importing writes nothing new; every write
 goes through a temporary file and a rename, and never lands outside the knowledge base; what a
 killed import left half-written is removed by the next. Links that leave the app folder are not
-followed (nothing from outside it is ever imported).
+followed (nothing from outside it is ever imported). The caller holds the knowledge-base folder
+(`lock.folder_lock`, as `kb import` does): removing a stopped import's temporaries would otherwise
+remove those a running one is writing.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ SKIP_OUTSIDE = "a link to outside the app folder, not followed"
 
 class Writer:
     """Writes into one knowledge-base folder only, reads from one app folder only; identical files
-    are left alone."""
+    are left alone (only regular files are read: a pipe in the folder would never end)."""
 
     def __init__(self, root: Path, result: Imported, progress: Callable[[str], None], app: Path = Path("/")):
         self.root = root.resolve()
@@ -70,7 +72,7 @@ class Writer:
         target = (self.root / relative).resolve()
         if self.root not in target.parents:
             raise ImportFailure(f"refusing to write outside the knowledge base: {relative}")
-        if target.exists() and target.read_bytes() == data:
+        if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
             self.result.unchanged += 1
             return
         write_atomic(target, data)
@@ -124,7 +126,7 @@ def corpus_titles(app: Path, task: str) -> dict[str, set[str]]:
     """The task's corpus files in the app folder: name → normalized titles."""
     titles: dict[str, set[str]] = {}
     for path in sorted((app / "datasets" / task).glob("long_context*.json")):
-        if not inside(path, app):
+        if not path.is_file() or not inside(path, app):  # a pipe would never end
             continue
         entries, _ = read_corpus(path, path.parent)
         titles[path.stem] = {normalize_title(e.title) for e in entries if e}
@@ -172,8 +174,6 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
     choice = choose_corpus(texts, titles_of)
     for (task, time), paths in sorted(runs.items(), key=lambda item: (item[0][0], item[0][1] or "")):
         run = f"{task}_{time}" if time else task
-        for path in paths:
-            writer.put(f"reports/{folder.name}-{run}/{path.name}", path.read_bytes())
         corpus = choice.name if choice.name in titles_of(task) else None
         extra = {"corpus_evidence": choice.evidence.recorded()} if corpus else {}
         counts = {"folder": folder.name, "cited": choice.cited, "found": choice.found}
@@ -182,10 +182,12 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
             if choice.name is None
             else Reason.of("bench_corpus_absent", corpus=choice.name, task=task, **counts)
         )
-        writer.put(
+        writer.put(  # first: a report read half-imported is a problem (no text yet), not a report citing nothing
             f"reports/{folder.name}-{run}/report.yaml",
             report_meta(task, corpus, missing, run=run, bench=folder.name, **extra),
         )
+        for path in paths:
+            writer.put(f"reports/{folder.name}-{run}/{path.name}", path.read_bytes())
 
 
 def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
@@ -208,9 +210,7 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
             if not files:
                 continue
             slug = f"{folder.name}-{model.name}-{run.name}"
-            for path in files:
-                writer.put(f"reports/{slug}/{path.name}", path.read_bytes())
-            writer.put(
+            writer.put(  # first, as in import_bench
                 f"reports/{slug}/report.yaml",
                 report_meta(
                     match.group("task"),
@@ -220,6 +220,8 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
                     run=run.name,
                 ),
             )
+            for path in files:
+                writer.put(f"reports/{slug}/{path.name}", path.read_bytes())
 
 
 def import_app(

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .analysis import PAIR, TermCache, bucket_term, is_bucket, is_cjk, join_hash, join_key, join_rule
+from .lock import write_atomic
 from .shards import rice_coded, shard_file
 
 FORMAT = 7  # of the index files, checked by the worker and Searcher (7: the manifest's `settings`)
@@ -357,12 +358,13 @@ def _json(value) -> bytes:
 
 
 def write_index(built: BuiltIndex, folder: Path) -> None:
-    """Replace the folder's index files (a smaller index must not leave stale shards behind)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Replace the folder's index files, each atomically (a browser reading the site while it is
+    served never gets half a shard), the manifest, which names the others, last; then remove the
+    stale ones (a smaller index must not leave shards behind, nor a stopped build its temporaries)."""
+    for name in sorted(built.files, key=lambda name: name == "manifest.json"):
+        write_atomic(folder / name, built.files[name])
     for stale in {p.name for p in folder.iterdir()} - set(built.files):
-        (folder / stale).unlink()
-    for name, data in built.files.items():
-        (folder / name).write_bytes(data)
+        (folder / stale).unlink(missing_ok=True)
 
 
 def index_files(site: Path) -> list[Path]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from mkdocs.structure.toc import TableOfContents, get_toc
 
 from build_tools import analysis, audit, commonmark, documents, index, messages, paths, render, render_stats
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
+from build_tools.lock import Damaged, seal, unseal, write_atomic
 from build_tools.models import Source
 
 if TYPE_CHECKING:
@@ -262,9 +264,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         def write_stub() -> None:
             front = _front_matter({**meta, "citekb_fingerprint": fingerprint()})
-            if self.stubs.get(stub) != front and (not stub.is_file() or stub.read_text(encoding="utf-8") != front):
-                stub.parent.mkdir(parents=True, exist_ok=True)
-                stub.write_text(front, encoding="utf-8")
+            if self.stubs.get(stub) != front and not _write_stub(stub, front):
+                page.content_string = front  # no stub: the page is built from memory, as without --dirty
+                return
             self.stubs[stub] = front
 
         page = StubbedPage.generated(config, src_uri, abs_src_path=str(stub))
@@ -319,21 +321,63 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         the chunks the audit segments are the index's own documents, so a build segments them once."""
         path = Path(self.config.cache)
         if self.term_cache is None or self.term_cache.path != path:
-            self.term_cache = analysis.TermCache(path)
+            self.term_cache = analysis.TermCache(path, note=lambda line: log.info("citekb: %s", line))
         return self.term_cache
 
     def on_env(self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files) -> jinja2.Environment:
         """The theme's templates compiled once, not by every build (0.9 s of each `mkdocs serve`
-        rebuild at 10,000 sources): Jinja's own bytecode cache, keyed by each template's source."""
+        rebuild at 10,000 sources): a bytecode cache (CompiledTemplates), keyed by each template's source."""
         folder = Path(config.config_file_path).parent / COMPILED_TEMPLATES
-        folder.mkdir(parents=True, exist_ok=True)
-        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            log.info("citekb: %s: cannot be made (%s); templates are compiled by every build", folder, error.strerror)
+            return env
+        env.bytecode_cache = CompiledTemplates(folder)
         return env
 
     def on_serve(self, server: LiveReloadServer, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
         if self.root.is_dir():
             server.watch(str(self.root))
         return server
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Jinja's compiled templates, one sealed file each (`lock.seal`), written atomically: a file cut
+    or changed by anything is compiled again, never given to Jinja, which unpickles and runs what it
+    loads; a folder that cannot be read or written costs only the compilation, said once."""
+
+    KIND, FORMAT = b"ckbjinja", 1
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.writable = True
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        path = self.folder / f"{bucket.key}.sealed"
+        try:
+            code = unseal(self.KIND, self.FORMAT, path.read_bytes())
+        except FileNotFoundError:
+            return
+        except (OSError, Damaged) as error:
+            log.info("citekb: %s: %s; compiled again", path, getattr(error, "strerror", None) or error)
+            return
+        bucket.load_bytecode(io.BytesIO(code))  # Jinja checks the template's source and Python's version
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if not self.writable:
+            return
+        try:
+            write_atomic(
+                self.folder / f"{bucket.key}.sealed", seal(self.KIND, self.FORMAT, bucket.bytecode_to_string())
+            )
+        except OSError as error:
+            self.writable = False
+            log.info(
+                "citekb: %s: cannot be written (%s); templates are compiled by every build",
+                error.filename,
+                error.strerror,
+            )
 
 
 class StubbedPage(File):
@@ -365,6 +409,31 @@ class TaskFile(File):
         log.warning(
             "citekb: %s: no longer a file in the knowledge-base folder; not published", path.relative_to(self.root)
         )
+
+
+def _write_stub(stub: Path, front: str) -> bool:
+    """--dirty: the stub file holds `front`, written atomically unless it holds exactly those bytes
+    already (a stub cut or changed by anything is rewritten). False when it cannot be written (said
+    once per reason): the caller builds the page without it."""
+    data = front.encode("utf-8")
+    try:
+        if stub.read_bytes() == data:
+            return True
+    except OSError:
+        pass  # missing, a folder, unreadable: written anew
+    try:
+        write_atomic(stub, data)
+    except OSError as error:
+        if error.strerror not in _STUBS_UNWRITABLE:  # said once per reason, not once per page
+            _STUBS_UNWRITABLE.add(error.strerror)
+            log.info(
+                "citekb: %s: cannot be written (%s); pages are built without stubs", error.filename, error.strerror
+            )
+        return False
+    return True
+
+
+_STUBS_UNWRITABLE: set[str] = set()
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -4,6 +4,8 @@ the files written beside it are replaced atomically."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from fixtures import make_sample_kb
 from helpers import build_site, kb, write_page
@@ -53,6 +55,8 @@ CORRUPT_LOCKS = {
     "wrong shapes": b'{"version": 1, "sources": {"a": {"chunks": [1, 2]}}}',
     "sources a list": b'{"version": 1, "sources": []}',
     "unknown version": b'{"version": 2, "sources": {}}',
+    "nested 100,000 deep": b'{"version": 1, "sources": ' + b"[" * 100_000,
+    "not a chunk hash": b'{"version": 1, "sources": {"a": {"chunks": ["\\ud800"]}}}',
 }
 
 
@@ -88,3 +92,30 @@ def test_strict_build_fails_on_a_corrupt_lock(tmp_path):
 def test_kb_lock_refuses_a_missing_folder(tmp_path):
     done = kb("lock", "--sources", str(tmp_path / "typo" / "kb"), check=False)
     assert done.returncode == 1 and "no such folder" in done.stderr and not (tmp_path / "typo").exists()
+
+
+def test_a_lock_with_a_byte_order_mark_is_read(tmp_path):
+    make_sample_kb(tmp_path)
+    kb("lock", "--sources", str(tmp_path))
+    data = (tmp_path / LOCK_NAME).read_bytes()
+    (tmp_path / LOCK_NAME).write_bytes(b"\xef\xbb\xbf" + data)  # as an editor may save it
+    assert read_lock(tmp_path / LOCK_NAME) == (lock.parse_lock(data), None)
+    assert build(tmp_path).problems == []
+
+
+@pytest.mark.parametrize("kind", ["a pipe", "a folder", "too large"])
+def test_a_lock_that_is_not_a_readable_file_is_a_problem_not_a_hang(tmp_path, kind, monkeypatch):
+    make_sample_kb(tmp_path)
+    path = tmp_path / LOCK_NAME
+    if kind == "a pipe":
+        os.mkfifo(path)  # reading it would wait for a writer forever
+    elif kind == "a folder":
+        path.mkdir()
+    else:
+        monkeypatch.setattr(lock, "MAX_LOCK", 10)
+        path.write_bytes(b'{"version": 1, "sources": {}}')
+    assert [p.path for p in build(tmp_path).problems] == [LOCK_NAME]
+    if kind != "too large":
+        rewritten = kb("lock", "--sources", str(tmp_path), check=False)
+        assert "Traceback" not in rewritten.stderr
+        assert rewritten.returncode == (1 if kind == "a folder" else 0)
