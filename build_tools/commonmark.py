@@ -1,7 +1,8 @@
 """Report text as CommonMark (markdown-it-py), with each citation placed as ready inline HTML.
 
-Reports are LLM output: raw HTML in them is shown as text (`html: False`), links are limited to
-markdown-it's safe schemes, and code (fenced, indented, inline) stays literal — a citation inside
+Reports are LLM output: raw HTML in them is shown as text (`html: False`), links go only to the
+web, mail or the site itself (`_allowed_link`), a remote image is a link to it (shown, it would
+tell its host who reads), and code (fenced, indented, inline) stays literal — a citation inside
 code is not a citation (`code_ranges` tells the cite stage where code is). Rendering is linear in
 the text: a paragraph of 20,000 citations costs per citation what a paragraph of ten does
 (Python-Markdown's inline pass was quadratic in the number of inline HTML elements).
@@ -9,10 +10,11 @@ the text: a paragraph of 20,000 citations costs per citation what a paragraph of
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -21,13 +23,30 @@ from .messages import PERMALINK
 from .paths import heading_anchor
 
 _BACKTICKS = re.compile(r"`+")
-_SLOT = re.compile("\ue000(\\d+)\ue001")  # a citation's place in the text given to markdown-it
 HEADING_SHIFT = 2  # a report's own `#` heading sits under the page's section headings (h1 → h3)
 
 
-@lru_cache(maxsize=1)
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):", re.IGNORECASE)
+LINK_SCHEMES = ("http", "https", "mailto")  # and no scheme: a path or a fragment
+_DATA_IMAGE = re.compile(r"data:image/(?:gif|png|jpeg|webp);", re.IGNORECASE)  # markdown-it's own rule
+_REMOTE = re.compile(r"(?:https?:)?//", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.normalizeLink = functools.partial(_cut_at_slot, normalize=md.normalizeLink)
+    md.validateLink = _allowed_link
+    return md
+
+
+def _allowed_link(url: str) -> bool:
+    """A link or image destination a report may have: http(s), mailto, a path or a fragment, or an
+    inline raster image. An allowlist (markdown-it's own refuses javascript:, vbscript:, file: and
+    data:): a report is model output, and a scheme such as `ms-msdt:` or `search-ms:` hands the
+    reader's click to a program on their machine."""
+    scheme = _SCHEME.match(url.strip())
+    return scheme is None or scheme.group(1).lower() in LINK_SCHEMES or bool(_DATA_IMAGE.match(url.strip()))
 
 
 def _line_starts(text: str) -> list[int]:
@@ -90,32 +109,99 @@ def inside(ranges: Sequence[tuple[int, int]], position: int) -> bool:
     return low < len(ranges) and ranges[low][0] <= position
 
 
-def _place_citations(children: list[Token], html: Sequence[str]) -> list[Token]:
-    """Text tokens with citation slots split into text and inline-HTML tokens; never inside an
-    attribute (citations in an image's alt text are placed after the image)."""
+def _slot_key(text: str) -> str:
+    """What marks a citation's slot in `text` besides U+E000 … U+E001: a digest of the text itself.
+
+    Input reaches markdown-it's tokens through entities (`&#xE000;`) and percent-decoding (an
+    autolink's text) too, so no character alone can mark our own places; a text cannot contain its
+    own digest."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _cut_at_slot(url: str, normalize: Callable[[str], str]) -> str:
+    """markdown-it's normalizeLink with everything from the first U+E000 on kept as it is: a slot
+    in a link destination stays readable (percent-encoded, or punycoded in a host name, it would
+    not), and `_unslot` cuts the destination there."""
+    head, mark, rest = url.partition("\ue000")
+    return normalize(head) + mark + rest
+
+
+def _unslot(token: Token, slot: re.Pattern) -> list[int]:
+    """The citations in a link's or image's destination and title, taken out of them: a
+    destination ends where a citation (or any U+E000) started, a title loses its citations."""
+    found: list[int] = []
+    for name in ("href", "src", "title"):
+        value = token.attrGet(name)
+        if not isinstance(value, str) or "\ue000" not in value:
+            continue
+        found += [int(n) for n in slot.findall(value)]
+        kept = slot.sub("", value) if name == "title" else value[: value.index("\ue000")]
+        if kept:
+            token.attrSet(name, kept)
+        else:
+            del token.attrs[name]
+    return found
+
+
+def _remote_image(image: Token, in_link: bool) -> list[Token]:
+    """A remote image as a link to it (its alt text, else its address, the link's text), or in a
+    link as its alt text: shown, it would tell its host who reads the report, and when."""
+    src = image.attrGet("src") or ""
+    text = Token("text", "", 0, content="".join(child.content for child in image.children or []) or src)
+    if in_link:
+        return [text]
+    return [
+        Token("link_open", "a", 1, attrs={"href": src, "class": "citekb-remote-image", "rel": "noopener noreferrer"}),
+        text,
+        Token("link_close", "a", -1),
+    ]
+
+
+def _place_citations(children: list[Token], html: Sequence[str], slot: re.Pattern, done: set[int]) -> list[Token]:
+    """Text tokens with citation slots split into text and inline-HTML tokens. A citation never
+    enters an attribute or a link: one in a link (its text, destination or title) or an image
+    (its alt text, source or title) is placed after it. Each is placed once (`done`), where it
+    first shows (an autolink holds it twice; a link reference definition, once per use)."""
+
+    def cite(numbers: Iterable[int]) -> list[Token]:
+        fresh = [n for n in sorted(set(numbers)) if n not in done]
+        done.update(fresh)
+        return [Token("html_inline", "", 0, content=html[n]) for n in fresh]
+
     placed: list[Token] = []
+    held: list[int] = []  # citations waiting for the end of the link or image they are in
+    depth = 0  # links open
     for child in children:
-        if child.type == "image":  # alt text is an attribute: its citations follow the image
-            moved = [int(n) for grand in child.children or [] for n in _SLOT.findall(grand.content)]
+        if child.type in ("link_open", "image"):
+            held += _unslot(child, slot)
+        if child.type == "link_open" and _REMOTE.match(child.attrGet("href") or ""):
+            child.attrSet("rel", "noopener noreferrer")  # the internal site's addresses stay inside it
+        if child.type == "image":
             for grand in child.children or []:
-                grand.content = _SLOT.sub("", grand.content)
+                held += [int(n) for n in slot.findall(grand.content)]
+                grand.content = slot.sub("", grand.content)
+        if child.type in ("link_open", "link_close"):
+            depth += child.nesting
+        if child.type == "text" and depth > 0:
+            held += [int(n) for n in slot.findall(child.content)]
+            child.content = slot.sub("", child.content)
+        if child.type == "image" and _REMOTE.match(child.attrGet("src") or ""):
+            placed += _remote_image(child, depth > 0)
+        elif child.type != "text" or depth > 0:
             placed.append(child)
-            placed.extend(Token("html_inline", "", 0, content=html[n]) for n in moved)
-            continue
-        if child.type != "text" or "\ue000" not in child.content:
-            if child.children:
-                child.children = _place_citations(child.children, html)
-            placed.append(child)
-            continue
-        cursor = 0
-        for match in _SLOT.finditer(child.content):
-            if match.start() > cursor:
-                placed.append(Token("text", "", 0, content=child.content[cursor : match.start()]))
-            placed.append(Token("html_inline", "", 0, content=html[int(match.group(1))]))
-            cursor = match.end()
-        if cursor < len(child.content):
-            placed.append(Token("text", "", 0, content=child.content[cursor:]))
-    return placed
+        else:
+            cursor = 0
+            for match in slot.finditer(child.content):
+                if match.start() > cursor:
+                    placed.append(Token("text", "", 0, content=child.content[cursor : match.start()]))
+                placed += cite([int(match.group(1))])
+                cursor = match.end()
+            if cursor < len(child.content):
+                placed.append(Token("text", "", 0, content=child.content[cursor:]))
+        if depth == 0 and held:
+            placed += cite(held)
+            held = []
+    return placed + cite(held)  # a link left open
 
 
 @dataclass(frozen=True)
@@ -132,20 +218,18 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
     """Tokens of `text` with each citation span reduced to a slot (its HTML placed afterwards),
     and the headings, moved down HEADING_SHIFT levels with anchors from `paths.heading_anchor`."""
     html = [markup for _, _, markup in citations]
-    slotted = replace_spans(
-        text.replace("\ue000", "\ufffd"),
-        [(start, end) for start, end, _ in citations],
-        lambda n, start, end: f"\ue000{n}\ue001",
-    )
+    key = _slot_key(text)
+    slot = re.compile(f"\ue000{key}(\\d+)\ue001")
+    slotted = replace_spans(text, [(start, end) for start, end, _ in citations], lambda n, *_: f"\ue000{key}{n}\ue001")
     tokens = parser().parse(slotted)
     headings: list[Heading] = []
-    taken = {section}
+    taken, done = {section}, set()
     for index, token in enumerate(tokens):
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1]) + HEADING_SHIFT)}"
         if token.type == "heading_open":
             children = tokens[index + 1].children or []
-            title = _SLOT.sub("", "".join(c.content for c in children if c.type in ("text", "code_inline"))).strip()
+            title = slot.sub("", "".join(c.content for c in children if c.type in ("text", "code_inline"))).strip()
             anchor = heading_anchor(section, title, taken)
             token.attrSet("id", anchor)
             children.append(
@@ -153,7 +237,17 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
             )
             headings.append(Heading(int(token.tag[1]), anchor, title, token.map[0]))
         elif token.type == "inline" and token.children:
-            token.children = _place_citations(token.children, html)
+            token.children = _place_citations(token.children, html, slot, done)
+    raws = [text[start:end] for start, end, _ in citations]
+    for token in tokens:  # code is literal: a slot there is the citation as written (see below)
+        for code in (t for t in [token, *(token.children or [])] if t.type in ("code_inline", "code_block", "fence")):
+            code.content = slot.sub(lambda m: raws[int(m.group(1))], code.content)
+            code.info = slot.sub(lambda m: raws[int(m.group(1))], code.info)
+    missing = [Token("html_inline", "", 0, content=html[n]) for n in range(len(html)) if n not in done]
+    if missing:  # in a link definition no link uses, or in code (a citation holding a backtick can
+        # move a code span's end once it is a slot): shown at the end, never lost
+        tokens += [Token("paragraph_open", "p", 1), Token("inline", "", 0, children=missing)]
+        tokens.append(Token("paragraph_close", "p", -1))
     return tokens, headings
 
 

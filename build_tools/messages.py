@@ -52,6 +52,8 @@ FILE_NOTES = {
     "columns": "仅显示前 {shown} 列，共 {total} 列。",
     "empty": "这里没有提取到文字。",
     "no_text": "没有提取到文字；请下载原文件查看。",
+    "as_text": "本站把这个文件作为纯文本发布（浏览器直接打开网页、SVG、XML 或脚本文件会运行其中的代码）；“下载原文件”保存的仍是原文件。",
+    "no_image": "这幅 SVG 图像超过 {limit} KiB（或已无法读取），不在此显示；请下载原文件查看。",
 }
 PERMALINK = "永久链接"
 OPEN = "打开"  # the citation preview's link to what it cites

@@ -65,14 +65,37 @@ def report_page_uri(slug: str) -> str:
     return f"reports/{slug}.md"
 
 
+# Task-file suffixes published as they are: what a browser shows (or saves) without running
+# anything in the site's origin: images but SVG, audio, video, PDF, office files, archives, plain
+# text and data. Anything else, above all what a browser would run or render as a document
+# (html, htm, xhtml, svg, xml, xsl, js, mjs, css, wasm, md …), is published as `.txt`.
+PASSIVE_SUFFIXES = frozenset(
+    (
+        *("png", "jpg", "jpeg", "gif", "webp", "avif", "bmp", "ico", "tif", "tiff", "heic"),
+        *("mp4", "webm", "mov", "m4v", "mkv", "avi", "ogv", "ogg", "oga", "mp3", "m4a", "wav", "flac", "aac", "opus"),
+        *("pdf", "docx", "doc", "xlsx", "xls", "xlsm", "pptx", "ppt", "odt", "ods", "odp", "rtf", "epub"),
+        *("txt", "csv", "tsv", "json", "jsonl", "log"),
+        *("zip", "gz", "tgz", "tar", "bz2", "xz", "7z", "rar", "zst", "bin"),
+    )
+)
+
+
 def file_download_path(slug: str, name: str) -> str:
-    """Where a task file's original bytes are published. The suffix is kept (browsers pick the
-    viewer by it) except `.md`/`.markdown`, which MkDocs would take for a page to render."""
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
-    suffix = _UNSAFE_SUFFIX.sub("", suffix) or "bin"
-    if suffix in ("md", "markdown"):
-        suffix = f"{suffix}.txt"
-    return f"sources/{slug}/file.{suffix}"
+    """Where a task file's original bytes are published: `file.<suffix>` for a passive suffix
+    (browsers pick the viewer by it; no suffix: `bin`), else `file.<suffix>.txt`.
+
+    An .html, .svg or .xml opened from the site runs its script in the site's origin, and a static
+    host cannot send `Content-Disposition: attachment`; as .txt, every common host (GitHub Pages,
+    Netlify, S3, nginx, Python's http.server) serves it as text/plain, which no browser runs or
+    sniffs into HTML. The download link keeps the original name (`download="…"`). An allowlist,
+    not a blocklist: a suffix nobody thought of is text too (and .md is no page for MkDocs)."""
+    suffix = file_suffix(name)
+    return f"sources/{slug}/file.{suffix}" + ("" if suffix in PASSIVE_SUFFIXES else ".txt")
+
+
+def file_suffix(name: str) -> str:
+    """A task file's suffix as its published name has it: lower case, [a-z0-9] only, else `bin`."""
+    return _UNSAFE_SUFFIX.sub("", name.rsplit(".", 1)[-1].lower() if "." in name else "") or "bin"
 
 
 def part_anchor(part: FilePart) -> str:

@@ -7,6 +7,7 @@ are Markdown because reports use tables and emphasis, with raw HTML made inert f
 
 from __future__ import annotations
 
+import base64
 import difflib
 import html
 import re
@@ -33,7 +34,17 @@ from .messages import (
     Reason,
 )
 from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
-from .paths import chunk_anchor, chunk_path, citation_anchor, file_download_path, part_anchor, report_path, source_path
+from .paths import (
+    PASSIVE_SUFFIXES,
+    chunk_anchor,
+    chunk_path,
+    citation_anchor,
+    file_download_path,
+    file_suffix,
+    part_anchor,
+    report_path,
+    source_path,
+)
 from .stats import TitleLookup, failed
 from .validation import citation_diff, citation_key
 
@@ -44,6 +55,8 @@ PREVIEW_CHARS = 600
 SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporting span in a preview
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 SHORT_TITLE = 18
+SVG_PAGE_BYTES = 1024 * 1024  # an SVG shown on its file page (a data: URI) up to this size
+SVG_PREVIEW_BYTES = 16 * 1024  # in a citation's preview: each preview is part of the report page
 # Characters Markdown would act on inside inline HTML; entities keep them literal.
 _MARKDOWN_ACTIVE = str.maketrans(
     {
@@ -55,6 +68,8 @@ _MARKDOWN_ACTIVE = str.maketrans(
         "\\": "&#92;",
         "|": "&#124;",
         "\n": "&#10;",
+        "\r": "&#13;",  # Python-Markdown reads a lone CR as a line break too
+        "\t": "&#9;",  # and expands tabs into spaces
         "{": "&#123;",
         "}": "&#125;",
         "~": "&#126;",
@@ -72,8 +87,10 @@ def html_line(text: str) -> str:
 
 
 def inline(text: str) -> str:
-    """Escaped text that stays literal even inside a Markdown paragraph or table cell."""
-    return esc(text).translate(_MARKDOWN_ACTIVE)
+    """Escaped text that stays literal even inside a Markdown paragraph, heading or table cell (a
+    heading's closing `#`s would be dropped: the last one is an entity)."""
+    text = esc(text).translate(_MARKDOWN_ACTIVE)
+    return text[:-1] + "&#35;" if text.endswith("#") else text
 
 
 def short(text: str, limit: int = SHORT_TITLE) -> str:
@@ -200,6 +217,29 @@ def file_url(file: FileSource) -> str:
     return file_download_path(file.slug, file.name)
 
 
+def published_as_text(file: FileSource) -> bool:
+    """A file a browser would run or render as a document is published as text (paths.file_download_path)."""
+    return file_suffix(file.name) not in PASSIVE_SUFFIXES
+
+
+def image_src(kb: KnowledgeBase, file: FileSource, link: Link, limit: int) -> str | None:
+    """The src of an <img> showing a task image: its published file; for one published as text
+    (an SVG: opened as a page, its script would run in the site's origin) a data: URI of its
+    bytes, which an <img> shows without running any script or loading anything it names. None
+    for such an image over `limit` bytes, or no longer a readable file in the knowledge base."""
+    if not published_as_text(file):
+        return link(file_url(file))
+    path = kb.loaded.root / file.path
+    try:
+        if not (path.is_file() and path.resolve().is_relative_to(kb.loaded.root.resolve())):
+            return None  # a FIFO would never end; a link may lead out of the knowledge base
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        return None
+    return f"data:image/svg+xml;base64,{base64.b64encode(data).decode('ascii')}" if len(data) <= limit else None
+
+
 def part_label(part: FilePart) -> str:
     """A file part's heading, and its label in search results."""
     return PART_LABELS[part.kind].format(number=part.number, name=part.name or part.number)
@@ -246,10 +286,16 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
         page_header(
             file.name, f'任务文件 · {esc(file.kind)} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>'
         ),
+        f'<p class="citekb-note">{FILE_NOTES["as_text"]}</p>' if published_as_text(file) else "",
         backlinks_html(kb.backlinks.get((file.slug, None), []), link),
     ]
     if file.kind == "image":
-        parts.append(f'<p><img class="citekb-image" src="{href}" alt="{esc(file.name)}"></p>')
+        src = image_src(kb, file, link, SVG_PAGE_BYTES)
+        parts.append(
+            f'<p><img class="citekb-image" src="{esc(src)}" alt="{esc(file.name)}"></p>'
+            if src
+            else f'<p class="citekb-note">{FILE_NOTES["no_image"].format(limit=SVG_PAGE_BYTES // 1024)}</p>'
+        )
     elif file.kind == "video":
         parts.append(f'<p><video controls src="{href}"></video></p>')
     elif not file.parts:
@@ -315,14 +361,22 @@ def file_part(file: FileSource, target: str) -> FilePart | None:
 
 
 def citation_html(
-    item: Resolved, kb: KnowledgeBase, link: Link, anchor: str | None = None, audit: Audit | None = None
+    item: Resolved,
+    kb: KnowledgeBase,
+    link: Link,
+    anchor: str | None = None,
+    audit: Audit | None = None,
+    svg_shown: set[str] | None = None,
 ) -> str:
     """One citation as an inline element: a link with a preview (header, cited text or thumbnail),
     or a marked failure whose preview says why (its only tooltip: no `title` beside it).
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
     that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
-    lands on its supporting span, previews it, and carries its audit's flag (`audit_marker`)."""
+    lands on its supporting span, previews it, and carries its audit's flag (`audit_marker`).
+
+    An SVG's preview holds the image itself (a data: URI) once per `svg_shown` (a report section):
+    a report citing one SVG a thousand times would otherwise carry it a thousand times."""
     if audit is not None and item.target and item.source_slug in kb.loaded.sources:
         return audited_citation_html(item, audit, kb, link, anchor)
     citation = item.citation
@@ -344,8 +398,13 @@ def citation_html(
             part = file_part(file, item.target)
             label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
             head = file.name + (f" · {part_label(part)}" if part else "")
-            if file.kind == "image":
-                body = f'<img class="citekb-thumb" src="{esc(link(file_url(file)))}" alt="{esc(file.name)}" loading="lazy">'
+            src = None
+            if file.kind == "image" and file.slug not in (svg_shown or ()):
+                src = image_src(kb, file, link, SVG_PREVIEW_BYTES)
+                if src and published_as_text(file) and svg_shown is not None:
+                    svg_shown.add(file.slug)
+            if src:
+                body = f'<img class="citekb-thumb" src="{esc(src)}" alt="{esc(file.name)}" loading="lazy">'
             else:
                 text = (part or file.parts[0]).text.strip() if file.parts else ""
                 body = html_line(cut(text) if text else f"{file.name}（{file.kind}）")
@@ -453,6 +512,7 @@ def report_html(
     citation(s), as one raw HTML block for the page's Markdown (which leaves it alone)."""
     by_span: dict[tuple[int, int], list[Resolved]] = {}
     audit_of = dict(zip(map(id, items), audits or []))
+    svg_shown: set[str] = set()
     for item in items:
         by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
     spans = [
@@ -460,7 +520,9 @@ def report_html(
             start,
             end,
             "".join(
-                citation_html(item, kb, link, citation_anchor(section, n) if not i else None, audit_of.get(id(item)))
+                citation_html(
+                    item, kb, link, citation_anchor(section, n) if not i else None, audit_of.get(id(item)), svg_shown
+                )
                 for i, item in enumerate(by_span[start, end])
             ),
         )

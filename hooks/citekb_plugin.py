@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -246,7 +247,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
     def add_page(
         self, files: Files, config: MkDocsConfig, src_uri: str, title: str, fingerprint: Callable[[], str]
     ) -> None:
-        """A generated page; `render_macros: false` keeps mkdocs-macros away from scraped text.
+        """A generated page. No template engine renders it (mkdocs.yml has no mkdocs-macros); its
+        header, which always parses (`_front_matter`), also says `render_macros: false`, for a site
+        that adds mkdocs-macros back for its own pages.
 
         The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
         Material's own search skips these pages: our prebuilt index (on_post_build) covers them.
@@ -433,9 +436,28 @@ def _write_stub(stub: Path, front: str) -> bool:
 _STUBS_UNWRITABLE: set[str] = set()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# In json.dumps' output: an escaped backslash (kept as it is), a UTF-16 surrogate pair (one
+# character), DEL (the one ASCII character JSON leaves raw and YAML refuses).
+_JSON_NOT_YAML = re.compile(r"\\\\|\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\x7f")
+
+
+def _yaml_escape(match: re.Match) -> str:
+    if match.group(1):
+        high, low = int(match.group(1), 16), int(match.group(2), 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
+    return "\\u007f" if match.group() == "\x7f" else match.group()
+
+
 def _front_matter(meta: dict) -> str:
-    """JSON is YAML, and 100× cheaper to write than yaml.safe_dump: 11,000 pages spent 3 s there."""
-    return f"---\n{json.dumps(meta, ensure_ascii=False)}\n---\n"
+    """A page header MkDocs reads back exactly (mkdocs.utils.meta.get_data), whatever its strings
+    hold: printable ASCII only, every other character a YAML escape (\\uXXXX, \\UXXXXXXXX). A
+    header that fails to parse is dropped silently, its title and settings with it (a DEL, a C1
+    control or U+FFFE in a title did that). A lone surrogate is no character (neither YAML nor
+    UTF-8 can hold one): U+FFFD stands for it. JSON is YAML, and 100× cheaper to write than
+    yaml.safe_dump (11,000 pages spent 3 s there); its escapes are YAML's but for surrogate pairs."""
+    meta = {key: _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value for key, value in meta.items()}
+    return f"---\n{_JSON_NOT_YAML.sub(_yaml_escape, json.dumps(meta))}\n---\n"
 
 
 # New page code (any module that writes page HTML or its text): new fingerprints.
@@ -466,11 +488,12 @@ def _linker(page: Page) -> render.Link:
 
 
 def _toc(headings: list[tuple[int, str, str]]) -> TableOfContents:
-    """MkDocs' table of contents from (level, id, text), nested by level."""
+    """MkDocs' table of contents from (level, id, text), nested by level. A TOC entry's name and id
+    are HTML (Material prints them as they are), so the heading's text is escaped here."""
     root: list[dict] = []
     stack: list[dict] = []
     for level, anchor, name in headings:
-        token = {"level": level, "id": anchor, "name": name, "children": []}
+        token = {"level": level, "id": render.esc(anchor), "name": render.esc(name), "children": []}
         while stack and stack[-1]["level"] >= level:
             stack.pop()
         (stack[-1]["children"] if stack else root).append(token)

@@ -234,3 +234,82 @@ def make_sample_app_folder(root: Path) -> Path:
         ),
     )
     return root
+
+
+# Runs `$CITEKB_PWN` if a template engine ever renders it (short enough for a report's first line,
+# free of quotes and slashes, so it fits a file name and survives HTML escaping).
+TEMPLATE_RUNS = "{{lipsum.__globals__.os.system(lipsum.__globals__.os.environ.CITEKB_PWN)}}"
+TEMPLATE_SHOWS = "{{ 7*7 }}"  # 49 if rendered
+# Characters YAML refuses or reads as a line break: each once stopped a page header from parsing.
+HEADER_BREAKERS = ("\x7f", "\x80", "\x85", "\x9b", "\ufffe", "\uffff", "\u2028", "\x00", "\ufeff", "\u202e")
+HEADING_INJECTIONS = (
+    "结论 <img src=x onerror=\"window.pwned='toc'\">",
+    "实体 &lt;img src=x onerror=window.pwned=2&gt;",
+    "代码 `<img src=x onerror=window.pwned=3>`",
+    "标题 </title><script>window.pwned=4</script>",
+)
+TITLE_INJECTION = "</title><script>window.pwned='title'</script><img src=x onerror=\"window.pwned='img'\">"
+TOOLTIP_INJECTION = "<img src=x onerror=\"window.pwned='tooltip'\"> 报告"  # shown in title attributes
+
+
+def template_payload(breaker: str) -> str:
+    return f"{breaker}{TEMPLATE_RUNS} {TEMPLATE_SHOWS}"
+
+
+def make_template_payload_kb(root: Path) -> Path:
+    """A template payload after each header breaker in every title a generated page takes: a corpus
+    document's, a task file's name, a hand-added page's `title:`, report.yaml's `title:`, a
+    report's first line; a report whose headings hold HTML (raw, entity-encoded, in code), and
+    one whose title does (the health page shows it in title attributes too)."""
+    corpus = [{"title": template_payload(b), "page_body": f"正文 {i}。" * 20} for i, b in enumerate(HEADER_BREAKERS)]
+    corpus.append({"title": TITLE_INJECTION, "page_body": "正文。"})
+    path = root / "corpora" / "p" / "long_context_sampled_60.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
+    files = root / "files" / "p"
+    files.mkdir(parents=True)
+    (files / f"{template_payload(chr(0x7F))}.txt").write_text("任务文件。", encoding="utf-8")
+    yaml_title = json.dumps(template_payload("\x7f"))  # a YAML double-quoted string: \u007f, no raw DEL
+    pages = root / "pages"
+    pages.mkdir()
+    (pages / "payload.txt").write_text(f"---\ntitle: {yaml_title}\n---\n正文。\n", encoding="utf-8")
+    headings = "\n\n".join(f"## {heading}\n\n段落 {i}。" for i, heading in enumerate(HEADING_INJECTIONS))
+    for name, meta, text in (
+        ("html-title", f"title: {json.dumps(TOOLTIP_INJECTION)}\n", '# 报告\n\n未知 [long_context: "没有", chunk 0]\n'),
+        ("yaml-title", f"title: {yaml_title}\n", f"# 报告\n\n{headings}\n"),
+        ("first-line", "", f"# \x7f{TEMPLATE_RUNS}\n\n正文。\n"),  # a title is its first 80 characters
+    ):
+        folder = root / "reports" / name
+        folder.mkdir(parents=True)
+        (folder / "report.yaml").write_text(
+            f"task: p\ncorpus: corpora/p/long_context_sampled_60\n{meta}", encoding="utf-8"
+        )
+        (folder / "final_report.md").write_text(text, encoding="utf-8")
+    return root
+
+
+ACTIVE_FILES = {  # task files a browser would run, each trying to set window.pwned and open a dialog
+    "page.html": "<html><body onload=\"window.pwned='onload'\"><script>window.pwned='html';alert(1)</script>"
+    "<img src=x onerror=\"window.pwned='img'\"><p>网页正文</p></body></html>",
+    "figure.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" onload="window.pwned=\'svg\';alert(2)">'
+    '<script>window.pwned=\'svg-script\'</script><rect width="40" height="20" fill="red"/></svg>',
+    "feed.xml": '<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body>'
+    "<script>window.pwned='xml';alert(3)</script></body></html>",
+    "page.xhtml": "<html xmlns=\"http://www.w3.org/1999/xhtml\"><body><script>window.pwned='xhtml'</script></body></html>",
+    "app.js": "window.pwned = 'js'; alert(4)",
+}
+
+
+def make_active_files_kb(root: Path) -> Path:
+    """make_sample_kb's knowledge base plus ACTIVE_FILES among task t1's files, and a report citing
+    the SVG and the HTML page."""
+    make_sample_kb(root)
+    for name, text in ACTIVE_FILES.items():
+        (root / "files" / "t1" / name).write_text(text, encoding="utf-8")
+    folder = root / "reports" / "active"
+    folder.mkdir(parents=True)
+    (folder / "report.yaml").write_text("task: t1\ncorpus: corpora/t1/long_context_sampled_60\n", encoding="utf-8")
+    (folder / "final_report.md").write_text(
+        "# 活动内容\n\n图 [图片: figure.svg]，网页 [文档: page.html]。\n", encoding="utf-8"
+    )
+    return root

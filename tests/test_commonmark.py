@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import time
 
 import pytest
 from bs4 import BeautifulSoup
@@ -89,9 +91,52 @@ def test_headings_move_under_the_page_sections_with_readable_ids():
     ]
 
 
-def test_private_use_markers_in_the_text_cannot_forge_a_citation():
-    soup = html_of(f"forged \ue0000\ue001 and {CITE}")
-    assert len(soup.select("a.cite")) == 1 and "\ue000" not in str(soup)
+@pytest.mark.parametrize(
+    "forged, shown",
+    [
+        ("\ue0000\ue001", "\ue0000\ue001"),
+        ("&#xE000;0&#xE001;", "\ue0000\ue001"),  # an entity is a character to markdown-it
+        ("<https://a.com/%EE%80%800%EE%80%81>", "https://a.com/\ue0000\ue001"),  # an autolink's text is decoded
+        ("<https://a.com/%EE%80%8099%EE%80%81>", "https://a.com/\ue00099\ue001"),  # no citation 99: no crash
+    ],
+)
+def test_private_use_markers_in_the_text_cannot_forge_a_citation(forged, shown):
+    soup = html_of(f"forged {forged} and {CITE}")
+    assert len(soup.select("a.cite")) == 1
+    assert soup.get_text().strip() == f"forged {shown} and C"  # the text as written, nothing placed into it
+
+
+@pytest.mark.parametrize(
+    "text, link, after",
+    [
+        (f"[x](https://a.com/{CITE}) y", {"href": "https://a.com/"}, "x"),
+        (f"[x]({CITE})", {}, "x"),
+        (f"[x](<{CITE}>)", {}, "x"),
+        (f'[x](u "t {CITE}")', {"href": "u", "title": "t "}, "x"),
+        (f"<https://a.com/{CITE}>", {"href": "https://a.com/"}, "https://a.com/"),
+        (f"[see {CITE} **b**](https://x)", {"href": "https://x"}, "see  b"),
+        (f"[ref]: https://a.com/{CITE}\n\n[x][ref] and [y][ref]", {"href": "https://a.com/"}, "x"),
+        (f"[x](javas{CITE}cript:alert(1))", {"href": "javas"}, "x"),
+    ],
+)
+def test_a_citation_in_a_link_is_placed_after_it_and_never_in_an_attribute(text, link, after):
+    soup = html_of(text)
+    first = soup.select_one("a:not(.cite)")
+    assert {k: v for k, v in first.attrs.items() if k != "rel"} == link and first.get_text() == after
+    assert [c["class"] for c in soup.select("a.cite")] == [["cite"]]  # once, though a reference is used twice
+    assert first.find_next_sibling("a") is soup.select_one("a.cite") and not first.select("a")
+    assert "\ue000" not in str(soup) and "%EE%80%80" not in str(soup)
+
+
+def test_a_citation_in_an_image_source_or_title_follows_the_image():
+    soup = html_of(f'![alt {CITE}]({CITE} "t {CITE}")')
+    assert soup.select_one("img").attrs == {"alt": "alt ", "title": "t "}
+    assert len(soup.select("img ~ a.cite")) == 3 and "\ue000" not in str(soup)
+
+
+def test_a_citation_in_an_unused_link_definition_is_still_shown():
+    soup = html_of(f"[ref]: https://a.com/{CITE}\n\ntext")
+    assert soup.select("a.cite") and "\ue000" not in str(soup)
 
 
 def test_code_ranges_are_sorted_and_inside_finds_them():
@@ -112,3 +157,82 @@ def test_lists_nest_as_commonmark_means_them():
     soup = html_of(f"1. 第一\n   - 子项 {CITE}\n   - 子项二\n2. 第二\n")
     assert [li.get_text(" ", strip=True)[:2] for li in soup.select("ol > li")] == ["第一", "第二"]
     assert len(soup.select("ol > li > ul > li")) == 2 and soup.select_one("ol > li > ul a.cite")
+
+
+@pytest.mark.parametrize(
+    "destination, linked",
+    [
+        ("https://a.com/x", True),
+        ("HTTP://a.com", True),
+        ("mailto:a@b.c", True),
+        ("../x/", True),
+        ("#part", True),
+        ("data:image/png;base64,AAAA", True),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt&colon;alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("data:image/svg+xml,<svg onload=alert(1)>", False),
+        ("vbscript:x", False),
+        ("file:///etc/passwd", False),
+        ("ms-msdt:/id", False),
+        ("search-ms:query=x", False),
+        ("intent://x#Intent;end", False),
+    ],
+)
+def test_a_report_links_only_to_the_web_mail_and_its_own_site(destination, linked):
+    soup = html_of(f"[x]({destination}) ![y]({destination})")
+    assert bool(soup.select("a[href]")) == linked
+    assert all(a["href"] == destination for a in soup.select("a[href]"))
+    assert bool(soup.select("img")) == (linked and not destination.lower().startswith("http"))
+
+
+def test_a_remote_image_is_a_link_and_external_links_send_no_referrer():
+    soup = html_of("![logo](https://tracker.example/p.png) [x](//a.com/) [![in](https://t.example/i.png)](https://y)")
+    assert soup.select("img") == []
+    links = soup.select("a")
+    assert [(a.get_text(), a["href"], a["rel"]) for a in links] == [
+        ("logo", "https://tracker.example/p.png", ["noopener", "noreferrer"]),
+        ("x", "//a.com/", ["noopener", "noreferrer"]),
+        ("in", "https://y", ["noopener", "noreferrer"]),
+    ]
+
+
+def test_a_citation_holding_a_backtick_leaves_no_slot_in_code():
+    """The first citation's backtick opens a code span up to the second's; as a slot, it no longer
+    does, and the second's backtick opens one up to the last, over CITE: CITE is shown as written
+    there, and placed at the end."""
+    text = f'[long_context: "`x", chunk 0] [long_context: "`y", chunk 0] {CITE} z`'
+    soup = html_of(text)
+    assert "\ue000" not in str(soup) and len(soup.select("a.cite")) == 2
+    assert CITE in soup.select_one("code").get_text()
+
+
+def best_time(text: str) -> float:
+    """The fastest of a few renders, the garbage collector paused (its passes over a large heap
+    are not the renderer's cost)."""
+    spans = cited(text)
+    best = float("inf")
+    for _ in range(3):
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.process_time()  # CPU time: other processes on the machine do not count
+            render(text, spans, "final")
+            best = min(best, time.process_time() - start)
+        finally:
+            gc.enable()
+    return best
+
+
+@pytest.mark.parametrize(
+    "make, n",  # n: a size at which one render takes about 100 ms
+    [
+        (lambda n: f"[x](https://a.com/{CITE}) " * n, 2000),  # citations in link destinations
+        (lambda n: f"<https://a.com/{CITE}> " * n, 3000),  # in autolinks: held twice each
+        (lambda n: f"[r]: https://a.com/{CITE}\n\n" + "[x][r] " * n, 6000),  # one definition, used n times
+        (lambda n: f'[long_context: "`a", chunk 0] {CITE} ' * n, 8000),  # backticks that move code spans
+    ],
+)
+def test_placing_citations_is_linear(make, n):
+    small, large = best_time(make(n)), best_time(make(2 * n))
+    assert small >= 0.05 and large / small <= 2.5, (small, large)

@@ -36,6 +36,22 @@ from build_tools.paths import (
         (file_download_path("f", "README"), "sources/f/file.bin"),
         (file_download_path("f", "x.tar.gz"), "sources/f/file.gz"),
         (file_download_path("f", "报告.文档"), "sources/f/file.bin"),
+        (file_download_path("f", "page.HTML"), "sources/f/file.html.txt"),  # would run in the site's origin
+        (file_download_path("f", "page.htm"), "sources/f/file.htm.txt"),
+        (file_download_path("f", "page.xhtml"), "sources/f/file.xhtml.txt"),
+        (file_download_path("f", "figure.svg"), "sources/f/file.svg.txt"),
+        (file_download_path("f", "feed.xml"), "sources/f/file.xml.txt"),
+        (file_download_path("f", "style.xsl"), "sources/f/file.xsl.txt"),
+        (file_download_path("f", "app.js"), "sources/f/file.js.txt"),
+        (file_download_path("f", "app.mjs"), "sources/f/file.mjs.txt"),
+        (file_download_path("f", "x.svgz"), "sources/f/file.svgz.txt"),
+        (file_download_path("f", "x.shtml"), "sources/f/file.shtml.txt"),
+        (file_download_path("f", "x.h tml"), "sources/f/file.html.txt"),  # what a host would read as .html
+        (file_download_path("f", "x.unknown"), "sources/f/file.unknown.txt"),  # allowlist: unknown is text
+        (file_download_path("f", "logo.png"), "sources/f/file.png"),
+        (file_download_path("f", "clip.MP4"), "sources/f/file.mp4"),
+        (file_download_path("f", "sheet.xlsx"), "sources/f/file.xlsx"),
+        (file_download_path("f", "data.json"), "sources/f/file.json"),
         (part_anchor(FilePart("page", 2, "")), "page-2"),
         (part_anchor(FilePart("slide", 5, "")), "slide-5"),
         (part_anchor(FilePart("sheet", 1, "", name="销量 2024")), "sheet-销量-2024"),

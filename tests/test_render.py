@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import markdown
 from bs4 import BeautifulSoup
 
 from build_tools import render
 from build_tools.documents import search_docs
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import assemble
-from build_tools.models import Corpus, Report, Source
+from build_tools.models import Corpus, FileSource, Report, Source
 from build_tools.validation import citation_diff
 
 A, B = "开源模型的崛起", "闭源模型的护城河"
@@ -93,3 +95,39 @@ def test_the_chunk_bar_marks_the_cited_chunks():
     soup = BeautifulSoup(render.source_page(kb, kb.loaded.sources["s0"], lambda t: t), "html.parser")
     cited = [a.get_text() for a in soup.select("nav.citekb-chunk-nav a.citekb-cited")]
     assert cited == ["1"] and len(soup.select("nav.citekb-chunk-nav a")) == len(kb.chunks["s0"])
+
+
+def test_a_report_title_is_its_page_heading_as_written():
+    """The title is the only report text the page's Markdown reads: a CR, a tab or closing `#`s
+    would make Python-Markdown end the heading, expand the tab or drop them."""
+    title = "C# 的\t结论\r- 列表 ##"
+    kb = knowledge("正文。", None)
+    kb.cited["r"].report.title = title
+    html = markdown.Markdown(extensions=["attr_list", "tables", "admonition", "toc"]).convert(
+        render.report_page(kb, kb.cited["r"], lambda target: target)
+    )
+    soup = BeautifulSoup(html, "html.parser")
+    assert [h.get_text() for h in soup.select("h1")] == [title] and not soup.select("ul, hr")
+
+
+def test_an_svg_is_shown_from_its_bytes_once_per_report_section(tmp_path):
+    """An SVG is published as text (it would run its script opened from the site): its page and
+    previews show it as a data: URI, which a report citing it a thousand times would repeat."""
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><script>alert(1)</script></svg>'
+    (tmp_path / "files" / "t").mkdir(parents=True)
+    (tmp_path / "files" / "t" / "图.svg").write_text(svg, encoding="utf-8")
+    (tmp_path / "files" / "t" / "big.svg").write_text(svg + " " * render.SVG_PREVIEW_BYTES, encoding="utf-8")
+    loaded = Loaded(tmp_path)
+    loaded.files = {
+        f"files/t/{name}": FileSource(slug, name, f"files/t/{name}", "image", "t")
+        for slug, name in (("f1", "图.svg"), ("f2", "big.svg"))
+    }
+    final = "图 [图片: 图.svg]。" * 50 + "大图 [图片: big.svg]。"
+    loaded.reports["r"] = Report("r", "报告", "reports/r", final, None, task="t", files="files/t")
+    kb = assemble(loaded)
+    soup = BeautifulSoup(render.report_page(kb, kb.cited["r"], lambda target: target), "html.parser")
+    thumbnails = [img["src"] for img in soup.select("img.citekb-thumb")]
+    assert len(thumbnails) == 1 and base64.b64decode(thumbnails[0].split(",", 1)[1]).decode() == svg
+    assert len(soup.select(".citekb-cite")) == 51  # the others (and the one too large) show the name
+    page = BeautifulSoup(render.file_page(kb, kb.files_by_slug["f2"], lambda target: target), "html.parser")
+    assert page.select_one("img.citekb-image")["src"].startswith("data:image/svg+xml;base64,")  # up to 1 MiB

@@ -5,7 +5,13 @@
 (function () {
   function markSpan() {
     var span = /^(\d+)-(\d+)$/.exec(new URLSearchParams(location.search).get("span") || "");
-    var section = span && location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    var id;
+    try {
+      id = decodeURIComponent(location.hash.slice(1));
+    } catch (error) {
+      return; // a malformed %-escape in the address: nothing to mark
+    }
+    var section = span && id && document.getElementById(id);
     var body = section && section.querySelector(".citekb-text");
     if (!body || body.querySelector("mark.citekb-span")) return;
     var start = Number(span[1]), end = Number(span[2]), offset = 0, first = null, nodes = [];
