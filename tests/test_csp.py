@@ -1,21 +1,38 @@
-"""The published site's Content-Security-Policy (issue 26, defence in depth): a page's HTML gets a
-policy that lets the theme's inline scripts run and nothing else."""
+"""The published site's Content-Security-Policy (issue 26, defence in depth): every page carries one;
+with it the shipped site still works in chromium, and markup that slipped past escaping (before or
+after the build) runs nothing and loads nothing from elsewhere."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
+import shutil
+import subprocess
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
+import yaml
 from bs4 import BeautifulSoup
+from helpers import REPO, Build, build_site, serve, write_page
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_serve import wait_for
 
+from benchmarks.browser import free_port
 from build_tools import csp
 
 CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
+INJECTED = '<img src=x onerror="window.pwned = 1"><script>window.pwned = 2</script>'
+# What the browser tests listen for: every CSP violation on the page and every console error.
+WATCH = """window.__violations = [];
+document.addEventListener("securitypolicyviolation",
+  e => window.__violations.push(`${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"""
+LOADED = '() => [...document.images].every(i => i.complete || i.loading === "lazy")'  # error handlers have run
 
 
 def sha256_source(text: str) -> str:
@@ -155,3 +172,243 @@ def test_reading_a_page_is_linear(unit):
     rounds = [(timed(read, small, repeat), timed(read, large, repeat)) for _ in range(5)]  # in turn
     fastest = [min(times) for times in zip(*rounds)]
     assert fastest[1] / fastest[0] <= 2.5, (unit, fastest)
+
+
+# The built site
+
+
+def html_pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def test_every_page_of_the_shipped_site_carries_the_policy(shipped):
+    pages = html_pages(shipped.site)
+    assert len(pages) >= 12 and (shipped.site / "404.html") in pages
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        rules = page_policy(html)
+        expected = sorted({sha256_source(text) for text in executed_inline_scripts(html)})
+        assert sorted(rules["script-src"][1:]) == expected and len(expected) >= 2, path
+        head = BeautifulSoup(html, "html.parser").head
+        first, second = head.find_all(True)[:2]
+        assert first.name == "meta" and first.get("charset") == "utf-8", path
+        assert second.get("http-equiv") == "Content-Security-Policy", path
+        assert html.encode("utf-8").index(b"<meta charset") < 1024  # still where a browser looks for it
+        assert '<meta name="referrer" content="no-referrer">' in html
+    assert "Content-Security-Policy" not in (shipped.site / "sitemap.xml").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def watched(browser):
+    """A fresh browser context whose pages record CSP violations and console errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def quiet(page, where: str) -> None:
+    """No CSP violation and no console error on the page so far."""
+    assert page.evaluate("window.__violations") == [], where
+    assert page.errors == [], where
+
+
+def visit(page, url: str) -> None:
+    page.errors.clear()
+    page.goto(url)
+    page.wait_for_load_state("load")
+
+
+@pytest.mark.browser
+def test_shipped_site_works_under_its_policy(shipped, watched):
+    page = watched
+    site = shipped.site
+    file_page = next(p.parent for p in site.glob("sources/*/index.html") if "citekb-image" in p.read_text("utf-8"))
+    paths = ["", "reports/", "reports/example-open-vs-closed/", "sources/", "sources/open-vs-closed-llm-landscape/"]
+    paths += [f"{file_page.relative_to(site)}/", "health/", "stats/", "404.html"]
+    with serve(site) as url:
+        for path in paths:
+            visit(page, f"{url}/{path}")
+            quiet(page, path)
+            assert page.evaluate("typeof __md_get") == "function", path  # the theme's head script ran
+        visit(page, f"{url}/{file_page.relative_to(site)}/")
+        image = page.locator("img.citekb-image")
+        assert image.evaluate("i => i.complete && i.naturalWidth > 0")
+
+        # Search: the worker loads the index and answers; Enter in the box submits nothing.
+        visit(page, url + "/")
+        with page.expect_response(lambda response: "search/citekb/docs.json" in response.url):
+            page.reload()
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.fill("开源")
+        box.press("End")
+        page.locator(".md-search-result__list > li").first.wait_for(state="visible", timeout=15000)
+        box.press("Enter")
+        page.wait_for_load_state("load")
+        quiet(page, "search")
+
+        # A citation's popover, then its span marked on the source page.
+        visit(page, f"{url}/reports/example-open-vs-closed/")
+        link = page.locator('a.citekb-cite[data-kind="long_context"][href*="span="]').first
+        link.hover()
+        page.locator(".citekb-popover").wait_for(state="visible")
+        link.click()
+        page.wait_for_url("**/sources/**?span=*#chunk-*")
+        page.locator("mark.citekb-span").first.wait_for(state="visible")
+        quiet(page, "popover and span")
+
+        # The TOC takes the reader to a section, and marks where they are.
+        visit(page, f"{url}/reports/example-open-vs-closed/")
+        toc = page.locator("nav.md-nav--secondary a.md-nav__link").nth(2)
+        target = toc.get_attribute("href")
+        toc.click()
+        page.wait_for_function(f"() => decodeURIComponent(location.hash) === {target!r}")
+        page.locator("nav.md-nav--secondary a.md-nav__link--active").first.wait_for(state="attached")
+        quiet(page, "toc")
+
+        # The palette the reader chose is applied by the theme's inline palette script.
+        page.evaluate("""localStorage.setItem("/.__palette", JSON.stringify({color: {scheme: "slate"}}))""")
+        visit(page, f"{url}/reports/")
+        assert page.evaluate("document.body.dataset.mdColorScheme") == "slate"
+        quiet(page, "palette")
+
+
+def inject(html: str) -> str:
+    return html.replace(
+        '<article class="md-content__inner md-typeset">', f'<article class="md-content__inner md-typeset">{INJECTED}', 1
+    )
+
+
+@pytest.mark.browser
+def test_markup_injected_into_a_built_page_runs_nothing(shipped, watched, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(shipped.site, site)
+    report = site / "reports/example-open-vs-closed/index.html"
+    html = report.read_text(encoding="utf-8")
+    report.write_text(inject(html), encoding="utf-8")
+    unprotected = site / "reports/index.html"  # the control: the same injection on a page without the policy
+    unprotected.write_text(inject(CSP_META.sub("", unprotected.read_text(encoding="utf-8"))), encoding="utf-8")
+    with serve(site) as url:
+        visit(watched, f"{url}/reports/index.html")
+        watched.wait_for_function("() => window.pwned !== undefined")
+        visit(watched, f"{url}/reports/example-open-vs-closed/")
+        watched.wait_for_function(LOADED)
+        assert watched.evaluate("window.pwned") is None
+        watched.wait_for_function("() => window.__violations.length >= 2")
+        blocked = " ".join(watched.evaluate("window.__violations"))
+        assert blocked.count("script-src-elem inline") == 1 and "script-src-attr inline" in blocked
+        assert watched.locator(".citekb-report").first.is_visible()  # the page itself still works
+
+
+# An escaping bug inside the build: a hook after ours puts markup into the article and the title.
+BUGGY_HOOK = """
+def on_page_content(html, page, config, files):
+    page.title = '<script>window.pwned = "title"</script>' + (page.title or "")
+    return html + '<script>window.pwned = "content"</script><img src=x onerror="window.pwned = \\'img\\'">'
+"""
+
+
+def build_with_buggy_hook(sources: Path, folder: Path) -> Build:
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    (folder / "buggy.py").write_text(BUGGY_HOOK, encoding="utf-8")
+    config["docs_dir"] = str(REPO / "docs")
+    config["theme"]["custom_dir"] = str(REPO / "overrides")
+    config["hooks"] = [str(REPO / "hooks" / "citekb.py"), str(folder / "buggy.py")]
+    (folder / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    env = {**os.environ, "CITEKB_SOURCES": str(sources), "NO_MKDOCS_2_WARNING": "1", "CITEKB_AUDIT": "false"}
+    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(folder / "mkdocs.yml"), "-d", str(folder / "site")]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return Build(done.returncode, done.stdout + done.stderr, folder / "site")
+
+
+@pytest.mark.browser
+def test_a_script_let_in_during_the_build_is_not_hashed(watched, tmp_path):
+    write_page(tmp_path / "kb", "one.txt", "一篇来源", "正文。" * 20)
+    built = build_with_buggy_hook(tmp_path / "kb", tmp_path)
+    assert built.returncode == 0, built.log
+    html = built.page("sources/one")
+    assert html.count("window.pwned") >= 3  # the bug did put its scripts into the page
+    with serve(built.site) as url:
+        visit(watched, f"{url}/sources/one/")
+        watched.wait_for_function(LOADED)
+        assert watched.evaluate("window.pwned") is None
+        watched.wait_for_function("() => window.__violations.length >= 3")
+    rules = page_policy(html)
+    injected = {sha256_source(text) for text in executed_inline_scripts(html) if "pwned" in text}
+    assert injected and not injected & set(rules["script-src"])
+    named = re.compile(r"citekb: sources/one\.md: \d+ inline script\(s\) the theme did not write")
+    assert any(named.search(line) for line in built.warnings)  # and the build says so, naming the page
+
+
+# Input that points elsewhere: nothing loads from there, and following a link tells it nothing.
+REMOTE_REPORT = """# 外链
+
+远程图片 ![远程图片](https://example.org/t.png) 与链接 [外部页面](https://example.org/page)。
+
+| 左 | 中 | 右 |
+|:--|:-:|--:|
+| a | b | c |
+"""
+
+
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory) -> Build:
+    root = tmp_path_factory.mktemp("remote")
+    write_page(root / "kb", "one.txt", "一篇来源", "正文。" * 20)
+    report = root / "kb" / "reports" / "remote"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: remote\ncorpus: pages\n", encoding="utf-8")
+    (report / "final_report.md").write_text(REMOTE_REPORT, encoding="utf-8")
+    built = build_site(root / "kb", root / "site", audit=False)
+    assert built.returncode == 0, built.log
+    return built
+
+
+@pytest.mark.browser
+def test_nothing_loads_from_elsewhere_and_no_referrer_leaves(remote, watched):
+    left: list[tuple[str, str | None]] = []
+
+    def closed_network(route) -> None:
+        left.append((route.request.url, route.request.headers.get("referer")))
+        route.fulfill(status=200, content_type="text/html", body="<p>elsewhere</p>")
+
+    watched.route(re.compile(r"^(?!http://127\.0\.0\.1:)"), closed_network)
+    try:
+        with serve(remote.site) as url:
+            visit(watched, f"{url}/reports/remote/")
+            watched.wait_for_function(LOADED)
+            assert left == []
+            watched.wait_for_function("() => window.__violations.length >= 1")
+            violations = watched.evaluate("window.__violations")
+            assert violations and all(v.startswith("img-src https://example.org/t.png") for v in violations)
+            image = watched.locator('img[alt="远程图片"]')
+            assert image.evaluate("i => i.naturalWidth") == 0
+            center = watched.locator(".citekb-report td").nth(1)
+            assert center.evaluate("c => getComputedStyle(c).textAlign") == "center"  # the allowed style
+            watched.locator('a[href="https://example.org/page"]').click()
+            watched.wait_for_url("https://example.org/page")
+    finally:
+        watched.unroute_all()
+    assert left == [("https://example.org/page", None)]  # the click went, with no Referer
+
+
+def test_no_policy_while_serving(tmp_path):
+    """`mkdocs serve` adds an inline live-reload script to every page it serves: no policy there."""
+    write_page(tmp_path / "kb", "one.txt", "一篇来源", "正文。" * 20)
+    port = free_port()
+    env = {**os.environ, "CITEKB_SOURCES": str(tmp_path / "kb"), "NO_MKDOCS_2_WARNING": "1"}
+    command = [sys.executable, "-m", "mkdocs", "serve", "-f", str(REPO / "mkdocs.yml"), "-a", f"127.0.0.1:{port}"]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/sources/one/", "正文。")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/sources/one/", timeout=10) as response:
+            served = response.read().decode("utf-8")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert "livereload" in served and "Content-Security-Policy" not in served
