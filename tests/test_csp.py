@@ -5,6 +5,7 @@ after the build) runs nothing and loads nothing from elsewhere."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,11 @@ from benchmarks.browser import free_port
 from build_tools import csp
 
 CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
-INJECTED = '<img src=x onerror="window.pwned = 1"><script>window.pwned = 2</script>'
+INJECTED = (
+    '<img src=x onerror="window.pwned = 1"><script>window.pwned = 2</script>'
+    '<img src="https://example.org/t.png"><iframe src="https://example.org/f"></iframe>'
+    '<video src="https://example.org/v.mp4" autoplay muted></video>'
+)
 # What the browser tests listen for: every CSP violation on the page and every console error.
 WATCH = """window.__violations = [];
 document.addEventListener("securitypolicyviolation",
@@ -284,8 +290,25 @@ def inject(html: str) -> str:
     )
 
 
+@contextlib.contextmanager
+def closed_network(page) -> Iterator[list[tuple[str, str | None]]]:
+    """Every request the page's browser context makes to anywhere but the loopback server, with its
+    Referer, answered by a stub page: nothing leaves the machine."""
+    left: list[tuple[str, str | None]] = []
+
+    def answer(route) -> None:
+        left.append((route.request.url, route.request.headers.get("referer")))
+        route.fulfill(status=200, content_type="text/html", body="<p>elsewhere</p>")
+
+    page.context.route(re.compile(r"^(?!http://127\.0\.0\.1:)"), answer)
+    try:
+        yield left
+    finally:
+        page.context.unroute_all()
+
+
 @pytest.mark.browser
-def test_markup_injected_into_a_built_page_runs_nothing(shipped, watched, tmp_path):
+def test_markup_injected_into_a_built_page_runs_and_loads_nothing(shipped, watched, tmp_path):
     site = tmp_path / "site"
     shutil.copytree(shipped.site, site)
     report = site / "reports/example-open-vs-closed/index.html"
@@ -293,16 +316,22 @@ def test_markup_injected_into_a_built_page_runs_nothing(shipped, watched, tmp_pa
     report.write_text(inject(html), encoding="utf-8")
     unprotected = site / "reports/index.html"  # the control: the same injection on a page without the policy
     unprotected.write_text(inject(CSP_META.sub("", unprotected.read_text(encoding="utf-8"))), encoding="utf-8")
-    with serve(site) as url:
+    with serve(site) as url, closed_network(watched) as left:
         visit(watched, f"{url}/reports/index.html")
         watched.wait_for_function("() => window.pwned !== undefined")
+        watched.wait_for_function(LOADED)
+        assert {address for address, _ in left} >= {"https://example.org/t.png", "https://example.org/f"}
+        left.clear()
         visit(watched, f"{url}/reports/example-open-vs-closed/")
         watched.wait_for_function(LOADED)
         assert watched.evaluate("window.pwned") is None
-        watched.wait_for_function("() => window.__violations.length >= 2")
+        watched.wait_for_function("() => window.__violations.length >= 5")
         blocked = " ".join(watched.evaluate("window.__violations"))
         assert blocked.count("script-src-elem inline") == 1 and "script-src-attr inline" in blocked
+        for directive in ("img-src", "frame-src", "media-src"):
+            assert f"{directive} https://example.org" in blocked, directive
         assert watched.locator(".citekb-report").first.is_visible()  # the page itself still works
+    assert left == []
 
 
 # An escaping bug inside the build: a hook after ours puts markup into the article and the title.
@@ -370,31 +399,21 @@ def remote(tmp_path_factory) -> Build:
 
 
 @pytest.mark.browser
-def test_nothing_loads_from_elsewhere_and_no_referrer_leaves(remote, watched):
-    left: list[tuple[str, str | None]] = []
-
-    def closed_network(route) -> None:
-        left.append((route.request.url, route.request.headers.get("referer")))
-        route.fulfill(status=200, content_type="text/html", body="<p>elsewhere</p>")
-
-    watched.route(re.compile(r"^(?!http://127\.0\.0\.1:)"), closed_network)
-    try:
-        with serve(remote.site) as url:
-            visit(watched, f"{url}/reports/remote/")
-            watched.wait_for_function(LOADED)
-            assert left == []
-            watched.wait_for_function("() => window.__violations.length >= 1")
-            violations = watched.evaluate("window.__violations")
-            assert violations and all(v.startswith("img-src https://example.org/t.png") for v in violations)
-            image = watched.locator('img[alt="远程图片"]')
-            assert image.evaluate("i => i.naturalWidth") == 0
-            center = watched.locator(".citekb-report td").nth(1)
-            assert center.evaluate("c => getComputedStyle(c).textAlign") == "center"  # the allowed style
-            watched.locator('a[href="https://example.org/page"]').click()
-            watched.wait_for_url("https://example.org/page")
-    finally:
-        watched.unroute_all()
-    assert left == [("https://example.org/page", None)]  # the click went, with no Referer
+def test_a_report_pointing_elsewhere_loads_nothing_and_links_send_no_referrer(remote, watched):
+    with serve(remote.site) as url, closed_network(watched) as left:
+        visit(watched, f"{url}/reports/remote/")
+        watched.wait_for_function(LOADED)
+        assert left == []  # the remote image is not fetched
+        center = watched.locator(".citekb-report td").nth(1)
+        assert center.evaluate("c => getComputedStyle(c).textAlign") == "center"  # the aligned column's style
+        quiet(watched, "report")
+        watched.locator('a[href="https://example.org/page"]').click()  # a report's link
+        watched.wait_for_url("https://example.org/page")
+        visit(watched, f"{url}/reports/remote/")
+        with watched.expect_popup() as popup:
+            watched.locator('.md-footer a[href^="https://squidfunk.github.io/"]').click()  # the theme's, rel="noopener"
+        popup.value.wait_for_load_state()
+    assert left == [("https://example.org/page", None), ("https://squidfunk.github.io/mkdocs-material/", None)]
 
 
 def test_no_policy_while_serving(tmp_path):
