@@ -10,6 +10,8 @@ on_pre_build  waits for a background index still being written
 on_files      builds the knowledge base, audits its citations (extra.citekb.audit) and adds every generated page and file
 on_env        compiles the theme's templates once, into .cache/citekb/templates/
 on_page_*     fills generated pages: reports through Markdown, everything else as ready HTML
+on_post_page  the page's Content-Security-Policy and referrer policy (build_tools/csp.py); not while serving
+on_post_template the same for the theme's 404.html
 on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
 on_serve      watches the knowledge-base folder, so edited sources show up without a restart
 
@@ -34,5 +36,7 @@ on_files = plugin.on_files
 on_env = plugin.on_env
 on_page_markdown = plugin.on_page_markdown
 on_page_content = plugin.on_page_content
+on_post_page = plugin.on_post_page
+on_post_template = plugin.on_post_template
 on_post_build = plugin.on_post_build
 on_serve = plugin.on_serve

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 import jinja2
 from mkdocs.config import base
@@ -28,8 +29,9 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import TableOfContents, get_toc
+from mkdocs.utils import get_relative_url, is_error_template
 
-from build_tools import analysis, audit, commonmark, documents, index, messages, paths, render, render_stats
+from build_tools import analysis, audit, commonmark, csp, documents, index, messages, paths, render, render_stats
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
 from build_tools.lock import Damaged, seal, unseal, write_atomic
 from build_tools.models import Source
@@ -99,6 +101,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}
         self.markdown_pages: dict[str, Callable[[render.Link], str]] = {}
+        self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         self.serving, self.dirty = command == "serve", dirty
@@ -336,6 +339,39 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         env.bytecode_cache = CompiledTemplates(folder)
         return env
 
+    def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
+        """The page's Content-Security-Policy (build_tools/csp.py): only the theme's inline scripts run,
+        nothing loads from elsewhere. Not while serving: the live-reload script MkDocs adds to every
+        page it serves is inline, and the policy would block it (`serve --clean`, which MkDocs
+        announces as a build, keeps the policy: reload by hand there)."""
+        return self.secured(output, get_relative_url(".", page.url), page.file.src_uri, config)
+
+    def on_post_template(self, output: str, *, template_name: str, config: MkDocsConfig) -> str:
+        """The theme's own pages (404.html) get the policy too, with MkDocs' base URL for them."""
+        if not template_name.endswith(".html"):
+            return output  # sitemap.xml
+        if is_error_template(template_name):
+            base_url = urlsplit(config.site_url or "/").path
+        else:
+            base_url = get_relative_url(".", template_name)
+        return self.secured(output, base_url, template_name, config)
+
+    def secured(self, output: str, base_url: str, name: str, config: MkDocsConfig) -> str:
+        if self.serving:
+            return output
+        if self.theme_scripts is None or self.theme_scripts.config is not config:
+            self.theme_scripts = ThemeScripts(config)  # a new build: the theme or its settings may differ
+        secured = csp.with_policy(output, self.theme_scripts.texts(base_url))
+        if secured.policy is None:
+            log.warning("citekb: %s: no <head>, so no Content-Security-Policy", name)
+        if secured.foreign:
+            log.warning(
+                "citekb: %s: %d inline script(s) the theme did not write; the page's policy blocks them",
+                name,
+                secured.foreign,
+            )
+        return secured.html
+
     def on_serve(self, server: LiveReloadServer, *, config: MkDocsConfig, builder: Callable) -> LiveReloadServer:
         if self.root.is_dir():
             server.watch(str(self.root))
@@ -378,6 +414,32 @@ class CompiledTemplates(jinja2.BytecodeCache):
                 error.filename,
                 error.strerror,
             )
+
+
+class ThemeScripts:
+    """The texts of the inline scripts the theme writes, by base URL, for one build's config.
+    Material writes them from the templates in FOLDER; rendered as its pages render them (the scope
+    script names the page's base URL), they are what a page's policy lets run, and nothing else is."""
+
+    FOLDER = "partials/javascripts"
+
+    def __init__(self, config: MkDocsConfig) -> None:
+        self.config = config
+        env = config.theme.get_env()
+        names = {
+            f"{self.FOLDER}/{path.name}"
+            for folder in config.theme.dirs
+            for path in Path(folder, self.FOLDER).glob("*.html")
+        }
+        self.templates = [env.get_template(name) for name in sorted(names)]
+        self.by_base_url: dict[str, frozenset[str]] = {}
+
+    def texts(self, base_url: str) -> frozenset[str]:
+        if base_url not in self.by_base_url:
+            features = self.config.theme.get("features") or []
+            context = {"config": self.config, "base_url": base_url, "features": features, "page": None}
+            self.by_base_url[base_url] = csp.theme_scripts(template.render(context) for template in self.templates)
+        return self.by_base_url[base_url]
 
 
 class StubbedPage(File):
