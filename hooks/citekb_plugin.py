@@ -250,9 +250,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
     def add_page(
         self, files: Files, config: MkDocsConfig, src_uri: str, title: str, fingerprint: Callable[[], str]
     ) -> None:
-        """A generated page. No template engine renders it (mkdocs.yml has no mkdocs-macros); its
-        header, which always parses (`_front_matter`), also says `render_macros: false`, for a site
-        that adds mkdocs-macros back for its own pages.
+        """A generated page. No template engine renders it: mkdocs-macros renders only the docs pages
+        that opt in (`render_by_default: false` in mkdocs.yml), and the header, which always parses
+        (`_front_matter`), says `render_macros: false` too, for a site that renders every page.
 
         The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
         Material's own search skips these pages: our prebuilt index (on_post_build) covers them.
