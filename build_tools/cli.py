@@ -23,14 +23,13 @@ from .importer import ImportFailure, import_app
 from .index import SITE_FOLDER
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
-from .lock import LOCK_NAME, FolderBusy, find_drift, folder_lock, read_lock, write_lock
+from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_lock
 from .models import Corpus, Report
 from .paths import chunk_path
 from .search import Searcher
 from .stats import Row, stats
 
 ROOT = Path("/")
-WAIT = 300.0  # seconds a verb waits for another that holds the knowledge-base folder (--wait)
 
 
 def fail(message: str) -> int:

@@ -201,6 +201,7 @@ def unseal(kind: bytes, version: int, data: bytes) -> memoryview:
 
 FOLDER_LOCK = ".citekb.lock"  # in the knowledge-base folder while a kb verb uses it; hidden, so never read
 POLL = 0.05  # seconds between attempts while waiting for a folder's lock
+WAIT = 300.0  # seconds a kb verb or a build waits for another that holds the folder (`kb … --wait`)
 
 
 class FolderBusy(Exception):

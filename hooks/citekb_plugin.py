@@ -33,7 +33,7 @@ from mkdocs.utils import get_relative_url, is_error_template
 
 from build_tools import analysis, audit, commonmark, csp, documents, index, messages, paths, render, render_stats
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
-from build_tools.lock import Damaged, seal, unseal, write_atomic
+from build_tools.lock import WAIT, Damaged, FolderBusy, folder_lock, seal, unseal, write_atomic
 from build_tools.models import Source
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.indexing.join()  # the previous rebuild's index is still being written into the site
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
-        self.kb = kb = build(self.root, self.memo)
+        self.kb = kb = self.read_knowledge_base()
         reported = [str(problem) for problem in kb.problems] + [str(drift) for drift in kb.drift]
         for line in reported:
             log.warning("citekb: %s", line)
@@ -239,6 +239,19 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         )
         return files
 
+    def read_knowledge_base(self) -> KnowledgeBase:
+        """The knowledge base, read whole: a build waits for a `kb import` writing into the folder
+        (a shared hold of its lock), so it never publishes half an import. Not while serving: the
+        lock file coming and going in the watched folder would start rebuild after rebuild; a
+        rebuild that read half an import is followed by one when the import's last file lands."""
+        if self.serving:
+            return build(self.root, self.memo)
+        try:
+            with folder_lock(self.root, shared=True, wait=WAIT, note=lambda line: log.info("citekb: %s", line)):
+                return build(self.root, self.memo)
+        except FolderBusy as error:
+            raise PluginError(f"citekb: {error}") from None
+
     def audited(self) -> KnowledgeBase:
         """The knowledge base with its audits, waited for here by the pages that show them."""
         assert self.kb is not None
@@ -306,7 +319,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 documents.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line)
             )
             cache.save()
-            index.write_index(built, folder)
+            try:
+                index.write_index(built, folder)
+            except OSError as error:  # a full disk, a site folder removed meanwhile: one line, not a traceback
+                message = f"citekb: search index not written: {error.filename or folder}: {error.strerror or error}"
+                if not self.serving:
+                    raise PluginError(message) from None
+                log.error(message)  # in the background: the site is served, search is stale
 
         if self.serving:
             self.indexing = threading.Thread(target=write, name="citekb-index", daemon=True)

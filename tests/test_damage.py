@@ -392,6 +392,29 @@ def test_a_second_import_waits_for_the_first_then_imports(tmp_path, holder):
     assert sorted(p.name for p in root.iterdir()) == ["chunks.lock", "corpora", "files", "reports"]  # no lock file
 
 
+def test_a_build_waits_for_an_import_then_reads_the_whole_folder(tmp_path, holder):
+    """`mkdocs build` holds the folder shared: it never publishes a knowledge base half imported."""
+    root = make_sample_kb(tmp_path / "kb")
+    importing = holder(root)
+    env = {**os.environ, "CITEKB_SOURCES": str(root), "NO_MKDOCS_2_WARNING": "1", "CITEKB_AUDIT": "false"}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "mkdocs", "build", "-d", str(tmp_path / "site")],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)
+    assert build.poll() is None and not (tmp_path / "site" / "sources" / "index.html").exists()
+    importing.stdin.write("done\n")
+    importing.stdin.flush()
+    _, err = finished(build, 300)
+    assert build.returncode == 0, err
+    assert f"{root} is in use by another process (pid {importing.pid}); waiting up to" in err
+    assert (tmp_path / "site" / "sources" / "index.html").exists() and lock.FOLDER_LOCK not in os.listdir(root)
+
+
 def test_two_imports_at_once_both_finish_with_every_file_whole(tmp_path):
     from fixtures import make_sample_app_folder
 
@@ -625,3 +648,35 @@ def test_kb_search_over_a_damaged_index_is_one_line(tmp_path, name):
     index.write_index(built, folder)
     (folder / name).write_bytes(built.files[name][: len(built.files[name]) // 2])
     one_line(run_kb("search", "开源模型", "--site", str(tmp_path)), str(folder), "build the site again")
+
+
+@pytest.mark.parametrize("serving", [False, True])
+def test_a_search_index_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, caplog, serving):
+    """A full disk under the site folder: a build stops with one line naming the file; while serving,
+    the background writer logs it (no thread traceback) and the served site goes on."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import PluginError
+    from mkdocs.structure.files import Files
+
+    monkeypatch.setenv("CITEKB_SOURCES", str(make_sample_kb(tmp_path / "kb")))
+    monkeypatch.setenv("CITEKB_CACHE", str(tmp_path / "terms.marshal"))
+
+    def full(built, folder):
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder / "manifest.json"))
+
+    monkeypatch.setattr(index, "write_index", full)
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    config.plugins.on_startup(command="serve" if serving else "build", dirty=False)
+    config = config.plugins.on_config(config)
+    plugin = next(hook.plugin for hook in config.plugins.values() if hasattr(hook, "plugin"))
+    config.plugins.on_files(Files([]), config=config)
+    expected = f"citekb: search index not written: {tmp_path / 'site' / 'search' / 'citekb' / 'manifest.json'}: No space left on device"
+    if not serving:
+        with pytest.raises(PluginError, match="search index not written") as raised:
+            plugin.on_post_build(config=config)
+        assert str(raised.value) == expected
+        return
+    with caplog.at_level(logging.ERROR):
+        plugin.on_post_build(config=config)
+        plugin.indexing.join()
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [expected]
