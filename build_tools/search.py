@@ -121,7 +121,7 @@ _TAGS = re.compile(r"<[^>]+>")
 _ENTITY = re.compile(r"&(#x[0-9a-f]+|#\d+|\w+);", re.IGNORECASE)
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": " "}
 _CHUNK_TEXT = re.compile(r'<div class="citekb-text">([\s\S]*?)</div>')
-_HEADING = re.compile(r"<h[1-6][\s>]")  # a section ends at the next heading (report headings are sections)
+_SECTION_END = re.compile(r"<h[1-6][\s>]|</article>")  # the next heading (report headings are sections) or the page's end
 
 
 def _entity(match: re.Match) -> str:
@@ -146,7 +146,7 @@ def section_text(html: str, anchor: str) -> str:
         found = _CHUNK_TEXT.search(html, at)
         return plain(found.group(1)) if found else ""
     rest = html[html.find(">", at) + 1 :]
-    end = _HEADING.search(rest)
+    end = _SECTION_END.search(rest)
     return plain(rest[: end.start()] if end else rest)
 
 

@@ -541,9 +541,9 @@ def _front_matter(meta: dict) -> str:
     return f"---\n{_JSON_NOT_YAML.sub(_yaml_escape, json.dumps(meta))}\n---\n"
 
 
-# New page code (any module that writes page HTML or its text): new fingerprints.
+# New page code (any module that writes page HTML, its text or the addresses in it): new fingerprints.
 _RENDER_CODE = hashlib.sha1(
-    b"".join(Path(module.__file__).read_bytes() for module in (render, render_stats, commonmark, messages))
+    b"".join(Path(module.__file__).read_bytes() for module in (render, render_stats, commonmark, messages, paths))
 ).hexdigest()
 
 

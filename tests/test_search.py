@@ -547,6 +547,17 @@ def test_a_report_section_reads_as_its_text_without_citation_markup(shipped):
     assert "chunk" not in background and "大模型的未来竞争格局" not in background  # no citation label or preview
 
 
+def test_a_report_pages_last_section_ends_with_the_article(shipped):
+    """The last section has no next heading: its text stops at the article's end, not in the
+    theme's footer and inline scripts after it."""
+    html = (shipped.site / "reports/example-open-vs-closed/index.html").read_text(encoding="utf-8")
+    last = BeautifulSoup(html, "html.parser").select("article [id]")[-1]
+    text = search.section_text(html, last["id"])
+    article = BeautifulSoup(html, "html.parser").select_one("article").get_text(" ")
+    assert text and all(word in article for word in text.split()[-5:])
+    assert "__md_scope" not in text and "localStorage" not in text and "Material" not in text
+
+
 def test_the_result_count_says_it_counts_the_best_results_only(shipped):
     """The worker returns the LIMIT best results, so the count must not read as "this many match"."""
     config = BeautifulSoup(shipped.page(""), "html.parser").select_one("#__config").string

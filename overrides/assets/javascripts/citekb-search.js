@@ -338,7 +338,7 @@ function sectionText(html, anchor) {
     return text ? plain(text[1]) : ""
   }
   const rest = html.slice(html.indexOf(">", at) + 1)
-  const end = rest.search(/<h[1-6][\s>]/) // a section ends at the next heading (report headings are sections)
+  const end = rest.search(/<h[1-6][\s>]|<\/article>/) // the next heading (report headings are sections) or the page's end
   return plain(end < 0 ? rest : rest.slice(0, end))
 }
 
