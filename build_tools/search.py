@@ -121,7 +121,9 @@ _TAGS = re.compile(r"<[^>]+>")
 _ENTITY = re.compile(r"&(#x[0-9a-f]+|#\d+|\w+);", re.IGNORECASE)
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": " "}
 _CHUNK_TEXT = re.compile(r'<div class="citekb-text">([\s\S]*?)</div>')
-_SECTION_END = re.compile(r"<h[1-6][\s>]|</article>")  # the next heading (report headings are sections) or the page's end
+_SECTION_END = re.compile(
+    r"<h[1-6][\s>]|</article>"
+)  # the next heading (report headings are sections) or the page's end
 
 
 def _entity(match: re.Match) -> str:

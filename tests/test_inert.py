@@ -191,6 +191,28 @@ def test_nothing_in_a_title_or_heading_runs_in_chromium(payload, page):
     assert dialogs == []
 
 
+LETTER_AT = """([text, letter]) => {
+  const node = [...document.querySelectorAll("p")].flatMap(p => [...p.childNodes]).find(n => n.nodeValue === text)
+  const range = document.createRange()
+  range.setStart(node, text.indexOf(letter)); range.setEnd(node, text.indexOf(letter) + 1)
+  return range.getBoundingClientRect().x
+}"""
+
+
+@pytest.mark.browser
+def test_a_direction_override_in_a_title_does_not_reverse_the_text_after_it(shipped, page):
+    """A scraped title holding U+202E (right-to-left override) in a citation label, as a report page
+    shows it, with the site's stylesheet: the report's words after the citation keep their order."""
+    with serve(shipped.site) as url:
+        page.goto(url + "/")
+        page.evaluate(
+            """() => { const p = document.createElement("p")
+            p.innerHTML = 'before <a class="citekb-cite" href="#"><span class="citekb-cite-label">T\u202egpj.exe</span></a> after words'
+            document.querySelector("article").append(p) }"""
+        )
+        assert page.evaluate(LETTER_AT, [" after words", "a"]) < page.evaluate(LETTER_AT, [" after words", "w"])
+
+
 @pytest.fixture(scope="module")
 def active(tmp_path_factory) -> Build:
     root = tmp_path_factory.mktemp("active")
