@@ -39,32 +39,45 @@ class Shape:
         return f"{self.head!r} + {self.unit!r}×k + {self.tail!r}{cut}"
 
 
+def _timed(function: Callable[[str], object], text: str) -> float:
+    start = time.perf_counter()
+    function(text)
+    return time.perf_counter() - start
+
+
 def seconds(function: Callable[[str], object], text: str, runs: int = 3) -> float:
     """The best of `runs` runs, the garbage collector paused (its passes land at arbitrary sizes)."""
-    best = float("inf")
+    return min(_paired(function, [text], runs)[0])
+
+
+def _paired(function: Callable[[str], object], texts: list[str], runs: int) -> list[list[float]]:
+    """Each text's run times, the texts taking turns: a machine busy for a while slows both."""
+    times: list[list[float]] = [[] for _ in texts]
     gc.collect()
     gc.disable()
     try:
         for _ in range(runs):
-            start = time.perf_counter()
-            function(text)
-            best = min(best, time.perf_counter() - start)
+            for taken, text in zip(times, texts):
+                taken.append(_timed(function, text))
     finally:
         gc.enable()
-    return best
+    return times
 
 
 def growth(function: Callable[[str], object], shape: Callable[[int], str], start: int = 64) -> tuple[int, float]:
-    """(n, t(2n) / t(n)) for the first n (doubling from `start`) at which one run takes MIN_SECONDS;
-    (MAX_SIZE, 1.0) when a run on MAX_SIZE characters is faster than that."""
+    """(n, t(2n) / t(n)) for the first n (doubling from `start`) at which one run takes MIN_SECONDS,
+    each t the best of a few runs; (MAX_SIZE, 1.0) when a run on MAX_SIZE characters is faster."""
     n = start
     while seconds(function, shape(n), runs=1) < MIN_SECONDS:
         if n >= MAX_SIZE:
             return n, 1.0
         n *= 2
-    ratio = seconds(function, shape(2 * n)) / max(seconds(function, shape(n)), 1e-9)
-    if ratio > MAX_RATIO:  # a busy machine: measure once more before calling it super-linear
-        ratio = min(ratio, seconds(function, shape(2 * n), 5) / max(seconds(function, shape(n), 5), 1e-9))
+    texts = [shape(n), shape(2 * n)]
+    for runs in (3, 7, 15):  # a busy machine: measure longer before calling it super-linear
+        small, large = _paired(function, texts, runs)
+        ratio = min(large) / max(min(small), 1e-9)
+        if ratio <= MAX_RATIO:
+            break
     return n, ratio
 
 

@@ -11,8 +11,22 @@ from doubling import Shape, assert_linear
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from build_tools.audit import chunk_numbers, claim_numbers
+from build_tools.chunk import chunk_text
 from build_tools.cite import parse
 from build_tools.cite.parse import parse_citations, parse_locator, parse_numbers, rag_references
+from build_tools.cite.resolve import Scope, resolve
+from build_tools.clean import find_boilerplate
+from build_tools.ingest import (
+    corpus_document,
+    corpus_items,
+    parse_comparison,
+    parse_report_markdown,
+    split_front_matter,
+)
+from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, Sentences, report_citations
+from build_tools.models import Resolved, Source
+from build_tools.stats import failed
 
 LONG = "long_context"
 CITE = '[long_context: "T", chunk 1]'
@@ -198,3 +212,101 @@ def test_citation_spans_lie_in_the_text_in_order_and_apart(text):
         assert 0 <= start < end <= following[0]
     for citation in parse_citations(text):
         assert text[citation.start : citation.end] == citation.raw
+
+
+# Every other reader of report and scraped text.
+
+
+def report_claims(text: str) -> list[str]:
+    """What the audit and the backlinks read around each citation of a report."""
+    items = [Resolved(c, "resolved", None) for c in report_citations(text)]
+    sentences = Sentences(text, items)
+    return [
+        sentences.claim(i.citation.start, i.citation.end) + sentences.around(i.citation.start, i.citation.end)
+        for i in items
+    ]
+
+
+def read_corpus_text(text: str) -> list:
+    return [corpus_document(item, i, "c.json", line) for i, (line, item) in enumerate(corpus_items(text))]
+
+
+READERS = [
+    (find_boilerplate, Shape("", "\n")),
+    (find_boilerplate, Shape("", " \n")),
+    (find_boilerplate, Shape("相关文章\n", "短标题\n")),
+    (find_boilerplate, Shape("", "相关文章\n")),
+    (find_boilerplate, Shape("", "首页 > 新闻\n")),
+    (find_boilerplate, Shape("标题行重复\n", "标题行重复\n")),
+    (find_boilerplate, Shape("", "上一篇 ", "\n")),
+    (find_boilerplate, Shape("", "x")),
+    (chunk_text, Shape("", "a")),
+    (chunk_text, Shape("", "\n")),
+    (chunk_text, Shape("", " ")),
+    (chunk_text, Shape("", "。")),
+    (chunk_text, Shape("", ". ")),
+    (chunk_text, Shape("", "a" * 201 + "\n\n")),
+    (chunk_text, Shape("", "a" * 1299 + "\n\n")),
+    (report_claims, Shape("", f"a {CITE}。")),  # quadratic before: a copy of the later spans per citation
+    (report_claims, Shape("", CITE)),
+    (report_claims, Shape("| ", f"{CITE} ")),  # quadratic before: the whole row read per citation
+    (report_claims, Shape("", f"| a {CITE} |\n")),
+    (report_claims, Shape("", f"{CITE}\n")),
+    (report_claims, Shape("`x` ", f"**a** {CITE}, ")),
+    (chunk_numbers, Shape("1.", "1")),  # quadratic before (and InvalidOperation past 28 places)
+    (chunk_numbers, Shape("", "万")),  # ValueError before: a 4,300-digit value cannot be printed
+    (chunk_numbers, Shape("", "1.25 ")),
+    (chunk_numbers, Shape("", "1,000,")),
+    (claim_numbers, Shape("", "1) ")),
+    (parse_report_markdown, Shape("", "## x\n")),
+    (parse_report_markdown, Shape("## Report\n", "\n")),
+    (parse_report_markdown, Shape("", "## Report\n")),
+    (parse_comparison, Shape("REPORT COMPARISON\nFINAL REPORT\n", "=" * 20 + "\nX\n")),
+    (parse_comparison, Shape("", "=")),
+    (parse_comparison, Shape("", "=" * 30, " x\n")),
+    (split_front_matter, Shape("---\n", "a: b\n", "---\nbody")),
+    (split_front_matter, Shape("---\r\n", "-\r\n")),
+    (read_corpus_text, Shape("[", '{"title": "a"}, ', '{"title": "b"}]')),
+    (read_corpus_text, Shape("[", " ", "]")),
+    (read_corpus_text, Shape('[{"title": "', "\\ud800", '"}]')),
+    (read_corpus_text, Shape('[{"title": [', "[1], ", "1]}]")),
+    (failed, Shape("no ", "word ", "generated")),
+]
+
+
+@pytest.mark.parametrize(("reader", "shape"), READERS, ids=lambda x: getattr(x, "__name__", repr(x)))
+def test_every_reader_is_linear(reader, shape):
+    assert_linear(reader, shape)
+
+
+def test_numbers_of_any_length_are_read():
+    """π to 35 places in a scraped page raised decimal.InvalidOperation when its chunk was audited."""
+    assert {"3.1416", "3.14", "3"} <= chunk_numbers("圆周率约为 3.14159265358979323846264338327950288")
+    assert chunk_numbers("一" + "万" * 1200) == frozenset()
+
+
+def invented_titles(text: str) -> list:
+    """A report of len(text) // 60 invented titles over a corpus of as many titles: each "did you
+    mean" compares the cited title with every title of the corpus."""
+    count = len(text) // 60
+    sources = [Source(f"s{i}", f"一个真实存在的文档标题 number {i:07d}", "b") for i in range(count)]
+    report = "".join(f'[long_context: "一个虚构的文档标题 number {i:07d}", chunk 0]' for i in range(count))
+    scope = Scope(sources, {s.slug: 1 for s in sources}, hint_budget=HINTS_PER_CHARACTER * len(report) + HINTS_AT_LEAST)
+    return [resolve(c, scope) for c in parse_citations(report)]
+
+
+def shared_prefix(text: str) -> list:
+    """len(text) // 60 titles sharing their first 20 characters, each cited by that prefix."""
+    count = len(text) // 60
+    sources = [Source(f"s{i}", f"二十个字符长的同一个共同标题前缀啊 {i:07d}", "b") for i in range(count)]
+    scope = Scope(sources, {s.slug: 1 for s in sources})
+    return [
+        resolve(c, scope)
+        for c in parse_citations('[long_context: "二十个字符长的同一个共同标题前缀啊", chunk 0]' * count)
+    ]
+
+
+@pytest.mark.parametrize("resolving", [invented_titles, shared_prefix])
+def test_resolving_is_linear_in_the_report_and_the_corpus_together(resolving):
+    """Both grow: comparing each cited title with each title was quadratic."""
+    assert_linear(resolving, Shape("", "x"), start=6000)
