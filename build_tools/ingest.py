@@ -336,7 +336,8 @@ def read_metadata(text: str, where: str, first_line: int = 1) -> tuple[dict | No
         wrong = _metadata_shape(node) or _unconstructible(node)
         if wrong:
             return None, Problem(where, f"invalid YAML metadata: {wrong[0]}", first_line + wrong[1].line)
-        return loader.construct_document(node), None
+        # Names as text: `1:`, `null:`, `2025-01-01:` are keys too, and mixed types cannot be sorted
+        return {str(name): value for name, value in loader.construct_document(node).items()}, None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         message = getattr(error, "problem", None) or str(error)

@@ -257,3 +257,15 @@ def test_a_path_longer_than_the_system_looks_up_is_a_problem(tmp_path):
             os.close(inner)
             os.rmdir(name, dir_fd=outer)
         os.close(folders[0])
+
+
+def test_metadata_names_of_any_type_are_text(tmp_path):
+    """`1:`, `null:`, `3.5:`, a date as a name: pages and reports sort their metadata by name (a
+    header with `1:` beside `kind:` stopped the build with a TypeError)."""
+    names = "1: a\nnull: b\n3.5: c\n2025-01-01: d\nkind: web\n"
+    write(tmp_path, b"pages/p.txt", f"---\ntitle: 页\n{names}---\n正文\n".encode())
+    write(tmp_path, b"reports/r/report.yaml", f"corpus: pages\n{names}".encode())
+    write(tmp_path, b"reports/r/final_report.md", "# 报告\n".encode())
+    loaded = load(tmp_path)
+    [source], [report] = loaded.sources.values(), loaded.reports.values()
+    assert sorted(source.meta) == sorted(report.meta) == ["1", "2025-01-01", "3.5", "None", "kind"]
