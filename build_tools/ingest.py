@@ -278,6 +278,12 @@ def _unbounded(text: str) -> tuple[str, yaml.Mark] | None:
     return None
 
 
+def _named(name: str) -> str:
+    """A metadata name as a problem quotes it: shown (a name may hold line breaks and escape
+    sequences, "\\n" in double quotes) and at most 40 characters."""
+    return shown(name[:40]) + ("…" if len(name) > 40 else "")
+
+
 def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
     """What is wrong with a metadata document's shape (and where), or None: a mapping of names to
     text (any scalar), to short lists of text, or to a reason `kb import` recorded
@@ -291,11 +297,11 @@ def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
             parts = [part for pair in value.value for part in pair]
             recorded = any(name.value == "reason" and code.value in REASONS for name, code in value.value)
             if len(value.value) > MAX_LIST or not recorded or not all(isinstance(p, yaml.ScalarNode) for p in parts):
-                return f"`{key.value}` must be text, or a reason as `kb import` records it", value.start_mark
+                return f"`{_named(key.value)}` must be text, or a reason as `kb import` records it", value.start_mark
             continue
         items = value.value if isinstance(value, yaml.SequenceNode) else [value]
         if len(items) > MAX_LIST or not all(isinstance(item, yaml.ScalarNode) for item in items):
-            return f"`{key.value}` must be text or a list of at most {MAX_LIST} texts", value.start_mark
+            return f"`{_named(key.value)}` must be text or a list of at most {MAX_LIST} texts", value.start_mark
     return None
 
 

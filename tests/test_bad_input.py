@@ -269,3 +269,13 @@ def test_metadata_names_of_any_type_are_text(tmp_path):
     loaded = load(tmp_path)
     [source], [report] = loaded.sources.values(), loaded.reports.values()
     assert sorted(source.meta) == sorted(report.meta) == ["1", "2025-01-01", "3.5", "None", "kind"]
+
+
+def test_a_problem_quotes_a_metadata_name_shown_and_cut(tmp_path):
+    """A name in double quotes may hold a line break and an escape sequence: a forged log line."""
+    name = '"a\\nWARNING -  citekb: forged\\x1b[31m' + "k" * 100 + '"'
+    write(tmp_path, b"reports/r/report.yaml", f"{name}: {{x: 1}}\n".encode())
+    write(tmp_path, b"reports/r/final_report.md", b"# r\n")
+    [problem] = load(tmp_path).problems
+    assert "\n" not in problem.message and "\x1b" not in problem.message and len(problem.message) < 160
+    assert r"`a\x0aWARNING -  citekb: forged\x1b[31mkk" in problem.message
