@@ -25,7 +25,7 @@ from build_tools.ingest import (
     split_front_matter,
 )
 from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, Sentences, report_citations
-from build_tools.models import Resolved, Source
+from build_tools.models import FilePart, FileSource, Resolved, Source
 from build_tools.stats import failed
 
 LONG = "long_context"
@@ -61,6 +61,10 @@ CITATION_SHAPES = [
     Shape("[https://", "a"),
     Shape("", "[a.pdf "),
     Shape("", "[文档: x.pdf, page 1"),
+    Shape("[文档: a.pdf", " ", "x]", cap=WINDOW, line=True),
+    Shape("[文档: ", "a.b ", "]", cap=WINDOW, line=True),
+    Shape("[文档: a", ".1", "]", cap=WINDOW, line=True),
+    Shape("[sheet ", " ", "]", cap=WINDOW, line=True),
 ]
 
 
@@ -304,6 +308,33 @@ def shared_prefix(text: str) -> list:
         resolve(c, scope)
         for c in parse_citations('[long_context: "二十个字符长的同一个共同标题前缀啊", chunk 0]' * count)
     ]
+
+
+FILES = {"x.pdf": FileSource("file-x", "x.pdf", "files/t/x.pdf", "pdf", "t", [FilePart("page", 1, "p")])}
+TITLES = [Source(f"s{i}", f"一个真实存在的文档标题 number {i:04d}", "b") for i in range(200)]
+
+
+def resolve_report(text: str) -> list:
+    """A report's citations resolved against 200 titles and a task file (locators, prose names)."""
+    scope = Scope(TITLES, {s.slug: 3 for s in TITLES}, FILES, "files/t", hint_budget=4 * len(text) + 100_000)
+    return [resolve(c, scope) for c in parse_citations(text)]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        Shape("[文档: x.pdf, page 1", " ", "x]", cap=WINDOW, line=True),
+        Shape("[文档: x.pdf, slide 1", " ", "]", cap=WINDOW, line=True),
+        Shape("[文档: x.pdf, sheet ", " ", "a]", cap=WINDOW, line=True),
+        Shape("[文档: ", "a ", "b.pdf]", cap=WINDOW, line=True),
+        Shape("[x.pdf, p", "1", "]", cap=WINDOW, line=True),
+        Shape('[long_context: "', "a", '", chunk 1]', cap=WINDOW, line=True),
+        Shape("", '[long_context: "一个真实存在的文档标题 number 0001", chunk 9]'),
+    ],
+    ids=repr,
+)
+def test_resolving_is_linear(shape):
+    assert_linear(resolve_report, shape)
 
 
 @pytest.mark.parametrize("resolving", [invented_titles, shared_prefix])
