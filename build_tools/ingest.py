@@ -84,6 +84,8 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
 
     def files_in(self, folder: str) -> list[FileSource]:
+        """The task files of a folder, named as written or as on disk (shown as files' paths are)."""
+        folder = shown(folder)
         return [f for path, f in self.files.items() if path.rsplit("/", 1)[0] == folder]
 
 

@@ -18,7 +18,7 @@ from .cite.parse import parse_citations, rag_references
 from .cite.resolve import Scope, Titles, file_key, resolve, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
-from .ingest import CorpusCache, Loaded, load
+from .ingest import CorpusCache, Loaded, load, shown
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .messages import Reason
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
@@ -200,7 +200,7 @@ def scope_for(
 ) -> Scope:
     """What `report` can cite; `corpus_titles` holds each corpus's `Titles`, shared by its reports."""
     loaded = kb.loaded
-    corpus = loaded.corpora.get(report.corpus) if report.corpus else None
+    corpus = loaded.corpora.get(shown(report.corpus)) if report.corpus else None  # keys are shown names
     missing = None
     if report.corpus is None:
         note = report.meta.get("corpus_missing")

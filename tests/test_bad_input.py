@@ -13,7 +13,7 @@ from urllib.parse import unquote, urljoin
 import pytest
 from bs4 import BeautifulSoup
 from fixtures import make_sample_kb, pdf_bytes, png_bytes
-from helpers import build_site
+from helpers import build_site, kb
 
 from build_tools.check import check_site
 from build_tools.chunk import chunk_text
@@ -279,3 +279,12 @@ def test_a_problem_quotes_a_metadata_name_shown_and_cut(tmp_path):
     [problem] = load(tmp_path).problems
     assert "\n" not in problem.message and "\x1b" not in problem.message and len(problem.message) < 160
     assert r"`a\x0aWARNING -  citekb: forged\x1b[31mkk" in problem.message
+
+
+def test_kb_cites_reads_a_folder_of_task_files_named_so(tmp_path):
+    folder = os.fsencode(tmp_path) + b"/" + GBK
+    write(tmp_path, GBK + b"/paper.pdf", pdf_bytes(["page one"]))
+    write(tmp_path, GBK + b"/report.md", "# 报告\n\n见 [文档: paper.pdf]。\n".encode())
+    done = kb("cites", os.fsdecode(folder + b"/report.md"), "--files", os.fsdecode(folder))
+    [row] = json.loads(done.stdout)
+    assert row["status"] == "resolved", row
