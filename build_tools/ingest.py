@@ -64,6 +64,7 @@ RESERVED_SLUGS = frozenset({"index"})  # sources/index.md and reports/index.md a
 IGNORED_PREFIXES = (".", "~")
 IGNORED_SUFFIXES = ("~", ".tmp", ".part", ".swp", ".crdownload")
 _OUTSIDE = "a link to outside the knowledge-base folder: not read, not published"
+_NOT_A_FILE = "not a file or a folder (a pipe, a socket or a device): not read"
 _UNSHOWN_NAME = "the name is not UTF-8 text or holds control characters: read and published with them escaped"
 PAGES_CORPUS = "pages"  # the corpus a report names to cite the hand-added pages (pages/*.txt)
 MAX_METADATA = 64 * 1024  # bytes of a report.yaml or a page's YAML header
@@ -204,7 +205,9 @@ def files_under(folder: Path, root: Path, problems: list[Problem]) -> list[Path]
             continue
         if stat.S_ISREG(info.st_mode):
             found.append(path)
-        elif stat.S_ISDIR(info.st_mode) and (info.st_dev, info.st_ino) not in seen:
+        elif not stat.S_ISDIR(info.st_mode):
+            problems.append(Problem(relative(path, root), _NOT_A_FILE))
+        elif (info.st_dev, info.st_ino) not in seen:
             seen.add((info.st_dev, info.st_ino))
             waiting.extend(reversed(folder_entries(path, root, problems)))
     return found
@@ -218,15 +221,24 @@ def readable_folder(folder: Path, root: Path, problems: list[Problem]) -> bool:
     return folder.is_dir()
 
 
-def read_bytes(path: Path, root: Path) -> tuple[bytes | None, Problem | None]:
-    """A file's bytes, or a Problem: a file removed between listing and reading (an import running
-    beside the build) or unreadable is reported, never a traceback."""
+def read_bytes(path: Path, root: Path, limit: int | None = None) -> tuple[bytes | None, Problem | None]:
+    """A file's bytes (at most `limit`: a larger file is a Problem, and is not read past it), or a
+    Problem: a file removed between listing and reading (an import running beside the build), one
+    that is no regular file (a pipe would block the build: opened without waiting, then refused)
+    or unreadable is reported, never a traceback."""
+    where = relative(path, root)
     try:
-        return path.read_bytes(), None
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return None, Problem(where, _NOT_A_FILE)
+            data = file.read() if limit is None else file.read(limit + 1)
     except FileNotFoundError:
-        return None, Problem(relative(path, root), "no such file (removed while the knowledge base was being read?)")
+        return None, Problem(where, "no such file (removed while the knowledge base was being read?)")
     except OSError as error:
-        return None, Problem(relative(path, root), f"cannot read: {error.strerror or error}")
+        return None, Problem(where, f"cannot read: {error.strerror or error}")
+    if limit is not None and len(data) > limit:
+        return None, Problem(where, f"larger than {limit // 1024} KiB: not read")
+    return data, None
 
 
 def decoded(data: bytes, where: str) -> tuple[str | None, Problem | None]:
@@ -238,9 +250,9 @@ def decoded(data: bytes, where: str) -> tuple[str | None, Problem | None]:
         return None, Problem(where, f"not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})", line)
 
 
-def read_text(path: Path, root: Path) -> tuple[str | None, Problem | None]:
+def read_text(path: Path, root: Path, limit: int | None = None) -> tuple[str | None, Problem | None]:
     """UTF-8 text of a file (BOM dropped), or a Problem saying which line holds the bad bytes."""
-    data, problem = read_bytes(path, root)
+    data, problem = read_bytes(path, root, limit)
     if problem:
         return None, problem
     return decoded(data, relative(path, root))
@@ -759,7 +771,7 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
     meta: dict = {}
     meta_path = folder / "report.yaml"
     if meta_path in children:
-        text, problem = read_text(meta_path, root)
+        text, problem = read_text(meta_path, root, MAX_METADATA)
         if text is not None:
             meta, problem = read_metadata(text, relative(meta_path, root))
         if problem:

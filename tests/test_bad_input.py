@@ -288,3 +288,23 @@ def test_kb_cites_reads_a_folder_of_task_files_named_so(tmp_path):
     done = kb("cites", os.fsdecode(folder + b"/report.md"), "--files", os.fsdecode(folder))
     [row] = json.loads(done.stdout)
     assert row["status"] == "resolved", row
+
+
+def test_pipes_and_oversized_metadata_are_not_read(tmp_path):
+    """A pipe named report.yaml blocked the build forever (read_bytes waited for a writer); a
+    report.yaml of gigabytes was read whole before its 64 KiB bound was checked."""
+    write(tmp_path, b"reports/r/final_report.md", "# 报告\n".encode())
+    os.mkfifo(tmp_path / "reports" / "r" / "report.yaml")
+    os.mkfifo(tmp_path / "reports" / "r" / "final_report_2.md")
+    (tmp_path / "pages").mkdir()
+    os.mkfifo(tmp_path / "pages" / "p.txt")
+    with open(tmp_path / "reports" / "big.yaml", "wb") as file:  # sparse: no disk space taken
+        file.truncate(1 << 33)
+    write(tmp_path, b"reports/s/final_report.md", "# 报告\n".encode())
+    os.symlink(tmp_path / "reports" / "big.yaml", tmp_path / "reports" / "s" / "report.yaml")
+    loaded = load(tmp_path)
+    assert sorted((p.path, p.message) for p in loaded.problems) == [
+        ("pages/p.txt", "not a file or a folder (a pipe, a socket or a device): not read"),
+        ("reports/r/report.yaml", "not a file or a folder (a pipe, a socket or a device): not read"),
+        ("reports/s/report.yaml", "larger than 64 KiB: not read"),
+    ]
