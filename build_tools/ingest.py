@@ -68,6 +68,7 @@ _NOT_A_FILE = "not a file or a folder (a pipe, a socket or a device): not read"
 _UNSHOWN_NAME = "the name is not UTF-8 text or holds control characters: read and published with them escaped"
 PAGES_CORPUS = "pages"  # the corpus a report names to cite the hand-added pages (pages/*.txt)
 MAX_METADATA = 64 * 1024  # bytes of a report.yaml or a page's YAML header
+MAX_TEXT = 256 << 20  # bytes of a page, corpus or report file (a sparse file can claim terabytes)
 MAX_LIST = 100  # items of a list value in metadata
 MAX_DEPTH = 3  # mapping → list → scalar
 MAX_NUMBER = 4300  # characters of an integer in metadata: Python prints none longer (sys.get_int_max_str_digits)
@@ -237,7 +238,8 @@ def read_bytes(path: Path, root: Path, limit: int | None = None) -> tuple[bytes 
     except OSError as error:
         return None, Problem(where, f"cannot read: {error.strerror or error}")
     if limit is not None and len(data) > limit:
-        return None, Problem(where, f"larger than {limit // 1024} KiB: not read")
+        size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+        return None, Problem(where, f"larger than {size}: not read")
     return data, None
 
 
@@ -250,7 +252,7 @@ def decoded(data: bytes, where: str) -> tuple[str | None, Problem | None]:
         return None, Problem(where, f"not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})", line)
 
 
-def read_text(path: Path, root: Path, limit: int | None = None) -> tuple[str | None, Problem | None]:
+def read_text(path: Path, root: Path, limit: int = MAX_TEXT) -> tuple[str | None, Problem | None]:
     """UTF-8 text of a file (BOM dropped), or a Problem saying which line holds the bad bytes."""
     data, problem = read_bytes(path, root, limit)
     if problem:
@@ -593,7 +595,7 @@ def origin_file(origin: str) -> str:
 def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Problem]]:
     """A corpus file's documents by doc_index (None where an item is unusable), and its problems."""
     where = relative(path, root)
-    data, problem = read_bytes(path, root)
+    data, problem = read_bytes(path, root, MAX_TEXT)
     if problem:
         return [], [problem]
     text, problem = decoded(data, where)

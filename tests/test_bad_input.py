@@ -308,3 +308,16 @@ def test_pipes_and_oversized_metadata_are_not_read(tmp_path):
         ("reports/r/report.yaml", "not a file or a folder (a pipe, a socket or a device): not read"),
         ("reports/s/report.yaml", "larger than 64 KiB: not read"),
     ]
+
+
+def test_a_text_file_is_read_to_its_bound(tmp_path):
+    """Sparse files of 8 GiB as a page, a corpus and a report: each a problem, none read whole."""
+    for relative in ("pages/p.txt", "corpora/t/c.json", "reports/r/final_report.md"):
+        (tmp_path / relative).parent.mkdir(parents=True)
+        with open(tmp_path / relative, "wb") as file:
+            file.truncate(1 << 33)
+    problems = sorted((p.path, p.message) for p in load(tmp_path).problems)
+    assert problems == [
+        (path, "larger than 256 MiB: not read")
+        for path in ("corpora/t/c.json", "pages/p.txt", "reports/r/final_report.md")
+    ]
