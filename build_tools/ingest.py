@@ -325,20 +325,18 @@ def _unconstructible(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
     """The first scalar of a (bounded) metadata document that is no value of its implicit type, or
     one no text can be made of, and why: `2025-13-45` (no such date), an integer of more than 4300
     digits (`0x…` and `1:2:…` too: Python refuses to print them)."""
-    waiting = [node]
-    while waiting:
-        part = waiting.pop(0)
-        if isinstance(part, yaml.ScalarNode):
-            if part.tag.endswith(":int") and len(part.value) > MAX_NUMBER:  # `1:2:…` costs quadratic time
-                return f"a number longer than {MAX_NUMBER} characters", part.start_mark
+    for key, value in node.value:  # the shape is known (`_metadata_shape`): names, then values
+        if isinstance(value, yaml.MappingNode):
+            values = [item for pair in value.value for item in pair]
+        else:
+            values = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for scalar in [key, *values]:
+            if scalar.tag.endswith(":int") and len(scalar.value) > MAX_NUMBER:  # `1:2:…` costs quadratic time
+                return f"a number longer than {MAX_NUMBER} characters", scalar.start_mark
             try:
-                str(yaml.constructor.SafeConstructor().construct_object(part))
+                str(yaml.constructor.SafeConstructor().construct_object(scalar))
             except (ValueError, OverflowError) as error:
-                return str(error), part.start_mark
-        elif isinstance(part, yaml.SequenceNode):
-            waiting.extend(part.value)
-        elif isinstance(part, yaml.MappingNode):
-            waiting.extend(item for pair in part.value for item in pair)
+                return str(error), scalar.start_mark
     return None
 
 
