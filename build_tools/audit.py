@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cached_property, lru_cache
 from multiprocessing.pool import AsyncResult, Pool
 
@@ -102,21 +102,27 @@ _NUMBER = re.compile(r"(?<![a-z0-9.])(?<![a-z]-)\d+(?:\.\d+)?")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 # "3）利用…", "：1) 党的…；2) 人民…", "(2) …": a list's numbering, not a number the claim states
 _ENUMERATOR = re.compile(r"(?:^|(?<=[\s:：;；,，。]))[（(]?\d{1,2}[)）.、](?!\d)")
+MAX_ROUNDED_PLACES = 8  # a claim states a cited decimal rounded to fewer places than this
+MAX_NUMERAL = 24  # characters of a Chinese numeral: longer runs (万万万…) are no number anyone cites
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")
 
 
 def numbers_of(text: str, rounded: bool = False) -> frozenset[str]:
     """The numbers of a folded text, as written without thousands separators or trailing zeros;
     with `rounded`, also each decimal rounded and cut to fewer places (6894.91 also as 6894.9,
-    6895 and 6894), so a claim that rounds a number it cites still finds it."""
+    6895 and 6894), so a claim that rounds a number it cites still finds it: to fewer than
+    MAX_ROUNDED_PLACES places, each as precise as the number is long (π to 35 places in a page
+    raised InvalidOperation at the default 28 digits; rounding to every place was quadratic)."""
     found = set()
     for number in _NUMBER.findall(_THOUSANDS.sub("", text)):
         found.add(_plain_number(number))
         if rounded and "." in number:
             whole, decimals = number.split(".")
-            for places in range(len(decimals)):
+            for places in range(min(len(decimals), MAX_ROUNDED_PLACES)):
                 found.add(_plain_number(f"{whole}.{decimals[:places]}"))
-                exact = Decimal(number).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+                exact = Decimal(number).quantize(
+                    Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=Context(prec=len(number))
+                )
                 found.add(_plain_number(str(exact)))
     return frozenset(found)
 
@@ -129,7 +135,10 @@ _CHINESE_NUMERAL = re.compile(f"[{''.join(_CHINESE_DIGITS | _CHINESE_UNITS | _CH
 
 def chinese_number(numeral: str) -> int | None:
     """The value of a Chinese numeral (三十八 → 38, 两千万 → 20000000, 二〇二四 → 2024), or None for
-    what is no number (a lone 一, 十四五: two digits in a row inside a numeral with units)."""
+    what is no number (a lone 一, 十四五: two digits in a row inside a numeral with units; more than
+    MAX_NUMERAL characters, whose value Python may refuse to print)."""
+    if len(numeral) > MAX_NUMERAL:
+        return None
     if all(char in _CHINESE_DIGITS for char in numeral):  # 二〇二四: digit by digit
         return int("".join(str(_CHINESE_DIGITS[char]) for char in numeral)) if len(numeral) > 1 else None
     total = section = 0

@@ -15,9 +15,13 @@ Hidden and temporary files are not read; links that leave the knowledge-base fol
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,10 +64,14 @@ RESERVED_SLUGS = frozenset({"index"})  # sources/index.md and reports/index.md a
 IGNORED_PREFIXES = (".", "~")
 IGNORED_SUFFIXES = ("~", ".tmp", ".part", ".swp", ".crdownload")
 _OUTSIDE = "a link to outside the knowledge-base folder: not read, not published"
+_NOT_A_FILE = "not a file or a folder (a pipe, a socket or a device): not read"
+_UNSHOWN_NAME = "the name is not UTF-8 text or holds control characters: read and published with them escaped"
 PAGES_CORPUS = "pages"  # the corpus a report names to cite the hand-added pages (pages/*.txt)
 MAX_METADATA = 64 * 1024  # bytes of a report.yaml or a page's YAML header
+MAX_TEXT = 256 << 20  # bytes of a page, corpus or report file (a sparse file can claim terabytes)
 MAX_LIST = 100  # items of a list value in metadata
 MAX_DEPTH = 3  # mapping → list → scalar
+MAX_NUMBER = 4300  # characters of an integer in metadata: Python prints none longer (sys.get_int_max_str_digits)
 
 
 @dataclass
@@ -78,11 +86,15 @@ class Loaded:
     problems: list[Problem] = field(default_factory=list)
 
     def files_in(self, folder: str) -> list[FileSource]:
+        """The task files of a folder, named as written or as on disk (shown as files' paths are)."""
+        folder = shown(folder)
         return [f for path, f in self.files.items() if path.rsplit("/", 1)[0] == folder]
 
 
 def short_hash(text: str, length: int = 10) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:length]
+    """A stable short hash of any str, a name Python read from disk undecoded included
+    (surrogatepass: every code point has bytes; a valid text hashes as its UTF-8)."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
 def slugify(text: str) -> str:
@@ -98,8 +110,29 @@ def free_slug(slug: str, where: str, taken: Container[str]) -> str:
     return slug
 
 
+# What a name may not show as is: the bytes of a name that is not UTF-8 (Python reads them as lone
+# surrogates, U+DC80–U+DCFF), other lone surrogates, control characters (a line break or an escape
+# sequence in a log line), line and paragraph separators, and the bidirectional embeddings,
+# overrides and isolates that make `gpj.exe` read as `exe.jpg`.
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def shown(name: str) -> str:
+    """A name as it can be shown and written anywhere: undecodable bytes as `\\xb1`, control and
+    direction characters as `\\x1b`, `\\u202e`; any other name unchanged."""
+    return _UNSHOWN.sub(_escaped, name)
+
+
 def relative(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
+    """`path` from `root`, as shown (`shown`): what problems, origins and pages name it by."""
+    return shown(path.relative_to(root).as_posix())
 
 
 def ignored(name: str) -> bool:
@@ -116,7 +149,9 @@ def inside(path: Path, root: Path) -> bool:
 
 def folder_entries(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
     """A folder's entries in sorted order, without ignored names and without links that leave the
-    knowledge base (each is a Problem naming the link). A folder removed meanwhile has none."""
+    knowledge base (each is a Problem naming the link). A folder removed meanwhile has none. A name
+    that is not UTF-8 text, or holds control characters, is read and published under its shown
+    form (`shown`), and is a Problem."""
     try:
         children = sorted(folder.iterdir())
     except FileNotFoundError:
@@ -128,31 +163,54 @@ def folder_entries(folder: Path, root: Path, problems: list[Problem]) -> list[Pa
     for path in children:
         if ignored(path.name):
             continue
-        if path.is_symlink() and not inside(path, root):
+        try:
+            outside = path.is_symlink() and not inside(path, root)
+        except OSError as error:  # a path longer than the system looks up
+            problems.append(Problem(relative(path, root), f"cannot read: {error.strerror or error}"))
+            continue
+        if outside:
             problems.append(Problem(relative(path, root), _OUTSIDE))
             continue
+        if shown(path.name) != path.name:
+            problems.append(Problem(relative(path, root), _UNSHOWN_NAME))
         kept.append(path)
     return kept
 
 
+def _stat(path: Path, root: Path, problems: list[Problem]) -> os.stat_result | None:
+    """What `path` is (links followed), or None when it is gone or a loop of links; a name the
+    system cannot look up (too long, too deep) is a Problem."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            problems.append(Problem(relative(path, root), f"cannot read: {error.strerror or error}"))
+        return None
+
+
 def files_under(folder: Path, root: Path, problems: list[Problem]) -> list[Path]:
     """Every file below `folder` (as `folder_entries` keeps them), in sorted order; a folder reached
-    twice through links is read once."""
+    twice through links is read once. Walked with a list, not recursion: a tree 10,000 folders
+    deep is read like a wide one."""
     found: list[Path] = []
-    seen: set[Path] = set()
-
-    def visit(directory: Path) -> None:
-        if directory.resolve() in seen:
-            return
-        seen.add(directory.resolve())
-        for path in folder_entries(directory, root, problems):
-            if path.is_dir():
-                visit(path)
-            elif path.is_file():
-                found.append(path)
-
-    if readable_folder(folder, root, problems):
-        visit(folder)
+    if not readable_folder(folder, root, problems):
+        return found
+    seen: set[tuple[int, int]] = set()
+    waiting = [folder]
+    while waiting:
+        path = waiting.pop()
+        info = _stat(path, root, problems)
+        if info is None:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            found.append(path)
+        elif not stat.S_ISDIR(info.st_mode):
+            problems.append(Problem(relative(path, root), _NOT_A_FILE))
+        elif (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
+            waiting.extend(reversed(folder_entries(path, root, problems)))
     return found
 
 
@@ -164,44 +222,59 @@ def readable_folder(folder: Path, root: Path, problems: list[Problem]) -> bool:
     return folder.is_dir()
 
 
-def read_bytes(path: Path, root: Path) -> tuple[bytes | None, Problem | None]:
-    """A file's bytes, or a Problem: a file removed between listing and reading (an import running
-    beside the build) or unreadable is reported, never a traceback."""
+def read_bytes(path: Path, root: Path, limit: int | None = None) -> tuple[bytes | None, Problem | None]:
+    """A file's bytes (at most `limit`: a larger file is a Problem, and is not read past it), or a
+    Problem: a file removed between listing and reading (an import running beside the build), one
+    that is no regular file (a pipe would block the build: opened without waiting, then refused)
+    or unreadable is reported, never a traceback."""
+    where = relative(path, root)
     try:
-        return path.read_bytes(), None
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return None, Problem(where, _NOT_A_FILE)
+            data = file.read() if limit is None else file.read(limit + 1)
     except FileNotFoundError:
-        return None, Problem(relative(path, root), "no such file (removed while the knowledge base was being read?)")
+        return None, Problem(where, "no such file (removed while the knowledge base was being read?)")
     except OSError as error:
-        return None, Problem(relative(path, root), f"cannot read: {error.strerror or error}")
+        return None, Problem(where, f"cannot read: {error.strerror or error}")
+    if limit is not None and len(data) > limit:
+        size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+        return None, Problem(where, f"larger than {size}: not read")
+    return data, None
 
 
-def read_text(path: Path, root: Path) -> tuple[str | None, Problem | None]:
-    """UTF-8 text of a file (BOM dropped), or a Problem saying which line holds the bad bytes."""
-    data, problem = read_bytes(path, root)
-    if problem:
-        return None, problem
+def decoded(data: bytes, where: str) -> tuple[str | None, Problem | None]:
+    """UTF-8 text (BOM dropped), or a Problem saying which line holds the bad bytes."""
     try:
         return data.decode("utf-8").removeprefix("\ufeff"), None
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        return None, Problem(
-            relative(path, root), f"not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})", line
-        )
+        return None, Problem(where, f"not UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})", line)
+
+
+def read_text(path: Path, root: Path, limit: int = MAX_TEXT) -> tuple[str | None, Problem | None]:
+    """UTF-8 text of a file (BOM dropped), or a Problem saying which line holds the bad bytes."""
+    data, problem = read_bytes(path, root, limit)
+    if problem:
+        return None, problem
+    return decoded(data, relative(path, root))
+
+
+_HEADER_OPEN = re.compile(r"---\r?\n")
+_HEADER_CLOSE = re.compile(r"\n---(?:\r?\n|\Z)")
 
 
 def split_front_matter(text: str) -> tuple[str | None, str, int]:
-    """(YAML header or None, body, line number where the body starts); the body is kept verbatim."""
-    if not text.startswith("---\n"):
+    """(YAML header or None, body, line number where the body starts); the body is kept verbatim.
+    The `---` lines may end in CRLF (a file saved on Windows), the header's lines too."""
+    opening = _HEADER_OPEN.match(text)
+    if not opening:
         return None, text, 1
-    end = text.find("\n---\n", 3)
-    if end == -1:
-        if text.endswith("\n---"):
-            end = len(text) - 4
-        else:
-            return None, text, 1
-    header = text[4 : end + 1]
-    body = text[end + 5 :]
-    return header, body, header.count("\n") + 3
+    closing = _HEADER_CLOSE.search(text, opening.end() - 1)
+    if not closing:
+        return None, text, 1
+    header = text[opening.end() : closing.start() + 1]
+    return header, text[closing.end() :], header.count("\n") + 3
 
 
 def _unbounded(text: str) -> tuple[str, yaml.Mark] | None:
@@ -221,6 +294,12 @@ def _unbounded(text: str) -> tuple[str, yaml.Mark] | None:
     return None
 
 
+def _named(name: str) -> str:
+    """A metadata name as a problem quotes it: shown (a name may hold line breaks and escape
+    sequences, "\\n" in double quotes) and at most 40 characters."""
+    return shown(name[:40]) + ("…" if len(name) > 40 else "")
+
+
 def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
     """What is wrong with a metadata document's shape (and where), or None: a mapping of names to
     text (any scalar), to short lists of text, or to a reason `kb import` recorded
@@ -234,11 +313,30 @@ def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
             parts = [part for pair in value.value for part in pair]
             recorded = any(name.value == "reason" and code.value in REASONS for name, code in value.value)
             if len(value.value) > MAX_LIST or not recorded or not all(isinstance(p, yaml.ScalarNode) for p in parts):
-                return f"`{key.value}` must be text, or a reason as `kb import` records it", value.start_mark
+                return f"`{_named(key.value)}` must be text, or a reason as `kb import` records it", value.start_mark
             continue
         items = value.value if isinstance(value, yaml.SequenceNode) else [value]
         if len(items) > MAX_LIST or not all(isinstance(item, yaml.ScalarNode) for item in items):
-            return f"`{key.value}` must be text or a list of at most {MAX_LIST} texts", value.start_mark
+            return f"`{_named(key.value)}` must be text or a list of at most {MAX_LIST} texts", value.start_mark
+    return None
+
+
+def _unconstructible(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
+    """The first scalar of a (bounded) metadata document that is no value of its implicit type, or
+    one no text can be made of, and why: `2025-13-45` (no such date), an integer of more than 4300
+    digits (`0x…` and `1:2:…` too: Python refuses to print them)."""
+    for key, value in node.value:  # the shape is known (`_metadata_shape`): names, then values
+        if isinstance(value, yaml.MappingNode):
+            values = [item for pair in value.value for item in pair]
+        else:
+            values = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for scalar in [key, *values]:
+            if scalar.tag.endswith(":int") and len(scalar.value) > MAX_NUMBER:  # `1:2:…` costs quadratic time
+                return f"a number longer than {MAX_NUMBER} characters", scalar.start_mark
+            try:
+                str(yaml.constructor.SafeConstructor().construct_object(scalar))
+            except (ValueError, OverflowError) as error:
+                return str(error), scalar.start_mark
     return None
 
 
@@ -255,10 +353,11 @@ def read_metadata(text: str, where: str, first_line: int = 1) -> tuple[dict | No
         node = loader.get_single_node()
         if node is None:
             return {}, None
-        wrong = _metadata_shape(node)
+        wrong = _metadata_shape(node) or _unconstructible(node)
         if wrong:
             return None, Problem(where, f"invalid YAML metadata: {wrong[0]}", first_line + wrong[1].line)
-        return loader.construct_document(node), None
+        # Names as text: `1:`, `null:`, `2025-01-01:` are keys too, and mixed types cannot be sorted
+        return {str(name): value for name, value in loader.construct_document(node).items()}, None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         message = getattr(error, "problem", None) or str(error)
@@ -289,40 +388,71 @@ def load_page(path: Path, root: Path) -> tuple[Source | None, list[Problem]]:
     return source, []
 
 
-def _skip_space(text: str, position: int, also: str = "") -> int:
-    while position < len(text) and text[position] in " \t\r\n" + also:
-        position += 1
-    return position
+_JSON_SPACE = re.compile(r"[ \t\r\n]*")  # the white space JSON allows; json.load refuses any other
+
+
+def _skip_space(text: str, position: int) -> int:
+    return _JSON_SPACE.match(text, position).end()
 
 
 def _line_at(text: str, position: int) -> int:
     return text.count("\n", 0, position) + 1
 
 
+def _invalid(text: str, position: int, message: str) -> ValueError:
+    """A ValueError("line N, column C: invalid JSON (…)") as json.load would fail at `position`."""
+    error = json.JSONDecodeError(message, text, position)
+    return ValueError(f"line {error.lineno}, column {error.colno}: invalid JSON ({error.msg})")
+
+
+def _decode(decoder: json.JSONDecoder, text: str, position: int) -> tuple[object, int]:
+    """One JSON value at `position` and where it ends; whatever json.load would fail on there is a
+    ValueError("line N…"), never another exception: nesting deeper than Python's recursion limit,
+    an integer of more than 4300 digits."""
+    try:
+        return decoder.raw_decode(text, position)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"line {error.lineno}, column {error.colno}: invalid JSON ({error.msg})") from None
+    except RecursionError:
+        raise ValueError(
+            f"line {_line_at(text, position)}: nested too deeply for the pipeline's JSON loader (json.load)"
+        ) from None
+    except ValueError:  # int() of more than sys.get_int_max_str_digits() digits
+        raise ValueError(
+            f"line {_line_at(text, position)}: a number of more than 4300 digits, which the pipeline's JSON loader refuses"
+        ) from None
+
+
 def iter_json_array(text: str, position: int = 0) -> tuple[list[tuple[int, object]], int]:
     """(line, item) for each element of the JSON array at `position` (after white space), and where
-    the array ends; raises ValueError("line N: …") for anything else."""
+    the array ends; raises ValueError("line N: …") for anything else, and for anything json.load
+    refuses (a missing or extra comma)."""
     decoder = json.JSONDecoder()
     position = _skip_space(text, position)
     if not text.startswith("[", position):
         raise ValueError(f"line {_line_at(text, position)}: expected a JSON list of documents")
-    position += 1
+    position = _skip_space(text, position + 1)
     items: list[tuple[int, object]] = []
     line, counted = 1, 0  # newlines counted up to `counted` (counting from 0 each time was quadratic)
+    if text.startswith("]", position):
+        return items, position + 1
     while True:
-        position = _skip_space(text, position, ",")
         if position >= len(text):
             raise ValueError(f"line {_line_at(text, position)}: the list is not closed with ]")
-        if text[position] == "]":
-            return items, position + 1
-        try:
-            item, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"line {error.lineno}, column {error.colno}: invalid JSON ({error.msg})") from None
         line += text.count("\n", counted, position)
         counted = position
+        item, position = _decode(decoder, text, position)
         items.append((line, item))
-        position = end
+        position = _skip_space(text, position)
+        if text.startswith("]", position):
+            return items, position + 1
+        if position >= len(text):
+            raise ValueError(f"line {_line_at(text, position)}: the list is not closed with ]")
+        if not text.startswith(",", position):
+            raise _invalid(text, position, "Expecting ',' delimiter")
+        position = _skip_space(text, position + 1)
+        if text.startswith("]", position):
+            raise _invalid(text, position, "Illegal trailing comma before end of array")
 
 
 def _documents_array(text: str, position: int) -> tuple[int, int]:
@@ -331,19 +461,24 @@ def _documents_array(text: str, position: int) -> tuple[int, int]:
     decoder = json.JSONDecoder()
     found = None
     position = _skip_space(text, position + 1)
-    try:
-        while not text.startswith("}", position):
-            key, position = decoder.raw_decode(text, position)
-            position = _skip_space(text, position)
-            if not isinstance(key, str) or not text.startswith(":", position):
-                raise ValueError(f"line {_line_at(text, position)}: invalid JSON (expected a key and :)")
+    while not text.startswith("}", position):
+        if not text.startswith('"', position):
+            raise _invalid(text, position, "Expecting property name enclosed in double quotes")
+        key, position = _decode(decoder, text, position)
+        position = _skip_space(text, position)
+        if not text.startswith(":", position):
+            raise _invalid(text, position, "Expecting ':' delimiter")
+        position = _skip_space(text, position + 1)
+        if key == "documents":
+            found = position
+        _, position = _decode(decoder, text, position)
+        position = _skip_space(text, position)
+        if text.startswith(",", position):
             position = _skip_space(text, position + 1)
-            if key == "documents":
-                found = position
-            _, position = decoder.raw_decode(text, position)
-            position = _skip_space(text, position, ",")
-    except json.JSONDecodeError as error:
-        raise ValueError(f"line {error.lineno}, column {error.colno}: invalid JSON ({error.msg})") from None
+            if text.startswith("}", position):
+                raise _invalid(text, position, "Illegal trailing comma before end of object")
+        elif not text.startswith("}", position):
+            raise _invalid(text, position, "Expecting ',' delimiter")
     if found is None:
         raise ValueError('line 1: expected a JSON list of documents or an object {"documents": [...]}')
     return found, position + 1
@@ -368,35 +503,84 @@ def corpus_key(path: Path, root: Path) -> str:
     return relative(path, root).removesuffix(".json")
 
 
-def corpus_document(item: object, index: int, where: str, line: int) -> tuple[Source | None, Problem | None]:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_NESTING = 100  # levels of a title or text that is not a string (the pipeline formats it with str())
+
+
+def without_surrogates(text: str) -> tuple[str, int]:
+    """`text` with each lone surrogate (JSON's "\\ud800", which Python loads but no file can hold
+    as UTF-8) replaced by U+FFFD, one code point for one so that offsets stay the pipeline's, and
+    how many there were."""
+    return _SURROGATE.subn("\ufffd", text) if _SURROGATE.search(text) else (text, 0)
+
+
+def _nested_deeper(value: object, limit: int) -> bool:
+    """Whether a loaded JSON value nests lists and objects more than `limit` deep (walked with a
+    list: str() of one nested 1,000 deep raises RecursionError)."""
+    waiting = [(value, 0)]
+    while waiting:
+        value, depth = waiting.pop()
+        if isinstance(value, (list, dict)):
+            if depth >= limit:
+                return True
+            waiting.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def _as_text(value: object) -> str | None:
+    """A title, text or URL as the pipeline formats it (str() of what is not a string), or None
+    when it nests deeper than MAX_NESTING."""
+    if isinstance(value, str):
+        return value
+    return None if _nested_deeper(value, MAX_NESTING) else str(value)
+
+
+def corpus_document(item: object, index: int, where: str, line: int) -> tuple[Source | None, list[Problem]]:
     """One corpus item read exactly as the pipeline's loader reads it, so its chunks are the
     retriever's: `content or page_body`, and the text `f"{title}\\n\\n{content}" if title else
     content` (a title or body that is not a string is formatted as Python formats it). Unusable
     only where the pipeline itself fails: an item that is not an object, or a body that is not
-    text under no title."""
+    text under no title (and a title or body nested deeper than MAX_NESTING). A lone surrogate
+    becomes U+FFFD, and a Problem."""
     if not isinstance(item, dict):
-        return None, Problem(where, f"item {index} is not an object {{title, content/page_body, url}}", line)
+        return None, [Problem(where, f"item {index} is not an object {{title, content/page_body, url}}", line)]
     title = item.get("title", "")
     content = item.get("content", "") or item.get("page_body", "")
     if title:
-        title, body = (
-            title if isinstance(title, str) else str(title),
-            content if isinstance(content, str) else str(content),
-        )
+        title, body = _as_text(title), _as_text(content)
     elif content and not isinstance(content, str):
-        return None, Problem(where, f"item {index}: the text is not a string and there is no title", line)
+        return None, [Problem(where, f"item {index}: the text is not a string and there is no title", line)]
     else:
         title, body = "", content or ""
-    source = Source(f"lc-{short_hash(title)}", title, body, [f"{where}#{index}"])
+    if title is None or body is None:
+        return None, [Problem(where, f"item {index}: a title or text nested more than {MAX_NESTING} levels deep", line)]
+    problems = []
     url = item.get("url", "")
-    if url:
-        source.meta["origin"] = url if isinstance(url, str) else str(url)
-    problem = None
+    url = _as_text(url) if url else ""
+    if url is None:
+        url = ""
+        problems.append(Problem(where, f"item {index}: a url nested more than {MAX_NESTING} levels deep", line))
+    fields = {"title": title, "text": body, "url": url}
+    for name, value in fields.items():
+        fields[name], replaced = without_surrogates(value)
+        if replaced:
+            problems.append(
+                Problem(
+                    where,
+                    f"item {index}: its {name} holds {replaced} lone surrogate(s) (\\ud800…), each read as U+FFFD",
+                    line,
+                )
+            )
+    source = Source(f"lc-{short_hash(fields['title'])}", fields["title"], fields["text"], [f"{where}#{index}"])
+    if fields["url"]:
+        source.meta["origin"] = fields["url"]
     if not title and not body:
-        problem = Problem(
-            where, f"item {index} has neither a title nor text (the pipeline numbers it as an empty document)", line
+        problems.append(
+            Problem(
+                where, f"item {index} has neither a title nor text (the pipeline numbers it as an empty document)", line
+            )
         )
-    return source, problem
+    return source, problems
 
 
 def origin_file(origin: str) -> str:
@@ -409,7 +593,10 @@ def origin_file(origin: str) -> str:
 def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Problem]]:
     """A corpus file's documents by doc_index (None where an item is unusable), and its problems."""
     where = relative(path, root)
-    text, problem = read_text(path, root)
+    data, problem = read_bytes(path, root, MAX_TEXT)
+    if problem:
+        return [], [problem]
+    text, problem = decoded(data, where)
     if problem:
         return [], [problem]
     if not text.strip():
@@ -421,11 +608,12 @@ def read_corpus(path: Path, root: Path) -> tuple[list[Source | None], list[Probl
         return [], [Problem(where, str(error).split(": ", 1)[-1], int(line.group(1)) if line else None)]
     entries: list[Source | None] = []
     problems: list[Problem] = []
+    if data.startswith(codecs.BOM_UTF8):
+        problems.append(Problem(where, "starts with a byte-order mark, which the pipeline's loader refuses", 1))
     for index, (line, item) in enumerate(items):
-        source, problem = corpus_document(item, index, where, line)
+        source, found = corpus_document(item, index, where, line)
         entries.append(source)
-        if problem:
-            problems.append(problem)
+        problems.extend(found)
     if not items:
         problems.append(Problem(where, "empty corpus: the list has no documents"))
     return entries, problems
@@ -440,10 +628,10 @@ def read_corpus_kept(path: Path, root: Path, kept: CorpusCache) -> tuple[list[So
     modification times: a same-size rewrite within one tick of the file system's clock, a few
     milliseconds, would go unseen). Each call gets fresh Sources: `load` renames and merges them."""
     try:
-        stat = path.stat()
+        info = path.stat()
     except OSError:
         return read_corpus(path, root)
-    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
     if path not in kept or kept[path][0] != stamp:
         kept[path] = (stamp, *read_corpus(path, root))
     _, entries, problems = kept[path]
@@ -458,7 +646,7 @@ def load_corpus(
     entries, problems = read_corpus(path, root) if kept is None else read_corpus_kept(path, root, kept)
     if not entries and problems:
         return None, [], problems
-    task = path.parent.name if path.parent != root / "corpora" else None
+    task = shown(path.parent.name) if path.parent != root / "corpora" else None
     return Corpus(corpus_key(path, root), task, [e.slug if e else "" for e in entries]), entries, problems
 
 
@@ -585,7 +773,7 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
     meta: dict = {}
     meta_path = folder / "report.yaml"
     if meta_path in children:
-        text, problem = read_text(meta_path, root)
+        text, problem = read_text(meta_path, root, MAX_METADATA)
         if text is not None:
             meta, problem = read_metadata(text, relative(meta_path, root))
         if problem:
@@ -691,6 +879,32 @@ def _same_cited_name(loaded: Loaded) -> None:
             first[key] = file
 
 
+def _add_file(loaded: Loaded, file: FileSource, path: Path) -> None:
+    """A task file under the name it is shown by (`shown`), its path on disk kept when that differs
+    (what the site publishes); a file whose name shows as another's (`\\xb1.png` undecoded, and one
+    named so literally) is kept too, at its path and a hash of its name on disk, and reported."""
+    disk = path.relative_to(loaded.root).as_posix()
+    file.name, file.task = shown(file.name), file.task and shown(file.task)
+    if file.path != disk:
+        file.disk = disk
+    if file.path in loaded.files:
+        shown_as = file.path
+        file.path = f"{shown_as}#{short_hash(disk, 6)}"
+        file.slug = f"file-{short_hash(file.path)}"
+        loaded.problems.append(Problem(file.path, f"its name shows as that of {shown_as}; published as another file"))
+    loaded.files[file.path] = file
+
+
+def _add_corpus(loaded: Loaded, corpus: Corpus, path: Path) -> None:
+    """A corpus under its key; one whose name shows as another's is kept under its key and a hash of
+    its name on disk, and reported."""
+    if corpus.key in loaded.corpora:
+        shown_as = corpus.key
+        corpus.key = f"{shown_as}#{short_hash(path.relative_to(loaded.root).as_posix(), 6)}"
+        loaded.problems.append(Problem(corpus.key, f"its name shows as that of {shown_as}.json; cited as {corpus.key}"))
+    loaded.corpora[corpus.key] = corpus
+
+
 def load(root: Path, corpora: CorpusCache | None = None) -> Loaded:
     """Read a whole knowledge-base folder; a missing folder is an empty knowledge base. `corpora`
     (kept by `mkdocs serve`) holds the corpus files already read, and is trimmed to this read's."""
@@ -699,7 +913,7 @@ def load(root: Path, corpora: CorpusCache | None = None) -> Loaded:
     for path in files_under(root / "files", root, loaded.problems):
         file_source, problems = load_file(path, root)
         loaded.problems.extend(problems)
-        loaded.files[file_source.path] = file_source
+        _add_file(loaded, file_source, path)
     _same_cited_name(loaded)
     taken = _SourceSlugs(loaded)
     for path in files_under(root / "pages", root, loaded.problems):
@@ -710,7 +924,7 @@ def load(root: Path, corpora: CorpusCache | None = None) -> Loaded:
                 _disambiguate(loaded, source, taken)
     if loaded.sources:  # `corpus: pages` in a report.yaml: the hand-added pages, cited by title
         loaded.corpora[PAGES_CORPUS] = Corpus(PAGES_CORPUS, None, sorted(loaded.sources))
-    corpus_docs: list[tuple[Corpus, list[Source | None]]] = []
+    corpus_docs: list[tuple[Corpus, list[Source | None], Path]] = []
     read: list[Path] = []
     for path in files_under(root / "corpora", root, loaded.problems):
         if path.suffix != ".json":
@@ -719,22 +933,22 @@ def load(root: Path, corpora: CorpusCache | None = None) -> Loaded:
         corpus, entries, problems = load_corpus(path, root, corpora)
         loaded.problems.extend(problems)
         if corpus:
-            corpus_docs.append((corpus, entries))
+            corpus_docs.append((corpus, entries, path))
     if corpora is not None:
         for gone in set(corpora) - set(read):
             del corpora[gone]
     bodies_by_title: dict[str, set[str]] = {}
-    for _, entries in corpus_docs:
+    for _, entries, _ in corpus_docs:
         for source in filter(None, entries):
             bodies_by_title.setdefault(source.title, set()).add(source.body)
-    for corpus, entries in corpus_docs:
+    for corpus, entries, path in corpus_docs:
         for i, source in enumerate(entries):
             if source is None:
                 continue
             if len(bodies_by_title[source.title]) > 1:
                 source.slug = f"{source.slug}-{short_hash(source.body, 6)}"
             corpus.slugs[i] = _disambiguate(loaded, source, taken)
-        loaded.corpora[corpus.key] = corpus
+        _add_corpus(loaded, corpus, path)
     if readable_folder(root / "reports", root, loaded.problems):
         for folder in folder_entries(root / "reports", root, loaded.problems):
             if folder.is_dir():

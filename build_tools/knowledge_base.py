@@ -18,7 +18,7 @@ from .cite.parse import parse_citations, rag_references
 from .cite.resolve import Scope, Titles, file_key, resolve, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
-from .ingest import CorpusCache, Loaded, load
+from .ingest import CorpusCache, Loaded, load, shown
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .messages import Reason
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
@@ -29,10 +29,16 @@ T = TypeVar("T")
 SENTENCE_END = re.compile(r"[。！？!?\n]")
 MAX_SENTENCE = 160
 SENTENCE_WINDOW = 4 * MAX_SENTENCE  # characters read on each side of a citation
+MAX_ROW = 4 * SENTENCE_WINDOW  # characters of a table row read on each side of a citation
+_SPACES = re.compile(r"\s*")
 MIN_CLAIM = 8  # a clause shorter than this (e.g. "据[…]报道，") stands for its whole sentence
 _CITATION_LIKE = re.compile(r"\[[^\[\]\n]{0,300}\]")
 _MARKUP = re.compile(r"\*\*|__|`|^\s*(?:[-*+>#]+|\d+[.)、])\s+|!?\[([^\[\]\n]*)\]\([^()\s]*\)", re.MULTILINE)
 _CLAUSE_EDGES = " \t\n-*#>|，,；;：:、。！？!?"
+# Names a report's "did you mean" hints may compare (Scope.hint_budget): in proportion to its text,
+# so hints cost linear time however many invented titles meet however large a corpus.
+HINTS_PER_CHARACTER = 4
+HINTS_AT_LEAST = 100_000
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,9 @@ class Sentences:
     def _between_citations(self, left: int, right: int) -> list[str]:
         """The text of [left, right) cut at the citations in it."""
         pieces, cursor = [], left
-        for span_start, span_end in self.spans[max(0, bisect.bisect_right(self.spans, (left, -1)) - 1) :]:
+        # By index: copying (or skipping over) the spans before `left` for each citation was quadratic.
+        for at in range(max(0, bisect.bisect_right(self.spans, (left, -1)) - 1), len(self.spans)):
+            span_start, span_end = self.spans[at]
             if span_start >= right:
                 break
             if span_end > cursor:
@@ -146,13 +154,26 @@ class Sentences:
         clause = clause.rsplit("|", 1)[-1]
         if len(_plain(clause)) >= MIN_CLAIM:
             return _plain(clause)
-        first = self.text.rfind("\n", 0, start) + 1
-        if self.text[first:start].lstrip().startswith("|"):
-            line_end = self.text.find("\n", end)
-            line = _CITATION_LIKE.sub("", self.text[first : line_end if line_end >= 0 else len(self.text)])
+        row = self._row(start, end)
+        if row is not None:
+            line = _CITATION_LIKE.sub("", self.text[row[0] : row[1]])
             return "；".join(cell for cell in map(_plain, line.strip().strip("|").split("|")) if cell)
         after = _CITATION_LIKE.sub("", self.text[end:right]).split("|", 1)[0]
         return _plain("".join(pieces).rsplit("|", 1)[-1] + after)
+
+    def _row(self, start: int, end: int) -> tuple[int, int] | None:
+        """The table row (`| … |` line) the citation at [start, end) is in, or None: read at most
+        MAX_ROW characters away on each side (the whole line was read for each citation, quadratic
+        in a line of many)."""
+        line_break = self.text.rfind("\n", max(0, start - MAX_ROW), start)
+        if line_break == -1 and start > MAX_ROW:
+            return None
+        first = line_break + 1
+        lead = _SPACES.match(self.text, first, start).end()
+        if lead == start or self.text[lead] != "|":
+            return None
+        line_end = self.text.find("\n", end, end + MAX_ROW)
+        return first, line_end if line_end >= 0 else min(len(self.text), end + MAX_ROW)
 
     def around(self, start: int, end: int) -> str:
         """The citing sentence without any citation brackets: the text before the citation (its
@@ -179,7 +200,7 @@ def scope_for(
 ) -> Scope:
     """What `report` can cite; `corpus_titles` holds each corpus's `Titles`, shared by its reports."""
     loaded = kb.loaded
-    corpus = loaded.corpora.get(report.corpus) if report.corpus else None
+    corpus = loaded.corpora.get(shown(report.corpus)) if report.corpus else None  # keys are shown names
     missing = None
     if report.corpus is None:
         note = report.meta.get("corpus_missing")
@@ -203,6 +224,7 @@ def scope_for(
         titles=(corpus_titles.get(corpus.key) or corpus_titles.setdefault(corpus.key, Titles(sources)))
         if corpus
         else None,
+        hint_budget=HINTS_PER_CHARACTER * (len(report.final) + len(report.original or "")) + HINTS_AT_LEAST,
     )
 
 

@@ -95,6 +95,12 @@ class FileSource:
     kind: str  # ingest.FILE_KINDS: "pdf", "pptx", "xlsx", "docx", "csv", "html", "text", "image", "video"; or "other"
     task: str | None = None
     parts: list[FilePart] = field(default_factory=list)
+    disk: str | None = None  # the path on disk, when its name is not shown as is (ingest.shown escapes it in `path`)
+
+    @property
+    def stored(self) -> str:
+        """Where the file is, relative to the knowledge-base root: what the site publishes."""
+        return self.disk or self.path
 
 
 @dataclass

@@ -200,7 +200,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.html_pages[src_uri] = lambda link, s=source: render.source_page(kb, s, link)
         for file in kb.loaded.files.values():
             add_html(paths.source_page_uri(file.slug), file.name, lambda link, f=file: render.file_page(kb, f, link))
-            task_file = TaskFile.generated(config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.path))
+            task_file = TaskFile.generated(
+                config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.stored)
+            )
             task_file.root = self.root
             files.append(task_file)
         digests: dict[str, str] = {}

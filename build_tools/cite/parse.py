@@ -19,6 +19,7 @@ Forms (prefix names are case-insensitive; `:` or `：`):
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..messages import Reason
@@ -67,33 +68,37 @@ FILE_EXTENSIONS = {
 }
 MAX_RANGE = 50  # `chunk 0-3` expands; a huge range is a typo, not 10,000 citations
 MAX_RAW = 300
+MAX_DIGITS = 4300  # Python converts no longer number (sys.get_int_max_str_digits): not a number to us
 
 _PREFIXES = "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True))
-_OPENING = re.compile(rf"\[\s*(?P<prefix>{_PREFIXES})\s*(?P<colon>[:：])?", re.IGNORECASE)
-_FOLLOW_ON = re.compile(r"[ \t]*\[\s*(?P<spec>chunks?\s*\d[^\[\]\n]{0,40}?)\s*\]", re.IGNORECASE)
+# Possessive white space (`\s*+`) wherever what follows cannot be white space: the same matches,
+# without re-reading a run of spaces once per position the engine backtracks to.
+_OPENING = re.compile(rf"\[\s*+(?P<prefix>{_PREFIXES})\s*+(?P<colon>[:：])?", re.IGNORECASE)
+_FOLLOW_ON = re.compile(r"[ \t]*+\[\s*+(?P<spec>chunks?\s*+\d[^\[\]\n]{0,40}?)\s*+\]", re.IGNORECASE)
 # Where the next citation may begin: a bracket ends before it.
-_ANY_OPENING = re.compile(rf"\[\s*(?:(?:{_PREFIXES})\s*[:：\]]|chunks?\s*\d|RAG-\d|https?://)", re.IGNORECASE)
+_ANY_OPENING = re.compile(rf"\[\s*+(?:(?:{_PREFIXES})\s*+[:：\]]|chunks?\s*+\d|RAG-\d|https?://)", re.IGNORECASE)
 _QUOTES_OPEN = "\"“”'‘’「『＂"
 _QUOTES_CLOSE = "\"“”'‘’」』＂"
-# A quoted title ends at the first closing quote that is followed by a locator (or nothing) and
-# the item's end, so titles may hold quotes and brackets of their own ("十五五", [新闻直播间]).
-_QUOTED_ITEM = re.compile(
-    rf"[{_QUOTES_OPEN}](?P<title>.*?)[{_QUOTES_CLOSE}]\s*(?:[,，]\s*(?P<locator>[^\[\]\n;；\"“”]*?))?\s*(?P<close>[\];；])"
-)
-_BARE_ITEM = re.compile(
-    r"(?P<title>[^\[\]\n;；\"“”]*?)\s*(?:[,，]\s*(?P<locator>(?:chunks?|pages?|p\.?|第|页|slides?)[^\[\]\n;；]*?))?"
-    r"\s*(?P<close>[\];；])",
-    re.IGNORECASE,
-)
-_NEXT_ITEM = re.compile(rf"\s*(?:(?:{_PREFIXES})\s*[:：]\s*)?", re.IGNORECASE)
+_CLOSE = "];；"  # what ends an item: the bracket, or `;` before the next item
+_COMMA = ",，"
+_SPACE = re.compile(r"\s*")
+_QUOTE_CLOSE = re.compile(f"[{_QUOTES_CLOSE}]")
+_COMMAS = re.compile(f"[{_COMMA}]")
+_TITLE_STOP = re.compile(r'[\[\]\n;；"“”]')  # a bare title, and a quoted title's locator, hold none of these
+_LOCATOR_STOP = re.compile(r"[\[\]\n;；]")  # a bare title's locator holds none of these
+_LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE)
+_NEXT_ITEM = re.compile(rf"\s*+(?:(?:{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
 _RAG = re.compile(r"\[RAG-(\d{1,6})\]")
 _BARE_FILE = re.compile(
-    r"\[\s*(?P<name>[^\[\]\n:：,，]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))\s*"
-    r"(?:[,，]\s*(?P<locator>[^\[\]\n]{1,100}?))?\s*\]",
+    r"\[\s*(?P<name>[^\[\]\n:：,，]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))\s*+"
+    r"(?:[,，]\s*(?P<locator>[^\[\]\n]{1,100}?))?\s*+\]",
     re.IGNORECASE,
 )
-_BARE_URL = re.compile(r"\[\s*(?P<url>https?://[^\s\[\]]{1,500})\s*\]", re.IGNORECASE)
+_BARE_URL = re.compile(r"\[\s*+(?P<url>https?://[^\s\[\]]{1,500})\s*+\]", re.IGNORECASE)
 _FILE_WITH_LOCATOR = re.compile(r"^(?P<name>.+?\.[A-Za-z0-9]{1,5})\s*(?:[,，]\s*(?P<locator>.*))?$")
+# A separator starts where white space starts (`(?<!\s)`): a run of spaces is read once, not once
+# per position in it.
+_NUMBER_SEPARATOR = re.compile(r"(?<!\s)\s*[,，、]\s*|(?<!\s)\s+and\s+|(?<!\s)\s*和\s*")
 _CHUNK_WORD = re.compile(r"^chunks?\s*", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d+$")
 _RANGE = re.compile(r"^(\d+)\s*(?:-{1,2}|[–—~～至到])\s*(\d+)$")
@@ -108,21 +113,28 @@ class Locator:
     name: str | None = None
 
 
+# A spec is as short as it can be (lazy) and so never ends in white space: written as ending in a
+# character that is not (`(?:…*?[…])??`) and with possessive white space after it, no run of spaces
+# is re-read once per position (the lazy `[…\s…]*?\s*` pair was cubic in a run of spaces).
 _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
-    ("chunk", re.compile(r"^chunks?\s*(?P<spec>\d.*)$", re.IGNORECASE)),
+    ("chunk", re.compile(r"^chunks?\s*+(?P<spec>\d.*)$", re.IGNORECASE)),
     (
         "slide",
         re.compile(
-            r"^(?:slides?|幻灯片|第)\s*(?P<spec>\d[\d\s,，、\-–~和and]*?)\s*(?:张|页)?\s*(?:幻灯片)?$", re.IGNORECASE
+            r"^(?:slides?|幻灯片|第)\s*+(?P<spec>\d(?:[\d\s,，、\-–~和and]*?[\d,，、\-–~和and])??)"
+            r"\s*+(?:张|页)?\s*+(?:幻灯片)?$",
+            re.IGNORECASE,
         ),
     ),
     (
         "page",
         re.compile(
-            r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*?)\s*(?:页)?(?:\s*[,，、].*)?$", re.IGNORECASE
+            r"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>\d(?:[\d\s,，、\-–—~和and]*?[\d,，、\-–—~和and])??)"
+            r"\s*+(?:页)?(?:\s*+[,，、].*+)?$",
+            re.IGNORECASE,
         ),
     ),
-    ("page", re.compile(r"^(?P<spec>\d+(?:\s*(?:-{1,2}|[–—~])\s*\d+)?)\s*页?$")),
+    ("page", re.compile(r"^(?P<spec>\d+(?:\s*+(?:-{1,2}|[–—~])\s*+\d+)?)\s*+页?$")),
 ]
 # `sheet 销量`, `工作表：销量`; a default name such as `Sheet1` is the sheet's whole name.
 _SHEET = re.compile(r"^(?:(?:sheet|工作表)(?:\s*[:：]\s*|\s+)(?P<name>.+)|(?P<whole>sheet\d+))$", re.IGNORECASE)
@@ -131,8 +143,10 @@ _SHEET = re.compile(r"^(?:(?:sheet|工作表)(?:\s*[:：]\s*|\s+)(?P<name>.+)|(?
 def parse_numbers(spec: str) -> tuple[list[int], Reason | None]:
     """`1`, `1, 2`, `0-1`, `chunk 1, chunk 2`, `6、10` → numbers; anything else is an error message."""
     numbers: list[int] = []
-    for token in re.split(r"\s*[,，、]\s*|\s+and\s+|\s*和\s*", spec.strip()):
+    for token in _NUMBER_SEPARATOR.split(spec.strip()):
         token = _CHUNK_WORD.sub("", token)
+        if len(token) > MAX_DIGITS:
+            return [], Reason.of("chunk_not_number", token=token[:20] + "…")
         if _NUMBER.match(token):
             numbers.append(int(token))
         elif match := _RANGE.match(token):
@@ -151,6 +165,8 @@ def parse_locator(text: str | None) -> Locator | None:
     text = (text or "").strip()
     if not text:
         return None
+    if "\n" in text:  # parse_citations finds locators within one line
+        return Locator("other", name=text)
     slide_words = re.search(r"^(?:slides?|幻灯片)|张幻灯片$|张$", text, re.IGNORECASE)
     for kind, pattern in _LOCATORS:
         if kind == "slide" and not slide_words:
@@ -182,22 +198,101 @@ def _malformed(kind: str, text: str, start: int, limit: int, error: Reason) -> C
     return Citation(kind, text[start:end].rstrip(), start, start + len(text[start:end].rstrip()), error=error)
 
 
+@dataclass(frozen=True)
+class _Item:
+    """One `;`-separated item of a long_context bracket as written: its title, its locator, and
+    the `]`, `;` or `；` that ends it (at `end - 1`)."""
+
+    title: str
+    locator: str | None
+    close: str
+    end: int
+
+
+class _Stops:
+    """The first position at or after `position` where `pattern` matches (or `limit`), asked for
+    positions that only grow: each stretch of the text is searched once, however many times the
+    same stop is asked for."""
+
+    def __init__(self, pattern: re.Pattern, text: str, limit: int):
+        self.pattern, self.text, self.limit = pattern, text, limit
+        self.asked, self.found = -1, -1
+
+    def __call__(self, position: int) -> int:
+        if not self.asked <= position <= self.found:
+            match = self.pattern.search(self.text, position, self.limit)
+            self.found = match.start() if match else self.limit
+        self.asked = position
+        return self.found
+
+
+def _locator(text: str, comma: int, limit: int, stops: _Stops, worded: bool) -> tuple[str, int] | None:
+    """The locator after the comma at `comma` and where its item closes, or None when no `]`/`;`
+    closes it: its text runs to the first stop after the comma; a bare title's locator must begin
+    with a locator word (`chunk`, `page`, `p.`, `第`, `页`, `slide`)."""
+    start = _SPACE.match(text, comma + 1, limit).end()
+    rest = start
+    if worded:
+        word = _LOCATOR_WORD.match(text, start, limit)
+        if not word:
+            return None
+        rest = word.end()
+    close = stops(rest)
+    if close >= limit or text[close] not in _CLOSE:
+        return None
+    return text[start : max(rest, start + len(text[start:close].rstrip()))], close
+
+
+def _quoted_item(text: str, position: int, limit: int) -> _Item | None:
+    """A quoted title: it ends at the first closing quote that is followed (after white space) by
+    the item's close, or by a comma, a locator and the close. Titles may hold quotes and brackets
+    of their own ("十五五", [新闻直播间]). Each closing quote is tried once, in order."""
+    if position >= limit or text[position] not in _QUOTES_OPEN:
+        return None
+    stops = _Stops(_TITLE_STOP, text, limit)
+    for quote in _QUOTE_CLOSE.finditer(text, position + 1, limit):
+        after = _SPACE.match(text, quote.end(), limit).end()
+        if after >= limit:
+            return None
+        title = text[position + 1 : quote.start()]
+        if text[after] in _CLOSE:
+            return _Item(title, None, text[after], after + 1)
+        if text[after] in _COMMA and (found := _locator(text, after, limit, stops, worded=False)):
+            return _Item(title, found[0], text[found[1]], found[1] + 1)
+    return None
+
+
+def _bare_item(text: str, position: int, limit: int) -> _Item | None:
+    """An unquoted title: it runs to the first comma followed by a locator word and a locator that
+    the item's close ends, else to the close; it holds no bracket, `;` or double quote."""
+    stop = _TITLE_STOP.search(text, position, limit)
+    title_end = stop.start() if stop else limit
+    stops = _Stops(_LOCATOR_STOP, text, limit)
+    for comma in _COMMAS.finditer(text, position, title_end):
+        if found := _locator(text, comma.start(), limit, stops, worded=True):
+            title = text[position : comma.start()].rstrip()
+            return _Item(title, found[0], text[found[1]], found[1] + 1)
+    if title_end < limit and text[title_end] in _CLOSE:
+        return _Item(text[position:title_end].rstrip(), None, text[title_end], title_end + 1)
+    return None
+
+
 def _long_context(text: str, start: int, body_start: int) -> list[Citation]:
     """One `[long_context: …]` bracket: its items (`;`-separated), each with its chunks or locator."""
     limit = _limit(text, start)
     items: list[tuple[str, str | None]] = []
     position = body_start
     while True:
-        position = _NEXT_ITEM.match(text, position).end() if items else _skip_blank(text, position)
-        match = _QUOTED_ITEM.match(text, position, limit) or _BARE_ITEM.match(text, position, limit)
-        if not match:
+        position = _NEXT_ITEM.match(text, position, limit).end() if items else _skip_blank(text, position)
+        item = _quoted_item(text, position, limit) or _bare_item(text, position, limit)
+        if not item:
             return [_malformed("long_context", text, start, limit, Reason.of("expected_title_chunk"))]
-        title, locator = match.group("title").strip(), (match.group("locator") or "").strip() or None
+        title, locator = item.title.strip(), (item.locator or "").strip() or None
         if not title:
             return [_malformed("long_context", text, start, limit, Reason.of("empty_title"))]
         items.append((title, locator))
-        position = match.end()
-        if match.group("close") == "]":
+        position = item.end
+        if item.close == "]":
             break
     end = position
     citations: list[Citation] = []
@@ -275,10 +370,13 @@ def parse_citations(text: str) -> list[Citation]:
             found.extend(_long_context(text, match.start(), after))
         else:
             found.extend(_file(kind, text, match.start(), after))
-    taken = [(c.start, c.end) for c in found]
+    # The brackets read so far, in order and disjoint (one bracket's items share its span):
+    # whether a match overlaps one is a look at the last that starts before the match ends.
+    starts, ends = [c.start for c in found], [c.end for c in found]
 
     def free(match: re.Match) -> bool:
-        return not any(s < match.end() and match.start() < e for s, e in taken)
+        before = bisect_left(starts, match.end()) - 1
+        return before < 0 or ends[before] <= match.start()
 
     for match in _RAG.finditer(text):
         if free(match):
@@ -302,9 +400,47 @@ def parse_citations(text: str) -> list[Citation]:
     return sorted(found, key=lambda c: c.start)
 
 
+_RAG_ENTRY = re.compile(r"^[^\S\n]*+(?:[-*•]\s*+)?\[RAG-(\d{1,6})\]", re.MULTILINE)
+_REFERENCE_COLON = ":："
+
+
 def rag_references(text: str) -> dict[str, str]:
-    """`- [RAG-1] Title` lines of a report's reference list: number → cited title."""
+    """`- [RAG-1] Title` lines of a report's reference list: number → cited title (the first entry
+    of a number wins). The title is the rest of the line after an optional colon, stripped, or the
+    next line's when the entry's line holds nothing more. Read in one pass: each entry's title and
+    the blank lines after it are read once."""
     refs: dict[str, str] = {}
-    for match in re.finditer(r"^\s*(?:[-*•]\s*)?\[RAG-(\d{1,6})\]\s*[:：]?\s*(.+?)\s*$", text, re.MULTILINE):
-        refs.setdefault(match.group(1), match.group(2))
+    position = 0
+    while entry := _RAG_ENTRY.search(text, position):
+        title, end = _reference_title(text, entry.end())
+        if title is None:
+            position = entry.start() + 1
+            continue
+        refs.setdefault(entry.group(1), title)
+        position = end
     return refs
+
+
+def _reference_title(text: str, position: int) -> tuple[str | None, int]:
+    """The title after a `[RAG-N]` that ends at `position`, and where the entry's match ends (the
+    last line break of the blank run after it), as the pattern
+    `\\s*[:：]?\\s*(.+?)\\s*$` (MULTILINE) reads it: the first text after white space and an
+    optional colon, to its line's last non-space character. Where nothing but white space follows,
+    the pattern gives back a single character (a lone colon, or the last white space that is not a
+    line break), and so does this."""
+    first = _SPACE.match(text, position).end()
+    start = first
+    if first < len(text) and text[first] in _REFERENCE_COLON:
+        start = _SPACE.match(text, first + 1).end()
+    if start < len(text):
+        line_end = text.find("\n", start)
+        line_end = len(text) if line_end == -1 else line_end
+        title_end = start + len(text[start:line_end].rstrip())
+        after = _SPACE.match(text, title_end).end()
+        return text[start:title_end], after if after == len(text) else text.rfind("\n", title_end, after)
+    # Only white space (after the colon) to the end of the text: its last character that is not
+    # a line break (the colon itself when there is none after it), else no title.
+    last = len(text) - 1
+    while last >= position and text[last] == "\n":
+        last -= 1
+    return (text[last] if last >= position else None), len(text)

@@ -7,11 +7,13 @@ A wrong link is worse than none: titles match only by normalized equality or by 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 
 from rapidfuzz.distance.Levenshtein import distance
 
@@ -19,6 +21,8 @@ from ..messages import Reason
 from ..models import Citation, FilePart, FileSource, Resolved, Source
 from ..paths import chunk_path, part_anchor, source_path
 from .parse import Locator, parse_locator
+
+T = TypeVar("T")
 
 MIN_PREFIX = 8  # a cited title shorter than this must equal a whole title
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -71,15 +75,26 @@ class Titles:
         self.keyed = [(normalize_title(s.title), s) for s in sources]  # in the sources' order
         self._order = sorted(range(len(self.keyed)), key=lambda i: self.keyed[i][0])
         self._keys = [self.keyed[i][0] for i in self._order]
+        # Each cited title is looked up once: summed over the distinct titles cited, the prefix
+        # matches number at most the corpus's titles times their length, however many citations.
+        self._matched: dict[str, list[Source]] = {}
 
     def match(self, cited: str) -> list[Source]:
         """Exact matches, else prefix matches; in the sources' order."""
         wanted = normalize_title(cited)
-        start, end = bisect_left(self._keys, wanted), bisect_right(self._keys, wanted)
-        if start == end and len(wanted) >= MIN_PREFIX:
-            while end < len(self._keys) and self._keys[end].startswith(wanted):
-                end += 1
-        return [self.keyed[i][1] for i in sorted(self._order[start:end])]
+        if wanted not in self._matched:
+            start, end = bisect_left(self._keys, wanted), bisect_right(self._keys, wanted)
+            if start == end and len(wanted) >= MIN_PREFIX:  # the keys that start with it follow it
+                after = _after_prefixes(wanted)
+                end = len(self._keys) if after is None else bisect_left(self._keys, after, start)
+            self._matched[wanted] = [self.keyed[i][1] for i in sorted(self._order[start:end])]
+        return self._matched[wanted]
+
+
+def _after_prefixes(prefix: str) -> str | None:
+    """The least text after every text that starts with `prefix`, or None when there is none."""
+    stem = prefix.rstrip(chr(sys.maxunicode))
+    return stem[:-1] + chr(ord(stem[-1]) + 1) if stem else None
 
 
 def url_index(sources: list[Source]) -> dict[str, Source]:
@@ -106,10 +121,21 @@ class Scope:
     urls: dict[str, Source] = field(default_factory=dict)  # url_index() of every source in the knowledge base
 
     titles: Titles | None = None  # of `sources`: given when several reports share a corpus
+    # Names compared for "did you mean" hints, at most: each unknown title is compared with every
+    # title of the corpus, so without a bound a report of invented titles over a large corpus costs
+    # their product. scope_for gives a budget in proportion to the report's length.
+    hint_budget: int = 1_000_000
 
     def __post_init__(self) -> None:
         self.titles = self.titles or Titles(self.sources)
         self._urls = url_index(self.sources)
+        self._hints: dict[tuple[str, str], Source | FileSource | None] = {}
+
+    def _afford(self, comparisons: int) -> bool:
+        if comparisons > self.hint_budget:
+            return False
+        self.hint_budget -= comparisons
+        return True
 
     def by_url(self, url: str) -> Source | None:
         """The report's own corpus first: the same page may be in several corpora."""
@@ -120,16 +146,41 @@ class Scope:
         """The title within a few edits of the cited one (whole, or cut to the cited length when the
         cited one is long enough to be a cut title)."""
         wanted = normalize_title(cited)
-        tolerance = hint_tolerance(wanted)
-        if tolerance == 0:
-            return None
-        cut = len(wanted) if len(wanted) >= MIN_PREFIX else None
-        best = min(
-            ((min(distance(wanted, t[:cut]), distance(wanted, t)), s) for t, s in self.titles.keyed),
-            key=lambda pair: pair[0],
-            default=None,
-        )
-        return best[1] if best and best[0] <= tolerance else None
+        if ("title", wanted) not in self._hints:
+            tolerance = hint_tolerance(wanted)
+            found = None
+            if tolerance and self._afford(len(self.titles.keyed)):
+                cut = len(wanted) if len(wanted) >= MIN_PREFIX else None
+                found = _nearest(wanted, ((t[:cut], t, s) for t, s in self.titles.keyed), tolerance)
+            self._hints["title", wanted] = found if found and found[0] <= tolerance else None
+        hint = self._hints["title", wanted]
+        return hint[1] if hint else None
+
+    def near_file(self, wanted: str) -> FileSource | None:
+        """The task file whose name (`file_key`) is a few edits, but not none, from `wanted`'s."""
+        if ("file", wanted) not in self._hints:
+            tolerance = min(3, hint_tolerance(wanted.rsplit(".", 1)[0]))  # judged by the name without its suffix
+            found = None
+            if self._afford(len(self.files)):
+                found = _nearest(wanted, ((key, key, f) for key, f in self.files.items()), tolerance)
+            self._hints["file", wanted] = found if found and 0 < found[0] <= tolerance else None
+        hint = self._hints["file", wanted]
+        return hint[1] if hint else None
+
+
+def _nearest(wanted: str, named: Iterable[tuple[str, str, T]], tolerance: int) -> tuple[int, T] | None:
+    """The first of `named` (two names each, a thing) with the fewest edits from `wanted` to either
+    name, and that number; None when every one is more than `tolerance` edits away (Levenshtein
+    with a cutoff: only what can still win is computed in full)."""
+    best: tuple[int, T] | None = None
+    for first, second, thing in named:
+        cutoff = tolerance if best is None else best[0] - 1
+        if cutoff < 0:
+            break
+        edits = min(distance(wanted, first, score_cutoff=cutoff), distance(wanted, second, score_cutoff=cutoff))
+        if edits <= cutoff:
+            best = (edits, thing)
+    return best
 
 
 def _unresolved(citation: Citation, status: str, reason: Reason, suggestion: Reason | None = None) -> Resolved:
@@ -235,11 +286,8 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
         return _unresolved(citation, "malformed", Reason.of("path_in_file_name"))
     file = scope.files.get(file_key(name)) or _named_after_prose(name, scope)
     if file is None:
-        wanted = file_key(name)
-        near = min(scope.files.values(), key=lambda f: distance(file_key(f.name), wanted), default=None)
-        tolerance = min(3, hint_tolerance(wanted.rsplit(".", 1)[0]))  # judged by the name without its suffix
-        close = near and 0 < distance(file_key(near.name), wanted) <= tolerance
-        hint = Reason.of("did_you_mean", name=near.name) if close else None
+        near = scope.near_file(file_key(name))
+        hint = Reason.of("did_you_mean", name=near.name) if near else None
         missing = (
             Reason.of("no_file", name=name, folder=scope.files_folder)
             if scope.files_folder

@@ -1,0 +1,88 @@
+"""Linear-time checks for the readers of report and scraped text (issue 26): time a reader on an
+input of size n and 2n, n grown until one run takes at least 50 ms, and require the time to grow at
+most 2.5× (4× is quadratic, 8× cubic). Inputs are adversarial shapes: runs of one piece (spaces,
+brackets, quotes, `;`…) between a head and a tail, optionally cut into pieces of at most `cap`
+characters (a reader that bounds its work per citation is still checked inside that bound)."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MIN_SECONDS = 0.05
+MAX_RATIO = 2.5
+MAX_SIZE = 1 << 22  # 4 M characters read in under MIN_SECONDS (12 ns each): no super-linear reader is that fast
+
+
+@dataclass(frozen=True)
+class Shape:
+    """`head + unit × k + tail`, k chosen for about n characters; with `cap`, such pieces of at most
+    `cap` characters (each on its own line when `line`), repeated to about n characters."""
+
+    head: str
+    unit: str
+    tail: str = ""
+    cap: int | None = None
+    line: bool = False
+
+    def __call__(self, n: int) -> str:
+        if self.cap is None:
+            return self.head + self.unit * max(1, n // len(self.unit)) + self.tail
+        size = min(n, self.cap)
+        piece = self.head + self.unit * max(1, size // len(self.unit)) + self.tail + ("\n" if self.line else "")
+        return piece * max(1, n // len(piece))
+
+    def __repr__(self) -> str:
+        cut = f", cap={self.cap}" if self.cap else ""
+        return f"{self.head!r} + {self.unit!r}×k + {self.tail!r}{cut}"
+
+
+def _timed(function: Callable[[str], object], text: str) -> float:
+    start = time.perf_counter()
+    function(text)
+    return time.perf_counter() - start
+
+
+def seconds(function: Callable[[str], object], text: str, runs: int = 3) -> float:
+    """The best of `runs` runs, the garbage collector paused (its passes land at arbitrary sizes)."""
+    return min(_paired(function, [text], runs)[0])
+
+
+def _paired(function: Callable[[str], object], texts: list[str], runs: int) -> list[list[float]]:
+    """Each text's run times, the texts taking turns: a machine busy for a while slows both."""
+    times: list[list[float]] = [[] for _ in texts]
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(runs):
+            for taken, text in zip(times, texts):
+                taken.append(_timed(function, text))
+    finally:
+        gc.enable()
+    return times
+
+
+def growth(function: Callable[[str], object], shape: Callable[[int], str], start: int = 64) -> tuple[int, float]:
+    """(n, t(2n) / t(n)) for the first n (doubling from `start`) at which one run takes MIN_SECONDS,
+    each t the best of a few runs; (MAX_SIZE, 1.0) when a run on MAX_SIZE characters is faster."""
+    n = start
+    while seconds(function, shape(n), runs=1) < MIN_SECONDS:
+        if n >= MAX_SIZE:
+            return n, 1.0
+        n *= 2
+    texts = [shape(n), shape(2 * n)]
+    for runs in (3, 7, 15):  # a busy machine: measure longer before calling it super-linear
+        small, large = _paired(function, texts, runs)
+        ratio = min(large) / max(min(small), 1e-9)
+        if ratio <= MAX_RATIO:
+            break
+    return n, ratio
+
+
+def assert_linear(function: Callable[[str], object], shape: Callable[[int], str], start: int = 64) -> None:
+    n, ratio = growth(function, shape, start)
+    assert ratio <= MAX_RATIO, (
+        f"{getattr(function, '__name__', function)} on {shape!r}: n={n}, t(2n)/t(n) = {ratio:.1f}"
+    )

@@ -1,0 +1,343 @@
+"""Issue 26, point 4: every reader of report and scraped text is linear in time, on adversarial
+shapes (tests/doubling.py), and the citation parser's linear rewrite reads exactly what the
+regular expressions it replaces read (compared on generated text)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from doubling import Shape, assert_linear
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from build_tools.audit import chunk_numbers, claim_numbers
+from build_tools.chunk import chunk_text
+from build_tools.cite import parse
+from build_tools.cite.parse import parse_citations, parse_locator, parse_numbers, rag_references
+from build_tools.cite.resolve import Scope, resolve
+from build_tools.clean import find_boilerplate
+from build_tools.ingest import (
+    corpus_document,
+    corpus_items,
+    parse_comparison,
+    parse_report_markdown,
+    split_front_matter,
+)
+from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, Sentences, report_citations
+from build_tools.models import FilePart, FileSource, Resolved, Source
+from build_tools.stats import failed
+
+LONG = "long_context"
+CITE = '[long_context: "T", chunk 1]'
+WINDOW = parse.MAX_RAW + 900  # inside the bound one citation may read
+
+CITATION_SHAPES = [
+    Shape(f"[{LONG}: a", " ", "b", cap=WINDOW, line=True),  # cubic before: 9 KB took > 25 s
+    Shape(f"[{LONG}: a", "\t", "b", cap=WINDOW, line=True),
+    Shape(f"[{LONG}: a", " \u3000", ", chunk 1", cap=WINDOW, line=True),
+    Shape(f'[{LONG}: "a', " ", '", chunk 1', cap=WINDOW, line=True),
+    Shape(f'[{LONG}: "a", chunk 1', " ", "x", cap=WINDOW, line=True),
+    Shape(f"[{LONG}: ", '"', cap=WINDOW, line=True),
+    Shape(f"[{LONG}: ", "'a', ", cap=WINDOW, line=True),
+    Shape(f"[{LONG}: ", "a, chunk 1;", cap=WINDOW, line=True),
+    Shape(f"[{LONG}: a, chunk ", "1, ", cap=WINDOW, line=True),
+    Shape(f"[{LONG}: a", ",", cap=WINDOW, line=True),
+    Shape(f"[{LONG}: ", "[", cap=WINDOW, line=True),
+    Shape(f"[{LONG}: a, chunk 1", "9"),
+    Shape("", "["),
+    Shape("[", " "),
+    Shape("[", "\n"),
+    Shape("", "\n"),
+    Shape("", "x"),  # one line of n characters
+    Shape("", f"[{LONG}:"),
+    Shape("", f"[{LONG}: a;"),
+    Shape(CITE, "[chunk 1]"),
+    Shape("", "chunk "),
+    Shape("", f"{CITE} [RAG-1] [a.pdf] [https://x.org] "),  # free() was quadratic in mixed kinds
+    Shape("", f"{CITE}[RAG-1]"),
+    Shape("[a.pdf", " ", "x"),
+    Shape("[a.pdf, x", " ", "y"),
+    Shape("[https://", "a"),
+    Shape("", "[a.pdf "),
+    Shape("", "[文档: x.pdf, page 1"),
+    Shape("[文档: a.pdf", " ", "x]", cap=WINDOW, line=True),
+    Shape("[文档: ", "a.b ", "]", cap=WINDOW, line=True),
+    Shape("[文档: a", ".1", "]", cap=WINDOW, line=True),
+    Shape("[sheet ", " ", "]", cap=WINDOW, line=True),
+]
+
+
+@pytest.mark.parametrize("shape", CITATION_SHAPES, ids=repr)
+def test_parse_citations_is_linear(shape):
+    assert_linear(parse_citations, shape)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        Shape("", "\n"),  # quadratic before: `^\s*` (MULTILINE) crossed every blank line
+        Shape("[RAG-1]", "\n"),
+        Shape("[RAG-1] a", " ", "b"),
+        Shape("[RAG-1]:", " "),
+        Shape("- [RAG-1]", " ", "\n"),
+        Shape("", "[RAG-1]\n"),
+        Shape("", "- "),
+        Shape("", " \n"),
+    ],
+    ids=repr,
+)
+def test_rag_references_is_linear(shape):
+    assert_linear(rag_references, shape)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        Shape("page 1", " ", "x"),  # cubic before
+        Shape("slide 1", " ", "x"),
+        Shape("第1", " ", "页x"),
+        Shape("page ", "1 "),
+        Shape("page 1", ", ", "x"),
+        Shape("p", "1"),
+        Shape("sheet ", " "),
+        Shape("chunk 1", " ", "x"),
+    ],
+    ids=repr,
+)
+def test_parse_locator_is_linear(shape):
+    assert_linear(parse_locator, shape)
+
+
+@pytest.mark.parametrize(
+    "shape", [Shape("1", " ", "x"), Shape("", "1 and "), Shape("", "1和"), Shape("", "1 ,"), Shape("1", "\t")], ids=repr
+)
+def test_parse_numbers_is_linear(shape):
+    assert_linear(parse_numbers, shape)
+
+
+# The regular expressions the linear readers replaced: what they read is what the readers must read.
+_QUOTES_OPEN = "\"“”'‘’「『＂"
+_QUOTES_CLOSE = "\"“”'‘’」』＂"
+OLD_QUOTED_ITEM = re.compile(
+    rf"[{_QUOTES_OPEN}](?P<title>.*?)[{_QUOTES_CLOSE}]\s*(?:[,，]\s*(?P<locator>[^\[\]\n;；\"“”]*?))?\s*(?P<close>[\];；])"
+)
+OLD_BARE_ITEM = re.compile(
+    r"(?P<title>[^\[\]\n;；\"“”]*?)\s*(?:[,，]\s*(?P<locator>(?:chunks?|pages?|p\.?|第|页|slides?)[^\[\]\n;；]*?))?"
+    r"\s*(?P<close>[\];；])",
+    re.IGNORECASE,
+)
+OLD_RAG_REFERENCE = re.compile(r"^\s*(?:[-*•]\s*)?\[RAG-(\d{1,6})\]\s*[:：]?\s*(.+?)\s*$", re.MULTILINE)
+OLD_SEPARATOR = re.compile(r"\s*[,，、]\s*|\s+and\s+|\s*和\s*")
+OLD_LOCATORS = [
+    ("chunk", re.compile(r"^chunks?\s*(?P<spec>\d.*)$", re.IGNORECASE)),
+    (
+        "slide",
+        re.compile(
+            r"^(?:slides?|幻灯片|第)\s*(?P<spec>\d[\d\s,，、\-–~和and]*?)\s*(?:张|页)?\s*(?:幻灯片)?$", re.IGNORECASE
+        ),
+    ),
+    (
+        "page",
+        re.compile(
+            r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*?)\s*(?:页)?(?:\s*[,，、].*)?$", re.IGNORECASE
+        ),
+    ),
+    ("page", re.compile(r"^(?P<spec>\d+(?:\s*(?:-{1,2}|[–—~])\s*\d+)?)\s*页?$")),
+]
+PIECES = [
+    *"[]\"“”'‘’「」『』＂,，;；:：-*•0125ſK",
+    *[" ", "  ", "\t", "\n", "\u3000", "\x0b", "\x85"],
+    *["a", "x", "chunk", "chunks", "Chunk ", "page", "pages", "p", "p.", "第", "页", "slide", "slides", "张", "幻灯片"],
+    *[
+        "和",
+        "and",
+        LONG,
+        "长期文档",
+        "文档",
+        "图片",
+        "web",
+        "RAG-",
+        "RAG-1",
+        "https://",
+        ".pdf",
+        ".png",
+        "sheet",
+        "工作表",
+    ],
+    *[f"[{LONG}: ", CITE, "[chunk 2]", "[RAG-1]", "- ", " " * 40, "a" * 60],
+]
+texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+one_line = st.lists(st.sampled_from([p for p in PIECES if "\n" not in p and "\x85" not in p]), max_size=14).map("".join)
+
+
+def old_item(text: str, position: int, limit: int) -> tuple | None:
+    match = OLD_QUOTED_ITEM.match(text, position, limit) or OLD_BARE_ITEM.match(text, position, limit)
+    return match and (match.group("title"), match.group("locator"), match.group("close"), match.end())
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(texts, st.data())
+def test_items_are_read_as_the_regular_expressions_read_them(text, data):
+    """Any position, up to any limit within its line (as `_limit` gives): the same title, locator,
+    close and end as `_QUOTED_ITEM.match(…) or _BARE_ITEM.match(…)`."""
+    position = data.draw(st.integers(0, len(text)))
+    line_end = text.find("\n", position)
+    limit = data.draw(st.integers(position, len(text) if line_end == -1 else line_end))
+    item = parse._quoted_item(text, position, limit) or parse._bare_item(text, position, limit)
+    assert (item and (item.title, item.locator, item.close, item.end)) == old_item(text, position, limit)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(texts)
+def test_rag_references_are_read_as_the_regular_expression_reads_them(text):
+    expected: dict[str, str] = {}
+    for match in OLD_RAG_REFERENCE.finditer(text):
+        expected.setdefault(match.group(1), match.group(2))
+    assert rag_references(text) == expected
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(one_line)
+def test_locators_and_numbers_are_read_as_the_regular_expressions_read_them(text):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse, "_LOCATORS", OLD_LOCATORS)
+        patch.setattr(parse, "_NUMBER_SEPARATOR", OLD_SEPARATOR)
+        expected = parse_locator(text), parse_numbers(text)
+    assert (parse_locator(text), parse_numbers(text)) == expected
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(texts)
+def test_citation_spans_lie_in_the_text_in_order_and_apart(text):
+    """Brackets never overlap (the items of one bracket share its span) and each is its text."""
+    spans = sorted({(c.start, c.end) for c in parse_citations(text)})
+    for (start, end), following in zip(spans, spans[1:] + [(len(text), len(text))]):
+        assert 0 <= start < end <= following[0]
+    for citation in parse_citations(text):
+        assert text[citation.start : citation.end] == citation.raw
+
+
+# Every other reader of report and scraped text.
+
+
+def report_claims(text: str) -> list[str]:
+    """What the audit and the backlinks read around each citation of a report."""
+    items = [Resolved(c, "resolved", None) for c in report_citations(text)]
+    sentences = Sentences(text, items)
+    return [
+        sentences.claim(i.citation.start, i.citation.end) + sentences.around(i.citation.start, i.citation.end)
+        for i in items
+    ]
+
+
+def read_corpus_text(text: str) -> list:
+    return [corpus_document(item, i, "c.json", line) for i, (line, item) in enumerate(corpus_items(text))]
+
+
+READERS = [
+    (find_boilerplate, Shape("", "\n")),
+    (find_boilerplate, Shape("", " \n")),
+    (find_boilerplate, Shape("相关文章\n", "短标题\n")),
+    (find_boilerplate, Shape("", "相关文章\n")),
+    (find_boilerplate, Shape("", "首页 > 新闻\n")),
+    (find_boilerplate, Shape("标题行重复\n", "标题行重复\n")),
+    (find_boilerplate, Shape("", "上一篇 ", "\n")),
+    (find_boilerplate, Shape("", "x")),
+    (chunk_text, Shape("", "a")),
+    (chunk_text, Shape("", "\n")),
+    (chunk_text, Shape("", " ")),
+    (chunk_text, Shape("", "。")),
+    (chunk_text, Shape("", ". ")),
+    (chunk_text, Shape("", "a" * 201 + "\n\n")),
+    (chunk_text, Shape("", "a" * 1299 + "\n\n")),
+    (report_claims, Shape("", f"a {CITE}。")),  # quadratic before: a copy of the later spans per citation
+    (report_claims, Shape("", CITE)),
+    (report_claims, Shape("| ", f"{CITE} ")),  # quadratic before: the whole row read per citation
+    (report_claims, Shape("", f"| a {CITE} |\n")),
+    (report_claims, Shape("", f"{CITE}\n")),
+    (report_claims, Shape("`x` ", f"**a** {CITE}, ")),
+    (chunk_numbers, Shape("1.", "1")),  # quadratic before (and InvalidOperation past 28 places)
+    (chunk_numbers, Shape("", "万")),  # ValueError before: a 4,300-digit value cannot be printed
+    (chunk_numbers, Shape("", "1.25 ")),
+    (chunk_numbers, Shape("", "1,000,")),
+    (claim_numbers, Shape("", "1) ")),
+    (parse_report_markdown, Shape("", "## x\n")),
+    (parse_report_markdown, Shape("## Report\n", "\n")),
+    (parse_report_markdown, Shape("", "## Report\n")),
+    (parse_comparison, Shape("REPORT COMPARISON\nFINAL REPORT\n", "=" * 20 + "\nX\n")),
+    (parse_comparison, Shape("", "=")),
+    (parse_comparison, Shape("", "=" * 30, " x\n")),
+    (split_front_matter, Shape("---\n", "a: b\n", "---\nbody")),
+    (split_front_matter, Shape("---\r\n", "-\r\n")),
+    (read_corpus_text, Shape("[", '{"title": "a"}, ', '{"title": "b"}]')),
+    (read_corpus_text, Shape("[", " ", "]")),
+    (read_corpus_text, Shape('[{"title": "', "\\ud800", '"}]')),
+    (read_corpus_text, Shape('[{"title": [', "[1], ", "1]}]")),
+    (failed, Shape("no ", "word ", "generated")),
+]
+
+
+@pytest.mark.parametrize(("reader", "shape"), READERS, ids=lambda x: getattr(x, "__name__", repr(x)))
+def test_every_reader_is_linear(reader, shape):
+    assert_linear(reader, shape)
+
+
+def test_numbers_of_any_length_are_read():
+    """π to 35 places in a scraped page raised decimal.InvalidOperation when its chunk was audited."""
+    assert {"3.1416", "3.14", "3"} <= chunk_numbers("圆周率约为 3.14159265358979323846264338327950288")
+    assert chunk_numbers("一" + "万" * 1200) == frozenset()
+
+
+def invented_titles(text: str) -> list:
+    """A report of len(text) // 60 invented titles over a corpus of as many titles: each "did you
+    mean" compares the cited title with every title of the corpus."""
+    count = len(text) // 60
+    sources = [Source(f"s{i}", f"一个真实存在的文档标题 number {i:07d}", "b") for i in range(count)]
+    report = "".join(f'[long_context: "一个虚构的文档标题 number {i:07d}", chunk 0]' for i in range(count))
+    scope = Scope(sources, {s.slug: 1 for s in sources}, hint_budget=HINTS_PER_CHARACTER * len(report) + HINTS_AT_LEAST)
+    return [resolve(c, scope) for c in parse_citations(report)]
+
+
+def shared_prefix(text: str) -> list:
+    """len(text) // 60 titles sharing their first 20 characters, each cited by that prefix."""
+    count = len(text) // 60
+    sources = [Source(f"s{i}", f"二十个字符长的同一个共同标题前缀啊 {i:07d}", "b") for i in range(count)]
+    scope = Scope(sources, {s.slug: 1 for s in sources})
+    return [
+        resolve(c, scope)
+        for c in parse_citations('[long_context: "二十个字符长的同一个共同标题前缀啊", chunk 0]' * count)
+    ]
+
+
+FILES = {"x.pdf": FileSource("file-x", "x.pdf", "files/t/x.pdf", "pdf", "t", [FilePart("page", 1, "p")])}
+TITLES = [Source(f"s{i}", f"一个真实存在的文档标题 number {i:04d}", "b") for i in range(200)]
+
+
+def resolve_report(text: str) -> list:
+    """A report's citations resolved against 200 titles and a task file (locators, prose names)."""
+    scope = Scope(TITLES, {s.slug: 3 for s in TITLES}, FILES, "files/t", hint_budget=4 * len(text) + 100_000)
+    return [resolve(c, scope) for c in parse_citations(text)]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        Shape("[文档: x.pdf, page 1", " ", "x]", cap=WINDOW, line=True),
+        Shape("[文档: x.pdf, slide 1", " ", "]", cap=WINDOW, line=True),
+        Shape("[文档: x.pdf, sheet ", " ", "a]", cap=WINDOW, line=True),
+        Shape("[文档: ", "a ", "b.pdf]", cap=WINDOW, line=True),
+        Shape("[x.pdf, p", "1", "]", cap=WINDOW, line=True),
+        Shape('[long_context: "', "a", '", chunk 1]', cap=WINDOW, line=True),
+        Shape("", '[long_context: "一个真实存在的文档标题 number 0001", chunk 9]'),
+    ],
+    ids=repr,
+)
+def test_resolving_is_linear(shape):
+    assert_linear(resolve_report, shape)
+
+
+@pytest.mark.parametrize("resolving", [invented_titles, shared_prefix])
+def test_resolving_is_linear_in_the_report_and_the_corpus_together(resolving):
+    """Both grow: comparing each cited title with each title was quadratic."""
+    assert_linear(resolving, Shape("", "x"), start=6000)
