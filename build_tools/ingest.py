@@ -32,6 +32,7 @@ from .cite.resolve import file_key
 from .extract import ExtractionError, extract_parts
 from .messages import REASONS, RUN_TITLE, Reason
 from .models import Corpus, FileSource, Problem, Report, Source
+from .paths import published_as_text
 
 FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
     ".pdf": "pdf",
@@ -68,6 +69,7 @@ _NOT_A_FILE = "not a file or a folder (a pipe, a socket or a device): not read"
 _UNSHOWN_NAME = "the name is not UTF-8 text or holds control characters: read and published with them escaped"
 PAGES_CORPUS = "pages"  # the corpus a report names to cite the hand-added pages (pages/*.txt)
 MAX_METADATA = 64 * 1024  # bytes of a report.yaml or a page's YAML header
+INLINE_IMAGE = 1 << 20  # bytes of an image published as text (an SVG) that its page shows from the knowledge base
 MAX_TEXT = 256 << 20  # bytes of a page, corpus or report file (a sparse file can claim terabytes)
 MAX_LIST = 100  # items of a list value in metadata
 MAX_DEPTH = 3  # mapping → list → scalar
@@ -664,6 +666,8 @@ def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
     except OSError as error:  # removed or unreadable since it was listed
         reason = error.strerror or str(error)
     else:
+        if kind == "image" and published_as_text(path.name):  # shown as a data: URI; a larger one is download-only
+            source.inline, _ = read_bytes(path, root, INLINE_IMAGE)
         return source, []
     return source, [Problem(where, f"cannot extract the {kind} text ({reason}); its page offers only the download")]
 

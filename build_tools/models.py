@@ -96,6 +96,7 @@ class FileSource:
     task: str | None = None
     parts: list[FilePart] = field(default_factory=list)
     disk: str | None = None  # the path on disk, when its name is not shown as is (ingest.shown escapes it in `path`)
+    inline: bytes | None = None  # an image published as text (an SVG): its bytes, which its page and previews show
 
     @property
     def stored(self) -> str:

@@ -93,6 +93,11 @@ def file_download_path(slug: str, name: str) -> str:
     return f"sources/{slug}/file.{suffix}" + ("" if suffix in PASSIVE_SUFFIXES else ".txt")
 
 
+def published_as_text(name: str) -> bool:
+    """Whether a task file is published as text: a browser would run it, or render it as a document."""
+    return file_suffix(name) not in PASSIVE_SUFFIXES
+
+
 def file_suffix(name: str) -> str:
     """A task file's suffix as its published name has it: lower case, [a-z0-9] only, else `bin`."""
     return _UNSAFE_SUFFIX.sub("", name.rsplit(".", 1)[-1].lower() if "." in name else "") or "bin"

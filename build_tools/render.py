@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from . import commonmark
 from .chunk import content_offset
 from .clean import segments
-from .ingest import origin_file
+from .ingest import INLINE_IMAGE, origin_file
 from .knowledge_base import Backlink, CitedReport, KnowledgeBase
 from .messages import (
     AUDIT_LABELS,
@@ -35,13 +35,12 @@ from .messages import (
 )
 from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import (
-    PASSIVE_SUFFIXES,
     chunk_anchor,
     chunk_path,
     citation_anchor,
     file_download_path,
-    file_suffix,
     part_anchor,
+    published_as_text,
     report_path,
     source_path,
 )
@@ -55,7 +54,6 @@ PREVIEW_CHARS = 600
 SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporting span in a preview
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 SHORT_TITLE = 18
-SVG_PAGE_BYTES = 1024 * 1024  # an SVG shown on its file page (a data: URI) up to this size
 SVG_PREVIEW_BYTES = 16 * 1024  # in a citation's preview: each preview is part of the report page
 # Characters Markdown would act on inside inline HTML; entities keep them literal.
 _MARKDOWN_ACTIVE = str.maketrans(
@@ -217,27 +215,17 @@ def file_url(file: FileSource) -> str:
     return file_download_path(file.slug, file.name)
 
 
-def published_as_text(file: FileSource) -> bool:
-    """A file a browser would run or render as a document is published as text (paths.file_download_path)."""
-    return file_suffix(file.name) not in PASSIVE_SUFFIXES
-
-
-def image_src(kb: KnowledgeBase, file: FileSource, link: Link, limit: int) -> str | None:
+def image_src(file: FileSource, link: Link, limit: int) -> str | None:
     """The src of an <img> showing a task image: its published file; for one published as text
     (an SVG: opened as a page, its script would run in the site's origin) a data: URI of its
     bytes, which an <img> shows without running any script or loading anything it names. None
-    for such an image over `limit` bytes, or no longer a readable file in the knowledge base."""
-    if not published_as_text(file):
+    for such an image over `limit` bytes (or over what ingest keeps of it)."""
+    if not published_as_text(file.name):
         return link(file_url(file))
-    path = kb.loaded.root / file.path
-    try:
-        if not (path.is_file() and path.resolve().is_relative_to(kb.loaded.root.resolve())):
-            return None  # a FIFO would never end; a link may lead out of the knowledge base
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError:
+    data = file.inline
+    if data is None or len(data) > limit:
         return None
-    return f"data:image/svg+xml;base64,{base64.b64encode(data).decode('ascii')}" if len(data) <= limit else None
+    return f"data:image/svg+xml;base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def part_label(part: FilePart) -> str:
@@ -286,15 +274,15 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
         page_header(
             file.name, f'任务文件 · {esc(file.kind)} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>'
         ),
-        f'<p class="citekb-note">{FILE_NOTES["as_text"]}</p>' if published_as_text(file) else "",
+        f'<p class="citekb-note">{FILE_NOTES["as_text"]}</p>' if published_as_text(file.name) else "",
         backlinks_html(kb.backlinks.get((file.slug, None), []), link),
     ]
     if file.kind == "image":
-        src = image_src(kb, file, link, SVG_PAGE_BYTES)
+        src = image_src(file, link, INLINE_IMAGE)
         parts.append(
             f'<p><img class="citekb-image" src="{esc(src)}" alt="{esc(file.name)}"></p>'
             if src
-            else f'<p class="citekb-note">{FILE_NOTES["no_image"].format(limit=SVG_PAGE_BYTES // 1024)}</p>'
+            else f'<p class="citekb-note">{FILE_NOTES["no_image"].format(limit=INLINE_IMAGE // 1024)}</p>'
         )
     elif file.kind == "video":
         parts.append(f'<p><video controls src="{href}"></video></p>')
@@ -400,8 +388,8 @@ def citation_html(
             head = file.name + (f" · {part_label(part)}" if part else "")
             src = None
             if file.kind == "image" and file.slug not in (svg_shown or ()):
-                src = image_src(kb, file, link, SVG_PREVIEW_BYTES)
-                if src and published_as_text(file) and svg_shown is not None:
+                src = image_src(file, link, SVG_PREVIEW_BYTES)
+                if src and published_as_text(file.name) and svg_shown is not None:
                     svg_shown.add(file.slug)
             if src:
                 body = f'<img class="citekb-thumb" src="{esc(src)}" alt="{esc(file.name)}" loading="lazy">'

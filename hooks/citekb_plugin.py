@@ -212,7 +212,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             if slug not in digests:
                 source, file = kb.loaded.sources.get(slug), kb.files_by_slug.get(slug)
                 content = repr(
-                    (source.title, source.text) if source else (file.name, file.kind, file.parts) if file else None
+                    (source.title, source.text)
+                    if source
+                    else (file.name, file.kind, file.parts, file.inline)
+                    if file
+                    else None
                 )
                 digests[slug] = hashlib.sha1(content.encode("utf-8")).hexdigest()
             return digests[slug]

@@ -10,9 +10,9 @@ from bs4 import BeautifulSoup
 
 from build_tools import render
 from build_tools.documents import search_docs
-from build_tools.ingest import Loaded
+from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import assemble
-from build_tools.models import Corpus, FileSource, Report, Source
+from build_tools.models import Corpus, Report, Source
 from build_tools.validation import citation_diff
 
 A, B = "开源模型的崛起", "闭源模型的护城河"
@@ -118,10 +118,9 @@ def test_an_svg_is_shown_from_its_bytes_once_per_report_section(tmp_path):
     (tmp_path / "files" / "t" / "图.svg").write_text(svg, encoding="utf-8")
     (tmp_path / "files" / "t" / "big.svg").write_text(svg + " " * render.SVG_PREVIEW_BYTES, encoding="utf-8")
     loaded = Loaded(tmp_path)
-    loaded.files = {
-        f"files/t/{name}": FileSource(slug, name, f"files/t/{name}", "image", "t")
-        for slug, name in (("f1", "图.svg"), ("f2", "big.svg"))
-    }
+    files = [load_file(tmp_path / "files" / "t" / name, tmp_path) for name in ("图.svg", "big.svg")]
+    assert [problems for _, problems in files] == [[], []]
+    loaded.files = {file.path: file for file, _ in files}
     final = "图 [图片: 图.svg]。" * 50 + "大图 [图片: big.svg]。"
     loaded.reports["r"] = Report("r", "报告", "reports/r", final, None, task="t", files="files/t")
     kb = assemble(loaded)
@@ -129,5 +128,5 @@ def test_an_svg_is_shown_from_its_bytes_once_per_report_section(tmp_path):
     thumbnails = [img["src"] for img in soup.select("img.citekb-thumb")]
     assert len(thumbnails) == 1 and base64.b64decode(thumbnails[0].split(",", 1)[1]).decode() == svg
     assert len(soup.select(".citekb-cite")) == 51  # the others (and the one too large) show the name
-    page = BeautifulSoup(render.file_page(kb, kb.files_by_slug["f2"], lambda target: target), "html.parser")
+    page = BeautifulSoup(render.file_page(kb, files[1][0], lambda target: target), "html.parser")
     assert page.select_one("img.citekb-image")["src"].startswith("data:image/svg+xml;base64,")  # up to 1 MiB
