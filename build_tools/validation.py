@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from rapidfuzz.fuzz import ratio
+from rapidfuzz.process import extractOne
 
 from .cite.resolve import normalize_title
 from .knowledge_base import CitedReport, Sentences
@@ -33,12 +34,18 @@ def citing_sentences(items: list[Resolved], text: str) -> dict[CitationKey, Coun
 
 
 SAME_SENTENCE = 60  # rapidfuzz ratio (0..100) at which a reworded sentence is still the same claim
+COMPARED = 100  # sentences citing one thing compared on each side: the cost stays linear in the citations
 
 
 def moved(after: Counter, before: Counter) -> bool:
     """A citation is moved when one of the sentences citing it now is like none that cited it before:
-    validation rewords most sentences, and a reworded sentence is not a new place."""
-    return any(max((ratio(a, b) for b in before), default=0) < SAME_SENTENCE for a in after)
+    validation rewords most sentences, and a reworded sentence is not a new place. Sentences are
+    compared only within the first COMPARED on each side (a sentence kept as it was, anywhere)."""
+    earlier = list(before)[:COMPARED]
+    return any(
+        a not in before and extractOne(a, earlier, scorer=ratio, score_cutoff=SAME_SENTENCE) is None
+        for a in list(after)[:COMPARED]
+    )
 
 
 def citation_diff(cited: CitedReport) -> dict[str, list[tuple[CitationKey, int]]]:

@@ -24,9 +24,10 @@ from build_tools.ingest import (
     parse_report_markdown,
     split_front_matter,
 )
-from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, Sentences, report_citations
-from build_tools.models import FilePart, FileSource, Resolved, Source
+from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, CitedReport, Sentences, report_citations
+from build_tools.models import FilePart, FileSource, Report, Resolved, Source
 from build_tools.stats import failed
+from build_tools.validation import citation_diff
 
 LONG = "long_context"
 CITE = '[long_context: "T", chunk 1]'
@@ -341,3 +342,21 @@ def test_resolving_is_linear(shape):
 def test_resolving_is_linear_in_the_report_and_the_corpus_together(resolving):
     """Both grow: comparing each cited title with each title was quadratic."""
     assert_linear(resolving, Shape("", "x"), start=6000)
+
+
+def validation_moves(text: str) -> dict:
+    """len(text) // 40 sentences in each version citing one chunk, each reworded a little: every
+    sentence of the final text was compared with every sentence of the original (quadratic)."""
+    count = len(text) // 40
+    original = "".join(f"第{i:06d}号模型的参数规模很大 {CITE}。" for i in range(count))
+    final = "".join(f"第{i:06d}号模型参数规模很大 {CITE}。" for i in range(count))
+    cited = CitedReport(
+        Report("r", "r", "reports/r", final, original),
+        [Resolved(c, "resolved") for c in report_citations(final)],
+        [Resolved(c, "resolved") for c in report_citations(original)],
+    )
+    return citation_diff(cited)
+
+
+def test_what_validation_moved_is_found_in_linear_time():
+    assert_linear(validation_moves, Shape("", "x"), start=4000)
