@@ -216,6 +216,8 @@ class Shard:
                 out.append((document, 1))
                 continue
             stop = bits.find("0", at)
+            if stop < 0:
+                raise ValueError(f"a posting of {term!r} runs past its span")  # a damaged shard: never loop
             out.append((document, stop - at + 1))
             at = stop + 1
         return out
