@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .messages import PERMALINK
-from .paths import heading_anchor
+from .paths import Anchors, heading_anchor
 
 _BACKTICKS = re.compile(r"`+")
 HEADING_SHIFT = 2  # a report's own `#` heading sits under the page's section headings (h1 → h3)
@@ -223,7 +223,7 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
     slotted = replace_spans(text, [(start, end) for start, end, _ in citations], lambda n, *_: f"\ue000{key}{n}\ue001")
     tokens = parser().parse(slotted)
     headings: list[Heading] = []
-    taken, done = {section}, set()
+    taken, done = Anchors(section), set()
     for index, token in enumerate(tokens):
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(6, int(token.tag[1]) + HEADING_SHIFT)}"

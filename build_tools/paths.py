@@ -118,17 +118,29 @@ _HEADING_SPACE = re.compile(r"[\s_-]+")
 HEADING_ANCHOR_CHARS = 40  # of the heading text kept in its anchor
 
 
-def heading_anchor(section: str, title: str, taken: set[str]) -> str:
+class Anchors:
+    """The anchors given out on one page, and for each base the last number appended to it: a page
+    of n headings alike takes n steps, not n²/2 (each numbering from 2 again)."""
+
+    def __init__(self, *taken: str):
+        self.taken = set(taken)
+        self.numbered: dict[str, int] = {}
+
+    def unique(self, base: str) -> str:
+        anchor, n = base, self.numbered.get(base, 1)
+        while anchor in self.taken:
+            n += 1
+            anchor = f"{base}-{n}"
+        self.numbered[base] = n
+        self.taken.add(anchor)
+        return anchor
+
+
+def heading_anchor(section: str, title: str, taken: Anchors) -> str:
     """A report heading's anchor: readable in any script (`final-1-市场概况`), unique on the page
     (`-2`, `-3` appended in order), and `taken` records it. Punctuation is dropped, case folded."""
     words = _HEADING_SPACE.sub("-", _HEADING_DROP.sub("", unicodedata.normalize("NFKC", title)).casefold())
-    base = f"{section}-{words.strip('-')[:HEADING_ANCHOR_CHARS].strip('-')}".rstrip("-")
-    anchor, n = base, 1
-    while anchor in taken:
-        n += 1
-        anchor = f"{base}-{n}"
-    taken.add(anchor)
-    return anchor
+    return taken.unique(f"{section}-{words.strip('-')[:HEADING_ANCHOR_CHARS].strip('-')}".rstrip("-"))
 
 
 STATS_PAGE_URI = "stats.md"  # the configuration comparison page (generated)

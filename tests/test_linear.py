@@ -11,6 +11,7 @@ from doubling import Shape, assert_linear
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from build_tools import commonmark
 from build_tools.audit import chunk_numbers, claim_numbers
 from build_tools.chunk import chunk_text
 from build_tools.cite import parse
@@ -232,6 +233,11 @@ def report_claims(text: str) -> list[str]:
     ]
 
 
+def report_markdown(text: str) -> str:
+    """A report's text as its page shows it, each citation placed."""
+    return commonmark.render(text, [(c.start, c.end, "<a></a>") for c in report_citations(text)], "final")
+
+
 def read_corpus_text(text: str) -> list:
     return [corpus_document(item, i, "c.json", line) for i, (line, item) in enumerate(corpus_items(text))]
 
@@ -276,6 +282,8 @@ READERS = [
     (read_corpus_text, Shape('[{"title": "', "\\ud800", '"}]')),
     (read_corpus_text, Shape('[{"title": [', "[1], ", "1]}]")),
     (failed, Shape("no ", "word ", "generated")),
+    (report_markdown, Shape("", "# h\n")),  # quadratic before: each heading alike numbered from 2 again
+    (report_markdown, Shape("", f"## h {CITE}\n")),
 ]
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from build_tools.models import FilePart
 from build_tools.paths import (
+    Anchors,
     chunk_path,
     file_download_path,
     heading_anchor,
@@ -80,14 +81,15 @@ def test_paths(made, expected):
             ["final-open-models", "final-open-models-2", "final-open-models-3"],
         ),
         (["", "？！"], ["final-2", "final-3"]),  # "final" is the section's own anchor
+        (["A", "A 2", "A", "A"], ["final-a", "final-a-2", "final-a-3", "final-a-4"]),
         (["ＧＰＴ－４ 报告"], ["final-gpt-4-报告"]),
         (["很" * 60], ["final-" + "很" * 40]),
     ],
 )
 def test_heading_anchors_are_readable_and_unique(titles, expected):
-    taken = {"final"}
+    taken = Anchors("final")
     assert [heading_anchor("final", title, taken) for title in titles] == expected
-    assert taken == {"final", *expected}
+    assert taken.taken == {"final", *expected}
 
 
 @pytest.mark.parametrize(
