@@ -167,11 +167,18 @@ class Audit:
     """How well a resolved long_context citation's chunk supports the claim it is attached to:
     evidence for the reader, never a verdict (`build_tools/audit.py`)."""
 
-    status: str  # supported | weak | better_elsewhere | numbers_missing | title_only
+    status: str  # supported | weak | better_elsewhere | numbers_missing | title_only: the specific reason
     support: float  # 0..1
     claim: str
     span: tuple[int, int] | None  # the best-supporting sentence(s), as offsets in the chunk's text
-    missing: tuple[str, ...] = ()  # numbers of the claim that the cited chunk does not contain
+    missing: tuple[str, ...] = ()  # the claim's key facts (numbers, names, rare words) the cited passage lacks
     better: tuple[str, int] | None = None  # (source slug, chunk index) of a chunk that supports it better
     better_span: tuple[int, int] | None = None
     better_terms: tuple[str, ...] = ()  # the claim's words and numbers found there, not in the cited chunk
+    verdict: str = "supported"  # VERDICTS: does the passage state the claim's key facts (issue 27)
+    held: tuple[str, ...] = ()  # the claim's key facts the cited passage states
+
+
+# What a careful reader would say of a citation's passage (issue 27): it states the claim's key
+# facts, some of them (`missing` names the rest), or none (on the topic at best).
+VERDICTS = ("supported", "partial", "unsupported")
