@@ -1,0 +1,172 @@
+"""Where a claim sits in a chunk: a chunk's score for a claim (its best window of one or two
+sentences, the span shown, mixed with the whole chunk), the chunks compared with the cited one
+(`proposed`), each chunk folded once per build (`Chunks`)."""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from ..analysis import fold
+from ..knowledge_base import KnowledgeBase
+from .claims import CorpusTerms, Evidence, chunk_numbers
+from .settings import AuditSettings
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One or two sentences in a row of a chunk: offsets in the chunk's text, and its folded text."""
+
+    start: int
+    end: int
+    text: str
+
+    @cached_property  # only claims with numbers need them
+    def numbers(self) -> frozenset[str]:
+        return chunk_numbers(self.text)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A chunk folded as the index folds it, and its sentences (the one-sentence windows).
+
+    A window of two sentences holds exactly the words and numbers of both: sentences end at
+    。！？!?；; or a line end, which no index term and no number contains. So each sentence is
+    searched once per claim, and a two-sentence window is scored from its sentences' findings."""
+
+    text: str
+    raw: str  # the chunk's own text: offsets are in it
+
+    @cached_property
+    def same(self) -> bool:
+        """Folding kept every offset (nearly always); else each sentence is folded on its own."""
+        return len(self.text) == len(self.raw)
+
+    @cached_property  # only for chunks holding some of a claim
+    def bounds(self) -> tuple[list[int], list[int]]:
+        """Where each sentence starts and ends: cut at 。！？!?；; and line ends, trimmed of spaces.
+        Offsets, not objects: a chunk has dozens of sentences and most are never a window."""
+        starts, ends = [], []
+        for match in _SENTENCE.finditer(self.raw):
+            part = match.group()
+            if part.strip():
+                starts.append(match.start() + len(part) - len(part.lstrip()))
+                ends.append(match.start() + len(part.rstrip()))
+        return starts, ends
+
+    def _text(self, start: int, end: int) -> str:
+        return self.text[start:end] if self.same else fold(self.raw[start:end])
+
+    @cached_property  # only where folding moved offsets
+    def _sentence_texts(self) -> list[str]:
+        return [self._text(start, end) for start, end in zip(*self.bounds)]
+
+    @cached_property  # only for claims with numbers
+    def sentence_numbers(self) -> list[frozenset[str]]:
+        if not self.same:
+            return [chunk_numbers(text) for text in self._sentence_texts]
+        return [chunk_numbers(self.text[start:end]) for start, end in zip(*self.bounds)]
+
+    @cached_property
+    def numbers(self) -> frozenset[str]:
+        return chunk_numbers(self.text)
+
+    def window(self, first: int, last: int) -> Window:
+        start, end = self.bounds[0][first], self.bounds[1][last]
+        return Window(start, end, self._text(start, end))
+
+    def _found(self, words: list[str]) -> dict[int, set[str]]:
+        """The claim's words in each sentence that holds any, by sentence index: from each word's
+        occurrences in the folded chunk (a word never crosses a sentence's end), else, where
+        folding moved offsets, by looking in each sentence."""
+        found: dict[int, set[str]] = {}
+        if not self.same:
+            for i, sentence in enumerate(self._sentence_texts):
+                held = {t for t in words if t in sentence}
+                if held:
+                    found[i] = held
+            return found
+        text, (starts, ends) = self.text, self.bounds
+        for word in words:
+            at = text.find(word)
+            while at >= 0:
+                i = bisect.bisect_right(starts, at) - 1
+                if i >= 0 and at + len(word) <= ends[i]:
+                    found.setdefault(i, set()).add(word)
+                at = text.find(word, at + 1)
+        return found
+
+    def best(self, evidence: Evidence, above: float = -1.0) -> tuple[float, Window | None]:
+        """The chunk's score (its best window's mixed with the whole chunk's, `chunk_weight`) and the
+        best window (None when no window holds any of the claim): one-sentence windows first, then
+        two, the first of equal scores kept. Only windows holding some of the claim are scored, and
+        only the claim's words found in the chunk looked for. A chunk that cannot score above
+        `above` (its whole-chunk share bounds its score) is not looked into: (0.0, None)."""
+        words = [t for t in evidence.weights if t in self.text]
+        shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
+        whole = evidence.share(set(words), shared_numbers, words)
+        if not (words or shared_numbers) or whole <= above:
+            return 0.0, None
+        found = self._found(words)
+        numbers: dict[int, frozenset[str]] = {}
+        if shared_numbers:
+            for i, sentence in enumerate(self.sentence_numbers):
+                if held := evidence.numbers & sentence:
+                    numbers[i] = held
+        holding = sorted(found.keys() | numbers.keys())
+        pairs = sorted({i - 1 for i in holding if i > 0} | {i for i in holding if i + 1 < len(self.bounds[0])})
+        none: set[str] = set()
+        score, best = 0.0, None
+        for first, second in [(i, i) for i in holding] + [(i, i + 1) for i in pairs]:
+            held = found.get(first, none) | found.get(second, none)
+            value = evidence.share(held, numbers.get(first, frozenset()) | numbers.get(second, frozenset()), words)
+            if value > score:
+                score, best = value, (first, second)
+        weight = evidence.settings.chunk_weight
+        return (1 - weight) * score + weight * whole, self.window(*best) if best else None
+
+
+def folded_chunk(text: str) -> Folded:
+    """A chunk's text ready for scoring."""
+    return Folded(fold(text), text)
+
+
+class Chunks:
+    """Folded chunks by (source slug, chunk index), each folded once per build."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.done: dict[tuple[str, int], Folded] = {}
+
+    def __call__(self, slug: str, index: int) -> Folded:
+        key = (slug, index)
+        if key not in self.done:
+            self.done[key] = folded_chunk(self.kb.chunks[slug][index].text)
+        return self.done[key]
+
+
+def proposed(
+    evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], settings: AuditSettings
+) -> list[tuple[str, int]]:
+    """The chunks sharing most of the claim's rarer words (by idf), the cited one left out: up to
+    `source_candidates` of the cited source and `candidates` of the corpus's other sources."""
+    limit = settings.common_share * len(terms.chunks)
+    sums: dict[int, float] = {}
+    for word, weight in evidence.weights.items():
+        postings = terms.postings.get(word, ())
+        if len(postings) <= limit:
+            for at in postings:
+                sums[at] = sums.get(at, 0.0) + weight
+    sums.pop(terms.positions.get(cited, -1), None)
+    same: list[int] = []
+    other: list[int] = []
+    for at in sums:
+        (same if terms.chunks[at][0] == cited[0] else other).append(at)
+    rank = lambda at: (-sums[at], at)  # noqa: E731
+    chosen = heapq.nsmallest(settings.source_candidates, same, rank) + heapq.nsmallest(settings.candidates, other, rank)
+    return [terms.chunks[at] for at in chosen]

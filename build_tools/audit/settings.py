@@ -1,0 +1,70 @@
+"""The audit's tuning values, each with its range, extremes and measurements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Every tuning value of the audit, chosen on the perturbation benchmark (`benchmarks/audit_bench.py`,
+    the issue's protocol) over the 141 reports of the pipeline's full app folder: 583 written
+    citations, 522 of them claims to check. Each number below is the AUC of `support` against the
+    adjacent chunk / another source with the other values at their defaults (0.714 / 0.890 with
+    all of them; BENCHMARKS.md has the runs, the plain baseline's 0.673 / 0.849, and the protocol).
+
+    Tried and dropped, on the 68 claims of ../shared/pipeline with an earlier scoring: Chinese
+    character bigrams beside jieba words, the source's title as weak evidence, scoring each clause
+    of the claim and keeping the best (each lowered the adjacent AUC by 0.007–0.031 and moved the
+    other by 0.01 at most); on the full set:
+    character 3- or 4-grams of the claim beside its words (±0.002), idf squared or cubed as weights
+    (−0.005 to −0.01), support as score × relative score (0.699 / 0.879, the previous formula)."""
+
+    number_weight: float = 0.3
+    """Share of a score that comes from the claim's numbers (when it has any), the rest from its
+    words. 0..1: 0 ignores numbers, 1 scores on numbers alone. Default 0.3 (0: 0.712 / 0.890,
+    0.6: 0.711 / 0.888; few claims have numbers)."""
+
+    chunk_weight: float = 0.5
+    """Share of a chunk's score from the whole chunk, the rest from its best window (the span shown).
+    0..1: 0 scores the best window alone (a claim drawn from one sentence), 1 the whole chunk (a
+    claim summing up a paragraph). Default 0.5; 0: 0.699 / 0.880, 1: 0.715 / 0.889."""
+
+    full_score: float = 0.2
+    """Support is the cited chunk's score over the best score among the chunks compared with it,
+    or over this when none scores higher: a chunk no other beats, holding this much of the claim,
+    supports it fully. 0..1: 0 makes the best chunk found supporting however little it holds
+    (0.715 / 0.890), 1 makes support the plain score (0.678 / 0.871). Default 0.2 (0.5: 0.698 /
+    0.881)."""
+
+    weak: float = 0.05
+    """Support below this is `weak`, a flag. 0..1: 0 marks nothing weak, 1 all but the best chunks.
+    Default 0.05: 4% of written citations; with the other flags, 12.5% are not `supported`
+    (0.1: 13.4%, 0.2: 16.0%; the issue allows 15%)."""
+
+    better_margin: float = 0.6
+    """`better_elsewhere` when another chunk's score is at least this much more than the cited one's
+    (absolute, 0..1) ... 0 names any slightly better chunk, 1 never names one. Default 0.6 (0.5
+    with `better_ratio` 4 flags 22 written citations, not 7)."""
+
+    better_ratio: float = 6.0
+    """... and at least this many times the cited one's score. 1..∞; default 6."""
+
+    common_share: float = 0.25
+    """Words in more than this share of a corpus's chunks do not propose other chunks (they still
+    count in scores). 0..1: small values compare only with chunks sharing rare words (cheaper), 1
+    lets every word propose. Default 0.25 (0.1: 0.713 / 0.885; 1: 0.714 / 0.890)."""
+
+    source_candidates: int = 2
+    """Chunks of the cited source scored beside the cited one, most shared rare words first. 0..20:
+    0 leaves the source's other chunks out (0.675 / 0.893); more costs time per citation and
+    measures the same (6: 0.715 / 0.890). Default 2."""
+
+    candidates: int = 1
+    """Chunks of the corpus's other sources scored beside the cited one, most shared rare words
+    first. 0..20: 0 compares within the source only (0.736 / 0.846: a chunk of another source is
+    then never doubted, nor named); more costs time and measures the same (2 or 6: 0.713 / 0.891).
+    Default 1."""
+
+
+SETTINGS = AuditSettings()

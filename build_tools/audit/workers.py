@@ -1,0 +1,196 @@
+"""Auditing a knowledge base: reports grouped by corpus, audited in this process or on every core by
+forked workers while the build goes on (`start_audit`), and kept between serve rebuilds (`Kept`)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult, Pool
+
+from ..analysis import TermCache, fold
+from ..documents import chunk_docs
+from ..knowledge_base import KnowledgeBase, Sentences
+from ..models import Audit, Resolved
+from ..paths import source_path
+from .claims import CorpusTerms, claim_words, corpus_terms
+from .scoring import Chunks
+from .settings import SETTINGS, AuditSettings
+from .verdicts import audit_citation
+
+PARALLEL_FROM = 2000  # citations to audit before forked workers pay for themselves
+
+
+def audit_report(
+    text: str,
+    items: list[Resolved],
+    kb: KnowledgeBase,
+    terms: CorpusTerms | None,
+    claims: list[str] | None = None,
+    chunks: Chunks | None = None,
+    settings: AuditSettings = SETTINGS,
+) -> list[Audit | None]:
+    """Each citation's audit (parallel to `items`): None for all but resolved long_context ones."""
+    claims = claims if claims is not None else report_claims(text, items)
+    chunks = chunks or Chunks(kb)
+    return [
+        audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item) else None
+        for item, claim in zip(items, claims)
+    ]
+
+
+def auditable(item: Resolved) -> bool:
+    return item.status == "resolved" and item.citation.kind == "long_context" and item.source_slug is not None
+
+
+def report_claims(text: str, items: list[Resolved]) -> list[str]:
+    """Each long_context citation's claim (parallel to `items`; "" for other kinds)."""
+    sentences = Sentences(text, items)
+    return [
+        sentences.claim(i.citation.start, i.citation.end) if i.citation.kind == "long_context" else "" for i in items
+    ]
+
+
+def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict[str, list[str]]:
+    """Each chunk's index terms ("\\n"-joined) by source, for the given sources, through the search
+    index's own documents and cache: the index then finds them already segmented."""
+    docs = chunk_docs(kb, slugs=slugs)
+    by_page: dict[str, list[str]] = {}
+    for doc, analysis in zip(docs, cache.analyses([d.text for d in docs])):
+        by_page.setdefault(doc.page, []).append(analysis[0])
+    return {slug: by_page.get(source_path(slug), []) for slug in slugs}
+
+
+@dataclass
+class Kept:
+    """Audits kept between `mkdocs serve` rebuilds. A report's audits stand while its text and every
+    document of its corpus are the same: its citations, claims, their words' weights and the
+    chunks compared cannot have changed. (Strings kept from the corpus cache compare by identity.)"""
+
+    corpora: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)  # key → (slug, title, body)
+    reports: dict[str, tuple[str, list[Audit | None]]] = field(default_factory=dict)  # slug → (final text, audits)
+
+
+def audit_kb(
+    kb: KnowledgeBase,
+    cache: TermCache,
+    settings: AuditSettings = SETTINGS,
+    kept: Kept | None = None,
+    parallel: bool | None = None,
+) -> dict[str, list[Audit | None]]:
+    """Every report's final citations audited against its corpus (parallel to `CitedReport.final`):
+    `start_audit`, waited for."""
+    return start_audit(kb, cache, settings, kept, parallel).result()
+
+
+def start_audit(
+    kb: KnowledgeBase,
+    cache: TermCache,
+    settings: AuditSettings = SETTINGS,
+    kept: Kept | None = None,
+    parallel: bool | None = None,
+) -> AuditRun:
+    """Every report's final citations audited against its corpus; with `kept`, only the reports
+    whose text or corpus changed since the last run. Corpora are audited on every core (forked
+    workers) when there are PARALLEL_FROM citations or more, or when `parallel` says so: the same
+    audits either way. The workers go on while the caller does (a build renders its source pages
+    meanwhile, which show no audit); `AuditRun.result` waits for them."""
+    kept = kept or Kept()
+    by_corpus: dict[str, list[str]] = {}
+    for slug, cited in kb.cited.items():
+        corpus = kb.loaded.corpora.get(cited.report.corpus or "")
+        if corpus and any(auditable(i) for i in cited.final):
+            by_corpus.setdefault(corpus.key, []).append(slug)
+    run = AuditRun(kb, kept)
+    todo: dict[str, list[str]] = {}
+    for key, reports in by_corpus.items():
+        sources = (kb.loaded.sources[s] for s in kb.loaded.corpora[key].slugs if s)
+        run.documents[key] = tuple((source.slug, source.title, source.body) for source in sources)
+        same = kept.corpora.get(key) == run.documents[key]
+        for slug in reports:
+            final, done = kept.reports.get(slug, ("", None))
+            if same and done is not None and final == kb.cited[slug].report.final:
+                run.audits[slug] = done
+            else:
+                todo.setdefault(key, []).append(slug)
+    cited_sources = {s for key in todo for s in kb.loaded.corpora[key].slugs if s}
+    analyses = chunk_analyses(kb, cited_sources, cache) if todo else {}
+    jobs = list(todo.items())
+    if parallel is None:
+        parallel = sum(len(kb.cited[slug].final) for _, reports in jobs for slug in reports) >= PARALLEL_FROM
+    workers = os.cpu_count() or 1
+    if parallel and workers > 1 and len(jobs) > 1:
+        state = (kb, analyses, settings)  # inherited by the forked workers, not pickled
+        run.pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (state,))
+        run.pending = run.pool.map_async(_audit_job, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
+    else:
+        chunks = Chunks(kb)  # chunks cited by several reports are folded once
+        for key, reports in jobs:
+            run.audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings))
+    return run
+
+
+@dataclass
+class AuditRun:
+    """The audits of one `start_audit`: those already made, and the forked workers still making the rest."""
+
+    kb: KnowledgeBase
+    kept: Kept
+    documents: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)  # corpus key → its sources
+    audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report
+    pool: Pool | None = None
+    pending: AsyncResult | None = None  # of the workers' jobs: one dict of audits each
+
+    def result(self) -> dict[str, list[Audit | None]]:
+        """Every report's audits in the knowledge base's order, once the workers are done; `kept`
+        then holds them for the next run."""
+        if self.pool is not None and self.pending is not None:
+            try:
+                for found in self.pending.get():
+                    self.audits.update(found)
+            finally:
+                self.cancel()
+        self.audits = {slug: self.audits[slug] for slug in self.kb.cited if slug in self.audits}
+        self.kept.corpora = self.documents
+        self.kept.reports = {slug: (self.kb.cited[slug].report.final, found) for slug, found in self.audits.items()}
+        return self.audits
+
+    def cancel(self) -> None:
+        """Stops the workers: done, or the build failed (`kept` then keeps the last run's audits)."""
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = self.pending = None
+
+
+def audit_corpus(
+    key: str,
+    reports: list[str],
+    kb: KnowledgeBase,
+    analyses: dict[str, list[str]],
+    chunks: Chunks,
+    settings: AuditSettings,
+) -> dict[str, list[Audit | None]]:
+    """The audits of `reports`, all citing corpus `key`."""
+    claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
+    words = {w for r in reports for claim in claims[r] if claim for w in claim_words(fold(claim))}
+    terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
+    return {
+        slug: audit_report(kb.cited[slug].report.final, kb.cited[slug].final, kb, terms, claims[slug], chunks, settings)
+        for slug in reports
+    }
+
+
+_worker: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, Chunks] | None = None  # in a forked worker only
+
+
+def _start_worker(state: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings]) -> None:
+    global _worker
+    kb, analyses, settings = state
+    _worker = (kb, analyses, settings, Chunks(kb))
+
+
+def _audit_job(job: tuple[str, list[str]]) -> dict[str, list[Audit | None]]:
+    assert _worker is not None
+    kb, analyses, settings, chunks = _worker
+    return audit_corpus(*job, kb, analyses, chunks, settings)
