@@ -9,25 +9,56 @@ of them), `topic` (on the topic, not the facts), `unrelated`.
     .venv/bin/kb import ../shared/pipeline --sources /tmp/kb
     .venv/bin/python -m benchmarks.evidence_bench export /tmp/kb /tmp/cases.jsonl   # for the readers; never committed
 
+    .venv/bin/python -m benchmarks.evidence_bench run /tmp/kb [--json] [--set unsupported_below=0.2]
+    .venv/bin/python -m benchmarks.evidence_bench tune /tmp/kb                   # thresholds on one half, scored on the other
+
 `export` writes one JSON line per case, shuffled with a fixed seed: `key` (report slug, section,
 the citation's offset and chunk: `slug@final@1234#5`, no text), `claim`, `passage`. The readers'
 verdicts go into `evidence_judged.json` beside this file, by key, with no pipeline text.
+
+`run` audits every judged case as a build does (its report's claims, the postings of its corpus)
+and prints, against the readers (`unsupported` wanted for `topic` and `unrelated`, never for
+`states`): the recall of `unsupported` over topic+unrelated, the share of them shown `supported`,
+the share of `states` flagged `unsupported`, the ROC AUC of `support` (states vs topic+unrelated)
+and of a character-bigram baseline computed in the same run (the share of the claim's Chinese
+character bigrams and Latin-script words found in the passage), the verdicts by reader verdict
+(how `partial` lines up), and the readers' own agreement on the cases judged twice (the noise
+floor). Each figure for all cases and for two fixed halves of them; `tune` picks the verdict's
+two thresholds on one half and scores them on the other, both ways.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
+import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from build_tools import audit
+from build_tools.analysis import TermCache, fold
 from build_tools.knowledge_base import KnowledgeBase, Sentences, build
+from build_tools.models import Audit
+
+from .audit_bench import roc_auc
 
 SEED = 27
 SCALE = ("states", "partial", "topic", "unrelated")
+NOT_STATED = ("topic", "unrelated")  # what a verdict should call `unsupported`
+JUDGED_FILE = Path(__file__).with_name("evidence_judged.json")
+TARGETS = {
+    "recall_unsupported": 0.8,
+    "not_stated_shown_supported": 0.1,
+    "states_flagged_unsupported": 0.05,
+    "auc": 0.95,
+}
+_CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_LATIN = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -54,7 +85,10 @@ def cases(kb: KnowledgeBase) -> list[Case]:
 def _all_cases(kb: KnowledgeBase) -> Iterator[Case]:
     for slug, cited in sorted(kb.cited.items()):
         report = cited.report
-        for section, items, text in (("final", cited.final, report.final), ("original", cited.original, report.original)):
+        for section, items, text in (
+            ("final", cited.final, report.final),
+            ("original", cited.original, report.original),
+        ):
             if not text:
                 continue
             sentences = Sentences(text, items)
@@ -65,6 +99,214 @@ def _all_cases(kb: KnowledgeBase) -> Iterator[Case]:
                 passage = kb.chunks[item.source_slug][citation.chunk].text
                 claim = sentences.claim(citation.start, citation.end)
                 yield Case(f"{slug}@{section}@{citation.start}#{citation.chunk}", claim, passage)
+
+
+def bigram_share(claim: str, passage: str) -> float:
+    """The baseline: the share of the claim's distinct Chinese character bigrams and Latin-script
+    words (folded) found in the passage (bigrams as substrings, words as words)."""
+    claim, passage = fold(claim), fold(passage)
+    grams = {run[i : i + 2] for run in _CHINESE.findall(claim) for i in range(len(run) - 1)}
+    words = set(_LATIN.findall(claim))
+    if not grams and not words:
+        return 0.0
+    found = sum(g in passage for g in grams) + len(words & set(_LATIN.findall(passage)))
+    return found / (len(grams) + len(words))
+
+
+def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[str]) -> dict[str, Row]:
+    """Each case of `keys` audited as a build audits its report (the original text as if final),
+    with its baseline score."""
+    cache = TermCache(None)
+    analyses = audit.chunk_analyses(kb, set(kb.chunks), cache)
+    chunks = audit.Chunks(kb)
+    found: dict[str, Row] = {}
+    for slug, cited in sorted(kb.cited.items()):
+        corpus = kb.loaded.corpora.get(cited.report.corpus or "")
+        if corpus is None:
+            continue
+        report = cited.report
+        sections = (("final", cited.final, report.final), ("original", cited.original, report.original or ""))
+        claims = {name: audit.report_claims(text, items) for name, items, text in sections if text}
+        words = {w for found_claims in claims.values() for c in found_claims if c for w in audit.claim_terms(fold(c))}
+        terms = audit.corpus_terms([s for s in corpus.slugs if s], kb, analyses, words)
+        for name, items, text in sections:
+            if not text:
+                continue
+            for item, claim in zip(items, claims[name]):
+                key = f"{slug}@{name}@{item.citation.start}#{item.citation.chunk}"
+                if key in keys and audit.auditable(item):
+                    passage = kb.chunks[item.source_slug or ""][item.citation.chunk or 0].text
+                    result = audit.audit_citation(item, claim, kb, terms, chunks, settings)
+                    facts = audit.Facts.of(claim, terms, settings)
+                    cited = chunks(item.source_slug or "", item.citation.chunk or 0)
+                    lacks = bool((facts.names | facts.numbers) - facts.found(cited.text, cited.numbers))
+                    found[key] = Row(result, bigram_share(claim, passage), lacks)
+    return found
+
+
+@dataclass(frozen=True)
+class Row:
+    """A judged case as the audit sees it."""
+
+    audit: Audit
+    baseline: float  # bigram_share
+    lacks_name_or_number: bool  # what the verdict reads beside support and status
+
+
+def halves(judged: dict[str, str]) -> tuple[set[str], set[str]]:
+    """Two fixed halves of the judged cases (key → reader verdict), each verdict split evenly."""
+    ordered: list[str] = []
+    for verdict in SCALE:
+        keys = sorted(key for key, found in judged.items() if found == verdict)
+        random.Random(SEED).shuffle(keys)
+        ordered += keys
+    return set(ordered[::2]), set(ordered[1::2])
+
+
+def metrics(rows: list[tuple[str, str, float, float]]) -> dict:
+    """The issue's figures over rows of (reader verdict, audit verdict, support, baseline)."""
+    not_stated = [r for r in rows if r[0] in NOT_STATED]
+    states = [r for r in rows if r[0] == "states"]
+
+    def share(part: list, verdict: str) -> float | None:
+        return round(sum(r[1] == verdict for r in part) / len(part), 3) if part else None
+
+    return {
+        "cases": len(rows),
+        "readers": dict(Counter(r[0] for r in rows)),
+        "recall_unsupported": share(not_stated, "unsupported"),
+        "not_stated_shown_supported": share(not_stated, "supported"),
+        "states_flagged_unsupported": share(states, "unsupported"),
+        "auc_support": roc_auc([r[2] for r in states], [r[2] for r in not_stated]),
+        "auc_baseline": roc_auc([r[3] for r in states], [r[3] for r in not_stated]),
+        "auc_support_stated_in_part": roc_auc(
+            [r[2] for r in rows if r[0] in ("states", "partial")], [r[2] for r in not_stated]
+        ),
+        "by_reader": {
+            reader: dict(Counter(r[1] for r in rows if r[0] == reader))
+            for reader in SCALE
+            if any(r[0] == reader for r in rows)
+        },
+        "exact": round(sum(r[1] == AS_VERDICT[r[0]] for r in rows) / len(rows), 3) if rows else None,
+    }
+
+
+AS_VERDICT = {"states": "supported", "partial": "partial", "topic": "unsupported", "unrelated": "unsupported"}
+
+
+def agreement(judged: dict[str, dict]) -> dict:
+    """The two readers' agreement on the cases judged twice: exact, Cohen's kappa, states vs not."""
+    pairs = [(case["verdict"], case["second"]) for case in judged.values() if "second" in case]
+    if not pairs:
+        return {"cases": 0}
+    return {
+        "cases": len(pairs),
+        "exact": round(sum(a == b for a, b in pairs) / len(pairs), 3),
+        "kappa": cohen_kappa(pairs),
+        "states_vs_not": round(sum((a == "states") == (b == "states") for a, b in pairs) / len(pairs), 3),
+        "not_stated_vs_not": round(sum((a in NOT_STATED) == (b in NOT_STATED) for a, b in pairs) / len(pairs), 3),
+    }
+
+
+def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Agreement beyond chance between two raters' labels: (observed − expected) / (1 − expected)."""
+    if not pairs:
+        return None
+    observed = sum(a == b for a, b in pairs) / len(pairs)
+    first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    expected = sum(first[label] * second[label] for label in first) / len(pairs) ** 2
+    return round((observed - expected) / (1 - expected), 3) if expected < 1 else None
+
+
+def scored(found: dict[str, Row], judged: dict[str, dict], settings: audit.AuditSettings | None = None) -> dict:
+    """key → (reader verdict, audit verdict, support, baseline); with `settings`, the verdict as
+    those settings' thresholds give it (support does not depend on them)."""
+    return {
+        key: (
+            judged[key]["verdict"],
+            row.audit.verdict
+            if settings is None
+            else audit.verdict(row.audit.support, row.lacks_name_or_number, row.audit.status, settings),
+            row.audit.support,
+            row.baseline,
+        )
+        for key, row in found.items()
+    }
+
+
+def bootstrap(rows: list[tuple[str, str, float, float]], resamples: int = 2000) -> dict:
+    """95% intervals of the two AUCs and of their difference, states and topic+unrelated cases
+    resampled with replacement (seeded): how much 12 `states` cases leave the AUCs uncertain."""
+    rng = random.Random(SEED)
+    states = [r for r in rows if r[0] == "states"]
+    not_stated = [r for r in rows if r[0] in NOT_STATED]
+    if not states or not not_stated:
+        return {}
+    found: dict[str, list[float]] = {"auc_support": [], "auc_baseline": [], "difference": []}
+    for _ in range(resamples):
+        pos = rng.choices(states, k=len(states))
+        neg = rng.choices(not_stated, k=len(not_stated))
+        ours = roc_auc([r[2] for r in pos], [r[2] for r in neg]) or 0.0
+        theirs = roc_auc([r[3] for r in pos], [r[3] for r in neg]) or 0.0
+        found["auc_support"].append(ours)
+        found["auc_baseline"].append(theirs)
+        found["difference"].append(ours - theirs)
+    return {
+        name: [round(sorted(values)[int(q * resamples)], 3) for q in (0.025, 0.975)] for name, values in found.items()
+    }
+
+
+def run(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings) -> dict:
+    found = audited_cases(build(kb_folder), settings, set(judged))
+    rows = scored(found, judged)
+    first, second = halves({key: row[0] for key, row in rows.items()})
+    return {
+        "all": metrics(list(rows.values())),
+        "half_a": metrics([row for key, row in rows.items() if key in first]),
+        "half_b": metrics([row for key, row in rows.items() if key in second]),
+        "auc_intervals": bootstrap(list(rows.values())),
+        "not_found": sorted(set(judged) - set(found)),
+        "statuses": dict(Counter(row.audit.status for row in found.values())),
+        "readers": agreement(judged),
+        "targets": TARGETS,
+        "settings": dataclasses.asdict(settings),
+    }
+
+
+def missed(figures: dict) -> float:
+    """How far a half's figures are from the issue's verdict targets (0 when all are met)."""
+    return round(
+        max(0.0, TARGETS["recall_unsupported"] - (figures["recall_unsupported"] or 0.0))
+        + max(0.0, (figures["not_stated_shown_supported"] or 0.0) - TARGETS["not_stated_shown_supported"])
+        + max(0.0, (figures["states_flagged_unsupported"] or 0.0) - TARGETS["states_flagged_unsupported"]),
+        6,
+    )
+
+
+def tune(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings) -> dict:
+    """The verdict's thresholds (`unsupported_below`, `supported_from`, by 0.01) chosen on one half:
+    the issue's targets met first, then the most verdicts as the readers' (states → supported,
+    partial → partial, topic or unrelated → unsupported), the lowest thresholds among equals;
+    scored on the other half, and both ways."""
+    found = audited_cases(build(kb_folder), settings, set(judged))
+    first, second = halves({key: case["verdict"] for key, case in judged.items() if key in found})
+    grid = [(low / 100, high / 100) for low in range(0, 61) for high in range(low, 81)]
+
+    def figures(keys: set[str], point: tuple[float, float]) -> dict:
+        chosen = replace(settings, unsupported_below=point[0], supported_from=point[1])
+        return metrics(list(scored({k: v for k, v in found.items() if k in keys}, judged, chosen).values()))
+
+    result = {}
+    for name, (tuning, testing) in {"a_then_b": (first, second), "b_then_a": (second, first)}.items():
+        ranked = {point: figures(tuning, point) for point in grid}
+        point = min(grid, key=lambda p: (missed(ranked[p]), -ranked[p]["exact"], p))
+        result[name] = {
+            "unsupported_below": point[0],
+            "supported_from": point[1],
+            "tuned": ranked[point],
+            "tested": figures(testing, point),
+        }
+    return result
 
 
 def export(kb_folder: Path, out: Path) -> int:
@@ -84,8 +326,33 @@ def main(argv: list[str] | None = None) -> int:
     exporting = commands.add_parser("export", help="the cases, for blind readers (claim and passage only)")
     exporting.add_argument("kb", type=Path)
     exporting.add_argument("out", type=Path)
+    for command, about in (
+        ("run", "the audit's verdicts and support against the readers' verdicts"),
+        ("tune", "the verdict's thresholds chosen on one half of the cases, scored on the other"),
+    ):
+        measuring = commands.add_parser(command, help=about)
+        measuring.add_argument("kb", type=Path)
+        measuring.add_argument("--judged", type=Path, default=JUDGED_FILE)
+        measuring.add_argument(
+            "--set", action="append", default=[], metavar="NAME=VALUE", help="an AuditSettings value"
+        )
+        measuring.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    return export(args.kb, args.out)
+    if args.command == "export":
+        return export(args.kb, args.out)
+    judged = json.loads(args.judged.read_text(encoding="utf-8"))["cases"]
+    result = (run if args.command == "run" else tune)(args.kb, judged, settings_with(args.set))
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=None if args.json else 1)
+    sys.stdout.write("\n")
+    return 0
+
+
+def settings_with(changes: list[str]) -> audit.AuditSettings:
+    values = {}
+    for change in changes:
+        name, _, value = change.partition("=")
+        values[name] = type(getattr(audit.SETTINGS, name))(value)
+    return replace(audit.SETTINGS, **values)
 
 
 if __name__ == "__main__":

@@ -160,7 +160,8 @@ def cmd_cites(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    """Each long_context citation of one report with its evidence (issue 15's stable format)."""
+    """Each long_context citation of one report with its evidence (issue 15's stable format; issue 27
+    added the verdict and the claim's key facts the passage holds and lacks)."""
     kb = report_kb(args)
     if isinstance(kb, int):
         return kb
@@ -173,7 +174,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
             "chunk": item.citation.chunk,
             "status": item.status,
             "audit": result.status if result else None,
+            "verdict": result.verdict if result else None,
             "support": result.support if result else None,
+            "held": list(result.held) if result else None,
+            "missing": list(result.missing) if result else None,
             "span": list(result.span) if result and result.span else None,
             "better": chunk_path(*result.better) if result and result.better else None,
             "claim": result.claim if result else claim,
@@ -188,8 +192,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(
-                f"{row['audit'] or row['status']:<16} {'' if row['support'] is None else format(row['support'], '.2f'):>4}  "
-                f"{row['raw']}  {row['claim'][:60]}" + (f"  → {row['better']}" if row["better"] else "")
+                f"{row['verdict'] or '':<11} {row['audit'] or row['status']:<16} "
+                f"{'' if row['support'] is None else format(row['support'], '.2f'):>4}  "
+                f"{row['raw']}  {row['claim'][:60]}"
+                + (f"  (missing: {', '.join(row['missing'])})" if row["missing"] else "")
+                + (f"  → {row['better']}" if row["better"] else "")
             )
     return 0
 

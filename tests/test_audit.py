@@ -82,7 +82,7 @@ def test_kb_audit_gives_each_status_on_hand_made_cases(report, capsys):
     path, corpus, fine, downloads = report
     rows = run_audit(capsys, path, corpus)
     assert [set(row) for row in rows] == [
-        {"raw", "title", "chunk", "status", "audit", "support", "span", "better", "claim"}
+        {"raw", "title", "chunk", "status", "audit", "verdict", "support", "held", "missing", "span", "better", "claim"}
     ] * 6
     assert [row["audit"] for row in rows] == [
         "supported",
@@ -92,16 +92,29 @@ def test_kb_audit_gives_each_status_on_hand_made_cases(report, capsys):
         "title_only",
         "supported",
     ]
+    assert [row["verdict"] for row in rows] == [
+        "supported",
+        "unsupported",  # 甲公司's fine cited to the chunk on downloads
+        "partial",  # the downloads are there, the valuation of 95亿 is not
+        "unsupported",
+        "unsupported",  # a chunk that is only the page's title states nothing
+        "supported",  # a reference-list entry claims nothing
+    ]
     supported, elsewhere, numbers, weak, title_only, listed = rows
     assert supported["support"] > 0.8 and supported["claim"] == "乙实验室发布的开源模型下载量突破三千万次"
+    assert supported["missing"] == [] and {"实验室", "下载量"} <= set(supported["held"])
     text = next(c.text for c in chunk_text(document_text(SOURCE, body())) if c.index == downloads)
     start, end = supported["span"]
     assert text[start:end] == DOWNLOADS  # the supporting sentence, as offsets in the chunk's content
     assert elsewhere["better"].endswith(f"#chunk-{fine}") and elsewhere["support"] < 0.3
-    assert numbers["support"] > 0.5 and numbers["better"] is None
-    assert weak["support"] < audit.SETTINGS.weak and weak["span"] is None
+    assert elsewhere["missing"][:3] == ["671", "公司", "监管"]  # numbers first, then words in the claim's order
+    assert len(elsewhere["missing"]) == audit.claims.SHOWN_FACTS and elsewhere["held"] == []
+    assert numbers["better"] is None and numbers["missing"][0] == "95" and "估值" in numbers["missing"]
+    assert "下载量" in numbers["held"] and numbers["support"] > audit.SETTINGS.unsupported_below
+    assert weak["support"] < audit.SETTINGS.unsupported_below and weak["span"] is None
+    assert {"量子", "芯片", "良率"} <= set(weak["missing"])
     assert title_only["chunk"] == 0 and title_only["span"] is None
-    assert listed["claim"] == ""  # a reference-list entry claims nothing to check
+    assert listed["claim"] == "" and listed["missing"] == []  # a reference-list entry claims nothing to check
 
 
 def test_unresolved_citations_are_listed_without_an_audit(tmp_path, capsys):

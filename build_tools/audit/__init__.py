@@ -20,17 +20,22 @@ citation's audit), `workers` (a knowledge base's audits, in forked workers, kept
 from .claims import (
     CorpusTerms,
     Evidence,
+    Fact,
+    Facts,
     chinese_number,
     chunk_numbers,
+    claim_facts,
     claim_numbers,
+    claim_terms,
     claim_words,
     corpus_terms,
     idf,
+    name_pattern,
     numbers_of,
 )
 from .scoring import Chunks, Folded, Window, folded_chunk, proposed
 from .settings import SETTINGS, AuditSettings
-from .verdicts import audit_citation
+from .verdicts import audit_citation, verdict
 from .workers import (
     PARALLEL_FROM,
     AuditRun,
@@ -52,6 +57,8 @@ __all__ = [
     "Chunks",
     "CorpusTerms",
     "Evidence",
+    "Fact",
+    "Facts",
     "Folded",
     "Kept",
     "Window",
@@ -63,13 +70,17 @@ __all__ = [
     "chinese_number",
     "chunk_analyses",
     "chunk_numbers",
+    "claim_facts",
     "claim_numbers",
+    "claim_terms",
     "claim_words",
     "corpus_terms",
     "folded_chunk",
     "idf",
+    "name_pattern",
     "numbers_of",
     "proposed",
     "report_claims",
     "start_audit",
+    "verdict",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cached_property, lru_cache
@@ -133,7 +133,8 @@ def corpus_terms(slugs: list[str], kb: KnowledgeBase, analyses: dict[str, list[s
 
 @dataclass(frozen=True)
 class Evidence:
-    """A claim ready to be scored against any text."""
+    """A claim ready to be scored against any text: its words (sub-words included, as the index
+    segments them) found as substrings, and its numbers."""
 
     weights: dict[str, float]
     numbers: frozenset[str]
@@ -148,9 +149,20 @@ class Evidence:
     def total(self) -> float:
         return sum(self.weights.values())
 
+    def present(self, text: str) -> list[str]:
+        """The claim's words found in a folded text, in the claim's order."""
+        return [t for t in self.weights if t in text]
+
+    def places(self, word: str, text: str) -> Iterator[tuple[int, int]]:
+        """Where a word of the claim is in a folded text: (start, end) of each occurrence."""
+        at = text.find(word)
+        while at >= 0:
+            yield at, at + len(word)
+            at = text.find(word, at + 1)
+
     def score(self, text: str, numbers: frozenset[str]) -> float:
         """The weighted share of the claim's words in a folded text, mixed with its numbers' share."""
-        return self.share({t for t in self.weights if t in text}, numbers)
+        return self.share(set(self.present(text)), numbers)
 
     def share(self, found: set[str], numbers: frozenset[str], words: Iterable[str] | None = None) -> float:
         """The score of a text holding the `found` words (of `words`, the only ones worth summing,
@@ -167,4 +179,115 @@ class Evidence:
         return share if not total else (1 - weight) * found_share + weight * share
 
     def found(self, text: str, numbers: frozenset[str]) -> set[str]:
-        return {t for t in self.weights if t in text} | (self.numbers & numbers)
+        return set(self.present(text)) | (self.numbers & numbers)
+
+
+# jieba's tags (rjieba.tag) of words that state no fact of their own: adjectives and adverbs (the
+# framing a reader does not ask a source for: 显著, 重要, 日益, 迅速), pronouns, prepositions,
+# conjunctions, particles, time and direction words, measure words, interjections.
+FRAMING_TAGS = frozenset(
+    {"a", "ad", "d", "vd", "r", "p", "c", "u", "uj", "ul", "uz", "uv", "ud", "ug", "t", "f", "q", "mq", "y", "e", "o"}
+)
+_CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_LATIN_RUN = re.compile(r"[a-z0-9][a-z0-9.+_-]*(?: [a-z0-9][a-z0-9.+_-]*)*")
+_NAME_PART = re.compile(r"[a-z]+|[0-9]+")
+_LETTER = re.compile(r"[a-z]")
+SHOWN_FACTS = 6  # held and missing facts named beside a citation, each
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing a claim states that a passage can be checked for."""
+
+    key: str  # what is looked for: a folded word or name, a number as `numbers_of` writes it
+    kind: str  # "number" | "name" (written in Latin script) | "word"
+    shown: str  # as the claim writes it
+
+
+@lru_cache(maxsize=65536)  # each claim is tagged once per build, not once per use
+def claim_facts(claim: str) -> tuple[Fact, ...]:
+    """A claim's names and content words, in its order. A name is a run of Latin-script words
+    (`GPT-4`, `Hugging Face`, `MLX-LM`: one fact each, looked for whole); a content word is a jieba
+    word of two or more characters not tagged as framing or function (FRAMING_TAGS)."""
+    import rjieba
+
+    folded = fold(claim)
+    same = len(folded) == len(claim)  # folding kept every offset: names are shown as written
+    facts: dict[str, Fact] = {}
+    for run in _CHINESE_RUN.findall(folded):
+        for word, tag in rjieba.tag(run):
+            if len(word) > 1 and tag not in FRAMING_TAGS:
+                facts.setdefault(word, Fact(word, "word", word))
+    for match in _LATIN_RUN.finditer(folded):
+        name = match.group().rstrip(".+_-")
+        if len(name) > 1 and _LETTER.search(name):
+            start = match.start()
+            facts.setdefault(name, Fact(name, "name", claim[start : start + len(name)] if same else name))
+    return tuple(facts.values())
+
+
+def claim_terms(claim: str) -> set[str]:
+    """The words of a folded claim whose postings its audit reads: its index words and its facts' words."""
+    return set(claim_words(claim)) | {f.key for f in claim_facts(claim) if f.kind == "word"}
+
+
+@lru_cache(maxsize=4096)
+def name_pattern(name: str) -> re.Pattern[str]:
+    """A folded name as a text may write it: its letter and digit runs in order, with or without
+    spaces, hyphens, dots or underscores between them (`gpt-4`, `gpt4`, `GPT 4`; `hugging face`,
+    `huggingface`), not inside a longer word or number (`gpt-4` is not in `gpt-4o`, `gpt-40`,
+    `gpt-4.5`; `bench` is not in `benchmark`)."""
+    parts = _NAME_PART.findall(name)
+    return re.compile(r"(?<![a-z0-9])" + r"[\s._-]*".join(parts) + r"(?![a-z0-9]|\.[0-9])")
+
+
+@dataclass(frozen=True)
+class Facts(Evidence):
+    """A claim's key facts (`claim_facts` and its numbers) ready to be looked for in a passage:
+    whole words (no sub-words, unlike `Evidence`) weighted by idf, names by `name_pattern`."""
+
+    names: frozenset[str] = frozenset()
+    shown: dict[str, str] = field(default_factory=dict)  # key → as the claim writes it
+    rare: frozenset[str] = frozenset()  # the words and names worth naming to a reader (not common in the corpus)
+
+    @classmethod
+    def of(cls, claim: str, terms: CorpusTerms, settings: AuditSettings) -> Facts:
+        folded = fold(claim)
+        facts = claim_facts(claim) or tuple(Fact(w, "word", w) for w in claim_words(folded))  # all framing: its words
+        documents = len(terms.chunks)
+        common = settings.common_share * documents
+        weights: dict[str, float] = {}
+        rare = set()
+        for fact in facts:
+            words = [fact.key] if fact.kind == "word" else [t for t in tokenize(fact.key) if _LETTER.search(t)]
+            dfs = [len(terms.postings.get(word, ())) for word in words] or [0]
+            weights[fact.key] = idf(min(dfs), documents)  # a name weighs as its rarest word
+            if min(dfs) <= common:
+                rare.add(fact.key)
+        numbers = claim_numbers(folded)
+        return cls(
+            weights,
+            numbers,
+            settings,
+            frozenset(f.key for f in facts if f.kind == "name"),
+            {f.key: f.shown for f in facts} | {n: n for n in numbers},
+            frozenset(rare) | numbers,
+        )
+
+    def present(self, text: str) -> list[str]:
+        names = self.names
+        return [t for t in self.weights if (name_pattern(t).search(text) if t in names else t in text)]
+
+    def places(self, word: str, text: str) -> Iterator[tuple[int, int]]:
+        if word not in self.names:
+            yield from super().places(word, text)
+            return
+        for match in name_pattern(word).finditer(text):
+            yield match.start(), match.end()
+
+    def named(self, keys: set[str]) -> tuple[str, ...]:
+        """The rare ones among `keys`, as the claim writes them: numbers, then names, then words by
+        weight (the rarest first, in the claim's order among equals), at most SHOWN_FACTS."""
+        place = {key: n for n, key in enumerate(self.shown)}  # numbers, names and words in the claim's order
+        order = lambda key: (key not in self.numbers, key not in self.names, -self.weights.get(key, 0.0), place[key])  # noqa: E731
+        return tuple(self.shown[k] for k in sorted(keys & self.rare, key=order)[:SHOWN_FACTS])

@@ -80,25 +80,23 @@ class Folded:
         start, end = self.bounds[0][first], self.bounds[1][last]
         return Window(start, end, self._text(start, end))
 
-    def _found(self, words: list[str]) -> dict[int, set[str]]:
-        """The claim's words in each sentence that holds any, by sentence index: from each word's
-        occurrences in the folded chunk (a word never crosses a sentence's end), else, where
-        folding moved offsets, by looking in each sentence."""
+    def _found(self, evidence: Evidence, words: list[str]) -> dict[int, set[str]]:
+        """The claim's `words` (those in the chunk) in each sentence that holds any, by sentence
+        index: from each word's occurrences in the folded chunk (a word never crosses a sentence's
+        end), else, where folding moved offsets, by looking in each sentence."""
         found: dict[int, set[str]] = {}
         if not self.same:
             for i, sentence in enumerate(self._sentence_texts):
-                held = {t for t in words if t in sentence}
+                held = set(evidence.present(sentence)).intersection(words)
                 if held:
                     found[i] = held
             return found
         text, (starts, ends) = self.text, self.bounds
         for word in words:
-            at = text.find(word)
-            while at >= 0:
+            for at, end in evidence.places(word, text):
                 i = bisect.bisect_right(starts, at) - 1
-                if i >= 0 and at + len(word) <= ends[i]:
+                if i >= 0 and end <= ends[i]:
                     found.setdefault(i, set()).add(word)
-                at = text.find(word, at + 1)
         return found
 
     def best(self, evidence: Evidence, above: float = -1.0) -> tuple[float, Window | None]:
@@ -107,12 +105,12 @@ class Folded:
         two, the first of equal scores kept. Only windows holding some of the claim are scored, and
         only the claim's words found in the chunk looked for. A chunk that cannot score above
         `above` (its whole-chunk share bounds its score) is not looked into: (0.0, None)."""
-        words = [t for t in evidence.weights if t in self.text]
+        words = evidence.present(self.text)
         shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
         whole = evidence.share(set(words), shared_numbers, words)
         if not (words or shared_numbers) or whole <= above:
             return 0.0, None
-        found = self._found(words)
+        found = self._found(evidence, words)
         numbers: dict[int, frozenset[str]] = {}
         if shared_numbers:
             for i, sentence in enumerate(self.sentence_numbers):

@@ -66,5 +66,14 @@ class AuditSettings:
     then never doubted, nor named); more costs time and measures the same (2 or 6: 0.713 / 0.891).
     Default 1."""
 
+    unsupported_below: float = 0.2
+    """The verdict (`verdicts.verdict`): support below this is `unsupported`, the passage on the
+    topic at best. 0..1: 0 calls nothing unsupported, 1 everything. Default 0.2."""
+
+    supported_from: float = 0.25
+    """Support from this on is `supported` when no number or name of the claim is missing, else
+    `partial`. unsupported_below..1: `unsupported_below` leaves `partial` to claims missing a number
+    or a name, 1 keeps `supported` for passages stating every fact. Default 0.25."""
+
 
 SETTINGS = AuditSettings()

@@ -1,17 +1,32 @@
-"""One citation's audit: its support, span, status and a better chunk named."""
+"""One citation's audit: does the cited passage state the claim's key facts (the verdict, from what
+the passage holds), which it holds and lacks, the span holding them, and the specific reason
+(status) with a better chunk named, from how the cited chunk ranks against the chunks compared."""
 
 from __future__ import annotations
 
 from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
 from ..models import Audit, Resolved
-from .claims import CorpusTerms, Evidence
+from .claims import CorpusTerms, Evidence, Facts
 from .scoring import Chunks, Window, proposed
 from .settings import SETTINGS, AuditSettings
 
 
 def _span(window: Window | None) -> tuple[int, int] | None:
     return (window.start, window.end) if window else None
+
+
+def verdict(support: float, lacks_name_or_number: bool, status: str, settings: AuditSettings = SETTINGS) -> str:
+    """What a careful reader would say of the passage (models.VERDICTS), from `support`, the share of
+    the claim's key facts it states (absolute: its best window mixed with the whole chunk):
+    `unsupported` below `unsupported_below` (on the topic at best) or when the chunk is the page's
+    title alone; `supported` from `supported_from` on, unless a number or a name of the claim is
+    not in the chunk (a key fact missing is `partial` by definition); `partial` between."""
+    if status == "title_only" or support < settings.unsupported_below:
+        return "unsupported"
+    if support >= settings.supported_from and not lacks_name_or_number:
+        return "supported"
+    return "partial"
 
 
 def audit_citation(
@@ -22,12 +37,20 @@ def audit_citation(
     chunks: Chunks,
     settings: AuditSettings = SETTINGS,
 ) -> Audit:
-    """One resolved long_context citation's evidence: support, span, status and a better chunk."""
+    """One resolved long_context citation's evidence: verdict, support, the facts held and missing,
+    span, status and a better chunk."""
     slug, number = item.source_slug or "", item.citation.chunk or 0
     cited = chunks(slug, number)
     evidence = Evidence.of(claim, terms, settings)
+    facts = Facts.of(claim, terms, settings)
+    support, facts_window = cited.best(facts)
+    held = facts.found(cited.text, cited.numbers)
+    lacking = (set(facts.weights) | facts.numbers) - held
+    found = (facts.named(held), facts.named(lacking))
+    lacks_name_or_number = bool(lacking & (facts.names | facts.numbers))
     if cited.text.strip() == fold(kb.loaded.sources[slug].title).strip():
-        return Audit("title_only", round(evidence.score(cited.text, cited.numbers), 4), claim, None)
+        verdict_ = verdict(support, lacks_name_or_number, "title_only", settings)
+        return Audit("title_only", round(support, 4), claim, None, found[1], verdict=verdict_, held=found[0])
     if not evidence.weights and not evidence.numbers:  # a reference-list entry: it claims nothing to check
         return Audit("supported", 1.0, claim, None)
     local, window = cited.best(evidence)
@@ -36,19 +59,32 @@ def audit_citation(
         score, best = chunks(*key).best(evidence, above=max(local, rival))  # only a higher score matters
         if score > rival:
             rival, rival_key, rival_window = score, key, best
-    support = local / max(local, rival, settings.full_score) if local > 0 else 0.0
-    missing = tuple(sorted(evidence.numbers - cited.numbers)) if evidence.numbers else ()
+    relative = local / max(local, rival, settings.full_score) if local > 0 else 0.0
     better_terms: tuple[str, ...] = ()
     if rival_key and rival >= local + settings.better_margin and rival >= local * settings.better_ratio:
         status = "better_elsewhere"
         extra = evidence.found(rival_window.text, rival_window.numbers) - evidence.found(cited.text, cited.numbers)
         better_terms = tuple(sorted(extra, key=lambda t: (-evidence.weights.get(t, 99.0), t))[:3])
-    elif missing:
+    elif evidence.numbers - cited.numbers:
         status = "numbers_missing"
-    elif support < settings.weak:
+    elif relative < settings.weak:
         status = "weak"
     else:
         status = "supported"
+    better_span = None
     if status == "supported" or rival <= local:
-        rival_key = rival_window = None  # a better chunk is named only beside a flag
-    return Audit(status, round(support, 4), claim, _span(window), missing, rival_key, _span(rival_window), better_terms)
+        rival_key = None  # a better chunk is named only beside a flag
+    elif rival_key:
+        better_span = _span(chunks(*rival_key).best(facts)[1] or rival_window)
+    return Audit(
+        status,
+        round(support, 4),
+        claim,
+        _span(facts_window or window),
+        found[1],
+        rival_key,
+        better_span,
+        better_terms,
+        verdict(support, lacks_name_or_number, status, settings),
+        found[0],
+    )

@@ -13,7 +13,7 @@ from ..documents import chunk_docs
 from ..knowledge_base import KnowledgeBase, Sentences
 from ..models import Audit, Resolved
 from ..paths import source_path
-from .claims import CorpusTerms, claim_words, corpus_terms
+from .claims import CorpusTerms, claim_terms, corpus_terms
 from .scoring import Chunks
 from .settings import SETTINGS, AuditSettings
 from .verdicts import audit_citation
@@ -173,7 +173,7 @@ def audit_corpus(
 ) -> dict[str, list[Audit | None]]:
     """The audits of `reports`, all citing corpus `key`."""
     claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
-    words = {w for r in reports for claim in claims[r] if claim for w in claim_words(fold(claim))}
+    words = {w for r in reports for claim in claims[r] if claim for w in claim_terms(fold(claim))}
     terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
     return {
         slug: audit_report(kb.cited[slug].report.final, kb.cited[slug].final, kb, terms, claims[slug], chunks, settings)

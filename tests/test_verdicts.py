@@ -1,0 +1,112 @@
+"""Issue 27: the verdict from the claim's key facts the cited passage holds — names, numbers, content
+words — and the span that holds them, on hand-made claims and passages."""
+
+from __future__ import annotations
+
+import pytest
+
+from build_tools import audit
+from build_tools.audit import CorpusTerms, Facts, claim_facts, folded_chunk, name_pattern, verdict
+
+
+def facts_of(claim: str, postings: dict[str, list[int]] | None = None, chunks: int = 100) -> Facts:
+    """A claim's facts over a corpus of `chunks` chunks where only `postings` are known."""
+    keys = [("s", n) for n in range(chunks)]
+    terms = CorpusTerms(keys, {key: n for n, key in enumerate(keys)}, postings or {})
+    return Facts.of(claim, terms, audit.SETTINGS)
+
+
+def test_a_claims_facts_are_its_names_content_words_and_numbers():
+    facts = claim_facts("Hugging Face 与 OpenAI 的 GPT-4 在 2024 年显著提升了复杂的推理能力，并且迅速普及")
+    kinds = {fact.key: fact.kind for fact in facts}
+    assert kinds["hugging face"] == kinds["openai"] == kinds["gpt-4"] == "name"  # one fact per name
+    assert {fact.shown for fact in facts if fact.kind == "name"} == {"Hugging Face", "OpenAI", "GPT-4"}
+    assert kinds["推理"] == kinds["能力"] == kinds["提升"] == "word"
+    framing = {"显著", "复杂", "迅速", "并且", "与", "的", "在"}
+    assert not framing & set(kinds)  # framing and function words state no fact
+    assert facts_of("GPT-4 在 2024 年发布").numbers == {"2024"}  # the 4 of GPT-4 is the name's
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "found"),
+    [
+        ("gpt-4", "openai 发布了 gpt-4。", True),
+        ("gpt-4", "openai 发布了 gpt4 和 gpt 4", True),  # as people type it
+        ("gpt-4", "openai 发布了 gpt-4o", False),  # another model
+        ("gpt-4", "openai 发布了 gpt-40", False),
+        ("gpt-4", "openai 发布了 gpt-4.5", False),
+        ("gpt-oss", "gpt-oss-120b 和 gpt-oss-20b", True),  # the series in its members' names
+        ("deepresearch bench", "一个 deepresearch benchmark", False),  # bench is not in benchmark
+        ("hugging face", "huggingface 平台", True),
+        ("ai", "openai 的模型", False),  # not inside a longer word
+        ("mlx-lm", "用 mlx-lm 跑大模型", True),
+    ],
+)
+def test_a_name_is_found_whole_as_a_text_may_write_it(name, text, found):
+    assert bool(name_pattern(name).search(text)) is found
+
+
+def test_rare_facts_are_named_numbers_and_names_first():
+    """A reader is shown the facts that matter: the claim's numbers, its names, then its rarer words
+    (a word in most of the corpus's chunks, here 模型, is not named)."""
+    facts = facts_of("OpenAI 发布的开源模型下载量 3000 万", {"模型": list(range(80)), "发布": [1, 2]})
+    shown = facts.named(set(facts.weights) | facts.numbers)
+    assert shown[:2] == ("3000", "OpenAI")
+    assert "模型" not in shown and {"开源", "下载量", "发布"} <= set(shown)
+    assert shown.index("下载量") < shown.index("发布")  # the rarest first: 发布 is in two chunks
+
+
+@pytest.mark.parametrize(
+    ("support", "lacks", "status", "expected"),
+    [
+        (0.9, False, "supported", "supported"),
+        (0.9, True, "supported", "partial"),  # a number or name missing: partial by definition
+        (0.9, False, "title_only", "unsupported"),  # the page's title alone states nothing
+        (audit.SETTINGS.supported_from, False, "weak", "supported"),  # decided by what the passage holds
+        (audit.SETTINGS.unsupported_below, False, "supported", "partial"),
+        (audit.SETTINGS.unsupported_below - 0.01, False, "supported", "unsupported"),
+        (0.0, False, "better_elsewhere", "unsupported"),
+    ],
+)
+def test_the_verdict_reads_how_much_of_the_claim_the_passage_states(support, lacks, status, expected):
+    assert verdict(support, lacks, status) == expected
+
+
+CLAIM = "甲公司发布的新模型参数量达到700亿"
+
+
+@pytest.mark.parametrize(
+    ("chunk", "span"),
+    [
+        # the facts in two adjacent sentences, the second the chunk's last: the span covers both
+        (
+            "开头说的是别的事情。甲公司发布了新模型。该模型参数量达到700亿。",
+            "甲公司发布了新模型。该模型参数量达到700亿。",
+        ),
+        (
+            "甲公司发布了新模型。该模型参数量达到700亿。后面说的是别的事情。",
+            "甲公司发布了新模型。该模型参数量达到700亿。",
+        ),
+        # one sentence states them all: the span is that sentence, not its neighbour too
+        (
+            "甲公司发布了新模型。甲公司发布的新模型参数量达到700亿。后面说的是别的事情。",
+            "甲公司发布的新模型参数量达到700亿。",
+        ),
+        (
+            "开头说的是别的事情。甲公司发布的新模型参数量达到700亿。甲公司发布了新模型。",
+            "甲公司发布的新模型参数量达到700亿。",
+        ),
+    ],
+)
+def test_the_span_covers_the_claims_facts_in_one_or_two_sentences(chunk, span):
+    support, window = folded_chunk(chunk).best(facts_of(CLAIM))
+    assert window is not None and chunk[window.start : window.end] == span
+    assert support > 0.9
+
+
+def test_support_is_absolute():
+    """The same passage holds the same share of a claim's facts whatever other chunks hold."""
+    chunk = folded_chunk("甲公司发布了新模型。")
+    alone = chunk.best(facts_of(CLAIM))[0]
+    assert 0.3 < alone < 0.9  # 甲公司, 发布 and 模型, not 参数量 nor 700亿
+    assert chunk.best(facts_of(CLAIM, chunks=2))[0] == pytest.approx(alone)  # equal weights either way
