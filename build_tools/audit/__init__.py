@@ -1,15 +1,18 @@
-"""Evidence for each citation: does the cited chunk say what the claim says? (issue 15)
+"""Evidence for each citation: does the cited chunk say what the claim says? (issues 15, 27)
 
-Lexical, offline, deterministic and explainable, so it is evidence shown to the reader, never a
-verdict. A claim (`knowledge_base.Sentences.claim`) is reduced to its informative words (jieba
-through `analysis.tokenize`, weighted by lunr's idf over the chunks of the report's corpus) and its
-numbers. A chunk is scored by the weighted share of the claim's words (and numbers) found in its
-best window of one or two sentences, the span shown to the reader, mixed with the share found in
-the whole chunk. Support is that score made relative: the cited chunk's score over the best among
-the chunks compared with it (the few of the same source and of the corpus sharing most of the
-claim's rarer words, found through the segmentation the search index caches, so the audit adds no
-segmentation of its own to a build). Cost per citation is bounded (a few chunks scored, not the
-corpus). What it cannot tell apart is written down with the benchmark's numbers in BENCHMARKS.md.
+Lexical, offline, deterministic and explainable. A claim (`knowledge_base.Sentences.claim`) is
+reduced to its key facts (`claims.Facts`: names written in Latin script, found whole; content words
+by jieba's tags, framing words left out, weighted by lunr's idf over the chunks of the report's
+corpus; numbers). Support is the weighted share of those facts the cited chunk states, absolute:
+its best window of one or two sentences (the span shown to the reader) mixed with the whole chunk.
+The verdict reads it (`verdicts.verdict`): `supported`, `partial` (a number or a name missing, or
+too few of the facts: `Audit.missing` names them) or `unsupported` (on the topic at best). The
+specific reason (`Audit.status`) still comes from how the cited chunk ranks against the few chunks
+compared with it (of the same source and of the corpus, sharing most of the claim's rarer words,
+found through the segmentation the search index caches, so the audit adds no segmentation of its
+own but the claims'): a better chunk named, numbers missing, a weak share, a title-only chunk.
+Cost per citation is bounded (a few chunks scored, not the corpus). Measured against blind readers
+and what it cannot tell apart: BENCHMARKS.md.
 
 The package, by job: `claims` (what a claim states: numbers, words and their weights, `Evidence`),
 `scoring` (a chunk's score and best window, the chunks compared, `Chunks`), `verdicts` (one

@@ -1,0 +1,105 @@
+"""The evidence benchmark's own arithmetic (benchmarks/evidence_bench.py): the issue's figures, the
+readers' agreement and the baseline, on hand-made verdicts and scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.evidence_bench import agreement, bigram_share, bootstrap, cohen_kappa, halves, metrics, missed
+
+ROWS = [  # (reader, audit verdict, support, baseline)
+    ("states", "supported", 0.9, 0.5),
+    ("states", "partial", 0.6, 0.1),
+    ("states", "unsupported", 0.1, 0.6),  # a stated claim flagged
+    ("partial", "partial", 0.5, 0.4),
+    ("partial", "unsupported", 0.15, 0.2),
+    ("topic", "unsupported", 0.1, 0.3),
+    ("topic", "unsupported", 0.05, 0.05),
+    ("topic", "supported", 0.7, 0.2),  # shown supported
+    ("unrelated", "unsupported", 0.0, 0.0),
+    ("unrelated", "partial", 0.3, 0.0),
+]
+
+
+def test_the_issues_figures():
+    found = metrics(ROWS)
+    assert found["cases"] == 10
+    assert found["readers"] == {"states": 3, "partial": 2, "topic": 3, "unrelated": 2}
+    assert found["recall_unsupported"] == round(3 / 5, 3)  # of topic+unrelated, 3 of 5 unsupported
+    assert found["not_stated_shown_supported"] == round(1 / 5, 3)
+    assert found["states_flagged_unsupported"] == round(1 / 3, 3)
+    # support: states 0.9, 0.6, 0.1 against 0.1, 0.05, 0.7, 0.0, 0.3 → wins 5 + 4 + (2 + 0.5 tie) = 11.5 of 15
+    assert found["auc_support"] == round(11.5 / 15, 3)
+    # baseline: 0.5, 0.1, 0.6 against 0.3, 0.05, 0.2, 0.0, 0.0 → 5 + 3 + 5 = 13 of 15
+    assert found["auc_baseline"] == round(13 / 15, 3)
+    assert found["by_reader"]["states"] == {"supported": 1, "partial": 1, "unsupported": 1}
+    assert found["by_reader"]["partial"] == {"partial": 1, "unsupported": 1}
+    assert found["exact"] == round(5 / 10, 3)  # states→supported, partial→partial, topic/unrelated→unsupported
+
+
+def test_figures_without_a_kind_of_case_are_none():
+    found = metrics([("partial", "partial", 0.5, 0.5)])
+    assert found["recall_unsupported"] is None and found["states_flagged_unsupported"] is None
+    assert found["auc_support"] is None
+
+
+def test_missed_is_how_far_from_the_targets():
+    assert missed(metrics(ROWS)) == round((0.8 - 0.6) + (0.2 - 0.1) + (1 / 3 - 0.05), 3)
+    met = [("states", "supported", 1.0, 1.0), ("topic", "unsupported", 0.0, 0.0)]
+    assert missed(metrics(met)) == 0
+
+
+def test_cohens_kappa_on_a_textbook_table():
+    # 50 items: both yes 20, only the first 5, only the second 10, both no 15: p_o 0.7, p_e 0.5
+    pairs = [("y", "y")] * 20 + [("y", "n")] * 5 + [("n", "y")] * 10 + [("n", "n")] * 15
+    assert cohen_kappa(pairs) == 0.4
+    assert cohen_kappa([("a", "a"), ("b", "b")]) == 1.0
+    assert cohen_kappa([("a", "a")]) is None  # one label only: chance explains everything
+
+
+def test_agreement_of_the_readers_on_the_cases_judged_twice():
+    judged = {
+        "k1": {"verdict": "states", "second": "states"},
+        "k2": {"verdict": "topic", "second": "unrelated"},
+        "k3": {"verdict": "partial", "second": "states"},
+        "k4": {"verdict": "unrelated", "second": "unrelated"},
+        "k5": {"verdict": "topic"},  # judged once
+    }
+    found = agreement(judged)
+    assert found["cases"] == 4
+    assert found["exact"] == 0.5
+    assert found["states_vs_not"] == 0.75  # k3 is states for one reader only
+    assert found["not_stated_vs_not"] == 1.0  # topic and unrelated are both not stated
+    assert agreement({"k": {"verdict": "topic"}}) == {"cases": 0}
+
+
+@pytest.mark.parametrize(
+    ("claim", "passage", "share"),
+    [
+        ("开源模型", "这是开源模型的报告", 1.0),  # 开源, 源模, 模型
+        ("开源模型", "开源的大模型", 2 / 3),  # 源模 is not there
+        ("OpenAI 发布 GPT", "openai 的 gpt-4", 2 / 3),  # openai and gpt as words; the bigram 发布 not
+        ("GPT", "chatgpt", 0.0),  # a word, not a substring
+        ("，。", "任何文本", 0.0),
+    ],
+)
+def test_the_bigram_baseline(claim, passage, share):
+    assert bigram_share(claim, passage) == pytest.approx(share)
+
+
+def test_halves_split_each_verdict_evenly_and_stay_the_same():
+    judged = {f"k{n}": verdict for n, verdict in enumerate(["states"] * 12 + ["topic"] * 42 + ["partial"] * 31)}
+    first, second = halves(judged)
+    assert first | second == set(judged) and not first & second
+    for verdict in ("states", "topic", "partial"):
+        count = sum(judged[key] == verdict for key in first)
+        assert abs(2 * count - sum(v == verdict for v in judged.values())) <= 1
+    assert halves(dict(reversed(judged.items()))) == (first, second)
+
+
+def test_bootstrap_intervals_hold_the_aucs():
+    found = bootstrap(ROWS, resamples=200)
+    low, high = found["auc_support"]
+    assert 0 <= low <= round(11.5 / 15, 3) <= high <= 1
+    assert found["difference"][0] <= found["difference"][1]
+    assert bootstrap([("partial", "partial", 0.5, 0.5)]) == {}
