@@ -127,7 +127,7 @@ def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[st
         report = cited.report
         sections = (("final", cited.final, report.final), ("original", cited.original, report.original or ""))
         claims = {name: audit.report_claims(text, items) for name, items, text in sections if text}
-        words = {w for found_claims in claims.values() for c in found_claims if c for w in audit.claim_terms(fold(c))}
+        words = {w for found_claims in claims.values() for c in found_claims if c for w in audit.claim_terms(c)}
         terms = audit.corpus_terms([s for s in corpus.slugs if s], kb, analyses, words)
         for name, items, text in sections:
             if not text:

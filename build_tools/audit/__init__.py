@@ -33,7 +33,7 @@ from .claims import (
     claim_words,
     corpus_terms,
     idf,
-    name_pattern,
+    name_places,
     numbers_of,
 )
 from .scoring import Chunks, Folded, Window, folded_chunk, proposed
@@ -80,7 +80,7 @@ __all__ = [
     "corpus_terms",
     "folded_chunk",
     "idf",
-    "name_pattern",
+    "name_places",
     "numbers_of",
     "proposed",
     "report_claims",

@@ -227,24 +227,58 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
 
 
 def claim_terms(claim: str) -> set[str]:
-    """The words of a folded claim whose postings its audit reads: its index words and its facts' words."""
-    return set(claim_words(claim)) | {f.key for f in claim_facts(claim) if f.kind == "word"}
+    """The words of a claim whose postings its audit reads: its index words and its facts' words."""
+    return set(claim_words(fold(claim))) | {f.key for f in claim_facts(claim) if f.kind == "word"}
 
 
-@lru_cache(maxsize=4096)
-def name_pattern(name: str) -> re.Pattern[str]:
-    """A folded name as a text may write it: its letter and digit runs in order, with or without
-    spaces, hyphens, dots or underscores between them (`gpt-4`, `gpt4`, `GPT 4`; `hugging face`,
-    `huggingface`), not inside a longer word or number (`gpt-4` is not in `gpt-4o`, `gpt-40`,
-    `gpt-4.5`; `bench` is not in `benchmark`)."""
-    parts = _NAME_PART.findall(name)
-    return re.compile(r"(?<![a-z0-9])" + r"[\s._-]*".join(parts) + r"(?![a-z0-9]|\.[0-9])")
+@lru_cache(maxsize=65536)
+def name_parts(name: str) -> tuple[str, ...]:
+    """A folded name's letter and digit runs (`gpt-4o` → gpt, 4, o)."""
+    return tuple(_NAME_PART.findall(name))
+
+
+@lru_cache(maxsize=65536)
+def name_words(name: str) -> tuple[str, ...]:
+    """The index words of a folded name that hold a letter: what its weight is read from."""
+    return tuple(t for t in tokenize(name) if _LETTER.search(t))
+
+
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_BETWEEN = frozenset(" \t\n\r\f\v._-")  # what may stand between a name's parts
+
+
+def name_places(name: str, text: str) -> Iterator[tuple[int, int]]:
+    """Where a folded name is in a folded text, as a text may write it: its letter and digit runs
+    in order, with or without spaces, hyphens, dots or underscores between them (`gpt-4`, `gpt4`,
+    `gpt 4`; `hugging face`, `huggingface`), not inside a longer word or number (`gpt-4` is not in
+    `gpt-4o`, `gpt-40` or `gpt-4.5`; `bench` is not in `benchmark`). Linear in the text: each
+    occurrence of the first run is followed at most through the name's length and one run of
+    separators per part."""
+    parts = name_parts(name)
+    if not parts:
+        return
+    first, size = parts[0], len(text)
+    at = text.find(first)
+    while at >= 0:
+        if at == 0 or text[at - 1] not in _ALNUM:
+            end = at + len(first)
+            for part in parts[1:]:
+                while end < size and text[end] in _BETWEEN:
+                    end += 1
+                if not text.startswith(part, end):
+                    break
+                end += len(part)
+            else:
+                after = text[end : end + 2]
+                if not after or (after[0] not in _ALNUM and not (after[0] == "." and after[1:].isdigit())):
+                    yield at, end
+        at = text.find(first, at + 1)
 
 
 @dataclass(frozen=True)
 class Facts(Evidence):
     """A claim's key facts (`claim_facts` and its numbers) ready to be looked for in a passage:
-    whole words (no sub-words, unlike `Evidence`) weighted by idf, names by `name_pattern`."""
+    whole words (no sub-words, unlike `Evidence`) weighted by idf, names by `name_places`."""
 
     names: frozenset[str] = frozenset()
     shown: dict[str, str] = field(default_factory=dict)  # key → as the claim writes it
@@ -259,10 +293,10 @@ class Facts(Evidence):
         weights: dict[str, float] = {}
         rare = set()
         for fact in facts:
-            words = [fact.key] if fact.kind == "word" else [t for t in tokenize(fact.key) if _LETTER.search(t)]
-            dfs = [len(terms.postings.get(word, ())) for word in words] or [0]
-            weights[fact.key] = idf(min(dfs), documents)  # a name weighs as its rarest word
-            if min(dfs) <= common:
+            words = (fact.key,) if fact.kind == "word" else name_words(fact.key)
+            df = min((len(terms.postings.get(word, ())) for word in words), default=0)
+            weights[fact.key] = idf(df, documents)  # a name weighs as its rarest word
+            if df <= common:
                 rare.add(fact.key)
         numbers = claim_numbers(folded)
         return cls(
@@ -276,14 +310,10 @@ class Facts(Evidence):
 
     def present(self, text: str) -> list[str]:
         names = self.names
-        return [t for t in self.weights if (name_pattern(t).search(text) if t in names else t in text)]
+        return [t for t in self.weights if (t in text if t not in names else next(name_places(t, text), None))]
 
     def places(self, word: str, text: str) -> Iterator[tuple[int, int]]:
-        if word not in self.names:
-            yield from super().places(word, text)
-            return
-        for match in name_pattern(word).finditer(text):
-            yield match.start(), match.end()
+        return name_places(word, text) if word in self.names else super().places(word, text)
 
     def named(self, keys: set[str]) -> tuple[str, ...]:
         """The rare ones among `keys`, as the claim writes them: numbers, then names, then words by

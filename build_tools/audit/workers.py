@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
 
-from ..analysis import TermCache, fold
+from ..analysis import TermCache
 from ..documents import chunk_docs
 from ..knowledge_base import KnowledgeBase, Sentences
 from ..models import Audit, Resolved
@@ -173,7 +173,7 @@ def audit_corpus(
 ) -> dict[str, list[Audit | None]]:
     """The audits of `reports`, all citing corpus `key`."""
     claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
-    words = {w for r in reports for claim in claims[r] if claim for w in claim_terms(fold(claim))}
+    words = {w for r in reports for claim in claims[r] if claim for w in claim_terms(claim)}
     terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
     return {
         slug: audit_report(kb.cited[slug].report.final, kb.cited[slug].final, kb, terms, claims[slug], chunks, settings)
