@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from build_tools import commonmark
-from build_tools.audit import chunk_numbers, claim_numbers
+from build_tools.audit import SETTINGS as AUDIT_SETTINGS
+from build_tools.audit import CorpusTerms, Facts, chunk_numbers, claim_facts, claim_numbers, folded_chunk, name_places
 from build_tools.chunk import chunk_text
 from build_tools.cite import parse
 from build_tools.cite.parse import parse_citations, parse_locator, parse_numbers, rag_references
@@ -238,6 +239,23 @@ def report_markdown(text: str) -> str:
     return commonmark.render(text, [(c.start, c.end, "<a></a>") for c in report_citations(text)], "final")
 
 
+CLAIM_FACTS = Facts.of(
+    "OpenAI 的 GPT-4 o 与 Hugging Face 在 2024 年发布了 gpt oss 模型 a a a",
+    CorpusTerms([("s", 0)], {("s", 0): 0}),
+    AUDIT_SETTINGS,
+)
+
+
+def facts_in_chunk(text: str) -> tuple:
+    """What the audit reads of a cited chunk for a claim's facts: its best window and what it holds."""
+    chunk = folded_chunk(text)
+    return chunk.best(CLAIM_FACTS), CLAIM_FACTS.found(chunk.text, chunk.numbers)
+
+
+def names_in(text: str) -> list:
+    return [list(name_places(name, text)) for name in ("gpt-4 o", "a a a", "hugging face")]
+
+
 def read_corpus_text(text: str) -> list:
     return [corpus_document(item, i, "c.json", line) for i, (line, item) in enumerate(corpus_items(text))]
 
@@ -269,6 +287,18 @@ READERS = [
     (chunk_numbers, Shape("", "1.25 ")),
     (chunk_numbers, Shape("", "1,000,")),
     (claim_numbers, Shape("", "1) ")),
+    (claim_facts.__wrapped__, Shape("", "a b ")),  # a long run of Latin words is prose: its words
+    (claim_facts.__wrapped__, Shape("", "gpt-4-")),
+    (claim_facts.__wrapped__, Shape("", "开源模型，")),
+    (names_in, Shape("", "a ")),  # every occurrence of a name's first part followed
+    (names_in, Shape("", "gpt-4 ")),
+    (names_in, Shape("gpt", " ", "4 o")),  # one run of separators between two parts
+    (names_in, Shape("", "a")),
+    (names_in, Shape("", "hugging -")),
+    (facts_in_chunk, Shape("", "gpt-4 o。")),
+    (facts_in_chunk, Shape("", "hugging face 发布模型")),
+    (facts_in_chunk, Shape("", "2024。")),
+    (facts_in_chunk, Shape("", "a a ")),
     (parse_report_markdown, Shape("", "## x\n")),
     (parse_report_markdown, Shape("## Report\n", "\n")),
     (parse_report_markdown, Shape("", "## Report\n")),

@@ -25,6 +25,8 @@ def test_a_claims_facts_are_its_names_content_words_and_numbers():
     framing = {"显著", "复杂", "迅速", "并且", "与", "的", "在"}
     assert not framing & set(kinds)  # framing and function words state no fact
     assert facts_of("GPT-4 在 2024 年发布").numbers == {"2024"}  # the 4 of GPT-4 is the name's
+    prose = claim_facts("正如 the state of the art in open models 所说")  # English prose, not one name
+    assert [fact.key for fact in prose if fact.kind == "name"] == ["state", "art", "open", "models"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ of the report's corpus (`Evidence`)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -193,6 +194,38 @@ _LATIN_RUN = re.compile(r"[a-z0-9][a-z0-9.+_-]*(?: [a-z0-9][a-z0-9.+_-]*)*")
 _NAME_PART = re.compile(r"[a-z]+|[0-9]+")
 _LETTER = re.compile(r"[a-z]")
 SHOWN_FACTS = 6  # held and missing facts named beside a citation, each
+MAX_NAME_WORDS = 3  # Latin-script words in a row that are one name (Hugging Face, DeepResearch Bench)
+ENGLISH_FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "this",
+        "to",
+        "was",
+        "were",
+        "with",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -206,8 +239,9 @@ class Fact:
 
 @lru_cache(maxsize=65536)  # each claim is tagged once per build, not once per use
 def claim_facts(claim: str) -> tuple[Fact, ...]:
-    """A claim's names and content words, in its order. A name is a run of Latin-script words
-    (`GPT-4`, `Hugging Face`, `MLX-LM`: one fact each, looked for whole); a content word is a jieba
+    """A claim's names and content words, in its order. A name is a run of up to MAX_NAME_WORDS
+    Latin-script words (`GPT-4`, `Hugging Face`, `MLX-LM`: one fact each, looked for whole; a longer
+    run is English prose, each of its words but function words a fact); a content word is a jieba
     word of two or more characters not tagged as framing or function (FRAMING_TAGS)."""
     import rjieba
 
@@ -219,10 +253,16 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
             if len(word) > 1 and tag not in FRAMING_TAGS:
                 facts.setdefault(word, Fact(word, "word", word))
     for match in _LATIN_RUN.finditer(folded):
-        name = match.group().rstrip(".+_-")
-        if len(name) > 1 and _LETTER.search(name):
-            start = match.start()
-            facts.setdefault(name, Fact(name, "name", claim[start : start + len(name)] if same else name))
+        words = match.group().split(" ")
+        if len(words) > MAX_NAME_WORDS:  # a phrase written in English, not a name: its words
+            places = [match.start() + n for n in itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0)]
+            runs = [(at, word) for at, word in zip(places, words) if word not in ENGLISH_FUNCTION_WORDS]
+        else:
+            runs = [(match.start(), match.group())]
+        for start, run in runs:
+            name = run.rstrip(".+_-")
+            if len(name) > 1 and _LETTER.search(name):
+                facts.setdefault(name, Fact(name, "name", claim[start : start + len(name)] if same else name))
     return tuple(facts.values())
 
 
