@@ -164,11 +164,11 @@ FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "title_only")
 
 @dataclass(frozen=True)
 class Audit:
-    """How well a resolved long_context citation's chunk supports the claim it is attached to:
-    evidence for the reader, never a verdict (`build_tools/audit.py`)."""
+    """How well a resolved long_context citation's chunk supports the claim it is attached to
+    (`build_tools/audit/`): the verdict, the share of the claim's key facts it states, and why."""
 
     status: str  # supported | weak | better_elsewhere | numbers_missing | title_only: the specific reason
-    support: float  # 0..1
+    support: float  # 0..1: the share of the claim's key facts the passage states (best window and whole chunk)
     claim: str
     span: tuple[int, int] | None  # the best-supporting sentence(s), as offsets in the chunk's text
     missing: tuple[str, ...] = ()  # the claim's key facts (numbers, names, rare words) the cited passage lacks
