@@ -54,7 +54,10 @@ def cases(kb: KnowledgeBase) -> list[Case]:
 def _all_cases(kb: KnowledgeBase) -> Iterator[Case]:
     for slug, cited in sorted(kb.cited.items()):
         report = cited.report
-        for section, items, text in (("final", cited.final, report.final), ("original", cited.original, report.original)):
+        for section, items, text in (
+            ("final", cited.final, report.final),
+            ("original", cited.original, report.original),
+        ):
             if not text:
                 continue
             sentences = Sentences(text, items)

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .cite.resolve import file_key
+from .cite.resolve import file_key, stem_key
 from .knowledge_base import CitedReport, KnowledgeBase
 from .messages import STATUS_LABELS
 from .models import Report, Resolved
@@ -71,12 +71,13 @@ def configuration_of(report: Report) -> Configuration:
 
 class TitleLookup:
     """Whether a cited long_context title names anything anywhere in the knowledge base: a source
-    (by the resolver's title rule, `Titles`) or a task file. One that names nothing was most
-    likely invented."""
+    (by the resolver's title rule, `Titles`) or a task file (its name with or without its
+    extension). One that names nothing was most likely invented."""
 
     def __init__(self, kb: KnowledgeBase):
         self.titles = kb.titles
-        self.files = {file_key(f.name) for f in kb.loaded.files.values()}
+        files = kb.loaded.files.values()
+        self.files = {file_key(f.name) for f in files} | {stem_key(f.name) for f in files} - {None}
 
     def known(self, title: str) -> bool:
         return file_key(title) in self.files or bool(self.titles.match(title))
