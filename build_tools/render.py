@@ -718,7 +718,6 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
 
 
 HEALTH_PLACES = 6  # reports linked per row of the health page; the rest are counted
-CORPUS_MISSING = ("corpus_unnamed", "corpus_absent", "corpus_note")  # titles not checked: no corpus to check
 
 
 def audit_counts_html(audits: Iterable[Audit | None]) -> str:
@@ -756,7 +755,7 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
                 continue
             name = item.citation.title or item.citation.file or item.citation.raw
             groups.setdefault(item.status, {}).setdefault((name, why(item)), []).append((cited, anchor))
-            if lookup.invented(item) and not (item.reason and item.reason.code in CORPUS_MISSING):
+            if lookup.invented(item):
                 invented.setdefault(name, []).append((cited, anchor))
 
     def places(found: list[tuple[CitedReport, str | None]]) -> str:

@@ -69,10 +69,19 @@ def configuration_of(report: Report) -> Configuration:
     return Configuration(OTHER, "other")
 
 
+# Why a report's long_context titles cannot be checked at all: its corpus is not in the knowledge
+# base (not named, absent, or a bench folder's that the importer could not identify). Its titles
+# are not called invented: the corpus they came from may simply be missing.
+CORPUS_MISSING = frozenset(
+    ("corpus_unnamed", "corpus_absent", "corpus_note", "bench_corpus_unknown", "bench_corpus_absent")
+)
+
+
 class TitleLookup:
-    """Whether a cited long_context title names anything anywhere in the knowledge base: a source
-    (by the resolver's title rule, `Titles`) or a task file (its name with or without its
-    extension). One that names nothing was most likely invented."""
+    """The one rule for an invented title (health page, comparison page, `kb stats`): a cited
+    long_context title that names nothing anywhere in the knowledge base — no source (by the
+    resolver's title rule, `Titles`), no task file (its name with or without its extension) —
+    where the report's corpus is there to check it against."""
 
     def __init__(self, kb: KnowledgeBase):
         self.titles = kb.titles
@@ -83,9 +92,11 @@ class TitleLookup:
         return file_key(title) in self.files or bool(self.titles.match(title))
 
     def invented(self, item: Resolved) -> bool:
-        """A long_context citation with a title that matches no source and no file."""
+        """A long_context citation with a title that matches no source and no file, its corpus known."""
         c = item.citation
-        return c.kind == "long_context" and bool(c.title) and item.source_slug is None and not self.known(c.title)
+        if c.kind != "long_context" or not c.title or item.source_slug is not None:
+            return False
+        return not (item.reason and item.reason.code in CORPUS_MISSING) and not self.known(c.title)
 
 
 def titled(item: Resolved) -> bool:

@@ -20,7 +20,7 @@ from helpers import build_site, kb, kb_check, landed, need_pipeline
 from build_tools import cli, render, render_stats
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import assemble, build
-from build_tools.models import FileSource, Report
+from build_tools.models import Corpus, FileSource, Report, Source
 from build_tools.stats import TitleLookup, failed
 from build_tools.validation import validation_changes
 
@@ -282,11 +282,16 @@ def test_a_task_file_named_without_its_extension_is_no_invented_title(tmp_path):
     loaded = Loaded(tmp_path)
     name = "gpt-4 technical report.pdf"
     loaded.files = {f"files/t1/{name}": FileSource("f1", name, f"files/t1/{name}", "pdf", "t1")}
+    loaded.sources = {"s1": Source("s1", "开源模型综述", "正文。")}
+    loaded.corpora["corpora/t2/c"] = Corpus("corpora/t2/c", "t2", ["s1"])
     text = '见 [long_context: "GPT-4 Technical Report", chunk 2] 与 [long_context: "GPT-5 报告", chunk 1]。'
-    loaded.reports["r"] = Report("r", "R", "reports/r", text, task="t2", files="files/t2")
+    loaded.reports["r"] = Report("r", "R", "reports/r", text, task="t2", corpus="corpora/t2/c", files="files/t2")
+    loaded.reports["no-corpus"] = Report("no-corpus", "R", "reports/n", text, task="t3", files="files/t3")
     kb = assemble(loaded)
     lookup = TitleLookup(kb)
     assert [(item.status, lookup.invented(item)) for item in kb.cited["r"].final] == [
         ("unknown_source", False),
         ("unknown_source", True),
     ]
+    # a report whose corpus is not in the knowledge base: its titles cannot be checked, none is called invented
+    assert [lookup.invented(item) for item in kb.cited["no-corpus"].final] == [False, False]
