@@ -71,6 +71,38 @@ AUDIT_REASONS = {
     "numbers_missing": "被引用的块中没有 {numbers}",
     "title_only": "被引用的块只有文档标题",
 }
+VERDICT_LABELS = {  # the evidence verdicts (models.VERDICTS, issue 27)
+    "supported": "有依据",
+    "partial": "部分有依据",
+    "unsupported": "无依据",
+}
+# The exported report (build_tools/export.py): its header, each citation's footnote, the marks in the
+# text beside an unresolved or unsupported citation, and the report page's links to the exports.
+EXPORT = {
+    "lead": "由 Citekb 导出的最终报告。每处引用是一条脚注：来源标题、块号或页码、支持它的原文、原始网址和核查结论；"
+    "未解析的引用在正文中标为〔⚠ …〕，无依据的标为〔✗ 无依据〕，部分有依据的标为〔◐ 部分有依据〕。",
+    "citations": "最终报告引用 {count} 处：{counts}",
+    "verdicts": "证据核查：{counts}",
+    "mark_status": "〔⚠ {status}〕",
+    "mark_unsupported": "〔✗ 无依据〕",
+    "mark_partial": "〔◐ 部分有依据〕",
+    "source": "《{title}》",
+    "file": "{kind}《{name}》",
+    "task_file": "任务文件",
+    "chunk": "块 {chunk}",
+    "span": "原文：“{span}”",
+    "no_span": "被引用的块中没有找到支持这句话的原文",
+    "url": "原始网址：",
+    "verdict": "核查：{verdict}",
+    "missing": "缺少：{facts}",
+    "unchecked": "核查：未核查",
+    "unresolved": "原文引用：{raw}",
+    "reason": "原因：{reason}",
+    "links": "导出这份报告：",
+    "md": "Markdown（带脚注）",
+    "csv": "引用表（CSV）",
+    "docx": "Word（DOCX）",
+}
 
 # code → (English, Chinese); `{name}` is a value of the Reason, `{name!r}` quoted in English.
 REASONS: dict[str, tuple[str, str]] = {
