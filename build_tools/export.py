@@ -29,6 +29,7 @@ from .knowledge_base import CitedReport, KnowledgeBase
 from .messages import EXPORT, KIND_LABELS, META_LABELS, STATUS_LABELS, VERDICT_LABELS
 from .models import Audit, Resolved
 from .render import file_part, part_label, why
+from .stats import failed
 
 FORMATS = ("md", "docx", "csv", "json")
 NOTE_SPAN = 300  # characters of the supporting span quoted in a footnote (the table has it whole)
@@ -67,6 +68,7 @@ class Container:
 
     kind: str  # quote | item
     marker: str = ""  # an item's `-`, `*`, `+` or `3.`, `3)`
+    list: object = None  # an item's list: the items of one list share it
 
 
 @dataclass
@@ -231,7 +233,7 @@ def note_parts(kb: KnowledgeBase, item: Resolved, row: Row) -> tuple[tuple[str, 
     if row.span:
         quoted = row.span if len(row.span) <= NOTE_SPAN else row.span[: NOTE_SPAN - 1] + "…"
         sentences.append(EXPORT["span"].format(span=quoted))
-    elif row.verdict:
+    elif row.verdict in ("partial", "unsupported"):
         sentences.append(EXPORT["no_span"])
     parts.append(("text", one_line("".join(map(sentence, sentences)))))
     if row.url:
@@ -257,12 +259,13 @@ def header(cited: CitedReport, rows: list[Row]) -> list[str]:
     statuses = Counter(r.status for r in rows)
     verdicts = Counter(r.verdict for r in rows if r.verdict)
     lines = [one_line(" · ".join(run))] if run else []
-    lines.append(
-        EXPORT["citations"].format(
-            count=len(rows),
-            counts=" · ".join(f"{label} {statuses[s]}" for s, label in STATUS_LABELS.items() if statuses[s]),
-        )
-    )
+    if failed(report.final):
+        lines.append(EXPORT["failed"])
+    elif rows:
+        counts = " · ".join(f"{label} {statuses[s]}" for s, label in STATUS_LABELS.items() if statuses[s])
+        lines.append(EXPORT["citations"].format(count=len(rows), counts=counts))
+    else:
+        lines.append(EXPORT["no_citations"])
     if verdicts:
         counts = " · ".join(f"{label} {verdicts[v]}" for v, label in VERDICT_LABELS.items() if verdicts[v])
         lines.append(EXPORT["verdicts"].format(counts=counts))
@@ -279,14 +282,19 @@ def report_blocks(tokens: list[Token], slots: dict[str, int], place: Callable[[i
     """The report's blocks from the page's tokens; a citation slot becomes `place(k)`."""
     blocks: list[Block] = []
     stack: list[Container] = []
+    lists: list[object] = []
     pending: Block | None = None  # a heading or paragraph waiting for its inline token
     table: Block | None = None
     for token in tokens:
         kind = token.type
         if kind == "blockquote_open":
             stack.append(Container("quote"))
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            lists.append(object())
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
         elif kind == "list_item_open":
-            stack.append(Container("item", token.info + token.markup))
+            stack.append(Container("item", token.info + token.markup, lists[-1]))
         elif kind in ("blockquote_close", "list_item_close"):
             stack.pop()
         elif kind == "heading_open":
@@ -315,7 +323,7 @@ def report_blocks(tokens: list[Token], slots: dict[str, int], place: Callable[[i
     return blocks
 
 
-_OFF_SITE = re.compile(r"(?:https?|mailto):[^\s<>\\]+", re.IGNORECASE)
+_OFF_SITE = re.compile(r"(?:https?|mailto):[^\s\x00-\x20\x7f<>\\\"]+", re.IGNORECASE)  # also a valid autolink
 _STYLES = {"strong", "em", "s"}
 
 
@@ -430,7 +438,7 @@ def md_block(block: Block) -> list[str]:
         info = block.info if _INFO.fullmatch(block.info) else ""
         return [fence + info, *block.code.removesuffix("\n").split("\n"), fence] if block.code else [fence, fence]
     if block.kind == "rule":
-        return ["---"]
+        return ["___"]  # not `---` or `***`: after an item's `-` or `*` marker they would be a rule themselves
     width = max(len(cells) for cells in block.rows)
     lines = []
     for n, cells in enumerate(block.rows):
@@ -456,6 +464,13 @@ def md_prefixes(containers: tuple[Container, ...], started: set[int]) -> tuple[s
     return first, rest
 
 
+def same_list(one: Block, other: Block) -> bool:
+    """Whether two blocks are in one list (its items, or items nested in them): the items of a tight
+    list follow each other with no blank line; anything else is a block of its own."""
+    lists = {id(c.list) for c in one.containers if c.kind == "item"}
+    return any(id(c.list) in lists for c in other.containers if c.kind == "item")
+
+
 def markdown(exported: Exported) -> str:
     """The report as Markdown (CommonMark with GFM footnotes and tables): the title and header, the
     report with `[^n]` after each citation's place, and the footnotes at the end."""
@@ -466,7 +481,7 @@ def markdown(exported: Exported) -> str:
     started: set[int] = set()
     previous: Block | None = None
     for block in exported.blocks:
-        if previous is not None and not (block.tight and previous.tight):
+        if previous is not None and not (block.tight and previous.tight and same_list(previous, block)):
             shared = []
             for before, now in zip(previous.containers, block.containers):
                 if before is not now:
@@ -599,10 +614,18 @@ def docx_bytes(exported: Exported) -> bytes:
             add(add(element, "pPr"), "pStyle", val=style)
         return element
 
+    relationships: dict[tuple[str, str], str] = {}
+
     def link(element, url: str, part):
-        """A hyperlink to `url` (a relationship of the part it is in) to put runs in."""
+        """A hyperlink to `url` (a relationship of the part it is in, one per address) to put runs
+        in. Ids are numbered here: python-docx's `relate_to` looks through every relationship of
+        the part for each new one, quadratic in a report citing thousands of addresses."""
+        key = (str(part.partname), url)
+        if key not in relationships:
+            relationships[key] = f"rIdCitekbLink{len(relationships) + 1}"
+            part.rels.add_relationship(RELATIONSHIP_TYPE.HYPERLINK, url, relationships[key], is_external=True)
         hyperlink = add(element, "hyperlink")
-        hyperlink.set(R_ID, part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True))
+        hyperlink.set(R_ID, relationships[key])
         return hyperlink
 
     def write_inline(element, events: list[Inline], bold: bool = False) -> None:

@@ -82,6 +82,8 @@ EXPORT = {
     "lead": "由 Citekb 导出的最终报告。每处引用是一条脚注：来源标题、块号或页码、支持它的原文、原始网址和核查结论；"
     "未解析的引用在正文中标为〔⚠ …〕，无依据的标为〔✗ 无依据〕，部分有依据的标为〔◐ 部分有依据〕。",
     "citations": "最终报告引用 {count} 处：{counts}",
+    "no_citations": "最终报告没有引用。",
+    "failed": "运行失败（没有生成报告）。",
     "verdicts": "证据核查：{counts}",
     "mark_status": "〔⚠ {status}〕",
     "mark_unsupported": "〔✗ 无依据〕",
