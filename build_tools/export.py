@@ -68,7 +68,6 @@ class Container:
 
     kind: str  # quote | item
     marker: str = ""  # an item's `-`, `*`, `+` or `3.`, `3)`
-    list: object = None  # an item's list: the items of one list share it
 
 
 @dataclass
@@ -282,19 +281,14 @@ def report_blocks(tokens: list[Token], slots: dict[str, int], place: Callable[[i
     """The report's blocks from the page's tokens; a citation slot becomes `place(k)`."""
     blocks: list[Block] = []
     stack: list[Container] = []
-    lists: list[object] = []
     pending: Block | None = None  # a heading or paragraph waiting for its inline token
     table: Block | None = None
     for token in tokens:
         kind = token.type
         if kind == "blockquote_open":
             stack.append(Container("quote"))
-        elif kind in ("bullet_list_open", "ordered_list_open"):
-            lists.append(object())
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            lists.pop()
         elif kind == "list_item_open":
-            stack.append(Container("item", token.info + token.markup, lists[-1]))
+            stack.append(Container("item", token.info + token.markup))
         elif kind in ("blockquote_close", "list_item_close"):
             stack.pop()
         elif kind == "heading_open":
@@ -464,13 +458,6 @@ def md_prefixes(containers: tuple[Container, ...], started: set[int]) -> tuple[s
     return first, rest
 
 
-def same_list(one: Block, other: Block) -> bool:
-    """Whether two blocks are in one list (its items, or items nested in them): the items of a tight
-    list follow each other with no blank line; anything else is a block of its own."""
-    lists = {id(c.list) for c in one.containers if c.kind == "item"}
-    return any(id(c.list) in lists for c in other.containers if c.kind == "item")
-
-
 def markdown(exported: Exported) -> str:
     """The report as Markdown (CommonMark with GFM footnotes and tables): the title and header, the
     report with `[^n]` after each citation's place, and the footnotes at the end."""
@@ -481,7 +468,7 @@ def markdown(exported: Exported) -> str:
     started: set[int] = set()
     previous: Block | None = None
     for block in exported.blocks:
-        if previous is not None and not (block.tight and previous.tight and same_list(previous, block)):
+        if previous is not None and not (block.tight and previous.tight):
             shared = []
             for before, now in zip(previous.containers, block.containers):
                 if before is not now:

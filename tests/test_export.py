@@ -44,7 +44,7 @@ REPORT = f"""# 测试报告
 开源模型可以本地部署 [long_context: "开源模型发展报告（测试）", chunk 0]。
 闭源模型按调用收费 [long_context: "{PLAIN}", chunk 0]，也有人说免费 [long_context: "{PLAIN}", chunk 0]。
 
-- 编造的来源 [long_context: "不存在的标题", chunk 2]
+- 编造的来源 [long_context: "不存在的标题", chunk 2]，模型自己写的 [^1] 不是脚注
 - 文件的第二页 [文档: 报告.pdf, page 2]
 """
 # Each citation's footnote, in order, as a reader must see it (`〔…〕` marks what is not clean).
@@ -122,7 +122,7 @@ def test_the_docx_has_a_footnote_per_citation_with_what_it_cites():
         assert text_of(before) == mark
         assert before.find(f"{W}rPr/{W}color").get(W + "val") == "C00000"
     paragraphs = [p.text for p in document.paragraphs]
-    assert "编造的来源 〔⚠ 未知来源〕" in paragraphs and paragraphs[0] == "测试报告"
+    assert "编造的来源 〔⚠ 未知来源〕，模型自己写的 [^1] 不是脚注" in paragraphs and paragraphs[0] == "测试报告"
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         types = package.read("[Content_Types].xml").decode()
         settings_xml = package.read("word/settings.xml").decode()
@@ -197,9 +197,13 @@ def footnoted(markdown: str) -> tuple[list, dict[int, str]]:
     raw HTML on as a permissive viewer has it; and each footnote's definition, by number."""
     body, found, notes = markdown.partition("\n[^1]: ")
     definitions = dict(re.findall(r"^\[\^(\d+)\]: (.*)$", found.lstrip("\n") + notes, re.MULTILINE))
+    return footnote_parser().parse(body), {int(n): text for n, text in definitions.items()}
+
+
+def footnote_parser() -> MarkdownIt:
     parser = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     parser.inline.ruler.before("link", "footnote_ref", footnote_reference)
-    return parser.parse(body), {int(n): text for n, text in definitions.items()}
+    return parser
 
 
 def references(tokens) -> list[int]:
@@ -215,7 +219,7 @@ def test_the_markdown_has_a_footnote_per_citation_and_marks():
     tokens, definitions = footnoted(markdown)
     children = inline_children(tokens)
     assert references(tokens) == [1, 2, 3, 4, 5]
-    parser = MarkdownIt("commonmark", {"html": True})
+    parser = footnote_parser()
     for n, expected in enumerate(NOTES, 1):
         shown = inline_children(parser.parse(definitions[n]))
         assert "".join(c.content for c in shown if c.type == "text") == expected
@@ -224,7 +228,7 @@ def test_the_markdown_has_a_footnote_per_citation_and_marks():
         OPEN_URL
     ]
     text = page_text(tokens)
-    assert "开源模型可以本地部署 [^1]。" in text and "编造的来源 〔⚠ 未知来源〕[^4]" in text
+    assert "开源模型可以本地部署 [^1]。" in text and "编造的来源 〔⚠ 未知来源〕[^4]，模型自己写的 [^1] 不是脚注" in text
     assert "也有人说免费 〔✗ 无依据〕[^3]" in text and "按调用收费 〔◐ 部分有依据〕[^2]" in text
     assert not [t for t in tokens + children if t.type.startswith("html")]
 
@@ -313,7 +317,7 @@ def test_any_input_stays_text_in_every_format(knowledge, verdicts):
     placed = read(knowledge, cited, knowledge.audits["r0"])
     numbers = [note.n for note in placed.notes]
     assert sorted(definitions) == numbers == references(tokens) == list(range(1, len(numbers) + 1))
-    parser = MarkdownIt("commonmark", {"html": True})
+    parser = footnote_parser()
     for item, row in zip(cited.final, placed.rows):
         if row.n is None:
             continue
@@ -341,7 +345,13 @@ def test_any_input_stays_text_in_every_format(knowledge, verdicts):
     )
 
 
-RICH = """# 标题 *强调* [long_context: "闭源模型商业化路线研究", chunk 0]
+RICH = """[long_context: "闭源模型商业化路线研究", chunk 0]: 以引用开头的一行
+\\- 不是列表
+\\+ 也不是
+\\===
+1\\. 不是编号 [^1] 不是脚注 `` `反引号` `` 和 `  空格  `
+
+# 标题 *强调* [long_context: "闭源模型商业化路线研究", chunk 0]
 
 > 引用段落 **粗体** [long_context: "闭源模型商业化路线研究", chunk 0]
 > 第二行
@@ -358,7 +368,7 @@ RICH = """# 标题 *强调* [long_context: "闭源模型商业化路线研究", 
 
   第二段 [long_context: "闭源模型商业化路线研究", chunk 0]: 冒号
 
-- 紧凑列表
+* 紧凑列表
 
 2. 从二开始的列表
 
@@ -405,19 +415,19 @@ def test_the_markdown_reads_as_the_report():
         page_text(original, {CITATION_SLOT.format(k): at_span[s] for k, s in enumerate(spans)})
     )
     assert blocks_of(tokens)[-len(blocks_of(original)) :] == blocks_of(original)
-    assert references(tokens) == sorted(definitions) == list(range(1, 9))
+    assert references(tokens) == sorted(definitions) == list(range(1, 10))
     links = [c.attrGet("href") for c in inline_children(tokens) if c.type == "link_open"]
     assert links == ["https://example.org/x?a=1&b=2", "https://img.example/x.png", "https://auto.example/"]
     docx_parts(exported(knowledge, "docx"))  # opens
 
 
 def test_md_text_escapes_what_would_be_markup():
-    for text in ("[^1]", "<b>x</b>", "a|b", "*x* _y_ `z`", "~~s~~", "&amp;", "$x$", "\\", "{: .x}", "# h"):
-        html = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).renderInline(md_text(text))
-        assert (
-            "<" not in html.replace("&lt;", "")
-            and html.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&quot;", '"') == text
-        )
+    """Text reads back as that text, in a paragraph or a footnote: no footnote, link, emphasis,
+    code, HTML, entity, math or table cell of its own."""
+    parser = footnote_parser()
+    for text in ("[^1]", "<b>x</b>", "a|b", "*x* _y_ `z`", "~~s~~", "&amp;", "$x$", "\\", "{: .x}", "[a](b) ![c](d)"):
+        children = inline_children(parser.parse("x " + md_text(text)))
+        assert [c.type for c in children] == ["text"] and children[0].content == "x " + text
 
 
 def test_export_is_linear_in_citations():
