@@ -28,6 +28,7 @@ from .commonmark import CITATION_SLOT, citation_tokens, disjoint
 from .knowledge_base import CitedReport, KnowledgeBase
 from .messages import EXPORT, KIND_LABELS, META_LABELS, STATUS_LABELS, VERDICT_LABELS
 from .models import Audit, Resolved
+from .paths import export_path
 from .render import file_part, part_label, why
 from .stats import failed
 
@@ -118,6 +119,18 @@ def export(kb: KnowledgeBase, cited: CitedReport, audits: list[Audit | None] | N
     if format == "json":
         return json_bytes(exported.rows)
     raise ValueError(f"no export format {format!r}")
+
+
+def site_files(kb: KnowledgeBase, cited: CitedReport, audits: list[Audit | None] | None) -> dict[str, bytes]:
+    """What the site publishes beside a report's page (`paths.export_path`): its Markdown and its
+    citation table. Not the DOCX: it costs ten times as much per report (BENCHMARKS.md); `kb export`
+    makes it."""
+    exported = read(kb, cited, audits)
+    slug = cited.report.slug
+    return {
+        export_path(slug, "md"): markdown(exported).encode("utf-8", "replace"),
+        export_path(slug, "csv"): csv_bytes(exported.rows),
+    }
 
 
 # ---------------------------------------------------------------- reading a report

@@ -103,7 +103,7 @@ EXPORT = {
     "links": "导出这份报告：",
     "md": "Markdown（带脚注）",
     "csv": "引用表（CSV）",
-    "docx": "Word（DOCX）",
+    "docx": "Word（DOCX）请用命令行导出：",
 }
 
 # code → (English, Chinese); `{name}` is a value of the Reason, `{name!r}` quoted in English.

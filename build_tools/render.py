@@ -22,6 +22,7 @@ from .knowledge_base import Backlink, CitedReport, KnowledgeBase
 from .messages import (
     AUDIT_LABELS,
     AUDIT_REASONS,
+    EXPORT,
     FILE_NOTES,
     KIND_LABELS,
     META_LABELS,
@@ -35,9 +36,11 @@ from .messages import (
 )
 from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import (
+    EXPORT_FILES,
     chunk_anchor,
     chunk_path,
     citation_anchor,
+    export_path,
     file_download_path,
     part_anchor,
     published_as_text,
@@ -645,6 +648,19 @@ def counts_html(
     )
 
 
+def export_links(cited: CitedReport, link: Link) -> str:
+    """The report page's links to its exports, written beside the page by the build (`export.py`),
+    each saved under the report's slug; the DOCX, which costs too much to make for every report at
+    build time, as the command that makes it."""
+    slug = cited.report.slug
+    links = " · ".join(
+        f'<a href="{esc(link(export_path(slug, format)))}" download="{esc(slug)}.{format}">{EXPORT[format]}</a>'
+        for format in EXPORT_FILES
+    )
+    command = f"kb export {slug} --sources 知识库文件夹 --format docx --out {slug}.docx"
+    return f'<p class="citekb-export">{EXPORT["links"]}{links} · {EXPORT["docx"]}<code>{esc(command)}</code></p>\n'
+
+
 def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     report = cited.report
     meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
@@ -662,6 +678,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         else "",
         f'<table class="citekb-meta">{rows}</table>\n',
         f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
+        export_links(cited, link),
     ]
     if report.query:
         parts.append(

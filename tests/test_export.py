@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import mimetypes
 import re
 import shutil
 import subprocess
@@ -18,9 +20,10 @@ from pathlib import Path
 
 import docx
 import pytest
+from bs4 import BeautifulSoup
 from doubling import assert_linear
 from fixtures import make_sample_kb
-from helpers import kb
+from helpers import REPO, build_site, kb, kb_check
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -474,3 +477,60 @@ def test_kb_export_says_what_is_wrong_in_one_line(tmp_path):
         done = kb("export", *args, check=False)
         assert done.returncode == 1 and said in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------- on the site
+
+
+def test_each_report_page_offers_its_exports(tmp_path):
+    """The build writes each report's Markdown (as .txt: text/plain on any host, never a page) and
+    citation table beside its page, the same bytes `kb export` gives; the page links to both (saved
+    under the report's name) and names the command for the DOCX; every link lands."""
+    root = make_sample_kb(tmp_path / "kb", hostile=True)
+    built = build_site(root, tmp_path / "site")
+    assert built.returncode == 0, built.log
+    for slug in ("demo", "hostile"):
+        folder = built.site / "reports" / slug
+        assert (folder / "report.txt").read_bytes() == kb("export", slug, "--sources", str(root)).stdout.encode()
+        table = kb("export", slug, "--sources", str(root), "--format", "csv").stdout.encode("utf-8")
+        assert (folder / "citations.csv").read_bytes().replace(b"\r\n", b"\n") == table.replace(b"\r\n", b"\n")
+        page = BeautifulSoup(built.page(f"reports/{slug}"), "html.parser")
+        links = {a["href"]: a.get("download") for a in page.select("p.citekb-export a")}
+        assert links == {"report.txt": f"{slug}.md", "citations.csv": f"{slug}.csv"}
+        assert f"kb export {slug} " in page.select_one("p.citekb-export code").get_text()
+    assert [mimetypes.guess_type(f"x/{name}")[0] for name in ("report.txt", "citations.csv")] == [
+        "text/plain",
+        "text/csv",
+    ]
+    assert kb_check(built.site)["broken"] == []
+
+
+@pytest.mark.parametrize("serving", [False, True])
+def test_exports_that_cannot_be_written_are_one_line(tmp_path, monkeypatch, caplog, serving):
+    """A file where a report page's folder belongs: a build stops with one line naming the file;
+    while serving, the background writer logs it and the served site goes on."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import PluginError
+    from mkdocs.structure.files import Files
+
+    monkeypatch.setenv("CITEKB_SOURCES", str(make_sample_kb(tmp_path / "kb")))
+    monkeypatch.setenv("CITEKB_CACHE", str(tmp_path / "terms.marshal"))
+    (tmp_path / "site" / "reports").mkdir(parents=True)
+    (tmp_path / "site" / "reports" / "demo").write_text("a file")
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    config.plugins.on_startup(command="serve" if serving else "build", dirty=False)
+    config = config.plugins.on_config(config)
+    plugin = next(hook.plugin for hook in config.plugins.values() if hasattr(hook, "plugin"))
+    config.plugins.on_files(Files([]), config=config)
+    expected = (
+        f"citekb: report exports not written: {tmp_path / 'site' / 'reports' / 'demo' / 'report.txt'}: File exists"
+    )
+    if not serving:
+        with pytest.raises(PluginError) as raised:
+            plugin.on_post_build(config=config)
+        assert str(raised.value) == expected
+        return
+    with caplog.at_level(logging.ERROR):
+        plugin.on_post_build(config=config)
+        plugin.indexing.join()
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [expected]
