@@ -8,24 +8,27 @@ The audits are made here (helper "verdict" fills them on a real build), with eac
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import markdown
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from helpers import REPO, Build, serve, write_page
+from helpers import REPO, Build, kb, serve, write_page
 
-from build_tools import render
+from build_tools import render, render_stats
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import KnowledgeBase, assemble
 from build_tools.messages import CHECK_NAV, FACTS, VERDICT_LABELS
 from build_tools.models import Audit, Corpus, Report, Source
+from build_tools.stats import stats
 
 A, B = "开源模型的崛起", "闭源模型的护城河"
 BODY = "开源模型在二〇二四年发布了很多版本。" * 40
@@ -261,6 +264,63 @@ def test_the_health_page_has_no_claims_section_or_link_when_nothing_is_to_check(
     soup = BeautifulSoup(render.health_page(kb, lambda t: t), "html.parser")
     assert soup.select("#weakest") == [] and soup.select('a[href="#weakest"]') == []
     assert soup.select('.citekb-count[data-verdict="supported"]')  # the counts still
+
+
+# ---------------------------------------------------------------- kb stats and the comparison page
+
+
+def test_stats_give_the_verdicts_and_their_shares_of_the_audited_citations():
+    kb = judged(knowledge(REPORT, model="m", context="32k"), REPORT_VERDICTS)
+    before = {row.configuration.id: row.as_json() for row in stats(replace(kb, audits={}))}
+    (row,) = stats(kb)
+    found = row.as_json()
+    assert found["verdicts"] == {"supported": 2, "partial": 2, "unsupported": 2}
+    assert found["verdict_shares"] == pytest.approx({"supported": 1 / 3, "partial": 1 / 3, "unsupported": 1 / 3})
+    assert {k: v for k, v in found.items() if not k.startswith("verdict")} == before[row.configuration.id]
+    assert "verdicts" not in before[row.configuration.id]  # nothing audited: absent, never zero
+    assert "verdicts" not in found["tasks"]["t"]
+
+
+def test_a_failed_run_adds_no_verdict():
+    kb = judged(knowledge(f"甲 {cite(A)}。", model="m", context="32k"), ["partial"])
+    kb.cited["r"].report.final = "No report generated."
+    (row,) = stats(kb)
+    assert "verdicts" not in row.as_json() and row.as_json()["failed"] == 1
+
+
+def test_the_comparison_page_gives_the_shares_and_lists_the_citations_behind_them():
+    kb = judged(knowledge(REPORT, model="m", context="32k"), REPORT_VERDICTS)
+    soup = BeautifulSoup(render_stats.stats_page(kb, lambda t: t), "html.parser")
+    table = soup.select_one("#configurations").find_next("table")
+    heads = [th.get_text() for th in table.select("thead th")]
+    assert heads[-3:] == [f"{SHAPES[v]} {VERDICT_LABELS[v]}" for v in ("supported", "partial", "unsupported")]
+    cells = table.select("tbody tr")[0].select("td")[-3:]
+    assert [c.get_text(" ").split()[0] for c in cells] == ["33.3%"] * 3 and "2/6" in cells[1].get_text()
+    for cell in cells:
+        listing = soup.find(id=cell.a["href"][1:])
+        assert listing.name == "h4" and "（2）" in listing.get_text()
+    bars = soup.select_one("#verdicts").find_next("ul", class_="citekb-verdict-bars")
+    assert "✓ 33.3% · ◐ 33.3% · ✗ 33.3%" in bars.get_text()
+    rects = bars.select("svg rect")
+    assert [float(r["width"]) for r in rects] == pytest.approx([1000 / 3] * 3, abs=0.1)
+    without = BeautifulSoup(render_stats.stats_page(replace(kb, audits={}), lambda t: t), "html.parser")
+    assert without.select("#verdicts") == [] and "◐" not in without.get_text()
+
+
+def test_kb_stats_json_and_table_carry_the_verdicts(tmp_path):
+    root = tmp_path / "kb"
+    write_page(root, "a.txt", A, "开源模型在二〇二四年发布了很多版本，参数达到七百亿。" * 5)
+    report = root / "reports" / "r"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t\ncorpus: pages\nmodel: m\ncontext: 32k\n", encoding="utf-8")
+    (report / "final_report.md").write_text(
+        f"# R\n\n开源模型在二〇二四年发布了很多版本 {cite(A)}。\n", encoding="utf-8"
+    )
+    (row,) = json.loads(kb("stats", str(root), "--json", "--cache", str(tmp_path / "none")).stdout)
+    assert sum(row["verdicts"].values()) == 1 and sum(row["verdict_shares"].values()) == pytest.approx(1)
+    table = kb("stats", str(root), "--cache", str(tmp_path / "none")).stdout.splitlines()
+    assert table[0].split()[-6:-3] == ["supported%", "partial%", "unsupported%"]
+    assert not (tmp_path / "none").exists()  # the cache is read, never written
 
 
 # ---------------------------------------------------------------- the imported pipeline, built
