@@ -568,3 +568,20 @@ def test_on_a_phone_the_buttons_are_at_hand_and_a_tap_goes_to_the_next(served, b
         assert phone.evaluate(FOCUSED) == EXPECTED[0]
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_search_snippets_of_a_report_leave_the_marks_out(evidence_site, tab):
+    """A report section's snippet is its words: neither a citation's label nor its verdict."""
+    with serve(evidence_site.site) as url:
+        with tab.expect_response(lambda response: "search/citekb/docs.json" in response.url):
+            tab.goto(url + "/")
+        box = tab.locator("input.md-search__input")
+        box.click()
+        box.fill("护城河很深")
+        box.press("End")
+        result = tab.locator('.md-search-result__list a[href*="reports/evidence/"][href*="#"]').first
+        result.wait_for(state="visible", timeout=15000)
+        snippet = result.inner_text()
+    assert "护城河" in snippet
+    assert not any(word in snippet for word in (*VERDICT_LABELS.values(), *SHAPES.values())), snippet
