@@ -64,9 +64,10 @@ def config_cell(row: Row) -> str:
 # ---------------------------------------------------------------- the tables
 
 
-def figures_cells(figures: Figures, listing: Callable[[str], str]) -> str:
+def figures_cells(figures: Figures, listing: Callable[[str], str], verdicts: bool = False) -> str:
     """reports … missing files of one Figures, as table cells; `listing(part)` is where the
-    citations behind a figure are listed."""
+    citations behind a figure are listed. With `verdicts`, their shares come right after the
+    counts, in sight without scrolling the table: they answer the page's question first."""
     cells = [
         count_cell(figures.reports, listing("reports")),
         count_cell(figures.failed, listing("reports")),
@@ -74,6 +75,8 @@ def figures_cells(figures: Figures, listing: Callable[[str], str]) -> str:
         count_cell(figures.citations, listing("reports")),
         f"<td>{number(figures.per_1000_characters, 2)}</td>",
     ]
+    if verdicts:
+        cells.append(verdict_cells(figures, listing))
     for status in STATUSES:
         part = figures.statuses[status] if figures.statuses else None
         cells.append(share_cell(part, figures.citations, figures.status_share(status), listing(f"status-{status}")))
@@ -86,16 +89,9 @@ def figures_cells(figures: Figures, listing: Callable[[str], str]) -> str:
     return "".join(cells)
 
 
-FIGURE_HEADS = (
-    "报告",
-    "失败",
-    "字符",
-    "引用",
-    "每千字引用",
-    *(STATUS_LABELS[s] for s in STATUSES),
-    "疑似编造",
-    "文件缺失",
-)
+COUNT_HEADS = ("报告", "失败", "字符", "引用", "每千字引用")
+SHARE_HEADS = (*(STATUS_LABELS[s] for s in STATUSES), "疑似编造", "文件缺失")
+FIGURE_HEADS = (*COUNT_HEADS, *SHARE_HEADS)
 
 
 def table(heads: tuple[str, ...], rows: list[str]) -> str:
@@ -129,9 +125,8 @@ def final_table(rows: list[Row]) -> str:
     lines = []
     for row in rows:
         listing = lambda part, c=row.configuration.id: stats_anchor(c, part)  # noqa: E731
-        cells = figures_cells(row.final, listing) + (verdict_cells(row.final, listing) if verdicts else "")
-        lines.append(f"<tr>{config_cell(row)}{cells}</tr>")
-    return table(("配置", *FIGURE_HEADS, *(VERDICT_HEADS if verdicts else ())), lines)
+        lines.append(f"<tr>{config_cell(row)}{figures_cells(row.final, listing, verdicts)}</tr>")
+    return table(("配置", *COUNT_HEADS, *(VERDICT_HEADS if verdicts else ()), *SHARE_HEADS), lines)
 
 
 def validation_table(rows: list[Row]) -> str:
