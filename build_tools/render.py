@@ -368,7 +368,8 @@ def citation_html(
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
     that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
-    lands on its supporting span, previews it, and carries its audit's flag (`audit_marker`).
+    carries its verdict (`verdict_mark`, `facts_html`); a corpus chunk's lands on its supporting
+    span, previews it, and carries its audit's flag (`audit_marker`).
 
     An SVG's preview holds the image itself (a data: URI) once per `svg_shown` (a report section):
     a report citing one SVG a thousand times would otherwise carry it a thousand times."""
@@ -406,9 +407,13 @@ def citation_html(
         flagged = item.status != "resolved"
         if flagged:
             label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
+        mark = ""
+        if audit is not None:  # a file citation audited against the file's text (a PDF page, a slide, a sheet)
+            cited += f' data-verdict="{audit.verdict}"'
+            mark, body = verdict_mark(audit.verdict), facts_html(audit) + body
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
-            f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
+            f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">{mark}'
             f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>'
         )
     if citation.kind == "web" and item.status == "unknown_source":

@@ -159,7 +159,7 @@ def knowledge_bases(draw) -> KnowledgeBase:
             draw(st.sampled_from(VERDICTS)),
             (text(), text()),
         )
-        if item.status == "resolved" and item.citation.kind == "long_context"
+        if item.status == "resolved" and item.citation.kind in ("long_context", "document")
         else None
         for item in kb.cited["r0"].final
     ]

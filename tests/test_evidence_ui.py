@@ -27,7 +27,7 @@ from build_tools import render, render_stats
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import KnowledgeBase, assemble
 from build_tools.messages import CHECK_NAV, FACTS, VERDICT_LABELS
-from build_tools.models import Audit, Corpus, Report, Source
+from build_tools.models import Audit, Corpus, FilePart, FileSource, Report, Source
 from build_tools.stats import stats
 
 A, B = "开源模型的崛起", "闭源模型的护城河"
@@ -85,6 +85,22 @@ def test_each_verdict_is_a_shape_and_a_word_before_the_label():
         assert mark.find_next_sibling(True)["class"] == ["citekb-cite-label"]
     assert len({link.select_one(".citekb-verdict em").get_text() for link in links}) == 3
     assert page(knowledge(f"无审计 {cite(A)}。")).select(".citekb-verdict") == []  # no audit, no mark
+
+
+def test_a_file_citation_audited_against_the_file_text_carries_its_verdict_too():
+    """Where the file's text is known (a PDF page, a slide, a sheet), a file citation may be audited."""
+    loaded = knowledge("").loaded
+    loaded.files["files/t/x.pdf"] = FileSource(
+        "f", "x.pdf", "files/t/x.pdf", "pdf", "t", [FilePart("page", 1, "一页文字")]
+    )
+    loaded.reports["r"] = Report("r", "报告", "reports/r", "见 [文档: x.pdf, page 1]。", task="t", files="files/t")
+    kb = assemble(loaded)
+    (item,) = kb.cited["r"].final
+    assert item.status == "resolved"
+    kb.audits["r"] = [audit("partial", missing=("1170亿",))]
+    link = page(kb).select_one("a.citekb-cite")
+    assert link["data-verdict"] == "partial" and link.select_one(".citekb-verdict b").get_text() == "◐"
+    assert link.select_one('.citekb-preview .citekb-facts[data-facts="missing"]').get_text().endswith("1170亿")
 
 
 def test_the_flag_with_its_reason_stays_beside_the_mark():
