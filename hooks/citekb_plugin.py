@@ -80,7 +80,7 @@ class CitekbConfig(base.Config):
     sources = c.Dir(default="sources")  # the knowledge-base folder
     search = c.Choice(("prebuilt", "material"), default="prebuilt")  # material: Material's worker, for comparison
     audit = Switch(default=True)  # each citation's evidence on the site (issue 15)
-    cache = c.File(default=".cache/citekb/terms.marshal")  # each text's terms by content hash
+    cache = c.File(default=analysis.TERM_CACHE)  # each text's terms by content hash
 
 
 # The environment variable that overrides each setting (CitekbPlugin.load_settings applies them).
@@ -186,7 +186,6 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
         add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link))
-        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render_stats.stats_page(kb, link))
         backlinks: dict[str, list] = {}
         for (slug, chunk), links in kb.backlinks.items():
             backlinks.setdefault(slug, []).append((chunk, links))
@@ -252,6 +251,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # Pages render (and under --dirty, take their fingerprints) in the order they are added: the
         # audits' pages last, so that the source pages render while the audit's workers run.
         add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link))
+        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render_stats.stats_page(self.audited(), link))
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )

@@ -407,3 +407,21 @@ def test_corpus_document_without_a_chunk_is_malformed_and_names_the_source():
     (row,) = [resolve(c, where) for c in parse_citations('[long_context: "Alpha 开源模型新闻报道"]')]
     assert (row.status, row.target) == ("malformed", None) and "Alpha" in str(row.suggestion)
     assert resolved("[long_context: ...] [long_context: 无]", where) == [("malformed", None, None)] * 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "见 [https://example.org/a](https://example.org/a)。",
+        "附件 [plan.pdf](files/plan.pdf) 与 [RAG-1](https://example.org/rag)。",
+        "[https://example.org/a](https://example.org/a)[plan.pdf](plan.pdf)",
+    ],
+)
+def test_a_markdown_link_is_never_a_citation(text):
+    """Issue 28: `[https://…](https://…)` was an unknown web citation, its `(https://…)` left behind."""
+    assert parse_citations(text) == []
+
+
+def test_a_bare_citation_beside_a_link_is_still_one():
+    found = parse_citations("[https://example.org/a] 与 [链接](https://example.org/b) 与 [plan.pdf]")
+    assert [(c.kind, c.title or c.file) for c in found] == [("web", "https://example.org/a"), ("document", "plan.pdf")]

@@ -52,13 +52,13 @@ REPORT = f"""# 测试报告
 """
 # Each citation's footnote, in order, as a reader must see it (`〔…〕` marks what is not clean).
 NOTES = [
-    f"《{HOSTILE_SHOWN}》，块 0。原文：“开源模型可以本地部署。”原始网址：{OPEN_URL}。核查：有依据。",
-    f"〔◐ 部分有依据〕《{PLAIN}》，块 0。原文：“闭源模型按调用收费”。原始网址：javascript:alert(1)。核查：部分有依据；缺少：2024。",
-    f"〔✗ 无依据〕《{PLAIN}》，块 0。被引用的块中没有找到支持这句话的原文。原始网址：javascript:alert(1)。核查：无依据；缺少：免费。",
+    f"《{HOSTILE_SHOWN}》，块 0。原文：“开源模型可以本地部署。”原始网址：{OPEN_URL}。证据判定：有依据。",
+    f"〔◐ 依据不全〕《{PLAIN}》，块 0。原文：“闭源模型按调用收费”。原始网址：javascript:alert(1)。证据判定：依据不全；缺少：2024。",
+    f"〔✗ 无依据〕《{PLAIN}》，块 0。被引用的块中没有找到支持这句话的原文。原始网址：javascript:alert(1)。证据判定：无依据；缺少：免费。",
     '〔⚠ 未知来源〕原文引用：[long_context: "不存在的标题", chunk 2]。原因：报告的语料中没有这个标题的来源。',
-    "文档《报告.pdf》，第 2 页。核查：未核查。",
+    "文档《报告.pdf》，第 2 页。证据判定：未核查。",
 ]
-MARKS = {2: "〔◐ 部分有依据〕", 3: "〔✗ 无依据〕", 4: "〔⚠ 未知来源〕"}
+MARKS = {2: "〔◐ 依据不全〕", 3: "〔✗ 无依据〕", 4: "〔⚠ 未知来源〕"}
 
 
 def sample(report: str = REPORT) -> KnowledgeBase:
@@ -232,7 +232,7 @@ def test_the_markdown_has_a_footnote_per_citation_and_marks():
     ]
     text = page_text(tokens)
     assert "开源模型可以本地部署 [^1]。" in text and "编造的来源 〔⚠ 未知来源〕[^4]，模型自己写的 [^1] 不是脚注" in text
-    assert "也有人说免费 〔✗ 无依据〕[^3]" in text and "按调用收费 〔◐ 部分有依据〕[^2]" in text
+    assert "也有人说免费 〔✗ 无依据〕[^3]" in text and "按调用收费 〔◐ 依据不全〕[^2]" in text
     assert not [t for t in tokens + children if t.type.startswith("html")]
 
 
