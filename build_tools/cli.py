@@ -13,17 +13,19 @@ import os
 import sys
 import tempfile
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 
 from .analysis import TERM_CACHE, TermCache
 from .audit import audit_kb, report_claims
 from .check import check_site
 from .chunk import chunk_text
+from .export import FORMATS, export
 from .importer import ImportFailure, import_app
 from .index import SITE_FOLDER
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
-from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_lock
+from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_atomic, write_lock
 from .models import VERDICTS, Corpus, Report
 from .paths import chunk_path
 from .search import Searcher
@@ -363,6 +365,52 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """The checked report taken out: with each citation as a footnote (md, docx), or its citation
+    table (csv, json). REPORT is a report's folder in a knowledge base (the knowledge base is the
+    folder above its `reports/`), or the slug its page has (`reports/<slug>/`) in --sources."""
+    if args.format == "docx" and args.out is None:
+        return fail("--format docx writes a binary file: name it with --out FILE (--out - for standard output)")
+    folder = Path(args.report).resolve() if Path(args.report).is_dir() else None
+    if folder is not None:
+        if folder.parent.name != "reports":
+            return fail(f"{args.report}: not a report folder of a knowledge base (KB/reports/NAME)")
+        root = folder.parent.parent
+        if args.sources and Path(args.sources).resolve() != root:
+            return fail(f"{args.report}: not in the knowledge base {args.sources}")
+    else:
+        found = kb_folder(args.sources or "sources")
+        if found is None:
+            return 1
+        root = found
+    with holding(root, args, shared=True):
+        kb = build(root)
+    if folder is not None:
+        where = folder.relative_to(root).as_posix()
+        slug = next((slug for slug, cited in kb.cited.items() if cited.report.path == where), None)
+        for problem in kb.problems:
+            if problem.path == where or problem.path.startswith(where + "/"):
+                say(str(problem))
+        if slug is None:
+            return fail(f"{args.report}: no report could be read from this folder")
+    else:
+        slug = args.report
+        if slug not in kb.cited:
+            known = sorted(kb.cited)
+            shown = ", ".join(known[:5]) + (f", … {len(known) - 5} more" if len(known) > 5 else "")
+            return fail(f"{slug}: no such report in {root} (its reports: {shown or 'none'})")
+    cited = kb.cited[slug]
+    audits = audit_kb(replace(kb, cited={slug: cited}), TermCache(None)).get(slug)  # this report's alone
+    data = export(kb, cited, audits, args.format)
+    if args.out in (None, "-"):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+    else:
+        write_atomic(Path(args.out), data)
+        say(f"{slug}: {args.format} written to {args.out} ({len(cited.final)} citations)")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Every internal link and #fragment of a built site; exit 1 if any is broken."""
     site = Path(args.site)
@@ -476,6 +524,23 @@ def parser() -> argparse.ArgumentParser:
     lock.add_argument("--check", action="store_true", help="only report chunks that changed; exit 1 if any")
     lock.add_argument("--wait", type=float, default=WAIT, help=f"seconds to wait for an import (default {WAIT:g})")
     lock.set_defaults(run=cmd_lock)
+
+    export_verb = verbs.add_parser(
+        "export", help="a report with each citation as a footnote (md, docx), or its citation table (csv, json)"
+    )
+    export_verb.add_argument(
+        "report",
+        help="a report's folder in a knowledge base (KB/reports/NAME), or its slug (reports/SLUG/ on the site)",
+    )
+    export_verb.add_argument("--sources", help="knowledge-base folder the slug is in (default: sources)")
+    export_verb.add_argument("--format", choices=FORMATS, default="md", help="md (default), docx, csv or json")
+    export_verb.add_argument(
+        "--out", help="file to write (default: standard output; docx needs it, - for standard output)"
+    )
+    export_verb.add_argument(
+        "--wait", type=float, default=WAIT, help=f"seconds to wait for an import (default {WAIT:g})"
+    )
+    export_verb.set_defaults(run=cmd_export)
 
     check = verbs.add_parser("check", help="verify every internal link and #anchor of a built site")
     check.add_argument("site", help="the built site folder (mkdocs build's output)")

@@ -106,6 +106,35 @@ HEALTH_CHECKS = {  # the health page's claims to check (render.claims_to_check_h
     "more": "另有 {count} 处未列出，请在报告页逐一查看。",
     "column": "证据判定",  # the per-report table's column of verdict counts
 }
+# The exported report (build_tools/export.py): its header, each citation's footnote, the marks in the
+# text beside an unresolved or unsupported citation, and the report page's links to the exports.
+EXPORT = {
+    "lead": "由 Citekb 导出的最终报告。每处引用是一条脚注：来源标题、块号或页码、支持它的原文、原始网址和证据判定；"
+    "未解析的引用在正文中标为〔⚠ …〕，无依据的标为〔✗ 无依据〕，依据不全的标为〔◐ 依据不全〕。",
+    "citations": "最终报告引用 {count} 处：{counts}",
+    "no_citations": "最终报告没有引用。",
+    "failed": "运行失败（没有生成报告）。",
+    "verdicts": "证据判定：{counts}",
+    "mark_status": "〔⚠ {status}〕",
+    "mark_unsupported": "〔✗ 无依据〕",
+    "mark_partial": "〔◐ 依据不全〕",
+    "source": "《{title}》",
+    "file": "{kind}《{name}》",
+    "task_file": "任务文件",
+    "chunk": "块 {chunk}",
+    "span": "原文：“{span}”",
+    "no_span": "被引用的块中没有找到支持这句话的原文",
+    "url": "原始网址：",
+    "verdict": "证据判定：{verdict}",
+    "missing": "缺少：{facts}",
+    "unchecked": "证据判定：未核查",
+    "unresolved": "原文引用：{raw}",
+    "reason": "原因：{reason}",
+    "links": "导出这份报告：",
+    "md": "Markdown（带脚注）",
+    "csv": "引用表（CSV）",
+    "docx": "Word（DOCX）请用命令行导出：",
+}
 
 # code → (English, Chinese); `{name}` is a value of the Reason, `{name!r}` quoted in English.
 REASONS: dict[str, tuple[str, str]] = {

@@ -23,6 +23,7 @@ from .messages import (
     AUDIT_LABELS,
     AUDIT_REASONS,
     CHECK_NAV,
+    EXPORT,
     FACTS,
     FILE_NOTES,
     HEALTH_CHECKS,
@@ -42,9 +43,11 @@ from .messages import (
 )
 from .models import FLAGGED, VERDICTS, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import (
+    EXPORT_FILES,
     chunk_anchor,
     chunk_path,
     citation_anchor,
+    export_path,
     file_download_path,
     part_anchor,
     published_as_text,
@@ -738,6 +741,19 @@ def checks_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
     return "".join(parts)
 
 
+def export_links(cited: CitedReport, link: Link) -> str:
+    """The report page's links to its exports, written beside the page by the build (`export.py`),
+    each saved under the report's slug; the DOCX, which costs too much to make for every report at
+    build time, as the command that makes it."""
+    slug = cited.report.slug
+    links = " · ".join(
+        f'<a href="{esc(link(export_path(slug, format)))}" download="{esc(slug)}.{format}">{EXPORT[format]}</a>'
+        for format in EXPORT_FILES
+    )
+    command = f"kb export {slug} --sources 知识库文件夹 --format docx --out {slug}.docx"
+    return f'<p class="citekb-export">{EXPORT["links"]}{links} · {EXPORT["docx"]}<code>{esc(command)}</code></p>\n'
+
+
 def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     report = cited.report
     meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
@@ -756,6 +772,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         f'<table class="citekb-meta">{rows}</table>\n',
         f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
         checks_html(cited, kb.audits.get(report.slug)),
+        export_links(cited, link),
     ]
     if report.query:
         parts.append(
