@@ -25,6 +25,7 @@ from .lock import TEMPORARY_SUFFIX, Damaged, seal, unseal, write_atomic
 
 CACHE_FORMAT = 7  # of the term cache file (7: sealed, see TermCache)
 CACHE_KIND = b"ckbterms"
+TERM_CACHE = ".cache/citekb/terms.marshal"  # where a site build keeps it, beside mkdocs.yml ($CITEKB_CACHE)
 MAX_TF = 255  # a term's count in one text is kept in a byte
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"

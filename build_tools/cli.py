@@ -13,18 +13,20 @@ import os
 import sys
 import tempfile
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 
-from .analysis import TermCache
+from .analysis import TERM_CACHE, TermCache
 from .audit import audit_kb, report_claims
 from .check import check_site
 from .chunk import chunk_text
+from .export import FORMATS, export
 from .importer import ImportFailure, import_app
 from .index import SITE_FOLDER
 from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
-from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_lock
-from .models import Corpus, Report
+from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_atomic, write_lock
+from .models import VERDICTS, Corpus, Report
 from .paths import chunk_path
 from .search import Searcher
 from .stats import Row, stats
@@ -300,7 +302,8 @@ def import_locked(args: argparse.Namespace, root: Path) -> int:
 
 
 def stats_table(rows: list[Row]) -> str:
-    """Per configuration: reports, failed, citations, per 1,000 characters, shares (%), validation's changes."""
+    """Per configuration: reports, failed, citations, per 1,000 characters, shares (%: statuses, verdicts),
+    validation's changes."""
 
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{value * 100:.1f}"
@@ -315,6 +318,9 @@ def stats_table(rows: list[Row]) -> str:
         "unknown%",
         "missing_file%",
         "invented%",
+        "supported%",
+        "partial%",
+        "unsupported%",
         "added",
         "removed",
         "repaired",
@@ -333,6 +339,7 @@ def stats_table(rows: list[Row]) -> str:
                 pct(final.status_share("unknown_source")),
                 pct(final.missing_file_share),
                 pct(final.invented_share),
+                *(pct(final.verdict_share(verdict)) for verdict in VERDICTS),
                 *(str(getattr(effect, change)) if effect else "—" for change in ("added", "removed", "repaired")),
             )
         )
@@ -350,12 +357,64 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return 1
     with holding(root, args, shared=True):
         kb = built(root)
+    # The verdicts. Segmenting the cited corpora's chunks is most of their cost (0.6 s over
+    # ../shared/pipeline's 33 reports; 26 s of 29 at 10,000 sources): a site build's cache spares
+    # it. Read only: saving would keep only what the audit used, and the next build would segment
+    # the rest again.
+    cache = TermCache(Path(args.cache), note=lambda line: print(f"kb: {line}", file=sys.stderr))
+    kb.audits = audit_kb(kb, cache)
     rows = stats(kb)
     if args.json:
         print_json([row.as_json() for row in rows])
     else:
         print(stats_table(rows))
         print(f"kb: {len(rows)} configurations, {len(kb.cited)} reports", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The checked report taken out: with each citation as a footnote (md, docx), or its citation
+    table (csv, json). REPORT is a report's folder in a knowledge base (the knowledge base is the
+    folder above its `reports/`), or the slug its page has (`reports/<slug>/`) in --sources."""
+    if args.format == "docx" and args.out is None:
+        return fail("--format docx writes a binary file: name it with --out FILE (--out - for standard output)")
+    folder = Path(args.report).resolve() if Path(args.report).is_dir() else None
+    if folder is not None:
+        if folder.parent.name != "reports":
+            return fail(f"{args.report}: not a report folder of a knowledge base (KB/reports/NAME)")
+        root = folder.parent.parent
+        if args.sources and Path(args.sources).resolve() != root:
+            return fail(f"{args.report}: not in the knowledge base {args.sources}")
+    else:
+        found = kb_folder(args.sources or "sources")
+        if found is None:
+            return 1
+        root = found
+    with holding(root, args, shared=True):
+        kb = build(root)
+    if folder is not None:
+        where = folder.relative_to(root).as_posix()
+        slug = next((slug for slug, cited in kb.cited.items() if cited.report.path == where), None)
+        for problem in kb.problems:
+            if problem.path == where or problem.path.startswith(where + "/"):
+                say(str(problem))
+        if slug is None:
+            return fail(f"{args.report}: no report could be read from this folder")
+    else:
+        slug = args.report
+        if slug not in kb.cited:
+            known = sorted(kb.cited)
+            shown = ", ".join(known[:5]) + (f", … {len(known) - 5} more" if len(known) > 5 else "")
+            return fail(f"{slug}: no such report in {root} (its reports: {shown or 'none'})")
+    cited = kb.cited[slug]
+    audits = audit_kb(replace(kb, cited={slug: cited}), TermCache(None)).get(slug)  # this report's alone
+    data = export(kb, cited, audits, args.format)
+    if args.out in (None, "-"):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+    else:
+        write_atomic(Path(args.out), data)
+        say(f"{slug}: {args.format} written to {args.out} ({len(cited.final)} citations)")
     return 0
 
 
@@ -459,6 +518,12 @@ def parser() -> argparse.ArgumentParser:
     stats_verb.add_argument(
         "--json", action="store_true", help="print one object per configuration (README lists the fields)"
     )
+    stats_verb.add_argument(
+        "--cache",
+        default=os.environ.get("CITEKB_CACHE") or TERM_CACHE,
+        help="a site build's segmentation cache, read (not written) to audit faster "
+        f"(default: $CITEKB_CACHE, else {TERM_CACHE})",
+    )
     stats_verb.set_defaults(run=cmd_stats)
 
     lock = verbs.add_parser("lock", help="record the chunk hashes of every source (chunks.lock)")
@@ -466,6 +531,23 @@ def parser() -> argparse.ArgumentParser:
     lock.add_argument("--check", action="store_true", help="only report chunks that changed; exit 1 if any")
     lock.add_argument("--wait", type=float, default=WAIT, help=f"seconds to wait for an import (default {WAIT:g})")
     lock.set_defaults(run=cmd_lock)
+
+    export_verb = verbs.add_parser(
+        "export", help="a report with each citation as a footnote (md, docx), or its citation table (csv, json)"
+    )
+    export_verb.add_argument(
+        "report",
+        help="a report's folder in a knowledge base (KB/reports/NAME), or its slug (reports/SLUG/ on the site)",
+    )
+    export_verb.add_argument("--sources", help="knowledge-base folder the slug is in (default: sources)")
+    export_verb.add_argument("--format", choices=FORMATS, default="md", help="md (default), docx, csv or json")
+    export_verb.add_argument(
+        "--out", help="file to write (default: standard output; docx needs it, - for standard output)"
+    )
+    export_verb.add_argument(
+        "--wait", type=float, default=WAIT, help=f"seconds to wait for an import (default {WAIT:g})"
+    )
+    export_verb.set_defaults(run=cmd_export)
 
     check = verbs.add_parser("check", help="verify every internal link and #anchor of a built site")
     check.add_argument("site", help="the built site folder (mkdocs build's output)")

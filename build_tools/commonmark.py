@@ -277,6 +277,18 @@ def render(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
     return md.renderer.render(tokens, md.options, {})
 
 
+CITATION_SLOT = "citekb-citation-{}"  # an `html_inline` token `citation_tokens` puts in a citation's place
+
+
+def citation_tokens(text: str, spans: Sequence[tuple[int, int]]) -> list[Token]:
+    """The tokens `render` turns into the page's HTML, for a writer of another format (`export`):
+    the n-th of the sorted, disjoint citation `spans` is an `html_inline` token holding
+    CITATION_SLOT.format(n), placed as on the page (after a link it was in; at the end when in
+    code). Headings carry their permalink (an `html_inline` token too) and are moved down as on
+    the page: a heading's own level is its `markup` (`##`, or `=`/`-` underlined)."""
+    return _parse(text, [(start, end, CITATION_SLOT.format(n)) for n, (start, end) in enumerate(spans)], "final")[0]
+
+
 def headings(text: str, citations: Sequence[tuple[int, int]], section: str) -> list[Heading]:
     """The headings `render` gives the same text and citation spans: anchors agree by construction."""
     return _parse(text, [(start, end, "") for start, end in citations], section)[1]

@@ -71,6 +71,70 @@ AUDIT_REASONS = {
     "numbers_missing": "被引用的块中没有 {numbers}",
     "title_only": "被引用的块只有文档标题",
 }
+# The evidence verdict of a citation (models.VERDICTS, issue 27): a shape and a word, never colour
+# alone. The shapes are no words; the labels are what a screen reader says for them.
+VERDICT_LABELS = {"supported": "有依据", "partial": "依据不全", "unsupported": "无依据"}
+VERDICT_MARKS = {"supported": "✓", "partial": "◐", "unsupported": "✗"}
+UNRESOLVED = ("⚠", "未解析")  # a citation that does not resolve cleanly, beside the verdicts
+FACTS = {"held": "原文提到：", "missing": "原文未提到："}  # the claim's key facts, in a citation's preview
+VERDICT_COUNTS = "证据判定："  # the report page's header, before the counts
+CHECK_NAV = {  # the report page's jump to the next / previous citation to check (citekb-evidence.js)
+    "label": "待核查的引用",
+    "previous": "上一处",
+    "next": "下一处",
+    "keys": "快捷键：{key}",
+    "total": "待核查 {total} 处",
+    "position": "{n} / {total}",
+    "announce": "待核查的引用第 {n} 处，共 {total} 处：{what}",
+    "wrapped": "（已从头开始）",
+    "wrapped_back": "（已从末尾开始）",
+}
+STATS_VERDICTS = {  # the comparison page (render_stats): the verdicts' shares per configuration
+    "definition": "<b>证据判定</b>：经证据审计的语料引用中，被引用的原文说出了这句话的关键事实（有依据）、"
+    "只说出其中一部分（依据不全）、一个也没说出（无依据）的比例；只统计最终报告。",
+    "chart": "证据判定占比",
+    "note": "每种配置的最终报告中，经证据审计的引用按判定分段：{legend}。",
+    "none": "没有经审计的引用",
+    "audited": "（{count} 处）",
+}
+HEALTH_CHECKS = {  # the health page's claims to check (render.claims_to_check_html)
+    "heading": "证据不足的论断",
+    "lead": "每份报告中原文无依据、依据不全的论断排在前面，其次是证据审计另行标记的论断；"
+    "报告按无依据、依据不全的论断数排序。在报告页按 n / p 可逐一跳到待核查的引用。",
+    "support": "支持度",
+    "no_claim": "（无）",
+    "more": "另有 {count} 处未列出，请在报告页逐一查看。",
+    "column": "证据判定",  # the per-report table's column of verdict counts
+}
+# The exported report (build_tools/export.py): its header, each citation's footnote, the marks in the
+# text beside an unresolved or unsupported citation, and the report page's links to the exports.
+EXPORT = {
+    "lead": "由 Citekb 导出的最终报告。每处引用是一条脚注：来源标题、块号或页码、支持它的原文、原始网址和证据判定；"
+    "未解析的引用在正文中标为〔⚠ …〕，无依据的标为〔✗ 无依据〕，依据不全的标为〔◐ 依据不全〕。",
+    "citations": "最终报告引用 {count} 处：{counts}",
+    "no_citations": "最终报告没有引用。",
+    "failed": "运行失败（没有生成报告）。",
+    "verdicts": "证据判定：{counts}",
+    "mark_status": "〔⚠ {status}〕",
+    "mark_unsupported": "〔✗ 无依据〕",
+    "mark_partial": "〔◐ 依据不全〕",
+    "source": "《{title}》",
+    "file": "{kind}《{name}》",
+    "task_file": "任务文件",
+    "chunk": "块 {chunk}",
+    "span": "原文：“{span}”",
+    "no_span": "被引用的块中没有找到支持这句话的原文",
+    "url": "原始网址：",
+    "verdict": "证据判定：{verdict}",
+    "missing": "缺少：{facts}",
+    "unchecked": "证据判定：未核查",
+    "unresolved": "原文引用：{raw}",
+    "reason": "原因：{reason}",
+    "links": "导出这份报告：",
+    "md": "Markdown（带脚注）",
+    "csv": "引用表（CSV）",
+    "docx": "Word（DOCX）请用命令行导出：",
+}
 
 # code → (English, Chinese); `{name}` is a value of the Reason, `{name!r}` quoted in English.
 REASONS: dict[str, tuple[str, str]] = {

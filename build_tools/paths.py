@@ -51,6 +51,17 @@ def report_path(slug: str, anchor: str | None = None) -> str:
     return f"reports/{slug}/" + (f"#{anchor}" if anchor else "")
 
 
+# A report's exports (build_tools/export.py) published beside its page: the Markdown as `.txt`, a
+# name no static host serves as anything but text/plain and MkDocs never takes for a page; the
+# citation table as `.csv`. The page's link saves each under the report's slug (`download`).
+EXPORT_FILES = {"md": "report.txt", "csv": "citations.csv"}
+
+
+def export_path(slug: str, format: str) -> str:
+    """Where the report's export in `format` (EXPORT_FILES) is published."""
+    return f"reports/{slug}/{EXPORT_FILES[format]}"
+
+
 def citation_anchor(section: str, n: int) -> str:
     """The n-th (0-based) citation bracket of a report section (`final`, `original`)."""
     return f"cite-{section}-{n}"

@@ -22,7 +22,11 @@ from .knowledge_base import Backlink, CitedReport, KnowledgeBase
 from .messages import (
     AUDIT_LABELS,
     AUDIT_REASONS,
+    CHECK_NAV,
+    EXPORT,
+    FACTS,
     FILE_NOTES,
+    HEALTH_CHECKS,
     KIND_LABELS,
     META_LABELS,
     OPEN,
@@ -31,13 +35,19 @@ from .messages import (
     RULE_LABELS,
     RUN_TITLE,
     STATUS_LABELS,
+    UNRESOLVED,
+    VERDICT_COUNTS,
+    VERDICT_LABELS,
+    VERDICT_MARKS,
     Reason,
 )
-from .models import FLAGGED, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
+from .models import FLAGGED, VERDICTS, Audit, Chunk, FilePart, FileSource, Removal, Report, Resolved, Source
 from .paths import (
+    EXPORT_FILES,
     chunk_anchor,
     chunk_path,
     citation_anchor,
+    export_path,
     file_download_path,
     part_anchor,
     published_as_text,
@@ -49,7 +59,7 @@ from .validation import citation_diff, citation_key
 
 Link = Callable[[str], str]
 
-WEAKEST_SHOWN = 5  # claims per report on the health page, weakest evidence first
+CLAIMS_SHOWN = 10  # claims to check per report on the health page (the report page goes through them all: n / p)
 PREVIEW_CHARS = 600
 SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporting span in a preview
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
@@ -361,7 +371,8 @@ def citation_html(
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
     that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
-    lands on its supporting span, previews it, and carries its audit's flag (`audit_marker`).
+    carries its verdict (`verdict_mark`, `facts_html`); a corpus chunk's lands on its supporting
+    span, previews it, and carries its audit's flag (`audit_marker`).
 
     An SVG's preview holds the image itself (a data: URI) once per `svg_shown` (a report section):
     a report citing one SVG a thousand times would otherwise carry it a thousand times."""
@@ -399,9 +410,13 @@ def citation_html(
         flagged = item.status != "resolved"
         if flagged:
             label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
+        mark = ""
+        if audit is not None:  # a file citation audited against the file's text (a PDF page, a slide, a sheet)
+            cited += f' data-verdict="{audit.verdict}"'
+            mark, body = verdict_mark(audit.verdict), facts_html(audit) + body
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
-            f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">'
+            f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">{mark}'
             f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>'
         )
     if citation.kind == "web" and item.status == "unknown_source":
@@ -471,20 +486,47 @@ def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
     )
 
 
+def verdict_mark(verdict: str) -> str:
+    """A citation's verdict where the claim is: a shape (✓ ◐ ✗, coloured by the stylesheet) that a
+    screen reader skips, and its label, which only a screen reader reads. One flat element, so the
+    search snippets and the table of contents leave it out whole."""
+    return (
+        f'<span class="citekb-verdict"><b aria-hidden="true">{VERDICT_MARKS[verdict]}</b>'
+        f"<em>{VERDICT_LABELS[verdict]} </em></span>"  # the space: a pause before the title
+    )
+
+
+def facts_html(audit: Audit) -> str:
+    """The verdict in a citation's preview, and which of the claim's key facts the passage states
+    and which it lacks (escaped: they are the claim's own words)."""
+    lines = [
+        f'<b class="citekb-preview-verdict" data-verdict="{audit.verdict}">'
+        f"{VERDICT_MARKS[audit.verdict]} {VERDICT_LABELS[audit.verdict]}</b>"
+    ]
+    for kind, facts in (("held", audit.held), ("missing", audit.missing)):
+        if facts:
+            lines.append(
+                f'<small class="citekb-facts" data-facts="{kind}">{FACTS[kind]}{html_line("、".join(facts))}</small>'
+            )
+    return "".join(lines)
+
+
 def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link: Link, anchor: str | None) -> str:
-    """A resolved long_context citation with its audit: the link lands on the supporting span, the
-    preview shows it in context under the source title and chunk number."""
+    """A resolved long_context citation with its audit: its verdict's mark before the label; the
+    link lands on the supporting span; the preview says the verdict, the facts the passage holds
+    and lacks, and shows the span in context under the source title and chunk number."""
     citation = item.citation
     source = kb.loaded.sources[item.source_slug or ""]
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
+    body = facts_html(audit) + span_in_context(chunk.text, audit.span)
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
         f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
-        f'data-support="{audit.support:.2f}" href="{esc(span_href(link(item.target or ""), audit.span))}">'
+        f'data-verdict="{audit.verdict}" data-support="{audit.support:.2f}" '
+        f'href="{esc(span_href(link(item.target or ""), audit.span))}">{verdict_mark(audit.verdict)}'
         f'<span class="citekb-cite-label">{html_line(short(source.title))} · chunk {citation.chunk}</span>'
-        f"{preview_html(f'{source.title} · chunk {citation.chunk}', span_in_context(chunk.text, audit.span))}</a>"
-        + audit_marker(audit, kb, link)
+        f"{preview_html(f'{source.title} · chunk {citation.chunk}', body)}</a>" + audit_marker(audit, kb, link)
     )
 
 
@@ -516,7 +558,7 @@ def report_html(
         )
         for n, (start, end) in enumerate(commonmark.disjoint(by_span))
     ]
-    return f'<div class="citekb-report">\n{commonmark.render(text, spans, section)}\n</div>'
+    return f'<div class="citekb-report" data-section="{section}">\n{commonmark.render(text, spans, section)}\n</div>'
 
 
 _HEADING = re.compile(r'<h([2-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
@@ -526,11 +568,14 @@ _TAG = re.compile(r"<[^>]+>")
 def outline(page_html: str) -> list[tuple[int, str, str]]:
     """(level, id, text) of every h2–h6 with an id in a rendered page: the report page's table of
     contents, its own headings included (they sit in a raw HTML block the Markdown TOC never sees).
-    Citation previews and permalinks are left out of the text."""
+    Citation previews, verdict marks and permalinks are left out of the text."""
     found = []
     for level, anchor, inner in _HEADING.findall(page_html):
         inner = re.sub(
-            r'<span class="citekb-preview".*?</span>|<a class="headerlink".*?</a>', "", inner, flags=re.DOTALL
+            r'<span class="citekb-(?:preview|verdict)".*?</span>|<a class="headerlink".*?</a>',
+            "",
+            inner,
+            flags=re.DOTALL,
         )
         found.append((int(level), html.unescape(anchor), html.unescape(_TAG.sub("", inner)).strip()))
     return found
@@ -645,6 +690,70 @@ def counts_html(
     )
 
 
+CHECKS = (*VERDICTS, "unresolved")  # what the report header counts, in this order
+
+
+def check_of(item: Resolved, audit: Audit | None) -> str | None:
+    """What a reader checking a citation needs to know first: its verdict when it was audited,
+    `unresolved` when it does not resolve cleanly; None for a resolved citation without an audit."""
+    if audit is not None:
+        return audit.verdict
+    return "unresolved" if item.status != "resolved" else None
+
+
+def checks_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
+    """The report header's verdict counts, each linked to the first such citation of the final
+    report (citekb-evidence.js lands on that very citation and focuses it), and the pair of
+    buttons, also `n` / `p`, that go through the citations to check: partial, unsupported,
+    unresolved. Without audits only the unresolved ones are counted and gone through."""
+    audit_of = audits or [None] * len(cited.final)
+    counts: Counter = Counter()
+    first: dict[str, str | None] = {}
+    for item, audit, anchor in zip(cited.final, audit_of, cited.final_anchors):
+        check = check_of(item, audit)
+        if check:
+            counts[check] += 1
+            first.setdefault(check, anchor)
+    to_check = counts["partial"] + counts["unsupported"] + counts["unresolved"]
+    parts = []
+    if any(audit_of):
+        shown = []
+        for check in CHECKS:
+            mark, label = UNRESOLVED if check == "unresolved" else (VERDICT_MARKS[check], VERDICT_LABELS[check])
+            text = f'<b aria-hidden="true">{mark}</b> {label} {counts[check]}'
+            href = f' href="#{first[check]}"' if counts[check] and first[check] else ""
+            tag = "a" if href else "span"
+            shown.append(f'<{tag} class="citekb-count" data-verdict="{check}"{href}>{text}</{tag}>')
+        parts.append(f'<p class="citekb-lead citekb-checks">{VERDICT_COUNTS}{" · ".join(shown)}</p>\n\n')
+    if to_check:
+        nav = CHECK_NAV
+        parts.append(
+            f'<nav class="citekb-check" aria-label="{nav["label"]}" data-position="{nav["position"]}" '
+            f'data-announce="{nav["announce"]}" data-wrapped="{nav["wrapped"]}" '
+            f'data-wrapped-back="{nav["wrapped_back"]}" data-unresolved="{UNRESOLVED[1]}" hidden>'
+            f'<button type="button" data-step="-1" aria-keyshortcuts="p" title="{nav["keys"].format(key="p")}">'
+            f'<b aria-hidden="true">↑</b><span class="citekb-check-word"> {nav["previous"]}</span></button>'
+            f'<span class="citekb-check-position">{nav["total"].format(total=to_check)}</span>'
+            f'<button type="button" data-step="1" aria-keyshortcuts="n" title="{nav["keys"].format(key="n")}">'
+            f'<span class="citekb-check-word">{nav["next"]} </span><b aria-hidden="true">↓</b></button>'
+            '<span class="citekb-sr" role="status"></span></nav>\n'
+        )
+    return "".join(parts)
+
+
+def export_links(cited: CitedReport, link: Link) -> str:
+    """The report page's links to its exports, written beside the page by the build (`export.py`),
+    each saved under the report's slug; the DOCX, which costs too much to make for every report at
+    build time, as the command that makes it."""
+    slug = cited.report.slug
+    links = " · ".join(
+        f'<a href="{esc(link(export_path(slug, format)))}" download="{esc(slug)}.{format}">{EXPORT[format]}</a>'
+        for format in EXPORT_FILES
+    )
+    command = f"kb export {slug} --sources 知识库文件夹 --format docx --out {slug}.docx"
+    return f'<p class="citekb-export">{EXPORT["links"]}{links} · {EXPORT["docx"]}<code>{esc(command)}</code></p>\n'
+
+
 def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     report = cited.report
     meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
@@ -662,6 +771,8 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         else "",
         f'<table class="citekb-meta">{rows}</table>\n',
         f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
+        checks_html(cited, kb.audits.get(report.slug)),
+        export_links(cited, link),
     ]
     if report.query:
         parts.append(
@@ -718,27 +829,70 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
 
 
 HEALTH_PLACES = 6  # reports linked per row of the health page; the rest are counted
-CORPUS_MISSING = ("corpus_unnamed", "corpus_absent", "corpus_note")  # titles not checked: no corpus to check
 
 
 def audit_counts_html(audits: Iterable[Audit | None]) -> str:
     return counts_html(Counter(a.status for a in audits if a), AUDIT_LABELS, "audit", "—")
 
 
-def weakest_claims_html(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
-    """A report's flagged claims, lowest support first, on the health page."""
-    audits = kb.audits.get(cited.report.slug, [])
-    flagged = sorted(
-        ((a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and a.status in FLAGGED),
-        key=lambda pair: pair[0].support,
-    )[:WEAKEST_SHOWN]
-    rows = "".join(
-        f'<tr><td data-audit="{a.status}">{AUDIT_LABELS[a.status]}</td><td>{a.support:.2f}</td>'
-        f'<td><a href="{esc(link(report_path(cited.report.slug, anchor)))}">{esc(a.claim or "（无）")}</a></td>'
-        f"<td>{audit_marker(a, kb, link)}</td></tr>"
-        for a, anchor in flagged
+def verdict_counts_html(audits: Iterable[Audit | None]) -> str:
+    """Audited citations by verdict, each with its shape (for the health page's rows)."""
+    counts = Counter(a.verdict for a in audits if a)
+    return (
+        " · ".join(
+            f'<span class="citekb-count" data-verdict="{v}"><b aria-hidden="true">{VERDICT_MARKS[v]}</b> '
+            f"{VERDICT_LABELS[v]} {counts[v]}</span>"
+            for v in VERDICTS
+            if counts[v]
+        )
+        or "—"
     )
-    return index_table(("证据审计", "支持度", "论断", "原因"), rows, "citekb-index citekb-weakest") if rows else ""
+
+
+VERDICT_ORDER = {"unsupported": 0, "partial": 1, "supported": 2}  # the claims to check first
+
+
+def claims_to_check(kb: KnowledgeBase, cited: CitedReport) -> list[tuple[Audit, str | None]]:
+    """A report's audited claims a reader should check, with their anchors: unsupported first,
+    then partial, then those the audit flags for another reason; lowest support first in each."""
+    audits = kb.audits.get(cited.report.slug, [])
+    found = [
+        (a, anchor)
+        for a, anchor in zip(audits, cited.final_anchors)
+        if a and (a.verdict != "supported" or a.status in FLAGGED)
+    ]
+    return sorted(found, key=lambda pair: (VERDICT_ORDER[pair[0].verdict], pair[0].support))
+
+
+def claims_to_check_html(
+    kb: KnowledgeBase, cited: CitedReport, found: list[tuple[Audit, str | None]], link: Link
+) -> str:
+    """A report's claims to check on the health page (`claims_to_check`), the first CLAIMS_SHOWN:
+    each its verdict and support, the claim (linked to its citation), the facts the passage does
+    not state, the audit's flag. A list, not a table: a claim is a sentence, and five columns
+    leave it a few characters a line on a phone."""
+    items = "".join(
+        f'<li data-verdict="{a.verdict}"><b class="citekb-claim-verdict"><b aria-hidden="true">'
+        f"{VERDICT_MARKS[a.verdict]}</b> {VERDICT_LABELS[a.verdict]}</b> "
+        f"<small>{HEALTH_CHECKS['support']} {a.support:.2f}</small> {audit_marker(a, kb, link)}"
+        f'<a class="citekb-claim" href="{esc(link(report_path(cited.report.slug, anchor)))}">'
+        f"{esc(a.claim or HEALTH_CHECKS['no_claim'])}</a>"
+        + (
+            f'<small class="citekb-facts" data-facts="missing">{FACTS["missing"]}{html_line("、".join(a.missing))}</small>'
+            if a.missing
+            else ""
+        )
+        + "</li>"
+        for a, anchor in found[:CLAIMS_SHOWN]
+    )
+    more = len(found) - CLAIMS_SHOWN
+    note = (
+        f'<p class="citekb-note"><a href="{esc(link(report_path(cited.report.slug)))}">'
+        f"{HEALTH_CHECKS['more'].format(count=more)}</a></p>"
+        if more > 0
+        else ""
+    )
+    return f'<ol class="citekb-claims">{items}</ol>{note}'
 
 
 def health_page(kb: KnowledgeBase, link: Link) -> str:
@@ -756,7 +910,7 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
                 continue
             name = item.citation.title or item.citation.file or item.citation.raw
             groups.setdefault(item.status, {}).setdefault((name, why(item)), []).append((cited, anchor))
-            if lookup.invented(item) and not (item.reason and item.reason.code in CORPUS_MISSING):
+            if lookup.invented(item):
                 invented.setdefault(name, []).append((cited, anchor))
 
     def places(found: list[tuple[CitedReport, str | None]]) -> str:
@@ -778,6 +932,12 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         return "、".join(shown) + (f"…另 {rest} 份报告" if rest > 0 else "")
 
     parts = [page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}")]
+    audited = any(kb.audits.values())
+    to_check = [(c, found) for _, c in sorted(kb.cited.items()) if (found := claims_to_check(kb, c))]
+    if audited:
+        every_audit = [a for audits in kb.audits.values() for a in audits]
+        jump = f' · <a href="#weakest">{HEALTH_CHECKS["heading"]}</a>' if to_check else ""
+        parts.append(f'<p class="citekb-lead">{VERDICT_COUNTS}{verdict_counts_html(every_audit)}{jump}</p>')
     if not groups:
         parts.append("<p>所有引用均已解析。</p>")
     if invented:
@@ -802,24 +962,35 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
             f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
             index_table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows),
         ]
-    audited = any(kb.audits.values())
     rows = [
         f'<tr><td><a href="{esc(link(report_path(slug)))}">{esc(c.report.title)}</a></td>'
         f"<td>{counts_html(status_counts(c.final))}</td>"
-        + (f"<td>{audit_counts_html(kb.audits.get(slug, []))}</td>" if audited else "")
+        + (
+            f"<td>{verdict_counts_html(kb.audits.get(slug, []))}</td><td>{audit_counts_html(kb.audits.get(slug, []))}</td>"
+            if audited
+            else ""
+        )
         + "</tr>"
         for slug, c in sorted(kb.cited.items())
     ]
     parts += [
         '<h2 id="reports">各报告</h2>',
-        index_table(("报告", "引用状态", "证据审计")[: 3 if audited else 2], rows),
+        index_table(("报告", "引用状态", HEALTH_CHECKS["column"], "证据审计")[: 4 if audited else 2], rows),
     ]
-    weakest = [(c, weakest_claims_html(kb, c, link)) for _, c in sorted(kb.cited.items())] if audited else []
-    if any(html for _, html in weakest):
-        parts.append('<h2 id="weakest">证据最薄弱的论断</h2>')
+    if to_check:
+
+        def weight(found: list[tuple[Audit, str | None]]) -> tuple[int, int]:
+            verdicts = Counter(a.verdict for a, _ in found)
+            return -verdicts["unsupported"], -verdicts["partial"]
+
+        to_check.sort(key=lambda pair: weight(pair[1]))  # stable: by slug within the same weight
         parts += [
-            f'<h3><a href="{esc(link(report_path(c.report.slug)))}">{esc(c.report.title)}</a></h3>{html}'
-            for c, html in weakest
-            if html
+            f'<h2 id="weakest">{HEALTH_CHECKS["heading"]}</h2>',
+            f'<p class="citekb-note">{HEALTH_CHECKS["lead"]}</p>',
+        ]
+        parts += [
+            f'<h3><a href="{esc(link(report_path(c.report.slug)))}">{esc(c.report.title)}</a></h3>'
+            f"<p>{verdict_counts_html(kb.audits.get(c.report.slug, []))}</p>{claims_to_check_html(kb, c, found, link)}"
+            for c, found in to_check
         ]
     return "\n".join(parts)

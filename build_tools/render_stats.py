@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from .knowledge_base import CitedReport, KnowledgeBase
-from .models import Resolved
+from .messages import STATS_VERDICTS, VERDICT_LABELS, VERDICT_MARKS
+from .models import VERDICTS, Audit, Resolved
 from .paths import report_path, stats_anchor, stats_task_anchor
 from .render import STATUS_LABELS, Link, counts_html, esc, index_table, page_header, status_counts
 from .stats import NO_TASK, STATUSES, Figures, Row, TitleLookup, failed, stats, tasks
@@ -27,8 +28,10 @@ DEFINITIONS = (
     "<li><b>文件缺失</b>：文档 / 图片 / 视频引用中，所引任务文件不存在的比例。</li>"
     "<li><b>修复</b>：验证删除了一个无法解析的引用，并对同一标题（或在同一句中）换上了能解析的同类引用。"
     "新增、删除、修复按引用出现次数计，只统计验证前后两个版本都存在且都未失败的报告。</li>"
+    f"<li>{STATS_VERDICTS['definition']}</li>"
     "</ul>"
 )
+VERDICT_COLOURS = {"supported": "#2e7d32", "partial": "#f9a825", "unsupported": "#c62828"}
 
 
 def pct(value: float | None) -> str:
@@ -61,9 +64,10 @@ def config_cell(row: Row) -> str:
 # ---------------------------------------------------------------- the tables
 
 
-def figures_cells(figures: Figures, listing: Callable[[str], str]) -> str:
+def figures_cells(figures: Figures, listing: Callable[[str], str], verdicts: bool = False) -> str:
     """reports … missing files of one Figures, as table cells; `listing(part)` is where the
-    citations behind a figure are listed."""
+    citations behind a figure are listed. With `verdicts`, their shares come right after the
+    counts, in sight without scrolling the table: they answer the page's question first."""
     cells = [
         count_cell(figures.reports, listing("reports")),
         count_cell(figures.failed, listing("reports")),
@@ -71,6 +75,8 @@ def figures_cells(figures: Figures, listing: Callable[[str], str]) -> str:
         count_cell(figures.citations, listing("reports")),
         f"<td>{number(figures.per_1000_characters, 2)}</td>",
     ]
+    if verdicts:
+        cells.append(verdict_cells(figures, listing))
     for status in STATUSES:
         part = figures.statuses[status] if figures.statuses else None
         cells.append(share_cell(part, figures.citations, figures.status_share(status), listing(f"status-{status}")))
@@ -83,16 +89,9 @@ def figures_cells(figures: Figures, listing: Callable[[str], str]) -> str:
     return "".join(cells)
 
 
-FIGURE_HEADS = (
-    "报告",
-    "失败",
-    "字符",
-    "引用",
-    "每千字引用",
-    *(STATUS_LABELS[s] for s in STATUSES),
-    "疑似编造",
-    "文件缺失",
-)
+COUNT_HEADS = ("报告", "失败", "字符", "引用", "每千字引用")
+SHARE_HEADS = (*(STATUS_LABELS[s] for s in STATUSES), "疑似编造", "文件缺失")
+FIGURE_HEADS = (*COUNT_HEADS, *SHARE_HEADS)
 
 
 def table(heads: tuple[str, ...], rows: list[str]) -> str:
@@ -100,14 +99,34 @@ def table(heads: tuple[str, ...], rows: list[str]) -> str:
     return f'<div class="citekb-scroll">{index_table(heads, rows, "citekb-index citekb-stats")}</div>'
 
 
-def final_table(rows: list[Row]) -> str:
-    return table(
-        ("配置", *FIGURE_HEADS),
-        [
-            f"<tr>{config_cell(row)}{figures_cells(row.final, lambda part, c=row.configuration.id: stats_anchor(c, part))}</tr>"
-            for row in rows
-        ],
+def verdict_cells(figures: Figures, listing: Callable[[str], str]) -> str:
+    """The verdicts' shares of one Figures (of its audited citations), as table cells."""
+    audited = sum(figures.verdicts.values()) if figures.verdicts else None
+    return "".join(
+        share_cell(
+            figures.verdicts[v] if figures.verdicts else None,
+            audited,
+            figures.verdict_share(v),
+            listing(f"verdict-{v}"),
+        )
+        for v in VERDICTS
     )
+
+
+VERDICT_HEADS = tuple(f"{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}" for v in VERDICTS)
+
+
+def audited(rows: list[Row]) -> bool:
+    return any(row.final.verdicts for row in rows)
+
+
+def final_table(rows: list[Row]) -> str:
+    verdicts = audited(rows)
+    lines = []
+    for row in rows:
+        listing = lambda part, c=row.configuration.id: stats_anchor(c, part)  # noqa: E731
+        lines.append(f"<tr>{config_cell(row)}{figures_cells(row.final, listing, verdicts)}</tr>")
+    return table(("配置", *COUNT_HEADS, *(VERDICT_HEADS if verdicts else ()), *SHARE_HEADS), lines)
 
 
 def validation_table(rows: list[Row]) -> str:
@@ -194,6 +213,32 @@ def chart_svg(rows: list[Row]) -> str:
         out.append(f'<text x="{CHART_LABEL + CHART_BAR + 6}" y="{y + 11}">{label}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def verdict_bars(rows: list[Row]) -> str:
+    """The verdicts' shares per configuration: its name, a stacked bar (supported, partial,
+    unsupported) and the figures, as text beside it (never colour alone). A list: on a phone the
+    bar goes under the name, where one wide chart would be scaled down to unreadable type."""
+    items = []
+    for row in rows:
+        final = row.final
+        label = f'<span class="citekb-bar-label">{esc(row.configuration.label)}</span>'
+        if not final.verdicts:
+            items.append(f'<li>{label}<span class="citekb-bar-figures">{STATS_VERDICTS["none"]}</span></li>')
+            continue
+        x, rects = 0.0, []
+        for v in VERDICTS:
+            part = (final.verdict_share(v) or 0) * 1000
+            rects.append(f'<rect x="{x:.1f}" y="0" width="{part:.1f}" height="10" fill="{VERDICT_COLOURS[v]}"/>')
+            x += part
+        figures = " · ".join(f"{VERDICT_MARKS[v]} {pct(final.verdict_share(v))}" for v in VERDICTS)
+        audited_count = STATS_VERDICTS["audited"].format(count=sum(final.verdicts.values()))
+        items.append(
+            f'<li>{label}<svg class="citekb-bar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 10" '
+            f'preserveAspectRatio="none" aria-hidden="true">{"".join(rects)}</svg>'
+            f'<span class="citekb-bar-figures">{figures} <small>{audited_count}</small></span></li>'
+        )
+    return f'<ul class="citekb-verdict-bars">{"".join(items)}</ul>'
 
 
 # ---------------------------------------------------------------- the listings behind the figures
@@ -298,7 +343,7 @@ def change_listings(row: Row, link: Link) -> str:
     return "".join(parts)
 
 
-def configuration_section(row: Row, lookup: TitleLookup, link: Link) -> str:
+def configuration_section(row: Row, lookup: TitleLookup, audits: dict[str, list[Audit | None]], link: Link) -> str:
     config = row.configuration.id
     done = [c for c in row.reports if not failed(c.report.final)]
     parts = [f'<h3 id="{stats_anchor(config)}">{esc(row.configuration.label)}</h3>', reports_listing(row, link)]
@@ -307,9 +352,20 @@ def configuration_section(row: Row, lookup: TitleLookup, link: Link) -> str:
         parts.append(citation_listing(stats_anchor(config, f"status-{status}"), STATUS_LABELS[status], found, link))
     found = [(c, [i for i in c.final if lookup.invented(i)]) for c in done]
     parts.append(citation_listing(stats_anchor(config, "invented"), "疑似编造的标题", found, link))
+    for v in VERDICTS:
+        found = [(c, [i for i, a in zip(c.final, audits.get(c.report.slug, [])) if a and a.verdict == v]) for c in done]
+        label = f"{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}"
+        parts.append(citation_listing(stats_anchor(config, f"verdict-{v}"), label, found, link))
     parts.append(original_listing(row, link))
     parts.append(change_listings(row, link))
     return "\n".join(p for p in parts if p)
+
+
+def legend() -> str:
+    """The verdict chart's colours, named (the chart writes each bar's figures beside it too)."""
+    return "、".join(
+        f'<b class="citekb-swatch" data-verdict="{v}">{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}</b>' for v in VERDICTS
+    )
 
 
 def stats_page(kb: KnowledgeBase, link: Link) -> str:
@@ -324,6 +380,15 @@ def stats_page(kb: KnowledgeBase, link: Link) -> str:
             '<h2 id="chart">已解析引用占比</h2>',
             '<p class="citekb-note">深色：最终报告；浅色：同一配置的验证前版本。</p>',
             chart_svg(rows),
+            *(
+                [
+                    f'<h2 id="verdicts">{STATS_VERDICTS["chart"]}</h2>',
+                    f'<p class="citekb-note">{STATS_VERDICTS["note"].format(legend=legend())}</p>',
+                    verdict_bars(rows),
+                ]
+                if audited(rows)
+                else []
+            ),
             '<h2 id="configurations">按配置（最终报告）</h2>',
             final_table(rows),
             '<h2 id="validation">验证的影响</h2>',
@@ -331,6 +396,6 @@ def stats_page(kb: KnowledgeBase, link: Link) -> str:
             '<h2 id="tasks">按任务</h2>',
             task_tables(rows),
             '<h2 id="citations">数字背后的引用</h2>',
-            *(configuration_section(row, lookup, link) for row in rows),
+            *(configuration_section(row, lookup, kb.audits, link) for row in rows),
         ]
     )

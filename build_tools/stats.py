@@ -12,10 +12,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .cite.resolve import file_key
+from .cite.resolve import file_key, stem_key
 from .knowledge_base import CitedReport, KnowledgeBase
 from .messages import STATUS_LABELS
-from .models import Report, Resolved
+from .models import VERDICTS, Audit, Report, Resolved
 from .validation import Change, validation_changes
 
 # What the pipeline writes as the report of a run that failed: "No report generated.",
@@ -69,22 +69,34 @@ def configuration_of(report: Report) -> Configuration:
     return Configuration(OTHER, "other")
 
 
+# Why a report's long_context titles cannot be checked at all: its corpus is not in the knowledge
+# base (not named, absent, or a bench folder's that the importer could not identify). Its titles
+# are not called invented: the corpus they came from may simply be missing.
+CORPUS_MISSING = frozenset(
+    ("corpus_unnamed", "corpus_absent", "corpus_note", "bench_corpus_unknown", "bench_corpus_absent")
+)
+
+
 class TitleLookup:
-    """Whether a cited long_context title names anything anywhere in the knowledge base: a source
-    (by the resolver's title rule, `Titles`) or a task file. One that names nothing was most
-    likely invented."""
+    """The one rule for an invented title (health page, comparison page, `kb stats`): a cited
+    long_context title that names nothing anywhere in the knowledge base — no source (by the
+    resolver's title rule, `Titles`), no task file (its name with or without its extension) —
+    where the report's corpus is there to check it against."""
 
     def __init__(self, kb: KnowledgeBase):
         self.titles = kb.titles
-        self.files = {file_key(f.name) for f in kb.loaded.files.values()}
+        files = kb.loaded.files.values()
+        self.files = {file_key(f.name) for f in files} | {stem_key(f.name) for f in files} - {None}
 
     def known(self, title: str) -> bool:
         return file_key(title) in self.files or bool(self.titles.match(title))
 
     def invented(self, item: Resolved) -> bool:
-        """A long_context citation with a title that matches no source and no file."""
+        """A long_context citation with a title that matches no source and no file, its corpus known."""
         c = item.citation
-        return c.kind == "long_context" and bool(c.title) and item.source_slug is None and not self.known(c.title)
+        if c.kind != "long_context" or not c.title or item.source_slug is not None:
+            return False
+        return not (item.reason and item.reason.code in CORPUS_MISSING) and not self.known(c.title)
 
 
 def titled(item: Resolved) -> bool:
@@ -99,8 +111,8 @@ def share(part: int | None, whole: int | None) -> float | None:
 @dataclass(frozen=True)
 class Figures:
     """Citation figures over a set of report texts (final, or original). Each count is None when
-    there was no report to count in. (The audit's supported / weak / better_elsewhere shares join
-    here once citations are audited; until then they do not exist, not even as zero.)"""
+    there was no report to count in; the verdicts when no citation was audited (the original
+    texts, a build without the audit)."""
 
     reports: int  # that produced a report
     failed: int  # runs whose report is the failure marker (or empty)
@@ -111,6 +123,7 @@ class Figures:
     invented: int | None = None
     file_citations: int | None = None  # document / image / video
     missing_files: int | None = None
+    verdicts: dict[str, int] | None = None  # audited citations by verdict (every one of VERDICTS, zeros too)
 
     @property
     def per_1000_characters(self) -> float | None:
@@ -118,6 +131,10 @@ class Figures:
 
     def status_share(self, status: str) -> float | None:
         return share(self.statuses[status], self.citations) if self.statuses else None
+
+    def verdict_share(self, verdict: str) -> float | None:
+        """Of the audited citations: the reader's question, which configuration cites honestly."""
+        return share(self.verdicts[verdict], sum(self.verdicts.values())) if self.verdicts else None
 
     @property
     def invented_share(self) -> float | None:
@@ -146,28 +163,36 @@ class Figures:
             "file_citations": self.file_citations,
             "missing_files": self.missing_files,
             "missing_file_share": self.missing_file_share,
+            "verdicts": self.verdicts,
+            "verdict_shares": {v: self.verdict_share(v) for v in VERDICTS} if self.verdicts else None,
         }
         return {key: value for key, value in row.items() if value is not None}
 
 
-def figures(texts: list[tuple[str, list[Resolved]]], lookup: TitleLookup) -> Figures:
-    """Figures of (report text, its citations) pairs; failed runs are counted apart."""
-    done = [(text, items) for text, items in texts if not failed(text)]
+def figures(
+    texts: list[tuple[str, list[Resolved]]], lookup: TitleLookup, audits: list[list[Audit | None]] | None = None
+) -> Figures:
+    """Figures of (report text, its citations) pairs, with the citations' audits when there are
+    (parallel to `texts`, each parallel to its citations); failed runs are counted apart."""
+    audits = audits or [[] for _ in texts]
+    done = [(text, cited, audited) for (text, cited), audited in zip(texts, audits) if not failed(text)]
     if not done:
         return Figures(0, len(texts))
-    items = [item for _, found in done for item in found]
+    items = [item for _, cited, _ in done for item in cited]
+    verdicts = Counter(a.verdict for _, _, audited in done for a in audited if a)
     counts = Counter(item.status for item in items)
     files = [item for item in items if item.citation.kind in FILE_KINDS]
     return Figures(
         reports=len(done),
         failed=len(texts) - len(done),
-        characters=sum(len(text) for text, _ in done),
+        characters=sum(len(text) for text, _, _ in done),
         citations=len(items),
         statuses={status: counts[status] for status in (*STATUSES, *sorted(set(counts) - set(STATUSES)))},
         long_context_titled=sum(map(titled, items)),
         invented=sum(map(lookup.invented, items)),
         file_citations=len(files),
         missing_files=sum(item.status == "missing_file" for item in files),
+        verdicts={v: verdicts[v] for v in VERDICTS} if verdicts else None,
     )
 
 
@@ -226,7 +251,14 @@ def task_of(report: Report) -> str:
     return report.task or NO_TASK
 
 
-def row_for(configuration: Configuration, reports: list[CitedReport], lookup: TitleLookup) -> Row:
+def row_for(
+    configuration: Configuration,
+    reports: list[CitedReport],
+    lookup: TitleLookup,
+    audits: dict[str, list[Audit | None]] | None = None,
+) -> Row:
+    """One configuration's figures; `audits` by report slug (`KnowledgeBase.audits`), of the final texts."""
+    audits = audits or {}
     originals = [(c.report.original, c.original) for c in reports if c.report.original is not None]
     with_diff = [c for c in reports if compared(c)]
     changes = {c.report.slug: validation_changes(c) for c in with_diff}
@@ -240,7 +272,7 @@ def row_for(configuration: Configuration, reports: list[CitedReport], lookup: Ti
     return Row(
         configuration,
         tuple(reports),
-        figures([(c.report.final, c.final) for c in reports], lookup),
+        figures([(c.report.final, c.final) for c in reports], lookup, [audits.get(c.report.slug, []) for c in reports]),
         figures(originals, lookup) if originals else None,
         Validation(len(with_diff), counted["added"], counted["removed"], counted["repaired"]) if with_diff else None,
         changes,
@@ -249,12 +281,13 @@ def row_for(configuration: Configuration, reports: list[CitedReport], lookup: Ti
 
 
 def stats(kb: KnowledgeBase, lookup: TitleLookup | None = None) -> list[Row]:
-    """One row per configuration that has at least one report (failed runs included)."""
+    """One row per configuration that has at least one report (failed runs included); the verdicts
+    are those of `kb.audits` (none when it is empty)."""
     lookup = lookup or TitleLookup(kb)
     groups: dict[Configuration, list[CitedReport]] = {}
     for _, cited in sorted(kb.cited.items()):
         groups.setdefault(configuration_of(cited.report), []).append(cited)
-    return [row_for(config, groups[config], lookup) for config in sorted(groups, key=Configuration.sort_key)]
+    return [row_for(config, groups[config], lookup, kb.audits) for config in sorted(groups, key=Configuration.sort_key)]
 
 
 def tasks(rows: list[Row]) -> list[str]:

@@ -31,7 +31,19 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url, is_error_template
 
-from build_tools import analysis, audit, commonmark, csp, documents, index, messages, paths, render, render_stats
+from build_tools import (
+    analysis,
+    audit,
+    commonmark,
+    csp,
+    documents,
+    export,
+    index,
+    messages,
+    paths,
+    render,
+    render_stats,
+)
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
 from build_tools.lock import WAIT, Damaged, FolderBusy, folder_lock, seal, unseal, write_atomic
 from build_tools.models import Source
@@ -68,7 +80,7 @@ class CitekbConfig(base.Config):
     sources = c.Dir(default="sources")  # the knowledge-base folder
     search = c.Choice(("prebuilt", "material"), default="prebuilt")  # material: Material's worker, for comparison
     audit = Switch(default=True)  # each citation's evidence on the site (issue 15)
-    cache = c.File(default=".cache/citekb/terms.marshal")  # each text's terms by content hash
+    cache = c.File(default=analysis.TERM_CACHE)  # each text's terms by content hash
 
 
 # The environment variable that overrides each setting (CitekbPlugin.load_settings applies them).
@@ -174,7 +186,6 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
         add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link))
-        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render_stats.stats_page(kb, link))
         backlinks: dict[str, list] = {}
         for (slug, chunk), links in kb.backlinks.items():
             backlinks.setdefault(slug, []).append((chunk, links))
@@ -240,6 +251,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # Pages render (and under --dirty, take their fingerprints) in the order they are added: the
         # audits' pages last, so that the source pages render while the audit's workers run.
         add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link))
+        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render_stats.stats_page(self.audited(), link))
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )
@@ -310,28 +322,40 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         return html
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
-        """The prebuilt search index over every chunk and report section (terms cached across builds).
+        """Each report's exports beside its page, and the prebuilt search index over every chunk
+        and report section (terms cached across builds).
 
-        While serving, it is built in the background: the edited page is shown first, search follows."""
+        While serving, both are written in the background: the edited page is shown first, its
+        exports and search follow (at 1,000 reports the exports take a second, the index longer)."""
         if self.kb is None:
             return
         self.audited()  # the workers end with the build, whether or not a page waited for them
-        if self.config.search != "prebuilt":
-            return
-        kb, cache, folder = self.kb, self.terms(), Path(config.site_dir) / index.SITE_FOLDER
+        kb, cache, site = self.kb, self.terms(), Path(config.site_dir)
+        folder = site / index.SITE_FOLDER
+
+        def fail(what: str, error: OSError, where: Path) -> None:
+            """A full disk, a site folder removed meanwhile: one line, not a traceback."""
+            message = f"citekb: {what} not written: {error.filename or where}: {error.strerror or error}"
+            if not self.serving:
+                raise PluginError(message) from None
+            log.error(message)  # in the background: the site is served, its exports or search stale
 
         def write() -> None:
+            try:
+                write_exports(kb, site)
+            except OSError as error:
+                fail("report exports", error, site)
+                return
+            if self.config.search != "prebuilt":
+                return
             built = index.build_index(
                 documents.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line)
             )
             cache.save()
             try:
                 index.write_index(built, folder)
-            except OSError as error:  # a full disk, a site folder removed meanwhile: one line, not a traceback
-                message = f"citekb: search index not written: {error.filename or folder}: {error.strerror or error}"
-                if not self.serving:
-                    raise PluginError(message) from None
-                log.error(message)  # in the background: the site is served, search is stale
+            except OSError as error:
+                fail("search index", error, folder)
 
         if self.serving:
             self.indexing = threading.Thread(target=write, name="citekb-index", daemon=True)
@@ -496,6 +520,18 @@ class TaskFile(File):
         log.warning(
             "citekb: %s: no longer a file in the knowledge-base folder; not published", path.relative_to(self.root)
         )
+
+
+def write_exports(kb: KnowledgeBase, site: Path) -> None:
+    """Each report's Markdown and citation table beside its page (`export.site_files`): a static
+    site cannot make them when asked, and the audits they carry are done only after the pages."""
+    for slug, cited in kb.cited.items():
+        for path, data in export.site_files(kb, cited, kb.audits.get(slug)).items():
+            try:
+                (site / path).parent.mkdir(parents=True, exist_ok=True)  # the page's folder, as a rule
+                (site / path).write_bytes(data)
+            except OSError as error:
+                raise OSError(error.errno, error.strerror, str(site / path)) from None
 
 
 def _write_stub(stub: Path, front: str) -> bool:

@@ -4,7 +4,9 @@
 
 PAGE is a site path (`reports/x/`); by default the home page, the sources and reports indexes, the
 health and comparison pages, and the first source, file and report pages found. Each is taken at
-1280×900 and 390×844 (full page), and a page wider than its viewport is named on the console.
+1280×900 and 390×844 (full page), and a page wider than its viewport is named on the console. A
+report page is also taken with a preview open (`-preview`, the screen only): that of the first
+citation to check, reached with `n`, else of its first citation.
 The pictures are not committed (.cache/ is ignored).
 """
 
@@ -32,6 +34,24 @@ def default_pages(site: Path) -> list[str]:
     return [p for p in pages if (site / p / "index.html").is_file()]
 
 
+def preview(tab) -> bool:
+    """Opens a citation's preview on a report page: `n` goes through the citations to check
+    (citekb-evidence.js) up to the first audited one, whose preview names the facts; without any,
+    the first citation is focused. False on other pages."""
+    to_check = tab.locator(
+        '.citekb-report[data-section="final"] .citekb-cite[data-verdict]:not([data-verdict="supported"])'
+    )
+    if tab.locator("nav.citekb-check:not([hidden])").count() and to_check.count():
+        while not tab.evaluate("document.activeElement.matches('.citekb-cite[data-verdict]')"):
+            tab.keyboard.press("n")
+    elif tab.locator(".citekb-cite").count():
+        tab.locator(".citekb-cite").first.focus()
+    else:
+        return False
+    tab.locator(".citekb-popover").wait_for(state="visible")
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("site", type=Path)
@@ -56,6 +76,10 @@ def main() -> int:
                 tab.screenshot(path=str(picture), full_page=True)
                 note = f"  OVERFLOWS: {wide}px wide" if wide > width else ""
                 print(f"{picture}{note}")
+                if preview(tab):
+                    picture = picture.with_name(picture.stem + "-preview.png")
+                    tab.screenshot(path=str(picture))
+                    print(picture)
             tab.close()
         browser.close()
     return 0

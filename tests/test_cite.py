@@ -300,6 +300,26 @@ def test_task_file_cited_as_corpus_document_links_to_the_file():
     assert "page 4536 does not exist" in str(last.reason) and "没有第 4536 页" in last.reason.chinese()
 
 
+@pytest.mark.parametrize(
+    "cited, status",
+    [
+        ('[long_context: "GPT-4 Technical Report", chunk 3]', "file_as_chunk"),  # the name without .pdf
+        ('[long_context: "ＧＰＴ－４ technical report", chunk 0]', "file_as_chunk"),  # NFKC and case folded
+        ('[long_context: "gpt-4 technical report.PDF", chunk 1]', "file_as_chunk"),
+        ('[long_context: "gpt-4 technical", chunk 1]', "unknown_source"),  # a part of a name is no name
+        ('[long_context: "notes", chunk 1]', "unknown_source"),  # notes.pdf and notes.docx: which one?
+    ],
+)
+def test_a_task_file_cited_as_a_document_by_its_name_with_or_without_its_extension(cited, status):
+    """Issue 28: task 007's PDF was cited 34 times by its name without `.pdf` and counted as an
+    invented title; it is the file, cited as a corpus document."""
+    files = (pdf("gpt-4 technical report.pdf", 2), pdf("notes.pdf", 1), pdf("notes.docx", 1))
+    (item,) = [resolve(c, scope(("十五五规划", "正文。" * 10), files=files)) for c in parse_citations(cited)]
+    assert item.status == status
+    if status == "file_as_chunk":
+        assert item.target == "sources/f-gpt-4 technical report.pdf/"
+
+
 def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged():
     deck = FileSource(
         "f-deck",
@@ -387,3 +407,21 @@ def test_corpus_document_without_a_chunk_is_malformed_and_names_the_source():
     (row,) = [resolve(c, where) for c in parse_citations('[long_context: "Alpha 开源模型新闻报道"]')]
     assert (row.status, row.target) == ("malformed", None) and "Alpha" in str(row.suggestion)
     assert resolved("[long_context: ...] [long_context: 无]", where) == [("malformed", None, None)] * 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "见 [https://example.org/a](https://example.org/a)。",
+        "附件 [plan.pdf](files/plan.pdf) 与 [RAG-1](https://example.org/rag)。",
+        "[https://example.org/a](https://example.org/a)[plan.pdf](plan.pdf)",
+    ],
+)
+def test_a_markdown_link_is_never_a_citation(text):
+    """Issue 28: `[https://…](https://…)` was an unknown web citation, its `(https://…)` left behind."""
+    assert parse_citations(text) == []
+
+
+def test_a_bare_citation_beside_a_link_is_still_one():
+    found = parse_citations("[https://example.org/a] 与 [链接](https://example.org/b) 与 [plan.pdf]")
+    assert [(c.kind, c.title or c.file) for c in found] == [("web", "https://example.org/a"), ("document", "plan.pdf")]

@@ -406,13 +406,19 @@ def test_a_build_waits_for_an_import_then_reads_the_whole_folder(tmp_path, holde
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3)
+    waiting = f"{root} is in use by another process (pid {importing.pid}); waiting up to"
+    said = []
+    for line in build.stderr:  # however slowly the build starts, it reaches the lock and says so
+        said.append(line)
+        if waiting in line:
+            break
+    assert waiting in "".join(said), "".join(said)
+    time.sleep(1)
     assert build.poll() is None and not (tmp_path / "site" / "sources" / "index.html").exists()
     importing.stdin.write("done\n")
     importing.stdin.flush()
     _, err = finished(build, 300)
-    assert build.returncode == 0, err
-    assert f"{root} is in use by another process (pid {importing.pid}); waiting up to" in err
+    assert build.returncode == 0, "".join(said) + err
     assert (tmp_path / "site" / "sources" / "index.html").exists() and lock.FOLDER_LOCK not in os.listdir(root)
 
 

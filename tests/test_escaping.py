@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from build_tools import render, render_stats
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import KnowledgeBase, assemble
-from build_tools.models import Audit, Corpus, FilePart, FileSource, Report, Source
+from build_tools.models import VERDICTS, Audit, Corpus, FilePart, FileSource, Report, Source
 from build_tools.paths import relative_href
 
 pytestmark = pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning")  # short pages
@@ -50,12 +50,15 @@ ELEMENTS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "p", "a", "span", "strong", "em", "b", "code", "pre", "q", "mark"),
     *("table", "thead", "tbody", "tr", "th", "td", "div", "section", "nav", "aside", "details", "summary"),
     *("ul", "ol", "li", "blockquote", "del", "ins", "s", "small", "br", "hr", "img", "video", "svg"),
+    "button",  # a report page's pair that goes through the citations to check (render.checks_html)
 }
 SVG_ELEMENTS = {"rect", "text", "title"}  # only inside the stats chart's <svg>
 ATTRIBUTES = {
     *("class", "id", "href", "title", "src", "alt", "role", "tabindex", "download", "rel", "loading"),
     *("controls", "start", "xmlns", "viewbox", "width", "height", "aria-label", "font-size", "x", "y"),
     *("text-anchor", "fill"),
+    *("aria-hidden", "hidden", "type", "aria-keyshortcuts"),  # verdict shapes; the pair of buttons
+    "preserveaspectratio",  # the comparison page's verdict bars
 }
 ALIGN = re.compile(r"text-align:(left|center|right)")  # markdown-it's table cells
 SAFE_URL = re.compile(r"(?i)(https?:|mailto:|data:image/(png|gif|jpeg|webp|svg\+xml);|[^a-z]|[a-z0-9+.-]*(?:[/?#]|$))")
@@ -153,8 +156,10 @@ def knowledge_bases(draw) -> KnowledgeBase:
             ("s0", 0),
             (0, 2),
             (text(), text()),
+            draw(st.sampled_from(VERDICTS)),
+            (text(), text()),
         )
-        if item.status == "resolved" and item.citation.kind == "long_context"
+        if item.status == "resolved" and item.citation.kind in ("long_context", "document")
         else None
         for item in kb.cited["r0"].final
     ]

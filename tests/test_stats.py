@@ -18,8 +18,10 @@ from fixtures import make_sample_app_folder, make_sample_kb
 from helpers import build_site, kb, kb_check, landed, need_pipeline
 
 from build_tools import cli, render, render_stats
-from build_tools.knowledge_base import build
-from build_tools.stats import failed
+from build_tools.ingest import Loaded
+from build_tools.knowledge_base import assemble, build
+from build_tools.models import Corpus, FileSource, Report, Source
+from build_tools.stats import TitleLookup, failed
 from build_tools.validation import validation_changes
 
 REPAIRED_RUN = "results/results_32k/modelx/102_20250102_000000"
@@ -272,3 +274,24 @@ def test_hostile_configuration_names_stay_text(tmp_path):
     ids = [tag["id"] for tag in soup.find_all(id=True)]
     assert len(ids) == len(set(ids)) and not any(re.search(r"[\s<>\"'#]", anchor) for anchor in ids)
     assert {a["href"][1:] for a in soup.select('a[href^="#"]')} <= set(ids)
+
+
+def test_a_task_file_named_without_its_extension_is_no_invented_title(tmp_path):
+    """Issue 28: one rule for "invented" — a title naming a task file anywhere in the knowledge base,
+    with or without its extension, names something that exists (here in another task's folder)."""
+    loaded = Loaded(tmp_path)
+    name = "gpt-4 technical report.pdf"
+    loaded.files = {f"files/t1/{name}": FileSource("f1", name, f"files/t1/{name}", "pdf", "t1")}
+    loaded.sources = {"s1": Source("s1", "开源模型综述", "正文。")}
+    loaded.corpora["corpora/t2/c"] = Corpus("corpora/t2/c", "t2", ["s1"])
+    text = '见 [long_context: "GPT-4 Technical Report", chunk 2] 与 [long_context: "GPT-5 报告", chunk 1]。'
+    loaded.reports["r"] = Report("r", "R", "reports/r", text, task="t2", corpus="corpora/t2/c", files="files/t2")
+    loaded.reports["no-corpus"] = Report("no-corpus", "R", "reports/n", text, task="t3", files="files/t3")
+    kb = assemble(loaded)
+    lookup = TitleLookup(kb)
+    assert [(item.status, lookup.invented(item)) for item in kb.cited["r"].final] == [
+        ("unknown_source", False),
+        ("unknown_source", True),
+    ]
+    # a report whose corpus is not in the knowledge base: its titles cannot be checked, none is called invented
+    assert [lookup.invented(item) for item in kb.cited["no-corpus"].final] == [False, False]

@@ -375,6 +375,10 @@ def parse_citations(text: str) -> list[Citation]:
     starts, ends = [c.start for c in found], [c.end for c in found]
 
     def free(match: re.Match) -> bool:
+        """Outside every bracket read so far, and not a Markdown link's text (`[https://…](https://…)`,
+        `[a.pdf](files/a.pdf)`): a link is never a citation."""
+        if text.startswith("(", match.end()):
+            return False
         before = bisect_left(starts, match.end()) - 1
         return before < 0 or ends[before] <= match.start()
 

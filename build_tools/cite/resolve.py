@@ -56,6 +56,24 @@ def file_key(name: str) -> str:
     return normalize_title(name).casefold()
 
 
+def stem_key(name: str) -> str | None:
+    """A task file's name without its extension, looked up as `file_key`: how a writer citing the
+    file as a corpus document often names it (`[long_context: "gpt-4 technical report", chunk 3]`
+    for `gpt-4 technical report.pdf`). None for a name with no extension."""
+    stem, dot, _ = name.rpartition(".")
+    return file_key(stem) if dot and stem.strip() else None
+
+
+def file_stems(files: Iterable[FileSource]) -> dict[str, FileSource]:
+    """Task files by `stem_key`; a stem two files share names neither."""
+    found: dict[str, FileSource | None] = {}
+    for file in files:
+        key = stem_key(file.name)
+        if key is not None:
+            found[key] = None if key in found and found[key] is not file else file
+    return {key: file for key, file in found.items() if file is not None}
+
+
 def url_key(url: str) -> str:
     """A URL without what does not change the page: scheme, `www.`, a trailing slash, a fragment;
     the host is case-folded, the path kept as written."""
@@ -128,6 +146,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         self.titles = self.titles or Titles(self.sources)
+        self.stems = file_stems(self.files.values())
         self._urls = url_index(self.sources)
         self._hints: dict[tuple[str, str], Source | FileSource | None] = {}
 
@@ -265,7 +284,7 @@ def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
     matches = [] if scope.missing_corpus else scope.titles.match(title)
     if len(matches) == 1:
         return _chunk_of(citation, matches[0], scope)
-    file = None if matches else scope.files.get(file_key(title))
+    file = None if matches else scope.files.get(file_key(title)) or scope.stems.get(file_key(title))
     if file is not None:
         reason = (
             Reason.of("file_as_chunk_numbered", chunk=citation.chunk)
