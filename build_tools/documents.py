@@ -10,7 +10,8 @@ from .index import SearchDoc
 from .knowledge_base import KnowledgeBase
 from .models import Resolved
 from .paths import chunk_anchor, part_anchor, report_path, source_path
-from .render import part_label, unchanged
+from .render.changes import unchanged
+from .render.files import part_label
 
 PIECE = 10_000
 """Most characters of a task file's search document: a part longer than this (a CSV, a sheet, a

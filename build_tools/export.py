@@ -29,7 +29,8 @@ from .knowledge_base import CitedReport, KnowledgeBase
 from .messages import EXPORT, KIND_LABELS, META_LABELS, STATUS_LABELS, VERDICT_LABELS
 from .models import Audit, Resolved
 from .paths import export_path
-from .render import file_part, part_label, why
+from .render.citations import file_part, why
+from .render.files import part_label
 from .stats import failed
 
 FORMATS = ("md", "docx", "csv", "json")

@@ -89,7 +89,7 @@ CHECK_NAV = {  # the report page's jump to the next / previous citation to check
     "wrapped": "（已从头开始）",
     "wrapped_back": "（已从末尾开始）",
 }
-STATS_VERDICTS = {  # the comparison page (render_stats): the verdicts' shares per configuration
+STATS_VERDICTS = {  # the comparison page (render/comparison.py): the verdicts' shares per configuration
     "definition": "<b>证据判定</b>：经证据审计的语料引用中，被引用的原文说出了这句话的关键事实（有依据）、"
     "只说出其中一部分（依据不全）、一个也没说出（无依据）的比例；只统计最终报告。",
     "chart": "证据判定占比",
@@ -97,7 +97,7 @@ STATS_VERDICTS = {  # the comparison page (render_stats): the verdicts' shares p
     "none": "没有经审计的引用",
     "audited": "（{count} 处）",
 }
-HEALTH_CHECKS = {  # the health page's claims to check (render.claims_to_check_html)
+HEALTH_CHECKS = {  # the health page's claims to check (render/health.py)
     "heading": "证据不足的论断",
     "lead": "每份报告中原文无依据、依据不全的论断排在前面，其次是证据审计另行标记的论断；"
     "报告按无依据、依据不全的论断数排序。在报告页按 n / p 可逐一跳到待核查的引用。",

@@ -42,7 +42,6 @@ from build_tools import (
     messages,
     paths,
     render,
-    render_stats,
 )
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
 from build_tools.lock import WAIT, Damaged, FolderBusy, folder_lock, seal, unseal, write_atomic
@@ -251,7 +250,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # Pages render (and under --dirty, take their fingerprints) in the order they are added: the
         # audits' pages last, so that the source pages render while the audit's workers run.
         add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link))
-        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render_stats.stats_page(self.audited(), link))
+        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render.stats_page(self.audited(), link))
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )
@@ -585,7 +584,13 @@ def _front_matter(meta: dict) -> str:
 
 # New page code (any module that writes page HTML, its text or the addresses in it): new fingerprints.
 _RENDER_CODE = hashlib.sha1(
-    b"".join(Path(module.__file__).read_bytes() for module in (render, render_stats, commonmark, messages, paths))
+    b"".join(
+        path.read_bytes()
+        for path in (
+            *sorted(Path(render.__file__).parent.glob("*.py")),
+            *(Path(module.__file__) for module in (commonmark, messages, paths)),
+        )
+    )
 ).hexdigest()
 
 

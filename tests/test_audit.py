@@ -241,7 +241,7 @@ def test_every_status_but_supported_is_a_flag_beside_the_citation(report):
     from build_tools.analysis import TermCache
     from build_tools.knowledge_base import build
     from build_tools.messages import AUDIT_LABELS
-    from build_tools.render import audit_marker
+    from build_tools.render.citations import audit_marker
 
     kb = build(knowledge_base_of(report, {"a": "001"}))
     audits = [a for a in audit.audit_kb(kb, TermCache(None))["a"] if a]

@@ -16,7 +16,7 @@ from helpers import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from build_tools import render, render_stats
+from build_tools import render
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import KnowledgeBase, assemble
 from build_tools.models import VERDICTS, Audit, Corpus, FilePart, FileSource, Report, Source
@@ -50,7 +50,7 @@ ELEMENTS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "p", "a", "span", "strong", "em", "b", "code", "pre", "q", "mark"),
     *("table", "thead", "tbody", "tr", "th", "td", "div", "section", "nav", "aside", "details", "summary"),
     *("ul", "ol", "li", "blockquote", "del", "ins", "s", "small", "br", "hr", "img", "video", "svg"),
-    "button",  # a report page's pair that goes through the citations to check (render.checks_html)
+    "button",  # a report page's pair that goes through the citations to check (render.reports.checks_html)
 }
 SVG_ELEMENTS = {"rect", "text", "title"}  # only inside the stats chart's <svg>
 ATTRIBUTES = {
@@ -179,7 +179,7 @@ def pages(kb: KnowledgeBase) -> dict[str, str]:
         "sources/": render.sources_index(kb, linker("sources/")),
         "reports/": render.reports_index(kb, linker("reports/")),
         "health/": render.health_page(kb, linker("health/")),
-        "stats/": render_stats.stats_page(kb, linker("stats/")),
+        "stats/": render.stats_page(kb, linker("stats/")),
         "reports/r0/": report_html(kb, linker("reports/r0/")),
     }
     for slug, source in kb.loaded.sources.items():

@@ -23,7 +23,7 @@ import yaml
 from bs4 import BeautifulSoup
 from helpers import REPO, Build, kb, serve, write_page
 
-from build_tools import render, render_stats
+from build_tools import render
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import KnowledgeBase, assemble
 from build_tools.messages import CHECK_NAV, FACTS, VERDICT_LABELS
@@ -306,7 +306,7 @@ def test_a_failed_run_adds_no_verdict():
 
 def test_the_comparison_page_gives_the_shares_and_lists_the_citations_behind_them():
     kb = judged(knowledge(REPORT, model="m", context="32k"), REPORT_VERDICTS)
-    soup = BeautifulSoup(render_stats.stats_page(kb, lambda t: t), "html.parser")
+    soup = BeautifulSoup(render.stats_page(kb, lambda t: t), "html.parser")
     table = soup.select_one("#configurations").find_next("table")
     heads = [th.get_text() for th in table.select("thead th")]
     at = heads.index("每千字引用") + 1  # right after the counts: in sight without scrolling the table
@@ -320,7 +320,7 @@ def test_the_comparison_page_gives_the_shares_and_lists_the_citations_behind_the
     assert "✓ 33.3% · ◐ 33.3% · ✗ 33.3%" in bars.get_text()
     rects = bars.select("svg rect")
     assert [float(r["width"]) for r in rects] == pytest.approx([1000 / 3] * 3, abs=0.1)
-    without = BeautifulSoup(render_stats.stats_page(replace(kb, audits={}), lambda t: t), "html.parser")
+    without = BeautifulSoup(render.stats_page(replace(kb, audits={}), lambda t: t), "html.parser")
     assert without.select("#verdicts") == [] and "◐" not in without.get_text()
 
 

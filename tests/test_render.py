@@ -13,6 +13,7 @@ from build_tools.documents import search_docs
 from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import assemble
 from build_tools.models import Corpus, Report, Source
+from build_tools.render import changes, citations, sources
 from build_tools.validation import citation_diff
 
 A, B = "开源模型的崛起", "闭源模型的护城河"
@@ -34,7 +35,7 @@ def page(final: str, original: str | None) -> BeautifulSoup:
 
 
 def test_reworded_paragraph_shows_its_changed_words_in_place():
-    html = render.text_diff_html(
+    html = changes.text_diff_html(
         "甲乙丙。\n\n模型很快地发展。\n\n结尾。", "甲乙丙。\n\n模型飞快地发展。\n\n新增一段。\n\n结尾。"
     )
     soup = BeautifulSoup(html, "html.parser")
@@ -82,7 +83,7 @@ def test_boilerplate_of_one_rule_in_a_row_is_one_block():
         ("面包屑", "breadcrumb"),
         ("正文", None),
     ]
-    assert render.hidden_blocks(pieces) == [
+    assert sources.hidden_blocks(pieces) == [
         ("正文", None),
         ("相关1\n\n相关2\n", "related_list"),
         ("面包屑", "breadcrumb"),
@@ -116,7 +117,7 @@ def test_an_svg_is_shown_from_its_bytes_once_per_report_section(tmp_path):
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><script>alert(1)</script></svg>'
     (tmp_path / "files" / "t").mkdir(parents=True)
     (tmp_path / "files" / "t" / "图.svg").write_text(svg, encoding="utf-8")
-    (tmp_path / "files" / "t" / "big.svg").write_text(svg + " " * render.SVG_PREVIEW_BYTES, encoding="utf-8")
+    (tmp_path / "files" / "t" / "big.svg").write_text(svg + " " * citations.SVG_PREVIEW_BYTES, encoding="utf-8")
     loaded = Loaded(tmp_path)
     files = [load_file(tmp_path / "files" / "t" / name, tmp_path) for name in ("图.svg", "big.svg")]
     assert [problems for _, problems in files] == [[], []]

@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 from fixtures import make_sample_app_folder, make_sample_kb
 from helpers import build_site, kb, kb_check, landed, need_pipeline
 
-from build_tools import cli, render, render_stats
+from build_tools import cli, messages, render
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import assemble, build
 from build_tools.models import Corpus, FileSource, Report, Source
@@ -233,7 +233,7 @@ def test_figure_cells_link_to_the_citations_behind_them(site, stats_kb):
     )
     cited_at = landed(site.site, "/stats/", listing.find_next("ul").select("a")[1]["href"])  # the citation itself
     assert "citekb-cite" in cited_at["class"] and cited_at["data-title"] == INVENTED
-    unknown = other.select("td")[heads.index(render.STATUS_LABELS["unknown_source"]) - 1]
+    unknown = other.select("td")[heads.index(messages.STATUS_LABELS["unknown_source"]) - 1]
     assert unknown.get_text().startswith("100.0%") and unknown.a["href"].endswith("-status-unknown_source")
     repaired = page.select("#validation + div table tbody tr")[0].select("td a")[-1]
     section = landed(site.site, "/stats/", repaired["href"])
@@ -268,7 +268,7 @@ def test_hostile_configuration_names_stay_text(tmp_path):
     knowledge = build(make_sample_kb(tmp_path / "kb", hostile=True))
     knowledge.cited["demo"].report.meta.update(model='<script>window.pwned=1</script>"', context="32k 64k")
     knowledge.cited["hostile"].report.meta.update(bench="bench_<img src=x onerror=alert(1)>")
-    html = render_stats.stats_page(knowledge, lambda target: target)
+    html = render.stats_page(knowledge, lambda target: target)
     soup = BeautifulSoup(html, "html.parser")
     assert not soup.select("script, img") and "window.pwned" in soup.get_text()
     ids = [tag["id"] for tag in soup.find_all(id=True)]

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from .knowledge_base import CitedReport, KnowledgeBase
-from .messages import STATS_VERDICTS, VERDICT_LABELS, VERDICT_MARKS
-from .models import VERDICTS, Audit, Resolved
-from .paths import report_path, stats_anchor, stats_task_anchor
-from .render import STATUS_LABELS, Link, counts_html, esc, index_table, page_header, status_counts
-from .stats import NO_TASK, STATUSES, Figures, Row, TitleLookup, failed, stats, tasks
+from ..knowledge_base import CitedReport, KnowledgeBase
+from ..messages import STATS_VERDICTS, STATUS_LABELS, VERDICT_LABELS, VERDICT_MARKS
+from ..models import VERDICTS, Audit, Resolved
+from ..paths import report_path, stats_anchor, stats_task_anchor
+from ..stats import NO_TASK, STATUSES, Figures, Row, TitleLookup, failed, stats, tasks
+from .markup import Link, counts_html, esc, index_table, page_header, status_counts
 
 CHANGE_LABELS = {"added": "新增", "removed": "删除", "repaired": "修复"}
 LEAD = (

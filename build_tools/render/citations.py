@@ -1,0 +1,287 @@
+"""A report's citations as inline links with previews, verdict marks and audit flags."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .. import commonmark
+from ..knowledge_base import KnowledgeBase
+from ..messages import (
+    AUDIT_LABELS,
+    AUDIT_REASONS,
+    FACTS,
+    OPEN,
+    STATUS_LABELS,
+    VERDICT_LABELS,
+    VERDICT_MARKS,
+)
+from ..models import FLAGGED, Audit, FilePart, FileSource, Resolved
+from ..paths import (
+    chunk_path,
+    citation_anchor,
+    part_anchor,
+    published_as_text,
+)
+from .files import image_src, part_label
+from .markup import Link, esc, html_line, short
+
+PREVIEW_CHARS = 600
+
+
+SPAN_CONTEXT = 120  # characters of the chunk shown on each side of the supporting span in a preview
+
+
+SVG_PREVIEW_BYTES = 16 * 1024  # in a citation's preview: each preview is part of the report page
+
+
+def why(item: Resolved) -> str:
+    """The reason a reader sees (Chinese), with the suggestion when there is one."""
+    reason = item.reason.chinese() if item.reason else ""
+    return reason + (f"（{item.suggestion.chinese()}）" if item.suggestion else "")
+
+
+def preview_html(head: str, body: str) -> str:
+    """A citation's preview: a header naming what is cited, then its text or thumbnail (`body`, HTML).
+    No nested <span> (`outline` cuts a preview at its first </span>); citekb-popover.js adds the
+    header's open link, which cannot sit inside the citation's own <a>."""
+    return (
+        f'<span class="citekb-preview" role="tooltip"><strong class="citekb-preview-head" data-open="{OPEN}">'
+        f"{html_line(head)}</strong>{body}</span>"
+    )
+
+
+def cut(text: str) -> str:
+    """The start of a preview's text."""
+    return text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
+
+
+def file_part(file: FileSource, target: str) -> FilePart | None:
+    """The page, slide or sheet a citation's target lands on (None: the whole file)."""
+    fragment = target.partition("#")[2]
+    return next((p for p in file.parts if part_anchor(p) == fragment), None)
+
+
+def citation_html(
+    item: Resolved,
+    kb: KnowledgeBase,
+    link: Link,
+    anchor: str | None = None,
+    audit: Audit | None = None,
+    svg_shown: set[str] | None = None,
+) -> str:
+    """One citation as an inline element: a link with a preview (header, cited text or thumbnail),
+    or a marked failure whose preview says why (its only tooltip: no `title` beside it).
+
+    A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
+    that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
+    carries its verdict (`verdict_mark`, `facts_html`); a corpus chunk's lands on its supporting
+    span, previews it, and carries its audit's flag (`audit_marker`).
+
+    An SVG's preview holds the image itself (a data: URI) once per `svg_shown` (a report section):
+    a report citing one SVG a thousand times would otherwise carry it a thousand times."""
+    if audit is not None and item.target and item.source_slug in kb.loaded.sources:
+        return audited_citation_html(item, audit, kb, link, anchor)
+    citation = item.citation
+    kind = esc(citation.kind)
+    ident = f' id="{anchor}"' if anchor else ""
+    cited = f' data-title="{html_line(citation.title)}"' if citation.title else ""
+    cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
+    reason = why(item)
+    if item.target:
+        source = kb.loaded.sources.get(item.source_slug or "")
+        file = kb.files_by_slug.get(item.source_slug or "")
+        if source and citation.kind == "long_context" and item.status == "resolved":
+            chunk = kb.chunks[source.slug][citation.chunk]
+            label = f"{short(source.title)} · chunk {citation.chunk}"
+            head, body = f"{source.title} · chunk {citation.chunk}", html_line(cut(chunk.text))
+        elif source:
+            label, head, body = short(source.title), source.title, html_line(cut(source.text))
+        else:
+            part = file_part(file, item.target)
+            label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
+            head = file.name + (f" · {part_label(part)}" if part else "")
+            src = None
+            if file.kind == "image" and file.slug not in (svg_shown or ()):
+                src = image_src(file, link, SVG_PREVIEW_BYTES)
+                if src and published_as_text(file.name) and svg_shown is not None:
+                    svg_shown.add(file.slug)
+            if src:
+                body = f'<img class="citekb-thumb" src="{esc(src)}" alt="{esc(file.name)}" loading="lazy">'
+            else:
+                text = (part or file.parts[0]).text.strip() if file.parts else ""
+                body = html_line(cut(text) if text else f"{file.name}（{file.kind}）")
+        flagged = item.status != "resolved"
+        if flagged:
+            label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
+        mark = ""
+        if audit is not None:  # a file citation audited against the file's text (a PDF page, a slide, a sheet)
+            cited += f' data-verdict="{audit.verdict}"'
+            mark, body = verdict_mark(audit.verdict), facts_html(audit) + body
+        return (
+            f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
+            f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">{mark}'
+            f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>'
+        )
+    if citation.kind == "web" and item.status == "unknown_source":
+        url = citation.title or ""
+        if re.match(r"^https?://", url):
+            return (
+                f'<a{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="web" '
+                f'href="{esc(url)}" rel="noopener noreferrer nofollow">'
+                f'<span class="citekb-cite-label">⚠ {html_line(short(url, 40))}</span>'
+                f"{preview_html(STATUS_LABELS[item.status], html_line(reason))}</a>"
+            )
+    return (
+        f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0">'
+        f'<span class="citekb-cite-label">⚠ {html_line(citation.raw)}</span>'
+        f"{preview_html(STATUS_LABELS[item.status], html_line(reason))}</span>"
+    )
+
+
+def span_href(href: str, span: tuple[int, int] | None) -> str:
+    """A chunk link that also names the span to mark: `?span=START-END` before the `#chunk-N`
+    (read by citekb-span.js; the anchor stays the chunk's, so `kb check` validates it)."""
+    if span is None:
+        return href
+    page, _, fragment = href.partition("#")
+    return f"{page}?span={span[0]}-{span[1]}" + (f"#{fragment}" if fragment else "")
+
+
+def span_in_context(text: str, span: tuple[int, int] | None) -> str:
+    """A chunk's supporting span marked, with up to SPAN_CONTEXT characters on each side (escaped);
+    the chunk's first lines when there is no span."""
+    if span is None:
+        return html_line(text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else ""))
+    start, end = span
+    left, right = max(0, start - SPAN_CONTEXT), min(len(text), end + SPAN_CONTEXT)
+    return (
+        ("…" if left else "")
+        + html_line(text[left:start])
+        + f"<mark>{html_line(text[start:end])}</mark>"
+        + html_line(text[end:right])
+        + ("…" if right < len(text) else "")
+    )
+
+
+def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
+    """Why an audit flags a citation, in the reader's words (plain text)."""
+    where = ""
+    if audit.better:
+        slug, number = audit.better
+        where = f"「{short(kb.loaded.sources[slug].title)}」chunk {number} "
+    return AUDIT_REASONS[audit.status].format(
+        support=audit.support, where=where, terms="、".join(audit.better_terms), numbers="、".join(audit.missing)
+    )
+
+
+def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
+    """A flagged citation's visible marker: the status, the reason, and the suggested chunk as a link."""
+    if audit.status not in FLAGGED:
+        return ""
+    suggestion = ""
+    if audit.better:
+        slug, number = audit.better
+        href = span_href(link(chunk_path(slug, number)), audit.better_span)
+        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">建议：{html_line(short(kb.loaded.sources[slug].title))} · chunk {number}</a>'
+    return (
+        f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
+        f"⚑ {AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}{suggestion}</span>"
+    )
+
+
+def verdict_mark(verdict: str) -> str:
+    """A citation's verdict where the claim is: a shape (✓ ◐ ✗, coloured by the stylesheet) that a
+    screen reader skips, and its label, which only a screen reader reads. One flat element, so the
+    search snippets and the table of contents leave it out whole."""
+    return (
+        f'<span class="citekb-verdict"><b aria-hidden="true">{VERDICT_MARKS[verdict]}</b>'
+        f"<em>{VERDICT_LABELS[verdict]} </em></span>"  # the space: a pause before the title
+    )
+
+
+def facts_html(audit: Audit) -> str:
+    """The verdict in a citation's preview, and which of the claim's key facts the passage states
+    and which it lacks (escaped: they are the claim's own words)."""
+    lines = [
+        f'<b class="citekb-preview-verdict" data-verdict="{audit.verdict}">'
+        f"{VERDICT_MARKS[audit.verdict]} {VERDICT_LABELS[audit.verdict]}</b>"
+    ]
+    for kind, facts in (("held", audit.held), ("missing", audit.missing)):
+        if facts:
+            lines.append(
+                f'<small class="citekb-facts" data-facts="{kind}">{FACTS[kind]}{html_line("、".join(facts))}</small>'
+            )
+    return "".join(lines)
+
+
+def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link: Link, anchor: str | None) -> str:
+    """A resolved long_context citation with its audit: its verdict's mark before the label; the
+    link lands on the supporting span; the preview says the verdict, the facts the passage holds
+    and lacks, and shows the span in context under the source title and chunk number."""
+    citation = item.citation
+    source = kb.loaded.sources[item.source_slug or ""]
+    chunk = kb.chunks[source.slug][citation.chunk or 0]
+    ident = f' id="{anchor}"' if anchor else ""
+    body = facts_html(audit) + span_in_context(chunk.text, audit.span)
+    return (
+        f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
+        f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
+        f'data-verdict="{audit.verdict}" data-support="{audit.support:.2f}" '
+        f'href="{esc(span_href(link(item.target or ""), audit.span))}">{verdict_mark(audit.verdict)}'
+        f'<span class="citekb-cite-label">{html_line(short(source.title))} · chunk {citation.chunk}</span>'
+        f"{preview_html(f'{source.title} · chunk {citation.chunk}', body)}</a>" + audit_marker(audit, kb, link)
+    )
+
+
+def report_html(
+    text: str,
+    items: list[Resolved],
+    kb: KnowledgeBase,
+    link: Link,
+    section: str,
+    audits: list[Audit | None] | None = None,
+) -> str:
+    """Report text rendered (CommonMark) with each citation bracket replaced by its rendered
+    citation(s), as one raw HTML block for the page's Markdown (which leaves it alone)."""
+    by_span: dict[tuple[int, int], list[Resolved]] = {}
+    audit_of = dict(zip(map(id, items), audits or []))
+    svg_shown: set[str] = set()
+    for item in items:
+        by_span.setdefault((item.citation.start, item.citation.end), []).append(item)
+    spans = [
+        (
+            start,
+            end,
+            "".join(
+                citation_html(
+                    item, kb, link, citation_anchor(section, n) if not i else None, audit_of.get(id(item)), svg_shown
+                )
+                for i, item in enumerate(by_span[start, end])
+            ),
+        )
+        for n, (start, end) in enumerate(commonmark.disjoint(by_span))
+    ]
+    return f'<div class="citekb-report" data-section="{section}">\n{commonmark.render(text, spans, section)}\n</div>'
+
+
+_HEADING = re.compile(r'<h([2-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def outline(page_html: str) -> list[tuple[int, str, str]]:
+    """(level, id, text) of every h2–h6 with an id in a rendered page: the report page's table of
+    contents, its own headings included (they sit in a raw HTML block the Markdown TOC never sees).
+    Citation previews, verdict marks and permalinks are left out of the text."""
+    found = []
+    for level, anchor, inner in _HEADING.findall(page_html):
+        inner = re.sub(
+            r'<span class="citekb-(?:preview|verdict)".*?</span>|<a class="headerlink".*?</a>',
+            "",
+            inner,
+            flags=re.DOTALL,
+        )
+        found.append((int(level), html.unescape(anchor), html.unescape(_TAG.sub("", inner)).strip()))
+    return found

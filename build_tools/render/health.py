@@ -1,0 +1,190 @@
+"""The citation health page: unresolved citations, likely invented titles, claims to check."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from ..knowledge_base import CitedReport, KnowledgeBase
+from ..messages import (
+    AUDIT_LABELS,
+    FACTS,
+    HEALTH_CHECKS,
+    STATUS_LABELS,
+    VERDICT_COUNTS,
+    VERDICT_LABELS,
+    VERDICT_MARKS,
+)
+from ..models import FLAGGED, VERDICTS, Audit
+from ..paths import report_path
+from ..stats import TitleLookup
+from .citations import audit_marker, why
+from .markup import Link, counts_html, esc, html_line, index_table, page_header, short, status_counts
+
+CLAIMS_SHOWN = 10  # claims to check per report on the health page (the report page goes through them all: n / p)
+HEALTH_PLACES = 6  # reports linked per row of the health page; the rest are counted
+
+
+def audit_counts_html(audits: Iterable[Audit | None]) -> str:
+    return counts_html(Counter(a.status for a in audits if a), AUDIT_LABELS, "audit", "—")
+
+
+def verdict_counts_html(audits: Iterable[Audit | None]) -> str:
+    """Audited citations by verdict, each with its shape (for the health page's rows)."""
+    counts = Counter(a.verdict for a in audits if a)
+    return (
+        " · ".join(
+            f'<span class="citekb-count" data-verdict="{v}"><b aria-hidden="true">{VERDICT_MARKS[v]}</b> '
+            f"{VERDICT_LABELS[v]} {counts[v]}</span>"
+            for v in VERDICTS
+            if counts[v]
+        )
+        or "—"
+    )
+
+
+VERDICT_ORDER = {"unsupported": 0, "partial": 1, "supported": 2}  # the claims to check first
+
+
+def claims_to_check(kb: KnowledgeBase, cited: CitedReport) -> list[tuple[Audit, str | None]]:
+    """A report's audited claims a reader should check, with their anchors: unsupported first,
+    then partial, then those the audit flags for another reason; lowest support first in each."""
+    audits = kb.audits.get(cited.report.slug, [])
+    found = [
+        (a, anchor)
+        for a, anchor in zip(audits, cited.final_anchors)
+        if a and (a.verdict != "supported" or a.status in FLAGGED)
+    ]
+    return sorted(found, key=lambda pair: (VERDICT_ORDER[pair[0].verdict], pair[0].support))
+
+
+def claims_to_check_html(
+    kb: KnowledgeBase, cited: CitedReport, found: list[tuple[Audit, str | None]], link: Link
+) -> str:
+    """A report's claims to check on the health page (`claims_to_check`), the first CLAIMS_SHOWN:
+    each its verdict and support, the claim (linked to its citation), the facts the passage does
+    not state, the audit's flag. A list, not a table: a claim is a sentence, and five columns
+    leave it a few characters a line on a phone."""
+    items = "".join(
+        f'<li data-verdict="{a.verdict}"><b class="citekb-claim-verdict"><b aria-hidden="true">'
+        f"{VERDICT_MARKS[a.verdict]}</b> {VERDICT_LABELS[a.verdict]}</b> "
+        f"<small>{HEALTH_CHECKS['support']} {a.support:.2f}</small> {audit_marker(a, kb, link)}"
+        f'<a class="citekb-claim" href="{esc(link(report_path(cited.report.slug, anchor)))}">'
+        f"{esc(a.claim or HEALTH_CHECKS['no_claim'])}</a>"
+        + (
+            f'<small class="citekb-facts" data-facts="missing">{FACTS["missing"]}{html_line("、".join(a.missing))}</small>'
+            if a.missing
+            else ""
+        )
+        + "</li>"
+        for a, anchor in found[:CLAIMS_SHOWN]
+    )
+    more = len(found) - CLAIMS_SHOWN
+    note = (
+        f'<p class="citekb-note"><a href="{esc(link(report_path(cited.report.slug)))}">'
+        f"{HEALTH_CHECKS['more'].format(count=more)}</a></p>"
+        if more > 0
+        else ""
+    )
+    return f'<ol class="citekb-claims">{items}</ol>{note}'
+
+
+def health_page(kb: KnowledgeBase, link: Link) -> str:
+    """Every citation that did not resolve, grouped by status, one row per distinct cited thing and
+    reason (with how often, and links to where it is cited); titles that name nothing anywhere in
+    the knowledge base (likely invented by the model; not judged where the report's corpus is
+    missing) called out first; a short row per report."""
+    total = status_counts(item for c in kb.cited.values() for item in c.final)
+    lookup = TitleLookup(kb)
+    groups: dict[str, dict[tuple[str, str], list[tuple[CitedReport, str | None]]]] = {}
+    invented: dict[str, list[tuple[CitedReport, str | None]]] = {}
+    for _, cited in sorted(kb.cited.items()):
+        for item, anchor in zip(cited.final, cited.final_anchors):
+            if item.status == "resolved":
+                continue
+            name = item.citation.title or item.citation.file or item.citation.raw
+            groups.setdefault(item.status, {}).setdefault((name, why(item)), []).append((cited, anchor))
+            if lookup.invented(item):
+                invented.setdefault(name, []).append((cited, anchor))
+
+    def places(found: list[tuple[CitedReport, str | None]]) -> str:
+        """Each citing report once (its title links to the first place), its other places numbered."""
+        by_report: dict[str, list[tuple[CitedReport, str | None]]] = {}
+        for cited, anchor in found:
+            by_report.setdefault(cited.report.slug, []).append((cited, anchor))
+        shown = []
+        for slug, spots in list(by_report.items())[:HEALTH_PLACES]:
+            title = spots[0][0].report.title
+            more = "".join(
+                f' <a href="{esc(link(report_path(slug, anchor)))}">{n}</a>'
+                for n, (_, anchor) in enumerate(spots[1:], 2)
+            )
+            shown.append(
+                f'<a href="{esc(link(report_path(slug, spots[0][1])))}" title="{esc(title)}">{esc(short(title, 24))}</a>{more}'
+            )
+        rest = len(by_report) - HEALTH_PLACES
+        return "、".join(shown) + (f"…另 {rest} 份报告" if rest > 0 else "")
+
+    parts = [page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}")]
+    audited = any(kb.audits.values())
+    to_check = [(c, found) for _, c in sorted(kb.cited.items()) if (found := claims_to_check(kb, c))]
+    if audited:
+        every_audit = [a for audits in kb.audits.values() for a in audits]
+        jump = f' · <a href="#weakest">{HEALTH_CHECKS["heading"]}</a>' if to_check else ""
+        parts.append(f'<p class="citekb-lead">{VERDICT_COUNTS}{verdict_counts_html(every_audit)}{jump}</p>')
+    if not groups:
+        parts.append("<p>所有引用均已解析。</p>")
+    if invented:
+        rows = [
+            f"<tr><td>{esc(name)}</td><td>{len(found)}</td><td>{places(found)}</td></tr>"
+            for name, found in sorted(invented.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ]
+        parts += [
+            '<h2 id="invented">疑似编造的标题</h2>',
+            f"<p>{len(invented)} 个语料标题在整个知识库中找不到任何来源或任务文件，多半是模型编造的。</p>",
+            index_table(("引用的标题", "次数", "出现位置"), rows),
+        ]
+    for status in (s for s in STATUS_LABELS if s in groups):
+        distinct = groups[status]
+        count = sum(len(found) for found in distinct.values())
+        rows = [
+            f'<tr><td data-status="{status}"><code>{esc(name)}</code></td><td>{esc(reason)}</td>'
+            f"<td>{len(found)}</td><td>{places(found)}</td></tr>"
+            for (name, reason), found in sorted(distinct.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ]
+        parts += [
+            f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
+            index_table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows),
+        ]
+    rows = [
+        f'<tr><td><a href="{esc(link(report_path(slug)))}">{esc(c.report.title)}</a></td>'
+        f"<td>{counts_html(status_counts(c.final))}</td>"
+        + (
+            f"<td>{verdict_counts_html(kb.audits.get(slug, []))}</td><td>{audit_counts_html(kb.audits.get(slug, []))}</td>"
+            if audited
+            else ""
+        )
+        + "</tr>"
+        for slug, c in sorted(kb.cited.items())
+    ]
+    parts += [
+        '<h2 id="reports">各报告</h2>',
+        index_table(("报告", "引用状态", HEALTH_CHECKS["column"], "证据审计")[: 4 if audited else 2], rows),
+    ]
+    if to_check:
+
+        def weight(found: list[tuple[Audit, str | None]]) -> tuple[int, int]:
+            verdicts = Counter(a.verdict for a, _ in found)
+            return -verdicts["unsupported"], -verdicts["partial"]
+
+        to_check.sort(key=lambda pair: weight(pair[1]))  # stable: by slug within the same weight
+        parts += [
+            f'<h2 id="weakest">{HEALTH_CHECKS["heading"]}</h2>',
+            f'<p class="citekb-note">{HEALTH_CHECKS["lead"]}</p>',
+        ]
+        parts += [
+            f'<h3><a href="{esc(link(report_path(c.report.slug)))}">{esc(c.report.title)}</a></h3>'
+            f"<p>{verdict_counts_html(kb.audits.get(c.report.slug, []))}</p>{claims_to_check_html(kb, c, found, link)}"
+            for c, found in to_check
+        ]
+    return "\n".join(parts)

@@ -1,0 +1,165 @@
+"""A report's page (header, final and original text, validation) and the reports index."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..knowledge_base import CitedReport, KnowledgeBase
+from ..messages import (
+    CHECK_NAV,
+    EXPORT,
+    META_LABELS,
+    RUN_TITLE,
+    UNRESOLVED,
+    VERDICT_COUNTS,
+    VERDICT_LABELS,
+    VERDICT_MARKS,
+    Reason,
+)
+from ..models import VERDICTS, Audit, Report, Resolved
+from ..paths import (
+    EXPORT_FILES,
+    export_path,
+    report_path,
+)
+from ..stats import failed
+from .changes import unchanged, validation_html
+from .citations import report_html
+from .markup import Link, counts_html, esc, index_table, inline, page_header, status_counts
+
+CHECKS = (*VERDICTS, "unresolved")  # what the report header counts, in this order
+
+
+def check_of(item: Resolved, audit: Audit | None) -> str | None:
+    """What a reader checking a citation needs to know first: its verdict when it was audited,
+    `unresolved` when it does not resolve cleanly; None for a resolved citation without an audit."""
+    if audit is not None:
+        return audit.verdict
+    return "unresolved" if item.status != "resolved" else None
+
+
+def checks_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
+    """The report header's verdict counts, each linked to the first such citation of the final
+    report (citekb-evidence.js lands on that very citation and focuses it), and the pair of
+    buttons, also `n` / `p`, that go through the citations to check: partial, unsupported,
+    unresolved. Without audits only the unresolved ones are counted and gone through."""
+    audit_of = audits or [None] * len(cited.final)
+    counts: Counter = Counter()
+    first: dict[str, str | None] = {}
+    for item, audit, anchor in zip(cited.final, audit_of, cited.final_anchors):
+        check = check_of(item, audit)
+        if check:
+            counts[check] += 1
+            first.setdefault(check, anchor)
+    to_check = counts["partial"] + counts["unsupported"] + counts["unresolved"]
+    parts = []
+    if any(audit_of):
+        shown = []
+        for check in CHECKS:
+            mark, label = UNRESOLVED if check == "unresolved" else (VERDICT_MARKS[check], VERDICT_LABELS[check])
+            text = f'<b aria-hidden="true">{mark}</b> {label} {counts[check]}'
+            href = f' href="#{first[check]}"' if counts[check] and first[check] else ""
+            tag = "a" if href else "span"
+            shown.append(f'<{tag} class="citekb-count" data-verdict="{check}"{href}>{text}</{tag}>')
+        parts.append(f'<p class="citekb-lead citekb-checks">{VERDICT_COUNTS}{" · ".join(shown)}</p>\n\n')
+    if to_check:
+        nav = CHECK_NAV
+        parts.append(
+            f'<nav class="citekb-check" aria-label="{nav["label"]}" data-position="{nav["position"]}" '
+            f'data-announce="{nav["announce"]}" data-wrapped="{nav["wrapped"]}" '
+            f'data-wrapped-back="{nav["wrapped_back"]}" data-unresolved="{UNRESOLVED[1]}" hidden>'
+            f'<button type="button" data-step="-1" aria-keyshortcuts="p" title="{nav["keys"].format(key="p")}">'
+            f'<b aria-hidden="true">↑</b><span class="citekb-check-word"> {nav["previous"]}</span></button>'
+            f'<span class="citekb-check-position">{nav["total"].format(total=to_check)}</span>'
+            f'<button type="button" data-step="1" aria-keyshortcuts="n" title="{nav["keys"].format(key="n")}">'
+            f'<span class="citekb-check-word">{nav["next"]} </span><b aria-hidden="true">↓</b></button>'
+            '<span class="citekb-sr" role="status"></span></nav>\n'
+        )
+    return "".join(parts)
+
+
+def export_links(cited: CitedReport, link: Link) -> str:
+    """The report page's links to its exports, written beside the page by the build (`export.py`),
+    each saved under the report's slug; the DOCX, which costs too much to make for every report at
+    build time, as the command that makes it."""
+    slug = cited.report.slug
+    links = " · ".join(
+        f'<a href="{esc(link(export_path(slug, format)))}" download="{esc(slug)}.{format}">{EXPORT[format]}</a>'
+        for format in EXPORT_FILES
+    )
+    command = f"kb export {slug} --sources 知识库文件夹 --format docx --out {slug}.docx"
+    return f'<p class="citekb-export">{EXPORT["links"]}{links} · {EXPORT["docx"]}<code>{esc(command)}</code></p>\n'
+
+
+def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
+    report = cited.report
+    meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
+    meta += [
+        (META_LABELS.get(k, k), reason.chinese() if (reason := Reason.read(v)) else v)
+        for k, v in sorted(report.meta.items())
+        if k != "summary"
+    ]
+    meta.append(("文件", report.path))
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
+    parts = [
+        f"# {inline(report.title)}\n",
+        f'<p class="citekb-subtitle">{esc(report.subtitle)}</p>\n'
+        if report.subtitle and report.subtitle != report.title
+        else "",
+        f'<table class="citekb-meta">{rows}</table>\n',
+        f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
+        checks_html(cited, kb.audits.get(report.slug)),
+        export_links(cited, link),
+    ]
+    if report.query:
+        parts.append(
+            f'## 查询 {{#query}}\n\n<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n'
+        )
+    parts.append(
+        "## 最终报告 {#final}\n\n"
+        + report_html(report.final, cited.final, kb, link, "final", kb.audits.get(report.slug))
+        + "\n"
+    )
+    if report.original is not None and unchanged(report):
+        parts.append("## 验证改动 {#validation}\n\n<p>验证没有改动这份报告：原始版本与最终版本相同。</p>\n")
+    elif report.original is not None:
+        parts.append("## 验证改动 {#validation}\n\n" + validation_html(cited, link) + "\n")
+        parts.append(
+            "## 原始报告（验证前） {#original}\n\n"
+            + report_html(report.original, cited.original, kb, link, "original")
+            + "\n"
+        )
+    if report.meta.get("summary"):
+        parts.append(
+            '## 运行摘要 {#summary}\n\n<details class="citekb-summary"><summary>流水线输出的摘要（原样）</summary>'
+            f'<div class="citekb-text">{esc(report.meta["summary"])}</div></details>\n'
+        )
+    return "\n".join(parts)
+
+
+def report_row(cited: CitedReport, link: Link) -> str:
+    report: Report = cited.report
+    subtitle = f"<small>{esc(report.subtitle)}</small>" if report.subtitle and report.subtitle != report.title else ""
+    outcome = (
+        '<span class="citekb-failed">运行失败（没有生成报告）</span>'
+        if failed(report.final)
+        else counts_html(status_counts(cited.final))
+    )
+    return (
+        f'<tr><td><a href="{esc(link(report_path(report.slug)))}">{esc(report.title)}</a>{subtitle}</td>'
+        f"<td>{outcome}</td></tr>"
+    )
+
+
+def reports_index(kb: KnowledgeBase, link: Link) -> str:
+    """Reports grouped by task (the same query), each with its run and its citations' health."""
+    by_task: dict[str, list[CitedReport]] = {}
+    for _, cited in sorted(kb.cited.items(), key=lambda item: item[1].report.title):
+        by_task.setdefault(cited.report.task or "—", []).append(cited)
+    sections = [
+        f'<h2 id="task-{esc(task)}">{esc(RUN_TITLE.format(task=task))}（{len(group)} 份）</h2>'
+        + index_table(("报告", "引用状态"), (report_row(c, link) for c in group))
+        for task, group in sorted(by_task.items())
+    ]
+    lead = f"{len(kb.cited)} 份研究报告，按任务分组；点击引用即可阅读被引用的原文块。"
+    return page_header("报告", lead) + "\n".join(sections)
