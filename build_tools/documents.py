@@ -8,6 +8,7 @@ from . import commonmark
 from .clean import cleaned
 from .index import SearchDoc
 from .knowledge_base import KnowledgeBase
+from .messages import CHUNK
 from .models import Resolved
 from .paths import chunk_anchor, part_anchor, report_path, source_path
 from .render.changes import unchanged
@@ -64,7 +65,9 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False, slugs: set[str] | None = 
             end = chunks[number + 1].start if number + 1 < len(chunks) and not whole else chunk.end
             kept = cleaned(source.text, chunk.start, end, kb.removals[slug]).strip()
             docs.append(
-                SearchDoc(source_path(slug), source.title, chunk_anchor(chunk.index), f"chunk {chunk.index}", kept)
+                SearchDoc(
+                    source_path(slug), source.title, chunk_anchor(chunk.index), CHUNK.format(number=chunk.index), kept
+                )
             )
     return docs
 
