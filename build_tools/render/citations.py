@@ -100,8 +100,10 @@ def citation_html(
         elif source:
             label, head, body = short(source.title), source.title, html_line(cut(source.text))
         else:
-            part = file_part(file, item.target)
-            label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
+            part = file_part(file, item.target)  # named as its page shows it (第 2 页), else as written
+            label = short(file.name) + (
+                f" · {part_label(part) if part else citation.locator}" if citation.locator else ""
+            )
             head = file.name + (f" · {part_label(part)}" if part else "")
             src = None
             if file.kind == "image" and file.slug not in (svg_shown or ()):
