@@ -195,6 +195,7 @@ MEANING = {
     '[data-audit="supported"]': "good",
     '[data-status="resolved"]': "good",
     '[data-verdict="partial"]': "amber",
+    '[data-status="file_as_chunk"], [data-status="locator_out_of_range"]': "amber",  # linked, not as written
     '[data-audit="better_elsewhere"], [data-audit="weak"], [data-audit="numbers_missing"]': "amber",
     '[data-verdict="unsupported"]': "bad",
     '[data-verdict="unresolved"]': "bad",
