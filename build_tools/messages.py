@@ -83,6 +83,7 @@ AUDIT_LABELS = {  # the evidence audit's statuses (build_tools/audit.py)
     "numbers_missing": "数字不在块中",
     "title_only": "块中只有标题",
 }
+SUGGESTION = "建议：{title} · {chunk}"  # a flagged citation's better chunk (its title, CHUNK)
 AUDIT_REASONS = {
     "weak": "被引用的块与这句话共有的关键词很少（支持度 {support:.2f}，仅供参考）",
     "better_elsewhere": "{where}含有 {terms}",

@@ -15,6 +15,7 @@ from ..messages import (
     FILE_KIND_LABELS,
     OPEN,
     STATUS_LABELS,
+    SUGGESTION,
     VERDICT_LABELS,
     VERDICT_MARKS,
 )
@@ -187,7 +188,8 @@ def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
     if audit.better:
         slug, number = audit.better
         href = span_href(link(chunk_path(slug, number)), audit.better_span)
-        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">建议：{html_line(short(kb.loaded.sources[slug].title))} · {CHUNK.format(number=number)}</a>'
+        words = SUGGESTION.format(title=short(kb.loaded.sources[slug].title), chunk=CHUNK.format(number=number))
+        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">{html_line(words)}</a>'
     return (
         f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
         f"⚑ {AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}{suggestion}</span>"
