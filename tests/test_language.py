@@ -168,6 +168,26 @@ def test_the_palette_follows_the_system_and_has_a_toggle():
     assert config["extra"]["generator"] == "false"  # no "Made with Material for MkDocs"
 
 
+def test_every_stylesheet_colour_has_a_dark_value():
+    """An opaque colour of ours is a variable with a value for each scheme (the two blocks at the top
+    of citekb.css), so none is left light-on-light in slate; outside them only Material's variables
+    (with a fallback), translucent shades (#9994: a grey over either background) and the chart's own
+    colour attributes, which the stylesheet overrides, name a colour."""
+    css = (REPO / "docs/stylesheets/citekb.css").read_text(encoding="utf-8")
+    schemes = re.findall(r"(:root|\[data-md-color-scheme=\"slate\"\]) \{([^}]*)\}", css)
+    assert [name for name, _ in schemes] == [":root", '[data-md-color-scheme="slate"]']
+    light, dark = (set(re.findall(r"(--citekb-[\w-]+):", body)) for _, body in schemes)
+    assert light == dark  # every colour named for both schemes
+    rest = css
+    for _, body in schemes:
+        rest = rest.replace(body, "")
+    rest = re.sub(r"/\*.*?\*/", "", rest, flags=re.DOTALL)  # comments
+    rest = re.sub(r"var\(--md-[\w-]+, #[0-9a-fA-F]+\)", "", rest)  # Material's, with a fallback
+    rest = re.sub(r'\[fill="#[0-9a-fA-F]+"\]', "", rest)  # the chart's attributes, overridden
+    opaque = [c for c in re.findall(r"#[0-9a-fA-F]{3,8}\b", rest) if len(c) in (4, 7)]
+    assert opaque == [], opaque
+
+
 def luminance(rgb: tuple[float, ...]) -> float:
     channels = [c / 255 for c in rgb[:3]]
     return sum(
