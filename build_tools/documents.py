@@ -8,7 +8,7 @@ from . import commonmark
 from .clean import cleaned
 from .index import SearchDoc
 from .knowledge_base import KnowledgeBase
-from .messages import CHUNK
+from .messages import CHUNK, SECTION_LABELS
 from .models import Resolved
 from .paths import chunk_anchor, part_anchor, report_path, source_path
 from .render.changes import unchanged
@@ -87,10 +87,10 @@ def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
     for slug in sorted(kb.cited):
         cited = kb.cited[slug]
         report = cited.report
-        sections = [("query", "查询", report.query)] if report.query.strip() else []
-        sections += report_sections(report.final, cited.final, "final", "最终报告")
+        sections = [("query", SECTION_LABELS["query"], report.query)] if report.query.strip() else []
+        sections += report_sections(report.final, cited.final, "final", SECTION_LABELS["final"])
         if not unchanged(report):  # an unchanged original is not on the page, so not in search either
-            sections += report_sections(report.original or "", cited.original, "original", "原始报告")
+            sections += report_sections(report.original or "", cited.original, "original", SECTION_LABELS["original"])
         for anchor, label, text in sections:
             docs.append(SearchDoc(report_path(slug), report.title, anchor, label, text))
     return docs

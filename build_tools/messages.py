@@ -43,6 +43,12 @@ CHUNK = "块 {number}"
 CHUNK_META = "字符 {start}–{end} · 标识 "  # before the chunk's id (its content hash), under its heading
 OVERLAP = "与块 {number} 重叠"  # the title of the text a chunk shares with its neighbour
 TASK_FILE = "任务文件 · {kind}"  # a task file's page, before its download link
+SECTION_LABELS = {
+    "query": "查询",
+    "final": "最终报告",
+    "original": "原始报告",
+}  # a report's parts, as search names them
+NO_CITATIONS = "无引用"  # a report's citation counts when it has none
 META_LABELS = {  # header fields of sources and reports; others keep their own name
     "origin": "原始网址",
     "kind": "类型",
