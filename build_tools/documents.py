@@ -8,6 +8,7 @@ from . import commonmark
 from .clean import cleaned
 from .index import SearchDoc
 from .knowledge_base import KnowledgeBase
+from .messages import CHUNK, SECTION_LABELS
 from .models import Resolved
 from .paths import chunk_anchor, part_anchor, report_path, source_path
 from .render.changes import unchanged
@@ -64,7 +65,9 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False, slugs: set[str] | None = 
             end = chunks[number + 1].start if number + 1 < len(chunks) and not whole else chunk.end
             kept = cleaned(source.text, chunk.start, end, kb.removals[slug]).strip()
             docs.append(
-                SearchDoc(source_path(slug), source.title, chunk_anchor(chunk.index), f"chunk {chunk.index}", kept)
+                SearchDoc(
+                    source_path(slug), source.title, chunk_anchor(chunk.index), CHUNK.format(number=chunk.index), kept
+                )
             )
     return docs
 
@@ -84,10 +87,10 @@ def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
     for slug in sorted(kb.cited):
         cited = kb.cited[slug]
         report = cited.report
-        sections = [("query", "查询", report.query)] if report.query.strip() else []
-        sections += report_sections(report.final, cited.final, "final", "最终报告")
+        sections = [("query", SECTION_LABELS["query"], report.query)] if report.query.strip() else []
+        sections += report_sections(report.final, cited.final, "final", SECTION_LABELS["final"])
         if not unchanged(report):  # an unchanged original is not on the page, so not in search either
-            sections += report_sections(report.original or "", cited.original, "original", "原始报告")
+            sections += report_sections(report.original or "", cited.original, "original", SECTION_LABELS["original"])
         for anchor, label, text in sections:
             docs.append(SearchDoc(report_path(slug), report.title, anchor, label, text))
     return docs

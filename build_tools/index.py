@@ -36,9 +36,10 @@ from pathlib import Path
 
 from .analysis import PAIR, TermCache, bucket_term, is_bucket, is_cjk, join_hash, join_key, join_rule
 from .lock import write_atomic
+from .messages import CHUNK
 from .shards import rice_coded, shard_file
 
-FORMAT = 7  # of the index files, checked by the worker and Searcher (7: the manifest's `settings`)
+FORMAT = 8  # of the index files, checked by the worker and Searcher (8: docs.json's `chunk` label)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
 
 
@@ -136,7 +137,7 @@ class SearchDoc:
     page: str  # site path of the page, e.g. sources/<slug>/
     page_title: str
     anchor: str  # e.g. chunk-3
-    label: str  # e.g. chunk 3
+    label: str  # e.g. 块 3 (messages.CHUNK)
     text: str
 
     @property
@@ -317,15 +318,16 @@ def build_index(
 
 def _tables(docs: list[SearchDoc], lengths: list[int]) -> dict[str, bytes]:
     """docs.json: each page once, with its documents' anchors and lengths in document order; a
-    chunk's anchor as its number, a report section's by name (its label under "labels"). Result
-    snippets are not stored: the browser cuts them from the result's own page, around the match."""
+    chunk's anchor as its number (its label `chunk`, messages.CHUNK, with the number), a report
+    section's by name (its label under "labels"). Result snippets are not stored: the browser cuts
+    them from the result's own page, around the match."""
     pages: list[list] = []
     labels: dict[str, str] = {}
     for doc, length in zip(docs, lengths):
         if not pages or pages[-1][0] != doc.page:
             pages.append([doc.page, doc.page_title, [], []])
         number = doc.anchor.removeprefix("chunk-")
-        if number.isdigit() and doc.label == f"chunk {number}" and doc.anchor == f"chunk-{int(number)}":
+        if number.isdigit() and doc.label == CHUNK.format(number=number) and doc.anchor == f"chunk-{int(number)}":
             entry: int | str | list = int(number)
         elif labels.setdefault(doc.anchor, doc.label) == doc.label:
             entry = doc.anchor
@@ -333,7 +335,7 @@ def _tables(docs: list[SearchDoc], lengths: list[int]) -> dict[str, bytes]:
             entry = [doc.anchor, doc.label]
         pages[-1][2].append(entry)
         pages[-1][3].append(length)
-    return {"docs.json": _json({"pages": pages, "labels": labels})}
+    return {"docs.json": _json({"pages": pages, "labels": labels, "chunk": CHUNK})}
 
 
 def read_tables(tables: dict) -> tuple[list[list], list[list]]:
@@ -344,7 +346,7 @@ def read_tables(tables: dict) -> tuple[list[list], list[list]]:
         pages.append([path, title])
         for entry, length in zip(anchors, lengths):
             if isinstance(entry, int):
-                anchor, label = f"chunk-{entry}", f"chunk {entry}"
+                anchor, label = f"chunk-{entry}", tables["chunk"].format(number=entry)
             elif isinstance(entry, str):
                 anchor, label = entry, tables["labels"][entry]
             else:

@@ -25,6 +25,30 @@ KIND_LABELS = {
     "web": "网页",
     "rag": "RAG 参考",
 }
+FILE_KIND_LABELS = {  # a task file's kind (ingest.FILE_KINDS) as its page and the sources index name it
+    "pdf": "PDF 文档",
+    "pptx": "幻灯片",
+    "xlsx": "表格",
+    "docx": "Word 文档",
+    "csv": "表格（CSV）",
+    "html": "网页文件",
+    "text": "文本文件",
+    "image": "图片",
+    "video": "视频",
+    "other": "其他文件",
+}
+# A chunk as the reader sees it: headings, citation labels and previews, audit suggestions, search
+# results. Its anchor stays `#chunk-N` (paths.chunk_anchor): only the words are Chinese.
+CHUNK = "块 {number}"
+CHUNK_META = "字符 {start}–{end} · 标识 "  # before the chunk's id (its content hash), under its heading
+OVERLAP = "与块 {number} 重叠"  # the title of the text a chunk shares with its neighbour
+TASK_FILE = "任务文件 · {kind}"  # a task file's page, before its download link
+SECTION_LABELS = {
+    "query": "查询",
+    "final": "最终报告",
+    "original": "原始报告",
+}  # a report's parts, as search names them
+NO_CITATIONS = "无引用"  # a report's citation counts when it has none
 META_LABELS = {  # header fields of sources and reports; others keep their own name
     "origin": "原始网址",
     "kind": "类型",
@@ -65,6 +89,7 @@ AUDIT_LABELS = {  # the evidence audit's statuses (build_tools/audit.py)
     "numbers_missing": "数字不在块中",
     "title_only": "块中只有标题",
 }
+SUGGESTION = "建议：{title} · {chunk}"  # a flagged citation's better chunk (its title, CHUNK)
 AUDIT_REASONS = {
     "weak": "被引用的块与这句话共有的关键词很少（支持度 {support:.2f}，仅供参考）",
     "better_elsewhere": "{where}含有 {terms}",
@@ -189,7 +214,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "file_as_chunk": ("a task file cited as a corpus document", "把任务文件当作语料文档引用"),
     "file_as_chunk_numbered": (
         "a task file cited as a corpus document: chunk {chunk} is not a place in the file",
-        "把任务文件当作语料文档引用：chunk {chunk} 不是文件中的位置",
+        "把任务文件当作语料文档引用：块 {chunk} 不是文件中的位置",
     ),
     "path_in_file_name": ("a cited file name must not contain a path", "引用的文件名不能包含路径"),
     "no_file": ("no file {name!r} in {folder}", "{folder} 中没有文件「{name}」"),
@@ -211,7 +236,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "names_no_source": ("[{prefix}] names no source", "[{prefix}] 没有指明来源"),
     "chunk_range": ("chunk range {token!r} is not a small ascending range", "块号范围「{token}」不是较小的升序范围"),
     "chunk_not_number": ("chunk {token!r} is not a whole number ≥ 0", "块号「{token}」不是非负整数"),
-    "chunk_no_number": ("chunk: no number", "chunk 后没有数字"),
+    "chunk_no_number": ("chunk: no number", "「chunk」后没有块号"),
 }
 
 

@@ -6,7 +6,8 @@ PAGE is a site path (`reports/x/`); by default the home page, the sources and re
 health and comparison pages, and the first source, file and report pages found. Each is taken at
 1280×900 and 390×844 (full page), and a page wider than its viewport is named on the console. A
 report page is also taken with a preview open (`-preview`, the screen only): that of the first
-citation to check, reached with `n`, else of its first citation.
+citation to check, reached with `n`, else of its first citation. `--dark` takes them as a reader
+whose system is set to dark sees them (prefers-color-scheme: dark; the site turns slate), named `-dark`.
 The pictures are not committed (.cache/ is ignored).
 """
 
@@ -57,6 +58,7 @@ def main() -> int:
     parser.add_argument("site", type=Path)
     parser.add_argument("pages", nargs="*")
     parser.add_argument("--out", type=Path, default=Path(".cache/screenshots"))
+    parser.add_argument("--dark", action="store_true", help="emulate a system set to dark (prefers-color-scheme)")
     args = parser.parse_args()
     if not chromium():
         print("screenshots: Debian chromium is not installed (make chromium)", file=sys.stderr)
@@ -68,11 +70,12 @@ def main() -> int:
     with serve(args.site) as url, sync_playwright() as playwright:
         browser = launch(playwright)
         for name, (width, height) in WIDTHS.items():
-            tab = browser.new_page(viewport={"width": width, "height": height})
+            scheme = "dark" if args.dark else "light"
+            tab = browser.new_page(viewport={"width": width, "height": height}, color_scheme=scheme)
             for path in pages:
                 tab.goto(f"{url}/{path}")
                 wide = tab.evaluate("document.documentElement.scrollWidth")
-                picture = args.out / f"{(path.strip('/') or 'home').replace('/', '_')}-{name}.png"
+                picture = args.out / f"{(path.strip('/') or 'home').replace('/', '_')}-{name}{'-dark' * args.dark}.png"
                 tab.screenshot(path=str(picture), full_page=True)
                 note = f"  OVERFLOWS: {wide}px wide" if wide > width else ""
                 print(f"{picture}{note}")

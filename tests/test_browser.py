@@ -49,7 +49,7 @@ def test_hover_shows_the_supporting_span_under_a_header(served, page):
     link.hover()
     preview.wait_for(state="visible")
     header = preview.locator(".citekb-preview-head").inner_text()
-    assert f" · chunk {link.get_attribute('data-chunk')}" in header
+    assert f" · 块 {link.get_attribute('data-chunk')}" in header
     assert header.startswith(link.get_attribute("data-title")[:10])
     span = preview.locator("mark").inner_text()
     href = link.get_attribute("href")
@@ -80,7 +80,7 @@ def test_flagged_citation_shows_its_reason_and_suggested_chunk(served, page):
     flag = page.locator('.citekb-audit[data-audit="better_elsewhere"]:has(a.citekb-audit-better)').first
     assert flag.is_visible() and "别处依据更充分" in flag.inner_text()
     suggestion = flag.locator("a.citekb-audit-better")
-    assert "建议" in suggestion.inner_text() and "chunk" in suggestion.inner_text()
+    assert "建议" in suggestion.inner_text() and "块 " in suggestion.inner_text()
     suggestion.click()
     page.wait_for_url("**/sources/**#chunk-*")
     page.locator("mark.citekb-span").first.wait_for(state="visible")

@@ -107,7 +107,7 @@ def test_the_preview_has_a_header_with_an_open_link_and_shows_images(site, page)
     popover = page.locator(".citekb-popover")
     popover.wait_for(state="visible")
     head = popover.locator(".citekb-preview-head")
-    assert head.inner_text().startswith(f"{ALPHA} · chunk 1") and "打开" in head.inner_text()
+    assert head.inner_text().startswith(f"{ALPHA} · 块 1") and "打开" in head.inner_text()
     assert popover.get_by_role("link", name="打开").get_attribute("href") == cite.get_attribute("href")
     assert cite.get_attribute("aria-describedby") == "citekb-popover"
     page.mouse.move(0, 0)

@@ -174,11 +174,12 @@ def test_postings_decode_to_each_documents_term_counts(tmp_path):
 def test_document_table_keeps_every_anchor_and_label(tmp_path):
     """docs.json writes a chunk's anchor as its number and a section's label once; all read back."""
     docs = [
-        SearchDoc("sources/s/", "S", "chunk-3", "chunk 3", "alpha"),
-        SearchDoc("sources/s/", "S", "chunk-12", "chunk 12", "beta"),
+        SearchDoc("sources/s/", "S", "chunk-3", "块 3", "alpha"),
+        SearchDoc("sources/s/", "S", "chunk-12", "块 12", "beta"),
         SearchDoc("reports/r/", "R", "final", "最终报告", "gamma"),
         SearchDoc("reports/q/", "Q", "final", "Final", "delta"),  # the same anchor, another label
-        SearchDoc("reports/q/", "Q", "chunk-x", "chunk x", "epsilon"),
+        SearchDoc("reports/q/", "Q", "chunk-x", "块 x", "epsilon"),
+        SearchDoc("sources/t/", "T", "chunk-4", "chunk 4", "zeta"),  # an old label: kept as written
     ]
     searcher = built_searcher(docs, tmp_path)
     assert [(searcher.pages[page][0], anchor, label) for page, anchor, label, _ in searcher.docs] == [
@@ -544,7 +545,7 @@ def test_a_report_section_reads_as_its_text_without_citation_markup(shipped):
     background = search.section_text(html, "final-一背景")
     assert background.startswith("一、背景") and "在大型语言模型的发展中" in background
     assert "二、开源生态" not in background  # the section ends at the next heading
-    assert "chunk" not in background and "大模型的未来竞争格局" not in background  # no citation label or preview
+    assert "块 " not in background and "大模型的未来竞争格局" not in background  # no citation label or preview
 
 
 def test_a_report_pages_last_section_ends_with_the_article(shipped):

@@ -51,8 +51,8 @@ def test_overlap_with_neighbours_is_marked(shipped):
     soup = BeautifulSoup(shipped.page("sources/openai-success-lessons"), "html.parser")
     second = soup.select_one("#chunk-2")
     overlaps = second.select(".citekb-overlap")
-    assert overlaps and overlaps[0]["title"] == "与 chunk 1 重叠"
-    assert overlaps[-1]["title"] == "与 chunk 3 重叠"
+    assert overlaps and overlaps[0]["title"] == "与块 1 重叠"
+    assert overlaps[-1]["title"] == "与块 3 重叠"
 
 
 def test_site_makes_no_external_requests(shipped):

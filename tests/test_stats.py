@@ -238,7 +238,7 @@ def test_figure_cells_link_to_the_citations_behind_them(site, stats_kb):
     repaired = page.select("#validation + div table tbody tr")[0].select("td a")[-1]
     section = landed(site.site, "/stats/", repaired["href"])
     assert '没有网址的文档", chunk 0]' in section.find_next("ul").get_text()
-    assert "chunk 7" in section.find_next("ul").get_text()  # what it replaced
+    assert "块 7" in section.find_next("ul").get_text()  # what it replaced
 
 
 def test_task_view_shows_the_configurations_side_by_side(site):

@@ -49,7 +49,7 @@ def validation_html(cited: CitedReport, link: Link) -> str:
         f"<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n"
         "### 引用变化 {#citation-diff}\n\n"
         + (
-            index_table(("变化", "类型", "来源", "chunk", "次数", "位置"), rows) + "\n"
+            index_table(("变化", "类型", "来源", "块", "次数", "位置"), rows) + "\n"
             if rows
             else "<p>引用没有变化。</p>\n"
         )

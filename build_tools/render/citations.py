@@ -10,9 +10,12 @@ from ..knowledge_base import KnowledgeBase
 from ..messages import (
     AUDIT_LABELS,
     AUDIT_REASONS,
+    CHUNK,
     FACTS,
+    FILE_KIND_LABELS,
     OPEN,
     STATUS_LABELS,
+    SUGGESTION,
     VERDICT_LABELS,
     VERDICT_MARKS,
 )
@@ -93,13 +96,15 @@ def citation_html(
         file = kb.files_by_slug.get(item.source_slug or "")
         if source and citation.kind == "long_context" and item.status == "resolved":
             chunk = kb.chunks[source.slug][citation.chunk]
-            label = f"{short(source.title)} · chunk {citation.chunk}"
-            head, body = f"{source.title} · chunk {citation.chunk}", html_line(cut(chunk.text))
+            label = f"{short(source.title)} · {CHUNK.format(number=citation.chunk)}"
+            head, body = f"{source.title} · {CHUNK.format(number=citation.chunk)}", html_line(cut(chunk.text))
         elif source:
             label, head, body = short(source.title), source.title, html_line(cut(source.text))
         else:
-            part = file_part(file, item.target)
-            label = short(file.name) + (f" · {citation.locator}" if citation.locator else "")
+            part = file_part(file, item.target)  # named as its page shows it (第 2 页), else as written
+            label = short(file.name) + (
+                f" · {part_label(part) if part else citation.locator}" if citation.locator else ""
+            )
             head = file.name + (f" · {part_label(part)}" if part else "")
             src = None
             if file.kind == "image" and file.slug not in (svg_shown or ()):
@@ -110,7 +115,7 @@ def citation_html(
                 body = f'<img class="citekb-thumb" src="{esc(src)}" alt="{esc(file.name)}" loading="lazy">'
             else:
                 text = (part or file.parts[0]).text.strip() if file.parts else ""
-                body = html_line(cut(text) if text else f"{file.name}（{file.kind}）")
+                body = html_line(cut(text) if text else f"{file.name}（{FILE_KIND_LABELS[file.kind]}）")
         flagged = item.status != "resolved"
         if flagged:
             label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
@@ -169,7 +174,7 @@ def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
     where = ""
     if audit.better:
         slug, number = audit.better
-        where = f"「{short(kb.loaded.sources[slug].title)}」chunk {number} "
+        where = f"「{short(kb.loaded.sources[slug].title)}」{CHUNK.format(number=number)} "
     return AUDIT_REASONS[audit.status].format(
         support=audit.support, where=where, terms="、".join(audit.better_terms), numbers="、".join(audit.missing)
     )
@@ -183,7 +188,8 @@ def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
     if audit.better:
         slug, number = audit.better
         href = span_href(link(chunk_path(slug, number)), audit.better_span)
-        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">建议：{html_line(short(kb.loaded.sources[slug].title))} · chunk {number}</a>'
+        words = SUGGESTION.format(title=short(kb.loaded.sources[slug].title), chunk=CHUNK.format(number=number))
+        suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">{html_line(words)}</a>'
     return (
         f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
         f"⚑ {AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}{suggestion}</span>"
@@ -224,13 +230,14 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
     body = facts_html(audit) + span_in_context(chunk.text, audit.span)
+    number = CHUNK.format(number=citation.chunk)
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
         f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
         f'data-verdict="{audit.verdict}" data-support="{audit.support:.2f}" '
         f'href="{esc(span_href(link(item.target or ""), audit.span))}">{verdict_mark(audit.verdict)}'
-        f'<span class="citekb-cite-label">{html_line(short(source.title))} · chunk {citation.chunk}</span>'
-        f"{preview_html(f'{source.title} · chunk {citation.chunk}', body)}</a>" + audit_marker(audit, kb, link)
+        f'<span class="citekb-cite-label">{html_line(short(source.title))} · {number}</span>'
+        f"{preview_html(f'{source.title} · {number}', body)}</a>" + audit_marker(audit, kb, link)
     )
 
 

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from ..knowledge_base import CitedReport, KnowledgeBase
-from ..messages import STATS_VERDICTS, STATUS_LABELS, VERDICT_LABELS, VERDICT_MARKS
+from ..messages import CHUNK, STATS_VERDICTS, STATUS_LABELS, VERDICT_LABELS, VERDICT_MARKS
 from ..models import VERDICTS, Audit, Resolved
 from ..paths import report_path, stats_anchor, stats_task_anchor
 from ..stats import NO_TASK, STATUSES, Figures, Row, TitleLookup, failed, stats, tasks
@@ -17,14 +17,14 @@ from .markup import Link, counts_html, esc, index_table, page_header, status_cou
 
 CHANGE_LABELS = {"added": "新增", "removed": "删除", "repaired": "修复"}
 LEAD = (
-    "每行是一种配置：模型 × 上下文长度（<code>results_{ctx}/&lt;模型&gt;</code>），或一个 bench 文件夹；"
+    "每行是一种配置：模型 × 上下文长度（<code>results_{ctx}/&lt;模型&gt;</code>），或一个基准文件夹（<code>bench_*</code>）；"
     "没有这两项信息的报告归入“其他”。流水线写下 <code>No report generated.</code> 之类标记（或空白）的运行计为失败，"
     "不算作没有引用的报告。没有数据可算的数字显示为“—”，而不是 0。点击数字即可查看其背后的引用。"
 )
 DEFINITIONS = (
     '<ul class="citekb-note">'
-    "<li><b>疑似编造</b>：long_context 引用的标题在整个知识库中找不到任何来源或任务文件"
-    "（完整标题、前 50 字、前缀都不匹配），占带标题 long_context 引用的比例；所引语料不在知识库中时也会计入。</li>"
+    "<li><b>疑似编造</b>：语料文档引用的标题在整个知识库中找不到任何来源或任务文件"
+    "（完整标题、前 50 字、前缀都不匹配），占带标题的语料文档引用的比例；所引语料不在知识库中时也会计入。</li>"
     "<li><b>文件缺失</b>：文档 / 图片 / 视频引用中，所引任务文件不存在的比例。</li>"
     "<li><b>修复</b>：验证删除了一个无法解析的引用，并对同一标题（或在同一句中）换上了能解析的同类引用。"
     "新增、删除、修复按引用出现次数计，只统计验证前后两个版本都存在且都未失败的报告。</li>"
@@ -327,7 +327,9 @@ def change_listings(row: Row, link: Link) -> str:
                 f"<code>{esc(c.raw)}</code>"
                 + (f"×{c.count}" if c.count > 1 else "")
                 + (
-                    f"（替换了 {esc(c.was[1])}" + (f"，chunk {c.was[2]}" if c.was[2] is not None else "") + "）"
+                    f"（替换了 {esc(c.was[1])}"
+                    + (f"，{CHUNK.format(number=c.was[2])}" if c.was[2] is not None else "")
+                    + "）"
                     if c.was
                     else ""
                 )

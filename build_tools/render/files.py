@@ -7,9 +7,11 @@ import base64
 from ..ingest import INLINE_IMAGE
 from ..knowledge_base import KnowledgeBase
 from ..messages import (
+    FILE_KIND_LABELS,
     FILE_NOTES,
     PART_LABELS,
     PERMALINK,
+    TASK_FILE,
 )
 from ..models import FilePart, FileSource
 from ..paths import (
@@ -84,7 +86,8 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
     href = esc(link(file_url(file)))
     parts = [
         page_header(
-            file.name, f'任务文件 · {esc(file.kind)} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>'
+            file.name,
+            f'{TASK_FILE.format(kind=FILE_KIND_LABELS[file.kind])} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>',
         ),
         f'<p class="citekb-note">{FILE_NOTES["as_text"]}</p>' if published_as_text(file.name) else "",
         backlinks_html(kb.backlinks.get((file.slug, None), []), link),

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from ..messages import (
+    NO_CITATIONS,
     STATUS_LABELS,
 )
 from ..models import Resolved
@@ -72,7 +73,7 @@ def status_counts(items: Iterable[Resolved]) -> Counter:
 
 
 def counts_html(
-    counts: Counter, labels: dict[str, str] = STATUS_LABELS, attribute: str = "status", empty: str = "无引用"
+    counts: Counter, labels: dict[str, str] = STATUS_LABELS, attribute: str = "status", empty: str = NO_CITATIONS
 ) -> str:
     """Counts by status (or audit), labelled, in the order of `labels`."""
     return (

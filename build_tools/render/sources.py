@@ -9,7 +9,12 @@ from ..clean import segments
 from ..ingest import origin_file
 from ..knowledge_base import Backlink, KnowledgeBase
 from ..messages import (
+    CHUNK,
+    CHUNK_META,
+    FILE_KIND_LABELS,
+    KIND_LABELS,
     META_LABELS,
+    OVERLAP,
     PERMALINK,
     RULE_LABELS,
 )
@@ -59,9 +64,9 @@ def chunk_html(text: str, chunk: Chunk, neighbours: tuple[Chunk | None, Chunk | 
                     f"{RULE_LABELS.get(rule, rule)}（{len(piece)} 字）</summary>{body}</details>"
                 )
             if piece_end <= overlap_until:
-                body = f'<span class="citekb-overlap" title="与 chunk {previous.index} 重叠">{body}</span>'
+                body = f'<span class="citekb-overlap" title="{OVERLAP.format(number=previous.index)}">{body}</span>'
             elif piece_start >= overlap_from:
-                body = f'<span class="citekb-overlap" title="与 chunk {following.index} 重叠">{body}</span>'
+                body = f'<span class="citekb-overlap" title="{OVERLAP.format(number=following.index)}">{body}</span>'
             out.append(body)
     return "".join(out)
 
@@ -96,7 +101,10 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
     removals = kb.removals[source.slug]
     text = source.text
     meta = [("块数", esc(str(len(chunks)))), ("字符数", esc(str(len(text))))]
-    meta += [(META_LABELS.get(key, key), web_link(value)) for key, value in sorted(source.meta.items())]
+    meta += [
+        (META_LABELS.get(key, key), esc(KIND_LABELS.get(value, value)) if key == "kind" else web_link(value))
+        for key, value in sorted(source.meta.items())
+    ]
     meta.append(("出处文件", esc("、".join(source.origins))))
     hidden = sum(r.end - r.start for r in removals)
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in meta)
@@ -115,9 +123,9 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
         neighbours = (chunks[i - 1] if i else None, chunks[i + 1] if i + 1 < len(chunks) else None)
         parts.append(
             f'<section class="citekb-chunk" id="{chunk_anchor(chunk.index)}" data-chunk-id="{chunk.id}">'
-            f'<h2 class="citekb-chunk-heading">chunk {chunk.index}'
+            f'<h2 class="citekb-chunk-heading">{CHUNK.format(number=chunk.index)}'
             f'<a class="headerlink" href="#{chunk_anchor(chunk.index)}" title="{PERMALINK}">¶</a></h2>'
-            f'<p class="citekb-chunk-meta">字符 {chunk.start}–{chunk.end} · id <code>{chunk.id}</code></p>'
+            f'<p class="citekb-chunk-meta">{CHUNK_META.format(start=chunk.start, end=chunk.end)}<code>{chunk.id}</code></p>'
             f'<div class="citekb-text">{chunk_html(text, chunk, neighbours, removals)}</div>'
             f"{backlinks_html(kb.backlinks.get((source.slug, chunk.index), []), link)}</section>"
         )
@@ -131,7 +139,7 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
         for s in sorted(kb.loaded.sources.values(), key=lambda s: (s.title, s.slug))
     )
     files = "".join(
-        f'<tr><td><a href="{esc(link(source_path(f.slug)))}">{esc(f.name)}</a></td><td>{esc(f.kind)}</td>'
+        f'<tr><td><a href="{esc(link(source_path(f.slug)))}">{esc(f.name)}</a></td><td>{FILE_KIND_LABELS[f.kind]}</td>'
         f"<td>{esc(f.path)}</td></tr>"
         for f in sorted(kb.loaded.files.values(), key=lambda f: f.path)
     )

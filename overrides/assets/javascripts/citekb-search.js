@@ -10,7 +10,7 @@ const LIMIT = 100
 const READ_AHEAD = 4 // pages fetched ahead while reading on (sooner, the same results)
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
-const FORMAT = 7
+const FORMAT = 8
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
@@ -59,13 +59,14 @@ function readTables(tables) {
       entries.push(entry)
     })
   })
-  return { pages: pageRows, docs: { pageOf, lengthOf, entries, labels: tables.labels, count } }
+  return { pages: pageRows, docs: { pageOf, lengthOf, entries, labels: tables.labels, chunk: tables.chunk, count } }
 }
 
-/* A document's anchor and label, from its entry as read_tables() reads it. */
+/* A document's anchor and label, from its entry as read_tables() reads it (a chunk's label is the
+ * index's own, messages.CHUNK: 块 N). */
 function anchorAndLabel(d) {
   const entry = docs.entries[d]
-  return typeof entry === "number" ? [`chunk-${entry}`, `chunk ${entry}`]
+  return typeof entry === "number" ? [`chunk-${entry}`, docs.chunk.replace("{number}", entry)]
     : typeof entry === "string" ? [entry, docs.labels[entry]] : entry
 }
 
