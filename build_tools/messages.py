@@ -78,6 +78,14 @@ VERDICT_MARKS = {"supported": "✓", "partial": "◐", "unsupported": "✗"}
 UNRESOLVED = ("⚠", "未解析")  # a citation that does not resolve cleanly, beside the verdicts
 FACTS = {"held": "原文提到：", "missing": "原文未提到："}  # the claim's key facts, in a citation's preview
 VERDICT_COUNTS = "证据判定："  # the report page's header, before the counts
+SUMMARY = {  # the report page's summary at its top (render/reports.py summary_html)
+    "label": "引用摘要",
+    "total": "最终报告引用 {count} 处：",
+    "none": "最终报告没有引用。",
+    "then": "，",
+    "flags": "⚑ 审计标记",
+    "first": "跳到第一处",
+}
 CHECK_NAV = {  # the report page's jump to the next / previous citation to check (citekb-evidence.js)
     "label": "待核查的引用",
     "previous": "上一处",
@@ -89,6 +97,22 @@ CHECK_NAV = {  # the report page's jump to the next / previous citation to check
     "wrapped": "（已从头开始）",
     "wrapped_back": "（已从末尾开始）",
 }
+# What validation changed (render/changes.py): the citation-changes table and the text diff.
+CHANGE_LABELS = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同的句子中）"}
+CHANGES_TABLE = {
+    "change": "变化",
+    "status": "状态",
+    "verdict": "证据判定",
+    "kind": "类型",
+    "source": "来源",
+    "chunk": "块",
+    "count": "次数",
+    "places": "位置",
+    "final": "最终",
+    "original": "原始",
+    "none": "—",
+}
+DIFF_SAME = "… {count} 段未改动 …"
 STATS_VERDICTS = {  # the comparison page (render/comparison.py): the verdicts' shares per configuration
     "definition": "<b>证据判定</b>：经证据审计的语料引用中，被引用的原文说出了这句话的关键事实（有依据）、"
     "只说出其中一部分（依据不全）、一个也没说出（无依据）的比例；只统计最终报告。",
