@@ -55,6 +55,10 @@ FILE_NOTES = {
     "as_text": "本站把这个文件作为纯文本发布（浏览器直接打开网页、SVG、XML 或脚本文件会运行其中的代码）；“下载原文件”保存的仍是原文件。",
     "no_image": "这幅 SVG 图像超过 {limit} KiB（或已无法读取），不在此显示；请下载原文件查看。",
 }
+FILE_BACKLINKS = {  # a task file's page: the sentences citing it, after its content (render/files.py)
+    "heading": "引用此文件的报告（{count} 处）",
+    "jump": "被引用 {count} 处",
+}
 PERMALINK = "永久链接"
 OPEN = "打开"  # the citation preview's link to what it cites
 RUN_TITLE = "任务 {task}"  # a report's title starts with its task
@@ -129,6 +133,19 @@ HEALTH_CHECKS = {  # the health page's claims to check (render/health.py)
     "no_claim": "（无）",
     "more": "另有 {count} 处未列出，请在报告页逐一查看。",
     "column": "证据判定",  # the per-report table's column of verdict counts
+}
+HEALTH_GROUPS = {  # the health page's unresolved citations, one line per reason (render/health.py)
+    "count": "{count} 处 · {names} 种",
+    "name": "引用的来源 / 文件",
+    "times": "次数",
+    "places": "出现位置",
+    "place": "{title}：第 {n} 处",
+    "more": "…另 {rest} 份报告",
+}
+FILTER = {  # the sources index's filter box (render/sources.py, citekb-filter.js)
+    "label": "筛选：",
+    "placeholder": "输入标题或出处中的词",
+    "shown": "显示 {shown} / {total} 项",
 }
 # The exported report (build_tools/export.py): its header, each citation's footnote, the marks in the
 # text beside an unresolved or unsupported citation, and the report page's links to the exports.
