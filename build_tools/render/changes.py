@@ -137,17 +137,26 @@ that took its place (`word_similarity`) is shown as replaced: old and new whole,
 Validation often rewrites a paragraph from scratch, and marking the few words two different
 paragraphs happen to share in the same order (in Chinese, common characters: 的, 平台, 生态) cuts
 both into fragments nobody can read. Below half, most of what a reader would see are marks. On the
-pipeline output (tasks 001 and 003) reworded paragraphs keep 0.50–0.69 of their words, rewritten
-ones 0.00–0.48; an order-blind measure (shared words, counted) puts most rewrites at 0.5–0.7,
+pipeline output (tasks 001 and 003) reworded paragraphs keep 0.51–0.69 of their words, rewritten
+ones 0.00–0.47; an order-blind measure (shared words, counted) puts most rewrites at 0.5–0.7,
 among the rewordings, because Chinese paragraphs on one subject share most of their characters."""
 
 WORD_DIFF_CHARS = 4000
 """A changed paragraph pair longer than this (both sides' characters) is shown as replaced, not word
-by word: difflib's matching is quadratic in the words compared, this keeps each call bounded."""
+by word: past it a reader compares the two whole better than a page of marks."""
+
+WORD_DIFF_PAIRS = 100_000
+"""A changed paragraph pair whose word diff would compare more word pairs than this (`comparisons`)
+is shown as replaced: difflib's matching compares each word of the old paragraph with each place
+the same word has in the new one, quadratic for a paragraph of one repeated word (2.5 s for 2,000
+characters of 的). This bounds each pair's diff (about 35 ms). On the pipeline output a changed
+pair makes at most 531 comparisons; a real 4,000-character pair about 30,000."""
 
 _CJK = "\u2e80-\u2fff\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|\s+|.", re.DOTALL)
 _WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+
+Opcodes = list[tuple[str, int, int, int, int]]
 
 
 def words(text: str) -> list[str]:
@@ -157,23 +166,26 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def word_similarity(before: str, after: str) -> float:
-    """The share of two paragraphs' words kept in order: twice the words difflib matches over all
-    their words (1.0 for two without words). Called under WORD_DIFF_CHARS only: bounded."""
-    a, b = _WORD.findall(before.casefold()), _WORD.findall(after.casefold())
-    if not a and not b:
-        return 1.0
-    kept = sum(block.size for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks())
-    return 2 * kept / (len(a) + len(b))
+def comparisons(a: list[str], b: list[str]) -> int:
+    """The most word pairs difflib compares to match token lists `a` and `b`: each token of `a`
+    with each place it has in `b`. Linear."""
+    places = Counter(b)
+    return sum(places[token] for token in a)
 
 
-def inline_diff_html(before: str, after: str) -> str:
+def word_similarity(a: list[str], b: list[str], opcodes: Opcodes) -> float:
+    """The share of two paragraphs' words (`words`, without white space and punctuation) that the
+    diff keeps in order: twice the words kept over all their words (1.0 for two without words)."""
+    kept = sum(1 for op, i1, i2, _, _ in opcodes if op == "equal" for token in a[i1:i2] if _WORD.fullmatch(token))
+    total = sum(1 for token in (*a, *b) if _WORD.fullmatch(token))
+    return 2 * kept / total if total else 1.0
+
+
+def inline_diff_html(a: list[str], b: list[str], opcodes: Opcodes) -> str:
     """One changed paragraph: its deleted and inserted words marked inside the unchanged ones (whole
     words, `words`); a space or punctuation mark left alone between two changes joins them, so a
     reworded phrase reads as one change, not as alternating fragments."""
-    a, b = words(before), words(after)
     runs: list[tuple[str, str, str]] = []  # (kept, deleted, inserted): kept, or a change
-    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     for n, (op, i1, i2, j1, j2) in enumerate(opcodes):
         after_change = bool(runs) and not runs[-1][0]
         if op == "equal":
@@ -207,10 +219,15 @@ def replaced_html(before: str, after: str) -> str:
 
 def changed_html(before: str, after: str) -> str:
     """A paragraph and the one that took its place: its words marked in place when it was reworded,
-    the two whole when it was rewritten (`REPLACED_BELOW`) or too long to compare (`WORD_DIFF_CHARS`)."""
-    if len(before) + len(after) > WORD_DIFF_CHARS or word_similarity(before, after) < REPLACED_BELOW:
+    the two whole when it was rewritten (`REPLACED_BELOW`) or too long to compare (`WORD_DIFF_CHARS`,
+    `WORD_DIFF_PAIRS`)."""
+    a, b = words(before), words(after)
+    if len(before) + len(after) > WORD_DIFF_CHARS or comparisons(a, b) > WORD_DIFF_PAIRS:
         return replaced_html(before, after)
-    return f'<div class="citekb-diff-changed">{inline_diff_html(before, after)}</div>'
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    if word_similarity(a, b, opcodes) < REPLACED_BELOW:
+        return replaced_html(before, after)
+    return f'<div class="citekb-diff-changed">{inline_diff_html(a, b, opcodes)}</div>'
 
 
 def text_diff_html(before: str, after: str) -> str:
