@@ -102,14 +102,18 @@ CHECK_NAV = {  # the report page's jump to the next / previous citation to check
     "wrapped_back": "（已从末尾开始）",
 }
 # What validation changed (render/changes.py): the citation-changes table and the text diff.
-CHANGE_LABELS = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同的句子中）"}
+CHANGE_LABELS = {"added": "新增", "removed": "删除", "moved": "移动"}
+CHANGE_NOTES = {  # on hover over the change
+    "added": "验证后的报告新增了这处引用",
+    "removed": "验证删去了这处引用",
+    "moved": "这处引用出现在不同的句子中",
+}
 CHANGES_TABLE = {
     "change": "变化",
     "status": "状态",
     "verdict": "证据判定",
-    "kind": "类型",
     "source": "来源",
-    "chunk": "块",
+    "chunk": "块 {chunk}",
     "count": "次数",
     "places": "位置",
     "final": "最终",

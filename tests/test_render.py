@@ -12,7 +12,7 @@ from build_tools import render
 from build_tools.documents import search_docs
 from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import assemble
-from build_tools.messages import CHANGES_TABLE
+from build_tools.messages import CHANGES_TABLE, KIND_LABELS
 from build_tools.models import Corpus, Report, Source
 from build_tools.render import changes, citations, sources
 from build_tools.validation import citation_diff
@@ -72,12 +72,15 @@ def test_citation_changes_link_to_both_versions_and_rewording_is_not_a_move():
     diff = citation_diff(kb.cited["r"])
     assert [key[1:] for key, _ in diff["added"]] == [(B, 1)] and diff["removed"] == []
     assert [key[1:] for key, _ in diff["moved"]] == [(B, 0)]  # reworded A is not moved; B's sentence is new
-    rows = {
-        cell(tr, "source").get_text() + cell(tr, "chunk").get_text(): tr
-        for tr in page(final, original).select("table.citekb-changes tbody tr")
-    }
-    assert [a["href"] for a in rows[f"{B}0"].select("td:last-child a")] == ["#cite-final-1", "#cite-original-1"]
-    assert [a["href"] for a in rows[f"{B}1"].select("td:last-child a")] == ["#cite-final-2"]
+    rows = {cell(tr, "source").get_text(): tr for tr in page(final, original).select("table.citekb-changes tbody tr")}
+    kind, chunk = KIND_LABELS["long_context"], CHANGES_TABLE["chunk"]
+    assert [a["href"] for a in rows[f"{kind}{B} · {chunk.format(chunk=0)}"].select("td:last-child a")] == [
+        "#cite-final-1",
+        "#cite-original-1",
+    ]
+    assert [a["href"] for a in rows[f"{kind}{B} · {chunk.format(chunk=1)}"].select("td:last-child a")] == [
+        "#cite-final-2"
+    ]
 
 
 def test_boilerplate_of_one_rule_in_a_row_is_one_block():

@@ -154,7 +154,10 @@ def test_each_changed_citation_shows_its_status_and_its_verdicts():
     original = f"甲 {cite(A)}。"
     final = f"甲 {cite(A)}。乙 {cite('模型编造的来源')}。丙 {cite(B, 1)}。丁 {cite(B, 1)}。"
     kb = with_audits(knowledge(final, original), [("supported",), None, ("unsupported",), ("partial",)])
-    rows = {cell(tr, "source").get_text(): tr for tr in report_soup(kb).select("table.citekb-changes tbody tr")}
+    rows = {
+        cell(tr, "source").select_one(".citekb-change-title").get_text(): tr
+        for tr in report_soup(kb).select("table.citekb-changes tbody tr")
+    }
     invented, added = rows["模型编造的来源"], rows[B]
     status = cell(invented, "status")
     assert status["data-status"] == "unknown_source"  # added by validation, and it does not resolve
@@ -163,9 +166,14 @@ def test_each_changed_citation_shows_its_status_and_its_verdicts():
     assert cell(added, "status").get_text() == STATUS_LABELS["resolved"]
     verdicts = cell(added, "verdict")
     assert [s["data-verdict"] for s in verdicts.select(".citekb-count")] == ["partial", "unsupported"]
-    assert verdicts.get_text() == (
-        f"{SHAPES['partial']} {VERDICT_LABELS['partial']} 1 · {SHAPES['unsupported']} {VERDICT_LABELS['unsupported']} 1"
-    )
+    assert [(s.b.get_text(), s["title"], s.get_text()) for s in verdicts.select(".citekb-count")] == [
+        (SHAPES["partial"], VERDICT_LABELS["partial"], f"{SHAPES['partial']}{VERDICT_LABELS['partial']} 1"),
+        (
+            SHAPES["unsupported"],
+            VERDICT_LABELS["unsupported"],
+            f"{SHAPES['unsupported']}{VERDICT_LABELS['unsupported']} 1",
+        ),
+    ]
     assert all(td.get("data-label") for td in invented.select("td"))  # each field named on a phone
 
 

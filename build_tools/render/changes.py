@@ -11,6 +11,7 @@ from .. import commonmark
 from ..knowledge_base import CitedReport
 from ..messages import (
     CHANGE_LABELS,
+    CHANGE_NOTES,
     CHANGES_TABLE,
     DIFF_SAME,
     KIND_LABELS,
@@ -38,11 +39,13 @@ def status_cell(item: Resolved) -> str:
 
 
 def verdict_cell(verdicts: Counter) -> str:
-    """The verdicts of a changed citation's places in the final report (✓ ◐ ✗ as elsewhere), or —."""
+    """The verdicts of a changed citation's places in the final report: each shape (✓ ◐ ✗, as
+    elsewhere) and how many, its word for screen readers and on hover; — when none was audited."""
     return (
-        " · ".join(
-            f'<span class="citekb-count" data-verdict="{v}"><b aria-hidden="true">{VERDICT_MARKS[v]}</b> '
-            f"{VERDICT_LABELS[v]} {verdicts[v]}</span>"
+        " ".join(
+            f'<span class="citekb-count" data-verdict="{v}" title="{VERDICT_LABELS[v]}">'
+            f'<b aria-hidden="true">{VERDICT_MARKS[v]}</b><span class="citekb-sr">{VERDICT_LABELS[v]}</span> '
+            f"{verdicts[v]}</span>"
             for v in VERDICTS
             if verdicts[v]
         )
@@ -50,7 +53,21 @@ def verdict_cell(verdicts: Counter) -> str:
     )
 
 
-CHANGE_COLUMNS = ("change", "status", "verdict", "kind", "source", "chunk", "count", "places")
+def source_cell(key: CitationKey) -> str:
+    """What a changed citation cites: its kind, the title (or file) and the chunk."""
+    kind, title, chunk = key
+    where = (
+        ""
+        if chunk is None
+        else f' <span class="citekb-change-chunk">· {CHANGES_TABLE["chunk"].format(chunk=chunk)}</span>'
+    )
+    return (
+        f'<small class="citekb-change-kind">{esc(KIND_LABELS.get(kind, kind))}</small>'
+        f'<span class="citekb-change-title">{esc(title)}</span>{where}'
+    )
+
+
+CHANGE_COLUMNS = ("change", "source", "status", "verdict", "count", "places")
 
 
 def change_rows(
@@ -74,12 +91,10 @@ def change_rows(
         for key, n in keys:
             item = first["original" if change == "removed" else "final"][key]
             cells = (
-                ("change", "", CHANGE_LABELS[change]),
+                ("change", f' title="{CHANGE_NOTES[change]}"', CHANGE_LABELS[change]),
+                ("source", "", source_cell(key)),
                 ("status", f' data-status="{item.status}"', status_cell(item)),
                 ("verdict", "", verdict_cell(verdicts.get(key, Counter()))),
-                ("kind", "", esc(KIND_LABELS.get(key[0], key[0]))),
-                ("source", "", esc(key[1])),
-                ("chunk", "", "" if key[2] is None else str(key[2])),
                 ("count", "", str(n)),
                 ("places", "", places(key)),
             )
