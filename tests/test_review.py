@@ -327,7 +327,8 @@ LONG_TITLE = "一个由验证步骤新增却在任何语料中都找不到的很
 
 @pytest.fixture(scope="module")
 def review_site(tmp_path_factory):
-    """Pages on four topics; a report whose validation added an unresolved citation with a long title."""
+    """Pages on four topics; a report whose validation added an unresolved citation with a long title,
+    and a bracket citing a chunk that exists and one that does not."""
     root = tmp_path_factory.mktemp("review")
     for n, title in enumerate(TITLES):
         write_page(root / "kb", f"p{n}.txt", title, f"{title}的正文。\n\n" * 6)
@@ -336,7 +337,8 @@ def review_site(tmp_path_factory):
     (report / "report.yaml").write_text("task: t\ncorpus: pages\n", encoding="utf-8")
     (report / "initial_report.md").write_text(f"# 报告\n\n开源模型很多 {cite(TITLES[0])}。\n", encoding="utf-8")
     (report / "final_report.md").write_text(
-        f"# 报告\n\n开源模型很多 {cite(TITLES[0])}。\n\n又一句 {cite(LONG_TITLE, 3)}；{cite(TITLES[9], 1)}。\n",
+        f"# 报告\n\n开源模型很多 {cite(TITLES[0])}。\n\n"
+        f'又一句 [long_context: "{TITLES[9]}", chunks 0, 99]；{cite(LONG_TITLE, 3)}。\n',
         encoding="utf-8",
     )
     built = build_site(root / "kb", root / "site")
@@ -396,7 +398,7 @@ def test_on_a_phone_the_citation_changes_are_all_on_screen(review_site, browser)
         with serve(review_site.site) as url:
             tab.goto(url + "/reports/checked/")
             table = tab.locator("table.citekb-changes")
-            assert table.locator("tbody tr").count() == 2
+            assert table.locator("tbody tr").count() == 3
             assert tab.evaluate("document.documentElement.scrollWidth") <= 390
             for cell in table.locator("td").all():
                 if cell.inner_text().strip():
@@ -410,5 +412,26 @@ def test_on_a_phone_the_citation_changes_are_all_on_screen(review_site, browser)
             places = row.locator(f'td[data-label="{CHANGES_TABLE["places"]}"] a')
             assert places.count() and places.first.is_visible()
             assert tab.evaluate("el => el.scrollWidth <= el.clientWidth", table.element_handle())
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_a_summary_figure_by_status_lands_on_the_first_such_citation(review_site, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    try:
+        with serve(review_site.site) as url:
+            tab.goto(url + "/reports/checked/")
+            # the second citation of a bracket (chunks 0, 99): the figure's link names the bracket
+            figure = tab.locator('.citekb-checks a.citekb-count[data-status="chunk_out_of_range"]')
+            assert figure.inner_text().endswith("1")
+            figure.click()
+            focused = "() => { const c = document.activeElement; return c.matches('.citekb-cite') && c.dataset.status }"
+            assert tab.evaluate(focused) == "chunk_out_of_range"
+            tab.locator('.citekb-checks a.citekb-count[data-status="unknown_source"]').click()
+            assert tab.evaluate(focused) == "unknown_source"
+            tab.locator('.citekb-checks a.citekb-count[data-status="resolved"]').click()
+            assert tab.evaluate(focused) == "resolved"
     finally:
         context.close()
