@@ -144,7 +144,7 @@ HEALTH_GROUPS = {  # the health page's unresolved citations, one line per reason
     "times": "次数",
     "places": "出现位置",
     "place": "{title}：第 {n} 处",
-    "more": "…另 {rest} 份报告",
+    "more": "另有 {rest} 份报告",
 }
 FILTER = {  # the sources index's filter box (render/sources.py, citekb-filter.js)
     "label": "筛选：",

@@ -24,7 +24,8 @@ from .markup import Link, counts_html, esc, html_line, index_table, page_header,
 
 CLAIMS_SHOWN = 10  # claims to check per report on the health page (the report page goes through them all: n / p)
 CLAIMS_OPEN = 3  # reports whose claims to check are shown open (the weakest); the others, one line each until opened
-HEALTH_PLACES = 6  # reports linked per row of the health page; the rest are counted
+HEALTH_PLACES = 6
+PLACE_TITLE = 48  # characters of a citing report's title before its numbered places (whole on hover)  # reports linked per row of the health page; the rest are counted
 
 
 def audit_counts_html(audits: Iterable[Audit | None]) -> str:
@@ -95,9 +96,9 @@ Place = tuple[CitedReport, str | None]  # a report citing something, and the cit
 
 
 def places_html(found: list[Place], link: Link) -> str:
-    """Where something is cited: each citing report once, by its title, then each of its citations
-    as a numbered link (1 2 3, each titled with the report and the number); the first HEALTH_PLACES
-    reports, the rest counted."""
+    """Where something is cited: each citing report on a line, by its title, then each of its
+    citations as a numbered link (1 2 3, each titled with the report and the number); the first
+    HEALTH_PLACES reports, the rest counted."""
     by_report: dict[str, list[Place]] = {}
     for cited, anchor in found:
         by_report.setdefault(cited.report.slug, []).append((cited, anchor))
@@ -109,10 +110,11 @@ def places_html(found: list[Place], link: Link) -> str:
             for n, (_, anchor) in enumerate(spots, 1)
         )
         shown.append(
-            f'<span class="citekb-places"><span title="{esc(title)}">{esc(short(title, 24))}</span> {numbers}</span>'
+            f'<span class="citekb-places"><span title="{esc(title)}">{esc(short(title, PLACE_TITLE))}</span> {numbers}</span>'
         )
     rest = len(by_report) - HEALTH_PLACES
-    return "；".join(shown) + (HEALTH_GROUPS["more"].format(rest=rest) if rest > 0 else "")
+    more = f'<span class="citekb-places">{HEALTH_GROUPS["more"].format(rest=rest)}</span>' if rest > 0 else ""
+    return "".join(shown) + more
 
 
 def by_reason(distinct: dict[tuple[str, str], list[Place]]) -> list[tuple[str, list[tuple[str, list[Place]]]]]:
