@@ -79,6 +79,10 @@ FILE_NOTES = {
     "as_text": "本站把这个文件作为纯文本发布（浏览器直接打开网页、SVG、XML 或脚本文件会运行其中的代码）；“下载原文件”保存的仍是原文件。",
     "no_image": "这幅 SVG 图像超过 {limit} KiB（或已无法读取），不在此显示；请下载原文件查看。",
 }
+FILE_BACKLINKS = {  # a task file's page: the sentences citing it, after its content (render/files.py)
+    "heading": "引用此文件的报告（{count} 处）",
+    "jump": "被引用 {count} 处",
+}
 PERMALINK = "永久链接"
 OPEN = "打开"  # the citation preview's link to what it cites
 RUN_TITLE = "任务 {task}"  # a report's title starts with its task
@@ -103,6 +107,14 @@ VERDICT_MARKS = {"supported": "✓", "partial": "◐", "unsupported": "✗"}
 UNRESOLVED = ("⚠", "未解析")  # a citation that does not resolve cleanly, beside the verdicts
 FACTS = {"held": "原文提到：", "missing": "原文未提到："}  # the claim's key facts, in a citation's preview
 VERDICT_COUNTS = "证据判定："  # the report page's header, before the counts
+SUMMARY = {  # the report page's summary at its top (render/reports.py summary_html)
+    "label": "引用摘要",
+    "total": "最终报告引用 {count} 处：",
+    "none": "最终报告没有引用。",
+    "then": "，",
+    "flags": "⚑ 审计标记",
+    "first": "跳到第一处",
+}
 CHECK_NAV = {  # the report page's jump to the next / previous citation to check (citekb-evidence.js)
     "label": "待核查的引用",
     "previous": "上一处",
@@ -114,6 +126,26 @@ CHECK_NAV = {  # the report page's jump to the next / previous citation to check
     "wrapped": "（已从头开始）",
     "wrapped_back": "（已从末尾开始）",
 }
+# What validation changed (render/changes.py): the citation-changes table and the text diff.
+CHANGE_LABELS = {"added": "新增", "removed": "删除", "moved": "移动"}
+CHANGE_NOTES = {  # on hover over the change
+    "added": "验证后的报告新增了这处引用",
+    "removed": "验证删去了这处引用",
+    "moved": "这处引用出现在不同的句子中",
+}
+CHANGES_TABLE = {
+    "change": "变化",
+    "status": "状态",
+    "verdict": "证据判定",
+    "source": "来源",
+    "chunk": "块 {chunk}",
+    "count": "次数",
+    "places": "位置",
+    "final": "最终",
+    "original": "原始",
+    "none": "—",
+}
+DIFF_SAME = "… {count} 段未改动 …"
 STATS_VERDICTS = {  # the comparison page (render/comparison.py): the verdicts' shares per configuration
     "definition": "<b>证据判定</b>：经证据审计的语料引用中，被引用的原文说出了这句话的关键事实（有依据）、"
     "只说出其中一部分（依据不全）、一个也没说出（无依据）的比例；只统计最终报告。",
@@ -130,6 +162,19 @@ HEALTH_CHECKS = {  # the health page's claims to check (render/health.py)
     "no_claim": "（无）",
     "more": "另有 {count} 处未列出，请在报告页逐一查看。",
     "column": "证据判定",  # the per-report table's column of verdict counts
+}
+HEALTH_GROUPS = {  # the health page's unresolved citations, one line per reason (render/health.py)
+    "count": "{count} 处 · {names} 种",
+    "name": "引用的来源 / 文件",
+    "times": "次数",
+    "places": "出现位置",
+    "place": "{title}：第 {n} 处",
+    "more": "另有 {rest} 份报告",
+}
+FILTER = {  # the sources index's filter box (render/sources.py, citekb-filter.js)
+    "label": "筛选：",
+    "placeholder": "输入标题或出处中的词",
+    "shown": "显示 {shown} / {total} 项",
 }
 # The exported report (build_tools/export.py): its header, each citation's footnote, the marks in the
 # text beside an unresolved or unsupported citation, and the report page's links to the exports.

@@ -114,6 +114,9 @@ def file_suffix(name: str) -> str:
     return _UNSAFE_SUFFIX.sub("", name.rsplit(".", 1)[-1].lower() if "." in name else "") or "bin"
 
 
+FILE_BACKLINKS_ANCHOR = "cited-by"  # a file page's list of the sentences citing it (no part's anchor: see below)
+
+
 def part_anchor(part: FilePart) -> str:
     """`page-N`, `slide-N`, `sheet-NAME` (the sheet's own name, white space as "-"), `text`."""
     if part.kind == "sheet":

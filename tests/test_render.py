@@ -12,6 +12,7 @@ from build_tools import render
 from build_tools.documents import search_docs
 from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import assemble
+from build_tools.messages import CHANGES_TABLE, KIND_LABELS
 from build_tools.models import Corpus, Report, Source
 from build_tools.render import changes, citations, sources
 from build_tools.validation import citation_diff
@@ -32,6 +33,11 @@ def knowledge(final: str, original: str | None):
 def page(final: str, original: str | None) -> BeautifulSoup:
     kb = knowledge(final, original)
     return BeautifulSoup(render.report_page(kb, kb.cited["r"], lambda target: target), "html.parser")
+
+
+def cell(row, column: str):
+    """A row's cell of the citation-changes table, by its column's name."""
+    return row.select_one(f'td[data-label="{CHANGES_TABLE[column]}"]')
 
 
 def test_reworded_paragraph_shows_its_changed_words_in_place():
@@ -66,12 +72,15 @@ def test_citation_changes_link_to_both_versions_and_rewording_is_not_a_move():
     diff = citation_diff(kb.cited["r"])
     assert [key[1:] for key, _ in diff["added"]] == [(B, 1)] and diff["removed"] == []
     assert [key[1:] for key, _ in diff["moved"]] == [(B, 0)]  # reworded A is not moved; B's sentence is new
-    rows = {
-        tr.select("td")[2].get_text() + str(tr.select("td")[3].get_text()): tr
-        for tr in page(final, original).select("table.citekb-index tbody tr")
-    }
-    assert [a["href"] for a in rows[f"{B}0"].select("td:last-child a")] == ["#cite-final-1", "#cite-original-1"]
-    assert [a["href"] for a in rows[f"{B}1"].select("td:last-child a")] == ["#cite-final-2"]
+    rows = {cell(tr, "source").get_text(): tr for tr in page(final, original).select("table.citekb-changes tbody tr")}
+    kind, chunk = KIND_LABELS["long_context"], CHANGES_TABLE["chunk"]
+    assert [a["href"] for a in rows[f"{kind}{B} · {chunk.format(chunk=0)}"].select("td:last-child a")] == [
+        "#cite-final-1",
+        "#cite-original-1",
+    ]
+    assert [a["href"] for a in rows[f"{kind}{B} · {chunk.format(chunk=1)}"].select("td:last-child a")] == [
+        "#cite-final-2"
+    ]
 
 
 def test_boilerplate_of_one_rule_in_a_row_is_one_block():

@@ -60,10 +60,12 @@ def test_pdf_citation_lands_on_its_page_and_image_is_shown(demo):
 
 def test_health_page_groups_what_is_still_missing_by_status(demo):
     health = soup_of(demo, "health")
-    rows = {
-        h2["id"]: [[td.get_text() for td in tr.select("td")[:3]] for tr in h2.find_next("table").select("tbody tr")]
-        for h2 in health.select("h2[id^=status-]")
-    }
+    rows: dict[str, list[list[str]]] = {}  # status → [cited thing, reason, times]
+    for reason in health.select("details.citekb-reason"):
+        rows.setdefault(f"status-{reason['data-status']}", []).extend(
+            [tr.td.get_text(), reason.select_one(".citekb-reason-text").get_text(), tr.select("td")[1].get_text()]
+            for tr in reason.select("tbody tr")
+        )
     assert ["Gamma never imported", "报告的语料中没有这个标题的来源", "1"] in rows["status-unknown_source"]
     assert ["missing.pdf", "files/t1 中没有文件「missing.pdf」", "1"] in rows["status-missing_file"]
     count = len(chunk_text(document_text(ALPHA, alpha_body())))
@@ -107,7 +109,7 @@ def test_hostile_report_runs_nothing_in_a_browser(demo, page):
 
 def test_health_rows_land_on_the_citation_they_list(demo):
     health = soup_of(demo, "health")
-    rows = [tr for h2 in health.select("h2[id^=status-]") for tr in h2.find_next("table").select("tbody tr")]
+    rows = health.select("details.citekb-reason tbody tr")
     assert rows
     for row in rows:
         status = row.td["data-status"]

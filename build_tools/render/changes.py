@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import difflib
+import re
+from collections import Counter
+from collections.abc import Callable
 
 from .. import commonmark
 from ..knowledge_base import CitedReport
 from ..messages import (
+    CHANGE_LABELS,
+    CHANGE_NOTES,
+    CHANGES_TABLE,
+    DIFF_SAME,
     KIND_LABELS,
+    STATUS_LABELS,
+    UNRESOLVED,
+    VERDICT_LABELS,
+    VERDICT_MARKS,
 )
-from ..models import Report, Resolved
-from ..validation import citation_diff, citation_key
+from ..models import VERDICTS, Audit, Report, Resolved
+from ..validation import CitationKey, citation_diff, citation_key
+from .citations import why
 from .markup import Link, counts_html, esc, index_table, status_counts
 
 
@@ -19,13 +31,85 @@ def unchanged(report: Report) -> bool:
     return report.original is not None and report.original.strip() == report.final.strip()
 
 
-CHANGE_LABELS = {"added": "新增", "removed": "删除", "moved": "移动（出现在不同的句子中）"}
+def status_cell(item: Resolved) -> str:
+    """A changed citation's status: resolved, or ⚠ and what is wrong (its reason on hover)."""
+    if item.status == "resolved":
+        return STATUS_LABELS["resolved"]
+    return f'<span title="{esc(why(item))}">{UNRESOLVED[0]} {STATUS_LABELS[item.status]}</span>'
 
 
-def validation_html(cited: CitedReport, link: Link) -> str:
-    """What validation changed: the citations (each linked to where it is in both versions) and the
-    text, word by word inside the paragraphs it touched."""
-    first: dict[str, dict[tuple, str]] = {"final": {}, "original": {}}
+def verdict_cell(verdicts: Counter) -> str:
+    """The verdicts of a changed citation's places in the final report: each shape (✓ ◐ ✗, as
+    elsewhere) and how many, its word for screen readers and on hover; — when none was audited."""
+    return (
+        " ".join(
+            f'<span class="citekb-count" data-verdict="{v}" title="{VERDICT_LABELS[v]}">'
+            f'<b aria-hidden="true">{VERDICT_MARKS[v]}</b><span class="citekb-sr">{VERDICT_LABELS[v]}</span> '
+            f"{verdicts[v]}</span>"
+            for v in VERDICTS
+            if verdicts[v]
+        )
+        or CHANGES_TABLE["none"]
+    )
+
+
+def source_cell(key: CitationKey) -> str:
+    """What a changed citation cites: its kind, the title (or file) and the chunk."""
+    kind, title, chunk = key
+    where = (
+        ""
+        if chunk is None
+        else f' <span class="citekb-change-chunk">· {CHANGES_TABLE["chunk"].format(chunk=chunk)}</span>'
+    )
+    return (
+        f'<small class="citekb-change-kind">{esc(KIND_LABELS.get(kind, kind))}</small>'
+        f'<span class="citekb-change-title">{esc(title)}</span>{where}'
+    )
+
+
+CHANGE_COLUMNS = ("change", "source", "status", "verdict", "count", "places")
+
+
+def change_rows(
+    cited: CitedReport, audits: list[Audit | None] | None, places: Callable[[CitationKey], str]
+) -> list[str]:
+    """One row per cited thing validation added, removed or moved: what changed, its status (in the
+    version it is in: the final one, or the original for a removed one), its verdicts, what it
+    cites, how often, and where. Each cell carries its column's name (`data-label`): on a phone the
+    rows are stacked blocks that name each field."""
+    first: dict[str, dict[CitationKey, Resolved]] = {"final": {}, "original": {}}
+    for section, items in (("final", cited.final), ("original", cited.original)):
+        for item in items:
+            first[section].setdefault(citation_key(item), item)
+    verdicts: dict[CitationKey, Counter] = {}
+    for item, audit in zip(cited.final, audits or []):
+        if audit is not None:
+            verdicts.setdefault(citation_key(item), Counter())[audit.verdict] += 1
+    label = CHANGES_TABLE
+    rows = []
+    for change, keys in citation_diff(cited).items():
+        for key, n in keys:
+            item = first["original" if change == "removed" else "final"][key]
+            cells = (
+                ("change", f' title="{CHANGE_NOTES[change]}"', CHANGE_LABELS[change]),
+                ("source", "", source_cell(key)),
+                ("status", f' data-status="{item.status}"', status_cell(item)),
+                ("verdict", "", verdict_cell(verdicts.get(key, Counter()))),
+                ("count", "", str(n)),
+                ("places", "", places(key)),
+            )
+            rows.append(
+                f'<tr data-change="{change}">'
+                + "".join(f'<td data-label="{label[name]}"{extra}>{html}</td>' for name, extra, html in cells)
+                + "</tr>"
+            )
+    return rows
+
+
+def validation_html(cited: CitedReport, link: Link, audits: list[Audit | None] | None = None) -> str:
+    """What validation changed: the citations (each with its status and verdicts, linked to where it
+    is in both versions) and the text, word by word inside the paragraphs it reworded."""
+    first: dict[str, dict[CitationKey, str]] = {"final": {}, "original": {}}
     for section, items, anchors in (
         ("final", cited.final, cited.final_anchors),
         ("original", cited.original, cited.original_anchors),
@@ -34,22 +118,17 @@ def validation_html(cited: CitedReport, link: Link) -> str:
             if anchor:
                 first[section].setdefault(citation_key(item), anchor)
 
-    def places(key: tuple) -> str:
-        found = [(label, first[section].get(key)) for section, label in (("final", "最终"), ("original", "原始"))]
+    def places(key: CitationKey) -> str:
+        found = [(CHANGES_TABLE[section], first[section].get(key)) for section in ("final", "original")]
         return " ".join(f'<a href="#{anchor}">{label}</a>' for label, anchor in found if anchor)
 
-    rows = "".join(
-        f"<tr><td>{CHANGE_LABELS[change]}</td><td>{esc(KIND_LABELS.get(key[0], key[0]))}</td><td>{esc(key[1])}</td>"
-        f"<td>{'' if key[2] is None else key[2]}</td><td>{n}</td><td>{places(key)}</td></tr>"
-        for change, keys in citation_diff(cited).items()
-        for key, n in keys
-    )
+    rows = change_rows(cited, audits, places)
     report = cited.report
     return (
         f"<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n"
         "### 引用变化 {#citation-diff}\n\n"
         + (
-            index_table(("变化", "类型", "来源", "块", "次数", "位置"), rows) + "\n"
+            index_table((CHANGES_TABLE[c] for c in CHANGE_COLUMNS), rows, "citekb-index citekb-changes") + "\n"
             if rows
             else "<p>引用没有变化。</p>\n"
         )
@@ -67,39 +146,118 @@ def without_citations(text: str, items: list[Resolved]) -> str:
     return commonmark.replace_spans(text, spans, lambda *_: "〔引用〕")
 
 
-WORD_DIFF_CHARS = 4000  # a changed paragraph longer than this is shown whole, not character by character
+REPLACED_BELOW = 0.5
+"""A changed paragraph that keeps less than this share of its words, in order, in the paragraph
+that took its place (`word_similarity`) is shown as replaced: old and new whole, side by side.
+Validation often rewrites a paragraph from scratch, and marking the few words two different
+paragraphs happen to share in the same order (in Chinese, common characters: 的, 平台, 生态) cuts
+both into fragments nobody can read. Below half, most of what a reader would see are marks. On the
+pipeline output (tasks 001 and 003) reworded paragraphs keep 0.51–0.69 of their words, rewritten
+ones 0.00–0.47; an order-blind measure (shared words, counted) puts most rewrites at 0.5–0.7,
+among the rewordings, because Chinese paragraphs on one subject share most of their characters."""
+
+WORD_DIFF_CHARS = 4000
+"""A changed paragraph pair longer than this (both sides' characters) is shown as replaced, not word
+by word: past it a reader compares the two whole better than a page of marks."""
+
+WORD_DIFF_PAIRS = 100_000
+"""A changed paragraph pair whose word diff would compare more word pairs than this (`comparisons`)
+is shown as replaced: difflib's matching compares each word of the old paragraph with each place
+the same word has in the new one, quadratic for a paragraph of one repeated word (2.5 s for 2,000
+characters of 的). This bounds each pair's diff (about 35 ms). On the pipeline output a changed
+pair makes at most 531 comparisons; a real 4,000-character pair about 30,000."""
+
+_CJK = "\u2e80-\u2fff\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|\s+|.", re.DOTALL)
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+
+Opcodes = list[tuple[str, int, int, int, int]]
 
 
-def inline_diff_html(before: str, after: str) -> str:
-    """One changed paragraph: deleted and inserted characters marked inside the unchanged text."""
-    if len(before) + len(after) > WORD_DIFF_CHARS:
-        return f'<del class="citekb-diff-del">{esc(before)}</del><ins class="citekb-diff-ins">{esc(after)}</ins>'
-    out = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+def words(text: str) -> list[str]:
+    """A paragraph's tokens, in order, joining back to the paragraph: each Chinese (Japanese,
+    Korean) character is a word, a run of other letters and digits is one word (never split),
+    white space and each punctuation mark stand alone."""
+    return _TOKEN.findall(text)
+
+
+def comparisons(a: list[str], b: list[str]) -> int:
+    """The most word pairs difflib compares to match token lists `a` and `b`: each token of `a`
+    with each place it has in `b`. Linear."""
+    places = Counter(b)
+    return sum(places[token] for token in a)
+
+
+def word_similarity(a: list[str], b: list[str], opcodes: Opcodes) -> float:
+    """The share of two paragraphs' words (`words`, without white space and punctuation) that the
+    diff keeps in order: twice the words kept over all their words (1.0 for two without words)."""
+    kept = sum(1 for op, i1, i2, _, _ in opcodes if op == "equal" for token in a[i1:i2] if _WORD.fullmatch(token))
+    total = sum(1 for token in (*a, *b) if _WORD.fullmatch(token))
+    return 2 * kept / total if total else 1.0
+
+
+def inline_diff_html(a: list[str], b: list[str], opcodes: Opcodes) -> str:
+    """One changed paragraph: its deleted and inserted words marked inside the unchanged ones (whole
+    words, `words`); a space or punctuation mark left alone between two changes joins them, so a
+    reworded phrase reads as one change, not as alternating fragments."""
+    runs: list[tuple[str, str, str]] = []  # (kept, deleted, inserted): kept, or a change
+    for n, (op, i1, i2, j1, j2) in enumerate(opcodes):
+        after_change = bool(runs) and not runs[-1][0]
         if op == "equal":
-            out.append(esc(before[i1:i2]))
-            continue
-        if i2 > i1:
-            out.append(f"<del>{esc(before[i1:i2])}</del>")
-        if j2 > j1:
-            out.append(f"<ins>{esc(after[j1:j2])}</ins>")
-    return "".join(out)
+            kept = "".join(a[i1:i2])
+            if not (after_change and n < len(opcodes) - 1 and not _WORD.search(kept)):
+                runs.append((kept, "", ""))
+                continue
+            deleted = inserted = kept
+        else:
+            deleted, inserted = "".join(a[i1:i2]), "".join(b[j1:j2])
+        if after_change:
+            runs[-1] = ("", runs[-1][1] + deleted, runs[-1][2] + inserted)
+        else:
+            runs.append(("", deleted, inserted))
+    return "".join(
+        esc(kept)
+        + (f"<del>{esc(deleted)}</del>" if deleted else "")
+        + (f"<ins>{esc(inserted)}</ins>" if inserted else "")
+        for kept, deleted, inserted in runs
+    )
+
+
+def replaced_html(before: str, after: str) -> str:
+    """A paragraph validation rewrote: the old one and the new one whole, side by side (stacked on a
+    phone, by the stylesheet)."""
+    return (
+        f'<div class="citekb-diff-replaced"><del class="citekb-diff-del">{esc(before)}</del>'
+        f'<ins class="citekb-diff-ins">{esc(after)}</ins></div>'
+    )
+
+
+def changed_html(before: str, after: str) -> str:
+    """A paragraph and the one that took its place: its words marked in place when it was reworded,
+    the two whole when it was rewritten (`REPLACED_BELOW`) or too long to compare (`WORD_DIFF_CHARS`,
+    `WORD_DIFF_PAIRS`)."""
+    a, b = words(before), words(after)
+    if len(before) + len(after) > WORD_DIFF_CHARS or comparisons(a, b) > WORD_DIFF_PAIRS:
+        return replaced_html(before, after)
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    if word_similarity(a, b, opcodes) < REPLACED_BELOW:
+        return replaced_html(before, after)
+    return f'<div class="citekb-diff-changed">{inline_diff_html(a, b, opcodes)}</div>'
 
 
 def text_diff_html(before: str, after: str) -> str:
     """Paragraph diff of the report text, escaped: a paragraph that was reworded shows its changed
-    words in place; added and removed paragraphs whole; unchanged runs collapsed to a count."""
+    words in place, one that was rewritten is shown replaced; added and removed paragraphs whole;
+    unchanged runs collapsed to a count."""
     a = [line for line in before.splitlines() if line.strip()]
     b = [line for line in after.splitlines() if line.strip()]
     out: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
-            out.append(f'<div class="citekb-diff-same">… {i2 - i1} 段未改动 …</div>')
+            out.append(f'<div class="citekb-diff-same">{DIFF_SAME.format(count=i2 - i1)}</div>')
             continue
         pairs = min(i2 - i1, j2 - j1) if op == "replace" else 0
-        out.extend(
-            f'<div class="citekb-diff-changed">{inline_diff_html(a[i1 + k], b[j1 + k])}</div>' for k in range(pairs)
-        )
+        out.extend(changed_html(a[i1 + k], b[j1 + k]) for k in range(pairs))
         out.extend(f'<del class="citekb-diff-del">{esc(line)}</del>' for line in a[i1 + pairs : i2])
         out.extend(f'<ins class="citekb-diff-ins">{esc(line)}</ins>' for line in b[j1 + pairs : j2])
     return '<div class="citekb-diff">' + "".join(out) + "</div>"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 
 from ..ingest import INLINE_IMAGE
-from ..knowledge_base import KnowledgeBase
+from ..knowledge_base import Backlink, KnowledgeBase
 from ..messages import (
+    FILE_BACKLINKS,
     FILE_KIND_LABELS,
     FILE_NOTES,
     PART_LABELS,
@@ -15,12 +16,13 @@ from ..messages import (
 )
 from ..models import FilePart, FileSource
 from ..paths import (
+    FILE_BACKLINKS_ANCHOR,
     file_download_path,
     part_anchor,
     published_as_text,
 )
 from .markup import Link, esc, page_header
-from .sources import backlinks_html
+from .sources import backlink_items
 
 MAX_COLUMNS = 50  # of a sheet shown on a file page (the covid CSVs have over a thousand)
 
@@ -82,15 +84,32 @@ def part_html(part: FilePart) -> str:
     )
 
 
+def file_backlinks_html(links: list[Backlink], link: Link) -> str:
+    """The sentences citing a file, after its content (a file is cited dozens of times; its pages
+    come first) and folded: a line saying how many, which opens on the list."""
+    if not links:
+        return ""
+    return (
+        f'<details class="citekb-backlinks" id="{FILE_BACKLINKS_ANCHOR}"><summary>'
+        f"{FILE_BACKLINKS['heading'].format(count=len(links))}</summary>"
+        f"<ul>{backlink_items(links, link)}</ul></details>"
+    )
+
+
 def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
     href = esc(link(file_url(file)))
+    backlinks = kb.backlinks.get((file.slug, None), [])
+    cited = (
+        f' · <a href="#{FILE_BACKLINKS_ANCHOR}">{FILE_BACKLINKS["jump"].format(count=len(backlinks))}</a>'
+        if backlinks
+        else ""
+    )
     parts = [
         page_header(
             file.name,
-            f'{TASK_FILE.format(kind=FILE_KIND_LABELS[file.kind])} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>',
+            f'{TASK_FILE.format(kind=FILE_KIND_LABELS[file.kind])} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>{cited}',
         ),
         f'<p class="citekb-note">{FILE_NOTES["as_text"]}</p>' if published_as_text(file.name) else "",
-        backlinks_html(kb.backlinks.get((file.slug, None), []), link),
     ]
     if file.kind == "image":
         src = image_src(file, link, INLINE_IMAGE)
@@ -110,4 +129,5 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
             + "</nav>"
         )
     parts.extend(part_html(part) for part in file.parts)
+    parts.append(file_backlinks_html(backlinks, link))
     return "\n".join(p for p in parts if p)

@@ -10,6 +10,7 @@ from ..messages import (
     AUDIT_LABELS,
     FACTS,
     HEALTH_CHECKS,
+    HEALTH_GROUPS,
     STATUS_LABELS,
     VERDICT_COUNTS,
     VERDICT_LABELS,
@@ -22,7 +23,9 @@ from .citations import audit_marker, why
 from .markup import Link, counts_html, esc, html_line, index_table, page_header, short, status_counts
 
 CLAIMS_SHOWN = 10  # claims to check per report on the health page (the report page goes through them all: n / p)
-HEALTH_PLACES = 6  # reports linked per row of the health page; the rest are counted
+CLAIMS_OPEN = 3  # reports whose claims to check are shown open (the weakest); the others, one line each until opened
+HEALTH_PLACES = 6
+PLACE_TITLE = 48  # characters of a citing report's title before its numbered places (whole on hover)  # reports linked per row of the health page; the rest are counted
 
 
 def audit_counts_html(audits: Iterable[Audit | None]) -> str:
@@ -89,15 +92,68 @@ def claims_to_check_html(
     return f'<ol class="citekb-claims">{items}</ol>{note}'
 
 
+Place = tuple[CitedReport, str | None]  # a report citing something, and the citation's anchor there
+
+
+def places_html(found: list[Place], link: Link) -> str:
+    """Where something is cited: each citing report on a line, by its title, then each of its
+    citations as a numbered link (1 2 3, each titled with the report and the number); the first
+    HEALTH_PLACES reports, the rest counted."""
+    by_report: dict[str, list[Place]] = {}
+    for cited, anchor in found:
+        by_report.setdefault(cited.report.slug, []).append((cited, anchor))
+    shown = []
+    for slug, spots in list(by_report.items())[:HEALTH_PLACES]:
+        title = spots[0][0].report.title
+        numbers = " ".join(
+            f'<a href="{esc(link(report_path(slug, anchor)))}" title="{esc(HEALTH_GROUPS["place"].format(title=title, n=n))}">{n}</a>'
+            for n, (_, anchor) in enumerate(spots, 1)
+        )
+        shown.append(
+            f'<span class="citekb-places"><span title="{esc(title)}">{esc(short(title, PLACE_TITLE))}</span> {numbers}</span>'
+        )
+    rest = len(by_report) - HEALTH_PLACES
+    more = f'<span class="citekb-places">{HEALTH_GROUPS["more"].format(rest=rest)}</span>' if rest > 0 else ""
+    return "".join(shown) + more
+
+
+def by_reason(distinct: dict[tuple[str, str], list[Place]]) -> list[tuple[str, list[tuple[str, list[Place]]]]]:
+    """One status's cited things grouped by their reason: the reasons cited most first, and in each
+    the things cited most first."""
+    grouped: dict[str, list[tuple[str, list[Place]]]] = {}
+    for (name, reason), found in sorted(distinct.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        grouped.setdefault(reason, []).append((name, found))
+    return sorted(grouped.items(), key=lambda kv: (-sum(len(found) for _, found in kv[1]), kv[0]))
+
+
+def reason_html(status: str, reason: str, names: list[tuple[str, list[Place]]], link: Link) -> str:
+    """One reason, once: a line saying it, how often and for how many cited things, which opens
+    (a <details>) on the table of those things, each with where it is cited."""
+    count = sum(len(found) for _, found in names)
+    rows = "".join(
+        f'<tr><td data-status="{status}"><code>{esc(name)}</code></td><td>{len(found)}</td>'
+        f"<td>{places_html(found, link)}</td></tr>"
+        for name, found in names
+    )
+    heads = (HEALTH_GROUPS["name"], HEALTH_GROUPS["times"], HEALTH_GROUPS["places"])
+    return (
+        f'<details class="citekb-reason" data-status="{status}"><summary>'
+        f'<span class="citekb-reason-text">{esc(reason)}</span> '
+        f"<small>{HEALTH_GROUPS['count'].format(count=count, names=len(names))}</small></summary>"
+        f"{index_table(heads, [rows])}</details>"
+    )
+
+
 def health_page(kb: KnowledgeBase, link: Link) -> str:
-    """Every citation that did not resolve, grouped by status, one row per distinct cited thing and
-    reason (with how often, and links to where it is cited); titles that name nothing anywhere in
+    """Every citation that did not resolve, grouped by status, then by reason: one line per reason
+    that opens on the cited things it applies to (with how often, and links to where each is
+    cited); titles that name nothing anywhere in
     the knowledge base (likely invented by the model; not judged where the report's corpus is
     missing) called out first; a short row per report."""
     total = status_counts(item for c in kb.cited.values() for item in c.final)
     lookup = TitleLookup(kb)
-    groups: dict[str, dict[tuple[str, str], list[tuple[CitedReport, str | None]]]] = {}
-    invented: dict[str, list[tuple[CitedReport, str | None]]] = {}
+    groups: dict[str, dict[tuple[str, str], list[Place]]] = {}
+    invented: dict[str, list[Place]] = {}
     for _, cited in sorted(kb.cited.items()):
         for item, anchor in zip(cited.final, cited.final_anchors):
             if item.status == "resolved":
@@ -106,24 +162,6 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
             groups.setdefault(item.status, {}).setdefault((name, why(item)), []).append((cited, anchor))
             if lookup.invented(item):
                 invented.setdefault(name, []).append((cited, anchor))
-
-    def places(found: list[tuple[CitedReport, str | None]]) -> str:
-        """Each citing report once (its title links to the first place), its other places numbered."""
-        by_report: dict[str, list[tuple[CitedReport, str | None]]] = {}
-        for cited, anchor in found:
-            by_report.setdefault(cited.report.slug, []).append((cited, anchor))
-        shown = []
-        for slug, spots in list(by_report.items())[:HEALTH_PLACES]:
-            title = spots[0][0].report.title
-            more = "".join(
-                f' <a href="{esc(link(report_path(slug, anchor)))}">{n}</a>'
-                for n, (_, anchor) in enumerate(spots[1:], 2)
-            )
-            shown.append(
-                f'<a href="{esc(link(report_path(slug, spots[0][1])))}" title="{esc(title)}">{esc(short(title, 24))}</a>{more}'
-            )
-        rest = len(by_report) - HEALTH_PLACES
-        return "、".join(shown) + (f"…另 {rest} 份报告" if rest > 0 else "")
 
     parts = [page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}")]
     audited = any(kb.audits.values())
@@ -136,7 +174,7 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
         parts.append("<p>所有引用均已解析。</p>")
     if invented:
         rows = [
-            f"<tr><td>{esc(name)}</td><td>{len(found)}</td><td>{places(found)}</td></tr>"
+            f"<tr><td>{esc(name)}</td><td>{len(found)}</td><td>{places_html(found, link)}</td></tr>"
             for name, found in sorted(invented.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         ]
         parts += [
@@ -147,14 +185,9 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
     for status in (s for s in STATUS_LABELS if s in groups):
         distinct = groups[status]
         count = sum(len(found) for found in distinct.values())
-        rows = [
-            f'<tr><td data-status="{status}"><code>{esc(name)}</code></td><td>{esc(reason)}</td>'
-            f"<td>{len(found)}</td><td>{places(found)}</td></tr>"
-            for (name, reason), found in sorted(distinct.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        ]
         parts += [
             f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
-            index_table(("引用的来源 / 文件", "原因", "次数", "出现位置"), rows),
+            *(reason_html(status, reason, names, link) for reason, names in by_reason(distinct)),
         ]
     rows = [
         f'<tr><td><a href="{esc(link(report_path(slug)))}">{esc(c.report.title)}</a></td>'
@@ -183,8 +216,10 @@ def health_page(kb: KnowledgeBase, link: Link) -> str:
             f'<p class="citekb-note">{HEALTH_CHECKS["lead"]}</p>',
         ]
         parts += [
-            f'<h3><a href="{esc(link(report_path(c.report.slug)))}">{esc(c.report.title)}</a></h3>'
-            f"<p>{verdict_counts_html(kb.audits.get(c.report.slug, []))}</p>{claims_to_check_html(kb, c, found, link)}"
-            for c, found in to_check
+            f'<details class="citekb-claims-report"{" open" if n < CLAIMS_OPEN else ""}><summary>'
+            f'<h3><a href="{esc(link(report_path(c.report.slug)))}">{esc(c.report.title)}</a></h3> '
+            f"<span>{verdict_counts_html(kb.audits.get(c.report.slug, []))}</span></summary>"
+            f"{claims_to_check_html(kb, c, found, link)}</details>"
+            for n, (c, found) in enumerate(to_check)
         ]
     return "\n".join(parts)

@@ -6,17 +6,20 @@ from collections import Counter
 
 from ..knowledge_base import CitedReport, KnowledgeBase
 from ..messages import (
+    AUDIT_LABELS,
     CHECK_NAV,
     EXPORT,
     META_LABELS,
     RUN_TITLE,
+    STATUS_LABELS,
+    SUMMARY,
     UNRESOLVED,
     VERDICT_COUNTS,
     VERDICT_LABELS,
     VERDICT_MARKS,
     Reason,
 )
-from ..models import VERDICTS, Audit, Report, Resolved
+from ..models import FLAGGED, VERDICTS, Audit, Report, Resolved
 from ..paths import (
     EXPORT_FILES,
     export_path,
@@ -38,30 +41,76 @@ def check_of(item: Resolved, audit: Audit | None) -> str | None:
     return "unresolved" if item.status != "resolved" else None
 
 
-def checks_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
-    """The report header's verdict counts, each linked to the first such citation of the final
-    report (citekb-evidence.js lands on that very citation and focuses it), and the pair of
-    buttons, also `n` / `p`, that go through the citations to check: partial, unsupported,
-    unresolved. Without audits only the unresolved ones are counted and gone through."""
+def count_link(attribute: str, value: str, text: str, count: int, anchor: str | None) -> str:
+    """One figure of the summary: linked to the first such citation of the final report (its
+    bracket; citekb-evidence.js lands on that very citation), plain text when there is none."""
+    body = f"{text} {count}"
+    if not (count and anchor):
+        return f'<span class="citekb-count" data-{attribute}="{value}">{body}</span>'
+    return f'<a class="citekb-count" data-{attribute}="{value}" href="#{anchor}" title="{SUMMARY["first"]}">{body}</a>'
+
+
+def summary_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
+    """The report's summary, at the top of its page: how many citations resolved (and, audited, how
+    many the cited text supports, partly supports or does not), how many did not resolve and why
+    (`STATUS_LABELS`), how many the evidence audit flags and for what (`FLAGGED`). Each figure
+    links to the first such citation."""
     audit_of = audits or [None] * len(cited.final)
+    audited = any(audit_of)
     counts: Counter = Counter()
-    first: dict[str, str | None] = {}
+    first: dict[tuple[str, str], str | None] = {}
     for item, audit, anchor in zip(cited.final, audit_of, cited.final_anchors):
-        check = check_of(item, audit)
-        if check:
-            counts[check] += 1
-            first.setdefault(check, anchor)
+        keys = [("status", item.status)]
+        keys += [("verdict", check)] if (check := check_of(item, audit)) else []
+        keys += [("audit", audit.status)] if audit is not None and audit.status in FLAGGED else []
+        for key in keys:
+            counts[key] += 1
+            first.setdefault(key, anchor)
+
+    def figure(attribute: str, value: str, text: str) -> str:
+        return count_link(attribute, value, text, counts[attribute, value], first.get((attribute, value)))
+
+    total = len(cited.final)
+    if not total:
+        return f'<div class="citekb-checks"><p>{SUMMARY["none"]}</p></div>\n\n'
+    lines = [figure("status", "resolved", STATUS_LABELS["resolved"])]
+    if audited:
+        verdicts = " · ".join(
+            figure("verdict", v, f'<b aria-hidden="true">{VERDICT_MARKS[v]}</b> {VERDICT_LABELS[v]}') for v in VERDICTS
+        )
+        lines[0] += f"{SUMMARY['then']}{VERDICT_COUNTS}{verdicts}"
+    unresolved = total - counts["status", "resolved"]
+    if unresolved or audited:
+        kinds = " · ".join(
+            figure("status", s, STATUS_LABELS[s]) for s in STATUS_LABELS if s != "resolved" and counts["status", s]
+        )
+        head = count_link(
+            "verdict",
+            "unresolved",
+            f'<b aria-hidden="true">{UNRESOLVED[0]}</b> {UNRESOLVED[1]}',
+            unresolved,
+            next((a for i, a in zip(cited.final, cited.final_anchors) if i.status != "resolved"), None),
+        )
+        lines.append(head + (f"：{kinds}" if kinds else ""))
+    flags = sum(counts["audit", f] for f in FLAGGED)
+    if flags:
+        kinds = " · ".join(figure("audit", f, AUDIT_LABELS[f]) for f in FLAGGED if counts["audit", f])
+        lines.append(f"{SUMMARY['flags']} {flags}：{kinds}")
+    items = "".join(f"<li>{line}</li>" for line in lines)
+    return (
+        f'<div class="citekb-checks" role="group" aria-label="{SUMMARY["label"]}">'
+        f"<p>{SUMMARY['total'].format(count=total)}</p><ul>{items}</ul></div>\n\n"
+    )
+
+
+def checks_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
+    """The report's summary (`summary_html`) and the pair of buttons, also `n` / `p`, that go
+    through the citations to check: partial, unsupported, unresolved. Without audits only the
+    unresolved ones are gone through."""
+    audit_of = audits or [None] * len(cited.final)
+    counts = Counter(check_of(item, audit) for item, audit in zip(cited.final, audit_of))
+    parts = [summary_html(cited, audits)]
     to_check = counts["partial"] + counts["unsupported"] + counts["unresolved"]
-    parts = []
-    if any(audit_of):
-        shown = []
-        for check in CHECKS:
-            mark, label = UNRESOLVED if check == "unresolved" else (VERDICT_MARKS[check], VERDICT_LABELS[check])
-            text = f'<b aria-hidden="true">{mark}</b> {label} {counts[check]}'
-            href = f' href="#{first[check]}"' if counts[check] and first[check] else ""
-            tag = "a" if href else "span"
-            shown.append(f'<{tag} class="citekb-count" data-verdict="{check}"{href}>{text}</{tag}>')
-        parts.append(f'<p class="citekb-lead citekb-checks">{VERDICT_COUNTS}{" · ".join(shown)}</p>\n\n')
     if to_check:
         nav = CHECK_NAV
         parts.append(
@@ -107,7 +156,6 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         if report.subtitle and report.subtitle != report.title
         else "",
         f'<table class="citekb-meta">{rows}</table>\n',
-        f'<p class="citekb-lead">最终报告引用：{counts_html(status_counts(cited.final))}</p>\n',
         checks_html(cited, kb.audits.get(report.slug)),
         export_links(cited, link),
     ]
@@ -123,7 +171,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     if report.original is not None and unchanged(report):
         parts.append("## 验证改动 {#validation}\n\n<p>验证没有改动这份报告：原始版本与最终版本相同。</p>\n")
     elif report.original is not None:
-        parts.append("## 验证改动 {#validation}\n\n" + validation_html(cited, link) + "\n")
+        parts.append("## 验证改动 {#validation}\n\n" + validation_html(cited, link, kb.audits.get(report.slug)) + "\n")
         parts.append(
             "## 原始报告（验证前） {#original}\n\n"
             + report_html(report.original, cited.original, kb, link, "original")

@@ -12,6 +12,7 @@ from ..messages import (
     CHUNK,
     CHUNK_META,
     FILE_KIND_LABELS,
+    FILTER,
     KIND_LABELS,
     META_LABELS,
     OVERLAP,
@@ -71,15 +72,18 @@ def chunk_html(text: str, chunk: Chunk, neighbours: tuple[Chunk | None, Chunk | 
     return "".join(out)
 
 
-def backlinks_html(links: list[Backlink], link: Link) -> str:
-    if not links:
-        return ""
-    items = "".join(
+def backlink_items(links: list[Backlink], link: Link) -> str:
+    return "".join(
         f'<li><a href="{esc(link(report_path(b.report_slug, b.anchor)))}">{esc(b.report_title)}</a>：'
         f"<q>{esc(b.sentence)}</q></li>"
         for b in links
     )
-    return f'<aside class="citekb-backlinks"><p>引用此处的报告（{len(links)}）</p><ul>{items}</ul></aside>'
+
+
+def backlinks_html(links: list[Backlink], link: Link) -> str:
+    if not links:
+        return ""
+    return f'<aside class="citekb-backlinks"><p>引用此处的报告（{len(links)}）</p><ul>{backlink_items(links, link)}</ul></aside>'
 
 
 def web_link(value: str) -> str:
@@ -132,6 +136,20 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
     return "\n".join(p for p in parts if p)
 
 
+FILTERED = "citekb-index citekb-filtered"  # the tables the filter box goes through
+
+
+def filter_html() -> str:
+    """The box that filters the index as one types (citekb-filter.js: the rows holding every word
+    typed, in titles and origins). Hidden until the script shows it: without scripts the index is
+    whole and no box promises what nothing does."""
+    return (
+        f'<p class="citekb-filter" hidden><label>{FILTER["label"]}'
+        f'<input type="search" placeholder="{FILTER["placeholder"]}" autocomplete="off" '
+        f'data-shown="{FILTER["shown"]}"></label> <span class="citekb-filter-count" role="status"></span></p>'
+    )
+
+
 def sources_index(kb: KnowledgeBase, link: Link) -> str:
     rows = "".join(
         f'<tr><td><a href="{esc(link(source_path(s.slug)))}">{esc(s.title or "(无标题)")}</a></td>'
@@ -145,8 +163,9 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
     )
     parts = [
         page_header("来源", f"{len(kb.loaded.sources)} 篇抓取文档，{len(kb.loaded.files)} 个任务文件。"),
-        index_table(("标题", "块数", "出处"), rows),
+        filter_html(),
+        index_table(("标题", "块数", "出处"), rows, FILTERED),
     ]
     if files:
-        parts.append('<h2 id="files">任务文件</h2>' + index_table(("文件", "类型", "位置"), files))
+        parts.append('<h2 id="files">任务文件</h2>' + index_table(("文件", "类型", "位置"), files, FILTERED))
     return "\n".join(parts)

@@ -3,9 +3,9 @@
  * until this script shows it) move to the next / previous citation of the final report that is not
  * supported: partial, unsupported, or unresolved. The citation is scrolled to the middle of the
  * screen and focused (so its preview opens, except after a tap), and a status line says which one
- * it is, of how many; past the last one it starts again from the first (and says so). The header's
- * verdict counts land on the first citation of their kind the same way (without this script they
- * follow their link to its bracket).
+ * it is, of how many; past the last one it starts again from the first (and says so). The
+ * summary's figures (render.reports.summary_html: by verdict, status, audit flag) land on the first
+ * citation of their kind the same way (without this script they follow their link to its bracket).
  *
  * Where to go from: the focused citation, else the last one reached while it is still on screen,
  * else the reading position (the first one below the header for `n`, the last one above it for `p`).
@@ -22,6 +22,16 @@
     unresolved: '[data-status]:not([data-status="resolved"])',
   }
   let current = null
+
+  /* The citations a summary figure counts: by verdict (or all the unresolved), by status, by the
+   * audit's flag. */
+  function kindOf(count) {
+    const { verdict, status, audit } = count.dataset
+    if (verdict) return KIND[verdict]
+    if (status) return `[data-status="${CSS.escape(status)}"]`
+    if (audit) return `[data-audit="${CSS.escape(audit)}"]`
+    return null
+  }
 
   const nav = () => document.querySelector("nav.citekb-check")
   const cites = selector => {
@@ -113,8 +123,9 @@
     if (!(event.target instanceof Element)) return
     const button = event.target.closest("nav.citekb-check button[data-step]")
     if (button) return go(Number(button.dataset.step))
-    const count = event.target.closest(".citekb-checks a.citekb-count[data-verdict]")
-    const first = count && KIND[count.dataset.verdict] && cites(KIND[count.dataset.verdict])[0]
+    const count = event.target.closest(".citekb-checks a.citekb-count")
+    const selector = count && kindOf(count)
+    const first = selector && cites(selector)[0]
     if (!first) return
     event.preventDefault()
     land(first)
