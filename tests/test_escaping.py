@@ -64,7 +64,8 @@ ATTRIBUTES = {
     "open",  # the health page's claims to check of the weakest reports, shown unfolded
 }
 ALIGN = re.compile(r"text-align:(left|center|right)")  # markdown-it's table cells
-SAFE_URL = re.compile(r"(?i)(https?:|mailto:|data:image/(png|gif|jpeg|webp|svg\+xml);|[^a-z]|[a-z0-9+.-]*(?:[/?#]|$))")
+# The web, mail, an inline image, or no scheme at all (a relative address: `A%3C` is a page named `A<`).
+SAFE_URL = re.compile(r"(?i)(https?:|mailto:|data:image/(png|gif|jpeg|webp|svg\+xml);|(?![a-z][a-z0-9+.-]*:))")
 PLACEHOLDER = re.compile("[\ue000\ue001]|%EE%80%8[01]", re.IGNORECASE)
 AUDIT_STATUSES = ("supported", "weak", "better_elsewhere", "numbers_missing", "title_only")
 
