@@ -11,13 +11,24 @@ import re
 from .messages import RUN_TITLE
 
 _RULE_LINE = re.compile(r"^[=\-]{20,}\s*$")
-_HEADING = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*")  # an ATX heading line (fullmatch)
+_HEADING = re.compile(
+    r" {0,3}(#{1,6})(?:[ \t]+(.*))?"
+)  # an ATX heading line (fullmatch); its closing #s: _heading_text
 _TITLE_MARKS = re.compile(r"《([^《》\n]{2,120})》")
 # The title a query asks for: 《…》, or "titled '…'" (straight or curly quotes).
 _REQUESTED = re.compile(r"《([^《》\n]{2,120})》|titled\s+['\"“‘]([^'\"“”‘’\n]{2,160})['\"”’]", re.IGNORECASE)
 # The pipeline's own headings around a report (a file read whole when it has no `## Report`).
 _WRAPPER = re.compile(r"task report:.*|(?:final|initial) report \((?:after|before) validation\)", re.IGNORECASE)
 TITLE_CHARS = 120  # of a title kept
+
+
+def _heading_text(text: str | None) -> str:
+    """An ATX heading's text without its closing sequence (`## 标题 ##`; `C#` keeps its `#`)."""
+    text = (text or "").rstrip(" \t")
+    bare = text.rstrip("#")
+    if bare != text and (not bare or bare[-1] in " \t"):
+        text = bare.rstrip(" \t")
+    return text.strip()
 
 
 def _plain_title(text: str) -> str:
@@ -36,13 +47,14 @@ def own_title(final: str, query: str = "") -> str:
     for line in final.splitlines():
         first = first or line.strip()
         heading = _HEADING.fullmatch(line)
-        if not heading or not heading[2].strip() or _WRAPPER.fullmatch(heading[2].strip()):
+        text = _heading_text(heading[2]) if heading else ""
+        if not text or _WRAPPER.fullmatch(text):
             continue
         depth = len(heading[1])
         if depth < level:
-            level, top = depth, [heading[2]]
+            level, top = depth, [text]
         elif depth == level:
-            top.append(heading[2])
+            top.append(text)
     if len(top) == 1 and _plain_title(top[0]):
         return _plain_title(top[0])
     marked = _TITLE_MARKS.fullmatch(first)
