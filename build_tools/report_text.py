@@ -11,9 +11,8 @@ import re
 from .messages import RUN_TITLE
 
 _RULE_LINE = re.compile(r"^[=\-]{20,}\s*$")
-_HEADING = re.compile(
-    r" {0,3}(#{1,6})(?:[ \t]+(.*))?"
-)  # an ATX heading line (fullmatch); its closing #s: _heading_text
+# An ATX heading line (fullmatch); its closing #s are stripped by _heading_text, in one pass.
+_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*))?")
 _TITLE_MARKS = re.compile(r"《([^《》\n]{2,120})》")
 # The title a query asks for: 《…》, or "titled '…'" (straight or curly quotes).
 _REQUESTED = re.compile(r"《([^《》\n]{2,120})》|titled\s+['\"“‘]([^'\"“”‘’\n]{2,160})['\"”’]", re.IGNORECASE)

@@ -381,7 +381,12 @@ def row_for(
         figures(originals, lookup) if originals else None,
         Validation(len(with_diff), counted["added"], counted["removed"], counted["repaired"]) if with_diff else None,
         changes,
-        {task: figures([(c.report.final, c.final) for c in found], lookup) for task, found in sorted(by_task.items())},
+        {
+            task: figures(
+                [(c.report.final, c.final) for c in found], lookup, [audits.get(c.report.slug, []) for c in found]
+            )
+            for task, found in sorted(by_task.items())
+        },
     )
 
 

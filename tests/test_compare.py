@@ -19,7 +19,7 @@ from build_tools.knowledge_base import assemble
 from build_tools.messages import FAILURE_LABELS, RANKING
 from build_tools.models import Audit, Corpus, Report, Source
 from build_tools.report_text import own_title, parse_report_markdown
-from build_tools.stats import failure, stats
+from build_tools.stats import TitleLookup, failure, stats
 
 LONG = "这是报告的正文，说明了市场的情况。" * 150  # a report's worth of text (2,550 characters)
 PLAN = (
@@ -222,6 +222,13 @@ def test_the_ranking_is_best_first_by_its_stated_rule():
     assert figures[RANKING["resolved"]] == "75.0% 3/4" and figures[RANKING["failed"]] == "0.0% 0/1"
     failed = {td["data-label"]: td.get_text(" ", strip=True) for td in rows[3].select("td[data-label]")}
     assert failed[RANKING["failed"]] == "100.0% 1/1" and RANKING["no_citations"] in rows[3].th.get_text()
+    tasks = soup.select_one('.citekb-lead a[href="#tasks"]')  # the per-task breakdown, one click away
+    assert tasks is not None and soup.find(id="tasks") is not None
+    task = soup.select_one("#task-t + div table")
+    assert [th.get_text() for th in task.select("thead th")][4] == "✓ 有依据"
+    assert {tr.th.get_text(): tr.select("td")[3].get_text() for tr in task.select("tbody tr")}[
+        "m2-weaker · 32k"
+    ] == "25.0%"
     # the same configurations, in the page's other tables, keep the page's order
     assert [r.th.get_text() for r in soup.select("#configurations + div table tbody tr")][0] == "m0-failed · 32k"
 
@@ -255,6 +262,11 @@ def test_a_failed_runs_citations_count_and_the_run_is_failed():
     (row,) = [r for r in stats(knowledge) if r.configuration.model == "m2-weaker"]
     assert (row.final.reports, row.final.failed, row.final.failures) == (0, 1, {"truncated": 1})
     assert row.final.citations == 4 and row.final.verdicts["supported"] == 1
+    # one rule for "invented" (stats.TitleLookup), over the same citations: every report's final text,
+    # as the health page lists them
+    lookup = TitleLookup(knowledge)
+    listed = sum(lookup.invented(item) for cited in knowledge.cited.values() for item in cited.final)
+    assert listed == 1 and sum(r.final.invented or 0 for r in stats(knowledge, lookup)) == listed
 
 
 # ---------------------------------------------------------------- the reports index

@@ -163,6 +163,9 @@ def validation_table(rows: list[Row]) -> str:
 
 
 def task_tables(rows: list[Row]) -> str:
+    """Per task, its configurations side by side: runs, failed runs, citations, and the shares of
+    supported (with verdicts), resolved and invented."""
+    verdicts = audited(rows)
     parts = []
     for task in tasks(rows):
         lines = []
@@ -174,12 +177,18 @@ def task_tables(rows: list[Row]) -> str:
             lines.append(
                 f"<tr>{config_cell(row)}{cell(number(figures.reports), href)}{count_cell(figures.failed, href)}"
                 f"{cell(number(figures.citations), href if figures.citations else None)}"
-                f"<td>{pct(figures.status_share('resolved'))}</td><td>{pct(figures.invented_share)}</td></tr>"
+                + (
+                    f"<td>{pct(share(figures.verdict_count('supported') or 0, figures.citations))}</td>"
+                    if verdicts
+                    else ""
+                )
+                + f"<td>{pct(figures.status_share('resolved'))}</td><td>{pct(figures.invented_share)}</td></tr>"
             )
         name = "未指定任务" if task == NO_TASK else f"任务 {esc(task)}"
+        supported = (f"{VERDICT_MARKS['supported']} {VERDICT_LABELS['supported']}",) if verdicts else ()
         parts.append(
             f'<h3 id="{stats_task_anchor(task)}">{name}</h3>'
-            + table(("配置", "报告", "失败", "引用", "已解析", "疑似编造"), lines)
+            + table(("配置", "报告", "失败", "引用", *supported, "已解析", "疑似编造"), lines)
         )
     return "\n".join(parts)
 
