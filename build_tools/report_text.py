@@ -19,6 +19,7 @@ _REQUESTED = re.compile(r"《([^《》\n]{2,120})》|titled\s+['\"“‘]([^'\"�
 # The pipeline's own headings around a report (a file read whole when it has no `## Report`).
 _WRAPPER = re.compile(r"task report:.*|(?:final|initial) report \((?:after|before) validation\)", re.IGNORECASE)
 TITLE_CHARS = 120  # of a title kept
+TITLE_LINES = 10  # a whole 《title》 line counts among the first lines (after a preamble), not further down
 
 
 def _heading_text(text: str | None) -> str:
@@ -38,13 +39,16 @@ def own_title(final: str, query: str = "") -> str:
     """The report's own title, never the words the model wrote before it ("Understood. I will use
     the RAG tools…", `\\boxed{`): the one heading above all others of the final text (the only
     heading at its highest level: `# 标题` over `## 引言`; several `## 一、…` are sections, not a
-    title), else its first line when that line is a whole 《title》, else the title the query asks
+    title), else a line that is a whole 《title》 among its first TITLE_LINES, else the title the query asks
     for (《…》, "titled '…'"); "" when there is none."""
     top: list[str] = []
     level = 7
-    first = ""
+    marked = None
+    seen = 0  # non-blank lines before the first whole 《title》 line
     for line in final.splitlines():
-        first = first or line.strip()
+        if marked is None and seen < TITLE_LINES and line.strip():
+            seen += 1
+            marked = _TITLE_MARKS.fullmatch(line.strip().strip("*#").strip())
         heading = _HEADING.fullmatch(line)
         text = _heading_text(heading[2]) if heading else ""
         if not text or _WRAPPER.fullmatch(text):
@@ -56,7 +60,6 @@ def own_title(final: str, query: str = "") -> str:
             top.append(text)
     if len(top) == 1 and _plain_title(top[0]):
         return _plain_title(top[0])
-    marked = _TITLE_MARKS.fullmatch(first)
     if marked:
         return _plain_title(marked[1])
     requested = _REQUESTED.search(query)

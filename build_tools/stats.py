@@ -39,9 +39,19 @@ _PREAMBLE = re.compile(
     r"好的|明白|我将|我会|让我|首先，我)",
     re.IGNORECASE,
 )
-_CITATION = re.compile(r"\[[^\]\n]*(?:long_context|文档|图片|doc|image)[^\]\n]*\]", re.IGNORECASE)
-REPORT_CHARS = 2000  # below this, a text with a tool call at its end or a token answer holds no report
-PREAMBLE_CHARS = 600  # a preamble alone (no tool call, no citation) is shorter than this
+_CITES = (
+    "long_context",
+    "文档:",
+    "文档：",
+    "图片:",
+    "图片：",
+    "[Doc",
+    "[Image",
+    "[doc",
+    "[image",
+)  # a citation's marks
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}[ \t]", re.MULTILINE)
+REPORT_CHARS = 2000  # below this, a plan (a tool call at its end, a token answer, a preamble) holds no report
 BOXED_CHARS = 200  # a `\boxed{}` answer shorter than this is a token, not a report
 _PAIRS = {"[": "]", "(": ")", "（": "）", "【": "】", "《": "》"}
 # How a sentence cannot end: a comma-like mark, a Chinese particle or preposition that needs what
@@ -82,9 +92,10 @@ def failure(text: str | None) -> str | None:
 
     - `no_output`: empty, or the pipeline's marker alone ("No report generated.");
     - `plan_only`: no report, only what the agent said before writing one: a text of fewer than
-      REPORT_CHARS characters (tool calls left out) that ends in a tool call or whose `\\boxed{}`
-      answer is a token (under BOXED_CHARS), or a preamble ("Understood. I will use the RAG tools…")
-      under PREAMBLE_CHARS with no citation;
+      REPORT_CHARS characters (tool calls left out) that ends in a tool call, or whose `\\boxed{}`
+      answer is a token (under BOXED_CHARS), or that opens with the agent announcing its work
+      ("Understood. I will use the RAG tools…", "I'll…", "Let me…") and holds no citation and no
+      Markdown heading;
     - `truncated`: the text stops mid-sentence (`_cut_off`: its last line leaves a bracket open or
       ends on a comma, 的, "and"…), or ends in a tool call after a report's worth of text.
     Conservative: a text ending in a table row, a heading, a list item or a sentence without its
@@ -100,7 +111,12 @@ def failure(text: str | None) -> str | None:
     boxed = _boxed(prose)
     if len(prose) < REPORT_CHARS and (ends_in_call or (boxed is not None and len(boxed.strip()) < BOXED_CHARS)):
         return "plan_only"
-    if len(prose) < PREAMBLE_CHARS and _PREAMBLE.match(prose) and not _CITATION.search(prose):
+    if (
+        len(prose) < REPORT_CHARS
+        and _PREAMBLE.match(prose)
+        and not any(mark in prose for mark in _CITES)
+        and not _MARKDOWN_HEADING.search(prose)
+    ):
         return "plan_only"
     if ends_in_call:
         return "truncated"

@@ -49,6 +49,12 @@ SHAPES = [  # (what it is, the final text, why the run failed or None)
         "Understood. I will use the RAG tools to search the corpus, then write the report.",
         "plan_only",
     ),
+    (
+        "a long plan, no tool call",
+        "I'll analyze the task step by step.\n\n" + "Step: read the materials and note what they say.\n" * 30,
+        "plan_only",
+    ),
+    ("a preamble, then a report", "Understood. I will write the report.\n\n# 简报\n\n" + LONG, None),
     ("cut after 的", "## 分析\n\n1. **模块化管道**：灵活性高。\n2. **强化学习**：这种方法的", "truncated"),
     ("cut after a preposition, in a list", LONG + "\n\n对于研究团队，建议：\n\n1. 根据", "truncated"),
     ("cut inside a citation", LONG + '\n\n3. 行业报告 [long_context: "大模型路线之争：中国开源模型崛起-', "truncated"),
@@ -136,6 +142,7 @@ TITLES = [  # (what it is, final text, query, the title)
         "data/query.jsonl",
         "两大 AI 平台生态对比分析报告",
     ),
+    ("a 《title》 line after a preamble", "Understood.\n\n**《生态报告》**\n正文", "data/query.jsonl", "生态报告"),
     (
         "a preamble: the query's",
         "Understood. I will use the RAG tools…",
