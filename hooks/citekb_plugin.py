@@ -42,6 +42,7 @@ from build_tools import (
     messages,
     paths,
     render,
+    stats,
 )
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
 from build_tools.lock import WAIT, Damaged, FolderBusy, folder_lock, seal, unseal, write_atomic
@@ -582,13 +583,14 @@ def _front_matter(meta: dict) -> str:
     return f"---\n{_JSON_NOT_YAML.sub(_yaml_escape, json.dumps(meta))}\n---\n"
 
 
-# New page code (any module that writes page HTML, its text or the addresses in it): new fingerprints.
+# New page code (any module that writes page HTML, its text or the addresses in it, or decides what a
+# page says: stats.failure marks a report page): new fingerprints.
 _RENDER_CODE = hashlib.sha1(
     b"".join(
         path.read_bytes()
         for path in (
             *sorted(Path(render.__file__).parent.glob("*.py")),
-            *(Path(module.__file__) for module in (commonmark, messages, paths)),
+            *(Path(module.__file__) for module in (commonmark, messages, paths, stats)),
         )
     )
 ).hexdigest()
