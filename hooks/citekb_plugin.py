@@ -180,8 +180,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept)
         self.html_pages, self.markdown_pages = {}, {}
 
-        def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
-            self.add_page(files, config, src_uri, title, _fingerprint(make))
+        def add_html(src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False) -> None:
+            self.add_page(files, config, src_uri, title, _fingerprint(make), wide)
             self.html_pages[src_uri] = make
 
         add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
@@ -251,7 +251,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # Pages render (and under --dirty, take their fingerprints) in the order they are added: the
         # audits' pages last, so that the source pages render while the audit's workers run.
         add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link))
-        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render.stats_page(self.audited(), link))
+        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render.stats_page(self.audited(), link), wide=True)
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )
@@ -279,7 +279,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         return self.kb
 
     def add_page(
-        self, files: Files, config: MkDocsConfig, src_uri: str, title: str, fingerprint: Callable[[], str]
+        self,
+        files: Files,
+        config: MkDocsConfig,
+        src_uri: str,
+        title: str,
+        fingerprint: Callable[[], str],
+        wide: bool = False,
     ) -> None:
         """A generated page. No template engine renders it: mkdocs-macros renders only the docs pages
         that opt in (`render_by_default: false` in mkdocs.yml), and the header, which always parses
@@ -287,8 +293,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
         Material's own search skips these pages: our prebuilt index (on_post_build) covers them.
+        A `wide` page (the comparison page, a table of figures) has no table-of-contents column: its
+        width goes to the table.
         """
         meta = {"title": render.esc(title), "render_macros": False}
+        if wide:
+            meta["hide"] = ["toc"]
         if self.config.search == "prebuilt":
             meta["search"] = {"exclude": True}
         if not self.dirty:

@@ -236,7 +236,8 @@ def ranking_row(n: int, row: Row, audited: bool) -> str:
     shown = bar(final, audited) or f"<small>{RANKING['no_citations']}</small>"
     head = (
         f'<td class="citekb-rank">{n}</td>'
-        f'<th scope="row"><a href="#{stats_anchor(config)}">{esc(row.configuration.label)}</a>{shown}</th>'
+        f'<th scope="row"><span class="citekb-config"><a href="#{stats_anchor(config)}">'
+        f"{esc(row.configuration.label)}</a>{shown}</span></th>"
     )
     cells = []
     if audited:  # the build audits: a configuration none of whose citations could be audited has 0 of each
