@@ -218,6 +218,7 @@ def test_page_builds_strictly_without_broken_links(site):
     assert modely[:3] == ["0", "1", "—"] and set(modely[3:]) == {"—"}
     (failed_runs,) = rows[1].select("td a")  # only the failed count has something behind it
     assert "运行失败" in landed(site.site, "/stats/", failed_runs["href"]).find_next("table").get_text()
+    assert page.select_one(".md-sidebar--secondary").has_attr("hidden")  # its width goes to the ranking
     ranking = page.select("table.citekb-ranking tbody tr")
     assert ranking[-1].th.a.get_text() == "modely · 32k"  # nothing to count: ranked last, and says so
     assert messages.RANKING["no_citations"] in ranking[-1].th.get_text()
