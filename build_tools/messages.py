@@ -129,7 +129,6 @@ REPORTS_INDEX = {  # the reports index (render/reports.py) and its filters (cite
     "ok": "完整报告",
     "shown": "显示 {shown} / {total} 份报告",
     "none": "没有符合条件的报告。",
-    "untitled": "（报告没有标题）",
 }
 HEALTH_CHECKS = {  # the health page's claims to check (render/health.py)
     "heading": "证据不足的论断",
