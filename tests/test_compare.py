@@ -387,3 +387,19 @@ def test_the_filters_work_without_a_server_at_phone_width(filtered_site, browser
             assert phone.locator('select[data-facet="status"]').input_value() == "plan_only"
     finally:
         phone.close()
+
+
+def test_without_verdicts_the_ranking_states_and_follows_the_resolved_rule():
+    knowledge = ranked_kb()
+    knowledge.audits = {}  # a build without the audit
+    soup = BeautifulSoup(render.stats_page(knowledge, lambda target: target), "html.parser")
+    assert RANKING["rule_plain"] in soup.select_one(".citekb-lead").get_text()
+    rows = soup.select("table.citekb-ranking tbody tr")
+    # all resolved, nothing invented: m2 and m3 tie and keep the page's order; m1 invents one title
+    assert [r.th.a.get_text() for r in rows] == [
+        "m2-weaker · 32k",
+        "m3-best · 32k",
+        "m1-invents · 32k",
+        "m0-failed · 32k",
+    ]
+    assert not soup.select("table.citekb-ranking td[data-verdict]")
