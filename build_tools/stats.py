@@ -35,8 +35,8 @@ FAILURES = ("no_output", "plan_only", "truncated")  # why a run failed (`failure
 _TOOL_CALL = re.compile(r"<(use_mcp_tool|tool_call)>.*?(?:</\1>|\Z)", re.DOTALL)
 # The agent announcing what it will do, at the very start: a preamble, not a report.
 _PREAMBLE = re.compile(
-    r"\W*(?:certainly|sure|understood|okay|alright|i'll|i will|i need|i am going|let me|let's|"
-    r"好的|明白|我将|我会|让我|首先，我)",
+    r"\W*(?:(?:certainly|sure|understood|okay|alright|i'll|i will|i need|i am going|let me|let's)\b"
+    r"|好的|明白|我将|我会|让我|首先，我)",
     re.IGNORECASE,
 )
 _CITES = (
@@ -54,13 +54,15 @@ _MARKDOWN_HEADING = re.compile(r"^#{1,6}[ \t]", re.MULTILINE)
 REPORT_CHARS = 2000  # below this, a plan (a tool call at its end, a token answer, a preamble) holds no report
 BOXED_CHARS = 200  # a `\boxed{}` answer shorter than this is a token, not a report
 _PAIRS = {"[": "]", "(": ")", "（": "）", "【": "】", "《": "》"}
-# How a sentence cannot end: a comma-like mark, a Chinese particle or preposition that needs what
-# follows (的 but not 目的 是的 有的 似的), an English function word (lower case: "Plan A" ends fine).
+# How a sentence cannot end: a comma-like mark; 的 (but 目的 是的 有的 似的 真的 别的); a Chinese
+# connective of two characters (one character would take in nouns: 参与, 普及, 方向, 合并, 饱和); an
+# English article, conjunction or preposition, lower case and not a word's end ("Plan A", "built-in",
+# "and so on" end fine).
 _DANGLING = re.compile(
-    r"(?:[，、；：,;:]|(?<![目是有似])的|[和与及或把被对从向将而并之]|根据|通过|由于|因为|如果|虽然|包括|例如|比如"
-    r"|\b(?:the|a|an|of|and|or|to|with|for|in|on|by|that|which|is|are|was|were|as|from|at))$"
+    r"(?:[，、；：,;:]|(?<![目是有似真别])的|根据|通过|由于|因为|如果|虽然|包括|例如|比如|以及|并且|而且|但是|或者|对于|关于|为了"
+    r"|(?<![\w-])(?:the|a|an|of|and|or|to|with|for|by|that|which|from|is|are|was|were))$"
 )
-_LIST_OR_TABLE = re.compile(r"^(?:\||#)")
+_TABLE_OR_HEADING = re.compile(r"^(?:\||#)")
 
 
 def _boxed(text: str) -> str | None:
@@ -80,7 +82,7 @@ def _boxed(text: str) -> str | None:
 def _cut_off(line: str) -> bool:
     """A last line that stops mid-sentence: a bracket, parenthesis or title mark left open, or an
     end no sentence has (`_DANGLING`). A table row or a heading never is."""
-    if _LIST_OR_TABLE.match(line):
+    if _TABLE_OR_HEADING.match(line):
         return False
     if any(line.count(open_) > line.count(close) for open_, close in _PAIRS.items()):
         return True

@@ -75,6 +75,8 @@ SHAPES = [  # (what it is, the final text, why the run failed or None)
     ("a short report with a title", '# 简报\n\n开源模型增长很快 [long_context: "开源综述", chunk 1]。', None),
     ("a whole report in a box", "\\boxed{\n# 调研报告\n\n" + LONG + "\n}", None),
     ("Plan A", LONG + "\n\nWe recommend Plan A", None),
+    ("a noun ending in a connective's character", LONG + "\n\n- 社区参与\n- 技术普及\n- 市场趋于饱和", None),
+    ("built-in, and so on", LONG + "\n\n- tools, plug-ins, and so on\n- Built-in", None),
 ]
 
 
