@@ -51,6 +51,7 @@ ELEMENTS = {
     *("table", "thead", "tbody", "tr", "th", "td", "div", "section", "nav", "aside", "details", "summary"),
     *("ul", "ol", "li", "blockquote", "del", "ins", "s", "small", "br", "hr", "img", "video", "svg"),
     "button",  # a report page's pair that goes through the citations to check (render.reports.checks_html)
+    *("form", "label", "select", "option", "output"),  # the reports index's filters (render.reports.filters)
 }
 SVG_ELEMENTS = {"rect", "text", "title"}  # only inside the stats chart's <svg>
 ATTRIBUTES = {
@@ -59,6 +60,8 @@ ATTRIBUTES = {
     *("text-anchor", "fill"),
     *("aria-hidden", "hidden", "type", "aria-keyshortcuts"),  # verdict shapes; the pair of buttons
     "preserveaspectratio",  # the comparison page's verdict bars
+    "scope",  # the comparison page's ranking: each row's head
+    "value",  # the reports index's filter options
 }
 ALIGN = re.compile(r"text-align:(left|center|right)")  # markdown-it's table cells
 SAFE_URL = re.compile(r"(?i)(https?:|mailto:|data:image/(png|gif|jpeg|webp|svg\+xml);|[^a-z]|[a-z0-9+.-]*(?:[/?#]|$))")
