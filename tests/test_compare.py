@@ -405,3 +405,27 @@ def test_without_verdicts_the_ranking_states_and_follows_the_resolved_rule():
         "m0-failed · 32k",
     ]
     assert not soup.select("table.citekb-ranking td[data-verdict]")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_ranking_is_all_on_screen_and_readable(filtered_site, browser, width):
+    """Nothing of the ranking off-screen or scrolled away inside the table (the invented and failed
+    figures included), and its words at least 12 px, at both widths (the old chart's were ~5 px)."""
+    tab = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        with serve(filtered_site.site) as url:
+            tab.goto(url + "/stats/")
+            table = tab.locator("table.citekb-ranking")
+            assert table.evaluate("t => t.scrollWidth <= t.clientWidth")
+            assert tab.evaluate("document.documentElement.scrollWidth") <= width
+            for cell in tab.locator(f'table.citekb-ranking td[data-label="{RANKING["invented"]}"]').all():
+                box = cell.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= width
+            sizes = tab.evaluate(
+                """() => [...document.querySelectorAll('table.citekb-ranking :is(td, th a)')]
+                    .map(e => parseFloat(getComputedStyle(e).fontSize))"""
+            )
+            assert min(sizes) >= 12, sizes
+    finally:
+        tab.close()

@@ -196,14 +196,16 @@ def task_tables(rows: list[Row]) -> str:
 # ---------------------------------------------------------------- the ranking
 
 
-def ranking_cell(label: str, part: int | None, whole: int | None, href: str, kind: str = "") -> str:
+def ranking_cell(label: str, part: int | None, whole: int | None, href: str, kind: str = "", hint: str = "") -> str:
     """One figure of the ranking: its share and its count out of the whole, linked to the citations
-    behind it when there are any; `data-label` names it where a phone shows the row as a block."""
+    behind it when there are any (`hint`, a breakdown, on hover); `data-label` names it where a
+    phone shows the row as a block."""
     value = share(part, whole)
     text = pct(value) + (f"<small>{part}/{whole}</small>" if value is not None else "")
     inner = f'<a href="#{href}">{text}</a>' if part else text
     marked = f' data-verdict="{kind}"' if kind else ""
-    return f'<td data-label="{esc(label)}"{marked}>{inner}</td>'
+    titled = f' title="{esc(hint)}"' if hint else ""
+    return f'<td data-label="{esc(label)}"{marked}{titled}>{inner}</td>'
 
 
 def bar(figures: Figures, audited: bool) -> str:
@@ -229,6 +231,11 @@ def bar(figures: Figures, audited: bool) -> str:
     )
 
 
+def failures(figures: Figures) -> str:
+    """Why the failed runs failed, by count: `仅计划 1 · 截断 1` (the reports listing says it per run)."""
+    return " · ".join(f"{FAILURE_SHORT[w]} {n}" for w, n in (figures.failures or {}).items())
+
+
 def ranking_row(n: int, row: Row, audited: bool) -> str:
     final = row.final
     config = row.configuration.id
@@ -250,7 +257,7 @@ def ranking_row(n: int, row: Row, audited: bool) -> str:
         ranking_cell(RANKING["resolved"], statuses.get("resolved"), final.citations, listing("status-resolved")),
         ranking_cell(RANKING["invented"], final.invented, final.long_context_titled, listing("invented")),
         ranking_cell(RANKING["missing"], final.missing_files, final.file_citations, listing("status-missing_file")),
-        ranking_cell(RANKING["failed"], final.failed, final.runs, listing("reports")),
+        ranking_cell(RANKING["failed"], final.failed, final.runs, listing("reports"), hint=failures(final)),
     ]
     return f"<tr>{head}{''.join(cells)}</tr>"
 
