@@ -26,12 +26,12 @@ from markdown_it.token import Token
 from .audit import report_claims
 from .commonmark import CITATION_SLOT, citation_tokens, disjoint
 from .knowledge_base import CitedReport, KnowledgeBase
-from .messages import EXPORT, KIND_LABELS, META_LABELS, STATUS_LABELS, VERDICT_LABELS
+from .messages import EXPORT, FAILURE_LABELS, KIND_LABELS, META_LABELS, STATUS_LABELS, VERDICT_LABELS
 from .models import Audit, Resolved
 from .paths import export_path
 from .render.citations import file_part, why
 from .render.files import part_label
-from .stats import failed
+from .stats import failure
 
 FORMATS = ("md", "docx", "csv", "json")
 NOTE_SPAN = 300  # characters of the supporting span quoted in a footnote (the table has it whole)
@@ -272,12 +272,13 @@ def header(cited: CitedReport, rows: list[Row]) -> list[str]:
     statuses = Counter(r.status for r in rows)
     verdicts = Counter(r.verdict for r in rows if r.verdict)
     lines = [one_line(" · ".join(run))] if run else []
-    if failed(report.final):
-        lines.append(EXPORT["failed"])
-    elif rows:
+    why = failure(report.final)
+    if why:
+        lines.append(FAILURE_LABELS[why] + "。")
+    if why != "no_output" and rows:
         counts = " · ".join(f"{label} {statuses[s]}" for s, label in STATUS_LABELS.items() if statuses[s])
         lines.append(EXPORT["citations"].format(count=len(rows), counts=counts))
-    else:
+    elif why != "no_output":
         lines.append(EXPORT["no_citations"])
     if verdicts:
         counts = " · ".join(f"{label} {verdicts[v]}" for v, label in VERDICT_LABELS.items() if verdicts[v])

@@ -33,6 +33,16 @@ from .extract import ExtractionError, extract_parts
 from .messages import REASONS, RUN_TITLE, Reason
 from .models import Corpus, FileSource, Problem, Report, Source
 from .paths import published_as_text
+from .report_text import (  # the report files' formats: the names importers used from here still work
+    header_fields,  # noqa: F401
+    is_comparison,  # noqa: F401
+    merge_report_file,
+    own_title,
+    parse_comparison,  # noqa: F401
+    parse_report_markdown,  # noqa: F401
+    run_title,
+    sections_between_rules,  # noqa: F401
+)
 
 FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
     ".pdf": "pdf",
@@ -57,7 +67,6 @@ FILE_KINDS = {  # what a file page shows: an image or video itself, the text of 
     ".mov": "video",
 }
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
-_RULE_LINE = re.compile(r"^[=\-]{20,}\s*$")
 MAX_SLUG = 80  # a slug is a folder name in the site; long ones are cut and keep a hash of the whole
 RESERVED_SLUGS = frozenset({"index"})  # sources/index.md and reports/index.md are the index pages
 # Hidden files, editor and download temporaries, and the importer's own `.name.XXXXXXXX.tmp`
@@ -672,103 +681,6 @@ def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
     return source, [Problem(where, f"cannot extract the {kind} text ({reason}); its page offers only the download")]
 
 
-def report_title(final: str, fallback: str) -> str:
-    for line in final.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            return line[:80]
-    return fallback
-
-
-_RUN_TIME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})_(\d{2})-?(\d{2})-?(\d{2})")
-
-
-def run_title(meta: dict, task: str | None) -> str | None:
-    """What tells a pipeline run apart: task · model · context size (or bench folder) · run time.
-    Reports open with the same line ("Certainly! I'll analyze…"), so that line cannot be the title."""
-    if not any(key in meta for key in ("model", "bench")):
-        return None
-    when = _RUN_TIME.search(str(meta.get("run", "")))
-    time = f"{when[1]}-{when[2]}-{when[3]} {when[4]}:{when[5]}" if when else str(meta.get("generated", ""))[:16]
-    parts = [
-        RUN_TITLE.format(task=task or "—"),
-        *(str(meta[k]) for k in ("model", "context", "bench") if meta.get(k)),
-        time,
-    ]
-    return " · ".join(p for p in parts if p)
-
-
-def sections_between_rules(text: str) -> dict[str, str]:
-    """Sections of the pipeline's `*_comparison.txt`: a NAME line between two rule lines."""
-    lines = text.splitlines()
-    headers = [
-        i
-        for i in range(1, len(lines) - 1)
-        if _RULE_LINE.match(lines[i - 1]) and _RULE_LINE.match(lines[i + 1]) and lines[i].strip()
-    ]
-    sections: dict[str, str] = {}
-    for n, i in enumerate(headers):
-        end = headers[n + 1] - 1 if n + 1 < len(headers) else len(lines)
-        sections[lines[i].strip().upper()] = "\n".join(lines[i + 2 : end]).strip("\n")
-    return sections
-
-
-def is_comparison(text: str) -> bool:
-    """The pipeline's original-vs-final file, whatever it was renamed to."""
-    return "REPORT COMPARISON" in text[:400] and "FINAL REPORT" in text
-
-
-def parse_comparison(text: str) -> dict[str, str]:
-    sections = sections_between_rules(text)
-    parsed = {"query": sections.get("QUERY", "")}
-    for name, body in sections.items():
-        if name.startswith("ORIGINAL REPORT"):
-            parsed["original"] = body
-        elif name.startswith("FINAL REPORT"):
-            parsed["final"] = body
-        elif name.startswith("REPORT COMPARISON"):
-            parsed.update(header_fields(body))
-    return parsed
-
-
-def header_fields(text: str) -> dict[str, str]:
-    fields = {}
-    for line in text.splitlines():
-        match = re.match(r"^(Task|Generated at)\s*:\s*(.+)$", line.strip())
-        if match:
-            fields["task" if match.group(1) == "Task" else "generated"] = match.group(2).strip()
-    return fields
-
-
-def parse_report_markdown(text: str) -> dict[str, str]:
-    """`final_report.md`, `initial_report.md` and bench `NNN_time.md`: query, then the report."""
-    lines = text.splitlines()
-    heads = {i: line[3:].strip().lower() for i, line in enumerate(lines) if line.startswith("## ")}
-    query_at = next((i for i, h in heads.items() if h == "query"), None)
-    body_at = next((i for i, h in heads.items() if h in ("report", "final report")), None)
-    if body_at is None:
-        return {"body": text}
-    end = next((i for i, h in heads.items() if i > body_at and h == "summary"), len(lines))
-    parsed = header_fields("\n".join(lines[: query_at or body_at]))
-    if query_at is not None:
-        parsed["query"] = "\n".join(lines[query_at + 1 : body_at]).strip("\n")
-    parsed["body"] = "\n".join(lines[body_at + 1 : end]).strip("\n")
-    if end < len(lines):
-        parsed["summary"] = "\n".join(lines[end + 1 :]).strip("\n")
-    return parsed
-
-
-def merge_report_file(parts: dict[str, str], name: str, text: str) -> None:
-    """Add one pipeline report file to `parts`: a comparison fills both texts, others one each."""
-    if is_comparison(text):
-        parts.update({k: v for k, v in parse_comparison(text).items() if v})
-        return
-    parsed = parse_report_markdown(text)
-    parts.setdefault("original" if name.startswith("initial") else "final", parsed.pop("body"))
-    for key, value in parsed.items():
-        parts.setdefault(key, value)
-
-
 def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]:
     """One report folder: `report.yaml` (task, corpus, files, ...) and the pipeline's files."""
     where = relative(folder, root)
@@ -797,16 +709,19 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
         ]
     slug = slugify(folder.name) or f"r-{short_hash(where)}"
     task = str(meta.get("task") or parts.get("task") or "") or None
-    heading = report_title(parts["final"], RUN_TITLE.format(task=task or "—"))
+    query = str(meta.get("query") or parts.get("query", ""))
+    heading = own_title(parts["final"], query)
     generated = {"generated": parts["generated"]} if parts.get("generated") else {}
     report = Report(
         slug=slug,
-        title=str(meta.get("title") or run_title({**generated, **meta}, task) or heading),
+        title=str(
+            meta.get("title") or run_title({**generated, **meta}, task) or heading or RUN_TITLE.format(task=task or "—")
+        ),
         subtitle=heading,
         path=where,
         final=parts["final"],
         original=parts.get("original"),
-        query=str(meta.get("query") or parts.get("query", "")),
+        query=query,
         task=task,
         corpus=str(meta["corpus"]).removesuffix(".json") if meta.get("corpus") else None,
         files=str(meta["files"]) if meta.get("files") else (f"files/{task}" if task else None),

@@ -149,10 +149,43 @@ DIFF_SAME = "… {count} 段未改动 …"
 STATS_VERDICTS = {  # the comparison page (render/comparison.py): the verdicts' shares per configuration
     "definition": "<b>证据判定</b>：经证据审计的语料引用中，被引用的原文说出了这句话的关键事实（有依据）、"
     "只说出其中一部分（依据不全）、一个也没说出（无依据）的比例；只统计最终报告。",
-    "chart": "证据判定占比",
-    "note": "每种配置的最终报告中，经证据审计的引用按判定分段：{legend}。",
-    "none": "没有经审计的引用",
-    "audited": "（{count} 处）",
+}
+# Why a run failed (stats.failure), on the report page, the reports index and the comparison page.
+FAILURE_LABELS = {
+    "no_output": "运行失败：没有生成报告",
+    "plan_only": "运行失败：只有计划或开场白，没有报告",
+    "truncated": "报告不完整：正文中途截断",
+}
+FAILURE_SHORT = {"no_output": "无输出", "plan_only": "仅计划", "truncated": "截断"}
+RANKING = {  # the comparison page's ranking (render/comparison.py, stats.ranked)
+    "heading": "排名：哪种配置引用最可靠",
+    "rule_audited": "排序规则：有依据的引用占全部引用的比例从高到低；相同时依次比疑似编造占比（低者在前）、"
+    "失败运行占比（低者在前）、已解析占比（高者在前）。没有引用的配置排在最后。",
+    "rule_plain": "排序规则：已解析的引用占全部引用的比例从高到低；相同时依次比疑似编造占比、失败运行占比（低者在前）。"
+    "没有引用的配置排在最后。",
+    "shares": "有依据、依据不全、无依据、已解析均为占该配置全部引用的比例（条形图中灰色为未经审计的引用）；"
+    "疑似编造占带标题的语料引用，文件缺失占文件引用，失败占运行次数。点击数字即可查看其背后的引用。",
+    "rank": "名次",
+    "configuration": "配置",
+    "resolved": "已解析",
+    "invented": "疑似编造",
+    "missing": "文件缺失",
+    "failed": "失败运行",
+    "no_citations": "没有可统计的引用",
+    "tasks": "按任务查看（{count} 个任务）",
+    "details": "全部数字（按配置，最终报告）",
+}
+REPORTS_INDEX = {  # the reports index (render/reports.py) and its filters (citekb-report-filters.js)
+    "lead": "{count} 份研究报告，按任务分组；点击引用即可阅读被引用的原文块。",
+    "filters": "筛选报告",
+    "task": "任务",
+    "model": "模型",
+    "context": "上下文长度",
+    "status": "状态",
+    "all": "全部",
+    "ok": "完整报告",
+    "shown": "显示 {shown} / {total} 份报告",
+    "none": "没有符合条件的报告。",
 }
 HEALTH_CHECKS = {  # the health page's claims to check (render/health.py)
     "heading": "证据不足的论断",
@@ -183,7 +216,6 @@ EXPORT = {
     "未解析的引用在正文中标为〔⚠ …〕，无依据的标为〔✗ 无依据〕，依据不全的标为〔◐ 依据不全〕。",
     "citations": "最终报告引用 {count} 处：{counts}",
     "no_citations": "最终报告没有引用。",
-    "failed": "运行失败（没有生成报告）。",
     "verdicts": "证据判定：{counts}",
     "mark_status": "〔⚠ {status}〕",
     "mark_unsupported": "〔✗ 无依据〕",

@@ -2,8 +2,9 @@
 
 Pure: everything comes from an assembled KnowledgeBase. A figure with nothing to count (no
 reports, no citations of that kind) is None, and left out of the JSON: absent, never zero.
-A run whose report is the pipeline's failure marker (or empty) is counted as failed, never as a
-report with no citations.
+A run that failed (`failure`: no output, only the agent's plan, a report cut off) is counted as
+failed, never as a report with no citations; the citations a failed run's text holds (a cut-off
+report's) are counted with the rest, so that every page counts the same citations.
 """
 
 from __future__ import annotations
@@ -28,10 +29,106 @@ _CONTEXT_SIZE = re.compile(r"^(\d+)")
 TASK_FIELDS = ("reports", "failed", "citations", "resolved_share", "invented_share")  # the per-task view
 NO_TASK = "—"  # the task of a report that names none
 
+FAILURES = ("no_output", "plan_only", "truncated")  # why a run failed (`failure`), in this order
+# An agent's tool call left in the output (the run stopped waiting for its answer), up to its end tag
+# or the end of the text; lazy, so one pass over the text whatever it holds.
+_TOOL_CALL = re.compile(r"<(use_mcp_tool|tool_call)>.*?(?:</\1>|\Z)", re.DOTALL)
+# The agent announcing what it will do, at the very start: a preamble, not a report.
+_PREAMBLE = re.compile(
+    r"\W*(?:(?:certainly|sure|understood|okay|alright|i'll|i will|i need|i am going|let me|let's)\b"
+    r"|好的|明白|我将|我会|让我|首先，我)",
+    re.IGNORECASE,
+)
+_CITES = (
+    "long_context",
+    "文档:",
+    "文档：",
+    "图片:",
+    "图片：",
+    "[Doc",
+    "[Image",
+    "[doc",
+    "[image",
+)  # a citation's marks
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}[ \t]", re.MULTILINE)
+REPORT_CHARS = 2000  # below this, a plan (a tool call at its end, a token answer, a preamble) holds no report
+BOXED_CHARS = 200  # a `\boxed{}` answer shorter than this is a token, not a report
+_PAIRS = {"[": "]", "(": ")", "（": "）", "【": "】", "《": "》"}
+# How a sentence cannot end: a comma-like mark; 的 (but 目的 是的 有的 似的 真的 别的); a Chinese
+# connective of two characters (one character would take in nouns: 参与, 普及, 方向, 合并, 饱和); an
+# English article, conjunction or preposition, lower case and not a word's end ("Plan A", "built-in",
+# "and so on" end fine).
+_DANGLING = re.compile(
+    r"(?:[，、；：,;:]|(?<![目是有似真别])的|根据|通过|由于|因为|如果|虽然|包括|例如|比如|以及|并且|而且|但是|或者|对于|关于|为了"
+    r"|(?<![\w-])(?:the|a|an|of|and|or|to|with|for|by|that|which|from|is|are|was|were))$"
+)
+_TABLE_OR_HEADING = re.compile(r"^(?:\||#)")
+
+
+def _boxed(text: str) -> str | None:
+    """The content of the first `\\boxed{…}` (braces balanced), None when there is none or it never closes."""
+    start = text.find("\\boxed{")
+    if start < 0:
+        return None
+    depth, i = 1, start + len("\\boxed{")
+    while i < len(text):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if not depth:
+            return text[start + len("\\boxed{") : i]
+        i += 1
+    return None
+
+
+def _cut_off(line: str) -> bool:
+    """A last line that stops mid-sentence: a bracket, parenthesis or title mark left open, or an
+    end no sentence has (`_DANGLING`). A table row or a heading never is."""
+    if _TABLE_OR_HEADING.match(line):
+        return False
+    if any(line.count(open_) > line.count(close) for open_, close in _PAIRS.items()):
+        return True
+    return _DANGLING.search(line) is not None
+
+
+def failure(text: str | None) -> str | None:
+    """Why a run failed, or None when it wrote a report (or there is no text: no original version).
+
+    - `no_output`: empty, or the pipeline's marker alone ("No report generated.");
+    - `plan_only`: no report, only what the agent said before writing one: a text of fewer than
+      REPORT_CHARS characters (tool calls left out) that ends in a tool call, or whose `\\boxed{}`
+      answer is a token (under BOXED_CHARS), or that opens with the agent announcing its work
+      ("Understood. I will use the RAG tools…", "I'll…", "Let me…") and holds no citation and no
+      Markdown heading;
+    - `truncated`: the text stops mid-sentence (`_cut_off`: its last line leaves a bracket open or
+      ends on a comma, 的, "and"…), or ends in a tool call after a report's worth of text.
+    Conservative: a text ending in a table row, a heading, a list item or a sentence without its
+    full stop is a report."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    if not stripped or FAILED_MARKER.fullmatch(stripped):
+        return "no_output"
+    calls = list(_TOOL_CALL.finditer(stripped))
+    prose = _TOOL_CALL.sub("", stripped).strip()
+    ends_in_call = bool(calls) and calls[-1].end() == len(stripped)
+    boxed = _boxed(prose)
+    if len(prose) < REPORT_CHARS and (ends_in_call or (boxed is not None and len(boxed.strip()) < BOXED_CHARS)):
+        return "plan_only"
+    if (
+        len(prose) < REPORT_CHARS
+        and _PREAMBLE.match(prose)
+        and not any(mark in prose for mark in _CITES)
+        and not _MARKDOWN_HEADING.search(prose)
+    ):
+        return "plan_only"
+    if ends_in_call:
+        return "truncated"
+    last = stripped.rsplit("\n", 1)[-1].strip()
+    return "truncated" if _cut_off(last) else None
+
 
 def failed(text: str | None) -> bool:
-    """The run wrote no report: empty, or the pipeline's marker alone."""
-    return text is not None and (not text.strip() or FAILED_MARKER.fullmatch(text.strip()) is not None)
+    """The run wrote no complete report (`failure` says why)."""
+    return failure(text) is not None
 
 
 @dataclass(frozen=True)
@@ -114,8 +211,9 @@ class Figures:
     there was no report to count in; the verdicts when no citation was audited (the original
     texts, a build without the audit)."""
 
-    reports: int  # that produced a report
-    failed: int  # runs whose report is the failure marker (or empty)
+    reports: int  # that produced a (complete) report
+    failed: int  # runs that did not (`failure`)
+    failures: dict[str, int] | None = None  # failed runs by why (FAILURES), when any failed
     characters: int | None = None
     citations: int | None = None
     statuses: dict[str, int] | None = None  # every status in STATUSES (zeros too); they add up to citations
@@ -136,6 +234,23 @@ class Figures:
         """Of the audited citations: the reader's question, which configuration cites honestly."""
         return share(self.verdicts[verdict], sum(self.verdicts.values())) if self.verdicts else None
 
+    def verdict_count(self, verdict: str) -> int | None:
+        """Citations of this verdict: 0 when citations were audited and none has it; None when none was."""
+        return self.verdicts[verdict] if self.verdicts else None
+
+    def of_citations(self, verdict: str) -> float | None:
+        """Citations of this verdict among all citations (audited or not): the ranking's measure,
+        comparable between configurations that cite corpora, files and the web in different shares."""
+        return share(self.verdict_count(verdict), self.citations)
+
+    @property
+    def runs(self) -> int:
+        return self.reports + self.failed
+
+    @property
+    def failed_share(self) -> float | None:
+        return share(self.failed, self.runs)
+
     @property
     def invented_share(self) -> float | None:
         return share(self.invented, self.long_context_titled)
@@ -149,6 +264,7 @@ class Figures:
         row = {
             "reports": self.reports,
             "failed": self.failed,
+            "failures": self.failures,
             "characters": self.characters,
             "citations": self.citations,
             "citations_per_1000_chars": self.per_1000_characters,
@@ -173,18 +289,25 @@ def figures(
     texts: list[tuple[str, list[Resolved]]], lookup: TitleLookup, audits: list[list[Audit | None]] | None = None
 ) -> Figures:
     """Figures of (report text, its citations) pairs, with the citations' audits when there are
-    (parallel to `texts`, each parallel to its citations); failed runs are counted apart."""
+    (parallel to `texts`, each parallel to its citations). Failed runs are counted apart; the
+    citations of their texts (a cut-off report's) are counted too, with their characters."""
     audits = audits or [[] for _ in texts]
-    done = [(text, cited, audited) for (text, cited), audited in zip(texts, audits) if not failed(text)]
+    why = [failure(text) for text, _ in texts]
+    failures = Counter(w for w in why if w)
+    done = [(text, cited, audited) for (text, cited), audited, w in zip(texts, audits, why) if w != "no_output"]
+    runs = {
+        "reports": len(texts) - sum(failures.values()),
+        "failed": sum(failures.values()),
+        "failures": {w: failures[w] for w in FAILURES if failures[w]} or None,
+    }
     if not done:
-        return Figures(0, len(texts))
+        return Figures(**runs)
     items = [item for _, cited, _ in done for item in cited]
     verdicts = Counter(a.verdict for _, _, audited in done for a in audited if a)
     counts = Counter(item.status for item in items)
     files = [item for item in items if item.citation.kind in FILE_KINDS]
     return Figures(
-        reports=len(done),
-        failed=len(texts) - len(done),
+        **runs,
         characters=sum(len(text) for text, _, _ in done),
         citations=len(items),
         statuses={status: counts[status] for status in (*STATUSES, *sorted(set(counts) - set(STATUSES)))},
@@ -276,7 +399,12 @@ def row_for(
         figures(originals, lookup) if originals else None,
         Validation(len(with_diff), counted["added"], counted["removed"], counted["repaired"]) if with_diff else None,
         changes,
-        {task: figures([(c.report.final, c.final) for c in found], lookup) for task, found in sorted(by_task.items())},
+        {
+            task: figures(
+                [(c.report.final, c.final) for c in found], lookup, [audits.get(c.report.slug, []) for c in found]
+            )
+            for task, found in sorted(by_task.items())
+        },
     )
 
 
@@ -292,3 +420,26 @@ def stats(kb: KnowledgeBase, lookup: TitleLookup | None = None) -> list[Row]:
 
 def tasks(rows: list[Row]) -> list[str]:
     return sorted({task for row in rows for task in row.tasks})
+
+
+def ranked(rows: list[Row]) -> list[Row]:
+    """The configurations best first. With verdicts (any row audited): the share of all citations
+    whose passage states the claim (supported), higher first; a tie goes to fewer invented titles
+    (share), then fewer failed runs (share), then more resolved citations (share). Without
+    verdicts: resolved share, then fewer invented, then fewer failed runs. A configuration with no
+    citation to count comes last; the rest of a tie keeps the page's order
+    (`Configuration.sort_key`). The page states this rule (messages.RANKING)."""
+    audited = any(row.final.verdicts for row in rows)
+
+    def key(row: Row) -> tuple:
+        final = row.final
+        if not final.citations:
+            return (1,)
+        resolved = final.status_share("resolved") or 0.0
+        invented = final.invented_share or 0.0
+        failed = final.failed_share or 0.0
+        if audited:
+            return 0, -(final.of_citations("supported") or 0.0), invented, failed, -resolved
+        return 0, -resolved, invented, failed
+
+    return sorted(rows, key=key)

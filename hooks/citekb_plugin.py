@@ -42,6 +42,7 @@ from build_tools import (
     messages,
     paths,
     render,
+    stats,
 )
 from build_tools.knowledge_base import CitedReport, KnowledgeBase, Memo, build
 from build_tools.lock import WAIT, Damaged, FolderBusy, folder_lock, seal, unseal, write_atomic
@@ -179,8 +180,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept)
         self.html_pages, self.markdown_pages = {}, {}
 
-        def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
-            self.add_page(files, config, src_uri, title, _fingerprint(make))
+        def add_html(src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False) -> None:
+            self.add_page(files, config, src_uri, title, _fingerprint(make), wide)
             self.html_pages[src_uri] = make
 
         add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link))
@@ -250,7 +251,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # Pages render (and under --dirty, take their fingerprints) in the order they are added: the
         # audits' pages last, so that the source pages render while the audit's workers run.
         add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link))
-        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render.stats_page(self.audited(), link))
+        add_html(paths.STATS_PAGE_URI, "引用质量对比", lambda link: render.stats_page(self.audited(), link), wide=True)
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )
@@ -278,7 +279,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         return self.kb
 
     def add_page(
-        self, files: Files, config: MkDocsConfig, src_uri: str, title: str, fingerprint: Callable[[], str]
+        self,
+        files: Files,
+        config: MkDocsConfig,
+        src_uri: str,
+        title: str,
+        fingerprint: Callable[[], str],
+        wide: bool = False,
     ) -> None:
         """A generated page. No template engine renders it: mkdocs-macros renders only the docs pages
         that opt in (`render_by_default: false` in mkdocs.yml), and the header, which always parses
@@ -286,8 +293,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
         Material's own search skips these pages: our prebuilt index (on_post_build) covers them.
+        A `wide` page (the comparison page, a table of figures) has no table-of-contents column: its
+        width goes to the table.
         """
         meta = {"title": render.esc(title), "render_macros": False}
+        if wide:
+            meta["hide"] = ["toc"]
         if self.config.search == "prebuilt":
             meta["search"] = {"exclude": True}
         if not self.dirty:
@@ -582,13 +593,14 @@ def _front_matter(meta: dict) -> str:
     return f"---\n{_JSON_NOT_YAML.sub(_yaml_escape, json.dumps(meta))}\n---\n"
 
 
-# New page code (any module that writes page HTML, its text or the addresses in it): new fingerprints.
+# New page code (any module that writes page HTML, its text or the addresses in it, or decides what a
+# page says: stats.failure marks a report page): new fingerprints.
 _RENDER_CODE = hashlib.sha1(
     b"".join(
         path.read_bytes()
         for path in (
             *sorted(Path(render.__file__).parent.glob("*.py")),
-            *(Path(module.__file__) for module in (commonmark, messages, paths)),
+            *(Path(module.__file__) for module in (commonmark, messages, paths, stats)),
         )
     )
 ).hexdigest()

@@ -52,6 +52,7 @@ ELEMENTS = {
     *("ul", "ol", "li", "blockquote", "del", "ins", "s", "small", "br", "hr", "img", "video", "svg"),
     "button",  # a report page's pair that goes through the citations to check (render.reports.checks_html)
     *("label", "input"),  # the sources index's filter box (render.sources.filter_html), in no form
+    *("form", "label", "select", "option", "output"),  # the reports index's filters (render.reports.filters)
 }
 SVG_ELEMENTS = {"rect", "text", "title"}  # only inside the stats chart's <svg>
 ATTRIBUTES = {
@@ -62,6 +63,8 @@ ATTRIBUTES = {
     "preserveaspectratio",  # the comparison page's verdict bars
     *("placeholder", "autocomplete"),  # the sources index's filter box
     "open",  # the health page's claims to check of the weakest reports, shown unfolded
+    "scope",  # the comparison page's ranking: each row's head
+    "value",  # the reports index's filter options
 }
 ALIGN = re.compile(r"text-align:(left|center|right)")  # markdown-it's table cells
 # The web, mail, an inline image, or no scheme at all (a relative address: `A%3C` is a page named `A<`).

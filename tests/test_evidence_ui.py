@@ -316,12 +316,14 @@ def test_the_comparison_page_gives_the_shares_and_lists_the_citations_behind_the
     for cell in cells:
         listing = soup.find(id=cell.a["href"][1:])
         assert listing.name == "h4" and "（2）" in listing.get_text()
-    bars = soup.select_one("#verdicts").find_next("ul", class_="citekb-verdict-bars")
-    assert "✓ 33.3% · ◐ 33.3% · ✗ 33.3%" in bars.get_text()
-    rects = bars.select("svg rect")
-    assert [float(r["width"]) for r in rects] == pytest.approx([1000 / 3] * 3, abs=0.1)
+    # the ranking, the page's answer: each verdict's share of all 7 citations (one is not audited)
+    ranking = soup.select_one("table.citekb-ranking tbody tr")
+    shares = [ranking.select_one(f'td[data-verdict="{v}"]').get_text(" ").split() for v in VERDICT_LABELS]
+    assert shares == [["28.6%", "2/7"]] * 3
+    rects = ranking.select("svg rect")
+    assert [float(r["width"]) for r in rects] == pytest.approx([2000 / 7] * 3, abs=0.1)
     without = BeautifulSoup(render.stats_page(replace(kb, audits={}), lambda t: t), "html.parser")
-    assert without.select("#verdicts") == [] and "◐" not in without.get_text()
+    assert without.select("table.citekb-ranking td[data-verdict]") == [] and "◐" not in without.get_text()
 
 
 def test_kb_stats_json_and_table_carry_the_verdicts(tmp_path):

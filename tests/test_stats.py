@@ -21,7 +21,7 @@ from build_tools import cli, messages, render
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import assemble, build
 from build_tools.models import Corpus, FileSource, Report, Source
-from build_tools.stats import TitleLookup, failed
+from build_tools.stats import TitleLookup, failed, failure
 from build_tools.validation import validation_changes
 
 REPAIRED_RUN = "results/results_32k/modelx/102_20250102_000000"
@@ -99,10 +99,11 @@ def final_file(folder: Path) -> Path:
     return next(p for p in sorted(folder.iterdir()) if p.suffix == ".md" and not p.name.startswith("initial"))
 
 
-def recomputed(root: Path) -> dict[str, tuple[int, int, Counter]]:
-    """Per configuration: reports, failed, statuses of their citations, from `kb cites` over each report folder."""
+def recomputed(root: Path) -> dict[str, tuple[int, int, int, Counter]]:
+    """Per configuration: reports, failed runs, texts counted (all but those with no output), statuses
+    of their citations, from `kb cites` over each report folder."""
     knowledge = build(root)
-    found: dict[str, tuple[int, int, Counter]] = {}
+    found: dict[str, tuple[int, int, int, Counter]] = {}
     for cited in knowledge.cited.values():
         report = cited.report
         meta = report.meta
@@ -113,21 +114,23 @@ def recomputed(root: Path) -> dict[str, tuple[int, int, Counter]]:
         if report.files and (root / report.files).is_dir():
             args += ["--files", str(root / report.files)]
         rows = kb_cites(*args)
-        reports, fails, statuses = found.get(config, (0, 0, Counter()))
-        if failed(report.final):
+        reports, fails, counted, statuses = found.get(config, (0, 0, 0, Counter()))
+        if failure(report.final) == "no_output":
             assert rows == []
-            found[config] = (reports, fails + 1, statuses)
-        else:
-            found[config] = (reports + 1, fails, statuses + Counter(r["status"] for r in rows))
+            found[config] = (reports, fails + 1, counted, statuses)
+            continue
+        # a failed run's text (a plan, a cut-off report) has its citations counted all the same
+        statuses += Counter(r["status"] for r in rows)
+        found[config] = (reports + (not failed(report.final)), fails + failed(report.final), counted + 1, statuses)
     return found
 
 
-def assert_rows_add_up(rows: dict[str, dict], expected: dict[str, tuple[int, int, Counter]]) -> None:
+def assert_rows_add_up(rows: dict[str, dict], expected: dict[str, tuple[int, int, int, Counter]]) -> None:
     assert set(rows) == set(expected)
     for config, row in rows.items():
-        reports, fails, statuses = expected[config]
+        reports, fails, counted, statuses = expected[config]
         assert (row["reports"], row["failed"]) == (reports, fails), config
-        if not reports:
+        if not counted:
             assert not {"characters", "citations", "statuses", "resolved_share"} & set(row), config  # absent, not 0
             continue
         assert sum(row["statuses"].values()) == row["citations"] == sum(statuses.values()), config
@@ -153,7 +156,8 @@ def test_failed_run_is_failed_and_its_figures_are_absent(stats_kb):
         "context": "32k",
         "reports": 0,
         "failed": 1,
-        "original": {"reports": 0, "failed": 1},
+        "failures": {"no_output": 1},
+        "original": {"reports": 0, "failed": 1, "failures": {"no_output": 1}},
         "tasks": {"102": {"reports": 0, "failed": 1}},
     }
 
@@ -214,8 +218,10 @@ def test_page_builds_strictly_without_broken_links(site):
     assert modely[:3] == ["0", "1", "—"] and set(modely[3:]) == {"—"}
     (failed_runs,) = rows[1].select("td a")  # only the failed count has something behind it
     assert "运行失败" in landed(site.site, "/stats/", failed_runs["href"]).find_next("table").get_text()
-    svg = page.select_one("svg.citekb-chart")
-    assert svg is not None and "无报告" in svg.get_text() and len(svg.select("rect")) >= 3
+    assert page.select_one(".md-sidebar--secondary").has_attr("hidden")  # its width goes to the ranking
+    ranking = page.select("table.citekb-ranking tbody tr")
+    assert ranking[-1].th.a.get_text() == "modely · 32k"  # nothing to count: ranked last, and says so
+    assert messages.RANKING["no_citations"] in ranking[-1].th.get_text()
 
 
 def test_figure_cells_link_to_the_citations_behind_them(site, stats_kb):
@@ -259,7 +265,8 @@ def test_imported_pipeline_rows_add_up(imported):
     for path in need_pipeline().glob("results/results_*/*/*/final_report.md"):
         body = path.read_text(encoding="utf-8").split("## Report", 1)[-1].split("## Summary", 1)[0].strip()
         markers += bool(re.fullmatch(r"No (report|final answer) generated\.", body))
-    assert markers and sum(row["failed"] for row in rows.values() if row["kind"] == "results") == markers
+    no_output = sum(row.get("failures", {}).get("no_output", 0) for row in rows.values() if row["kind"] == "results")
+    assert markers and no_output == markers
     assert kb_check(imported.site)["broken"] == []
 
 

@@ -1,6 +1,10 @@
 """The configuration comparison page (stats/): which model, context size or bench folder cites
-honestly. HTML only; every figure comes from `stats.stats`, and each links to the citations
-behind it, listed further down the same page. The chart is static SVG drawn here, no script.
+honestly. It opens with the answer: the configurations ranked best first by a stated rule
+(`stats.ranked`), each with its verdicts, resolved, invented, missing-file and failed-run shares
+and counts, every figure a link to the citations behind it, listed further down the same page.
+HTML only, no script: the ranking is a table a phone shows as one block per configuration, its
+bars are SVG without text (the figures are text beside them), so nothing is scaled down to
+unreadable type.
 """
 
 from __future__ import annotations
@@ -9,27 +13,36 @@ from collections import Counter
 from collections.abc import Callable
 
 from ..knowledge_base import CitedReport, KnowledgeBase
-from ..messages import CHUNK, STATS_VERDICTS, STATUS_LABELS, VERDICT_LABELS, VERDICT_MARKS
+from ..messages import (
+    CHUNK,
+    FAILURE_LABELS,
+    FAILURE_SHORT,
+    RANKING,
+    STATS_VERDICTS,
+    STATUS_LABELS,
+    VERDICT_LABELS,
+    VERDICT_MARKS,
+)
 from ..models import VERDICTS, Audit, Resolved
 from ..paths import report_path, stats_anchor, stats_task_anchor
-from ..stats import NO_TASK, STATUSES, Figures, Row, TitleLookup, failed, stats, tasks
+from ..stats import NO_TASK, STATUSES, Figures, Row, TitleLookup, failure, ranked, share, stats, tasks
 from .markup import Link, counts_html, esc, index_table, page_header, status_counts
 
 CHANGE_LABELS = {"added": "新增", "removed": "删除", "repaired": "修复"}
-LEAD = (
-    "每行是一种配置：模型 × 上下文长度（<code>results_{ctx}/&lt;模型&gt;</code>），或一个基准文件夹（<code>bench_*</code>）；"
-    "没有这两项信息的报告归入“其他”。流水线写下 <code>No report generated.</code> 之类标记（或空白）的运行计为失败，"
-    "不算作没有引用的报告。没有数据可算的数字显示为“—”，而不是 0。点击数字即可查看其背后的引用。"
-)
 DEFINITIONS = (
-    '<ul class="citekb-note">'
+    '<details class="citekb-definitions"><summary>各项数字的定义</summary><ul class="citekb-note">'
+    "<li><b>配置</b>：模型 × 上下文长度（<code>results_{ctx}/&lt;模型&gt;</code>），或一个 基准文件夹；"
+    "没有这两项信息的报告归入“其他”。</li>"
+    "<li><b>失败运行</b>：没有生成报告（空白或 <code>No report generated.</code> 之类标记）、只有计划或开场白"
+    "（例如只有一次工具调用、<code>\\boxed{}</code> 里只有几个词）、正文中途截断的运行。截断的报告里写下的引用照常计入。"
+    "没有数据可算的数字显示为“—”，而不是 0。</li>"
     "<li><b>疑似编造</b>：语料文档引用的标题在整个知识库中找不到任何来源或任务文件"
-    "（完整标题、前 50 字、前缀都不匹配），占带标题的语料文档引用的比例；所引语料不在知识库中时也会计入。</li>"
+    "（完整标题、前 50 字、前缀都不匹配），占带标题 语料文档引用的比例；所引语料不在知识库中时也会计入。</li>"
     "<li><b>文件缺失</b>：文档 / 图片 / 视频引用中，所引任务文件不存在的比例。</li>"
     "<li><b>修复</b>：验证删除了一个无法解析的引用，并对同一标题（或在同一句中）换上了能解析的同类引用。"
     "新增、删除、修复按引用出现次数计，只统计验证前后两个版本都存在且都未失败的报告。</li>"
     f"<li>{STATS_VERDICTS['definition']}</li>"
-    "</ul>"
+    "</ul></details>"
 )
 VERDICT_COLOURS = {"supported": "#2e7d32", "partial": "#f9a825", "unsupported": "#c62828"}
 
@@ -151,6 +164,9 @@ def validation_table(rows: list[Row]) -> str:
 
 
 def task_tables(rows: list[Row]) -> str:
+    """Per task, its configurations side by side: runs, failed runs, citations, and the shares of
+    supported (with verdicts), resolved and invented."""
+    verdicts = audited(rows)
     parts = []
     for task in tasks(rows):
         lines = []
@@ -162,83 +178,107 @@ def task_tables(rows: list[Row]) -> str:
             lines.append(
                 f"<tr>{config_cell(row)}{cell(number(figures.reports), href)}{count_cell(figures.failed, href)}"
                 f"{cell(number(figures.citations), href if figures.citations else None)}"
-                f"<td>{pct(figures.status_share('resolved'))}</td><td>{pct(figures.invented_share)}</td></tr>"
+                + (
+                    f"<td>{pct(share(figures.verdict_count('supported') or 0, figures.citations))}</td>"
+                    if verdicts
+                    else ""
+                )
+                + f"<td>{pct(figures.status_share('resolved'))}</td><td>{pct(figures.invented_share)}</td></tr>"
             )
         name = "未指定任务" if task == NO_TASK else f"任务 {esc(task)}"
+        supported = (f"{VERDICT_MARKS['supported']} {VERDICT_LABELS['supported']}",) if verdicts else ()
         parts.append(
             f'<h3 id="{stats_task_anchor(task)}">{name}</h3>'
-            + table(("配置", "报告", "失败", "引用", "已解析", "疑似编造"), lines)
+            + table(("配置", "报告", "失败", "引用", *supported, "已解析", "疑似编造"), lines)
         )
     return "\n".join(parts)
 
 
-# ---------------------------------------------------------------- the chart
+# ---------------------------------------------------------------- the ranking
 
 
-CHART_LABEL = 220
-CHART_BAR = 400
-CHART_ROW = 30
+def ranking_cell(label: str, part: int | None, whole: int | None, href: str, kind: str = "", hint: str = "") -> str:
+    """One figure of the ranking: its share and its count out of the whole, linked to the citations
+    behind it when there are any (`hint`, a breakdown, on hover); `data-label` names it where a
+    phone shows the row as a block."""
+    value = share(part, whole)
+    text = pct(value) + (f"<small>{part}/{whole}</small>" if value is not None else "")
+    inner = f'<a href="#{href}">{text}</a>' if part else text
+    marked = f' data-verdict="{kind}"' if kind else ""
+    titled = f' title="{esc(hint)}"' if hint else ""
+    return f'<td data-label="{esc(label)}"{marked}{titled}>{inner}</td>'
 
 
-def chart_svg(rows: list[Row]) -> str:
-    """Resolved share per configuration: the final reports (dark), their originals (light)."""
-    height = CHART_ROW * len(rows) + 10
-    width = CHART_LABEL + CHART_BAR + 110
-    out = [
-        f'<svg class="citekb-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="各配置的已解析引用占比" font-size="12">'
-    ]
-    for i, row in enumerate(rows):
-        y = 5 + i * CHART_ROW
-        out.append(f'<text x="{CHART_LABEL - 8}" y="{y + 13}" text-anchor="end">{esc(row.configuration.label)}</text>')
-        final = row.final.status_share("resolved")
-        original = row.original.status_share("resolved") if row.original else None
-        if final is None:
-            out.append(
-                f'<text x="{CHART_LABEL}" y="{y + 13}" fill="#777">{"无报告" if not row.final.reports else "无引用"}</text>'
-            )
-            continue
-        out.append(f'<rect x="{CHART_LABEL}" y="{y}" width="{CHART_BAR}" height="12" fill="#eeeeee"/>')
-        out.append(
-            f'<rect x="{CHART_LABEL}" y="{y}" width="{final * CHART_BAR:.1f}" height="12" fill="#2e7d32">'
-            f"<title>验证后：{pct(final)}</title></rect>"
+def bar(figures: Figures, audited: bool) -> str:
+    """The configuration's citations as one bar: supported, partial, unsupported (of all its
+    citations; the grey rest was not audited), or without verdicts the resolved share. No text in
+    it: the figures are the cells beside it, so it reads at any width."""
+    if not figures.citations:
+        return ""
+    parts = (
+        [(v, figures.of_citations(v) or 0.0) for v in VERDICTS]
+        if audited
+        else [("supported", figures.status_share("resolved") or 0.0)]
+    )
+    x, rects = 0.0, []
+    for verdict, part in parts:
+        rects.append(
+            f'<rect x="{x:.1f}" y="0" width="{part * 1000:.1f}" height="10" fill="{VERDICT_COLOURS[verdict]}"/>'
         )
-        label = pct(final)
-        if original is not None:
-            out.append(
-                f'<rect x="{CHART_LABEL}" y="{y + 14}" width="{original * CHART_BAR:.1f}" height="6" fill="#a5d6a7">'
-                f"<title>验证前：{pct(original)}</title></rect>"
-            )
-            label += f"（前 {pct(original)}）"
-        out.append(f'<text x="{CHART_LABEL + CHART_BAR + 6}" y="{y + 11}">{label}</text>')
-    out.append("</svg>")
-    return "".join(out)
+        x += part * 1000
+    return (
+        '<svg class="citekb-bar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 10" '
+        f'preserveAspectRatio="none" aria-hidden="true">{"".join(rects)}</svg>'
+    )
 
 
-def verdict_bars(rows: list[Row]) -> str:
-    """The verdicts' shares per configuration: its name, a stacked bar (supported, partial,
-    unsupported) and the figures, as text beside it (never colour alone). A list: on a phone the
-    bar goes under the name, where one wide chart would be scaled down to unreadable type."""
-    items = []
-    for row in rows:
-        final = row.final
-        label = f'<span class="citekb-bar-label">{esc(row.configuration.label)}</span>'
-        if not final.verdicts:
-            items.append(f'<li>{label}<span class="citekb-bar-figures">{STATS_VERDICTS["none"]}</span></li>')
-            continue
-        x, rects = 0.0, []
+def failures(figures: Figures) -> str:
+    """Why the failed runs failed, by count: `仅计划 1 · 截断 1` (the reports listing says it per run)."""
+    return " · ".join(f"{FAILURE_SHORT[w]} {n}" for w, n in (figures.failures or {}).items())
+
+
+def ranking_row(n: int, row: Row, audited: bool) -> str:
+    final = row.final
+    config = row.configuration.id
+    listing = lambda part: stats_anchor(config, part)  # noqa: E731
+    shown = bar(final, audited) or f"<small>{RANKING['no_citations']}</small>"
+    head = (
+        f'<td class="citekb-rank">{n}</td>'
+        f'<th scope="row"><span class="citekb-config"><a href="#{stats_anchor(config)}">'
+        f"{esc(row.configuration.label)}</a>{shown}</span></th>"
+    )
+    cells = []
+    if audited:  # the build audits: a configuration none of whose citations could be audited has 0 of each
         for v in VERDICTS:
-            part = (final.verdict_share(v) or 0) * 1000
-            rects.append(f'<rect x="{x:.1f}" y="0" width="{part:.1f}" height="10" fill="{VERDICT_COLOURS[v]}"/>')
-            x += part
-        figures = " · ".join(f"{VERDICT_MARKS[v]} {pct(final.verdict_share(v))}" for v in VERDICTS)
-        audited_count = STATS_VERDICTS["audited"].format(count=sum(final.verdicts.values()))
-        items.append(
-            f'<li>{label}<svg class="citekb-bar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000 10" '
-            f'preserveAspectRatio="none" aria-hidden="true">{"".join(rects)}</svg>'
-            f'<span class="citekb-bar-figures">{figures} <small>{audited_count}</small></span></li>'
-        )
-    return f'<ul class="citekb-verdict-bars">{"".join(items)}</ul>'
+            label = f"{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}"
+            count = final.verdict_count(v) or (0 if final.citations is not None else None)
+            cells.append(ranking_cell(label, count, final.citations, listing(f"verdict-{v}"), v))
+    statuses = final.statuses or {}
+    cells += [
+        ranking_cell(RANKING["resolved"], statuses.get("resolved"), final.citations, listing("status-resolved")),
+        ranking_cell(RANKING["invented"], final.invented, final.long_context_titled, listing("invented")),
+        ranking_cell(RANKING["missing"], final.missing_files, final.file_citations, listing("status-missing_file")),
+        ranking_cell(RANKING["failed"], final.failed, final.runs, listing("reports"), hint=failures(final)),
+    ]
+    return f"<tr>{head}{''.join(cells)}</tr>"
+
+
+def ranking_table(rows: list[Row]) -> str:
+    """The page's answer, on one screen: one row per configuration, best first (`stats.ranked`),
+    the most telling figures first. On a phone (CSS) each row is a block: rank and name, the bar,
+    then the figures in a grid, each with its name."""
+    audited_ = audited(rows)
+    heads = (
+        RANKING["rank"],
+        RANKING["configuration"],
+        *((f"{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}" for v in VERDICTS) if audited_ else ()),
+        RANKING["resolved"],
+        RANKING["invented"],
+        RANKING["missing"],
+        RANKING["failed"],
+    )
+    lines = [ranking_row(n, row, audited_) for n, row in enumerate(ranked(rows), 1)]
+    return index_table(heads, lines, "citekb-index citekb-ranking")
 
 
 # ---------------------------------------------------------------- the listings behind the figures
@@ -284,19 +324,26 @@ def reports_listing(row: Row, link: Link) -> str:
         task = cited.report.task or NO_TASK
         anchor = f' id="{stats_anchor(config, f"task-{task}")}"' if task not in seen else ""
         seen.add(task)
-        state = (
-            ("运行失败：" + esc(cited.report.final.strip() or "（空白）"))
-            if failed(cited.report.final)
-            else counts_html(status_counts(cited.final))
-        )
+        why = failure(cited.report.final)
+        state = f'<span class="citekb-failed">{FAILURE_LABELS[why]}</span>' if why else ""
+        if why != "no_output":
+            state += (" · " if state else "") + counts_html(status_counts(cited.final))
+        counted = why != "no_output"
         lines.append(
             f"<tr{anchor}><td>{esc(task)}</td><td>{report_link(cited, link)}</td>"
-            f"<td>{number(None if failed(cited.report.final) else len(cited.report.final))}</td>"
-            f"<td>{number(None if failed(cited.report.final) else len(cited.final))}</td><td>{state}</td></tr>"
+            f"<td>{number(len(cited.report.final) if counted else None)}</td>"
+            f"<td>{number(len(cited.final) if counted else None)}</td><td>{state}</td></tr>"
         )
     return f'<h4 id="{stats_anchor(config, "reports")}">报告（{len(row.reports)}）</h4>' + table(
         ("任务", "报告", "字符", "引用", "引用状态"), lines
     )
+
+
+def outcome(text: str | None, items: list[Resolved]) -> str:
+    """A version's citations by status, after why its run failed when it did."""
+    why = failure(text)
+    counts = "" if why == "no_output" else counts_html(status_counts(items))
+    return " · ".join(p for p in (FAILURE_SHORT[why] if why else "", counts) if p)
 
 
 def original_listing(row: Row, link: Link) -> str:
@@ -305,8 +352,8 @@ def original_listing(row: Row, link: Link) -> str:
         return ""
     lines = [
         f"<tr><td>{report_link(c, link, 'validation')}</td><td>"
-        + ("运行失败" if failed(c.report.original) else counts_html(status_counts(c.original)))
-        + f"</td><td>{'运行失败' if failed(c.report.final) else counts_html(status_counts(c.final))}</td></tr>"
+        + outcome(c.report.original, c.original)
+        + f"</td><td>{outcome(c.report.final, c.final)}</td></tr>"
         for c in with_original
     ]
     return f'<h4 id="{stats_anchor(row.configuration.id, "original")}">验证前版本（{len(with_original)}）</h4>' + table(
@@ -347,7 +394,7 @@ def change_listings(row: Row, link: Link) -> str:
 
 def configuration_section(row: Row, lookup: TitleLookup, audits: dict[str, list[Audit | None]], link: Link) -> str:
     config = row.configuration.id
-    done = [c for c in row.reports if not failed(c.report.final)]
+    done = [c for c in row.reports if failure(c.report.final) != "no_output"]  # as `stats.figures` counts
     parts = [f'<h3 id="{stats_anchor(config)}">{esc(row.configuration.label)}</h3>', reports_listing(row, link)]
     for status in STATUSES:
         found = [(c, [i for i in c.final if i.status == status]) for c in done]
@@ -364,7 +411,7 @@ def configuration_section(row: Row, lookup: TitleLookup, audits: dict[str, list[
 
 
 def legend() -> str:
-    """The verdict chart's colours, named (the chart writes each bar's figures beside it too)."""
+    """The bars' colours, named (the figures are written beside each bar too)."""
     return "、".join(
         f'<b class="citekb-swatch" data-verdict="{v}">{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}</b>' for v in VERDICTS
     )
@@ -375,28 +422,21 @@ def stats_page(kb: KnowledgeBase, link: Link) -> str:
     rows = stats(kb, lookup)
     if not rows:
         return page_header("引用质量对比", "知识库中还没有报告。")
+    verdicts = audited(rows)
+    tasks_link = f'<a href="#tasks">{RANKING["tasks"].format(count=len(tasks(rows)))}</a>'
     return "\n".join(
         [
-            page_header("引用质量对比", LEAD),
+            page_header("引用质量对比", f"{RANKING['rule_audited' if verdicts else 'rule_plain']} {tasks_link}"),
+            f'<h2 id="ranking" class="citekb-sr">{RANKING["heading"]}</h2>',
+            ranking_table(rows),
+            f'<p class="citekb-note">{RANKING["shares"]}' + (f" {legend()}" if verdicts else "") + "</p>",
             DEFINITIONS,
-            '<h2 id="chart">已解析引用占比</h2>',
-            '<p class="citekb-note">深色：最终报告；浅色：同一配置的验证前版本。</p>',
-            chart_svg(rows),
-            *(
-                [
-                    f'<h2 id="verdicts">{STATS_VERDICTS["chart"]}</h2>',
-                    f'<p class="citekb-note">{STATS_VERDICTS["note"].format(legend=legend())}</p>',
-                    verdict_bars(rows),
-                ]
-                if audited(rows)
-                else []
-            ),
-            '<h2 id="configurations">按配置（最终报告）</h2>',
+            '<h2 id="tasks">按任务</h2>',
+            task_tables(rows),
+            f'<h2 id="configurations">{RANKING["details"]}</h2>',
             final_table(rows),
             '<h2 id="validation">验证的影响</h2>',
             validation_table(rows),
-            '<h2 id="tasks">按任务</h2>',
-            task_tables(rows),
             '<h2 id="citations">数字背后的引用</h2>',
             *(configuration_section(row, lookup, kb.audits, link) for row in rows),
         ]

@@ -1,4 +1,9 @@
-"""A report's page (header, final and original text, validation) and the reports index."""
+"""A report's page (header, final and original text, validation) and the reports index.
+
+The index shows each report by its own title (`report_text.own_title`) over its run (task · model ·
+context · time), marks a failed run (`stats.failure`), and carries the task, model, context size and
+status of each row as `data-` attributes: docs/javascripts/citekb-report-filters.js filters on them in the
+browser, and without scripts the page is the whole list."""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from ..messages import (
     AUDIT_LABELS,
     CHECK_NAV,
     EXPORT,
+    FAILURE_LABELS,
     META_LABELS,
+    REPORTS_INDEX,
     RUN_TITLE,
     STATUS_LABELS,
     SUMMARY,
@@ -25,7 +32,7 @@ from ..paths import (
     export_path,
     report_path,
 )
-from ..stats import failed
+from ..stats import failure
 from .changes import unchanged, validation_html
 from .citations import report_html
 from .markup import Link, counts_html, esc, index_table, inline, page_header, status_counts
@@ -155,6 +162,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         f'<p class="citekb-subtitle">{esc(report.subtitle)}</p>\n'
         if report.subtitle and report.subtitle != report.title
         else "",
+        failure_note(report.final),
         f'<table class="citekb-meta">{rows}</table>\n',
         checks_html(cited, kb.audits.get(report.slug)),
         export_links(cited, link),
@@ -185,17 +193,62 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     return "\n".join(parts)
 
 
+def failure_note(text: str) -> str:
+    """The report page's line saying why its run failed (none when it did not)."""
+    why = failure(text)
+    return f'<p class="citekb-failed" data-failure="{why}"><b>{FAILURE_LABELS[why]}</b></p>\n' if why else ""
+
+
+STATUS_OK = "ok"  # a report's status in the index's filter when its run did not fail
+
+
+def row_facets(report: Report) -> dict[str, str]:
+    """What the index filters a report by: task, model (or bench folder), context size, status."""
+    meta = report.meta
+    return {
+        "task": report.task or "—",
+        "model": str(meta.get("model") or meta.get("bench") or "—"),
+        "context": str(meta.get("context") or "—"),
+        "status": failure(report.final) or STATUS_OK,
+    }
+
+
 def report_row(cited: CitedReport, link: Link) -> str:
+    """A report: its own title (linked; the run's when it has none) over its run, why it failed
+    when it did, its citations by status; its facets as `data-` attributes for the filters."""
     report: Report = cited.report
-    subtitle = f"<small>{esc(report.subtitle)}</small>" if report.subtitle and report.subtitle != report.title else ""
-    outcome = (
-        '<span class="citekb-failed">运行失败（没有生成报告）</span>'
-        if failed(report.final)
-        else counts_html(status_counts(cited.final))
-    )
+    facets = row_facets(report)
+    own = report.subtitle if report.subtitle and report.subtitle != report.title else ""
+    run = f'<small class="citekb-run">{esc(report.title)}</small>' if own else ""
+    why = facets["status"] if facets["status"] != STATUS_OK else None
+    mark = f'<span class="citekb-failed" data-failure="{why}">{FAILURE_LABELS[why]}</span>' if why else ""
+    counts = counts_html(status_counts(cited.final)) if why != "no_output" else ""
+    data = "".join(f' data-{key}="{esc(value)}"' for key, value in facets.items())
     return (
-        f'<tr><td><a href="{esc(link(report_path(report.slug)))}">{esc(report.title)}</a>{subtitle}</td>'
-        f"<td>{outcome}</td></tr>"
+        f'<tr{data}><td><a href="{esc(link(report_path(report.slug)))}">{esc(own or report.title)}</a>{run}</td>'
+        f"<td>{mark}{counts}</td></tr>"
+    )
+
+
+def filters(reports: list[Report]) -> str:
+    """The index's filters: one list per facet, of the values its reports have. Hidden until
+    citekb-report-filters.js shows it (without scripts the page is the whole list, nothing to filter)."""
+    words = REPORTS_INDEX
+    lists = []
+    for facet in ("task", "model", "context", "status"):
+        values = sorted({row_facets(r)[facet] for r in reports})
+        if facet == "status":
+            values = [v for v in (STATUS_OK, *FAILURE_LABELS) if v in values]
+        shown = {STATUS_OK: words["ok"], **FAILURE_LABELS} if facet == "status" else {}
+        options = "".join(f'<option value="{esc(v)}">{esc(shown.get(v, v))}</option>' for v in values)
+        lists.append(
+            f'<label>{words[facet]} <select data-facet="{facet}"><option value="">{words["all"]}</option>'
+            f"{options}</select></label>"
+        )
+    return (
+        f'<form class="citekb-filters" aria-label="{words["filters"]}" data-shown="{words["shown"]}" hidden>'
+        f'{"".join(lists)}<output role="status"></output></form>'
+        f'<p class="citekb-filters-none" hidden>{words["none"]}</p>\n'
     )
 
 
@@ -205,9 +258,10 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
     for _, cited in sorted(kb.cited.items(), key=lambda item: item[1].report.title):
         by_task.setdefault(cited.report.task or "—", []).append(cited)
     sections = [
-        f'<h2 id="task-{esc(task)}">{esc(RUN_TITLE.format(task=task))}（{len(group)} 份）</h2>'
+        f'<section class="citekb-task"><h2 id="task-{esc(task)}">{esc(RUN_TITLE.format(task=task))}（{len(group)} 份）</h2>'
         + index_table(("报告", "引用状态"), (report_row(c, link) for c in group))
+        + "</section>"
         for task, group in sorted(by_task.items())
     ]
-    lead = f"{len(kb.cited)} 份研究报告，按任务分组；点击引用即可阅读被引用的原文块。"
-    return page_header("报告", lead) + "\n".join(sections)
+    lead = REPORTS_INDEX["lead"].format(count=len(kb.cited))
+    return page_header("报告", lead) + filters([c.report for c in kb.cited.values()]) + "\n".join(sections)
