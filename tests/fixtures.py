@@ -8,6 +8,10 @@ import struct
 import zlib
 from pathlib import Path
 
+from build_tools.ingest import Loaded
+from build_tools.knowledge_base import KnowledgeBase, assemble
+from build_tools.models import Corpus, Report, Source
+
 ALPHA = "Alpha open model news"
 BETA = "Beta 开源模型 发布说明"
 
@@ -313,3 +317,14 @@ def make_active_files_kb(root: Path) -> Path:
         "# 活动内容\n\n图 [图片: figure.svg]，网页 [文档: page.html]。\n", encoding="utf-8"
     )
     return root
+
+
+def report_over_two_sources(final: str, original: str | None, titles: tuple[str, str], body: str) -> KnowledgeBase:
+    """A knowledge base of one report `r` (task t) over a corpus of two sources titled `titles`,
+    each holding `body`: what in-process render tests build their pages from."""
+    loaded = Loaded(Path("/kb"))
+    sources = [Source(f"s{i}", title, body) for i, title in enumerate(titles)]
+    loaded.sources = {s.slug: s for s in sources}
+    loaded.corpora["corpora/t/c"] = Corpus("corpora/t/c", "t", [s.slug for s in sources])
+    loaded.reports["r"] = Report("r", "报告", "reports/r", final, original, task="t", corpus="corpora/t/c")
+    return assemble(loaded)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import markdown
 from bs4 import BeautifulSoup
+from fixtures import report_over_two_sources
 
 from build_tools import render
 from build_tools.documents import search_docs
 from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import assemble
 from build_tools.messages import CHANGES_TABLE, KIND_LABELS
-from build_tools.models import Corpus, Report, Source
+from build_tools.models import Report
 from build_tools.render import changes, citations, sources
 from build_tools.validation import citation_diff
 
@@ -22,12 +22,7 @@ BODY = "第一段落的内容。" * 100
 
 
 def knowledge(final: str, original: str | None):
-    loaded = Loaded(Path("/kb"))
-    sources = [Source(f"s{i}", title, BODY) for i, title in enumerate((A, B))]
-    loaded.sources = {s.slug: s for s in sources}
-    loaded.corpora["corpora/t/c"] = Corpus("corpora/t/c", "t", [s.slug for s in sources])
-    loaded.reports["r"] = Report("r", "报告", "reports/r", final, original, task="t", corpus="corpora/t/c")
-    return assemble(loaded)
+    return report_over_two_sources(final, original, (A, B), BODY)
 
 
 def page(final: str, original: str | None) -> BeautifulSoup:

@@ -7,16 +7,15 @@ In-process renders (text in, HTML out) first, then a small site in chromium."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 from doubling import MAX_RATIO, seconds
+from fixtures import report_over_two_sources
 from helpers import build_site, serve, write_page
 
 from build_tools import render
-from build_tools.ingest import Loaded
-from build_tools.knowledge_base import Backlink, KnowledgeBase, assemble
+from build_tools.knowledge_base import Backlink, KnowledgeBase
 from build_tools.messages import (
     AUDIT_LABELS,
     CHANGES_TABLE,
@@ -25,7 +24,7 @@ from build_tools.messages import (
     UNRESOLVED,
     VERDICT_LABELS,
 )
-from build_tools.models import Audit, Corpus, FilePart, FileSource, Report, Source
+from build_tools.models import Audit, FilePart, FileSource
 from build_tools.render import changes
 
 A, B = "开源模型的崛起", "闭源模型的护城河"
@@ -38,12 +37,7 @@ def cite(title: str, chunk: int = 0) -> str:
 
 
 def knowledge(final: str, original: str | None = None) -> KnowledgeBase:
-    loaded = Loaded(Path("/kb"))
-    sources = [Source(f"s{i}", title, BODY) for i, title in enumerate((A, B))]
-    loaded.sources = {s.slug: s for s in sources}
-    loaded.corpora["corpora/t/c"] = Corpus("corpora/t/c", "t", [s.slug for s in sources])
-    loaded.reports["r"] = Report("r", "报告", "reports/r", final, original, task="t", corpus="corpora/t/c")
-    return assemble(loaded)
+    return report_over_two_sources(final, original, (A, B), BODY)
 
 
 def audit(verdict: str, status: str = "supported") -> Audit:
