@@ -20,14 +20,17 @@ from .analysis import TERM_CACHE, TermCache
 from .audit import audit_kb, report_claims
 from .check import check_site
 from .chunk import chunk_text
+from .corpus_json import read_corpus
 from .export import FORMATS, export
 from .importer import ImportFailure, import_app
 from .index import SITE_FOLDER
-from .ingest import Loaded, load_file, merge_report_file, read_corpus, read_text
+from .ingest import Loaded, load_file
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
 from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_atomic, write_lock
 from .models import VERDICTS, Corpus, Report
 from .paths import chunk_path
+from .reading import read_text
+from .report_text import merge_report_file
 from .search import Searcher
 from .stats import Row, stats
 

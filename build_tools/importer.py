@@ -20,9 +20,10 @@ import yaml
 
 from .cite.parse import parse_citations
 from .cite.resolve import normalize_title
-from .ingest import inside, read_corpus
+from .corpus_json import read_corpus
 from .lock import remove_leftovers, write_atomic
 from .messages import Reason
+from .reading import inside
 
 _TASK = re.compile(r"^\d{3,}$")
 _BENCH_REPORT = re.compile(r"^(?P<task>\d{3,})(?:_(?P<time>[\d_-]+?))?(?P<comparison>_comparison)?\.(md|txt)$")

@@ -18,11 +18,13 @@ from .cite.parse import parse_citations, rag_references
 from .cite.resolve import Scope, Titles, file_key, resolve, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
-from .ingest import CorpusCache, Loaded, load, shown
+from .corpus_json import CorpusCache
+from .ingest import Loaded, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .messages import Reason
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
 from .paths import citation_anchor
+from .reading import shown
 
 T = TypeVar("T")
 

@@ -95,7 +95,7 @@ class FileSource:
     kind: str  # ingest.FILE_KINDS: "pdf", "pptx", "xlsx", "docx", "csv", "html", "text", "image", "video"; or "other"
     task: str | None = None
     parts: list[FilePart] = field(default_factory=list)
-    disk: str | None = None  # the path on disk, when its name is not shown as is (ingest.shown escapes it in `path`)
+    disk: str | None = None  # the path on disk, when its name is not shown as is (reading.shown escapes it in `path`)
     inline: bytes | None = None  # an image published as text (an SVG): its bytes, which its page and previews show
 
     @property

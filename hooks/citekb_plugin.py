@@ -304,7 +304,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if not self.dirty:
             files.append(File.generated(config, src_uri, content=_front_matter(meta)))
             return
-        stub = self.stub_folder / src_uri  # slugs are bounded (ingest.MAX_SLUG), so is the stub's name
+        stub = self.stub_folder / src_uri  # slugs are bounded (reading.MAX_SLUG), so is the stub's name
 
         def write_stub() -> None:
             front = _front_matter({**meta, "citekb_fingerprint": fingerprint()})

@@ -227,7 +227,7 @@ def test_a_serve_rebuild_reaudits_exactly_what_changed(report):
     document.write_text(
         document.read_text(encoding="utf-8").replace("三千万次", "两千万余次"), encoding="utf-8"
     )  # a new size:
-    # a same-size rewrite in the same clock tick as the first write is not seen (ingest.read_corpus_kept)
+    # a same-size rewrite in the same clock tick as the first write is not seen (corpus_json.read_corpus_kept)
     changed = audited()
     assert changed["a"] is not first["a"]
     assert changed["a"][0].span != first["a"][0].span  # the supporting sentence now reads "两千万余次"

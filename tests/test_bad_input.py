@@ -17,8 +17,9 @@ from helpers import build_site, kb
 
 from build_tools.check import check_site
 from build_tools.chunk import chunk_text
-from build_tools.ingest import load, short_hash
+from build_tools.ingest import load
 from build_tools.models import document_text
+from build_tools.reading import short_hash
 
 GBK = "报告".encode("gbk")  # what unzipping a Windows archive leaves: b"\xb1\xa8\xb8\xe6"
 GBK_SHOWN = r"\xb1\xa8\xb8\xe6"

@@ -18,7 +18,8 @@ from benchmarks import search_pagefind
 from benchmarks.browser import chromium, run_in_chromium, script
 from benchmarks.scale import LENGTH_QUANTILES, TOKEN_STATISTICS, synthesize, token_statistics
 from build_tools.chunk import chunk_text
-from build_tools.ingest import load, read_corpus
+from build_tools.corpus_json import read_corpus
+from build_tools.ingest import load
 from build_tools.knowledge_base import build
 
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations, rag_references
-from build_tools.ingest import Loaded, load, load_page, load_report, read_corpus
+from build_tools.corpus_json import read_corpus
+from build_tools.ingest import Loaded, load, load_page, load_report
 from build_tools.models import Problem
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

@@ -21,10 +21,11 @@ from build_tools.check import check_site
 from build_tools.cite.parse import parse_citations
 from build_tools.cite.resolve import Scope, resolve
 from build_tools.importer import SKIP_OUTSIDE, import_app
-from build_tools.ingest import load, read_text
+from build_tools.ingest import load
 from build_tools.knowledge_base import build
 from build_tools.lock import LOCK_NAME, write_atomic
 from build_tools.models import Source
+from build_tools.reading import read_text
 
 SECRET = "SECRET-OUTSIDE-THE-KNOWLEDGE-BASE"
 ALIKE = ("Report 1", "report-1", "report_1")

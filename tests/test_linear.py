@@ -19,15 +19,11 @@ from build_tools.cite import parse
 from build_tools.cite.parse import parse_citations, parse_locator, parse_numbers, rag_references
 from build_tools.cite.resolve import Scope, resolve
 from build_tools.clean import find_boilerplate
-from build_tools.ingest import (
-    corpus_document,
-    corpus_items,
-    parse_comparison,
-    parse_report_markdown,
-    split_front_matter,
-)
+from build_tools.corpus_json import corpus_document, corpus_items
 from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, CitedReport, Sentences, report_citations
+from build_tools.metadata import split_front_matter
 from build_tools.models import FilePart, FileSource, Report, Resolved, Source
+from build_tools.report_text import parse_comparison, parse_report_markdown
 from build_tools.stats import failed
 from build_tools.validation import citation_diff
 

@@ -6,7 +6,7 @@ import re
 
 from ..chunk import content_offset
 from ..clean import segments
-from ..ingest import origin_file
+from ..corpus_json import origin_file
 from ..knowledge_base import Backlink, KnowledgeBase
 from ..messages import (
     CHUNK,
