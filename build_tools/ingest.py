@@ -37,16 +37,7 @@ from .reading import (
     shown,
     slugify,
 )
-from .report_text import (  # the report files' formats: the names importers used from here still work
-    header_fields,  # noqa: F401
-    is_comparison,  # noqa: F401
-    merge_report_file,
-    own_title,
-    parse_comparison,  # noqa: F401
-    parse_report_markdown,  # noqa: F401
-    run_title,
-    sections_between_rules,  # noqa: F401
-)
+from .report_text import merge_report_file, own_title, run_title
 
 FILE_KINDS = {  # what a file page shows: an image or video itself, the text of the others (extract.py)
     ".pdf": "pdf",
