@@ -18,6 +18,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -38,6 +39,7 @@ from build_tools import (
     csp,
     documents,
     export,
+    forked,
     index,
     messages,
     paths,
@@ -80,10 +82,17 @@ class CitekbConfig(base.Config):
     search = c.Choice(("prebuilt", "material"), default="prebuilt")  # material: Material's worker, for comparison
     audit = Switch(default=True)  # each citation's evidence on the site (issue 15)
     cache = c.File(default=analysis.TERM_CACHE)  # each text's terms by content hash
+    parallel = Switch(default=True)  # the search index built on the second core, beside the pages
 
 
 # The environment variable that overrides each setting (CitekbPlugin.load_settings applies them).
-ENVIRONMENT = {"sources": "CITEKB_SOURCES", "search": "CITEKB_SEARCH", "audit": "CITEKB_AUDIT", "cache": "CITEKB_CACHE"}
+ENVIRONMENT = {
+    "sources": "CITEKB_SOURCES",
+    "search": "CITEKB_SEARCH",
+    "audit": "CITEKB_AUDIT",
+    "cache": "CITEKB_CACHE",
+    "parallel": "CITEKB_PARALLEL",
+}
 
 # MkDocs stamps the build date into pages and the sitemap's gzip header; a fixed date makes two
 # builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
@@ -110,6 +119,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.stub_folder = Path()  # --dirty: STUBS, one folder per knowledge-base folder
         self.kb: KnowledgeBase | None = None
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
+        self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}
         self.markdown_pages: dict[str, Callable[[render.Link], str]] = {}
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
@@ -175,6 +185,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             log.warning("citekb: %s", line)
         if reported and config.strict:
             raise PluginError(_strict_failure(reported))
+        if self.config.search == "prebuilt" and not self.serving:  # serving: in the background (on_post_build)
+            # Every text segmented here first (on every core), the audit's chunks among them: then the
+            # index alone is made in the second process, beside the audit and the pages.
+            docs = documents.search_docs(kb)
+            self.terms().analyses([doc.text for doc in docs], lambda line: log.info("citekb: %s", line))
+            make = functools.partial(search_index, self.terms(), docs)
+            self.index_child = forked.Forked(make, self.config.parallel)
         if self.config.audit:
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept)
         self.html_pages, self.markdown_pages = {}, {}
@@ -347,9 +364,17 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 return
             if self.config.search != "prebuilt":
                 return
-            built = index.build_index(
-                documents.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line)
-            )
+            if self.index_child is not None:
+                child, self.index_child = self.index_child, None
+                made = child.result()
+                made.merge_into(cache)
+                for line in made.progress:
+                    log.info("citekb: %s", line)
+                if child.answered:
+                    log.info("citekb: search index made in a second process while the pages rendered")
+            else:
+                made = search_index(cache, documents.search_docs(kb), lambda line: log.info("citekb: %s", line))
+            built = made.built
             cache.save()
             try:
                 index.write_index(built, folder)
@@ -366,6 +391,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.auditing is not None:
             self.auditing.cancel()
             self.auditing = None
+        if self.index_child is not None:
+            self.index_child.cancel()
+            self.index_child = None
 
     def terms(self) -> analysis.TermCache:
         """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
@@ -519,6 +547,33 @@ class TaskFile(File):
         log.warning(
             "citekb: %s: no longer a file in the knowledge-base folder; not published", path.relative_to(self.root)
         )
+
+
+@dataclass
+class IndexWork:
+    """The search index, and what making it added to the term cache: made in a forked process
+    (forked.Forked), whose cache is its own copy, so the build's cache takes them in (merge_into)."""
+
+    built: index.BuiltIndex
+    entries: dict[bytes, analysis.Analysis]  # texts segmented for it, not in the cache before
+    used: set[bytes]  # every text of this build the cache was asked for
+    progress: list[str]  # its notes, logged by the build (a forked process logs nothing)
+
+    def merge_into(self, cache: analysis.TermCache) -> None:
+        cache.entries.update(self.entries)
+        cache.used |= self.used
+
+
+def search_index(
+    cache: analysis.TermCache, docs: list[index.SearchDoc], note: Callable[[str], None] | None = None
+) -> IndexWork:
+    """The prebuilt search index over `docs` (`documents.search_docs`: every chunk, task-file part
+    and report section): a function of the term cache and the documents alone (no page, no audit),
+    so it is made beside the pages. Its notes go to `note`, or without one into `progress`, for the
+    build to log."""
+    known, progress = set(cache.entries), []
+    built = index.build_index(docs, cache, progress=note or progress.append)
+    return IndexWork(built, {k: v for k, v in cache.entries.items() if k not in known}, set(cache.used), progress)
 
 
 def write_exports(kb: KnowledgeBase, site: Path) -> None:
