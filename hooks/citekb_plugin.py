@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import io
 import json
 import logging
@@ -52,6 +53,7 @@ from build_tools.models import Source
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
     from mkdocs.livereload import LiveReloadServer
+    from mkdocs.structure.nav import Navigation
     from mkdocs.structure.pages import Page
 
 log = logging.getLogger("mkdocs.hooks.citekb")
@@ -99,6 +101,7 @@ ENVIRONMENT = {
 REPRODUCIBLE_EPOCH = "0"
 STUBS = ".cache/citekb/pages"  # --dirty: one fingerprinted stub per generated page, beside mkdocs.yml
 COMPILED_TEMPLATES = ".cache/citekb/templates"  # the theme's templates, compiled, beside mkdocs.yml
+ELSEWHERE = "citekb-written-elsewhere.html"  # an empty template: the page is written by the second process
 STRICT_LISTED = 50  # problems named in a strict build's error; `kb check --sources` lists them all
 
 
@@ -120,6 +123,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.kb: KnowledgeBase | None = None
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
+        self.nav: Navigation | None = None
+        self.page_child: forked.Forked[list[LogLine]] | None = None  # half the generated pages, written there
+        self.elsewhere: ElsewhereNote | None = None  # MkDocs' note on each of them, left out here
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}
         self.markdown_pages: dict[str, Callable[[render.Link], str]] = {}
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
@@ -343,6 +349,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         While serving, both are written in the background: the edited page is shown first, its
         exports and search follow (at 1,000 reports the exports take a second, the index longer)."""
+        self.pages_written_elsewhere()
         if self.kb is None:
             return
         self.audited()  # the workers end with the build, whether or not a page waited for them
@@ -394,6 +401,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.index_child is not None:
             self.index_child.cancel()
             self.index_child = None
+        if self.page_child is not None:
+            self.page_child.cancel()
+            self.page_child = None
+        if self.elsewhere is not None:
+            self.elsewhere.remove()
+            self.elsewhere = None
 
     def terms(self) -> analysis.TermCache:
         """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
@@ -403,23 +416,68 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.term_cache = analysis.TermCache(path, note=lambda line: log.info("citekb: %s", line))
         return self.term_cache
 
+    def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
+        self.nav = nav
+        return nav
+
     def on_env(self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files) -> jinja2.Environment:
         """The theme's templates compiled once, not by every build (0.9 s of each `mkdocs serve`
-        rebuild at 10,000 sources): a bytecode cache (CompiledTemplates), keyed by each template's source."""
+        rebuild at 10,000 sources): a bytecode cache (CompiledTemplates), keyed by each template's
+        source. Then every page's content is known: half the generated pages are written by a
+        second process (`write_elsewhere`)."""
         folder = Path(config.config_file_path).parent / COMPILED_TEMPLATES
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            env.bytecode_cache = CompiledTemplates(folder)
         except OSError as error:
             log.info("citekb: %s: cannot be made (%s); templates are compiled by every build", folder, error.strerror)
-            return env
-        env.bytecode_cache = CompiledTemplates(folder)
+        self.write_elsewhere(env, config, files)
         return env
+
+    def write_elsewhere(self, env: jinja2.Environment, config: MkDocsConfig, files: Files) -> None:
+        """Every second generated page is put through the theme's template and written by a forked
+        process (`write_pages`, MkDocs' own page step), the rest here, at the same time (the
+        template is most of a page's cost); MkDocs' loop here renders an empty template for the
+        former and writes nothing. Not while serving or under --dirty (pages are few there), nor
+        without `extra.citekb.parallel` or fork."""
+        if self.serving or self.dirty or not self.config.parallel or not forked.can_fork() or self.nav is None:
+            return
+        program = type(config).__module__.split(".")[0]  # mkdocs, or properdocs building the same site
+        build_page = getattr(importlib.import_module(f"{program}.commands.build"), "_build_page", None)
+        if build_page is None:
+            return
+        generated = self.html_pages.keys() | self.markdown_pages.keys()
+        doc_files = files.documentation_pages()
+        pages = [file.page for file in doc_files if file.src_uri in generated and file.page is not None][1::2]
+        work = functools.partial(write_pages, build_page, pages, config, doc_files, self.nav, env, program)
+        self.page_child = forked.Forked(work)
+        for page in pages:  # here, from the fork on
+            page.meta["template"] = ELSEWHERE
+        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({ELSEWHERE: ""}), env.loader])
+        self.elsewhere = ElsewhereNote(logging.getLogger(f"{program}.commands.build"), pages)
+
+    def pages_written_elsewhere(self) -> None:
+        """Waits for the second process's pages (or writes them here, if it gave no answer) and says
+        what it logged, as this process would have."""
+        child, note, self.page_child, self.elsewhere = self.page_child, self.elsewhere, None, None
+        if child is None or note is None:
+            return
+        try:
+            lines = child.result()
+        finally:
+            note.remove()
+        for name, level, message in lines:
+            logging.getLogger(name).log(level, "%s", message)
+        if child.answered:
+            log.info("citekb: %d generated pages written by a second process", len(note.pages))
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
         """The page's Content-Security-Policy (build_tools/csp.py): only the theme's inline scripts run,
         nothing loads from elsewhere. Not while serving: the live-reload script MkDocs adds to every
         page it serves is inline, and the policy would block it (`serve --clean`, which MkDocs
         announces as a build, keeps the policy: reload by hand there)."""
+        if not output and self.elsewhere is not None and page.file.src_uri in self.elsewhere.pages:
+            return output  # the second process writes it
         return self.secured(output, get_relative_url(".", page.url), page.file.src_uri, config)
 
     def on_post_template(self, output: str, *, template_name: str, config: MkDocsConfig) -> str:
@@ -574,6 +632,64 @@ def search_index(
     known, progress = set(cache.entries), []
     built = index.build_index(docs, cache, progress=note or progress.append)
     return IndexWork(built, {k: v for k, v in cache.entries.items() if k not in known}, set(cache.used), progress)
+
+
+LogLine = tuple[str, int, str]  # logger name, level, message
+
+
+def write_pages(
+    build_page: Callable[..., None],
+    pages: list[Page],
+    config: MkDocsConfig,
+    doc_files: list[File],
+    nav: Navigation,
+    env: jinja2.Environment,
+    program: str,
+) -> list[LogLine]:
+    """Each page through the theme's template and written, by MkDocs' own page step (the same code
+    as its loop: the same bytes), in a forked process (CitekbPlugin.write_elsewhere) or, should it
+    give no answer, in the build itself. What the pages log is kept and returned, for the build
+    to log: a strict build counts it there."""
+    lines: list[LogLine] = []
+    keep = _KeepLines(lines)
+    loggers = [logging.getLogger(), logging.getLogger(program)]  # the program's logger propagates no further
+    handlers = [logger.handlers for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.handlers = [keep]
+        for page in pages:
+            page.meta.pop("template", None)  # ELSEWHERE, where it was set
+            build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+    finally:
+        for logger, kept in zip(loggers, handlers):
+            logger.handlers = kept
+    return lines
+
+
+class _KeepLines(logging.Handler):
+    def __init__(self, lines: list[LogLine]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.name, record.levelno, record.getMessage()))
+
+
+class ElsewhereNote(logging.Filter):
+    """Leaves out MkDocs' "Page skipped … empty output" for the pages the second process writes."""
+
+    def __init__(self, logger: logging.Logger, pages: list[Page]) -> None:
+        super().__init__()
+        self.logger = logger
+        self.pages = {page.file.src_uri for page in pages}
+        self.notes = {f"Page skipped: '{uri}'. Generated empty output." for uri in self.pages}
+        logger.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.notes
+
+    def remove(self) -> None:
+        self.logger.removeFilter(self)
 
 
 def write_exports(kb: KnowledgeBase, site: Path) -> None:
