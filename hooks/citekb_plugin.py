@@ -199,7 +199,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             make = functools.partial(search_index, self.terms(), docs)
             self.index_child = forked.Forked(make, self.config.parallel)
         if self.config.audit:
-            self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept)
+            # In a build, forked workers audit however few the citations: the source pages render meanwhile.
+            parallel = True if self.config.parallel and not self.serving else None
+            self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
         self.html_pages, self.markdown_pages = {}, {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
