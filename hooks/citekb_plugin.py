@@ -191,7 +191,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             log.warning("citekb: %s", line)
         if reported and config.strict:
             raise PluginError(_strict_failure(reported))
-        if self.config.search == "prebuilt" and not self.serving:  # serving: in the background (on_post_build)
+        if self.config.search == "prebuilt" and not self.serving:
             # Every text segmented here first (on every core), the audit's chunks among them: then the
             # index alone is made in the second process, beside the audit and the pages.
             docs = documents.search_docs(kb)
@@ -202,6 +202,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             # In a build, forked workers audit however few the citations: the source pages render meanwhile.
             parallel = True if self.config.parallel and not self.serving else None
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
+        if self.config.search == "prebuilt" and self.serving and self.config.parallel and forked.can_fork():
+            # Serving: nothing more is segmented before the edited page is shown (the rebuild's texts
+            # are cached, but for the edit's): the second process finds its documents and segments
+            # what is new itself. Taken back in the background (on_post_build).
+            self.index_child = forked.Forked(functools.partial(index_of, kb, self.terms()))
         self.html_pages, self.markdown_pages = {}, {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
@@ -365,16 +370,19 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 raise PluginError(message) from None
             log.error(message)  # in the background: the site is served, its exports or search stale
 
+        child, self.index_child = self.index_child, None
+
         def write() -> None:
             try:
                 write_exports(kb, site)
             except OSError as error:
+                if child is not None:
+                    child.cancel()
                 fail("report exports", error, site)
                 return
             if self.config.search != "prebuilt":
                 return
-            if self.index_child is not None:
-                child, self.index_child = self.index_child, None
+            if child is not None:
                 made = child.result()
                 made.merge_into(cache)
                 for line in made.progress:
@@ -442,7 +450,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         template is most of a page's cost); MkDocs' loop here renders an empty template for the
         former and writes nothing. Not while serving or under --dirty (pages are few there), nor
         without `extra.citekb.parallel` or fork."""
-        if self.serving or self.dirty or not self.config.parallel or not forked.can_fork() or self.nav is None:
+        if self.nav is None or self.serving or self.dirty or not self.config.parallel or not forked.can_fork():
             return
         program = type(config).__module__.split(".")[0]  # mkdocs, or properdocs building the same site
         build_page = getattr(importlib.import_module(f"{program}.commands.build"), "_build_page", None)
@@ -622,6 +630,10 @@ class IndexWork:
     def merge_into(self, cache: analysis.TermCache) -> None:
         cache.entries.update(self.entries)
         cache.used |= self.used
+
+
+def index_of(kb: KnowledgeBase, cache: analysis.TermCache) -> IndexWork:
+    return search_index(cache, documents.search_docs(kb))
 
 
 def search_index(
