@@ -191,7 +191,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             log.warning("citekb: %s", line)
         if reported and config.strict:
             raise PluginError(_strict_failure(reported))
-        if self.config.search == "prebuilt" and not self.serving:
+        if self.config.search == "prebuilt" and not self.serving:  # serving: in the background (on_post_build)
             # Every text segmented here first (on every core), the audit's chunks among them: then the
             # index alone is made in the second process, beside the audit and the pages.
             docs = documents.search_docs(kb)
@@ -202,11 +202,6 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             # In a build, forked workers audit however few the citations: the source pages render meanwhile.
             parallel = True if self.config.parallel and not self.serving else None
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
-        if self.config.search == "prebuilt" and self.serving and self.config.parallel and forked.can_fork():
-            # Serving: nothing more is segmented before the edited page is shown (the rebuild's texts
-            # are cached, but for the edit's): the second process finds its documents and segments
-            # what is new itself. Taken back in the background (on_post_build).
-            self.index_child = forked.Forked(functools.partial(index_of, kb, self.terms()))
         self.html_pages, self.markdown_pages = {}, {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str]) -> None:
@@ -630,10 +625,6 @@ class IndexWork:
     def merge_into(self, cache: analysis.TermCache) -> None:
         cache.entries.update(self.entries)
         cache.used |= self.used
-
-
-def index_of(kb: KnowledgeBase, cache: analysis.TermCache) -> IndexWork:
-    return search_index(cache, documents.search_docs(kb))
 
 
 def search_index(
