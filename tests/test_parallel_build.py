@@ -106,3 +106,34 @@ def test_warnings_from_the_second_process_are_the_builds(tmp_path, strict):
     if strict:
         aborted = re.compile(r"Aborted with (\d+) warnings in strict mode")
         assert aborted.findall(both.log) == aborted.findall(alone.log) == [str(len(warned))]
+
+
+def test_a_second_process_that_gives_no_answer_is_done_in_the_build(tmp_path, monkeypatch, caplog):
+    """Both forked processes (the search index, half the pages) end without an answer: the build
+    makes the index and writes those pages itself, the same bytes as a one-process build."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    make_sample_kb(tmp_path / "kb")
+    monkeypatch.setenv("CITEKB_SOURCES", str(tmp_path / "kb"))
+    monkeypatch.setenv("CITEKB_CACHE", str(tmp_path / "terms.marshal"))
+    monkeypatch.setattr(forked, "_answer", lambda work, pipe: os._exit(1))
+    children: list[bool] = []
+    result = forked.Forked.result
+
+    def waited(self):
+        children.append(self.pid is not None)  # a child was forked, and is waited for here
+        return result(self)
+
+    monkeypatch.setattr(forked.Forked, "result", waited)
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"), strict=True)
+    config.plugins.on_startup(command="build", dirty=False)
+    try:
+        build(config)
+    finally:
+        config.plugins.on_shutdown()
+    assert children == [True, True]  # the pages' process, then the index's
+    assert "written by a second process" not in caplog.text and "made in a second process" not in caplog.text
+    assert "Page skipped" not in caplog.text
+    alone = one_process_build(tmp_path / "kb", tmp_path / "alone", monkeypatch)
+    same_bytes(tmp_path / "site", alone.site)
