@@ -1,4 +1,6 @@
-"""`kb bench`: build a synthetic knowledge base the size of a research team's, and measure it.
+"""`kb bench`: build a synthetic knowledge base the size of a research team's (or copy an existing
+one, `--kb`), and measure it: every figure the median and range of `--runs` runs, with the CPU time
+the build used beside its wall time (both cores busy: a utilisation near 2).
 
 The synthetic text follows statistics derived from the pipeline's corpora (../shared/pipeline,
 246 documents): document length quantiles, line length, and the share of Chinese to English
@@ -13,6 +15,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +26,7 @@ from pathlib import Path
 from benchmarks.browser import free_port
 from build_tools.chunk import chunk_text
 from build_tools.index import byte_sizes, index_files
+from build_tools.lock import FOLDER_LOCK
 from build_tools.models import document_text
 
 # Derived from the 246 documents of ../shared/pipeline/datasets/*/long_context_sampled_*.json
@@ -284,10 +288,13 @@ class BuildRun:
     peak_rss_mb: float
     ok: bool
     log_tail: str
+    cpu_seconds: float = 0.0  # user + system time of the build and every process it waited for
+    cpu_utilisation: float = 0.0  # cpu_seconds / seconds: 1.0 is one core busy throughout, 2.0 both
 
 
 def run_build(command: list[str], env: dict[str, str], timeout: float) -> BuildRun:
-    """Wall time and the child's own peak RSS (os.wait4), killed at the timeout."""
+    """Wall time, CPU time and peak RSS of the child (os.wait4: its own and those of the processes
+    it waited for, such as the audit's workers), killed at the timeout."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -305,7 +312,43 @@ def run_build(command: list[str], env: dict[str, str], timeout: float) -> BuildR
         log.seek(0)
         tail = log.read().decode("utf-8", "replace")[-1500:]
     ok = os.waitstatus_to_exitcode(status) == 0
-    return BuildRun(round(seconds, 2), round(usage.ru_maxrss / 1024, 1), ok, tail)
+    cpu = usage.ru_utime + usage.ru_stime
+    return BuildRun(round(seconds, 2), round(usage.ru_maxrss / 1024, 1), ok, tail, *cpu_figures(cpu, seconds))
+
+
+def cpu_figures(cpu_seconds: float, wall_seconds: float) -> tuple[float, float]:
+    """(CPU seconds, CPU seconds per wall second), rounded as the bench reports them."""
+    return round(cpu_seconds, 2), round(cpu_seconds / wall_seconds, 2) if wall_seconds > 0 else 0.0
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system time of a running process and of the children it has waited for
+    (/proc/PID/stat fields 14-17), None where /proc does not say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def summarize(runs: list[dict]) -> dict:
+    """N runs of one figure set → each number's median, and its [min, max] as `<name>_range`; `ok`
+    when every run was; the first failing run's log tail; `runs`: how many. The median of an even
+    count is the mean of the middle two."""
+    out: dict = {}
+    for key in runs[0]:
+        values = [run[key] for run in runs if key in run]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values) and values:
+            median = statistics.median(values)
+            out[key] = round(median, 2) if isinstance(median, float) else median
+            out[f"{key}_range"] = [min(values), max(values)]
+    out["ok"] = all(run.get("ok", True) for run in runs)
+    failed = next((run for run in runs if not run.get("ok", True)), None)
+    if failed is not None and "log_tail" in failed:
+        out["log_tail"] = failed["log_tail"]
+    out["runs"] = len(runs)
+    return out
 
 
 def folder_bytes(folder: Path) -> tuple[int, int]:
@@ -344,16 +387,42 @@ def fetch(url: str) -> str:
         return ""
 
 
-def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:
-    """`mkdocs serve --dirty`: seconds from saving a one-source edit until the served page shows it,
-    once the server is up and its search index written (an editing researcher's steady state)."""
+def edited_source(kb_root: Path, last: bool = False) -> tuple[str, str]:
+    """(title, slug) of the source a bench edits: the first document of the first corpus file (the
+    last file with `last`) whose title has one text in the whole folder, so that editing it in every
+    corpus file that holds it (`edit_source`) keeps its page and slug."""
     from build_tools.ingest import load
 
+    loaded = load(kb_root)
+    by_title: dict[str, list[str]] = {}
+    for source in loaded.sources.values():
+        by_title.setdefault(source.title, []).append(source.slug)
+    files = sorted((kb_root / "corpora").rglob("*.json"))
+    for path in reversed(files) if last else files:
+        for doc in json.loads(path.read_text(encoding="utf-8")):
+            if isinstance(doc, dict) and len(by_title.get(doc.get("title"), [])) == 1:
+                return doc["title"], by_title[doc["title"]][0]
+    raise ValueError(f"{kb_root}: no corpus document to edit (the bench edits a source in corpora/*.json)")
+
+
+def edit_source(kb_root: Path, title: str, line: str) -> None:
+    """Appends a line to the source titled `title` in every corpus file that holds it."""
+    for path in sorted((kb_root / "corpora").rglob("*.json")):
+        docs = json.loads(path.read_text(encoding="utf-8"))
+        held = [doc for doc in docs if isinstance(doc, dict) and doc.get("title") == title]
+        for doc in held:
+            doc["page_body"] += f"\n{line}"
+        if held:
+            path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+
+
+def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:
+    """`mkdocs serve --dirty`: seconds from saving a one-source edit until the served page shows it,
+    once the server is up and its search index written (an editing researcher's steady state); the
+    CPU time the server used until its index was written, over that wall time."""
+    title, slug = edited_source(kb_root, last=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    edited = sorted((kb_root / "corpora").rglob("*.json"))[-1]
-    docs = json.loads(edited.read_text(encoding="utf-8"))
-    slug = next(s.slug for s in load(kb_root).sources.values() if s.title == docs[0]["title"])
     command = [
         sys.executable,
         "-m",
@@ -375,13 +444,10 @@ def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=prin
             while not fetch(f"{url}search/citekb/manifest.json") and time.monotonic() - started < timeout:
                 time.sleep(0.5)
             indexed = time.monotonic() - started
+            cpu = process_cpu_seconds(process.pid)
             marker = f"编辑标记{random.randrange(10**9)}"
-            docs[0]["page_body"] += f"\n{marker}"
-            progress(
-                f"bench: serving after {first:.1f} s, search index after {indexed:.1f} s; "
-                f"editing {edited.name} (sources/{slug}/)"
-            )
-            edited.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+            progress(f"bench: serving after {first:.1f} s, search index after {indexed:.1f} s; editing sources/{slug}/")
+            edit_source(kb_root, title, marker)
             saved = time.monotonic()
             while marker not in fetch(f"{url}sources/{slug}/") and time.monotonic() - saved < timeout:
                 time.sleep(0.1)
@@ -392,69 +458,115 @@ def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=prin
             process.wait()
         log.seek(0)
         tail = log.read().decode("utf-8", "replace")[-1500:]
+    cpu_until_index = {}
+    if cpu is not None:
+        cpu_until_index = dict(
+            zip(("index_ready_cpu_seconds", "index_ready_cpu_utilisation"), cpu_figures(cpu, indexed))
+        )
     return {
         "first_build_seconds": round(first, 2),
         "index_ready_seconds": round(indexed, 2),
         "edit_visible_seconds": round(seen, 2),
+        **cpu_until_index,
         "ok": ok,
         **({} if ok else {"log_tail": tail}),
     }
 
 
-def bench(sources: int, reports: int, work: Path, plain: bool = True, timeout: float = 3600, progress=print) -> dict:
+def knowledge_base_figures(kb_root: Path) -> dict[str, int]:
+    """An existing folder's counts, as `synthesize` gives them for the one it writes."""
+    from build_tools.knowledge_base import build
+
+    kb = build(kb_root)
+    return {
+        "sources": len(kb.loaded.sources),
+        "chunks": sum(map(len, kb.chunks.values())),
+        "reports": len(kb.cited),
+        "files": len(kb.loaded.files),
+    }
+
+
+def bench(
+    sources: int,
+    reports: int,
+    work: Path,
+    plain: bool = True,
+    timeout: float = 3600,
+    progress=print,
+    runs: int = 1,
+    kb_dir: Path | None = None,
+) -> dict:
+    """Cold build, warm rebuild after a one-source edit, `serve --dirty` and (with `plain`) plain
+    mkdocs-material, each `runs` times, in turn (a drifting machine slows all alike); each figure is
+    the median of its runs, with its range. `kb_dir`: a copy of that knowledge-base folder (never
+    the folder itself: the bench edits it) instead of a synthetic one."""
     kb_root = work / "kb"
     if kb_root.exists():
         shutil.rmtree(kb_root)
-    progress(f"bench: generating {sources} sources and {reports} reports")
-    made = synthesize(kb_root, sources, reports)
+    if kb_dir is not None:
+        progress(f"bench: copying {kb_dir}")
+        shutil.copytree(kb_dir, kb_root, symlinks=True)
+        (kb_root / FOLDER_LOCK).unlink(missing_ok=True)  # a kb verb's hold on the original, not the copy's
+        made = knowledge_base_figures(kb_root)
+    else:
+        progress(f"bench: generating {sources} sources and {reports} reports")
+        made = synthesize(kb_root, sources, reports)
     cache = work / "cache" / "terms.marshal"
-    cache.unlink(missing_ok=True)
     env = {**os.environ, "CITEKB_SOURCES": str(kb_root), "CITEKB_CACHE": str(cache), "NO_MKDOCS_2_WARNING": "1"}
     site = work / "site"
     command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
-    progress("bench: cold build")
-    cold = run_build(command, env, timeout)
-    site_bytes, pages = folder_bytes(site)
-    index_raw, index_gzip = byte_sizes(index_files(site))
-    edited = next((kb_root / "corpora").rglob("*.json"))
-    docs = json.loads(edited.read_text(encoding="utf-8"))
-    docs[0]["page_body"] += "\n新增的一行，用于测量增量重建。"
-    edited.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
-    progress("bench: warm rebuild after editing one source")
-    warm = run_build(command, env, timeout)
-    progress("bench: mkdocs serve --dirty, then a one-source edit")
-    served = serve_edit(kb_root, env, timeout, progress)
+    measured: dict[str, list[dict]] = {"cold": [], "warm": [], "serve": [], "plain": []}
+    sizes: dict[str, int] = {}
+    warm_title = edited_source(kb_root)[0]
+    for number in range(1, runs + 1):
+        of = f" (run {number} of {runs})" if runs > 1 else ""
+        cache.unlink(missing_ok=True)
+        shutil.rmtree(site, ignore_errors=True)
+        progress(f"bench: cold build{of}")
+        measured["cold"].append(asdict(run_build(command, env, timeout)))
+        if not sizes:
+            site_bytes, pages = folder_bytes(site)
+            index_raw, index_gzip = byte_sizes(index_files(site))
+            sizes = {
+                "pages": pages,
+                "site_bytes": site_bytes,
+                "search_index_bytes": index_raw,
+                "search_index_gzip_bytes": index_gzip,
+            }
+        edit_source(kb_root, warm_title, "新增的一行，用于测量增量重建。")
+        progress(f"bench: warm rebuild after editing one source{of}")
+        measured["warm"].append(asdict(run_build(command, env, timeout)))
+        progress(f"bench: mkdocs serve --dirty, then a one-source edit{of}")
+        measured["serve"].append(serve_edit(kb_root, env, timeout, progress))
+        if plain:
+            project = work / "plain"
+            shutil.rmtree(project, ignore_errors=True)
+            plain_material_project(kb_root, project)
+            progress(f"bench: plain mkdocs-material build of the same corpus{of}")
+            run = run_build(
+                [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(project / "mkdocs.yml")],
+                {**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+                timeout,
+            )
+            plain_bytes, plain_pages = folder_bytes(project / "site") if (project / "site").exists() else (0, 0)
+            measured["plain"].append(
+                {
+                    **asdict(run),
+                    "site_bytes": plain_bytes,
+                    "pages": plain_pages,
+                    "timed_out": not run.ok and run.seconds >= timeout,
+                }
+            )
     result = {
         **made,
-        "pages": pages,
-        "site_bytes": site_bytes,
-        "search_index_bytes": index_raw,
-        "search_index_gzip_bytes": index_gzip,
-        "cold": asdict(cold),
-        "warm": asdict(warm),
-        "serve": served,
+        **sizes,
+        "runs": runs,
+        **({"kb": str(kb_dir)} if kb_dir is not None else {}),
+        **{name: summarize(measured[name]) for name in ("cold", "warm", "serve")},
     }
     if plain:
-        project = work / "plain"
-        shutil.rmtree(project, ignore_errors=True)
-        plain_material_project(kb_root, project)
-        progress("bench: plain mkdocs-material build of the same corpus")
-        run = run_build(
-            [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(project / "mkdocs.yml")],
-            {**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-            timeout,
-        )
-        plain_bytes, plain_pages = folder_bytes(project / "site") if (project / "site").exists() else (0, 0)
-        result["plain"] = {
-            **asdict(run),
-            "site_bytes": plain_bytes,
-            "pages": plain_pages,
-            "timed_out": not run.ok and run.seconds >= timeout,
-        }
-        result["plain_over_citekb"] = round(run.seconds / cold.seconds, 2) if cold.seconds else None
-    for run_name in ("cold", "warm"):
-        if result[run_name]["ok"]:
-            result[run_name].pop("log_tail")
-    if plain and result["plain"]["ok"]:
-        result["plain"].pop("log_tail")
+        result["plain"] = summarize(measured["plain"])
+        result["plain"]["timed_out"] = any(run["timed_out"] for run in measured["plain"])
+        cold = result["cold"]["seconds"]
+        result["plain_over_citekb"] = round(result["plain"]["seconds"] / cold, 2) if cold else None
     return result

@@ -454,11 +454,19 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Synthetic knowledge base → cold build, warm rebuild, sizes; and a plain mkdocs-material build.
-    The bench lives outside the library and is imported only when run."""
+    """Synthetic knowledge base (or a copy of --kb) → cold build, warm rebuild, serve edit, sizes; and
+    a plain mkdocs-material build; each figure over --runs runs. The bench lives outside the library
+    and is imported only when run."""
     from benchmarks.scale import bench, citation_scaling
 
+    if args.kb is not None and (args.sources is not None or args.reports is not None or args.citations):
+        return fail("bench: --kb measures that folder as it is: leave out --sources, --reports and --citations")
+    kb_dir = kb_folder(args.kb) if args.kb is not None else None
+    if args.kb is not None and kb_dir is None:
+        return 1
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="citekb-bench-"))
+    if kb_dir is not None and (kb_dir == work.resolve() or kb_dir in work.resolve().parents):
+        return fail(f"bench: --work {args.work} is inside the knowledge-base folder {args.kb}")
     if args.citations:
         result = citation_scaling(
             [int(n) for n in args.citations.split(",")],
@@ -469,12 +477,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print_json(result) if args.json else print(result)
         return 0 if all(row["ok"] for row in result["one_paragraph"]) else 1
     result = bench(
-        args.sources,
-        args.reports,
+        1000 if args.sources is None else args.sources,
+        100 if args.reports is None else args.reports,
         work,
         plain=not args.no_plain,
         timeout=args.timeout,
         progress=lambda line: print(f"kb: {line}", file=sys.stderr),
+        runs=args.runs,
+        kb_dir=kb_dir,
     )
     if args.json:
         print_json(result)
@@ -482,6 +492,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for key, value in result.items():
             print(f"{key}: {value}")
     return 0 if all(result[run]["ok"] for run in ("cold", "warm", "serve")) else 1
+
+
+def positive_int(text: str) -> int:
+    """An argument that counts something done at least once."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {value}")
+    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -564,9 +585,17 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print [{location, title, score}]")
     search.set_defaults(run=cmd_search)
 
-    bench_verb = verbs.add_parser("bench", help="build a synthetic knowledge base and measure the build")
-    bench_verb.add_argument("--sources", type=int, default=1000)
-    bench_verb.add_argument("--reports", type=int, default=100)
+    bench_verb = verbs.add_parser(
+        "bench", help="build a synthetic (or a copy of an existing) knowledge base and measure the build"
+    )
+    bench_verb.add_argument("--sources", type=int, help="synthetic sources (default 1000)")
+    bench_verb.add_argument("--reports", type=int, help="synthetic reports (default 100)")
+    bench_verb.add_argument(
+        "--kb", metavar="DIR", help="measure a copy of this knowledge-base folder instead of a synthetic one"
+    )
+    bench_verb.add_argument(
+        "--runs", type=positive_int, default=1, help="runs of each figure: the median and range are reported"
+    )
     bench_verb.add_argument("--json", action="store_true", help="print the measurements as JSON")
     bench_verb.add_argument("--work", help="folder for the generated corpus and sites (default: a new temporary one)")
     bench_verb.add_argument(

@@ -8,7 +8,9 @@ on_config     checks the settings (extra.citekb: sources, search, audit, cache; 
               folder; pins the build date
 on_pre_build  waits for a background index still being written
 on_files      builds the knowledge base, audits its citations (extra.citekb.audit) and adds every generated page and file
-on_env        compiles the theme's templates once, into .cache/citekb/templates/
+on_nav        keeps the navigation, for the pages written by a second process
+on_env        compiles the theme's templates once, into .cache/citekb/templates/; forks the process
+              that writes every second generated page while MkDocs writes the rest
 on_page_*     fills generated pages: reports through Markdown, everything else as ready HTML
 on_post_page  the page's Content-Security-Policy and referrer policy (build_tools/csp.py); not while serving
 on_post_template the same for the theme's 404.html
@@ -33,6 +35,7 @@ on_startup = plugin.on_startup
 on_config = plugin.on_config
 on_pre_build = plugin.on_pre_build
 on_files = plugin.on_files
+on_nav = plugin.on_nav
 on_env = plugin.on_env
 on_page_markdown = plugin.on_page_markdown
 on_page_content = plugin.on_page_content

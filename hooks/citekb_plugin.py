@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import io
 import json
 import logging
@@ -18,6 +19,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -38,6 +40,7 @@ from build_tools import (
     csp,
     documents,
     export,
+    forked,
     index,
     messages,
     paths,
@@ -51,6 +54,7 @@ from build_tools.models import Source
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
     from mkdocs.livereload import LiveReloadServer
+    from mkdocs.structure.nav import Navigation
     from mkdocs.structure.pages import Page
 
 log = logging.getLogger("mkdocs.hooks.citekb")
@@ -81,16 +85,27 @@ class CitekbConfig(base.Config):
     search = c.Choice(("prebuilt", "material"), default="prebuilt")  # material: Material's worker, for comparison
     audit = Switch(default=True)  # each citation's evidence on the site (issue 15)
     cache = c.File(default=analysis.TERM_CACHE)  # each text's terms by content hash
+    parallel = Switch(default=True)  # the search index built on the second core, beside the pages
 
 
 # The environment variable that overrides each setting (CitekbPlugin.load_settings applies them).
-ENVIRONMENT = {"sources": "CITEKB_SOURCES", "search": "CITEKB_SEARCH", "audit": "CITEKB_AUDIT", "cache": "CITEKB_CACHE"}
+ENVIRONMENT = {
+    "sources": "CITEKB_SOURCES",
+    "search": "CITEKB_SEARCH",
+    "audit": "CITEKB_AUDIT",
+    "cache": "CITEKB_CACHE",
+    "parallel": "CITEKB_PARALLEL",
+}
 
 # MkDocs stamps the build date into pages and the sitemap's gzip header; a fixed date makes two
 # builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
 REPRODUCIBLE_EPOCH = "0"
 STUBS = ".cache/citekb/pages"  # --dirty: one fingerprinted stub per generated page, beside mkdocs.yml
 COMPILED_TEMPLATES = ".cache/citekb/templates"  # the theme's templates, compiled, beside mkdocs.yml
+ELSEWHERE = "citekb-written-elsewhere.html"  # an empty template: the page is written by the second process
+# Citations from which a build audits in forked workers beside the pages: at 1k (1,356) that took
+# 3.4 s of CPU off the build's own process; at the pipeline's 93 it took nothing off it.
+AUDIT_BESIDE_PAGES = 500
 STRICT_LISTED = 50  # problems named in a strict build's error; `kb check --sources` lists them all
 
 
@@ -111,6 +126,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.stub_folder = Path()  # --dirty: STUBS, one folder per knowledge-base folder
         self.kb: KnowledgeBase | None = None
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
+        self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
+        self.nav: Navigation | None = None
+        self.page_child: forked.Forked[list[LogLine]] | None = None  # half the generated pages, written there
+        self.elsewhere: ElsewhereNote | None = None  # MkDocs' note on each of them, left out here
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}
         self.markdown_pages: dict[str, Callable[[render.Link], str]] = {}
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
@@ -176,8 +195,20 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             log.warning("citekb: %s", line)
         if reported and config.strict:
             raise PluginError(_strict_failure(reported))
+        if self.config.search == "prebuilt" and not self.serving:  # serving: in the background (on_post_build)
+            # Every text segmented here first (on every core), the audit's chunks among them: then the
+            # index alone is made in the second process, beside the audit and the pages.
+            docs = documents.search_docs(kb)
+            self.terms().analyses([doc.text for doc in docs], lambda line: log.info("citekb: %s", line))
+            make = functools.partial(search_index, self.terms(), docs)
+            self.index_child = forked.Forked(make, self.config.parallel)
         if self.config.audit:
-            self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept)
+            # In a build, forked workers audit from AUDIT_BESIDE_PAGES citations on, while the source
+            # pages render (audit.PARALLEL_FROM is for a process that waits for them).
+            citations = sum(len(cited.final) for cited in kb.cited.values())
+            beside = self.config.parallel and not self.serving and citations >= AUDIT_BESIDE_PAGES
+            parallel = True if beside else None
+            self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
         self.html_pages, self.markdown_pages = {}, {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False) -> None:
@@ -337,6 +368,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         While serving, both are written in the background: the edited page is shown first, its
         exports and search follow (at 1,000 reports the exports take a second, the index longer)."""
+        self.pages_written_elsewhere()
         if self.kb is None:
             return
         self.audited()  # the workers end with the build, whether or not a page waited for them
@@ -350,17 +382,28 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 raise PluginError(message) from None
             log.error(message)  # in the background: the site is served, its exports or search stale
 
+        child, self.index_child = self.index_child, None
+
         def write() -> None:
             try:
                 write_exports(kb, site)
             except OSError as error:
+                if child is not None:
+                    child.cancel()
                 fail("report exports", error, site)
                 return
             if self.config.search != "prebuilt":
                 return
-            built = index.build_index(
-                documents.search_docs(kb), cache, progress=lambda line: log.info("citekb: %s", line)
-            )
+            if child is not None:
+                made = child.result()
+                made.merge_into(cache)
+                for line in made.progress:
+                    log.info("citekb: %s", line)
+                if child.answered:
+                    log.info("citekb: search index made in a second process while the pages rendered")
+            else:
+                made = search_index(cache, documents.search_docs(kb), lambda line: log.info("citekb: %s", line))
+            built = made.built
             cache.save()
             try:
                 index.write_index(built, folder)
@@ -377,6 +420,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.auditing is not None:
             self.auditing.cancel()
             self.auditing = None
+        if self.index_child is not None:
+            self.index_child.cancel()
+            self.index_child = None
+        if self.page_child is not None:
+            self.page_child.cancel()
+            self.page_child = None
+        if self.elsewhere is not None:
+            self.elsewhere.remove()
+            self.elsewhere = None
 
     def terms(self) -> analysis.TermCache:
         """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
@@ -386,23 +438,68 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.term_cache = analysis.TermCache(path, note=lambda line: log.info("citekb: %s", line))
         return self.term_cache
 
+    def on_nav(self, nav: Navigation, *, config: MkDocsConfig, files: Files) -> Navigation:
+        self.nav = nav
+        return nav
+
     def on_env(self, env: jinja2.Environment, *, config: MkDocsConfig, files: Files) -> jinja2.Environment:
         """The theme's templates compiled once, not by every build (0.9 s of each `mkdocs serve`
-        rebuild at 10,000 sources): a bytecode cache (CompiledTemplates), keyed by each template's source."""
+        rebuild at 10,000 sources): a bytecode cache (CompiledTemplates), keyed by each template's
+        source. Then every page's content is known: half the generated pages are written by a
+        second process (`write_elsewhere`)."""
         folder = Path(config.config_file_path).parent / COMPILED_TEMPLATES
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            env.bytecode_cache = CompiledTemplates(folder)
         except OSError as error:
             log.info("citekb: %s: cannot be made (%s); templates are compiled by every build", folder, error.strerror)
-            return env
-        env.bytecode_cache = CompiledTemplates(folder)
+        self.write_elsewhere(env, config, files)
         return env
+
+    def write_elsewhere(self, env: jinja2.Environment, config: MkDocsConfig, files: Files) -> None:
+        """Every second generated page is put through the theme's template and written by a forked
+        process (`write_pages`, MkDocs' own page step), the rest here, at the same time (the
+        template is most of a page's cost); MkDocs' loop here renders an empty template for the
+        former and writes nothing. Not while serving or under --dirty (pages are few there), nor
+        without `extra.citekb.parallel` or fork."""
+        if self.nav is None or self.serving or self.dirty or not self.config.parallel or not forked.can_fork():
+            return
+        program = type(config).__module__.split(".")[0]  # mkdocs, or properdocs building the same site
+        build_page = getattr(importlib.import_module(f"{program}.commands.build"), "_build_page", None)
+        if build_page is None:
+            return
+        generated = self.html_pages.keys() | self.markdown_pages.keys()
+        doc_files = files.documentation_pages()
+        pages = [file.page for file in doc_files if file.src_uri in generated and file.page is not None][1::2]
+        work = functools.partial(write_pages, build_page, pages, config, doc_files, self.nav, env, program)
+        self.page_child = forked.Forked(work)
+        for page in pages:  # here, from the fork on
+            page.meta["template"] = ELSEWHERE
+        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({ELSEWHERE: ""}), env.loader])
+        self.elsewhere = ElsewhereNote(logging.getLogger(f"{program}.commands.build"), pages)
+
+    def pages_written_elsewhere(self) -> None:
+        """Waits for the second process's pages (or writes them here, if it gave no answer) and says
+        what it logged, as this process would have."""
+        child, note, self.page_child, self.elsewhere = self.page_child, self.elsewhere, None, None
+        if child is None or note is None:
+            return
+        try:
+            lines = child.result()
+        finally:
+            note.remove()
+        for name, level, message in lines:
+            logging.getLogger(name).log(level, "%s", message)
+        if child.answered:
+            log.info("citekb: %d generated pages written by a second process", len(note.pages))
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
         """The page's Content-Security-Policy (build_tools/csp.py): only the theme's inline scripts run,
         nothing loads from elsewhere. Not while serving: the live-reload script MkDocs adds to every
         page it serves is inline, and the policy would block it (`serve --clean`, which MkDocs
         announces as a build, keeps the policy: reload by hand there)."""
+        if not output and self.elsewhere is not None and page.file.src_uri in self.elsewhere.pages:
+            return output  # the second process writes it
         return self.secured(output, get_relative_url(".", page.url), page.file.src_uri, config)
 
     def on_post_template(self, output: str, *, template_name: str, config: MkDocsConfig) -> str:
@@ -530,6 +627,91 @@ class TaskFile(File):
         log.warning(
             "citekb: %s: no longer a file in the knowledge-base folder; not published", path.relative_to(self.root)
         )
+
+
+@dataclass
+class IndexWork:
+    """The search index, and what making it added to the term cache: made in a forked process
+    (forked.Forked), whose cache is its own copy, so the build's cache takes them in (merge_into)."""
+
+    built: index.BuiltIndex
+    entries: dict[bytes, analysis.Analysis]  # texts segmented for it, not in the cache before
+    used: set[bytes]  # every text of this build the cache was asked for
+    progress: list[str]  # its notes, logged by the build (a forked process logs nothing)
+
+    def merge_into(self, cache: analysis.TermCache) -> None:
+        cache.entries.update(self.entries)
+        cache.used |= self.used
+
+
+def search_index(
+    cache: analysis.TermCache, docs: list[index.SearchDoc], note: Callable[[str], None] | None = None
+) -> IndexWork:
+    """The prebuilt search index over `docs` (`documents.search_docs`: every chunk, task-file part
+    and report section): a function of the term cache and the documents alone (no page, no audit),
+    so it is made beside the pages. Its notes go to `note`, or without one into `progress`, for the
+    build to log."""
+    known, progress = set(cache.entries), []
+    built = index.build_index(docs, cache, progress=note or progress.append)
+    return IndexWork(built, {k: v for k, v in cache.entries.items() if k not in known}, set(cache.used), progress)
+
+
+LogLine = tuple[str, int, str]  # logger name, level, message
+
+
+def write_pages(
+    build_page: Callable[..., None],
+    pages: list[Page],
+    config: MkDocsConfig,
+    doc_files: list[File],
+    nav: Navigation,
+    env: jinja2.Environment,
+    program: str,
+) -> list[LogLine]:
+    """Each page through the theme's template and written, by MkDocs' own page step (the same code
+    as its loop: the same bytes), in a forked process (CitekbPlugin.write_elsewhere) or, should it
+    give no answer, in the build itself. What the pages log is kept and returned, for the build
+    to log: a strict build counts it there."""
+    lines: list[LogLine] = []
+    keep = _KeepLines(lines)
+    loggers = [logging.getLogger(), logging.getLogger(program)]  # the program's logger propagates no further
+    handlers = [logger.handlers for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.handlers = [keep]
+        for page in pages:
+            page.meta.pop("template", None)  # ELSEWHERE, where it was set
+            build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+    finally:
+        for logger, kept in zip(loggers, handlers):
+            logger.handlers = kept
+    return lines
+
+
+class _KeepLines(logging.Handler):
+    def __init__(self, lines: list[LogLine]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.name, record.levelno, record.getMessage()))
+
+
+class ElsewhereNote(logging.Filter):
+    """Leaves out MkDocs' "Page skipped … empty output" for the pages the second process writes."""
+
+    def __init__(self, logger: logging.Logger, pages: list[Page]) -> None:
+        super().__init__()
+        self.logger = logger
+        self.pages = {page.file.src_uri for page in pages}
+        self.notes = {f"Page skipped: '{uri}'. Generated empty output." for uri in self.pages}
+        logger.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.notes
+
+    def remove(self) -> None:
+        self.logger.removeFilter(self)
 
 
 def write_exports(kb: KnowledgeBase, site: Path) -> None:

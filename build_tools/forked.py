@@ -1,0 +1,94 @@
+"""Work done in a forked process while the caller goes on: a build's second core.
+
+`Forked(work)` forks at once and runs `work()` in the child, which inherits the caller's memory
+(the knowledge base is not copied or pickled); `result()` waits for the child's answer, pickled
+over a pipe. Where there is no fork, or the child fails in any way (an exception, a signal, no
+answer), `result()` calls `work()` in the caller: the same value, and any error raised where the
+build reports errors, as in a one-process build. `work` must therefore be a pure function of the
+caller's state at the fork, and must not log (the child's log lines would escape a strict build's
+count): it reports nothing but its value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def can_fork() -> bool:
+    """A platform with fork, and more than one core to run the child on."""
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+
+
+class Forked(Generic[T]):
+    def __init__(self, work: Callable[[], T], fork: bool = True) -> None:
+        self.work = work
+        self.pid: int | None = None
+        self.pipe: int | None = None
+        self.answered = False  # the value came from the child
+        if fork and can_fork():
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child; ends in _answer
+                os.close(read_end)
+                _answer(work, write_end)
+            os.close(write_end)
+            self.pid, self.pipe = pid, read_end
+
+    def result(self) -> T:
+        """The child's value, or `work()`'s here when there is no child or it gave no value."""
+        answer = self._child_answer()
+        if answer is not None:
+            try:
+                value = pickle.loads(answer)
+            except Exception:  # noqa: BLE001 - a damaged answer: the work is done again here
+                pass
+            else:
+                self.answered = True
+                return value
+        return self.work()
+
+    def cancel(self) -> None:
+        """The child killed and reaped (the build failed, or it is no longer needed)."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        self._child_answer()
+
+    def _child_answer(self) -> bytes | None:
+        if self.pid is None or self.pipe is None:
+            return None
+        chunks = []
+        try:
+            while chunk := os.read(self.pipe, 1 << 20):
+                chunks.append(chunk)
+        except OSError:
+            chunks = []
+        finally:
+            os.close(self.pipe)
+            status = os.waitpid(self.pid, 0)[1]
+            self.pid = self.pipe = None
+        if os.waitstatus_to_exitcode(status) != 0 or not chunks:
+            return None
+        return b"".join(chunks)
+
+
+def _answer(work: Callable[[], object], pipe: int) -> None:
+    """The child: `work()`'s value pickled into `pipe`, exit status 0; any failure, status 1 and
+    nothing said (the caller does the work again and reports it). Never returns."""
+    status = 1
+    try:
+        data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
+        with open(pipe, "wb", closefd=True) as out:
+            out.write(data)
+        status = 0
+    except BaseException:  # noqa: BLE001 - reported by the caller's own run of the work
+        pass
+    finally:
+        os._exit(status)

@@ -1,0 +1,139 @@
+"""A build uses both cores (the search index is made in a forked process while the pages render)
+and writes the same bytes as a one-process build (`extra.citekb.parallel: false`, or
+CITEKB_PARALLEL=0): the shipped site, the imported pipeline, and a 1k synthetic base (slow)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from fixtures import make_sample_kb
+from helpers import REPO, Build, build_site
+
+from benchmarks.scale import synthesize
+from build_tools import forked
+
+MADE_BESIDE = "search index made in a second process while the pages rendered"
+pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="needs fork and two cores")
+
+
+def one_process_build(sources: Path, site: Path, monkeypatch) -> Build:
+    with monkeypatch.context() as patch:
+        patch.setenv("CITEKB_PARALLEL", "0")
+        built = build_site(sources, site)
+    assert built.returncode == 0, built.log
+    assert MADE_BESIDE not in built.log
+    return built
+
+
+def same_bytes(first: Path, second: Path) -> None:
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert len(files) > 20 and any(f.parts[:2] == ("search", "citekb") for f in files)
+    assert [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()] == []
+
+
+def test_the_shipped_site_is_the_same_from_one_process(shipped, tmp_path, monkeypatch):
+    assert MADE_BESIDE in shipped.log  # the default build made its index in a second process
+    alone = one_process_build(REPO / "sources", tmp_path / "site", monkeypatch)
+    same_bytes(shipped.site, alone.site)
+
+
+@pytest.mark.pipeline
+def test_the_imported_pipeline_is_the_same_from_one_process(imported, tmp_path, monkeypatch):
+    assert MADE_BESIDE in imported.log
+    alone = one_process_build(imported.site.parent / "kb", tmp_path / "site", monkeypatch)
+    same_bytes(imported.site, alone.site)
+
+
+@pytest.mark.slow
+def test_a_1k_base_is_the_same_from_one_process(tmp_path, monkeypatch):
+    synthesize(tmp_path / "kb", 1000, 100)
+    both = build_site(tmp_path / "kb", tmp_path / "both")
+    assert both.returncode == 0 and MADE_BESIDE in both.log, both.log
+    alone = one_process_build(tmp_path / "kb", tmp_path / "alone", monkeypatch)
+    same_bytes(both.site, alone.site)
+
+
+# A hook after ours puts a script into every page: the policy's warning names each page, in
+# whichever process wrote it, and a strict build counts them all.
+SCRIPT_HOOK = """
+def on_page_content(html, page, config, files):
+    return html + '<script>window.pwned = 1</script>'
+"""
+FOREIGN = re.compile(r"WARNING\s+-\s+citekb: (\S+): 1 inline script\(s\) the theme did not write")
+
+
+def build_with_script_hook(sources: Path, folder: Path, parallel: bool, strict: bool) -> Build:
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    (folder / "script.py").write_text(SCRIPT_HOOK, encoding="utf-8")
+    config["docs_dir"] = str(REPO / "docs")
+    config["theme"]["custom_dir"] = str(REPO / "overrides")
+    config["hooks"] = [str(REPO / "hooks" / "citekb.py"), str(folder / "script.py")]
+    (folder / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    env = {
+        **os.environ,
+        "CITEKB_SOURCES": str(sources),
+        "NO_MKDOCS_2_WARNING": "1",
+        "NO_COLOR": "1",
+        "CITEKB_PARALLEL": "1" if parallel else "0",
+    }
+    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(folder / "mkdocs.yml"), "-d", str(folder / "site")]
+    done = subprocess.run(
+        [*command, *(["--strict"] if strict else [])], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
+    )
+    return Build(done.returncode, done.stdout + done.stderr, folder / "site")
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_warnings_from_the_second_process_are_the_builds(tmp_path, strict):
+    make_sample_kb(tmp_path / "kb")
+    runs = {}
+    for parallel in (True, False):
+        (tmp_path / str(parallel)).mkdir()
+        runs[parallel] = build_with_script_hook(tmp_path / "kb", tmp_path / str(parallel), parallel, strict)
+    both, alone = runs[True], runs[False]
+    assert "generated pages written by a second process" in both.log
+    assert both.returncode == alone.returncode == (1 if strict else 0), both.log
+    warned = sorted(FOREIGN.findall(both.log))
+    assert warned == sorted(FOREIGN.findall(alone.log)) and len(warned) > 8  # every page, each said once
+    assert "Page skipped" not in both.log
+    if strict:
+        aborted = re.compile(r"Aborted with (\d+) warnings in strict mode")
+        assert aborted.findall(both.log) == aborted.findall(alone.log) == [str(len(warned))]
+
+
+def test_a_second_process_that_gives_no_answer_is_done_in_the_build(tmp_path, monkeypatch, caplog):
+    """Both forked processes (the search index, half the pages) end without an answer: the build
+    makes the index and writes those pages itself, the same bytes as a one-process build."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    make_sample_kb(tmp_path / "kb")
+    monkeypatch.setenv("CITEKB_SOURCES", str(tmp_path / "kb"))
+    monkeypatch.setenv("CITEKB_CACHE", str(tmp_path / "terms.marshal"))
+    monkeypatch.setattr(forked, "_answer", lambda work, pipe: os._exit(1))
+    children: list[bool] = []
+    result = forked.Forked.result
+
+    def waited(self):
+        children.append(self.pid is not None)  # a child was forked, and is waited for here
+        return result(self)
+
+    monkeypatch.setattr(forked.Forked, "result", waited)
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"), strict=True)
+    config.plugins.on_startup(command="build", dirty=False)
+    try:
+        build(config)
+    finally:
+        config.plugins.on_shutdown()
+    assert children == [True, True]  # the pages' process, then the index's
+    assert "written by a second process" not in caplog.text and "made in a second process" not in caplog.text
+    assert "Page skipped" not in caplog.text
+    alone = one_process_build(tmp_path / "kb", tmp_path / "alone", monkeypatch)
+    same_bytes(tmp_path / "site", alone.site)
