@@ -18,6 +18,10 @@ def test_shipped_site_has_no_broken_links(shipped):
 def test_imported_pipeline_has_no_broken_links(imported):
     report = kb_check(imported.site)
     assert report["broken"] == [] and report["pages"] > 250
+
+
+@pytest.mark.slow  # 90 s: the second checker over every page of the pipeline; the shipped site's run stays in the suite
+def test_linkchecker_agrees_on_the_imported_pipeline(imported):
     assert linkchecker(imported.site) == []
 
 
