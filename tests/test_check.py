@@ -9,9 +9,10 @@ from helpers import kb, kb_check, linkchecker
 
 
 def test_shipped_site_has_no_broken_links(shipped):
+    """`kb check` here; linkchecker over the same site in the next test, whose exact findings (the
+    two planted breaks and nothing else) say the rest of the site is whole for it too."""
     report = kb_check(shipped.site)
     assert report["broken"] == [] and report["pages"] >= 10
-    assert linkchecker(shipped.site) == []
 
 
 @pytest.mark.pipeline
