@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -157,3 +158,26 @@ def linkchecker(site: Path) -> list[dict]:
     ]
     assert done.returncode == (1 if problems else 0), done.stderr[-2000:]
     return problems
+
+
+def post_build_errors(site: Path, caplog: pytest.LogCaptureFixture, serving: bool) -> list[str]:
+    """The plugin's post-build step (exports, search index) run in-process over the knowledge base
+    CITEKB_SOURCES names: the one error a build stops with (it must stop), or, serving, the errors
+    the background writer logs while the site goes on."""
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import PluginError
+    from mkdocs.structure.files import Files
+
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(site))
+    config.plugins.on_startup(command="serve" if serving else "build", dirty=False)
+    config = config.plugins.on_config(config)
+    plugin = next(hook.plugin for hook in config.plugins.values() if hasattr(hook, "plugin"))
+    config.plugins.on_files(Files([]), config=config)
+    if not serving:
+        with pytest.raises(PluginError) as raised:
+            plugin.on_post_build(config=config)
+        return [str(raised.value)]
+    with caplog.at_level(logging.ERROR):
+        plugin.on_post_build(config=config)
+        plugin.indexing.join()
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import jinja2
 import pytest
 from fixtures import make_sample_kb
-from helpers import REPO
+from helpers import REPO, post_build_errors
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -661,10 +661,6 @@ def test_kb_search_over_a_damaged_index_is_one_line(tmp_path, name):
 def test_a_search_index_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, caplog, serving):
     """A full disk under the site folder: a build stops with one line naming the file; while serving,
     the background writer logs it (no thread traceback) and the served site goes on."""
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import PluginError
-    from mkdocs.structure.files import Files
-
     monkeypatch.setenv("CITEKB_SOURCES", str(make_sample_kb(tmp_path / "kb")))
     monkeypatch.setenv("CITEKB_CACHE", str(tmp_path / "terms.marshal"))
 
@@ -672,21 +668,8 @@ def test_a_search_index_that_cannot_be_written_is_one_line(tmp_path, monkeypatch
         raise OSError(errno.ENOSPC, "No space left on device", str(folder / "manifest.json"))
 
     monkeypatch.setattr(index, "write_index", full)
-    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
-    config.plugins.on_startup(command="serve" if serving else "build", dirty=False)
-    config = config.plugins.on_config(config)
-    plugin = next(hook.plugin for hook in config.plugins.values() if hasattr(hook, "plugin"))
-    config.plugins.on_files(Files([]), config=config)
     expected = f"citekb: search index not written: {tmp_path / 'site' / 'search' / 'citekb' / 'manifest.json'}: No space left on device"
-    if not serving:
-        with pytest.raises(PluginError, match="search index not written") as raised:
-            plugin.on_post_build(config=config)
-        assert str(raised.value) == expected
-        return
-    with caplog.at_level(logging.ERROR):
-        plugin.on_post_build(config=config)
-        plugin.indexing.join()
-    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [expected]
+    assert post_build_errors(tmp_path / "site", caplog, serving) == [expected]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import mimetypes
 import re
 import shutil
@@ -23,7 +22,7 @@ import pytest
 from bs4 import BeautifulSoup
 from doubling import assert_linear
 from fixtures import make_sample_kb
-from helpers import REPO, build_site, kb, kb_check
+from helpers import build_site, kb, kb_check, post_build_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -509,28 +508,11 @@ def test_each_report_page_offers_its_exports(tmp_path):
 def test_exports_that_cannot_be_written_are_one_line(tmp_path, monkeypatch, caplog, serving):
     """A file where a report page's folder belongs: a build stops with one line naming the file;
     while serving, the background writer logs it and the served site goes on."""
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import PluginError
-    from mkdocs.structure.files import Files
-
     monkeypatch.setenv("CITEKB_SOURCES", str(make_sample_kb(tmp_path / "kb")))
     monkeypatch.setenv("CITEKB_CACHE", str(tmp_path / "terms.marshal"))
     (tmp_path / "site" / "reports").mkdir(parents=True)
     (tmp_path / "site" / "reports" / "demo").write_text("a file")
-    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
-    config.plugins.on_startup(command="serve" if serving else "build", dirty=False)
-    config = config.plugins.on_config(config)
-    plugin = next(hook.plugin for hook in config.plugins.values() if hasattr(hook, "plugin"))
-    config.plugins.on_files(Files([]), config=config)
     expected = (
         f"citekb: report exports not written: {tmp_path / 'site' / 'reports' / 'demo' / 'report.txt'}: File exists"
     )
-    if not serving:
-        with pytest.raises(PluginError) as raised:
-            plugin.on_post_build(config=config)
-        assert str(raised.value) == expected
-        return
-    with caplog.at_level(logging.ERROR):
-        plugin.on_post_build(config=config)
-        plugin.indexing.join()
-    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [expected]
+    assert post_build_errors(tmp_path / "site", caplog, serving) == [expected]
