@@ -181,3 +181,16 @@ def post_build_errors(site: Path, caplog: pytest.LogCaptureFixture, serving: boo
         plugin.on_post_build(config=config)
         plugin.indexing.join()
     return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+
+
+def search_box(page, url: str, query: str):
+    """Material's search box on the site's home page with `query` typed, once the search worker has
+    the index (docs.json has arrived): the box. The End key: Material queries on keyup, as when an
+    input method commits the text."""
+    with page.expect_response(lambda response: "search/citekb/docs.json" in response.url):
+        page.goto(url + "/")
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.fill(query)
+    box.press("End")
+    return box

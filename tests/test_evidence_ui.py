@@ -21,7 +21,7 @@ import markdown
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from helpers import REPO, Build, kb, serve, write_page
+from helpers import REPO, Build, kb, search_box, serve, write_page
 
 from build_tools import render
 from build_tools.ingest import Loaded
@@ -595,12 +595,7 @@ def test_on_a_phone_the_buttons_are_at_hand_and_a_tap_goes_to_the_next(served, b
 def test_search_snippets_of_a_report_leave_the_marks_out(evidence_site, tab):
     """A report section's snippet is its words: neither a citation's label nor its verdict."""
     with serve(evidence_site.site) as url:
-        with tab.expect_response(lambda response: "search/citekb/docs.json" in response.url):
-            tab.goto(url + "/")
-        box = tab.locator("input.md-search__input")
-        box.click()
-        box.fill("护城河很深")
-        box.press("End")
+        search_box(tab, url, "护城河很深")
         result = tab.locator('.md-search-result__list a[href*="reports/evidence/"][href*="#"]').first
         result.wait_for(state="visible", timeout=15000)
         snippet = result.inner_text()

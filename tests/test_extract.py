@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from fixtures import pdf_bytes, png_bytes
-from helpers import PIPELINE, build_site, kb, serve
+from helpers import PIPELINE, build_site, kb, search_box, serve
 from pdfminer.high_level import extract_text
 
 from build_tools import documents, render
@@ -243,12 +243,7 @@ def test_pipeline_pdf_pages_are_pdfminers():
 @pytest.mark.browser
 def test_search_box_finds_a_pdf_page_and_lands_on_it(built, page):
     with serve(built.site) as url:
-        with page.expect_response(lambda response: "search/citekb/docs.json" in response.url):
-            page.goto(url + "/")
-        box = page.locator("input.md-search__input")
-        box.click()
-        box.fill("latency budgets")
-        box.press("End")
+        search_box(page, url, "latency budgets")
         first = page.locator('.md-search-result__list > li a[href*="#"]').first
         first.wait_for(state="visible", timeout=15000)
         assert first.get_attribute("href").endswith("#page-2")

@@ -23,7 +23,7 @@ from fixtures import (
     make_active_files_kb,
     make_template_payload_kb,
 )
-from helpers import REPO, Build, build_site, kb_check, serve
+from helpers import REPO, Build, build_site, kb_check, search_box, serve
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from mkdocs.utils.meta import get_data
@@ -311,12 +311,7 @@ def test_search_results_show_titles_headings_and_text_as_text(payload, page):
     citekb-search.js, put in as HTML by Material; then the result's page, its words highlighted."""
     built, _ = payload
     with serve(built.site) as url:
-        with page.expect_response(lambda response: "search/citekb/docs.json" in response.url):
-            page.goto(url + "/")
-        box = page.locator("input.md-search__input")
-        box.click()
-        box.fill("onerror pwned")
-        box.press("End")
+        search_box(page, url, "onerror pwned")
         results = page.locator(".md-search-result__list")
         results.locator("li").first.wait_for(state="visible", timeout=15000)
         shown = results.inner_text()

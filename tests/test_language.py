@@ -15,7 +15,7 @@ import markdown
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from helpers import REPO, serve
+from helpers import REPO, search_box, serve
 
 from build_tools import render
 from build_tools.documents import search_docs
@@ -263,12 +263,7 @@ def test_search_results_name_a_chunk_in_chinese(shipped, browser):
     #chunk-N); the label is the index's own (docs.json), not the worker's."""
     tab = browser.new_page(viewport={"width": 1280, "height": 900})
     with serve(shipped.site) as url:
-        with tab.expect_response(lambda response: "search/citekb/docs.json" in response.url):
-            tab.goto(f"{url}/")
-        box = tab.locator("input.md-search__input")
-        box.click()
-        box.fill("开源模型")
-        box.press("End")
+        search_box(tab, url, "开源模型")
         result = tab.locator('.md-search-result__list > li a[href*="#chunk-"]').first
         result.wait_for(state="visible", timeout=15000)
         number = result.get_attribute("href").rpartition("#chunk-")[2]

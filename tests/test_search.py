@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from helpers import REPO, kb, search_worker, serve
+from helpers import REPO, kb, search_box, search_worker, serve
 
 from build_tools import analysis, search
 from build_tools.analysis import TermCache, tokenize
@@ -504,12 +504,7 @@ def test_browser_worker_and_searcher_agree_on_generated_queries(shipped, page, t
 def test_search_box_finds_the_chunk_and_lands_on_it(shipped, page, query):
     expected = shipped_chunk_with(query)
     with serve(shipped.site) as url:
-        with page.expect_response(lambda response: "search/citekb/docs.json" in response.url):
-            page.goto(url + "/")  # the worker has loaded the index when docs.json has arrived
-        box = page.locator("input.md-search__input")
-        box.click()
-        box.fill(query)
-        box.press("End")  # Material queries on keyup, as when an input method commits the text
+        search_box(page, url, query)
         first = page.locator('.md-search-result__list > li a[href*="#"]').first  # the chunk under its page
         first.wait_for(state="visible", timeout=15000)
         article = first.locator("article")
