@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin
 
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 
 from benchmarks.browser import SEARCH_WORKER, script, serve, worker_url
@@ -51,10 +52,18 @@ class Build:
 
 
 def build_site(
-    sources: Path, site: Path, strict: bool = True, dirty: bool = False, quiet: bool = False, audit: bool = True
+    sources: Path,
+    site: Path,
+    strict: bool = True,
+    dirty: bool = False,
+    quiet: bool = False,
+    audit: bool = True,
+    parallel: bool | None = None,
+    config: Path = REPO / "mkdocs.yml",
 ) -> Build:
-    """`mkdocs build` of the project's mkdocs.yml over another knowledge-base folder (`quiet`: with -q;
-    `audit`: the citation audit, on as by default)."""
+    """`mkdocs build` of the project's mkdocs.yml (or `config`) over another knowledge-base folder
+    (`quiet`: with -q; `audit`: the citation audit, on as by default; `parallel`, when given, sets
+    CITEKB_PARALLEL)."""
     env = {
         **os.environ,
         "CITEKB_SOURCES": str(sources),
@@ -62,12 +71,26 @@ def build_site(
         "NO_COLOR": "1",
         "CITEKB_AUDIT": "true" if audit else "false",
     }
-    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
+    if parallel is not None:
+        env["CITEKB_PARALLEL"] = "1" if parallel else "0"
+    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(site)]
     command += ["--strict"] if strict else []
     command += ["--dirty"] if dirty else []
     command += ["-q"] if quiet else []
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     return Build(done.returncode, done.stdout + done.stderr, site)
+
+
+def build_with_hook(sources: Path, folder: Path, hook: str, **options) -> Build:
+    """`build_site` with one more hook after ours (`hook`, its Python source), from a copy of
+    mkdocs.yml in `folder`; the site in folder/site. `options` as `build_site`'s."""
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    (folder / "extra_hook.py").write_text(hook, encoding="utf-8")
+    config["docs_dir"] = str(REPO / "docs")
+    config["theme"]["custom_dir"] = str(REPO / "overrides")
+    config["hooks"] = [str(REPO / "hooks" / "citekb.py"), str(folder / "extra_hook.py")]
+    (folder / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return build_site(sources, folder / "site", config=folder / "mkdocs.yml", **options)
 
 
 def section_text(section) -> str:

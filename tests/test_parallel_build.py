@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from fixtures import make_sample_kb
-from helpers import REPO, Build, build_site
+from helpers import REPO, Build, build_site, build_with_hook
 
 from benchmarks.scale import synthesize
 from build_tools import forked
@@ -69,34 +66,15 @@ def on_page_content(html, page, config, files):
 FOREIGN = re.compile(r"WARNING\s+-\s+citekb: (\S+): 1 inline script\(s\) the theme did not write")
 
 
-def build_with_script_hook(sources: Path, folder: Path, parallel: bool, strict: bool) -> Build:
-    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
-    (folder / "script.py").write_text(SCRIPT_HOOK, encoding="utf-8")
-    config["docs_dir"] = str(REPO / "docs")
-    config["theme"]["custom_dir"] = str(REPO / "overrides")
-    config["hooks"] = [str(REPO / "hooks" / "citekb.py"), str(folder / "script.py")]
-    (folder / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    env = {
-        **os.environ,
-        "CITEKB_SOURCES": str(sources),
-        "NO_MKDOCS_2_WARNING": "1",
-        "NO_COLOR": "1",
-        "CITEKB_PARALLEL": "1" if parallel else "0",
-    }
-    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(folder / "mkdocs.yml"), "-d", str(folder / "site")]
-    done = subprocess.run(
-        [*command, *(["--strict"] if strict else [])], cwd=REPO, env=env, capture_output=True, text=True, timeout=900
-    )
-    return Build(done.returncode, done.stdout + done.stderr, folder / "site")
-
-
 @pytest.mark.parametrize("strict", [False, True])
 def test_warnings_from_the_second_process_are_the_builds(tmp_path, strict):
     make_sample_kb(tmp_path / "kb")
     runs = {}
     for parallel in (True, False):
         (tmp_path / str(parallel)).mkdir()
-        runs[parallel] = build_with_script_hook(tmp_path / "kb", tmp_path / str(parallel), parallel, strict)
+        runs[parallel] = build_with_hook(
+            tmp_path / "kb", tmp_path / str(parallel), SCRIPT_HOOK, strict=strict, parallel=parallel
+        )
     both, alone = runs[True], runs[False]
     assert "generated pages written by a second process" in both.log
     assert both.returncode == alone.returncode == (1 if strict else 0), both.log
