@@ -235,8 +235,9 @@ def filters(reports: list[Report]) -> str:
     citekb-report-filters.js shows it (without scripts the page is the whole list, nothing to filter)."""
     words = REPORTS_INDEX
     lists = []
+    every = [row_facets(r) for r in reports]
     for facet in ("task", "model", "context", "status"):
-        values = sorted({row_facets(r)[facet] for r in reports})
+        values = sorted({facets[facet] for facets in every})
         if facet == "status":
             values = [v for v in (STATUS_OK, *FAILURE_LABELS) if v in values]
         shown = {STATUS_OK: words["ok"], **FAILURE_LABELS} if facet == "status" else {}
