@@ -8,7 +8,7 @@ import re
 
 import pytest
 from doubling import Shape, assert_linear
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from build_tools import commonmark
@@ -198,6 +198,7 @@ def test_rag_references_are_read_as_the_regular_expression_reads_them(text):
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(one_line)
+@example("0, ,")  # a separator right after the last one's trailing space (found by hypothesis)
 def test_locators_and_numbers_are_read_as_the_regular_expressions_read_them(text):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parse, "_LOCATORS", OLD_LOCATORS)

@@ -96,9 +96,10 @@ _BARE_FILE = re.compile(
 )
 _BARE_URL = re.compile(r"\[\s*+(?P<url>https?://[^\s\[\]]{1,500})\s*+\]", re.IGNORECASE)
 _FILE_WITH_LOCATOR = re.compile(r"^(?P<name>.+?\.[A-Za-z0-9]{1,5})\s*(?:[,，]\s*(?P<locator>.*))?$")
-# A separator starts where white space starts (`(?<!\s)`): a run of spaces is read once, not once
-# per position in it.
-_NUMBER_SEPARATOR = re.compile(r"(?<!\s)\s*[,，、]\s*|(?<!\s)\s+and\s+|(?<!\s)\s*和\s*")
+# White space before a separator is taken only from where it starts (`(?<!\s)`): a run of spaces is
+# read once, not once per position in it. A separator right after the last one's trailing spaces
+# still starts at its mark (`0, ,` is 0, an empty token and another, as `\s*[,，、]\s*` splits it).
+_NUMBER_SEPARATOR = re.compile(r"(?:(?<!\s)\s+)?[,，、]\s*|(?<!\s)\s+and\s+|(?:(?<!\s)\s+)?和\s*")
 _CHUNK_WORD = re.compile(r"^chunks?\s*", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d+$")
 _RANGE = re.compile(r"^(\d+)\s*(?:-{1,2}|[–—~～至到])\s*(\d+)$")
