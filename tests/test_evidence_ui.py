@@ -17,7 +17,6 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-import markdown
 import pytest
 import yaml
 from bs4 import BeautifulSoup
@@ -61,8 +60,7 @@ def judged(kb: KnowledgeBase, verdicts: list[str | None], slug: str = "r", **fie
 
 
 def page(kb: KnowledgeBase, slug: str = "r") -> BeautifulSoup:
-    converter = markdown.Markdown(extensions=["attr_list", "tables", "admonition", "toc"])
-    return BeautifulSoup(converter.convert(render.report_page(kb, kb.cited[slug], lambda t: t)), "html.parser")
+    return BeautifulSoup(render.report_page(kb, kb.cited[slug], lambda t: t), "html.parser")
 
 
 def cite(title: str, chunk: int = 0) -> str:
@@ -136,9 +134,7 @@ def test_a_supported_citation_with_nothing_missing_says_only_what_it_holds():
 
 def test_the_table_of_contents_leaves_the_mark_out():
     kb = judged(knowledge(f"## 结论 {cite(A)}\n\n正文。"), ["unsupported"])
-    html = markdown.Markdown(extensions=["attr_list", "tables", "toc"]).convert(
-        render.report_page(kb, kb.cited["r"], lambda t: t)
-    )
+    html = render.report_page(kb, kb.cited["r"], lambda t: t)
     (entry,) = [text for _, _, text in render.outline(html) if text.startswith("结论")]
     assert "✗" not in entry and VERDICT_LABELS["unsupported"] not in entry
 

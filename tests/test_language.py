@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import markdown
 import pytest
 import yaml
 from bs4 import BeautifulSoup
@@ -117,10 +116,9 @@ def pages(kb: KnowledgeBase) -> dict[str, str]:
     def link(target: str) -> str:
         return target
 
-    converter = markdown.Markdown(extensions=["attr_list", "tables", "admonition", "toc"])
     out = {
         "source": render.source_page(kb, kb.loaded.sources["s0"], link),
-        "report": converter.convert(render.report_page(kb, kb.cited["r"], link)),
+        "report": render.report_page(kb, kb.cited["r"], link),
         "health": render.health_page(kb, link),
         "comparison": render.stats_page(kb, link),
         "sources": render.sources_index(kb, link),

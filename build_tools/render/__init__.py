@@ -10,7 +10,7 @@ from .citations import citation_html, outline, report_html
 from .comparison import stats_page
 from .files import file_page, file_url, part_label
 from .health import health_page
-from .markup import Link, esc, inline
+from .markup import Link, esc
 from .reports import report_page, reports_index
 from .sources import source_page, sources_index
 
@@ -21,7 +21,6 @@ __all__ = [
     "file_page",
     "file_url",
     "health_page",
-    "inline",
     "outline",
     "part_label",
     "report_html",

@@ -23,7 +23,7 @@ from ..messages import (
 from ..models import VERDICTS, Audit, Report, Resolved
 from ..validation import CitationKey, citation_diff, citation_key
 from .citations import why
-from .markup import Link, counts_html, esc, index_table, status_counts
+from .markup import Link, counts_html, esc, index_table, section_heading, status_counts
 
 
 def unchanged(report: Report) -> bool:
@@ -126,13 +126,13 @@ def validation_html(cited: CitedReport, link: Link, audits: list[Audit | None] |
     report = cited.report
     return (
         f"<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n"
-        "### 引用变化 {#citation-diff}\n\n"
+        + section_heading("citation-diff", "引用变化", 3)
         + (
             index_table((CHANGES_TABLE[c] for c in CHANGE_COLUMNS), rows, "citekb-index citekb-changes") + "\n"
             if rows
             else "<p>引用没有变化。</p>\n"
         )
-        + "\n### 文本差异 {#text-diff}\n\n"
+        + section_heading("text-diff", "文本差异", 3)
         + text_diff_html(
             without_citations(report.original or "", cited.original), without_citations(report.final, cited.final)
         )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from ..messages import (
     NO_CITATIONS,
+    PERMALINK,
     STATUS_LABELS,
 )
 from ..models import Resolved
@@ -16,26 +17,6 @@ Link = Callable[[str], str]
 
 
 SHORT_TITLE = 18
-
-
-# Characters Markdown would act on inside inline HTML; entities keep them literal.
-_MARKDOWN_ACTIVE = str.maketrans(
-    {
-        "*": "&#42;",
-        "_": "&#95;",
-        "`": "&#96;",
-        "[": "&#91;",
-        "]": "&#93;",
-        "\\": "&#92;",
-        "|": "&#124;",
-        "\n": "&#10;",
-        "\r": "&#13;",  # Python-Markdown reads a lone CR as a line break too
-        "\t": "&#9;",  # and expands tabs into spaces
-        "{": "&#123;",
-        "}": "&#125;",
-        "~": "&#126;",
-    }
-)  # no "#": html.escape's own entities contain it, and with "\n" gone it cannot start a heading
 
 
 def esc(text: str) -> str:
@@ -47,19 +28,18 @@ def html_line(text: str) -> str:
     return esc(text).replace("\n", "&#10;")
 
 
-def inline(text: str) -> str:
-    """Escaped text that stays literal even inside a Markdown paragraph, heading or table cell (a
-    heading's closing `#`s would be dropped: the last one is an entity)."""
-    text = esc(text).translate(_MARKDOWN_ACTIVE)
-    return text[:-1] + "&#35;" if text.endswith("#") else text
-
-
 def short(text: str, limit: int = SHORT_TITLE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def page_header(title: str, lead: str = "") -> str:
     return f'<h1 id="title">{esc(title)}</h1>\n' + (f'<p class="citekb-lead">{lead}</p>\n' if lead else "")
+
+
+def section_heading(anchor: str, text: str, level: int = 2) -> str:
+    """A page section's heading with its permalink, as Python-Markdown's toc extension writes one."""
+    link = f'<a class="headerlink" href="#{anchor}" title="{PERMALINK}">¶</a>'
+    return f'<h{level} id="{anchor}">{esc(text)}{link}</h{level}>\n'
 
 
 def index_table(heads: Iterable[str], rows: Iterable[str], classes: str = "citekb-index") -> str:

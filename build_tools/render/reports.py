@@ -35,7 +35,7 @@ from ..paths import (
 from ..stats import failure
 from .changes import unchanged, validation_html
 from .citations import report_html
-from .markup import Link, counts_html, esc, index_table, inline, page_header, status_counts
+from .markup import Link, counts_html, esc, index_table, page_header, section_heading, status_counts
 
 CHECKS = (*VERDICTS, "unresolved")  # what the report header counts, in this order
 
@@ -158,7 +158,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     meta.append(("文件", report.path))
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     parts = [
-        f"# {inline(report.title)}\n",
+        page_header(report.title),
         f'<p class="citekb-subtitle">{esc(report.subtitle)}</p>\n'
         if report.subtitle and report.subtitle != report.title
         else "",
@@ -169,25 +169,31 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     ]
     if report.query:
         parts.append(
-            f'## 查询 {{#query}}\n\n<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n'
+            section_heading("query", "查询")
+            + f'<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n'
         )
     parts.append(
-        "## 最终报告 {#final}\n\n"
+        section_heading("final", "最终报告")
         + report_html(report.final, cited.final, kb, link, "final", kb.audits.get(report.slug))
         + "\n"
     )
     if report.original is not None and unchanged(report):
-        parts.append("## 验证改动 {#validation}\n\n<p>验证没有改动这份报告：原始版本与最终版本相同。</p>\n")
-    elif report.original is not None:
-        parts.append("## 验证改动 {#validation}\n\n" + validation_html(cited, link, kb.audits.get(report.slug)) + "\n")
         parts.append(
-            "## 原始报告（验证前） {#original}\n\n"
+            section_heading("validation", "验证改动") + "<p>验证没有改动这份报告：原始版本与最终版本相同。</p>\n"
+        )
+    elif report.original is not None:
+        parts.append(
+            section_heading("validation", "验证改动") + validation_html(cited, link, kb.audits.get(report.slug)) + "\n"
+        )
+        parts.append(
+            section_heading("original", "原始报告（验证前）")
             + report_html(report.original, cited.original, kb, link, "original")
             + "\n"
         )
     if report.meta.get("summary"):
         parts.append(
-            '## 运行摘要 {#summary}\n\n<details class="citekb-summary"><summary>流水线输出的摘要（原样）</summary>'
+            section_heading("summary", "运行摘要")
+            + '<details class="citekb-summary"><summary>流水线输出的摘要（原样）</summary>'
             f'<div class="citekb-text">{esc(report.meta["summary"])}</div></details>\n'
         )
     return "\n".join(parts)
