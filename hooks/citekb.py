@@ -11,7 +11,9 @@ on_files      builds the knowledge base, audits its citations (extra.citekb.audi
 on_nav        keeps the navigation, for the pages written by a second process
 on_env        compiles the theme's templates once, into .cache/citekb/templates/; forks the process
               that writes every second generated page while MkDocs writes the rest
-on_page_*     fills generated pages: reports through Markdown, everything else as ready HTML
+on_pre_page   a generated page skips MkDocs' Markdown step: its HTML is ours
+on_page_*     fills generated pages with their HTML; the theme's page around it comes from a frame
+              (hooks/citekb_frames.py), learnt once per kind of page and checked against full renders
 on_post_page  the page's Content-Security-Policy and referrer policy (build_tools/csp.py); not while serving
 on_post_template the same for the theme's 404.html
 on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
@@ -37,8 +39,10 @@ on_pre_build = plugin.on_pre_build
 on_files = plugin.on_files
 on_nav = plugin.on_nav
 on_env = plugin.on_env
+on_pre_page = plugin.on_pre_page
 on_page_markdown = plugin.on_page_markdown
 on_page_content = plugin.on_page_content
+on_page_context = plugin.on_page_context
 on_post_page = plugin.on_post_page
 on_post_template = plugin.on_post_template
 on_post_build = plugin.on_post_build

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import jinja2
+from citekb_frames import FILLED, FILLED_SOURCE, Frames
+from markupsafe import Markup
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
@@ -133,6 +135,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}  # every generated page: its HTML
         self.outlined: set[str] = set()  # the generated pages whose table of contents is their headings
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
+        self.frames: Frames | None = None  # the theme's page around generated pages' content (on_env)
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         self.serving, self.dirty = command == "serve", dirty
@@ -367,7 +370,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         html = make(_linker(page))
         if page.file.src_uri in self.outlined:
             page.toc = _toc(render.outline(html))
+        else:
+            page.meta["template"] = FILLED  # its theme template's output is made by self.frames
         return html
+
+    def on_page_context(self, context: dict, *, page: Page, config: MkDocsConfig, nav: Navigation) -> dict:
+        if page.meta.get("template") == FILLED:
+            assert self.frames is not None
+            context["citekb_filled"] = Markup(self.frames.output(page, context))
+        return context
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Each report's exports beside its page, and the prebuilt search index over every chunk
@@ -460,6 +471,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             env.bytecode_cache = CompiledTemplates(folder)
         except OSError as error:
             log.info("citekb: %s: cannot be made (%s); templates are compiled by every build", folder, error.strerror)
+        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({ELSEWHERE: "", FILLED: FILLED_SOURCE}), env.loader])
+        self.frames = Frames(env)
         self.write_elsewhere(env, config, files)
         return env
 
@@ -478,11 +491,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         generated = self.html_pages.keys()
         doc_files = files.documentation_pages()
         pages = [file.page for file in doc_files if file.src_uri in generated and file.page is not None][1::2]
-        work = functools.partial(write_pages, build_page, pages, config, doc_files, self.nav, env, program)
+        templates = {page.file.src_uri: page.meta.get("template") for page in pages}
+        work = functools.partial(write_pages, build_page, pages, templates, config, doc_files, self.nav, env, program)
         self.page_child = forked.Forked(work)
         for page in pages:  # here, from the fork on
             page.meta["template"] = ELSEWHERE
-        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({ELSEWHERE: ""}), env.loader])
         self.elsewhere = ElsewhereNote(logging.getLogger(f"{program}.commands.build"), pages)
 
     def pages_written_elsewhere(self) -> None:
@@ -669,6 +682,7 @@ LogLine = tuple[str, int, str]  # logger name, level, message
 def write_pages(
     build_page: Callable[..., None],
     pages: list[Page],
+    templates: dict[str, str | None],
     config: MkDocsConfig,
     doc_files: list[File],
     nav: Navigation,
@@ -677,8 +691,9 @@ def write_pages(
 ) -> list[LogLine]:
     """Each page through the theme's template and written, by MkDocs' own page step (the same code
     as its loop: the same bytes), in a forked process (CitekbPlugin.write_elsewhere) or, should it
-    give no answer, in the build itself. What the pages log is kept and returned, for the build
-    to log: a strict build counts it there."""
+    give no answer, in the build itself, each with the template it had (`templates`; the build's own
+    copy says ELSEWHERE). What the pages log is kept and returned, for the build to log: a strict
+    build counts it there."""
     lines: list[LogLine] = []
     keep = _KeepLines(lines)
     loggers = [logging.getLogger(), logging.getLogger(program)]  # the program's logger propagates no further
@@ -687,7 +702,10 @@ def write_pages(
         for logger in loggers:
             logger.handlers = [keep]
         for page in pages:
-            page.meta.pop("template", None)  # ELSEWHERE, where it was set
+            if (template := templates[page.file.src_uri]) is None:
+                page.meta.pop("template", None)
+            else:
+                page.meta["template"] = template
             build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
     finally:
         for logger, kept in zip(loggers, handlers):
