@@ -8,11 +8,10 @@ import sys
 
 import jinja2
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from fixtures import HEADER_BREAKERS, TITLE_INJECTION, make_template_payload_kb
 from helpers import REPO, build_with_hook
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(REPO / "hooks"))
 from citekb_frames import CHECKED, CONTENT_MARK, Frame  # noqa: E402
