@@ -139,6 +139,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}  # every generated page: its HTML
         self.outlined: set[str] = set()  # the generated pages whose table of contents is their headings
         self.held: dict[str, str] = {}  # generated pages' HTML, from on_page_content to on_page_context
+        self.metas: dict[str, dict] = {}  # each generated page's header
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
         self.frames: Frames | None = None  # the theme's page around generated pages' content (on_env)
 
@@ -219,7 +220,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             beside = self.config.parallel and not self.serving and citations >= AUDIT_BESIDE_PAGES
             parallel = True if beside else None
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
-        self.html_pages, self.outlined, self.held = {}, set(), {}
+        self.html_pages, self.outlined, self.held, self.metas = {}, set(), {}, {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False) -> None:
             self.add_page(files, config, src_uri, title, _fingerprint(make), wide)
@@ -343,6 +344,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             meta["hide"] = ["toc"]
         if self.config.search == "prebuilt":
             meta["search"] = {"exclude": True}
+        self.metas[src_uri] = meta
         if not self.dirty:
             files.append(File.generated(config, src_uri, content=_front_matter(meta)))
             return
@@ -360,10 +362,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         files.append(page)
 
     def on_pre_page(self, page: Page, *, config: MkDocsConfig, files: Files) -> Page:
-        """A generated page skips MkDocs' Markdown step (`_no_markdown`): its HTML is ours
-        (on_page_content), and a Python-Markdown made with every extension for an empty text cost
-        11,000 pages about 7 s of a 10k build."""
-        if page.file.src_uri in self.html_pages:
+        """A generated page skips MkDocs' reading (its header is `self.metas`' own, not parsed back
+        from YAML: 11,000 pages spent 3 s there) and its Markdown step (`_no_markdown`: its HTML is
+        ours, on_page_content; a Python-Markdown made with every extension for an empty text cost
+        them about 7 s of a 10k build)."""
+        meta = self.metas.get(page.file.src_uri)
+        if meta is not None:
+            page.read_source = functools.partial(_read_meta, page, meta)  # type: ignore[method-assign]
             page.render = functools.partial(_no_markdown, page)  # type: ignore[method-assign]
         return page
 
@@ -371,10 +376,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         return "" if page.file.src_uri in self.html_pages else markdown
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
-        """A generated page's HTML. With the prebuilt search it is held here until on_page_context
-        (ours comes after the plugins'): Material's search plugin, which skips the page (its
-        `search: exclude`), still scans its content for `data-search-` attributes, which escaped
-        text cannot hold (1.3 s of CPU at 1,000 sources)."""
+        """A generated page's HTML. With the prebuilt search, and when no plugin's on_page_content
+        comes after ours to see it, it is held here until on_page_context (ours comes after the
+        plugins'): Material's search plugin, which skips the page (its `search: exclude`), still
+        scans its content for `data-search-` attributes, which escaped text cannot hold (1.3 s of
+        CPU at 1,000 sources)."""
         make = self.html_pages.get(page.file.src_uri)
         if make is None:
             return html
@@ -383,7 +389,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             page.toc = _toc(render.outline(html))
         else:
             page.meta["template"] = FILLED  # its theme template's output is made by self.frames
-        if self.config.search != "prebuilt":
+        if self.config.search != "prebuilt" or config.plugins.events["page_content"][-1] != self.on_page_content:
             return html
         self.held[page.file.src_uri] = html
         return ""
@@ -872,6 +878,12 @@ def _strict_failure(reported: list[str]) -> str:
     listed = "\n".join(f"  {line}" for line in reported[:STRICT_LISTED])
     more = f"\n  … and {len(reported) - STRICT_LISTED} more" if len(reported) > STRICT_LISTED else ""
     return f"citekb: {len(reported)} problem(s) in the knowledge base; a strict build stops here:\n{listed}{more}"
+
+
+def _read_meta(page: Page, meta: dict, config: MkDocsConfig) -> None:
+    """Page.read_source for a generated page: its header as the build made it (the file's text,
+    its front matter, is that header for whatever else reads it)."""
+    page.markdown, page.meta = "", dict(meta)
 
 
 def _no_markdown(page: Page, config: MkDocsConfig, files: Files) -> None:
