@@ -34,7 +34,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.toc import TableOfContents, get_toc
 from mkdocs.utils import get_relative_url, is_error_template
 
@@ -514,19 +514,25 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         """Every second generated page is put through the theme's template and written by a forked
         process (`write_pages`, MkDocs' own page step), the rest here, at the same time (the
         template is most of a page's cost); MkDocs' loop here renders an empty template for the
-        former and writes nothing. Not while serving or under --dirty (pages are few there), nor
-        without `extra.citekb.parallel` or fork."""
-        if self.nav is None or self.serving or self.dirty or not self.config.parallel or not forked.can_fork():
+        former and writes nothing. Also serve's first build (every page is new there), not its
+        rebuilds (pages are few there), nor without `extra.citekb.parallel` or fork; under --dirty
+        each process skips its unchanged pages, as MkDocs' loop does."""
+        if self.nav is None or self.rebuild or not self.config.parallel or not forked.can_fork():
             return
         program = type(config).__module__.split(".")[0]  # mkdocs, or properdocs building the same site
         build_page = getattr(importlib.import_module(f"{program}.commands.build"), "_build_page", None)
         if build_page is None:
             return
         generated = self.html_pages.keys()
-        doc_files = files.documentation_pages()
+        # MkDocs' own pages: drafts too while serving (mkdocs.commands.build.build)
+        doc_files = files.documentation_pages(
+            inclusion=InclusionLevel.all if self.serving else InclusionLevel.is_included
+        )
         pages = [file.page for file in doc_files if file.src_uri in generated and file.page is not None][1::2]
         templates = {page.file.src_uri: page.meta.get("template") for page in pages}
-        work = functools.partial(write_pages, build_page, pages, templates, config, doc_files, self.nav, env, program)
+        work = functools.partial(
+            write_pages, build_page, pages, templates, config, doc_files, self.nav, env, program, self.dirty
+        )
         self.page_child = forked.Forked(work)
         for page in pages:  # here, from the fork on
             page.meta["template"] = ELSEWHERE
@@ -722,6 +728,7 @@ def write_pages(
     nav: Navigation,
     env: jinja2.Environment,
     program: str,
+    dirty: bool,
 ) -> list[LogLine]:
     """Each page through the theme's template and written, by MkDocs' own page step (the same code
     as its loop: the same bytes), in a forked process (CitekbPlugin.write_elsewhere) or, should it
@@ -740,7 +747,7 @@ def write_pages(
                 page.meta.pop("template", None)
             else:
                 page.meta["template"] = template
-            build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
+            build_page(page, config, doc_files, nav, env, dirty, excluded=page.file.inclusion.is_excluded())
     finally:
         for logger, kept in zip(loggers, handlers):
             logger.handlers = kept
