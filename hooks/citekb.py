@@ -6,7 +6,7 @@ on_startup    notes `serve` and `--dirty`; while serving, chunks and segmentatio
 on_config     checks the settings (extra.citekb: sources, search, audit, cache; each overridden by its
               $CITEKB_SOURCES, $CITEKB_SEARCH, $CITEKB_AUDIT, $CITEKB_CACHE) and finds the knowledge-base
               folder; pins the build date
-on_pre_build  waits for a background index still being written
+on_pre_build  waits for a background index still being written; moves the old site aside, deleted beside the build
 on_files      builds the knowledge base, audits its citations (extra.citekb.audit) and adds every generated page and file
 on_nav        keeps the navigation, for the pages written by a second process
 on_env        compiles the theme's templates once, into .cache/citekb/templates/; forks the process
