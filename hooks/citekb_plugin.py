@@ -139,7 +139,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.elsewhere: ElsewhereNote | None = None  # MkDocs' note on each of them, left out here
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}  # every generated page: its HTML
         self.outlined: set[str] = set()  # the generated pages whose table of contents is their headings
-        self.held: dict[str, str] = {}  # generated pages' HTML, from on_page_content to on_page_context
+        self.held: dict[
+            str, str | Callable[[render.Link], str]
+        ] = {}  # pages' HTML (or its making) till on_page_context
+        self.later: set[str] = set()  # the generated pages made in on_page_context: no audit in them
         self.metas: dict[str, dict] = {}  # each generated page's header
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
         self.frames: Frames | None = None  # the theme's page around generated pages' content (on_env)
@@ -223,7 +226,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             beside = self.config.parallel and not self.rebuild and citations >= AUDIT_BESIDE_PAGES
             parallel = True if beside else None
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
-        self.html_pages, self.outlined, self.held, self.metas = {}, set(), {}, {}
+        self.html_pages, self.outlined, self.held, self.metas, self.later = {}, set(), {}, {}, set()
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False) -> None:
             self.add_page(files, config, src_uri, title, _fingerprint(make), wide)
@@ -254,8 +257,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 files, config, src_uri, source.title or source.slug, lambda s=source: _fingerprint_of(source_inputs(s))
             )
             self.html_pages[src_uri] = lambda link, s=source: render.source_page(kb, s, link)
+            self.later.add(src_uri)
         for file in kb.loaded.files.values():
             add_html(paths.source_page_uri(file.slug), file.name, lambda link, f=file: render.file_page(kb, f, link))
+            self.later.add(paths.source_page_uri(file.slug))
             task_file = TaskFile.generated(
                 config, render.file_url(file), abs_src_path=str(kb.loaded.root / file.stored)
             )
@@ -383,24 +388,33 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         comes after ours to see it, it is held here until on_page_context (ours comes after the
         plugins'): Material's search plugin, which skips the page (its `search: exclude`), still
         scans its content for `data-search-` attributes, which escaped text cannot hold (1.3 s of
-        CPU at 1,000 sources)."""
-        make = self.html_pages.get(page.file.src_uri)
+        CPU at 1,000 sources). A source or file page (`self.later`: no audit in it) is then made
+        only there, in whichever process writes it (`write_elsewhere`): most of our own HTML's
+        cost is split between the two."""
+        uri = page.file.src_uri
+        make = self.html_pages.get(uri)
         if make is None:
             return html
-        html = make(_linker(page))
-        if page.file.src_uri in self.outlined:
-            page.toc = _toc(render.outline(html))
-        else:
+        hold = self.config.search == "prebuilt" and config.plugins.events["page_content"][-1] == self.on_page_content
+        if uri not in self.outlined:
             page.meta["template"] = FILLED  # its theme template's output is made by self.frames
-        if self.config.search != "prebuilt" or config.plugins.events["page_content"][-1] != self.on_page_content:
+        if hold and uri in self.later:
+            self.held[uri] = make
+            return ""
+        html = make(_linker(page))
+        if uri in self.outlined:
+            page.toc = _toc(render.outline(html))
+        if not hold:
             return html
-        self.held[page.file.src_uri] = html
+        self.held[uri] = html
         return ""
 
     def on_page_context(self, context: dict, *, page: Page, config: MkDocsConfig, nav: Navigation) -> dict:
+        if page.meta.get("template") == ELSEWHERE:
+            return context  # the second process makes it (or, should it give no answer, write_pages here)
         held = self.held.pop(page.file.src_uri, None)
         if held is not None:
-            page.content = held
+            page.content = held if isinstance(held, str) else held(_linker(page))
         if page.meta.get("template") == FILLED:
             assert self.frames is not None
             context["citekb_filled"] = Markup(self.frames.output(page, context))
