@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import jinja2
+from citekb_outputs import CACHED, OutputCache, PageLogs, UnknownTitle, site_key
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
@@ -43,6 +44,7 @@ from build_tools import (
     forked,
     index,
     messages,
+    page_cache,
     paths,
     render,
     stats,
@@ -86,6 +88,7 @@ class CitekbConfig(base.Config):
     audit = Switch(default=True)  # each citation's evidence on the site (issue 15)
     cache = c.File(default=analysis.TERM_CACHE)  # each text's terms by content hash
     parallel = Switch(default=True)  # the search index built on the second core, beside the pages
+    reuse = Switch(default=True)  # a plain build writes each unchanged generated page from the last one's output
 
 
 # The environment variable that overrides each setting (CitekbPlugin.load_settings applies them).
@@ -95,6 +98,7 @@ ENVIRONMENT = {
     "audit": "CITEKB_AUDIT",
     "cache": "CITEKB_CACHE",
     "parallel": "CITEKB_PARALLEL",
+    "reuse": "CITEKB_REUSE",
 }
 
 # MkDocs stamps the build date into pages and the sitemap's gzip header; a fixed date makes two
@@ -133,6 +137,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.html_pages: dict[str, Callable[[render.Link], str]] = {}
         self.markdown_pages: dict[str, Callable[[render.Link], str]] = {}
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
+        # Each generated page's header, title and fingerprint, by src_uri:
+        self.generated: dict[str, tuple[str, str, Callable[[], str]]] = {}
+        self.outputs: OutputCache | None = None  # the pages a plain build reuses (`reuse`)
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         self.serving, self.dirty = command == "serve", dirty
@@ -209,7 +216,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             beside = self.config.parallel and not self.serving and citations >= AUDIT_BESIDE_PAGES
             parallel = True if beside else None
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
-        self.html_pages, self.markdown_pages = {}, {}
+        self.html_pages, self.markdown_pages, self.generated = {}, {}, {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False) -> None:
             self.add_page(files, config, src_uri, title, _fingerprint(make), wide)
@@ -286,7 +293,32 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )
+        self.outputs = self.reused_outputs(config)
         return files
+
+    def reused_outputs(self, config: MkDocsConfig) -> OutputCache | None:
+        """The last build's page outputs, for a plain build (not while serving, where a rebuild keeps
+        its pages, nor under --dirty, nor with Material's search, which reads each page's HTML)."""
+        if self.serving or self.dirty or not self.config.reuse or self.config.search != "prebuilt":
+            return None
+        program = type(config).__module__.split(".")[0]
+        logs = PageLogs(config)
+        logs.attach([logging.getLogger(), logging.getLogger(program)])
+        titles = {src_uri: title for src_uri, (_, title, _) in self.generated.items()}
+
+        @functools.cache
+        def site() -> str | None:
+            try:
+                return site_key(config, self.nav, titles, program)
+            except UnknownTitle as error:
+                log.info("citekb: %s is in the navigation but not read yet: every page is rendered", error)
+                return None
+
+        store = page_cache.PageOutputs(
+            page_cache.folder(Path(config.config_file_path).parent, self.root),
+            lambda line: log.info("citekb: %s", line),
+        )
+        return OutputCache(store, site, logs)
 
     def read_knowledge_base(self) -> KnowledgeBase:
         """The knowledge base, read whole: a build waits for a `kb import` writing into the folder
@@ -332,6 +364,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             meta["hide"] = ["toc"]
         if self.config.search == "prebuilt":
             meta["search"] = {"exclude": True}
+        self.generated[src_uri] = (_front_matter(meta), meta["title"], fingerprint)
         if not self.dirty:
             files.append(File.generated(config, src_uri, content=_front_matter(meta)))
             return
@@ -349,12 +382,26 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         files.append(page)
 
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        if self.reused(page, files):
+            return ""
         make = self.markdown_pages.get(page.file.src_uri)
         if make:
             return make(_linker(page))
         return "" if page.file.src_uri in self.html_pages else markdown
 
+    def reused(self, page: Page, files: Files) -> bool:
+        """Whether a generated page is written from the last build's output (neither rendered nor
+        put through the theme). A page through Markdown also depends on the site's files: its links."""
+        generated = self.generated.get(page.file.src_uri)
+        if self.outputs is None or generated is None:
+            return False
+        front, _, fingerprint = generated
+        outputs, markdown = self.outputs, page.file.src_uri in self.markdown_pages
+        return outputs.lookup(page, lambda: [front, fingerprint(), outputs.files_key(files) if markdown else ""])
+
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        if self.outputs is not None and page.file.src_uri in self.outputs.hits:
+            return ""
         make = self.html_pages.get(page.file.src_uri)
         if make:
             return make(_linker(page))
@@ -369,6 +416,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         While serving, both are written in the background: the edited page is shown first, its
         exports and search follow (at 1,000 reports the exports take a second, the index longer)."""
         self.pages_written_elsewhere()
+        if self.outputs is not None:
+            outputs, self.outputs = self.outputs, None
+            outputs.logs.detach()
+            outputs.store.finish()
+            log.info(
+                "citekb: %d of %d generated pages written from the last build's output",
+                len(outputs.hits),
+                len(outputs.keys),
+            )
         if self.kb is None:
             return
         self.audited()  # the workers end with the build, whether or not a page waited for them
@@ -429,6 +485,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.elsewhere is not None:
             self.elsewhere.remove()
             self.elsewhere = None
+        if self.outputs is not None:
+            self.outputs.logs.detach()
+            self.outputs = None
 
     def terms(self) -> analysis.TermCache:
         """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
@@ -453,6 +512,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             env.bytecode_cache = CompiledTemplates(folder)
         except OSError as error:
             log.info("citekb: %s: cannot be made (%s); templates are compiled by every build", folder, error.strerror)
+        if self.outputs is not None and self.outputs.hits:
+            env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({CACHED: ""}), env.loader])
         self.write_elsewhere(env, config, files)
         return env
 
@@ -469,8 +530,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if build_page is None:
             return
         generated = self.html_pages.keys() | self.markdown_pages.keys()
+        if self.outputs is not None:
+            generated -= self.outputs.hits.keys()  # written from the cache here, not rendered
         doc_files = files.documentation_pages()
         pages = [file.page for file in doc_files if file.src_uri in generated and file.page is not None][1::2]
+        if not pages:
+            return
         work = functools.partial(write_pages, build_page, pages, config, doc_files, self.nav, env, program)
         self.page_child = forked.Forked(work)
         for page in pages:  # here, from the fork on
@@ -498,9 +563,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         nothing loads from elsewhere. Not while serving: the live-reload script MkDocs adds to every
         page it serves is inline, and the policy would block it (`serve --clean`, which MkDocs
         announces as a build, keeps the policy: reload by hand there)."""
+        outputs = self.outputs
+        if outputs is not None and page.file.src_uri in outputs.hits:
+            return outputs.output(page)  # secured when it was stored
         if not output and self.elsewhere is not None and page.file.src_uri in self.elsewhere.pages:
             return output  # the second process writes it
-        return self.secured(output, get_relative_url(".", page.url), page.file.src_uri, config)
+        secured = self.secured(output, get_relative_url(".", page.url), page.file.src_uri, config)
+        if outputs is not None:
+            outputs.keep(page, secured)
+        return secured
 
     def on_post_template(self, output: str, *, template_name: str, config: MkDocsConfig) -> str:
         """The theme's own pages (404.html) get the policy too, with MkDocs' base URL for them."""
@@ -677,8 +748,8 @@ def write_pages(
     loggers = [logging.getLogger(), logging.getLogger(program)]  # the program's logger propagates no further
     handlers = [logger.handlers for logger in loggers]
     try:
-        for logger in loggers:
-            logger.handlers = [keep]
+        for logger in loggers:  # PageLogs stay: which pages logged decides which are stored
+            logger.handlers = [keep, *(handler for handler in logger.handlers if isinstance(handler, PageLogs))]
         for page in pages:
             page.meta.pop("template", None)  # ELSEWHERE, where it was set
             build_page(page, config, doc_files, nav, env, excluded=page.file.inclusion.is_excluded())
