@@ -11,8 +11,10 @@ on_files      builds the knowledge base, audits its citations (extra.citekb.audi
 on_nav        keeps the navigation, for the pages written by a second process
 on_env        compiles the theme's templates once, into .cache/citekb/templates/; forks the process
               that writes every second generated page while MkDocs writes the rest
-on_page_*     fills generated pages: reports through Markdown, everything else as ready HTML
-on_post_page  the page's Content-Security-Policy and referrer policy (build_tools/csp.py); not while serving
+on_page_*     fills generated pages: reports through Markdown, everything else as ready HTML; a page
+              whose output the last plain build stored, unchanged, is not rendered (citekb_outputs.py)
+on_post_page  the page's Content-Security-Policy and referrer policy (build_tools/csp.py); not while
+              serving; a plain build stores the page's output (extra.citekb.reuse, $CITEKB_REUSE)
 on_post_template the same for the theme's 404.html
 on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
 on_serve      watches the knowledge-base folder, so edited sources show up without a restart
