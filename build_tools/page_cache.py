@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ FOLDER = ".cache/citekb/output"  # beside mkdocs.yml: a plain build empties its 
 KIND, FORMAT = b"ckbpages", 1
 SUFFIX = ".page"
 KEEP_FOLDERS = 3  # knowledge-base folders whose pages are kept (a 10k base's are 350 MB)
+IN_USE = 900  # seconds: a folder a build began using this recently is kept (that build may still read it)
 _ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.page")
 
 
@@ -97,6 +99,7 @@ class PageOutputs:
         self.writable = True
         try:  # now, before a forked process writes pages too: a folder that cannot be made is said once
             where.mkdir(parents=True, exist_ok=True)
+            os.utime(where)  # in use: `finish` in another build keeps it
         except OSError as error:
             self.cannot_write(OSError(error.errno, error.strerror, str(where)))
 
@@ -127,25 +130,26 @@ class PageOutputs:
 
     def finish(self) -> None:
         """Removes the entries this build did not use, and the folders of all but the last
-        KEEP_FOLDERS knowledge-base folders built from this mkdocs.yml."""
+        KEEP_FOLDERS knowledge-base folders built from this mkdocs.yml, unless a build began
+        using one in the last IN_USE seconds."""
         if self.damaged:
             self.note(f"{self.folder}: {self.damaged} page output(s) damaged; rendered again")
         kept = {f"{page_key}{SUFFIX}" for page_key in self.used}
         try:
             names = os.listdir(self.folder)
-            os.utime(self.folder)  # this folder is the most recently used
         except OSError:
             return  # never made (nothing stored) or gone
         for name in names:
             if (_ENTRY_NAME.fullmatch(name) and name not in kept) or name.endswith(TEMPORARY_SUFFIX):
                 (self.folder / name).unlink(missing_ok=True)
         try:
-            others = [path for path in self.folder.parent.iterdir() if path != self.folder and path.is_dir()]
-            others.sort(key=lambda path: path.stat().st_mtime_ns, reverse=True)
+            others = [(path.stat().st_mtime, path) for path in self.folder.parent.iterdir() if path != self.folder]
         except OSError:
             return
-        for old in others[KEEP_FOLDERS - 1 :]:
-            shutil.rmtree(old, ignore_errors=True)
+        others.sort(reverse=True)
+        for used, old in others[KEEP_FOLDERS - 1 :]:
+            if used < time.time() - IN_USE and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -24,12 +24,9 @@ import sysconfig
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
-from mkdocs.structure.nav import Link, Section
-from mkdocs.structure.pages import Page
 
 from build_tools import page_cache
 
@@ -37,6 +34,7 @@ if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
     from mkdocs.structure.files import Files
     from mkdocs.structure.nav import Navigation
+    from mkdocs.structure.pages import Page
 
 CACHED = "citekb-cached-output.html"  # an empty template: the page's output is the stored one
 # Settings that reach no page's bytes: a build into another folder, or a strict one, reuses the pages.
@@ -58,6 +56,7 @@ def site_key(config: MkDocsConfig, nav: Navigation, titles: Mapping[str, str], p
     of our generated pages, not read yet when the first one renders. Raises UnknownTitle."""
     settings = [[name, _canonical(_used(name, value))] for name, value in config.items() if name not in UNUSED_SETTINGS]
     parts = {
+        "program": [program, getattr(sys.modules.get(program), "__version__", None)],  # MkDocs or ProperDocs
         "settings": settings,
         "nav": [_nav_item(item, titles) for item in nav.items],
         "theme": [_folder_key(Path(folder)) for folder in config.theme.dirs],
@@ -86,7 +85,7 @@ def _canonical(value: object, depth: int = 0) -> object:
         return value
     if isinstance(value, types.ModuleType):  # a hook
         return ["module", value.__name__, _file_digest(Path(value.__file__ or ""))]
-    if isinstance(value, BasePlugin):
+    if _is(value, "BasePlugin"):
         return ["plugin", type(value).__module__, type(value).__qualname__, _canonical(value.config, depth + 1)]
     if isinstance(value, Mapping):
         items = [[str(k), _canonical(v, depth + 1)] for k, v in value.items()]
@@ -102,12 +101,17 @@ def _canonical(value: object, depth: int = 0) -> object:
     return text
 
 
-def _nav_item(item: object, titles: Mapping[str, str]) -> object:
-    if isinstance(item, Page):
+def _is(value: object, name: str) -> bool:
+    """An instance of MkDocs' class `name` or ProperDocs' (the same classes, in another package)."""
+    return any(kind.__name__ == name for kind in type(value).__mro__)
+
+
+def _nav_item(item: Any, titles: Mapping[str, str]) -> object:
+    if _is(item, "Page"):
         return ["page", _nav_title(item, titles), item.url, item.file.src_uri]
-    if isinstance(item, Section):
+    if _is(item, "Section"):
         return ["section", item.title, [_nav_item(child, titles) for child in item.children]]
-    if isinstance(item, Link):
+    if _is(item, "Link"):
         return ["link", item.title, item.url]
     return ["other", repr(item)]
 

@@ -10,6 +10,9 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -202,13 +205,13 @@ def test_entries_round_trip_and_a_changed_one_is_not_given(tmp_path):
 
 def test_a_build_keeps_only_its_entries_and_the_last_folders(tmp_path):
     parent = tmp_path / page_cache.FOLDER
-    old = []
-    for number in range(page_cache.KEEP_FOLDERS + 1):
-        folder = parent / f"other{number}"
-        folder.mkdir(parents=True)
-        (folder / f"{'0' * 64}{page_cache.SUFFIX}").write_bytes(b"x")
-        os.utime(folder, (1000 + number, 1000 + number))  # used in turn, long ago
-        old.append(folder)
+    now = time.time()
+    ages = {"old0": 10**5, "old1": 2 * 10**5, "busy": page_cache.IN_USE - 60}  # seconds since last used
+    ages |= {f"new{number}": 30 for number in range(page_cache.KEEP_FOLDERS - 1)}
+    for name, age in ages.items():
+        (parent / name).mkdir(parents=True)
+        (parent / name / f"{'0' * 64}{page_cache.SUFFIX}").write_bytes(b"x")
+        os.utime(parent / name, (now - age, now - age))
     store = page_cache.PageOutputs(parent / "this", lambda _: None)
     for name in ("a", "b"):
         store.put(page_cache.key(name), page_cache.Entry(name, None, None))
@@ -219,6 +222,26 @@ def test_a_build_keeps_only_its_entries_and_the_last_folders(tmp_path):
     assert sorted(path.name for path in (parent / "this").iterdir()) == sorted(
         [f"{page_cache.key('a')}{page_cache.SUFFIX}", "notes.txt"]
     )
+    # the newest KEEP_FOLDERS (this build's among them), and one still in use
     assert sorted(path.name for path in parent.iterdir()) == sorted(
-        ["this", *(folder.name for folder in old[-(page_cache.KEEP_FOLDERS - 1) :])]
+        ["this", "busy", *ages.keys() - {"old0", "old1", "busy"}]
     )
+
+
+PROPERDOCS = Path(sys.executable).parent / "properdocs"
+
+
+def test_properdocs_does_not_take_the_pages_mkdocs_wrote(tmp_path, monkeypatch):
+    """The two write different bytes (the generator's <meta>): each reuses only its own pages."""
+    if not PROPERDOCS.exists():
+        pytest.skip("properdocs is not installed (pip install -e '.[test]')")
+    make_sample_kb(tmp_path / "kb")
+    config = project(tmp_path / "project")
+    build(tmp_path / "kb", tmp_path / "mkdocs", config, monkeypatch)
+    env = {**os.environ, "CITEKB_SOURCES": str(tmp_path / "kb"), "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1"}
+    command = [str(PROPERDOCS), "build", "-f", str(config), "-d", str(tmp_path / "properdocs")]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert reused(Build(0, done.stdout + done.stderr, tmp_path / "properdocs"))[0] == 0
+    generator = re.compile(r'<meta name="generator" content="[^"]*ProperDocs [^"]*">')
+    assert generator.search((tmp_path / "properdocs" / "sources" / "index.html").read_text(encoding="utf-8"))
