@@ -39,11 +39,8 @@ if TYPE_CHECKING:
 CACHED = "citekb-cached-output.html"  # an empty template: the page's output is the stored one
 # Settings that reach no page's bytes: a build into another folder, or a strict one, reuses the pages.
 UNUSED_SETTINGS = {"config_file_path", "site_dir", "strict", "dev_addr", "watch", "remote_branch", "remote_name"}
-UNUSED_CITEKB = {
-    "cache",
-    "parallel",
-    "reuse",
-}  # of extra.citekb: the same bytes either way (tests/test_parallel_build.py)
+# Of extra.citekb, the settings that reach no page's bytes (tests/test_parallel_build.py for `parallel`):
+UNUSED_CITEKB = {"cache", "parallel", "reuse"}
 _OUR_CODE = Path(__file__).parent
 
 
