@@ -245,3 +245,16 @@ def test_properdocs_does_not_take_the_pages_mkdocs_wrote(tmp_path, monkeypatch):
     assert reused(Build(0, done.stdout + done.stderr, tmp_path / "properdocs"))[0] == 0
     generator = re.compile(r'<meta name="generator" content="[^"]*ProperDocs [^"]*">')
     assert generator.search((tmp_path / "properdocs" / "sources" / "index.html").read_text(encoding="utf-8"))
+
+
+def test_with_materials_search_every_page_is_rendered(tmp_path, monkeypatch):
+    """Material's search plugin indexes each page's HTML as MkDocs makes it: no page is reused."""
+    make_sample_kb(tmp_path / "kb")
+    config = project(tmp_path / "project")
+    monkeypatch.setenv("CITEKB_SEARCH", "material")
+    first = build(tmp_path / "kb", tmp_path / "first", config, monkeypatch)
+    again = build(tmp_path / "kb", tmp_path / "again", config, monkeypatch)
+    assert not REUSED.search(again.log)
+    index = Path("search", "search_index.json")
+    assert (again.site / index).read_bytes() == (first.site / index).read_bytes()
+    assert "sources/" in (again.site / index).read_text(encoding="utf-8")  # the generated pages are in it
