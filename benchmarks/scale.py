@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.browser import free_port
+from build_tools import page_cache
 from build_tools.chunk import chunk_text
 from build_tools.index import byte_sizes, index_files
 from build_tools.lock import FOLDER_LOCK
@@ -496,9 +497,9 @@ def bench(
     runs: int = 1,
     kb_dir: Path | None = None,
 ) -> dict:
-    """Cold build, warm rebuild after a one-source edit, `serve --dirty` and (with `plain`) plain
-    mkdocs-material, each `runs` times, in turn (a drifting machine slows all alike); each figure is
-    the median of its runs, with its range. `kb_dir`: a copy of that knowledge-base folder (never
+    """Cold build (no term cache, no page cache), warm rebuild after a one-source edit, `serve
+    --dirty` and (with `plain`) plain mkdocs-material, each `runs` times, in turn (a drifting
+    machine slows all alike); each figure is the median of its runs, with its range. `kb_dir`: a copy of that knowledge-base folder (never
     the folder itself: the bench edits it) instead of a synthetic one."""
     kb_root = work / "kb"
     if kb_root.exists():
@@ -521,6 +522,7 @@ def bench(
     for number in range(1, runs + 1):
         of = f" (run {number} of {runs})" if runs > 1 else ""
         cache.unlink(missing_ok=True)
+        shutil.rmtree(page_cache.folder(REPO, kb_root), ignore_errors=True)  # the last run's pages
         shutil.rmtree(site, ignore_errors=True)
         progress(f"bench: cold build{of}")
         measured["cold"].append(asdict(run_build(command, env, timeout)))

@@ -11,10 +11,12 @@ on_files      builds the knowledge base, audits its citations (extra.citekb.audi
 on_nav        keeps the navigation, for the pages written by a second process
 on_env        compiles the theme's templates once, into .cache/citekb/templates/; forks the process
               that writes every second generated page while MkDocs writes the rest
-on_pre_page   a generated page skips MkDocs' Markdown step: its HTML is ours
+on_pre_page   a generated page skips MkDocs' reading and Markdown step: its HTML is ours; a page whose
+              output the last plain build stored, unchanged, is not rendered (citekb_outputs.py)
 on_page_*     fills generated pages with their HTML; the theme's page around it comes from a frame
               (hooks/citekb_frames.py), learnt once per kind of page and checked against full renders
-on_post_page  the page's Content-Security-Policy and referrer policy (build_tools/csp.py); not while serving
+on_post_page  the page's Content-Security-Policy and referrer policy (build_tools/csp.py); not while
+              serving; a plain build stores the page's output (extra.citekb.reuse, $CITEKB_REUSE)
 on_post_template the same for the theme's 404.html
 on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
 on_serve      watches the knowledge-base folder, so edited sources show up without a restart

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from citekb_frames import FILLED, FILLED_SOURCE, Frames
+from citekb_outputs import CACHED, OutputCache, PageLogs, UnknownTitle, site_key
 from markupsafe import Markup
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -48,6 +49,7 @@ from build_tools import (
     forked,
     index,
     messages,
+    page_cache,
     paths,
     render,
     stats,
@@ -91,6 +93,7 @@ class CitekbConfig(base.Config):
     audit = Switch(default=True)  # each citation's evidence on the site (issue 15)
     cache = c.File(default=analysis.TERM_CACHE)  # each text's terms by content hash
     parallel = Switch(default=True)  # the search index built on the second core, beside the pages
+    reuse = Switch(default=True)  # a plain build writes each unchanged generated page from the last one's output
 
 
 # The environment variable that overrides each setting (CitekbPlugin.load_settings applies them).
@@ -100,6 +103,7 @@ ENVIRONMENT = {
     "audit": "CITEKB_AUDIT",
     "cache": "CITEKB_CACHE",
     "parallel": "CITEKB_PARALLEL",
+    "reuse": "CITEKB_REUSE",
 }
 
 # MkDocs stamps the build date into pages and the sitemap's gzip header; a fixed date makes two
@@ -146,6 +150,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.metas: dict[str, dict] = {}  # each generated page's header
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
         self.frames: Frames | None = None  # the theme's page around generated pages' content (on_env)
+        # Each generated page's header, title and fingerprint, by src_uri:
+        self.generated: dict[str, tuple[str, str, Callable[[], str]]] = {}
+        self.outputs: OutputCache | None = None  # the pages a plain build reuses (`reuse`)
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         self.serving, self.dirty = command == "serve", dirty
@@ -227,6 +234,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             parallel = True if beside else None
             self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
         self.html_pages, self.outlined, self.held, self.metas, self.later = {}, set(), {}, {}, set()
+        self.generated = {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False) -> None:
             self.add_page(files, config, src_uri, title, _fingerprint(make), wide)
@@ -306,7 +314,32 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )
+        self.outputs = self.reused_outputs(config)
         return files
+
+    def reused_outputs(self, config: MkDocsConfig) -> OutputCache | None:
+        """The last build's page outputs, for a plain build (not while serving, where a rebuild keeps
+        its pages, nor under --dirty, nor with Material's search, which reads each page's HTML)."""
+        if self.serving or self.dirty or not self.config.reuse or self.config.search != "prebuilt":
+            return None
+        program = type(config).__module__.split(".")[0]
+        logs = PageLogs(config)
+        logs.attach([logging.getLogger(), logging.getLogger(program)])
+        titles = {src_uri: title for src_uri, (_, title, _) in self.generated.items()}
+
+        @functools.cache
+        def site() -> str | None:
+            try:
+                return site_key(config, self.nav, titles, program)
+            except UnknownTitle as error:
+                log.info("citekb: %s is in the navigation but not read yet: every page is rendered", error)
+                return None
+
+        store = page_cache.PageOutputs(
+            page_cache.folder(Path(config.config_file_path).parent, self.root),
+            lambda line: log.info("citekb: %s", line),
+        )
+        return OutputCache(store, site, logs)
 
     def read_knowledge_base(self) -> KnowledgeBase:
         """The knowledge base, read whole: a build waits for a `kb import` writing into the folder
@@ -353,6 +386,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.config.search == "prebuilt":
             meta["search"] = {"exclude": True}
         self.metas[src_uri] = meta
+        self.generated[src_uri] = (_front_matter(meta), meta["title"], fingerprint)
         if not self.dirty:
             files.append(File.generated(config, src_uri, content=_front_matter(meta)))
             return
@@ -381,7 +415,18 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         return page
 
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        if self.reused(page):
+            return ""
         return "" if page.file.src_uri in self.html_pages else markdown
+
+    def reused(self, page: Page) -> bool:
+        """Whether a generated page is written from the last build's output (neither rendered nor
+        put through the theme)."""
+        generated = self.generated.get(page.file.src_uri)
+        if self.outputs is None or generated is None:
+            return False
+        front, _, fingerprint = generated
+        return self.outputs.lookup(page, lambda: [front, fingerprint()])
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
         """A generated page's HTML. With the prebuilt search, and when no plugin's on_page_content
@@ -392,6 +437,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         only there, in whichever process writes it (`write_elsewhere`): most of our own HTML's
         cost is split between the two."""
         uri = page.file.src_uri
+        if self.outputs is not None and uri in self.outputs.hits:
+            return ""
         make = self.html_pages.get(uri)
         if make is None:
             return html
@@ -428,6 +475,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         exports and search follow (at 1,000 reports the exports take a second, the index longer)."""
         self.pages_written_elsewhere()
         self.cleared()
+        if self.outputs is not None:
+            outputs, self.outputs = self.outputs, None
+            outputs.logs.detach()
+            outputs.store.finish()
+            log.info(
+                "citekb: %d of %d generated pages written from the last build's output",
+                len(outputs.hits),
+                len(outputs.keys),
+            )
         if self.kb is None:
             return
         self.audited()  # the workers end with the build, whether or not a page waited for them
@@ -495,6 +551,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.elsewhere is not None:
             self.elsewhere.remove()
             self.elsewhere = None
+        if self.outputs is not None:
+            self.outputs.logs.detach()
+            self.outputs = None
 
     def terms(self) -> analysis.TermCache:
         """The segmentation cache, shared by the audit (on_files) and the search index (on_post_build):
@@ -519,7 +578,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             env.bytecode_cache = CompiledTemplates(folder)
         except OSError as error:
             log.info("citekb: %s: cannot be made (%s); templates are compiled by every build", folder, error.strerror)
-        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader({ELSEWHERE: "", FILLED: FILLED_SOURCE}), env.loader])
+        loader = {
+            ELSEWHERE: "",
+            FILLED: FILLED_SOURCE,
+            **({CACHED: ""} if self.outputs is not None and self.outputs.hits else {}),
+        }
+        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader(loader), env.loader])
         self.frames = Frames(env)
         self.write_elsewhere(env, config, files)
         return env
@@ -538,11 +602,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if build_page is None:
             return
         generated = self.html_pages.keys()
+        if self.outputs is not None:
+            generated -= self.outputs.hits.keys()  # written from the cache here, not rendered
         # MkDocs' own pages: drafts too while serving (mkdocs.commands.build.build)
         doc_files = files.documentation_pages(
             inclusion=InclusionLevel.all if self.serving else InclusionLevel.is_included
         )
         pages = [file.page for file in doc_files if file.src_uri in generated and file.page is not None][1::2]
+        if not pages:
+            return
         templates = {page.file.src_uri: page.meta.get("template") for page in pages}
         work = functools.partial(
             write_pages, build_page, pages, templates, config, doc_files, self.nav, env, program, self.dirty
@@ -572,9 +640,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         nothing loads from elsewhere. Not while serving: the live-reload script MkDocs adds to every
         page it serves is inline, and the policy would block it (`serve --clean`, which MkDocs
         announces as a build, keeps the policy: reload by hand there)."""
+        outputs = self.outputs
+        if outputs is not None and page.file.src_uri in outputs.hits:
+            return outputs.output(page)  # secured when it was stored
         if not output and self.elsewhere is not None and page.file.src_uri in self.elsewhere.pages:
             return output  # the second process writes it
-        return self.secured(output, get_relative_url(".", page.url), page.file.src_uri, config)
+        secured = self.secured(output, get_relative_url(".", page.url), page.file.src_uri, config)
+        if outputs is not None:
+            outputs.keep(page, secured)
+        return secured
 
     def on_post_template(self, output: str, *, template_name: str, config: MkDocsConfig) -> str:
         """The theme's own pages (404.html) get the policy too, with MkDocs' base URL for them."""
@@ -754,8 +828,8 @@ def write_pages(
     loggers = [logging.getLogger(), logging.getLogger(program)]  # the program's logger propagates no further
     handlers = [logger.handlers for logger in loggers]
     try:
-        for logger in loggers:
-            logger.handlers = [keep]
+        for logger in loggers:  # PageLogs stay: which pages logged decides which are stored
+            logger.handlers = [keep, *(handler for handler in logger.handlers if isinstance(handler, PageLogs))]
         for page in pages:
             if (template := templates[page.file.src_uri]) is None:
                 page.meta.pop("template", None)

@@ -20,8 +20,10 @@ pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="needs fork and tw
 
 
 def one_process_build(sources: Path, site: Path, monkeypatch) -> Build:
+    """Every page rendered in one process (none written from the last build's output)."""
     with monkeypatch.context() as patch:
         patch.setenv("CITEKB_PARALLEL", "0")
+        patch.setenv("CITEKB_REUSE", "0")
         built = build_site(sources, site)
     assert built.returncode == 0, built.log
     assert MADE_BESIDE not in built.log
