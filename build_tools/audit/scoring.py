@@ -5,10 +5,11 @@ sentences, the span shown, mixed with the whole chunk), the chunks compared with
 from __future__ import annotations
 
 import bisect
-import heapq
 import re
 from dataclasses import dataclass
 from functools import cached_property
+
+import numpy as np
 
 from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
@@ -152,19 +153,32 @@ def proposed(
     evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], settings: AuditSettings
 ) -> list[tuple[str, int]]:
     """The chunks sharing most of the claim's rarer words (by idf), the cited one left out: up to
-    `source_candidates` of the cited source and `candidates` of the corpus's other sources."""
+    `source_candidates` of the cited source and `candidates` of the corpus's other sources. A chunk's
+    sum is its words' weights added in the claim's order (`np.bincount` adds in the order given:
+    the sums of a loop over the words), the first of equal sums chosen first; weights are idf's,
+    never 0, so a chunk sharing a word sums above 0."""
     limit = settings.common_share * len(terms.chunks)
-    sums: dict[int, float] = {}
-    for word, weight in evidence.weights.items():
-        postings = terms.postings.get(word, ())
-        if len(postings) <= limit:
-            for at in postings:
-                sums[at] = sums.get(at, 0.0) + weight
-    sums.pop(terms.positions.get(cited, -1), None)
-    same: list[int] = []
-    other: list[int] = []
-    for at in sums:
-        (same if terms.chunks[at][0] == cited[0] else other).append(at)
-    rank = lambda at: (-sums[at], at)  # noqa: E731
-    chosen = heapq.nsmallest(settings.source_candidates, same, rank) + heapq.nsmallest(settings.candidates, other, rank)
-    return [terms.chunks[at] for at in chosen]
+    rare = [
+        (terms.array(w), weight)
+        for w, weight in evidence.weights.items()
+        if 0 < len(terms.postings.get(w, ())) <= limit
+    ]
+    if not rare:
+        return []
+    places = np.concatenate([postings for postings, _ in rare])
+    weights = np.repeat([weight for _, weight in rare], [len(postings) for postings, _ in rare])
+    sums = np.bincount(places, weights, minlength=len(terms.chunks))
+    if cited in terms.positions:
+        sums[terms.positions[cited]] = 0.0
+    first, end = terms.spans.get(cited[0], (0, 0))  # the cited source's chunks, in a row
+    same = sums[first:end].copy()
+    sums[first:end] = 0.0
+    return [
+        terms.chunks[at] for at in _ranked(same, settings.source_candidates, first) + _ranked(sums, settings.candidates)
+    ]
+
+
+def _ranked(sums: np.ndarray, count: int, offset: int = 0) -> list[int]:
+    """The positions (plus `offset`) of the `count` highest sums above 0, the first of equals first."""
+    found = np.flatnonzero(sums)
+    return (found[np.lexsort((found, -sums[found]))][:count] + offset).tolist()
