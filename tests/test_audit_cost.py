@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import heapq
+import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from build_tools.audit import SETTINGS, CorpusTerms, Evidence, proposed
+from benchmarks.scale import synthesize
+from build_tools.analysis import TermCache, fold
+from build_tools.audit import (
+    SETTINGS,
+    CorpusTerms,
+    Evidence,
+    audit_kb,
+    by_source,
+    claim_facts,
+    proposed,
+    start_audit,
+)
+from build_tools.audit.claims import FRAMING_TAGS
+from build_tools.documents import chunk_docs, search_docs
+from build_tools.knowledge_base import build
 
 
 def plain_proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], limit_share: float) -> list:
@@ -33,12 +49,12 @@ def corpora(draw):
     included, so ties are ranked) and a cited chunk, maybe of another corpus."""
     sizes = draw(st.lists(st.integers(1, 5), min_size=1, max_size=6))
     chunks = [(f"s{n}", index) for n, size in enumerate(sizes) for index in range(size)]
-    terms = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)})
     words = [f"w{n}" for n in range(draw(st.integers(1, 8)))]
+    postings = {}
     for word in words:
-        postings = draw(st.lists(st.integers(0, len(chunks) - 1), unique=True, max_size=len(chunks)))
-        if postings:
-            terms.postings[word] = sorted(postings)
+        if found := draw(st.lists(st.integers(0, len(chunks) - 1), unique=True, max_size=len(chunks))):
+            postings[word] = sorted(found)
+    terms = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)}, postings)
     weights = {w: draw(st.sampled_from([0.1, 0.3, 0.7, 1.3, 2.9, 0.30000000000000004])) for w in words}
     weights |= {"nowhere": 1.0} if draw(st.booleans()) else {}
     cited = draw(st.sampled_from([*chunks, ("elsewhere", 0)]))
@@ -57,8 +73,58 @@ def test_sums_are_added_in_the_claims_order():
     """0.3 + 0.2 + 0.1 is 0.6, a tie with a chunk holding the 0.6 word alone (the first chunk wins);
     added in another order (0.1 + 0.2 + 0.3) it is 0.6000000000000001, and the other chunk wins."""
     chunks = [("a", 0), ("b", 0), ("c", 0)]
-    terms = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)})
-    terms.postings = {"w3": [0], "w0": [1], "w1": [1], "w2": [1]}
+    postings = {"w3": [0], "w0": [1], "w1": [1], "w2": [1]}
+    terms = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)}, postings)
     evidence = Evidence({"w0": 0.3, "w1": 0.2, "w2": 0.1, "w3": 0.6}, frozenset(), SETTINGS)
     loose = SETTINGS.__class__(common_share=1.0)
     assert proposed(evidence, terms, ("c", 0), loose) == plain_proposed(evidence, terms, ("c", 0), 1.0) == [("a", 0)]
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kb")
+    synthesize(root, 40, 6, seed=3)
+    return build(root)
+
+
+def test_a_build_hands_the_audit_its_chunks_terms_and_gets_the_same_audits(synthetic):
+    """The plugin segments every search document once and hands the chunks' terms to the audit
+    (`by_source`): the audits are those the audit makes finding them itself."""
+    kb = synthetic
+    chunks = chunk_docs(kb)
+    found = TermCache(None).analyses([doc.text for doc in search_docs(kb, chunks)])
+    handed = start_audit(kb, TermCache(None), parallel=False, analyses=by_source(chunks, found, set(kb.chunks)))
+    own = audit_kb(kb, TermCache(None), parallel=False)
+    assert handed.result() == own
+    assert sum(a is not None for audits in own.values() for a in audits) > 20
+
+
+def plain_claim_words(claim: str) -> list[str]:
+    """A claim's content words, each Chinese run tagged on its own."""
+    import rjieba
+
+    found: dict[str, None] = {}
+    for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]+", fold(claim)):
+        for word, tag in rjieba.tag(run):
+            if len(word) > 1 and tag not in FRAMING_TAGS:
+                found.setdefault(word)
+    return list(found)
+
+
+CHINESE = "的了是在和与开源模型发布下载量突破三千万次甲公司向监管机构缴纳罚单乙实验室估值达到亿量子计算芯片良率显著提升"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=CHINESE + "，。 ,\n\t0123456789abcGPT-\u3000：（）", max_size=60))
+def test_a_claims_runs_tagged_at_once_are_tagged_as_each_alone(claim):
+    assert [f.key for f in claim_facts(claim) if f.kind == "word"] == plain_claim_words(claim)
+
+
+def test_the_pipelines_lines_are_tagged_as_each_run_alone(pipeline):
+    """Every line of the pipeline's reports (a claim is part of one)."""
+    lines = {
+        line for path in sorted((pipeline / "results").rglob("*.md")) for line in path.read_text("utf-8").splitlines()
+    }
+    assert len(lines) > 1000
+    for line in lines:
+        assert [f.key for f in claim_facts(line) if f.kind == "word"] == plain_claim_words(line), line

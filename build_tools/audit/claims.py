@@ -120,10 +120,21 @@ class CorpusTerms:
     chunks: list[tuple[str, int]]  # (source slug, chunk index) by position
     positions: dict[tuple[str, int], int]
     postings: dict[str, list[int]] = field(default_factory=dict)
+    idfs: dict[str, float] = field(default_factory=dict, init=False, repr=False)  # by word, made when asked
+    arrays: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)  # postings, for `proposed`
+
+    def df(self, word: str) -> int:
+        """In how many chunks the word is."""
+        return len(self.postings.get(word, ()))
+
+    def idf(self, word: str) -> float:
+        """The word's weight, computed once per corpus (a claim's words recur in its report's claims)."""
+        if word not in self.idfs:
+            self.idfs[word] = idf(self.df(word), len(self.chunks))
+        return self.idfs[word]
 
     def weights(self, words: Iterable[str]) -> dict[str, float]:
-        documents = len(self.chunks)
-        return {w: idf(len(self.postings.get(w, ())), documents) for w in words}
+        return {w: self.idf(w) for w in words}
 
     @cached_property
     def spans(self) -> dict[str, tuple[int, int]]:
@@ -133,12 +144,8 @@ class CorpusTerms:
             spans[slug] = (spans.get(slug, (at, at))[0], at + 1)
         return spans
 
-    @cached_property
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Postings as arrays, made once per word the first time a claim's rivals are looked for."""
-        return {}
-
     def array(self, word: str) -> np.ndarray:
+        """The word's postings as an array, made once per corpus."""
         if word not in self.arrays:
             self.arrays[word] = np.array(self.postings.get(word, ()), dtype=np.int64)
         return self.arrays[word]
@@ -272,10 +279,11 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
     folded = fold(claim)
     same = len(folded) == len(claim)  # folding kept every offset: names are shown as written
     facts: dict[str, Fact] = {}
-    for run in _CHINESE_RUN.findall(folded):
-        for word, tag in rjieba.tag(run):
-            if len(word) > 1 and tag not in FRAMING_TAGS:
-                facts.setdefault(word, Fact(word, "word", word))
+    # One call for all the Chinese runs: jieba cuts text at each line end, so each run is tagged as
+    # on its own (and a line end is no word of two characters).
+    for word, tag in rjieba.tag("\n".join(_CHINESE_RUN.findall(folded))):
+        if len(word) > 1 and tag not in FRAMING_TAGS and word not in facts:
+            facts[word] = Fact(word, "word", word)
     for match in _LATIN_RUN.finditer(folded):
         words = match.group().split(" ")
         if len(words) > MAX_NAME_WORDS:  # a phrase written in English, not a name: its words
@@ -357,9 +365,11 @@ class Facts(Evidence):
         weights: dict[str, float] = {}
         rare = set()
         for fact in facts:
-            words = (fact.key,) if fact.kind == "word" else name_words(fact.key)
-            df = min((len(terms.postings.get(word, ())) for word in words), default=0)
-            weights[fact.key] = idf(df, documents)  # a name weighs as its rarest word
+            if fact.kind == "word":
+                df, weights[fact.key] = terms.df(fact.key), terms.idf(fact.key)
+            else:  # a name weighs as its rarest word
+                df = min((terms.df(word) for word in name_words(fact.key)), default=0)
+                weights[fact.key] = idf(df, documents)
             if df <= common:
                 rare.add(fact.key)
         numbers = claim_numbers(folded)

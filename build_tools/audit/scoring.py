@@ -100,13 +100,25 @@ class Folded:
                     found.setdefault(i, set()).add(word)
         return found
 
+    def present(self, evidence: Evidence) -> list[str]:
+        """`evidence.present` in the chunk, kept for the last claim asked: a cited chunk is asked
+        for a claim's facts twice (their best window, then which of them it holds)."""
+        last = self.__dict__.get("_last")
+        if last is None or last[0] is not evidence:
+            last = self.__dict__["_last"] = (evidence, evidence.present(self.text))
+        return last[1]
+
+    def found(self, evidence: Evidence) -> set[str]:
+        """The claim's words and numbers the chunk holds (`Evidence.found`)."""
+        return set(self.present(evidence)) | (evidence.numbers & self.numbers)
+
     def best(self, evidence: Evidence, above: float = -1.0) -> tuple[float, Window | None]:
         """The chunk's score (its best window's mixed with the whole chunk's, `chunk_weight`) and the
         best window (None when no window holds any of the claim): one-sentence windows first, then
         two, the first of equal scores kept. Only windows holding some of the claim are scored, and
         only the claim's words found in the chunk looked for. A chunk that cannot score above
         `above` (its whole-chunk share bounds its score) is not looked into: (0.0, None)."""
-        words = evidence.present(self.text)
+        words = self.present(evidence)
         shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
         whole = evidence.share(set(words), shared_numbers, words)
         if not (words or shared_numbers) or whole <= above:
