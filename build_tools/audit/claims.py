@@ -127,14 +127,13 @@ class CorpusTerms:
         """In how many chunks the word is."""
         return len(self.postings.get(word, ()))
 
-    def idf(self, word: str) -> float:
-        """The word's weight, computed once per corpus (a claim's words recur in its report's claims)."""
-        if word not in self.idfs:
-            self.idfs[word] = idf(self.df(word), len(self.chunks))
-        return self.idfs[word]
-
     def weights(self, words: Iterable[str]) -> dict[str, float]:
-        return {w: self.idf(w) for w in words}
+        """Each word's idf, computed once per corpus (a claim's words recur in its report's claims)."""
+        idfs = self.idfs
+        for word in words:
+            if word not in idfs:
+                idfs[word] = idf(len(self.postings.get(word, ())), len(self.chunks))
+        return {word: idfs[word] for word in words}
 
     @cached_property
     def spans(self) -> dict[str, tuple[int, int]]:
@@ -278,12 +277,11 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
 
     folded = fold(claim)
     same = len(folded) == len(claim)  # folding kept every offset: names are shown as written
-    facts: dict[str, Fact] = {}
     # One call for all the Chinese runs: jieba cuts text at each line end, so each run is tagged as
     # on its own (and a line end is no word of two characters).
-    for word, tag in rjieba.tag("\n".join(_CHINESE_RUN.findall(folded))):
-        if len(word) > 1 and tag not in FRAMING_TAGS and word not in facts:
-            facts[word] = Fact(word, "word", word)
+    tagged = rjieba.tag("\n".join(_CHINESE_RUN.findall(folded)))
+    words = dict.fromkeys(word for word, tag in tagged if len(word) > 1 and tag not in FRAMING_TAGS)
+    facts = {word: Fact(word, "word", word) for word in words}
     for match in _LATIN_RUN.finditer(folded):
         words = match.group().split(" ")
         if len(words) > MAX_NAME_WORDS:  # a phrase written in English, not a name: its words
@@ -365,11 +363,9 @@ class Facts(Evidence):
         weights: dict[str, float] = {}
         rare = set()
         for fact in facts:
-            if fact.kind == "word":
-                df, weights[fact.key] = terms.df(fact.key), terms.idf(fact.key)
-            else:  # a name weighs as its rarest word
-                df = min((terms.df(word) for word in name_words(fact.key)), default=0)
-                weights[fact.key] = idf(df, documents)
+            words = (fact.key,) if fact.kind == "word" else name_words(fact.key)
+            df = min((terms.df(word) for word in words), default=0)
+            weights[fact.key] = idf(df, documents)  # a name weighs as its rarest word
             if df <= common:
                 rare.add(fact.key)
         numbers = claim_numbers(folded)
