@@ -17,6 +17,7 @@ import cProfile
 import dataclasses
 import json
 import pstats
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +34,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dump", type=Path, help="write every audit as JSON here")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--parallel", action="store_true", help="also: the CPU of an audit by forked workers (this process and theirs)"
+    )
     args = parser.parse_args()
     cache_path = args.cache or Path(tempfile.mkdtemp(prefix="audit-cost-")) / "terms"
     kb = build(args.kb)
@@ -47,6 +51,12 @@ def main() -> None:
         started = time.process_time()
         audit_kb(kb, cache, parallel=False)
         runs.append(round(time.process_time() - started, 2))
+    forked = None
+    if args.parallel:
+        forget()
+        before = cpu_with_children()
+        audit_kb(kb, cache, parallel=True)
+        forked = round(cpu_with_children() - before, 2)
     audited = sum(a is not None for found in audits.values() for a in found)
     print(
         json.dumps(
@@ -58,6 +68,7 @@ def main() -> None:
                 "first_cpu_s": round(first, 2),
                 "cpu_s": runs,
                 "min_cpu_s": min(runs) if runs else None,
+                **({"forked_cpu_s": forked} if forked is not None else {}),
             }
         )
     )
@@ -69,6 +80,12 @@ def main() -> None:
         profile = cProfile.Profile()
         profile.runcall(audit_kb, kb, cache, parallel=False)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+
+
+def cpu_with_children() -> float:
+    """User and system seconds of this process and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def forget() -> None:

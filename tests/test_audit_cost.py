@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import heapq
 import re
 
@@ -20,8 +21,10 @@ from build_tools.audit import (
     claim_facts,
     proposed,
     start_audit,
+    workers,
 )
 from build_tools.audit.claims import FRAMING_TAGS
+from build_tools.audit.workers import no_cycle_collection
 from build_tools.documents import chunk_docs, search_docs
 from build_tools.knowledge_base import build
 
@@ -128,3 +131,24 @@ def test_the_pipelines_lines_are_tagged_as_each_run_alone(pipeline):
     assert len(lines) > 1000
     for line in lines:
         assert [f.key for f in claim_facts(line) if f.kind == "word"] == plain_claim_words(line), line
+
+
+def test_the_audit_leaves_no_cycles_for_the_collector(synthetic):
+    """Why the audit may pause the cycle collector: everything it makes is freed by reference counts."""
+    gc.collect()
+    with no_cycle_collection():
+        audits = audit_kb(synthetic, TermCache(None), parallel=False)
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert gc.collect() == 0
+    assert audits
+
+
+def test_the_collector_is_paused_while_auditing_and_resumed_after(synthetic, monkeypatch):
+    """At 10k sources the collector's full passes were 15–20% of the audit's CPU."""
+    seen = []
+    real = workers.audit_corpus
+    monkeypatch.setattr(workers, "audit_corpus", lambda *args: seen.append(gc.isenabled()) or real(*args))
+    audit_kb(synthetic, TermCache(None), parallel=False)
+    assert seen and not any(seen)
+    assert gc.isenabled()
