@@ -201,7 +201,7 @@ class Evidence:
         total = self.total
         weights = self.weights
         found_share = (
-            sum(weights[t] for t in (weights if words is None else words) if t in found) / total if total else 0.0
+            sum([weights[t] for t in (weights if words is None else words) if t in found]) / total if total else 0.0
         )
         if not self.numbers:
             return found_share
