@@ -121,7 +121,6 @@ class CorpusTerms:
     positions: dict[tuple[str, int], int]
     postings: dict[str, list[int]] = field(default_factory=dict)
     idfs: dict[str, float] = field(default_factory=dict, init=False, repr=False)  # by word, made when asked
-    arrays: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)  # postings, for `proposed`
 
     def df(self, word: str) -> int:
         """In how many chunks the word is."""
@@ -143,11 +142,22 @@ class CorpusTerms:
             spans[slug] = (spans.get(slug, (at, at))[0], at + 1)
         return spans
 
+    @cached_property
+    def flat(self) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+        """Every word's postings in one array, and where each word's are in it: made once per corpus
+        (an array per word took longer to make than the sums it served)."""
+        spans: dict[str, tuple[int, int]] = {}
+        at = 0
+        for word, found in self.postings.items():
+            spans[word] = (at, at + len(found))
+            at += len(found)
+        return np.fromiter(itertools.chain.from_iterable(self.postings.values()), np.int64, at), spans
+
     def array(self, word: str) -> np.ndarray:
-        """The word's postings as an array, made once per corpus."""
-        if word not in self.arrays:
-            self.arrays[word] = np.array(self.postings.get(word, ()), dtype=np.int64)
-        return self.arrays[word]
+        """The word's postings as an array (a view of `flat`)."""
+        flat, spans = self.flat
+        start, end = spans.get(word, (0, 0))
+        return flat[start:end]
 
 
 def corpus_terms(slugs: list[str], kb: KnowledgeBase, analyses: dict[str, list[str]], words: set[str]) -> CorpusTerms:
