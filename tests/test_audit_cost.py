@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import heapq
 import re
+import weakref
 
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from build_tools.audit import (
     audit_kb,
     by_source,
     claim_facts,
+    folded_chunk,
     proposed,
     start_audit,
     workers,
@@ -152,3 +154,14 @@ def test_the_collector_is_paused_while_auditing_and_resumed_after(synthetic, mon
     audit_kb(synthetic, TermCache(None), parallel=False)
     assert seen and not any(seen)
     assert gc.isenabled()
+
+
+def test_a_folded_chunk_keeps_no_claim_alive():
+    """A chunk remembers the last claim's words found in it (a cited chunk is asked twice), but the
+    audit keeps every folded chunk until it ends: the claims must not live as long."""
+    chunk = folded_chunk("开源模型的下载量突破三千万次。估值达到95亿。")
+    evidence = Evidence({"开源": 1.0, "估值": 2.0}, frozenset({"95"}), SETTINGS)
+    assert chunk.best(evidence)[0] > 0 and chunk.found(evidence) == {"开源", "估值", "95"}
+    gone = weakref.ref(evidence)
+    del evidence
+    assert gone() is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -101,11 +102,12 @@ class Folded:
         return found
 
     def present(self, evidence: Evidence) -> list[str]:
-        """`evidence.present` in the chunk, kept for the last claim asked: a cited chunk is asked
-        for a claim's facts twice (their best window, then which of them it holds)."""
+        """`evidence.present` in the chunk, kept for the last claim asked while it is alive (a weak
+        reference: a chunk kept for the whole audit keeps no claim): a cited chunk is asked for a
+        claim's facts twice (their best window, then which of them it holds)."""
         last = self.__dict__.get("_last")
-        if last is None or last[0] is not evidence:
-            last = self.__dict__["_last"] = (evidence, evidence.present(self.text))
+        if last is None or last[0]() is not evidence:
+            last = self.__dict__["_last"] = (weakref.ref(evidence), evidence.present(self.text))
         return last[1]
 
     def found(self, evidence: Evidence) -> set[str]:
