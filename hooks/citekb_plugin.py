@@ -217,13 +217,16 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             log.warning("citekb: %s", line)
         if reported and config.strict:
             raise PluginError(_strict_failure(reported))
+        chunk_terms = None  # each chunk's index terms, when segmented here for the index
         if self.config.search == "prebuilt" and not self.rebuild:  # a rebuild's: in the background (on_post_build)
-            # Every text segmented here first (on every core), the audit's chunks among them: then the
-            # index alone is made in the second process, beside the audit and the pages. Also for
-            # serve's first build, whose index is all new: a rebuild's was slower forked (at 1k, the
-            # edit showed after 2.30 s against 1.48 s).
-            docs = documents.search_docs(kb)
-            self.terms().analyses([doc.text for doc in docs], lambda line: log.info("citekb: %s", line))
+            # Every text segmented here first (on every core), the audit's chunks among them (handed to
+            # it as they are): then the index alone is made in the second process, beside the audit and
+            # the pages. Also for serve's first build, whose index is all new: a rebuild's was slower
+            # forked (at 1k, the edit showed after 2.30 s against 1.48 s).
+            chunks = documents.chunk_docs(kb)
+            docs = documents.search_docs(kb, chunks)
+            found = self.terms().analyses([doc.text for doc in docs], lambda line: log.info("citekb: %s", line))
+            chunk_terms = audit.by_source(chunks, found, set(kb.chunks))
             make = functools.partial(search_index, self.terms(), docs)
             self.index_child = forked.Forked(make, self.config.parallel)
         if self.config.audit:
@@ -232,7 +235,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             citations = sum(len(cited.final) for cited in kb.cited.values())
             beside = self.config.parallel and not self.rebuild and citations >= AUDIT_BESIDE_PAGES
             parallel = True if beside else None
-            self.auditing = audit.start_audit(kb, self.terms(), kept=self.audits_kept, parallel=parallel)
+            self.auditing = audit.start_audit(
+                kb, self.terms(), kept=self.audits_kept, parallel=parallel, analyses=chunk_terms
+            )
         self.html_pages, self.outlined, self.held, self.metas, self.later = {}, set(), {}, {}, set()
         self.generated = {}
 

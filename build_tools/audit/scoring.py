@@ -5,10 +5,12 @@ sentences, the span shown, mixed with the whole chunk), the chunks compared with
 from __future__ import annotations
 
 import bisect
-import heapq
 import re
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
+
+import numpy as np
 
 from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
@@ -99,13 +101,26 @@ class Folded:
                     found.setdefault(i, set()).add(word)
         return found
 
+    def present(self, evidence: Evidence) -> list[str]:
+        """`evidence.present` in the chunk, kept for the last claim asked while it is alive (a weak
+        reference: a chunk kept for the whole audit keeps no claim): a cited chunk is asked for a
+        claim's facts twice (their best window, then which of them it holds)."""
+        last = self.__dict__.get("_last")
+        if last is None or last[0]() is not evidence:
+            last = self.__dict__["_last"] = (weakref.ref(evidence), evidence.present(self.text))
+        return last[1]
+
+    def found(self, evidence: Evidence) -> set[str]:
+        """The claim's words and numbers the chunk holds (`Evidence.found`)."""
+        return set(self.present(evidence)) | (evidence.numbers & self.numbers)
+
     def best(self, evidence: Evidence, above: float = -1.0) -> tuple[float, Window | None]:
         """The chunk's score (its best window's mixed with the whole chunk's, `chunk_weight`) and the
         best window (None when no window holds any of the claim): one-sentence windows first, then
         two, the first of equal scores kept. Only windows holding some of the claim are scored, and
         only the claim's words found in the chunk looked for. A chunk that cannot score above
         `above` (its whole-chunk share bounds its score) is not looked into: (0.0, None)."""
-        words = evidence.present(self.text)
+        words = self.present(evidence)
         shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
         whole = evidence.share(set(words), shared_numbers, words)
         if not (words or shared_numbers) or whole <= above:
@@ -152,19 +167,32 @@ def proposed(
     evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], settings: AuditSettings
 ) -> list[tuple[str, int]]:
     """The chunks sharing most of the claim's rarer words (by idf), the cited one left out: up to
-    `source_candidates` of the cited source and `candidates` of the corpus's other sources."""
+    `source_candidates` of the cited source and `candidates` of the corpus's other sources. A chunk's
+    sum is its words' weights added in the claim's order (`np.bincount` adds in the order given:
+    the sums of a loop over the words), the first of equal sums chosen first; weights are idf's,
+    never 0, so a chunk sharing a word sums above 0."""
     limit = settings.common_share * len(terms.chunks)
-    sums: dict[int, float] = {}
-    for word, weight in evidence.weights.items():
-        postings = terms.postings.get(word, ())
-        if len(postings) <= limit:
-            for at in postings:
-                sums[at] = sums.get(at, 0.0) + weight
-    sums.pop(terms.positions.get(cited, -1), None)
-    same: list[int] = []
-    other: list[int] = []
-    for at in sums:
-        (same if terms.chunks[at][0] == cited[0] else other).append(at)
-    rank = lambda at: (-sums[at], at)  # noqa: E731
-    chosen = heapq.nsmallest(settings.source_candidates, same, rank) + heapq.nsmallest(settings.candidates, other, rank)
-    return [terms.chunks[at] for at in chosen]
+    rare = [
+        (terms.array(w), weight)
+        for w, weight in evidence.weights.items()
+        if 0 < len(terms.postings.get(w, ())) <= limit
+    ]
+    if not rare:
+        return []
+    places = np.concatenate([postings for postings, _ in rare])
+    weights = np.repeat([weight for _, weight in rare], [len(postings) for postings, _ in rare])
+    sums = np.bincount(places, weights, minlength=len(terms.chunks))
+    if cited in terms.positions:
+        sums[terms.positions[cited]] = 0.0
+    first, end = terms.spans.get(cited[0], (0, 0))  # the cited source's chunks, in a row
+    same = sums[first:end].copy()
+    sums[first:end] = 0.0
+    return [
+        terms.chunks[at] for at in _ranked(same, settings.source_candidates, first) + _ranked(sums, settings.candidates)
+    ]
+
+
+def _ranked(sums: np.ndarray, count: int, offset: int = 0) -> list[int]:
+    """The positions (plus `offset`) of the `count` highest sums above 0, the first of equals first."""
+    found = np.flatnonzero(sums)
+    return (found[np.lexsort((found, -sums[found]))][:count] + offset).tolist()

@@ -44,7 +44,7 @@ def audit_citation(
     evidence = Evidence.of(claim, terms, settings)
     facts = Facts.of(claim, terms, settings)
     support, facts_window = cited.best(facts)
-    held = facts.found(cited.text, cited.numbers)
+    held = cited.found(facts)
     lacking = (set(facts.weights) | facts.numbers) - held
     found = (facts.named(held), facts.named(lacking))
     lacks_name_or_number = bool(lacking & (facts.names | facts.numbers))
@@ -63,7 +63,7 @@ def audit_citation(
     better_terms: tuple[str, ...] = ()
     if rival_key and rival >= local + settings.better_margin and rival >= local * settings.better_ratio:
         status = "better_elsewhere"
-        extra = evidence.found(rival_window.text, rival_window.numbers) - evidence.found(cited.text, cited.numbers)
+        extra = evidence.found(rival_window.text, rival_window.numbers) - cited.found(evidence)
         better_terms = tuple(sorted(extra, key=lambda t: (-evidence.weights.get(t, 99.0), t))[:3])
     elif evidence.numbers - cited.numbers:
         status = "numbers_missing"

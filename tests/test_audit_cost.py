@@ -1,0 +1,167 @@
+"""Issue 27, point 7: the audit's quicker paths give exactly what the plain computation gives."""
+
+from __future__ import annotations
+
+import gc
+import heapq
+import re
+import weakref
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.scale import synthesize
+from build_tools.analysis import TermCache, fold
+from build_tools.audit import (
+    SETTINGS,
+    CorpusTerms,
+    Evidence,
+    audit_kb,
+    by_source,
+    claim_facts,
+    folded_chunk,
+    proposed,
+    start_audit,
+    workers,
+)
+from build_tools.audit.claims import FRAMING_TAGS
+from build_tools.audit.workers import no_cycle_collection
+from build_tools.documents import chunk_docs, search_docs
+from build_tools.knowledge_base import build
+
+
+def plain_proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], limit_share: float) -> list:
+    """The chunks compared with the cited one, by a loop over every posting of every rare word."""
+    limit = limit_share * len(terms.chunks)
+    sums: dict[int, float] = {}
+    for word, weight in evidence.weights.items():
+        postings = terms.postings.get(word, ())
+        if len(postings) <= limit:
+            for at in postings:
+                sums[at] = sums.get(at, 0.0) + weight
+    sums.pop(terms.positions.get(cited, -1), None)
+    same = [at for at in sums if terms.chunks[at][0] == cited[0]]
+    other = [at for at in sums if terms.chunks[at][0] != cited[0]]
+    rank = lambda at: (-sums[at], at)  # noqa: E731
+    chosen = heapq.nsmallest(SETTINGS.source_candidates, same, rank) + heapq.nsmallest(SETTINGS.candidates, other, rank)
+    return [terms.chunks[at] for at in chosen]
+
+
+@st.composite
+def corpora(draw):
+    """A corpus of a few sources' chunks, words in some of them, a claim's weights (equal ones
+    included, so ties are ranked) and a cited chunk, maybe of another corpus."""
+    sizes = draw(st.lists(st.integers(1, 5), min_size=1, max_size=6))
+    chunks = [(f"s{n}", index) for n, size in enumerate(sizes) for index in range(size)]
+    words = [f"w{n}" for n in range(draw(st.integers(1, 8)))]
+    postings = {}
+    for word in words:
+        if found := draw(st.lists(st.integers(0, len(chunks) - 1), unique=True, max_size=len(chunks))):
+            postings[word] = sorted(found)
+    terms = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)}, postings)
+    weights = {w: draw(st.sampled_from([0.1, 0.3, 0.7, 1.3, 2.9, 0.30000000000000004])) for w in words}
+    weights |= {"nowhere": 1.0} if draw(st.booleans()) else {}
+    cited = draw(st.sampled_from([*chunks, ("elsewhere", 0)]))
+    return Evidence(weights, frozenset(), SETTINGS), terms, cited
+
+
+@settings(max_examples=300, deadline=None)
+@given(corpora(), st.sampled_from([0.25, 0.5, 1.0]))
+def test_the_chunks_compared_are_those_a_plain_loop_finds(case, share):
+    evidence, terms, cited = case
+    chosen = proposed(evidence, terms, cited, SETTINGS.__class__(common_share=share))
+    assert chosen == plain_proposed(evidence, terms, cited, share)
+
+
+def test_sums_are_added_in_the_claims_order():
+    """0.3 + 0.2 + 0.1 is 0.6, a tie with a chunk holding the 0.6 word alone (the first chunk wins);
+    added in another order (0.1 + 0.2 + 0.3) it is 0.6000000000000001, and the other chunk wins."""
+    chunks = [("a", 0), ("b", 0), ("c", 0)]
+    postings = {"w3": [0], "w0": [1], "w1": [1], "w2": [1]}
+    terms = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)}, postings)
+    evidence = Evidence({"w0": 0.3, "w1": 0.2, "w2": 0.1, "w3": 0.6}, frozenset(), SETTINGS)
+    loose = SETTINGS.__class__(common_share=1.0)
+    assert proposed(evidence, terms, ("c", 0), loose) == plain_proposed(evidence, terms, ("c", 0), 1.0) == [("a", 0)]
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kb")
+    synthesize(root, 40, 6, seed=3)
+    return build(root)
+
+
+def test_a_build_hands_the_audit_its_chunks_terms_and_gets_the_same_audits(synthetic):
+    """The plugin segments every search document once and hands the chunks' terms to the audit
+    (`by_source`): the audits are those the audit makes finding them itself."""
+    kb = synthetic
+    chunks = chunk_docs(kb)
+    found = TermCache(None).analyses([doc.text for doc in search_docs(kb, chunks)])
+    handed = start_audit(kb, TermCache(None), parallel=False, analyses=by_source(chunks, found, set(kb.chunks)))
+    own = audit_kb(kb, TermCache(None), parallel=False)
+    assert handed.result() == own
+    assert sum(a is not None for audits in own.values() for a in audits) > 20
+
+
+def plain_claim_words(claim: str) -> list[str]:
+    """A claim's content words, each Chinese run tagged on its own."""
+    import rjieba
+
+    found: dict[str, None] = {}
+    for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]+", fold(claim)):
+        for word, tag in rjieba.tag(run):
+            if len(word) > 1 and tag not in FRAMING_TAGS:
+                found.setdefault(word)
+    return list(found)
+
+
+CHINESE = "的了是在和与开源模型发布下载量突破三千万次甲公司向监管机构缴纳罚单乙实验室估值达到亿量子计算芯片良率显著提升"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=CHINESE + "，。 ,\n\t0123456789abcGPT-\u3000：（）", max_size=60))
+def test_a_claims_runs_tagged_at_once_are_tagged_as_each_alone(claim):
+    assert [f.key for f in claim_facts(claim) if f.kind == "word"] == plain_claim_words(claim)
+
+
+def test_the_pipelines_lines_are_tagged_as_each_run_alone(pipeline):
+    """Every line of the pipeline's reports (a claim is part of one)."""
+    lines = {
+        line for path in sorted((pipeline / "results").rglob("*.md")) for line in path.read_text("utf-8").splitlines()
+    }
+    assert len(lines) > 1000
+    for line in lines:
+        assert [f.key for f in claim_facts(line) if f.kind == "word"] == plain_claim_words(line), line
+
+
+def test_the_audit_leaves_no_cycles_for_the_collector(synthetic):
+    """Why the audit may pause the cycle collector: everything it makes is freed by reference counts."""
+    gc.collect()
+    with no_cycle_collection():
+        audits = audit_kb(synthetic, TermCache(None), parallel=False)
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assert gc.collect() == 0
+    assert audits
+
+
+def test_the_collector_is_paused_while_auditing_and_resumed_after(synthetic, monkeypatch):
+    """At 10k sources the collector's full passes were 15–20% of the audit's CPU."""
+    seen = []
+    real = workers.audit_corpus
+    monkeypatch.setattr(workers, "audit_corpus", lambda *args: seen.append(gc.isenabled()) or real(*args))
+    audit_kb(synthetic, TermCache(None), parallel=False)
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
+def test_a_folded_chunk_keeps_no_claim_alive():
+    """A chunk remembers the last claim's words found in it (a cited chunk is asked twice), but the
+    audit keeps every folded chunk until it ends: the claims must not live as long."""
+    chunk = folded_chunk("开源模型的下载量突破三千万次。估值达到95亿。")
+    evidence = Evidence({"开源": 1.0, "估值": 2.0}, frozenset({"95"}), SETTINGS)
+    assert chunk.best(evidence)[0] > 0 and chunk.found(evidence) == {"开源", "估值", "95"}
+    gone = weakref.ref(evidence)
+    del evidence
+    assert gone() is None
