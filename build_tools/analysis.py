@@ -16,14 +16,16 @@ import hashlib
 import marshal
 import os
 import re
+import struct
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 
 from .lock import TEMPORARY_SUFFIX, Damaged, seal, unseal, write_atomic
 
-CACHE_FORMAT = 7  # of the term cache file (7: sealed, see TermCache)
+CACHE_FORMAT = 8  # of the term cache file (7: sealed, see TermCache; 8: pairs as term places)
 CACHE_KIND = b"ckbterms"
 TERM_CACHE = ".cache/citekb/terms.marshal"  # where a site build keeps it, beside mkdocs.yml ($CITEKB_CACHE)
 MAX_TF = 255  # a term's count in one text is kept in a byte
@@ -76,29 +78,37 @@ def tokenize(text: str) -> list[str]:
 
 
 # A text's distinct terms joined by "\n", their counts, its token count, and its distinct adjacent
-# word pairs ("a\x01b", joined by "\n"): compact enough to cache 40,000 of them.
-Analysis = tuple[str, bytes, int, str]
-PAIR = "\x01"
+# word pairs, each as the places of its two words among those terms (little-endian 32-bit numbers,
+# two a pair): compact enough to cache 40,000 of them, and the index reads them as arrays.
+Analysis = tuple[str, bytes, int, bytes]
+PAIR_PLACES = "<u4"  # numpy's name for the pairs' numbers
 
 
 def analyze(text: str) -> Analysis:
     """Terms as `tokenize` gives them, and adjacent word pairs: jieba's words (`cut`) within a
-    Chinese run, consecutive English words."""
+    Chinese run, consecutive English words. Every word of a pair is a term: `cut_for_search`
+    yields each of `cut`'s words (with its sub-words), and an English word is its own term."""
     import rjieba
 
     counts = Counter(tokenize(text))  # the one definition of index terms (tested against jieba)
-    pairs: dict[str, None] = {}  # in order of appearance
+    place = dict(zip(counts, range(len(counts))))
+    pairs: dict[tuple[int, int], None] = {}  # in order of appearance
     english = None
     for run in runs(text):
         if is_cjk(run):
-            words = rjieba.cut(run)
-            pairs.update(dict.fromkeys(a + PAIR + b for a, b in zip(words, words[1:])))
+            words = list(map(place.__getitem__, rjieba.cut(run)))
+            pairs.update(dict.fromkeys(zip(words, words[1:])))
             english = None
         else:
-            if english:
-                pairs[english + PAIR + run] = None
-            english = run
-    return ("\n".join(counts), bytes(min(n, MAX_TF) for n in counts.values()), sum(counts.values()), "\n".join(pairs))
+            if english is not None:
+                pairs[english, place[run]] = None
+            english = place[run]
+    return (
+        "\n".join(counts),
+        bytes(min(n, MAX_TF) for n in counts.values()),
+        sum(counts.values()),
+        struct.pack(f"<{2 * len(pairs)}I", *chain.from_iterable(pairs)),
+    )
 
 
 def join_key(a: str, b: str) -> str:
@@ -111,14 +121,21 @@ def join_key(a: str, b: str) -> str:
 
 def join_rule(words: dict[str, int], documents: int, share: float) -> Callable[[str, str], bool]:
     """Whether two words in a row have their join indexed, from the document counts of the words
-    common enough to join (`words`): build_index indexes joins by it, and a query looks up only
-    joins it could have, since a bucket holds other joins too and would rank chunks on them."""
+    common enough to join (`words`): build_index indexes joins by it (over arrays: `join_least`),
+    and a query looks up only joins it could have, since a bucket holds other joins too and would
+    rank chunks on them."""
+    least = join_least(documents, share)
 
     def can_join(a: str, b: str) -> bool:
         count_a, count_b = words.get(a), words.get(b)
-        return count_a is not None and count_b is not None and count_a * count_b >= share * documents * documents
+        return count_a is not None and count_b is not None and count_a * count_b >= least
 
     return can_join
+
+
+def join_least(documents: int, share: float) -> float:
+    """The least product of two joinable words' document counts that has their join indexed."""
+    return share * documents * documents
 
 
 def join_hash(key: str) -> int:
@@ -199,7 +216,10 @@ class TermCache:
 
 
 def _entries(loaded: object) -> dict[bytes, Analysis]:
-    """The cache's entries when every one has the shape `analyze` gives (else ValueError)."""
+    """The cache's entries when every one has the shape `analyze` gives (else ValueError), each
+    pair's words among its own terms."""
+    import numpy as np
+
     if not isinstance(loaded, dict):
         raise ValueError("not a table of analyses")
     for key, value in loaded.items():
@@ -211,10 +231,15 @@ def _entries(loaded: object) -> dict[bytes, Analysis]:
             and isinstance(value[0], str)
             and isinstance(value[1], bytes)
             and isinstance(value[2], int)
-            and isinstance(value[3], str)
+            and isinstance(value[3], bytes)
             and len(value[1]) == (value[0].count("\n") + 1 if value[0] else 0)
+            and len(value[3]) % 8 == 0
         ):
             raise ValueError("an entry of the wrong shape")
+    places = np.frombuffer(b"".join(value[3] for value in loaded.values()), dtype=PAIR_PLACES)
+    terms = np.repeat([len(value[1]) for value in loaded.values()], [len(value[3]) // 4 for value in loaded.values()])
+    if (places >= terms).any():
+        raise ValueError("a word pair whose words are not among its terms")
     return loaded
 
 
