@@ -16,7 +16,6 @@ import hashlib
 import marshal
 import os
 import re
-import struct
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +30,8 @@ TERM_CACHE = ".cache/citekb/terms.marshal"  # where a site build keeps it, besid
 MAX_TF = 255  # a term's count in one text is kept in a byte
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
-_RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9\u00c0-\u024f]+")
+_WORD = "a-z0-9\u00c0-\u024f"  # of an English word (a run that is not Chinese)
+_RUNS = re.compile(rf"[{_CJK}]+|[{_WORD}]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
@@ -60,6 +60,38 @@ def is_cjk(run: str) -> bool:
     return bool(_IS_CJK.match(run))
 
 
+_GAPS = re.compile(rf"[^{_CJK}{_WORD}]+")
+_WORDS = re.compile(rf"[{_WORD}]+")
+_WORDS_APART = re.compile("\x00\n(?=\x00)")
+_WORDS_IN_A_ROW = re.compile("\x00+")
+SPLIT = "\n"  # where jieba reads a text in one call, what stands between runs
+WORD = "\x00"  # and what stands for an English word
+
+
+def _jieba_text(folded: str) -> tuple[str, list[str]]:
+    """A folded text as jieba reads it in one call (a call per run costs twice the segmentation), and
+    its English words in order: Chinese runs as they are; each English word a WORD, words in a row
+    (nothing Chinese between) adjacent; SPLIT everywhere else. jieba cuts each stretch of Chinese
+    apart from the rest, and yields SPLIT and WORD as tokens of their own."""
+    spaced = _GAPS.sub(SPLIT, folded)
+    english = _WORDS.findall(spaced)
+    if english:
+        spaced = _WORDS_IN_A_ROW.sub(SPLIT + r"\g<0>" + SPLIT, _WORDS_APART.sub(WORD, _WORDS.sub(WORD, spaced)))
+    return spaced, english
+
+
+def _with_words(tokens: list[str], english: list[str]) -> list[str]:
+    """jieba's tokens with each WORD the English word it stands for."""
+    if not english:
+        return tokens
+    words = iter(english)
+    return [next(words) if token == WORD else token for token in tokens]
+
+
+def _hyphenated(folded: str) -> list[str]:
+    return [match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded)]
+
+
 def tokenize(text: str) -> list[str]:
     """Index tokens of a text: jieba words for Chinese runs, lower-cased words otherwise; a name
     written with a hyphen before its number (`GPT-4`, `Llama-3`) also as one word, so the way
@@ -67,14 +99,8 @@ def tokenize(text: str) -> list[str]:
     import rjieba
 
     folded = fold(text)
-    tokens: list[str] = []
-    for run in _RUNS.findall(folded):
-        if is_cjk(run):
-            tokens.extend(rjieba.cut_for_search(run))
-        else:
-            tokens.append(run)
-    tokens.extend(match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded))
-    return tokens
+    spaced, english = _jieba_text(folded)
+    return [*filter(SPLIT.__ne__, _with_words(rjieba.cut_for_search(spaced), english)), *_hyphenated(folded)]
 
 
 # A text's distinct terms joined by "\n", their counts, its token count, and its distinct adjacent
@@ -88,27 +114,22 @@ def analyze(text: str) -> Analysis:
     """Terms as `tokenize` gives them, and adjacent word pairs: jieba's words (`cut`) within a
     Chinese run, consecutive English words. Every word of a pair is a term: `cut_for_search`
     yields each of `cut`'s words (with its sub-words), and an English word is its own term."""
+    import numpy as np
     import rjieba
 
-    counts = Counter(tokenize(text))  # the one definition of index terms (tested against jieba)
-    place = dict(zip(counts, range(len(counts))))
-    pairs: dict[tuple[int, int], None] = {}  # in order of appearance
-    english = None
-    for run in runs(text):
-        if is_cjk(run):
-            words = list(map(place.__getitem__, rjieba.cut(run)))
-            pairs.update(dict.fromkeys(zip(words, words[1:])))
-            english = None
-        else:
-            if english is not None:
-                pairs[english, place[run]] = None
-            english = place[run]
-    return (
-        "\n".join(counts),
-        bytes(min(n, MAX_TF) for n in counts.values()),
-        sum(counts.values()),
-        struct.pack(f"<{2 * len(pairs)}I", *chain.from_iterable(pairs)),
-    )
+    folded = fold(text)
+    spaced, english = _jieba_text(folded)
+    counts = Counter(_with_words(rjieba.cut_for_search(spaced), english) + _hyphenated(folded))
+    counts.pop(SPLIT, None)  # as tokenize leaves it out
+    try:
+        tfs = bytes(counts.values())
+    except ValueError:  # a count past a byte
+        tfs = bytes(min(n, MAX_TF) for n in counts.values())
+    place = dict(zip(counts, range(1, len(counts) + 1)))  # from 1: SPLIT's None and no 0 are false
+    words = list(map(place.get, _with_words(rjieba.cut(spaced), english)))
+    pairs = dict.fromkeys(filter(all, zip(words, words[1:])))  # in order of appearance, none across a SPLIT
+    places = np.fromiter(chain.from_iterable(pairs), dtype=np.int64, count=2 * len(pairs)) - 1
+    return "\n".join(counts), tfs, sum(counts.values()), places.astype(PAIR_PLACES).tobytes()
 
 
 def join_key(a: str, b: str) -> str:

@@ -1,7 +1,8 @@
 """The search index's build as it was before issue 29 made it faster: a test oracle, not library
-code. `analyze` (pairs as "a\x01b" strings) and `build_index` (one document at a time) are copied
-from build_tools at commit c9c8ef9, the term cache left out, with `shard_file` and its
-`front_coded`; what they call that did not change is imported from the library.
+code. `tokenize` (jieba called once a run), `analyze` (pairs as "a\x01b" strings) and
+`build_index` (one document at a time) are copied from build_tools at commit c9c8ef9, the term
+cache left out, with `shard_file` and its `front_coded`; what they call that did not change is
+imported from the library.
 tests/test_index_speed.py checks that the library builds the same bytes from the same documents."""
 
 from __future__ import annotations
@@ -12,7 +13,19 @@ from array import array
 from collections import Counter
 from dataclasses import asdict
 
-from build_tools.analysis import MAX_TF, bucket_term, is_bucket, is_cjk, join_hash, join_key, join_rule, runs, tokenize
+from build_tools.analysis import (
+    _HYPHENATED,
+    _RUNS,
+    MAX_TF,
+    bucket_term,
+    fold,
+    is_bucket,
+    is_cjk,
+    join_hash,
+    join_key,
+    join_rule,
+    runs,
+)
 from build_tools.index import (
     FORMAT,
     SETTINGS,
@@ -27,6 +40,20 @@ from build_tools.index import (
 from build_tools.shards import rice_coded, varints
 
 PAIR = "\x01"
+
+
+def tokenize(text: str) -> list[str]:
+    import rjieba
+
+    folded = fold(text)
+    tokens: list[str] = []
+    for run in _RUNS.findall(folded):
+        if is_cjk(run):
+            tokens.extend(rjieba.cut_for_search(run))
+        else:
+            tokens.append(run)
+    tokens.extend(match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded))
+    return tokens
 
 
 def analyze(text: str) -> tuple[str, bytes, int, str]:

@@ -38,6 +38,7 @@ PIECES = [
     "起源",
     "了",
     "\u3400",
+    "\u9fd6",
     "the",
     "code",
     "open",
@@ -122,6 +123,7 @@ def decoded(found: analysis.Analysis) -> tuple[str, bytes, int, str]:
 @settings(max_examples=200, deadline=None)
 @given(text=TEXTS)
 def test_an_analysis_is_the_reference_analysis(text):
+    assert analysis.tokenize(text) == reference.tokenize(text)
     assert decoded(analyze(text)) == reference.analyze(text)
 
 
@@ -131,6 +133,9 @@ def shipped_docs() -> list[SearchDoc]:
 
 
 def test_shipped_sources_analyse_as_the_reference(shipped_docs):
+    assert [analysis.tokenize(doc.text) for doc in shipped_docs] == [
+        reference.tokenize(doc.text) for doc in shipped_docs
+    ]
     assert [decoded(analyze(doc.text)) for doc in shipped_docs] == [reference.analyze(doc.text) for doc in shipped_docs]
 
 
