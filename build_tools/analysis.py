@@ -38,14 +38,14 @@ _HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
 # What Chinese text mostly needs NFKC for: full-width ASCII (，：（）Ａ１) and the ideographic space.
 _FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
-_FULL_WIDTH_CHARS = frozenset(_FULL_WIDTH)
+_FULL_WIDTH_CHARS = re.compile("[\uff01-\uff5e\u3000]")
 
 
 def fold(text: str) -> str:
     """NFKC and lower case, as the worker folds. The full-width characters are mapped to their NFKC
     forms first, so most texts then pass NFKC's quick check and are not rebuilt: the same result
     (tests/test_search.py checks it against plain NFKC) with less work on every chunk the audit folds."""
-    for char in _FULL_WIDTH_CHARS.intersection(text):  # a few kinds per text: one str.replace each
+    for char in set(_FULL_WIDTH_CHARS.findall(text)):  # a few kinds per text: one str.replace each
         text = text.replace(char, _FULL_WIDTH[char])
     return (text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)).lower()
 
@@ -264,8 +264,13 @@ def _entries(loaded: object) -> dict[bytes, Analysis]:
     return loaded
 
 
+ANALYZED_AT_ONCE = 100  # texts a worker of analyze_all analyzes per task
+
+
 def analyze_all(texts: list[str]) -> list[Analysis]:
-    """Analyze many texts, on every core when there are enough of them to pay for the processes."""
+    """Analyze many texts, on every core when there are enough of them to pay for the processes.
+    The forked workers inherit the texts and are sent only where each task's begin: only the
+    analyses are pickled."""
     workers = os.cpu_count() or 1
     if len(texts) < 2000 or workers < 2:
         return [analyze(t) for t in texts]
@@ -274,5 +279,18 @@ def analyze_all(texts: list[str]) -> list[Analysis]:
     import rjieba
 
     rjieba.cut_for_search("预热")  # load the dictionary once, before forking
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(analyze, texts, chunksize=100)
+    with multiprocessing.get_context("fork").Pool(workers, _inherit, (texts,)) as pool:
+        parts = pool.map(_analyze_from, range(0, len(texts), ANALYZED_AT_ONCE))
+    return [found for part in parts for found in part]
+
+
+_inherited: list[str] = []  # in a worker of analyze_all, the texts it was forked with
+
+
+def _inherit(texts: list[str]) -> None:
+    global _inherited
+    _inherited = texts
+
+
+def _analyze_from(start: int) -> list[Analysis]:
+    return [analyze(text) for text in _inherited[start : start + ANALYZED_AT_ONCE]]

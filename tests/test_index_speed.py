@@ -174,3 +174,11 @@ def test_a_cache_entry_not_of_this_format_is_discarded_and_segmented_again(tmp_p
     cache = TermCache(cache_file(tmp_path / "terms.marshal", version, entry), note=notes.append)
     assert len(notes) == 1 and cache.entries == {}
     assert cache.analyses([TEXT]) == [analyze(TEXT)]
+
+
+def test_analyzing_on_every_core_gives_every_texts_analysis_in_order():
+    texts = [
+        f"第{number}章 模型的现状 open source {number % 7}" for number in range(2 * analysis.ANALYZED_AT_ONCE * 11 + 3)
+    ]
+    assert len(texts) >= 2000  # analyze_all's workers take it
+    assert analysis.analyze_all(texts) == [analyze(text) for text in texts]
