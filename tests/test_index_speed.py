@@ -5,6 +5,7 @@ word pairs; and a term cache of the previous format rebuilt, never misread."""
 
 from __future__ import annotations
 
+import json
 import marshal
 import struct
 from dataclasses import astuple, replace
@@ -182,3 +183,15 @@ def test_analyzing_on_every_core_gives_every_texts_analysis_in_order():
     ]
     assert len(texts) >= 2000  # analyze_all's workers take it
     assert analysis.analyze_all(texts) == [analyze(text) for text in texts]
+
+
+def test_the_index_bench_makes_its_own_cache_and_reports_cpu_seconds(tmp_path, capsys):
+    from benchmarks import index_bench
+
+    cache = tmp_path / "terms.marshal"
+    assert index_bench.main([str(REPO / "sources"), "--cache", str(cache), "--runs", "2", "--segment", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert cache.is_file() and TermCache(cache).entries  # made on the first run, every text in it
+    assert figures["documents"] == len(search_docs(build(REPO / "sources"))) and figures["runs"] == 2
+    for name in ("index_cpu_seconds", "segmentation_cpu_seconds", "segmentation_wall_seconds"):
+        assert 0 < figures[name]["min"] <= figures[name]["median"] <= figures[name]["max"]
