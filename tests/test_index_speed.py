@@ -14,6 +14,7 @@ from unittest import mock
 
 import pytest
 import reference_index as reference
+from doubling import Shape, assert_linear
 from helpers import REPO, kb, need_pipeline
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -195,3 +196,18 @@ def test_the_index_bench_makes_its_own_cache_and_reports_cpu_seconds(tmp_path, c
     assert figures["documents"] == len(search_docs(build(REPO / "sources"))) and figures["runs"] == 2
     for name in ("index_cpu_seconds", "segmentation_cpu_seconds", "segmentation_wall_seconds"):
         assert 0 < figures[name]["min"] <= figures[name]["median"] <= figures[name]["max"]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        Shape("", "open "),  # English words in a row: one placeholder each, all adjacent
+        Shape("", "模型a"),  # Chinese and English touching: a line end put between each
+        Shape("", "模型的现状"),  # one long Chinese run
+        Shape("", "gpt-4 "),  # hyphenated names
+        Shape("", "，\u3000ＧＰＴ"),  # full-width characters to fold
+    ],
+    ids=repr,
+)
+def test_analysis_is_linear(shape):
+    assert_linear(analyze, shape)
