@@ -88,19 +88,20 @@ def _with_words(tokens: list[str], english: list[str]) -> list[str]:
     return [next(words) if token == WORD else token for token in tokens]
 
 
-def _hyphenated(folded: str) -> list[str]:
-    return [match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded)]
+def _tokens(folded: str, spaced: str, english: list[str]) -> list[str]:
+    """`tokenize`'s tokens of a folded text read as `_jieba_text` gives it, SPLIT still among them."""
+    import rjieba
+
+    hyphenated = [match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded)]
+    return _with_words(rjieba.cut_for_search(spaced), english) + hyphenated
 
 
 def tokenize(text: str) -> list[str]:
     """Index tokens of a text: jieba words for Chinese runs, lower-cased words otherwise; a name
     written with a hyphen before its number (`GPT-4`, `Llama-3`) also as one word, so the way
     people type it (`gpt4`) finds it."""
-    import rjieba
-
     folded = fold(text)
-    spaced, english = _jieba_text(folded)
-    return [*filter(SPLIT.__ne__, _with_words(rjieba.cut_for_search(spaced), english)), *_hyphenated(folded)]
+    return list(filter(SPLIT.__ne__, _tokens(folded, *_jieba_text(folded))))
 
 
 # A text's distinct terms joined by "\n", their counts, its token count, and its distinct adjacent
@@ -119,15 +120,15 @@ def analyze(text: str) -> Analysis:
 
     folded = fold(text)
     spaced, english = _jieba_text(folded)
-    counts = Counter(_with_words(rjieba.cut_for_search(spaced), english) + _hyphenated(folded))
+    counts = Counter(_tokens(folded, spaced, english))  # the one definition of index terms (tested against jieba)
     counts.pop(SPLIT, None)  # as tokenize leaves it out
     try:
         tfs = bytes(counts.values())
     except ValueError:  # a count past a byte
         tfs = bytes(min(n, MAX_TF) for n in counts.values())
-    place = dict(zip(counts, range(1, len(counts) + 1)))  # from 1: SPLIT's None and no 0 are false
-    words = list(map(place.get, _with_words(rjieba.cut(spaced), english)))
-    pairs = dict.fromkeys(filter(all, zip(words, words[1:])))  # in order of appearance, none across a SPLIT
+    place = dict(zip(counts, range(1, len(counts) + 1)))  # from 1: `all` keeps the pairs of two words
+    words = list(map(place.get, _with_words(rjieba.cut(spaced), english)))  # SPLIT: None
+    pairs = dict.fromkeys(filter(all, zip(words, words[1:])))  # in order of appearance
     places = np.fromiter(chain.from_iterable(pairs), dtype=np.int64, count=2 * len(pairs)) - 1
     return "\n".join(counts), tfs, sum(counts.values()), places.astype(PAIR_PLACES).tobytes()
 
