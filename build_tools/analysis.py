@@ -259,7 +259,8 @@ def _entries(loaded: object) -> dict[bytes, Analysis]:
         ):
             raise ValueError("an entry of the wrong shape")
     places = np.frombuffer(b"".join(value[3] for value in loaded.values()), dtype=PAIR_PLACES)
-    terms = np.repeat([len(value[1]) for value in loaded.values()], [len(value[3]) // 4 for value in loaded.values()])
+    terms = np.fromiter((len(value[1]) for value in loaded.values()), dtype=np.uint32, count=len(loaded))
+    terms = np.repeat(terms, [len(value[3]) // 4 for value in loaded.values()])  # each place's bound
     if (places >= terms).any():
         raise ValueError("a word pair whose words are not among its terms")
     return loaded
