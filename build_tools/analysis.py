@@ -19,17 +19,19 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 
 from .lock import TEMPORARY_SUFFIX, Damaged, seal, unseal, write_atomic
 
-CACHE_FORMAT = 7  # of the term cache file (7: sealed, see TermCache)
+CACHE_FORMAT = 8  # of the term cache file (7: sealed, see TermCache; 8: pairs as term places)
 CACHE_KIND = b"ckbterms"
 TERM_CACHE = ".cache/citekb/terms.marshal"  # where a site build keeps it, beside mkdocs.yml ($CITEKB_CACHE)
 MAX_TF = 255  # a term's count in one text is kept in a byte
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff"
-_RUNS = re.compile(rf"[{_CJK}]+|[a-z0-9\u00c0-\u024f]+")
+_WORD = "a-z0-9\u00c0-\u024f"  # of an English word (a run that is not Chinese)
+_RUNS = re.compile(rf"[{_CJK}]+|[{_WORD}]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _HYPHENATED = re.compile(r"(?<![a-z0-9])([a-z]+)-([0-9][a-z0-9]*)(?![a-z0-9])")
 
@@ -63,47 +65,77 @@ def is_cjk(run: str) -> bool:
     return bool(_IS_CJK.match(run))
 
 
+_GAPS = re.compile(rf"[^{_CJK}{_WORD}]+")
+_WORDS = re.compile(rf"[{_WORD}]+")
+_WORDS_APART = re.compile("\x00\n(?=\x00)")
+_WORDS_IN_A_ROW = re.compile("\x00+")
+SPLIT = "\n"  # where jieba reads a text in one call, what stands between runs
+WORD = "\x00"  # and what stands for an English word
+
+
+def _jieba_text(folded: str) -> tuple[str, list[str]]:
+    """A folded text as jieba reads it in one call (a call per run costs twice the segmentation), and
+    its English words in order: Chinese runs as they are; each English word a WORD, words in a row
+    (nothing Chinese between) adjacent; SPLIT everywhere else. jieba cuts each stretch of Chinese
+    apart from the rest, and yields SPLIT and WORD as tokens of their own."""
+    spaced = _GAPS.sub(SPLIT, folded)
+    english = _WORDS.findall(spaced)
+    if english:
+        spaced = _WORDS_IN_A_ROW.sub(SPLIT + r"\g<0>" + SPLIT, _WORDS_APART.sub(WORD, _WORDS.sub(WORD, spaced)))
+    return spaced, english
+
+
+def _with_words(tokens: list[str], english: list[str]) -> list[str]:
+    """jieba's tokens with each WORD the English word it stands for."""
+    if not english:
+        return tokens
+    words = iter(english)
+    return [next(words) if token == WORD else token for token in tokens]
+
+
+def _tokens(folded: str, spaced: str, english: list[str]) -> list[str]:
+    """`tokenize`'s tokens of a folded text read as `_jieba_text` gives it, SPLIT still among them."""
+    import rjieba
+
+    hyphenated = [match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded)]
+    return _with_words(rjieba.cut_for_search(spaced), english) + hyphenated
+
+
 def tokenize(text: str) -> list[str]:
     """Index tokens of a text: jieba words for Chinese runs, lower-cased words otherwise; a name
     written with a hyphen before its number (`GPT-4`, `Llama-3`) also as one word, so the way
     people type it (`gpt4`) finds it."""
-    import rjieba
-
     folded = fold(text)
-    tokens: list[str] = []
-    for run in _RUNS.findall(folded):
-        if is_cjk(run):
-            tokens.extend(rjieba.cut_for_search(run))
-        else:
-            tokens.append(run)
-    tokens.extend(match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded))
-    return tokens
+    return list(filter(SPLIT.__ne__, _tokens(folded, *_jieba_text(folded))))
 
 
 # A text's distinct terms joined by "\n", their counts, its token count, and its distinct adjacent
-# word pairs ("a\x01b", joined by "\n"): compact enough to cache 40,000 of them.
-Analysis = tuple[str, bytes, int, str]
-PAIR = "\x01"
+# word pairs, each as the places of its two words among those terms (little-endian 32-bit numbers,
+# two a pair): compact enough to cache 40,000 of them, and the index reads them as arrays.
+Analysis = tuple[str, bytes, int, bytes]
+PAIR_PLACES = "<u4"  # numpy's name for the pairs' numbers
 
 
 def analyze(text: str) -> Analysis:
     """Terms as `tokenize` gives them, and adjacent word pairs: jieba's words (`cut`) within a
-    Chinese run, consecutive English words."""
+    Chinese run, consecutive English words. Every word of a pair is a term: `cut_for_search`
+    yields each of `cut`'s words (with its sub-words), and an English word is its own term."""
+    import numpy as np
     import rjieba
 
-    counts = Counter(tokenize(text))  # the one definition of index terms (tested against jieba)
-    pairs: dict[str, None] = {}  # in order of appearance
-    english = None
-    for run in runs(text):
-        if is_cjk(run):
-            words = rjieba.cut(run)
-            pairs.update(dict.fromkeys(a + PAIR + b for a, b in zip(words, words[1:])))
-            english = None
-        else:
-            if english:
-                pairs[english + PAIR + run] = None
-            english = run
-    return ("\n".join(counts), bytes(min(n, MAX_TF) for n in counts.values()), sum(counts.values()), "\n".join(pairs))
+    folded = fold(text)
+    spaced, english = _jieba_text(folded)
+    counts = Counter(_tokens(folded, spaced, english))  # the one definition of index terms (tested against jieba)
+    counts.pop(SPLIT, None)  # as tokenize leaves it out
+    try:
+        tfs = bytes(counts.values())
+    except ValueError:  # a count past a byte
+        tfs = bytes(min(n, MAX_TF) for n in counts.values())
+    place = dict(zip(counts, range(1, len(counts) + 1)))  # from 1: `all` keeps the pairs of two words
+    words = list(map(place.get, _with_words(rjieba.cut(spaced), english)))  # SPLIT: None
+    pairs = dict.fromkeys(filter(all, zip(words, words[1:])))  # in order of appearance
+    places = np.fromiter(chain.from_iterable(pairs), dtype=np.int64, count=2 * len(pairs)) - 1
+    return "\n".join(counts), tfs, sum(counts.values()), places.astype(PAIR_PLACES).tobytes()
 
 
 def join_key(a: str, b: str) -> str:
@@ -116,14 +148,21 @@ def join_key(a: str, b: str) -> str:
 
 def join_rule(words: dict[str, int], documents: int, share: float) -> Callable[[str, str], bool]:
     """Whether two words in a row have their join indexed, from the document counts of the words
-    common enough to join (`words`): build_index indexes joins by it, and a query looks up only
-    joins it could have, since a bucket holds other joins too and would rank chunks on them."""
+    common enough to join (`words`): build_index indexes joins by it (over arrays: `join_least`),
+    and a query looks up only joins it could have, since a bucket holds other joins too and would
+    rank chunks on them."""
+    least = join_least(documents, share)
 
     def can_join(a: str, b: str) -> bool:
         count_a, count_b = words.get(a), words.get(b)
-        return count_a is not None and count_b is not None and count_a * count_b >= share * documents * documents
+        return count_a is not None and count_b is not None and count_a * count_b >= least
 
     return can_join
+
+
+def join_least(documents: int, share: float) -> float:
+    """The least product of two joinable words' document counts that has their join indexed."""
+    return share * documents * documents
 
 
 def join_hash(key: str) -> int:
@@ -204,7 +243,10 @@ class TermCache:
 
 
 def _entries(loaded: object) -> dict[bytes, Analysis]:
-    """The cache's entries when every one has the shape `analyze` gives (else ValueError)."""
+    """The cache's entries when every one has the shape `analyze` gives (else ValueError), each
+    pair's words among its own terms."""
+    import numpy as np
+
     if not isinstance(loaded, dict):
         raise ValueError("not a table of analyses")
     for key, value in loaded.items():
@@ -216,15 +258,26 @@ def _entries(loaded: object) -> dict[bytes, Analysis]:
             and isinstance(value[0], str)
             and isinstance(value[1], bytes)
             and isinstance(value[2], int)
-            and isinstance(value[3], str)
+            and isinstance(value[3], bytes)
             and len(value[1]) == (value[0].count("\n") + 1 if value[0] else 0)
+            and len(value[3]) % 8 == 0
         ):
             raise ValueError("an entry of the wrong shape")
+    places = np.frombuffer(b"".join(value[3] for value in loaded.values()), dtype=PAIR_PLACES)
+    terms = np.fromiter((len(value[1]) for value in loaded.values()), dtype=np.uint32, count=len(loaded))
+    terms = np.repeat(terms, [len(value[3]) // 4 for value in loaded.values()])  # each place's bound
+    if (places >= terms).any():
+        raise ValueError("a word pair whose words are not among its terms")
     return loaded
 
 
+ANALYZED_AT_ONCE = 100  # texts a worker of analyze_all analyzes per task
+
+
 def analyze_all(texts: list[str]) -> list[Analysis]:
-    """Analyze many texts, on every core when there are enough of them to pay for the processes."""
+    """Analyze many texts, on every core when there are enough of them to pay for the processes.
+    The forked workers inherit the texts and are sent only where each task's begin: only the
+    analyses are pickled."""
     workers = os.cpu_count() or 1
     if len(texts) < 2000 or workers < 2:
         return [analyze(t) for t in texts]
@@ -233,5 +286,18 @@ def analyze_all(texts: list[str]) -> list[Analysis]:
     import rjieba
 
     rjieba.cut_for_search("预热")  # load the dictionary once, before forking
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(analyze, texts, chunksize=100)
+    with multiprocessing.get_context("fork").Pool(workers, _inherit, (texts,)) as pool:
+        parts = pool.map(_analyze_from, range(0, len(texts), ANALYZED_AT_ONCE))
+    return [found for part in parts for found in part]
+
+
+_inherited: list[str] = []  # in a worker of analyze_all, the texts it was forked with
+
+
+def _inherit(texts: list[str]) -> None:
+    global _inherited
+    _inherited = texts
+
+
+def _analyze_from(start: int) -> list[Analysis]:
+    return [analyze(text) for text in _inherited[start : start + ANALYZED_AT_ONCE]]

@@ -26,18 +26,32 @@ search by.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import math
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .analysis import PAIR, TermCache, bucket_term, is_bucket, is_cjk, join_hash, join_key, join_rule
+from .analysis import (
+    PAIR_PLACES,
+    Analysis,
+    TermCache,
+    bucket_term,
+    is_bucket,
+    is_cjk,
+    join_hash,
+    join_key,
+    join_least,
+)
 from .lock import write_atomic
 from .messages import CHUNK
 from .shards import rice_coded, shard_file
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FORMAT = 8  # of the index files, checked by the worker and Searcher (8: docs.json's `chunk` label)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
@@ -201,78 +215,140 @@ def _without_stop_tails(term_of, doc_of, tf_of, df, stop, lengths, settings: Sea
     return kept
 
 
+JOIN_BATCH = 1 << 20  # word pairs judged at a time by `_joins`: bounds its arrays' memory
+
+
+def _term_numbers(analyses: list[Analysis]) -> tuple[list[str], np.ndarray]:
+    """Every document's terms in turn, as numbers (uint32), and the terms by number: numbered in
+    order of first appearance, the order the manifest lists stop words in. One dictionary look-up
+    a term, in C: each is filed under the place it first appears, then places become numbers."""
+    import numpy as np
+
+    first_at: dict[str, int] = {}
+    seen = array("q")
+    places = itertools.count()
+    for terms, *_ in analyses:
+        if terms:
+            seen.extend(map(first_at.setdefault, terms.split("\n"), places))
+    number = np.empty(len(seen), dtype=np.uint32)
+    number[np.fromiter(first_at.values(), dtype=np.int64, count=len(first_at))] = np.arange(len(first_at))
+    return list(first_at), number[np.frombuffer(seen, dtype=np.int64)]
+
+
+def _joins(
+    analyses: list[Analysis], words: list[str], term_of, per_doc, counts, n: int, settings: SearchSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every document's distinct join hashes, as (document, hash) arrays in document order: its
+    word pairs that `join_rule` joins (both words in `counts`, the document counts of joinable
+    words, 0 for others; their product at least `join_least`), each join key hashed once: a pair's
+    code names its key (a Chinese word's key is its last character and the next word's first, an
+    English pair's is both words), so `join_key` runs once a code. Pairs are read JOIN_BATCH at a time."""
+    import numpy as np
+
+    least = join_least(n, settings.join_share)
+    last, first, chinese = (np.zeros(len(words), dtype=np.int64) for _ in range(3))
+    for word in np.flatnonzero(counts).tolist():
+        last[word], first[word], chinese[word] = ord(words[word][-1]), ord(words[word][0]), is_cjk(words[word])
+    first_term = np.cumsum(per_doc) - per_doc  # each document's first term in `term_of`
+    count_of = counts[term_of].astype(np.int32)  # each posting's term's document count if joinable, else 0
+    pair_count = np.fromiter((len(pairs) // 8 for *_, pairs in analyses), dtype=np.int64, count=n)
+    pairs_end = np.cumsum(pair_count)
+    coded: dict[int, int] = {}  # a code's join hash
+    found = [np.zeros(0, dtype=np.int64)]  # document << 32 | hash
+    lo = 0
+    while lo < n:
+        hi = max(lo + 1, int(np.searchsorted(pairs_end, pairs_end[lo] - pair_count[lo] + JOIN_BATCH, side="right")))
+        places = np.frombuffer(b"".join(pairs for *_, pairs in analyses[lo:hi]), dtype=PAIR_PLACES).reshape(-1, 2)
+        start = np.repeat(first_term[lo:hi], pair_count[lo:hi])
+        at_a, at_b = start + places[:, 0], start + places[:, 1]  # the words' places in `term_of`
+        count_a, count_b = count_of[at_a], count_of[at_b]
+        joined = (count_a > 0) & (count_b > 0) & (count_a.astype(np.int64) * count_b >= least)
+        a, b = term_of[at_a[joined]].astype(np.int64), term_of[at_b[joined]].astype(np.int64)
+        pair_doc = np.repeat(np.arange(lo, hi, dtype=np.int64), pair_count[lo:hi])[joined]
+        code = np.where(chinese[a] == 1, last[a] << 21 | first[b], (1 << 42) + a * len(words) + b)
+        codes, one, which = np.unique(code, return_index=True, return_inverse=True)
+        hashed = np.zeros(len(codes), dtype=np.int64)
+        for at, (number, pair) in enumerate(zip(codes.tolist(), one.tolist())):
+            if number not in coded:
+                coded[number] = join_hash(join_key(words[a[pair]], words[b[pair]]))
+            hashed[at] = coded[number]
+        found.append(_distinct(pair_doc << 32 | hashed[which]))
+        lo = hi
+    doc_hash = np.concatenate(found)
+    return doc_hash >> 32, doc_hash & 0xFFFFFFFF
+
+
+def _distinct(values):
+    """The distinct values of an array, sorted (np.unique without its slow hash table)."""
+    import numpy as np
+
+    values = np.sort(values)
+    new = np.ones(len(values), dtype=bool)
+    new[1:] = values[1:] != values[:-1]
+    return values[new]
+
+
 def build_index(
     docs: list[SearchDoc],
     cache: TermCache,
     settings: SearchSettings = SETTINGS,
     progress: Callable[[str], None] | None = None,
 ) -> BuiltIndex:
-    """Binary postings shards, the document table and the manifest (see the module doc)."""
+    """Binary postings shards, the document table and the manifest (see the module doc). Every
+    step works on arrays of all postings (a term's number, its document, its tf), not per document."""
     import numpy as np
 
     n = len(docs)
     analyses = cache.analyses([d.text for d in docs], progress)
-    df: Counter = Counter()
-    for terms, *_ in analyses:
-        df.update(terms.split("\n") if terms else ())
-    joinable = dict(sorted((term, count) for term, count in df.items() if count >= max(settings.join_min_share * n, 2)))
-    can_join = join_rule(joinable, n, settings.join_share)
-    del df
-    joins = []  # per document, the hashes of its joins
-    hashes: dict[str, int] = {}  # each join key hashed once: keys recur across documents
-    for *_, pair_text in analyses:
-        found_joins = set()
-        for pair in pair_text.split("\n") if pair_text else ():
-            a, b = pair.split(PAIR)
-            if can_join(a, b):
-                key = join_key(a, b)
-                if key not in hashes:
-                    hashes[key] = join_hash(key)
-                found_joins.add(hashes[key])
-        joins.append(array("I", found_joins))
-    del hashes
-    buckets = max(1, math.ceil(sum(map(len, joins)) / (settings.join_density * n))) if n else 1
-    vocabulary: dict[str, int] = {}
-    term_ids = array("I")
-    counts = array("I")
-    frequencies = bytearray()
-    lengths = []
-    for (terms, tfs, length, _), hashes in zip(analyses, joins):
-        found = dict(zip(terms.split("\n"), tfs)) if terms else {}
-        found.update((bucket_term(h % buckets), 1) for h in hashes)  # tf not counted
-        term_ids.extend(vocabulary.setdefault(t, len(vocabulary)) for t in found)
-        counts.append(len(found))
-        frequencies += bytes(found.values())
-        lengths.append(length)
-    del analyses, joins
-    terms_list = list(vocabulary)
-    del vocabulary
-    term_of = np.frombuffer(term_ids, dtype=np.uint32)
-    df = np.bincount(term_of, minlength=len(terms_list))
-    bucket = np.array([is_bucket(term) for term in terms_list], dtype=bool)
+    words, term_of = _term_numbers(analyses)
+    df = np.bincount(term_of, minlength=len(words))
+    common = df >= max(settings.join_min_share * n, 2)
+    joinable = dict(sorted((words[i], int(df[i])) for i in np.flatnonzero(common)))
+    per_doc = np.fromiter((len(tfs) for _, tfs, *_ in analyses), dtype=np.int64, count=n)
+    doc_of = np.repeat(np.arange(n, dtype=np.uint32), per_doc)
+    tf_of = np.frombuffer(b"".join(tfs for _, tfs, *_ in analyses), dtype=np.uint8)
+    joined_doc, joined_hash = _joins(analyses, words, term_of, per_doc, np.where(common, df, 0), n, settings)
+    buckets = max(1, math.ceil(len(joined_hash) / (settings.join_density * n))) if n else 1
+    # Each document's buckets once (its joins can share one), with tf 1 (not counted).
+    in_bucket = _distinct(joined_doc * buckets + joined_hash % buckets)
+    used = np.flatnonzero(np.bincount(in_bucket % buckets, minlength=buckets))
+    bucket_number = np.searchsorted(used, in_bucket % buckets)
+    terms_list = words + [bucket_term(number) for number in used.tolist()]
+    term_of = np.concatenate([term_of, (len(words) + bucket_number).astype(np.uint32)])
+    doc_of = np.concatenate([doc_of, (in_bucket // buckets).astype(np.uint32)])
+    tf_of = np.concatenate([tf_of, np.ones(len(in_bucket), dtype=np.uint8)])
+    df = np.concatenate([df, np.bincount(bucket_number, minlength=len(used))])
+    lengths = [length for _, _, length, _ in analyses]
+    del analyses, joined_doc, joined_hash, in_bucket, bucket_number
+    bucket = np.arange(len(terms_list)) >= len(words)
     stop = (df > max(settings.stop_share * n, settings.stop_min_documents)) & ~bucket
     if n >= settings.stop_min_documents:
-        single = np.array([len(term) == 1 and is_cjk(term) for term in terms_list], dtype=bool)
+        single = np.zeros(len(terms_list), dtype=bool)
+        single[[i for i, word in enumerate(words) if len(word) == 1 and is_cjk(word)]] = True
         stop |= single & (df >= settings.stop_single_share * n)
-    doc_of = np.repeat(np.arange(n, dtype=np.uint32), np.frombuffer(counts, dtype=np.uint32))
-    tf_of = np.frombuffer(bytes(frequencies), dtype=np.uint8)
-    del frequencies
     kept = _without_stop_tails(term_of, doc_of, tf_of, df, stop, np.array(lengths, dtype=np.float64), settings)
     term_of, doc_of, tf_of = term_of[kept], doc_of[kept], tf_of[kept]
-    del kept, term_ids
+    del kept
     postings = len(term_of)
     shards = max(1, math.ceil(postings / settings.postings_per_shard))
     # Rank terms by (shard, term): each shard's terms are then one sorted, contiguous run.
-    shard_numbers = [shard_of(term, shards) for term in terms_list]
-    order = sorted(range(len(terms_list)), key=lambda i: (shard_numbers[i], terms_list[i]))
-    in_order = np.array(order, dtype=np.int64)
+    shard_numbers = np.array([shard_of(term, shards) for term in terms_list], dtype=np.int64)
+    alphabetical = np.array(sorted(range(len(terms_list)), key=terms_list.__getitem__), dtype=np.int64)
+    in_order = alphabetical[np.argsort(shard_numbers[alphabetical], kind="stable")]
+    order = in_order.tolist()
     rank = np.empty(len(terms_list), dtype=np.uint32)
     rank[in_order] = np.arange(len(order), dtype=np.uint32)
-    key = rank[term_of]
-    del term_of
-    by_term = np.argsort(key, kind="stable")  # stable: documents stay in order
-    term_rank, doc_sorted, tf_sorted = key[by_term], doc_of[by_term], tf_of[by_term]
-    del key, by_term, doc_of, tf_of
+    # Postings by (term rank, document), each packed with its tf into one 64-bit number: sorting
+    # numbers is several times faster than an argsort (a term rank below 2**32 and a document below
+    # 2**24 fit, far past what a build holds in memory).
+    doc_shift = np.uint64(max(n, 1).bit_length() + 8)
+    packed = rank[term_of].astype(np.uint64) << doc_shift | doc_of.astype(np.uint64) << np.uint64(8) | tf_of
+    del term_of, doc_of, tf_of
+    packed.sort()
+    term_rank = (packed >> doc_shift).astype(np.uint32)
+    doc_sorted = ((packed & ((np.uint64(1) << doc_shift) - np.uint64(1))) >> np.uint64(8)).astype(np.uint32)
+    tf_sorted = (packed & np.uint64(255)).astype(np.uint8)
+    del packed
     first = np.ones(postings, dtype=bool)
     first[1:] = term_rank[1:] != term_rank[:-1]
     counted = ~bucket[in_order][term_rank]  # join buckets' tf is not counted
@@ -286,7 +362,7 @@ def build_index(
     del gap, tf_sorted, first, counted
 
     files: dict[str, bytes] = {}
-    boundaries = np.searchsorted(np.array(shard_numbers, dtype=np.int64)[in_order], np.arange(shards + 1), side="left")
+    boundaries = np.searchsorted(shard_numbers[in_order], np.arange(shards + 1), side="left")
     raw = encoded.tobytes()
     del encoded
     for s in range(shards):

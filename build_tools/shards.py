@@ -8,8 +8,6 @@ term, a varint of its postings' byte length; then the postings, each term's byte
 
 from __future__ import annotations
 
-import os
-
 
 def varints(values):
     """LEB128 bytes of non-negative integers below 2**32 (a numpy array)."""
@@ -130,7 +128,9 @@ def front_coded(terms: list[str]) -> tuple[list[int], list[str]]:
     their first character, often more."""
     shared, suffixes, previous = [], [], ""
     for term in terms:
-        common = len(os.path.commonprefix([previous, term]))
+        common, most = 0, min(len(previous), len(term))
+        while common < most and previous[common] == term[common]:
+            common += 1
         shared.append(common)
         suffixes.append(term[common:])
         previous = term
