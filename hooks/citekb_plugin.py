@@ -420,9 +420,16 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         return page
 
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        """A hand-written page is left out of Material's own search index too when ours is the site's
+        (`search: prebuilt`, whose worker never reads Material's): indexing it loaded jieba's
+        dictionary, a second of every build."""
         if self.reused(page):
             return ""
-        return "" if page.file.src_uri in self.html_pages else markdown
+        if page.file.src_uri in self.html_pages:
+            return ""
+        if self.config.search == "prebuilt":
+            page.meta["search"] = {**(page.meta.get("search") or {}), "exclude": True}
+        return markdown
 
     def reused(self, page: Page) -> bool:
         """Whether a generated page is written from the last build's output (neither rendered nor

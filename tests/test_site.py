@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import struct
@@ -123,3 +124,10 @@ def test_example_report_shows_each_kind_of_citation_working_and_failing(shipped)
         assert section_text(target.select_one(f"#chunk-{chunk.index}")) == chunk.text
     assert final.select_one("code").get_text() == '[long_context: "示例", chunk 0]'  # in code: not a citation
     assert soup.select_one("#final + .citekb-report img, #final + .citekb-report a[data-kind=image]")
+
+
+def test_materials_own_index_is_empty_beside_ours(shipped):
+    """With the prebuilt search, Material's index (which its worker would read, ours never does) holds
+    no page: indexing the hand-written pages loaded jieba's dictionary, a second of every build."""
+    material = json.loads((shipped.site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert material["docs"] == [] and (shipped.site / "search" / "citekb" / "manifest.json").is_file()
