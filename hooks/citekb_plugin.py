@@ -110,6 +110,7 @@ ENVIRONMENT = {
 # builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
 REPRODUCIBLE_EPOCH = "0"
 STUBS = ".cache/citekb/pages"  # --dirty: one fingerprinted stub per generated page, beside mkdocs.yml
+KEPT_AUDITS = ".cache/citekb/audits"  # each knowledge-base folder's audits, for the next build (audit.stored)
 COMPILED_TEMPLATES = ".cache/citekb/templates"  # the theme's templates, compiled, beside mkdocs.yml
 ELSEWHERE = "citekb-written-elsewhere.html"  # an empty template: the page is written by the second process
 # Citations from which a build audits in forked workers beside the pages: at 1k (1,356) that took
@@ -135,6 +136,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # One build (on_config, on_files):
         self.root = Path()  # the knowledge-base folder (set in on_config, before any other build event)
         self.stub_folder = Path()  # --dirty: STUBS, one folder per knowledge-base folder
+        self.kept_audits = Path()  # KEPT_AUDITS' file for the knowledge-base folder
         self.kb: KnowledgeBase | None = None
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
@@ -157,7 +159,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         self.serving, self.dirty = command == "serve", dirty
         self.memo = Memo() if self.serving else None
-        self.audits_kept = audit.Kept() if self.serving else None
+        self.audits_kept = None  # read from the last build's (kept_audits), then kept while serving
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         os.environ.setdefault("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)
@@ -176,6 +178,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             )
         root_key = hashlib.sha1(str(self.root).encode("utf-8")).hexdigest()[:12]
         self.stub_folder = Path(config.config_file_path).parent / STUBS / root_key
+        self.kept_audits = Path(config.config_file_path).parent / KEPT_AUDITS / f"{root_key}.sealed"
         return config
 
     def load_settings(self, config: MkDocsConfig) -> None:
@@ -235,6 +238,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             citations = sum(len(cited.final) for cited in kb.cited.values())
             beside = self.config.parallel and not self.rebuild and citations >= AUDIT_BESIDE_PAGES
             parallel = True if beside else None
+            if self.audits_kept is None:
+                self.audits_kept = audit.stored.load(self.kept_audits, _AUDIT_CODE)
             self.auditing = audit.start_audit(
                 kb, self.terms(), kept=self.audits_kept, parallel=parallel, analyses=chunk_terms
             )
@@ -499,6 +504,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.kb is None:
             return
         self.audited()  # the workers end with the build, whether or not a page waited for them
+        if self.audits_kept is not None and not self.rebuild:  # for the next build (a rebuild keeps them here)
+            try:
+                audit.stored.save(self.audits_kept, self.kept_audits, _AUDIT_CODE)
+            except OSError as error:
+                log.info(
+                    "citekb: %s: cannot be written (%s); the next build audits anew", self.kept_audits, error.strerror
+                )
         kb, cache, site = self.kb, self.terms(), Path(config.site_dir)
         folder = site / index.SITE_FOLDER
 
@@ -972,6 +984,10 @@ _RENDER_CODE = hashlib.sha1(
         )
     )
 ).hexdigest()
+
+
+# The code and settings an audit is made from: kept audits made by other code are not used (audit.stored).
+_AUDIT_CODE = audit.stored.code_key(audit.SETTINGS)
 
 
 def _fingerprint_of(text: str) -> str:

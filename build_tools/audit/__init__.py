@@ -17,9 +17,10 @@ and what it cannot tell apart: BENCHMARKS.md.
 The package, by job: `claims` (what a claim states: numbers, words and their weights, `Evidence`),
 `scoring` (a chunk's score and best window, the chunks compared, `Chunks`), `verdicts` (one
 citation's audit), `workers` (a knowledge base's audits, in forked workers, kept while serving),
-`settings` (`AuditSettings`).
+`stored` (the audits kept from one build to the next), `settings` (`AuditSettings`).
 """
 
+from . import stored
 from .claims import (
     CorpusTerms,
     Evidence,
@@ -87,5 +88,6 @@ __all__ = [
     "proposed",
     "report_claims",
     "start_audit",
+    "stored",
     "verdict",
 ]

@@ -4,9 +4,10 @@ forked workers while the build goes on (`start_audit`), and kept between serve r
 from __future__ import annotations
 
 import gc
+import hashlib
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
@@ -73,12 +74,23 @@ def by_source(docs: list[SearchDoc], analyses: list[Analysis], slugs: set[str]) 
 
 @dataclass
 class Kept:
-    """Audits kept between `mkdocs serve` rebuilds. A report's audits stand while its text and every
-    document of its corpus are the same: its citations, claims, their words' weights and the
-    chunks compared cannot have changed. (Strings kept from the corpus cache compare by identity.)"""
+    """Audits kept between `mkdocs serve` rebuilds, and from one build to the next (`stored.py`). A
+    report's audits stand while its text and every document of its corpus are the same: its
+    citations, claims, their words' weights and the chunks compared cannot have changed. Both are
+    known by their digests (`digest`)."""
 
-    corpora: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)  # key → (slug, title, body)
-    reports: dict[str, tuple[str, list[Audit | None]]] = field(default_factory=dict)  # slug → (final text, audits)
+    corpora: dict[str, str] = field(default_factory=dict)  # key → digest of its (slug, title, body)s
+    reports: dict[str, tuple[str, list[Audit | None]]] = field(default_factory=dict)  # slug → (text's digest, audits)
+
+
+def digest(texts: Iterable[str]) -> str:
+    """Of a sequence of texts, each apart from the next (its length first)."""
+    made = hashlib.sha256()
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        made.update(len(data).to_bytes(8, "big"))
+        made.update(data)
+    return made.hexdigest()
 
 
 def audit_kb(
@@ -117,11 +129,11 @@ def start_audit(
     todo: dict[str, list[str]] = {}
     for key, reports in by_corpus.items():
         sources = (kb.loaded.sources[s] for s in kb.loaded.corpora[key].slugs if s)
-        run.documents[key] = tuple((source.slug, source.title, source.body) for source in sources)
-        same = kept.corpora.get(key) == run.documents[key]
+        run.corpora[key] = digest(part for source in sources for part in (source.slug, source.title, source.body))
+        same = kept.corpora.get(key) == run.corpora[key]
         for slug in reports:
             final, done = kept.reports.get(slug, ("", None))
-            if same and done is not None and final == kb.cited[slug].report.final:
+            if same and done is not None and final == digest([kb.cited[slug].report.final]):
                 run.audits[slug] = done
             else:
                 todo.setdefault(key, []).append(slug)
@@ -164,7 +176,7 @@ class AuditRun:
 
     kb: KnowledgeBase
     kept: Kept
-    documents: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)  # corpus key → its sources
+    corpora: dict[str, str] = field(default_factory=dict)  # corpus key → its documents' digest
     audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report
     pool: Pool | None = None
     pending: AsyncResult | None = None  # of the workers' jobs: one dict of audits each
@@ -179,8 +191,10 @@ class AuditRun:
             finally:
                 self.cancel()
         self.audits = {slug: self.audits[slug] for slug in self.kb.cited if slug in self.audits}
-        self.kept.corpora = self.documents
-        self.kept.reports = {slug: (self.kb.cited[slug].report.final, found) for slug, found in self.audits.items()}
+        self.kept.corpora = self.corpora
+        self.kept.reports = {
+            slug: (digest([self.kb.cited[slug].report.final]), found) for slug, found in self.audits.items()
+        }
         return self.audits
 
     def cancel(self) -> None:

@@ -1,0 +1,97 @@
+"""The audits a build keeps for the next (build_tools/audit/stored.py): the next build redoes only the
+reports whose text or corpus changed, and a kept file from other code, cut or changed is not used."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from fixtures import make_sample_kb
+from helpers import REPO, build_site
+
+from benchmarks.scale import synthesize
+from build_tools.analysis import TermCache
+from build_tools.audit import SETTINGS, Kept, start_audit, stored, workers
+from build_tools.knowledge_base import build
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kb")
+    synthesize(root, 40, 6, seed=5)
+    return root
+
+
+def audited(kb, kept: Kept) -> dict:
+    return start_audit(kb, TermCache(None), kept=kept, parallel=False).result()
+
+
+def counting(monkeypatch) -> list[str]:
+    """The reports audited from here on (not taken from what was kept)."""
+    done: list[str] = []
+    audit_corpus = workers.audit_corpus
+
+    def counted(key, reports, *args):
+        done.extend(reports)
+        return audit_corpus(key, reports, *args)
+
+    monkeypatch.setattr(workers, "audit_corpus", counted)
+    return done
+
+
+def test_kept_audits_come_back_the_same_and_are_not_made_again(synthetic, tmp_path, monkeypatch):
+    kept = Kept()
+    first = audited(build(synthetic), kept)
+    assert sum(a is not None for audits in first.values() for a in audits) > 20
+    stored.save(kept, tmp_path / "kept", "key")
+    done = counting(monkeypatch)
+    again = audited(build(synthetic), stored.load(tmp_path / "kept", "key"))
+    assert again == first and done == []  # dataclasses equal field by field: tuples came back as tuples
+
+
+def test_a_changed_report_is_audited_again_alone(synthetic, tmp_path, monkeypatch):
+    kept = Kept()
+    audited(build(synthetic), kept)
+    stored.save(kept, tmp_path / "kept", "key")
+    report = next((synthetic / "reports").rglob("final_report.md"))
+    original = report.read_text(encoding="utf-8")
+    try:
+        report.write_text(original + "\n补充的一句。\n", encoding="utf-8")
+        kb = build(synthetic)
+        done = counting(monkeypatch)
+        changed = audited(kb, stored.load(tmp_path / "kept", "key"))
+        assert len(done) == 1 and changed == audited(kb, Kept())
+    finally:
+        report.write_text(original, encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage", ["other key", "cut", "flipped", "not json", "missing"])
+def test_kept_audits_from_elsewhere_or_damaged_are_not_used(synthetic, tmp_path, damage):
+    kept = Kept()
+    audited(build(synthetic), kept)
+    path = tmp_path / "kept"
+    stored.save(kept, path, "key")
+    data = path.read_bytes()
+    if damage == "cut":
+        path.write_bytes(data[:-10])
+    elif damage == "flipped":
+        path.write_bytes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:])
+    elif damage == "not json":
+        path.write_bytes(stored.seal(stored.KIND, stored.FORMAT, b'{"key": "key", "corpora": 1}'))
+    elif damage == "missing":
+        path.unlink()
+    assert stored.load(path, "other" if damage == "other key" else "key") == Kept()
+
+
+def test_the_code_key_names_the_settings():
+    assert stored.code_key(SETTINGS) != stored.code_key(dataclasses.replace(SETTINGS, weak=SETTINGS.weak + 0.01))
+
+
+def test_a_second_build_uses_the_first_ones_audits_and_is_the_same_site(tmp_path):
+    kb = make_sample_kb(tmp_path / "kb")
+    first = build_site(kb, tmp_path / "first")
+    second = build_site(kb, tmp_path / "second")
+    assert first.returncode == second.returncode == 0, second.log
+    assert list((REPO / ".cache" / "citekb" / "audits").glob("*.sealed"))
+    for page in sorted((first.site / "reports").rglob("*.html")):
+        assert page.read_bytes() == (second.site / page.relative_to(first.site)).read_bytes()
