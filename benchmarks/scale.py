@@ -25,6 +25,7 @@ from pathlib import Path
 
 from benchmarks.browser import free_port
 from build_tools import page_cache
+from build_tools.audit import stored
 from build_tools.chunk import chunk_text
 from build_tools.index import byte_sizes, index_files
 from build_tools.lock import FOLDER_LOCK
@@ -523,6 +524,7 @@ def bench(
         of = f" (run {number} of {runs})" if runs > 1 else ""
         cache.unlink(missing_ok=True)
         shutil.rmtree(page_cache.folder(REPO, kb_root), ignore_errors=True)  # the last run's pages
+        stored.kept_file(REPO, kb_root).unlink(missing_ok=True)  # and its audits
         shutil.rmtree(site, ignore_errors=True)
         progress(f"bench: cold build{of}")
         measured["cold"].append(asdict(run_build(command, env, timeout)))

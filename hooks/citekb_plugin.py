@@ -110,7 +110,6 @@ ENVIRONMENT = {
 # builds of the same input byte-identical (https://reproducible-builds.org/specs/source-date-epoch/).
 REPRODUCIBLE_EPOCH = "0"
 STUBS = ".cache/citekb/pages"  # --dirty: one fingerprinted stub per generated page, beside mkdocs.yml
-KEPT_AUDITS = ".cache/citekb/audits"  # each knowledge-base folder's audits, for the next build (audit.stored)
 COMPILED_TEMPLATES = ".cache/citekb/templates"  # the theme's templates, compiled, beside mkdocs.yml
 ELSEWHERE = "citekb-written-elsewhere.html"  # an empty template: the page is written by the second process
 # Citations from which a build audits in forked workers beside the pages: at 1k (1,356) that took
@@ -136,7 +135,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # One build (on_config, on_files):
         self.root = Path()  # the knowledge-base folder (set in on_config, before any other build event)
         self.stub_folder = Path()  # --dirty: STUBS, one folder per knowledge-base folder
-        self.kept_audits = Path()  # KEPT_AUDITS' file for the knowledge-base folder
+        self.kept_audits = Path()  # the knowledge-base folder's audits, for the next build (audit.stored)
         self.kb: KnowledgeBase | None = None
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
@@ -178,7 +177,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             )
         root_key = hashlib.sha1(str(self.root).encode("utf-8")).hexdigest()[:12]
         self.stub_folder = Path(config.config_file_path).parent / STUBS / root_key
-        self.kept_audits = Path(config.config_file_path).parent / KEPT_AUDITS / f"{root_key}.sealed"
+        self.kept_audits = audit.stored.kept_file(Path(config.config_file_path).parent, self.root)
         return config
 
     def load_settings(self, config: MkDocsConfig) -> None:

@@ -4,6 +4,7 @@ reports whose text or corpus changed, and a kept file from other code, cut or ch
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 from fixtures import make_sample_kb
@@ -81,6 +82,15 @@ def test_kept_audits_from_elsewhere_or_damaged_are_not_used(synthetic, tmp_path,
     elif damage == "missing":
         path.unlink()
     assert stored.load(path, "other" if damage == "other key" else "key") == Kept()
+
+
+def test_only_the_folders_built_last_keep_their_audits(tmp_path):
+    for n in range(stored.KEPT_FOLDERS + 3):
+        path = tmp_path / f"{n}.sealed"
+        stored.save(Kept(), path, "key")
+        os.utime(path, (n, n))
+    kept = sorted(int(path.stem) for path in tmp_path.glob("*.sealed"))
+    assert kept == list(range(3, stored.KEPT_FOLDERS + 3))
 
 
 def test_the_code_key_names_the_settings():

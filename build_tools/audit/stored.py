@@ -19,6 +19,8 @@ from .settings import AuditSettings
 from .workers import Kept
 
 KIND, FORMAT = b"ckbaudit", 1
+FOLDER = ".cache/citekb/audits"  # beside mkdocs.yml: one file per knowledge-base folder
+KEPT_FOLDERS = 8  # the knowledge-base folders whose audits are kept, those built last
 _CODE = Path(__file__).parents[1]  # build_tools: any change in it may change an audit
 
 
@@ -30,6 +32,11 @@ def code_key(settings: AuditSettings) -> str:
     return made.hexdigest()
 
 
+def kept_file(config_dir: Path, root: Path) -> Path:
+    """Where the audits of one knowledge-base folder are kept, beside the mkdocs.yml in `config_dir`."""
+    return config_dir / FOLDER / f"{hashlib.sha1(str(root.resolve()).encode('utf-8')).hexdigest()[:12]}.sealed"
+
+
 def save(kept: Kept, path: Path, key: str) -> None:
     """Raises OSError where the file cannot be written (the caller says so; a build goes on)."""
     reports = {
@@ -38,6 +45,16 @@ def save(kept: Kept, path: Path, key: str) -> None:
     }
     payload = json.dumps({"key": key, "corpora": kept.corpora, "reports": reports}, ensure_ascii=False)
     write_atomic(path, seal(KIND, FORMAT, payload.encode("utf-8")))
+    kept_files = sorted(path.parent.glob("*.sealed"), key=_modified, reverse=True)
+    for old in kept_files[KEPT_FOLDERS:]:  # the folders built longest ago: bounded, like the page outputs
+        old.unlink(missing_ok=True)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def load(path: Path, key: str) -> Kept:
