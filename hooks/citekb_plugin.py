@@ -126,7 +126,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.serving = False
         self.dirty = False
         self.memo: Memo | None = None  # what a rebuild reuses (chunks, citations, corpora), while serving
-        self.audits_kept: audit.Kept | None = None  # the audits a rebuild reuses, while serving
+        self.audits_kept: audit.Kept | None = (
+            None  # the audits a build reuses: the last build's, then the last rebuild's
+        )
         self.term_cache: analysis.TermCache | None = None
         self.stubs: dict[Path, str] = {}  # --dirty: stub contents known to be on disk
         self.indexing: threading.Thread | None = None  # the search index being written while serving
@@ -156,7 +158,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.outputs: OutputCache | None = None  # the pages a plain build reuses (`reuse`)
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
-        self.serving, self.dirty = command == "serve", dirty
+        self.serving, self.dirty, self.rebuild = command == "serve", dirty, False
         self.memo = Memo() if self.serving else None
         self.audits_kept = None  # read from the last build's (kept_audits), then kept while serving
 
@@ -395,9 +397,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.config.search == "prebuilt":
             meta["search"] = {"exclude": True}
         self.metas[src_uri] = meta
-        self.generated[src_uri] = (_front_matter(meta), meta["title"], fingerprint)
+        front = _front_matter(meta)
+        self.generated[src_uri] = (front, meta["title"], fingerprint)
         if not self.dirty:
-            files.append(File.generated(config, src_uri, content=_front_matter(meta)))
+            files.append(File.generated(config, src_uri, content=front))
             return
         stub = self.stub_folder / src_uri  # slugs are bounded (reading.MAX_SLUG), so is the stub's name
 

@@ -239,7 +239,7 @@ def test_a_build_over_damaged_caches_builds_the_same_site(tmp_path, sample):
     assert mkdocs_build(config, sources, tmp_path / "warm", dirty=True).returncode == 0
     cache = config / ".cache/citekb"
     damaged_files = sorted(p for p in cache.rglob("*") if p.is_file())
-    assert {p.relative_to(cache).parts[0] for p in damaged_files} == {"pages", "templates", "terms.marshal"}
+    assert {p.relative_to(cache).parts[0] for p in damaged_files} == {"audits", "pages", "templates", "terms.marshal"}
     damage = {}
     for number, path in enumerate(damaged_files):
         data = path.read_bytes()
