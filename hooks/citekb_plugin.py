@@ -126,9 +126,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.serving = False
         self.dirty = False
         self.memo: Memo | None = None  # what a rebuild reuses (chunks, citations, corpora), while serving
-        self.audits_kept: audit.Kept | None = (
-            None  # the audits a build reuses: the last build's, then the last rebuild's
-        )
+        self.audits_kept: audit.Kept | None = None  # the last build's audits, then the last rebuild's
         self.term_cache: analysis.TermCache | None = None
         self.stubs: dict[Path, str] = {}  # --dirty: stub contents known to be on disk
         self.indexing: threading.Thread | None = None  # the search index being written while serving
@@ -150,11 +148,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             str, str | Callable[[render.Link], str]
         ] = {}  # pages' HTML (or its making) till on_page_context
         self.later: set[str] = set()  # the generated pages made in on_page_context: no audit in them
-        self.metas: dict[str, dict] = {}  # each generated page's header
         self.theme_scripts: ThemeScripts | None = None  # what a page's policy lets run, for one build's config
         self.frames: Frames | None = None  # the theme's page around generated pages' content (on_env)
-        # Each generated page's header, title and fingerprint, by src_uri:
-        self.generated: dict[str, tuple[str, str, Callable[[], str]]] = {}
+        # Each generated page's header, as a dict and as front matter, and its fingerprint, by src_uri:
+        self.generated: dict[str, tuple[dict, str, Callable[[], str]]] = {}
         self.outputs: OutputCache | None = None  # the pages a plain build reuses (`reuse`)
 
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
@@ -244,8 +241,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.auditing = audit.start_audit(
                 kb, self.terms(), kept=self.audits_kept, parallel=parallel, analyses=chunk_terms
             )
-        self.html_pages, self.outlined, self.held, self.metas, self.later = {}, set(), {}, {}, set()
-        self.generated = {}
+        self.html_pages, self.outlined, self.held, self.later, self.generated = {}, set(), {}, set(), {}
 
         def add_html(src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False) -> None:
             self.add_page(files, config, src_uri, title, _fingerprint(make), wide)
@@ -336,7 +332,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         program = type(config).__module__.split(".")[0]
         logs = PageLogs(config)
         logs.attach([logging.getLogger(), logging.getLogger(program)])
-        titles = {src_uri: title for src_uri, (_, title, _) in self.generated.items()}
+        titles = {src_uri: meta["title"] for src_uri, (meta, _, _) in self.generated.items()}
 
         @functools.cache
         def site() -> str | None:
@@ -396,9 +392,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             meta["hide"] = ["toc"]
         if self.config.search == "prebuilt":
             meta["search"] = {"exclude": True}
-        self.metas[src_uri] = meta
         front = _front_matter(meta)
-        self.generated[src_uri] = (front, meta["title"], fingerprint)
+        self.generated[src_uri] = (meta, front, fingerprint)
         if not self.dirty:
             files.append(File.generated(config, src_uri, content=front))
             return
@@ -416,13 +411,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         files.append(page)
 
     def on_pre_page(self, page: Page, *, config: MkDocsConfig, files: Files) -> Page:
-        """A generated page skips MkDocs' reading (its header is `self.metas`' own, not parsed back
+        """A generated page skips MkDocs' reading (its header is `self.generated`'s, not parsed back
         from YAML: 11,000 pages spent 3 s there) and its Markdown step (`_no_markdown`: its HTML is
         ours, on_page_content; a Python-Markdown made with every extension for an empty text cost
         them about 7 s of a 10k build)."""
-        meta = self.metas.get(page.file.src_uri)
-        if meta is not None:
-            page.read_source = functools.partial(_read_meta, page, meta)  # type: ignore[method-assign]
+        generated = self.generated.get(page.file.src_uri)
+        if generated is not None:
+            page.read_source = functools.partial(_read_meta, page, generated[0])  # type: ignore[method-assign]
             page.render = functools.partial(_no_markdown, page)  # type: ignore[method-assign]
         return page
 
@@ -444,7 +439,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         generated = self.generated.get(page.file.src_uri)
         if self.outputs is None or generated is None:
             return False
-        front, _, fingerprint = generated
+        _, front, fingerprint = generated
         return self.outputs.lookup(page, lambda: [front, fingerprint()])
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
@@ -604,12 +599,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             env.bytecode_cache = CompiledTemplates(folder)
         except OSError as error:
             log.info("citekb: %s: cannot be made (%s); templates are compiled by every build", folder, error.strerror)
-        loader = {
-            ELSEWHERE: "",
-            FILLED: FILLED_SOURCE,
-            **({CACHED: ""} if self.outputs is not None and self.outputs.hits else {}),
-        }
-        env.loader = jinja2.ChoiceLoader([jinja2.DictLoader(loader), env.loader])
+        ours = jinja2.DictLoader({ELSEWHERE: "", CACHED: "", FILLED: FILLED_SOURCE})
+        env.loader = jinja2.ChoiceLoader([ours, env.loader])
         self.frames = Frames(env)
         self.write_elsewhere(env, config, files)
         return env

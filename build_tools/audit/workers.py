@@ -132,8 +132,9 @@ def start_audit(
         run.corpora[key] = digest(part for source in sources for part in (source.slug, source.title, source.body))
         same = kept.corpora.get(key) == run.corpora[key]
         for slug in reports:
+            run.finals[slug] = digest([kb.cited[slug].report.final])
             final, done = kept.reports.get(slug, ("", None))
-            if same and done is not None and final == digest([kb.cited[slug].report.final]):
+            if same and done is not None and final == run.finals[slug]:
                 run.audits[slug] = done
             else:
                 todo.setdefault(key, []).append(slug)
@@ -177,6 +178,7 @@ class AuditRun:
     kb: KnowledgeBase
     kept: Kept
     corpora: dict[str, str] = field(default_factory=dict)  # corpus key → its documents' digest
+    finals: dict[str, str] = field(default_factory=dict)  # report slug → its final text's digest
     audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report
     pool: Pool | None = None
     pending: AsyncResult | None = None  # of the workers' jobs: one dict of audits each
@@ -192,9 +194,7 @@ class AuditRun:
                 self.cancel()
         self.audits = {slug: self.audits[slug] for slug in self.kb.cited if slug in self.audits}
         self.kept.corpora = self.corpora
-        self.kept.reports = {
-            slug: (digest([self.kb.cited[slug].report.final]), found) for slug, found in self.audits.items()
-        }
+        self.kept.reports = {slug: (self.finals[slug], found) for slug, found in self.audits.items()}
         return self.audits
 
     def cancel(self) -> None:
