@@ -66,7 +66,7 @@ def decode(payload: bytes | memoryview, text: bool = True) -> Entry:
         meta = json.loads(head)
         anchors, links = meta["anchors"], meta["links"]
         page = output.decode("utf-8", "surrogatepass") if text else ""
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
         raise Damaged(f"not a page entry ({error})") from None
     if not newline or not _anchors(anchors) or not _links(links):
         raise Damaged("not a page entry")

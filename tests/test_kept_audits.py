@@ -66,7 +66,7 @@ def test_a_changed_report_is_audited_again_alone(synthetic, tmp_path, monkeypatc
         report.write_text(original, encoding="utf-8")
 
 
-@pytest.mark.parametrize("damage", ["other key", "cut", "flipped", "not json", "missing"])
+@pytest.mark.parametrize("damage", ["other key", "cut", "flipped", "not json", "nested", "missing"])
 def test_kept_audits_from_elsewhere_or_damaged_are_not_used(synthetic, tmp_path, damage):
     kept = Kept()
     audited(build(synthetic), kept)
@@ -79,6 +79,8 @@ def test_kept_audits_from_elsewhere_or_damaged_are_not_used(synthetic, tmp_path,
         path.write_bytes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:])
     elif damage == "not json":
         path.write_bytes(stored.seal(stored.KIND, stored.FORMAT, b'{"key": "key", "corpora": 1}'))
+    elif damage == "nested":  # whole and sealed, but 100,000 brackets deep
+        path.write_bytes(stored.seal(stored.KIND, stored.FORMAT, b"[" * 100_000 + b"]" * 100_000))
     elif damage == "missing":
         path.unlink()
     assert stored.load(path, "other" if damage == "other key" else "key") == Kept()

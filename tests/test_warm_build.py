@@ -198,9 +198,11 @@ def test_entries_round_trip_and_a_changed_one_is_not_given(tmp_path):
         path.write_bytes(damaged)
         assert store.get(key) is None
     not_an_entry = json.dumps({"anchors": "x", "links": None}).encode() + b"\n<html>"
-    path.write_bytes(seal(page_cache.KIND, page_cache.FORMAT, not_an_entry))
-    assert store.get(key) is None
-    assert store.damaged == 3 and notes == []
+    nested = b"[" * 100_000 + b"]" * 100_000 + b"\n<html>"  # whole and sealed, but 100,000 brackets deep
+    for payload in (not_an_entry, nested):
+        path.write_bytes(seal(page_cache.KIND, page_cache.FORMAT, payload))
+        assert store.get(key) is None
+    assert store.damaged == 4 and notes == []
 
 
 def test_a_build_keeps_only_its_entries_and_the_last_folders(tmp_path):

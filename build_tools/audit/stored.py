@@ -69,7 +69,7 @@ def load(path: Path, key: str) -> Kept:
             str(slug): (str(text), [None if a is None else _audit(a) for a in audits])
             for slug, (text, audits) in data["reports"].items()
         }
-    except (OSError, Damaged, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, Damaged, ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return Kept()
     return Kept(corpora, reports)
 
