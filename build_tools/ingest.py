@@ -15,7 +15,8 @@ Hidden and temporary files are not read; links that leave the knowledge-base fol
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .cite.resolve import file_key
@@ -191,6 +192,30 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
     return report, problems
 
 
+# What `mkdocs serve` keeps of each report folder read: its entries' stamps, the report, the problems.
+ReportCache = dict[Path, tuple[tuple, Report | None, list[Problem]]]
+
+
+def load_report_kept(folder: Path, root: Path, kept: ReportCache) -> tuple[Report | None, list[Problem]]:
+    """`load_report`, kept while the folder's entries and each one's modification time, size and inode
+    stay the same (as `read_corpus_kept`: a rebuild after a source edit reads no report again; at
+    1,000 reports that was a third of a second). Each call gets a fresh Report: `load` may rename it."""
+    try:
+        with os.scandir(folder) as entries:
+            stamp = tuple(sorted(_entry_stamp(entry) for entry in entries))
+    except OSError:
+        return load_report(folder, root)
+    if folder not in kept or kept[folder][0] != stamp:
+        kept[folder] = (stamp, *load_report(folder, root))
+    _, report, problems = kept[folder]
+    return (replace(report, meta=dict(report.meta)) if report else None), list(problems)
+
+
+def _entry_stamp(entry: os.DirEntry) -> tuple:
+    info = entry.stat()  # a link: its target's (a link to outside the knowledge base is a problem, kept)
+    return entry.name, entry.is_symlink(), info.st_mtime_ns, info.st_size, info.st_ino
+
+
 class _SourceSlugs:
     """Slugs taken on `sources/`: source pages and task-file pages share the folder."""
 
@@ -277,9 +302,10 @@ def _add_corpus(loaded: Loaded, corpus: Corpus, path: Path) -> None:
     loaded.corpora[corpus.key] = corpus
 
 
-def load(root: Path, corpora: CorpusCache | None = None) -> Loaded:
-    """Read a whole knowledge-base folder; a missing folder is an empty knowledge base. `corpora`
-    (kept by `mkdocs serve`) holds the corpus files already read, and is trimmed to this read's."""
+def load(root: Path, corpora: CorpusCache | None = None, reports: ReportCache | None = None) -> Loaded:
+    """Read a whole knowledge-base folder; a missing folder is an empty knowledge base. `corpora` and
+    `reports` (kept by `mkdocs serve`) hold the corpus files and report folders already read, and are
+    trimmed to this read's."""
     root = root.resolve()
     loaded = Loaded(root)
     for path in files_under(root / "files", root, loaded.problems):
@@ -321,11 +347,18 @@ def load(root: Path, corpora: CorpusCache | None = None) -> Loaded:
                 source.slug = f"{source.slug}-{short_hash(source.body, 6)}"
             corpus.slugs[i] = _disambiguate(loaded, source, taken)
         _add_corpus(loaded, corpus, path)
+    folders: list[Path] = []
     if readable_folder(root / "reports", root, loaded.problems):
         for folder in folder_entries(root / "reports", root, loaded.problems):
             if folder.is_dir():
-                report, problems = load_report(folder, root)
+                folders.append(folder)
+                report, problems = (
+                    load_report(folder, root) if reports is None else load_report_kept(folder, root, reports)
+                )
                 loaded.problems.extend(problems)
                 if report:
                     _add_report(loaded, report)
+    if reports is not None:
+        for gone in set(reports) - set(folders):
+            del reports[gone]
     return loaded

@@ -19,7 +19,7 @@ from .cite.resolve import Scope, Titles, file_key, resolve, url_index
 from .clean import find_boilerplate
 from .commonmark import code_ranges, disjoint, inside
 from .corpus_json import CorpusCache
-from .ingest import Loaded, load
+from .ingest import Loaded, ReportCache, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
 from .messages import Reason
 from .models import Audit, Chunk, Citation, FileSource, Problem, Removal, Report, Resolved, Source
@@ -234,11 +234,13 @@ def scope_for(
 class Memo:
     """What `mkdocs serve` keeps between rebuilds, each by what it was computed from, so an edit
     redoes only what it changed: a text's chunks and boilerplate, a report text's citations, a
-    corpus file's documents (while its size and modification time stay the same)."""
+    corpus file's documents and a report folder's report (while their files' sizes and modification
+    times stay the same)."""
 
     chunks: dict[str, tuple[list[Chunk], list[Removal]]] = field(default_factory=dict)
     citations: dict[str, list[Citation]] = field(default_factory=dict)
     corpora: CorpusCache = field(default_factory=dict)
+    reports: ReportCache = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,7 @@ def _chunked(text: str) -> tuple[list[Chunk], list[Removal]]:
 
 def build(root: Path, memo: Memo | None = None) -> KnowledgeBase:
     """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
-    return assemble(load(root, memo.corpora if memo else None), memo)
+    return assemble(load(root, memo.corpora, memo.reports) if memo else load(root), memo)
 
 
 def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
@@ -303,7 +305,7 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     of unchanged texts; it is trimmed to this build's texts."""
     kb = KnowledgeBase(loaded)
     memo = memo or Memo()
-    seen = Memo(corpora=memo.corpora)
+    seen = Memo(corpora=memo.corpora, reports=memo.reports)
     for slug, source in kb.loaded.sources.items():
         kb.chunks[slug], kb.removals[slug] = _reuse(seen.chunks, memo.chunks, source.text, _chunked)
 

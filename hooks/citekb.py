@@ -2,7 +2,8 @@
 pipeline from MkDocs events. mkdocs.yml names this file; MkDocs registers a hook module's `on_*` names
 as a plugin's events, so each is one event of a single plugin object.
 
-on_startup    notes `serve` and `--dirty`; while serving, chunks and segmentation stay in memory between rebuilds
+on_startup    notes `serve` and `--dirty`; while serving, chunks, segmentation and what each page read stay in
+              memory between rebuilds, and cycles are collected after each build rather than during it
 on_config     checks the settings (extra.citekb: sources, search, audit, cache; each overridden by its
               $CITEKB_SOURCES, $CITEKB_SEARCH, $CITEKB_AUDIT, $CITEKB_CACHE) and finds the knowledge-base
               folder; pins the build date
@@ -20,12 +21,17 @@ on_post_page  the page's Content-Security-Policy and referrer policy (build_tool
 on_post_template the same for the theme's 404.html
 on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
 on_serve      watches the knowledge-base folder, so edited sources show up without a restart
+on_shutdown   gives back the automatic cycle collection serving paused (it collects after each build)
 
-`mkdocs serve --dirty` re-renders only pages whose content changed: each generated page is then
-backed by a stub file under .cache/citekb/pages/ holding a fingerprint of the page, rewritten only
-when the fingerprint changes, so MkDocs' modification-time test skips every other page. Each stub
-is written when MkDocs asks whether its page changed, in page order: after the source pages, the
-report and health pages, whose fingerprints wait for the audits.
+`mkdocs serve --dirty` re-renders only the pages whose inputs changed: each rebuild compares what
+every generated page reads (a source's text and backlinks, a report's citations, audits and cited
+texts, the whole knowledge base for the index, health and comparison pages) with what it read when
+it was last written, and gives MkDocs only the changed pages (and the nav's pages, as they are).
+`mkdocs build --dirty`, one process per build, backs each generated page by a stub file under
+.cache/citekb/pages/ holding a fingerprint of those inputs, rewritten only when it changes, so
+MkDocs' modification-time test skips every other page. Each stub is written when MkDocs asks
+whether its page changed, in page order: after the source pages, the report and health pages,
+whose fingerprints wait for the audits.
 
 Task files are copied from the knowledge-base folder only while they are still in it: one removed
 or replaced by a link to elsewhere since it was read is reported, not copied.
@@ -49,3 +55,4 @@ on_post_page = plugin.on_post_page
 on_post_template = plugin.on_post_template
 on_post_build = plugin.on_post_build
 on_serve = plugin.on_serve
+on_shutdown = plugin.on_shutdown

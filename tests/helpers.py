@@ -203,6 +203,7 @@ def post_build_errors(site: Path, caplog: pytest.LogCaptureFixture, serving: boo
     with caplog.at_level(logging.ERROR):
         plugin.on_post_build(config=config)
         plugin.indexing.join()
+    plugin.on_shutdown()
     return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
 
 

@@ -108,3 +108,29 @@ def test_a_serve_rebuild_rereads_exactly_the_corpora_that_changed(tmp_path):
     third.unlink()
     assert set(build(tmp_path, memo).loaded.corpora) == {"corpora/001/a", "corpora/001/b"}
     assert set(memo.corpora) == {first, second}
+
+
+def test_a_kept_report_folder_is_read_again_when_any_of_its_files_changes(tmp_path):
+    """`mkdocs serve` keeps each report folder's read: a file added, or one rewritten to the same
+    size, is read again; an untouched folder is not, and each read gets its own Report to rename."""
+    import os
+
+    from build_tools.ingest import load_report_kept
+
+    root = tmp_path / "kb"
+    folder = root / "reports" / "r1"
+    folder.mkdir(parents=True)
+    (folder / "report.yaml").write_text("title: First\n", encoding="utf-8")
+    (folder / "final_report.md").write_text("# R\n\nThe final text.\n", encoding="utf-8")
+    kept: dict = {}
+    first, _ = load_report_kept(folder, root, kept)
+    again, _ = load_report_kept(folder, root, kept)
+    assert again == first and again is not first and again.meta is not first.meta
+    (folder / "initial_report.md").write_text("# R\n\nThe first draft.\n", encoding="utf-8")
+    assert "The first draft." in load_report_kept(folder, root, kept)[0].original
+    stat = (folder / "report.yaml").stat()
+    (folder / "report.yaml").write_text("title: Other\n", encoding="utf-8")  # the same size
+    os.utime(folder / "report.yaml", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert load_report_kept(folder, root, kept)[0].title == "Other"
+    (folder / "final_report.md").unlink()
+    assert load_report_kept(folder, root, kept) == load_report_kept(folder, root, {})  # no report, a problem

@@ -130,7 +130,7 @@ def test_dirty_build_renders_a_report_again_when_what_it_cites_changes(tmp_path)
 
 
 def test_dirty_fingerprints_wait_for_the_audit_only_when_the_report_pages_render(tmp_path, monkeypatch):
-    """Under --dirty a page's fingerprint stub is written when MkDocs asks whether the page changed,
+    """Under `build --dirty` a page's fingerprint stub is written when MkDocs asks whether the page changed,
     in page order: on_files leaves the audit running (the source pages render meanwhile) and the
     first report page asked for waits for it."""
     from mkdocs.config import load_config
@@ -147,7 +147,7 @@ def test_dirty_fingerprints_wait_for_the_audit_only_when_the_report_pages_render
     monkeypatch.setenv("CITEKB_SOURCES", str(kb_root))
     monkeypatch.setenv("CITEKB_AUDIT", "true")
     config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
-    config.plugins.on_startup(command="serve", dirty=True)
+    config.plugins.on_startup(command="build", dirty=True)
     config = config.plugins.on_config(config)
     plugin = next(hook.plugin for hook in config.plugins.values() if hasattr(hook, "plugin"))  # hooks/citekb.py's
     plugin.stub_folder = tmp_path / "stubs"  # not the project's .cache
@@ -187,3 +187,124 @@ def test_templates_compile_once_across_builds(tmp_path, monkeypatch):
     templates["main.html"] = "{{ items|length }}"  # an edited template is compiled anew
     edited = environment()
     assert edited.get_template("main.html").render(items=[3, 4]) == "2"
+
+
+SERVE_URL = "http://127.0.0.1:8000/"
+
+
+@pytest.fixture
+def serve_builder(monkeypatch):
+    """Makes `mkdocs serve --dirty`'s builder, in this process: its config read anew for each
+    rebuild, as serve reads it, into one site folder; the hook's plugin kept between them, as it is
+    there, and shut down after the test (serving pauses automatic cycle collection)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    plugins = []
+
+    def make(site, kb_root):
+        monkeypatch.setenv("CITEKB_SOURCES", str(kb_root))
+        monkeypatch.setenv("CITEKB_CACHE", str(site.parent / f"{site.name}-terms.marshal"))
+
+        def config():
+            loaded = load_config(str(REPO / "mkdocs.yml"), site_dir=str(site))
+            loaded.site_url = SERVE_URL
+            return loaded
+
+        first = config()
+        first.plugins.on_startup(command="serve", dirty=True)
+        plugins.append(plugin := next(hook.plugin for hook in first.plugins.values() if hasattr(hook, "plugin")))
+
+        def builder():
+            build(first if not site.exists() else config(), serve_url=SERVE_URL, dirty=True)
+            plugin.indexing.join()  # the search index, written beside the served site
+
+        return builder
+
+    yield make
+    for plugin in plugins:
+        plugin.on_shutdown()
+
+
+def pages(site) -> dict[str, tuple[int, bytes]]:
+    return {str(p.relative_to(site)): (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*.html")}
+
+
+# Documents on other topics: a corpus of a few documents gives the audit no rare words to go by
+FILLER = [{"title": f"Filler {n}", "page_body": f"第{n}篇文章讨论天气、交通和城市规划的话题。"} for n in range(8)]
+
+
+def corpus_kb(kb_root, docs, final):
+    corpus = kb_root / "corpora" / "t1" / "long_context_sampled_60.json"
+    corpus.parent.mkdir(parents=True, exist_ok=True)
+    corpus.write_text(json.dumps(docs + FILLER), encoding="utf-8")
+    report = kb_root / "reports" / "r1"
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "report.yaml").write_text("task: t1\ncorpus: corpora/t1/long_context_sampled_60\n", encoding="utf-8")
+    (report / "final_report.md").write_text(final, encoding="utf-8")
+
+
+@pytest.mark.parametrize("audit", ["true", "false"])
+def test_serve_dirty_rebuilds_write_only_changed_pages_and_match_a_fresh_build(
+    tmp_path, monkeypatch, audit, serve_builder
+):
+    """Each `serve --dirty` rebuild writes the pages an edit changed and no other, and the served site
+    is then what a first build of the edited folder serves, page for page. Without the audit, what
+    the pages show of the citations and chunks alone must tell them apart."""
+    monkeypatch.setenv("CITEKB_AUDIT", audit)
+    kb_root = tmp_path / "kb"
+    docs = [
+        {"title": "Cited source", "page_body": "乙实验室发布的开源模型下载量突破三千万次。"},
+        {"title": "Other source", "page_body": "没有人引用这段文字。"},
+    ]
+    final = (
+        '# R\n\n乙实验室发布的开源模型下载量突破三千万次[long_context: "Cited source", chunk 0]。'
+        '甲公司向监管机构缴纳了671万元罚单[long_context: "Cited source", chunk 0]。\n'
+    )
+    corpus_kb(kb_root, docs, final)
+    served = tmp_path / "served"
+    rebuild = serve_builder(served, kb_root)
+    rebuild()
+    cited, other = (
+        next(str(p.relative_to(served)) for p in served.glob("sources/*/index.html") if d["page_body"] in p.read_text())
+        for d in docs
+    )
+    generated = {"sources/index.html", "reports/index.html", "health/index.html", "stats/index.html"}
+
+    def edit(new_docs, new_final, changed, unchanged):
+        corpus_kb(kb_root, new_docs, new_final)
+        before = pages(served)
+        time.sleep(0.02)
+        rebuild()
+        after = pages(served)
+        written = {path for path in after if before.get(path, (0,))[0] != after[path][0]}
+        assert changed <= written, (changed, written)
+        assert not unchanged & written, (unchanged, written)
+
+    edited = [docs[0], {**docs[1], "page_body": "没有人引用这段文字。改过。"}]
+    edit(edited, final, {other}, {cited, "reports/r1/index.html", *generated})
+    edited = [{**docs[0], "page_body": docs[0]["page_body"] + "这是后来加上的一句。"}, edited[1]]
+    edit(edited, final, {cited, "reports/r1/index.html"}, {other, "sources/index.html"})
+    # a source that states the second claim: the audit names it there, as a better chunk
+    better = "甲公司向监管机构缴纳了671万元罚单，媒体报道。"
+    edited = [*edited, {"title": "Added source", "page_body": better}]
+    report, audited = {"reports/r1/index.html"}, audit == "true"
+    edit(
+        edited,
+        final,
+        {"sources/index.html", *(report if audited else ())},
+        {other, cited, *(() if audited else report)},
+    )
+    suggested = "Added source" in (served / "reports/r1/index.html").read_text(encoding="utf-8")
+    assert suggested == audited
+    final = final + '\n没有人引用它[long_context: "Other source", chunk 0]。\n'
+    edit(edited, final, {other, "reports/r1/index.html", "reports/index.html"}, {cited})
+    longer = "".join(f"第{n}句话没有说什么特别的事情。" for n in range(600))
+    edited = [edited[0], {**edited[1], "page_body": longer}, edited[2]]  # more chunks: the sources index shows it
+    edit(edited, final, {other, "sources/index.html"}, {cited})
+
+    fresh = tmp_path / "fresh"
+    serve_builder(fresh, kb_root)()
+    expected = {path: data for path, (_, data) in pages(fresh).items()}
+    shown = {path: data for path, (_, data) in pages(served).items()}
+    assert shown == expected
