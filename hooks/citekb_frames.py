@@ -3,15 +3,15 @@
 Ten thousand source pages differ, outside their content, only in their title: the theme's template
 (header, navigation, footer, scripts) was most of a generated page's cost (~2.5 ms each; 30 s of a
 profiled 10k build). A frame is that template's output for a kind of page (`Frames.kind`), cut
-where the title and the content go, learnt from two renders with marked stand-ins (`Frame.learn`):
-each place of the title is matched to what the template did to it (`FILTERS`). A page is then its
-frame with its own title and content put in.
+where the title, the content and the canonical URL (under `site_url`, as `mkdocs serve` always
+has) go, learnt from two renders with marked stand-ins (`Frame.learn`): each place of the title and
+URL is matched to what the template did to it (`FILTERS`). A page is then its frame with its own
+title, content and URL put in.
 
 Never trusted on its word: a kind's frame fills its first `CHECKED` pages beside a full render of
-each, and any difference (a title's place the stand-ins did not show, a canonical URL under
-`site_url`, anything the template reads from a page but the title and content) renders every page
-of that kind in full, as without frames. Pages with a table of contents (report pages) are always
-rendered in full.
+each, and any difference (a title's place the stand-ins did not show, anything the template reads
+from a page but those three) renders every page of that kind in full, as without frames. Pages
+with a table of contents (report pages) are always rendered in full.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ FILLED_SOURCE = "{{ citekb_filled }}"
 THEME_TEMPLATE = "main.html"  # what MkDocs renders for a page that names no template
 CHECKED = 2  # pages of each kind rendered in full beside their frame before the frame alone is used
 
-# Stand-ins, from Unicode's private use area: the second probe's title holds tags, an entity and
-# quotes, so that each filter the template may put a title through gives a different text.
-TITLE_MARK, CONTENT_MARK = "\ue000", "\ue001"
+# Stand-ins, from Unicode's private use area: the second probe's title and URL hold tags, an
+# entity and quotes, so that each filter the template may put them through gives a different text.
+TITLE_MARK, CONTENT_MARK, URL_MARK = "\ue000", "\ue001", "\ue002"
 PROBE_TITLE = f"{TITLE_MARK} <b>a&amp;b</b>  \"q\" 's' {TITLE_MARK}"
+PROBE_URL = f"{URL_MARK}/<b>a&amp;b</b>?\"q\"='s'{URL_MARK}"
+PROBES = {TITLE_MARK: ("title", PROBE_TITLE), URL_MARK: ("url", PROBE_URL)}
 
 FILTERS: dict[str, Callable[[str], str]] = {
     "as is": lambda text: text,
@@ -51,21 +53,22 @@ class Frame:
     its filter) and the one place of the content."""
 
     pieces: list[str]
-    slots: list[str]  # between pieces: "content" or a FILTERS name
+    slots: list[tuple[str, str]]  # between pieces: ("content", ""), or ("title" or "url", a FILTERS name)
     checked: int = 0
 
     @classmethod
-    def learn(cls, render: Callable[[str, str], str], content: str) -> Frame | None:
-        """From `render(title, content)`, the content a stand-in starting with CONTENT_MARK: None
-        when the output does not show where each goes."""
-        plain = render(TITLE_MARK, content)
+    def learn(cls, render: Callable[[str, str, str], str], content: str) -> Frame | None:
+        """From `render(title, content, url)`, the content a stand-in starting with CONTENT_MARK:
+        None when the output does not show where each goes."""
+        plain = render(TITLE_MARK, content, URL_MARK)
         if plain.count(CONTENT_MARK) != 1:
             return None
-        probe = render(PROBE_TITLE, content)
+        probe = render(PROBE_TITLE, content, PROBE_URL)
         pieces, slots, rest = [], [], plain
         probe_rest = probe
         while True:
-            at = min((i for i in (rest.find(TITLE_MARK), rest.find(CONTENT_MARK)) if i >= 0), default=-1)
+            found = (rest.find(mark) for mark in (TITLE_MARK, CONTENT_MARK, URL_MARK))
+            at = min((i for i in found if i >= 0), default=-1)
             if at < 0:
                 if rest != probe_rest:
                     return None
@@ -77,19 +80,22 @@ class Frame:
             if rest[at] == CONTENT_MARK:
                 if not rest.startswith(content, at) or not probe_rest.startswith(content, at):
                     return None
-                slots.append("content")
+                slots.append(("content", ""))
                 rest, probe_rest = rest[at + len(content) :], probe_rest[at + len(content) :]
                 continue
-            name = next((n for n, f in FILTERS.items() if probe_rest.startswith(f(PROBE_TITLE), at)), None)
-            if name is None or FILTERS[name](TITLE_MARK) != TITLE_MARK:
+            mark = rest[at]
+            what, probe_text = PROBES[mark]
+            name = next((n for n, f in FILTERS.items() if probe_rest.startswith(f(probe_text), at)), None)
+            if name is None or FILTERS[name](mark) != mark:
                 return None
-            slots.append(name)
-            rest, probe_rest = rest[at + 1 :], probe_rest[at + len(FILTERS[name](PROBE_TITLE)) :]
+            slots.append((what, name))
+            rest, probe_rest = rest[at + 1 :], probe_rest[at + len(FILTERS[name](probe_text)) :]
 
-    def fill(self, title: str, content: str) -> str:
+    def fill(self, title: str, content: str, url: str) -> str:
+        texts = {"content": content, "title": title, "url": url}
         parts = [self.pieces[0]]
-        for slot, piece in zip(self.slots, self.pieces[1:]):
-            parts.append(content if slot == "content" else FILTERS[slot](title))
+        for (what, name), piece in zip(self.slots, self.pieces[1:]):
+            parts.append(texts[what] if what == "content" else FILTERS[name](texts[what]))
             parts.append(piece)
         return "".join(parts)
 
@@ -122,16 +128,16 @@ class Frames:
         if kind not in self.kinds:
             stand_in = CONTENT_MARK + ("<h1>" if _has_h1(page) else "")
             self.kinds[kind] = Frame.learn(
-                lambda title, content: _probe(template, context, page, title, content), stand_in
+                lambda title, content, url: _probe(template, context, page, title, content, url), stand_in
             )
         frame = self.kinds[kind]
         if frame is None:
             return template.render(context)
-        title, content = page.meta["title"], page.content or ""
+        title, content, url = page.meta["title"], page.content or "", page.canonical_url or ""
         if frame.checked >= CHECKED:
-            return frame.fill(title, content)
+            return frame.fill(title, content, url)
         full = template.render(context)
-        if frame.fill(title, content) == full:
+        if frame.fill(title, content, url) == full:
             frame.checked += 1
         else:
             self.kinds[kind] = None
@@ -142,11 +148,14 @@ def _has_h1(page: Page) -> bool:
     return "<h1" in (page.content or "")  # Material's own test, in base.html's content block
 
 
-def _probe(template: jinja2.Template, context: dict, page: Page, title: str, content: str) -> str:
-    """The page rendered with stand-ins for its title and content (both put back after)."""
-    kept_title, kept_content = page.meta["title"], page.content
+def _probe(template: jinja2.Template, context: dict, page: Page, title: str, content: str, url: str) -> str:
+    """The page rendered with stand-ins for its title, content and canonical URL, if it has one
+    (all put back after)."""
+    kept = page.meta["title"], page.content, page.canonical_url
     try:
         page.meta["title"], page.content = title, content
+        if page.canonical_url is not None:
+            page.canonical_url = url
         return template.render(context)
     finally:
-        page.meta["title"], page.content = kept_title, kept_content
+        page.meta["title"], page.content, page.canonical_url = kept

@@ -81,10 +81,13 @@ def build_site(
     return Build(done.returncode, done.stdout + done.stderr, site)
 
 
-def build_with_hook(sources: Path, folder: Path, hook: str, **options) -> Build:
+def build_with_hook(sources: Path, folder: Path, hook: str, site_url: str | None = None, **options) -> Build:
     """`build_site` with one more hook after ours (`hook`, its Python source), from a copy of
-    mkdocs.yml in `folder`; the site in folder/site. `options` as `build_site`'s."""
+    mkdocs.yml in `folder` (with `site_url`, when given); the site in folder/site. `options` as
+    `build_site`'s."""
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    if site_url is not None:
+        config["site_url"] = site_url
     (folder / "extra_hook.py").write_text(hook, encoding="utf-8")
     config["docs_dir"] = str(REPO / "docs")
     config["theme"]["custom_dir"] = str(REPO / "overrides")
