@@ -190,10 +190,25 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 "citekb: the knowledge-base folder must not be inside docs_dir: MkDocs would publish "
                 "its raw files (links to outside it included)"
             )
+        events = config.plugins.events["page_markdown"]
+        events[:] = [h if h == self.on_page_markdown else self.not_on_generated_pages(h) for h in events]
         root_key = hashlib.sha1(str(self.root).encode("utf-8")).hexdigest()[:12]
         self.stub_folder = Path(config.config_file_path).parent / STUBS / root_key
         self.kept_audits = audit.stored.kept_file(Path(config.config_file_path).parent, self.root)
         return config
+
+    def not_on_generated_pages(self, handler: Callable[..., str]) -> Callable[..., str]:
+        """Another plugin's on_page_markdown, left out on generated pages: their Markdown is empty and
+        their header says `render_macros: false`, so mkdocs-macros gave them back as they were, after
+        copying each page and formatting its debug lines (a second of a 10k build's main process)."""
+
+        @functools.wraps(handler)
+        def on_page_markdown(markdown: str, *, page: Page, **kwargs: object) -> str:
+            if page.file.src_uri in self.generated:
+                return markdown
+            return handler(markdown, page=page, **kwargs)
+
+        return on_page_markdown
 
     def load_settings(self, config: MkDocsConfig) -> None:
         """Checks `extra.citekb`, with the environment's overrides applied, against CitekbConfig.

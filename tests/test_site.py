@@ -131,3 +131,26 @@ def test_materials_own_index_is_empty_beside_ours(shipped):
     no page: indexing the hand-written pages loaded jieba's dictionary, a second of every build."""
     material = json.loads((shipped.site / "search" / "search_index.json").read_text(encoding="utf-8"))
     assert material["docs"] == [] and (shipped.site / "search" / "citekb" / "manifest.json").is_file()
+
+
+def test_other_plugins_markdown_step_is_left_out_on_generated_pages(tmp_path, monkeypatch):
+    """A generated page's Markdown is empty and its header says `render_macros: false`: another
+    plugin's on_page_markdown (mkdocs-macros copied each page there) is not run on it, and is on a
+    hand-written page."""
+    from types import SimpleNamespace
+
+    from mkdocs.config import load_config
+
+    monkeypatch.setenv("CITEKB_SOURCES", str(tmp_path / "kb"))
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    config.plugins.on_startup(command="build", dirty=False)
+    seen = []
+    config.plugins.events["page_markdown"].insert(0, lambda markdown, *, page, **_: seen.append(page) or markdown + "!")
+    config = config.plugins.on_config(config)
+    plugin = next(hook.plugin for hook in config.plugins.values() if hasattr(hook, "plugin"))
+    plugin.generated = {"sources/a.md": ({}, "", lambda: "")}
+    generated, written = (SimpleNamespace(file=SimpleNamespace(src_uri=uri)) for uri in ("sources/a.md", "index.md"))
+    first = config.plugins.events["page_markdown"][0]
+    assert first("", page=generated, config=config, files=None) == ""
+    assert first("# Home", page=written, config=config, files=None) == "# Home!"
+    assert seen == [written]
