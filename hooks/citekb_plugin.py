@@ -142,6 +142,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.kb: KnowledgeBase | None = None
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
+        self.index_later: Callable[[bool], forked.Forked[IndexWork]] | None = None  # …or after them, serving
         self.nav: Navigation | None = None
         self.page_child: forked.Forked[list[LogLine]] | None = None  # half the generated pages, written there
         self.elsewhere: ElsewhereNote | None = None  # MkDocs' note on each of them, left out here
@@ -253,14 +254,17 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.config.search == "prebuilt" and not self.rebuild:  # a rebuild's: in the background (on_post_build)
             # Every text segmented here first (on every core), the audit's chunks among them (handed to
             # it as they are): then the index alone is made in the second process, beside the audit and
-            # the pages. Also for serve's first build, whose index is all new: a rebuild's was slower
-            # forked (at 1k, the edit showed after 2.30 s against 1.48 s).
+            # the pages. Also for serve's first build, whose index is all new (a rebuild's was slower
+            # forked: at 1k, the edit showed after 2.30 s against 1.48 s), but forked once its pages
+            # are written: serving starts when they are, and the index took a core from them
+            # (at 10k, 20 s of a 23 s build).
             chunks = documents.chunk_docs(kb)
             docs = documents.search_docs(kb, chunks)
             found = self.terms().analyses([doc.text for doc in docs], lambda line: log.info("citekb: %s", line))
             chunk_terms = audit.by_source(chunks, found, set(kb.chunks))
-            make = functools.partial(search_index, self.terms(), docs)
-            self.index_child = forked.Forked(make, self.config.parallel)
+            self.index_later = functools.partial(forked.Forked, functools.partial(search_index, self.terms(), docs))
+            if not self.serving:
+                self.index_child, self.index_later = self.index_later(self.config.parallel), None
         if self.config.audit:
             # In a build, forked workers audit from AUDIT_BESIDE_PAGES citations on, while the source
             # pages render (audit.PARALLEL_FROM is for a process that waits for them).
@@ -549,6 +553,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 raise PluginError(message) from None
             log.error(message)  # in the background: the site is served, its exports or search stale
 
+        if self.index_later is not None:
+            self.index_child, self.index_later = self.index_later(self.config.parallel), None
         child, self.index_child = self.index_child, None
         served, exported = self.served, set(kb.cited)
         if served is not None and served.incremental:  # the exports of the reports whose page changed
@@ -572,7 +578,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 for line in made.progress:
                     log.info("citekb: %s", line)
                 if child.answered:
-                    log.info("citekb: search index made in a second process while the pages rendered")
+                    when = "after" if self.serving else "while"
+                    log.info("citekb: search index made in a second process %s the pages rendered", when)
             else:
                 made = search_index(cache, documents.search_docs(kb), lambda line: log.info("citekb: %s", line))
             built = made.built
@@ -614,6 +621,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.index_child is not None:
             self.index_child.cancel()
             self.index_child = None
+        self.index_later = None
         if self.page_child is not None:
             self.page_child.cancel()
             self.page_child = None

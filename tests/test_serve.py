@@ -308,3 +308,8 @@ def test_serve_dirty_rebuilds_write_only_changed_pages_and_match_a_fresh_build(
     expected = {path: data for path, (_, data) in pages(fresh).items()}
     shown = {path: data for path, (_, data) in pages(served).items()}
     assert shown == expected
+
+    def search(site):
+        return {str(path.relative_to(site)): path.read_bytes() for path in (site / "search/citekb").rglob("*")}
+
+    assert search(served) and search(served) == search(fresh)  # a rebuild's index, and a first build's
