@@ -521,7 +521,24 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         and report section (terms cached across builds).
 
         While serving, both are written in the background: the edited page is shown first, its
-        exports and search follow (at 1,000 reports the exports take a second, the index longer)."""
+        exports and search follow (at 1,000 reports the exports take a second, the index longer).
+        A build writes the exports while the second process still writes its pages."""
+        site = Path(config.site_dir)
+
+        def fail(what: str, error: OSError, where: Path) -> None:
+            """A full disk, a site folder removed meanwhile: one line, not a traceback."""
+            message = f"citekb: {what} not written: {error.filename or where}: {error.strerror or error}"
+            if not self.serving:
+                raise PluginError(message) from None
+            log.error(message)  # in the background: the site is served, its exports or search stale
+
+        exported_here = self.kb is not None and not self.serving
+        if exported_here:
+            self.audited()
+            try:
+                write_exports(self.kb, site, set(self.kb.cited))
+            except OSError as error:
+                fail("report exports", error, site)
         self.pages_written_elsewhere()
         self.cleared()
         if self.outputs is not None:
@@ -543,20 +560,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 log.info(
                     "citekb: %s: cannot be written (%s); the next build audits anew", self.kept_audits, error.strerror
                 )
-        kb, cache, site = self.kb, self.terms(), Path(config.site_dir)
+        kb, cache = self.kb, self.terms()
         folder = site / index.SITE_FOLDER
-
-        def fail(what: str, error: OSError, where: Path) -> None:
-            """A full disk, a site folder removed meanwhile: one line, not a traceback."""
-            message = f"citekb: {what} not written: {error.filename or where}: {error.strerror or error}"
-            if not self.serving:
-                raise PluginError(message) from None
-            log.error(message)  # in the background: the site is served, its exports or search stale
 
         if self.index_later is not None:
             self.index_child, self.index_later = self.index_later(self.config.parallel), None
         child, self.index_child = self.index_child, None
-        served, exported = self.served, set(kb.cited)
+        served, exported = self.served, set() if exported_here else set(kb.cited)
         if served is not None and served.incremental:  # the exports of the reports whose page changed
             exported = {slug for slug in kb.cited if paths.report_page_uri(slug) in served.written}
 
