@@ -27,6 +27,16 @@ def test_a_claims_facts_are_its_names_content_words_and_numbers():
     assert facts_of("GPT-4 在 2024 年发布").numbers == {"2024"}  # the 4 of GPT-4 is the name's
     prose = claim_facts("正如 the state of the art in open models 所说")  # English prose, not one name
     assert [fact.key for fact in prose if fact.kind == "name"] == ["state", "art", "open", "models"]
+    # a short run with a word in lower case is prose too; a name's words carry a capital or a digit
+    short = claim_facts("Rerankers reorder passages，比 open source 模型和 Claude 3 Opus 都快")
+    assert [f.key for f in short if f.kind == "name"] == [
+        "rerankers",
+        "reorder",
+        "passages",
+        "open",
+        "source",
+        "claude 3 opus",
+    ]
 
 
 @pytest.mark.parametrize(

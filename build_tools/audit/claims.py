@@ -233,6 +233,7 @@ _CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LATIN_RUN = re.compile(r"[a-z0-9][a-z0-9.+_-]*(?: [a-z0-9][a-z0-9.+_-]*)*")
 _NAME_PART = re.compile(r"[a-z]+|[0-9]+")
 _LETTER = re.compile(r"[a-z]")
+_NAME_MARK = re.compile(r"[A-Z0-9]")
 SHOWN_FACTS = 6  # held and missing facts named beside a citation, each
 MAX_NAME_WORDS = 3  # Latin-script words in a row that are one name (Hugging Face, DeepResearch Bench)
 ENGLISH_FUNCTION_WORDS = frozenset(
@@ -280,9 +281,10 @@ class Fact:
 @lru_cache(maxsize=65536)  # each claim is tagged once per build, not once per use
 def claim_facts(claim: str) -> tuple[Fact, ...]:
     """A claim's names and content words, in its order. A name is a run of up to MAX_NAME_WORDS
-    Latin-script words (`GPT-4`, `Hugging Face`, `MLX-LM`: one fact each, looked for whole; a longer
-    run is English prose, each of its words but function words a fact); a content word is a jieba
-    word of two or more characters not tagged as framing or function (FRAMING_TAGS)."""
+    Latin-script words, each with a capital or a digit when there are several (`GPT-4`, `Hugging
+    Face`, `MLX-LM`: one fact each, looked for whole; another run is English prose, each of its
+    words but function words a fact); a content word is a jieba word of two or more characters not
+    tagged as framing or function (FRAMING_TAGS)."""
     import rjieba
 
     folded = fold(claim)
@@ -294,7 +296,10 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
     facts = {word: Fact(word, "word", word) for word in words}
     for match in _LATIN_RUN.finditer(folded):
         words = match.group().split(" ")
-        if len(words) > MAX_NAME_WORDS:  # a phrase written in English, not a name: its words
+        written = claim[match.start() : match.end()].split(" ") if same else words
+        # a phrase written in English, not a name, when long or when a word of it is in lower case
+        # ("rerankers reorder passages"; a name's words carry a capital or a digit: "Claude 3 Opus")
+        if len(words) > MAX_NAME_WORDS or (same and len(words) > 1 and not all(map(_NAME_MARK.search, written))):
             places = [match.start() + n for n in itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0)]
             runs = [(at, word) for at, word in zip(places, words) if word not in ENGLISH_FUNCTION_WORDS]
         else:
