@@ -19,7 +19,8 @@ on_page_*     fills generated pages with their HTML; the theme's page around it 
 on_post_page  the page's Content-Security-Policy and referrer policy (build_tools/csp.py); not while
               serving; a plain build stores the page's output (extra.citekb.reuse, $CITEKB_REUSE)
 on_post_template the same for the theme's 404.html
-on_post_build writes the prebuilt search index (search/citekb/); while serving, in the background
+on_post_build writes each report's exports and the prebuilt search index (search/citekb/); while serving,
+              in the background, then collects the build's cycles
 on_serve      watches the knowledge-base folder, so edited sources show up without a restart
 on_shutdown   gives back the automatic cycle collection serving paused (it collects after each build)
 
