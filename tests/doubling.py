@@ -48,7 +48,7 @@ def _timed(function: Callable[[str], object], text: str) -> float:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """The garbage collector off while timing (its passes land at arbitrary sizes), after one full
     pass whose survivors are then frozen: the passes between rounds walk only what the timed runs
     made, not the whole test session's heap (a million objects late in a full run: 0.1 s a pass)."""
@@ -64,7 +64,7 @@ def _collector_paused() -> Iterator[None]:
 
 def seconds(function: Callable[[str], object], text: str, runs: int = 3) -> float:
     """The best of `runs` runs, the garbage collector paused."""
-    with _collector_paused():
+    with collector_paused():
         return min(_paired(function, [text], runs)[0])
 
 
@@ -97,7 +97,7 @@ def _doubled(function: Callable[[str], object], shape: Callable[[int], str], sta
 def growth(function: Callable[[str], object], shape: Callable[[int], str], start: int = 64) -> tuple[int, float]:
     """(n, t(2n) / t(n)) for the first n (doubling from `start`) at which one run takes MIN_SECONDS,
     each t the best of a few runs; (n, 1.0) when a run on n >= MAX_SIZE characters is faster."""
-    with _collector_paused():
+    with collector_paused():
         n, text = _doubled(function, shape, start)
         if text is None:
             return n, 1.0
