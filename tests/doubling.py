@@ -15,7 +15,7 @@ from dataclasses import dataclass
 MIN_SECONDS = 0.05
 MAX_RATIO = 2.5
 MAX_SIZE = 1 << 22  # 4 M characters read in under MIN_SECONDS (12 ns each): no super-linear reader is that fast
-GROWTH = 8  # the most n grows in one step while doubling: the steps skipped are too short
+GROWTH = 8  # the most n grows in one step while doubling: the steps skipped are far too short
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,14 @@ def _paired(function: Callable[[str], object], texts: list[str], runs: int) -> l
 def _doubled(function: Callable[[str], object], shape: Callable[[int], str], start: int) -> tuple[int, str | None]:
     """The first n of start × 2^k at which one run takes MIN_SECONDS, and its text; (n, None) for
     the first n >= MAX_SIZE when a run on it is faster. Steps too short to reach MIN_SECONDS even
-    were the time linear are skipped (up to GROWTH× at once): a linear reader gets the n of plain
-    doubling, a super-linear one the same or a larger n."""
+    were the time cubic are skipped (up to GROWTH× at once): a reader up to cubic gets the n of
+    plain doubling (a slower one's failing check takes no longer than with plain doubling)."""
     n = start
     while (taken := _timed(function, text := shape(n))) < MIN_SECONDS:
         if n >= MAX_SIZE:
             return n, None
         factor = GROWTH
-        while factor > 2 and (taken * factor > MIN_SECONDS or n * factor // 2 >= MAX_SIZE):
+        while factor > 2 and (taken * factor**3 > MIN_SECONDS or n * factor // 2 >= MAX_SIZE):
             factor //= 2
         n *= factor
     return n, text

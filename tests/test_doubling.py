@@ -4,6 +4,8 @@ whose time grows 4× with 2× the input fails it and a linear one passes. Its lo
 
 from __future__ import annotations
 
+import time
+
 import doubling
 import pytest
 from doubling import MAX_SIZE, MIN_SECONDS, Shape, assert_linear, growth
@@ -37,12 +39,16 @@ def test_the_size_timed_is_the_first_doubled_one_that_takes_min_seconds(clock, s
     assert runs[len(calibration) :] == [n, 2 * n] * 3  # n and 2n in turn, three times each
 
 
-def test_a_quadratic_reader_fails_after_measuring_longer(clock):
-    runs = clock(lambda n: n * n * 1e-11)
-    with pytest.raises(AssertionError, match=r"t\(2n\)/t\(n\) = 4\.0"):
+@pytest.mark.parametrize(("power", "unit"), [(2, 1000), (2, 2000), (3, 1000), (3, 5000)])
+def test_a_super_linear_reader_fails_after_measuring_longer_at_plain_doublings_size(clock, power, unit):
+    """(n / unit)^power ms: its check fails, and takes no longer than with plain doubling."""
+    time = lambda n: (n / unit) ** power * 1e-3  # noqa: E731
+    runs = clock(time)
+    with pytest.raises(AssertionError, match=rf"t\(2n\)/t\(n\) = {2**power}\.0"):
         assert_linear(str, Shape("", "x"))
     n = max(runs) // 2
-    assert n * n * 1e-11 >= MIN_SECONDS and runs.count(n) == 1 + 3 + 7 + 15  # calibration, then each round
+    assert n == next(64 * 2**k for k in range(20) if time(64 * 2**k) >= MIN_SECONDS)
+    assert runs.count(n) == 1 + 3 + 7 + 15  # calibration, then each round
 
 
 @pytest.mark.parametrize(("slowed", "rounds"), [(1, [3]), (2, [3]), (3, [3, 7])])
@@ -56,7 +62,7 @@ def test_a_linear_reader_slowed_for_a_while_passes_when_measured_longer(clock, s
 
 
 def test_a_reader_faster_than_min_seconds_on_max_size_passes(clock):
-    runs = clock(lambda n: n * 1e-9)
+    runs = clock(lambda n: n * 1e-11)  # far faster: steps of 8× up to MAX_SIZE, not past it
     assert growth(str, Shape("", "x")) == (MAX_SIZE, 1.0) and runs[-1] == MAX_SIZE
 
 
@@ -66,6 +72,15 @@ def quadratic(text: str) -> int:
 
 
 def test_a_quadratic_reader_fails_on_real_time(monkeypatch):
-    monkeypatch.setattr(doubling, "MIN_SECONDS", MIN_SECONDS / 5)  # 26 rounds at a fifth of the size: 2 s, not 12
+    """At a fifth of the size (26 rounds: 3 s, not 12), on CPU time: at that size, a busy machine's
+    waits for a core could hide the growth."""
+
+    def timed(function, text):
+        start = time.process_time()
+        function(text)
+        return time.process_time() - start
+
+    monkeypatch.setattr(doubling, "MIN_SECONDS", MIN_SECONDS / 5)
+    monkeypatch.setattr(doubling, "_timed", timed)
     with pytest.raises(AssertionError, match=r"quadratic on ''"):
         assert_linear(quadratic, Shape("", "ab"))
