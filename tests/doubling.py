@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 MIN_SECONDS = 0.05
 MAX_RATIO = 2.5
 MAX_SIZE = 1 << 22  # 4 M characters read in under MIN_SECONDS (12 ns each): no super-linear reader is that fast
+GROWTH = 8  # the most n grows in one step while doubling: the steps skipped are far too short
 
 
 @dataclass(frozen=True)
@@ -45,39 +47,66 @@ def _timed(function: Callable[[str], object], text: str) -> float:
     return time.perf_counter() - start
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The garbage collector off while timing (its passes land at arbitrary sizes), after one full
+    pass whose survivors are then frozen: the passes between rounds walk only what the timed runs
+    made, not the whole test session's heap (a million objects late in a full run: 0.1 s a pass)."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
 def seconds(function: Callable[[str], object], text: str, runs: int = 3) -> float:
-    """The best of `runs` runs, the garbage collector paused (its passes land at arbitrary sizes)."""
-    return min(_paired(function, [text], runs)[0])
+    """The best of `runs` runs, the garbage collector paused."""
+    with collector_paused():
+        return min(_paired(function, [text], runs)[0])
 
 
 def _paired(function: Callable[[str], object], texts: list[str], runs: int) -> list[list[float]]:
     """Each text's run times, the texts taking turns: a machine busy for a while slows both."""
+    gc.collect()  # what earlier runs left (only that: the rest is frozen)
     times: list[list[float]] = [[] for _ in texts]
-    gc.collect()
-    gc.disable()
-    try:
-        for _ in range(runs):
-            for taken, text in zip(times, texts):
-                taken.append(_timed(function, text))
-    finally:
-        gc.enable()
+    for _ in range(runs):
+        for taken, text in zip(times, texts):
+            taken.append(_timed(function, text))
     return times
+
+
+def _doubled(function: Callable[[str], object], shape: Callable[[int], str], start: int) -> tuple[int, str | None]:
+    """The first n of start × 2^k at which one run takes MIN_SECONDS, and its text; (n, None) for
+    the first n >= MAX_SIZE when a run on it is faster. Steps too short to reach MIN_SECONDS even
+    were the time cubic are skipped (up to GROWTH× at once): a reader up to cubic gets the n of
+    plain doubling (a slower one's failing check takes no longer than with plain doubling)."""
+    n = start
+    while (taken := _timed(function, text := shape(n))) < MIN_SECONDS:
+        if n >= MAX_SIZE:
+            return n, None
+        factor = GROWTH
+        while factor > 2 and (taken * factor**3 > MIN_SECONDS or n * factor // 2 >= MAX_SIZE):
+            factor //= 2
+        n *= factor
+    return n, text
 
 
 def growth(function: Callable[[str], object], shape: Callable[[int], str], start: int = 64) -> tuple[int, float]:
     """(n, t(2n) / t(n)) for the first n (doubling from `start`) at which one run takes MIN_SECONDS,
-    each t the best of a few runs; (MAX_SIZE, 1.0) when a run on MAX_SIZE characters is faster."""
-    n = start
-    while seconds(function, shape(n), runs=1) < MIN_SECONDS:
-        if n >= MAX_SIZE:
+    each t the best of a few runs; (n, 1.0) when a run on n >= MAX_SIZE characters is faster."""
+    with collector_paused():
+        n, text = _doubled(function, shape, start)
+        if text is None:
             return n, 1.0
-        n *= 2
-    texts = [shape(n), shape(2 * n)]
-    for runs in (3, 7, 15):  # a busy machine: measure longer before calling it super-linear
-        small, large = _paired(function, texts, runs)
-        ratio = min(large) / max(min(small), 1e-9)
-        if ratio <= MAX_RATIO:
-            break
+        texts = [text, shape(2 * n)]
+        for runs in (3, 7, 15):  # a busy machine: measure longer before calling it super-linear
+            small, large = _paired(function, texts, runs)
+            ratio = min(large) / max(min(small), 1e-9)
+            if ratio <= MAX_RATIO:
+                break
     return n, ratio
 
 

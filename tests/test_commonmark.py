@@ -8,6 +8,7 @@ import time
 
 import pytest
 from bs4 import BeautifulSoup
+from doubling import collector_paused
 from helpers import kb
 
 from build_tools.commonmark import code_ranges, headings, inside, render
@@ -212,15 +213,12 @@ def best_time(text: str) -> float:
     are not the renderer's cost)."""
     spans = cited(text)
     best = float("inf")
-    for _ in range(3):
-        gc.collect()
-        gc.disable()
-        try:
+    with collector_paused():
+        for _ in range(3):
+            gc.collect()  # what the last render left: the session's heap is frozen
             start = time.process_time()  # CPU time: other processes on the machine do not count
             render(text, spans, "final")
             best = min(best, time.process_time() - start)
-        finally:
-            gc.enable()
     return best
 
 

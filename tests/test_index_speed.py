@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 import reference_index as reference
 from doubling import Shape, assert_linear
-from helpers import REPO, kb, need_pipeline
+from helpers import REPO
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -148,11 +148,8 @@ def test_the_shipped_sites_index_is_the_reference_build(shipped_docs, variant):
 
 @pytest.mark.pipeline
 @pytest.mark.parametrize("variant", [SETTINGS, SMALL], ids=["site", "small"])
-def test_the_imported_pipelines_index_is_the_reference_build(tmp_path_factory, variant):
-    folder = tmp_path_factory.getbasetemp() / "pipeline-kb"
-    if not folder.is_dir():
-        kb("import", str(need_pipeline()), "--sources", str(folder))
-    same_index(search_docs(build(folder)), variant)
+def test_the_imported_pipelines_index_is_the_reference_build(imported, variant):
+    same_index(search_docs(build(imported.site.parent / "kb")), variant)
 
 
 TEXT = "开源模型正在改变大模型的竞争格局 open source models"

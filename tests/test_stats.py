@@ -266,8 +266,7 @@ def test_imported_pipeline_rows_add_up(imported):
         body = path.read_text(encoding="utf-8").split("## Report", 1)[-1].split("## Summary", 1)[0].strip()
         markers += bool(re.fullmatch(r"No (report|final answer) generated\.", body))
     no_output = sum(row.get("failures", {}).get("no_output", 0) for row in rows.values() if row["kind"] == "results")
-    assert markers and no_output == markers
-    assert kb_check(imported.site)["broken"] == []
+    assert markers and no_output == markers  # its links: test_check's kb check of the same site
 
 
 def test_hostile_configuration_names_stay_text(tmp_path):
