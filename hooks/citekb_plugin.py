@@ -166,11 +166,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             # No automatic cycle collection while serving: one after each build, in the background
             # (on_post_build). At 10,000 sources a full pass walks millions of objects, and a rebuild's
             # allocations (reading its config included) set off several: 3.6 s of a 6.1 s rebuild.
+            # (on_shutdown gives back both this and the freezing after the first build.)
             gc.disable()
             self.collecting_paused = True
 
     def on_shutdown(self) -> None:
         if self.collecting_paused:
+            gc.unfreeze()
             gc.enable()
             self.collecting_paused = False
         self.memo = Memo() if self.serving else None
@@ -599,16 +601,20 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             except OSError as error:
                 fail("search index", error, folder)
 
-        def write_then_collect() -> None:
-            """While serving: the cycles the build left are collected once its index is written, seconds
-            after the browser has reloaded the page (a collection holds the interpreter meanwhile)."""
-            try:
-                write()
-            finally:
-                gc.collect()
+        first = not self.rebuild
+
+        def collect_then_write() -> None:
+            """While serving: the cycles the build left are collected first, beside the search index's
+            own process, not when an edit comes (a collection holds the interpreter: 0.4 s after a
+            first build at 10k); what survives the first build's is frozen, so that later ones walk
+            only what rebuilds make."""
+            gc.collect()
+            if first:
+                gc.freeze()
+            write()
 
         if self.serving:
-            self.indexing = threading.Thread(target=write_then_collect, name="citekb-index", daemon=True)
+            self.indexing = threading.Thread(target=collect_then_write, name="citekb-index", daemon=True)
             self.indexing.start()
             self.rebuild = True
         else:
