@@ -284,14 +284,23 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.served.start(kb if self.served.prints is None else self.audited(), keep_all=edited)
 
         def add_html(
-            src_uri: str, title: str, make: Callable[[render.Link], str], wide: bool = False, whole: bool = False
+            src_uri: str,
+            title: str,
+            make: Callable[[render.Link], str],
+            wide: bool = False,
+            whole: frozenset[str] = frozenset(),
         ) -> None:
             # the page itself (paths as they are) stands for what it reads
             self.add_page(files, config, src_uri, title, lambda: make(lambda target: target), wide, whole)
             self.html_pages[src_uri] = make
 
-        add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link), whole=True)
-        add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link), whole=True)
+        def add_indexes() -> None:
+            add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link), whole=SOURCES)
+            add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link), whole=CITATIONS)
+
+        edited_first = self.served is not None and self.served.incremental  # a serve rebuild: the edit's pages first
+        if not edited_first:
+            add_indexes()
         backlinks: dict[str, list] = {}
         for (slug, chunk), links in kb.backlinks.items():
             backlinks.setdefault(slug, []).append((chunk, links))
@@ -342,9 +351,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.outlined.add(src_uri)
         # Pages render (and under --dirty, take their fingerprints) in the order they are added: the
         # audits' pages last, so that the source pages render while the audit's workers run.
-        add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link), whole=True)
+        if edited_first:
+            add_indexes()
+        add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link), whole=CITATIONS)
         stats_page = lambda link: render.stats_page(self.audited(), link)  # noqa: E731
-        add_html(paths.STATS_PAGE_URI, "引用质量对比", stats_page, wide=True, whole=True)
+        add_html(paths.STATS_PAGE_URI, "引用质量对比", stats_page, wide=True, whole=CITATIONS)
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )
@@ -404,7 +415,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         title: str,
         inputs: Callable[[], object],
         wide: bool = False,
-        whole: bool = False,
+        whole: frozenset[str] = frozenset(),
     ) -> None:
         """A generated page, `inputs` what it reads (equal inputs make the same page). No template
         engine renders it: mkdocs-macros renders only the docs pages that opt in
@@ -414,7 +425,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         The title is escaped: MkDocs and Material insert page titles into the header and nav as raw HTML.
         Material's own search skips these pages: our prebuilt index (on_post_build) covers them.
         A `wide` page (the comparison page, a table of figures) has no table-of-contents column: its
-        width goes to the table. A `whole` page reads the whole knowledge base (`Served.catalog`).
+        width goes to the table. A `whole` page reads those parts of the whole knowledge base (`catalog`).
         """
         kept = self.served is not None and self.served.unchanged(src_uri, inputs, whole)  # serve --dirty
         if kept and not (whole or self.served.keep_all):
@@ -846,12 +857,12 @@ class Served:
 
     def __init__(self) -> None:
         self.prints: dict[str, object] | None = None  # by src_uri, as written; None: all to be written
-        self.catalog: object = None  # `catalog` of the knowledge base they were written from
+        self.catalog: dict[str, tuple] = {}  # `catalog` of the knowledge base they were written from
         self.kb: KnowledgeBase | None = None
         self.now: dict[str, object] = {}  # this build's pages' inputs
         self.asked: dict[str, Callable[[], object]] = {}  # …or how to have them, once its pages are written
         self.written: set[str] = set()  # this build's pages whose inputs changed
-        self.same_catalog = False
+        self.same_parts: set[str] = set()  # the parts of `catalog` this build's knowledge base has as the last
         self.keep_all = False
 
     @property
@@ -863,15 +874,17 @@ class Served:
         page edited, whose links MkDocs checks), unchanged pages stay in the build, unwritten."""
         self.kb, self.keep_all = kb, keep_all
         self.now, self.asked, self.written = {}, {}, set()
-        self.same_catalog = self.incremental and catalog(kb) == self.catalog
+        parts = catalog(kb) if self.incremental else {}
+        self.same_parts = {part for part, now in parts.items() if self.catalog.get(part) == now}
 
-    def unchanged(self, src_uri: str, inputs: Callable[[], object], whole: bool) -> bool:
+    def unchanged(self, src_uri: str, inputs: Callable[[], object], whole: frozenset[str]) -> bool:
         """Whether the page written last reads what this one does. A `whole` page (one that reads
-        the whole knowledge base) is compared by `catalog` alone: rendering one to compare it costs
-        about what writing it does (the comparison page took 0.6 s at 10,000 sources)."""
+        all the knowledge base's sources, or citations too) is compared by those parts of `catalog`
+        alone: rendering one to compare it costs about what writing it does (the comparison page
+        took 0.6 s at 10,000 sources)."""
         if whole:
             self.now[src_uri] = None
-            same = self.same_catalog and src_uri in (self.prints or {})
+            same = whole <= self.same_parts and src_uri in (self.prints or {})
         elif self.prints is None:
             self.asked[src_uri] = inputs
             same = False
@@ -890,15 +903,21 @@ class Served:
 
     def failed(self) -> None:
         """A build stopped part way: what is on disk is not known, so the next writes every page."""
-        self.prints, self.catalog, self.kb = None, None, None
+        self.prints, self.catalog, self.kb = None, {}, None
 
 
-def catalog(kb: KnowledgeBase) -> tuple:
-    """What the pages that read the whole knowledge base (the two indexes, the health and comparison
-    pages) may read of it; while it is equal, so are they."""
+SOURCES, CITATIONS = frozenset({"sources"}), frozenset({"sources", "citations"})  # what a `whole` page reads
+
+
+def catalog(kb: KnowledgeBase) -> dict[str, tuple]:
+    """What the pages that read the whole knowledge base may read of it, in two parts: its sources
+    and files (the sources index), and its reports, citations, audits and problems (with the
+    sources: the reports index, the health and comparison pages). While a page's parts are equal,
+    so is the page. An edit moves every audit of its corpus a little (words' weights change):
+    the sources index need not be written again for it."""
     sources = [(s.slug, s.title, s.origins, s.meta, len(kb.chunks[s.slug])) for s in kb.loaded.sources.values()]
     files = [(f.slug, f.name, f.kind, f.path, f.task) for f in kb.loaded.files.values()]
-    return sources, files, kb.cited, kb.audits, kb.problems, kb.drift
+    return {"sources": (sources, files), "citations": (kb.cited, kb.audits, kb.problems, kb.drift)}
 
 
 class Contents:
