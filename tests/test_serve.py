@@ -3,6 +3,7 @@ with --dirty only the pages an edit changes are rendered again."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -222,8 +223,10 @@ def serve_builder(monkeypatch):
         return builder
 
     yield make
-    for plugin in plugins:
+    assert not gc.isenabled()  # paused while serving: each build's cycles are collected after it
+    for plugin in plugins:  # the hook's one plugin, as many times as a builder was made
         plugin.on_shutdown()
+    assert gc.isenabled()  # given back, for the tests after
 
 
 def pages(site) -> dict[str, tuple[int, bytes]]:
