@@ -418,6 +418,9 @@ def edit_source(kb_root: Path, title: str, line: str) -> None:
             path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
 
 
+WATCH_PERIOD = 0.5  # seconds between the polls of `mkdocs serve`'s file watcher (LiveReloadServer)
+
+
 def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=print) -> dict:
     """`mkdocs serve --dirty`: seconds from saving a one-source edit until the served page shows it,
     once the server is up and its search index written (an editing researcher's steady state); the
@@ -449,6 +452,11 @@ def serve_edit(kb_root: Path, env: dict[str, str], timeout: float, progress=prin
             cpu = process_cpu_seconds(process.pid)
             marker = f"编辑标记{random.randrange(10**9)}"
             progress(f"bench: serving after {first:.1f} s, search index after {indexed:.1f} s; editing sources/{slug}/")
+            # MkDocs' server polls the watched files every WATCH_PERIOD, counted from its start, and
+            # the loop above waits in steps of the same length: without this, every run's edit falls
+            # at about the same point of the server's period (how long it waits for the poll would be
+            # one draw, not a sample). A researcher's edit falls anywhere in it.
+            time.sleep(random.uniform(0, WATCH_PERIOD))
             edit_source(kb_root, title, marker)
             saved = time.monotonic()
             while marker not in fetch(f"{url}sources/{slug}/") and time.monotonic() - saved < timeout:
