@@ -1,12 +1,11 @@
 """What each generated page reads, for deciding whether it changed: `Served` keeps it between
 `mkdocs serve --dirty` rebuilds and compares it; `catalog` is the part of the whole knowledge base
-the index, health and comparison pages read; `Contents` digests what a report cites (also for the
-fingerprints of `build --dirty` and of stored outputs). A plain module beside the plugin, as
-citekb_frames and citekb_outputs are."""
+the index, health and comparison pages read; `cited_content` what a report's previews show of what
+it cites (digested for the fingerprints of `build --dirty` and of stored outputs too). A plain
+module beside the plugin, as citekb_frames and citekb_outputs are."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from mkdocs.structure.files import File
@@ -28,6 +27,7 @@ class Served:
         self.now: dict[str, object] = {}  # this build's pages' inputs
         self.asked: dict[str, Callable[[], object]] = {}  # …or how to have them, once its pages are written
         self.written: set[str] = set()  # this build's pages whose inputs changed
+        self.parts: dict[str, tuple] | None = None  # this rebuild's `catalog` (a first build's is made at its end)
         self.same_parts: set[str] = set()  # the parts of `catalog` this build's knowledge base has as the last
         self.keep_all = False
 
@@ -40,8 +40,8 @@ class Served:
         page edited, whose links MkDocs checks), unchanged pages stay in the build, unwritten."""
         self.kb, self.keep_all = kb, keep_all
         self.now, self.asked, self.written = {}, {}, set()
-        parts = catalog(kb) if self.incremental else {}
-        self.same_parts = {part for part, now in parts.items() if self.catalog.get(part) == now}
+        self.parts = catalog(kb) if self.incremental else None
+        self.same_parts = {part for part, now in (self.parts or {}).items() if self.catalog.get(part) == now}
 
     def unchanged(self, src_uri: str, inputs: Callable[[], object], whole: frozenset[str]) -> bool:
         """Whether the page written last reads what this one does. A `whole` page (one that reads
@@ -65,7 +65,8 @@ class Served:
         """The build's pages are written: their inputs are the ones to compare the next with."""
         assert self.kb is not None
         prints = {**self.now, **{src_uri: inputs() for src_uri, inputs in self.asked.items()}}
-        self.prints, self.catalog, self.kb, self.asked = prints, catalog(self.kb), None, {}
+        parts = self.parts if self.parts is not None else catalog(self.kb)  # a first build's audits came later
+        self.prints, self.catalog, self.kb, self.asked, self.parts = prints, parts, None, {}, None
 
     def failed(self) -> None:
         """A build stopped part way: what is on disk is not known, so the next writes every page."""
@@ -86,23 +87,14 @@ def catalog(kb: KnowledgeBase) -> dict[str, tuple]:
     return {"sources": (sources, files), "citations": (kb.cited, kb.audits, kb.problems, kb.drift)}
 
 
-class Contents:
-    """A digest of each source's or file's content (what a report's previews show of it), kept
-    while that content is the same: hashing every cited text again took a tenth of a second of
-    every rebuild at 10,000 sources."""
-
-    def __init__(self) -> None:
-        self.known: dict[str, tuple[object, str]] = {}
-
-    def digest(self, kb: KnowledgeBase, slug: str) -> str:
-        source, file = kb.loaded.sources.get(slug), kb.files_by_slug.get(slug)
-        content = (
-            (source.title, source.body) if source else (file.name, file.kind, file.parts, file.inline) if file else None
-        )
-        known = self.known.get(slug)
-        if known is None or known[0] != content:
-            self.known[slug] = known = (content, hashlib.sha1(repr(content).encode("utf-8")).hexdigest())
-        return known[1]
+def cited_content(kb: KnowledgeBase, slug: str) -> tuple:
+    """What a report's previews show of the source or task file it cites (by `audit.Digests`, whose
+    digest of it is kept while it is the same: hashing every cited text again took a tenth of a
+    second of every rebuild at 10,000 sources)."""
+    source, file = kb.loaded.sources.get(slug), kb.files_by_slug.get(slug)
+    if source:
+        return source.title, source.body
+    return (file.name, file.kind, file.parts, file.inline) if file else ()
 
 
 class KeptPage(File):

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from citekb_frames import FILLED, FILLED_SOURCE, Frames
-from citekb_inputs import CITATIONS, SOURCES, Contents, KeptPage, Served
+from citekb_inputs import CITATIONS, SOURCES, KeptPage, Served, cited_content
 from citekb_outputs import CACHED, OutputCache, PageLogs, UnknownTitle, site_key
 from markupsafe import Markup
 from mkdocs.config import base
@@ -131,7 +131,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.audits_kept: audit.Kept | None = None  # the last build's audits, then the last rebuild's
         self.term_cache: analysis.TermCache | None = None
         self.served: Served | None = None  # serve --dirty: what each page last written read
-        self.contents = Contents()  # digests of what reports cite, kept while their text is
+        self.contents = audit.Digests()  # of what reports cite (`cited_content`), kept while it is the same
         self.indexing: threading.Thread | None = None  # the search index being written while serving
         self.rebuild = False  # while serving, after the first build
         self.collecting_paused = False  # while serving: cycles are collected after each build
@@ -162,6 +162,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         self.serving, self.dirty, self.rebuild = command == "serve", dirty, False
         self.served = Served() if self.serving and dirty else None
+        self.memo = Memo() if self.serving else None
+        self.audits_kept = None  # read from the last build's (kept_audits), then kept while serving
         self.on_shutdown()
         if self.serving and gc.isenabled():
             # No automatic cycle collection while serving: one after each build, in the background
@@ -176,8 +178,6 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             gc.unfreeze()
             gc.enable()
             self.collecting_paused = False
-        self.memo = Memo() if self.serving else None
-        self.audits_kept = None  # read from the last build's (kept_audits), then kept while serving
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         os.environ.setdefault("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)
@@ -282,7 +282,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.html_pages, self.outlined, self.held, self.later, self.generated = {}, set(), {}, set(), {}
         if self.served is not None:
             edited = any(file.is_modified() for file in files.documentation_pages())  # ours are not in yet
-            self.served.start(kb if self.served.prints is None else self.audited(), keep_all=edited)
+            self.served.start(self.audited() if self.served.incremental else kb, keep_all=edited)
 
         def add_html(
             src_uri: str,
@@ -343,7 +343,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             audits = self.audited().audits.get(cited.report.slug)
             shown = {i.source_slug for i in items if i.source_slug}
             shown |= {a.better[0] for a in audits or [] if a is not None and a.better}  # its title, as a suggestion
-            return cited.report, verdicts, [(slug, self.contents.digest(kb, slug)) for slug in sorted(shown)], audits
+            return (
+                cited.report,
+                verdicts,
+                [(slug, self.contents.of(slug, cited_content(kb, slug))) for slug in sorted(shown)],
+                audits,
+            )
 
         for slug, cited in kb.cited.items():
             src_uri = paths.report_page_uri(slug)

@@ -43,6 +43,7 @@ from .verdicts import audit_citation, verdict
 from .workers import (
     PARALLEL_FROM,
     AuditRun,
+    Digests,
     Kept,
     audit_corpus,
     audit_kb,
@@ -61,6 +62,7 @@ __all__ = [
     "AuditSettings",
     "Chunks",
     "CorpusTerms",
+    "Digests",
     "Evidence",
     "Fact",
     "Facts",

@@ -85,16 +85,18 @@ class Kept:
 
 
 class Digests:
-    """`digest`s by name, each kept while the texts it was made of are the same: a serve rebuild
-    would hash every corpus again (80 MB at 10,000 sources, a sixth of a second) to find one changed."""
+    """`digest`s by name, each kept while the values it was made of are the same (texts, or others
+    by their repr): a serve rebuild would hash every corpus again (80 MB at 10,000 sources, a sixth
+    of a second) to find one changed."""
 
     def __init__(self) -> None:
-        self.made: dict[str, tuple[tuple[str, ...], str]] = {}
+        self.made: dict[str, tuple[tuple, str]] = {}
 
-    def of(self, name: str, texts: tuple[str, ...]) -> str:
+    def of(self, name: str, values: tuple) -> str:
         known = self.made.get(name)
-        if known is None or known[0] != texts:
-            self.made[name] = known = (texts, digest(texts))
+        if known is None or known[0] != values:
+            texts = (value if isinstance(value, str) else repr(value) for value in values)
+            self.made[name] = known = (values, digest(texts))
         return known[1]
 
 
