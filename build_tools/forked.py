@@ -6,7 +6,8 @@ over a pipe. Where there is no fork, or the child fails in any way (an exception
 answer), `result()` calls `work()` in the caller: the same value, and any error raised where the
 build reports errors, as in a one-process build. `work` must therefore be a pure function of the
 caller's state at the fork, and must not log (the child's log lines would escape a strict build's
-count): it reports nothing but its value.
+count): it reports nothing but its value. `cancel()` may come from another thread while one waits
+in `result()`, which then raises `Cancelled` instead of doing the work itself.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import os
 import pickle
 import signal
+import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -26,12 +28,18 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 
 
+class Cancelled(Exception):
+    """The work was cancelled before it gave a value."""
+
+
 class Forked(Generic[T]):
     def __init__(self, work: Callable[[], T], fork: bool = True) -> None:
         self.work = work
-        self.pid: int | None = None
-        self.pipe: int | None = None
+        self.pid: int | None = None  # the child, until reaped (a killed child is not reaped at once)
+        self.pipe: int | None = None  # its answer, until a reader takes it
         self.answered = False  # the value came from the child
+        self.cancelled = False
+        self.lock = threading.Lock()  # over pid and pipe: a child is killed only while not yet reaped
         if fork and can_fork():
             read_end, write_end = os.pipe()
             pid = os.fork()
@@ -52,28 +60,38 @@ class Forked(Generic[T]):
             else:
                 self.answered = True
                 return value
+        if self.cancelled:
+            raise Cancelled
         return self.work()
 
     def cancel(self) -> None:
-        """The child killed and reaped (the build failed, or it is no longer needed)."""
-        if self.pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+        """The child killed and reaped (the build failed, or it is no longer needed); a thread
+        waiting in `result()` reaps it itself, and gets `Cancelled`."""
+        with self.lock:
+            self.cancelled = True
+            if self.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
         self._child_answer()
 
     def _child_answer(self) -> bytes | None:
-        if self.pid is None or self.pipe is None:
+        """The child's answer, read to its end, and the child reaped; None when it gave none, or
+        another thread is reading it."""
+        with self.lock:
+            pipe, self.pipe = self.pipe, None
+        if pipe is None:
             return None
         chunks = []
         try:
-            while chunk := os.read(self.pipe, 1 << 20):
+            while chunk := os.read(pipe, 1 << 20):
                 chunks.append(chunk)
         except OSError:
             chunks = []
         finally:
-            os.close(self.pipe)
-            status = os.waitpid(self.pid, 0)[1]
-            self.pid = self.pipe = None
+            os.close(pipe)
+            with self.lock:
+                status = os.waitpid(self.pid, 0)[1]
+                self.pid = None
         if os.waitstatus_to_exitcode(status) != 0 or not chunks:
             return None
         return b"".join(chunks)

@@ -135,6 +135,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.indexing: threading.Thread | None = None  # the search index being written while serving
         self.rebuild = False  # while serving, after the first build
         self.collecting_paused = False  # while serving: cycles are collected after each build
+        self.frozen = False  # while serving: what survived the first collection, frozen
         self.clearing: threading.Thread | None = None  # the previous build's site being deleted
         # One build (on_config, on_files):
         self.root = Path()  # the knowledge-base folder (set in on_config, before any other build event)
@@ -177,7 +178,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.collecting_paused:
             gc.unfreeze()
             gc.enable()
-            self.collecting_paused = False
+            self.collecting_paused = self.frozen = False
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         os.environ.setdefault("SOURCE_DATE_EPOCH", REPRODUCIBLE_EPOCH)
@@ -241,8 +242,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         citekb.update(self.config)
 
     def on_pre_build(self, *, config: MkDocsConfig) -> None:
-        if self.indexing is not None:
-            self.indexing.join()  # the previous rebuild's index is still being written into the site
+        if self.indexing is not None:  # the last build's search index, still being made: the edit goes first
+            if self.index_child is not None:
+                self.index_child.cancel()  # made again after this build, from its own pages
+            self.indexing.join()
+            self.indexing, self.index_child = None, None
         if not self.dirty:  # MkDocs empties the site folder next: its files are moved out of the way first
             self.clearing = clear_in_background(Path(config.site_dir))
 
@@ -584,12 +588,19 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         if self.index_later is not None:
             self.index_child, self.index_later = self.index_later(self.config.parallel), None
-        child, self.index_child = self.index_child, None
+        elif self.index_child is None and self.config.search == "prebuilt":  # a rebuild's
+            self.index_child = forked.Forked(
+                lambda: search_index(cache, documents.search_docs(kb)), self.serving and self.config.parallel
+            )
+        child = self.index_child
+        if not self.serving:
+            self.index_child = None  # while serving, the next edit cancels it (on_pre_build)
         served, exported = self.served, set() if exported_here else set(kb.cited)
         if served is not None and served.incremental:  # the exports of the reports whose page changed
             exported = {slug for slug in kb.cited if paths.report_page_uri(slug) in served.written}
 
-        def write() -> None:
+        def write() -> bool:
+            """Exports, then the search index: False when an edit cancelled the index."""
             if served is not None:
                 served.finish()
             try:
@@ -598,40 +609,42 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 if child is not None:
                     child.cancel()
                 fail("report exports", error, site)
-                return
-            if self.config.search != "prebuilt":
-                return
-            if child is not None:
+                return True
+            if child is None:
+                return True
+            try:
                 made = child.result()
-                made.merge_into(cache)
-                for line in made.progress:
-                    log.info("citekb: %s", line)
-                if child.answered:
-                    when = "after" if self.serving else "while"
-                    log.info("citekb: search index made in a second process %s the pages rendered", when)
-            else:
-                made = search_index(cache, documents.search_docs(kb), lambda line: log.info("citekb: %s", line))
+            except forked.Cancelled:  # an edit came: its rebuild makes the index again
+                log.debug("citekb: search index left to the next rebuild")
+                return False
+            made.merge_into(cache)
+            for line in made.progress:
+                log.info("citekb: %s", line)
+            if child.answered:
+                when = "after" if self.serving else "while"
+                log.info("citekb: search index made in a second process %s the pages rendered", when)
             built = made.built
             cache.save()
             try:
                 index.write_index(built, folder)
             except OSError as error:
                 fail("search index", error, folder)
+            return True
 
-        first = not self.rebuild
-
-        def collect_then_write() -> None:
-            """While serving: the cycles the build left are collected first, beside the search index's
-            own process, not when an edit comes (a collection holds the interpreter: 0.4 s after a
-            first build at 10k); what survives the first build's is frozen, so that later ones walk
-            only what rebuilds make."""
-            gc.collect()
-            if first:
-                gc.freeze()
-            write()
+        def write_then_collect() -> None:
+            """While serving: the cycles the builds left are collected once the index is written, in
+            a quiet moment (a collection holds the interpreter: 0.4 s after a first build at 10k; made
+            at once, it held up the build's end, and the browsers' reload, by 0.2 s); when an edit
+            cancels the index, they are left to the next build's. What survives the first collection
+            is frozen, so that later ones walk only what rebuilds make."""
+            if write():
+                gc.collect()
+                if not self.frozen:
+                    gc.freeze()
+                    self.frozen = True
 
         if self.serving:
-            self.indexing = threading.Thread(target=collect_then_write, name="citekb-index", daemon=True)
+            self.indexing = threading.Thread(target=write_then_collect, name="citekb-index", daemon=True)
             self.indexing.start()
             self.rebuild = True
         else:

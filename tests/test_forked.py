@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -64,3 +65,44 @@ def test_cancel_ends_the_child():
     assert time.monotonic() - started < 5
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped: no longer a child of this process
+
+
+def test_cancel_from_another_thread_ends_the_wait_without_doing_the_work_here():
+    """A serve rebuild's search index is cancelled by the next edit while a thread waits for it:
+    that thread must not then make the index itself (seconds at 10,000 sources)."""
+    parent = os.getpid()
+    done_here = []
+
+    def work():
+        if os.getpid() == parent:
+            done_here.append(True)
+        time.sleep(60)
+
+    child = forked.Forked(work)
+    pid = child.pid
+    outcome = []
+
+    def wait() -> None:
+        try:
+            child.result()
+        except forked.Cancelled:
+            outcome.append("cancelled")
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    time.sleep(0.2)  # the thread is reading the child's pipe
+    started = time.monotonic()
+    child.cancel()
+    waiting.join(10)
+    assert not waiting.is_alive() and time.monotonic() - started < 5
+    assert outcome == ["cancelled"] and not done_here
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_after_cancel_the_work_is_not_done_here_even_when_the_child_had_answered():
+    child = forked.Forked(lambda: "made")
+    time.sleep(0.3)  # answered and exited: there is nothing left to kill
+    child.cancel()
+    with pytest.raises(forked.Cancelled):
+        child.result()  # cancel read and dropped the answer

@@ -17,6 +17,7 @@ import pytest
 from helpers import REPO, build_site, kb, write_page
 
 from benchmarks.browser import free_port
+from build_tools import forked
 
 
 def wait_for(url: str, text: str, timeout: float = 60) -> None:
@@ -216,9 +217,10 @@ def serve_builder(monkeypatch):
         first.plugins.on_startup(command="serve", dirty=True)
         plugins.append(plugin := next(hook.plugin for hook in first.plugins.values() if hasattr(hook, "plugin")))
 
-        def builder():
+        def builder(wait_for_index: bool = True):
             build(first if not site.exists() else config(), serve_url=SERVE_URL, dirty=True)
-            plugin.indexing.join()  # the search index, written beside the served site
+            if wait_for_index:
+                plugin.indexing.join()  # the search index, written beside the served site
 
         return builder
 
@@ -316,3 +318,44 @@ def test_serve_dirty_rebuilds_write_only_changed_pages_and_match_a_fresh_build(
         return {str(path.relative_to(site)): path.read_bytes() for path in (site / "search/citekb").rglob("*")}
 
     assert search(served) and search(served) == search(fresh)  # a rebuild's index, and a first build's
+
+
+@pytest.mark.skipif(not forked.can_fork(), reason="needs fork and two cores")
+def test_an_edit_does_not_wait_for_the_last_rebuilds_search_index(tmp_path, monkeypatch, serve_builder):
+    """A rebuild's search index is made in a second process once its pages are written; the next
+    edit cancels it (its own rebuild makes the index again) instead of waiting for it: at 10,000
+    sources, seconds after every edit but the first. The index the last rebuild writes is a fresh
+    build's."""
+    kb_root = tmp_path / "kb"
+    docs = [{"title": "Cited source", "page_body": "乙实验室发布的开源模型下载量突破三千万次。"}]
+    final = '# R\n\n乙实验室发布的开源模型下载量突破三千万次[long_context: "Cited source", chunk 0]。\n'
+    corpus_kb(kb_root, docs, final)
+    served = tmp_path / "served"
+    rebuild = serve_builder(served, kb_root)
+    rebuild()
+    plugin_module = sys.modules["citekb_plugin"]
+    made = plugin_module.search_index
+
+    def slow_index(*args, **kwargs):
+        time.sleep(60)  # an index that takes long
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(plugin_module, "search_index", slow_index)
+    corpus_kb(kb_root, [{**docs[0], "page_body": docs[0]["page_body"] + "第一次修改。"}], final)
+    rebuild(wait_for_index=False)
+    corpus_kb(kb_root, [{**docs[0], "page_body": docs[0]["page_body"] + "第二次修改。"}], final)
+    started = time.monotonic()
+    rebuild(wait_for_index=False)
+    assert time.monotonic() - started < 30  # not the 60 s the last rebuild's index takes
+    shown = [page.read_text(encoding="utf-8") for page in served.glob("sources/*/index.html")]
+    assert any("第二次修改" in page for page in shown)
+    monkeypatch.setattr(plugin_module, "search_index", made)
+    rebuild()  # cancels the slow one too, and writes its own
+
+    fresh = tmp_path / "fresh"
+    serve_builder(fresh, kb_root)()
+
+    def search(site):
+        return {str(path.relative_to(site)): path.read_bytes() for path in (site / "search/citekb").rglob("*")}
+
+    assert search(served) and search(served) == search(fresh)
