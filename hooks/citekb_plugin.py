@@ -599,8 +599,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if served is not None and served.incremental:  # the exports of the reports whose page changed
             exported = {slug for slug in kb.cited if paths.report_page_uri(slug) in served.written}
 
-        def write() -> bool:
-            """Exports, then the search index: False when an edit cancelled the index."""
+        def write(meanwhile: Callable[[], None] = lambda: None) -> bool:
+            """Exports, then the search index (`meanwhile` while its process makes it): False when
+            an edit cancelled the index."""
             if served is not None:
                 served.finish()
             try:
@@ -610,6 +611,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                     child.cancel()
                 fail("report exports", error, site)
                 return True
+            meanwhile()
             if child is None:
                 return True
             try:
@@ -631,20 +633,29 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 fail("search index", error, folder)
             return True
 
-        def write_then_collect() -> None:
-            """While serving: the cycles the builds left are collected once the index is written, in
-            a quiet moment (a collection holds the interpreter: 0.4 s after a first build at 10k; made
-            at once, it held up the build's end, and the browsers' reload, by 0.2 s); when an edit
-            cancels the index, they are left to the next build's. What survives the first collection
-            is frozen, so that later ones walk only what rebuilds make."""
-            if write():
-                gc.collect()
-                if not self.frozen:
-                    gc.freeze()
-                    self.frozen = True
+        def collect() -> None:
+            """While serving, the cycles builds leave are collected in the background, not when an
+            edit comes (a collection holds the interpreter: 0.4 s after a first build at 10k); what
+            survives the first collection is frozen, so that later ones walk only what rebuilds make."""
+            gc.collect()
+            if not self.frozen:
+                gc.freeze()
+                self.frozen = True
+
+        first = not self.rebuild
+
+        def write_and_collect() -> None:
+            """The first build's cycles are collected beside its index's process, after its exports
+            (a second after its pages: started at once, the collection held up the build's end); a
+            rebuild's once its index is written, in a quiet moment (when an edit cancels the index,
+            they are left to the next rebuild's)."""
+            if first:
+                write(meanwhile=collect)
+            elif write():
+                collect()
 
         if self.serving:
-            self.indexing = threading.Thread(target=write_then_collect, name="citekb-index", daemon=True)
+            self.indexing = threading.Thread(target=write_and_collect, name="citekb-index", daemon=True)
             self.indexing.start()
             self.rebuild = True
         else:
