@@ -241,6 +241,34 @@ class Memo:
     citations: dict[str, list[Citation]] = field(default_factory=dict)
     corpora: CorpusCache = field(default_factory=dict)
     reports: ReportCache = field(default_factory=dict)
+    # A report's resolved citations and backlinks, while it, its corpus's chunk counts and every
+    # other input of its citations' resolution (`names`: the last build's) stay the same:
+    cited: dict[str, CitedMemo] = field(default_factory=dict)
+    names: tuple | None = None
+
+
+@dataclass(frozen=True)
+class CitedMemo:
+    """One report's share of `assemble`, and what it was made from."""
+
+    report: Report
+    chunk_counts: tuple[int, ...]  # of its corpus's documents, in order
+    cited: CitedReport
+    backlinks: list[tuple[tuple[str, int | None], tuple[str, str], Backlink]]  # in the order found
+
+
+def resolution_names(loaded: Loaded) -> tuple:
+    """Everything a report's citations are resolved against but its own text and its corpus's chunk
+    counts (`scope_for`, `resolve`): every source's title and header (its URL), every corpus's
+    documents, every task file's name and parts. An edit of a source's text alone leaves it as it is."""
+    return (
+        tuple((slug, s.title, tuple(s.meta.items())) for slug, s in loaded.sources.items()),
+        tuple((key, tuple(corpus.slugs)) for key, corpus in loaded.corpora.items()),
+        tuple(
+            (f.slug, f.name, f.path, f.kind, f.task, tuple((p.kind, p.number, p.name) for p in f.parts))
+            for f in loaded.files.values()
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -293,6 +321,25 @@ def _chunked(text: str) -> tuple[list[Chunk], list[Removal]]:
     return chunk_text(text), find_boilerplate(text)
 
 
+def _cite(
+    slug: str, report: Report, scope: Scope, citations: Callable[[str], list[Citation]], counts: tuple[int, ...]
+) -> CitedMemo:
+    """A report's citations resolved in `scope`, and the backlinks each sentence citing a source
+    (or one of its chunks) gives that source, in order."""
+    final = [resolve(c, scope) for c in citations(report.final)]
+    original = [resolve(c, scope) for c in citations(report.original or "")]
+    cited = CitedReport(report, final, original)
+    sentences = Sentences(report.final, final)
+    links = []
+    for item, anchor in zip(final, cited.final_anchors):
+        if item.target and item.source_slug:
+            at_chunk = item.status == "resolved" and item.citation.kind == "long_context"
+            key = (item.source_slug, item.citation.chunk if at_chunk else None)
+            sentence = sentences.around(item.citation.start, item.citation.end)
+            links.append((key, (slug, sentence), Backlink(slug, report.title, sentence, anchor)))
+    return CitedMemo(report, counts, cited, links)
+
+
 def build(root: Path, memo: Memo | None = None) -> KnowledgeBase:
     """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
     return assemble(load(root, memo.corpora, memo.reports) if memo else load(root), memo)
@@ -304,6 +351,7 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     `memo` (kept by `mkdocs serve` between rebuilds) skips chunking, cleaning and citation parsing
     of unchanged texts; it is trimmed to this build's texts."""
     kb = KnowledgeBase(loaded)
+    names = resolution_names(loaded) if memo is not None else None
     memo = memo or Memo()
     seen = Memo(corpora=memo.corpora, reports=memo.reports)
     for slug, source in kb.loaded.sources.items():
@@ -317,23 +365,23 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     chunk_counts = {slug: len(chunks) for slug, chunks in kb.chunks.items()}
     backlinks: dict[tuple[str, int | None], dict[tuple[str, str], Backlink]] = {}
     corpus_titles: dict[str, Titles] = {}
+    kept = memo.cited if names is not None and names == memo.names else {}
+    counts_of: dict[str | None, tuple[int, ...]] = {}
     for slug, report in kb.loaded.reports.items():
-        scope = scope_for(report, kb, chunk_counts, corpus_titles)
-        final = [resolve(c, scope) for c in citations(report.final)]
-        original = [resolve(c, scope) for c in citations(report.original or "")]
-        kb.cited[slug] = CitedReport(report, final, original)
-        sentences = Sentences(report.final, final)
-        for item, anchor in zip(final, kb.cited[slug].final_anchors):
-            if item.target and item.source_slug:
-                at_chunk = item.status == "resolved" and item.citation.kind == "long_context"
-                key = (item.source_slug, item.citation.chunk if at_chunk else None)
-                sentence = sentences.around(item.citation.start, item.citation.end)
-                # once per sentence, linked to its first citation; a dict keeps first-seen order
-                backlinks.setdefault(key, {}).setdefault(
-                    (slug, sentence), Backlink(slug, report.title, sentence, anchor)
-                )
+        corpus = kb.loaded.corpora.get(shown(report.corpus)) if report.corpus else None
+        if report.corpus not in counts_of:
+            counts_of[report.corpus] = tuple(chunk_counts[s] for s in corpus.slugs if s) if corpus else ()
+        counts = counts_of[report.corpus]
+        made = kept.get(slug)
+        if made is None or made.report != report or made.chunk_counts != counts:
+            made = _cite(slug, report, scope_for(report, kb, chunk_counts, corpus_titles), citations, counts)
+        seen.cited[slug] = made
+        kb.cited[slug] = made.cited
+        for key, at, link in made.backlinks:
+            # once per sentence, linked to its first citation; a dict keeps first-seen order
+            backlinks.setdefault(key, {}).setdefault(at, link)
     kb.backlinks = {key: list(links.values()) for key, links in backlinks.items()}
-    memo.chunks, memo.citations = seen.chunks, seen.citations
+    memo.chunks, memo.citations, memo.cited, memo.names = seen.chunks, seen.citations, seen.cited, names
     locked, problem = read_lock(kb.loaded.root / LOCK_NAME)
     if problem:
         kb.loaded.problems.append(problem)

@@ -134,3 +134,76 @@ def test_a_kept_report_folder_is_read_again_when_any_of_its_files_changes(tmp_pa
     assert load_report_kept(folder, root, kept)[0].title == "Other"
     (folder / "final_report.md").unlink()
     assert load_report_kept(folder, root, kept) == load_report_kept(folder, root, {})  # no report, a problem
+
+
+def _corpus(root: Path, task: str, docs: list[dict]) -> None:
+    path = root / "corpora" / task / "long_context_sampled_60.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+
+
+def _report(root: Path, name: str, task: str, final: str) -> None:
+    folder = root / "reports" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.yaml").write_text(
+        f"task: {task}\ncorpus: corpora/{task}/long_context_sampled_60\n", encoding="utf-8"
+    )
+    (folder / "final_report.md").write_text(final, encoding="utf-8")
+
+
+def test_a_serve_rebuild_resolves_again_exactly_the_reports_whose_inputs_changed(tmp_path):
+    """`mkdocs serve` keeps each report's resolved citations and backlinks (Memo.cited) while the
+    report, its corpus's chunk counts and every source's title, header and corpus stay the same:
+    after each edit the knowledge base is the one a first build makes, and a report the edit could
+    not change is not resolved again."""
+    long_body = "".join(f"第{n}句话讲的是检索增强生成的评测细节。" for n in range(400))
+    a_docs = [
+        {"title": "甲文章", "page_body": "甲说模型下载量破三千万。", "url": "https://a.example/1"},
+        {"title": "乙文章", "page_body": "乙说了另一件事。"},
+    ]
+    b_docs = [{"title": "丙文章", "page_body": "丙说罚款671万元。"}]
+    _corpus(tmp_path, "t1", a_docs)
+    _corpus(tmp_path, "t2", b_docs)
+    _report(
+        tmp_path,
+        "r1",
+        "t1",
+        '# 一\n\n下载量破三千万[long_context: "甲文章", chunk 0]。后来又说[long_context: "甲文章", chunk 3]。'
+        "网址[https://a.example/1]。\n",
+    )
+    _report(tmp_path, "r2", "t2", '# 二\n\n罚款671万元[long_context: "丙文章", chunk 0]。\n')
+    memo = Memo()
+
+    def rebuilt() -> tuple[dict, dict]:
+        served, fresh = build(tmp_path, memo), build(tmp_path)
+        assert {s: (c.final, c.original) for s, c in served.cited.items()} == {
+            s: (c.final, c.original) for s, c in fresh.cited.items()
+        }
+        assert served.backlinks == fresh.backlinks
+        assert list(served.backlinks) == list(fresh.backlinks)  # in the same order
+        return served.cited, {s: c.final for s, c in served.cited.items()}
+
+    before, _ = rebuilt()
+    _corpus(tmp_path, "t1", [{**a_docs[0], "page_body": "甲说模型下载量破三千万次。"}, a_docs[1]])
+    after, final = rebuilt()  # the text alone: nothing to resolve again
+    assert after["r1"] is before["r1"] and after["r2"] is before["r2"]
+    assert final["r1"][1].status == "chunk_out_of_range"
+    _corpus(tmp_path, "t1", [{**a_docs[0], "page_body": long_body}, a_docs[1]])
+    longer, final = rebuilt()  # more chunks: the corpus's reports only
+    assert longer["r1"] is not after["r1"] and longer["r2"] is after["r2"]
+    assert final["r1"][1].status == "resolved"
+    _corpus(tmp_path, "t1", [{**a_docs[0], "page_body": long_body, "title": "甲文章改名"}, a_docs[1]])
+    renamed, final = rebuilt()  # a title: every report
+    assert renamed["r1"] is not longer["r1"] and renamed["r2"] is not longer["r2"]
+    assert final["r1"][0].status == "unknown_source"
+    _corpus(tmp_path, "t1", [{**a_docs[0], "page_body": long_body, "url": "https://a.example/2"}, a_docs[1]])
+    moved, final = rebuilt()  # a URL
+    assert final["r1"][2].status == "unknown_source" and moved["r2"] is not renamed["r2"]
+    _report(
+        tmp_path,
+        "r2",
+        "t2",
+        '# 二\n\n罚款671万元[long_context: "丙文章", chunk 0]。又说[long_context: "丙文章", chunk 0]。\n',
+    )
+    edited, final = rebuilt()  # a report's text: that report
+    assert edited["r1"] is moved["r1"] and len(final["r2"]) == 2
