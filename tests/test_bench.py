@@ -38,7 +38,8 @@ def test_bench_smoke_run(tmp_path):
     result = json.loads(done.stdout)
     assert result["sources"] == 40 and result["reports"] == 4 and result["chunks"] >= 40
     assert result["cold"]["ok"] and result["warm"]["ok"] and result["plain"]["ok"]
-    assert result["serve"]["ok"] and result["serve"]["edit_visible_seconds"] > 0  # the edit was seen while serving
+    assert result["serve"]["ok"]  # both edits were seen while serving
+    assert result["serve"]["edit_visible_seconds"] > 0 and result["serve"]["next_edit_visible_seconds"] > 0
     assert result["pages"] >= 44 and result["search_index_gzip_bytes"] > 0
     assert result["cold"]["peak_rss_mb"] > 10 and result["plain_over_citekb"] > 0
 
