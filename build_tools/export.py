@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 
+from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
 from markdown_it.token import Token
 
 from .audit import report_claims
@@ -398,7 +399,50 @@ def md_code(text: str, in_table: bool) -> str:
     return f"{fence} {text} {fence}" if pad else f"{fence}{text}{fence}"
 
 
+def _loose(char: str) -> bool:
+    """Whether a delimiter beside `char` may open or close whatever is on its other side: space or
+    punctuation, as CommonMark's flanking rules read it (markdown-it's own tests)."""
+    return isWhiteSpace(ord(char)) or isMdAsciiPunct(ord(char)) or isPunctChar(char)
+
+
+def _edge(events: list[Inline], at: int, step: int) -> tuple[str, str]:
+    """The kind and the character of what the Markdown shows first from `at` on, going `step`
+    (style delimiters passed over); a line's edge is a space."""
+    while 0 <= at < len(events):
+        kind, value = events[at]
+        if kind in ("text", "mark"):
+            shown = str(value)
+        else:  # an off-site link's `[`, and its `](<…>)`, are punctuation: passing over them only drops more
+            shown = {"note": "[^]", "code": "`", "soft": " ", "hard": " "}.get(kind, "")
+        if shown:
+            return kind, shown[0] if step > 0 else shown[-1]
+        at += step
+    return "", " "
+
+
+def _expressible(events: list[Inline]) -> list[Inline]:
+    """Events without the style pairs Markdown cannot write: a delimiter between a citation's mark
+    or footnote reference (punctuation at both ends) and a letter neither opens nor closes. On the
+    page the citation was a slot, which CommonMark reads as a letter, so the report's `*…*` around
+    it held there (`*[图片: a.png]*0`); the export keeps its text, not its style."""
+    stack, dropped = [], set()
+    for n, (kind, _) in enumerate(events):
+        if kind == "open":
+            stack.append(n)
+        elif kind == "close" and stack:
+            opened = stack.pop()
+            inside, before = _edge(events, opened + 1, 1), _edge(events, opened - 1, -1)[1]
+            last, after = _edge(events, n - 1, -1), _edge(events, n + 1, 1)[1]
+            if (inside[0] in _PLACED and not _loose(before)) or (last[0] in _PLACED and not _loose(after)):
+                dropped |= {opened, n}
+    return [event for n, event in enumerate(events) if n not in dropped] if dropped else events
+
+
+_PLACED = ("note", "mark")  # what a citation becomes in the Markdown
+
+
 def md_inline(events: list[Inline], in_table: bool = False, one_line_only: bool = False) -> str:
+    events = _expressible(events)
     out: list[str] = []
     line_start, after_note = True, False
     links: list[str | None] = []

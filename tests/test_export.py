@@ -397,13 +397,13 @@ def blocks_of(tokens) -> list[str]:
     return [kind for kind in kinds if kind not in ("paragraph_open", "inline")]
 
 
-def test_the_markdown_reads_as_the_report():
-    """Quotes, lists (tight, loose, nested, starting at 2), tables, code, links: the exported
-    Markdown has the report's blocks and reads as its text, each citation as marks and references."""
+def read_back(report: str) -> tuple[KnowledgeBase, list, dict[int, str], list]:
+    """The report's knowledge base, its exported Markdown's tokens and footnotes, and the report's
+    own tokens; asserts the Markdown reads as the report, each citation as marks and references."""
     from build_tools.commonmark import CITATION_SLOT, citation_tokens, disjoint
     from build_tools.export import read
 
-    knowledge = sample(RICH)
+    knowledge = sample(report)
     cited = knowledge.cited["r"]
     tokens, definitions = footnoted(exported(knowledge, "md").decode("utf-8"))
     placed = read(knowledge, cited, knowledge.audits["r"])
@@ -412,15 +412,39 @@ def test_the_markdown_reads_as_the_report():
     for item, row in zip(cited.final, placed.rows):
         span = (item.citation.start, item.citation.end)
         at_span[span] = at_span.get(span, "") + placed.notes[row.n - 1].mark + f"[^{row.n}]"
-    original = citation_tokens(RICH, spans)
+    original = citation_tokens(report, spans)
     assert page_text(tokens).endswith(
         page_text(original, {CITATION_SLOT.format(k): at_span[s] for k, s in enumerate(spans)})
     )
+    return knowledge, tokens, definitions, original
+
+
+def test_the_markdown_reads_as_the_report():
+    """Quotes, lists (tight, loose, nested, starting at 2), tables, code, links: the exported
+    Markdown has the report's blocks and reads as its text, each citation as marks and references."""
+    knowledge, tokens, definitions, original = read_back(RICH)
     assert blocks_of(tokens)[-len(blocks_of(original)) :] == blocks_of(original)
     assert references(tokens) == sorted(definitions) == list(range(1, 10))
     links = [c.attrGet("href") for c in inline_children(tokens) if c.type == "link_open"]
     assert links == ["https://example.org/x?a=1&b=2", "https://img.example/x.png", "https://auto.example/"]
     docx_parts(exported(knowledge, "docx"))  # opens
+
+
+@pytest.mark.parametrize(
+    ("report", "styled"),
+    [
+        ("# R\n\n甲[文档: 报告.pdf, page 2]*[文档: 报告.pdf, page 2]*0\n", False),  # found by hypothesis
+        ("# R\n\n甲x*[文档: 报告.pdf, page 2] 乙*\n", False),
+        ('# R\n\n甲**闭源模型按调用收费[long_context: "闭源模型商业化路线研究", chunk 0]**一\n', False),
+        ('# R\n\n*闭源模型按调用收费 [long_context: "闭源模型商业化路线研究", chunk 0]*，一\n', True),
+    ],
+)
+def test_a_style_around_a_citation_reads_as_the_page(report, styled):
+    """On the page a citation is a slot, which CommonMark reads as a letter; in the Markdown it is a
+    mark and a footnote reference, punctuation at both ends, beside which `*` may no longer open or
+    close: such a style is left out, never shown as literal asterisks; one that holds is kept."""
+    _, tokens, _, _ = read_back(report)
+    assert any(child.type in ("em_open", "strong_open") for child in inline_children(tokens)) == styled
 
 
 def test_md_text_escapes_what_would_be_markup():
