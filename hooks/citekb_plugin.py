@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from citekb_frames import FILLED, FILLED_SOURCE, Frames
-from citekb_inputs import CITATIONS, SOURCES, KeptPage, Served, cited_content
+from citekb_inputs import CHECKS, CITATIONS, SOURCES, KeptPage, Served, cited_content
 from citekb_outputs import CACHED, OutputCache, PageLogs, UnknownTitle, site_key
 from markupsafe import Markup
 from mkdocs.config import base
@@ -363,7 +363,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # audits' pages last, so that the source pages render while the audit's workers run.
         if edited_first:
             add_indexes()
-        add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link), whole=CITATIONS)
+        add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link), whole=CHECKS)
         stats_page = lambda link: render.stats_page(self.audited(), link)  # noqa: E731
         add_html(paths.STATS_PAGE_URI, "引用质量对比", stats_page, wide=True, whole=CITATIONS)
         log.info(

@@ -359,3 +359,41 @@ def test_an_edit_does_not_wait_for_the_last_rebuilds_search_index(tmp_path, monk
         return {str(path.relative_to(site)): path.read_bytes() for path in (site / "search/citekb").rglob("*")}
 
     assert search(served) and search(served) == search(fresh)
+
+
+def test_the_pages_that_count_verdicts_read_the_verdicts_alone(tmp_path):
+    """An edit moves every audit of its corpus a little (words' weights) and seldom a verdict: the
+    reports index and the comparison page (`CITATIONS`), which count statuses and verdicts, are
+    not written again for it; the health page (`CHECKS`) is when a claim it lists moved."""
+    from dataclasses import replace
+
+    sys.path.insert(0, str(REPO / "hooks"))
+    from citekb_inputs import catalog
+
+    from build_tools.knowledge_base import build
+    from build_tools.models import Audit
+
+    kb_root = tmp_path / "kb"
+    docs = [{"title": "Cited source", "page_body": "乙实验室发布的开源模型下载量突破三千万次。"}]
+    final = (
+        '# R\n\n下载量破三千万[long_context: "Cited source", chunk 0]。又说[long_context: "Cited source", chunk 0]。\n'
+    )
+    corpus_kb(kb_root, docs, final)
+    knowledge = build(kb_root)
+    ok, weak = (
+        Audit("supported", 0.9, "下载量破三千万", (0, 5), verdict="supported"),
+        Audit("weak", 0.4, "又说", None, ("三千万",), verdict="partial"),
+    )
+    knowledge.audits["r1"] = [ok, weak]
+    before = catalog(knowledge)
+
+    def parts_moved(audits) -> set[str]:
+        knowledge.audits["r1"] = audits
+        now = catalog(knowledge)
+        return {part for part in now if now[part] != before[part]}
+
+    assert parts_moved([replace(ok, support=0.8), weak]) == set()  # a supported claim's support: shown nowhere
+    assert parts_moved([ok, replace(weak, support=0.5)]) == {"checks"}  # a claim to check: the health page
+    assert parts_moved([ok, replace(weak, verdict="unsupported")]) == {"citations", "checks"}
+    assert parts_moved([replace(ok, status="title_only"), weak]) == {"citations", "checks"}  # flagged: listed
+    assert parts_moved([weak, ok]) == {"citations", "checks"}  # the same audits, at other citations

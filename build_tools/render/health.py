@@ -53,12 +53,14 @@ def claims_to_check(kb: KnowledgeBase, cited: CitedReport) -> list[tuple[Audit, 
     """A report's audited claims a reader should check, with their anchors: unsupported first,
     then partial, then those the audit flags for another reason; lowest support first in each."""
     audits = kb.audits.get(cited.report.slug, [])
-    found = [
-        (a, anchor)
-        for a, anchor in zip(audits, cited.final_anchors)
-        if a and (a.verdict != "supported" or a.status in FLAGGED)
-    ]
+    found = [(a, anchor) for a, anchor in zip(audits, cited.final_anchors) if a and to_be_checked(a)]
     return sorted(found, key=lambda pair: (VERDICT_ORDER[pair[0].verdict], pair[0].support))
+
+
+def to_be_checked(audit: Audit) -> bool:
+    """Whether the health page lists the audited claim (`claims_to_check`); of the others it counts
+    only the status and the verdict."""
+    return audit.verdict != "supported" or audit.status in FLAGGED
 
 
 def claims_to_check_html(
