@@ -235,7 +235,7 @@ class Memo:
     """What `mkdocs serve` keeps between rebuilds, each by what it was computed from, so an edit
     redoes only what it changed: a text's chunks and boilerplate, a report text's citations, a
     corpus file's documents and a report folder's report (while their files' sizes and modification
-    times stay the same)."""
+    times stay the same), a report's resolved citations and backlinks."""
 
     chunks: dict[str, tuple[list[Chunk], list[Removal]]] = field(default_factory=dict)
     citations: dict[str, list[Citation]] = field(default_factory=dict)
@@ -349,7 +349,8 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
     """Run clean → chunk → cite over what was loaded, and compare chunks with the lock.
 
     `memo` (kept by `mkdocs serve` between rebuilds) skips chunking, cleaning and citation parsing
-    of unchanged texts; it is trimmed to this build's texts."""
+    of unchanged texts, and resolving a report's citations while nothing they are resolved against
+    changed; it is trimmed to this build's texts and reports."""
     kb = KnowledgeBase(loaded)
     names = resolution_names(loaded) if memo is not None else None
     memo = memo or Memo()
