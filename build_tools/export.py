@@ -401,7 +401,7 @@ def md_code(text: str, in_table: bool) -> str:
 
 def _loose(char: str) -> bool:
     """Whether a delimiter beside `char` may open or close whatever is on its other side: space or
-    punctuation, as CommonMark's flanking rules read it (markdown-it's own tests)."""
+    punctuation, as CommonMark's flanking rules read it (markdown-it's own helpers)."""
     return isWhiteSpace(ord(char)) or isMdAsciiPunct(ord(char)) or isPunctChar(char)
 
 
