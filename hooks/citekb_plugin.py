@@ -132,6 +132,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.term_cache: analysis.TermCache | None = None
         self.served: Served | None = None  # serve --dirty: what each page last written read
         self.contents = audit.Digests()  # of what reports cite (`cited_content`), kept while it is the same
+        self.claims_kept: render.ClaimsKept = {}  # the health page's lists of claims to check, while serving
         self.indexing: threading.Thread | None = None  # the search index being written while serving
         self.rebuild = False  # while serving, after the first build
         self.collecting_paused = False  # while serving: cycles are collected after each build
@@ -164,6 +165,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.serving, self.dirty, self.rebuild = command == "serve", dirty, False
         self.served = Served() if self.serving and dirty else None
         self.memo = Memo() if self.serving else None
+        self.claims_kept = {}
         self.audits_kept = None  # read from the last build's (kept_audits), then kept while serving
         self.on_shutdown()
         if self.serving and gc.isenabled():
@@ -363,7 +365,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         # audits' pages last, so that the source pages render while the audit's workers run.
         if edited_first:
             add_indexes()
-        add_html("health.md", "引用健康度", lambda link: render.health_page(self.audited(), link), whole=CHECKS)
+        add_html(
+            "health.md",
+            "引用健康度",
+            lambda link: render.health_page(self.audited(), link, self.claims_kept),
+            whole=CHECKS,
+        )
         stats_page = lambda link: render.stats_page(self.audited(), link)  # noqa: E731
         add_html(paths.STATS_PAGE_URI, "引用质量对比", stats_page, wide=True, whole=CITATIONS)
         log.info(

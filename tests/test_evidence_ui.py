@@ -271,6 +271,36 @@ def test_a_supported_flagged_claim_is_listed_after_the_rest_and_its_reason_kept(
     assert items[1].select_one('.citekb-audit[data-audit="numbers_missing"]') and "42" in items[1].get_text()
 
 
+def test_the_health_pages_kept_lists_are_the_lists_made_anew(monkeypatch):
+    """While serving, each report's list of claims to check is kept with what made it: made again
+    only when those change (a claim's audit, the title of a chunk it suggests), and always the list a
+    first build makes."""
+    from build_tools.render import health
+
+    kb = judged(knowledge(f"甲 {cite(A)}。乙 {cite(B)}。"), ["partial", "unsupported"])
+    kb.audits["r"][0] = audit("partial", 0.4, "better_elsewhere", claim="甲", better=("s1", 0), better_span=(0, 2))
+    kept: health.ClaimsKept = {}
+    made = []
+    make = health.claims_to_check_html
+    monkeypatch.setattr(health, "claims_to_check_html", lambda *args: made.append(1) or make(*args))
+
+    def shown(link=lambda t: t) -> str:
+        page = render.health_page(kb, link, kept)
+        assert page == render.health_page(kb, link)  # as made anew (both counted in `made`)
+        return page
+
+    first = shown()
+    assert len(made) == 2
+    assert shown() == first and len(made) == 3  # kept: only the one made anew, to compare
+    kb.audits["r"][1] = replace(kb.audits["r"][1], support=0.33)
+    assert shown() != first and len(made) == 5
+    kb.loaded.sources["s1"].title = "另一个标题"  # the suggested chunk's source
+    shown()
+    assert len(made) == 7
+    shown(lambda target: "../" + target)  # another page's links: the site's layout changed
+    assert len(made) == 9
+
+
 def test_the_health_page_has_no_claims_section_or_link_when_nothing_is_to_check():
     kb = judged(knowledge(f"甲 {cite(A)}。"), ["supported"])
     soup = BeautifulSoup(render.health_page(kb, lambda t: t), "html.parser")

@@ -9,12 +9,13 @@ are Markdown because reports use tables and emphasis, with raw HTML made inert f
 from .citations import citation_html, outline, report_html
 from .comparison import stats_page
 from .files import file_page, file_url, part_label
-from .health import health_page
+from .health import ClaimsKept, health_page
 from .markup import Link, esc
 from .reports import report_page, reports_index
 from .sources import source_page, sources_index
 
 __all__ = [
+    "ClaimsKept",
     "Link",
     "citation_html",
     "esc",
