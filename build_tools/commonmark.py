@@ -238,7 +238,7 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
             headings.append(Heading(int(token.tag[1]), anchor, title, token.map[0]))
         elif token.type == "inline" and token.children:
             token.children = _place_citations(token.children, html, slot, done)
-    raws = [text[start:end] for start, end, _ in citations]
+    raws = [text[start:end].replace("\x00", "\ufffd") for start, end, _ in citations]  # as the parser reads NUL
     for token in tokens:  # code is literal: a slot there is the citation as written (see below)
         for code in (t for t in [token, *(token.children or [])] if t.type in ("code_inline", "code_block", "fence")):
             code.content = slot.sub(lambda m: raws[int(m.group(1))], code.content)
