@@ -46,9 +46,16 @@ def test_a_super_linear_reader_fails_after_measuring_longer_at_plain_doublings_s
     runs = clock(time)
     with pytest.raises(AssertionError, match=rf"t\(2n\)/t\(n\) = {2**power}\.0"):
         assert_linear(str, Shape("", "x"))
-    n = max(runs) // 2
-    assert n == next(64 * 2**k for k in range(20) if time(64 * 2**k) >= MIN_SECONDS)
+    n = next(64 * 2**k for k in range(20) if time(64 * 2**k) >= MIN_SECONDS)
     assert runs.count(n) == 1 + 3 + 7 + 15  # calibration, then each round
+    assert runs.count(4 * n) == 3 + 7 and max(runs) == 4 * n  # then once more, a doubling further
+
+
+def test_a_linear_reader_that_slows_once_as_its_input_outgrows_a_cache_passes(clock):
+    """2.8× the time a character past 100,000 characters (seen on claim_facts at 2^20 in a full
+    run): the next doubling grows 2×."""
+    runs = clock(lambda n: n * 1e-6 * (2.8 if n > 100_000 else 1))  # n = 65,536 at MIN_SECONDS
+    assert growth(str, Shape("", "x")) == (65_536, 2.0) and max(runs) == 4 * 65_536
 
 
 @pytest.mark.parametrize(("slowed", "rounds"), [(1, [3]), (2, [3]), (3, [3, 7])])
