@@ -186,6 +186,15 @@ def linkchecker(site: Path) -> list[dict]:
     return problems
 
 
+def plugin_module():
+    """hooks/citekb_plugin.py, imported as MkDocs imports it (its folder on sys.path)."""
+    if str(REPO / "hooks") not in sys.path:
+        sys.path.append(str(REPO / "hooks"))
+    import citekb_plugin
+
+    return citekb_plugin
+
+
 def post_build_errors(site: Path, caplog: pytest.LogCaptureFixture, serving: bool) -> list[str]:
     """The plugin's post-build step (exports, search index) run in-process over the knowledge base
     CITEKB_SOURCES names: the one error a build stops with (it must stop), or, serving, the errors

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import jinja2
 import pytest
 from fixtures import make_sample_kb
-from helpers import REPO, post_build_errors
+from helpers import REPO, plugin_module, post_build_errors
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -123,15 +123,6 @@ def test_a_term_cache_that_cannot_be_read_or_written_is_noted_not_fatal(tmp_path
 
 
 # The theme's compiled templates (the plugin's on_env).
-
-
-def plugin_module():
-    """hooks/citekb_plugin.py, imported as MkDocs imports it (its folder on sys.path)."""
-    if str(REPO / "hooks") not in sys.path:
-        sys.path.append(str(REPO / "hooks"))
-    import citekb_plugin
-
-    return citekb_plugin
 
 
 def template_env(folder: Path, templates: dict[str, str]) -> jinja2.Environment:

@@ -22,7 +22,7 @@ import pytest
 from bs4 import BeautifulSoup
 from doubling import assert_linear
 from fixtures import make_sample_kb
-from helpers import build_site, kb, kb_check, post_build_errors
+from helpers import build_site, kb, kb_check, plugin_module, post_build_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -528,10 +528,12 @@ def test_each_report_page_offers_its_exports(tmp_path):
     assert kb_check(built.site)["broken"] == []
 
 
-@pytest.mark.parametrize("serving", [False, True])
-def test_exports_that_cannot_be_written_are_one_line(tmp_path, monkeypatch, caplog, serving):
-    """A file where a report page's folder belongs: a build stops with one line naming the file;
-    while serving, the background writer logs it and the served site goes on."""
+@pytest.mark.parametrize(("serving", "elsewhere"), [(False, False), (False, True), (True, False)])
+def test_exports_that_cannot_be_written_are_one_line(tmp_path, monkeypatch, caplog, serving, elsewhere):
+    """A file where a report page's folder belongs: a build stops with one line naming the file,
+    also when that report's exports were left to a forked process; while serving, the background
+    writer logs it and the served site goes on."""
+    monkeypatch.setattr(plugin_module(), "EXPORTS_ELSEWHERE_FROM", 1 if elsewhere else 10**9)
     monkeypatch.setenv("CITEKB_SOURCES", str(make_sample_kb(tmp_path / "kb")))
     monkeypatch.setenv("CITEKB_CACHE", str(tmp_path / "terms.marshal"))
     (tmp_path / "site" / "reports").mkdir(parents=True)

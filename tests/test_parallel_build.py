@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,27 @@ def test_a_second_process_that_gives_no_answer_is_done_in_the_build(tmp_path, mo
     assert "Page skipped" not in caplog.text
     alone = one_process_build(tmp_path / "kb", tmp_path / "alone", monkeypatch)
     same_bytes(tmp_path / "site", alone.site)
+
+
+def test_the_process_ends_without_walking_what_the_build_left():
+    """Once a build has started, the interpreter's exit does not collect the cycles left (a last
+    walk over every object: 0.9 s after a 10,000-source site was written); before the exit, the
+    collector works as ever (a process that builds and goes on, as gh-deploy, is untouched)."""
+    script = """
+import gc, sys
+sys.path.insert(0, "hooks")
+from citekb_plugin import CitekbPlugin
+class Left:
+    def __del__(self):
+        print("collected", flush=True)
+def cycle():
+    left = Left()
+    left.me = left
+CitekbPlugin().on_startup(command="build", dirty=False)
+cycle()
+gc.collect()
+cycle()
+"""
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["collected"]  # the first cycle, collected while the process went on
