@@ -36,14 +36,14 @@ import random
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from build_tools import audit
 from build_tools.analysis import TermCache, fold
 from build_tools.knowledge_base import KnowledgeBase, Sentences, build
-from build_tools.models import Audit
+from build_tools.models import Audit, Resolved
 
 from .audit_bench import roc_auc
 
@@ -73,16 +73,21 @@ class Case:
 def cases(kb: KnowledgeBase) -> list[Case]:
     """Every distinct (claim, passage) pair of resolved long_context citations, first occurrence
     keyed, in report order: final texts before originals."""
-    seen: set[tuple[str, str]] = set()
-    found = []
-    for case in _all_cases(kb):
+    return _distinct(case for case, _ in _all_cases(kb))
+
+
+def _distinct(found: Iterable[Case], seen: set[tuple[str, str]] | None = None) -> list[Case]:
+    """The cases whose (claim, passage) is not in `seen` (added to it), first occurrence kept."""
+    seen = set() if seen is None else seen
+    kept = []
+    for case in found:
         if case.claim.strip() and (case.claim, case.passage) not in seen:
             seen.add((case.claim, case.passage))
-            found.append(case)
-    return found
+            kept.append(case)
+    return kept
 
 
-def _all_cases(kb: KnowledgeBase) -> Iterator[Case]:
+def _all_cases(kb: KnowledgeBase) -> Iterator[tuple[Case, Resolved]]:
     for slug, cited in sorted(kb.cited.items()):
         report = cited.report
         for section, items, text in (
@@ -98,7 +103,44 @@ def _all_cases(kb: KnowledgeBase) -> Iterator[Case]:
                     continue
                 passage = kb.chunks[item.source_slug][citation.chunk].text
                 claim = sentences.claim(citation.start, citation.end)
-                yield Case(f"{slug}@{section}@{citation.start}#{citation.chunk}", claim, passage)
+                yield Case(f"{slug}@{section}@{citation.start}#{citation.chunk}", claim, passage), item
+
+
+ALTERNATE = ">"  # a written case's key, ALTERNATE, the other chunk: `slug@final@1234#5>source-slug#6`
+
+
+def alternates(kb: KnowledgeBase, settings: audit.AuditSettings = audit.SETTINGS) -> list[Case]:
+    """The written cases' claims against chunks the writers did not cite, for a judged set larger
+    than the citations of a small output: per claim, the cited source's chunks before and after the
+    cited one (on the same page, often the same topic), and the corpus's chunk of another source that shares most of the claim's rarer words (`audit.proposed`, the step that
+    finds what to compare, before any scoring: the chunk a retriever would have offered). Pairs
+    already among the written cases, or among earlier alternates, are left out."""
+    seen = {(case.claim, case.passage) for case in cases(kb)}
+    written = list(_all_cases(kb))
+    corpus_of = {
+        case.key: kb.loaded.corpora.get(kb.cited[case.key.split("@")[0]].report.corpus or "") for case, _ in written
+    }
+    words: dict[str, set[str]] = {}
+    for case, _ in written:
+        if (corpus := corpus_of[case.key]) is not None:
+            words.setdefault(corpus.key, set()).update(audit.claim_terms(case.claim))
+    analyses = audit.chunk_analyses(kb, set(kb.chunks), TermCache(None))
+    terms = {
+        key: audit.corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, found)
+        for key, found in words.items()
+    }
+    found: list[Case] = []
+    for case, item in written:
+        slug, number = item.source_slug or "", item.citation.chunk or 0
+        picked = [(slug, n) for n in (number - 1, number + 1) if 0 <= n < len(kb.chunks[slug])]
+        if (corpus := corpus_of[case.key]) is not None:
+            evidence = audit.Evidence.of(case.claim, terms[corpus.key], settings)
+            proposals = audit.proposed(evidence, terms[corpus.key], (slug, number), settings)
+            picked += [key for key in proposals if key[0] != slug][:1]
+        found += _distinct(
+            (Case(f"{case.key}{ALTERNATE}{s}#{n}", case.claim, kb.chunks[s][n].text) for s, n in picked), seen
+        )
+    return found
 
 
 def bigram_share(claim: str, passage: str) -> float:
@@ -119,6 +161,10 @@ def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[st
     cache = TermCache(None)
     analyses = audit.chunk_analyses(kb, set(kb.chunks), cache)
     chunks = audit.Chunks(kb)
+    alternate_keys: dict[str, list[str]] = {}
+    for key in sorted(keys):
+        if ALTERNATE in key:
+            alternate_keys.setdefault(key.partition(ALTERNATE)[0], []).append(key)
     found: dict[str, Row] = {}
     for slug, cited in sorted(kb.cited.items()):
         corpus = kb.loaded.corpora.get(cited.report.corpus or "")
@@ -132,15 +178,22 @@ def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[st
         for name, items, text in sections:
             if not text:
                 continue
-            for item, claim in zip(items, claims[name]):
-                key = f"{slug}@{name}@{item.citation.start}#{item.citation.chunk}"
-                if key in keys and audit.auditable(item):
+            for written, claim in zip(items, claims[name]):
+                key = f"{slug}@{name}@{written.citation.start}#{written.citation.chunk}"
+                if not audit.auditable(written):
+                    continue
+                for case_key in [key] * (key in keys) + alternate_keys.get(key, []):
+                    item = written
+                    if ALTERNATE in case_key:  # the same claim, another chunk cited
+                        source, _, number = case_key.rpartition(ALTERNATE)[2].rpartition("#")
+                        citation = replace(written.citation, chunk=int(number))
+                        item = replace(written, citation=citation, source_slug=source)
                     passage = kb.chunks[item.source_slug or ""][item.citation.chunk or 0].text
                     result = audit.audit_citation(item, claim, kb, terms, chunks, settings)
                     facts = audit.Facts.of(claim, terms, settings)
                     cited = chunks(item.source_slug or "", item.citation.chunk or 0)
                     lacks = bool((facts.names | facts.numbers) - facts.found(cited.text, cited.numbers))
-                    found[key] = Row(result, bigram_share(claim, passage), lacks)
+                    found[case_key] = Row(result, bigram_share(claim, passage), lacks)
     return found
 
 
@@ -262,6 +315,8 @@ def run(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings)
     first, second = halves({key: row[0] for key, row in rows.items()})
     return {
         "all": metrics(list(rows.values())),
+        "written": metrics([row for key, row in rows.items() if ALTERNATE not in key]),
+        "alternates": metrics([row for key, row in rows.items() if ALTERNATE in key]),
         "half_a": metrics([row for key, row in rows.items() if key in first]),
         "half_b": metrics([row for key, row in rows.items() if key in second]),
         "auc_intervals": bootstrap(list(rows.values())),
@@ -309,8 +364,9 @@ def tune(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings
     return result
 
 
-def export(kb_folder: Path, out: Path) -> int:
-    found = cases(build(kb_folder))
+def export(kb_folder: Path, out: Path, other_chunks: bool = False) -> int:
+    kb = build(kb_folder)
+    found = alternates(kb) if other_chunks else cases(kb)
     random.Random(SEED).shuffle(found)
     with out.open("w", encoding="utf-8") as file:
         for case in found:
@@ -326,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     exporting = commands.add_parser("export", help="the cases, for blind readers (claim and passage only)")
     exporting.add_argument("kb", type=Path)
     exporting.add_argument("out", type=Path)
+    exporting.add_argument(
+        "--alternates", action="store_true", help="the written claims against chunks not cited (`alternates`)"
+    )
     for command, about in (
         ("run", "the audit's verdicts and support against the readers' verdicts"),
         ("tune", "the verdict's thresholds chosen on one half of the cases, scored on the other"),
@@ -339,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         measuring.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "export":
-        return export(args.kb, args.out)
+        return export(args.kb, args.out, args.alternates)
     judged = json.loads(args.judged.read_text(encoding="utf-8"))["cases"]
     result = (run if args.command == "run" else tune)(args.kb, judged, settings_with(args.set))
     json.dump(result, sys.stdout, ensure_ascii=False, indent=None if args.json else 1)

@@ -103,3 +103,33 @@ def test_bootstrap_intervals_hold_the_aucs():
     assert 0 <= low <= round(11.5 / 15, 3) <= high <= 1
     assert found["difference"][0] <= found["difference"][1]
     assert bootstrap([("partial", "partial", 0.5, 0.5)]) == {}
+
+
+def test_alternates_are_the_written_claims_against_the_chunks_beside_the_cited_one(tmp_path):
+    """`export --alternates`: each written claim against the cited source's chunks before and after
+    the cited one (and a chunk of another source sharing its rarer words, where one does), never a
+    pair already written; `run` audits such a case against its own chunk."""
+    from fixtures import make_sample_kb
+
+    from benchmarks.evidence_bench import ALTERNATE, alternates, audited_cases, cases
+    from build_tools import audit
+    from build_tools.knowledge_base import build
+
+    kb = build(make_sample_kb(tmp_path / "kb"))
+    written = {case.key: case for case in cases(kb)}
+    found = alternates(kb)
+    pairs = {(case.claim, case.passage) for case in written.values()}
+    assert found and not pairs & {(case.claim, case.passage) for case in found}
+    beside = set()
+    for case in found:
+        key, _, other = case.key.partition(ALTERNATE)
+        slug, _, number = other.rpartition("#")
+        cited = written[key]
+        assert case.claim == cited.claim and case.passage == kb.chunks[slug][int(number)].text
+        if slug == next(s for s, chunks in kb.chunks.items() if any(c.text == cited.passage for c in chunks)):
+            beside.add((key, int(number) - int(key.rpartition("#")[2])))
+    assert ("demo@final@61#1", -1) in beside and ("demo@final@61#1", 1) in beside
+    rows = audited_cases(kb, audit.SETTINGS, {case.key for case in found})
+    assert set(rows) == {case.key for case in found}
+    for case in found:
+        assert rows[case.key].baseline == bigram_share(case.claim, case.passage)
