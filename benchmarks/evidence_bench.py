@@ -8,6 +8,7 @@ of them), `topic` (on the topic, not the facts), `unrelated`.
 
     .venv/bin/kb import ../shared/pipeline --sources /tmp/kb
     .venv/bin/python -m benchmarks.evidence_bench export /tmp/kb /tmp/cases.jsonl   # for the readers; never committed
+    .venv/bin/python -m benchmarks.evidence_bench export /tmp/kb /tmp/more.jsonl --alternates
 
     .venv/bin/python -m benchmarks.evidence_bench run /tmp/kb [--json] [--set unsupported_below=0.2]
     .venv/bin/python -m benchmarks.evidence_bench tune /tmp/kb                   # thresholds on one half, scored on the other
@@ -15,6 +16,8 @@ of them), `topic` (on the topic, not the facts), `unrelated`.
 `export` writes one JSON line per case, shuffled with a fixed seed: `key` (report slug, section,
 the citation's offset and chunk: `slug@final@1234#5`, no text), `claim`, `passage`. The readers'
 verdicts go into `evidence_judged.json` beside this file, by key, with no pipeline text.
+`export --alternates` writes the same claims against chunks the writers did not cite (`alternates`,
+keyed `slug@final@1234#5>source-slug#6`): more judged cases than a small output's citations.
 
 `run` audits every judged case as a build does (its report's claims, the postings of its corpus)
 and prints, against the readers (`unsupported` wanted for `topic` and `unrelated`, never for
