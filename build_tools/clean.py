@@ -21,13 +21,13 @@ _RELATED_HEADING = re.compile(
     r"|related (articles|posts|stories|reading)|you may also like|read more)\s*[:：]?$",
     re.IGNORECASE,
 )
-_NAVIGATION = re.compile(
-    r"^(上一篇|下一篇|上一页|下一页|返回顶部|返回首页|返回列表|分享到|点击阅读原文|阅读原文|扫一扫|扫码关注|关注我们"
+_NAVIGATION = re.compile(  # at a line's start
+    r"上一篇|下一篇|上一页|下一页|返回顶部|返回首页|返回列表|分享到|点击阅读原文|阅读原文|扫一扫|扫码关注|关注我们"
     r"|版权所有|版权声明|copyright\b|©|打印本页|关闭窗口|责任编辑|举报|previous post|next post|back to top"
-    r"|share (this|on)\b)"
-    r"|(icp备|icp证|公网安备)",
+    r"|share (this|on)\b",
     re.IGNORECASE,
 )
+_REGISTRATION = re.compile(r"icp备|icp证|公网安备", re.IGNORECASE)  # anywhere in a line; each holds 备 or 证
 _WORD = re.compile(r"\w")
 _BULLET = re.compile(r"^([•·▪●○◦\-*+]|\d{1,3}[.、)）])\s*")
 MAX_TITLE_LINE = 150
@@ -99,7 +99,16 @@ def related_list(lines: list[Line]) -> Iterator[tuple[int, int]]:
 def navigation(lines: list[Line]) -> Iterator[tuple[int, int]]:
     """Footer and navigation lines: previous/next links, share buttons, copyright, ICP numbers."""
     for start, end, stripped in lines:
-        if stripped and len(stripped) <= MAX_NAVIGATION_LINE and _NAVIGATION.search(stripped):
+        if (
+            stripped
+            and len(stripped) <= MAX_NAVIGATION_LINE
+            and (
+                _NAVIGATION.match(stripped)
+                # searched only in a line holding 备 or 证: the search tried every place of every
+                # line, 0.7 of the 1.2 s that finding boilerplate took over 10,000 sources
+                or (("备" in stripped or "证" in stripped) and _REGISTRATION.search(stripped))
+            )
+        ):
             yield start, end
 
 

@@ -83,3 +83,22 @@ def test_cleaning_never_changes_chunking():
     before = chunk_text(text)
     find_boilerplate(text)
     assert chunk_text(text) == before
+
+
+@pytest.mark.parametrize(
+    ("line", "hidden_as_navigation"),
+    [
+        ("上一篇：大模型推理加速综述", True),
+        ("Share this: Twitter", True),
+        ("我们在上一篇文章中谈到推理加速", False),  # a navigation word, not at the line's start
+        ("本文谈到版权所有的问题", False),
+        ("地址：北京市海淀区 京ICP备12345678号-1", True),  # a registration number anywhere in the line
+        ("京公网安备 11010802020000号", True),
+        ("粤icp证123456号", True),
+        ("ICP 许可的申请流程很长", False),
+        ("联系我们 京ICP备12345678号" + "，" * 100, False),  # too long for a footer line
+    ],
+)
+def test_navigation_lines(line, hidden_as_navigation):
+    text = document_text("标题", f"正文第一段。\n{line}\n正文第二段。")
+    assert (hidden(text).get("navigation") == [f"{line}\n"]) is hidden_as_navigation
