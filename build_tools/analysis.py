@@ -97,7 +97,8 @@ def _tokens(folded: str, spaced: str, english: list[str]) -> list[str]:
     """`tokenize`'s tokens of a folded text read as `_jieba_text` gives it, SPLIT still among them."""
     import rjieba
 
-    hyphenated = [match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded)]
+    # looked for only in a text with a hyphen (a fifth of chunks): the search took 5% of `analyze`
+    hyphenated = [match.group(1) + match.group(2) for match in _HYPHENATED.finditer(folded)] if "-" in folded else []
     return _with_words(rjieba.cut_for_search(spaced), english) + hyphenated
 
 
