@@ -3,10 +3,15 @@ words — and the span that holds them, on hand-made claims and passages."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from build_tools import audit
 from build_tools.audit import CorpusTerms, Facts, claim_facts, folded_chunk, name_places, verdict
+from build_tools.chunk import chunk_text
+from build_tools.cli import main
+from build_tools.models import document_text
 
 
 def facts_of(claim: str, postings: dict[str, list[int]] | None = None, chunks: int = 100) -> Facts:
@@ -122,3 +127,42 @@ def test_support_is_absolute():
     alone = chunk.best(facts_of(CLAIM))[0]
     assert 0.3 < alone < 0.9  # 甲公司, 发布 and 模型, not 参数量 nor 700亿
     assert chunk.best(facts_of(CLAIM, chunks=2))[0] == pytest.approx(alone)  # equal weights either way
+
+
+def test_key_share_is_the_weighted_share_of_the_claims_rarest_facts_held():
+    """`key_facts` (3) rarest by idf: 良率 (1 chunk), 芯片 (2), 量子 (3); 实验室 and 发布 (in most
+    chunks) are not among them."""
+    postings = {"良率": [0], "芯片": [0, 1], "量子": [0, 1, 2], "实验室": list(range(60)), "发布": list(range(70))}
+    facts = facts_of("实验室发布的量子芯片良率", postings)
+    key = sorted(facts.weights, key=lambda t: -facts.weights[t])[:3]
+    assert key == ["良率", "芯片", "量子"]
+    assert facts.key_share({"实验室", "发布"}) == 0.0  # the topic's words, none of the claim's own
+    assert facts.key_share({"良率", "芯片", "量子"}) == 1.0
+    half = facts.key_share({"量子", "实验室"})
+    assert half == pytest.approx(facts.weights["量子"] / sum(facts.weights[t] for t in key))
+    assert facts_of("2024 年").key_share(set()) == 1.0  # no word or name: nothing rare to ask for
+
+
+TOPIC_CLAIM = "乙实验室发布的量子芯片良率突破九成"
+
+
+def test_a_passage_holding_the_topics_words_but_none_of_the_claims_rarest_is_unsupported(tmp_path, capsys):
+    """The same claim cited twice: once to a paragraph on the lab's releases (its common words),
+    once to the one stating the chip's yield. `kb audit`: the first `unsupported` (support 0: it
+    holds none of the claim's three rarest facts, whatever its share of the others), the second
+    `supported`."""
+    paragraphs = [f"乙实验室第{n}次发布了新的进展，突破了多项纪录。" * 6 for n in range(10)]
+    paragraphs[8] = "乙实验室发布的量子芯片良率突破九成，量产在即。" + paragraphs[8]
+    body = "\n\n".join(paragraphs)
+    chunks = chunk_text(document_text("实验室动态", body))
+    stated = next(c.index for c in chunks if "良率" in c.text)
+    topic = next(c.index for c in chunks if "良率" not in c.text and c.index > 0)
+    corpus = tmp_path / "long_context_sampled_60.json"
+    corpus.write_text(json.dumps([{"title": "实验室动态", "page_body": body}], ensure_ascii=False), encoding="utf-8")
+    cite = lambda n: f'[long_context: "实验室动态", chunk {n}]'  # noqa: E731
+    report = tmp_path / "final_report.md"
+    report.write_text(f"# 报告\n\n{TOPIC_CLAIM}{cite(topic)}。\n{TOPIC_CLAIM}{cite(stated)}。\n", encoding="utf-8")
+    assert main(["audit", str(report), "--corpus", str(corpus), "--json"]) == 0
+    audits = json.loads(capsys.readouterr().out)
+    assert [a["verdict"] for a in audits] == ["unsupported", "supported"]
+    assert audits[0]["support"] == 0.0 < audits[1]["support"]

@@ -4,7 +4,9 @@ Lexical, offline, deterministic and explainable. A claim (`knowledge_base.Senten
 reduced to its key facts (`claims.Facts`: names written in Latin script, found whole; content words
 by jieba's tags, framing words left out, weighted by lunr's idf over the chunks of the report's
 corpus; numbers). Support is the weighted share of those facts the cited chunk states, absolute:
-its best window of one or two sentences (the span shown to the reader) mixed with the whole chunk.
+its best window of one or two sentences (the span shown to the reader) mixed with the whole chunk,
+times the square root of the share of the claim's rarest facts it holds (`Facts.key_share`: a
+passage on the topic holds the common words, seldom the rarest).
 The verdict reads it (`verdicts.verdict`): `supported`, `partial` (a number or a name missing, or
 too few of the facts: `Audit.missing` names them) or `unsupported` (on the topic at best). The
 specific reason (`Audit.status`) still comes from how the cited chunk ranks against the few chunks

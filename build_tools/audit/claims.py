@@ -400,6 +400,13 @@ class Facts(Evidence):
     def places(self, word: str, text: str) -> Iterator[tuple[int, int]]:
         return name_places(word, text) if word in self.names else super().places(word, text)
 
+    def key_share(self, held: set[str]) -> float:
+        """The weighted share of the claim's `key_facts` rarest words and names (by idf, the first in
+        the claim's order among equals) that are among `held`; 1.0 for a claim without any."""
+        key = sorted(self.weights, key=lambda t: -self.weights[t])[: self.settings.key_facts]
+        total = sum(self.weights[t] for t in key)
+        return sum(self.weights[t] for t in key if t in held) / total if total else 1.0
+
     def named(self, keys: set[str]) -> tuple[str, ...]:
         """The rare ones among `keys`, as the claim writes them: numbers, then names, then words by
         weight (the rarest first, in the claim's order among equals), at most SHOWN_FACTS."""

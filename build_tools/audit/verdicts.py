@@ -18,7 +18,8 @@ def _span(window: Window | None) -> tuple[int, int] | None:
 
 def verdict(support: float, lacks_name_or_number: bool, status: str, settings: AuditSettings = SETTINGS) -> str:
     """What a careful reader would say of the passage (models.VERDICTS), from `support`, the share of
-    the claim's key facts it states (absolute: its best window mixed with the whole chunk):
+    the claim's key facts it states (absolute: its best window mixed with the whole chunk, times
+    the square root of the share of the claim's rarest facts it holds, `Facts.key_share`):
     `unsupported` below `unsupported_below` (on the topic at best) or when the chunk is the page's
     title alone; `supported` from `supported_from` on, unless a number or a name of the claim is
     not in the chunk (a key fact missing is `partial` by definition); `partial` between."""
@@ -43,8 +44,9 @@ def audit_citation(
     cited = chunks(slug, number)
     evidence = Evidence.of(claim, terms, settings)
     facts = Facts.of(claim, terms, settings)
-    support, facts_window = cited.best(facts)
+    mixed, facts_window = cited.best(facts)
     held = cited.found(facts)
+    support = mixed * facts.key_share(held) ** 0.5  # a passage on the topic holds its common words, not its rarest
     lacking = (set(facts.weights) | facts.numbers) - held
     found = (facts.named(held), facts.named(lacking))
     lacks_name_or_number = bool(lacking & (facts.names | facts.numbers))
