@@ -115,9 +115,10 @@ ALTERNATE = ">"  # a written case's key, ALTERNATE, the other chunk: `slug@final
 def alternates(kb: KnowledgeBase, settings: audit.AuditSettings = audit.SETTINGS) -> list[Case]:
     """The written cases' claims against chunks the writers did not cite, for a judged set larger
     than the citations of a small output: per claim, the cited source's chunks before and after the
-    cited one (on the same page, often the same topic), and the corpus's chunk of another source that shares most of the claim's rarer words (`audit.proposed`, the step that
-    finds what to compare, before any scoring: the chunk a retriever would have offered). Pairs
-    already among the written cases, or among earlier alternates, are left out."""
+    cited one (on the same page, often the same topic), and the corpus's chunk of another source
+    that shares most of the claim's rarer words (`audit.proposed`, the step that finds what to
+    compare, before any scoring: the chunk a retriever would have offered). Pairs already among
+    the written cases, or among earlier alternates, are left out."""
     seen = {(case.claim, case.passage) for case in cases(kb)}
     written = list(_all_cases(kb))
     corpus_of = {
