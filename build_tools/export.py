@@ -405,19 +405,25 @@ def _loose(char: str) -> bool:
     return isWhiteSpace(ord(char)) or isMdAsciiPunct(ord(char)) or isPunctChar(char)
 
 
-def _edge(events: list[Inline], at: int, step: int) -> tuple[str, str]:
-    """The kind and the character of what the Markdown shows first from `at` on, going `step`
-    (style delimiters passed over); a line's edge is a space."""
-    while 0 <= at < len(events):
+def _edges(events: list[Inline], step: int) -> list[tuple[str, str]]:
+    """For each event, the kind and the character of what the Markdown shows first from it on,
+    going `step` (style delimiters passed over; a line's edge is a space): one pass for them all
+    (a walk from each delimiter was quadratic in nested styles: `***…x…***`)."""
+    edges: list[tuple[str, str]] = [_NOTHING_SHOWN] * len(events)
+    found = _NOTHING_SHOWN
+    for at in range(len(events) - 1, -1, -1) if step > 0 else range(len(events)):
         kind, value = events[at]
         if kind in ("text", "mark"):
             shown = str(value)
         else:  # an off-site link's `[`, and its `](<…>)`, are punctuation: passing over them only drops more
             shown = {"note": "[^]", "code": "`", "soft": " ", "hard": " "}.get(kind, "")
         if shown:
-            return kind, shown[0] if step > 0 else shown[-1]
-        at += step
-    return "", " "
+            found = (kind, shown[0] if step > 0 else shown[-1])
+        edges[at] = found
+    return edges
+
+
+_NOTHING_SHOWN = ("", " ")
 
 
 def _expressible(events: list[Inline]) -> list[Inline]:
@@ -425,14 +431,21 @@ def _expressible(events: list[Inline]) -> list[Inline]:
     or footnote reference (punctuation at both ends) and a letter neither opens nor closes. On the
     page the citation was a slot, which CommonMark reads as a letter, so the report's `*…*` around
     it held there (`*[图片: a.png]*0`); the export keeps its text, not its style."""
+    if not any(kind == "open" for kind, _ in events):
+        return events
+    ahead, behind = _edges(events, 1), _edges(events, -1)
+
+    def edge(edges: list[tuple[str, str]], at: int) -> tuple[str, str]:
+        return edges[at] if 0 <= at < len(edges) else _NOTHING_SHOWN
+
     stack, dropped = [], set()
     for n, (kind, _) in enumerate(events):
         if kind == "open":
             stack.append(n)
         elif kind == "close" and stack:
             opened = stack.pop()
-            inside, before = _edge(events, opened + 1, 1), _edge(events, opened - 1, -1)[1]
-            last, after = _edge(events, n - 1, -1), _edge(events, n + 1, 1)[1]
+            inside, before = edge(ahead, opened + 1), edge(behind, opened - 1)[1]
+            last, after = edge(behind, n - 1), edge(ahead, n + 1)[1]
             if (inside[0] in _PLACED and not _loose(before)) or (last[0] in _PLACED and not _loose(after)):
                 dropped |= {opened, n}
     return [event for n, event in enumerate(events) if n not in dropped] if dropped else events

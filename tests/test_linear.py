@@ -11,7 +11,7 @@ from doubling import Shape, assert_linear
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from build_tools import commonmark
+from build_tools import commonmark, export
 from build_tools.audit import SETTINGS as AUDIT_SETTINGS
 from build_tools.audit import CorpusTerms, Facts, chunk_numbers, claim_facts, claim_numbers, folded_chunk, name_places
 from build_tools.chunk import chunk_text
@@ -243,6 +243,13 @@ CLAIM_FACTS = Facts.of(
 )
 
 
+def exported_mirrored(text: str) -> list[str]:
+    """The Markdown export of `text`, "x", `text` reversed: `***…` makes styles nested as deep
+    as it is long (each a pair the export checks against its neighbours)."""
+    blocks = export.report_blocks(commonmark.citation_tokens(text + "x" + text[::-1], []), {}, lambda k: [])
+    return [export.md_inline(block.inline) for block in blocks if block.inline]
+
+
 def facts_in_chunk(text: str) -> tuple:
     """What the audit reads of a cited chunk for a claim's facts: its best window and what it holds."""
     chunk = folded_chunk(text)
@@ -296,6 +303,7 @@ READERS = [
     (facts_in_chunk, Shape("", "hugging face 发布模型")),
     (facts_in_chunk, Shape("", "2024。")),
     (facts_in_chunk, Shape("", "a a ")),
+    (exported_mirrored, Shape("", "*")),  # quadratic before: a walk to the nearest text from each delimiter
     (parse_report_markdown, Shape("", "## x\n")),
     (parse_report_markdown, Shape("## Report\n", "\n")),
     (parse_report_markdown, Shape("", "## Report\n")),
