@@ -119,8 +119,9 @@ def alternates(kb: KnowledgeBase, settings: audit.AuditSettings = audit.SETTINGS
     that shares most of the claim's rarer words (`audit.proposed`, the step that finds what to
     compare, before any scoring: the chunk a retriever would have offered). Pairs already among
     the written cases, or among earlier alternates, are left out."""
-    seen = {(case.claim, case.passage) for case in cases(kb)}
     written = list(_all_cases(kb))
+    seen: set[tuple[str, str]] = set()
+    _distinct((case for case, _ in written), seen)  # the written cases' pairs
     corpus_of = {
         case.key: kb.loaded.corpora.get(kb.cited[case.key.split("@")[0]].report.corpus or "") for case, _ in written
     }
