@@ -216,8 +216,7 @@ class OutputCache:
         """A cached page's output, read again (`lookup` found it whole)."""
         entry = self.store.get(self.keys[page.file.src_uri])
         if entry is None:
-            path = self.store.folder / self.keys[page.file.src_uri]
-            raise PluginError(f"citekb: {path}{page_cache.SUFFIX}: removed or changed during the build; build again")
+            raise PluginError(f"citekb: {self.store.folder}: a page's stored output changed during the build; build again")
         return entry.output
 
     def restore(self, page: Page, config: MkDocsConfig, files: Files) -> None:

@@ -774,8 +774,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if not pages:
             return
         templates = {page.file.src_uri: page.meta.get("template") for page in pages}
+        done = self.outputs.store.close if self.outputs is not None else lambda: None  # the child's pack, whole
         work = functools.partial(
-            write_pages, build_page, pages, templates, config, doc_files, self.nav, env, program, self.dirty
+            write_pages, build_page, pages, templates, config, doc_files, self.nav, env, program, self.dirty, done
         )
         self.page_child = forked.Forked(work)
         for page in pages:  # here, from the fork on
@@ -981,12 +982,13 @@ def write_pages(
     env: jinja2.Environment,
     program: str,
     dirty: bool,
+    done: Callable[[], None],
 ) -> list[LogLine]:
     """Each page through the theme's template and written, by MkDocs' own page step (the same code
     as its loop: the same bytes), in a forked process (CitekbPlugin.write_elsewhere) or, should it
     give no answer, in the build itself, each with the template it had (`templates`; the build's own
-    copy says ELSEWHERE). What the pages log is kept and returned, for the build to log: a strict
-    build counts it there."""
+    copy says ELSEWHERE); then `done()` (the process's stored page outputs closed). What they log
+    is kept and returned, for the build to log: a strict build counts it there."""
     lines: list[LogLine] = []
     keep = _KeepLines(lines)
     loggers = [logging.getLogger(), logging.getLogger(program)]  # the program's logger propagates no further
@@ -1000,6 +1002,7 @@ def write_pages(
             else:
                 page.meta["template"] = template
             build_page(page, config, doc_files, nav, env, dirty, excluded=page.file.inclusion.is_excluded())
+        done()
     finally:
         for logger, kept in zip(loggers, handlers):
             logger.handlers = kept

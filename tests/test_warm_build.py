@@ -62,8 +62,24 @@ def same_bytes(first: Path, second: Path) -> None:
     assert [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()] == []
 
 
-def entries(config: Path, sources: Path) -> list[Path]:
-    return sorted(page_cache.folder(config.parent, sources).glob(f"*{page_cache.SUFFIX}"))
+def entries(config: Path, sources: Path) -> dict[str, page_cache.Place]:
+    """What the next build finds stored, by key: every pack's entries, a later pack's over an earlier's."""
+    return stored(page_cache.folder(config.parent, sources))
+
+
+def stored(folder: Path) -> dict[str, page_cache.Place]:
+    found: dict[str, page_cache.Place] = {}
+    for pack in sorted(folder.glob(f"*{page_cache.PACK}")):
+        handle = os.open(pack, os.O_RDONLY)
+        try:
+            found.update(page_cache.records(handle, pack.name))
+        finally:
+            os.close(handle)
+    return found
+
+
+def packs(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"*{page_cache.PACK}"))
 
 
 def warm_is_cold(sources: Path, tmp_path: Path, monkeypatch, edit_source, edit_report) -> None:
@@ -84,7 +100,6 @@ def warm_is_cold(sources: Path, tmp_path: Path, monkeypatch, edit_source, edit_r
         cold = build(sources, tmp_path / f"cold-{case}", config, monkeypatch, reuse=False)
         assert 0 < reused(warm)[0] < pages, case  # the edited page is rendered, the rest reused
         same_bytes(warm.site, cold.site)
-        assert len(entries(config, sources)) == pages  # the edited page's old output removed
 
     palette = yaml.safe_load(config.read_text(encoding="utf-8"))["theme"]["palette"]
     palette[0]["primary"] = "teal"
@@ -133,17 +148,24 @@ def test_a_damaged_entry_is_rendered_again(tmp_path, monkeypatch):
     make_sample_kb(tmp_path / "kb")
     config = project(tmp_path / "project")
     first = build(tmp_path / "kb", tmp_path / "first", config, monkeypatch)
-    stored = entries(config, tmp_path / "kb")
-    changed, cut = stored[0], stored[1]
-    data = changed.read_bytes()
-    assert b"</html>" in data
-    changed.write_bytes(data.replace(b"</html>", b"<p>changed</p></html>"))  # sealed for other bytes
-    cut.write_bytes(cut.read_bytes()[:-100])
+    pages = reused(first)[1]
+    places = sorted(entries(config, tmp_path / "kb").values(), key=lambda place: (place.pack, place.start))
+    folder = page_cache.folder(config.parent, tmp_path / "kb")
+    changed = places[0]
+    data = bytearray((folder / changed.pack).read_bytes())
+    at = data.index(b"</html>", changed.start, changed.start + changed.length)
+    data[at : at + 7] = b"</htmX>"  # the same length: the pack's later entries stay where they were
+    (folder / changed.pack).write_bytes(bytes(data))
+    last = max(places, key=lambda place: (place.pack, place.start))
+    with open(folder / last.pack, "r+b") as pack:
+        pack.truncate(last.start + last.length - 100)  # cut: not found at all
     again = build(tmp_path / "kb", tmp_path / "again", config, monkeypatch)
-    assert reused(again)[0] == reused(again)[1] - 2
-    assert "2 page output(s) damaged; rendered again" in again.log
+    assert reused(again) == (pages - 2, pages)
+    assert "1 page output(s) damaged; rendered again" in again.log
     same_bytes(again.site, first.site)
-    assert changed.read_bytes() == data  # stored again, whole
+    third = build(tmp_path / "kb", tmp_path / "third", config, monkeypatch)
+    assert reused(third) == (pages, pages)  # both stored again, whole
+    same_bytes(third.site, first.site)
 
 
 # A hook after ours puts an inline script into one source page: the page's policy blocks it and
@@ -191,39 +213,121 @@ def test_entries_round_trip_and_a_changed_one_is_not_given(tmp_path):
     entry = page_cache.Entry("<html>页面 \ud800 😀</html>", ["chunk-1"], {"sources/x.md": {"chunk-3": "../x/#chunk-3"}})
     key = page_cache.key("site", "sources/x.md", "fingerprint")
     store.put(key, entry)
-    assert store.get(key) == entry
-    assert store.get(key, text=False) == page_cache.Entry("", entry.anchors, entry.links)
-    path = tmp_path / "pages" / f"{key}{page_cache.SUFFIX}"
-    for damaged in (path.read_bytes()[:-1], path.read_bytes().replace("页面".encode(), "页页".encode())):
-        path.write_bytes(damaged)
-        assert store.get(key) is None
+    store.used.add(key)
+    store.finish()
+    assert page_cache.PageOutputs(tmp_path / "pages", notes.append).get(key) == entry
+    assert page_cache.PageOutputs(tmp_path / "pages", notes.append).get(key, text=False) == page_cache.Entry(
+        "", entry.anchors, entry.links
+    )
+    [pack] = packs(tmp_path / "pages")
+    whole = pack.read_bytes()
+    place = stored(tmp_path / "pages")[key]
+    sealed = whole[place.start : place.start + place.length]
+    flipped = sealed.replace("页面".encode(), "页页".encode())
     not_an_entry = json.dumps({"anchors": "x", "links": None}).encode() + b"\n<html>"
     nested = b"[" * 100_000 + b"]" * 100_000 + b"\n<html>"  # whole and sealed, but 100,000 brackets deep
-    for payload in (not_an_entry, nested):
-        path.write_bytes(seal(page_cache.KIND, page_cache.FORMAT, payload))
-        assert store.get(key) is None
-    assert store.damaged == 4 and notes == []
+    damaged = [flipped] + [seal(page_cache.KIND, page_cache.FORMAT, payload) for payload in (not_an_entry, nested)]
+    head = page_cache.RECORD.size
+    for record in damaged:
+        pack.write_bytes(
+            whole[: place.start - head]
+            + page_cache.RECORD.pack(page_cache.MARK, bytes.fromhex(key), len(record))
+            + record
+        )
+        later = page_cache.PageOutputs(tmp_path / "pages", notes.append)
+        assert later.get(key) is None and later.damaged == 1
+    pack.write_bytes(whole[:-1])  # cut: the entry is not found
+    later = page_cache.PageOutputs(tmp_path / "pages", notes.append)
+    assert later.get(key) is None and later.damaged == 0
+    assert notes == []
 
 
-def test_a_build_keeps_only_its_entries_and_the_last_folders(tmp_path):
+def put(store: page_cache.PageOutputs, *names: str) -> None:
+    for name in names:
+        store.put(page_cache.key(name), page_cache.Entry(name * 100, None, None))
+
+
+def a_build(folder: Path, uses: str, writes: str) -> page_cache.PageOutputs:
+    """A build that finds the entries named by the letters of `uses` and stores those of `writes`."""
+    store = page_cache.PageOutputs(folder, lambda line: pytest.fail(line))
+    for name in uses:
+        assert store.get(page_cache.key(name)) == page_cache.Entry(name * 100, None, None), name
+    for name in writes:
+        store.get(page_cache.key(name))
+    put(store, *writes)
+    store.finish()
+    return store
+
+
+def test_a_build_keeps_the_entries_it_used_in_under_twice_their_bytes(tmp_path):
+    folder = tmp_path / "pages"
+    a_build(folder, "", "abcdefghij")
+    assert set(stored(folder)) == {page_cache.key(name) for name in "abcdefghij"}
+    a_build(folder, "bcdefghij", "k")  # 'a' unused: its pack is nine tenths used, and kept
+    assert len(packs(folder)) == 2 and len(stored(folder)) == 11
+    a_build(folder, "bc", "")  # under half of each pack used: 'b' and 'c' copied, the packs removed
+    [pack] = packs(folder)
+    assert set(stored(folder)) == {page_cache.key("b"), page_cache.key("c")}
+    assert pack.stat().st_size == sum(page_cache.RECORD.size + place.length for place in stored(folder).values())
+    a_build(folder, "bc", "")  # all used: nothing moved
+    assert packs(folder) == [pack]
+    letters = "bc"
+    for name in "lmnopqrstuvwxyz":  # a pack a build: the smallest merged past MAX_PACKS
+        a_build(folder, letters, name)
+        letters += name
+        assert len(packs(folder)) <= page_cache.MAX_PACKS
+        size = sum(path.stat().st_size for path in packs(folder))
+        used = sum(page_cache.RECORD.size + stored(folder)[page_cache.key(n)].length for n in letters)
+        assert size < 2 * used
+    a_build(folder, letters, "")  # every entry still whole
+
+
+def test_each_process_writes_a_pack_of_its_own_and_another_builds_is_left_alone(tmp_path):
+    folder = tmp_path / "pages"
+    store = page_cache.PageOutputs(folder, lambda line: pytest.fail(line))
+    for name in "abc":
+        store.get(page_cache.key(name))
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        put(store, "b", "c")
+        store.close()
+        os._exit(0)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    put(store, "a")
+    other = page_cache.PageOutputs(folder, lambda line: pytest.fail(line))  # another build, begun later
+    put(other, "z")
+    other.close()
+    store.finish()
+    assert len(packs(folder)) == 3  # this build's two, the other's
+    assert set(stored(folder)) == {page_cache.key(name) for name in "abcz"}
+    a_build(folder, "abc", "")
+
+
+def test_a_build_removes_what_an_older_one_left(tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    now = time.time()
+    old_format = folder / f"{'0' * 64}.page"
+    stopped = folder / f".{'1' * 20}-00000000-1-0.pack.tmp"  # a pack whose process stopped
+    writing = folder / f".{'2' * 20}-00000000-1-0.pack.tmp"  # another build's, still being written
+    for path in (old_format, stopped, writing, folder / "notes.txt"):
+        path.write_bytes(b"x")
+    os.utime(stopped, (now - page_cache.IN_USE - 60,) * 2)
+    a_build(folder, "", "a")
+    assert sorted(path.name for path in folder.iterdir() if not path.name.endswith(page_cache.PACK)) == sorted(
+        [writing.name, "notes.txt"]
+    )
+
+
+def test_only_the_last_folders_are_kept(tmp_path):
     parent = tmp_path / page_cache.FOLDER
     now = time.time()
     ages = {"old0": 10**5, "old1": 2 * 10**5, "busy": page_cache.IN_USE - 60}  # seconds since last used
     ages |= {f"new{number}": 30 for number in range(page_cache.KEEP_FOLDERS - 1)}
     for name, age in ages.items():
         (parent / name).mkdir(parents=True)
-        (parent / name / f"{'0' * 64}{page_cache.SUFFIX}").write_bytes(b"x")
         os.utime(parent / name, (now - age, now - age))
-    store = page_cache.PageOutputs(parent / "this", lambda _: None)
-    for name in ("a", "b"):
-        store.put(page_cache.key(name), page_cache.Entry(name, None, None))
-    (parent / "this" / "notes.txt").write_text("not ours", encoding="utf-8")
-    later = page_cache.PageOutputs(parent / "this", lambda _: None)
-    assert later.get(page_cache.key("a")) == page_cache.Entry("a", None, None)
-    later.finish()
-    assert sorted(path.name for path in (parent / "this").iterdir()) == sorted(
-        [f"{page_cache.key('a')}{page_cache.SUFFIX}", "notes.txt"]
-    )
+    a_build(parent / "this", "", "ab")
     # the newest KEEP_FOLDERS (this build's among them), and one still in use
     assert sorted(path.name for path in parent.iterdir()) == sorted(
         ["this", "busy", *ages.keys() - {"old0", "old1", "busy"}]
