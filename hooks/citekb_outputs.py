@@ -216,7 +216,9 @@ class OutputCache:
         """A cached page's output, read again (`lookup` found it whole)."""
         entry = self.store.get(self.keys[page.file.src_uri])
         if entry is None:
-            raise PluginError(f"citekb: {self.store.folder}: a page's stored output changed during the build; build again")
+            raise PluginError(
+                f"citekb: {self.store.folder}: a page's stored output changed during the build; build again"
+            )
         return entry.output
 
     def restore(self, page: Page, config: MkDocsConfig, files: Files) -> None:
