@@ -2,7 +2,7 @@
 
 A case is one distinct (claim, cited passage) pair of a knowledge base's reports: each resolved
 long_context citation of a final or original report, its claim as the audit reads it
-(`Sentences.claim`) and the text of the chunk it cites. Readers judge a case seeing only those two
+(`audit.report_claims`) and the text of the chunk it cites. Readers judge a case seeing only those two
 texts, on a four-level scale: `states` (the passage states the claim's key facts), `partial` (some
 of them), `topic` (on the topic, not the facts), `unrelated`.
 
@@ -45,7 +45,7 @@ from pathlib import Path
 
 from build_tools import audit
 from build_tools.analysis import TermCache, fold
-from build_tools.knowledge_base import KnowledgeBase, Sentences, build
+from build_tools.knowledge_base import KnowledgeBase, build
 from build_tools.models import Audit, Resolved
 
 from .audit_bench import roc_auc
@@ -99,13 +99,11 @@ def _all_cases(kb: KnowledgeBase) -> Iterator[tuple[Case, Resolved]]:
         ):
             if not text:
                 continue
-            sentences = Sentences(text, items)
-            for item in items:
+            for item, claim in zip(items, audit.report_claims(text, items)):
                 citation = item.citation
                 if item.status != "resolved" or citation.kind != "long_context" or citation.chunk is None:
                     continue
                 passage = kb.chunks[item.source_slug][citation.chunk].text
-                claim = sentences.claim(citation.start, citation.end)
                 yield Case(f"{slug}@{section}@{citation.start}#{citation.chunk}", claim, passage), item
 
 

@@ -156,12 +156,20 @@ class Sentences:
         clause = clause.rsplit("|", 1)[-1]
         if len(_plain(clause)) >= MIN_CLAIM:
             return _plain(clause)
-        row = self._row(start, end)
+        row = self.row_claim(start, end)
         if row is not None:
-            line = _CITATION_LIKE.sub("", self.text[row[0] : row[1]])
-            return "；".join(cell for cell in map(_plain, line.strip().strip("|").split("|")) if cell)
+            return row
         after = _CITATION_LIKE.sub("", self.text[end:right]).split("|", 1)[0]
         return _plain("".join(pieces).rsplit("|", 1)[-1] + after)
+
+    def row_claim(self, start: int, end: int) -> str | None:
+        """The cells of the table row the citation at [start, end) is in, "；"-joined as plain text,
+        or None outside a table."""
+        row = self._row(start, end)
+        if row is None:
+            return None
+        line = _CITATION_LIKE.sub("", self.text[row[0] : row[1]])
+        return "；".join(cell for cell in map(_plain, line.strip().strip("|").split("|")) if cell)
 
     def _row(self, start: int, end: int) -> tuple[int, int] | None:
         """The table row (`| … |` line) the citation at [start, end) is in, or None: read at most

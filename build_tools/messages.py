@@ -92,6 +92,7 @@ AUDIT_LABELS = {  # the evidence audit's statuses (build_tools/audit.py)
     "better_elsewhere": "别处依据更充分",
     "numbers_missing": "数字不在块中",
     "title_only": "块中只有标题",
+    "no_statement": "无可核对的陈述",
 }
 SUGGESTION = "建议：{title} · {chunk}"  # a flagged citation's better chunk (its title, CHUNK)
 AUDIT_REASONS = {
@@ -99,6 +100,7 @@ AUDIT_REASONS = {
     "better_elsewhere": "{where}含有 {terms}",
     "numbers_missing": "被引用的块中没有 {numbers}",
     "title_only": "被引用的块只有文档标题",
+    "no_statement": "这里只是名称或标签",
 }
 # The evidence verdict of a citation (models.VERDICTS, issue 27): a shape and a word, never colour
 # alone. The shapes are no words; the labels are what a screen reader says for them.

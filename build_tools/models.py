@@ -159,7 +159,7 @@ class Resolved:
 
 # Audit statuses the site shows as a flag beside the citation: every status but `supported`
 # (together 13% of the full pipeline's written citations, BENCHMARKS.md).
-FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "title_only")
+FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "title_only", "no_statement")
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,9 @@ class Audit:
     """How well a resolved long_context citation's chunk supports the claim it is attached to
     (`build_tools/audit/`): the verdict, the share of the claim's key facts it states, and why."""
 
-    status: str  # supported | weak | better_elsewhere | numbers_missing | title_only: the specific reason
+    status: (
+        str  # supported | weak | better_elsewhere | numbers_missing | title_only | no_statement: the specific reason
+    )
     support: float  # 0..1: the share of the claim's key facts the passage states (best window and whole chunk)
     claim: str
     span: tuple[int, int] | None  # the best-supporting sentence(s), as offsets in the chunk's text

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from build_tools import audit
-from build_tools.audit import CorpusTerms, Facts, claim_facts, folded_chunk, name_places, verdict
+from build_tools.audit import CorpusTerms, Facts, claim_facts, folded_chunk, name_places, states_nothing, verdict
 from build_tools.chunk import chunk_text
 from build_tools.cli import main
 from build_tools.models import document_text
@@ -79,6 +79,7 @@ def test_rare_facts_are_named_numbers_and_names_first():
         (0.9, False, "supported", "supported"),
         (0.9, True, "supported", "partial"),  # a number or name missing: partial by definition
         (0.9, False, "title_only", "unsupported"),  # the page's title alone states nothing
+        (0.9, False, "no_statement", "unsupported"),  # nor does a passage state a label
         (audit.SETTINGS.supported_from, False, "weak", "supported"),  # decided by what the passage holds
         (audit.SETTINGS.unsupported_below, False, "supported", "partial"),
         (audit.SETTINGS.unsupported_below - 0.01, False, "supported", "unsupported"),
@@ -166,3 +167,50 @@ def test_a_passage_holding_the_topics_words_but_none_of_the_claims_rarest_is_uns
     audits = json.loads(capsys.readouterr().out)
     assert [a["verdict"] for a in audits] == ["unsupported", "supported"]
     assert audits[0]["support"] == 0.0 < audits[1]["support"]
+
+
+@pytest.mark.parametrize(
+    ("claim", "label"),
+    [
+        # labels: table cells and list entries naming a kind of source or a benchmark
+        ("arxiv官方与主论文源", True),
+        ("官方GitHub、学术RAG数据库", True),
+        ("Hugging Face 平台生态数据、机器人项目、白皮书", True),
+        ("DeepResearch Bench", True),
+        ("BrowseComp-Plus", True),
+        ("  主流行业/学术/生态社区报告 ", True),
+        # statements: a verb, a number, English prose, or too long for a cell
+        ("OpenAI 发布会与产品说明", False),  # 说明: a verb
+        ("甲公司发布了新模型", False),
+        ("参数量约1.8万亿", False),  # a number is a fact a passage can state
+        ("Meta released Llama openly", False),  # English prose
+        ("models reason", False),
+        ("国内外主流开源大模型社区、行业研究机构、学术论文数据库与生态报告汇总", False),  # over LABEL_CHARACTERS
+    ],
+)
+def test_a_label_states_nothing_a_passage_could_state(claim, label):
+    assert states_nothing(claim) is label
+
+
+def test_a_label_claims_its_table_row_and_elsewhere_states_nothing(tmp_path, capsys):
+    """`kb audit`: a benchmark's name citing in a table's first cell claims the row (its facts are
+    what the citation is there for), judged as any claim; the same name as a list entry states
+    nothing a passage could state: `no_statement` (support 0, unsupported, the span where its
+    words are), whatever the passage."""
+    body = "DeepResearch Bench 是一个评测深度研究智能体的基准，包含 100 个博士级研究任务。"
+    corpus = tmp_path / "long_context_sampled_60.json"
+    corpus.write_text(json.dumps([{"title": "基准介绍", "page_body": body}], ensure_ascii=False), encoding="utf-8")
+    cite = '[long_context: "基准介绍", chunk 0]'
+    report = tmp_path / "final_report.md"
+    report.write_text(
+        f"# 报告\n\n| 基准 | 任务数 |\n|---|---|\n| DeepResearch Bench{cite} | 100 个博士级研究任务 |\n\n"
+        f"资料来源：\n\n- DeepResearch Bench{cite}\n",
+        encoding="utf-8",
+    )
+    assert main(["audit", str(report), "--corpus", str(corpus), "--json"]) == 0
+    row, entry = json.loads(capsys.readouterr().out)
+    assert row["claim"] == "DeepResearch Bench；100 个博士级研究任务"
+    assert (row["audit"], row["verdict"]) == ("supported", "supported")
+    assert entry["claim"] == "DeepResearch Bench"
+    assert (entry["audit"], entry["verdict"], entry["support"]) == ("no_statement", "unsupported", 0.0)
+    assert entry["span"] is not None

@@ -1,7 +1,8 @@
 """Evidence for each citation: does the cited chunk say what the claim says? (issues 15, 27)
 
-Lexical, offline, deterministic and explainable. A claim (`knowledge_base.Sentences.claim`) is
-reduced to its key facts (`claims.Facts`: names written in Latin script, found whole; content words
+Lexical, offline, deterministic and explainable. A claim (`knowledge_base.Sentences.claim`; a
+label in a table row claims the row, `workers.report_claims`; any other label states nothing a
+passage could state, `claims.states_nothing`: `no_statement`) is reduced to its key facts (`claims.Facts`: names written in Latin script, found whole; content words
 by jieba's tags, framing words left out, weighted by lunr's idf over the chunks of the report's
 corpus; numbers). Support is the weighted share of those facts the cited chunk states, absolute:
 its best window of one or two sentences (the span shown to the reader) mixed with the whole chunk,
@@ -38,6 +39,7 @@ from .claims import (
     idf,
     name_places,
     numbers_of,
+    states_nothing,
 )
 from .scoring import Chunks, Folded, Window, folded_chunk, proposed
 from .settings import SETTINGS, AuditSettings
@@ -89,6 +91,7 @@ __all__ = [
     "idf",
     "name_places",
     "numbers_of",
+    "states_nothing",
     "proposed",
     "report_claims",
     "start_audit",

@@ -285,14 +285,9 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
     Face`, `MLX-LM`: one fact each, looked for whole; another run is English prose, each of its
     words but function words a fact); a content word is a jieba word of two or more characters not
     tagged as framing or function (FRAMING_TAGS)."""
-    import rjieba
-
     folded = fold(claim)
     same = len(folded) == len(claim)  # folding kept every offset: names are shown as written
-    # One call for all the Chinese runs: jieba cuts text at each line end, so each run is tagged as
-    # on its own (and a line end is no word of two characters).
-    tagged = rjieba.tag("\n".join(_CHINESE_RUN.findall(folded)))
-    words = dict.fromkeys(word for word, tag in tagged if len(word) > 1 and tag not in FRAMING_TAGS)
+    words = dict.fromkeys(word for word, tag in _tagged(folded) if len(word) > 1 and tag not in FRAMING_TAGS)
     facts = {word: Fact(word, "word", word) for word in words}
     for match in _LATIN_RUN.finditer(folded):
         words = match.group().split(" ")
@@ -309,6 +304,41 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
             if len(name) > 1 and _LETTER.search(name):
                 facts.setdefault(name, Fact(name, "name", claim[start : start + len(name)] if same else name))
     return tuple(facts.values())
+
+
+@lru_cache(maxsize=65536)
+def _tagged(folded: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words and tags of a folded text's Chinese runs. One call for all the runs: jieba
+    cuts text at each line end, so each run is tagged as on its own (and a line end is no word of
+    two characters)."""
+    import rjieba
+
+    return tuple(rjieba.tag("\n".join(_CHINESE_RUN.findall(folded))))
+
+
+LABEL_CHARACTERS = 30  # the longest claim read as a label (`states_nothing`)
+
+
+def states_nothing(claim: str) -> bool:
+    """A claim that is a label, not a statement: a table cell or list entry naming a kind of source
+    or a benchmark ("arxiv官方与主论文源", "DeepResearch Bench"). No passage can state it, so no
+    passage supports it: at most LABEL_CHARACTERS characters, no number, no Chinese word jieba tags
+    as a verb, and Latin-script words only as names, as `claim_facts` tells them from English prose
+    ("arxiv", "Claude Opus"; not "models reason"). Blind readers judged none of the 37 labels of the
+    judged set `states` (BENCHMARKS.md)."""
+    text = claim.strip()
+    folded = fold(text)
+    if len(text) > LABEL_CHARACTERS or claim_numbers(folded):
+        return False
+    if any(tag.startswith("v") for _, tag in _tagged(folded)):
+        return False
+    same = len(folded) == len(text)
+    for match in _LATIN_RUN.finditer(folded):
+        written = text[match.start() : match.end()] if same else match.group()
+        words = written.split(" ")
+        if len(words) > MAX_NAME_WORDS or (len(words) > 1 and not all(map(_NAME_MARK.search, words))):
+            return False
+    return True
 
 
 def claim_terms(claim: str) -> set[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
 from ..models import Audit, Resolved
-from .claims import CorpusTerms, Evidence, Facts
+from .claims import CorpusTerms, Evidence, Facts, states_nothing
 from .scoring import Chunks, Window, proposed
 from .settings import SETTINGS, AuditSettings
 
@@ -20,10 +20,11 @@ def verdict(support: float, lacks_name_or_number: bool, status: str, settings: A
     """What a careful reader would say of the passage (models.VERDICTS), from `support`, the share of
     the claim's key facts it states (absolute: its best window mixed with the whole chunk, times
     the square root of the share of the claim's rarest facts it holds, `Facts.key_share`):
-    `unsupported` below `unsupported_below` (on the topic at best) or when the chunk is the page's
-    title alone; `supported` from `supported_from` on, unless a number or a name of the claim is
-    not in the chunk (a key fact missing is `partial` by definition); `partial` between."""
-    if status == "title_only" or support < settings.unsupported_below:
+    `unsupported` below `unsupported_below` (on the topic at best), when the chunk is the page's
+    title alone or when the claim is a label (`no_statement`); `supported` from `supported_from`
+    on, unless a number or a name of the claim is not in the chunk (a key fact missing is `partial`
+    by definition); `partial` between."""
+    if status in ("title_only", "no_statement") or support < settings.unsupported_below:
         return "unsupported"
     if support >= settings.supported_from and not lacks_name_or_number:
         return "supported"
@@ -55,6 +56,8 @@ def audit_citation(
         return Audit("title_only", round(support, 4), claim, None, found[1], verdict=verdict_, held=found[0])
     if not evidence.weights and not evidence.numbers:  # a reference-list entry: it claims nothing to check
         return Audit("supported", 1.0, claim, None)
+    if states_nothing(claim):  # a label: no passage states it (the span shows where its words are)
+        return Audit("no_statement", 0.0, claim, _span(facts_window), found[1], verdict="unsupported", held=found[0])
     local, window = cited.best(evidence)
     rival, rival_key, rival_window = 0.0, None, None
     for key in proposed(evidence, terms, (slug, number), settings):

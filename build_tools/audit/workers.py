@@ -18,7 +18,7 @@ from ..index import SearchDoc
 from ..knowledge_base import KnowledgeBase, Sentences
 from ..models import Audit, Resolved
 from ..paths import source_path
-from .claims import CorpusTerms, claim_terms, corpus_terms
+from .claims import CorpusTerms, claim_terms, corpus_terms, states_nothing
 from .scoring import Chunks
 from .settings import SETTINGS, AuditSettings
 from .verdicts import audit_citation
@@ -49,11 +49,19 @@ def auditable(item: Resolved) -> bool:
 
 
 def report_claims(text: str, items: list[Resolved]) -> list[str]:
-    """Each long_context citation's claim (parallel to `items`; "" for other kinds)."""
+    """Each long_context citation's claim (parallel to `items`; "" for other kinds): its clause
+    (`Sentences.claim`), or, when that is a label in a table row (`states_nothing`: "| DeepResearch
+    Bench [cite] | 100 | … |", a source column's "arxiv官方与主论文源 [cite]"), the row, whose facts
+    the citation is there for."""
     sentences = Sentences(text, items)
-    return [
-        sentences.claim(i.citation.start, i.citation.end) if i.citation.kind == "long_context" else "" for i in items
-    ]
+    claims = []
+    for item in items:
+        start, end = item.citation.start, item.citation.end
+        claim = sentences.claim(start, end) if item.citation.kind == "long_context" else ""
+        if claim and states_nothing(claim):
+            claim = sentences.row_claim(start, end) or claim
+        claims.append(claim)
+    return claims
 
 
 def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict[str, list[str]]:
