@@ -327,8 +327,10 @@ def states_nothing(claim: str) -> bool:
     ("arxiv", "Claude Opus"; not "models reason"). Blind readers judged none of the 37 labels of the
     judged set `states` (BENCHMARKS.md)."""
     text = claim.strip()
+    if len(text) > LABEL_CHARACTERS:
+        return False
     folded = fold(text)
-    if len(text) > LABEL_CHARACTERS or claim_numbers(folded):
+    if claim_numbers(folded):
         return False
     if any(tag.startswith("v") for _, tag in _tagged(folded)):
         return False
