@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import pytest
-from helpers import serve
+from helpers import build_site, serve, write_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
 
@@ -75,8 +75,30 @@ def test_click_marks_the_supporting_span_and_scrolls_to_it(served, page):
     assert len(marked) == end - start
 
 
-def test_flagged_citation_shows_its_reason_and_suggested_chunk(served, page):
-    page.goto(served + REPORT)
+@pytest.fixture(scope="module")
+def better_elsewhere(tmp_path_factory):
+    """A claim cited to a page on another subject and stated by another page of its corpus: its
+    flag suggests that page's chunk. (The pipeline's one such citation was a label, `no_statement`.)"""
+    root = tmp_path_factory.mktemp("better") / "kb"
+    write_page(root, "a.txt", "天气随笔", "今天的天气很好，适合出门散步。\n\n" * 6 + "也有人提到了甲公司。")
+    write_page(root, "b.txt", "模型发布", "甲公司发布的新模型参数量达到700亿，训练数据达到10万亿词元。")
+    for n, topic in enumerate(["园艺", "烹饪", "旅行", "音乐", "绘画", "摄影", "书法", "围棋"]):  # rare words are rare
+        write_page(root, f"other-{n}.txt", f"{topic}札记", f"关于{topic}的一些心得体会，写给同样喜欢{topic}的朋友。")
+    report = root / "reports" / "r"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t\ncorpus: pages\n", encoding="utf-8")
+    claim = "甲公司发布的新模型参数量达到700亿，训练数据达到10万亿词元"
+    (report / "final_report.md").write_text(
+        f'# 报告\n\n{claim} [long_context: "天气随笔", chunk 0]。\n', encoding="utf-8"
+    )
+    built = build_site(root, root.parent / "site")
+    assert built.returncode == 0, built.log
+    with serve(built.site) as url:
+        yield url + "/reports/r/"
+
+
+def test_flagged_citation_shows_its_reason_and_suggested_chunk(better_elsewhere, page):
+    page.goto(better_elsewhere)
     flag = page.locator('.citekb-audit[data-audit="better_elsewhere"]:has(a.citekb-audit-better)').first
     assert flag.is_visible() and "别处依据更充分" in flag.inner_text()
     suggestion = flag.locator("a.citekb-audit-better")
