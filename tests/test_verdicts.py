@@ -183,6 +183,8 @@ def test_a_passage_holding_the_topics_words_but_none_of_the_claims_rarest_is_uns
         ("OpenAI 发布会与产品说明", False),  # 说明: a verb
         ("甲公司发布了新模型", False),
         ("参数量约1.8万亿", False),  # a number is a fact a passage can state
+        ("中国首个万亿参数模型", False),  # so is a numeral
+        ("最大的开源模型", False),  # and an adjective
         ("Meta released Llama openly", False),  # English prose
         ("models reason", False),
         ("国内外主流开源大模型社区、行业研究机构、学术论文数据库与生态报告汇总", False),  # over LABEL_CHARACTERS

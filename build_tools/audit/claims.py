@@ -317,13 +317,16 @@ def _tagged(folded: str) -> tuple[tuple[str, str], ...]:
 
 
 LABEL_CHARACTERS = 30  # the longest claim read as a label (`states_nothing`)
+# Besides verbs, jieba's tags of words that make a phrase a statement: numerals (首个, 万亿, 第一) and
+# adjectives (最大的开源模型: a fact about the model).
+STATING_TAGS = frozenset({"m", "mq", "a", "ad", "an"})
 
 
 def states_nothing(claim: str) -> bool:
     """A claim that is a label, not a statement: a table cell or list entry naming a kind of source
     or a benchmark ("arxiv官方与主论文源", "DeepResearch Bench"). No passage can state it, so no
     passage supports it: at most LABEL_CHARACTERS characters, no number, no Chinese word jieba tags
-    as a verb, and Latin-script words only as names, as `claim_facts` tells them from English prose
+    as a verb, a numeral or an adjective (STATING_TAGS), and Latin-script words only as names, as `claim_facts` tells them from English prose
     ("arxiv", "Claude Opus"; not "models reason"). Blind readers judged none of the 37 labels of the
     judged set `states` (BENCHMARKS.md)."""
     text = claim.strip()
@@ -332,7 +335,7 @@ def states_nothing(claim: str) -> bool:
     folded = fold(text)
     if claim_numbers(folded):
         return False
-    if any(tag.startswith("v") for _, tag in _tagged(folded)):
+    if any(tag.startswith("v") or tag in STATING_TAGS for _, tag in _tagged(folded)):
         return False
     same = len(folded) == len(text)
     for match in _LATIN_RUN.finditer(folded):
