@@ -100,7 +100,7 @@ AUDIT_REASONS = {
     "better_elsewhere": "{where}含有 {terms}",
     "numbers_missing": "被引用的块中没有 {numbers}",
     "title_only": "被引用的块只有文档标题",
-    "no_statement": "这里只是名称或标签",
+    "no_statement": "引用处只是名称或标签",
 }
 # The evidence verdict of a citation (models.VERDICTS, issue 27): a shape and a word, never colour
 # alone. The shapes are no words; the labels are what a screen reader says for them.
