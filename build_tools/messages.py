@@ -87,7 +87,7 @@ PERMALINK = "永久链接"
 OPEN = "打开"  # the citation preview's link to what it cites
 RUN_TITLE = "任务 {task}"  # a report's title starts with its task
 AUDIT_LABELS = {  # the evidence audit's statuses (build_tools/audit.py)
-    "supported": "有依据",
+    "supported": "无审计标记",  # not 有依据: the health page shows it beside the verdicts
     "weak": "依据薄弱",
     "better_elsewhere": "别处依据更充分",
     "numbers_missing": "数字不在块中",
