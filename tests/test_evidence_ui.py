@@ -108,6 +108,14 @@ def test_the_flag_with_its_reason_stays_beside_the_mark():
     assert flag["data-audit"] == "numbers_missing" and "⚑" in flag.get_text() and "1170亿" in flag.get_text()
 
 
+def test_the_numbers_missing_flag_names_the_numbers_not_the_words():
+    """`missing` holds every key fact the passage lacks; the flag says 数字不在块中 and names the numbers."""
+    missing = ("700", "1.8", "发布", "GPT-4")
+    kb = judged(knowledge(f"第一句 {cite(A)}。"), ["partial"], status="numbers_missing", missing=missing)
+    flag = page(kb).select_one("a.citekb-cite").find_next_sibling("span", class_="citekb-audit")
+    assert flag.get_text().endswith("被引用的块中没有 700、1.8")
+
+
 def test_preview_says_the_verdict_and_which_facts_the_passage_holds_and_lacks():
     kb = judged(
         knowledge(f"开源模型参数达1170亿 {cite(A)}。"),

@@ -175,8 +175,9 @@ def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
     if audit.better:
         slug, number = audit.better
         where = f"「{short(kb.loaded.sources[slug].title)}」{CHUNK.format(number=number)} "
+    numbers = [fact for fact in audit.missing if _NUMBER.fullmatch(fact)] or audit.missing  # not its words
     return AUDIT_REASONS[audit.status].format(
-        support=audit.support, where=where, terms="、".join(audit.better_terms), numbers="、".join(audit.missing)
+        support=audit.support, where=where, terms="、".join(audit.better_terms), numbers="、".join(numbers)
     )
 
 
@@ -272,6 +273,7 @@ def report_html(
     return f'<div class="citekb-report" data-section="{section}">\n{commonmark.render(text, spans, section)}\n</div>'
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a missing fact that is a number, as the audit writes one (numbers_of)
 _HEADING = re.compile(r'<h([2-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.DOTALL)
 
 
