@@ -160,16 +160,20 @@ class PageOutputs:
         if self.places is None:
             self.places = {}
             for name in self.packs():
-                try:
-                    handle = os.open(self.folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-                except OSError:
-                    continue
-                self.handles[name] = handle
-                try:
-                    self.places.update(records(handle, name))
-                except OSError:
-                    continue
+                self.places.update(self.read(name))
         return self.places
+
+    def read(self, name: str) -> dict[str, Place]:
+        """A pack's entries (`records`), the pack held open until `finish`; none if it cannot be read."""
+        try:
+            handle = os.open(self.folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return {}
+        self.handles[name] = handle
+        try:
+            return records(handle, name)
+        except OSError:
+            return {}
 
     def packs(self) -> list[str]:
         """The folder's packs, the oldest first."""
@@ -229,13 +233,12 @@ class PageOutputs:
         self.close()
         if self.damaged:
             self.note(f"{self.folder}: {self.damaged} page output(s) damaged; rendered again")
-        self.entries()  # the packs of this build's start, open
+        places = dict(self.entries())  # the packs of this build's start, open
         for name in self.packs():
             if name.startswith(self.build) and name not in self.handles:
-                with contextlib.suppress(OSError):
-                    self.handles[name] = os.open(self.folder / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                places.update(self.read(name))  # written by this build: after the others
         try:
-            self.keep_used()
+            self.keep_used(places)
         finally:
             for handle in self.handles.values():
                 os.close(handle)
@@ -243,13 +246,10 @@ class PageOutputs:
         self.remove_leftovers()
         self.forget_other_folders()
 
-    def keep_used(self) -> None:
-        """From each open pack less than half of whose bytes were used, and from the smallest while
-        more than MAX_PACKS would be left, the used entries copied to a new pack and the pack removed."""
-        places: dict[str, Place] = {}
-        for name in sorted(self.handles):
-            with contextlib.suppress(OSError):
-                places.update(records(self.handles[name], name))
+    def keep_used(self, places: dict[str, Place]) -> None:
+        """From each open pack less than half of whose bytes were used (of `places`, the entries of
+        the open packs), and from the smallest while more than MAX_PACKS would be left, the used
+        entries copied to a new pack and the pack removed."""
         kept: dict[str, list[tuple[str, Place]]] = {name: [] for name in self.handles}
         for page_key in self.used & places.keys():
             kept[places[page_key].pack].append((page_key, places[page_key]))
