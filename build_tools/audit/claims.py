@@ -292,9 +292,7 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
     for match in _LATIN_RUN.finditer(folded):
         words = match.group().split(" ")
         written = claim[match.start() : match.end()].split(" ") if same else words
-        # a phrase written in English, not a name, when long or when a word of it is in lower case
-        # ("rerankers reorder passages"; a name's words carry a capital or a digit: "Claude 3 Opus")
-        if len(words) > MAX_NAME_WORDS or (same and len(words) > 1 and not all(map(_NAME_MARK.search, written))):
+        if _english_prose(written, cased=same):  # each word but function words a fact, not one name
             places = [match.start() + n for n in itertools.accumulate((len(w) + 1 for w in words[:-1]), initial=0)]
             runs = [(at, word) for at, word in zip(places, words) if word not in ENGLISH_FUNCTION_WORDS]
         else:
@@ -304,6 +302,13 @@ def claim_facts(claim: str) -> tuple[Fact, ...]:
             if len(name) > 1 and _LETTER.search(name):
                 facts.setdefault(name, Fact(name, "name", claim[start : start + len(name)] if same else name))
     return tuple(facts.values())
+
+
+def _english_prose(words: list[str], cased: bool) -> bool:
+    """Latin-script words in a row that are English prose, not one name: more than MAX_NAME_WORDS,
+    or, where their case is known (`cased`), several with one lacking a capital or a digit
+    ("rerankers reorder passages"; a name's words carry one: "Claude 3 Opus")."""
+    return len(words) > MAX_NAME_WORDS or (cased and len(words) > 1 and not all(map(_NAME_MARK.search, words)))
 
 
 @lru_cache(maxsize=65536)
@@ -326,9 +331,9 @@ def states_nothing(claim: str) -> bool:
     """A claim that is a label, not a statement: a table cell or list entry naming a kind of source
     or a benchmark ("arxiv官方与主论文源", "DeepResearch Bench"). No passage can state it, so no
     passage supports it: at most LABEL_CHARACTERS characters, no number, no Chinese word jieba tags
-    as a verb, a numeral or an adjective (STATING_TAGS), and Latin-script words only as names, as `claim_facts` tells them from English prose
-    ("arxiv", "Claude Opus"; not "models reason"). Blind readers judged none of the 37 labels of the
-    judged set `states` (BENCHMARKS.md)."""
+    as a verb, a numeral or an adjective (STATING_TAGS), and Latin-script words only as names
+    (`_english_prose`: "arxiv", "Claude Opus"; not "models reason"). Blind readers judged none of
+    the 37 labels of the judged set `states` (BENCHMARKS.md)."""
     text = claim.strip()
     if len(text) > LABEL_CHARACTERS:
         return False
@@ -339,9 +344,8 @@ def states_nothing(claim: str) -> bool:
         return False
     same = len(folded) == len(text)
     for match in _LATIN_RUN.finditer(folded):
-        written = text[match.start() : match.end()] if same else match.group()
-        words = written.split(" ")
-        if len(words) > MAX_NAME_WORDS or (len(words) > 1 and not all(map(_NAME_MARK.search, words))):
+        written = text[match.start() : match.end()] if same else match.group()  # folded: read as lower case
+        if _english_prose(written.split(" "), cased=True):
             return False
     return True
 
