@@ -308,3 +308,20 @@ def test_the_health_page_counts_the_audits_the_report_pages_show(imported):
         assert counts == Counter(a["data-audit"] for a in report.select("a.citekb-cite[data-audit]")), row.a["href"]
         audited += sum(counts.values())
     assert audited >= 80
+
+
+def test_chunks_are_compared_only_where_they_can_change_the_audit(report, monkeypatch):
+    """`rivals_matter`: a cited chunk scoring high enough that no other chunk could be better by the
+    margins, nor make it weak, is compared with none; the audits are those of comparing every one."""
+    from build_tools.analysis import TermCache
+    from build_tools.knowledge_base import build
+
+    kb = build(knowledge_base_of(report, {"a": "001"}))
+    compared = []
+    proposed = audit.verdicts.proposed
+    monkeypatch.setattr(audit.verdicts, "proposed", lambda *args: compared.append(args) or proposed(*args))
+    skipping = audit.audit_kb(kb, TermCache(None), parallel=False)
+    skipped = sum(a is not None and a.claim != "" and a.status != "title_only" for a in skipping["a"]) - len(compared)
+    monkeypatch.setattr(audit.verdicts, "rivals_matter", lambda *args: True)
+    assert audit.audit_kb(kb, TermCache(None), parallel=False) == skipping
+    assert skipped >= 1 and compared  # the supported claim compared nothing; the others did

@@ -112,6 +112,9 @@ def idf(df: int, documents: int) -> float:
     return math.log(1 + abs((documents - df + 0.5) / (df + 0.5)))
 
 
+_UNKNOWN = np.empty(0)  # a word not yet asked for (`CorpusTerms.rare_postings`)
+
+
 @dataclass
 class CorpusTerms:
     """The chunks of one report corpus, and in which of them each claim word is (from the search
@@ -121,6 +124,8 @@ class CorpusTerms:
     positions: dict[tuple[str, int], int]
     postings: dict[str, list[int]] = field(default_factory=dict)
     idfs: dict[str, float] = field(default_factory=dict, init=False, repr=False)  # by word, made when asked
+    facts: dict[str, tuple[int, float]] = field(default_factory=dict, init=False, repr=False)  # `fact_weight`'s
+    rare: dict[float, dict[str, np.ndarray | None]] = field(default_factory=dict, init=False, repr=False)
 
     def df(self, word: str) -> int:
         """In how many chunks the word is."""
@@ -133,6 +138,29 @@ class CorpusTerms:
             if word not in idfs:
                 idfs[word] = idf(len(self.postings.get(word, ())), len(self.chunks))
         return {word: idfs[word] for word in words}
+
+    def fact_weight(self, key: str, name: bool) -> tuple[int, float]:
+        """A fact's document frequency and idf, a name's those of its rarest index word (`name_words`;
+        0 and the idf of 0 when none is an index word): once per corpus, facts recur in its claims."""
+        known = self.facts.get(key)
+        if known is None:
+            df = min((self.df(word) for word in name_words(key)), default=0) if name else self.df(key)
+            known = self.facts[key] = (df, idf(df, len(self.chunks)))
+        return known
+
+    def rare_postings(self, weights: dict[str, float], limit: float) -> list[tuple[np.ndarray, float]]:
+        """The postings (`array`) and weight of each of the words in at least one and at most `limit`
+        chunks, in the words' order. Which words those are is kept per corpus and limit: words
+        recur in its claims."""
+        known = self.rare.setdefault(limit, {})
+        found = []
+        for word, weight in weights.items():
+            postings = known.get(word, _UNKNOWN)
+            if postings is _UNKNOWN:
+                postings = known[word] = self.array(word) if 0 < self.df(word) <= limit else None
+            if postings is not None:
+                found.append((postings, weight))
+        return found
 
     @cached_property
     def spans(self) -> dict[str, tuple[int, int]]:
@@ -412,14 +440,11 @@ class Facts(Evidence):
     def of(cls, claim: str, terms: CorpusTerms, settings: AuditSettings) -> Facts:
         folded = fold(claim)
         facts = claim_facts(claim) or tuple(Fact(w, "word", w) for w in claim_words(folded))  # all framing: its words
-        documents = len(terms.chunks)
-        common = settings.common_share * documents
+        common = settings.common_share * len(terms.chunks)
         weights: dict[str, float] = {}
         rare = set()
         for fact in facts:
-            words = (fact.key,) if fact.kind == "word" else name_words(fact.key)
-            df = min((terms.df(word) for word in words), default=0)
-            weights[fact.key] = idf(df, documents)  # a name weighs as its rarest word
+            df, weights[fact.key] = terms.fact_weight(fact.key, fact.kind == "name")
             if df <= common:
                 rare.add(fact.key)
         numbers = claim_numbers(folded)
