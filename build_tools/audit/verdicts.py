@@ -76,7 +76,9 @@ def audit_citation(
     local, window = cited.best(evidence)
     numbers_missing = bool(evidence.numbers - cited.numbers)
     rival, rival_key, rival_window = 0.0, None, None
-    compared = proposed(evidence, terms, (slug, number), settings) if rivals_matter(local, numbers_missing, settings) else []
+    compared = (
+        proposed(evidence, terms, (slug, number), settings) if rivals_matter(local, numbers_missing, settings) else []
+    )
     for key in compared:
         score, best = chunks(*key).best(evidence, above=max(local, rival))  # only a higher score matters
         if score > rival:
