@@ -635,3 +635,58 @@ def test_search_snippets_of_a_report_leave_the_marks_out(evidence_site, tab):
         snippet = result.inner_text()
     assert "护城河" in snippet
     assert not any(word in snippet for word in (*VERDICT_LABELS.values(), *SHAPES.values())), snippet
+
+
+TABLE_REPORT = "\n".join(
+    [
+        "# 表格里的引用",
+        "",
+        "| 模型 | 版本 | 说明 | 来源 |",
+        "|---|---|---|---|",
+        *(
+            f"| Model-{n} | DeepSeek-R1-Distill-Qwen-32B-Instruct-{n} | 开源模型发布 | 参数达到{n}00亿 {cite(A)} |"
+            for n in range(1, 4)
+        ),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def table_report(tmp_path_factory):
+    """A report whose citations (flagged: the numbers are not in the chunk) sit in the last column of
+    a table too wide for a phone, which scrolls it sideways."""
+    from helpers import build_site
+
+    root = tmp_path_factory.mktemp("table") / "kb"
+    write_page(root, "a.txt", A, "开源模型在二〇二四年发布了很多版本。\n\n" * 8)
+    report = root / "reports" / "table"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t\ncorpus: pages\n", encoding="utf-8")
+    (report / "final_report.md").write_text(TABLE_REPORT, encoding="utf-8")
+    built = build_site(root, root.parent / "site")
+    assert built.returncode == 0, built.log
+    with serve(built.site) as url:
+        yield url + "/reports/table/"
+
+
+@pytest.mark.browser
+def test_stepping_to_a_citation_in_a_wide_table_shows_it_with_its_flag(table_report, browser):
+    """At 390 px the table scrolls sideways; `n` brings each citation of its last column into view
+    with its flag, not cut at the table's edge."""
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    tab = context.new_page()
+    tab.goto(table_report)
+    shown = """() => { const c = document.activeElement, flag = c.nextElementSibling;
+      let wrap = c.parentElement;
+      while (!(/auto|scroll/.test(getComputedStyle(wrap).overflowX) && wrap.scrollWidth > wrap.clientWidth))
+        wrap = wrap.parentElement;
+      const box = wrap.getBoundingClientRect(), right = box.left + wrap.clientWidth;
+      const inside = r => r.left >= box.left - 1 && r.right <= right + 1;
+      return [flag.matches('.citekb-audit'), inside(c.getBoundingClientRect()),
+              [...flag.getClientRects()].every(inside), wrap.scrollLeft > 0] }"""
+    try:
+        for _ in range(3):
+            tab.keyboard.press("n")
+            assert tab.evaluate(shown) == [True, True, True, True]
+    finally:
+        context.close()

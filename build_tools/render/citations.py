@@ -193,7 +193,7 @@ def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
         suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">{html_line(words)}</a>'
     return (
         f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
-        f"⚑ {AUDIT_LABELS[audit.status]}：{html_line(audit_reason(audit, kb))}{suggestion}</span>"
+        f'<span class="citekb-audit-label">⚑ {AUDIT_LABELS[audit.status]}：</span>{html_line(audit_reason(audit, kb))}{suggestion}</span>'
     )
 
 

@@ -75,7 +75,27 @@
     current = cite
     cite.classList.add("citekb-current")
     cite.scrollIntoView({ block: "center", behavior: "instant" })
+    reveal(cite)
     cite.focus({ preventScroll: true })
+  }
+
+  // A citation in a table wider than the page scrolls sideways with it: its cell is brought into
+  // view whole where the cell fits, else from the citation on, so that the citation and its flag
+  // (the element after it) are read together, not cut at the table's edge.
+  function reveal(cite) {
+    let wrap = cite.parentElement
+    while (wrap && !(/auto|scroll/.test(getComputedStyle(wrap).overflowX) && wrap.scrollWidth > wrap.clientWidth)) {
+      wrap = wrap.parentElement
+    }
+    if (!wrap) return
+    const box = wrap.getBoundingClientRect(), cell = (cite.closest("td, th") || cite).getBoundingClientRect()
+    let left = cell.left, right = cell.right
+    if (right - left > wrap.clientWidth) {
+      left = cite.getBoundingClientRect().left
+      right = left + wrap.clientWidth
+    }
+    if (right > box.left + wrap.clientWidth) wrap.scrollLeft += right - (box.left + wrap.clientWidth)
+    else if (left < box.left) wrap.scrollLeft -= box.left - left
   }
 
   function describe(cite, bar) {
