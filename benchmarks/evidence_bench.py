@@ -126,7 +126,9 @@ def alternates(kb: KnowledgeBase, settings: audit.AuditSettings = audit.SETTINGS
     words: dict[str, set[str]] = {}
     for case, _ in written:
         if (corpus := corpus_of[case.key]) is not None:
-            words.setdefault(corpus.key, set()).update(audit.claim_terms(case.claim))
+            words.setdefault(corpus.key, set()).update(
+                audit.claim_terms(case.claim), audit.claim_words(fold(case.claim))
+            )
     analyses = audit.chunk_analyses(kb, set(kb.chunks), TermCache(None))
     terms = {
         key: audit.corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, found)
@@ -137,7 +139,10 @@ def alternates(kb: KnowledgeBase, settings: audit.AuditSettings = audit.SETTINGS
         slug, number = item.source_slug or "", item.citation.chunk or 0
         picked = [(slug, n) for n in (number - 1, number + 1) if 0 <= n < len(kb.chunks[slug])]
         if (corpus := corpus_of[case.key]) is not None:
-            evidence = audit.Evidence.of(case.claim, terms[corpus.key], settings)
+            claim = fold(case.claim)  # the alternates judged were proposed by the claim's index words
+            evidence = audit.Evidence(
+                terms[corpus.key].weights(audit.claim_words(claim)), audit.claim_numbers(claim), settings
+            )
             proposals = audit.proposed(evidence, terms[corpus.key], (slug, number), settings)
             picked += [key for key in proposals if key[0] != slug][:1]
         found += _distinct(

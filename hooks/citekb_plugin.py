@@ -118,8 +118,9 @@ ELSEWHERE = "citekb-written-elsewhere.html"  # an empty template: the page is wr
 # Citations from which a build audits in forked workers beside the pages: at 1k (1,356) that took
 # 3.4 s of CPU off the build's own process; at the pipeline's 93 it took nothing off it.
 AUDIT_BESIDE_PAGES = 500
-# Reports from which a build writes half their exports in a forked process: at 1,000 reports the
-# exports took 1.5 s of the build's end on one core, the other idle; a fork costs a few ms.
+# Reports from which a build writes half their exports, and the audits it keeps, in a forked
+# process: at 1,000 reports the exports took 1.5 s of the build's end on one core, the other idle,
+# and the audits 0.25 s; a fork costs a few ms.
 EXPORTS_ELSEWHERE_FROM = 20
 STRICT_LISTED = 50  # problems named in a strict build's error; `kb check --sources` lists them all
 
@@ -148,6 +149,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.kept_audits = Path()  # the knowledge-base folder's audits, for the next build (audit.stored)
         self.kb: KnowledgeBase | None = None
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
+        self.audits_saving: forked.Forked[None] | None = None  # …then kept for the next build, while pages render
         self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
         self.index_later: Callable[[bool], forked.Forked[IndexWork]] | None = None  # …or after them, serving
         self.nav: Navigation | None = None
@@ -432,7 +434,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.auditing is not None:
             self.kb.audits = self.auditing.result()
             self.auditing = None
+            elsewhere = self.config.parallel and len(self.kb.audits) >= EXPORTS_ELSEWHERE_FROM
+            if elsewhere and self.audits_kept is not None and not self.rebuild and not self.serving:
+                self.audits_saving = forked.Forked(self.save_audits)  # not in the build's last, one-core stretch
         return self.kb
+
+    def save_audits(self) -> None:
+        """The audits kept for the next build (audit.stored); OSError where they cannot be written."""
+        assert self.audits_kept is not None
+        audit.stored.save(self.audits_kept, self.kept_audits, _AUDIT_CODE)
 
     def add_page(
         self,
@@ -598,9 +608,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.kb is None:
             return
         self.audited()  # the workers end with the build, whether or not a page waited for them
+        saving, self.audits_saving = self.audits_saving, None
         if self.audits_kept is not None and not self.rebuild:  # for the next build (a rebuild keeps them here)
             try:
-                audit.stored.save(self.audits_kept, self.kept_audits, _AUDIT_CODE)
+                (saving or forked.Forked(self.save_audits, fork=False)).result()
             except OSError as error:
                 log.info(
                     "citekb: %s: cannot be written (%s); the next build audits anew", self.kept_audits, error.strerror
@@ -704,6 +715,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if self.auditing is not None:
             self.auditing.cancel()
             self.auditing = None
+        if self.audits_saving is not None:  # finished audits, kept for the next build all the same
+            with contextlib.suppress(OSError):
+                self.audits_saving.result()
+            self.audits_saving = None
         if self.index_child is not None:
             self.index_child.cancel()
             self.index_child = None

@@ -107,3 +107,33 @@ def test_a_second_build_uses_the_first_ones_audits_and_is_the_same_site(tmp_path
     assert list((REPO / ".cache" / "citekb" / "audits").glob("*.sealed"))
     for page in sorted((first.site / "reports").rglob("*.html")):
         assert page.read_bytes() == (second.site / page.relative_to(first.site)).read_bytes()
+
+
+def test_a_build_of_many_reports_keeps_its_audits_from_a_forked_process(tmp_path, monkeypatch):
+    """From EXPORTS_ELSEWHERE_FROM reports on, the audits are kept by a process forked when they are
+    made (the build's last stretch runs on one core), and the file holds every report's audits."""
+    from helpers import plugin_module
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    elsewhere = plugin_module().EXPORTS_ELSEWHERE_FROM
+    root = tmp_path / "kb"
+    synthesize(root, 40, elsewhere + 4, seed=3)
+    path = stored.kept_file(REPO, root)
+    path.unlink(missing_ok=True)
+    savers = tmp_path / "savers"
+    save = stored.save
+
+    def saved_by(*args):  # which process saved (a forked child inherits this)
+        with savers.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        save(*args)
+
+    monkeypatch.setattr(stored, "save", saved_by)
+    for name, value in {"CITEKB_SOURCES": str(root), "CITEKB_PARALLEL": "1", "CITEKB_AUDIT": "true"}.items():
+        monkeypatch.setenv(name, value)
+    mkdocs_build(load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site")))
+    savers_pids = [int(pid) for pid in savers.read_text().split()]
+    assert len(savers_pids) == 1 and savers_pids[0] != os.getpid()  # once, in another process
+    kept = stored.load(path, stored.code_key(SETTINGS))
+    assert set(kept.reports) == set(build(root).cited) and len(kept.reports) >= elsewhere

@@ -209,11 +209,6 @@ class Evidence:
     numbers: frozenset[str]
     settings: AuditSettings
 
-    @classmethod
-    def of(cls, claim: str, terms: CorpusTerms, settings: AuditSettings) -> Evidence:
-        folded = fold(claim)
-        return cls(terms.weights(claim_words(folded)), claim_numbers(folded), settings)
-
     @cached_property
     def total(self) -> float:
         return sum(self.weights.values())
@@ -378,9 +373,17 @@ def states_nothing(claim: str) -> bool:
     return True
 
 
+def checked_facts(claim: str) -> tuple[Fact, ...]:
+    """What a claim is checked for: its facts (`claim_facts`), or its index words when every word of
+    it is framing."""
+    return claim_facts(claim) or tuple(Fact(w, "word", w) for w in claim_words(fold(claim)))
+
+
 def claim_terms(claim: str) -> set[str]:
-    """The words of a claim whose postings its audit reads: its index words and its facts' words."""
-    return set(claim_words(fold(claim))) | {f.key for f in claim_facts(claim) if f.kind == "word"}
+    """The words of a claim whose postings its audit reads (`Facts.of`): its facts' words and its
+    names' index words."""
+    facts = checked_facts(claim)
+    return {word for fact in facts for word in ((fact.key,) if fact.kind == "word" else name_words(fact.key))}
 
 
 @lru_cache(maxsize=65536)
@@ -438,8 +441,7 @@ class Facts(Evidence):
 
     @classmethod
     def of(cls, claim: str, terms: CorpusTerms, settings: AuditSettings) -> Facts:
-        folded = fold(claim)
-        facts = claim_facts(claim) or tuple(Fact(w, "word", w) for w in claim_words(folded))  # all framing: its words
+        facts = checked_facts(claim)
         common = settings.common_share * len(terms.chunks)
         weights: dict[str, float] = {}
         rare = set()
@@ -447,7 +449,7 @@ class Facts(Evidence):
             df, weights[fact.key] = terms.fact_weight(fact.key, fact.kind == "name")
             if df <= common:
                 rare.add(fact.key)
-        numbers = claim_numbers(folded)
+        numbers = claim_numbers(fold(claim))
         return cls(
             weights,
             numbers,
@@ -459,6 +461,8 @@ class Facts(Evidence):
 
     def present(self, text: str) -> list[str]:
         names = self.names
+        if not names:  # most claims: words alone
+            return [t for t in self.weights if t in text]
         return [t for t in self.weights if (t in text if t not in names else next(name_places(t, text), None))]
 
     def places(self, word: str, text: str) -> Iterator[tuple[int, int]]:

@@ -112,7 +112,8 @@ class Folded:
 
     def found(self, evidence: Evidence) -> set[str]:
         """The claim's words and numbers the chunk holds (`Evidence.found`)."""
-        return set(self.present(evidence)) | (evidence.numbers & self.numbers)
+        held = set(self.present(evidence))
+        return held | (evidence.numbers & self.numbers) if evidence.numbers else held  # most claims have none
 
     def best(self, evidence: Evidence, above: float = -1.0) -> tuple[float, Window | None]:
         """The chunk's score (its best window's mixed with the whole chunk's, `chunk_weight`) and the
@@ -190,5 +191,8 @@ def proposed(
 
 def _ranked(sums: np.ndarray, count: int, offset: int = 0) -> list[int]:
     """The positions (plus `offset`) of the `count` highest sums above 0, the first of equals first."""
+    if count == 1:  # the usual case: argmax gives the first of equals
+        at = int(sums.argmax()) if len(sums) else 0
+        return [at + offset] if len(sums) and sums[at] > 0 else []
     found = np.flatnonzero(sums)
     return (found[np.lexsort((found, -sums[found]))][:count] + offset).tolist()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
 from ..models import Audit, Resolved
-from .claims import CorpusTerms, Evidence, Facts, states_nothing
+from .claims import CorpusTerms, Facts, states_nothing
 from .scoring import Chunks, Window, proposed
 from .settings import SETTINGS, AuditSettings
 
@@ -58,56 +58,52 @@ def audit_citation(
     span, status and a better chunk."""
     slug, number = item.source_slug or "", item.citation.chunk or 0
     cited = chunks(slug, number)
-    evidence = Evidence.of(claim, terms, settings)
     facts = Facts.of(claim, terms, settings)
-    mixed, facts_window = cited.best(facts)
+    local, window = cited.best(facts)
     held = cited.found(facts)
-    support = mixed * facts.key_share(held) ** 0.5  # a passage on the topic holds its common words, not its rarest
+    support = local * facts.key_share(held) ** 0.5  # a passage on the topic holds its common words, not its rarest
     lacking = (set(facts.weights) | facts.numbers) - held
     found = (facts.named(held), facts.named(lacking))
     lacks_name_or_number = bool(lacking & (facts.names | facts.numbers))
     if cited.text.strip() == fold(kb.loaded.sources[slug].title).strip():
         verdict_ = verdict(support, lacks_name_or_number, "title_only", settings)
         return Audit("title_only", round(support, 4), claim, None, found[1], verdict=verdict_, held=found[0])
-    if not evidence.weights and not evidence.numbers:  # a reference-list entry: it claims nothing to check
+    if not facts.weights and not facts.numbers:  # a reference-list entry: it claims nothing to check
         return Audit("supported", 1.0, claim, None)
     if states_nothing(claim):  # a label: no passage states it (the span shows where its words are)
-        return Audit("no_statement", 0.0, claim, _span(facts_window), found[1], verdict="unsupported", held=found[0])
-    local, window = cited.best(evidence)
-    numbers_missing = bool(evidence.numbers - cited.numbers)
+        return Audit("no_statement", 0.0, claim, _span(window), found[1], verdict="unsupported", held=found[0])
+    numbers_missing = bool(facts.numbers) and bool(facts.numbers - cited.numbers)
     rival, rival_key, rival_window = 0.0, None, None
     compared = (
-        proposed(evidence, terms, (slug, number), settings) if rivals_matter(local, numbers_missing, settings) else []
+        proposed(facts, terms, (slug, number), settings) if rivals_matter(local, numbers_missing, settings) else []
     )
     for key in compared:
-        score, best = chunks(*key).best(evidence, above=max(local, rival))  # only a higher score matters
+        score, best = chunks(*key).best(facts, above=max(local, rival))  # only a higher score matters
         if score > rival:
             rival, rival_key, rival_window = score, key, best
     relative = local / max(local, rival, settings.full_score) if local > 0 else 0.0
     better_terms: tuple[str, ...] = ()
     if rival_key and rival >= local + settings.better_margin and rival >= local * settings.better_ratio:
         status = "better_elsewhere"
-        extra = evidence.found(rival_window.text, rival_window.numbers) - cited.found(evidence)
-        better_terms = tuple(sorted(extra, key=lambda t: (-evidence.weights.get(t, 99.0), t))[:3])
+        extra = facts.found(rival_window.text, rival_window.numbers) - held
+        ranked = sorted(extra, key=lambda t: (-facts.weights.get(t, 99.0), t))[:3]  # numbers first, then the rarest
+        better_terms = tuple(facts.shown.get(t, t) for t in ranked)
     elif numbers_missing:
         status = "numbers_missing"
     elif relative < settings.weak:
         status = "weak"
     else:
         status = "supported"
-    better_span = None
     if status == "supported" or rival <= local:
-        rival_key = None  # a better chunk is named only beside a flag
-    elif rival_key:
-        better_span = _span(chunks(*rival_key).best(facts)[1] or rival_window)
+        rival_key = rival_window = None  # a better chunk is named only beside a flag
     return Audit(
         status,
         round(support, 4),
         claim,
-        _span(facts_window or window),
+        _span(window),
         found[1],
         rival_key,
-        better_span,
+        _span(rival_window),
         better_terms,
         verdict(support, lacks_name_or_number, status, settings),
         found[0],
