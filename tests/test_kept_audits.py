@@ -116,24 +116,27 @@ def test_a_build_of_many_reports_keeps_its_audits_from_a_forked_process(tmp_path
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
 
-    elsewhere = plugin_module().EXPORTS_ELSEWHERE_FROM
+    plugin = plugin_module()  # its modules: another test may have imported build_tools anew
+    elsewhere, kept_by = plugin.EXPORTS_ELSEWHERE_FROM, plugin.audit.stored
     root = tmp_path / "kb"
     synthesize(root, 40, elsewhere + 4, seed=3)
-    path = stored.kept_file(REPO, root)
+    path = kept_by.kept_file(REPO, root)
     path.unlink(missing_ok=True)
     savers = tmp_path / "savers"
-    save = stored.save
+    save = kept_by.save
 
     def saved_by(*args):  # which process saved (a forked child inherits this)
         with savers.open("a") as out:
             out.write(f"{os.getpid()}\n")
         save(*args)
 
-    monkeypatch.setattr(stored, "save", saved_by)
+    monkeypatch.setattr(kept_by, "save", saved_by)
     for name, value in {"CITEKB_SOURCES": str(root), "CITEKB_PARALLEL": "1", "CITEKB_AUDIT": "true"}.items():
         monkeypatch.setenv(name, value)
-    mkdocs_build(load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site")))
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    config.plugins.on_startup(command="build", dirty=False)  # as `mkdocs build` does
+    mkdocs_build(config)
     savers_pids = [int(pid) for pid in savers.read_text().split()]
     assert len(savers_pids) == 1 and savers_pids[0] != os.getpid()  # once, in another process
-    kept = stored.load(path, stored.code_key(SETTINGS))
+    kept = kept_by.load(path, kept_by.code_key(SETTINGS))
     assert set(kept.reports) == set(build(root).cited) and len(kept.reports) >= elsewhere

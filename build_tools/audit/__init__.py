@@ -10,14 +10,15 @@ times the square root of the share of the claim's rarest facts it holds (`Facts.
 passage on the topic holds the common words, seldom the rarest).
 The verdict reads it (`verdicts.verdict`): `supported`, `partial` (a number or a name missing, or
 too few of the facts: `Audit.missing` names them) or `unsupported` (on the topic at best). The
-specific reason (`Audit.status`) still comes from how the cited chunk ranks against the few chunks
-compared with it (of the same source and of the corpus, sharing most of the claim's rarer words,
-found through the segmentation the search index caches, so the audit adds no segmentation of its
-own but the claims'): a better chunk named, numbers missing, a weak share, a title-only chunk.
+specific reason (`Audit.status`) still comes from how the cited chunk ranks, by the same facts,
+against the few chunks compared with it (of the same source and of the corpus, sharing most of
+the claim's rarer words, found through the segmentation the search index caches, so the audit
+adds no segmentation of its own but the claims'; none where no chunk could change the audit,
+`verdicts.rivals_matter`): a better chunk named, numbers missing, a weak share, a title-only chunk.
 Cost per citation is bounded (a few chunks scored, not the corpus). Measured against blind readers
 and what it cannot tell apart: BENCHMARKS.md.
 
-The package, by job: `claims` (what a claim states: numbers, words and their weights, `Evidence`),
+The package, by job: `claims` (what a claim states: numbers, names and words and their weights, `Facts`),
 `scoring` (a chunk's score and best window, the chunks compared, `Chunks`), `verdicts` (one
 citation's audit), `workers` (a knowledge base's audits, in forked workers, kept while serving),
 `stored` (the audits kept from one build to the next), `settings` (`AuditSettings`).

@@ -1,6 +1,6 @@
 """What a claim states that a passage can be checked for: its numbers (as written, rounded, or as a
-chunk writes them in Chinese numerals) and its informative words, weighted by idf over the chunks
-of the report's corpus (`Evidence`)."""
+chunk writes them in Chinese numerals), its names and content words, weighted by idf over the chunks
+of the report's corpus (`Facts`)."""
 
 from __future__ import annotations
 
@@ -202,8 +202,8 @@ def corpus_terms(slugs: list[str], kb: KnowledgeBase, analyses: dict[str, list[s
 
 @dataclass(frozen=True)
 class Evidence:
-    """A claim ready to be scored against any text: its words (sub-words included, as the index
-    segments them) found as substrings, and its numbers."""
+    """Words and numbers to look for in a text, the words weighted: found as substrings (`Facts`
+    finds names whole). The evidence benchmark proposes chunks by a claim's index words with it."""
 
     weights: dict[str, float]
     numbers: frozenset[str]
@@ -432,8 +432,8 @@ def name_places(name: str, text: str) -> Iterator[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Facts(Evidence):
-    """A claim's key facts (`claim_facts` and its numbers) ready to be looked for in a passage:
-    whole words (no sub-words, unlike `Evidence`) weighted by idf, names by `name_places`."""
+    """A claim's key facts (`checked_facts` and its numbers) ready to be looked for in a passage:
+    whole words weighted by idf, names found by `name_places`. What the audit reads of a claim."""
 
     names: frozenset[str] = frozenset()
     shown: dict[str, str] = field(default_factory=dict)  # key → as the claim writes it
