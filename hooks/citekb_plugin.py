@@ -611,7 +611,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         saving, self.audits_saving = self.audits_saving, None
         if self.audits_kept is not None and not self.rebuild:  # for the next build (a rebuild keeps them here)
             try:
-                (saving or forked.Forked(self.save_audits, fork=False)).result()
+                if saving is not None:
+                    saving.result()  # the forked process's save; done here if it could not
+                else:
+                    self.save_audits()
             except OSError as error:
                 log.info(
                     "citekb: %s: cannot be written (%s); the next build audits anew", self.kept_audits, error.strerror
