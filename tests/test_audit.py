@@ -325,3 +325,28 @@ def test_chunks_are_compared_only_where_they_can_change_the_audit(report, monkey
     monkeypatch.setattr(audit.verdicts, "rivals_matter", lambda *args: True)
     assert audit.audit_kb(kb, TermCache(None), parallel=False) == skipping
     assert skipped >= 1 and compared  # the supported claim compared nothing; the others did
+
+
+def test_a_name_proposes_the_chunk_that_states_it(tmp_path):
+    """A claim whose one rare fact is a name written in parts (`GPT-4o`): the chunk stating it is
+    compared with the cited one through the name's rarest index word, and named as better."""
+    from helpers import write_page
+
+    from build_tools.analysis import TermCache
+    from build_tools.knowledge_base import build
+
+    root = tmp_path / "kb"
+    common = "今天公司发布了新的版本。"
+    write_page(root, "a.txt", "天气随笔", common + "今天的天气很好，适合出门散步。" * 3)
+    write_page(root, "b.txt", "模型评测", common + "评测显示 GPT-4o 发布了新的版本，效果不错。")
+    for n in range(6):
+        write_page(root, f"c{n}.txt", f"随笔{n}", common + f"第{n}篇随笔，写一些日常的心得体会。")
+    report = root / "reports" / "r"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t\ncorpus: pages\n", encoding="utf-8")
+    (report / "final_report.md").write_text('# 报告\n\nGPT-4o 发布了新的版本 [long_context: "天气随笔", chunk 0]。\n')
+    kb = build(root)
+    found = [a for a in audit.audit_kb(kb, TermCache(None), parallel=False)["r"] if a]
+    assert len(found) == 1 and found[0].status == "better_elsewhere"
+    assert found[0].better == (next(s for s in kb.chunks if kb.loaded.sources[s].title == "模型评测"), 0)
+    assert found[0].better_terms[0] == "GPT-4o"  # as the claim writes it

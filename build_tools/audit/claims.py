@@ -124,7 +124,7 @@ class CorpusTerms:
     positions: dict[tuple[str, int], int]
     postings: dict[str, list[int]] = field(default_factory=dict)
     idfs: dict[str, float] = field(default_factory=dict, init=False, repr=False)  # by word, made when asked
-    facts: dict[str, tuple[int, float]] = field(default_factory=dict, init=False, repr=False)  # `fact_weight`'s
+    facts: dict[str, tuple[int, float, str]] = field(default_factory=dict, init=False, repr=False)  # `fact_weight`'s
     rare: dict[float, dict[str, np.ndarray | None]] = field(default_factory=dict, init=False, repr=False)
 
     def df(self, word: str) -> int:
@@ -139,25 +139,31 @@ class CorpusTerms:
                 idfs[word] = idf(len(self.postings.get(word, ())), len(self.chunks))
         return {word: idfs[word] for word in words}
 
-    def fact_weight(self, key: str, name: bool) -> tuple[int, float]:
-        """A fact's document frequency and idf, a name's those of its rarest index word (`name_words`;
-        0 and the idf of 0 when none is an index word): once per corpus, facts recur in its claims."""
+    def fact_weight(self, key: str, name: bool) -> tuple[int, float, str]:
+        """A fact's document frequency, idf and index word; a name's those of its rarest index word
+        (`name_words`; "" and a frequency of 0 when it has none): once per corpus, facts recur in
+        its claims."""
         known = self.facts.get(key)
         if known is None:
-            df = min((self.df(word) for word in name_words(key)), default=0) if name else self.df(key)
-            known = self.facts[key] = (df, idf(df, len(self.chunks)))
+            words = name_words(key) if name else (key,)
+            word = min(words, key=self.df, default="")
+            df = self.df(word)
+            known = self.facts[key] = (df, idf(df, len(self.chunks)), word)
         return known
 
-    def rare_postings(self, weights: dict[str, float], limit: float) -> list[tuple[np.ndarray, float]]:
+    def rare_postings(
+        self, weights: dict[str, float], limit: float, names: frozenset[str] = frozenset()
+    ) -> list[tuple[np.ndarray, float]]:
         """The postings (`array`) and weight of each of the words in at least one and at most `limit`
-        chunks, in the words' order. Which words those are is kept per corpus and limit: words
-        recur in its claims."""
+        chunks, in the words' order; a name's are its rarest index word's (`fact_weight`). Which
+        words those are is kept per corpus and limit: words recur in its claims."""
         known = self.rare.setdefault(limit, {})
         found = []
-        for word, weight in weights.items():
-            postings = known.get(word, _UNKNOWN)
+        for key, weight in weights.items():
+            postings = known.get(key, _UNKNOWN)
             if postings is _UNKNOWN:
-                postings = known[word] = self.array(word) if 0 < self.df(word) <= limit else None
+                word = self.fact_weight(key, True)[2] if key in names else key
+                postings = known[key] = self.array(word) if 0 < self.df(word) <= limit else None
             if postings is not None:
                 found.append((postings, weight))
         return found
@@ -208,6 +214,7 @@ class Evidence:
     weights: dict[str, float]
     numbers: frozenset[str]
     settings: AuditSettings
+    names: frozenset[str] = frozenset()  # of the weights' keys, those that are names (`Facts`)
 
     @cached_property
     def total(self) -> float:
@@ -435,7 +442,6 @@ class Facts(Evidence):
     """A claim's key facts (`checked_facts` and its numbers) ready to be looked for in a passage:
     whole words weighted by idf, names found by `name_places`. What the audit reads of a claim."""
 
-    names: frozenset[str] = frozenset()
     shown: dict[str, str] = field(default_factory=dict)  # key → as the claim writes it
     rare: frozenset[str] = frozenset()  # the words and names worth naming to a reader (not common in the corpus)
 
@@ -446,7 +452,7 @@ class Facts(Evidence):
         weights: dict[str, float] = {}
         rare = set()
         for fact in facts:
-            df, weights[fact.key] = terms.fact_weight(fact.key, fact.kind == "name")
+            df, weights[fact.key], _ = terms.fact_weight(fact.key, fact.kind == "name")
             if df <= common:
                 rare.add(fact.key)
         numbers = claim_numbers(fold(claim))

@@ -173,7 +173,7 @@ def proposed(
     the sums of a loop over the words), the first of equal sums chosen first; weights are idf's,
     never 0, so a chunk sharing a word sums above 0."""
     limit = settings.common_share * len(terms.chunks)
-    rare = terms.rare_postings(evidence.weights, limit)
+    rare = terms.rare_postings(evidence.weights, limit, evidence.names)
     if not rare:
         return []
     places = np.concatenate([postings for postings, _ in rare])
