@@ -17,7 +17,9 @@ of them), `topic` (on the topic, not the facts), `unrelated`.
 the citation's offset and chunk: `slug@final@1234#5`, no text), `claim`, `passage`. The readers'
 verdicts go into `evidence_judged.json` beside this file, by key, with no pipeline text.
 `export --alternates` writes the same claims against chunks the writers did not cite (`alternates`,
-keyed `slug@final@1234#5>source-slug#6`): more judged cases than a small output's citations.
+keyed `slug@final@1234#5>source-slug#6`): more judged cases than a small output's citations;
+`export --searched SITE` the judged claims against the chunk a built site's search ranks first
+for them (`searched`, keyed the same way; the site built over the same knowledge base).
 
 `run` audits every judged case as a build does (its report's claims, the postings of its corpus)
 and prints, against the readers (`unsupported` wanted for `topic` and `unrelated`, never for
@@ -148,6 +150,40 @@ def alternates(kb: KnowledgeBase, settings: audit.AuditSettings = audit.SETTINGS
         found += _distinct(
             (Case(f"{case.key}{ALTERNATE}{s}#{n}", case.claim, kb.chunks[s][n].text) for s, n in picked), seen
         )
+    return found
+
+
+def searched(kb: KnowledgeBase, site: Path, judged: Iterable[str]) -> list[Case]:
+    """The judged written cases' claims, each once, against the chunk of their corpus that the
+    site's own search ranks first for the claim as a query, other than the cited one (session 19):
+    a selector that is neither the audit's scoring nor the baseline's, to judge claims against
+    passages that may well state them. Pairs already written or judged are left out."""
+    from build_tools.index import SITE_FOLDER
+    from build_tools.search import Searcher
+
+    searcher = Searcher(site / SITE_FOLDER)
+    written = list(_all_cases(kb))
+    claims = {case.key: case.claim for case, _ in written}
+    seen = {(case.claim, case.passage) for case, _ in written}
+    for key in judged:
+        first, _, other = key.partition(ALTERNATE)
+        if other and first in claims:
+            slug, _, number = other.rpartition("#")
+            seen.add((claims[first], kb.chunks[slug][int(number)].text))
+    judged, found, asked = set(judged), [], set()
+    for case, item in written:
+        corpus = kb.loaded.corpora.get(kb.cited[case.key.split("@")[0]].report.corpus or "")
+        if case.key not in judged or case.claim in asked or corpus is None:
+            continue
+        asked.add(case.claim)
+        for hit in searcher.search(case.claim, 40):
+            slug, _, chunk = hit["location"].removeprefix("sources/").partition("/#chunk-")
+            if not chunk or slug not in corpus.slugs or (slug, int(chunk)) == (item.source_slug, item.citation.chunk):
+                continue
+            other = Case(f"{case.key}{ALTERNATE}{slug}#{chunk}", case.claim, kb.chunks[slug][int(chunk)].text)
+            if _distinct([other], seen):
+                found.append(other)
+                break
     return found
 
 
@@ -372,9 +408,12 @@ def tune(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings
     return result
 
 
-def export(kb_folder: Path, out: Path, other_chunks: bool = False) -> int:
+def export(kb_folder: Path, out: Path, other_chunks: bool = False, site: Path | None = None) -> int:
     kb = build(kb_folder)
-    found = alternates(kb) if other_chunks else cases(kb)
+    if site is not None:
+        found = searched(kb, site, json.loads(JUDGED_FILE.read_text(encoding="utf-8"))["cases"])
+    else:
+        found = alternates(kb) if other_chunks else cases(kb)
     random.Random(SEED).shuffle(found)
     with out.open("w", encoding="utf-8") as file:
         for case in found:
@@ -404,9 +443,15 @@ def main(argv: list[str] | None = None) -> int:
             "--set", action="append", default=[], metavar="NAME=VALUE", help="an AuditSettings value"
         )
         measuring.add_argument("--json", action="store_true")
+    exporting.add_argument(
+        "--searched",
+        type=Path,
+        metavar="SITE",
+        help="the judged claims against their search's first chunk (`searched`)",
+    )
     args = parser.parse_args(argv)
     if args.command == "export":
-        return export(args.kb, args.out, args.alternates)
+        return export(args.kb, args.out, args.alternates, args.searched)
     judged = json.loads(args.judged.read_text(encoding="utf-8"))["cases"]
     result = (run if args.command == "run" else tune)(args.kb, judged, settings_with(args.set))
     json.dump(result, sys.stdout, ensure_ascii=False, indent=None if args.json else 1)

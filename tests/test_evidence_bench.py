@@ -133,3 +133,35 @@ def test_alternates_are_the_written_claims_against_the_chunks_beside_the_cited_o
     assert set(rows) == {case.key for case in found}
     for case in found:
         assert rows[case.key].baseline == bigram_share(case.claim, case.passage)
+
+
+def test_searched_pairs_each_judged_claim_with_its_searchs_first_chunk(tmp_path):
+    """`export --searched SITE`: a judged written claim against the chunk of its corpus that the
+    site's search ranks first for it, never the cited chunk nor a pair already judged, a claim once."""
+    from helpers import build_site, write_page
+
+    from benchmarks.evidence_bench import ALTERNATE, cases, searched
+    from build_tools.knowledge_base import build
+
+    root = tmp_path / "kb"
+    write_page(root, "a.txt", "天气随笔", "今天的天气很好，适合出门散步。")
+    write_page(root, "b.txt", "模型评测", "评测显示甲模型的推理得分达到九十分，领先同类。")
+    write_page(root, "c.txt", "园艺札记", "关于园艺的一些心得体会。")
+    report = root / "reports" / "r"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t\ncorpus: pages\n", encoding="utf-8")
+    claim = "甲模型的推理得分领先同类"
+    (report / "final_report.md").write_text(
+        f'# 报告\n\n{claim} [long_context: "天气随笔", chunk 0]。\n\n{claim} [long_context: "园艺札记", chunk 0]。\n',
+        encoding="utf-8",
+    )
+    built = build_site(root, tmp_path / "site")
+    assert built.returncode == 0, built.log
+    kb = build(root)
+    written = [case.key for case in cases(kb)]
+    evaluated = next(slug for slug in kb.chunks if kb.loaded.sources[slug].title == "模型评测")
+    found = searched(kb, built.site, written)
+    assert [case.key for case in found] == [f"{written[0]}{ALTERNATE}{evaluated}#0"]  # the claim once
+    assert found[0].claim == claim and "九十分" in found[0].passage
+    assert searched(kb, built.site, [written[0], found[0].key]) == []  # already judged
+    assert searched(kb, built.site, []) == []  # only judged claims
