@@ -101,11 +101,13 @@ def test_a_file_citation_audited_against_the_file_text_carries_its_verdict_too()
     assert link.select_one('.citekb-preview .citekb-facts[data-facts="missing"]').get_text().endswith("1170亿")
 
 
-def test_the_flag_with_its_reason_stays_beside_the_mark():
+def test_the_flag_with_its_reason_stays_beside_the_mark_and_in_the_preview():
+    """The preview, which opens over the flag (a step with n / p opens it), says the flag too."""
     kb = judged(knowledge(f"第一句 {cite(A)}。"), ["partial"], status="numbers_missing", missing=("1170亿",))
     link = page(kb).select_one("a.citekb-cite")
     flag = link.find_next_sibling("span", class_="citekb-audit")
     assert flag["data-audit"] == "numbers_missing" and "⚑" in flag.get_text() and "1170亿" in flag.get_text()
+    assert link.select_one('.citekb-preview .citekb-facts[data-facts="flag"]').get_text() == flag.get_text()
 
 
 def test_the_numbers_missing_flag_names_the_numbers_not_the_words():

@@ -197,6 +197,15 @@ def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
     )
 
 
+def flag_line(audit: Audit, kb: KnowledgeBase) -> str:
+    """A flagged citation's reason again inside its preview: the preview opens over the flag beside
+    the citation (a step with n / p opens it)."""
+    if audit.status not in FLAGGED:
+        return ""
+    reason = f"⚑ {AUDIT_LABELS[audit.status]}：{audit_reason(audit, kb)}"
+    return f'<small class="citekb-facts" data-facts="flag">{html_line(reason)}</small>'
+
+
 def verdict_mark(verdict: str) -> str:
     """A citation's verdict where the claim is: a shape (✓ ◐ ✗, coloured by the stylesheet) that a
     screen reader skips, and its label, which only a screen reader reads. One flat element, so the
@@ -230,7 +239,7 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     source = kb.loaded.sources[item.source_slug or ""]
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
-    body = facts_html(audit) + span_in_context(chunk.text, audit.span)
+    body = facts_html(audit) + flag_line(audit, kb) + span_in_context(chunk.text, audit.span)
     number = CHUNK.format(number=citation.chunk)
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
