@@ -172,7 +172,7 @@ class Audit:
     )
     support: float  # 0..1: the share of the claim's key facts the passage states (best window and whole chunk)
     claim: str
-    span: tuple[int, int] | None  # the best-supporting sentence(s), as offsets in the chunk's text
+    span: tuple[int, int] | None  # the supporting sentence(s), offsets in the chunk's text; none when unsupported
     missing: tuple[str, ...] = ()  # the claim's key facts (numbers, names, rare words) the cited passage lacks
     better: tuple[str, int] | None = None  # (source slug, chunk index) of a chunk that supports it better
     better_span: tuple[int, int] | None = None

@@ -107,6 +107,7 @@ def test_kb_audit_gives_each_status_on_hand_made_cases(report, capsys):
     start, end = supported["span"]
     assert text[start:end] == DOWNLOADS  # the supporting sentence, as offsets in the chunk's content
     assert elsewhere["better"].endswith(f"#chunk-{fine}") and elsewhere["support"] < 0.3
+    assert elsewhere["span"] is None and numbers["span"] is not None  # unsupported: no span to mark as support
     assert elsewhere["missing"][:3] == ["671", "公司", "监管"]  # numbers first, then words in the claim's order
     assert len(elsewhere["missing"]) == audit.claims.SHOWN_FACTS and elsewhere["held"] == []
     assert numbers["better"] is None and numbers["missing"][0] == "95" and "估值" in numbers["missing"]

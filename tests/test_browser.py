@@ -43,7 +43,7 @@ def chunk_text_of(page, url: str, fragment: str) -> str:
 
 def test_hover_shows_the_supporting_span_under_a_header(served, page):
     page.goto(served + REPORT)
-    link = page.locator('a.citekb-cite[data-kind="long_context"][data-audit="supported"]').first
+    link = page.locator('a.citekb-cite[data-kind="long_context"][data-verdict="supported"]').first
     preview = page.locator(".citekb-popover")
     assert not preview.is_visible()
     link.hover()

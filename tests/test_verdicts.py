@@ -197,8 +197,8 @@ def test_a_label_states_nothing_a_passage_could_state(claim, label):
 def test_a_label_claims_its_table_row_and_elsewhere_states_nothing(tmp_path, capsys):
     """`kb audit`: a benchmark's name citing in a table's first cell claims the row (its facts are
     what the citation is there for), judged as any claim; the same name as a list entry states
-    nothing a passage could state: `no_statement` (support 0, unsupported, the span where its
-    words are), whatever the passage."""
+    nothing a passage could state: `no_statement` (support 0, unsupported, no span to mark),
+    whatever the passage."""
     body = "DeepResearch Bench 是一个评测深度研究智能体的基准，包含 100 个博士级研究任务。"
     corpus = tmp_path / "long_context_sampled_60.json"
     corpus.write_text(json.dumps([{"title": "基准介绍", "page_body": body}], ensure_ascii=False), encoding="utf-8")
@@ -215,4 +215,4 @@ def test_a_label_claims_its_table_row_and_elsewhere_states_nothing(tmp_path, cap
     assert (row["audit"], row["verdict"]) == ("supported", "supported")
     assert entry["claim"] == "DeepResearch Bench"
     assert (entry["audit"], entry["verdict"], entry["support"]) == ("no_statement", "unsupported", 0.0)
-    assert entry["span"] is not None
+    assert entry["span"] is None and row["span"] is not None

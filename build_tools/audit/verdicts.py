@@ -70,8 +70,8 @@ def audit_citation(
         return Audit("title_only", round(support, 4), claim, None, found[1], verdict=verdict_, held=found[0])
     if not facts.weights and not facts.numbers:  # a reference-list entry: it claims nothing to check
         return Audit("supported", 1.0, claim, None)
-    if states_nothing(claim):  # a label: no passage states it (the span shows where its words are)
-        return Audit("no_statement", 0.0, claim, _span(window), found[1], verdict="unsupported", held=found[0])
+    if states_nothing(claim):  # a label: no passage states it
+        return Audit("no_statement", 0.0, claim, None, found[1], verdict="unsupported", held=found[0])
     numbers_missing = bool(facts.numbers) and bool(facts.numbers - cited.numbers)
     rival, rival_key, rival_window = 0.0, None, None
     compared = (
@@ -96,15 +96,16 @@ def audit_citation(
         status = "supported"
     if status == "supported" or rival <= local:
         rival_key = rival_window = None  # a better chunk is named only beside a flag
+    verdict_ = verdict(support, lacks_name_or_number, status, settings)
     return Audit(
         status,
         round(support, 4),
         claim,
-        _span(window),
+        _span(window) if verdict_ != "unsupported" else None,  # a passage that does not state it has no span to mark
         found[1],
         rival_key,
         _span(rival_window),
         better_terms,
-        verdict(support, lacks_name_or_number, status, settings),
+        verdict_,
         found[0],
     )
