@@ -692,3 +692,22 @@ def test_stepping_to_a_citation_in_a_wide_table_shows_it_with_its_flag(table_rep
             assert tab.evaluate(shown) == [True, True, True, True]
     finally:
         context.close()
+
+
+CENTRED = """id => { const r = document.getElementById(id).getBoundingClientRect();
+  const top = document.querySelector('.md-header').getBoundingClientRect().bottom;
+  return Math.abs((r.top + r.bottom) / 2 - (top + innerHeight) / 2) / (innerHeight - top) }"""
+
+
+@pytest.mark.browser
+def test_arriving_at_a_citation_by_its_address_centres_it(evidence_site, served, tab):
+    """The health page's claims link to `#cite-final-N`: the citation lands centred, as n / p land
+    one, with the sentence it stands for above it, not just under the header; on a page load and
+    when the address's fragment changes."""
+    soup = BeautifulSoup(evidence_site.page("reports/evidence"), "html.parser")
+    anchors = [a["id"] for a in soup.select('.citekb-report[data-section="final"] .citekb-cite[id]')]
+    tab.goto(f"{served}#{anchors[3]}")  # a page load: the browser's own jump first
+    tab.wait_for_load_state("load")
+    assert tab.evaluate(CENTRED, anchors[3]) < 0.15
+    tab.evaluate(f"location.hash = '#{anchors[5]}'")
+    tab.wait_for_function(f"() => ({CENTRED})({anchors[5]!r}) < 0.15")

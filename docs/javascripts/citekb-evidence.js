@@ -153,6 +153,27 @@
     if (bar && at >= 0) announce(bar, list, at, false, 1)
   })
 
+  // A citation the address names (the health page's claims to check link to them) is centred as
+  // n / p centre one, the sentence it stands for in view above it, not left just under the header
+  // where the browser's own jump puts it: on `pageshow`, which comes after that jump, and on
+  // `hashchange`. A page restored from the back/forward cache keeps where the reader left it.
+  function arrive(event) {
+    if (event && event.persisted) return
+    let id
+    try {
+      id = decodeURIComponent(location.hash.slice(1))
+    } catch (error) {
+      return  // a malformed %-escape in the address: nothing to find
+    }
+    const cite = id && document.getElementById(id)
+    if (!cite || !cite.matches(".citekb-cite")) return
+    cite.scrollIntoView({ block: "center", behavior: "instant" })
+    reveal(cite)
+  }
+
+  window.addEventListener("pageshow", arrive)
+  window.addEventListener("hashchange", () => arrive())
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", show)
   else show()
   if (window.document$) window.document$.subscribe(show)  // Material's instant navigation: a new page
