@@ -115,6 +115,8 @@ SUMMARY = {  # the report page's summary at its top (render/reports.py summary_h
     "none": "最终报告没有引用。",
     "then": "，",
     "flags": "⚑ 审计标记",
+    "unjudged": "未判定",
+    "unjudged_why": "已解析，但没有可核对的文字（如图片），不作证据判定",
     "first": "跳到第一处",
 }
 CHECK_NAV = {  # the report page's jump to the next / previous citation to check (citekb-evidence.js)

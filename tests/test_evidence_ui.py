@@ -25,7 +25,7 @@ from helpers import REPO, Build, kb, search_box, serve, write_page
 from build_tools import render
 from build_tools.ingest import Loaded
 from build_tools.knowledge_base import KnowledgeBase, assemble
-from build_tools.messages import CHECK_NAV, FACTS, VERDICT_LABELS
+from build_tools.messages import CHECK_NAV, FACTS, SUMMARY, VERDICT_LABELS
 from build_tools.models import Audit, Corpus, FilePart, FileSource, Report, Source
 from build_tools.stats import stats
 
@@ -190,6 +190,15 @@ def test_the_header_counts_each_verdict_and_the_unresolved_and_links_the_first()
         first = final.select_one(selector)
         bracket = first if first.get("id") else first.find_previous_sibling(class_="citekb-cite", id=True)
         assert href == f"#{bracket['id']}", kind  # the bracket the first one of its kind is in
+
+
+def test_the_resolved_citations_without_a_verdict_are_counted_so_the_figures_add_up():
+    """An image, a file without its text: resolved, no verdict. The header says how many, so the
+    verdicts and these add up to the resolved citations."""
+    soup = page(judged(knowledge(f"甲 {cite(A)}。乙 {cite(B)}。丙 {cite(A, 1)}。"), ["supported", None, "partial"]))
+    figures = [f.get_text() for f in soup.select(".citekb-checks li:first-child .citekb-count")]
+    assert figures[0].endswith(" 3") and figures[-1] == f"{SUMMARY['unjudged']} 1"
+    assert sum(int(f.rsplit(" ", 1)[1]) for f in figures[1:]) == 3
 
 
 def test_a_kind_with_no_citation_is_counted_zero_and_not_linked():

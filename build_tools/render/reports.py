@@ -85,6 +85,9 @@ def summary_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
         verdicts = " · ".join(
             figure("verdict", v, f'<b aria-hidden="true">{VERDICT_MARKS[v]}</b> {VERDICT_LABELS[v]}') for v in VERDICTS
         )
+        unjudged = counts["status", "resolved"] - sum(counts["verdict", v] for v in VERDICTS)
+        if unjudged:  # resolved, no text to check them against (an image, a file without its text)
+            verdicts += f' · <span class="citekb-count" title="{SUMMARY["unjudged_why"]}">{SUMMARY["unjudged"]} {unjudged}</span>'
         lines[0] += f"{SUMMARY['then']}{VERDICT_COUNTS}{verdicts}"
     unresolved = total - counts["status", "resolved"]
     if unresolved or audited:
