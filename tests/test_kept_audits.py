@@ -138,5 +138,5 @@ def test_a_build_of_many_reports_keeps_its_audits_from_a_forked_process(tmp_path
     mkdocs_build(config)
     savers_pids = [int(pid) for pid in savers.read_text().split()]
     assert len(savers_pids) == 1 and savers_pids[0] != os.getpid()  # once, in another process
-    kept = kept_by.load(path, kept_by.code_key(SETTINGS))
+    kept = kept_by.load(path, plugin._AUDIT_CODE)  # as the next build reads it
     assert set(kept.reports) == set(build(root).cited) and len(kept.reports) >= elsewhere
