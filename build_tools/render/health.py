@@ -24,8 +24,8 @@ from .markup import Link, counts_html, esc, html_line, index_table, page_header,
 
 CLAIMS_SHOWN = 10  # claims to check per report on the health page (the report page goes through them all: n / p)
 CLAIMS_OPEN = 3  # reports whose claims to check are shown open (the weakest); the others, one line each until opened
-HEALTH_PLACES = 6
-PLACE_TITLE = 48  # characters of a citing report's title before its numbered places (whole on hover)  # reports linked per row of the health page; the rest are counted
+HEALTH_PLACES = 6  # reports linked per row of the health page; the rest are counted
+PLACE_TITLE = 48  # characters of a citing report's title before its numbered places (whole on hover)
 
 
 def audit_counts_html(audits: Iterable[Audit | None]) -> str:
