@@ -234,6 +234,8 @@ def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[st
                         item = replace(written, citation=citation, source_slug=source)
                     passage = kb.chunks[item.source_slug or ""][item.citation.chunk or 0].text
                     result = audit.audit_citation(item, claim, kb, terms, chunks, settings)
+                    if result is None:  # nothing to check: no verdict (`not_found` names it)
+                        continue
                     facts = audit.Facts.of(claim, terms, settings)
                     cited = chunks(item.source_slug or "", item.citation.chunk or 0)
                     lacks = bool((facts.names | facts.numbers) - facts.found(cited.text, cited.numbers))

@@ -54,9 +54,11 @@ def audit_citation(
     terms: CorpusTerms,
     chunks: Chunks,
     settings: AuditSettings = SETTINGS,
-) -> Audit:
+) -> Audit | None:
     """One resolved long_context citation's evidence: verdict, support, the facts held and missing,
-    span, status and a better chunk."""
+    span, status and a better chunk; None when the citation has no words before it to check (a
+    reference-list entry): not judged, neither supported nor not (the report header counts it
+    among the resolved citations without a verdict)."""
     slug, number = item.source_slug or "", item.citation.chunk or 0
     cited = chunks(slug, number)
     facts = Facts.of(claim, terms, settings)
@@ -69,8 +71,8 @@ def audit_citation(
     if cited.text.strip() == fold(kb.loaded.sources[slug].title).strip():
         verdict_ = verdict(support, lacks_name_or_number, "title_only", settings)
         return Audit("title_only", round(support, 4), claim, None, found[1], verdict=verdict_, held=found[0])
-    if not facts.weights and not facts.numbers:  # a reference-list entry: it claims nothing to check
-        return Audit("supported", 1.0, claim, None)
+    if not facts.weights and not facts.numbers:  # a reference-list entry: nothing to check, no verdict
+        return None
     if states_nothing(claim):  # a label: no passage states it
         return Audit("no_statement", 0.0, claim, None, found[1], verdict="unsupported", held=found[0])
     numbers_missing = bool(facts.numbers) and bool(facts.numbers - cited.numbers)
