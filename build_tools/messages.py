@@ -79,6 +79,10 @@ FILE_NOTES = {
     "as_text": "本站把这个文件作为纯文本发布（浏览器直接打开网页、SVG、XML 或脚本文件会运行其中的代码）；“下载原文件”保存的仍是原文件。",
     "no_image": "这幅 SVG 图像超过 {limit} KiB（或已无法读取），不在此显示；请下载原文件查看。",
 }
+SOURCE_BACKLINKS = {  # a source's chunk: the reports' sentences citing it (render/sources.py)
+    "heading": "引用此处的报告（{count} 处）",
+    "cited": "被引用 {count} 处",  # a chunk's number in the bar above its source
+}
 FILE_BACKLINKS = {  # a task file's page: the sentences citing it, after its content (render/files.py)
     "heading": "引用此文件的报告（{count} 处）",
     "jump": "被引用 {count} 处",

@@ -18,6 +18,7 @@ from ..messages import (
     OVERLAP,
     PERMALINK,
     RULE_LABELS,
+    SOURCE_BACKLINKS,
 )
 from ..models import Chunk, Removal, Source
 from ..paths import (
@@ -83,7 +84,8 @@ def backlink_items(links: list[Backlink], link: Link) -> str:
 def backlinks_html(links: list[Backlink], link: Link) -> str:
     if not links:
         return ""
-    return f'<aside class="citekb-backlinks"><p>引用此处的报告（{len(links)}）</p><ul>{backlink_items(links, link)}</ul></aside>'
+    heading = SOURCE_BACKLINKS["heading"].format(count=len(links))  # citations: a report may cite it twice
+    return f'<aside class="citekb-backlinks"><p>{heading}</p><ul>{backlink_items(links, link)}</ul></aside>'
 
 
 def web_link(value: str) -> str:
@@ -96,7 +98,7 @@ def web_link(value: str) -> str:
 def chunk_nav_link(kb: KnowledgeBase, slug: str, index: int) -> str:
     """A chunk's number in the bar above a source; the cited ones stand out, with how often."""
     cited = len(kb.backlinks.get((slug, index), []))
-    mark = f' class="citekb-cited" title="被引用 {cited} 次"' if cited else ""
+    mark = f' class="citekb-cited" title="{SOURCE_BACKLINKS["cited"].format(count=cited)}"' if cited else ""
     return f'<a href="#{chunk_anchor(index)}"{mark}>{index}</a>'
 
 
