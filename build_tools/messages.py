@@ -83,6 +83,19 @@ SOURCE_BACKLINKS = {  # a source's chunk: the reports' sentences citing it (rend
     "heading": "引用此处的报告（{count} 处）",
     "cited": "被引用 {count} 处",  # a chunk's number in the bar above its source
 }
+SOURCE_PAGE = {  # a source's page and the sources' list (render/sources.py)
+    "chunks": "块数",
+    "characters": "字符数",
+    "origins": "出处文件",
+    "hidden_note": "已隐藏 {count} 字的抓取模板内容（点击展开）；块编号与研究流水线的检索器一致。",
+    "hidden": "已隐藏：{rule}（{count} 字）",
+    "untitled": "(无标题)",
+    "list_title": "来源",
+    "list_lead": "{sources} 篇抓取文档，{files} 个任务文件。",
+    "list_heads": ("标题", "块数", "出处"),
+    "files_heading": "任务文件",
+    "files_heads": ("文件", "类型", "位置"),
+}
 FILE_BACKLINKS = {  # a task file's page: the sentences citing it, after its content (render/files.py)
     "heading": "引用此文件的报告（{count} 处）",
     "jump": "被引用 {count} 处",
@@ -203,6 +216,18 @@ HEALTH_CHECKS = {  # the health page's claims to check (render/health.py)
     "no_claim": "（无）",
     "more": "另有 {count} 处未列出，请在报告页逐一查看。",
     "column": "证据判定",  # the per-report table's column of verdict counts
+}
+HEALTH_PAGE = {  # the health page's headings and leads (render/health.py)
+    "title": "引用健康度",
+    "lead": "所有报告的最终版本共 {count} 处引用：",
+    "all_resolved": "所有引用均已解析。",
+    "invented": "疑似编造的标题",
+    "invented_lead": "{count} 个语料标题在整个知识库中找不到任何来源或任务文件，多半是模型编造的。",
+    "invented_heads": ("引用的标题", "次数", "出现位置"),
+    "status": "{label}（{count} 处，{kinds} 种）",
+    "reports": "各报告",
+    "report_heads": ("报告", "引用状态"),
+    "audit_column": "证据审计",
 }
 HEALTH_GROUPS = {  # the health page's unresolved citations, one line per reason (render/health.py)
     "count": "{count} 处 · {names} 种",

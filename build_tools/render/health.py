@@ -11,6 +11,7 @@ from ..messages import (
     FACTS,
     HEALTH_CHECKS,
     HEALTH_GROUPS,
+    HEALTH_PAGE,
     STATUS_LABELS,
     VERDICT_COUNTS,
     VERDICT_LABELS,
@@ -190,7 +191,8 @@ def health_page(kb: KnowledgeBase, link: Link, kept: ClaimsKept | None = None) -
             if lookup.invented(item):
                 invented.setdefault(name, []).append((cited, anchor))
 
-    parts = [page_header("引用健康度", f"所有报告的最终版本共 {sum(total.values())} 处引用：{counts_html(total)}")]
+    lead = HEALTH_PAGE["lead"].format(count=sum(total.values())) + counts_html(total)
+    parts = [page_header(HEALTH_PAGE["title"], lead)]
     audited = any(kb.audits.values())
     to_check = [(c, found) for _, c in sorted(kb.cited.items()) if (found := claims_to_check(kb, c))]
     if audited:
@@ -198,22 +200,23 @@ def health_page(kb: KnowledgeBase, link: Link, kept: ClaimsKept | None = None) -
         jump = f' · <a href="#weakest">{HEALTH_CHECKS["heading"]}</a>' if to_check else ""
         parts.append(f'<p class="citekb-lead">{VERDICT_COUNTS}{verdict_counts_html(every_audit)}{jump}</p>')
     if not groups:
-        parts.append("<p>所有引用均已解析。</p>")
+        parts.append(f"<p>{HEALTH_PAGE['all_resolved']}</p>")
     if invented:
         rows = [
             f"<tr><td>{esc(name)}</td><td>{len(found)}</td><td>{places_html(found, link)}</td></tr>"
             for name, found in sorted(invented.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         ]
         parts += [
-            '<h2 id="invented">疑似编造的标题</h2>',
-            f"<p>{len(invented)} 个语料标题在整个知识库中找不到任何来源或任务文件，多半是模型编造的。</p>",
-            index_table(("引用的标题", "次数", "出现位置"), rows),
+            f'<h2 id="invented">{HEALTH_PAGE["invented"]}</h2>',
+            f"<p>{HEALTH_PAGE['invented_lead'].format(count=len(invented))}</p>",
+            index_table(HEALTH_PAGE["invented_heads"], rows),
         ]
     for status in (s for s in STATUS_LABELS if s in groups):
         distinct = groups[status]
         count = sum(len(found) for found in distinct.values())
         parts += [
-            f'<h2 id="status-{status}">{STATUS_LABELS[status]}（{count} 处，{len(distinct)} 种）</h2>',
+            f'<h2 id="status-{status}">'
+            f"{HEALTH_PAGE['status'].format(label=STATUS_LABELS[status], count=count, kinds=len(distinct))}</h2>",
             *(reason_html(status, reason, names, link) for reason, names in by_reason(distinct)),
         ]
     rows = [
@@ -228,8 +231,14 @@ def health_page(kb: KnowledgeBase, link: Link, kept: ClaimsKept | None = None) -
         for slug, c in sorted(kb.cited.items())
     ]
     parts += [
-        '<h2 id="reports">各报告</h2>',
-        index_table(("报告", "引用状态", HEALTH_CHECKS["column"], "证据审计")[: 4 if audited else 2], rows),
+        f'<h2 id="reports">{HEALTH_PAGE["reports"]}</h2>',
+        index_table(
+            (
+                *HEALTH_PAGE["report_heads"],
+                *((HEALTH_CHECKS["column"], HEALTH_PAGE["audit_column"]) if audited else ()),
+            ),
+            rows,
+        ),
     ]
     if to_check:
 

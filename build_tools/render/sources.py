@@ -19,6 +19,7 @@ from ..messages import (
     PERMALINK,
     RULE_LABELS,
     SOURCE_BACKLINKS,
+    SOURCE_PAGE,
 )
 from ..models import Chunk, Removal, Source
 from ..paths import (
@@ -62,8 +63,9 @@ def chunk_html(text: str, chunk: Chunk, neighbours: tuple[Chunk | None, Chunk | 
                 body = f'<span class="citekb-boilerplate-inline" data-rule="{rule}" title="{RULE_LABELS.get(rule, rule)}">{body}</span>'
             elif rule:
                 body = (
-                    f'<details class="citekb-boilerplate" data-rule="{rule}"><summary>已隐藏：'
-                    f"{RULE_LABELS.get(rule, rule)}（{len(piece)} 字）</summary>{body}</details>"
+                    f'<details class="citekb-boilerplate" data-rule="{rule}"><summary>'
+                    f"{SOURCE_PAGE['hidden'].format(rule=RULE_LABELS.get(rule, rule), count=len(piece))}</summary>"
+                    f"{body}</details>"
                 )
             if piece_end <= overlap_until:
                 body = f'<span class="citekb-overlap" title="{OVERLAP.format(number=previous.index)}">{body}</span>'
@@ -106,20 +108,18 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
     chunks = kb.chunks[source.slug]
     removals = kb.removals[source.slug]
     text = source.text
-    meta = [("块数", esc(str(len(chunks)))), ("字符数", esc(str(len(text))))]
+    meta = [(SOURCE_PAGE["chunks"], esc(str(len(chunks)))), (SOURCE_PAGE["characters"], esc(str(len(text))))]
     meta += [
         (META_LABELS.get(key, key), esc(KIND_LABELS.get(value, value)) if key == "kind" else web_link(value))
         for key, value in sorted(source.meta.items())
     ]
-    meta.append(("出处文件", esc("、".join(source.origins))))
+    meta.append((SOURCE_PAGE["origins"], esc("、".join(source.origins))))
     hidden = sum(r.end - r.start for r in removals)
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in meta)
     parts = [
         page_header(source.title),
         f'<table class="citekb-meta">{rows}</table>',
-        f'<p class="citekb-note">已隐藏 {hidden} 字的抓取模板内容（点击展开）；块编号与研究流水线的检索器一致。</p>'
-        if hidden
-        else "",
+        f'<p class="citekb-note">{SOURCE_PAGE["hidden_note"].format(count=hidden)}</p>' if hidden else "",
         backlinks_html(kb.backlinks.get((source.slug, None), []), link),
         '<nav class="citekb-chunk-nav">'
         + " ".join(chunk_nav_link(kb, source.slug, c.index) for c in chunks)
@@ -154,7 +154,7 @@ def filter_html() -> str:
 
 def sources_index(kb: KnowledgeBase, link: Link) -> str:
     rows = "".join(
-        f'<tr><td><a href="{esc(link(source_path(s.slug)))}">{esc(s.title or "(无标题)")}</a></td>'
+        f'<tr><td><a href="{esc(link(source_path(s.slug)))}">{esc(s.title or SOURCE_PAGE["untitled"])}</a></td>'
         f"<td>{len(kb.chunks[s.slug])}</td><td>{esc('、'.join(origin_file(o) for o in s.origins))}</td></tr>"
         for s in sorted(kb.loaded.sources.values(), key=lambda s: (s.title, s.slug))
     )
@@ -164,10 +164,14 @@ def sources_index(kb: KnowledgeBase, link: Link) -> str:
         for f in sorted(kb.loaded.files.values(), key=lambda f: f.path)
     )
     parts = [
-        page_header("来源", f"{len(kb.loaded.sources)} 篇抓取文档，{len(kb.loaded.files)} 个任务文件。"),
+        page_header(
+            SOURCE_PAGE["list_title"],
+            SOURCE_PAGE["list_lead"].format(sources=len(kb.loaded.sources), files=len(kb.loaded.files)),
+        ),
         filter_html(),
-        index_table(("标题", "块数", "出处"), rows, FILTERED),
+        index_table(SOURCE_PAGE["list_heads"], rows, FILTERED),
     ]
     if files:
-        parts.append('<h2 id="files">任务文件</h2>' + index_table(("文件", "类型", "位置"), files, FILTERED))
+        heading = f'<h2 id="files">{SOURCE_PAGE["files_heading"]}</h2>'
+        parts.append(heading + index_table(SOURCE_PAGE["files_heads"], files, FILTERED))
     return "\n".join(parts)
