@@ -196,8 +196,27 @@ RANKING = {  # the comparison page's ranking (render/comparison.py, stats.ranked
     "tasks": "按任务查看（{count} 个任务）",
     "details": "全部数字（按配置，最终报告）",
 }
+REPORT_PAGE = {  # a report's page (render/reports.py) and its validation section (render/changes.py)
+    "task": "任务",
+    "corpus": "语料",
+    "no_corpus": "未指定",
+    "file": "文件",
+    "docx_folder": "知识库文件夹",  # the folder argument of the DOCX export's command
+    "validation": "验证改动",
+    "unchanged": "验证没有改动这份报告：原始版本与最终版本相同。",
+    "original": "原始报告（验证前）",
+    "summary": "运行摘要",
+    "summary_as_is": "流水线输出的摘要（原样）",
+    "before": "验证前引用：",
+    "citation_diff": "引用变化",
+    "no_citation_change": "引用没有变化。",
+    "text_diff": "文本差异",
+}
 REPORTS_INDEX = {  # the reports index (render/reports.py) and its filters (citekb-report-filters.js)
+    "title": "报告",
     "lead": "{count} 份研究报告，按任务分组；点击引用即可阅读被引用的原文块。",
+    "task_count": "（{count} 份）",
+    "heads": ("报告", "引用状态"),
     "filters": "筛选报告",
     "task": "任务",
     "model": "模型",

@@ -15,6 +15,7 @@ from ..messages import (
     CHANGES_TABLE,
     DIFF_SAME,
     KIND_LABELS,
+    REPORT_PAGE,
     STATUS_LABELS,
     UNRESOLVED,
     VERDICT_LABELS,
@@ -125,14 +126,14 @@ def validation_html(cited: CitedReport, link: Link, audits: list[Audit | None] |
     rows = change_rows(cited, audits, places)
     report = cited.report
     return (
-        f"<p>验证前引用：{counts_html(status_counts(cited.original))}</p>\n\n"
-        + section_heading("citation-diff", "引用变化", 3)
+        f"<p>{REPORT_PAGE['before']}{counts_html(status_counts(cited.original))}</p>\n\n"
+        + section_heading("citation-diff", REPORT_PAGE["citation_diff"], 3)
         + (
             index_table((CHANGES_TABLE[c] for c in CHANGE_COLUMNS), rows, "citekb-index citekb-changes") + "\n"
             if rows
-            else "<p>引用没有变化。</p>\n"
+            else f"<p>{REPORT_PAGE['no_citation_change']}</p>\n"
         )
-        + section_heading("text-diff", "文本差异", 3)
+        + section_heading("text-diff", REPORT_PAGE["text_diff"], 3)
         + text_diff_html(
             without_citations(report.original or "", cited.original), without_citations(report.final, cited.final)
         )

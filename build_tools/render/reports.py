@@ -16,8 +16,10 @@ from ..messages import (
     EXPORT,
     FAILURE_LABELS,
     META_LABELS,
+    REPORT_PAGE,
     REPORTS_INDEX,
     RUN_TITLE,
+    SECTION_LABELS,
     STATUS_LABELS,
     SUMMARY,
     UNRESOLVED,
@@ -146,19 +148,22 @@ def export_links(cited: CitedReport, link: Link) -> str:
         f'<a href="{esc(link(export_path(slug, format)))}" download="{esc(slug)}.{format}">{EXPORT[format]}</a>'
         for format in EXPORT_FILES
     )
-    command = f"kb export {slug} --sources 知识库文件夹 --format docx --out {slug}.docx"
+    command = f"kb export {slug} --sources {REPORT_PAGE['docx_folder']} --format docx --out {slug}.docx"
     return f'<p class="citekb-export">{EXPORT["links"]}{links} · {EXPORT["docx"]}<code>{esc(command)}</code></p>\n'
 
 
 def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     report = cited.report
-    meta = [("任务", report.task or "—"), ("语料", report.corpus or "未指定")]
+    meta = [
+        (REPORT_PAGE["task"], report.task or "—"),
+        (REPORT_PAGE["corpus"], report.corpus or REPORT_PAGE["no_corpus"]),
+    ]
     meta += [
         (META_LABELS.get(k, k), reason.chinese() if (reason := Reason.read(v)) else v)
         for k, v in sorted(report.meta.items())
         if k != "summary"
     ]
-    meta.append(("文件", report.path))
+    meta.append((REPORT_PAGE["file"], report.path))
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in meta)
     parts = [
         page_header(report.title),
@@ -172,31 +177,31 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
     ]
     if report.query:
         parts.append(
-            section_heading("query", "查询")
+            section_heading("query", SECTION_LABELS["query"])
             + f'<blockquote class="citekb-query"><p>{esc(report.query.strip())}</p></blockquote>\n'
         )
     parts.append(
-        section_heading("final", "最终报告")
+        section_heading("final", SECTION_LABELS["final"])
         + report_html(report.final, cited.final, kb, link, "final", kb.audits.get(report.slug))
         + "\n"
     )
     if report.original is not None and unchanged(report):
-        parts.append(
-            section_heading("validation", "验证改动") + "<p>验证没有改动这份报告：原始版本与最终版本相同。</p>\n"
-        )
+        parts.append(section_heading("validation", REPORT_PAGE["validation"]) + f"<p>{REPORT_PAGE['unchanged']}</p>\n")
     elif report.original is not None:
         parts.append(
-            section_heading("validation", "验证改动") + validation_html(cited, link, kb.audits.get(report.slug)) + "\n"
+            section_heading("validation", REPORT_PAGE["validation"])
+            + validation_html(cited, link, kb.audits.get(report.slug))
+            + "\n"
         )
         parts.append(
-            section_heading("original", "原始报告（验证前）")
+            section_heading("original", REPORT_PAGE["original"])
             + report_html(report.original, cited.original, kb, link, "original")
             + "\n"
         )
     if report.meta.get("summary"):
         parts.append(
-            section_heading("summary", "运行摘要")
-            + '<details class="citekb-summary"><summary>流水线输出的摘要（原样）</summary>'
+            section_heading("summary", REPORT_PAGE["summary"])
+            + f'<details class="citekb-summary"><summary>{REPORT_PAGE["summary_as_is"]}</summary>'
             f'<div class="citekb-text">{esc(report.meta["summary"])}</div></details>\n'
         )
     return "\n".join(parts)
@@ -268,10 +273,13 @@ def reports_index(kb: KnowledgeBase, link: Link) -> str:
     for _, cited in sorted(kb.cited.items(), key=lambda item: item[1].report.title):
         by_task.setdefault(cited.report.task or "—", []).append(cited)
     sections = [
-        f'<section class="citekb-task"><h2 id="task-{esc(task)}">{esc(RUN_TITLE.format(task=task))}（{len(group)} 份）</h2>'
-        + index_table(("报告", "引用状态"), (report_row(c, link) for c in group))
+        f'<section class="citekb-task"><h2 id="task-{esc(task)}">{esc(RUN_TITLE.format(task=task))}'
+        f"{REPORTS_INDEX['task_count'].format(count=len(group))}</h2>"
+        + index_table(REPORTS_INDEX["heads"], (report_row(c, link) for c in group))
         + "</section>"
         for task, group in sorted(by_task.items())
     ]
     lead = REPORTS_INDEX["lead"].format(count=len(kb.cited))
-    return page_header("报告", lead) + filters([c.report for c in kb.cited.values()]) + "\n".join(sections)
+    return (
+        page_header(REPORTS_INDEX["title"], lead) + filters([c.report for c in kb.cited.values()]) + "\n".join(sections)
+    )
