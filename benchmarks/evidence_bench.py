@@ -112,6 +112,12 @@ def _all_cases(kb: KnowledgeBase) -> Iterator[tuple[Case, Resolved]]:
 ALTERNATE = ">"  # a written case's key, ALTERNATE, the other chunk: `slug@final@1234#5>source-slug#6`
 
 
+def other_chunk(key: str) -> tuple[str, int]:
+    """The (source slug, chunk) an alternate case's key names after ALTERNATE."""
+    slug, _, number = key.rpartition(ALTERNATE)[2].rpartition("#")
+    return slug, int(number)
+
+
 def alternates(kb: KnowledgeBase, settings: audit.AuditSettings = audit.SETTINGS) -> list[Case]:
     """The written cases' claims against chunks the writers did not cite, for a judged set larger
     than the citations of a small output: per claim, the cited source's chunks before and after the
@@ -166,10 +172,10 @@ def searched(kb: KnowledgeBase, site: Path, judged: Iterable[str]) -> list[Case]
     claims = {case.key: case.claim for case, _ in written}
     seen = {(case.claim, case.passage) for case, _ in written}
     for key in judged:
-        first, _, other = key.partition(ALTERNATE)
-        if other and first in claims:
-            slug, _, number = other.rpartition("#")
-            seen.add((claims[first], kb.chunks[slug][int(number)].text))
+        first = key.partition(ALTERNATE)[0]
+        if ALTERNATE in key and first in claims:
+            slug, number = other_chunk(key)
+            seen.add((claims[first], kb.chunks[slug][number].text))
     judged, found, asked = set(judged), [], set()
     for case, item in written:
         corpus = kb.loaded.corpora.get(kb.cited[case.key.split("@")[0]].report.corpus or "")
@@ -229,8 +235,8 @@ def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[st
                 for case_key in [key] * (key in keys) + alternate_keys.get(key, []):
                     item = written
                     if ALTERNATE in case_key:  # the same claim, another chunk cited
-                        source, _, number = case_key.rpartition(ALTERNATE)[2].rpartition("#")
-                        citation = replace(written.citation, chunk=int(number))
+                        source, number = other_chunk(case_key)
+                        citation = replace(written.citation, chunk=number)
                         item = replace(written, citation=citation, source_slug=source)
                     passage = kb.chunks[item.source_slug or ""][item.citation.chunk or 0].text
                     result = audit.audit_citation(item, claim, kb, terms, chunks, settings)

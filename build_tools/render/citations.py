@@ -191,10 +191,16 @@ def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
         href = span_href(link(chunk_path(slug, number)), audit.better_span)
         words = SUGGESTION.format(title=short(kb.loaded.sources[slug].title), chunk=CHUNK.format(number=number))
         suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">{html_line(words)}</a>'
+    reason = html_line(audit_reason(audit, kb))
     return (
-        f'<span class="citekb-audit" data-audit="{audit.status}" title="{html_line(audit_reason(audit, kb))}">'
-        f'<span class="citekb-audit-label">⚑ {AUDIT_LABELS[audit.status]}：</span>{html_line(audit_reason(audit, kb))}{suggestion}</span>'
+        f'<span class="citekb-audit" data-audit="{audit.status}" title="{reason}">'
+        f'<span class="citekb-audit-label">{flag_label(audit)}</span>{reason}{suggestion}</span>'
     )
+
+
+def flag_label(audit: Audit) -> str:
+    """What a flag says first: ⚑ and the status's label."""
+    return f"⚑ {AUDIT_LABELS[audit.status]}："
 
 
 def flag_line(audit: Audit, kb: KnowledgeBase) -> str:
@@ -202,8 +208,7 @@ def flag_line(audit: Audit, kb: KnowledgeBase) -> str:
     the citation (a step with n / p opens it)."""
     if audit.status not in FLAGGED:
         return ""
-    reason = f"⚑ {AUDIT_LABELS[audit.status]}：{audit_reason(audit, kb)}"
-    return f'<small class="citekb-facts" data-facts="flag">{html_line(reason)}</small>'
+    return f'<small class="citekb-facts" data-facts="flag">{html_line(flag_label(audit) + audit_reason(audit, kb))}</small>'
 
 
 def verdict_mark(verdict: str) -> str:

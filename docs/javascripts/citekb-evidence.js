@@ -74,9 +74,13 @@
     if (current) current.classList.remove("citekb-current")
     current = cite
     cite.classList.add("citekb-current")
+    centre(cite)
+    cite.focus({ preventScroll: true })
+  }
+
+  function centre(cite) {
     cite.scrollIntoView({ block: "center", behavior: "instant" })
     reveal(cite)
-    cite.focus({ preventScroll: true })
   }
 
   // A citation in a table wider than the page scrolls sideways with it: its cell is brought into
@@ -166,9 +170,7 @@
       return  // a malformed %-escape in the address: nothing to find
     }
     const cite = id && document.getElementById(id)
-    if (!cite || !cite.matches(".citekb-cite")) return
-    cite.scrollIntoView({ block: "center", behavior: "instant" })
-    reveal(cite)
+    if (cite && cite.matches(".citekb-cite")) centre(cite)
   }
 
   window.addEventListener("pageshow", arrive)
