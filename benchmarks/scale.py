@@ -294,6 +294,15 @@ class BuildRun:
     cpu_utilisation: float = 0.0  # cpu_seconds / seconds: 1.0 is one core busy throughout, 2.0 both
 
 
+def cold_start(kb_root: Path, cache: Path, site: Path) -> None:
+    """What a cold build of `kb_root` starts without: the term cache, the last run's stored pages
+    and kept audits, the site."""
+    cache.unlink(missing_ok=True)
+    shutil.rmtree(page_cache.folder(REPO, kb_root), ignore_errors=True)
+    stored.kept_file(REPO, kb_root).unlink(missing_ok=True)
+    shutil.rmtree(site, ignore_errors=True)
+
+
 def run_build(command: list[str], env: dict[str, str], timeout: float) -> BuildRun:
     """Wall time, CPU time and peak RSS of the child (os.wait4: its own and those of the processes
     it waited for, such as the audit's workers), killed at the timeout."""
@@ -542,10 +551,7 @@ def bench(
     warm_title = edited_source(kb_root)[0]
     for number in range(1, runs + 1):
         of = f" (run {number} of {runs})" if runs > 1 else ""
-        cache.unlink(missing_ok=True)
-        shutil.rmtree(page_cache.folder(REPO, kb_root), ignore_errors=True)  # the last run's pages
-        stored.kept_file(REPO, kb_root).unlink(missing_ok=True)  # and its audits
-        shutil.rmtree(site, ignore_errors=True)
+        cold_start(kb_root, cache, site)
         progress(f"bench: cold build{of}")
         measured["cold"].append(asdict(run_build(command, env, timeout)))
         if not sizes:

@@ -127,3 +127,20 @@ def test_pagefind_side_finds_a_phrase_in_the_chunk_that_holds_it(shipped, tmp_pa
     assert [measured["results"][0][0]] == sorted(holding(english))
     assert len(measured["results"][1]) >= 2 and set(measured["results"][1]) <= holding(chinese)
     assert any(path.suffix == ".pf_fragment" for path in served)  # the pages' data came from Pagefind's own files
+
+
+def test_the_audit_build_bench_times_cold_builds_with_the_audit_on_and_off(tmp_path):
+    """`python -m benchmarks.audit_build`: pairs of cold builds, audit on then off, each from a cold
+    start (the off build finds no audits kept by the on build before it, and keeps none)."""
+    from fixtures import make_sample_kb
+
+    from benchmarks.audit_build import measure
+    from benchmarks.scale import REPO
+    from build_tools.audit import stored
+
+    kb = make_sample_kb(tmp_path / "kb")
+    result = measure(kb, 1, tmp_path / "work", 300)
+    assert result["on"]["ok"] and result["off"]["ok"] and result["on"]["runs"] == result["off"]["runs"] == 1
+    assert not stored.kept_file(REPO, kb).exists()
+    ratio = result["on_over_off"]["seconds"]
+    assert ratio["median"] == round(result["on"]["seconds"] / result["off"]["seconds"], 3) == ratio["range"][0]

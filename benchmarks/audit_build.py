@@ -1,0 +1,71 @@
+"""The audit's share of a cold build (issue 27, point 7): `mkdocs build -q` of the project over a
+knowledge-base folder with the audit on (`CITEKB_AUDIT=true`) and off, in turn, each from a cold
+start (`scale.cold_start`: no term cache, stored pages, kept audits or site), after a warm-up of
+each; the figures of each side (median and range) and, pair by pair, on over off.
+
+    .venv/bin/python -m benchmarks.audit_build KB [--pairs 3] [--work DIR] [--timeout 1800]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from benchmarks.scale import REPO, BuildRun, cold_start, run_build, summarize
+
+
+def ratios(pairs: list[tuple[BuildRun, BuildRun]], figure: str) -> dict:
+    """Each pair's on / off of one figure: their median and [min, max]."""
+    found = [getattr(on, figure) / getattr(off, figure) for on, off in pairs if getattr(off, figure)]
+    if not found:
+        return {}
+    return {"median": round(statistics.median(found), 3), "range": [round(min(found), 3), round(max(found), 3)]}
+
+
+def measure(kb: Path, pairs: int, work: Path, timeout: float) -> dict:
+    cache, site = work / "terms.marshal", work / "site"
+    command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(REPO / "mkdocs.yml"), "-d", str(site)]
+    env = {**os.environ, "CITEKB_SOURCES": str(kb), "CITEKB_CACHE": str(cache), "NO_MKDOCS_2_WARNING": "1"}
+
+    def cold(audit: bool) -> BuildRun:
+        cold_start(kb, cache, site)
+        return run_build(command, {**env, "CITEKB_AUDIT": "true" if audit else "false"}, timeout)
+
+    for audit in (True, False):  # the warm-ups: the interpreter's and the disk's caches
+        cold(audit)
+    runs = []
+    for number in range(1, pairs + 1):
+        print(f"audit_build: pair {number} of {pairs}", file=sys.stderr)
+        runs.append((cold(True), cold(False)))
+    return {
+        "kb": str(kb),
+        "pairs": pairs,
+        "on": summarize([asdict(on) for on, _ in runs]),
+        "off": summarize([asdict(off) for _, off in runs]),
+        "on_over_off": {figure: ratios(runs, figure) for figure in ("seconds", "cpu_seconds")},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("kb", type=Path)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--work", type=Path, help="where the site and term cache go (default: a new temporary folder)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds, per build")
+    args = parser.parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="citekb-audit-build-"))
+    work.mkdir(parents=True, exist_ok=True)
+    result = measure(args.kb.resolve(), args.pairs, work, args.timeout)
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0 if result["on"]["ok"] and result["off"]["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
