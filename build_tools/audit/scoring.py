@@ -115,16 +115,21 @@ class Folded:
         held = set(self.present(evidence))
         return held | (evidence.numbers & self.numbers) if evidence.numbers else held  # most claims have none
 
-    def best(self, evidence: Evidence, above: float = -1.0) -> tuple[float, Window | None]:
+    def whole(self, evidence: Evidence) -> float:
+        """The whole chunk's share of the claim: no window of it scores more, nor the chunk (`best`)."""
+        words = self.present(evidence)
+        shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
+        return evidence.share(set(words), shared_numbers, words)
+
+    def best(self, evidence: Evidence) -> tuple[float, Window | None]:
         """The chunk's score (its best window's mixed with the whole chunk's, `chunk_weight`) and the
         best window (None when no window holds any of the claim): one-sentence windows first, then
         two, the first of equal scores kept. Only windows holding some of the claim are scored, and
-        only the claim's words found in the chunk looked for. A chunk that cannot score above
-        `above` (its whole-chunk share bounds its score) is not looked into: (0.0, None)."""
+        only the claim's words found in the chunk looked for."""
         words = self.present(evidence)
         shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
         whole = evidence.share(set(words), shared_numbers, words)
-        if not (words or shared_numbers) or whole <= above:
+        if not (words or shared_numbers):
             return 0.0, None
         found = self._found(evidence, words)
         numbers: dict[int, frozenset[str]] = {}

@@ -8,7 +8,7 @@ from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
 from ..models import Audit, Resolved
 from .claims import CorpusTerms, Facts, states_nothing
-from .scoring import Chunks, Window, proposed
+from .scoring import Chunks, Folded, Window, proposed
 from .settings import SETTINGS, AuditSettings
 
 
@@ -34,17 +34,49 @@ def verdict(support: float, lacks_name_or_number: bool, status: str, settings: A
 _ROUNDING = 1e-9  # a score's float sum may pass 1 by a few ulps
 
 
-def rivals_matter(local: float, numbers_missing: bool, settings: AuditSettings = SETTINGS) -> bool:
+def rivals_matter(local: float, numbers_missing: bool, settings: AuditSettings = SETTINGS, reach: float = 1.0) -> bool:
     """Whether the chunks compared with the cited one can change its audit, the cited chunk scoring
-    `local`. No chunk scores above 1, so none is better (`better_margin`, `better_ratio`) than one
-    scoring above 1 - better_margin or 1 / better_ratio, nor makes it `weak` from
-    weak × max(1, full_score) on; but the best of them is named beside a number missing. Most
-    cited chunks of real reports score that much (35 of the pipeline's 66): their audit compares
-    nothing."""
+    `local` and none of them more than `reach` (1 before they are looked at; then the highest of
+    their whole shares, `Folded.whole`, which bounds a chunk's score). One that does not score above
+    `local` is never named; one that does is named beside a number missing, and otherwise only where
+    it is better by the margins (`better_margin`, `better_ratio`) or makes the cited chunk `weak`
+    (below weak × max(reach, full_score)). Most cited chunks of real reports score so high that
+    none can be (35 of the pipeline's 66): their audit compares nothing."""
+    top = reach + _ROUNDING  # a score's float sum may pass its bound by a few ulps
+    if top <= local:
+        return False
     if numbers_missing:
         return True
-    unbeatable = local + settings.better_margin > 1 + _ROUNDING or local * settings.better_ratio > 1 + _ROUNDING
-    return not (unbeatable and local >= settings.weak * max(1.0, settings.full_score))
+    unbeatable = local + settings.better_margin > top or local * settings.better_ratio > top
+    return not (unbeatable and local >= settings.weak * max(top, settings.full_score))
+
+
+def best_rival(
+    facts: Facts,
+    compared: list[tuple[tuple[str, int], Folded]],
+    local: float,
+    numbers_missing: bool,
+    settings: AuditSettings = SETTINGS,
+) -> tuple[float, tuple[str, int] | None, Window | None]:
+    """Of the chunks compared, the one scoring most above `local` (the first of equals), its score
+    and best window; (0.0, None, None) when none does, or none could change the audit
+    (`rivals_matter`, from their whole shares). A chunk's whole share bounds its score
+    (`Folded.whole`): only one that can pass the best so far is scored, the highest shares first.
+    The same chunk as scoring each in turn, with fewer scored: most compared chunks are not."""
+    wholes = [chunk.whole(facts) for _, chunk in compared]
+    if not rivals_matter(local, numbers_missing, settings, max(wholes, default=0.0)):
+        return 0.0, None, None
+    rival, at, window = 0.0, -1, None
+    for n in sorted(range(len(compared)), key=lambda n: -wholes[n]):  # stable: equals in their order
+        floor = max(local, rival)
+        if wholes[n] < floor:
+            break  # and so are the rest
+        if wholes[n] == floor and not (at >= 0 and n < at):
+            continue  # at most equal to the best so far, which comes first (or is the cited chunk)
+        score, best = compared[n][1].best(facts)
+        if score > local and (score > rival or (score == rival and n < at)):
+            rival, at, window = score, n, best
+    return (rival, compared[at][0], window) if at >= 0 else (0.0, None, None)
 
 
 def audit_citation(
@@ -76,14 +108,12 @@ def audit_citation(
     if states_nothing(claim):  # a label: no passage states it
         return Audit("no_statement", 0.0, claim, None, found[1], verdict="unsupported", held=found[0])
     numbers_missing = bool(facts.numbers) and bool(facts.numbers - cited.numbers)
-    rival, rival_key, rival_window = 0.0, None, None
     compared = (
         proposed(facts, terms, (slug, number), settings) if rivals_matter(local, numbers_missing, settings) else []
     )
-    for key in compared:
-        score, best = chunks(*key).best(facts, above=max(local, rival))  # only a higher score matters
-        if score > rival:
-            rival, rival_key, rival_window = score, key, best
+    rival, rival_key, rival_window = best_rival(
+        facts, [(key, chunks(*key)) for key in compared], local, numbers_missing, settings
+    )
     relative = local / max(local, rival, settings.full_score) if local > 0 else 0.0
     better_terms: tuple[str, ...] = ()
     if rival_key and rival >= local + settings.better_margin and rival >= local * settings.better_ratio:
