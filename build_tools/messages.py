@@ -43,6 +43,7 @@ CHUNK = "块 {number}"
 CHUNK_META = "字符 {start}–{end} · 标识 "  # before the chunk's id (its content hash), under its heading
 OVERLAP = "与块 {number} 重叠"  # the title of the text a chunk shares with its neighbour
 TASK_FILE = "任务文件 · {kind}"  # a task file's page, before its download link
+DOWNLOAD = "下载原文件"  # a task file's page: the link to the file itself
 SECTION_LABELS = {
     "query": "查询",
     "final": "最终报告",
@@ -167,6 +168,7 @@ CHANGES_TABLE = {
     "none": "—",
 }
 DIFF_SAME = "… {count} 段未改动 …"
+DIFF_CITATION = "〔引用〕"  # a citation bracket in the validation diff's text: the diff is about the words
 STATS_VERDICTS = {  # the comparison page (render/comparison.py): the verdicts' shares per configuration
     "definition": "<b>证据判定</b>：经证据审计的语料引用中，被引用的原文说出了这句话的关键事实（有依据）、"
     "只说出其中一部分（依据不全）、一个也没说出（无依据）的比例；只统计最终报告。",
@@ -196,6 +198,53 @@ RANKING = {  # the comparison page's ranking (render/comparison.py, stats.ranked
     "tasks": "按任务查看（{count} 个任务）",
     "details": "全部数字（按配置，最终报告）",
 }
+COMPARISON_PAGE = {  # the comparison page (render/comparison.py): title, headings, tables' heads
+    "title": "引用质量对比",
+    "empty": "知识库中还没有报告。",
+    "by_task": "按任务",
+    "validation": "验证的影响",
+    "behind": "数字背后的引用",
+    "configuration": "配置",
+    "reports": "报告",
+    "failed": "失败",
+    "characters": "字符",
+    "citations": "引用",
+    "per_thousand": "每千字引用",
+    "invented": "疑似编造",
+    "missing": "文件缺失",
+    "resolved": "已解析",
+    "before": "验证前：{head}",
+    "compared": "比较的报告",
+    "no_task": "未指定任务",
+    "task": "任务 {task}",
+    "task_head": "任务",
+    "statuses": "引用状态",
+    "reports_listing": "报告（{count}）",
+    "originals": "验证前版本（{count}）",
+    "original": "验证前",
+    "final": "验证后",
+    "changed": "验证{change}的引用（{count}）",
+    "replaced": "（替换了 {title}{chunk}）",
+    "replaced_chunk": "，{chunk}",
+    "invented_titles": "疑似编造的标题",
+}
+# What validation did to a report's citations, counted per configuration (stats.Validation).
+VALIDATION_CHANGES = {"added": "新增", "removed": "删除", "repaired": "修复"}
+COMPARISON_DEFINITIONS = (  # the comparison page's figures defined, folded under its ranking (HTML)
+    '<details class="citekb-definitions"><summary>各项数字的定义</summary><ul class="citekb-note">'
+    "<li><b>配置</b>：模型 × 上下文长度（<code>results_{ctx}/&lt;模型&gt;</code>），或一个 基准文件夹；"
+    "没有这两项信息的报告归入“其他”。</li>"
+    "<li><b>失败运行</b>：没有生成报告（空白或 <code>No report generated.</code> 之类标记）、只有计划或开场白"
+    "（例如只有一次工具调用、<code>\\boxed{}</code> 里只有几个词）、正文中途截断的运行。截断的报告里写下的引用照常计入。"
+    "没有数据可算的数字显示为“—”，而不是 0。</li>"
+    "<li><b>疑似编造</b>：语料文档引用的标题在整个知识库中找不到任何来源或任务文件"
+    "（完整标题、前 50 字、前缀都不匹配），占带标题 语料文档引用的比例；所引语料不在知识库中时也会计入。</li>"
+    "<li><b>文件缺失</b>：文档 / 图片 / 视频引用中，所引任务文件不存在的比例。</li>"
+    "<li><b>修复</b>：验证删除了一个无法解析的引用，并对同一标题（或在同一句中）换上了能解析的同类引用。"
+    "新增、删除、修复按引用出现次数计，只统计验证前后两个版本都存在且都未失败的报告。</li>"
+    f"<li>{STATS_VERDICTS['definition']}</li>"
+    "</ul></details>"
+)
 REPORT_PAGE = {  # a report's page (render/reports.py) and its validation section (render/changes.py)
     "task": "任务",
     "corpus": "语料",
@@ -237,7 +286,7 @@ HEALTH_CHECKS = {  # the health page's claims to check (render/health.py)
     "column": "证据判定",  # the per-report table's column of verdict counts
 }
 HEALTH_PAGE = {  # the health page's headings and leads (render/health.py)
-    "title": "引用健康度",
+    "title": "引用健康度",  # also the page's name in the navigation
     "lead": "所有报告的最终版本共 {count} 处引用：",
     "all_resolved": "所有引用均已解析。",
     "invented": "疑似编造的标题",

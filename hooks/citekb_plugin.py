@@ -314,8 +314,18 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.html_pages[src_uri] = make
 
         def add_indexes() -> None:
-            add_html("sources/index.md", "来源", lambda link: render.sources_index(kb, link), whole=SOURCES)
-            add_html("reports/index.md", "报告", lambda link: render.reports_index(kb, link), whole=CITATIONS)
+            add_html(
+                "sources/index.md",
+                messages.SOURCE_PAGE["list_title"],
+                lambda link: render.sources_index(kb, link),
+                whole=SOURCES,
+            )
+            add_html(
+                "reports/index.md",
+                messages.REPORTS_INDEX["title"],
+                lambda link: render.reports_index(kb, link),
+                whole=CITATIONS,
+            )
 
         edited_first = self.served is not None and self.served.incremental  # a serve rebuild: the edit's pages first
         if not edited_first:
@@ -379,12 +389,12 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             add_indexes()
         add_html(
             "health.md",
-            "引用健康度",
+            messages.HEALTH_PAGE["title"],
             lambda link: render.health_page(self.audited(), link, self.claims_kept),
             whole=CHECKS,
         )
         stats_page = lambda link: render.stats_page(self.audited(), link)  # noqa: E731
-        add_html(paths.STATS_PAGE_URI, "引用质量对比", stats_page, wide=True, whole=CITATIONS)
+        add_html(paths.STATS_PAGE_URI, messages.COMPARISON_PAGE["title"], stats_page, wide=True, whole=CITATIONS)
         log.info(
             "citekb: %d sources, %d files, %d reports", len(kb.loaded.sources), len(kb.loaded.files), len(kb.cited)
         )

@@ -201,6 +201,25 @@ def test_the_resolved_citations_without_a_verdict_are_counted_so_the_figures_add
     assert sum(int(f.rsplit(" ", 1)[1]) for f in figures[1:]) == 3
 
 
+def test_the_health_page_counts_the_resolved_citations_without_a_verdict_too():
+    """Its lead and each report's row count them as the report's header does: the verdicts and
+    未判定 add up to the resolved citations (2 resolved and audited, 1 resolved without a verdict, 1
+    unresolved)."""
+    kb = judged(
+        knowledge(f"甲 {cite(A)}。乙 {cite(B)}。丙 {cite(A, 1)}。丁 {cite('无此来源')}。"),
+        ["supported", None, "partial"],
+    )
+    soup = BeautifulSoup(render.health_page(kb, lambda t: t), "html.parser")
+    row = soup.select_one("#reports + table tbody tr")
+    verdicts = [f.get_text() for f in row.select("td")[2].select(".citekb-count")]
+    assert verdicts[-1] == f"{SUMMARY['unjudged']} 1"
+    assert sum(int(f.rsplit(" ", 1)[1]) for f in verdicts) == 3  # the resolved
+    lead = [
+        f.get_text() for f in soup.select_one(".citekb-lead:has(.citekb-count[data-verdict])").select(".citekb-count")
+    ]
+    assert lead[-1] == f"{SUMMARY['unjudged']} 1"
+
+
 def test_a_kind_with_no_citation_is_counted_zero_and_not_linked():
     soup = page(judged(knowledge(f"甲 {cite(A)}。乙 {cite(B)}。"), ["supported", "partial"]))
     assert counts(soup)["unsupported"] == (0, None) and counts(soup)["unresolved"] == (0, None)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import string
+from pathlib import Path
 
 import pytest
 
 from build_tools.messages import REASONS, Reason
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK_WORD = re.compile(r"[\u4e00-\u9fff]{2}")
 
 
 def fields(template: str) -> set[str]:
@@ -33,3 +36,29 @@ def test_a_reason_is_english_for_scripts_and_chinese_for_readers():
     assert reason.chinese() == "files/001 中没有文件「paper.pdf」；是否指「Paper.pdf」？"
     with pytest.raises(KeyError):
         Reason.of("no_such_code")
+
+
+def _texts(tree: ast.AST) -> list[ast.Constant]:
+    """A module's string constants, f-strings' parts included; not docstrings (a string standing
+    alone as a statement: of a module, class or function, or after an assignment)."""
+    docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def test_every_chinese_text_a_page_shows_comes_from_the_message_table():
+    """The pages' writers (render/) and the MkDocs adapter (hooks/) hold no Chinese of their own: what a
+    reader sees is written once, in messages.py."""
+    root = Path(__file__).resolve().parent.parent
+    modules = sorted((root / "build_tools" / "render").glob("*.py")) + sorted((root / "hooks").glob("*.py"))
+    assert len(modules) > 10
+    found = [
+        f"{path.relative_to(root)}:{node.lineno}: {node.value[:40]!r}"
+        for path in modules
+        for node in _texts(ast.parse(path.read_text(encoding="utf-8")))
+        if CJK_WORD.search(node.value)  # words, not a character range of a pattern
+    ]
+    assert found == []

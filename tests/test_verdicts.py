@@ -144,6 +144,57 @@ def test_key_share_is_the_weighted_share_of_the_claims_rarest_facts_held():
     assert facts_of("2024 年").key_share(set()) == 1.0  # no word or name: nothing rare to ask for
 
 
+def _each_in_turn(facts: Facts, compared: list, local: float) -> tuple:
+    """What `best_rival` must give: every chunk scored, in order, the first of the highest above `local`."""
+    rival, key, window = 0.0, None, None
+    for candidate, chunk in compared:
+        score, best = chunk.best(facts)
+        if score > local and score > rival:
+            rival, key, window = score, candidate, best
+    return rival, key, window
+
+
+def test_the_best_rival_is_the_one_scoring_each_in_turn_finds(monkeypatch):
+    """`best_rival` scores the chunks compared highest whole share first and stops where none can
+    pass the best so far: the same chunk, score and window as scoring each in turn, ties (the claim's
+    words weigh the same here) going to the first, on random passages built from the claim's words."""
+    import random
+
+    monkeypatch.setattr(audit.verdicts, "rivals_matter", lambda *args: True)  # `best_rival`'s order alone
+    facts = facts_of("开源模型的推理能力和代码生成超过闭源模型")
+    words = list(facts.weights) + ["天气", "散步", "午饭"]
+    rng = random.Random(27)
+    scored = 0
+    for _ in range(400):
+        compared = []
+        for n in range(rng.randint(1, 5)):
+            sentences = ["".join(rng.sample(words, rng.randint(0, 4))) for _ in range(rng.randint(1, 4))]
+            compared.append((("s", n), folded_chunk("。".join(sentences) + "。")))
+        local = rng.choice([0.0, 0.1, 0.25, 0.5, compared[0][1].best(facts)[0]])
+        found = audit.verdicts.best_rival(facts, compared, local, False)
+        assert found == _each_in_turn(facts, compared, local)
+        scored += found[1] is not None
+    assert 100 < scored < 400  # both outcomes, many times
+
+
+@pytest.mark.parametrize(
+    ("local", "numbers_missing", "reach", "matter"),
+    [
+        (0.3, False, 0.29, False),  # none scores above the cited chunk: none is ever named
+        (0.3, True, 0.29, False),  # not even beside a number missing
+        (0.3, True, 0.35, True),  # one may, and is named beside the number missing
+        (0.3, False, 1.0, False),  # above it, but even a perfect chunk is not 6× (better_ratio) its 0.3
+        (0.1, False, 0.65, False),  # 6× passed, the margin (0.6 more) not
+        (0.1, False, 0.7, True),  # both may be passed: a better chunk
+        (0.02, False, 0.3, False),  # 0.02 / 0.3 is not under `weak` (0.05)
+        (0.02, False, 0.5, True),  # 0.02 / 0.5 is: a rival would make it weak
+        (0.005, False, 0.05, True),  # weak against full_score (0.2) anyway, and a rival named beside it
+    ],
+)
+def test_rivals_matter_only_where_one_could_change_the_audit(local, numbers_missing, reach, matter):
+    assert audit.verdicts.rivals_matter(local, numbers_missing, audit.SETTINGS, reach) is matter
+
+
 TOPIC_CLAIM = "乙实验室发布的量子芯片良率突破九成"
 
 

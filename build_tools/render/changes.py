@@ -13,6 +13,7 @@ from ..messages import (
     CHANGE_LABELS,
     CHANGE_NOTES,
     CHANGES_TABLE,
+    DIFF_CITATION,
     DIFF_SAME,
     KIND_LABELS,
     REPORT_PAGE,
@@ -144,7 +145,7 @@ def without_citations(text: str, items: list[Resolved]) -> str:
     """Report text with each citation bracket shown as 〔引用〕: the diff is about the words; the
     citations have their own table."""
     spans = commonmark.disjoint((i.citation.start, i.citation.end) for i in items)
-    return commonmark.replace_spans(text, spans, lambda *_: "〔引用〕")
+    return commonmark.replace_spans(text, spans, lambda *_: DIFF_CITATION)
 
 
 REPLACED_BELOW = 0.5

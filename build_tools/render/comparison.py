@@ -15,11 +15,13 @@ from collections.abc import Callable
 from ..knowledge_base import CitedReport, KnowledgeBase
 from ..messages import (
     CHUNK,
+    COMPARISON_DEFINITIONS,
+    COMPARISON_PAGE,
     FAILURE_LABELS,
     FAILURE_SHORT,
     RANKING,
-    STATS_VERDICTS,
     STATUS_LABELS,
+    VALIDATION_CHANGES,
     VERDICT_LABELS,
     VERDICT_MARKS,
 )
@@ -28,22 +30,6 @@ from ..paths import report_path, stats_anchor, stats_task_anchor
 from ..stats import NO_TASK, STATUSES, Figures, Row, TitleLookup, failure, ranked, share, stats, tasks
 from .markup import Link, counts_html, esc, index_table, page_header, status_counts
 
-CHANGE_LABELS = {"added": "新增", "removed": "删除", "repaired": "修复"}
-DEFINITIONS = (
-    '<details class="citekb-definitions"><summary>各项数字的定义</summary><ul class="citekb-note">'
-    "<li><b>配置</b>：模型 × 上下文长度（<code>results_{ctx}/&lt;模型&gt;</code>），或一个 基准文件夹；"
-    "没有这两项信息的报告归入“其他”。</li>"
-    "<li><b>失败运行</b>：没有生成报告（空白或 <code>No report generated.</code> 之类标记）、只有计划或开场白"
-    "（例如只有一次工具调用、<code>\\boxed{}</code> 里只有几个词）、正文中途截断的运行。截断的报告里写下的引用照常计入。"
-    "没有数据可算的数字显示为“—”，而不是 0。</li>"
-    "<li><b>疑似编造</b>：语料文档引用的标题在整个知识库中找不到任何来源或任务文件"
-    "（完整标题、前 50 字、前缀都不匹配），占带标题 语料文档引用的比例；所引语料不在知识库中时也会计入。</li>"
-    "<li><b>文件缺失</b>：文档 / 图片 / 视频引用中，所引任务文件不存在的比例。</li>"
-    "<li><b>修复</b>：验证删除了一个无法解析的引用，并对同一标题（或在同一句中）换上了能解析的同类引用。"
-    "新增、删除、修复按引用出现次数计，只统计验证前后两个版本都存在且都未失败的报告。</li>"
-    f"<li>{STATS_VERDICTS['definition']}</li>"
-    "</ul></details>"
-)
 VERDICT_COLOURS = {"supported": "#2e7d32", "partial": "#f9a825", "unsupported": "#c62828"}
 
 
@@ -102,8 +88,8 @@ def figures_cells(figures: Figures, listing: Callable[[str], str], verdicts: boo
     return "".join(cells)
 
 
-COUNT_HEADS = ("报告", "失败", "字符", "引用", "每千字引用")
-SHARE_HEADS = (*(STATUS_LABELS[s] for s in STATUSES), "疑似编造", "文件缺失")
+COUNT_HEADS = tuple(COMPARISON_PAGE[h] for h in ("reports", "failed", "characters", "citations", "per_thousand"))
+SHARE_HEADS = (*(STATUS_LABELS[s] for s in STATUSES), COMPARISON_PAGE["invented"], COMPARISON_PAGE["missing"])
 FIGURE_HEADS = (*COUNT_HEADS, *SHARE_HEADS)
 
 
@@ -139,7 +125,9 @@ def final_table(rows: list[Row]) -> str:
     for row in rows:
         listing = lambda part, c=row.configuration.id: stats_anchor(c, part)  # noqa: E731
         lines.append(f"<tr>{config_cell(row)}{figures_cells(row.final, listing, verdicts)}</tr>")
-    return table(("配置", *COUNT_HEADS, *(VERDICT_HEADS if verdicts else ()), *SHARE_HEADS), lines)
+    return table(
+        (COMPARISON_PAGE["configuration"], *COUNT_HEADS, *(VERDICT_HEADS if verdicts else ()), *SHARE_HEADS), lines
+    )
 
 
 def validation_table(rows: list[Row]) -> str:
@@ -155,18 +143,22 @@ def validation_table(rows: list[Row]) -> str:
         effect = row.validation
         changes = "".join(
             count_cell(getattr(effect, change), stats_anchor(config, change)) if effect else "<td>—</td>"
-            for change in CHANGE_LABELS
+            for change in VALIDATION_CHANGES
         )
         lines.append(
             f"<tr>{config_cell(row)}{before}<td>{number(effect.reports if effect else None)}</td>{changes}</tr>"
         )
-    return table(("配置", *(f"验证前：{h}" for h in FIGURE_HEADS), "比较的报告", *CHANGE_LABELS.values()), lines)
+    before = tuple(COMPARISON_PAGE["before"].format(head=h) for h in FIGURE_HEADS)
+    return table(
+        (COMPARISON_PAGE["configuration"], *before, COMPARISON_PAGE["compared"], *VALIDATION_CHANGES.values()), lines
+    )
 
 
 def task_tables(rows: list[Row]) -> str:
     """Per task, its configurations side by side: runs, failed runs, citations, and the shares of
     supported (with verdicts), resolved and invented."""
     verdicts = audited(rows)
+    heads = [COMPARISON_PAGE[h] for h in ("configuration", "reports", "failed", "citations")]
     parts = []
     for task in tasks(rows):
         lines = []
@@ -185,11 +177,11 @@ def task_tables(rows: list[Row]) -> str:
                 )
                 + f"<td>{pct(figures.status_share('resolved'))}</td><td>{pct(figures.invented_share)}</td></tr>"
             )
-        name = "未指定任务" if task == NO_TASK else f"任务 {esc(task)}"
+        name = COMPARISON_PAGE["no_task"] if task == NO_TASK else COMPARISON_PAGE["task"].format(task=esc(task))
         supported = (f"{VERDICT_MARKS['supported']} {VERDICT_LABELS['supported']}",) if verdicts else ()
         parts.append(
             f'<h3 id="{stats_task_anchor(task)}">{name}</h3>'
-            + table(("配置", "报告", "失败", "引用", *supported, "已解析", "疑似编造"), lines)
+            + table((*heads, *supported, COMPARISON_PAGE["resolved"], COMPARISON_PAGE["invented"]), lines)
         )
     return "\n".join(parts)
 
@@ -334,9 +326,9 @@ def reports_listing(row: Row, link: Link) -> str:
             f"<td>{number(len(cited.report.final) if counted else None)}</td>"
             f"<td>{number(len(cited.final) if counted else None)}</td><td>{state}</td></tr>"
         )
-    return f'<h4 id="{stats_anchor(config, "reports")}">报告（{len(row.reports)}）</h4>' + table(
-        ("任务", "报告", "字符", "引用", "引用状态"), lines
-    )
+    heading = COMPARISON_PAGE["reports_listing"].format(count=len(row.reports))
+    heads = tuple(COMPARISON_PAGE[h] for h in ("task_head", "reports", "characters", "citations", "statuses"))
+    return f'<h4 id="{stats_anchor(config, "reports")}">{heading}</h4>' + table(heads, lines)
 
 
 def outcome(text: str | None, items: list[Resolved]) -> str:
@@ -356,15 +348,15 @@ def original_listing(row: Row, link: Link) -> str:
         + f"</td><td>{outcome(c.report.final, c.final)}</td></tr>"
         for c in with_original
     ]
-    return f'<h4 id="{stats_anchor(row.configuration.id, "original")}">验证前版本（{len(with_original)}）</h4>' + table(
-        ("报告", "验证前", "验证后"), lines
-    )
+    heading = COMPARISON_PAGE["originals"].format(count=len(with_original))
+    heads = (COMPARISON_PAGE["reports"], COMPARISON_PAGE["original"], COMPARISON_PAGE["final"])
+    return f'<h4 id="{stats_anchor(row.configuration.id, "original")}">{heading}</h4>' + table(heads, lines)
 
 
 def change_listings(row: Row, link: Link) -> str:
     by_slug = {c.report.slug: c for c in row.reports}
     parts = []
-    for change, label in CHANGE_LABELS.items():
+    for change, label in VALIDATION_CHANGES.items():
         entries = []
         for slug, found in row.changes.items():
             mine = [c for c in found if c.change == change]
@@ -373,23 +365,23 @@ def change_listings(row: Row, link: Link) -> str:
             items = " ".join(
                 f"<code>{esc(c.raw)}</code>"
                 + (f"×{c.count}" if c.count > 1 else "")
-                + (
-                    f"（替换了 {esc(c.was[1])}"
-                    + (f"，{CHUNK.format(number=c.was[2])}" if c.was[2] is not None else "")
-                    + "）"
-                    if c.was
-                    else ""
-                )
+                + (replaced(c.was) if c.was else "")
                 for c in mine
             )
             entries.append(f"<li>{report_link(by_slug[slug], link, 'citation-diff')}：{items}</li>")
         if entries:
             total = getattr(row.validation, change)
             parts.append(
-                f'<h4 id="{stats_anchor(row.configuration.id, change)}">验证{label}的引用（{total}）</h4>'
+                f'<h4 id="{stats_anchor(row.configuration.id, change)}">{COMPARISON_PAGE["changed"].format(change=label, count=total)}</h4>'
                 f'<ul class="citekb-listing">{"".join(entries)}</ul>'
             )
     return "".join(parts)
+
+
+def replaced(was: tuple) -> str:
+    """What a repaired citation replaced: its title, and its chunk when it named one."""
+    chunk = COMPARISON_PAGE["replaced_chunk"].format(chunk=CHUNK.format(number=was[2])) if was[2] is not None else ""
+    return COMPARISON_PAGE["replaced"].format(title=esc(was[1]), chunk=chunk)
 
 
 def configuration_section(row: Row, lookup: TitleLookup, audits: dict[str, list[Audit | None]], link: Link) -> str:
@@ -400,7 +392,7 @@ def configuration_section(row: Row, lookup: TitleLookup, audits: dict[str, list[
         found = [(c, [i for i in c.final if i.status == status]) for c in done]
         parts.append(citation_listing(stats_anchor(config, f"status-{status}"), STATUS_LABELS[status], found, link))
     found = [(c, [i for i in c.final if lookup.invented(i)]) for c in done]
-    parts.append(citation_listing(stats_anchor(config, "invented"), "疑似编造的标题", found, link))
+    parts.append(citation_listing(stats_anchor(config, "invented"), COMPARISON_PAGE["invented_titles"], found, link))
     for v in VERDICTS:
         found = [(c, [i for i, a in zip(c.final, audits.get(c.report.slug, [])) if a and a.verdict == v]) for c in done]
         label = f"{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}"
@@ -421,23 +413,25 @@ def stats_page(kb: KnowledgeBase, link: Link) -> str:
     lookup = TitleLookup(kb)
     rows = stats(kb, lookup)
     if not rows:
-        return page_header("引用质量对比", "知识库中还没有报告。")
+        return page_header(COMPARISON_PAGE["title"], COMPARISON_PAGE["empty"])
     verdicts = audited(rows)
     tasks_link = f'<a href="#tasks">{RANKING["tasks"].format(count=len(tasks(rows)))}</a>'
     return "\n".join(
         [
-            page_header("引用质量对比", f"{RANKING['rule_audited' if verdicts else 'rule_plain']} {tasks_link}"),
+            page_header(
+                COMPARISON_PAGE["title"], f"{RANKING['rule_audited' if verdicts else 'rule_plain']} {tasks_link}"
+            ),
             f'<h2 id="ranking" class="citekb-sr">{RANKING["heading"]}</h2>',
             ranking_table(rows),
             f'<p class="citekb-note">{RANKING["shares"]}' + (f" {legend()}" if verdicts else "") + "</p>",
-            DEFINITIONS,
-            '<h2 id="tasks">按任务</h2>',
+            COMPARISON_DEFINITIONS,
+            f'<h2 id="tasks">{COMPARISON_PAGE["by_task"]}</h2>',
             task_tables(rows),
             f'<h2 id="configurations">{RANKING["details"]}</h2>',
             final_table(rows),
-            '<h2 id="validation">验证的影响</h2>',
+            f'<h2 id="validation">{COMPARISON_PAGE["validation"]}</h2>',
             validation_table(rows),
-            '<h2 id="citations">数字背后的引用</h2>',
+            f'<h2 id="citations">{COMPARISON_PAGE["behind"]}</h2>',
             *(configuration_section(row, lookup, kb.audits, link) for row in rows),
         ]
     )

@@ -7,6 +7,7 @@ import base64
 from ..ingest import INLINE_IMAGE
 from ..knowledge_base import Backlink, KnowledgeBase
 from ..messages import (
+    DOWNLOAD,
     FILE_BACKLINKS,
     FILE_KIND_LABELS,
     FILE_NOTES,
@@ -107,7 +108,7 @@ def file_page(kb: KnowledgeBase, file: FileSource, link: Link) -> str:
     parts = [
         page_header(
             file.name,
-            f'{TASK_FILE.format(kind=FILE_KIND_LABELS[file.kind])} · <a href="{href}" download="{esc(file.name)}">下载原文件</a>{cited}',
+            f'{TASK_FILE.format(kind=FILE_KIND_LABELS[file.kind])} · <a href="{href}" download="{esc(file.name)}">{DOWNLOAD}</a>{cited}',
         ),
         f'<p class="citekb-note">{FILE_NOTES["as_text"]}</p>' if published_as_text(file.name) else "",
     ]

@@ -13,6 +13,7 @@ from ..messages import (
     HEALTH_GROUPS,
     HEALTH_PAGE,
     STATUS_LABELS,
+    SUMMARY,
     VERDICT_COUNTS,
     VERDICT_LABELS,
     VERDICT_MARKS,
@@ -33,18 +34,23 @@ def audit_counts_html(audits: Iterable[Audit | None]) -> str:
     return counts_html(Counter(a.status for a in audits if a), AUDIT_LABELS, "audit", "—")
 
 
-def verdict_counts_html(audits: Iterable[Audit | None]) -> str:
-    """Audited citations by verdict, each with its shape (for the health page's rows)."""
+def verdict_counts_html(audits: Iterable[Audit | None], resolved: int | None = None) -> str:
+    """Audited citations by verdict, each with its shape (for the health page's rows); with the
+    `resolved` citations' count, those without a verdict too (未判定: an image, a reference-list
+    entry), as the report page's header counts them, so the figures add up to the resolved ones."""
     counts = Counter(a.verdict for a in audits if a)
-    return (
-        " · ".join(
-            f'<span class="citekb-count" data-verdict="{v}"><b aria-hidden="true">{VERDICT_MARKS[v]}</b> '
-            f"{VERDICT_LABELS[v]} {counts[v]}</span>"
-            for v in VERDICTS
-            if counts[v]
+    parts = [
+        f'<span class="citekb-count" data-verdict="{v}"><b aria-hidden="true">{VERDICT_MARKS[v]}</b> '
+        f"{VERDICT_LABELS[v]} {counts[v]}</span>"
+        for v in VERDICTS
+        if counts[v]
+    ]
+    unjudged = resolved - counts.total() if resolved is not None else 0
+    if unjudged > 0:
+        parts.append(
+            f'<span class="citekb-count" title="{SUMMARY["unjudged_why"]}">{SUMMARY["unjudged"]} {unjudged}</span>'
         )
-        or "—"
-    )
+    return " · ".join(parts) or "—"
 
 
 VERDICT_ORDER = {"unsupported": 0, "partial": 1, "supported": 2}  # the claims to check first
@@ -171,6 +177,18 @@ def kept_claims_html(
     return html
 
 
+def report_row(cited: CitedReport, audits: list[Audit | None] | None, link: Link) -> str:
+    """A report's row on the health page: its citations by status; with its `audits`, by verdict
+    (未判定 among them) and by the audit's reason."""
+    statuses = status_counts(cited.final)
+    row = f'<tr><td><a href="{esc(link(report_path(cited.report.slug)))}">{esc(cited.report.title)}</a></td>'
+    row += f"<td>{counts_html(statuses)}</td>"
+    if audits is not None:  # 未判定 only where some citation has a verdict, as the report's header
+        verdicts = verdict_counts_html(audits, statuses["resolved"] if any(audits) else None)
+        row += f"<td>{verdicts}</td><td>{audit_counts_html(audits)}</td>"
+    return row + "</tr>"
+
+
 def health_page(kb: KnowledgeBase, link: Link, kept: ClaimsKept | None = None) -> str:
     """Every citation that did not resolve, grouped by status, then by reason: one line per reason
     that opens on the cited things it applies to (with how often, and links to where each is
@@ -198,7 +216,11 @@ def health_page(kb: KnowledgeBase, link: Link, kept: ClaimsKept | None = None) -
     if audited:
         every_audit = [a for audits in kb.audits.values() for a in audits]
         jump = f' · <a href="#weakest">{HEALTH_CHECKS["heading"]}</a>' if to_check else ""
-        parts.append(f'<p class="citekb-lead">{VERDICT_COUNTS}{verdict_counts_html(every_audit)}{jump}</p>')
+        resolved = sum(
+            status_counts(c.final)["resolved"] for slug, c in kb.cited.items() if any(kb.audits.get(slug, []))
+        )
+        counts = verdict_counts_html(every_audit, resolved)
+        parts.append(f'<p class="citekb-lead">{VERDICT_COUNTS}{counts}{jump}</p>')
     if not groups:
         parts.append(f"<p>{HEALTH_PAGE['all_resolved']}</p>")
     if invented:
@@ -219,17 +241,7 @@ def health_page(kb: KnowledgeBase, link: Link, kept: ClaimsKept | None = None) -
             f"{HEALTH_PAGE['status'].format(label=STATUS_LABELS[status], count=count, kinds=len(distinct))}</h2>",
             *(reason_html(status, reason, names, link) for reason, names in by_reason(distinct)),
         ]
-    rows = [
-        f'<tr><td><a href="{esc(link(report_path(slug)))}">{esc(c.report.title)}</a></td>'
-        f"<td>{counts_html(status_counts(c.final))}</td>"
-        + (
-            f"<td>{verdict_counts_html(kb.audits.get(slug, []))}</td><td>{audit_counts_html(kb.audits.get(slug, []))}</td>"
-            if audited
-            else ""
-        )
-        + "</tr>"
-        for slug, c in sorted(kb.cited.items())
-    ]
+    rows = [report_row(c, kb.audits.get(slug, []) if audited else None, link) for slug, c in sorted(kb.cited.items())]
     parts += [
         f'<h2 id="reports">{HEALTH_PAGE["reports"]}</h2>',
         index_table(
