@@ -125,7 +125,9 @@ AUDIT_REASONS = {
 VERDICT_LABELS = {"supported": "有依据", "partial": "依据不全", "unsupported": "无依据"}
 VERDICT_MARKS = {"supported": "✓", "partial": "◐", "unsupported": "✗"}
 UNRESOLVED = ("⚠", "未解析")  # a citation that does not resolve cleanly, beside the verdicts
-FACTS = {"held": "原文提到：", "missing": "原文未提到："}  # the claim's key facts, in a citation's preview
+# The claim's key facts, in a citation's preview: found in the passage as written, or not (a passage
+# may say a fact in other words, so "not found", never "not said").
+FACTS = {"held": "原文中找到：", "missing": "原文中未找到："}
 VERDICT_COUNTS = "证据判定："  # the report page's header, before the counts
 SUMMARY = {  # the report page's summary at its top (render/reports.py summary_html)
     "label": "引用摘要",
@@ -143,7 +145,7 @@ CHECK_NAV = {  # the report page's jump to the next / previous citation to check
     "next": "下一处",
     "keys": "快捷键：{key}",
     "total": "待核查 {total} 处",
-    "position": "{n} / {total}",
+    "position": "待核查 {n} / {total}",  # beside the buttons, whose words a phone leaves out
     "announce": "待核查的引用第 {n} 处，共 {total} 处：{what}",
     "wrapped": "（已从头开始）",
     "wrapped_back": "（已从末尾开始）",

@@ -581,7 +581,10 @@ def test_n_and_p_go_through_the_citations_to_check_in_order_and_wrap(served, tab
         seen.append(tab.evaluate(FOCUSED))
         assert tab.evaluate(IN_VIEW), n  # on screen, below the header
         tab.wait_for_function(f"() => {STATUS}.includes('{n + 1}')")
-        assert f"{n + 1} / {len(EXPECTED)}" == nav.locator(".citekb-check-position").inner_text()
+        shown = CHECK_NAV["position"].format(n=n + 1, total=len(EXPECTED))
+        assert (
+            shown.endswith(f"{n + 1} / {len(EXPECTED)}") and shown == nav.locator(".citekb-check-position").inner_text()
+        )
     assert seen == EXPECTED
     status = tab.evaluate(STATUS)
     assert VERDICT_LABELS["unsupported"] in status and CHECK_NAV["wrapped"] not in status
