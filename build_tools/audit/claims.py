@@ -302,7 +302,7 @@ ENGLISH_FUNCTION_WORDS = frozenset(
 
 class Fact(NamedTuple):
     """One thing a claim states that a passage can be checked for (a tuple: a 10k build makes 300,000
-    of them, and a frozen dataclass took five times as long to make)."""
+    of them, and a tuple is made faster than a frozen dataclass)."""
 
     key: str  # what is looked for: a folded word or name, a number as `numbers_of` writes it
     kind: str  # "number" | "name" (written in Latin script) | "word"

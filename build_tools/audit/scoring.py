@@ -115,22 +115,24 @@ class Folded:
         held = set(self.present(evidence))
         return held | (evidence.numbers & self.numbers) if evidence.numbers else held  # most claims have none
 
+    def _held(self, evidence: Evidence) -> tuple[list[str], frozenset[str]]:
+        """The claim's words (`present`) and numbers the chunk holds."""
+        return self.present(evidence), evidence.numbers & self.numbers if evidence.numbers else frozenset()
+
     def whole(self, evidence: Evidence) -> float:
         """The whole chunk's share of the claim: no window of it scores more, nor the chunk (`best`)."""
-        words = self.present(evidence)
-        shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
-        return evidence.share(set(words), shared_numbers, words)
+        words, numbers = self._held(evidence)
+        return evidence.share(set(words), numbers, words)
 
     def best(self, evidence: Evidence) -> tuple[float, Window | None]:
         """The chunk's score (its best window's mixed with the whole chunk's, `chunk_weight`) and the
         best window (None when no window holds any of the claim): one-sentence windows first, then
         two, the first of equal scores kept. Only windows holding some of the claim are scored, and
         only the claim's words found in the chunk looked for."""
-        words = self.present(evidence)
-        shared_numbers = evidence.numbers & self.numbers if evidence.numbers else frozenset()
-        whole = evidence.share(set(words), shared_numbers, words)
+        words, shared_numbers = self._held(evidence)
         if not (words or shared_numbers):
             return 0.0, None
+        whole = self.whole(evidence)
         found = self._found(evidence, words)
         numbers: dict[int, frozenset[str]] = {}
         if shared_numbers:
