@@ -13,7 +13,6 @@ from ..messages import (
     HEALTH_GROUPS,
     HEALTH_PAGE,
     STATUS_LABELS,
-    SUMMARY,
     VERDICT_COUNTS,
     VERDICT_LABELS,
     VERDICT_MARKS,
@@ -22,7 +21,7 @@ from ..models import FLAGGED, VERDICTS, Audit
 from ..paths import report_path
 from ..stats import TitleLookup
 from .citations import audit_marker, why
-from .markup import Link, counts_html, esc, html_line, index_table, page_header, short, status_counts
+from .markup import Link, counts_html, esc, html_line, index_table, page_header, short, status_counts, unjudged_html
 
 CLAIMS_SHOWN = 10  # claims to check per report on the health page (the report page goes through them all: n / p)
 CLAIMS_OPEN = 3  # reports whose claims to check are shown open (the weakest); the others, one line each until opened
@@ -47,9 +46,7 @@ def verdict_counts_html(audits: Iterable[Audit | None], resolved: int | None = N
     ]
     unjudged = resolved - counts.total() if resolved is not None else 0
     if unjudged > 0:
-        parts.append(
-            f'<span class="citekb-count" title="{SUMMARY["unjudged_why"]}">{SUMMARY["unjudged"]} {unjudged}</span>'
-        )
+        parts.append(unjudged_html(unjudged))
     return " · ".join(parts) or "—"
 
 

@@ -10,6 +10,7 @@ from ..messages import (
     NO_CITATIONS,
     PERMALINK,
     STATUS_LABELS,
+    SUMMARY,
 )
 from ..models import Resolved
 
@@ -50,6 +51,12 @@ def index_table(heads: Iterable[str], rows: Iterable[str], classes: str = "citek
 
 def status_counts(items: Iterable[Resolved]) -> Counter:
     return Counter(item.status for item in items)
+
+
+def unjudged_html(count: int) -> str:
+    """The resolved citations without a verdict (an image, a reference-list entry), counted beside
+    the verdicts (the report header, the health page), so that the figures add up."""
+    return f'<span class="citekb-count" title="{SUMMARY["unjudged_why"]}">{SUMMARY["unjudged"]} {count}</span>'
 
 
 def counts_html(

@@ -37,7 +37,7 @@ from ..paths import (
 from ..stats import failure
 from .changes import unchanged, validation_html
 from .citations import report_html
-from .markup import Link, counts_html, esc, index_table, page_header, section_heading, status_counts
+from .markup import Link, counts_html, esc, index_table, page_header, section_heading, status_counts, unjudged_html
 
 CHECKS = (*VERDICTS, "unresolved")  # what the report header counts, in this order
 
@@ -89,7 +89,7 @@ def summary_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
         )
         unjudged = counts["status", "resolved"] - sum(counts["verdict", v] for v in VERDICTS)
         if unjudged:  # resolved, no text to check them against (an image, a file without its text)
-            verdicts += f' · <span class="citekb-count" title="{SUMMARY["unjudged_why"]}">{SUMMARY["unjudged"]} {unjudged}</span>'
+            verdicts += f" · {unjudged_html(unjudged)}"
         lines[0] += f"{SUMMARY['then']}{VERDICT_COUNTS}{verdicts}"
     unresolved = total - counts["status", "resolved"]
     if unresolved or audited:
