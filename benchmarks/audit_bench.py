@@ -132,7 +132,7 @@ def run(
         if corpus is None or slug not in audits:
             continue
         slugs = [s for s in corpus.slugs if s]
-        sentences = Sentences(cited.report.final, cited.final)
+        sentences = Sentences(cited.report.final, (i.citation for i in cited.final))
         claims = audit.report_claims(cited.report.final, cited.final)
         around = [sentences.around(i.citation.start, i.citation.end) for i in cited.final]
         words = {w for c in claims + around if c for w in list(audit.claim_words(fold(c))) + tokenize(c)}

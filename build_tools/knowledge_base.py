@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -111,9 +111,9 @@ class Sentences:
     inside a citation's title ends nothing), and only a bounded window around the citation is
     read, so a paragraph of 20,000 citations costs the same per citation as one of ten."""
 
-    def __init__(self, text: str, items: list[Resolved]):
+    def __init__(self, text: str, citations: Iterable[Citation]):
         self.text = text
-        self.spans = spans = disjoint((i.citation.start, i.citation.end) for i in items)
+        self.spans = spans = disjoint((c.start, c.end) for c in citations)
         self.ends = [m.end() for m in SENTENCE_END.finditer(text) if not inside(spans, m.start())]
 
     def _window(self, start: int, end: int) -> tuple[int, int]:
@@ -337,7 +337,7 @@ def _cite(
     final = [resolve(c, scope) for c in citations(report.final)]
     original = [resolve(c, scope) for c in citations(report.original or "")]
     cited = CitedReport(report, final, original)
-    sentences = Sentences(report.final, final)
+    sentences = Sentences(report.final, (i.citation for i in final))
     links = []
     for item, anchor in zip(final, cited.final_anchors):
         if item.target and item.source_slug:
@@ -348,9 +348,14 @@ def _cite(
     return CitedMemo(report, counts, cited, links)
 
 
-def build(root: Path, memo: Memo | None = None) -> KnowledgeBase:
-    """Load a knowledge-base folder and run clean → chunk → cite over all of it."""
-    return assemble(load(root, memo.corpora, memo.reports) if memo else load(root), memo)
+def build(root: Path, memo: Memo | None = None, on_loaded: Callable[[Loaded], None] | None = None) -> KnowledgeBase:
+    """Load a knowledge-base folder and run clean → chunk → cite over all of it; `on_loaded` is
+    handed what was loaded before the rest runs (a build starts the audit's claims from it on the
+    second core, idle then)."""
+    loaded = load(root, memo.corpora, memo.reports) if memo else load(root)
+    if on_loaded is not None:
+        on_loaded(loaded)
+    return assemble(loaded, memo)
 
 
 def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:

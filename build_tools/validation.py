@@ -27,7 +27,7 @@ def citation_key(item: Resolved) -> CitationKey:
 def citing_sentences(items: list[Resolved], text: str) -> dict[CitationKey, Counter]:
     """Each cited thing → the sentences citing it → how many times."""
     found: dict[CitationKey, Counter] = {}
-    around = Sentences(text, items).around
+    around = Sentences(text, (i.citation for i in items)).around
     for item in items:
         found.setdefault(citation_key(item), Counter())[around(item.citation.start, item.citation.end)] += 1
     return found

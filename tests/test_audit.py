@@ -154,7 +154,7 @@ def test_unresolved_citations_are_listed_without_an_audit(tmp_path, capsys):
 )
 def test_claims(text, claims):
     items = [Resolved(c, "resolved") for c in report_citations(text)]
-    sentences = Sentences(text, items)
+    sentences = Sentences(text, (i.citation for i in items))
     assert [sentences.claim(i.citation.start, i.citation.end) for i in items] == claims
 
 

@@ -20,12 +20,15 @@ from build_tools.audit import (
     audit_kb,
     by_source,
     claim_facts,
+    claims,
     folded_chunk,
+    loaded_facts,
     proposed,
+    report_claims,
     start_audit,
     workers,
 )
-from build_tools.audit.claims import FRAMING_TAGS
+from build_tools.audit.claims import FRAMING_TAGS, Fact, found_facts, remember_facts
 from build_tools.audit.workers import no_cycle_collection
 from build_tools.documents import chunk_docs, search_docs
 from build_tools.knowledge_base import build
@@ -165,3 +168,62 @@ def test_a_folded_chunk_keeps_no_claim_alive():
     gone = weakref.ref(evidence)
     del evidence
     assert gone() is None
+
+
+NAMED = (
+    "Hugging Face 与 OpenAI 的 GPT-4 在 2024 年显著提升了复杂的推理能力，并且迅速普及",
+    "正如 the state of the art in open models 所说",  # English prose: a fact per word
+    "ＧＰＴ－４ 的下载量突破三千万次",  # a name shown as written, looked for folded
+    "的了",  # no fact
+)
+
+
+def audited_claims(kb) -> set[str]:
+    """The claims the audit reads: those of the reports that cite a corpus."""
+    return {
+        claim
+        for cited in kb.cited.values()
+        if kb.loaded.corpora.get(cited.report.corpus or "")
+        for claim in report_claims(cited.report.final, cited.final)
+        if claim
+    }
+
+
+def test_facts_found_in_another_process_read_back_as_found_here(synthetic):
+    """A build finds the claims' facts in a process forked while it reads the folder, one text per
+    claim (`found_facts`); `claim_facts` reads them back (`remember_facts`) as the facts it finds."""
+    asked = set(NAMED) | audited_claims(synthetic)
+    here = {claim: claim_facts.__wrapped__(claim) for claim in asked}
+    assert any(f.shown != f.key for facts in here.values() for f in facts) and () in here.values()
+    remember_facts(found_facts(asked))
+    try:
+        back = {claim: claim_facts.__wrapped__(claim) for claim in asked}
+        assert not claims._found  # each read from what was found, once
+    finally:
+        remember_facts({})
+    assert back == here and all(type(f) is Fact for facts in back.values() for f in facts)
+
+
+def test_a_fact_holding_a_separator_is_not_written_but_found_again():
+    """Folding that keeps a claim's length may still shift its offsets (ﬁ → fi, e + ◌́ → é): the name
+    "fi" is then shown as the claim's first two characters, a separator among them."""
+    claim = "ﬁ\x1fab e\u0301 是开源模型"
+    assert any("\x1f" in f.shown for f in claim_facts.__wrapped__(claim))
+    assert claim not in found_facts([claim, NAMED[0]]) and NAMED[0] in found_facts([NAMED[0]])
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_audits_from_the_claims_found_while_the_folder_is_read_are_the_same(synthetic, monkeypatch, parallel):
+    """`loaded_facts` finds every claim the audit reads from the folder as loaded, before its
+    citations are resolved; the audits made from them are those made without."""
+    own = audit_kb(synthetic, TermCache(None), parallel=False)
+    found = loaded_facts(synthetic.loaded)
+    assert set(found) == audited_claims(synthetic) and len(found) > 20
+    claim_facts.cache_clear()
+    read: list[str] = []
+    remembered = claims._remembered
+    monkeypatch.setattr(claims, "_remembered", lambda text: read.append(text) or remembered(text))
+    handed = start_audit(synthetic, TermCache(None), parallel=parallel, facts=lambda: found).result()
+    assert handed == own
+    if not parallel:  # the workers' reads are in their own processes
+        assert len(read) == len(found)

@@ -140,3 +140,39 @@ def test_a_build_of_many_reports_keeps_its_audits_from_a_forked_process(tmp_path
     assert len(savers_pids) == 1 and savers_pids[0] != os.getpid()  # once, in another process
     kept = kept_by.load(path, plugin._AUDIT_CODE)  # as the next build reads it
     assert set(kept.reports) == set(build(root).cited) and len(kept.reports) >= elsewhere
+
+
+def test_a_build_finds_the_claims_facts_in_a_process_forked_while_it_reads_the_folder(tmp_path, monkeypatch):
+    """From AUDIT_BESIDE_PAGES mentions of long_context on, the claims' facts are found in another
+    process while the build cleans, chunks and cites; its audits are those of a build without."""
+    from helpers import plugin_module
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    plugin = plugin_module()
+    root = tmp_path / "kb"
+    synthesize(root, 40, 6, seed=7)
+    monkeypatch.setattr(plugin, "AUDIT_BESIDE_PAGES", 10)
+    finders = tmp_path / "finders"
+    find = plugin.audit.loaded_facts
+
+    def found_by(loaded):  # which process found them (a forked child inherits this)
+        with finders.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return find(loaded)
+
+    monkeypatch.setattr(plugin.audit, "loaded_facts", found_by)
+    plugin.audit.claim_facts.cache_clear()  # else this process's answers hide the child's
+    path = plugin.audit.stored.kept_file(REPO, root)
+    path.unlink(missing_ok=True)
+    for name, value in {"CITEKB_SOURCES": str(root), "CITEKB_PARALLEL": "1", "CITEKB_AUDIT": "true"}.items():
+        monkeypatch.setenv(name, value)
+    config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
+    config.plugins.on_startup(command="build", dirty=False)
+    mkdocs_build(config)
+    pids = [int(pid) for pid in finders.read_text().split()]
+    assert len(pids) == 1 and pids[0] != os.getpid()
+    kept = plugin.audit.stored.load(path, plugin._AUDIT_CODE)
+    assert {slug: audits for slug, (_, audits) in kept.reports.items()} == plugin.audit.audit_kb(
+        build(root), TermCache(None), parallel=False
+    )

@@ -224,7 +224,7 @@ def test_citation_spans_lie_in_the_text_in_order_and_apart(text):
 def report_claims(text: str) -> list[str]:
     """What the audit and the backlinks read around each citation of a report."""
     items = [Resolved(c, "resolved", None) for c in report_citations(text)]
-    sentences = Sentences(text, items)
+    sentences = Sentences(text, (i.citation for i in items))
     return [
         sentences.claim(i.citation.start, i.citation.end) + sentences.around(i.citation.start, i.citation.end)
         for i in items

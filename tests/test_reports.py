@@ -122,6 +122,6 @@ def test_a_question_mark_inside_a_cited_title_does_not_end_the_backlink_sentence
     text = '开源模型正在普及 [long_context: "模型会开源吗？", chunk 0]，而且速度很快。下一句。'
     items = [Resolved(c, "resolved") for c in parse_citations(text)]
     assert (
-        Sentences(text, items).around(items[0].citation.start, items[0].citation.end)
+        Sentences(text, (i.citation for i in items)).around(items[0].citation.start, items[0].citation.end)
         == "开源模型正在普及 ，而且速度很快。"
     )

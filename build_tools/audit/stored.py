@@ -8,7 +8,6 @@ settings, cut or changed, is not used (`load` gives nothing), never trusted in p
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -40,7 +39,7 @@ def kept_file(config_dir: Path, root: Path) -> Path:
 def save(kept: Kept, path: Path, key: str) -> None:
     """Raises OSError where the file cannot be written (the caller says so; a build goes on)."""
     reports = {
-        slug: [text, [None if a is None else dataclasses.asdict(a) for a in audits]]
+        slug: [text, [None if a is None else vars(a) for a in audits]]  # its fields (asdict: 4× as long)
         for slug, (text, audits) in kept.reports.items()
     }
     payload = json.dumps({"key": key, "corpora": kept.corpora, "reports": reports}, ensure_ascii=False)
@@ -75,7 +74,7 @@ def load(path: Path, key: str) -> Kept:
 
 
 def _audit(fields: dict) -> Audit:
-    """An Audit from its `asdict` form (JSON's lists back to tuples)."""
+    """An Audit from its fields as `save` wrote them (JSON's lists back to tuples)."""
 
     def pair(value: list | None) -> tuple | None:
         return None if value is None else tuple(value)

@@ -7,7 +7,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
@@ -15,10 +15,11 @@ from multiprocessing.pool import AsyncResult, Pool
 from ..analysis import Analysis, TermCache
 from ..documents import chunk_docs
 from ..index import SearchDoc
-from ..knowledge_base import KnowledgeBase, Sentences
-from ..models import Audit, Resolved
+from ..ingest import Loaded
+from ..knowledge_base import KnowledgeBase, Sentences, report_citations
+from ..models import Audit, Citation, Resolved
 from ..paths import source_path
-from .claims import CorpusTerms, claim_terms, corpus_terms, states_nothing
+from .claims import CorpusTerms, FoundFacts, claim_terms, corpus_terms, found_facts, remember_facts, states_nothing
 from .scoring import Chunks
 from .settings import SETTINGS, AuditSettings
 from .verdicts import audit_citation
@@ -53,15 +54,33 @@ def report_claims(text: str, items: list[Resolved]) -> list[str]:
     (`Sentences.claim`), or, when that is a label in a table row (`states_nothing`: "| DeepResearch
     Bench [cite] | 100 | … |", a source column's "arxiv官方与主论文源 [cite]"), the row, whose facts
     the citation is there for."""
-    sentences = Sentences(text, items)
+    return citation_claims(text, [item.citation for item in items])
+
+
+def citation_claims(text: str, citations: list[Citation]) -> list[str]:
+    """`report_claims` of the citations as parsed, before they are resolved."""
+    sentences = Sentences(text, citations)
     claims = []
-    for item in items:
-        start, end = item.citation.start, item.citation.end
-        claim = sentences.claim(start, end) if item.citation.kind == "long_context" else ""
+    for citation in citations:
+        start, end = citation.start, citation.end
+        claim = sentences.claim(start, end) if citation.kind == "long_context" else ""
         if claim and states_nothing(claim):
             claim = sentences.row_claim(start, end) or claim
         claims.append(claim)
     return claims
+
+
+def loaded_facts(loaded: Loaded) -> FoundFacts:
+    """The facts of every long_context claim of the loaded reports that cite a corpus: what the
+    audit's workers would find first, found from the folder as loaded (a build finds them in
+    another process while it cleans, chunks and cites on one core)."""
+    claims = set()
+    with no_cycle_collection():
+        for report in loaded.reports.values():
+            if loaded.corpora.get(report.corpus or ""):
+                claims.update(citation_claims(report.final, report_citations(report.final)))
+        claims.discard("")
+        return found_facts(claims)
 
 
 def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict[str, list[str]]:
@@ -137,12 +156,14 @@ def start_audit(
     kept: Kept | None = None,
     parallel: bool | None = None,
     analyses: dict[str, list[str]] | None = None,
+    facts: Callable[[], FoundFacts] | None = None,
 ) -> AuditRun:
     """Every report's final citations audited against its corpus; with `kept`, only the reports
     whose text or corpus changed since the last run; with `analyses` (`by_source`, every source's),
-    from them (a build has just segmented every chunk for the search index). Corpora are audited on every core (forked
-    workers) when there are PARALLEL_FROM citations or more, or when `parallel` says so: the same
-    audits either way. The workers go on while the caller does (a build renders its source pages
+    from them (a build has just segmented every chunk for the search index); with `facts`, asked
+    only when there is something to audit, from the claims' facts it gives (`loaded_facts`).
+    Corpora are audited on every core (forked workers) when there are PARALLEL_FROM citations or
+    more, or when `parallel` says so: the same audits either way. The workers go on while the caller does (a build renders its source pages
     meanwhile, which show no audit); `AuditRun.result` waits for them."""
     kept = kept or Kept()
     by_corpus: dict[str, list[str]] = {}
@@ -167,16 +188,18 @@ def start_audit(
     cited_sources = {s for key in todo for s in kb.loaded.corpora[key].slugs if s}
     if analyses is None:
         analyses = chunk_analyses(kb, cited_sources, cache) if todo else {}
+    found = facts() if facts is not None and todo else {}
     jobs = list(todo.items())
     if parallel is None:
         parallel = sum(len(kb.cited[slug].final) for _, reports in jobs for slug in reports) >= PARALLEL_FROM
     workers = os.cpu_count() or 1
     if parallel and workers > 1 and len(jobs) > 1:
-        state = (kb, analyses, settings)  # inherited by the forked workers, not pickled
+        state = (kb, analyses, settings, found)  # inherited by the forked workers, not pickled
         run.pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (state,))
         run.pending = run.pool.map_async(_audit_job, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
     else:
         chunks = Chunks(kb)  # chunks cited by several reports are folded once
+        remember_facts(found)
         with no_cycle_collection():
             for key, reports in jobs:
                 run.audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings))
@@ -252,10 +275,11 @@ def audit_corpus(
 _worker: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, Chunks] | None = None  # in a forked worker only
 
 
-def _start_worker(state: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings]) -> None:
+def _start_worker(state: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, FoundFacts]) -> None:
     global _worker
     gc.disable()  # as `no_cycle_collection`, for the worker's life: it only audits
-    kb, analyses, settings = state
+    kb, analyses, settings, found = state
+    remember_facts(found)
     _worker = (kb, analyses, settings, Chunks(kb))
 
 
