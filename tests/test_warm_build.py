@@ -364,3 +364,25 @@ def test_with_materials_search_every_page_is_rendered(tmp_path, monkeypatch):
     index = Path("search", "search_index.json")
     assert (again.site / index).read_bytes() == (first.site / index).read_bytes()
     assert "sources/" in (again.site / index).read_text(encoding="utf-8")  # the generated pages are in it
+
+
+def test_a_page_of_the_whole_knowledge_base_is_made_once_a_build(tmp_path, monkeypatch):
+    """The indexes, the health and the comparison pages read the whole knowledge base: the page
+    itself stands for what it reads (its fingerprint) and is what is written, made once, cold or warm."""
+    from helpers import plugin_module
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+
+    plugin = plugin_module()
+    made: list[str] = []
+    for name in ("sources_index", "reports_index", "health_page", "stats_page"):
+        real = getattr(plugin.render, name)
+        monkeypatch.setattr(plugin.render, name, lambda *a, _real=real, _name=name: made.append(_name) or _real(*a))
+    monkeypatch.setenv("CITEKB_SOURCES", str(make_sample_kb(tmp_path / "kb")))
+    config_file = project(tmp_path / "project")
+    for run in ("cold", "warm"):
+        config = load_config(str(config_file), site_dir=str(tmp_path / "site"))
+        config.plugins.on_startup(command="build", dirty=False)
+        mkdocs_build(config)
+        assert sorted(made) == ["health_page", "reports_index", "sources_index", "stats_page"], run
+        made.clear()
