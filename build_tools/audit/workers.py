@@ -163,8 +163,9 @@ def start_audit(
     from them (a build has just segmented every chunk for the search index); with `facts`, asked
     only when there is something to audit, from the claims' facts it gives (`loaded_facts`).
     Corpora are audited on every core (forked workers) when there are PARALLEL_FROM citations or
-    more, or when `parallel` says so: the same audits either way. The workers go on while the caller does (a build renders its source pages
-    meanwhile, which show no audit); `AuditRun.result` waits for them."""
+    more, or when `parallel` says so: the same audits either way. The workers go on while the
+    caller does (a build renders its source pages meanwhile, which show no audit);
+    `AuditRun.result` waits for them."""
     kept = kept or Kept()
     by_corpus: dict[str, list[str]] = {}
     for slug, cited in kb.cited.items():
