@@ -140,7 +140,7 @@ def run(
         per_span = Counter((i.citation.start, i.citation.end) for i in cited.final if i.citation.kind == "long_context")
         sources_of: dict[str, set[str]] = {}
         for item, claim in zip(cited.final, claims):
-            if audit.auditable(item):
+            if item.citation.kind == "long_context" and audit.auditable(item, kb):
                 sources_of.setdefault(claim, set()).add(item.source_slug or "")
         for item, claim, sentence, written in zip(cited.final, claims, around, audits[slug]):
             if written is None or per_span[item.citation.start, item.citation.end] != 1:

@@ -230,7 +230,7 @@ def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[st
                 continue
             for written, claim in zip(items, claims[name]):
                 key = f"{slug}@{name}@{written.citation.start}#{written.citation.chunk}"
-                if not audit.auditable(written):
+                if not audit.auditable(written, kb):
                     continue
                 for case_key in [key] * (key in keys) + alternate_keys.get(key, []):
                     item = written

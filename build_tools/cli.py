@@ -166,7 +166,8 @@ def cmd_cites(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Each long_context citation of one report with its evidence (issue 15's stable format; issue 27
-    added the verdict and the claim's key facts the passage holds and lacks)."""
+    added the verdict and the claim's key facts the passage holds and lacks), and each file citation
+    audited against the page, slide or sheet it names (its `title` the file's name)."""
     kb = report_kb(args)
     if isinstance(kb, int):
         return kb
@@ -175,7 +176,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     rows = [
         {
             "raw": item.citation.raw,
-            "title": item.citation.title,
+            "title": item.citation.title if item.citation.title is not None else item.citation.file,
             "chunk": item.citation.chunk,
             "status": item.status,
             "audit": result.status if result else None,
@@ -190,7 +191,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         for item, result, claim in zip(
             cited.final, audits or [None] * len(cited.final), report_claims(cited.report.final, cited.final)
         )
-        if item.citation.kind == "long_context"
+        if item.citation.kind == "long_context" or result is not None
     ]
     if args.json:
         print_json(rows)

@@ -29,8 +29,8 @@ from .commonmark import CITATION_SLOT, citation_tokens, disjoint
 from .knowledge_base import CitedReport, KnowledgeBase
 from .messages import EXPORT, FAILURE_LABELS, KIND_LABELS, META_LABELS, STATUS_LABELS, VERDICT_LABELS
 from .models import Audit, Resolved
-from .paths import export_path
-from .render.citations import file_part, why
+from .paths import export_path, file_part
+from .render.citations import why
 from .render.files import part_label
 from .stats import failure
 

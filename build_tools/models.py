@@ -159,7 +159,7 @@ class Resolved:
 
 # Audit statuses the site shows as a flag beside the citation: every status but `supported`
 # (together 13% of the full pipeline's written citations, BENCHMARKS.md).
-FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "title_only", "no_statement")
+FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "other_language", "title_only", "no_statement")
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class Audit:
     (`build_tools/audit/`): the verdict, the share of the claim's key facts it states, and why."""
 
     status: (
-        str  # supported | weak | better_elsewhere | numbers_missing | title_only | no_statement: the specific reason
+        str  # supported | weak | better_elsewhere | numbers_missing | other_language | title_only | no_statement: why
     )
     support: float  # 0..1: the share of the claim's key facts the passage states (best window and whole chunk)
     claim: str

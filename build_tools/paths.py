@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .models import FilePart
+from .models import FilePart, FileSource
 
 _UNSAFE_SUFFIX = re.compile(r"[^a-z0-9]")
 _ANCHOR_UNSAFE = re.compile(r"[\s#%\"'<>`\\/?&]+")
@@ -125,6 +125,12 @@ def part_anchor(part: FilePart) -> str:
     if part.kind == "text":
         return "text"
     return f"{part.kind}-{part.number}"
+
+
+def file_part(file: FileSource, target: str) -> FilePart | None:
+    """The page, slide or sheet a citation's target lands on (None: the whole file)."""
+    fragment = target.partition("#")[2]
+    return next((p for p in file.parts if part_anchor(p) == fragment), None)
 
 
 _HEADING_DROP = re.compile(r"[^\w\s-]+")

@@ -44,6 +44,18 @@ def pdf_bytes(pages: list[str]) -> bytes:
     return bytes(out)
 
 
+def make_pptx(path: Path, slides: list[str]) -> None:
+    """A deck of one slide per title, each with a body naming it."""
+    from pptx import Presentation
+
+    deck = Presentation()
+    for title in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = f"body of {title}"
+    deck.save(path)
+
+
 def png_bytes() -> bytes:
     """A 1×1 PNG."""
 

@@ -69,7 +69,7 @@ ALIGN = re.compile(r"text-align:(left|center|right)")  # markdown-it's table cel
 # The web, mail, an inline image, or no scheme at all (a relative address: `A%3C` is a page named `A<`).
 SAFE_URL = re.compile(r"(?i)(https?:|mailto:|data:image/(png|gif|jpeg|webp|svg\+xml);|(?![a-z][a-z0-9+.-]*:))")
 PLACEHOLDER = re.compile("[\ue000\ue001]|%EE%80%8[01]", re.IGNORECASE)
-AUDIT_STATUSES = ("supported", "weak", "better_elsewhere", "numbers_missing", "title_only")
+AUDIT_STATUSES = ("supported", "weak", "better_elsewhere", "numbers_missing", "other_language", "title_only")
 
 
 def parsed(html: str) -> BeautifulSoup:

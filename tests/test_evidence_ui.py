@@ -99,6 +99,11 @@ def test_a_file_citation_audited_against_the_file_text_carries_its_verdict_too()
     link = page(kb).select_one("a.citekb-cite")
     assert link["data-verdict"] == "partial" and link.select_one(".citekb-verdict b").get_text() == "◐"
     assert link.select_one('.citekb-preview .citekb-facts[data-facts="missing"]').get_text().endswith("1170亿")
+    kb.audits["r"] = [audit("partial", status="other_language", missing=("成绩",))]  # an English page, say
+    link = page(kb).select_one("a.citekb-cite")
+    flag = link.find_next_sibling("span", class_="citekb-audit")
+    assert link["data-audit"] == flag["data-audit"] == "other_language"
+    assert link.select_one('.citekb-preview .citekb-facts[data-facts="flag"]').get_text() == flag.get_text()
 
 
 def test_the_flag_with_its_reason_stays_beside_the_mark_and_in_the_preview():
@@ -116,6 +121,19 @@ def test_the_numbers_missing_flag_names_the_numbers_not_the_words():
     kb = judged(knowledge(f"第一句 {cite(A)}。"), ["partial"], status="numbers_missing", missing=missing)
     flag = page(kb).select_one("a.citekb-cite").find_next_sibling("span", class_="citekb-audit")
     assert flag.get_text().endswith("被引用的块中没有 700、1.8")
+
+
+def test_a_passage_in_another_language_is_flagged_so_the_reader_reads_it():
+    """`other_language`: the passage could be checked for the claim's names and numbers only; the
+    citation is ◐ with a flag saying so, and the words not found are listed as not found."""
+    kb = judged(
+        knowledge(f"GPT-4 的成绩领先 {cite(A)}。"), ["partial"], status="other_language", held=("GPT-4",), missing=("成绩",)
+    )
+    link = page(kb).select_one("a.citekb-cite")
+    flag = link.find_next_sibling("span", class_="citekb-audit")
+    assert flag["data-audit"] == "other_language" and "只核对了名称和数字" in flag.get_text()
+    assert link.select_one(".citekb-verdict b").get_text() == "◐"
+    assert link.select_one('.citekb-preview .citekb-facts[data-facts="missing"]').get_text().endswith("成绩")
 
 
 def test_preview_says_the_verdict_and_which_facts_the_passage_holds_and_lacks():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from fixtures import pdf_bytes, png_bytes
+from fixtures import make_pptx, pdf_bytes, png_bytes
 from helpers import PIPELINE, build_site, kb, search_box, serve
 from pdfminer.high_level import extract_text
 
@@ -19,17 +19,6 @@ from build_tools.knowledge_base import assemble
 
 PAGES = ["First page about scaling", "Second page about latency budgets", "Third page"]
 LONG = MAX_ROWS + 37
-
-
-def make_pptx(path: Path, slides: list[str]) -> None:
-    from pptx import Presentation
-
-    deck = Presentation()
-    for title in slides:
-        slide = deck.slides.add_slide(deck.slide_layouts[1])
-        slide.shapes.title.text = title
-        slide.placeholders[1].text = f"body of {title}"
-    deck.save(path)
 
 
 def make_xlsx(path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fixtures import make_pptx, pdf_bytes
 
 from build_tools import audit
 from build_tools.audit import CorpusTerms, Facts, claim_facts, folded_chunk, name_places, states_nothing, verdict
@@ -84,6 +85,8 @@ def test_rare_facts_are_named_numbers_and_names_first():
         (audit.SETTINGS.unsupported_below, False, "supported", "partial"),
         (audit.SETTINGS.unsupported_below - 0.01, False, "supported", "unsupported"),
         (0.0, False, "better_elsewhere", "unsupported"),
+        (0.0, False, "other_language", "partial"),  # a passage it could not read: not judged wrong
+        (0.9, False, "other_language", "partial"),  # nor right
     ],
 )
 def test_the_verdict_reads_how_much_of_the_claim_the_passage_states(support, lacks, status, expected):
@@ -267,3 +270,86 @@ def test_a_label_claims_its_table_row_and_elsewhere_states_nothing(tmp_path, cap
     assert entry["claim"] == "DeepResearch Bench"
     assert (entry["audit"], entry["verdict"], entry["support"]) == ("no_statement", "unsupported", 0.0)
     assert entry["span"] is None and row["span"] is not None
+
+
+ENGLISH_PAGE = (
+    "GPT-4 Technical Report\n\nWe report the development of GPT-4, a large multimodal model. "
+    "GPT-4 scores 86.4% on the MMLU benchmark, ahead of earlier models.\n"
+    "The model was trained on publicly available data and licensed data."
+)
+
+
+@pytest.mark.parametrize(
+    ("claim", "passage", "unread"),
+    [
+        ("GPT-4 在 MMLU 测试中取得 86.4% 的成绩", ENGLISH_PAGE, {"测试", "取得", "成绩"}),  # names and numbers are read
+        ("该平台强调开放协作", ENGLISH_PAGE, {"平台", "强调", "开放", "协作"}),
+        ("该平台强调开放协作", "关键词: 开放协作 / 平台 " + ENGLISH_PAGE, set()),  # it holds one: read
+        ("该平台强调开放协作", "一个讨论别的事情的中文段落，提到了 API 和 GPT-4。", set()),  # Chinese: missing
+        ("rerankers reorder passages", "重排模型可以给段落重新排序。", set()),  # English words: names, read
+        ("该平台强调开放协作", "12345 67890", set()),  # no letters: nothing to read in another script
+    ],
+)
+def test_a_claims_words_are_unread_in_a_passage_of_another_script(claim, passage, unread):
+    """`Facts.unread`: a claim's Chinese words are unread, not missing, where the passage holds none
+    of them and Chinese is under `read_share` of its letters."""
+    facts = facts_of(claim)
+    text = folded_chunk(passage).text
+    assert facts.unread(folded_chunk(passage).found(facts), text) == unread
+
+
+def test_a_chinese_claim_citing_an_english_page_is_partial_with_its_names_checked(tmp_path, capsys):
+    """`kb audit`: a Chinese claim citing an English page is checked for its names and numbers only
+    (`other_language`, `partial`: neither flagged unsupported for words the passage is not written
+    in, nor supported on its names alone); one with no names has nothing checked (no span); one whose
+    names the page lacks is `unsupported` as in any passage."""
+    corpus = tmp_path / "long_context_sampled_60.json"
+    corpus.write_text(
+        json.dumps([{"title": "GPT-4 Technical Report", "page_body": ENGLISH_PAGE}], ensure_ascii=False),
+        encoding="utf-8",
+    )
+    cite = '[long_context: "GPT-4 Technical Report", chunk 0]'
+    report = tmp_path / "final_report.md"
+    report.write_text(
+        f"# 报告\n\nGPT-4 在 MMLU 测试中取得 86.4% 的成绩{cite}。\n\n该平台强调开放协作{cite}。\n\n"
+        f"Claude 3 Opus 在 GSM8K 测试中取得 95% 的成绩{cite}。\n",
+        encoding="utf-8",
+    )
+    assert main(["audit", str(report), "--corpus", str(corpus), "--json"]) == 0
+    stated, nameless, other = json.loads(capsys.readouterr().out)
+    assert (stated["audit"], stated["verdict"]) == ("other_language", "partial")
+    start, end = stated["span"]
+    assert "86.4%" in ENGLISH_PAGE[start:end] and "成绩" in stated["missing"]
+    assert (nameless["audit"], nameless["verdict"], nameless["span"]) == ("other_language", "partial", None)
+    assert other["verdict"] == "unsupported" and other["audit"] != "other_language"
+
+
+def test_a_file_citation_is_audited_against_the_page_or_slide_it_names(tmp_path, capsys):
+    """`kb audit --files`: a citation of a task file's slide or page is checked against the text the
+    pipeline extracted from it, as a chunk is (its row titled with the file's name, no chunk); a
+    citation of the whole file has no verdict (no place named) and no row."""
+    files = tmp_path / "files"
+    files.mkdir()
+    chip = "乙实验室的量子芯片良率突破九成"
+    make_pptx(files / "deck.pptx", ["甲公司发布了新模型，该模型参数量达到700亿", chip])
+    (files / "paper.pdf").write_bytes(pdf_bytes(["GPT-4 scores 86.4% on the MMLU benchmark"]))
+    corpus = tmp_path / "long_context_sampled_60.json"
+    corpus.write_text(json.dumps([{"title": "别的页面", "page_body": "无关的内容。"}], ensure_ascii=False), "utf-8")
+    report = tmp_path / "final_report.md"
+    report.write_text(
+        f"# 报告\n\n{CLAIM}[文档: deck.pptx, slide 1]。\n\n{chip}[文档: deck.pptx, slide 1]。\n\n"
+        f"{chip}[文档: deck.pptx, 第2张幻灯片]。\n\nGPT-4 在 MMLU 测试中取得 86.4% 的成绩[文档: paper.pdf, page 1]。\n\n"
+        f"{CLAIM}[文档: deck.pptx]。\n",
+        encoding="utf-8",
+    )
+    args = ["audit", str(report), "--corpus", str(corpus), "--files", str(files), "--json"]
+    assert main(args) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["title"], r["chunk"], r["verdict"]) for r in rows] == [
+        ("deck.pptx", None, "supported"),
+        ("deck.pptx", None, "unsupported"),
+        ("deck.pptx", None, "supported"),
+        ("paper.pdf", None, "partial"),  # an English page: its names and numbers checked (other_language)
+    ]
+    assert rows[1]["span"] is None and "良率" in rows[1]["missing"]
+    assert rows[3]["audit"] == "other_language" and "86.4" in rows[3]["held"]

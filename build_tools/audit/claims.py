@@ -264,6 +264,7 @@ _CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LATIN_RUN = re.compile(r"[a-z0-9][a-z0-9.+_-]*(?: [a-z0-9][a-z0-9.+_-]*)*")
 _NAME_PART = re.compile(r"[a-z]+|[0-9]+")
 _LETTER = re.compile(r"[a-z]")
+_LATIN_LETTERS = re.compile(r"[a-zA-Z]+")
 _NAME_MARK = re.compile(r"[A-Z0-9]")
 SHOWN_FACTS = 6  # held and missing facts named beside a citation, each
 MAX_NAME_WORDS = 3  # Latin-script words in a row that are one name (Hugging Face, DeepResearch Bench)
@@ -421,6 +422,14 @@ def states_nothing(claim: str) -> bool:
     return True
 
 
+def chinese_share(text: str) -> float:
+    """The share of a text's letters (Chinese characters, Latin letters) that are Chinese; 1.0 for a
+    text without letters (nothing in it is written in another script)."""
+    chinese = len(text) - len(_CHINESE_RUN.sub("", text))
+    latin = len(text) - len(_LATIN_LETTERS.sub("", text))
+    return chinese / (chinese + latin) if chinese + latin else 1.0
+
+
 def checked_facts(claim: str) -> tuple[Fact, ...]:
     """What a claim is checked for: its facts (`claim_facts`), or its index words when every word of
     it is framing."""
@@ -526,6 +535,16 @@ class Facts(Evidence):
         key = heapq.nlargest(self.settings.key_facts, self.weights, key=self.weights.__getitem__)  # sorted's order
         total = sum(self.weights[t] for t in key)
         return sum(self.weights[t] for t in key if t in held) / total if total else 1.0
+
+    def unread(self, held: set[str], text: str) -> frozenset[str]:
+        """The claim's Chinese words a folded passage cannot be checked for: where it holds none of
+        them and Chinese makes up less than `read_share` of its letters (a Chinese claim citing an
+        English page). Unread, not missing: names (English prose's words too) and numbers are read
+        in any passage."""
+        words = self.weights.keys() - self.names  # a claim's words but its names are Chinese (`claim_facts`)
+        if not words or held.intersection(words) or chinese_share(text) >= self.settings.read_share:
+            return frozenset()
+        return frozenset(words)
 
     def named(self, keys: set[str]) -> tuple[str, ...]:
         """The rare ones among `keys`, as the claim writes them: numbers, then names, then words by

@@ -14,6 +14,8 @@ import numpy as np
 
 from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
+from ..models import FilePart, Resolved
+from ..paths import file_part
 from .claims import CorpusTerms, Evidence, chunk_numbers
 from .settings import AuditSettings
 
@@ -158,7 +160,8 @@ def folded_chunk(text: str) -> Folded:
 
 
 class Chunks:
-    """Folded chunks by (source slug, chunk index), each folded once per build."""
+    """Folded chunks by (source slug, chunk index), and task files' parts by (file slug, −number),
+    each folded once per build."""
 
     def __init__(self, kb: KnowledgeBase):
         self.kb = kb
@@ -169,6 +172,25 @@ class Chunks:
         if key not in self.done:
             self.done[key] = folded_chunk(self.kb.chunks[slug][index].text)
         return self.done[key]
+
+    def part(self, slug: str, part: FilePart) -> Folded:
+        key = (slug, -part.number)
+        if key not in self.done:
+            self.done[key] = folded_chunk(part.text)
+        return self.done[key]
+
+
+AUDITED_PARTS = ("page", "slide", "sheet")  # a task file's places a citation can name, with their own text
+
+
+def cited_part(item: Resolved, kb: KnowledgeBase) -> FilePart | None:
+    """The page, slide or sheet of a task file a resolved citation lands on, where the pipeline
+    extracted text from it: what the reader is shown, and what the audit checks the claim against."""
+    file = kb.files_by_slug.get(item.source_slug or "")
+    if file is None or item.status != "resolved" or not item.target:
+        return None
+    part = file_part(file, item.target)
+    return part if part is not None and part.kind in AUDITED_PARTS and part.text.strip() else None
 
 
 def proposed(

@@ -8,7 +8,7 @@ from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
 from ..models import Audit, Resolved
 from .claims import CorpusTerms, Facts, states_nothing
-from .scoring import Chunks, Folded, Window, proposed
+from .scoring import Chunks, Folded, Window, cited_part, proposed
 from .settings import SETTINGS, AuditSettings
 
 
@@ -23,8 +23,13 @@ def verdict(support: float, lacks_name_or_number: bool, status: str, settings: A
     `unsupported` below `unsupported_below` (on the topic at best), when the chunk is the page's
     title alone or when the claim is a label (`no_statement`); `supported` from `supported_from`
     on, unless a number or a name of the claim is not in the chunk (a key fact missing is `partial`
-    by definition); `partial` between."""
-    if status in ("title_only", "no_statement") or support < settings.unsupported_below:
+    by definition); `partial` between, and where the passage could be checked for the claim's
+    names and numbers only and holds some of them, or the claim has none (`other_language`)."""
+    if status in ("title_only", "no_statement"):
+        return "unsupported"
+    if status == "other_language":
+        return "partial"
+    if support < settings.unsupported_below:
         return "unsupported"
     if support >= settings.supported_from and not lacks_name_or_number:
         return "supported"
@@ -87,12 +92,13 @@ def audit_citation(
     chunks: Chunks,
     settings: AuditSettings = SETTINGS,
 ) -> Audit | None:
-    """One resolved long_context citation's evidence: verdict, support, the facts held and missing,
-    span, status and a better chunk; None when the citation has no words before it to check (a
+    """One resolved citation's evidence (of a corpus chunk, or of a task file's page, slide or sheet:
+    `cited_part`): verdict, support, the facts held and missing, span, status and a better chunk; None when the citation has no words before it to check (a
     reference-list entry): not judged, neither supported nor not (the report header counts it
     among the resolved citations without a verdict)."""
     slug, number = item.source_slug or "", item.citation.chunk or 0
-    cited = chunks(slug, number)
+    part = cited_part(item, kb) if item.citation.kind != "long_context" else None
+    cited = chunks.part(slug, part) if part else chunks(slug, number)
     facts = Facts.of(claim, terms, settings)
     local, window = cited.best(facts)
     held = cited.found(facts)
@@ -100,16 +106,22 @@ def audit_citation(
     lacking = (set(facts.weights) | facts.numbers) - held
     found = (facts.named(held), facts.named(lacking))
     lacks_name_or_number = bool(lacking & (facts.names | facts.numbers))
-    if cited.text.strip() == fold(kb.loaded.sources[slug].title).strip():
+    if not part and cited.text.strip() == fold(kb.loaded.sources[slug].title).strip():
         verdict_ = verdict(support, lacks_name_or_number, "title_only", settings)
         return Audit("title_only", round(support, 4), claim, None, found[1], verdict=verdict_, held=found[0])
     if not facts.weights and not facts.numbers:  # a reference-list entry: nothing to check, no verdict
         return None
     if states_nothing(claim):  # a label: no passage states it
         return Audit("no_statement", 0.0, claim, None, found[1], verdict="unsupported", held=found[0])
+    # A Chinese claim citing an English page: its Chinese words cannot be checked there, only its
+    # names and numbers. Not judged wrong where it holds some of those, or has none to hold.
+    unread = facts.unread(held, cited.text)
+    other_language = bool(unread) and (bool(held) or not (facts.weights.keys() - unread or facts.numbers))
     numbers_missing = bool(facts.numbers) and bool(facts.numbers - cited.numbers)
-    compared = (
-        proposed(facts, terms, (slug, number), settings) if rivals_matter(local, numbers_missing, settings) else []
+    compared = (  # a file's part is compared with nothing: the corpus holds other documents
+        proposed(facts, terms, (slug, number), settings)
+        if not part and rivals_matter(local, numbers_missing, settings)
+        else []
     )
     rival, rival_key, rival_window = best_rival(
         facts, [(key, chunks(*key)) for key in compared], local, numbers_missing, settings
@@ -127,6 +139,8 @@ def audit_citation(
         status = "weak"
     else:
         status = "supported"
+    if other_language:  # the reason a reader needs first: read the passage yourself
+        status = "other_language"
     if status == "supported" or rival <= local:
         rival_key = rival_window = None  # a better chunk is named only beside a flag
     verdict_ = verdict(support, lacks_name_or_number, status, settings)

@@ -20,7 +20,7 @@ from ..knowledge_base import KnowledgeBase, Sentences, report_citations
 from ..models import Audit, Citation, Resolved
 from ..paths import source_path
 from .claims import CorpusTerms, FoundFacts, claim_terms, corpus_terms, found_facts, remember_facts, states_nothing
-from .scoring import Chunks
+from .scoring import Chunks, cited_part
 from .settings import SETTINGS, AuditSettings
 from .verdicts import audit_citation
 
@@ -40,13 +40,21 @@ def audit_report(
     claims = claims if claims is not None else report_claims(text, items)
     chunks = chunks or Chunks(kb)
     return [
-        audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item) else None
+        audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item, kb) else None
         for item, claim in zip(items, claims)
     ]
 
 
-def auditable(item: Resolved) -> bool:
-    return item.status == "resolved" and item.citation.kind == "long_context" and item.source_slug is not None
+CLAIMED = ("long_context", "document")  # citations whose claim is read: of a corpus chunk, of a task file
+
+
+def auditable(item: Resolved, kb: KnowledgeBase) -> bool:
+    """A resolved citation of a corpus chunk, or of a task file's page, slide or sheet with text."""
+    if item.status != "resolved" or item.source_slug is None:
+        return False
+    return item.citation.kind == "long_context" or (
+        item.citation.kind == "document" and cited_part(item, kb) is not None
+    )
 
 
 def report_claims(text: str, items: list[Resolved]) -> list[str]:
@@ -63,7 +71,7 @@ def citation_claims(text: str, citations: list[Citation]) -> list[str]:
     claims = []
     for citation in citations:
         start, end = citation.start, citation.end
-        claim = sentences.claim(start, end) if citation.kind == "long_context" else ""
+        claim = sentences.claim(start, end) if citation.kind in CLAIMED else ""
         if claim and states_nothing(claim):
             claim = sentences.row_claim(start, end) or claim
         claims.append(claim)
@@ -167,26 +175,28 @@ def start_audit(
     caller does (a build renders its source pages meanwhile, which show no audit);
     `AuditRun.result` waits for them."""
     kept = kept or Kept()
-    by_corpus: dict[str, list[str]] = {}
+    by_corpus: dict[str, list[str]] = {}  # "": reports without a corpus that cite a task file's part
     for slug, cited in kb.cited.items():
         corpus = kb.loaded.corpora.get(cited.report.corpus or "")
-        if corpus and any(auditable(i) for i in cited.final):
-            by_corpus.setdefault(corpus.key, []).append(slug)
+        if any(auditable(i, kb) for i in cited.final):
+            by_corpus.setdefault(corpus.key if corpus else "", []).append(slug)
     run = AuditRun(kb, kept)
     todo: dict[str, list[str]] = {}
     for key, reports in by_corpus.items():
-        sources = (kb.loaded.sources[s] for s in kb.loaded.corpora[key].slugs if s)
+        sources = (kb.loaded.sources[s] for s in corpus_slugs(kb, key))
         parts = tuple(part for source in sources for part in (source.slug, source.title, source.body))
         run.corpora[key] = kept.known.of(f"corpus {key}", parts)
         same = kept.corpora.get(key) == run.corpora[key]
         for slug in reports:
-            run.finals[slug] = kept.known.of(f"report {slug}", (kb.cited[slug].report.final,))
+            cited = kb.cited[slug]
+            files = (part.text for item in cited.final if (part := cited_part(item, kb)))  # a file replaced
+            run.finals[slug] = kept.known.of(f"report {slug}", (cited.report.final, *files))
             final, done = kept.reports.get(slug, ("", None))
             if same and done is not None and final == run.finals[slug]:
                 run.audits[slug] = done
             else:
                 todo.setdefault(key, []).append(slug)
-    cited_sources = {s for key in todo for s in kb.loaded.corpora[key].slugs if s}
+    cited_sources = {s for key in todo for s in corpus_slugs(kb, key)}
     if analyses is None:
         analyses = chunk_analyses(kb, cited_sources, cache) if todo else {}
     found = facts() if facts is not None and todo else {}
@@ -255,6 +265,11 @@ class AuditRun:
             self.pool = self.pending = None
 
 
+def corpus_slugs(kb: KnowledgeBase, key: str) -> list[str]:
+    """The sources of corpus `key` ("": none, for reports citing only task files)."""
+    return [s for s in kb.loaded.corpora[key].slugs if s] if key else []
+
+
 def audit_corpus(
     key: str,
     reports: list[str],
@@ -266,7 +281,7 @@ def audit_corpus(
     """The audits of `reports`, all citing corpus `key`."""
     claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
     words = {w for r in reports for claim in claims[r] if claim for w in claim_terms(claim)}
-    terms = corpus_terms([s for s in kb.loaded.corpora[key].slugs if s], kb, analyses, words)
+    terms = corpus_terms(corpus_slugs(kb, key), kb, analyses, words)
     return {
         slug: audit_report(kb.cited[slug].report.final, kb.cited[slug].final, kb, terms, claims[slug], chunks, settings)
         for slug in reports

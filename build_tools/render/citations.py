@@ -19,11 +19,11 @@ from ..messages import (
     VERDICT_LABELS,
     VERDICT_MARKS,
 )
-from ..models import FLAGGED, Audit, FilePart, FileSource, Resolved
+from ..models import FLAGGED, Audit, Resolved
 from ..paths import (
     chunk_path,
     citation_anchor,
-    part_anchor,
+    file_part,
     published_as_text,
 )
 from .files import image_src, part_label
@@ -57,12 +57,6 @@ def preview_html(head: str, body: str) -> str:
 def cut(text: str) -> str:
     """The start of a preview's text."""
     return text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
-
-
-def file_part(file: FileSource, target: str) -> FilePart | None:
-    """The page, slide or sheet a citation's target lands on (None: the whole file)."""
-    fragment = target.partition("#")[2]
-    return next((p for p in file.parts if part_anchor(p) == fragment), None)
 
 
 def citation_html(
@@ -119,14 +113,15 @@ def citation_html(
         flagged = item.status != "resolved"
         if flagged:
             label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
-        mark = ""
+        mark = flag = ""
         if audit is not None:  # a file citation audited against the file's text (a PDF page, a slide, a sheet)
-            cited += f' data-verdict="{audit.verdict}"'
-            mark, body = verdict_mark(audit.verdict), facts_html(audit) + body
+            cited += f' data-audit="{audit.status}" data-verdict="{audit.verdict}"'
+            mark, body = verdict_mark(audit.verdict), facts_html(audit) + flag_line(audit, kb) + body
+            flag = audit_marker(audit, kb, link)
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
             f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">{mark}'
-            f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>'
+            f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>{flag}'
         )
     if citation.kind == "web" and item.status == "unknown_source":
         url = citation.title or ""
