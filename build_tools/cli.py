@@ -27,8 +27,8 @@ from .index import SITE_FOLDER
 from .ingest import Loaded, load_file
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
 from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_atomic, write_lock
-from .models import VERDICTS, Corpus, Report
-from .paths import chunk_path
+from .models import VERDICTS, Audit, Corpus, Report, Resolved
+from .paths import chunk_path, part_anchor
 from .reading import read_text
 from .report_text import merge_report_file
 from .search import Searcher
@@ -167,7 +167,8 @@ def cmd_cites(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     """Each long_context citation of one report with its evidence (issue 15's stable format; issue 27
     added the verdict and the claim's key facts the passage holds and lacks), and each file citation
-    audited against the page, slide or sheet it names (its `title` the file's name)."""
+    audited against the file's text (its `title` the file's name, `part` the page, slide or sheet
+    checked: the one named, or the one stating most of a whole file)."""
     kb = report_kb(args)
     if isinstance(kb, int):
         return kb
@@ -187,6 +188,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             "span": list(result.span) if result and result.span else None,
             "better": chunk_path(*result.better) if result and result.better else None,
             "claim": result.claim if result else claim,
+            "part": part_of(kb, item, result),
         }
         for item, result, claim in zip(
             cited.final, audits or [None] * len(cited.final), report_claims(cited.report.final, cited.final)
@@ -205,6 +207,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 + (f"  → {row['better']}" if row["better"] else "")
             )
     return 0
+
+
+def part_of(kb: KnowledgeBase, item: Resolved, result: Audit | None) -> str | None:
+    """A file citation's audited page, slide or sheet, as its anchor on the file's page (`page-3`)."""
+    file = kb.files_by_slug.get(item.source_slug or "")
+    if file is None or result is None or result.part is None:
+        return None
+    return next((part_anchor(p) for p in file.parts if p.number == result.part), None)
 
 
 def source_titles(kb: KnowledgeBase) -> dict[str, str]:

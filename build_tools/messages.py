@@ -108,17 +108,17 @@ AUDIT_LABELS = {  # the evidence audit's statuses (build_tools/audit.py)
     "supported": "无审计标记",  # not 有依据: the health page shows it beside the verdicts
     "weak": "依据薄弱",
     "better_elsewhere": "别处依据更充分",
-    "numbers_missing": "数字不在块中",
+    "numbers_missing": "数字不在原文中",
     "other_language": "原文是另一种文字",
     "title_only": "块中只有标题",
     "no_statement": "无可核对的陈述",
 }
 SUGGESTION = "建议：{title} · {chunk}"  # a flagged citation's better chunk (its title, CHUNK)
 AUDIT_REASONS = {
-    "weak": "被引用的块与这句话共有的关键词很少（支持度 {support:.2f}，仅供参考）",
+    "weak": "被引用的原文与这句话共有的关键词很少（支持度 {support:.2f}，仅供参考）",
     "better_elsewhere": "{where}含有 {terms}",
-    "numbers_missing": "被引用的块中没有 {numbers}",
-    "other_language": "被引用的块与这句话不是同一种文字，只核对了名称和数字，其余请对照原文阅读",
+    "numbers_missing": "被引用的原文中没有 {numbers}",
+    "other_language": "被引用的原文几乎不是中文，只核对了名称和数字，请对照原文阅读",
     "title_only": "被引用的块只有文档标题",
     "no_statement": "引用处只是名称或标签",
 }

@@ -164,8 +164,9 @@ FLAGGED = ("weak", "better_elsewhere", "numbers_missing", "other_language", "tit
 
 @dataclass(frozen=True)
 class Audit:
-    """How well a resolved long_context citation's chunk supports the claim it is attached to
-    (`build_tools/audit/`): the verdict, the share of the claim's key facts it states, and why."""
+    """How well a resolved citation's passage (a corpus chunk, a task file's page, slide or sheet)
+    supports the claim it is attached to (`build_tools/audit/`): the verdict, the share of the
+    claim's key facts it states, and why."""
 
     status: (
         str  # supported | weak | better_elsewhere | numbers_missing | other_language | title_only | no_statement: why
@@ -179,6 +180,7 @@ class Audit:
     better_terms: tuple[str, ...] = ()  # the claim's words and numbers found there, not in the cited chunk
     verdict: str = "supported"  # VERDICTS: does the passage state the claim's key facts (issue 27)
     held: tuple[str, ...] = ()  # the claim's key facts the cited passage states
+    part: int | None = None  # a file citation's: the page, slide or sheet (FilePart.number) checked, the span's
 
 
 # What a careful reader would say of a citation's passage (issue 27): it states the claim's key

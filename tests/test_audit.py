@@ -82,7 +82,21 @@ def test_kb_audit_gives_each_status_on_hand_made_cases(report, capsys):
     path, corpus, fine, downloads = report
     rows = run_audit(capsys, path, corpus)
     assert [set(row) for row in rows] == [
-        {"raw", "title", "chunk", "status", "audit", "verdict", "support", "held", "missing", "span", "better", "claim"}
+        {
+            "raw",
+            "title",
+            "chunk",
+            "status",
+            "audit",
+            "verdict",
+            "support",
+            "held",
+            "missing",
+            "span",
+            "better",
+            "claim",
+            "part",
+        }
     ] * 6
     assert [row["audit"] for row in rows] == [
         "supported",

@@ -106,6 +106,21 @@ def test_a_file_citation_audited_against_the_file_text_carries_its_verdict_too()
     assert link.select_one('.citekb-preview .citekb-facts[data-facts="flag"]').get_text() == flag.get_text()
 
 
+def test_a_whole_file_citation_lands_on_the_page_its_audit_checked():
+    """Citing a whole file, the audit checks the page stating most (`Audit.part`): the link lands on
+    that page, and the preview names it and marks the span there."""
+    loaded = knowledge("").loaded
+    pages = [FilePart("page", 1, "第一页讲别的。"), FilePart("page", 2, "前言。开源模型参数达1170亿。后记。")]
+    loaded.files["files/t/x.pdf"] = FileSource("f", "x.pdf", "files/t/x.pdf", "pdf", "t", pages)
+    loaded.reports["r"] = Report("r", "报告", "reports/r", "见 [文档: x.pdf]。", task="t", files="files/t")
+    kb = assemble(loaded)
+    kb.audits["r"] = [Audit("supported", 0.9, "开源模型参数达1170亿", (3, 15), verdict="supported", part=2)]
+    link = page(kb).select_one("a.citekb-cite")
+    assert link["href"].endswith("sources/f/#page-2") and link["data-verdict"] == "supported"
+    assert "x.pdf · 第 2 页" in link.select_one(".citekb-preview").get_text()
+    assert link.select_one(".citekb-preview mark").get_text() == "开源模型参数达1170亿"
+
+
 def test_the_flag_with_its_reason_stays_beside_the_mark_and_in_the_preview():
     """The preview, which opens over the flag (a step with n / p opens it), says the flag too."""
     kb = judged(knowledge(f"第一句 {cite(A)}。"), ["partial"], status="numbers_missing", missing=("1170亿",))
@@ -116,18 +131,22 @@ def test_the_flag_with_its_reason_stays_beside_the_mark_and_in_the_preview():
 
 
 def test_the_numbers_missing_flag_names_the_numbers_not_the_words():
-    """`missing` holds every key fact the passage lacks; the flag says 数字不在块中 and names the numbers."""
+    """`missing` holds every key fact the passage lacks; the flag says 数字不在原文中 and names the numbers."""
     missing = ("700", "1.8", "发布", "GPT-4")
     kb = judged(knowledge(f"第一句 {cite(A)}。"), ["partial"], status="numbers_missing", missing=missing)
     flag = page(kb).select_one("a.citekb-cite").find_next_sibling("span", class_="citekb-audit")
-    assert flag.get_text().endswith("被引用的块中没有 700、1.8")
+    assert flag.get_text().endswith("被引用的原文中没有 700、1.8")
 
 
 def test_a_passage_in_another_language_is_flagged_so_the_reader_reads_it():
     """`other_language`: the passage could be checked for the claim's names and numbers only; the
     citation is ◐ with a flag saying so, and the words not found are listed as not found."""
     kb = judged(
-        knowledge(f"GPT-4 的成绩领先 {cite(A)}。"), ["partial"], status="other_language", held=("GPT-4",), missing=("成绩",)
+        knowledge(f"GPT-4 的成绩领先 {cite(A)}。"),
+        ["partial"],
+        status="other_language",
+        held=("GPT-4",),
+        missing=("成绩",),
     )
     link = page(kb).select_one("a.citekb-cite")
     flag = link.find_next_sibling("span", class_="citekb-audit")

@@ -180,6 +180,30 @@ def test_the_best_rival_is_the_one_scoring_each_in_turn_finds(monkeypatch):
     assert 100 < scored < 400  # both outcomes, many times
 
 
+def test_a_whole_files_best_place_is_the_one_scoring_each_in_turn_finds():
+    """`best_place` scores a file's pages highest bound first and stops where none can reach the best
+    so far: the same page, support and window as scoring every page and keeping the first of the
+    highest (support, score), on random pages built from the claim's words, ties among them."""
+    import random
+
+    facts = facts_of("开源模型的推理能力和代码生成超过闭源模型", {"推理": [1], "代码": [1, 2], "闭源": [3]})
+    words = list(facts.weights) + ["天气", "散步", "午饭"]
+    rng = random.Random(27)
+    skipped = 0
+    for _ in range(400):
+        texts = []
+        for _ in range(rng.randint(1, 6)):
+            sentences = ["".join(rng.sample(words, rng.randint(0, 4))) for _ in range(rng.randint(1, 4))]
+            texts.append("。".join(sentences) + "。")
+        places = [folded_chunk(text) for text in texts]
+        at, found = audit.verdicts.best_place(facts, places)
+        skipped += sum("bounds" not in place.__dict__ for place in places)  # never cut into windows
+        each = [audit.verdicts._scored(facts, folded_chunk(text)) for text in texts]
+        first = max(range(len(texts)), key=lambda n: each[n][:2])  # max keeps the first of equals
+        assert (at, found[:3]) == (first, each[first][:3])
+    assert skipped > 300  # many pages are never scored
+
+
 @pytest.mark.parametrize(
     ("local", "numbers_missing", "reach", "matter"),
     [
@@ -326,30 +350,81 @@ def test_a_chinese_claim_citing_an_english_page_is_partial_with_its_names_checke
 
 def test_a_file_citation_is_audited_against_the_page_or_slide_it_names(tmp_path, capsys):
     """`kb audit --files`: a citation of a task file's slide or page is checked against the text the
-    pipeline extracted from it, as a chunk is (its row titled with the file's name, no chunk); a
-    citation of the whole file has no verdict (no place named) and no row."""
+    pipeline extracted from it, as a chunk is (its row titled with the file's name, no chunk, the
+    place checked as `part`); a citation of the whole file against the place stating most."""
     files = tmp_path / "files"
     files.mkdir()
     chip = "乙实验室的量子芯片良率突破九成"
     make_pptx(files / "deck.pptx", ["甲公司发布了新模型，该模型参数量达到700亿", chip])
-    (files / "paper.pdf").write_bytes(pdf_bytes(["GPT-4 scores 86.4% on the MMLU benchmark"]))
+    (files / "paper.pdf").write_bytes(pdf_bytes(["Introduction", "GPT-4 scores 86.4% on the MMLU benchmark"]))
     corpus = tmp_path / "long_context_sampled_60.json"
     corpus.write_text(json.dumps([{"title": "别的页面", "page_body": "无关的内容。"}], ensure_ascii=False), "utf-8")
     report = tmp_path / "final_report.md"
     report.write_text(
         f"# 报告\n\n{CLAIM}[文档: deck.pptx, slide 1]。\n\n{chip}[文档: deck.pptx, slide 1]。\n\n"
-        f"{chip}[文档: deck.pptx, 第2张幻灯片]。\n\nGPT-4 在 MMLU 测试中取得 86.4% 的成绩[文档: paper.pdf, page 1]。\n\n"
-        f"{CLAIM}[文档: deck.pptx]。\n",
+        f"{chip}[文档: deck.pptx, 第2张幻灯片]。\n\nGPT-4 在 MMLU 测试中取得 86.4% 的成绩[文档: paper.pdf, page 2]。\n\n"
+        f"{chip}[文档: deck.pptx]。GPT-4 在 MMLU 测试中取得 86.4% 的成绩[文档: paper.pdf]。\n",
         encoding="utf-8",
     )
     args = ["audit", str(report), "--corpus", str(corpus), "--files", str(files), "--json"]
     assert main(args) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["title"], r["chunk"], r["verdict"]) for r in rows] == [
-        ("deck.pptx", None, "supported"),
-        ("deck.pptx", None, "unsupported"),
-        ("deck.pptx", None, "supported"),
-        ("paper.pdf", None, "partial"),  # an English page: its names and numbers checked (other_language)
+    assert [(r["title"], r["chunk"], r["part"], r["verdict"]) for r in rows] == [
+        ("deck.pptx", None, "slide-1", "supported"),
+        ("deck.pptx", None, "slide-1", "unsupported"),
+        ("deck.pptx", None, "slide-2", "supported"),
+        ("paper.pdf", None, "page-2", "partial"),  # an English page: its names and numbers checked (other_language)
+        ("deck.pptx", None, "slide-2", "supported"),  # the whole deck: its slide stating the claim
+        ("paper.pdf", None, "page-2", "partial"),  # support 0 on both pages (its rarest facts unread): the score
     ]
     assert rows[1]["span"] is None and "良率" in rows[1]["missing"]
     assert rows[3]["audit"] == "other_language" and "86.4" in rows[3]["held"]
+
+
+def test_a_file_longer_than_file_chars_is_not_audited():
+    """`file_chars` bounds what one file citation reads: past it, no verdict (the header counts it
+    unjudged), where a page named within it still has one."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from build_tools.analysis import TermCache
+    from build_tools.ingest import Loaded
+    from build_tools.knowledge_base import assemble
+    from build_tools.models import FilePart, FileSource, Report
+
+    loaded = Loaded(Path("/kb"))
+    pages = [FilePart("page", 1, "甲公司发布了新模型。" * 3), FilePart("page", 2, CLAIM + "。")]
+    loaded.files["files/t/x.pdf"] = FileSource("f", "x.pdf", "files/t/x.pdf", "pdf", "t", pages)
+    text = f"{CLAIM}[文档: x.pdf]。{CLAIM}[文档: x.pdf, page 2]。"
+    loaded.reports["r"] = Report("r", "报告", "reports/r", text, task="t", files="files/t")
+    kb = assemble(loaded)
+    verdicts = lambda limit: [  # noqa: E731
+        a and (a.verdict, a.part)
+        for a in audit.audit_kb(kb, TermCache(None), replace(audit.SETTINGS, file_chars=limit))["r"]
+    ]
+    assert verdicts(1_000) == [("supported", 2), ("supported", 2)]  # no corpus needed: the file is the passage
+    assert verdicts(len(CLAIM) + 1) == [None, ("supported", 2)]
+
+
+def test_a_file_citations_kept_audit_is_made_again_when_the_file_changes():
+    """Audits kept between serve rebuilds stand while the report and what it cites are the same: a
+    task file's text is part of that (a PDF replaced by another version)."""
+    from pathlib import Path
+
+    from build_tools.analysis import TermCache
+    from build_tools.ingest import Loaded
+    from build_tools.knowledge_base import assemble
+    from build_tools.models import FilePart, FileSource, Report
+
+    def kb_with(page: str):
+        loaded = Loaded(Path("/kb"))
+        loaded.files["files/t/x.pdf"] = FileSource(
+            "f", "x.pdf", "files/t/x.pdf", "pdf", "t", [FilePart("page", 1, page)]
+        )
+        loaded.reports["r"] = Report("r", "报告", "reports/r", f"{CLAIM}[文档: x.pdf]。", task="t", files="files/t")
+        return assemble(loaded)
+
+    kept = audit.Kept()
+    cache = TermCache(None)
+    assert audit.audit_kb(kb_with(CLAIM), cache, kept=kept)["r"][0].verdict == "supported"
+    assert audit.audit_kb(kb_with("说的是别的事情。"), cache, kept=kept)["r"][0].verdict == "unsupported"

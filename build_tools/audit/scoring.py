@@ -180,17 +180,17 @@ class Chunks:
         return self.done[key]
 
 
-AUDITED_PARTS = ("page", "slide", "sheet")  # a task file's places a citation can name, with their own text
-
-
-def cited_part(item: Resolved, kb: KnowledgeBase) -> FilePart | None:
-    """The page, slide or sheet of a task file a resolved citation lands on, where the pipeline
-    extracted text from it: what the reader is shown, and what the audit checks the claim against."""
+def cited_parts(item: Resolved, kb: KnowledgeBase, limit: int) -> list[FilePart]:
+    """The places of a task file a resolved citation is checked against, those with text the
+    pipeline extracted: the page, slide or sheet it names, or, citing the whole file, each of them
+    (the audit keeps the one stating most). None for an image, a video, a file without text, or
+    where the text to read passes `limit` characters (`AuditSettings.file_chars`)."""
     file = kb.files_by_slug.get(item.source_slug or "")
     if file is None or item.status != "resolved" or not item.target:
-        return None
-    part = file_part(file, item.target)
-    return part if part is not None and part.kind in AUDITED_PARTS and part.text.strip() else None
+        return []
+    named = file_part(file, item.target)
+    parts = [part for part in ([named] if named else file.parts) if part.text.strip()]
+    return parts if sum(len(part.text) for part in parts) <= limit else []
 
 
 def proposed(

@@ -113,5 +113,12 @@ class AuditSettings:
     code with Chinese comments (0.05–0.09) and a Chinese title naming an English paper stay above.
     On the 404 judged cases 0.05, 0.1 and 0.2 give the same figures (20 cases `other_language`)."""
 
+    file_chars: int = 1_000_000
+    """A file citation is checked where the text it names (a page, slide or sheet, or every one of
+    the file's) is at most this many characters; past it, it has no verdict. A cost bound, not a
+    tuning value: each claim is looked for in all of it (a whole file's pages highest share first,
+    `verdicts.best_place`). 1..∞; default 1,000,000, about 300 PDF pages (the GPT-4 technical
+    report's 100 pages are about 300,000)."""
+
 
 SETTINGS = AuditSettings()

@@ -90,4 +90,5 @@ def _audit(fields: dict) -> Audit:
         better_terms=tuple(fields["better_terms"]),
         verdict=fields["verdict"],
         held=tuple(fields["held"]),
+        part=fields["part"],
     )

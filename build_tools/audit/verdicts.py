@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
-from ..models import Audit, Resolved
+from ..models import Audit, FilePart, Resolved
 from .claims import CorpusTerms, Facts, states_nothing
-from .scoring import Chunks, Folded, Window, cited_part, proposed
+from .scoring import Chunks, Folded, Window, cited_parts, proposed
 from .settings import SETTINGS, AuditSettings
 
 
@@ -84,6 +84,37 @@ def best_rival(
     return (rival, compared[at][0], window) if at >= 0 else (0.0, None, None)
 
 
+Scored = tuple[float, float, Window | None, set[str], Folded]  # `_scored`'s
+
+
+def best_place(facts: Facts, places: list[Folded]) -> tuple[int, Scored]:
+    """Of the places of a file (its pages, slides, sheets), the one stating most of the claim (by
+    support, then score; the first of equals), and its `_scored`. A place's whole share bounds its
+    score (`Folded.whole`), and with the share of the rarest facts it holds, its support: the places
+    are scored highest bound first, each only while it can reach the best so far. The same place
+    as scoring each in turn, with few scored: a long file's pages seldom hold most of a claim."""
+    bounds = []
+    for place in places:
+        whole = place.whole(facts)
+        bounds.append(whole * facts.key_share(place.found(facts)) ** 0.5 if whole else 0.0)
+    at, found = -1, None
+    for n in sorted(range(len(places)), key=bounds.__getitem__, reverse=True):  # stable: equals in their order
+        if found is not None and bounds[n] + _ROUNDING < found[0]:
+            break  # and so are the rest
+        scored = _scored(facts, places[n])
+        if found is None or scored[:2] > found[:2] or (scored[:2] == found[:2] and n < at):
+            at, found = n, scored
+    assert found is not None  # `places` is never empty
+    return at, found
+
+
+def _scored(facts: Facts, cited: Folded) -> Scored:
+    """A passage's support for the claim, its score, best window, the facts it holds, and itself."""
+    local, window = cited.best(facts)
+    held = cited.found(facts)
+    return local * facts.key_share(held) ** 0.5, local, window, held, cited  # the topic's words, not the rarest
+
+
 def audit_citation(
     item: Resolved,
     claim: str,
@@ -92,17 +123,20 @@ def audit_citation(
     chunks: Chunks,
     settings: AuditSettings = SETTINGS,
 ) -> Audit | None:
-    """One resolved citation's evidence (of a corpus chunk, or of a task file's page, slide or sheet:
-    `cited_part`): verdict, support, the facts held and missing, span, status and a better chunk; None when the citation has no words before it to check (a
-    reference-list entry): not judged, neither supported nor not (the report header counts it
-    among the resolved citations without a verdict)."""
+    """One resolved citation's evidence (of a corpus chunk, or of a task file's page, slide or sheet,
+    the one stating most where it cites the whole file: `cited_parts`): verdict, support, the facts
+    held and missing, span, status and a better chunk; None when the citation has no words before
+    it to check (a reference-list entry): not judged, neither supported nor not (the report header
+    counts it among the resolved citations without a verdict)."""
     slug, number = item.source_slug or "", item.citation.chunk or 0
-    part = cited_part(item, kb) if item.citation.kind != "long_context" else None
-    cited = chunks.part(slug, part) if part else chunks(slug, number)
     facts = Facts.of(claim, terms, settings)
-    local, window = cited.best(facts)
-    held = cited.found(facts)
-    support = local * facts.key_share(held) ** 0.5  # a passage on the topic holds its common words, not its rarest
+    parts = cited_parts(item, kb, settings.file_chars) if item.citation.kind != "long_context" else []
+    if parts:
+        best, (support, local, window, held, cited) = best_place(facts, [chunks.part(slug, p) for p in parts])
+        part: FilePart | None = parts[best]
+    else:
+        support, local, window, held, cited = _scored(facts, chunks(slug, number))
+        part = None
     lacking = (set(facts.weights) | facts.numbers) - held
     found = (facts.named(held), facts.named(lacking))
     lacks_name_or_number = bool(lacking & (facts.names | facts.numbers))
@@ -155,4 +189,5 @@ def audit_citation(
         better_terms,
         verdict_,
         found[0],
+        part.number if part else None,
     )

@@ -20,7 +20,7 @@ from ..knowledge_base import KnowledgeBase, Sentences, report_citations
 from ..models import Audit, Citation, Resolved
 from ..paths import source_path
 from .claims import CorpusTerms, FoundFacts, claim_terms, corpus_terms, found_facts, remember_facts, states_nothing
-from .scoring import Chunks, cited_part
+from .scoring import Chunks, cited_parts
 from .settings import SETTINGS, AuditSettings
 from .verdicts import audit_citation
 
@@ -40,7 +40,7 @@ def audit_report(
     claims = claims if claims is not None else report_claims(text, items)
     chunks = chunks or Chunks(kb)
     return [
-        audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item, kb) else None
+        audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item, kb, settings) else None
         for item, claim in zip(items, claims)
     ]
 
@@ -48,12 +48,12 @@ def audit_report(
 CLAIMED = ("long_context", "document")  # citations whose claim is read: of a corpus chunk, of a task file
 
 
-def auditable(item: Resolved, kb: KnowledgeBase) -> bool:
-    """A resolved citation of a corpus chunk, or of a task file's page, slide or sheet with text."""
+def auditable(item: Resolved, kb: KnowledgeBase, settings: AuditSettings = SETTINGS) -> bool:
+    """A resolved citation of a corpus chunk, or of a task file with text (`cited_parts`)."""
     if item.status != "resolved" or item.source_slug is None:
         return False
     return item.citation.kind == "long_context" or (
-        item.citation.kind == "document" and cited_part(item, kb) is not None
+        item.citation.kind == "document" and bool(cited_parts(item, kb, settings.file_chars))
     )
 
 
@@ -178,7 +178,7 @@ def start_audit(
     by_corpus: dict[str, list[str]] = {}  # "": reports without a corpus that cite a task file's part
     for slug, cited in kb.cited.items():
         corpus = kb.loaded.corpora.get(cited.report.corpus or "")
-        if any(auditable(i, kb) for i in cited.final):
+        if any(auditable(i, kb, settings) for i in cited.final):
             by_corpus.setdefault(corpus.key if corpus else "", []).append(slug)
     run = AuditRun(kb, kept)
     todo: dict[str, list[str]] = {}
@@ -189,7 +189,7 @@ def start_audit(
         same = kept.corpora.get(key) == run.corpora[key]
         for slug in reports:
             cited = kb.cited[slug]
-            files = (part.text for item in cited.final if (part := cited_part(item, kb)))  # a file replaced
+            files = (part.text for item in cited.final for part in cited_parts(item, kb, settings.file_chars))
             run.finals[slug] = kept.known.of(f"report {slug}", (cited.report.final, *files))
             final, done = kept.reports.get(slug, ("", None))
             if same and done is not None and final == run.finals[slug]:

@@ -24,7 +24,9 @@ from ..paths import (
     chunk_path,
     citation_anchor,
     file_part,
+    part_anchor,
     published_as_text,
+    source_path,
 )
 from .files import image_src, part_label
 from .markup import Link, esc, html_line, short
@@ -86,6 +88,7 @@ def citation_html(
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
     reason = why(item)
     if item.target:
+        target = item.target
         source = kb.loaded.sources.get(item.source_slug or "")
         file = kb.files_by_slug.get(item.source_slug or "")
         if source and citation.kind == "long_context" and item.status == "resolved":
@@ -96,6 +99,9 @@ def citation_html(
             label, head, body = short(source.title), source.title, html_line(cut(source.text))
         else:
             part = file_part(file, item.target)  # named as its page shows it (第 2 页), else as written
+            if part is None and audit is not None and audit.part is not None:  # the whole file: the page checked
+                part = next((p for p in file.parts if p.number == audit.part), None)
+                target = source_path(file.slug, part_anchor(part)) if part else target
             label = short(file.name) + (
                 f" · {part_label(part) if part else citation.locator}" if citation.locator else ""
             )
@@ -107,6 +113,8 @@ def citation_html(
                     svg_shown.add(file.slug)
             if src:
                 body = f'<img class="citekb-thumb" src="{esc(src)}" alt="{esc(file.name)}" loading="lazy">'
+            elif part and audit is not None and audit.span:
+                body = span_in_context(part.text, audit.span)
             else:
                 text = (part or file.parts[0]).text.strip() if file.parts else ""
                 body = html_line(cut(text) if text else f"{file.name}（{FILE_KIND_LABELS[file.kind]}）")
@@ -120,7 +128,7 @@ def citation_html(
             flag = audit_marker(audit, kb, link)
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
-            f'data-kind="{kind}"{cited} href="{esc(link(item.target))}">{mark}'
+            f'data-kind="{kind}"{cited} href="{esc(link(target))}">{mark}'
             f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>{flag}'
         )
     if citation.kind == "web" and item.status == "unknown_source":
