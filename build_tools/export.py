@@ -181,10 +181,14 @@ def row(kb: KnowledgeBase, item: Resolved, audit: Audit | None, claim: str) -> R
     title = source.title if source else file.name if file else citation.title or citation.file or ""
     url = source.meta.get("origin", "") if source else citation.title or "" if citation.kind == "web" else ""
     span, start, end = "", None, None
-    chunks = kb.chunks.get(source.slug, []) if source else []
-    if audit and audit.span and citation.chunk is not None and citation.chunk < len(chunks):
-        start, end = audit.span
-        span = chunks[citation.chunk].text[start:end]
+    if audit and audit.span:  # offsets in the chunk, or in the file's page, slide or sheet checked
+        chunks = kb.chunks.get(source.slug, []) if source else []
+        if citation.chunk is not None and citation.chunk < len(chunks):
+            start, end = audit.span
+            span = chunks[citation.chunk].text[start:end]
+        elif file and audit.part is not None:
+            start, end = audit.span
+            span = next((p.text for p in file.parts if p.number == audit.part), "")[start:end]
     return Row(
         None,
         citation.kind,

@@ -255,6 +255,18 @@ def test_the_citation_table_has_a_row_per_citation():
     assert (objects[0]["span_start"], objects[2]["span_start"]) == (int(table[0]["span_start"]), None)
 
 
+def test_an_audited_file_citation_quotes_the_span_of_the_page_checked():
+    """A file citation's audit has its span in the page it checked (`Audit.part`): the table and the
+    footnote quote it from there."""
+    knowledge = sample()
+    items = knowledge.cited["r"].final
+    knowledge.audits["r"][-1] = Audit("supported", 1.0, "文件的第二页", (0, 1), verdict="supported", part=2)
+    assert items[-1].citation.kind == "document"
+    objects = json.loads(exported(knowledge, "json"))
+    assert (objects[4]["span"], objects[4]["verdict"]) == ("二", "supported")
+    assert "原文：“二”" in exported(knowledge, "md").decode()
+
+
 def test_no_csv_cell_starts_a_formula():
     """OWASP's CSV injection advice: a cell starting = + - @ (or a tab, CR) starts with `'`."""
     formula = '=HYPERLINK("http://evil.example","点我")'
