@@ -4,15 +4,20 @@ words — and the span that holds them, on hand-made claims and passages."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from fixtures import make_pptx, pdf_bytes
 
 from build_tools import audit
+from build_tools.analysis import TermCache
 from build_tools.audit import CorpusTerms, Facts, claim_facts, folded_chunk, name_places, states_nothing, verdict
 from build_tools.chunk import chunk_text
 from build_tools.cli import main
-from build_tools.models import document_text
+from build_tools.ingest import Loaded
+from build_tools.knowledge_base import assemble
+from build_tools.models import FilePart, FileSource, Report, document_text
 
 
 def facts_of(claim: str, postings: dict[str, list[int]] | None = None, chunks: int = 100) -> Facts:
@@ -157,6 +162,14 @@ def _each_in_turn(facts: Facts, compared: list, local: float) -> tuple:
     return rival, key, window
 
 
+def random_passages(rng, words: list[str], most: int) -> list[str]:
+    """1 to `most` passages of 1 to 4 sentences, each of up to 4 of `words`."""
+    return [
+        "。".join("".join(rng.sample(words, rng.randint(0, 4))) for _ in range(rng.randint(1, 4))) + "。"
+        for _ in range(rng.randint(1, most))
+    ]
+
+
 def test_the_best_rival_is_the_one_scoring_each_in_turn_finds(monkeypatch):
     """`best_rival` scores the chunks compared highest whole share first and stops where none can
     pass the best so far: the same chunk, score and window as scoring each in turn, ties (the claim's
@@ -169,10 +182,7 @@ def test_the_best_rival_is_the_one_scoring_each_in_turn_finds(monkeypatch):
     rng = random.Random(27)
     scored = 0
     for _ in range(400):
-        compared = []
-        for n in range(rng.randint(1, 5)):
-            sentences = ["".join(rng.sample(words, rng.randint(0, 4))) for _ in range(rng.randint(1, 4))]
-            compared.append((("s", n), folded_chunk("。".join(sentences) + "。")))
+        compared = [(("s", n), folded_chunk(text)) for n, text in enumerate(random_passages(rng, words, 5))]
         local = rng.choice([0.0, 0.1, 0.25, 0.5, compared[0][1].best(facts)[0]])
         found = audit.verdicts.best_rival(facts, compared, local, False)
         assert found == _each_in_turn(facts, compared, local)
@@ -191,10 +201,7 @@ def test_a_whole_files_best_place_is_the_one_scoring_each_in_turn_finds():
     rng = random.Random(27)
     skipped = 0
     for _ in range(400):
-        texts = []
-        for _ in range(rng.randint(1, 6)):
-            sentences = ["".join(rng.sample(words, rng.randint(0, 4))) for _ in range(rng.randint(1, 4))]
-            texts.append("。".join(sentences) + "。")
+        texts = random_passages(rng, words, 6)
         places = [folded_chunk(text) for text in texts]
         at, found = audit.verdicts.best_place(facts, places)
         skipped += sum("bounds" not in place.__dict__ for place in places)  # never cut into windows
@@ -225,6 +232,17 @@ def test_rivals_matter_only_where_one_could_change_the_audit(local, numbers_miss
 TOPIC_CLAIM = "乙实验室发布的量子芯片良率突破九成"
 
 
+def kb_audit(tmp_path, capsys, pages: dict[str, str], report: str, *more: str) -> list[dict]:
+    """`kb audit --json` of `report` against a corpus of `pages` (title → body)."""
+    corpus = tmp_path / "long_context_sampled_60.json"
+    documents = [{"title": title, "page_body": body} for title, body in pages.items()]
+    corpus.write_text(json.dumps(documents, ensure_ascii=False), encoding="utf-8")
+    path = tmp_path / "final_report.md"
+    path.write_text(report, encoding="utf-8")
+    assert main(["audit", str(path), "--corpus", str(corpus), "--json", *more]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_a_passage_holding_the_topics_words_but_none_of_the_claims_rarest_is_unsupported(tmp_path, capsys):
     """The same claim cited twice: once to a paragraph on the lab's releases (its common words),
     once to the one stating the chip's yield. `kb audit`: the first `unsupported` (support 0: it
@@ -236,13 +254,9 @@ def test_a_passage_holding_the_topics_words_but_none_of_the_claims_rarest_is_uns
     chunks = chunk_text(document_text("实验室动态", body))
     stated = next(c.index for c in chunks if "良率" in c.text)
     topic = next(c.index for c in chunks if "良率" not in c.text and c.index > 0)
-    corpus = tmp_path / "long_context_sampled_60.json"
-    corpus.write_text(json.dumps([{"title": "实验室动态", "page_body": body}], ensure_ascii=False), encoding="utf-8")
     cite = lambda n: f'[long_context: "实验室动态", chunk {n}]'  # noqa: E731
-    report = tmp_path / "final_report.md"
-    report.write_text(f"# 报告\n\n{TOPIC_CLAIM}{cite(topic)}。\n{TOPIC_CLAIM}{cite(stated)}。\n", encoding="utf-8")
-    assert main(["audit", str(report), "--corpus", str(corpus), "--json"]) == 0
-    audits = json.loads(capsys.readouterr().out)
+    report = f"# 报告\n\n{TOPIC_CLAIM}{cite(topic)}。\n{TOPIC_CLAIM}{cite(stated)}。\n"
+    audits = kb_audit(tmp_path, capsys, {"实验室动态": body}, report)
     assert [a["verdict"] for a in audits] == ["unsupported", "supported"]
     assert audits[0]["support"] == 0.0 < audits[1]["support"]
 
@@ -278,17 +292,12 @@ def test_a_label_claims_its_table_row_and_elsewhere_states_nothing(tmp_path, cap
     nothing a passage could state: `no_statement` (support 0, unsupported, no span to mark),
     whatever the passage."""
     body = "DeepResearch Bench 是一个评测深度研究智能体的基准，包含 100 个博士级研究任务。"
-    corpus = tmp_path / "long_context_sampled_60.json"
-    corpus.write_text(json.dumps([{"title": "基准介绍", "page_body": body}], ensure_ascii=False), encoding="utf-8")
     cite = '[long_context: "基准介绍", chunk 0]'
-    report = tmp_path / "final_report.md"
-    report.write_text(
+    report = (
         f"# 报告\n\n| 基准 | 任务数 |\n|---|---|\n| DeepResearch Bench{cite} | 100 个博士级研究任务 |\n\n"
-        f"资料来源：\n\n- DeepResearch Bench{cite}\n",
-        encoding="utf-8",
+        f"资料来源：\n\n- DeepResearch Bench{cite}\n"
     )
-    assert main(["audit", str(report), "--corpus", str(corpus), "--json"]) == 0
-    row, entry = json.loads(capsys.readouterr().out)
+    row, entry = kb_audit(tmp_path, capsys, {"基准介绍": body}, report)
     assert row["claim"] == "DeepResearch Bench；100 个博士级研究任务"
     assert (row["audit"], row["verdict"]) == ("supported", "supported")
     assert entry["claim"] == "DeepResearch Bench"
@@ -327,20 +336,12 @@ def test_a_chinese_claim_citing_an_english_page_is_partial_with_its_names_checke
     (`other_language`, `partial`: neither flagged unsupported for words the passage is not written
     in, nor supported on its names alone); one with no names has nothing checked (no span); one whose
     names the page lacks is `unsupported` as in any passage."""
-    corpus = tmp_path / "long_context_sampled_60.json"
-    corpus.write_text(
-        json.dumps([{"title": "GPT-4 Technical Report", "page_body": ENGLISH_PAGE}], ensure_ascii=False),
-        encoding="utf-8",
-    )
     cite = '[long_context: "GPT-4 Technical Report", chunk 0]'
-    report = tmp_path / "final_report.md"
-    report.write_text(
+    report = (
         f"# 报告\n\nGPT-4 在 MMLU 测试中取得 86.4% 的成绩{cite}。\n\n该平台强调开放协作{cite}。\n\n"
-        f"Claude 3 Opus 在 GSM8K 测试中取得 95% 的成绩{cite}。\n",
-        encoding="utf-8",
+        f"Claude 3 Opus 在 GSM8K 测试中取得 95% 的成绩{cite}。\n"
     )
-    assert main(["audit", str(report), "--corpus", str(corpus), "--json"]) == 0
-    stated, nameless, other = json.loads(capsys.readouterr().out)
+    stated, nameless, other = kb_audit(tmp_path, capsys, {"GPT-4 Technical Report": ENGLISH_PAGE}, report)
     assert (stated["audit"], stated["verdict"]) == ("other_language", "partial")
     start, end = stated["span"]
     assert "86.4%" in ENGLISH_PAGE[start:end] and "成绩" in stated["missing"]
@@ -357,18 +358,12 @@ def test_a_file_citation_is_audited_against_the_page_or_slide_it_names(tmp_path,
     chip = "乙实验室的量子芯片良率突破九成"
     make_pptx(files / "deck.pptx", ["甲公司发布了新模型，该模型参数量达到700亿", chip])
     (files / "paper.pdf").write_bytes(pdf_bytes(["Introduction", "GPT-4 scores 86.4% on the MMLU benchmark"]))
-    corpus = tmp_path / "long_context_sampled_60.json"
-    corpus.write_text(json.dumps([{"title": "别的页面", "page_body": "无关的内容。"}], ensure_ascii=False), "utf-8")
-    report = tmp_path / "final_report.md"
-    report.write_text(
+    report = (
         f"# 报告\n\n{CLAIM}[文档: deck.pptx, slide 1]。\n\n{chip}[文档: deck.pptx, slide 1]。\n\n"
         f"{chip}[文档: deck.pptx, 第2张幻灯片]。\n\nGPT-4 在 MMLU 测试中取得 86.4% 的成绩[文档: paper.pdf, page 2]。\n\n"
-        f"{chip}[文档: deck.pptx]。GPT-4 在 MMLU 测试中取得 86.4% 的成绩[文档: paper.pdf]。\n",
-        encoding="utf-8",
+        f"{chip}[文档: deck.pptx]。GPT-4 在 MMLU 测试中取得 86.4% 的成绩[文档: paper.pdf]。\n"
     )
-    args = ["audit", str(report), "--corpus", str(corpus), "--files", str(files), "--json"]
-    assert main(args) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = kb_audit(tmp_path, capsys, {"别的页面": "无关的内容。"}, report, "--files", str(files))
     assert [(r["title"], r["chunk"], r["part"], r["verdict"]) for r in rows] == [
         ("deck.pptx", None, "slide-1", "supported"),
         ("deck.pptx", None, "slide-1", "unsupported"),
@@ -381,23 +376,19 @@ def test_a_file_citation_is_audited_against_the_page_or_slide_it_names(tmp_path,
     assert rows[3]["audit"] == "other_language" and "86.4" in rows[3]["held"]
 
 
+def pdf_kb(pages: list[str], report: str):
+    """A knowledge base of one task file, x.pdf of `pages`, and one report citing it, no corpus."""
+    loaded = Loaded(Path("/kb"))
+    parts = [FilePart("page", n, text) for n, text in enumerate(pages, 1)]
+    loaded.files["files/t/x.pdf"] = FileSource("f", "x.pdf", "files/t/x.pdf", "pdf", "t", parts)
+    loaded.reports["r"] = Report("r", "报告", "reports/r", report, task="t", files="files/t")
+    return assemble(loaded)
+
+
 def test_a_file_longer_than_file_chars_is_not_audited():
     """`file_chars` bounds what one file citation reads: past it, no verdict (the header counts it
     unjudged), where a page named within it still has one."""
-    from dataclasses import replace
-    from pathlib import Path
-
-    from build_tools.analysis import TermCache
-    from build_tools.ingest import Loaded
-    from build_tools.knowledge_base import assemble
-    from build_tools.models import FilePart, FileSource, Report
-
-    loaded = Loaded(Path("/kb"))
-    pages = [FilePart("page", 1, "甲公司发布了新模型。" * 3), FilePart("page", 2, CLAIM + "。")]
-    loaded.files["files/t/x.pdf"] = FileSource("f", "x.pdf", "files/t/x.pdf", "pdf", "t", pages)
-    text = f"{CLAIM}[文档: x.pdf]。{CLAIM}[文档: x.pdf, page 2]。"
-    loaded.reports["r"] = Report("r", "报告", "reports/r", text, task="t", files="files/t")
-    kb = assemble(loaded)
+    kb = pdf_kb(["甲公司发布了新模型。" * 3, CLAIM + "。"], f"{CLAIM}[文档: x.pdf]。{CLAIM}[文档: x.pdf, page 2]。")
     verdicts = lambda limit: [  # noqa: E731
         a and (a.verdict, a.part)
         for a in audit.audit_kb(kb, TermCache(None), replace(audit.SETTINGS, file_chars=limit))["r"]
@@ -409,22 +400,6 @@ def test_a_file_longer_than_file_chars_is_not_audited():
 def test_a_file_citations_kept_audit_is_made_again_when_the_file_changes():
     """Audits kept between serve rebuilds stand while the report and what it cites are the same: a
     task file's text is part of that (a PDF replaced by another version)."""
-    from pathlib import Path
-
-    from build_tools.analysis import TermCache
-    from build_tools.ingest import Loaded
-    from build_tools.knowledge_base import assemble
-    from build_tools.models import FilePart, FileSource, Report
-
-    def kb_with(page: str):
-        loaded = Loaded(Path("/kb"))
-        loaded.files["files/t/x.pdf"] = FileSource(
-            "f", "x.pdf", "files/t/x.pdf", "pdf", "t", [FilePart("page", 1, page)]
-        )
-        loaded.reports["r"] = Report("r", "报告", "reports/r", f"{CLAIM}[文档: x.pdf]。", task="t", files="files/t")
-        return assemble(loaded)
-
-    kept = audit.Kept()
-    cache = TermCache(None)
-    assert audit.audit_kb(kb_with(CLAIM), cache, kept=kept)["r"][0].verdict == "supported"
-    assert audit.audit_kb(kb_with("说的是别的事情。"), cache, kept=kept)["r"][0].verdict == "unsupported"
+    kept, cache, report = audit.Kept(), TermCache(None), f"{CLAIM}[文档: x.pdf]。"
+    assert audit.audit_kb(pdf_kb([CLAIM], report), cache, kept=kept)["r"][0].verdict == "supported"
+    assert audit.audit_kb(pdf_kb(["说的是别的事情。"], report), cache, kept=kept)["r"][0].verdict == "unsupported"

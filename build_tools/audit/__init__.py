@@ -15,8 +15,11 @@ against the few chunks compared with it (of the same source and of the corpus, s
 the claim's rarer words, found through the segmentation the search index caches, so the audit
 adds no segmentation of its own but the claims'; none where no chunk could change the audit,
 `verdicts.rivals_matter`): a better chunk named, numbers missing, a weak share, a title-only chunk.
-Cost per citation is bounded (a few chunks scored, not the corpus). Measured against blind readers
-and what it cannot tell apart: BENCHMARKS.md.
+Cost per citation is bounded (a few chunks scored, not the corpus). A file citation is checked the
+same way against the text extracted from the page, slide or sheet it names, or from the file's
+place stating most (`scoring.cited_parts`, `verdicts.best_place`); a Chinese claim citing a page
+with almost no Chinese has its Chinese words unread, not missing (`other_language`). Measured
+against blind readers and what it cannot tell apart: BENCHMARKS.md.
 
 The package, by job: `claims` (what a claim states: numbers, names and words and their weights, `Facts`),
 `scoring` (a chunk's score and best window, the chunks compared, `Chunks`), `verdicts` (one

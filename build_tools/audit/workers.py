@@ -175,7 +175,7 @@ def start_audit(
     caller does (a build renders its source pages meanwhile, which show no audit);
     `AuditRun.result` waits for them."""
     kept = kept or Kept()
-    by_corpus: dict[str, list[str]] = {}  # "": reports without a corpus that cite a task file's part
+    by_corpus: dict[str, list[str]] = {}  # "": reports without a corpus (their file citations)
     for slug, cited in kb.cited.items():
         corpus = kb.loaded.corpora.get(cited.report.corpus or "")
         if any(auditable(i, kb, settings) for i in cited.final):
