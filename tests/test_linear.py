@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from build_tools import commonmark, export
 from build_tools.audit import SETTINGS as AUDIT_SETTINGS
 from build_tools.audit import CorpusTerms, Facts, chunk_numbers, claim_facts, claim_numbers, folded_chunk, name_places
+from build_tools.audit.claims import chinese_share
+from build_tools.audit.verdicts import best_place
 from build_tools.chunk import chunk_text
 from build_tools.cite import parse
 from build_tools.cite.parse import parse_citations, parse_locator, parse_numbers, rag_references
@@ -256,6 +258,13 @@ def facts_in_chunk(text: str) -> tuple:
     return chunk.best(CLAIM_FACTS), CLAIM_FACTS.found(chunk.text, chunk.numbers)
 
 
+def facts_in_file(text: str) -> tuple:
+    """What the audit reads of a whole file for a claim: its place stating most (pages of 2,000
+    characters), and how much of it is Chinese (whether the claim's Chinese words can be read)."""
+    places = [folded_chunk(text[at : at + 2000]) for at in range(0, len(text), 2000)]
+    return best_place(CLAIM_FACTS, places)[0], chinese_share(text)
+
+
 def names_in(text: str) -> list:
     return [list(name_places(name, text)) for name in ("gpt-4 o", "a a a", "hugging face")]
 
@@ -303,6 +312,9 @@ READERS = [
     (facts_in_chunk, Shape("", "hugging face 发布模型")),
     (facts_in_chunk, Shape("", "2024。")),
     (facts_in_chunk, Shape("", "a a ")),
+    (facts_in_file, Shape("", "gpt-4 o。")),  # every page holds the claim's facts: each one scored
+    (facts_in_file, Shape("", "hugging face 发布模型")),
+    (facts_in_file, Shape("", "a中 ")),
     (exported_mirrored, Shape("", "*")),  # quadratic before: a walk to the nearest text from each delimiter
     (parse_report_markdown, Shape("", "## x\n")),
     (parse_report_markdown, Shape("## Report\n", "\n")),
