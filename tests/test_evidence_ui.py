@@ -108,7 +108,8 @@ def test_a_file_citation_audited_against_the_file_text_carries_its_verdict_too()
 
 def test_a_whole_file_citation_lands_on_the_page_its_audit_checked():
     """Citing a whole file, the audit checks the page stating most (`Audit.part`): the link lands on
-    that page, and the preview names it and marks the span there."""
+    that page with the span to mark (`?span=`, as a chunk's), and the preview names it and marks the
+    span there."""
     loaded = knowledge("").loaded
     pages = [FilePart("page", 1, "第一页讲别的。"), FilePart("page", 2, "前言。开源模型参数达1170亿。后记。")]
     loaded.files["files/t/x.pdf"] = FileSource("f", "x.pdf", "files/t/x.pdf", "pdf", "t", pages)
@@ -116,7 +117,7 @@ def test_a_whole_file_citation_lands_on_the_page_its_audit_checked():
     kb = assemble(loaded)
     kb.audits["r"] = [Audit("supported", 0.9, "开源模型参数达1170亿", (3, 15), verdict="supported", part=2)]
     link = page(kb).select_one("a.citekb-cite")
-    assert link["href"].endswith("sources/f/#page-2") and link["data-verdict"] == "supported"
+    assert link["href"].endswith("sources/f/?span=3-15#page-2") and link["data-verdict"] == "supported"
     assert "x.pdf · 第 2 页" in link.select_one(".citekb-preview").get_text()
     assert link.select_one(".citekb-preview mark").get_text() == "开源模型参数达1170亿"
 
@@ -779,3 +780,52 @@ def test_arriving_at_a_citation_by_its_address_centres_it(evidence_site, served,
     assert tab.evaluate(CENTRED, anchors[3]) < 0.15
     tab.evaluate(f"location.hash = '#{anchors[5]}'")
     tab.wait_for_function(f"() => ({CENTRED})({anchors[5]!r}) < 0.15")
+
+
+@pytest.fixture(scope="module")
+def deck_report(tmp_path_factory):
+    """A report citing a slide whose span starts deep in its long text, and the whole deck."""
+    from fixtures import make_pptx
+    from helpers import build_site
+
+    root = tmp_path_factory.mktemp("deck") / "kb"
+    (root / "files" / "t").mkdir(parents=True)
+    make_pptx(
+        root / "files" / "t" / "deck.pptx", ["开头说的是别的事情。" * 150 + "甲公司发布的新模型参数量达到700亿。"]
+    )
+    report = root / "reports" / "deck"
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text("task: t\n", encoding="utf-8")
+    claim = "甲公司发布的新模型参数量达到700亿"
+    (report / "final_report.md").write_text(
+        f"# 报告\n\n{claim}[文档: deck.pptx, slide 1]。\n\n{claim}[文档: deck.pptx]。\n", encoding="utf-8"
+    )
+    built = build_site(root, root.parent / "site")
+    assert built.returncode == 0, built.log
+    with serve(built.site) as url:
+        yield url + "/reports/deck/"
+
+
+MARKED = """() => { const marks = [...document.querySelectorAll('mark.citekb-span')];
+  const top = document.querySelector('.md-header').getBoundingClientRect().bottom;
+  const boxes = marks.map(m => m.getBoundingClientRect());
+  return [marks.map(m => m.textContent).join(''),
+          boxes.every(b => b.top >= top && b.bottom <= innerHeight)] }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)])
+def test_a_file_citation_shows_its_span_deep_in_the_slide(deck_report, browser, size):
+    """A slide's citation lands on the slide with its span marked and on screen below the header,
+    1,500 characters into the slide's text, as a chunk's does; citing the whole deck, the same."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    tab = context.new_page()
+    try:
+        for n in range(2):
+            tab.goto(deck_report)
+            tab.locator("a.citekb-cite").nth(n).click()
+            tab.wait_for_url("**/sources/**?span=*#slide-1")
+            tab.wait_for_timeout(300)
+            assert tab.evaluate(MARKED) == ["甲公司发布的新模型参数量达到700亿。", True]
+    finally:
+        context.close()

@@ -88,7 +88,7 @@ def citation_html(
     cited += f' data-chunk="{citation.chunk}"' if citation.chunk is not None else ""
     reason = why(item)
     if item.target:
-        target = item.target
+        target, part = item.target, None
         source = kb.loaded.sources.get(item.source_slug or "")
         file = kb.files_by_slug.get(item.source_slug or "")
         if source and citation.kind == "long_context" and item.status == "resolved":
@@ -122,13 +122,16 @@ def citation_html(
         if flagged:
             label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
         mark = flag = ""
+        href = link(target)
         if audit is not None:  # a file citation audited against the file's text (a PDF page, a slide, a sheet)
             cited += f' data-audit="{audit.status}" data-verdict="{audit.verdict}"'
             mark, body = verdict_mark(audit.verdict), facts_html(audit) + flag_line(audit, kb) + body
             flag = audit_marker(audit, kb, link)
+            if part and not part.rows:  # a page shown as its text: the span is marked there (a sheet is a table)
+                href = span_href(href, audit.span)
         return (
             f'<a{ident} class="citekb-cite{" citekb-flagged" if flagged else ""}" data-status="{item.status}" '
-            f'data-kind="{kind}"{cited} href="{esc(link(target))}">{mark}'
+            f'data-kind="{kind}"{cited} href="{esc(href)}">{mark}'
             f'<span class="citekb-cite-label">{html_line(label)}</span>{preview_html(head, body)}</a>{flag}'
         )
     if citation.kind == "web" and item.status == "unknown_source":

@@ -1,5 +1,6 @@
 // Citation audit (issues 15, 27): a link to `sources/<slug>/?span=START-END#chunk-N` marks characters
-// START..END of chunk N's text (the offsets `kb audit` prints) with <mark class="citekb-span">,
+// START..END of chunk N's text (the offsets `kb audit` prints) with <mark class="citekb-span">
+// (a task file's page, `#page-N`, the same: the text of the section its heading opens),
 // opens hidden boilerplate around it, and shows it: centred in the room below the theme's sticky
 // header, or, when it is taller than that room, its start just under the header. Summary labels of
 // collapsed boilerplate are not chunk text, so they are skipped when counting.
@@ -29,7 +30,8 @@
   }
 
   function mark(wanted) {
-    var section = document.getElementById(wanted.id);
+    var named = document.getElementById(wanted.id); // a chunk's section, or a file page's heading in its section
+    var section = named && named.closest("section");
     var body = section && section.querySelector(".citekb-text");
     var marks = [], offset = 0, nodes = [];
     if (!body) return { key: wanted.key, marks: marks };
