@@ -11,6 +11,8 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin
@@ -119,6 +121,20 @@ def kb(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     if check and done.returncode != 0:
         raise AssertionError(f"kb {' '.join(args)} failed: {done.stderr}")
     return done
+
+
+@contextmanager
+def served_report(root: Path, slug: str, text: str, meta: str = "task: t\ncorpus: pages\n") -> Iterator[str]:
+    """Report `slug` (its final text, its report.yaml) written into the knowledge base `root`, the
+    site built beside it and served: the report page's URL."""
+    report = root / "reports" / slug
+    report.mkdir(parents=True)
+    (report / "report.yaml").write_text(meta, encoding="utf-8")
+    (report / "final_report.md").write_text(text, encoding="utf-8")
+    built = build_site(root, root.parent / "site")
+    assert built.returncode == 0, built.log
+    with serve(built.site) as url:
+        yield f"{url}/reports/{slug}/"
 
 
 def write_page(folder: Path, name: str, title: str, body: str) -> Path:

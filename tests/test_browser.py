@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import pytest
-from helpers import build_site, serve, write_page
+from helpers import serve, served_report, write_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.pipeline]
 
@@ -84,17 +84,9 @@ def better_elsewhere(tmp_path_factory):
     write_page(root, "b.txt", "模型发布", "甲公司发布的新模型参数量达到700亿，训练数据达到10万亿词元。")
     for n, topic in enumerate(["园艺", "烹饪", "旅行", "音乐", "绘画", "摄影", "书法", "围棋"]):  # rare words are rare
         write_page(root, f"other-{n}.txt", f"{topic}札记", f"关于{topic}的一些心得体会，写给同样喜欢{topic}的朋友。")
-    report = root / "reports" / "r"
-    report.mkdir(parents=True)
-    (report / "report.yaml").write_text("task: t\ncorpus: pages\n", encoding="utf-8")
     claim = "甲公司发布的新模型参数量达到700亿，训练数据达到10万亿词元"
-    (report / "final_report.md").write_text(
-        f'# 报告\n\n{claim} [long_context: "天气随笔", chunk 0]。\n', encoding="utf-8"
-    )
-    built = build_site(root, root.parent / "site")
-    assert built.returncode == 0, built.log
-    with serve(built.site) as url:
-        yield url + "/reports/r/"
+    with served_report(root, "r", f'# 报告\n\n{claim} [long_context: "天气随笔", chunk 0]。\n') as url:
+        yield url
 
 
 def test_flagged_citation_shows_its_reason_and_suggested_chunk(better_elsewhere, page):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from helpers import REPO, Build, kb, search_box, serve, write_page
+from helpers import REPO, Build, kb, search_box, serve, served_report, write_page
 
 from build_tools import render
 from build_tools.ingest import Loaded
@@ -726,18 +726,11 @@ TABLE_REPORT = "\n".join(
 def table_report(tmp_path_factory):
     """A report whose citations (flagged: the numbers are not in the chunk) sit in the last column of
     a table too wide for a phone, which scrolls it sideways."""
-    from helpers import build_site
 
     root = tmp_path_factory.mktemp("table") / "kb"
     write_page(root, "a.txt", A, "开源模型在二〇二四年发布了很多版本。\n\n" * 8)
-    report = root / "reports" / "table"
-    report.mkdir(parents=True)
-    (report / "report.yaml").write_text("task: t\ncorpus: pages\n", encoding="utf-8")
-    (report / "final_report.md").write_text(TABLE_REPORT, encoding="utf-8")
-    built = build_site(root, root.parent / "site")
-    assert built.returncode == 0, built.log
-    with serve(built.site) as url:
-        yield url + "/reports/table/"
+    with served_report(root, "table", TABLE_REPORT) as url:
+        yield url
 
 
 @pytest.mark.browser
@@ -786,24 +779,16 @@ def test_arriving_at_a_citation_by_its_address_centres_it(evidence_site, served,
 def deck_report(tmp_path_factory):
     """A report citing a slide whose span starts deep in its long text, and the whole deck."""
     from fixtures import make_pptx
-    from helpers import build_site
 
     root = tmp_path_factory.mktemp("deck") / "kb"
     (root / "files" / "t").mkdir(parents=True)
     make_pptx(
         root / "files" / "t" / "deck.pptx", ["开头说的是别的事情。" * 150 + "甲公司发布的新模型参数量达到700亿。"]
     )
-    report = root / "reports" / "deck"
-    report.mkdir(parents=True)
-    (report / "report.yaml").write_text("task: t\n", encoding="utf-8")
     claim = "甲公司发布的新模型参数量达到700亿"
-    (report / "final_report.md").write_text(
-        f"# 报告\n\n{claim}[文档: deck.pptx, slide 1]。\n\n{claim}[文档: deck.pptx]。\n", encoding="utf-8"
-    )
-    built = build_site(root, root.parent / "site")
-    assert built.returncode == 0, built.log
-    with serve(built.site) as url:
-        yield url + "/reports/deck/"
+    text = f"# 报告\n\n{claim}[文档: deck.pptx, slide 1]。\n\n{claim}[文档: deck.pptx]。\n"
+    with served_report(root, "deck", text, meta="task: t\n") as url:
+        yield url
 
 
 MARKED = """() => { const marks = [...document.querySelectorAll('mark.citekb-span')];
