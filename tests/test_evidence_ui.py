@@ -726,7 +726,6 @@ TABLE_REPORT = "\n".join(
 def table_report(tmp_path_factory):
     """A report whose citations (flagged: the numbers are not in the chunk) sit in the last column of
     a table too wide for a phone, which scrolls it sideways."""
-
     root = tmp_path_factory.mktemp("table") / "kb"
     write_page(root, "a.txt", A, "开源模型在二〇二四年发布了很多版本。\n\n" * 8)
     with served_report(root, "table", TABLE_REPORT) as url:

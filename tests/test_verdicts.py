@@ -326,9 +326,8 @@ ENGLISH_PAGE = (
 def test_a_claims_words_are_unread_in_a_passage_of_another_script(claim, passage, unread):
     """`Facts.unread`: a claim's Chinese words are unread, not missing, where the passage holds none
     of them and Chinese is under `read_share` of its letters."""
-    facts = facts_of(claim)
-    text = folded_chunk(passage).text
-    assert facts.unread(folded_chunk(passage).found(facts), text) == unread
+    facts, chunk = facts_of(claim), folded_chunk(passage)
+    assert facts.unread(chunk.found(facts), chunk.text) == unread
 
 
 def test_a_chinese_claim_citing_an_english_page_is_partial_with_its_names_checked(tmp_path, capsys):
