@@ -168,7 +168,7 @@ def read(kb: KnowledgeBase, cited: CitedReport, audits: list[Audit | None] | Non
     blocks = report_blocks(citation_tokens(report.final, spans), slots, place)
     rows = [replace(r, n=numbers.get(i)) for i, r in enumerate(rows)]
     notes = sorted(
-        (Note(n, rows[i], mark(rows[i]), note_parts(kb, items[i], rows[i])) for i, n in numbers.items()),
+        (Note(n, rows[i], mark(rows[i]), note_parts(kb, items[i], rows[i], audits[i])) for i, n in numbers.items()),
         key=lambda note: note.n,
     )
     return Exported(report.title, header(cited, rows), blocks, notes, rows)
@@ -228,9 +228,10 @@ def sentence(text: str) -> str:
     return text if text.rstrip("”」』）)").endswith(("。", "！", "？", ".", "!", "?")) else text + "。"
 
 
-def note_parts(kb: KnowledgeBase, item: Resolved, row: Row) -> tuple[tuple[str, str], ...]:
-    """A footnote: what is cited (source title and chunk, or file and page), why it did not resolve,
-    the supporting span quoted, the original URL, the verdict (and the facts missing)."""
+def note_parts(kb: KnowledgeBase, item: Resolved, row: Row, audit: Audit | None) -> tuple[tuple[str, str], ...]:
+    """A footnote: what is cited (source title and chunk, or file and page; of a whole file, the
+    place its audit checked), why it did not resolve, the supporting span quoted, the original
+    URL, the verdict (and the facts missing)."""
     parts: list[tuple[str, str]] = [("mark", mark(row))] if mark(row) else []
     sentences: list[str] = []
     file = kb.files_by_slug.get(item.source_slug or "")
@@ -241,7 +242,17 @@ def note_parts(kb: KnowledgeBase, item: Resolved, row: Row) -> tuple[tuple[str, 
         part = file_part(file, item.target)
         kind = KIND_LABELS[row.kind] if row.kind in ("document", "image", "video") else EXPORT["task_file"]
         cited = EXPORT["file"].format(kind=kind, name=file.name)
-        sentences.append(cited + (f"，{part_label(part)}" if part else ""))
+        checked = next((p for p in file.parts if audit and p.number == audit.part), None) if not part else None
+        sentences.append(
+            cited
+            + (
+                f"，{part_label(part)}"
+                if part
+                else EXPORT["checked"].format(part=part_label(checked))
+                if checked
+                else ""
+            )
+        )
     elif row.kind == "long_context" and row.chunk is not None:
         sentences.append(EXPORT["source"].format(title=row.title) + "，" + EXPORT["chunk"].format(chunk=row.chunk))
     else:

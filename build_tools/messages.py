@@ -330,7 +330,8 @@ EXPORT = {
     "task_file": "任务文件",
     "chunk": "块 {chunk}",
     "span": "原文：“{span}”",
-    "no_span": "被引用的块中没有找到支持这句话的原文",
+    "no_span": "被引用处没有找到支持这句话的原文",
+    "checked": "（核查的是{part}）",  # a whole file cited: the place its audit checked
     "url": "原始网址：",
     "verdict": "证据判定：{verdict}",
     "missing": "缺少：{facts}",

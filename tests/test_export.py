@@ -53,7 +53,7 @@ REPORT = f"""# 测试报告
 NOTES = [
     f"《{HOSTILE_SHOWN}》，块 0。原文：“开源模型可以本地部署。”原始网址：{OPEN_URL}。证据判定：有依据。",
     f"〔◐ 依据不全〕《{PLAIN}》，块 0。原文：“闭源模型按调用收费”。原始网址：javascript:alert(1)。证据判定：依据不全；缺少：2024。",
-    f"〔✗ 无依据〕《{PLAIN}》，块 0。被引用的块中没有找到支持这句话的原文。原始网址：javascript:alert(1)。证据判定：无依据；缺少：免费。",
+    f"〔✗ 无依据〕《{PLAIN}》，块 0。被引用处没有找到支持这句话的原文。原始网址：javascript:alert(1)。证据判定：无依据；缺少：免费。",
     '〔⚠ 未知来源〕原文引用：[long_context: "不存在的标题", chunk 2]。原因：报告的语料中没有这个标题的来源。',
     "文档《报告.pdf》，第 2 页。证据判定：未核查。",
 ]
@@ -264,7 +264,10 @@ def test_an_audited_file_citation_quotes_the_span_of_the_page_checked():
     assert items[-1].citation.kind == "document"
     objects = json.loads(exported(knowledge, "json"))
     assert (objects[4]["span"], objects[4]["verdict"]) == ("二", "supported")
-    assert "原文：“二”" in exported(knowledge, "md").decode()
+    assert "文档《报告.pdf》，第 2 页。原文：“二”" in exported(knowledge, "md").decode()
+    whole = sample(REPORT.replace("[文档: 报告.pdf, page 2]", "[文档: 报告.pdf]"))
+    whole.audits["r"][-1] = knowledge.audits["r"][-1]  # citing the whole file: the place checked is named
+    assert "文档《报告.pdf》（核查的是第 2 页）。原文：“二”" in exported(whole, "md").decode()
 
 
 def test_no_csv_cell_starts_a_formula():
