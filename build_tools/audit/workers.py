@@ -189,8 +189,12 @@ def start_audit(
         same = kept.corpora.get(key) == run.corpora[key]
         for slug in reports:
             cited = kb.cited[slug]
-            files = (part.text for item in cited.final for part in cited_parts(item, kb, settings.file_chars))
-            run.finals[slug] = kept.known.of(f"report {slug}", (cited.report.final, *files))
+            files = {  # each place once: a file is often cited whole a hundred times
+                (item.source_slug, part.number): part.text
+                for item in cited.final
+                for part in cited_parts(item, kb, settings.file_chars)
+            }
+            run.finals[slug] = kept.known.of(f"report {slug}", (cited.report.final, *files.values()))
             final, done = kept.reports.get(slug, ("", None))
             if same and done is not None and final == run.finals[slug]:
                 run.audits[slug] = done
