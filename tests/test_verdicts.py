@@ -193,7 +193,7 @@ def test_the_best_rival_is_the_one_scoring_each_in_turn_finds(monkeypatch):
 def test_a_whole_files_best_place_is_the_one_scoring_each_in_turn_finds():
     """`best_place` scores a file's pages highest bound first and stops where none can reach the best
     so far: the same page, support and window as scoring every page and keeping the first of the
-    highest (support, score), on random pages built from the claim's words, ties among them."""
+    highest (support, whole share), on random pages built from the claim's words, ties among them."""
     import random
 
     facts = facts_of("开源模型的推理能力和代码生成超过闭源模型", {"推理": [1], "代码": [1, 2], "闭源": [3]})
@@ -206,7 +206,8 @@ def test_a_whole_files_best_place_is_the_one_scoring_each_in_turn_finds():
         at, found = audit.verdicts.best_place(facts, places)
         skipped += sum("bounds" not in place.__dict__ for place in places)  # never cut into windows
         each = [audit.verdicts._scored(facts, folded_chunk(text)) for text in texts]
-        first = max(range(len(texts)), key=lambda n: each[n][:2])  # max keeps the first of equals
+        wholes = [folded_chunk(text).whole(facts) for text in texts]
+        first = max(range(len(texts)), key=lambda n: (each[n][0], wholes[n]))  # max keeps the first of equals
         assert (at, found[:3]) == (first, each[first][:3])
     assert skipped > 300  # many pages are never scored
 

@@ -89,23 +89,22 @@ Scored = tuple[float, float, Window | None, set[str], Folded]  # `_scored`'s
 
 def best_place(facts: Facts, places: list[Folded]) -> tuple[int, Scored]:
     """Of the places of a file (its pages, slides, sheets), the one stating most of the claim (by
-    support, then score; the first of equals), and its `_scored`. A place's whole share bounds its
-    score (`Folded.whole`), and with the share of the rarest facts it holds, its support: the places
-    are scored highest bound first, each only while it can reach the best so far. The same place
-    as scoring each in turn, with few scored: a long file's pages seldom hold most of a claim."""
-    bounds = []
-    for place in places:
-        whole = place.whole(facts)
-        bounds.append(whole * facts.key_share(place.found(facts)) ** 0.5 if whole else 0.0)
-    at, found = -1, None
-    for n in sorted(range(len(places)), key=bounds.__getitem__, reverse=True):  # stable: equals in their order
-        if found is not None and bounds[n] + _ROUNDING < found[0]:
+    support, then by its whole share; the first of equals), and its `_scored`. Its whole share
+    bounds a place's score (`Folded.whole`), and with the share of the rarest facts it holds, its
+    support: the places are taken highest bound first, each only while it can reach the best so
+    far, and a place holding none of the rarest facts has support 0 without its windows scored
+    (a Chinese claim against an English PDF: every page). The same place as scoring each in turn."""
+    wholes = [place.whole(facts) for place in places]
+    keys = [facts.key_share(place.found(facts)) ** 0.5 if whole else 0.0 for place, whole in zip(places, wholes)]
+    bounds = [whole * key for whole, key in zip(wholes, keys)]
+    at, best = -1, (-1.0, -1.0)
+    for n in sorted(range(len(places)), key=lambda n: (bounds[n], wholes[n]), reverse=True):  # stable
+        if bounds[n] + _ROUNDING < best[0]:
             break  # and so are the rest
-        scored = _scored(facts, places[n])
-        if found is None or scored[:2] > found[:2] or (scored[:2] == found[:2] and n < at):
-            at, found = n, scored
-    assert found is not None  # `places` is never empty
-    return at, found
+        found = (places[n].best(facts)[0] * keys[n] if keys[n] else 0.0, wholes[n])
+        if found > best or (found == best and n < at):
+            at, best = n, found
+    return at, _scored(facts, places[at])
 
 
 def _scored(facts: Facts, cited: Folded) -> Scored:
