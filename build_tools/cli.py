@@ -214,7 +214,8 @@ def part_of(kb: KnowledgeBase, item: Resolved, result: Audit | None) -> str | No
     file = kb.files_by_slug.get(item.source_slug or "")
     if file is None or result is None or result.part is None:
         return None
-    return next((part_anchor(p) for p in file.parts if p.number == result.part), None)
+    part = file.numbered(result.part)
+    return part_anchor(part) if part else None
 
 
 def source_titles(kb: KnowledgeBase) -> dict[str, str]:

@@ -188,7 +188,8 @@ def row(kb: KnowledgeBase, item: Resolved, audit: Audit | None, claim: str) -> R
             span = chunks[citation.chunk].text[start:end]
         elif file and audit.part is not None:
             start, end = audit.span
-            span = next((p.text for p in file.parts if p.number == audit.part), "")[start:end]
+            checked = file.numbered(audit.part)
+            span = checked.text[start:end] if checked else ""
     return Row(
         None,
         citation.kind,
@@ -242,17 +243,11 @@ def note_parts(kb: KnowledgeBase, item: Resolved, row: Row, audit: Audit | None)
         part = file_part(file, item.target)
         kind = KIND_LABELS[row.kind] if row.kind in ("document", "image", "video") else EXPORT["task_file"]
         cited = EXPORT["file"].format(kind=kind, name=file.name)
-        checked = next((p for p in file.parts if audit and p.number == audit.part), None) if not part else None
-        sentences.append(
-            cited
-            + (
-                f"，{part_label(part)}"
-                if part
-                else EXPORT["checked"].format(part=part_label(checked))
-                if checked
-                else ""
-            )
-        )
+        if part:
+            cited += f"，{part_label(part)}"
+        elif audit and (checked := file.numbered(audit.part)):
+            cited += EXPORT["checked"].format(part=part_label(checked))
+        sentences.append(cited)
     elif row.kind == "long_context" and row.chunk is not None:
         sentences.append(EXPORT["source"].format(title=row.title) + "，" + EXPORT["chunk"].format(chunk=row.chunk))
     else:

@@ -103,6 +103,10 @@ class FileSource:
         """Where the file is, relative to the knowledge-base root: what the site publishes."""
         return self.disk or self.path
 
+    def numbered(self, number: int | None) -> FilePart | None:
+        """The part whose `FilePart.number` is `number` (an audit's `part`), if any."""
+        return next((part for part in self.parts if part.number == number), None)
+
 
 @dataclass
 class Corpus:

@@ -79,9 +79,9 @@ def citation_claims(text: str, citations: list[Citation]) -> list[str]:
 
 
 def loaded_facts(loaded: Loaded) -> FoundFacts:
-    """The facts of every long_context claim of the loaded reports that cite a corpus: what the
-    audit's workers would find first, found from the folder as loaded (a build finds them in
-    another process while it cleans, chunks and cites on one core)."""
+    """The facts of every claim (of a long_context or a file citation) of the loaded reports that
+    cite a corpus: what the audit's workers would find first, found from the folder as loaded (a
+    build finds them in another process while it cleans, chunks and cites on one core)."""
     claims = set()
     with no_cycle_collection():
         for report in loaded.reports.values():

@@ -100,7 +100,7 @@ def citation_html(
         else:
             part = file_part(file, item.target)  # named as its page shows it (第 2 页), else as written
             if part is None and audit is not None and audit.part is not None:  # the whole file: the page checked
-                part = next((p for p in file.parts if p.number == audit.part), None)
+                part = file.numbered(audit.part)
                 target = source_path(file.slug, part_anchor(part)) if part else target
             label = short(file.name) + (
                 f" · {part_label(part) if part else citation.locator}" if citation.locator else ""
