@@ -2,7 +2,8 @@
 
 Chinese runs are segmented with jieba's `cut_for_search` (through rjieba, the Rust port: identical
 output, 15× faster), so a long word also yields its dictionary sub-words; other text is lower-cased
-words with no stemming. Build and query both fold with NFKC. Each text's terms and counts are
+words with no stemming. Build and query both fold with NFKC, lower case and Traditional characters
+as Simplified (`simplified`). Each text's terms and counts are
 cached by content hash across builds (`TermCache`): segmentation is most of a build's time.
 
 A join is where two adjacent words meet: the two characters that touch for Chinese (模型|的 → 型的),
@@ -23,8 +24,9 @@ from itertools import chain
 from pathlib import Path
 
 from .lock import TEMPORARY_SUFFIX, Damaged, seal, unseal, write_atomic
+from .simplified import simplified
 
-CACHE_FORMAT = 8  # of the term cache file (7: sealed, see TermCache; 8: pairs as term places)
+CACHE_FORMAT = 9  # of the term cache file (7: sealed, see TermCache; 8: pairs as term places; 9: Traditional folded)
 CACHE_KIND = b"ckbterms"
 TERM_CACHE = ".cache/citekb/terms.marshal"  # where a site build keeps it, beside mkdocs.yml ($CITEKB_CACHE)
 MAX_TF = 255  # a term's count in one text is kept in a byte
@@ -42,8 +44,8 @@ _FULL_WIDTH_CHAR = re.compile("[\uff01-\uff5e\u3000]")
 
 
 def fold(text: str) -> str:
-    """NFKC and lower case, as the worker folds. The full-width characters are mapped to their NFKC
-    forms first, so most texts then pass NFKC's quick check and are not rebuilt: the same result
+    """NFKC, lower case and Traditional characters as Simplified, as the worker folds. The
+    full-width characters are mapped to their NFKC forms first, so most texts then pass NFKC's quick check and are not rebuilt: the same result
     (tests/test_search.py checks it against plain NFKC) with less work on every chunk the audit folds.
     Each kind present is replaced at once, from the first of it on (a set of the text's characters
     took 6× as long: a chunk holds a hundred full-width commas and stops, of a few kinds)."""
@@ -52,7 +54,9 @@ def fold(text: str) -> str:
         char = found.group()
         text = text.replace(char, _FULL_WIDTH[char])
         found = _FULL_WIDTH_CHAR.search(text, found.start())
-    return (text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)).lower()
+    return simplified(
+        (text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)).lower()
+    )
 
 
 def runs(text: str) -> list[str]:

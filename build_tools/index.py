@@ -18,8 +18,8 @@ alone), and keep only their best `stop_keep` documents for it.
 
 Files (under SITE_FOLDER): `shard-N.bin` (`shards.py`), `docs.json` (`_tables`) and
 `manifest.json`: the format, the corpus-wide numbers a query needs (documents, average length,
-shards, join buckets, the words common enough to join, the stop words with their true counts)
-and the `SearchSettings` the index was built with, which `search.Searcher` and the browser worker
+shards, join buckets, the words common enough to join, the stop words with their true counts, the
+Traditional characters folded as Simplified) and the `SearchSettings` the index was built with, which `search.Searcher` and the browser worker
 search by.
 """
 
@@ -49,11 +49,12 @@ from .analysis import (
 from .lock import write_atomic
 from .messages import CHUNK
 from .shards import rice_coded, shard_file
+from .simplified import pairs
 
 if TYPE_CHECKING:
     import numpy as np
 
-FORMAT = 8  # of the index files, checked by the worker and Searcher (8: docs.json's `chunk` label)
+FORMAT = 9  # of the index files, checked by the worker and Searcher (8: docs.json's `chunk` label; 9: `simplified`)
 SITE_FOLDER = "search/citekb"  # where the index lives in the built site
 
 
@@ -382,6 +383,7 @@ def build_index(
             "join_buckets": buckets,
             "join_words": joinable,
             "stop_words": {terms_list[i]: int(df[i]) for i in np.flatnonzero(stop)},
+            "simplified": pairs(),  # the browser folds Traditional characters with it, as `analysis.fold`
         }
     )
     if progress:

@@ -38,6 +38,7 @@ from build_tools.index import (
     shard_of,
 )
 from build_tools.shards import rice_coded, varints
+from build_tools.simplified import pairs
 
 PAIR = "\x01"
 
@@ -198,6 +199,7 @@ def build_index(docs: list[SearchDoc], settings: SearchSettings = SETTINGS) -> B
             "join_buckets": buckets,
             "join_words": joinable,
             "stop_words": {terms_list[i]: int(df[i]) for i in np.flatnonzero(stop)},
+            "simplified": pairs(),  # format 9's table (build_tools/simplified.py), added since
         }
     )
     return BuiltIndex(files, n, len(order), postings, int(stop.sum()))

@@ -1,7 +1,7 @@
 """The search index of the real pipeline output, byte for byte as recorded: a refactoring of the
 index code must not change a file the browser reads (tests/data/pipeline_index.sha256.json). The
-manifest is compared without its format and settings (recorded at format 8, since docs.json names a
-chunk 块 N), and its settings by value.
+manifest is compared without its format and settings (recorded at format 9, since Traditional characters
+are folded as Simplified), and its settings by value.
 
 Record again (only when a change to the files is intended, and say so in the commit):
     python tests/test_pipeline_index.py --record

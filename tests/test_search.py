@@ -29,6 +29,7 @@ from build_tools.index import (
 )
 from build_tools.knowledge_base import build
 from build_tools.search import Clause, Searcher, query_terms
+from build_tools.simplified import pairs, simplified
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
 KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services", "开源模型更注重效率优化"]
@@ -94,12 +95,13 @@ def test_tokens_fold_case_and_width_and_segment_chinese():
 
 def test_fold_is_nfkc_and_lower_case_exactly():
     """The quick path (full-width forms mapped first) must fold as plain NFKC does: the worker folds
-    queries with String.normalize("NFKC"), and a differing fold would miss terms."""
+    queries with String.normalize("NFKC") (then Traditional characters as Simplified, as here), and
+    a differing fold would miss terms."""
     rng = random.Random(7)
     alphabet = "ａＡ１，：（）\u3000 Ｑ\u0301\u0308é\u00bd\u2460ﬁ㎏①ｶﾞ漢字。！？Aa1\u00a0\u2126İẞ"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 12))) for _ in range(5000)]
     for text in [*texts, "ＧＰＴ－４，２０２５年", "Ａ\u0301"]:
-        assert analysis.fold(text) == unicodedata.normalize("NFKC", text).lower(), text
+        assert analysis.fold(text) == simplified(unicodedata.normalize("NFKC", text).lower()), text
 
 
 def test_segmentation_is_jiebas_cut_for_search():
@@ -377,6 +379,7 @@ QUERY_KINDS = {  # kind → how many
     "prefix": 25,  # a last English word still being typed
     "mixed": 25,  # an English word and Chinese of the same document, in either order
     "folded": 15,  # upper-case or full-width
+    "traditional": 15,  # Chinese as above, typed in Traditional characters
     "stop words": 20,  # one or two of the tuned index's: answered from their cut-short lists
     "no hit": 15,
 }
@@ -392,6 +395,9 @@ def generated_queries(docs: list[SearchDoc], stop_words: list[str], seed: int = 
     words = [[w for run in runs for w in run if len(w) >= 3] for runs in english]
     both = [n for n in range(len(docs)) if han[n] and words[n]]
     long_words = sorted({t for d in docs for t in tokenize(d.text) if len(t) >= 4 and _HAN_RUN.fullmatch(t)})
+    traditional_forms: dict[str, str] = {}  # 发 → 發髮: a Simplified character's Traditional forms
+    for written, plain in zip(*pairs()):
+        traditional_forms[plain] = traditional_forms.get(plain, "") + written
 
     def chinese(runs: list[str], longest: int) -> str:
         run = rng.choice(runs)
@@ -439,6 +445,11 @@ def generated_queries(docs: list[SearchDoc], stop_words: list[str], seed: int = 
             return text.upper()
         return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" for c in text)  # full-width
 
+    def traditional() -> str | None:
+        text = chinese(rng.choice([runs for runs in han if runs]), 10)
+        typed = "".join(rng.choice(traditional_forms.get(c, c)) for c in text)
+        return typed if typed != text else None
+
     def no_hit() -> str:
         return rng.choice(
             [
@@ -457,6 +468,7 @@ def generated_queries(docs: list[SearchDoc], stop_words: list[str], seed: int = 
         "prefix": prefix,
         "mixed": mixed,
         "folded": folded,
+        "traditional": traditional,
         "stop words": lambda: rng.choice([" ", ""]).join(rng.sample(stop_words, rng.randint(1, 2))),
         "no hit": no_hit,
     }

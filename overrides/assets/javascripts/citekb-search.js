@@ -10,14 +10,14 @@ const LIMIT = 100
 const READ_AHEAD = 4 // pages fetched ahead while reading on (sooner, the same results)
 const BEFORE = 30, AFTER = 90 // snippet characters around the first matched term
 const KEPT_PAGES = 64
-const FORMAT = 8
+const FORMAT = 9
 const CJK = "\u3400-\u4dbf\u4e00-\u9fff"
 const RUNS = new RegExp(`[${CJK}]+|[a-z0-9\u00c0-\u024f]+`, "g")
 const IS_CJK = new RegExp(`^[${CJK}]`)
 const base = new URL("../../search/citekb/", self.location.href)
 const site = new URL("../../", self.location.href)
 const shards = new Map(), pageTexts = new Map()
-let manifest, settings, pages, docs, joinWords
+let manifest, settings, pages, docs, joinWords, simplifiedOf
 /* Per-document accumulators, allocated once and reused by every query: a query that touches most
  * documents allocates little, so garbage collection stays out of the way of search. */
 let score, covered, joined, best, rounded, wordsHeld, joinsHeld, queryStamp, bestStamp, postingDocs, postingTfs, stamp = 0
@@ -172,7 +172,14 @@ function loadShard(number) {
   return shards.get(number)
 }
 
-const fold = text => text.normalize("NFKC").toLowerCase()
+/* Traditional characters as Simplified, one for one (the manifest's table, as analysis.fold reads
+ * them): offsets in the result are offsets in the text. */
+const simplify = text => {
+  let out = ""
+  for (const c of text) out += simplifiedOf.get(c) ?? c
+  return out
+}
+const fold = text => simplify(text.normalize("NFKC").toLowerCase())
 /* As phrase_key(): words and Chinese runs one space apart, to find the query as typed in a text. */
 const phraseKey = text => (fold(text).match(RUNS) || []).join(" ")
 
@@ -344,7 +351,7 @@ function sectionText(html, anchor) {
 }
 
 function snippet(text, terms) {
-  const lower = text.toLowerCase()
+  const lower = simplify(text.toLowerCase())
   const at = Math.min(...terms.map(t => lower.indexOf(t)).filter(i => i >= 0), text.length)
   const start = at < text.length ? Math.max(0, at - BEFORE) : 0
   const end = Math.min(text.length, start + BEFORE + AFTER)
@@ -358,9 +365,10 @@ function highlight(text, terms) {
   if (!words.length) return escapeHTML(text)
   const pattern = new RegExp(words.map(w => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "gi")
   let out = "", cursor = 0
-  for (const match of text.matchAll(pattern)) {
-    out += escapeHTML(text.slice(cursor, match.index)) + `<mark data-md-highlight>${escapeHTML(match[0])}</mark>`
-    cursor = match.index + match[0].length
+  for (const match of simplify(text).matchAll(pattern)) { // a Traditional text's words found as the query's
+    const end = match.index + match[0].length
+    out += escapeHTML(text.slice(cursor, match.index)) + `<mark data-md-highlight>${escapeHTML(text.slice(match.index, end))}</mark>`
+    cursor = end
   }
   return out + escapeHTML(text.slice(cursor))
 }
@@ -407,6 +415,7 @@ async function handle(message) {
       settings = manifest.settings
       ;({ pages, docs } = readTables(tables))
       joinWords = new Map(Object.entries(manifest.join_words))
+      simplifiedOf = new Map(Array.from(manifest.simplified[0], (c, i) => [c, manifest.simplified[1][i]]))
       const n = docs.count
       ;[score, best, rounded] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)]
       ;[covered, joined, queryStamp, bestStamp, postingDocs] = Array.from({ length: 5 }, () => new Int32Array(n))
