@@ -374,6 +374,24 @@ def test_retyped_quotes_match_but_nothing_fuzzier_links():
     assert near[0] == "unknown_source" and near[1] is None and "十五五" in near[2]
 
 
+def test_a_title_retyped_in_simplified_names_the_page_written_in_traditional():
+    """Writers retype a Traditional title in Simplified characters as they retype quotes: folded on
+    both sides (`simplified`), never fuzzier; two pages whose titles differ only so name neither."""
+    where = scope(
+        ("OpenAI 開源模型重磅回歸：gpt-oss 發佈", "正文。"), ("臺灣AI產業觀察", "正文。"), ("台湾AI产业观察", "正文。")
+    )
+    assert resolved('[long_context: "OpenAI 开源模型重磅回归：gpt-oss 发布", chunk 0]', where)[0][:2] == (
+        "resolved",
+        "sources/s0/#chunk-0",
+    )
+    assert resolved('[long_context: "OpenAI 开源模型重磅回归", chunk 0]', where)[0][:2] == (  # the cut title
+        "resolved",
+        "sources/s0/#chunk-0",
+    )
+    [ambiguous] = [resolve(c, where) for c in parse_citations('[long_context: "台湾AI产业观察", chunk 0]')]
+    assert (ambiguous.status, ambiguous.target, ambiguous.reason.code) == ("unknown_source", None, "ambiguous_title")
+
+
 def test_task_file_names_match_whatever_their_unicode_form():
     nfd = FileSource("f-cafe", unicodedata.normalize("NFD", "café.png"), "files/t/cafe.png", "image")
     wide = FileSource("f-wide", "ＡＩ报告２０２４.png", "files/t/wide.png", "image")

@@ -20,6 +20,7 @@ from rapidfuzz.distance.Levenshtein import distance
 from ..messages import Reason
 from ..models import Citation, FilePart, FileSource, Resolved, Source
 from ..paths import chunk_path, part_anchor, source_path
+from ..simplified import simplified
 from .parse import Locator, parse_locator
 
 T = TypeVar("T")
@@ -38,8 +39,9 @@ _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 @lru_cache(maxsize=1 << 17)  # every report's scope normalizes its corpus's titles: the same few thousand
 def normalize_title(title: str) -> str:
-    """NFKC, quote styles folded, zero-width and direction marks removed, white space folded."""
-    folded = unicodedata.normalize("NFKC", title).translate(_QUOTES)
+    """NFKC, Traditional characters as Simplified (writers retype them as they retype quotes), quote
+    styles folded, zero-width and direction marks removed, white space folded."""
+    folded = simplified(unicodedata.normalize("NFKC", title)).translate(_QUOTES)
     return _SPACES.sub(" ", _INVISIBLE.sub("", folded)).strip()
 
 
