@@ -3,8 +3,8 @@
 Chinese runs are segmented with jieba's `cut_for_search` (through rjieba, the Rust port: identical
 output, 15× faster), so a long word also yields its dictionary sub-words; other text is lower-cased
 words with no stemming. Build and query both fold with NFKC, lower case and Traditional characters
-as Simplified (`simplified`). Each text's terms and counts are
-cached by content hash across builds (`TermCache`): segmentation is most of a build's time.
+as Simplified (`simplified`). Each text's terms and counts are cached by content hash across builds
+(`TermCache`): segmentation is most of a build's time.
 
 A join is where two adjacent words meet: the two characters that touch for Chinese (模型|的 → 型的),
 both words for English. Joins have no names in the index: each is hashed into a bucket.
@@ -45,8 +45,9 @@ _FULL_WIDTH_CHAR = re.compile("[\uff01-\uff5e\u3000]")
 
 def fold(text: str) -> str:
     """NFKC, lower case and Traditional characters as Simplified, as the worker folds. The
-    full-width characters are mapped to their NFKC forms first, so most texts then pass NFKC's quick check and are not rebuilt: the same result
-    (tests/test_search.py checks it against plain NFKC) with less work on every chunk the audit folds.
+    full-width characters are mapped to their NFKC forms first, so most texts then pass NFKC's
+    quick check and are not rebuilt: the same result (tests/test_search.py checks it against plain
+    NFKC) with less work on every chunk the audit folds.
     Each kind present is replaced at once, from the first of it on (a set of the text's characters
     took 6× as long: a chunk holds a hundred full-width commas and stops, of a few kinds)."""
     found = _FULL_WIDTH_CHAR.search(text)

@@ -19,8 +19,8 @@ alone), and keep only their best `stop_keep` documents for it.
 Files (under SITE_FOLDER): `shard-N.bin` (`shards.py`), `docs.json` (`_tables`) and
 `manifest.json`: the format, the corpus-wide numbers a query needs (documents, average length,
 shards, join buckets, the words common enough to join, the stop words with their true counts, the
-Traditional characters folded as Simplified) and the `SearchSettings` the index was built with, which `search.Searcher` and the browser worker
-search by.
+Traditional characters folded as Simplified) and the `SearchSettings` the index was built with,
+which `search.Searcher` and the browser worker search by.
 """
 
 from __future__ import annotations

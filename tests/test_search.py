@@ -93,7 +93,7 @@ def test_tokens_fold_case_and_width_and_segment_chinese():
     assert {"openai", "latency", "开源", "模型"} <= set(tokens)
 
 
-def test_fold_is_nfkc_and_lower_case_exactly():
+def test_fold_is_nfkc_lower_case_and_simplified_exactly():
     """The quick path (full-width forms mapped first) must fold as plain NFKC does: the worker folds
     queries with String.normalize("NFKC") (then Traditional characters as Simplified, as here), and
     a differing fold would miss terms."""
