@@ -26,6 +26,7 @@ from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, Cite
 from build_tools.metadata import split_front_matter
 from build_tools.models import FilePart, FileSource, Report, Resolved, Source
 from build_tools.report_text import parse_comparison, parse_report_markdown
+from build_tools.simplified import simplified
 from build_tools.stats import failed
 from build_tools.validation import citation_diff
 
@@ -331,6 +332,8 @@ READERS = [
     (failed, Shape("no ", "word ", "generated")),
     (report_markdown, Shape("", "# h\n")),  # quadratic before: each heading alike numbered from 2 again
     (report_markdown, Shape("", f"## h {CITE}\n")),
+    (simplified, Shape("", "開源模型")),  # every character folded, the text rebuilt
+    (simplified, Shape("", "\ud800\udc00開")),  # lone surrogates in a row: rebuilt by str.translate
 ]
 
 
