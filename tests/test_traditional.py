@@ -86,7 +86,7 @@ def test_a_simplified_claim_citing_a_traditional_page_is_checked_against_it(tmp_
 @pytest.mark.browser
 def test_the_search_box_finds_a_traditional_page_and_marks_its_words(tmp_path, page):
     """Typed in Simplified, the query finds the page written in Traditional characters; the snippet
-    shows the page's own words, the matched ones marked."""
+    shows the page's own words, the matched ones marked, and so does the page it opens."""
     root = tmp_path / "kb"
     write_page(
         root, "tw.txt", "臺灣開源模型觀察", "臺灣廠商發佈了開源權重模型，採用混合專家架構，可在單張顯示卡上執行。"
@@ -98,6 +98,10 @@ def test_the_search_box_finds_a_traditional_page_and_marks_its_words(tmp_path, p
         first.wait_for(state="visible", timeout=15000)
         assert "發佈了開源權重模型" in first.inner_text()
         assert "開源權重模型" in "".join(first.locator("mark").all_inner_texts())
+        first.click()  # the page the result opens: its words marked there too, as written
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)
+        assert "開源權重模型" in "".join(page.locator("mark[data-md-highlight]").all_inner_texts())
     found = json.loads(kb("search", "开源权重模型", "--site", str(root.parent / "site"), "--json").stdout)
     assert "臺灣開源模型觀察" in found[0]["title"]  # `kb search` reads the index as the browser does
 

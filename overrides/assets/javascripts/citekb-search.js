@@ -373,6 +373,22 @@ function highlight(text, terms) {
   return out + escapeHTML(text.slice(cursor))
 }
 
+/* The query's words as a result's texts write them where they differ (開源 for 开源): added to its
+ * terms, which Material marks on the page the result opens (search.highlight) as they are written. */
+function writtenForms(texts, terms) {
+  const forms = {}
+  const words = [...new Set(terms)].filter(t => t.length)
+  for (const text of texts) {
+    const folded = simplify(text.toLowerCase())
+    for (const word of words)
+      for (let at = folded.indexOf(word); at >= 0; at = folded.indexOf(word, at + word.length)) {
+        const written = text.slice(at, at + word.length).toLowerCase()
+        if (written !== word) forms[written] = true
+      }
+  }
+  return forms
+}
+
 /* One result per chunk, in rank order (the unit a report cites), shaped as Material's page +
  * section so that it shows the section's text: the page's title above the chunk and its snippet.
  * The first `checked` results are read from their pages (one fetch serves a page's chunks): each
@@ -400,9 +416,10 @@ async function results(query) {
     const [anchor, label] = anchorAndLabel(d)
     const [path, title] = pages[docs.pageOf[d]]
     const text = texts.has(d) ? snippet(texts.get(d), terms) : ""
-    return [{ location: path, title: highlight(title, terms), text: "", score: score[d], terms: matched },
+    const marked = { ...matched, ...writtenForms([title, label, texts.get(d) ?? ""], terms) }
+    return [{ location: path, title: highlight(title, terms), text: "", score: score[d], terms: marked },
             { location: `${path}#${anchor}`, title: highlight(label, terms), text: highlight(text, terms), score: score[d],
-              terms: matched }]
+              terms: marked }]
   })
 }
 
