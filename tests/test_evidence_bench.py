@@ -3,9 +3,20 @@ readers' agreement and the baseline, on hand-made verdicts and scores."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from benchmarks.evidence_bench import agreement, bigram_share, bootstrap, cohen_kappa, halves, metrics, missed
+from benchmarks.evidence_bench import (
+    agreement,
+    bigram_share,
+    bootstrap,
+    cohen_kappa,
+    halves,
+    metrics,
+    missed,
+    traditional_copy,
+)
 
 ROWS = [  # (reader, audit verdict, support, baseline)
     ("states", "supported", 0.9, 0.5),
@@ -165,3 +176,15 @@ def test_searched_pairs_each_judged_claim_with_its_searchs_first_chunk(tmp_path)
     assert found[0].claim == claim and "九十分" in found[0].passage
     assert searched(kb, built.site, [written[0], found[0].key]) == []  # already judged
     assert searched(kb, built.site, []) == []  # only judged claims
+
+
+def test_the_traditional_copy_writes_the_corpora_pages_in_traditional_and_keeps_their_titles(tmp_path):
+    source = tmp_path / "kb"
+    (source / "corpora" / "t").mkdir(parents=True)
+    pages = [{"title": "开源模型观察", "page_body": "开源模型已经发布，台湾厂商跟进。"}]
+    (source / "corpora" / "t" / "c.json").write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
+    (source / "chunks.lock").write_text("{}", encoding="utf-8")
+    copy = traditional_copy(source, tmp_path / "work")
+    [page] = json.loads((copy / "corpora" / "t" / "c.json").read_text(encoding="utf-8"))
+    assert page == {"title": "开源模型观察", "page_body": "開源模型已經發布，臺灣廠商跟進。"}
+    assert not (copy / "chunks.lock").exists() and (source / "chunks.lock").exists()
