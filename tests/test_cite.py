@@ -376,7 +376,8 @@ def test_retyped_quotes_match_but_nothing_fuzzier_links():
 
 def test_a_title_retyped_in_simplified_names_the_page_written_in_traditional():
     """Writers retype a Traditional title in Simplified characters as they retype quotes: folded on
-    both sides (`simplified`), never fuzzier; two pages whose titles differ only so name neither."""
+    both sides (`simplified`), never fuzzier; two pages whose titles differ only so name neither.
+    A task file's name and a sheet's are looked up the same way."""
     where = scope(
         ("OpenAI 開源模型重磅回歸：gpt-oss 發佈", "正文。"), ("臺灣AI產業觀察", "正文。"), ("台湾AI产业观察", "正文。")
     )
@@ -390,6 +391,11 @@ def test_a_title_retyped_in_simplified_names_the_page_written_in_traditional():
     )
     [ambiguous] = [resolve(c, where) for c in parse_citations('[long_context: "台湾AI产业观察", chunk 0]')]
     assert (ambiguous.status, ambiguous.target, ambiguous.reason.code) == ("unknown_source", None, "ambiguous_title")
+    sheets = (FilePart("sheet", 1, "x", "銷量統計"), FilePart("sheet", 2, "y", "成本"))
+    book = scope(files=(FileSource("f-book", "營收報表.xlsx", "files/003/book.xlsx", "xlsx", "003", sheets),))
+    assert resolved("[文档: 营收报表.xlsx, sheet 销量统计]", book) == [  # the anchor as the file names the sheet
+        ("resolved", "sources/f-book/#sheet-銷量統計", None)
+    ]
 
 
 def test_task_file_names_match_whatever_their_unicode_form():
