@@ -83,25 +83,35 @@ def test_a_simplified_claim_citing_a_traditional_page_is_checked_against_it(tmp_
     assert chunks[0].text[start:end].strip("。") in stated
 
 
+def opened_marks(page, home: str, query: str) -> tuple[list[str], list[str]]:
+    """`query` typed in the search box: the first chunk result's text and its marked words, then,
+    once it is clicked, the words marked on the page it opens (Material's search.highlight)."""
+    search_box(page, home, query)
+    first = page.locator('.md-search-result__list > li a[href*="#"] article').first
+    first.wait_for(state="visible", timeout=15000)
+    shown = [first.inner_text(), *first.locator("mark").all_inner_texts()]
+    first.click()
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(500)
+    return shown, page.locator("mark[data-md-highlight]").all_inner_texts()
+
+
 @pytest.mark.browser
 def test_the_search_box_finds_a_traditional_page_and_marks_its_words(tmp_path, page):
     """Typed in Simplified, the query finds the page written in Traditional characters; the snippet
-    shows the page's own words, the matched ones marked, and so does the page it opens."""
+    shows the page's own words, the matched ones marked, and so does the page it opens: each word
+    whole (半導體, not its first two characters, a sub-word the query also holds)."""
     root = tmp_path / "kb"
-    write_page(
-        root, "tw.txt", "臺灣開源模型觀察", "臺灣廠商發佈了開源權重模型，採用混合專家架構，可在單張顯示卡上執行。"
-    )
+    body = "臺灣廠商發佈了開源權重模型，採用混合專家架構，可在單張顯示卡上執行。臺灣的半導體供應鏈因此受惠。"
+    write_page(root, "tw.txt", "臺灣開源模型觀察", body)
     write_page(root, "cn.txt", "闭源路线", "闭源厂商坚持商业授权，强调数据安全与服务质量。")
     with served_report(root, "r", '# 报告\n\n台湾的观察[long_context: "臺灣開源模型觀察", chunk 0]。\n') as url:
-        search_box(page, url.rsplit("/reports/", 1)[0], "开源权重模型")
-        first = page.locator('.md-search-result__list > li a[href*="#"] article').first
-        first.wait_for(state="visible", timeout=15000)
-        assert "發佈了開源權重模型" in first.inner_text()
-        assert "開源權重模型" in "".join(first.locator("mark").all_inner_texts())
-        first.click()  # the page the result opens: its words marked there too, as written
-        page.wait_for_load_state("load")
-        page.wait_for_timeout(500)
-        assert "開源權重模型" in "".join(page.locator("mark[data-md-highlight]").all_inner_texts())
+        home = url.rsplit("/reports/", 1)[0]
+        (text, *snippet_marks), page_marks = opened_marks(page, home, "开源权重模型")
+        assert "發佈了開源權重模型" in text and "開源權重模型" in "".join(snippet_marks)
+        assert {"開源", "權重"} <= set(page_marks)
+        _, page_marks = opened_marks(page, home, "半导体供应链")
+        assert {"半導體", "供應鏈"} <= set(page_marks)
     found = json.loads(kb("search", "开源权重模型", "--site", str(root.parent / "site"), "--json").stdout)
     assert "臺灣開源模型觀察" in found[0]["title"]  # `kb search` reads the index as the browser does
 

@@ -416,7 +416,9 @@ async function results(query) {
     const [anchor, label] = anchorAndLabel(d)
     const [path, title] = pages[docs.pageOf[d]]
     const text = texts.has(d) ? snippet(texts.get(d), terms) : ""
-    const marked = { ...matched, ...writtenForms([title, label, texts.get(d) ?? ""], terms) }
+    // Material marks the first of these that matches where several start alike: the longest first
+    const marked = Object.fromEntries(Object.keys({ ...matched, ...writtenForms([title, label, texts.get(d) ?? ""], terms) })
+      .sort((a, b) => b.length - a.length).map(term => [term, true]))
     return [{ location: path, title: highlight(title, terms), text: "", score: score[d], terms: marked },
             { location: `${path}#${anchor}`, title: highlight(label, terms), text: highlight(text, terms), score: score[d],
               terms: marked }]
