@@ -27,6 +27,7 @@ from ..paths import (
     report_path,
     source_path,
 )
+from ..simplified import pairs
 from .markup import Link, esc, index_table, page_header
 
 SMALL_HIDDEN = 12  # boilerplate this short is shown dimmed in place: a toggle would take more room than it hides
@@ -143,11 +144,13 @@ FILTERED = "citekb-index citekb-filtered"  # the tables the filter box goes thro
 
 def filter_html() -> str:
     """The box that filters the index as one types (citekb-filter.js: the rows holding every word
-    typed, in titles and origins). Hidden until the script shows it: without scripts the index is
-    whole and no box promises what nothing does."""
+    typed, in titles and origins, Traditional characters read as Simplified by the table it
+    carries, as the search reads them). Hidden until the script shows it: without scripts the index
+    is whole and no box promises what nothing does."""
+    traditional, plain = pairs()
     return (
-        f'<p class="citekb-filter" hidden><label>{FILTER["label"]}'
-        f'<input type="search" placeholder="{FILTER["placeholder"]}" autocomplete="off" '
+        f'<p class="citekb-filter" hidden data-traditional="{traditional}" data-simplified="{plain}">'
+        f'<label>{FILTER["label"]}<input type="search" placeholder="{FILTER["placeholder"]}" autocomplete="off" '
         f'data-shown="{FILTER["shown"]}"></label> <span class="citekb-filter-count" role="status"></span></p>'
     )
 

@@ -1,5 +1,6 @@
 /* The sources index's filter box (render/sources.py filter_html): as one types, the rows of the
- * index's tables that hold every word typed (case, width and accents folded) stay, the others are
+ * index's tables that hold every word typed (case, width, accents and Traditional characters folded:
+ * the box carries the search's table) stay, the others are
  * hidden, and a status line says how many are shown. The box is hidden in the page and shown here:
  * without scripts the index is whole. Each row's text is read once; a keystroke goes through the
  * rows once (927 on the imported pipeline). */
@@ -7,12 +8,14 @@
   if (window.citekbFilter) return  // loaded once per document, even if a page swap re-runs scripts
   window.citekbFilter = true
 
-  const fold = text => text.normalize("NFKD").replace(/\p{M}/gu, "").toLocaleLowerCase()
-
   function setUp() {
     const box = document.querySelector("p.citekb-filter")
     if (!box || box.dataset.ready) return
     box.dataset.ready = "1"
+    const plain = Array.from(box.dataset.simplified || "")
+    const simplifiedOf = new Map(Array.from(box.dataset.traditional || "", (c, i) => [c, plain[i]]))
+    const fold = text => Array.from(text.normalize("NFKD").replace(/\p{M}/gu, "").toLocaleLowerCase(),
+                                    c => simplifiedOf.get(c) ?? c).join("")
     const input = box.querySelector("input")
     const count = box.querySelector(".citekb-filter-count")
     const rows = [...document.querySelectorAll("table.citekb-filtered tbody tr")]
