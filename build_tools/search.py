@@ -115,8 +115,9 @@ def phrase_key(text: str) -> str:
 
 
 _BOILERPLATE = re.compile(r'<details[^>]*class="citekb-boilerplate"[\s\S]*?</details>')
-# A citation's label and preview: words of the cited source, not of the page (no nested span in either).
-_CITATION = re.compile(r'<span class="citekb-(?:preview|cite-label)"[\s\S]*?</span>')
+# A citation's label, preview and verdict mark: not words of the page (no nested span in any).
+_CITATION = re.compile(r'<span class="citekb-(?:preview|cite-label|verdict)"[\s\S]*?</span>')
+_PERMALINK = re.compile(r'<a class="headerlink"[^>]*>¶</a>')
 _TAGS = re.compile(r"<[^>]+>")
 _ENTITY = re.compile(r"&(#x[0-9a-f]+|#\d+|\w+);", re.IGNORECASE)
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": " "}
@@ -134,8 +135,9 @@ def _entity(match: re.Match) -> str:
 
 
 def plain(html: str) -> str:
-    """Page HTML as the reader sees it, hidden boilerplate and citation markup left out (the worker's `plain`)."""
-    text = _TAGS.sub("", _CITATION.sub(" ", _BOILERPLATE.sub(" ", html)))
+    """Page HTML as the reader sees it, hidden boilerplate, citation markup and headings' permalinks
+    left out (the worker's `plain`)."""
+    text = _TAGS.sub("", _PERMALINK.sub("", _CITATION.sub(" ", _BOILERPLATE.sub(" ", html))))
     return " ".join(_ENTITY.sub(_entity, text).split())
 
 

@@ -570,3 +570,17 @@ def test_the_result_count_says_it_counts_the_best_results_only(shipped):
     """The worker returns the LIMIT best results, so the count must not read as "this many match"."""
     config = BeautifulSoup(shipped.page(""), "html.parser").select_one("#__config").string
     assert json.loads(config)["translations"]["search.result.other"] == "最相关的 # 个结果"
+
+
+def test_a_sections_text_leaves_out_its_headings_permalink_and_its_citations_marks():
+    """What a snippet is cut from and the query as typed is looked for in (the worker's `plain`):
+    the words of the page, not the heading's ¶ nor a citation's verdict, label or preview."""
+    html = (
+        '<h2 id="s">开源趋势<a class="headerlink" href="#s" title="链接">¶</a></h2><p>开源模型增多'
+        '<a class="citekb-cite"><span class="citekb-verdict"><b aria-hidden="true">✓</b><em>有依据 </em></span>'
+        '<span class="citekb-cite-label">某来源 · 块 1</span><span class="citekb-preview">预览文字</span></a>。</p>'
+        '<h2 id="t">下一节</h2><p>别的</p>'
+    )
+    text = search.section_text(html, "s")
+    assert "开源趋势" in text and "开源模型增多" in text
+    assert not any(hidden in text for hidden in ("¶", "✓", "有依据", "某来源", "预览文字", "下一节"))

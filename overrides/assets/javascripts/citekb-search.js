@@ -333,6 +333,7 @@ const ENTITIES = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " }
 const plain = html => html
   .replace(/<details[^>]*class="citekb-boilerplate"[\s\S]*?<\/details>/g, " ")
   .replace(/<span class="citekb-(?:preview|cite-label|verdict)"[\s\S]*?<\/span>/g, " ")
+  .replace(/<a class="headerlink"[^>]*>¶<\/a>/g, "")
   .replace(/<[^>]+>/g, "")
   .replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, e) => e[0] !== "#" ? ENTITIES[e] ?? m
     : String.fromCodePoint(e[1].toLowerCase() === "x" ? parseInt(e.slice(2), 16) : +e.slice(1)))
