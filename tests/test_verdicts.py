@@ -152,6 +152,17 @@ def test_key_share_is_the_weighted_share_of_the_claims_rarest_facts_held():
     assert facts_of("2024 年").key_share(set()) == 1.0  # no word or name: nothing rare to ask for
 
 
+def test_name_share_is_the_share_of_the_claims_names_held():
+    facts = facts_of("OpenAI 发布了 gpt-oss 开源模型", {"开源": [0], "模型": [0, 1]})
+    assert facts.names == {"openai", "gpt-oss"}
+    assert facts.name_share({"openai", "开源", "模型"}) == 0.5
+    assert facts.name_share({"开源", "模型"}) == 0.0
+    assert facts.factor({"开源", "模型"}) == 0.0  # every Chinese word held, neither name: no support
+    unnamed = facts_of("实验室发布的量子芯片良率", {"良率": [0]})
+    assert unnamed.name_share(set()) == 1.0  # a claim without names loses nothing
+    assert unnamed.factor({"良率"}) == pytest.approx(unnamed.key_share({"良率"}) ** 0.5)
+
+
 def _each_in_turn(facts: Facts, compared: list, local: float) -> tuple:
     """What `best_rival` must give: every chunk scored, in order, the first of the highest above `local`."""
     rival, key, window = 0.0, None, None
@@ -260,6 +271,21 @@ def test_a_passage_holding_the_topics_words_but_none_of_the_claims_rarest_is_uns
     audits = kb_audit(tmp_path, capsys, {"实验室动态": body}, report)
     assert [a["verdict"] for a in audits] == ["unsupported", "supported"]
     assert audits[0]["support"] == 0.0 < audits[1]["support"]
+
+
+def test_a_passage_stating_the_claim_of_another_name_is_unsupported(tmp_path, capsys):
+    """The claim names the Orion model; one page states it of Orion, another states the same of
+    Vega in the same words. A reader would not take the second for evidence: `unsupported` (with
+    names weighed as words only, `name_power` 0, it was `partial`: every other word is there)."""
+    claim = "甲公司的 Orion 模型在数学推理评测中首次超过了闭源模型"
+    pages = {
+        "Orion 评测": "甲公司的 Orion 模型在数学推理评测中首次超过了闭源模型，成绩领先。",
+        "Vega 评测": "甲公司的 Vega 模型在数学推理评测中首次超过了闭源模型，成绩领先。",
+    } | {f"杂记{n}": f"第{n}天的天气晴朗，适合散步。" for n in range(6)}  # so that Orion is a rare fact, named
+    report = f'# 报告\n\n{claim}[long_context: "Orion 评测", chunk 0]。\n{claim}[long_context: "Vega 评测", chunk 0]。\n'
+    audits = kb_audit(tmp_path, capsys, pages, report)
+    assert [a["verdict"] for a in audits] == ["supported", "unsupported"]
+    assert audits[1]["missing"] == ["Orion"]
 
 
 @pytest.mark.parametrize(

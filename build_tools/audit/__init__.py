@@ -7,7 +7,8 @@ by jieba's tags, framing words left out, weighted by lunr's idf over the chunks 
 corpus; numbers). Support is the weighted share of those facts the cited chunk states, absolute:
 its best window of one or two sentences (the span shown to the reader) mixed with the whole chunk,
 times the square root of the share of the claim's rarest facts it holds (`Facts.key_share`: a
-passage on the topic holds the common words, seldom the rarest).
+passage on the topic holds the common words, seldom the rarest) and the share of its names
+(`Facts.name_share`: a passage that never names what the claim names does not state it).
 The verdict reads it (`verdicts.verdict`): `supported`, `partial` (a number or a name missing, or
 too few of the facts: `Audit.missing` names them) or `unsupported` (on the topic at best). The
 specific reason (`Audit.status`) still comes from how the cited chunk ranks, by the same facts,

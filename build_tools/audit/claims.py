@@ -536,6 +536,16 @@ class Facts(Evidence):
         total = sum(self.weights[t] for t in key)
         return sum(self.weights[t] for t in key if t in held) / total if total else 1.0
 
+    def name_share(self, held: set[str]) -> float:
+        """The share of the claim's names (Latin-script, `name_places`) that are among `held`; 1.0
+        for a claim without any. A passage that never names what the claim names does not state it."""
+        return len(self.names & held) / len(self.names) if self.names else 1.0
+
+    def factor(self, held: set[str]) -> float:
+        """What support's score is multiplied by for a passage holding `held`: the square root of
+        `key_share` times `name_share` to the power `name_power`."""
+        return self.key_share(held) ** 0.5 * self.name_share(held) ** self.settings.name_power
+
     def unread(self, held: set[str], text: str) -> frozenset[str]:
         """The claim's Chinese words a folded passage cannot be checked for: where it holds none of
         them and Chinese makes up less than `read_share` of its letters (a Chinese claim citing an

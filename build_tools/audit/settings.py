@@ -88,6 +88,16 @@ class AuditSettings:
     to +0.11 over support before); 1: 0.653, 2: 0.774 (a paraphrased rare word zeroes a stated
     claim), 4: 0.912, 5: 0.898, 6: 0.891; the factor itself instead of its square root, 3: 0.929."""
 
+    name_power: float = 1.0
+    """Support is also multiplied by the share of the claim's names (Latin-script: products, models,
+    companies) the chunk holds, to this power: a passage that never names what the claim names
+    does not state it, however many of its other words it shares. 0..∞: 0 leaves names weighed as
+    words only, large values zero support wherever a name is missing. Default 1: on the 404 judged
+    cases (session 24) support's AUC 0.914 → 0.936 (paired bootstrap 95% interval of the gain
+    +0.009 to +0.041; each half gains: 0.886 → 0.903, 0.945 → 0.976), recall of `unsupported`
+    0.851 → 0.902; 0.25, 0.5 and 2: 0.934–0.936. Of the passages readers found on the topic at best
+    173 of 245 lack a name of the claim, of the 15 stating it one (of its three)."""
+
     unsupported_below: float = 0.03
     """The verdict (`verdicts.verdict`): support below this is `unsupported`, the passage on the
     topic at best; in effect, a passage holding none of the claim's key facts (`key_facts`). 0..1:

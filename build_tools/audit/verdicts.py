@@ -19,7 +19,8 @@ def _span(window: Window | None) -> tuple[int, int] | None:
 def verdict(support: float, lacks_name_or_number: bool, status: str, settings: AuditSettings = SETTINGS) -> str:
     """What a careful reader would say of the passage (models.VERDICTS), from `support`, the share of
     the claim's key facts it states (absolute: its best window mixed with the whole chunk, times
-    the square root of the share of the claim's rarest facts it holds, `Facts.key_share`):
+    `Facts.factor`: the square root of the share of the claim's rarest facts it holds and the share
+    of its names):
     `unsupported` below `unsupported_below` (on the topic at best), when the chunk is the page's
     title alone or when the claim is a label (`no_statement`); `supported` from `supported_from`
     on, unless a number or a name of the claim is not in the chunk (a key fact missing is `partial`
@@ -90,18 +91,18 @@ Scored = tuple[float, float, Window | None, set[str], Folded]  # `_scored`'s
 def best_place(facts: Facts, places: list[Folded]) -> tuple[int, Scored]:
     """Of the places of a file (its pages, slides, sheets), the one stating most of the claim (by
     support, then by its whole share; the first of equals), and its `_scored`. Its whole share
-    bounds a place's score (`Folded.whole`), and with the share of the rarest facts it holds, its
+    bounds a place's score (`Folded.whole`), and with `Facts.factor` of the facts it holds, its
     support: the places are taken highest bound first, each only while it can reach the best so
     far, and a place holding none of the rarest facts has support 0 without its windows scored
     (a Chinese claim against an English PDF: every page). The same place as scoring each in turn."""
     wholes = [place.whole(facts) for place in places]
-    keys = [facts.key_share(place.found(facts)) ** 0.5 if whole else 0.0 for place, whole in zip(places, wholes)]
-    bounds = [whole * key for whole, key in zip(wholes, keys)]
+    factors = [facts.factor(place.found(facts)) if whole else 0.0 for place, whole in zip(places, wholes)]
+    bounds = [whole * factor for whole, factor in zip(wholes, factors)]
     at, best = -1, (-1.0, -1.0)
     for n in sorted(range(len(places)), key=lambda n: (bounds[n], wholes[n]), reverse=True):  # stable
         if bounds[n] + _ROUNDING < best[0]:
             break  # and so are the rest
-        found = (places[n].best(facts)[0] * keys[n] if keys[n] else 0.0, wholes[n])
+        found = (places[n].best(facts)[0] * factors[n] if factors[n] else 0.0, wholes[n])
         if found > best or (found == best and n < at):
             at, best = n, found
     return at, _scored(facts, places[at])
@@ -111,7 +112,7 @@ def _scored(facts: Facts, cited: Folded) -> Scored:
     """A passage's support for the claim, its score, best window, the facts it holds, and itself."""
     local, window = cited.best(facts)
     held = cited.found(facts)
-    return local * facts.key_share(held) ** 0.5, local, window, held, cited  # the topic's words, not the rarest
+    return local * facts.factor(held), local, window, held, cited  # the topic's words, not the rarest
 
 
 def audit_citation(
