@@ -7,6 +7,7 @@ pipeline's offsets, and a hidden span stays on the page (collapsed) so nothing i
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 
 from .models import Removal
@@ -139,12 +140,15 @@ def find_boilerplate(text: str) -> list[Removal]:
 
 
 def segments(text: str, start: int, end: int, removals: list[Removal]) -> list[tuple[str, str | None]]:
-    """`text[start:end]` cut into (piece, rule) pairs; rule is None for text that is kept."""
+    """`text[start:end]` cut into (piece, rule) pairs; rule is None for text that is kept. The
+    removals (`find_boilerplate`'s: in order, disjoint) before `start` are skipped by bisection:
+    a page's chunks each looking through all of them was quadratic in its boilerplate lines."""
     pieces: list[tuple[str, str | None]] = []
     cursor = start
-    for removal in removals:
-        if removal.end <= start or removal.start >= end:
-            continue
+    for at in range(bisect_right(removals, start, key=lambda removal: removal.end), len(removals)):
+        removal = removals[at]
+        if removal.start >= end:
+            break
         hidden_start, hidden_end = max(removal.start, start), min(removal.end, end)
         if hidden_start > cursor:
             pieces.append((text[cursor:hidden_start], None))

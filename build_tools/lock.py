@@ -68,6 +68,8 @@ def parse_lock(data: bytes) -> dict[str, list[str]]:
         raise CorruptLock(f"invalid JSON at line {error.lineno} ({error.msg})") from None
     except RecursionError:
         raise CorruptLock("invalid JSON (nested too deep)") from None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise CorruptLock("invalid JSON (a number too long to read)") from None
     if not isinstance(value, dict):
         raise CorruptLock('expected a JSON object {"version": 1, "sources": {...}}')
     if value.get("version") != LOCK_VERSION:

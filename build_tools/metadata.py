@@ -98,9 +98,14 @@ def _unconstructible(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
             if scalar.tag.endswith(":int") and len(scalar.value) > MAX_NUMBER:  # `1:2:…` costs quadratic time
                 return f"a number longer than {MAX_NUMBER} characters", scalar.start_mark
             try:
-                str(yaml.constructor.SafeConstructor().construct_object(scalar))
+                made = yaml.constructor.SafeConstructor().construct_object(scalar)
+                str(made)
             except (ValueError, OverflowError) as error:
                 return str(error), scalar.start_mark
+            except Exception:  # noqa: BLE001 - PyYAML's constructors raise what their parsing hits (`!!bool maybe`: KeyError)
+                return f"not a {scalar.tag.rpartition(':')[2]}: {scalar.value[:40]!r}", scalar.start_mark
+            if isinstance(made, bytes):  # `!!binary`: no text
+                return "binary data is not text", scalar.start_mark
     return None
 
 

@@ -131,7 +131,10 @@ def _entity(match: re.Match) -> str:
     name = match.group(1)
     if not name.startswith("#"):
         return _ENTITIES.get(name, match.group(0))
-    return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
+    try:
+        return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
+    except (ValueError, OverflowError):  # no such character: as a browser would, not ours to fix
+        return "\ufffd"
 
 
 def plain(html: str) -> str:

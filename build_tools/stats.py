@@ -25,7 +25,7 @@ FAILED_MARKER = re.compile(r"no(?: \w+){1,3} generated\.?", re.IGNORECASE)
 STATUSES = tuple(STATUS_LABELS)  # every resolution status, in the order the pages list them
 FILE_KINDS = ("document", "image", "video")
 OTHER = "other"
-_CONTEXT_SIZE = re.compile(r"^(\d+)")
+_CONTEXT_SIZE = re.compile(r"^(\d{1,12})(?!\d)")  # a longer run sorts as no size: int() refuses 4300 digits
 TASK_FIELDS = ("reports", "failed", "citations", "resolved_share", "invented_share")  # the per-task view
 NO_TASK = "—"  # the task of a report that names none
 

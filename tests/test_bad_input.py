@@ -191,7 +191,18 @@ def test_values_nested_deeper_than_str_can_print_are_a_problem(tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "line"),
-    [("2025-13-45", 3), ("2025-02-30 10:00:00", 3), ("0x" + "f" * 5000, 3), ("1:" * 3000 + "1", 3), ("9" * 5000, 3)],
+    [
+        ("2025-13-45", 3),
+        ("2025-02-30 10:00:00", 3),
+        ("0x" + "f" * 5000, 3),
+        ("1:" * 3000 + "1", 3),
+        ("9" * 5000, 3),
+        # PyYAML's constructors raise other errors on these: KeyError, AttributeError, IndexError
+        ("!!bool maybe", 3),
+        ("!!timestamp garbage", 3),
+        ('!!int "-"', 3),
+        ('!!binary "QUJD"', 3),  # bytes: no text (it showed as "b'ABC'")
+    ],
 )
 def test_yaml_values_that_are_no_values_are_a_problem_naming_the_line(tmp_path, value, line):
     write(tmp_path, b"pages/p.txt", f"---\ntitle: 页\nretrieved: {value}\n---\n正文\n".encode())

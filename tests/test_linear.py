@@ -20,11 +20,12 @@ from build_tools.chunk import chunk_text
 from build_tools.cite import parse
 from build_tools.cite.parse import parse_citations, parse_locator, parse_numbers, rag_references
 from build_tools.cite.resolve import Scope, resolve
-from build_tools.clean import find_boilerplate
+from build_tools.clean import cleaned, find_boilerplate
 from build_tools.corpus_json import corpus_document, corpus_items
 from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, CitedReport, Sentences, report_citations
 from build_tools.metadata import split_front_matter
 from build_tools.models import FilePart, FileSource, Report, Resolved, Source
+from build_tools.render.sources import chunk_html
 from build_tools.report_text import parse_comparison, parse_report_markdown
 from build_tools.simplified import simplified
 from build_tools.stats import failed
@@ -270,6 +271,15 @@ def names_in(text: str) -> list:
     return [list(name_places(name, text)) for name in ("gpt-4 o", "a a a", "hugging face")]
 
 
+def page_of(text: str) -> list:
+    """A scraped page as the build shows and indexes it: each chunk's kept text (search) and its
+    HTML with boilerplate collapsed (the source page)."""
+    removals = find_boilerplate(text)
+    chunks = chunk_text(text)
+    pairs = zip([None, *chunks], chunks, [*chunks[1:], None])
+    return [(cleaned(text, c.start, c.end, removals), chunk_html(text, c, (b, a), removals)) for b, c, a in pairs]
+
+
 def read_corpus_text(text: str) -> list:
     return [corpus_document(item, i, "c.json", line) for i, (line, item) in enumerate(corpus_items(text))]
 
@@ -283,6 +293,8 @@ READERS = [
     (find_boilerplate, Shape("标题行重复\n", "标题行重复\n")),
     (find_boilerplate, Shape("", "上一篇 ", "\n")),
     (find_boilerplate, Shape("", "x")),
+    (page_of, Shape("", "版权所有\n")),  # quadratic before: each chunk looked through every boilerplate line
+    (page_of, Shape("正文。\n", "上一篇：甲\n下一篇：乙\n", "正文。")),
     (chunk_text, Shape("", "a")),
     (chunk_text, Shape("", "\n")),
     (chunk_text, Shape("", " ")),

@@ -57,6 +57,7 @@ CORRUPT_LOCKS = {
     "unknown version": b'{"version": 2, "sources": {}}',
     "nested 100,000 deep": b'{"version": 1, "sources": ' + b"[" * 100_000,
     "not a chunk hash": b'{"version": 1, "sources": {"a": {"chunks": ["\\ud800"]}}}',
+    "a 5,000-digit number": b'{"version": ' + b"9" * 5000 + b"}",  # ValueError, not JSONDecodeError
 }
 
 

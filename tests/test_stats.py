@@ -301,3 +301,15 @@ def test_a_task_file_named_without_its_extension_is_no_invented_title(tmp_path):
     ]
     # a report whose corpus is not in the knowledge base: its titles cannot be checked, none is called invented
     assert [lookup.invented(item) for item in kb.cited["no-corpus"].final] == [False, False]
+
+
+def test_configurations_sort_by_context_size_whatever_its_length():
+    """A report.yaml's context of 5,000 digits raised ValueError (int() refuses 4300): it sorts as
+    no size (0, before the sized ones)."""
+    from build_tools.stats import Configuration
+
+    sizes = ["128k", "9" * 5000 + "k", "32k", "64k"]
+    found = sorted(
+        (Configuration(f"results_{c}/m", "results", model="m", context=c) for c in sizes), key=Configuration.sort_key
+    )
+    assert [c.context for c in found] == ["9" * 5000 + "k", "32k", "64k", "128k"]

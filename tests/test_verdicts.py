@@ -282,7 +282,9 @@ def test_a_passage_stating_the_claim_of_another_name_is_unsupported(tmp_path, ca
         "Orion 评测": "甲公司的 Orion 模型在数学推理评测中首次超过了闭源模型，成绩领先。",
         "Vega 评测": "甲公司的 Vega 模型在数学推理评测中首次超过了闭源模型，成绩领先。",
     } | {f"杂记{n}": f"第{n}天的天气晴朗，适合散步。" for n in range(6)}  # so that Orion is a rare fact, named
-    report = f'# 报告\n\n{claim}[long_context: "Orion 评测", chunk 0]。\n{claim}[long_context: "Vega 评测", chunk 0]。\n'
+    report = (
+        f'# 报告\n\n{claim}[long_context: "Orion 评测", chunk 0]。\n{claim}[long_context: "Vega 评测", chunk 0]。\n'
+    )
     audits = kb_audit(tmp_path, capsys, pages, report)
     assert [a["verdict"] for a in audits] == ["supported", "unsupported"]
     assert audits[1]["missing"] == ["Orion"]
