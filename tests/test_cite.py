@@ -98,7 +98,20 @@ def parsed(text: str) -> list[tuple]:
         ('[长期文档: "x.pdf", chunk 2]', [("long_context", "x.pdf", 2, None, None, False)]),
         ('[long_context: "x.pdf", 第4536-4541页]', [("long_context", "x.pdf", None, None, "第4536-4541页", False)]),
         ("[x.pdf, 页 8]", [("document", None, None, "x.pdf", "页 8", False)]),
-        ("[deck.pptx, slides 6、10]", [("document", None, None, "deck.pptx", "slides 6、10", False)]),
+        (  # one citation a slide, as one a chunk (slide 10 was dropped before)
+            "[deck.pptx, slides 6、10]",
+            [
+                ("document", None, None, "deck.pptx", "slide 6", False),
+                ("document", None, None, "deck.pptx", "slide 10", False),
+            ],
+        ),
+        (
+            "[文档: data.xlsx, sheet 销量; sheet 备注]",  # a place alone: another place of the same file
+            [
+                ("document", None, None, "data.xlsx", "sheet 销量", False),
+                ("document", None, None, "data.xlsx", "sheet 备注", False),
+            ],
+        ),
         ("[ data.csv ]", [("document", None, None, "data.csv", None, False)]),
         (
             '[long_context: "发布会"十五五"关键词", chunk 1]',
@@ -111,10 +124,70 @@ def parsed(text: str) -> list[tuple]:
         ("[Web: https://example.org/a]", [("web", "https://example.org/a", None, None, None, False)]),
         ("[https://example.org/a]", [("web", "https://example.org/a", None, None, None, False)]),
         ("[网页: http://www.example.org/]", [("web", "http://www.example.org/", None, None, None, False)]),
+        # Full-width brackets, as writers type them in Chinese (dropped before: no link, no count).
+        ('见［long_context: "T", chunk 1］。', [("long_context", "T", 1, None, None, False)]),
+        ("【long_context：“T”，chunk 2】", [("long_context", "T", 2, None, None, False)]),
+        (
+            "［文档：x.pdf，page 3］【图片: a.png】",
+            [("document", None, None, "x.pdf", "page 3", False), ("image", None, None, "a.png", None, False)],
+        ),
+        ("【重要】正文【注意】", []),
+        # Items of several kinds in one bracket: each its own (all but the last were lost before).
+        (
+            "[文档: report.docx; 文档: slides.pptx, slide 1]",
+            [
+                ("document", None, None, "report.docx", None, False),
+                ("document", None, None, "slides.pptx", "slide 1", False),
+            ],
+        ),
+        (
+            "[文档: report.docx；slides.pptx]",
+            [
+                ("document", None, None, "report.docx", None, False),
+                ("document", None, None, "slides.pptx", None, False),
+            ],
+        ),
+        (
+            "[图片: chart.png; 文档: report.docx]",
+            [("image", None, None, "chart.png", None, False), ("document", None, None, "report.docx", None, False)],
+        ),
+        (
+            '[文档: report.docx; long_context: "T", chunk 1]',
+            [("document", None, None, "report.docx", None, False), ("long_context", "T", 1, None, None, False)],
+        ),
+        (
+            '[long_context: "T", chunk 1; 文档: report.docx]',
+            [("long_context", "T", 1, None, None, False), ("document", None, None, "report.docx", None, False)],
+        ),
+        (  # a comma before the next item's prefix ends an item (one garbled title before)
+            '[long_context: "A", chunk 1, long_context: "B", chunk 2]',
+            [("long_context", "A", 1, None, None, False), ("long_context", "B", 2, None, None, False)],
+        ),
+        (
+            "[long_context: A, chunk 1，long_context: B, chunk 2]",
+            [("long_context", "A", 1, None, None, False), ("long_context", "B", 2, None, None, False)],
+        ),
+        (
+            "[文档: a.pdf, page 2, 文档: b.pdf]",
+            [("document", None, None, "a.pdf", "page 2", False), ("document", None, None, "b.pdf", None, False)],
+        ),
+        ("[文档: a.pdf; ]", [("document", None, None, "a.pdf", None, False)]),  # an empty item names nothing
+        ("[Web: https://a.org/x;y=1]", [("web", "https://a.org/x;y=1", None, None, None, False)]),  # its own `;`
+        (
+            "[Web: https://a.org/x; https://b.org/]",
+            [("web", "https://a.org/x", None, None, None, False), ("web", "https://b.org/", None, None, None, False)],
+        ),
+        ("[文档: a.pdf; b.pdf", [("document", None, None, None, None, True)]),  # unclosed: the bracket as written
     ],
 )
 def test_parse_forms(text, expected):
     assert parsed(text) == expected
+
+
+def test_a_citation_in_full_width_brackets_is_shown_as_written():
+    text = '正文【long_context: "T", chunk 1】。'
+    [citation] = parse_citations(text)
+    assert citation.raw == '【long_context: "T", chunk 1】' == text[citation.start : citation.end]
 
 
 def test_huge_chunk_number_is_parsed_not_crashed():
@@ -342,12 +415,15 @@ def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged
         "[paper.pdf, p064] [paper.pdf, pages 5-7] [文档: paper.pdf, 第3页] [paper.pdf, Section 4.1]", where
     ) == [
         ("locator_out_of_range", "sources/f-paper.pdf/", None),
-        ("resolved", "sources/f-paper.pdf/#page-5", None),
+        ("resolved", "sources/f-paper.pdf/#page-5", None),  # pages 5-7: one citation a page
+        ("resolved", "sources/f-paper.pdf/#page-6", None),
+        ("resolved", "sources/f-paper.pdf/#page-7", None),
         ("resolved", "sources/f-paper.pdf/#page-3", None),
         ("resolved", "sources/f-paper.pdf/", None),
     ]
     assert resolved("[deck.pptx, slides 2、3] [deck.pptx, slide 9]", where) == [
         ("resolved", "sources/f-deck/#slide-2", None),
+        ("resolved", "sources/f-deck/#slide-3", None),
         ("locator_out_of_range", "sources/f-deck/", None),
     ]
     assert resolved(

@@ -59,6 +59,13 @@ CITATION_SHAPES = [
     Shape("", "chunk "),
     Shape("", f"{CITE} [RAG-1] [a.pdf] [https://x.org] "),  # free() was quadratic in mixed kinds
     Shape("", f"{CITE}[RAG-1]"),
+    Shape("[文档: ", "a.pdf; ", "]", cap=WINDOW, line=True),  # items of a file bracket
+    Shape("[文档: a", ", 文档: b", "]", cap=WINDOW, line=True),
+    Shape("[文档: a", ",  ", "]", cap=WINDOW, line=True),  # each comma looks past its spaces for a prefix
+    Shape(f"[{LONG}: a", ", ", "]", cap=WINDOW, line=True),
+    Shape(f"[{LONG}: a", f", {LONG}: b, chunk 1", "]", cap=WINDOW, line=True),
+    Shape("[Web: https://a", ";  ", "]", cap=WINDOW, line=True),
+    Shape("", f"［{LONG}: a, chunk 1］【文档: x.pdf】"),
     Shape("[a.pdf", " ", "x"),
     Shape("[a.pdf, x", " ", "y"),
     Shape("[https://", "a"),

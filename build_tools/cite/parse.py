@@ -7,11 +7,13 @@ citation cannot swallow a valid one after it.
 
 Forms (prefix names are case-insensitive; `:` or `：`):
     [long_context: "T", chunk 1]        also `chunks 1, 2`, `chunk 0-1`, `chunk 1, chunk 2`
-    [long_context: "A", chunk 0; long_context: "B", chunk 3]
+    [long_context: "A", chunk 0; long_context: "B", chunk 3]   also `, long_context: "B"…`
+    [文档: a.docx; 图片: b.png]  [long_context: "A", chunk 0; 文档: a.pdf]   items of any kinds
     [long_context: "T", chunk 1][chunk 2]   a follow-on `[chunk N]` cites the title before it
     [long_context: "T"] / [long_context: "x.pdf", page 3] / [长期文档: "x.pdf", chunk 2]
     [文档: x.pdf, page 2]  [Doc: …]  [图片: …]  [Image: …]  [视频: …]  [Video: …]
     [x.pdf, 页 8]  [x.pptx, slides 6、10]      a bare file name with a known extension
+    ［…］ 【…】                           full-width brackets, as `[…]`
     [Web: https://…]  [网页: …]  [https://…]
     [RAG-3]                             through the report's `[RAG-3] title` reference list
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..messages import Reason
 from ..models import Citation
@@ -79,15 +81,26 @@ _FOLLOW_ON = re.compile(r"[ \t]*+\[\s*+(?P<spec>chunks?\s*+\d[^\[\]\n]{0,40}?)\s
 _ANY_OPENING = re.compile(rf"\[\s*+(?:(?:{_PREFIXES})\s*+[:：\]]|chunks?\s*+\d|RAG-\d|https?://)", re.IGNORECASE)
 _QUOTES_OPEN = "\"“”'‘’「『＂"
 _QUOTES_CLOSE = "\"“”'‘’」』＂"
-_CLOSE = "];；"  # what ends an item: the bracket, or `;` before the next item
+_CLOSE = "];；"  # what ends an item: the bracket, or `;` before the next item (or `_ITEM_COMMA`)
 _COMMA = ",，"
 _SPACE = re.compile(r"\s*")
 _QUOTE_CLOSE = re.compile(f"[{_QUOTES_CLOSE}]")
 _COMMAS = re.compile(f"[{_COMMA}]")
-_TITLE_STOP = re.compile(r'[\[\]\n;；"“”]')  # a bare title, and a quoted title's locator, hold none of these
-_LOCATOR_STOP = re.compile(r"[\[\]\n;；]")  # a bare title's locator holds none of these
+# A comma before the next item's prefix ends an item too: `[long_context: "A", chunk 1, long_context: "B", chunk 2]`.
+_NEXT_PREFIX = rf"\s*+(?:{_PREFIXES})\s*+[:：]"
+_ITEM_COMMA = re.compile(rf"[{_COMMA}](?={_NEXT_PREFIX})", re.IGNORECASE)
+_TITLE_STOP = re.compile(
+    rf'[\[\]\n;；"“”]|{_ITEM_COMMA.pattern}', re.IGNORECASE
+)  # a bare title, and a quoted title's locator, hold none of these
+_LOCATOR_STOP = re.compile(
+    rf"[\[\]\n;；]|{_ITEM_COMMA.pattern}", re.IGNORECASE
+)  # a bare title's locator holds none of these
+# A file name, an address and their locator run to the bracket's end or the next item: a `;`, or a
+# comma before a prefix (an address's own `;` and `,` stay in it unless an item follows them).
+_FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}", re.IGNORECASE)
+_WEB_STOP = re.compile(rf"\]|[;；,，](?={_NEXT_PREFIX}|\s*+https?://)", re.IGNORECASE)
 _LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE)
-_NEXT_ITEM = re.compile(rf"\s*+(?:(?:{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
+_NEXT_ITEM = re.compile(rf"\s*+(?:(?P<prefix>{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
 _RAG = re.compile(r"\[RAG-(\d{1,6})\]")
 _BARE_FILE = re.compile(
     r"\[\s*(?P<name>[^\[\]\n:：,，]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))\s*+"
@@ -227,6 +240,11 @@ class _Stops:
         return self.found
 
 
+def _closes(text: str, at: int, limit: int) -> bool:
+    """Whether the character at `at` ends an item: `]`, `;`, or a comma before the next item's prefix."""
+    return at < limit and (text[at] in _CLOSE or _ITEM_COMMA.match(text, at, limit) is not None)
+
+
 def _locator(text: str, comma: int, limit: int, stops: _Stops, worded: bool) -> tuple[str, int] | None:
     """The locator after the comma at `comma` and where its item closes, or None when no `]`/`;`
     closes it: its text runs to the first stop after the comma; a bare title's locator must begin
@@ -239,7 +257,7 @@ def _locator(text: str, comma: int, limit: int, stops: _Stops, worded: bool) -> 
             return None
         rest = word.end()
     close = stops(rest)
-    if close >= limit or text[close] not in _CLOSE:
+    if not _closes(text, close, limit):
         return None
     return text[start : max(rest, start + len(text[start:close].rstrip()))], close
 
@@ -256,7 +274,7 @@ def _quoted_item(text: str, position: int, limit: int) -> _Item | None:
         if after >= limit:
             return None
         title = text[position + 1 : quote.start()]
-        if text[after] in _CLOSE:
+        if _closes(text, after, limit):
             return _Item(title, None, text[after], after + 1)
         if text[after] in _COMMA and (found := _locator(text, after, limit, stops, worded=False)):
             return _Item(title, found[0], text[found[1]], found[1] + 1)
@@ -273,41 +291,94 @@ def _bare_item(text: str, position: int, limit: int) -> _Item | None:
         if found := _locator(text, comma.start(), limit, stops, worded=True):
             title = text[position : comma.start()].rstrip()
             return _Item(title, found[0], text[found[1]], found[1] + 1)
-    if title_end < limit and text[title_end] in _CLOSE:
+    if _closes(text, title_end, limit):
         return _Item(text[position:title_end].rstrip(), None, text[title_end], title_end + 1)
     return None
 
 
-def _long_context(text: str, start: int, body_start: int) -> list[Citation]:
-    """One `[long_context: …]` bracket: its items (`;`-separated), each with its chunks or locator."""
+def _bracket(kind: str, text: str, start: int, body_start: int) -> list[Citation]:
+    """One bracket: its items (`;`-separated, or comma-separated before a prefix), each of the kind
+    its own prefix names or else of the item before it (`[文档: a.docx; 图片: b.png]`,
+    `[long_context: "A", chunk 1; 文档: a.pdf]`, `[文档: a.docx; b.pptx, slide 2]`): a long_context
+    item with its chunks or locator, a file with its locator, an address. An item that cannot be
+    read makes the whole bracket malformed (shown unresolved as written)."""
     limit = _limit(text, start)
-    items: list[tuple[str, str | None]] = []
+    items: list[tuple[str, _Item]] = []
     position = body_start
     while True:
-        position = _NEXT_ITEM.match(text, position, limit).end() if items else _skip_blank(text, position)
-        item = _quoted_item(text, position, limit) or _bare_item(text, position, limit)
+        if items:
+            following = _NEXT_ITEM.match(text, position, limit)
+            kind = KINDS[following.group("prefix").lower()] if following.group("prefix") else kind
+            position = following.end()
+        else:
+            position = _skip_blank(text, position)
+        if kind == "long_context":
+            item = _quoted_item(text, position, limit) or _bare_item(text, position, limit)
+            error = None if item else Reason.of("expected_title_chunk")
+        else:
+            item = _named_item(text, position, limit, _WEB_STOP if kind == "web" else _FILE_STOP)
+            error = None if item else Reason.of("no_closing_bracket")
         if not item:
-            return [_malformed("long_context", text, start, limit, Reason.of("expected_title_chunk"))]
-        title, locator = item.title.strip(), (item.locator or "").strip() or None
-        if not title:
-            return [_malformed("long_context", text, start, limit, Reason.of("empty_title"))]
-        items.append((title, locator))
+            return [_malformed(kind, text, start, limit, error)]
+        if kind == "long_context" and not item.title.strip():
+            return [_malformed(kind, text, start, limit, Reason.of("empty_title"))]
+        items.append((kind, item))
         position = item.end
         if item.close == "]":
             break
-    end = position
+    raw, end = text[start:position], position
     citations: list[Citation] = []
-    raw = text[start:end]
-    for title, locator in items:
+    for kind, item in items:
+        if kind != "long_context":
+            if item.title or len(items) == 1:  # an empty item among others names nothing: no citation
+                citations += _named(kind, raw, start, end, item.title, citations[-1] if citations else None)
+            continue
+        title, locator = item.title.strip(), (item.locator or "").strip() or None
         where = parse_locator(locator)
         if where and where.kind == "chunk":
-            citations += [Citation("long_context", raw, start, end, title=title, chunk=n) for n in where.numbers]
+            citations += [Citation(kind, raw, start, end, title=title, chunk=n) for n in where.numbers]
         elif locator and locator.lower().startswith("chunk"):
             _, error = parse_numbers(_CHUNK_WORD.sub("", locator))
-            return [Citation("long_context", raw, start, end, error=error)]
+            return [Citation(kind, raw, start, end, error=error)]
         else:
-            citations.append(Citation("long_context", raw, start, end, title=title, locator=locator))
-    return citations + _follow_ons(text, end, citations[-1].title)
+            citations.append(Citation(kind, raw, start, end, title=title, locator=locator))
+    last = citations[-1] if citations else None
+    return citations + (_follow_ons(text, end, last.title) if last and last.kind == "long_context" else [])
+
+
+def _named_item(text: str, position: int, limit: int, stops: re.Pattern) -> _Item | None:
+    """A file's name and locator, or an address, as written: to the first of `stops` (None when the
+    line or the next citation comes first)."""
+    stop = stops.search(text, position, limit)
+    if not stop:
+        return None
+    return _Item(text[position : stop.start()].strip(), None, text[stop.start()], stop.start() + 1)
+
+
+def _named(kind: str, raw: str, start: int, end: int, body: str, previous: Citation | None) -> list[Citation]:
+    """A file item (`x.pdf, page 2`) or an address, read from its text; an item that is only a
+    place (`[文档: a.xlsx, sheet 销量; sheet 备注]`) names another place of the file before it."""
+    if not body:
+        return [Citation(kind, raw, start, end, error=Reason.of("nothing_named"))]
+    if kind == "web":
+        return [Citation(kind, raw, start, end, title=body)]
+    match = _FILE_WITH_LOCATOR.match(body)
+    if match:
+        name, locator = match.group("name"), match.group("locator")
+    elif previous and previous.kind == kind and previous.file and parse_locator(body).kind != "other":
+        name, locator = previous.file, body
+    else:
+        name, locator = body, None
+    return _file_places(kind, raw, start, end, name.strip(), (locator or "").strip() or None)
+
+
+def _file_places(kind: str, raw: str, start: int, end: int, name: str, locator: str | None) -> list[Citation]:
+    """A file citation, one per page or slide where its locator names several (`slides 6、10`,
+    `pages 5-7`), as a chunk citation is one per chunk."""
+    where = parse_locator(locator)
+    if where and where.kind in ("page", "slide") and len(where.numbers) > 1:
+        return [Citation(kind, raw, start, end, file=name, locator=f"{where.kind} {n}") for n in where.numbers]
+    return [Citation(kind, raw, start, end, file=name, locator=locator)]
 
 
 def _skip_blank(text: str, position: int) -> int:
@@ -331,24 +402,18 @@ def _follow_ons(text: str, position: int, title: str | None) -> list[Citation]:
     return found
 
 
-def _file(kind: str, text: str, start: int, body_start: int) -> list[Citation]:
-    limit = _limit(text, start)
-    close = text.find("]", body_start, limit)
-    if close == -1:
-        return [_malformed(kind, text, start, limit, Reason.of("no_closing_bracket"))]
-    body = text[body_start:close].strip()
-    raw = text[start : close + 1]
-    if not body:
-        return [Citation(kind, raw, start, close + 1, error=Reason.of("nothing_named"))]
-    if kind == "web":
-        return [Citation(kind, raw, start, close + 1, title=body)]
-    match = _FILE_WITH_LOCATOR.match(body)
-    name, locator = (match.group("name"), match.group("locator")) if match else (body, None)
-    return [Citation(kind, raw, start, close + 1, file=name.strip(), locator=(locator or "").strip() or None)]
+_WIDE_BRACKETS = str.maketrans("［］【】", "[][]")  # as writers type them in Chinese: one for one
 
 
 def parse_citations(text: str) -> list[Citation]:
-    """All citations of a report in order of appearance."""
+    """All citations of a report in order of appearance; full-width brackets (`［文档：x.pdf］`,
+    `【long_context: "T", chunk 1】`) read as `[` and `]`, each citation's `raw` as written."""
+    written, text = text, text.translate(_WIDE_BRACKETS)
+    found = _parse(text)
+    return found if text == written else [replace(c, raw=written[c.start : c.end]) for c in found]
+
+
+def _parse(text: str) -> list[Citation]:
     found: list[Citation] = []
     for match in _OPENING.finditer(text):
         if found and match.start() < found[-1].end:
@@ -367,10 +432,7 @@ def parse_citations(text: str) -> list[Citation]:
                     )
                 )
             continue
-        if kind == "long_context":
-            found.extend(_long_context(text, match.start(), after))
-        else:
-            found.extend(_file(kind, text, match.start(), after))
+        found.extend(_bracket(kind, text, match.start(), after))
     # The brackets read so far, in order and disjoint (one bracket's items share its span):
     # whether a match overlaps one is a look at the last that starts before the match ends.
     starts, ends = [c.start for c in found], [c.end for c in found]
@@ -392,15 +454,9 @@ def parse_citations(text: str) -> list[Citation]:
     for match in _BARE_FILE.finditer(text):
         if free(match):
             kind = FILE_EXTENSIONS[match.group("ext").lower()]
-            found.append(
-                Citation(
-                    kind,
-                    match.group(0),
-                    match.start(),
-                    match.end(),
-                    file=match.group("name").strip(),
-                    locator=(match.group("locator") or "").strip() or None,
-                )
+            locator = (match.group("locator") or "").strip() or None
+            found += _file_places(
+                kind, match.group(0), match.start(), match.end(), match.group("name").strip(), locator
             )
     return sorted(found, key=lambda c: c.start)
 
