@@ -97,6 +97,13 @@ SOURCE_PAGE = {  # a source's page and the sources' list (render/sources.py)
     "files_heading": "任务文件",
     "files_heads": ("文件", "类型", "位置"),
 }
+
+
+def shown_title(title: str) -> str:
+    """A source's title as the site shows it: (无标题) for a page scraped without one, never nothing."""
+    return title or SOURCE_PAGE["untitled"]
+
+
 FILE_BACKLINKS = {  # a task file's page: the sentences citing it, after its content (render/files.py)
     "heading": "引用此文件的报告（{count} 处）",
     "jump": "被引用 {count} 处",

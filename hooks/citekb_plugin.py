@@ -360,7 +360,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         for source in kb.loaded.sources.values():
             src_uri = paths.source_page_uri(source.slug)
-            self.add_page(files, config, src_uri, source.title or source.slug, lambda s=source: source_inputs(s))
+            self.add_page(files, config, src_uri, messages.shown_title(source.title), lambda s=source: source_inputs(s))
             self.html_pages[src_uri] = lambda url, s=source: render.source_page(kb, s, _link_from(url))
             self.later.add(src_uri)
         for file in kb.loaded.files.values():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from bs4 import BeautifulSoup
 from fixtures import report_over_two_sources
@@ -12,7 +13,7 @@ from build_tools.documents import search_docs
 from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import assemble
 from build_tools.messages import CHANGES_TABLE, KIND_LABELS
-from build_tools.models import Report
+from build_tools.models import Corpus, Report, Source
 from build_tools.render import changes, citations, sources
 from build_tools.validation import citation_diff
 
@@ -131,3 +132,23 @@ def test_an_svg_is_shown_from_its_bytes_once_per_report_section(tmp_path):
     assert len(soup.select(".citekb-cite")) == 51  # the others (and the one too large) show the name
     page = BeautifulSoup(render.file_page(kb, files[1][0], lambda target: target), "html.parser")
     assert page.select_one("img.citekb-image")["src"].startswith("data:image/svg+xml;base64,")  # up to 1 MiB
+
+
+def test_an_untitled_empty_document_shows_the_pipelines_chunk_and_a_title():
+    """A corpus item with neither title nor text is the pipeline's one chunk "[Empty Document]"
+    (its page showed an empty chunk and an empty heading), and a citation of an untitled source
+    by its address has a label (it had none: nothing after the claim)."""
+    loaded = Loaded(Path("/kb"))
+    empty, bare = Source("s0", "", ""), Source("s1", "", "没有标题的正文。")
+    bare.meta["origin"] = "https://ex.org/a"
+    loaded.sources = {"s0": empty, "s1": bare}
+    loaded.corpora["corpora/t/c"] = Corpus("corpora/t/c", "t", ["s0", "s1"])
+    loaded.reports["r"] = Report(
+        "r", "报告", "reports/r", "论断 [Web: https://ex.org/a]。", None, task="t", corpus="corpora/t/c"
+    )
+    kb = assemble(loaded)
+    page = BeautifulSoup(render.source_page(kb, empty, lambda t: t), "html.parser")
+    assert page.select_one("h1").get_text(strip=True) == "(无标题)"
+    assert [div.get_text() for div in page.select(".citekb-text")] == ["[Empty Document]"]
+    report = BeautifulSoup(render.report_page(kb, kb.cited["r"], lambda t: t), "html.parser")
+    assert report.select_one(".citekb-cite-label").get_text() == "(无标题)"

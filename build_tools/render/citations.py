@@ -18,6 +18,7 @@ from ..messages import (
     SUGGESTION,
     VERDICT_LABELS,
     VERDICT_MARKS,
+    shown_title,
 )
 from ..models import FLAGGED, Audit, Resolved
 from ..paths import (
@@ -93,10 +94,13 @@ def citation_html(
         file = kb.files_by_slug.get(item.source_slug or "")
         if source and citation.kind == "long_context" and item.status == "resolved":
             chunk = kb.chunks[source.slug][citation.chunk]
-            label = f"{short(source.title)} · {CHUNK.format(number=citation.chunk)}"
-            head, body = f"{source.title} · {CHUNK.format(number=citation.chunk)}", html_line(cut(chunk.text))
+            label = f"{short(shown_title(source.title))} · {CHUNK.format(number=citation.chunk)}"
+            head, body = (
+                f"{shown_title(source.title)} · {CHUNK.format(number=citation.chunk)}",
+                html_line(cut(chunk.text)),
+            )
         elif source:
-            label, head, body = short(source.title), source.title, html_line(cut(source.text))
+            label, head, body = short(shown_title(source.title)), shown_title(source.title), html_line(cut(source.text))
         else:
             part = file_part(file, item.target)  # named as its page shows it (第 2 页), else as written
             if part is None and audit is not None and audit.part is not None:  # the whole file: the page checked
@@ -257,8 +261,8 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
         f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
         f'data-verdict="{audit.verdict}" data-support="{audit.support:.2f}" '
         f'href="{esc(span_href(link(item.target or ""), audit.span))}">{verdict_mark(audit.verdict)}'
-        f'<span class="citekb-cite-label">{html_line(short(source.title))} · {number}</span>'
-        f"{preview_html(f'{source.title} · {number}', body)}</a>" + audit_marker(audit, kb, link)
+        f'<span class="citekb-cite-label">{html_line(short(shown_title(source.title)))} · {number}</span>'
+        f"{preview_html(f'{shown_title(source.title)} · {number}', body)}</a>" + audit_marker(audit, kb, link)
     )
 
 

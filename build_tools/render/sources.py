@@ -20,6 +20,7 @@ from ..messages import (
     RULE_LABELS,
     SOURCE_BACKLINKS,
     SOURCE_PAGE,
+    shown_title,
 )
 from ..models import Chunk, Removal, Source
 from ..paths import (
@@ -49,9 +50,12 @@ def hidden_blocks(pieces: list[tuple[str, str | None]]) -> list[tuple[str, str |
 
 
 def chunk_html(text: str, chunk: Chunk, neighbours: tuple[Chunk | None, Chunk | None], removals: list[Removal]) -> str:
-    """The chunk's exact text; overlap with its neighbours marked, boilerplate collapsed."""
+    """The chunk's exact text; overlap with its neighbours marked, boilerplate collapsed. A chunk
+    that is not a window of the text (an empty document's "[Empty Document]") as it is."""
     start = content_offset(text, chunk)
     end = start + len(chunk.text)
+    if text[start:end] != chunk.text:
+        return esc(chunk.text)
     previous, following = neighbours
     overlap_until = min(previous.end, end) if previous and previous.end > start else start
     overlap_from = max(content_offset(text, following), start) if following and following.start < end else end
@@ -118,7 +122,7 @@ def source_page(kb: KnowledgeBase, source: Source, link: Link) -> str:
     hidden = sum(r.end - r.start for r in removals)
     rows = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in meta)
     parts = [
-        page_header(source.title),
+        page_header(shown_title(source.title)),
         f'<table class="citekb-meta">{rows}</table>',
         f'<p class="citekb-note">{SOURCE_PAGE["hidden_note"].format(count=hidden)}</p>' if hidden else "",
         backlinks_html(kb.backlinks.get((source.slug, None), []), link),
@@ -157,7 +161,7 @@ def filter_html() -> str:
 
 def sources_index(kb: KnowledgeBase, link: Link) -> str:
     rows = "".join(
-        f'<tr><td><a href="{esc(link(source_path(s.slug)))}">{esc(s.title or SOURCE_PAGE["untitled"])}</a></td>'
+        f'<tr><td><a href="{esc(link(source_path(s.slug)))}">{esc(shown_title(s.title))}</a></td>'
         f"<td>{len(kb.chunks[s.slug])}</td><td>{esc('、'.join(origin_file(o) for o in s.origins))}</td></tr>"
         for s in sorted(kb.loaded.sources.values(), key=lambda s: (s.title, s.slug))
     )
