@@ -24,7 +24,7 @@ from .corpus_json import read_corpus
 from .export import FORMATS, export
 from .importer import ImportFailure, import_app
 from .index import SITE_FOLDER
-from .ingest import Loaded, load_file
+from .ingest import Loaded, add_corpora, load_file
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
 from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_atomic, write_lock
 from .models import VERDICTS, Audit, Corpus, Report, Resolved
@@ -106,16 +106,6 @@ def report_kb(args: argparse.Namespace) -> KnowledgeBase | int:
     parts: dict[str, str] = {}
     merge_report_file(parts, report_path.name, text)
     loaded = Loaded(ROOT)
-    corpus_key = None
-    if args.corpus:
-        corpus_path = Path(args.corpus).resolve()
-        entries, problems = read_corpus(corpus_path, ROOT)
-        if not entries and problems:
-            return fail(str(problems[0]))
-        corpus_key = str(corpus_path.relative_to(ROOT))
-        loaded.corpora[corpus_key] = Corpus(corpus_key, None, [e.slug if e else "" for e in entries])
-        for entry in filter(None, entries):
-            loaded.sources.setdefault(entry.slug, entry)
     files_folder = None
     if args.files:
         folder = Path(args.files).resolve()
@@ -126,6 +116,14 @@ def report_kb(args: argparse.Namespace) -> KnowledgeBase | int:
             if path.is_file():
                 file, _ = load_file(path, ROOT)
                 loaded.files[file.path] = file
+    corpus_key = None
+    if args.corpus:
+        corpus_path = Path(args.corpus).resolve()
+        entries, problems = read_corpus(corpus_path, ROOT)
+        if not entries and problems:
+            return fail(str(problems[0]))
+        corpus_key = str(corpus_path.relative_to(ROOT))
+        add_corpora(loaded, [(Corpus(corpus_key, None, [e.slug if e else "" for e in entries]), entries, corpus_path)])
     loaded.reports["report"] = Report(
         "report",
         report_path.stem,

@@ -302,6 +302,27 @@ def _add_corpus(loaded: Loaded, corpus: Corpus, path: Path) -> None:
     loaded.corpora[corpus.key] = corpus
 
 
+def add_corpora(
+    loaded: Loaded, corpus_docs: list[tuple[Corpus, list[Source | None], Path]], taken: _SourceSlugs | None = None
+) -> None:
+    """Corpora and their documents, each published under its own slug: documents sharing a title
+    but not a body told apart by a hash of the body, identical ones merged (`_disambiguate`). The
+    one rule for a build and for `kb cites` / `kb audit`, so that both resolve a citation alike."""
+    taken = taken or _SourceSlugs(loaded)
+    bodies_by_title: dict[str, set[str]] = {}
+    for _, entries, _ in corpus_docs:
+        for source in filter(None, entries):
+            bodies_by_title.setdefault(source.title, set()).add(source.body)
+    for corpus, entries, path in corpus_docs:
+        for i, source in enumerate(entries):
+            if source is None:
+                continue
+            if len(bodies_by_title[source.title]) > 1:
+                source.slug = f"{source.slug}-{short_hash(source.body, 6)}"
+            corpus.slugs[i] = _disambiguate(loaded, source, taken)
+        _add_corpus(loaded, corpus, path)
+
+
 def load(root: Path, corpora: CorpusCache | None = None, reports: ReportCache | None = None) -> Loaded:
     """Read a whole knowledge-base folder; a missing folder is an empty knowledge base. `corpora` and
     `reports` (kept by `mkdocs serve`) hold the corpus files and report folders already read, and are
@@ -335,18 +356,7 @@ def load(root: Path, corpora: CorpusCache | None = None, reports: ReportCache | 
     if corpora is not None:
         for gone in set(corpora) - set(read):
             del corpora[gone]
-    bodies_by_title: dict[str, set[str]] = {}
-    for _, entries, _ in corpus_docs:
-        for source in filter(None, entries):
-            bodies_by_title.setdefault(source.title, set()).add(source.body)
-    for corpus, entries, path in corpus_docs:
-        for i, source in enumerate(entries):
-            if source is None:
-                continue
-            if len(bodies_by_title[source.title]) > 1:
-                source.slug = f"{source.slug}-{short_hash(source.body, 6)}"
-            corpus.slugs[i] = _disambiguate(loaded, source, taken)
-        _add_corpus(loaded, corpus, path)
+    add_corpora(loaded, corpus_docs, taken)
     folders: list[Path] = []
     if readable_folder(root / "reports", root, loaded.problems):
         for folder in folder_entries(root / "reports", root, loaded.problems):

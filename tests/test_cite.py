@@ -525,3 +525,24 @@ def test_a_markdown_link_is_never_a_citation(text):
 def test_a_bare_citation_beside_a_link_is_still_one():
     found = parse_citations("[https://example.org/a] 与 [链接](https://example.org/b) 与 [plan.pdf]")
     assert [(c.kind, c.title or c.file) for c in found] == [("web", "https://example.org/a"), ("document", "plan.pdf")]
+
+
+def test_kb_cites_resolves_documents_sharing_a_title_as_the_site_does(tmp_path):
+    """Two documents titled alike (and two untitled ones) are two pages on the site; `kb cites`
+    kept the first of each and called an address of the second unknown (`unknown_source`)."""
+    documents = [
+        {"title": "重复的标题", "content": "第一篇。", "url": "https://ex.org/dup1"},
+        {"title": "重复的标题", "content": "第二篇。", "url": "https://ex.org/dup2"},
+        {"title": "", "content": "无题一。", "url": "https://ex.org/bare1"},
+        {"title": "", "content": "无题二。", "url": "https://ex.org/bare2"},
+    ]
+    corpus = tmp_path / "long_context_sampled_60.json"
+    corpus.write_text(json.dumps(documents, ensure_ascii=False), encoding="utf-8")
+    report = tmp_path / "final_report.md"
+    report.write_text("甲[Web: https://ex.org/dup2]。乙[Web: https://ex.org/bare2]。", encoding="utf-8")
+    rows = json.loads(kb("cites", str(report), "--corpus", str(corpus)).stdout)
+    assert [(r["status"], r["url"]) for r in rows] == [
+        ("resolved", "https://ex.org/dup2"),
+        ("resolved", "https://ex.org/bare2"),
+    ]
+    assert len({r["target"] for r in rows}) == 2
