@@ -263,6 +263,16 @@ def test_one_title_rule(cited, slugs):
     assert [s.slug for s in Titles(TITLED).match(cited)] == slugs
 
 
+def test_a_title_as_long_as_the_pipelines_cut_names_every_title_it_begins():
+    """The pipeline writes a title cut to 50 characters: a title of exactly 50 and a longer one
+    starting with it are cited alike, so such a citation names both (ambiguous), where it named the
+    exact one silently. A shorter exact title still wins over longer ones."""
+    fifty, longer = "甲" * 50, "甲" * 50 + "乙" * 10
+    titles = Titles([Source("s0", longer, ""), Source("s1", fifty, ""), Source("s2", "甲" * 20, "")])
+    assert [s.slug for s in titles.match(fifty)] == ["s0", "s1"]
+    assert [s.slug for s in titles.match("甲" * 20)] == ["s2"]
+
+
 def test_invisible_characters_and_width_do_not_break_matching():
     where = scope(
         ("ＧＰＴ－４ 技术报告\u200b解读", "正文。"),

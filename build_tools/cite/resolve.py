@@ -26,6 +26,7 @@ from .parse import Locator, parse_locator
 T = TypeVar("T")
 
 MIN_PREFIX = 8  # a cited title shorter than this must equal a whole title
+TITLE_CUT = 50  # the pipeline writes a citation's title cut to its first 50 characters
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"\s+")
 # Models retype quotes: “十五五” is cited as "十五五". Folded on both sides, never fuzzier.
@@ -97,18 +98,21 @@ class Titles:
         self._keys = [self.keyed[i][0] for i in self._order]
         # Each cited title is looked up once: summed over the distinct titles cited, the prefix
         # matches number at most the corpus's titles times their length, however many citations.
-        self._matched: dict[str, list[Source]] = {}
+        self._matched: dict[tuple[str, bool], list[Source]] = {}
 
     def match(self, cited: str) -> list[Source]:
-        """Exact matches, else prefix matches; in the sources' order."""
+        """Exact matches, else prefix matches; both where the title is as long as the pipeline's
+        cut (a title of exactly 50 characters and a longer one starting with it are cited alike);
+        in the sources' order."""
         wanted = normalize_title(cited)
-        if wanted not in self._matched:
+        key = (wanted, len(cited.strip()) == TITLE_CUT)
+        if key not in self._matched:
             start, end = bisect_left(self._keys, wanted), bisect_right(self._keys, wanted)
-            if start == end and len(wanted) >= MIN_PREFIX:  # the keys that start with it follow it
+            if (start == end or key[1]) and len(wanted) >= MIN_PREFIX:  # the keys that start with it follow it
                 after = _after_prefixes(wanted)
                 end = len(self._keys) if after is None else bisect_left(self._keys, after, start)
-            self._matched[wanted] = [self.keyed[i][1] for i in sorted(self._order[start:end])]
-        return self._matched[wanted]
+            self._matched[key] = [self.keyed[i][1] for i in sorted(self._order[start:end])]
+        return self._matched[key]
 
 
 def _after_prefixes(prefix: str) -> str | None:
