@@ -431,9 +431,11 @@ def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged
         ("resolved", "sources/f-paper.pdf/#page-3", None),
         ("resolved", "sources/f-paper.pdf/", None),
     ]
-    assert resolved("[deck.pptx, slides 2、3] [deck.pptx, slide 9]", where) == [
+    assert resolved("[deck.pptx, slides 2、3] [deck.pptx, slide 9] [deck.pptx, 第3页] [deck.pptx, page 4]", where) == [
         ("resolved", "sources/f-deck/#slide-2", None),
         ("resolved", "sources/f-deck/#slide-3", None),
+        ("locator_out_of_range", "sources/f-deck/", None),
+        ("resolved", "sources/f-deck/#slide-3", None),  # a deck's 第3页 is its third slide
         ("locator_out_of_range", "sources/f-deck/", None),
     ]
     assert resolved(

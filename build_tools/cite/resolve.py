@@ -232,12 +232,14 @@ def _find_source(citation: Citation, title: str, scope: Scope) -> Source | Resol
 
 
 def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | Reason:
-    """The part of `file` a locator names (its first page/slide, or a sheet by name): the part,
-    None when the locator names no place we can show (`Section 4.1`), or why the place does not exist."""
+    """The part of `file` a locator names (its first page/slide, a deck's slide by a page number, or
+    a sheet by name): the part, None when the locator names no place we can show (`Section 4.1`, a
+    page of a docx), or why the place does not exist."""
     if locator is None or locator.kind in ("other", "chunk"):
         return None
-    kinds = {"page": "page", "slide": "slide", "sheet": "sheet"}
-    parts = [p for p in file.parts if p.kind == kinds[locator.kind]]
+    parts = [p for p in file.parts if p.kind == locator.kind]
+    if locator.kind == "page" and not parts:  # a deck's 第2页 is its second slide
+        parts = [p for p in file.parts if p.kind == "slide"]
     if locator.kind == "sheet":
         wanted = file_key(locator.name or "")
         return next(
