@@ -156,6 +156,8 @@ def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]
         if problem:
             return None, [*problems, problem]
         merge_report_file(parts, path.name, text)
+    if "final" not in parts and "original" in parts:  # no final_report.md: the run stopped before it
+        parts["final"] = ""
     if "final" not in parts:  # an empty final report is a run that wrote nothing: kept, counted as failed
         return None, [
             *problems,

@@ -73,18 +73,24 @@ def test_build_keeps_good_sources_and_strict_names_the_bad_file(tmp_path):
         assert "pages/latin1.txt:5: not UTF-8" in strict.log
 
 
-def test_an_empty_final_report_is_a_failed_run_not_a_problem(tmp_path):
-    empty, none = tmp_path / "reports" / "empty-run", tmp_path / "reports" / "no-report"
-    empty.mkdir(parents=True)
-    none.mkdir(parents=True)
+def test_an_empty_or_missing_final_report_is_a_failed_run_not_a_problem(tmp_path):
+    """A run that stopped before its validation wrote only initial_report.md: a failed run with its
+    original report kept (it was a problem, and the run had no page)."""
+    empty, initial, none = (tmp_path / "reports" / name for name in ("empty-run", "initial-only", "no-report"))
+    for folder in (empty, initial, none):
+        folder.mkdir(parents=True)
     (empty / "final_report.md").write_text("\n", encoding="utf-8")
+    (initial / "initial_report.md").write_text('# 初稿\n\n论断[long_context: "T", chunk 1]。\n', encoding="utf-8")
     (none / "notes.json").write_text("{}", encoding="utf-8")
     loaded = load(tmp_path)
-    assert [r.final for r in loaded.reports.values()] == ["\n"]
+    assert {slug: (r.final, r.original) for slug, r in loaded.reports.items()} == {
+        "empty-run": ("\n", None),
+        "initial-only": ("", '# 初稿\n\n论断[long_context: "T", chunk 1]。\n'),
+    }
     assert [str(p) for p in loaded.problems] == [
         "reports/no-report: no report text found (expected *_comparison.txt, final_report.md or a report .md)"
     ]
-    assert stats.failed(next(iter(loaded.reports.values())).final)
+    assert all(stats.failed(r.final) for r in loaded.reports.values())
 
 
 def test_a_serve_rebuild_rereads_exactly_the_corpora_that_changed(tmp_path):
