@@ -15,7 +15,7 @@ STATUS_LABELS = {
     "missing_file": "缺少文件",
     "malformed": "格式错误",
     "file_as_chunk": "任务文件被当作语料引用",
-    "locator_out_of_range": "页码不存在",
+    "locator_out_of_range": "页、幻灯片或工作表不存在",
 }
 KIND_LABELS = {
     "long_context": "语料文档",

@@ -446,6 +446,9 @@ def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged
         ("locator_out_of_range", "sources/f-book/", None),
     ]
     assert resolved("[图片: logo.png, page 2]", where) == [("resolved", "sources/f-logo/", None)]
+    # A workbook nothing could be read from: whether its sheet exists cannot be known (it was flagged).
+    broken = scope(files=(FileSource("f-broken", "broken.xlsx", "files/t/broken.xlsx", "xlsx"),))
+    assert resolved("[文档: broken.xlsx, sheet 1]", broken) == [("resolved", "sources/f-broken/", None)]
 
 
 def test_retyped_quotes_match_but_nothing_fuzzier_links():

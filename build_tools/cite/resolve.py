@@ -237,6 +237,8 @@ def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | Rea
     page of a docx), or why the place does not exist."""
     if locator is None or locator.kind in ("other", "chunk"):
         return None
+    if not file.parts and file.kind in ("pdf", "pptx", "xlsx"):
+        return None  # nothing extracted (a damaged file): whether the place exists cannot be known
     parts = [p for p in file.parts if p.kind == locator.kind]
     if locator.kind == "page" and not parts:  # a deck's 第2页 is its second slide
         parts = [p for p in file.parts if p.kind == "slide"]
