@@ -132,7 +132,8 @@ def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
         if kind == "image" and published_as_text(path.name):  # shown as a data: URI; a larger one is download-only
             source.inline, _ = read_bytes(path, root, INLINE_IMAGE)
         return source, []
-    return source, [Problem(where, f"cannot extract the {kind} text ({reason}); its page offers only the download")]
+    what = "text" if kind == "text" else f"{kind} text"
+    return source, [Problem(where, f"cannot extract the {what} ({reason}); its page offers only the download")]
 
 
 def load_report(folder: Path, root: Path) -> tuple[Report | None, list[Problem]]:
