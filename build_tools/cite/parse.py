@@ -89,12 +89,9 @@ _COMMAS = re.compile(f"[{_COMMA}]")
 # A comma before the next item's prefix ends an item too: `[long_context: "A", chunk 1, long_context: "B", chunk 2]`.
 _NEXT_PREFIX = rf"\s*+(?:{_PREFIXES})\s*+[:：]"
 _ITEM_COMMA = re.compile(rf"[{_COMMA}](?={_NEXT_PREFIX})", re.IGNORECASE)
-_TITLE_STOP = re.compile(
-    rf'[\[\]\n;；"“”]|{_ITEM_COMMA.pattern}', re.IGNORECASE
-)  # a bare title, and a quoted title's locator, hold none of these
-_LOCATOR_STOP = re.compile(
-    rf"[\[\]\n;；]|{_ITEM_COMMA.pattern}", re.IGNORECASE
-)  # a bare title's locator holds none of these
+# A bare title, and a quoted title's locator, hold none of these; a bare title's locator none of the next.
+_TITLE_STOP = re.compile(rf'[\[\]\n;；"“”]|{_ITEM_COMMA.pattern}', re.IGNORECASE)
+_LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_ITEM_COMMA.pattern}", re.IGNORECASE)
 # A file name, an address and their locator run to the bracket's end or the next item: a `;`, or a
 # comma before a prefix (an address's own `;` and `,` stay in it unless an item follows them).
 _FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}", re.IGNORECASE)

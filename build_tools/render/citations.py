@@ -92,15 +92,13 @@ def citation_html(
         target, part = item.target, None
         source = kb.loaded.sources.get(item.source_slug or "")
         file = kb.files_by_slug.get(item.source_slug or "")
+        title = shown_title(source.title) if source else ""
         if source and citation.kind == "long_context" and item.status == "resolved":
             chunk = kb.chunks[source.slug][citation.chunk]
-            label = f"{short(shown_title(source.title))} · {CHUNK.format(number=citation.chunk)}"
-            head, body = (
-                f"{shown_title(source.title)} · {CHUNK.format(number=citation.chunk)}",
-                html_line(cut(chunk.text)),
-            )
+            label = f"{short(title)} · {CHUNK.format(number=citation.chunk)}"
+            head, body = f"{title} · {CHUNK.format(number=citation.chunk)}", html_line(cut(chunk.text))
         elif source:
-            label, head, body = short(shown_title(source.title)), shown_title(source.title), html_line(cut(source.text))
+            label, head, body = short(title), title, html_line(cut(source.text))
         else:
             part = file_part(file, item.target)  # named as its page shows it (第 2 页), else as written
             if part is None and audit is not None and audit.part is not None:  # the whole file: the page checked
@@ -255,14 +253,14 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
     body = facts_html(audit) + flag_line(audit, kb) + span_in_context(chunk.text, audit.span)
-    number = CHUNK.format(number=citation.chunk)
+    number, title = CHUNK.format(number=citation.chunk), shown_title(source.title)
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
         f'data-title="{html_line(citation.title or "")}" data-chunk="{citation.chunk}" data-audit="{audit.status}" '
         f'data-verdict="{audit.verdict}" data-support="{audit.support:.2f}" '
         f'href="{esc(span_href(link(item.target or ""), audit.span))}">{verdict_mark(audit.verdict)}'
-        f'<span class="citekb-cite-label">{html_line(short(shown_title(source.title)))} · {number}</span>'
-        f"{preview_html(f'{shown_title(source.title)} · {number}', body)}</a>" + audit_marker(audit, kb, link)
+        f'<span class="citekb-cite-label">{html_line(short(title))} · {number}</span>'
+        f"{preview_html(f'{title} · {number}', body)}</a>" + audit_marker(audit, kb, link)
     )
 
 
