@@ -152,3 +152,11 @@ def test_an_untitled_empty_document_shows_the_pipelines_chunk_and_a_title():
     assert [div.get_text() for div in page.select(".citekb-text")] == ["[Empty Document]"]
     report = BeautifulSoup(render.report_page(kb, kb.cited["r"], lambda t: t), "html.parser")
     assert report.select_one(".citekb-cite-label").get_text() == "(无标题)"
+
+
+def test_an_unresolved_item_of_a_bracket_of_several_shows_its_own_text():
+    """`[… A …; … 不存在 …]`: the resolved item is a link, the other a marked failure showing its own
+    item (it showed the whole bracket, the resolved title too)."""
+    soup = page(f'论断[long_context: "{A}", chunk 1; long_context: "不存在", chunk 2]。', None)
+    labels = [label.get_text() for label in soup.select(".citekb-cite .citekb-cite-label")]
+    assert labels[0].endswith(f"{A} · 块 1") and labels[1] == '⚠ [long_context: "不存在", chunk 2]'

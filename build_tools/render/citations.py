@@ -20,7 +20,7 @@ from ..messages import (
     VERDICT_MARKS,
     shown_title,
 )
-from ..models import FLAGGED, Audit, Resolved
+from ..models import FLAGGED, Audit, Citation, Resolved
 from ..paths import (
     chunk_path,
     citation_anchor,
@@ -69,9 +69,11 @@ def citation_html(
     anchor: str | None = None,
     audit: Audit | None = None,
     svg_shown: set[str] | None = None,
+    shared: bool = False,
 ) -> str:
     """One citation as an inline element: a link with a preview (header, cited text or thumbnail),
-    or a marked failure whose preview says why (its only tooltip: no `title` beside it).
+    or a marked failure whose preview says why (its only tooltip: no `title` beside it), showing
+    the bracket as written, or its own item where the bracket holds several (`shared`).
 
     A linked citation that is not cleanly resolved (a task file cited as a corpus document, a page
     that does not exist) is a link with a ⚠ and its reason, never a silent one. An audited one
@@ -147,9 +149,25 @@ def citation_html(
             )
     return (
         f'<span{ident} class="citekb-cite citekb-unresolved" data-status="{item.status}" data-kind="{kind}"{cited} tabindex="0">'
-        f'<span class="citekb-cite-label">⚠ {html_line(citation.raw)}</span>'
+        f'<span class="citekb-cite-label">⚠ {html_line(own_item(citation) if shared else citation.raw)}</span>'
         f"{preview_html(STATUS_LABELS[item.status], html_line(reason))}</span>"
     )
+
+
+_PREFIXES = {"long_context": "long_context", "document": "文档", "image": "图片", "video": "视频", "web": "Web"}
+
+
+def own_item(citation: Citation) -> str:
+    """One item of a bracket of several, as the bracket would hold it alone (`[文档: a.pdf]` of
+    `[文档: a.pdf; 文档: b.pdf]`); the whole bracket where the item could not be read."""
+    if citation.error or citation.kind not in _PREFIXES:
+        return citation.raw
+    if citation.kind == "long_context":
+        named = f'"{citation.title}"' + (f", chunk {citation.chunk}" if citation.chunk is not None else "")
+    else:
+        named = citation.file or citation.title or ""
+    locator = f", {citation.locator}" if citation.locator and citation.kind != "web" else ""
+    return f"[{_PREFIXES[citation.kind]}: {named}{locator}]"
 
 
 def span_href(href: str, span: tuple[int, int] | None) -> str:
@@ -285,7 +303,13 @@ def report_html(
             end,
             "".join(
                 citation_html(
-                    item, kb, link, citation_anchor(section, n) if not i else None, audit_of.get(id(item)), svg_shown
+                    item,
+                    kb,
+                    link,
+                    citation_anchor(section, n) if not i else None,
+                    audit_of.get(id(item)),
+                    svg_shown,
+                    shared=len(by_span[start, end]) > 1,
                 )
                 for i, item in enumerate(by_span[start, end])
             ),
