@@ -17,6 +17,8 @@ STATUS_LABELS = {
     "file_as_chunk": "任务文件被当作语料引用",
     "locator_out_of_range": "页、幻灯片或工作表不存在",
 }
+# An item of a bracket of several, written as if alone (render/citations.own_item): the pipeline's prefixes.
+CITATION_PREFIXES = {"long_context": "long_context", "document": "文档", "image": "图片", "video": "视频", "web": "Web"}
 KIND_LABELS = {
     "long_context": "语料文档",
     "document": "文档",

@@ -11,6 +11,7 @@ from ..messages import (
     AUDIT_LABELS,
     AUDIT_REASONS,
     CHUNK,
+    CITATION_PREFIXES,
     FACTS,
     FILE_KIND_LABELS,
     OPEN,
@@ -154,20 +155,17 @@ def citation_html(
     )
 
 
-_PREFIXES = {"long_context": "long_context", "document": "文档", "image": "图片", "video": "视频", "web": "Web"}
-
-
 def own_item(citation: Citation) -> str:
     """One item of a bracket of several, as the bracket would hold it alone (`[文档: a.pdf]` of
     `[文档: a.pdf; 文档: b.pdf]`); the whole bracket where the item could not be read."""
-    if citation.error or citation.kind not in _PREFIXES:
+    if citation.error or citation.kind not in CITATION_PREFIXES:
         return citation.raw
     if citation.kind == "long_context":
         named = f'"{citation.title}"' + (f", chunk {citation.chunk}" if citation.chunk is not None else "")
     else:
         named = citation.file or citation.title or ""
     locator = f", {citation.locator}" if citation.locator and citation.kind != "web" else ""
-    return f"[{_PREFIXES[citation.kind]}: {named}{locator}]"
+    return f"[{CITATION_PREFIXES[citation.kind]}: {named}{locator}]"
 
 
 def span_href(href: str, span: tuple[int, int] | None) -> str:
