@@ -388,6 +388,10 @@ REASONS: dict[str, tuple[str, str]] = {
     ),
     "corpus_note": ("the report's corpus is not in the knowledge base: {note}", "此报告的语料不在知识库中：{note}"),
     "no_sheet": ("{name!r} has no sheet {sheet!r}", "「{name}」没有名为「{sheet}」的工作表"),
+    "place_unchecked": (
+        "{name!r} has no pages, slides or sheets in the text read from it: {locator!r} cannot be checked; linked to the whole file",
+        "「{name}」读出的文本不分页、幻灯片或工作表，无法核对「{locator}」；链接到整个文件",
+    ),
     "no_such_page": (
         "{name!r} has {count} page(s); page {number} does not exist",
         "「{name}」共 {count} 页，没有第 {number} 页",

@@ -561,3 +561,30 @@ def test_kb_cites_resolves_documents_sharing_a_title_as_the_site_does(tmp_path):
         ("resolved", "https://ex.org/bare2"),
     ]
     assert len({r["target"] for r in rows}) == 2
+
+
+def test_a_place_the_files_text_cannot_show_links_the_whole_file_with_a_note():
+    """A docx's text has no pages, a damaged workbook's no sheets: `page 2`, `sheet 1` cannot be
+    checked there. The citation links the whole file (resolved: the file is there) and says so (it
+    said nothing, as if page 2 had been found)."""
+    files = (
+        FileSource("f-report", "report.docx", "files/t/report.docx", "docx", parts=[]),
+        FileSource("f-broken", "broken.xlsx", "files/t/broken.xlsx", "xlsx"),
+        pdf("paper.pdf", 3),
+    )
+    found = [
+        resolve(c, scope(files=files))
+        for c in parse_citations(
+            "[文档: report.docx, page 2][broken.xlsx, sheet 1][paper.pdf, page 2][paper.pdf, Section 4]"
+        )
+    ]
+    assert [(r.status, r.target, r.reason and r.reason.code) for r in found] == [
+        ("resolved", "sources/f-report/", "place_unchecked"),
+        ("resolved", "sources/f-broken/", "place_unchecked"),
+        ("resolved", "sources/f-paper.pdf/#page-2", None),
+        ("resolved", "sources/f-paper.pdf/", None),  # a section may be anywhere: nothing claimed
+    ]
+    assert (
+        found[0].reason.chinese()
+        == "「report.docx」读出的文本不分页、幻灯片或工作表，无法核对「page 2」；链接到整个文件"
+    )

@@ -160,3 +160,22 @@ def test_an_unresolved_item_of_a_bracket_of_several_shows_its_own_text():
     soup = page(f'论断[long_context: "{A}", chunk 1; long_context: "不存在", chunk 2]。', None)
     labels = [label.get_text() for label in soup.select(".citekb-cite .citekb-cite-label")]
     assert labels[0].endswith(f"{A} · 块 1") and labels[1] == '⚠ [long_context: "不存在", chunk 2]'
+
+
+def test_a_place_that_cannot_be_checked_is_said_in_the_preview(tmp_path):
+    """`[文档: notes.txt, page 5]`: a text file has no pages; the link goes to the file, unflagged
+    (the file is there), and its preview says page 5 could not be checked."""
+    (tmp_path / "files" / "t").mkdir(parents=True)
+    (tmp_path / "files" / "t" / "notes.txt").write_text("会议纪要：开源模型的发布时间。", encoding="utf-8")
+    loaded = Loaded(tmp_path)
+    file, problems = load_file(tmp_path / "files" / "t" / "notes.txt", tmp_path)
+    assert problems == []
+    loaded.files = {file.path: file}
+    loaded.reports["r"] = Report(
+        "r", "报告", "reports/r", "见纪要 [文档: notes.txt, page 5]。", None, task="t", files="files/t"
+    )
+    kb = assemble(loaded)
+    soup = BeautifulSoup(render.report_page(kb, kb.cited["r"], lambda target: target), "html.parser")
+    [cite] = soup.select("a.citekb-cite")
+    assert "citekb-flagged" not in cite["class"] and cite["data-status"] == "resolved"
+    assert "无法核对「page 5」；链接到整个文件" in cite.select_one(".citekb-preview").get_text()

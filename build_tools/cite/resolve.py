@@ -257,12 +257,17 @@ def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | Rea
 
 
 def _link_file(citation: Citation, file: FileSource, status: str, reason: Reason | None = None) -> Resolved:
-    """A link to a task file's page, at the page/slide/sheet the locator names when it exists."""
-    place = part_for(file, parse_locator(citation.locator))
+    """A link to a task file's page, at the page/slide/sheet the locator names when it exists; where
+    the file's text has no such places (a docx's page, a damaged PDF's), the link is to the whole
+    file with a note saying the place could not be checked."""
+    locator = parse_locator(citation.locator)
+    place = part_for(file, locator)
     if isinstance(place, Reason):
         status = "locator_out_of_range" if status == "resolved" else status
         reason = reason.followed_by(place) if reason else place
         place = None
+    elif place is None and locator and locator.kind in ("page", "slide", "sheet") and reason is None:
+        reason = Reason.of("place_unchecked", name=file.name, locator=citation.locator or "")
     target = source_path(file.slug, part_anchor(place) if place else None)
     return Resolved(citation, status, target, reason, source_slug=file.slug)
 

@@ -126,6 +126,8 @@ def citation_html(
         flagged = item.status != "resolved"
         if flagged:
             label, body = f"⚠ {label}", html_line(f"{STATUS_LABELS[item.status]}：{reason}\n") + body
+        elif reason:  # linked as written, with a note (a place that could not be checked)
+            body = html_line(f"{reason}\n") + body
         mark = flag = ""
         href = link(target)
         if audit is not None:  # a file citation audited against the file's text (a PDF page, a slide, a sheet)
