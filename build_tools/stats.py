@@ -426,20 +426,22 @@ def ranked(rows: list[Row]) -> list[Row]:
     """The configurations best first. With verdicts (any row audited): the share of all citations
     whose passage states the claim (supported), higher first; a tie goes to fewer invented titles
     (share), then fewer failed runs (share), then more resolved citations (share). Without
-    verdicts: resolved share, then fewer invented, then fewer failed runs. A configuration with no
-    citation to count comes last; the rest of a tie keeps the page's order
-    (`Configuration.sort_key`). The page states this rule (messages.RANKING)."""
+    verdicts: resolved share, then fewer invented, then fewer failed runs. With verdicts, a
+    configuration none of whose citations could be audited (none resolved, or only images) comes
+    after those with some: it cannot be compared on them, and its empty shares won a tie with real
+    ones. A configuration with no citation to count comes last; the rest of a tie keeps the page's
+    order (`Configuration.sort_key`). The page states this rule (messages.RANKING)."""
     audited = any(row.final.verdicts for row in rows)
 
     def key(row: Row) -> tuple:
         final = row.final
         if not final.citations:
-            return (1,)
+            return (2,)
         resolved = final.status_share("resolved") or 0.0
         invented = final.invented_share or 0.0
         failed = final.failed_share or 0.0
         if audited:
-            return 0, -(final.of_citations("supported") or 0.0), invented, failed, -resolved
+            return 0 if final.verdicts else 1, -(final.of_citations("supported") or 0.0), invented, failed, -resolved
         return 0, -resolved, invented, failed
 
     return sorted(rows, key=key)

@@ -429,3 +429,26 @@ def test_the_ranking_is_all_on_screen_and_readable(filtered_site, browser, width
             assert min(sizes) >= 12, sizes
     finally:
         tab.close()
+
+
+def test_a_configuration_with_nothing_audited_ranks_after_those_with_verdicts():
+    """None supported anywhere: a configuration whose citations could not be audited at all (its
+    corpus is missing: nothing resolves, nothing counts as invented) ranked above one with real
+    verdicts and an invented title, its empty shares winning the tie; and its ✗ cell said 0.0% in
+    red, as if nothing were unsupported."""
+    loaded = Loaded(Path("/kb"))
+    loaded.sources = {"a": Source("a", A, "甲。\n\n" + "乙。" * 10)}
+    loaded.corpora["corpora/t/c"] = Corpus("corpora/t/c", "t", ["a"])
+    cite = f'论断 [long_context: "{A}", chunk 0]。'
+    texts = {"m6-audited": cite * 2 + '编造 [long_context: "无中生有的标题", chunk 0]。', "m5-no-corpus": cite * 3}
+    for model, text in texts.items():
+        corpus = "corpora/t/c" if model == "m6-audited" else "corpora/t/gone"
+        meta = {"model": model, "context": "32k"}
+        loaded.reports[model] = Report(model, model, f"reports/{model}", text, task="t", corpus=corpus, meta=meta)
+    knowledge = assemble(loaded)
+    knowledge.audits = {"m6-audited": [audit("unsupported"), audit("unsupported"), None], "m5-no-corpus": [None] * 3}
+    soup = BeautifulSoup(render.stats_page(knowledge, lambda target: target), "html.parser")
+    rows = soup.select("table.citekb-ranking tbody tr")
+    assert [r.th.a.get_text() for r in rows] == ["m6-audited · 32k", "m5-no-corpus · 32k"]
+    unaudited = rows[1].select_one('td[data-label="✗ 无依据"]')
+    assert unaudited.get_text(strip=True) == "—" and not unaudited.has_attr("data-verdict")

@@ -196,7 +196,7 @@ def ranking_cell(label: str, part: int | None, whole: int | None, href: str, kin
     value = share(part, whole)
     text = pct(value) + (f"<small>{part}/{whole}</small>" if value is not None else "")
     inner = f'<a href="#{href}">{text}</a>' if part else text
-    marked = f' data-verdict="{kind}"' if kind else ""
+    marked = f' data-verdict="{kind}"' if kind and value is not None else ""  # no colour on —
     titled = f' title="{esc(hint)}"' if hint else ""
     return f'<td data-label="{esc(label)}"{marked}{titled}>{inner}</td>'
 
@@ -240,11 +240,10 @@ def ranking_row(n: int, row: Row, audited: bool) -> str:
         f"{esc(row.configuration.label)}</a>{shown}</span></th>"
     )
     cells = []
-    if audited:  # the build audits: a configuration none of whose citations could be audited has 0 of each
+    if audited:  # the build audits: a configuration none of whose citations could be audited shows —
         for v in VERDICTS:
             label = f"{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}"
-            count = final.verdict_count(v) or (0 if final.citations is not None else None)
-            cells.append(ranking_cell(label, count, final.citations, listing(f"verdict-{v}"), v))
+            cells.append(ranking_cell(label, final.verdict_count(v), final.citations, listing(f"verdict-{v}"), v))
     statuses = final.statuses or {}
     cells += [
         ranking_cell(RANKING["resolved"], statuses.get("resolved"), final.citations, listing("status-resolved")),
