@@ -228,6 +228,8 @@ COMPARISON_PAGE = {  # the comparison page (render/comparison.py): title, headin
     "resolved": "已解析",
     "before": "验证前：{head}",
     "compared": "比较的报告",
+    "validation_note": "只比较验证前后两版都写成了的报告：验证后的报告运行失败（没有生成报告）的不计入这里的新增、删除和修复，"
+    "它们计在失败运行里，其验证前的版本仍可在报告页上查看。",
     "no_task": "未指定任务",
     "task": "任务 {task}",
     "task_head": "任务",
