@@ -389,6 +389,8 @@ def test_task_file_cited_as_corpus_document_links_to_the_file():
         ('[long_context: "GPT-4 Technical Report", chunk 3]', "file_as_chunk"),  # the name without .pdf
         ('[long_context: "ＧＰＴ－４ technical report", chunk 0]', "file_as_chunk"),  # NFKC and case folded
         ('[long_context: "gpt-4 technical report.PDF", chunk 1]', "file_as_chunk"),
+        ('[long_context: "Doc: gpt-4 technical report.pdf", chunk 2]', "file_as_chunk"),  # a file prefix inside
+        ('[long_context: "文档：gpt-4 technical report", chunk 2]', "file_as_chunk"),
         ('[long_context: "gpt-4 technical", chunk 1]', "unknown_source"),  # a part of a name is no name
         ('[long_context: "notes", chunk 1]', "unknown_source"),  # notes.pdf and notes.docx: which one?
     ],

@@ -292,6 +292,18 @@ def _chunk_of(citation: Citation, source: Source, scope: Scope) -> Resolved:
     return Resolved(citation, "resolved", chunk_path(source.slug, citation.chunk), source_slug=source.slug)
 
 
+_FILE_PREFIX = re.compile(r"^\s*(?:文档|文件|doc|document|图片|image)\s*[:：]\s*", re.IGNORECASE)
+
+
+def _file_named(title: str, scope: Scope) -> FileSource | None:
+    """The task file a long_context title names, by its name with or without its extension, and
+    with or without a file citation's prefix (`[long_context: "Doc: paper.pdf", chunk 2]`)."""
+    for name in dict.fromkeys((title, _FILE_PREFIX.sub("", title))):
+        if file := scope.files.get(file_key(name)) or scope.stems.get(file_key(name)):
+            return file
+    return None
+
+
 def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
     """A corpus document by title; else a task file cited as one (`file_as_chunk`, linked to the
     file: a chunk number is not a place in a file); else why neither exists."""
@@ -299,7 +311,7 @@ def _resolve_long_context(citation: Citation, scope: Scope) -> Resolved:
     matches = [] if scope.missing_corpus else scope.titles.match(title)
     if len(matches) == 1:
         return _chunk_of(citation, matches[0], scope)
-    file = None if matches else scope.files.get(file_key(title)) or scope.stems.get(file_key(title))
+    file = None if matches else _file_named(title, scope)
     if file is not None:
         reason = (
             Reason.of("file_as_chunk_numbered", chunk=citation.chunk)
