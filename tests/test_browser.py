@@ -58,6 +58,21 @@ def test_hover_shows_the_supporting_span_under_a_header(served, page):
     assert span and target_text[start:end] == span  # the span in context, not the chunk's first lines
 
 
+def test_the_preview_opens_below_and_leaves_the_claim_in_view(served, page):
+    """A citation low on the screen, with less room below it than its preview is tall but more than
+    a few lines: the preview opens below (scrolling in that room), not above over the claim."""
+    page.goto(served + REPORT)
+    link = page.locator('a.citekb-cite[data-kind="long_context"][data-verdict]').first
+    link.evaluate("el => window.scrollBy(0, el.getBoundingClientRect().top - (window.innerHeight - 230))")
+    link.hover()
+    preview = page.locator(".citekb-popover")
+    preview.wait_for(state="visible")
+    cite, shown = link.bounding_box(), preview.bounding_box()
+    tall = preview.evaluate("p => p.scrollHeight")
+    assert tall > 900 - (cite["y"] + cite["height"])  # it does not fit below: it scrolls there
+    assert preview.get_attribute("data-side") == "below" and shown["y"] >= cite["y"] + cite["height"]
+
+
 def test_click_marks_the_supporting_span_and_scrolls_to_it(served, page):
     page.goto(served + REPORT)
     link = page.locator('a.citekb-cite[data-audit="supported"][href*="span="]').nth(2)

@@ -1,5 +1,6 @@
-/* Citation previews as one popover: kept inside the viewport (below the citation, or above when
- * there is more room there; shifted off the side edges; never under the sticky header), with an
+/* Citation previews as one popover: kept inside the viewport (below the citation, scrolling in the
+ * room there, or above only when too little is left below: above, it covers the claim; shifted off
+ * the side edges; never under the sticky header), with an
  * open link in its header. Mouse: hover. Keyboard: focus shows it, Escape closes it. Touch: the
  * first tap shows it, a second tap (or a tap on the open link) follows the citation.
  *
@@ -11,7 +12,7 @@
   window.citekbPopover = true
   document.documentElement.classList.add("citekb-js")  // the CSS hover box gives way to the popover
 
-  const GAP = 6, MARGIN = 8, HIDE_DELAY = 200
+  const GAP = 6, MARGIN = 8, HIDE_DELAY = 200, MIN_BELOW = 160  // px
   const popover = document.createElement("div")
   popover.className = "citekb-popover"
   popover.id = "citekb-popover"
@@ -73,7 +74,8 @@
     popover.style.setProperty("--citekb-width", `${width - 2 * MARGIN}px`)
     popover.style.left = popover.style.top = "0px"
     const below = height - MARGIN - r.bottom - GAP, above = r.top - GAP - top
-    const downward = popover.offsetHeight <= below || below >= above
+    // Below the citation whenever there is room to read in (it scrolls): above, it would cover the claim
+    const downward = popover.offsetHeight <= below || below >= Math.min(above, MIN_BELOW)
     popover.style.setProperty("--citekb-room", `${Math.max(downward ? below : above, 0)}px`)
     const y = downward ? r.bottom + GAP : r.top - GAP - popover.offsetHeight
     const x = Math.min(Math.max(r.left, MARGIN), width - MARGIN - popover.offsetWidth)
