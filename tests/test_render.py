@@ -14,7 +14,7 @@ from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import assemble
 from build_tools.messages import CHANGES_TABLE, KIND_LABELS
 from build_tools.models import Corpus, Report, Source
-from build_tools.render import changes, citations, sources
+from build_tools.render import changes, citations, reports, sources
 from build_tools.validation import citation_diff
 
 A, B = "开源模型的崛起", "闭源模型的护城河"
@@ -179,3 +179,15 @@ def test_a_place_that_cannot_be_checked_is_said_in_the_preview(tmp_path):
     [cite] = soup.select("a.citekb-cite")
     assert "citekb-flagged" not in cite["class"] and cite["data-status"] == "resolved"
     assert "无法核对「page 5」；链接到整个文件" in cite.select_one(".citekb-preview").get_text()
+
+
+def test_a_report_with_nothing_to_judge_says_so_where_the_build_audits():
+    """A report citing only through its reference list ([RAG-N]: no chunk to judge against): where
+    the build audits, its header counts them 未判定 (it said 已解析 49 and nothing more, as if the
+    audit were off); without audits, no verdict line."""
+    kb = knowledge(f"论断 [RAG-1]。另一论断 [RAG-1]。\n\n- [RAG-1] {A}\n", None)
+    cited = kb.cited["r"]
+    assert [i.status for i in cited.final] == ["resolved"] * 3  # the list's own entry too
+    audited = BeautifulSoup(reports.checks_html(cited, []), "html.parser").get_text(" ", strip=True)
+    plain = BeautifulSoup(reports.checks_html(cited, None), "html.parser").get_text(" ", strip=True)
+    assert "未判定 3" in audited and "未判定" not in plain

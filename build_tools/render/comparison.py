@@ -429,8 +429,8 @@ def stats_page(kb: KnowledgeBase, link: Link) -> str:
             f'<h2 id="configurations">{RANKING["details"]}</h2>',
             final_table(rows),
             f'<h2 id="validation">{COMPARISON_PAGE["validation"]}</h2>',
-            f'<p class="citekb-note">{COMPARISON_PAGE["validation_note"]}</p>',
             validation_table(rows),
+            f'<p class="citekb-note">{COMPARISON_PAGE["validation_note"]}</p>',
             f'<h2 id="citations">{COMPARISON_PAGE["behind"]}</h2>',
             *(configuration_section(row, lookup, kb.audits, link) for row in rows),
         ]

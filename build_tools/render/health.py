@@ -180,8 +180,8 @@ def report_row(cited: CitedReport, audits: list[Audit | None] | None, link: Link
     statuses = status_counts(cited.final)
     row = f'<tr><td><a href="{esc(link(report_path(cited.report.slug)))}">{esc(cited.report.title)}</a></td>'
     row += f"<td>{counts_html(statuses)}</td>"
-    if audits is not None:  # 未判定 only where some citation has a verdict, as the report's header
-        verdicts = verdict_counts_html(audits, statuses["resolved"] if any(audits) else None)
+    if audits is not None:  # the build audits: 未判定 counts what it could not judge, as the report's header
+        verdicts = verdict_counts_html(audits, statuses["resolved"])
         row += f"<td>{verdicts}</td><td>{audit_counts_html(audits)}</td>"
     return row + "</tr>"
 
@@ -213,10 +213,8 @@ def health_page(kb: KnowledgeBase, link: Link, kept: ClaimsKept | None = None) -
     if audited:
         every_audit = [a for audits in kb.audits.values() for a in audits]
         jump = f' · <a href="#weakest">{HEALTH_CHECKS["heading"]}</a>' if to_check else ""
-        resolved = sum(
-            status_counts(c.final)["resolved"] for slug, c in kb.cited.items() if any(kb.audits.get(slug, []))
-        )
-        counts = verdict_counts_html(every_audit, resolved)
+        resolved = sum(status_counts(c.final)["resolved"] for c in kb.cited.values())
+        counts = verdict_counts_html(every_audit, resolved)  # with 未判定: they add up to the resolved ones
         parts.append(f'<p class="citekb-lead">{VERDICT_COUNTS}{counts}{jump}</p>')
     if not groups:
         parts.append(f"<p>{HEALTH_PAGE['all_resolved']}</p>")

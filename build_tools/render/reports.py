@@ -65,7 +65,7 @@ def summary_html(cited: CitedReport, audits: list[Audit | None] | None) -> str:
     (`STATUS_LABELS`), how many the evidence audit flags and for what (`FLAGGED`). Each figure
     links to the first such citation."""
     audit_of = audits or [None] * len(cited.final)
-    audited = any(audit_of)
+    audited = audits is not None  # the build audits: a report with no citation to judge says so (未判定)
     counts: Counter = Counter()
     first: dict[tuple[str, str], str | None] = {}
     for item, audit, anchor in zip(cited.final, audit_of, cited.final_anchors):
@@ -172,7 +172,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         else "",
         failure_note(report.final),
         f'<table class="citekb-meta">{rows}</table>\n',
-        checks_html(cited, kb.audits.get(report.slug)),
+        checks_html(cited, kb.audits.get(report.slug, [] if kb.audits else None)),  # audited: nothing to judge here
         export_links(cited, link),
     ]
     if report.query:
