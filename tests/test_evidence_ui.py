@@ -685,6 +685,8 @@ def test_on_a_phone_the_buttons_are_at_hand_and_a_tap_goes_to_the_next(served, b
         box = following.bounding_box()
         assert box["height"] >= 40 and box["width"] >= 40 and box["x"] + box["width"] <= 390  # a thumb's size
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        cite = phone.locator("a.citekb-cite").first.bounding_box()
+        assert cite["height"] >= 24  # a citation is a finger's target too (about 15 px before)
         following.tap()
         assert phone.evaluate(FOCUSED) == EXPECTED[0] and phone.evaluate(IN_VIEW)
         following.tap()
