@@ -431,3 +431,17 @@ def test_a_file_citations_kept_audit_is_made_again_when_the_file_changes():
     kept, cache, report = audit.Kept(), TermCache(None), f"{CLAIM}[文档: x.pdf]。"
     assert audit.audit_kb(pdf_kb([CLAIM], report), cache, kept=kept)["r"][0].verdict == "supported"
     assert audit.audit_kb(pdf_kb(["说的是别的事情。"], report), cache, kept=kept)["r"][0].verdict == "unsupported"
+
+
+def test_a_chunk_that_does_not_state_the_claim_either_is_never_suggested(tmp_path, capsys):
+    """The claim cited to an unrelated page; another page holds its common words (实验室, 发布, 突破)
+    but none of its rarest: it scores higher, and was named as the better chunk beside the flag,
+    though it states the claim no more (support 0). No suggestion now; the flag stays."""
+    pages = {
+        "天气随笔": "今天的天气很好，适合出门散步。",
+        "实验室动态": "乙实验室发布了新的进展，突破了多项纪录。",
+    } | {f"杂记{n}": f"第{n}天的天气晴朗，适合散步。" for n in range(6)}
+    report = f'# 报告\n\n{TOPIC_CLAIM}[long_context: "天气随笔", chunk 0]。\n'
+    [found] = kb_audit(tmp_path, capsys, pages, report)
+    assert found["verdict"] == "unsupported" and found["audit"] == "weak"
+    assert found["better"] is None
