@@ -110,7 +110,9 @@ class AuditSettings:
     `partial`. unsupported_below..1: `unsupported_below` leaves `partial` to claims missing a number
     or a name, 1 keeps `supported` for passages stating every fact. Default 0.1 (judged, the 338:
     12 of 14 stated claims `supported`, 7.1% of topic+unrelated; 0.15: 8 and 5.0%; 0.25: 6 and
-    2.9%). Tuned on either half alone: 0.05 and 0.44 (few stated claims: 7 a half)."""
+    2.9%). Tuned on either half alone: 0.05 and 0.44 (few stated claims: 7 a half). Also the bar a
+    better chunk must reach to be named beside a flag (session 24: 7 of the imported pipeline's 14
+    suggestions had support 0, the reader sent to a passage no better)."""
 
     read_share: float = 0.05
     """A passage is read for a claim's Chinese words where it holds one of them or Chinese makes up
