@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -13,7 +14,7 @@ from build_tools.documents import search_docs
 from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import assemble
 from build_tools.messages import CHANGES_TABLE, KIND_LABELS
-from build_tools.models import Corpus, Report, Source
+from build_tools.models import Audit, Corpus, Report, Source
 from build_tools.render import changes, citations, reports, sources
 from build_tools.validation import citation_diff
 
@@ -191,3 +192,14 @@ def test_a_report_with_nothing_to_judge_says_so_where_the_build_audits():
     audited = BeautifulSoup(reports.checks_html(cited, []), "html.parser").get_text(" ", strip=True)
     plain = BeautifulSoup(reports.checks_html(cited, None), "html.parser").get_text(" ", strip=True)
     assert "未判定 3" in audited and "未判定" not in plain
+
+
+def test_a_weak_flag_beside_a_cross_with_nothing_to_suggest_is_left_to_the_preview():
+    """✗ already says the passage does not state the claim; "⚑ 依据薄弱" beside each such citation
+    made a paragraph hard to read. A weak flag with a suggestion, and other flags, stay."""
+    kb = knowledge("正文。", None)
+    weak = Audit("weak", 0.0, "论断", None, (), verdict="unsupported")
+    assert citations.audit_marker(weak, kb, str) == ""
+    assert citations.audit_marker(replace(weak, better=("s1", 0)), kb, str).startswith('<span class="citekb-audit"')
+    assert citations.audit_marker(replace(weak, status="numbers_missing"), kb, str) != ""
+    assert citations.audit_marker(replace(weak, verdict="partial"), kb, str) != ""

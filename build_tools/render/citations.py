@@ -208,14 +208,18 @@ def audit_reason(audit: Audit, kb: KnowledgeBase) -> str:
 
 
 def audit_marker(audit: Audit, kb: KnowledgeBase, link: Link) -> str:
-    """A flagged citation's visible marker: the status, the reason, and the suggested chunk as a link."""
-    if audit.status not in FLAGGED:
+    """A flagged citation's visible marker: the status, the reason, and the suggested chunk as a link.
+    None for a weak one already marked ✗ with nothing to suggest: the mark says it, and a paragraph of
+    such flags was hard to read (its preview keeps the reason, `flag_line`)."""
+    if audit.status not in FLAGGED or (audit.status == "weak" and audit.verdict == "unsupported" and not audit.better):
         return ""
     suggestion = ""
     if audit.better:
         slug, number = audit.better
         href = span_href(link(chunk_path(slug, number)), audit.better_span)
-        words = SUGGESTION.format(title=short(kb.loaded.sources[slug].title), chunk=CHUNK.format(number=number))
+        words = SUGGESTION.format(
+            title=short(shown_title(kb.loaded.sources[slug].title)), chunk=CHUNK.format(number=number)
+        )
         suggestion = f' <a class="citekb-audit-better" href="{esc(href)}">{html_line(words)}</a>'
     reason = html_line(audit_reason(audit, kb))
     return (
