@@ -138,7 +138,11 @@ VERDICT_MARKS = {"supported": "✓", "partial": "◐", "unsupported": "✗"}
 UNRESOLVED = ("⚠", "未解析")  # a citation that does not resolve cleanly, beside the verdicts
 # The claim's key facts, in a citation's preview: found in the passage as written, or not (a passage
 # may say a fact in other words, so "not found", never "not said").
-FACTS = {"held": "原文中找到：", "missing": "原文中未找到："}
+FACTS = {  # a citation's preview: the claim's key facts the passage holds and lacks
+    "held": "原文中找到：",
+    "missing": "原文中未找到：",
+    "unworded": "原文未逐字出现（可能换了说法）：",  # beside ✓: the passage states the key facts, not all its words
+}
 VERDICT_COUNTS = "证据判定："  # the report page's header, before the counts
 SUMMARY = {  # the report page's summary at its top (render/reports.py summary_html)
     "label": "引用摘要",

@@ -203,3 +203,16 @@ def test_a_weak_flag_beside_a_cross_with_nothing_to_suggest_is_left_to_the_previ
     assert citations.audit_marker(replace(weak, better=("s1", 0)), kb, str).startswith('<span class="citekb-audit"')
     assert citations.audit_marker(replace(weak, status="numbers_missing"), kb, str) != ""
     assert citations.audit_marker(replace(weak, verdict="partial"), kb, str) != ""
+
+
+def test_beside_a_tick_the_facts_not_found_are_said_to_be_not_there_word_for_word():
+    """✓ beside "原文中未找到：…" read as a contradiction to a reader: a supported passage states the
+    claim's key facts, perhaps in other words."""
+    supported = Audit("supported", 0.3, "论断", None, ("甲", "乙"), verdict="supported", held=("丙",))
+    partial = replace(supported, verdict="partial")
+
+    def said(audit: Audit) -> str:
+        return BeautifulSoup(citations.facts_html(audit), "html.parser").select_one('[data-facts="missing"]').get_text()
+
+    assert said(supported) == "原文未逐字出现（可能换了说法）：甲、乙"
+    assert said(partial) == "原文中未找到：甲、乙"

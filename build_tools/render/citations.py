@@ -253,15 +253,18 @@ def verdict_mark(verdict: str) -> str:
 
 def facts_html(audit: Audit) -> str:
     """The verdict in a citation's preview, and which of the claim's key facts the passage states
-    and which it lacks (escaped: they are the claim's own words)."""
+    and which it lacks (escaped: they are the claim's own words); beside ✓, those it lacks are
+    said to be not there word for word (the passage states the key facts, perhaps in other words:
+    "missing" beside ✓ read as a contradiction)."""
     lines = [
         f'<b class="citekb-preview-verdict" data-verdict="{audit.verdict}">'
         f"{VERDICT_MARKS[audit.verdict]} {VERDICT_LABELS[audit.verdict]}</b>"
     ]
     for kind, facts in (("held", audit.held), ("missing", audit.missing)):
         if facts:
+            label = FACTS["unworded" if kind == "missing" and audit.verdict == "supported" else kind]
             lines.append(
-                f'<small class="citekb-facts" data-facts="{kind}">{FACTS[kind]}{html_line("、".join(facts))}</small>'
+                f'<small class="citekb-facts" data-facts="{kind}">{label}{html_line("、".join(facts))}</small>'
             )
     return "".join(lines)
 
