@@ -183,9 +183,13 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
             if choice.name is None
             else Reason.of("bench_corpus_absent", corpus=choice.name, task=task, **counts)
         )
+        # A bench whose corpus is not in the output ran on another dataset (bench_case1104: its own
+        # query.jsonl, 001 a travel report): its task numbers are its own, not datasets/NNN's, whose
+        # questions and task files are other ones. Its tasks are named with the folder.
+        own = task if choice.name is not None else f"{folder.name}-{task}"
         writer.put(  # first: a report read half-imported is a problem (no text yet), not a report citing nothing
             f"reports/{folder.name}-{run}/report.yaml",
-            report_meta(task, corpus, missing, run=run, bench=folder.name, **extra),
+            report_meta(own, corpus, missing, run=run, bench=folder.name, **extra),
         )
         for path in paths:
             writer.put(f"reports/{folder.name}-{run}/{path.name}", path.read_bytes())
