@@ -32,9 +32,26 @@ _DATA_IMAGE = re.compile(r"data:image/(?:gif|png|jpeg|webp);", re.IGNORECASE)  #
 _REMOTE = re.compile(r"(?:https?:)?//", re.IGNORECASE)
 
 
+# markdown-it drops the rest of a block nested past its `maxNesting` (20 in its commonmark preset:
+# an ordinary list nested 10 deep), silently. Ours is higher, and a line opening more containers
+# than DEEPEST_PREFIX marks could is read flat (`shallow`), so that limit is never reached.
+MAX_NESTING = 300
+DEEPEST_PREFIX = 100
+_DEEP_LINE = re.compile(rf"^[ \t>*+\-.)0-9]{{{DEEPEST_PREFIX},}}", re.MULTILINE)
+_FLAT = str.maketrans(">*+-.)", "＞＊＋－．）")
+
+
+def shallow(text: str) -> str:
+    """`text` with the container marks (`>`, list markers) of each line whose leading run of them
+    and white space is DEEPEST_PREFIX long or longer replaced one for one by full-width lookalikes:
+    the line reads as text where it stands (every offset holds), and nothing nests deeper than
+    MAX_NESTING (a container takes at least one mark of its line's lead, and at most two levels)."""
+    return _DEEP_LINE.sub(lambda lead: lead.group(0).translate(_FLAT), text) if _DEEP_LINE.search(text) else text
+
+
 @functools.lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable(["table", "strikethrough"])
     md.normalizeLink = functools.partial(_cut_at_slot, normalize=md.normalizeLink)
     md.validateLink = _allowed_link
     return md
@@ -86,7 +103,7 @@ def code_ranges(text: str) -> list[tuple[int, int]]:
     """Where `text` holds code (character ranges, in order): fenced and indented blocks, inline spans."""
     starts = _line_starts(text)
     ranges: list[tuple[int, int]] = []
-    for token in parser().parse(text):
+    for token in parser().parse(shallow(text)):
         if token.map is None:
             continue
         start, end = (_offset(starts, line, text) for line in token.map)
@@ -221,7 +238,7 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
     key = _slot_key(text)
     slot = re.compile(f"\ue000{key}(\\d+)\ue001")
     slotted = replace_spans(text, [(start, end) for start, end, _ in citations], lambda n, *_: f"\ue000{key}{n}\ue001")
-    tokens = parser().parse(slotted)
+    tokens = parser().parse(shallow(slotted))
     headings: list[Heading] = []
     taken, done = Anchors(section), set()
     for index, token in enumerate(tokens):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import time
 
 import pytest
@@ -243,3 +244,22 @@ def best_time(text: str) -> float:
 def test_placing_citations_is_linear(make, n):
     small, large = best_time(make(n)), best_time(make(2 * n))
     assert small >= 0.05 and large / small <= 2.5, (small, large)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join("  " * i + f"- 第{i}层\n" for i in range(30)),  # an ordinary list nested 30 deep
+        "".join(">" * i + f" 第{i}层\n" for i in range(1, 60)),
+        "".join("> " * i + f"- 第{i}层\n" for i in range(200)),  # past DEEPEST_PREFIX: read flat
+        ">" * 5000 + " 第5000层\n",
+    ],
+    ids=["list 30", "quote 59", "mixed 200", "quote 5000"],
+)
+def test_nothing_nested_deep_is_lost(text):
+    """markdown-it dropped the rest of a block nested past 20 levels (a list nested 10 deep), with
+    its citations' context: every line's words, and what follows, are on the page."""
+    rendered = BeautifulSoup(render(text + '\n尾巴 [long_context: "T", chunk 1]。\n', [], "final"), "html.parser")
+    shown = rendered.get_text()
+    assert all(line in shown for line in re.findall(r"第\d+层", text))
+    assert "尾巴" in shown

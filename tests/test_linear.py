@@ -351,6 +351,8 @@ READERS = [
     (failed, Shape("no ", "word ", "generated")),
     (report_markdown, Shape("", "# h\n")),  # quadratic before: each heading alike numbered from 2 again
     (report_markdown, Shape("", f"## h {CITE}\n")),
+    (report_markdown, Shape("", ">", " x\n\n尾巴")),  # a deep line read flat (`shallow`)
+    (report_markdown, Shape("", "> - ", " x\n")),
     (simplified, Shape("", "開源模型")),  # every character folded, the text rebuilt
     (simplified, Shape("", "\ud800\udc00開")),  # lone surrogates in a row: rebuilt by str.translate
 ]
