@@ -73,6 +73,38 @@ class Change:
     was: CitationKey | None = None
 
 
+class RepairCandidates:
+    """The added citations that may repair a removed one, indexed: the first of `fixed` (in order)
+    not yet taken, of the same kind, citing the same title or written in one of the same sentences.
+    Each candidate list is read past its taken entries once: linear where a scan of `fixed` per
+    removed citation was quadratic (8,000 titles replaced: 20 s)."""
+
+    def __init__(self, fixed: list[CitationKey], after: dict[CitationKey, Counter]):
+        self.position = {key: n for n, key in enumerate(fixed)}
+        self.lists: dict[tuple, list[CitationKey]] = {}
+        for key in fixed:
+            self.lists.setdefault(("title", key[0], key[1]), []).append(key)
+            for sentence in after[key]:
+                self.lists.setdefault(("sentence", key[0], sentence), []).append(key)
+        self.heads: dict[tuple, int] = {}
+        self.taken: set[CitationKey] = set()
+
+    def _head(self, name: tuple) -> CitationKey | None:
+        entries, at = self.lists.get(name, []), self.heads.get(name, 0)
+        while at < len(entries) and entries[at] in self.taken:
+            at += 1
+        self.heads[name] = at
+        return entries[at] if at < len(entries) else None
+
+    def take(self, old: CitationKey, sentences: Counter) -> CitationKey | None:
+        names = [("title", old[0], old[1])] + [("sentence", old[0], sentence) for sentence in sentences]
+        found = [key for name in names if (key := self._head(name)) is not None]
+        new = min(found, key=self.position.__getitem__, default=None)
+        if new is not None:
+            self.taken.add(new)
+        return new
+
+
 def validation_changes(cited: CitedReport) -> list[Change]:
     """Added and removed as `citation_diff` says, except that a removed citation that did not
     resolve and an added one of the same kind that does, citing the same title or written in the
@@ -85,16 +117,9 @@ def validation_changes(cited: CitedReport) -> list[Change]:
     broken = [k for k in before if k not in after and k not in resolved_before]
     fixed = [k for k in after if k not in before and first_after[k].status == "resolved"]
     repairs: dict[CitationKey, CitationKey] = {}  # added → removed
+    candidates = RepairCandidates(fixed, after)
     for old in broken:
-        new = next(
-            (
-                k
-                for k in fixed
-                if k not in repairs and k[0] == old[0] and (k[1] == old[1] or set(after[k]) & set(before[old]))
-            ),
-            None,
-        )
-        if new is not None:
+        if (new := candidates.take(old, before[old])) is not None:
             repairs[new] = old
     repaired_old = set(repairs.values())
     changes = [

@@ -5,6 +5,7 @@ regular expressions it replaces read (compared on generated text)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from doubling import Shape, assert_linear
@@ -29,7 +30,7 @@ from build_tools.render.sources import chunk_html
 from build_tools.report_text import parse_comparison, parse_report_markdown
 from build_tools.simplified import simplified
 from build_tools.stats import failed
-from build_tools.validation import citation_diff
+from build_tools.validation import RepairCandidates, citation_diff, validation_changes
 
 LONG = "long_context"
 CITE = '[long_context: "T", chunk 1]'
@@ -439,3 +440,50 @@ def validation_moves(text: str) -> dict:
 
 def test_what_validation_moved_is_found_in_linear_time():
     assert_linear(validation_moves, Shape("", "x"), start=4000)
+
+
+def validation_repairs(text: str) -> list:
+    """len(text) // 40 invented titles in the original, each replaced by a real one in the final
+    text, each in its own sentence: every removed citation scanned every added one (quadratic)."""
+    count = len(text) // 40
+    original = "".join(f'第{i:06d}句 [long_context: "编造{i:06d}", chunk 0]。' for i in range(count))
+    final = "".join(f'第{i:06d}句 [long_context: "真实{i:06d}", chunk 0]。' for i in range(count))
+    cited = CitedReport(
+        Report("r", "r", "reports/r", final, original),
+        [Resolved(c, "resolved") for c in report_citations(final)],
+        [Resolved(c, "unknown_source") for c in report_citations(original)],
+    )
+    return validation_changes(cited)
+
+
+def test_what_validation_repaired_is_found_in_linear_time():
+    assert_linear(validation_repairs, Shape("", "x"), start=4000)
+
+
+def test_repairs_are_the_first_candidates_a_scan_of_the_added_citations_finds():
+    """`RepairCandidates.take` gives what the scan it replaced gave: the first added citation (in order),
+    not yet taken, of the same kind, with the same title or one of the same sentences."""
+    import random
+
+    rng = random.Random(27)
+    for _ in range(300):
+        keys = list({(rng.choice("ab"), rng.choice("wxyz"), rng.randint(0, 3)) for _ in range(rng.randint(0, 12))})
+        rng.shuffle(keys)
+        after = {k: Counter(rng.sample("STUVW", rng.randint(1, 3))) for k in keys}
+        olds = [((rng.choice("ab"), rng.choice("wxyz"), None), Counter(rng.sample("STUVW", 2))) for _ in range(8)]
+        taken: set = set()
+        scanned = []
+        for old, sentences in olds:
+            new = next(
+                (
+                    k
+                    for k in keys
+                    if k not in taken and k[0] == old[0] and (k[1] == old[1] or set(after[k]) & set(sentences))
+                ),
+                None,
+            )
+            if new is not None:
+                taken.add(new)
+            scanned.append(new)
+        candidates = RepairCandidates(keys, after)
+        assert [candidates.take(old, sentences) for old, sentences in olds] == scanned
