@@ -26,6 +26,7 @@ from build_tools.corpus_json import corpus_document, corpus_items
 from build_tools.knowledge_base import HINTS_AT_LEAST, HINTS_PER_CHARACTER, CitedReport, Sentences, report_citations
 from build_tools.metadata import split_front_matter
 from build_tools.models import FilePart, FileSource, Report, Resolved, Source
+from build_tools.render.changes import text_diff_html
 from build_tools.render.sources import chunk_html
 from build_tools.report_text import parse_comparison, parse_report_markdown
 from build_tools.simplified import simplified
@@ -288,6 +289,12 @@ def page_of(text: str) -> list:
     return [(cleaned(text, c.start, c.end, removals), chunk_html(text, c, (b, a), removals)) for b, c, a in pairs]
 
 
+def diffed(text: str) -> str:
+    """The validation's paragraph diff of a report against itself with its first and last lines
+    changed: the alike lines between are matched by difflib with each other (quadratic before)."""
+    return text_diff_html(f"甲\n{text}\n乙", f"丙\n{text}\n丁")
+
+
 def read_corpus_text(text: str) -> list:
     return [corpus_document(item, i, "c.json", line) for i, (line, item) in enumerate(corpus_items(text))]
 
@@ -352,6 +359,8 @@ READERS = [
     (failed, Shape("no ", "word ", "generated")),
     (report_markdown, Shape("", "# h\n")),  # quadratic before: each heading alike numbered from 2 again
     (report_markdown, Shape("", f"## h {CITE}\n")),
+    (diffed, Shape("", "- 同一行\n")),  # 8,000 alike lines took 4.6 s
+    (diffed, Shape("", "一\n二\n")),
     (report_markdown, Shape("", ">", " x\n\n尾巴")),  # a deep line read flat (`shallow`)
     (report_markdown, Shape("", "> - ", " x\n")),
     (simplified, Shape("", "開源模型")),  # every character folded, the text rebuilt

@@ -216,3 +216,15 @@ def test_beside_a_tick_the_facts_not_found_are_said_to_be_not_there_word_for_wor
 
     assert said(supported) == "原文未逐字出现（可能换了说法）：甲、乙"
     assert said(partial) == "原文中未找到：甲、乙"
+
+
+def test_a_diff_too_costly_to_align_shows_every_paragraph_removed_and_added():
+    """Past LINE_DIFF_PAIRS (2,000 alike lines between a changed first and last: 4 million pairs)
+    the paragraphs between the common head and tail are shown whole, none left out."""
+    middle = "\n".join(f"- 同一行 {n % 3}" for n in range(2000))
+    html = BeautifulSoup(
+        changes.text_diff_html(f"头\n甲\n{middle}\n乙\n尾", f"头\n丙\n{middle}\n丁\n尾"), "html.parser"
+    )
+    assert [d.get_text() for d in html.select(".citekb-diff-same")] == ["… 1 段未改动 …"] * 2  # 头, 尾
+    removed, added = [d.get_text() for d in html.select("del")], [i.get_text() for i in html.select("ins")]
+    assert removed == ["甲", *middle.split("\n"), "乙"] and added == ["丙", *middle.split("\n"), "丁"]
