@@ -100,10 +100,18 @@ class KnowledgeBase:
         return {slug: [c.id for c in chunks] for slug, chunks in self.chunks.items()}
 
 
+MAX_CITATIONS = 5000
+"""Citations of one report text linked and checked, at most; those after are shown as written and
+the report is named among the problems (`assemble`). A bound on what one report costs: a
+bracket of a few bytes can cite 50 chunks or pages, and each citation carries its preview (one
+report of 50 KB made 344,000 citations and 3 GB). The pipeline's reports cite at most 150 times."""
+
+
 def report_citations(text: str) -> list[Citation]:
-    """A report's citations, leaving out brackets inside code (shown literally, not citations)."""
+    """A report's citations, leaving out brackets inside code (shown literally, not citations), the
+    first MAX_CITATIONS."""
     code = code_ranges(text) if "`" in text or "    " in text or "~~~" in text else []
-    return [c for c in parse_citations(text) if not inside(code, c.start)]
+    return [c for c in parse_citations(text) if not inside(code, c.start)][:MAX_CITATIONS]
 
 
 class Sentences:
@@ -391,6 +399,9 @@ def assemble(loaded: Loaded, memo: Memo | None = None) -> KnowledgeBase:
             made = _cite(slug, report, scope_for(report, kb, chunk_counts, corpus_titles), citations, counts)
         seen.cited[slug] = made
         kb.cited[slug] = made.cited
+        if max(len(made.cited.final), len(made.cited.original)) >= MAX_CITATIONS:
+            cut = f"{MAX_CITATIONS} citations or more: those after the {MAX_CITATIONS}th are shown as written, not linked or checked"
+            kb.loaded.problems.append(Problem(report.path, cut))
         for key, at, link in made.backlinks:
             # once per sentence, linked to its first citation; a dict keeps first-seen order
             backlinks.setdefault(key, {}).setdefault(at, link)

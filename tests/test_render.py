@@ -12,7 +12,7 @@ from fixtures import report_over_two_sources
 from build_tools import render
 from build_tools.documents import search_docs
 from build_tools.ingest import Loaded, load_file
-from build_tools.knowledge_base import assemble
+from build_tools.knowledge_base import MAX_CITATIONS, assemble
 from build_tools.messages import CHANGES_TABLE, KIND_LABELS
 from build_tools.models import Audit, Corpus, Report, Source
 from build_tools.render import changes, citations, reports, sources
@@ -228,3 +228,13 @@ def test_a_diff_too_costly_to_align_shows_every_paragraph_removed_and_added():
     assert [d.get_text() for d in html.select(".citekb-diff-same")] == ["… 1 段未改动 …"] * 2  # 头, 尾
     removed, added = [d.get_text() for d in html.select("del")], [i.get_text() for i in html.select("ins")]
     assert removed == ["甲", *middle.split("\n"), "乙"] and added == ["丙", *middle.split("\n"), "丁"]
+
+
+def test_a_report_of_more_citations_than_any_is_cut_with_a_problem_naming_it():
+    """A few bytes can cite 50 chunks: a 50 KB report made 344,000 citations and 3 GB. Past
+    MAX_CITATIONS the rest are shown as written (not linked), and the report is named."""
+    kb = knowledge(f'论断 [long_context: "{A}", chunk 0-9]。' * (MAX_CITATIONS // 10 + 1), None)
+    assert len(kb.cited["r"].final) == MAX_CITATIONS
+    assert [(p.path, p.message.split(":")[0]) for p in kb.loaded.problems] == [
+        ("reports/r", f"{MAX_CITATIONS} citations or more")
+    ]
