@@ -132,6 +132,8 @@ def parsed(text: str) -> list[tuple]:
             [("document", None, None, "x.pdf", "page 3", False), ("image", None, None, "a.png", None, False)],
         ),
         ("【重要】正文【注意】", []),
+        ("见【a.pdf】(附件)", [("document", None, None, "a.pdf", None, False)]),  # no Markdown link: not ASCII
+        ("见[a.pdf](files/a.pdf)", []),  # a Markdown link
         # Items of several kinds in one bracket: each its own (all but the last were lost before).
         (
             "[文档: report.docx; 文档: slides.pptx, slide 1]",

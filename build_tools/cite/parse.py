@@ -406,11 +406,11 @@ def parse_citations(text: str) -> list[Citation]:
     """All citations of a report in order of appearance; full-width brackets (`［文档：x.pdf］`,
     `【long_context: "T", chunk 1】`) read as `[` and `]`, each citation's `raw` as written."""
     written, text = text, text.translate(_WIDE_BRACKETS)
-    found = _parse(text)
+    found = _parse(text, written)
     return found if text == written else [replace(c, raw=written[c.start : c.end]) for c in found]
 
 
-def _parse(text: str) -> list[Citation]:
+def _parse(text: str, written: str) -> list[Citation]:
     found: list[Citation] = []
     for match in _OPENING.finditer(text):
         if found and match.start() < found[-1].end:
@@ -437,8 +437,8 @@ def _parse(text: str) -> list[Citation]:
     def free(match: re.Match) -> bool:
         """Outside every bracket read so far, and not a Markdown link's text (`[https://…](https://…)`,
         `[a.pdf](files/a.pdf)`): a link is never a citation."""
-        if text.startswith("(", match.end()):
-            return False
+        if text.startswith("(", match.end()) and written[match.start()] + written[match.end() - 1] == "[]":
+            return False  # `【a.pdf】(…)` is no link: Markdown's brackets are ASCII
         before = bisect_left(starts, match.end()) - 1
         return before < 0 or ends[before] <= match.start()
 
