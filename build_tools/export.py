@@ -785,13 +785,16 @@ def same_dates(package: bytes) -> bytes:
 # ---------------------------------------------------------------- the citation table
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A formula's first character (OWASP: = + - @, tab, CR), also behind what a spreadsheet may drop
+# unseen before it: NUL and other control characters, a byte-order mark, zero-width marks (a space
+# it keeps: " =1" is text).
+_FORMULA = re.compile(r"[\t\r]|[\x00-\x1f\x7f\ufeff\u200b-\u200f\u2060]*[=+\-@]")
 
 
 def csv_cell(value: object) -> str:
     """A cell as text; one that a spreadsheet would read as a formula starts with `'` (OWASP)."""
     text = "" if value is None else "; ".join(value) if isinstance(value, tuple) else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if _FORMULA.match(text) else text
 
 
 def csv_bytes(rows: list[Row]) -> bytes:

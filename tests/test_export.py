@@ -277,7 +277,7 @@ def test_no_csv_cell_starts_a_formula():
     table = list(csv.DictReader(io.StringIO(exported(sample(report), "csv").decode("utf-8-sig"))))
     assert [r["claim"] for r in table[:2]] == ["'" + formula, "'+1+1"]
     assert table[2]["title"] == "'@SUM(1).pdf" and table[2]["raw"] == "[文档: @SUM(1).pdf]"
-    assert [csv_cell(v) for v in ("-2", "\t=1", "\r=1", "a=1", " =1", None, ("x", "y"))] == [
+    assert [csv_cell(v) for v in ("-2", "\t=1", "\r=1", "a=1", " =1", None, ("x", "y"), "\x00=1", "\ufeff@A1")] == [
         "'-2",
         "'\t=1",
         "'\r=1",
@@ -285,6 +285,8 @@ def test_no_csv_cell_starts_a_formula():
         " =1",
         "",
         "x; y",
+        "'\x00=1",  # behind what a spreadsheet may drop unseen
+        "'\ufeff@A1",
     ]
     assert json.loads(exported(sample(report), "json"))[0]["claim"] == formula  # JSON keeps data as is
 
