@@ -23,7 +23,7 @@ from .cite.resolve import normalize_title
 from .corpus_json import read_corpus
 from .lock import remove_leftovers, write_atomic
 from .messages import Reason
-from .reading import inside
+from .reading import MAX_TEXT, inside
 
 _TASK = re.compile(r"^\d{3,}$")
 _BENCH_REPORT = re.compile(r"^(?P<task>\d{3,})(?:_(?P<time>[\d_-]+?))?(?P<comparison>_comparison)?\.(md|txt)$")
@@ -50,6 +50,7 @@ class Imported:
 SKIP_UNKNOWN = "not a pipeline file this importer knows"
 SKIP_TRANSCRIPT = "the agent's turn-by-turn transcript, not a report"
 SKIP_OUTSIDE = "a link to outside the app folder, not followed"
+SKIP_LARGE = f"larger than {MAX_TEXT >> 20} MiB, the most a knowledge-base file is read"
 
 
 class Writer:
@@ -68,6 +69,14 @@ class Writer:
             return False
         self.result.skip(path, SKIP_OUTSIDE)
         return True
+
+    def copy(self, relative: str, path: Path) -> None:
+        """A file of the app folder put at `relative`, read only when no larger than MAX_TEXT (what
+        the knowledge base reads of a file; a sparse file can claim terabytes): else skipped, named."""
+        if path.stat().st_size > MAX_TEXT:
+            self.result.skip(path, SKIP_LARGE)
+            return
+        self.put(relative, path.read_bytes())
 
     def put(self, relative: str, data: bytes) -> None:
         target = (self.root / relative).resolve()
@@ -98,7 +107,7 @@ def import_datasets(app: Path, writer: Writer, tasks: set[str] | None) -> None:
                 writer.result.skip(path, SKIP_UNKNOWN)
                 continue
             folder = "corpora" if path.suffix == ".json" and path.name.startswith("long_context") else "files"
-            writer.put(f"{folder}/{task_dir.name}/{path.name}", path.read_bytes())
+            writer.copy(f"{folder}/{task_dir.name}/{path.name}", path)
 
 
 def report_meta(task: str, corpus: str | None, missing: Reason | None = None, **extra: object) -> bytes:
@@ -162,6 +171,9 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
         if not path.is_file() or not match:
             writer.result.skip(path, SKIP_TRANSCRIPT if _TRANSCRIPT.match(path.name) else SKIP_UNKNOWN)
             continue
+        if path.stat().st_size > MAX_TEXT:  # read whole below to choose the corpus
+            writer.result.skip(path, SKIP_LARGE)
+            continue
         if not tasks or match.group("task") in tasks:
             runs.setdefault((match.group("task"), match.group("time")), []).append(path)
     cache: dict[str, dict[str, set[str]]] = {}
@@ -192,7 +204,7 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
             report_meta(own, corpus, missing, run=run, bench=folder.name, **extra),
         )
         for path in paths:
-            writer.put(f"reports/{folder.name}-{run}/{path.name}", path.read_bytes())
+            writer.copy(f"reports/{folder.name}-{run}/{path.name}", path)
 
 
 def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
@@ -226,7 +238,7 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
                 ),
             )
             for path in files:
-                writer.put(f"reports/{slug}/{path.name}", path.read_bytes())
+                writer.copy(f"reports/{slug}/{path.name}", path)
 
 
 def import_app(

@@ -20,12 +20,12 @@ from helpers import REPO, build_site, kb, write_page
 from build_tools.check import check_site
 from build_tools.cite.parse import parse_citations
 from build_tools.cite.resolve import Scope, resolve
-from build_tools.importer import SKIP_OUTSIDE, import_app
+from build_tools.importer import SKIP_LARGE, SKIP_OUTSIDE, import_app
 from build_tools.ingest import load
 from build_tools.knowledge_base import build
 from build_tools.lock import LOCK_NAME, write_atomic
 from build_tools.models import Source
-from build_tools.reading import read_text
+from build_tools.reading import MAX_TEXT, read_text
 
 SECRET = "SECRET-OUTSIDE-THE-KNOWLEDGE-BASE"
 ALIKE = ("Report 1", "report-1", "report_1")
@@ -358,3 +358,19 @@ def test_a_recorded_reason_for_a_missing_corpus_is_read_never_trusted(tmp_path, 
     assert not built.problems
     [item] = built.cited["r"].final
     assert item.status == "unknown_source" and item.reason.chinese() == reason
+
+
+def test_import_reads_no_file_larger_than_a_knowledge_base_file_and_names_it(tmp_path):
+    """`kb import` read every file whole: a sparse file claiming 1 GiB took 1.1 GB. Past MAX_TEXT
+    (what the knowledge base reads of a file) a file is skipped and named."""
+    app = make_sample_app_folder(tmp_path / "app")
+    big = app / "datasets" / "101" / "video.mp4"
+    with open(big, "wb") as sparse:
+        sparse.truncate(MAX_TEXT + 1)  # no bytes written: a sparse file
+    report = app / "results" / "bench_case9999" / "101_big.md"
+    with open(report, "wb") as sparse:
+        sparse.truncate(MAX_TEXT + 1)
+    result = import_app(app, tmp_path / "kb")
+    assert sorted(result.skipped[SKIP_LARGE]) == sorted([str(big), str(report)])
+    assert not (tmp_path / "kb" / "files" / "101" / "video.mp4").exists()
+    assert result.written  # the rest is imported
