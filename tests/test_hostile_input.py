@@ -367,7 +367,7 @@ def test_import_reads_no_file_larger_than_a_knowledge_base_file_and_names_it(tmp
     big = app / "datasets" / "101" / "video.mp4"
     with open(big, "wb") as sparse:
         sparse.truncate(MAX_TEXT + 1)  # no bytes written: a sparse file
-    report = app / "results" / "bench_case9999" / "101_big.md"
+    report = app / "results" / "bench_case9999" / "101_2025-01-01_00-00-00.md"
     with open(report, "wb") as sparse:
         sparse.truncate(MAX_TEXT + 1)
     result = import_app(app, tmp_path / "kb")
