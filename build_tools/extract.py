@@ -46,6 +46,7 @@ import resource
 import selectors
 import signal
 import stat
+import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -473,6 +474,9 @@ def _child(work: Callable[[], list[FilePart]], limits: Limits, out: int) -> NoRe
     Never returns."""
     try:
         os.setpgid(0, 0)
+        # An error Python can only print (a MemoryError in a finalizer, under the cap) would reach the
+        # build's log as a traceback without the file's name: the answer says why it failed.
+        sys.unraisablehook = lambda _: None
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.alarm(math.ceil(limits.seconds) + 5)
         uncapped = _cap_memory(limits.memory)

@@ -516,6 +516,23 @@ def test_a_memory_error_a_library_wraps_still_names_the_limit(fake):
     assert refused(fake(wrapping), Limits(memory=200_000_000))[0] == "needs more than 200 MB of memory"
 
 
+def test_an_error_python_can_only_print_stays_out_of_the_log(fake, capfd):
+    """A finalizer's MemoryError under the cap (bs4, a 400,000-paragraph docx) was printed to the
+    build's log as "Exception ignored in … Traceback", naming no file; the file's problem says why."""
+
+    class Dropped:
+        def __del__(self):
+            raise MemoryError
+
+    def leaky(path: Path) -> list[FilePart]:
+        Dropped()  # finalized at once: its error can only be printed
+        return [FilePart("text", 1, "正文")]
+
+    assert extract_parts(fake(leaky))[0].text == "正文"
+    printed = capfd.readouterr().err
+    assert "Traceback" not in printed and "Exception ignored" not in printed
+
+
 def test_extraction_works_from_a_thread_as_mkdocs_serve_builds(tmp_path):
     pdf_file = tmp_path / "three.pdf"
     pdf_file.write_bytes(paged_pdf(3))
