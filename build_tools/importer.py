@@ -23,7 +23,7 @@ from .cite.resolve import normalize_title
 from .corpus_json import read_corpus
 from .lock import remove_leftovers, write_atomic
 from .messages import Reason
-from .reading import MAX_TEXT, inside
+from .reading import MAX_TEXT, inside, short_hash
 
 _TASK = re.compile(r"^\d{3,}$")
 _BENCH_REPORT = re.compile(r"^(?P<task>\d{3,})(?:_(?P<time>[\d_-]+?))?(?P<comparison>_comparison)?\.(md|txt)$")
@@ -62,6 +62,7 @@ class Writer:
         self.result = result
         self.progress = progress
         self.app = app.resolve()
+        self.claimed: dict[str, Path] = {}  # report folder → the run it holds
 
     def outside(self, path: Path) -> bool:
         """Whether `path` is a link that leaves the app folder (then skipped, with the reason)."""
@@ -69,6 +70,15 @@ class Writer:
             return False
         self.result.skip(path, SKIP_OUTSIDE)
         return True
+
+    def report_folder(self, slug: str, run: Path) -> str:
+        """`reports/<slug>/` for one run; a folder name another run of this import took (model
+        `m-001_a` with run `001_b`, and model `m` with run `001_a-001_b`) gets a hash of the run's
+        path: two runs are never merged into one report (the same name on each import)."""
+        if self.claimed.setdefault(slug, run) != run:
+            slug = f"{slug}-{short_hash(str(run.relative_to(self.app)), 6)}"
+            self.claimed[slug] = run
+        return f"reports/{slug}"
 
     def copy(self, relative: str, path: Path) -> None:
         """A file of the app folder put at `relative`, read only when no larger than MAX_TEXT (what
@@ -226,9 +236,9 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
             ]
             if not files:
                 continue
-            slug = f"{folder.name}-{model.name}-{run.name}"
+            target = writer.report_folder(f"{folder.name}-{model.name}-{run.name}", run)
             writer.put(  # first, as in import_bench
-                f"reports/{slug}/report.yaml",
+                f"{target}/report.yaml",
                 report_meta(
                     match.group("task"),
                     f"long_context_sampled_{context}",
@@ -238,7 +248,7 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
                 ),
             )
             for path in files:
-                writer.copy(f"reports/{slug}/{path.name}", path)
+                writer.copy(f"{target}/{path.name}", path)
 
 
 def import_app(

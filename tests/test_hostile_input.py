@@ -374,3 +374,22 @@ def test_import_reads_no_file_larger_than_a_knowledge_base_file_and_names_it(tmp
     assert sorted(result.skipped[SKIP_LARGE]) == sorted([str(big), str(report)])
     assert not (tmp_path / "kb" / "files" / "101" / "video.mp4").exists()
     assert result.written  # the rest is imported
+
+
+def test_import_never_merges_two_runs_whose_folder_names_join_alike(tmp_path):
+    """Model `m-001_a` with run `001_b`, and model `m` with run `001_a-001_b`, both made
+    `reports/results_32k-m-001_a-001_b/`: one folder with the final report of one run and the
+    initial of the other, compared by the validation diff, and no problem said."""
+    app = make_sample_app_folder(tmp_path / "app")
+    runs = {("m-001_a", "001_b"): "第一个运行", ("m", "001_a-001_b"): "第二个运行"}
+    for (model, run), text in runs.items():
+        folder = app / "results" / "results_32k" / model / run
+        folder.mkdir(parents=True)
+        (folder / ("final_report.md" if model == "m" else "initial_report.md")).write_text(
+            f"# {text}\n", encoding="utf-8"
+        )
+    root = tmp_path / "kb"
+    import_app(app, root)
+    again = import_app(app, root)  # the same folders each time
+    folders = sorted(p.parent.name for p in root.glob("reports/results_32k-m-001_a-001_b*/*_report.md"))
+    assert len(folders) == 2 and len(set(folders)) == 2 and not again.written
