@@ -433,22 +433,22 @@ def test_resolving_is_linear_in_the_report_and_the_corpus_together(resolving):
     assert_linear(resolving, Shape("", "x"), start=6000)
 
 
+def validated(original: str, final: str, before: str) -> CitedReport:
+    """A report's two texts, the final's citations resolved, the original's of status `before`."""
+    return CitedReport(
+        Report("r", "r", "reports/r", final, original),
+        [Resolved(c, "resolved") for c in report_citations(final)],
+        [Resolved(c, before) for c in report_citations(original)],
+    )
+
+
 def validation_moves(text: str) -> dict:
     """len(text) // 40 sentences in each version citing one chunk, each reworded a little: every
     sentence of the final text was compared with every sentence of the original (quadratic)."""
     count = len(text) // 40
     original = "".join(f"第{i:06d}号模型的参数规模很大 {CITE}。" for i in range(count))
     final = "".join(f"第{i:06d}号模型参数规模很大 {CITE}。" for i in range(count))
-    cited = CitedReport(
-        Report("r", "r", "reports/r", final, original),
-        [Resolved(c, "resolved") for c in report_citations(final)],
-        [Resolved(c, "resolved") for c in report_citations(original)],
-    )
-    return citation_diff(cited)
-
-
-def test_what_validation_moved_is_found_in_linear_time():
-    assert_linear(validation_moves, Shape("", "x"), start=4000)
+    return citation_diff(validated(original, final, "resolved"))
 
 
 def validation_repairs(text: str) -> list:
@@ -457,16 +457,12 @@ def validation_repairs(text: str) -> list:
     count = len(text) // 40
     original = "".join(f'第{i:06d}句 [long_context: "编造{i:06d}", chunk 0]。' for i in range(count))
     final = "".join(f'第{i:06d}句 [long_context: "真实{i:06d}", chunk 0]。' for i in range(count))
-    cited = CitedReport(
-        Report("r", "r", "reports/r", final, original),
-        [Resolved(c, "resolved") for c in report_citations(final)],
-        [Resolved(c, "unknown_source") for c in report_citations(original)],
-    )
-    return validation_changes(cited)
+    return validation_changes(validated(original, final, "unknown_source"))
 
 
-def test_what_validation_repaired_is_found_in_linear_time():
-    assert_linear(validation_repairs, Shape("", "x"), start=4000)
+@pytest.mark.parametrize("reader", [validation_moves, validation_repairs], ids=lambda reader: reader.__name__)
+def test_what_validation_moved_and_repaired_is_found_in_linear_time(reader):
+    assert_linear(reader, Shape("", "x"), start=4000)
 
 
 def test_repairs_are_the_first_candidates_a_scan_of_the_added_citations_finds():
