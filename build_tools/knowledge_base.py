@@ -104,7 +104,7 @@ MAX_CITATIONS = 5000
 """Citations of one report text linked and checked, at most; those after are shown as written and
 the report is named among the problems (`assemble`). A bound on what one report costs: a
 bracket of a few bytes can cite 50 chunks or pages, and each citation carries its preview (one
-report of 50 KB made 344,000 citations and 3 GB). The pipeline's reports cite at most 150 times."""
+report of 50 KB made 344,000 citations and 3 GB). The pipeline's reports here cite at most 58 times."""
 
 
 def report_citations(text: str) -> list[Citation]:
