@@ -160,7 +160,7 @@ def audit_citation(
     rival, rival_key, rival_window = best_rival(
         facts, [(key, chunks(*key)) for key in compared], local, numbers_missing, settings
     )
-    if rival_key and _scored(facts, chunks(*rival_key))[0] < settings.supported_from:
+    if rival_key and rival * facts.factor(chunks(*rival_key).found(facts)) < settings.supported_from:
         rival_key = rival_window = None  # it scores higher, but does not state the claim either: no suggestion
     relative = local / max(local, rival, settings.full_score) if local > 0 else 0.0
     better_terms: tuple[str, ...] = ()

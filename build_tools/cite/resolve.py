@@ -21,7 +21,7 @@ from ..messages import Reason
 from ..models import Citation, FilePart, FileSource, Resolved, Source
 from ..paths import chunk_path, part_anchor, source_path
 from ..simplified import simplified
-from .parse import Locator, parse_locator
+from .parse import KINDS, Locator, parse_locator
 
 T = TypeVar("T")
 
@@ -292,7 +292,10 @@ def _chunk_of(citation: Citation, source: Source, scope: Scope) -> Resolved:
     return Resolved(citation, "resolved", chunk_path(source.slug, citation.chunk), source_slug=source.slug)
 
 
-_FILE_PREFIX = re.compile(r"^\s*(?:文档|文件|doc|document|图片|image)\s*[:：]\s*", re.IGNORECASE)
+_FILE_PREFIX = re.compile(  # a file citation's prefix (parse.KINDS: 文档, Doc, 图片, …)
+    rf"^\s*(?:{'|'.join(re.escape(p) for p, kind in KINDS.items() if kind in ('document', 'image', 'video'))})\s*[:：]\s*",
+    re.IGNORECASE,
+)
 
 
 def _file_named(title: str, scope: Scope) -> FileSource | None:
