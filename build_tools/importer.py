@@ -80,13 +80,18 @@ class Writer:
             self.claimed[slug] = run
         return f"reports/{slug}"
 
+    def too_large(self, path: Path) -> bool:
+        """Whether a file of the app folder is larger than MAX_TEXT (what the knowledge base reads of
+        a file; a sparse file can claim terabytes): then it is skipped, named, and never read."""
+        if path.stat().st_size <= MAX_TEXT:
+            return False
+        self.result.skip(path, SKIP_LARGE)
+        return True
+
     def copy(self, relative: str, path: Path) -> None:
-        """A file of the app folder put at `relative`, read only when no larger than MAX_TEXT (what
-        the knowledge base reads of a file; a sparse file can claim terabytes): else skipped, named."""
-        if path.stat().st_size > MAX_TEXT:
-            self.result.skip(path, SKIP_LARGE)
-            return
-        self.put(relative, path.read_bytes())
+        """A file of the app folder put at `relative`, unless `too_large`."""
+        if not self.too_large(path):
+            self.put(relative, path.read_bytes())
 
     def put(self, relative: str, data: bytes) -> None:
         target = (self.root / relative).resolve()
@@ -181,8 +186,7 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
         if not path.is_file() or not match:
             writer.result.skip(path, SKIP_TRANSCRIPT if _TRANSCRIPT.match(path.name) else SKIP_UNKNOWN)
             continue
-        if path.stat().st_size > MAX_TEXT:  # read whole below to choose the corpus
-            writer.result.skip(path, SKIP_LARGE)
+        if writer.too_large(path):  # read whole below to choose the corpus
             continue
         if not tasks or match.group("task") in tasks:
             runs.setdefault((match.group("task"), match.group("time")), []).append(path)
