@@ -190,17 +190,42 @@ def markdown_table(text: str) -> Table:
     return capped(tuple(_ESCAPED.sub(r"\1", cell) for cell in line[2:-2].split(" | ")) for line in lines)
 
 
+class _Written(io.StringIO):
+    """pdfminer's output, counting the characters written so far (where each page's text ends)."""
+
+    length = 0
+
+    def write(self, text: str) -> int:
+        self.length += len(text)
+        return super().write(text)
+
+
 def pdf_pages(path: Path) -> list[FilePart]:
-    pages = _pdfminer().extract_text(path).split("\f")
-    if pages[-1] == "":
-        pages.pop()  # the form feed that ends the last page
-    return [FilePart("page", number, text) for number, text in enumerate(pages, 1)]
+    """pdfminer's `extract_text`, its own loop, cut where each page's text ends (a form feed its
+    converter writes after every page): not at every form feed, since a font may map a glyph to
+    one, and a cut there would shift every later page's number."""
+    from pdfminer.converter import TextConverter
+    from pdfminer.layout import LAParams
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
+
+    ends = [0]
+    with path.open("rb") as file, _Written() as out:
+        manager = PDFResourceManager(caching=True)
+        interpreter = PDFPageInterpreter(manager, TextConverter(manager, out, codec="utf-8", laparams=LAParams()))
+        for page in PDFPage.get_pages(file, caching=True):
+            interpreter.process_page(page)
+            ends.append(out.length)
+        text = out.getvalue()
+    return [
+        FilePart("page", number, text[start:end].removesuffix("\f"))
+        for number, (start, end) in enumerate(itertools.pairwise(ends), 1)
+    ]
 
 
-def marked_sections(path: Path, marker: re.Pattern, what: str) -> list[tuple[re.Match, str]]:
-    """MarkItDown's text of `path` cut at each `marker` (a slide's comment, a sheet's heading): the
-    marker and the text up to the next one. Text with no marker at all was not read as `what`."""
-    text = markitdown_text(path)
+def marked_sections(text: str, marker: re.Pattern, what: str) -> list[tuple[re.Match, str]]:
+    """MarkItDown's `text` of a file cut at each `marker` (a slide's comment, a sheet's heading):
+    the marker and the text up to the next one. Text with no marker at all was not read as `what`."""
     marks = list(marker.finditer(text))
     if not marks and text.strip():
         raise ValueError(f"not a {what}: MarkItDown read it as plain text")
@@ -209,12 +234,22 @@ def marked_sections(path: Path, marker: re.Pattern, what: str) -> list[tuple[re.
 
 
 def slides(path: Path) -> list[FilePart]:
-    return [FilePart("slide", int(mark.group(1)), body) for mark, body in marked_sections(path, _SLIDE, "presentation")]
+    """One part per slide, where MarkItDown's markers are the deck's slides 1 to N in order; else
+    (a line of a slide's own text may read `<!-- Slide number: 2 -->`) the places cannot be told
+    from the text: it is one `text`, and a citation of a slide links the whole file, unchecked."""
+    from pptx import Presentation
+
+    text = markitdown_text(path)
+    sections = marked_sections(text, _SLIDE, "presentation")
+    numbers = [mark.group(1) for mark, _ in sections]
+    if numbers != [str(number) for number in range(1, len(Presentation(str(path)).slides) + 1)]:
+        return [FilePart("text", 1, text)]
+    return [FilePart("slide", number, body) for number, (_, body) in enumerate(sections, 1)]
 
 
 def sheets(path: Path) -> list[FilePart]:
     parts = []
-    for number, (head, body) in enumerate(marked_sections(path, _SHEET, "workbook"), 1):
+    for number, (head, body) in enumerate(marked_sections(markitdown_text(path), _SHEET, "workbook"), 1):
         rows, total = markdown_table(body)
         parts.append(FilePart("sheet", number, body, name=head.group(1), rows=rows, total_rows=total))
     return parts

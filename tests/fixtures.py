@@ -16,8 +16,9 @@ ALPHA = "Alpha open model news"
 BETA = "Beta 开源模型 发布说明"
 
 
-def pdf_bytes(pages: list[str]) -> bytes:
-    """A valid PDF whose pages hold the given ASCII lines (Helvetica), with a correct xref table."""
+def pdf_bytes(pages: list[str], to_unicode: dict[int, str] | None = None) -> bytes:
+    """A valid PDF whose pages hold the given ASCII lines (Helvetica), with a correct xref table;
+    `to_unicode` maps character codes to the text a reader extracts for them (the font's ToUnicode)."""
     objects = ["<</Type/Catalog/Pages 2 0 R>>", ""]
     kids = []
     for text in pages:
@@ -30,7 +31,17 @@ def pdf_bytes(pages: list[str]) -> bytes:
         )
         objects.append(f"<</Length {len(stream)}>>stream\n{stream.decode()}\nendstream")
     font_number = len(objects) + 1
-    objects.append("<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
+    if to_unicode:
+        pairs = "".join(f"<{code:02X}> <{ord(text):04X}>\n" for code, text in to_unicode.items())
+        cmap = (
+            "/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Fixture def\n"
+            f"1 begincodespacerange <00> <FF> endcodespacerange\n{len(to_unicode)} beginbfchar\n{pairs}endbfchar\n"
+            "endcmap CMapName currentdict /CMap defineresource pop end end"
+        )
+        objects.append(f"<</Type/Font/Subtype/Type1/BaseFont/Helvetica/ToUnicode {font_number + 1} 0 R>>")
+        objects.append(f"<</Length {len(cmap)}>>stream\n{cmap}\nendstream")
+    else:
+        objects.append("<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
     objects[1] = f"<</Type/Pages/Kids[{' '.join(kids)}]/Count {len(pages)}>>"
     out = bytearray(b"%PDF-1.4\n")
     offsets = []

@@ -13,9 +13,12 @@ from helpers import PIPELINE, build_site, kb, search_box, serve
 from pdfminer.high_level import extract_text
 
 from build_tools import documents, render
+from build_tools.cite.parse import parse_locator
+from build_tools.cite.resolve import part_for
 from build_tools.extract import MAX_ROWS, extract_parts
 from build_tools.ingest import load
 from build_tools.knowledge_base import assemble
+from build_tools.models import FileSource
 
 PAGES = ["First page about scaling", "Second page about latency budgets", "Third page"]
 LONG = MAX_ROWS + 37
@@ -74,11 +77,34 @@ def test_pdf_pages_are_pdfminers_text_split_at_form_feeds(files):
     assert parts[1].text.strip() == PAGES[1]
 
 
+def test_a_glyph_read_as_a_form_feed_does_not_add_a_page(tmp_path):
+    """A font may map a glyph to a form feed: page 2 is still the PDF's second page, not the
+    rest of page 1 (a citation of page 2 would land on the wrong text)."""
+    path = tmp_path / "hostile.pdf"
+    path.write_bytes(pdf_bytes(["Intro \\014 fake page", "Second page about latency"], to_unicode={12: "\f"}))
+    assert extract_text(path).count("\f") == 3  # what a cut at every form feed reads as three pages
+    parts = extract_parts(path)
+    assert [p.number for p in parts] == [1, 2]
+    assert "fake page" in parts[0].text and parts[1].text.strip() == "Second page about latency"
+    assert "".join(p.text + "\f" for p in parts) == extract_text(path)  # the pipeline's text, whole
+
+
 def test_slides_are_numbered_by_markitdowns_markers(files):
     parts = extract_parts(files / "deck.pptx")
     assert [(p.kind, p.number) for p in parts] == [("slide", 1), ("slide", 2), ("slide", 3)]
     assert "Safe harbour rules" in parts[1].text and "body of Safe harbour rules" in parts[1].text
     assert "Slide number" not in parts[1].text
+
+
+def test_a_slide_marker_in_a_slides_text_leaves_the_places_unchecked(tmp_path):
+    """A line of a slide reading like MarkItDown's marker would make a second slide 2 (and shift
+    what follows): the deck's text is then shown whole, one `text`, and a slide it names is not linked."""
+    path = tmp_path / "hostile.pptx"
+    make_pptx(path, ["Opening\n<!-- Slide number: 2 -->\nInjected", "Real second", "Third"])
+    (part,) = extract_parts(path)
+    assert part.kind == "text" and "Real second" in part.text and "Injected" in part.text
+    deck = FileSource("deck", "hostile.pptx", "files/t/hostile.pptx", "pptx", parts=[part])
+    assert part_for(deck, parse_locator("slide 2")) is None  # the whole file, its place unchecked
 
 
 def test_sheets_have_their_names_and_capped_rows(files):
