@@ -27,7 +27,7 @@ from .index import SITE_FOLDER
 from .ingest import Loaded, add_corpora, load_file
 from .knowledge_base import KnowledgeBase, TaskSummary, assemble, build, task_summaries
 from .lock import LOCK_NAME, WAIT, FolderBusy, find_drift, folder_lock, read_lock, write_atomic, write_lock
-from .models import VERDICTS, Audit, Corpus, Report, Resolved
+from .models import VERDICTS, Audit, Corpus, Problem, Report, Resolved
 from .paths import chunk_path, part_anchor
 from .reading import read_text
 from .report_text import merge_report_file
@@ -40,6 +40,11 @@ ROOT = Path("/")
 def fail(message: str) -> int:
     print(f"kb: {message}", file=sys.stderr)
     return 1
+
+
+def absolute(problem: Problem) -> str:
+    """A problem in a file the command was given (read with ROOT as its root), named by its full path."""
+    return str(replace(problem, path=str(ROOT / problem.path)))
 
 
 def say(line: str) -> None:
@@ -102,7 +107,7 @@ def report_kb(args: argparse.Namespace) -> KnowledgeBase | int:
     report_path = Path(args.report).resolve()
     text, problem = read_text(report_path, ROOT)
     if problem:
-        return fail(str(problem))
+        return fail(absolute(problem))
     parts: dict[str, str] = {}
     merge_report_file(parts, report_path.name, text)
     loaded = Loaded(ROOT)
@@ -121,7 +126,7 @@ def report_kb(args: argparse.Namespace) -> KnowledgeBase | int:
         corpus_path = Path(args.corpus).resolve()
         entries, problems = read_corpus(corpus_path, ROOT)
         if not entries and problems:
-            return fail(str(problems[0]))
+            return fail(absolute(problems[0]))
         corpus_key = str(corpus_path.relative_to(ROOT))
         add_corpora(loaded, [(Corpus(corpus_key, None, [e.slug if e else "" for e in entries]), entries, corpus_path)])
     loaded.reports["report"] = Report(

@@ -333,3 +333,18 @@ def test_a_text_file_is_read_to_its_bound(tmp_path):
         (path, "larger than 256 MiB: not read")
         for path in ("corpora/t/c.json", "pages/p.txt", "reports/r/final_report.md")
     ]
+
+
+def test_the_cli_names_a_bad_file_it_was_given_by_its_full_path(tmp_path, capsys):
+    """`kb cites`/`kb audit` read the report and corpus they are given with `/` as the root: the
+    problem names the file as the user can find it, not with its leading `/` cut."""
+    from build_tools import cli
+
+    report, corpus = tmp_path / "report.md", tmp_path / "corpus.json"
+    report.write_bytes(b"x\xff y\n")
+    corpus.write_text("[", encoding="utf-8")
+    assert cli.main(["cites", str(report)]) == 1
+    assert capsys.readouterr().err.startswith(f"kb: {report}:1: ")
+    report.write_text("ok\n", encoding="utf-8")
+    assert cli.main(["audit", str(report), "--corpus", str(corpus)]) == 1
+    assert capsys.readouterr().err.startswith(f"kb: {corpus}:")
