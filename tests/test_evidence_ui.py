@@ -694,8 +694,17 @@ def test_on_a_phone_the_buttons_are_at_hand_and_a_tap_goes_to_the_next(served, b
         assert not phone.locator(".citekb-popover").is_visible()  # a tap moves on; the preview waits for its own tap
         phone.locator('nav.citekb-check button[data-step="-1"]').tap()
         assert phone.evaluate(FOCUSED) == EXPECTED[0]
+        assert phone.evaluate(LAST_LINE_CLEAR)  # at the page's end the buttons cover no text
     finally:
         context.close()
+
+
+LAST_LINE_CLEAR = """() => {
+  window.scrollTo(0, document.documentElement.scrollHeight)
+  const blocks = [...document.querySelectorAll(".md-content__inner > :not(nav)")].filter(b => b.innerText.trim())
+  const last = blocks[blocks.length - 1].getBoundingClientRect()
+  return last.bottom <= document.querySelector("nav.citekb-check").getBoundingClientRect().top
+}"""
 
 
 @pytest.mark.browser
