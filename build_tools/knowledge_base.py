@@ -6,6 +6,7 @@ Run once per build (not per page), so no page render ever scans the whole corpus
 from __future__ import annotations
 
 import bisect
+import html
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -208,8 +209,9 @@ class Sentences:
 
 
 def _plain(text: str) -> str:
-    """Report text without citations, Markdown markup or the punctuation at its edges."""
-    text = _CITATION_LIKE.sub("", _MARKUP.sub(lambda m: m.group(1) or "", text))
+    """Report text without citations, Markdown markup or the punctuation at its edges, its character
+    references read as the page shows them (`&amp;` is `&`, not a name `amp` to look for)."""
+    text = html.unescape(_CITATION_LIKE.sub("", _MARKUP.sub(lambda m: m.group(1) or "", text)))
     return " ".join(text.split()).strip(_CLAUSE_EDGES)
 
 

@@ -164,6 +164,10 @@ def test_unresolved_citations_are_listed_without_an_audit(tmp_path, capsys):
             '他说 **重要** 的 [链接](http://x) 是这样的[long_context: "T", chunk 6]，另一件事则完全不同[long_context: "T", chunk 7]。',
             ["他说 重要 的 链接 是这样的", "另一件事则完全不同"],
         ),
+        (
+            'R&amp;D 投入达 5&nbsp;亿，AT&T 与 x &lt; y 亦然[long_context: "T", chunk 1]。',
+            ["R&D 投入达 5 亿，AT&T 与 x < y 亦然"],
+        ),  # entities read as the page shows them: no `amp`, `nbsp` or `lt` among the claim's names
     ],
 )
 def test_claims(text, claims):
