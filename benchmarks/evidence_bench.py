@@ -42,6 +42,7 @@ import random
 import re
 import shutil
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -59,6 +60,8 @@ SEED = 27
 SCALE = ("states", "partial", "topic", "unrelated")
 NOT_STATED = ("topic", "unrelated")  # what a verdict should call `unsupported`
 JUDGED_FILE = Path(__file__).with_name("evidence_judged.json")
+HELDOUT_REPORTS = Path(__file__).with_name("heldout_reports")
+HELDOUT = "heldout-"  # the slug of a held-out report (HELDOUT_REPORTS) starts so, and its cases' keys
 TARGETS = {
     "recall_unsupported": 0.8,
     "not_stated_shown_supported": 0.1,
@@ -365,8 +368,12 @@ def bootstrap(rows: list[tuple[str, str, float, float]], resamples: int = 2000) 
 
 
 def run(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings) -> dict:
+    """The figures on the development cases (the pipeline's own reports: `all`, its halves, written
+    and alternates) and, apart, on the held-out reports' cases (`heldout`), never tuned on."""
     found = audited_cases(build(kb_folder), settings, set(judged))
-    rows = scored(found, judged)
+    every = scored(found, judged)
+    rows = {key: row for key, row in every.items() if not key.startswith(HELDOUT)}
+    heldout = {key: row for key, row in every.items() if key.startswith(HELDOUT)}
     first, second = halves({key: row[0] for key, row in rows.items()})
     return {
         "all": metrics(list(rows.values())),
@@ -374,7 +381,12 @@ def run(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings)
         "alternates": metrics([row for key, row in rows.items() if ALTERNATE in key]),
         "half_a": metrics([row for key, row in rows.items() if key in first]),
         "half_b": metrics([row for key, row in rows.items() if key in second]),
+        "heldout": metrics(list(heldout.values())),
+        "heldout_written": metrics([row for key, row in heldout.items() if ALTERNATE not in key]),
+        "heldout_alternates": metrics([row for key, row in heldout.items() if ALTERNATE in key]),
+        "development_and_heldout": metrics(list(every.values())),
         "auc_intervals": bootstrap(list(rows.values())),
+        "heldout_auc_intervals": bootstrap(list(heldout.values())),
         "not_found": sorted(set(judged) - set(found)),
         "statuses": dict(Counter(row.audit.status for row in found.values())),
         "readers": agreement(judged),
@@ -398,6 +410,7 @@ def tune(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings
     the issue's targets met first, then the most verdicts as the readers' (states → supported,
     partial → partial, topic or unrelated → unsupported), the lowest thresholds among equals;
     scored on the other half, and both ways."""
+    judged = {key: case for key, case in judged.items() if not key.startswith(HELDOUT)}  # never tuned on
     found = audited_cases(build(kb_folder), settings, set(judged))
     first, second = halves({key: case["verdict"] for key, case in judged.items() if key in found})
     grid = [(low / 100, high / 100) for low in range(0, 61) for high in range(low, 81)]
@@ -470,8 +483,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         return export(args.kb, args.out, args.alternates, args.searched)
     judged = json.loads(args.judged.read_text(encoding="utf-8"))["cases"]
-    kb_folder = traditional_copy(args.kb, args.traditional) if args.traditional else args.kb
-    result = (run if args.command == "run" else tune)(kb_folder, judged, settings_with(args.set))
+    with tempfile.TemporaryDirectory(prefix="evidence-bench-") as scratch:
+        work = args.traditional or Path(scratch)
+        kb_folder = traditional_copy(args.kb, work) if args.traditional else args.kb
+        if args.command == "run" and any(key.startswith(HELDOUT) for key in judged):
+            kb_folder = with_heldout(kb_folder, work)
+        result = (run if args.command == "run" else tune)(kb_folder, judged, settings_with(args.set))
     json.dump(result, sys.stdout, ensure_ascii=False, indent=None if args.json else 1)
     sys.stdout.write("\n")
     return 0
@@ -491,6 +508,16 @@ def traditional_copy(kb_folder: Path, work: Path) -> Path:
         for page in pages:
             page["page_body"] = page["page_body"].translate(table)
         path.write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
+    return copy
+
+
+def with_heldout(kb_folder: Path, work: Path) -> Path:
+    """The knowledge base with the held-out reports (HELDOUT_REPORTS) among its reports: copied into
+    `work` first unless it is already there (`traditional_copy`)."""
+    copy = work / "kb"
+    if kb_folder.resolve() != copy.resolve():
+        shutil.copytree(kb_folder, copy, dirs_exist_ok=True)
+    shutil.copytree(HELDOUT_REPORTS, copy / "reports", dirs_exist_ok=True)
     return copy
 
 

@@ -16,7 +16,9 @@ from benchmarks.evidence_bench import (
     metrics,
     missed,
     traditional_copy,
+    with_heldout,
 )
+from benchmarks.evidence_bench import HELDOUT, HELDOUT_REPORTS
 
 ROWS = [  # (reader, audit verdict, support, baseline)
     ("states", "supported", 0.9, 0.5),
@@ -188,3 +190,15 @@ def test_the_traditional_copy_writes_the_corpora_pages_in_traditional_and_keeps_
     [page] = json.loads((copy / "corpora" / "t" / "c.json").read_text(encoding="utf-8"))
     assert page == {"title": "开源模型观察", "page_body": "開源模型已經發布，臺灣廠商跟進。"}
     assert not (copy / "chunks.lock").exists() and (source / "chunks.lock").exists()
+
+
+def test_the_heldout_reports_join_a_copy_of_the_knowledge_base(tmp_path):
+    source = tmp_path / "kb"
+    (source / "reports" / "r1").mkdir(parents=True)
+    (source / "reports" / "r1" / "final_report.md").write_text("x", encoding="utf-8")
+    copy = with_heldout(source, tmp_path / "work")
+    names = {path.name for path in (copy / "reports").iterdir()}
+    heldout = {path.name for path in HELDOUT_REPORTS.iterdir()}
+    assert names == {"r1"} | heldout and all(name.startswith(HELDOUT) for name in heldout)
+    assert [path.name for path in (source / "reports").iterdir()] == ["r1"]  # the knowledge base untouched
+    assert with_heldout(copy, tmp_path / "work") == copy  # already in `work` (a Traditional copy): added there
