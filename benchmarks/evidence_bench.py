@@ -39,7 +39,6 @@ import argparse
 import dataclasses
 import json
 import random
-import re
 import shutil
 import sys
 import tempfile
@@ -68,8 +67,6 @@ TARGETS = {
     "states_flagged_unsupported": 0.05,
     "auc": 0.95,
 }
-_CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
-_LATIN = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -201,14 +198,9 @@ def searched(kb: KnowledgeBase, site: Path, judged: Iterable[str]) -> list[Case]
 
 def bigram_share(claim: str, passage: str) -> float:
     """The baseline: the share of the claim's distinct Chinese character bigrams and Latin-script
-    words (folded) found in the passage (bigrams as substrings, words as words)."""
-    claim, passage = fold(claim), fold(passage)
-    grams = {run[i : i + 2] for run in _CHINESE.findall(claim) for i in range(len(run) - 1)}
-    words = set(_LATIN.findall(claim))
-    if not grams and not words:
-        return 0.0
-    found = sum(g in passage for g in grams) + len(words & set(_LATIN.findall(passage)))
-    return found / (len(grams) + len(words))
+    words (folded) found in the passage (bigrams as substrings, words as words): `audit.Pairs`,
+    alone (support mixes it in with `pairs_weight`)."""
+    return audit.Pairs.of(fold(claim)).share(fold(passage))
 
 
 def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[str]) -> dict[str, Row]:
@@ -384,6 +376,10 @@ def run(kb_folder: Path, judged: dict[str, dict], settings: audit.AuditSettings)
         "heldout": metrics(list(heldout.values())),
         "heldout_written": metrics([row for key, row in heldout.items() if ALTERNATE not in key]),
         "heldout_alternates": metrics([row for key, row in heldout.items() if ALTERNATE in key]),
+        "heldout_sets": {
+            name: metrics([row for key, row in heldout.items() if heldout_set(key) == name])
+            for name in sorted({heldout_set(key) for key in heldout})
+        },
         "development_and_heldout": metrics(list(every.values())),
         "auc_intervals": bootstrap(list(rows.values())),
         "heldout_auc_intervals": bootstrap(list(heldout.values())),
@@ -509,6 +505,11 @@ def traditional_copy(kb_folder: Path, work: Path) -> Path:
             page["page_body"] = page["page_body"].translate(table)
         path.write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
     return copy
+
+
+def heldout_set(key: str) -> str:
+    """The set a held-out case belongs to: its report's slug without the task (`heldout-writer2`)."""
+    return key.partition("@")[0].rpartition("-")[0]
 
 
 def with_heldout(kb_folder: Path, work: Path) -> Path:

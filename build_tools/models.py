@@ -175,7 +175,7 @@ class Audit:
     status: (
         str  # supported | weak | better_elsewhere | numbers_missing | other_language | title_only | no_statement: why
     )
-    support: float  # 0..1: the share of the claim's key facts the passage states (best window and whole chunk)
+    support: float  # 0..1: the share of the claim's key facts the passage states (`audit.Facts.support`)
     claim: str
     span: tuple[int, int] | None  # the supporting sentence(s), offsets in the chunk's text; none when unsupported
     missing: tuple[str, ...] = ()  # the claim's key facts (numbers, names, rare words) the cited passage lacks

@@ -8,6 +8,8 @@ import json
 import pytest
 
 from benchmarks.evidence_bench import (
+    HELDOUT,
+    HELDOUT_REPORTS,
     agreement,
     bigram_share,
     bootstrap,
@@ -18,7 +20,6 @@ from benchmarks.evidence_bench import (
     traditional_copy,
     with_heldout,
 )
-from benchmarks.evidence_bench import HELDOUT, HELDOUT_REPORTS
 
 ROWS = [  # (reader, audit verdict, support, baseline)
     ("states", "supported", 0.9, 0.5),

@@ -12,7 +12,7 @@ from fixtures import make_pptx, pdf_bytes
 
 from build_tools import audit
 from build_tools.analysis import TermCache
-from build_tools.audit import CorpusTerms, Facts, claim_facts, folded_chunk, name_places, states_nothing, verdict
+from build_tools.audit import CorpusTerms, Facts, Pairs, claim_facts, folded_chunk, name_places, states_nothing, verdict
 from build_tools.chunk import chunk_text
 from build_tools.cli import main
 from build_tools.ingest import Loaded
@@ -163,6 +163,34 @@ def test_name_share_is_the_share_of_the_claims_names_held():
     assert unnamed.factor({"良率"}) == pytest.approx(unnamed.key_share({"良率"}) ** 0.5)
 
 
+def test_a_word_no_chunk_holds_is_not_a_key_fact():
+    """口径 and 沿用 are the writer's own words (no chunk holds them): no passage can state them, so
+    the key facts are the rarest the corpus holds (`key_known`); without it, they were."""
+    postings = {"准确率": [0], "召回": [0, 1], "检索": [0, 1, 2], "任务": list(range(50)), "指标": list(range(60))}
+    facts = facts_of("检索任务的指标口径沿用准确率与召回率", postings)
+    assert facts.unheld >= {"口径", "沿用"} and not facts.unheld & set(postings)
+    assert set(facts.key) == {"准确率", "召回", "检索"}
+    assert facts.key_share({"准确率", "召回", "检索"}) == 1.0
+    plain = Facts.of(
+        "检索任务的指标口径沿用准确率与召回率",
+        CorpusTerms([("s", n) for n in range(100)], {("s", n): n for n in range(100)}, postings),
+        replace(audit.SETTINGS, key_known=False),
+    )
+    assert {"口径", "沿用"} & set(plain.key)
+
+
+def test_support_mixes_in_the_share_of_the_claims_character_pairs():
+    """商业利益 said as 商业变现: no word of the claim whole, but its pair 商业 is there. Support is
+    the words' part mixed with the pairs' share (`pairs_weight`), times the names' share."""
+    assert Pairs.of("商业利益").share("商业变现") == pytest.approx(1 / 3)  # 商业 of 商业, 业利, 利益
+    assert Pairs.of("gpt-oss 开源").share("gpt-oss 的权重开源了") == 1.0  # 开源 and the word gpt, oss
+    facts = facts_of("闭源保障商业利益", {"商业利益": [0]})
+    weight = audit.SETTINGS.pairs_weight
+    assert facts.support(0.0, set(), "商业变现") == pytest.approx(weight * facts.pairs.share("商业变现"))
+    named = facts_of("OpenAI 保障商业利益", {"商业利益": [0]})
+    assert named.support(1.0, {"商业利益"}, "商业利益") == 0.0  # the name missing: nothing stated
+
+
 def _each_in_turn(facts: Facts, compared: list, local: float) -> tuple:
     """What `best_rival` must give: every chunk scored, in order, the first of the highest above `local`."""
     rival, key, window = 0.0, None, None
@@ -204,7 +232,8 @@ def test_the_best_rival_is_the_one_scoring_each_in_turn_finds(monkeypatch):
 def test_a_whole_files_best_place_is_the_one_scoring_each_in_turn_finds():
     """`best_place` scores a file's pages highest bound first and stops where none can reach the best
     so far: the same page, support and window as scoring every page and keeping the first of the
-    highest (support, whole share), on random pages built from the claim's words, ties among them."""
+    highest (score times `Facts.factor`, whole share), on random pages built from the claim's
+    words, ties among them."""
     import random
 
     facts = facts_of("开源模型的推理能力和代码生成超过闭源模型", {"推理": [1], "代码": [1, 2], "闭源": [3]})
@@ -218,7 +247,8 @@ def test_a_whole_files_best_place_is_the_one_scoring_each_in_turn_finds():
         skipped += sum("bounds" not in place.__dict__ for place in places)  # never cut into windows
         each = [audit.verdicts._scored(facts, folded_chunk(text)) for text in texts]
         wholes = [folded_chunk(text).whole(facts) for text in texts]
-        first = max(range(len(texts)), key=lambda n: (each[n][0], wholes[n]))  # max keeps the first of equals
+        stated = [local * facts.factor(held) for _, local, _, held, _ in each]
+        first = max(range(len(texts)), key=lambda n: (stated[n], wholes[n]))  # max keeps the first of equals
         assert (at, found[:3]) == (first, each[first][:3])
     assert skipped > 300  # many pages are never scored
 
@@ -257,9 +287,9 @@ def kb_audit(tmp_path, capsys, pages: dict[str, str], report: str, *more: str) -
 
 def test_a_passage_holding_the_topics_words_but_none_of_the_claims_rarest_is_unsupported(tmp_path, capsys):
     """The same claim cited twice: once to a paragraph on the lab's releases (its common words),
-    once to the one stating the chip's yield. `kb audit`: the first `unsupported` (support 0: it
-    holds none of the claim's three rarest facts, whatever its share of the others), the second
-    `supported`."""
+    once to the one stating the chip's yield. `kb audit`: the first `unsupported` (it holds none of
+    the claim's three rarest facts: only its share of the claim's character pairs counts, under
+    `unsupported_below`, whatever its share of the other words), the second `supported`."""
     paragraphs = [f"乙实验室第{n}次发布了新的进展，突破了多项纪录。" * 6 for n in range(10)]
     paragraphs[8] = "乙实验室发布的量子芯片良率突破九成，量产在即。" + paragraphs[8]
     body = "\n\n".join(paragraphs)
@@ -270,7 +300,7 @@ def test_a_passage_holding_the_topics_words_but_none_of_the_claims_rarest_is_uns
     report = f"# 报告\n\n{TOPIC_CLAIM}{cite(topic)}。\n{TOPIC_CLAIM}{cite(stated)}。\n"
     audits = kb_audit(tmp_path, capsys, {"实验室动态": body}, report)
     assert [a["verdict"] for a in audits] == ["unsupported", "supported"]
-    assert audits[0]["support"] == 0.0 < audits[1]["support"]
+    assert audits[0]["support"] < audit.SETTINGS.unsupported_below < audits[1]["support"]
 
 
 def test_a_passage_stating_the_claim_of_another_name_is_unsupported(tmp_path, capsys):
@@ -434,14 +464,15 @@ def test_a_file_citations_kept_audit_is_made_again_when_the_file_changes():
 
 
 def test_a_chunk_that_does_not_state_the_claim_either_is_never_suggested(tmp_path, capsys):
-    """The claim cited to an unrelated page; another page holds its common words (实验室, 发布, 突破)
-    but none of its rarest: it scores higher, and was named as the better chunk beside the flag,
-    though it states the claim no more (support 0). No suggestion now; the flag stays."""
+    """The claim cited to an unrelated page; another page holds most of its words (实验室, 芯片,
+    良率, 突破) but not the name it makes its claim of: it scores higher, and was named as the
+    better chunk beside the flag, though it states the claim no more (support 0). No suggestion
+    now; the flag stays."""
     pages = {
         "天气随笔": "今天的天气很好，适合出门散步。",
-        "实验室动态": "乙实验室发布了新的进展，突破了多项纪录。",
+        "实验室动态": "乙实验室发布了新的芯片进展，良率突破了多项纪录。",
     } | {f"杂记{n}": f"第{n}天的天气晴朗，适合散步。" for n in range(6)}
-    report = f'# 报告\n\n{TOPIC_CLAIM}[long_context: "天气随笔", chunk 0]。\n'
+    report = '# 报告\n\n乙实验室的 Nova 芯片良率突破九成[long_context: "天气随笔", chunk 0]。\n'
     [found] = kb_audit(tmp_path, capsys, pages, report)
     assert found["verdict"] == "unsupported" and found["audit"] == "weak"
     assert found["better"] is None

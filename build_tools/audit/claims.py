@@ -430,6 +430,37 @@ def chinese_share(text: str) -> float:
     return chinese / (chinese + latin) if chinese + latin else 1.0
 
 
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """A folded claim's distinct Chinese character pairs and Latin-script words: what a passage
+    saying the claim in other words or cutting its words otherwise (商业利益 as 商业变现, 得分率 as
+    得分) still shares with it, where whole words are missing."""
+
+    chinese: frozenset[str]
+    latin: frozenset[str]
+
+    @classmethod
+    def of(cls, folded: str) -> Pairs:
+        runs = _CHINESE_RUN.findall(folded)
+        return cls(
+            frozenset(run[i : i + 2] for run in runs for i in range(len(run) - 1)),
+            frozenset(_LATIN_WORD.findall(folded)),
+        )
+
+    def share(self, text: str) -> float:
+        """The share of them a folded text holds (pairs anywhere, words as words); 0.0 for none."""
+        total = len(self.chinese) + len(self.latin)
+        if not total:
+            return 0.0
+        found = sum(map(text.__contains__, self.chinese))
+        if self.latin:
+            found += len(self.latin.intersection(_LATIN_WORD.findall(text)))
+        return found / total
+
+
 def checked_facts(claim: str) -> tuple[Fact, ...]:
     """What a claim is checked for: its facts (`claim_facts`), or its index words when every word of
     it is framing."""
@@ -499,18 +530,23 @@ class Facts(Evidence):
 
     shown: dict[str, str] = field(default_factory=dict)  # key → as the claim writes it
     rare: frozenset[str] = frozenset()  # the words and names worth naming to a reader (not common in the corpus)
+    unheld: frozenset[str] = frozenset()  # the claim's words (not names) no chunk of the corpus holds
+    pairs: Pairs = Pairs(frozenset(), frozenset())
 
     @classmethod
     def of(cls, claim: str, terms: CorpusTerms, settings: AuditSettings) -> Facts:
         facts = checked_facts(claim)
         common = settings.common_share * len(terms.chunks)
         weights: dict[str, float] = {}
-        rare = set()
+        rare, unheld = set(), set()
         for key, kind, _ in facts:
             df, weights[key], _ = terms.fact_weight(key, kind == "name")
             if df <= common:
                 rare.add(key)
-        numbers = claim_numbers(fold(claim))
+            if df == 0 and kind != "name":
+                unheld.add(key)
+        folded = fold(claim)
+        numbers = claim_numbers(folded)
         return cls(
             weights,
             numbers,
@@ -518,6 +554,8 @@ class Facts(Evidence):
             frozenset(f.key for f in facts if f.kind == "name"),
             {f.key: f.shown for f in facts} | {n: n for n in numbers},
             frozenset(rare) | numbers,
+            frozenset(unheld),
+            Pairs.of(folded),
         )
 
     def present(self, text: str) -> list[str]:
@@ -529,12 +567,19 @@ class Facts(Evidence):
     def places(self, word: str, text: str) -> Iterator[tuple[int, int]]:
         return name_places(word, text) if word in self.names else super().places(word, text)
 
+    @cached_property
+    def key(self) -> tuple[str, ...]:
+        """The claim's `key_facts` rarest words and names (by idf, the first in the claim's order
+        among equals; with `key_known`, of those some chunk holds)."""
+        unheld = self.unheld if self.settings.key_known else frozenset()
+        candidates = [t for t in self.weights if t not in unheld]
+        return tuple(heapq.nlargest(self.settings.key_facts, candidates, key=self.weights.__getitem__))
+
     def key_share(self, held: set[str]) -> float:
-        """The weighted share of the claim's `key_facts` rarest words and names (by idf, the first in
-        the claim's order among equals) that are among `held`; 1.0 for a claim without any."""
-        key = heapq.nlargest(self.settings.key_facts, self.weights, key=self.weights.__getitem__)  # sorted's order
-        total = sum(self.weights[t] for t in key)
-        return sum(self.weights[t] for t in key if t in held) / total if total else 1.0
+        """The weighted share of the claim's `key` facts that are among `held`; 1.0 for a claim
+        without any."""
+        total = sum(self.weights[t] for t in self.key)
+        return sum(self.weights[t] for t in self.key if t in held) / total if total else 1.0
 
     def name_share(self, held: set[str]) -> float:
         """The share of the claim's names (Latin-script, `name_places`) that are among `held`; 1.0
@@ -545,6 +590,15 @@ class Facts(Evidence):
         """What support's score is multiplied by for a passage holding `held`: the square root of
         `key_share` times `name_share` to the power `name_power`."""
         return self.key_share(held) ** 0.5 * self.name_share(held) ** self.settings.name_power
+
+    def support(self, score: float, held: set[str], text: str) -> float:
+        """Support of a folded passage scoring `score` and holding `held`: `score` times the square
+        root of `key_share`, mixed with the share of the claim's character pairs it holds
+        (`pairs_weight`), times `name_share` to the power `name_power` (a passage writing the claim
+        word for word of another name shares every pair but the name's)."""
+        weight = self.settings.pairs_weight
+        stated = (1 - weight) * score * self.key_share(held) ** 0.5 + weight * self.pairs.share(text)
+        return stated * self.name_share(held) ** self.settings.name_power
 
     def unread(self, held: set[str], text: str) -> frozenset[str]:
         """The claim's Chinese words a folded passage cannot be checked for: where it holds none of

@@ -88,6 +88,25 @@ class AuditSettings:
     to +0.11 over support before); 1: 0.653, 2: 0.774 (a paraphrased rare word zeroes a stated
     claim), 4: 0.912, 5: 0.898, 6: 0.891; the factor itself instead of its square root, 3: 0.929."""
 
+    key_known: bool = True
+    """The `key_facts` are chosen among the claim's names and the words some chunk of the corpus
+    holds: a word no chunk holds is the writer's own (口径, 沿用, 核验: a paraphrase), which no
+    passage can state. False: any word. True (session 25): on 368 cases of two reports a writer
+    agent wrote in its own words, judged blind (92 `states`), states flagged `unsupported` 17.4% →
+    3.3%, support's AUC 0.889 → 0.969; on the pipeline's 404 AUC 0.936 → 0.926, recall of
+    `unsupported` 0.902 → 0.851 (vague claims, 本文旨在…, keep only common words to be found);
+    on all 772: states flagged 15.9% → 3.7%, AUC 0.900 → 0.965."""
+
+    pairs_weight: float = 0.2
+    """Support is mixed with the share of the claim's Chinese character pairs and Latin-script words
+    the passage holds, with this weight: a passage saying the claim in other words shares its
+    characters where whole words are missing (商业变现 for 商业利益). 0..1: 0 is support from whole
+    words alone, 1 the character pairs alone (the evidence benchmark's baseline). Default 0.2
+    (session 25): on the pipeline's 404 judged cases and a writer agent's 368 (`key_known` on),
+    support's AUC 0.959 → 0.978 over both (0.1–0.25 alike: 0.978; 0.05 and 0.3: 0.977); each
+    set gains (0.926 → 0.935, 0.969 → 0.984), and so does a third set judged after: 395 cases of
+    another writer agent's reports, 0.950 → 0.968, where the pairs alone give 0.970."""
+
     name_power: float = 1.0
     """Support is also multiplied by the share of the claim's names (Latin-script: products, models,
     companies) the chunk holds, to this power: a passage that never names what the claim names
@@ -98,21 +117,23 @@ class AuditSettings:
     0.851 → 0.902; 0.25, 0.5 and 2: 0.934–0.936. Of the passages readers found on the topic at best
     173 of 245 lack a name of the claim, of the 15 stating it one (of its three)."""
 
-    unsupported_below: float = 0.03
+    unsupported_below: float = 0.12
     """The verdict (`verdicts.verdict`): support below this is `unsupported`, the passage on the
-    topic at best; in effect, a passage holding none of the claim's key facts (`key_facts`). 0..1:
-    0 calls nothing unsupported but title-only chunks, 1 everything. Default 0.03, between the
-    values tuned on either half of the 338 judged cases (session 17) alone, 0.05 and 0.01; with it,
-    84% of topic+unrelated are `unsupported` (0.08: 85%, and 1 of the 14 stated claims flagged)."""
+    topic at best. 0..1: 0 calls nothing unsupported but title-only chunks, 1 everything. Default
+    0.12 (session 25, with `pairs_weight` 0.2: a passage sharing no word of the claim still shares
+    some of its character pairs), between the values tuned on either half of the pipeline's 404
+    and the first writer agent's 368 judged cases, 0.07 and 0.17; on all 1,167 judged cases 85.8%
+    of topic+unrelated `unsupported`, 9 of 221 stated claims (4.1%). Before: 0.03 (the 338 of
+    session 17, support from whole words alone)."""
 
-    supported_from: float = 0.1
+    supported_from: float = 0.2
     """Support from this on is `supported` when no number or name of the claim is missing, else
     `partial`. unsupported_below..1: `unsupported_below` leaves `partial` to claims missing a number
-    or a name, 1 keeps `supported` for passages stating every fact. Default 0.1 (judged, the 338:
-    12 of 14 stated claims `supported`, 7.1% of topic+unrelated; 0.15: 8 and 5.0%; 0.25: 6 and
-    2.9%). Tuned on either half alone: 0.05 and 0.44 (few stated claims: 7 a half). Also the bar a
-    better chunk must reach to be named beside a flag (session 24: 7 of the imported pipeline's 14
-    suggestions had support 0, the reader sent to a passage no better)."""
+    or a name, 1 keeps `supported` for passages stating every fact. Default 0.2 (session 25, between
+    the halves' 0.21 and 0.17): on all 1,167 judged cases 187 of 221 stated claims `supported`, 5.1%
+    of topic+unrelated (0.25: 3.0%, 0.19: 5.1%). Also the bar a better chunk must reach to be named
+    beside a flag (session 24: 7 of the imported pipeline's 14 suggestions had support 0, the reader
+    sent to a passage no better)."""
 
     read_share: float = 0.05
     """A passage is read for a claim's Chinese words where it holds one of them or Chinese makes up

@@ -18,9 +18,9 @@ def _span(window: Window | None) -> tuple[int, int] | None:
 
 def verdict(support: float, lacks_name_or_number: bool, status: str, settings: AuditSettings = SETTINGS) -> str:
     """What a careful reader would say of the passage (models.VERDICTS), from `support`, the share of
-    the claim's key facts it states (absolute: its best window mixed with the whole chunk, times
-    `Facts.factor`: the square root of the share of the claim's rarest facts it holds and the share
-    of its names):
+    the claim's key facts it states (absolute, `Facts.support`: its best window mixed with the whole
+    chunk, times the square root of the share of the claim's rarest facts it holds, mixed with the
+    share of the claim's character pairs it holds, times the share of its names):
     `unsupported` below `unsupported_below` (on the topic at best), when the chunk is the page's
     title alone or when the claim is a label (`no_statement`); `supported` from `supported_from`
     on, unless a number or a name of the claim is not in the chunk (a key fact missing is `partial`
@@ -89,10 +89,10 @@ Scored = tuple[float, float, Window | None, set[str], Folded]  # `_scored`'s
 
 
 def best_place(facts: Facts, places: list[Folded]) -> tuple[int, Scored]:
-    """Of the places of a file (its pages, slides, sheets), the one stating most of the claim (by
-    support, then by its whole share; the first of equals), and its `_scored`. Its whole share
-    bounds a place's score (`Folded.whole`), and with `Facts.factor` of the facts it holds, its
-    support: the places are taken highest bound first, each only while it can reach the best so
+    """Of the places of a file (its pages, slides, sheets), the one stating most of the claim's facts
+    (by its score times `Facts.factor`, then by its whole share; the first of equals), and its
+    `_scored`. Its whole share bounds a place's score (`Folded.whole`), and with `Facts.factor` of the
+    facts it holds, what it states: the places are taken highest bound first, each only while it can reach the best so
     far, and a place holding none of the rarest facts has support 0 without its windows scored
     (a Chinese claim against an English PDF: every page). The same place as scoring each in turn."""
     wholes = [place.whole(facts) for place in places]
@@ -112,7 +112,7 @@ def _scored(facts: Facts, cited: Folded) -> Scored:
     """A passage's support for the claim, its score, best window, the facts it holds, and itself."""
     local, window = cited.best(facts)
     held = cited.found(facts)
-    return local * facts.factor(held), local, window, held, cited  # the topic's words, not the rarest
+    return facts.support(local, held, cited.text), local, window, held, cited
 
 
 def audit_citation(
@@ -160,7 +160,8 @@ def audit_citation(
     rival, rival_key, rival_window = best_rival(
         facts, [(key, chunks(*key)) for key in compared], local, numbers_missing, settings
     )
-    if rival_key and rival * facts.factor(chunks(*rival_key).found(facts)) < settings.supported_from:
+    better = chunks(*rival_key) if rival_key else None
+    if better and facts.support(rival, better.found(facts), better.text) < settings.supported_from:
         rival_key = rival_window = None  # it scores higher, but does not state the claim either: no suggestion
     relative = local / max(local, rival, settings.full_score) if local > 0 else 0.0
     better_terms: tuple[str, ...] = ()
