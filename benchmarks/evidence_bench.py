@@ -31,6 +31,10 @@ character bigrams and Latin-script words found in the passage), the verdicts by 
 (how `partial` lines up), and the readers' own agreement on the cases judged twice (the noise
 floor). Each figure for all cases and for two fixed halves of them; `tune` picks the verdict's
 two thresholds on one half and scores them on the other, both ways.
+
+Cases of the held-out reports (`heldout_reports/`, reports writer agents wrote from the pipeline's
+corpora; keys starting HELDOUT) are measured apart (`heldout`, `heldout_sets`), the reports added
+to a copy of the knowledge base (`with_heldout`); `tune` never reads them.
 """
 
 from __future__ import annotations
