@@ -91,10 +91,11 @@ Scored = tuple[float, float, Window | None, set[str], Folded]  # `_scored`'s
 def best_place(facts: Facts, places: list[Folded]) -> tuple[int, Scored]:
     """Of the places of a file (its pages, slides, sheets), the one stating most of the claim's facts
     (by its score times `Facts.factor`, then by its whole share; the first of equals), and its
-    `_scored`. Its whole share bounds a place's score (`Folded.whole`), and with `Facts.factor` of the
-    facts it holds, what it states: the places are taken highest bound first, each only while it can reach the best so
-    far, and a place holding none of the rarest facts has support 0 without its windows scored
-    (a Chinese claim against an English PDF: every page). The same place as scoring each in turn."""
+    `_scored`. Its whole share bounds a place's score (`Folded.whole`), and with `Facts.factor` of
+    the facts it holds, what it states: the places are taken highest bound first, each only while
+    it can reach the best so far, and a place holding none of the rarest facts states nothing
+    without its windows scored (a Chinese claim against an English PDF: every page). The same place
+    as scoring each in turn."""
     wholes = [place.whole(facts) for place in places]
     factors = [facts.factor(place.found(facts)) if whole else 0.0 for place, whole in zip(places, wholes)]
     bounds = [whole * factor for whole, factor in zip(wholes, factors)]
