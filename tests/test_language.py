@@ -220,12 +220,18 @@ MEANING = {
     '[data-status="unknown_source"], [data-status="missing_file"]': "bad",
 }
 
+# Each element's colour and the background it is read on: the backgrounds under it composited up
+# to the first opaque one (a row's translucent hover tint is not the background, only a tint of it).
 COLOURS = """selector => [...document.querySelectorAll(selector)].map(e => {
-  let back = e, colour = "rgba(0, 0, 0, 0)"
-  while (back && /rgba\\(0, 0, 0, 0\\)|transparent/.test(colour)) {
-    colour = getComputedStyle(back).backgroundColor; back = back.parentElement
+  const layers = []
+  for (let back = e; back; back = back.parentElement) {
+    const [r, g, b, a = 1] = getComputedStyle(back).backgroundColor.match(/[\\d.]+/g).map(Number)
+    if (a > 0) layers.push([r, g, b, a])
+    if (a >= 1) break
   }
-  return [getComputedStyle(e).color, colour, e.textContent]
+  let colour = [255, 255, 255]  // the canvas, under everything
+  for (const [r, g, b, a] of layers.reverse()) colour = [r, g, b].map((c, i) => a * c + (1 - a) * colour[i])
+  return [getComputedStyle(e).color, `rgb(${colour.join(", ")})`, e.textContent]
 })"""
 
 
