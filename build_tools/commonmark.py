@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock, reference
 from markdown_it.token import Token
 
 from .messages import PERMALINK
@@ -49,9 +50,19 @@ def shallow(text: str) -> str:
     return _DEEP_LINE.sub(lambda lead: lead.group(0).translate(_FLAT), text) if _DEEP_LINE.search(text) else text
 
 
+def _reference_unless_footnote(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """A link reference definition, but not a footnote's (`[^1]: 见[long_context: …]`, footnotes
+    not being enabled): read as one, its words vanished and a reference to it (`[^1]`) became a link
+    to them; a footnote is a paragraph, its words and citations shown where they are written."""
+    if state.src.startswith("[^", state.bMarks[start] + state.tShift[start]):
+        return False
+    return reference(state, start, end, silent)
+
+
 @functools.lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable(["table", "strikethrough"])
+    md.block.ruler.at("reference", _reference_unless_footnote)
     md.normalizeLink = functools.partial(_cut_at_slot, normalize=md.normalizeLink)
     md.validateLink = _allowed_link
     return md

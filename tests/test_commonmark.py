@@ -141,6 +141,16 @@ def test_a_citation_in_an_unused_link_definition_is_still_shown():
     assert soup.select("a.cite") and "\ue000" not in str(soup)
 
 
+def test_a_footnote_keeps_its_words_and_its_citations_where_written():
+    """Footnotes are not enabled: `[^2]: 见[cite]` was a link definition, its words gone and the
+    reference `[^2]` a link to "见" (a broken relative link). It is a paragraph now; a reference
+    definition still defines."""
+    soup = html_of(f"说法[^1]，另一说法[^2]。\n\n[^1]: {CITE}\n[^2]: 见{CITE}\n\n[r]: https://a.com/\n\n[x][r]")
+    notes = soup.select("p")[1]
+    assert notes.get_text() == "[^1]: C\n[^2]: 见C" and len(notes.select("a.cite")) == 2
+    assert "[^1]" in soup.p.get_text() and [a["href"] for a in soup.select("a[href]")] == ["https://a.com/"]
+
+
 def test_code_ranges_are_sorted_and_inside_finds_them():
     text = f"`a` x `b`\n\n```\n{CITE}\n```\n"
     ranges = code_ranges(text)
