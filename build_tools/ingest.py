@@ -115,6 +115,12 @@ def load_corpus(
     return Corpus(corpus_key(path, root), task, [e.slug if e else "" for e in entries]), entries, problems
 
 
+UNTOLD_SLIDES = (
+    "its slides cannot be told apart (a line of a slide's own text reads like MarkItDown's slide marker): "
+    "its text is shown whole, and a citation of a slide links the file, its place unchecked"
+)
+
+
 def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
     """A task file with the text the pipeline extracted from it; an unreadable one is still a file
     (its page offers the download) and a problem."""
@@ -131,6 +137,8 @@ def load_file(path: Path, root: Path) -> tuple[FileSource, list[Problem]]:
     else:
         if kind == "image" and published_as_text(path.name):  # shown as a data: URI; a larger one is download-only
             source.inline, _ = read_bytes(path, root, INLINE_IMAGE)
+        if kind == "pptx" and [part.kind for part in source.parts] == ["text"]:  # extract.slides
+            return source, [Problem(where, UNTOLD_SLIDES)]
         return source, []
     what = "text" if kind == "text" else f"{kind} text"
     return source, [Problem(where, f"cannot extract the {what} ({reason}); its page offers only the download")]

@@ -16,7 +16,7 @@ from build_tools import documents, render
 from build_tools.cite.parse import parse_locator
 from build_tools.cite.resolve import part_for
 from build_tools.extract import MAX_ROWS, extract_parts
-from build_tools.ingest import load
+from build_tools.ingest import UNTOLD_SLIDES, load, load_file
 from build_tools.knowledge_base import assemble
 from build_tools.models import FileSource
 
@@ -105,6 +105,8 @@ def test_a_slide_marker_in_a_slides_text_leaves_the_places_unchecked(tmp_path):
     assert part.kind == "text" and "Real second" in part.text and "Injected" in part.text
     deck = FileSource("deck", "hostile.pptx", "files/t/hostile.pptx", "pptx", parts=[part])
     assert part_for(deck, parse_locator("slide 2")) is None  # the whole file, its place unchecked
+    _, problems = load_file(path, tmp_path)
+    assert [p.message for p in problems] == [UNTOLD_SLIDES] and problems[0].path == "hostile.pptx"
 
 
 def test_sheets_have_their_names_and_capped_rows(files):
