@@ -103,7 +103,7 @@ class AuditSettings:
     characters where whole words are missing (商业变现 for 商业利益). 0..1: 0 is support from whole
     words alone, 1 the character pairs alone (the evidence benchmark's baseline). Default 0.2
     (session 25): on the pipeline's 404 judged cases and a writer agent's 368 (`key_known` on),
-    support's AUC 0.959 → 0.978 over both (0.1–0.25 alike: 0.978; 0.05 and 0.3: 0.977); each
+    support's AUC 0.965 → 0.978 over both (0.1–0.25 alike: 0.978; 0.05 and 0.3: 0.977); each
     set gains (0.926 → 0.935, 0.969 → 0.984), and so does a third set judged after: 395 cases of
     another writer agent's reports, 0.950 → 0.968, where the pairs alone give 0.970."""
 
