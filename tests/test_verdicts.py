@@ -20,11 +20,16 @@ from build_tools.knowledge_base import assemble
 from build_tools.models import FilePart, FileSource, Report, document_text
 
 
-def facts_of(claim: str, postings: dict[str, list[int]] | None = None, chunks: int = 100) -> Facts:
+def facts_of(
+    claim: str,
+    postings: dict[str, list[int]] | None = None,
+    chunks: int = 100,
+    settings: audit.AuditSettings = audit.SETTINGS,
+) -> Facts:
     """A claim's facts over a corpus of `chunks` chunks where only `postings` are known."""
     keys = [("s", n) for n in range(chunks)]
     terms = CorpusTerms(keys, {key: n for n, key in enumerate(keys)}, postings or {})
-    return Facts.of(claim, terms, audit.SETTINGS)
+    return Facts.of(claim, terms, settings)
 
 
 def test_a_claims_facts_are_its_names_content_words_and_numbers():
@@ -171,10 +176,8 @@ def test_a_word_no_chunk_holds_is_not_a_key_fact():
     assert facts.unheld >= {"口径", "沿用"} and not facts.unheld & set(postings)
     assert set(facts.key) == {"准确率", "召回", "检索"}
     assert facts.key_share({"准确率", "召回", "检索"}) == 1.0
-    plain = Facts.of(
-        "检索任务的指标口径沿用准确率与召回率",
-        CorpusTerms([("s", n) for n in range(100)], {("s", n): n for n in range(100)}, postings),
-        replace(audit.SETTINGS, key_known=False),
+    plain = facts_of(
+        "检索任务的指标口径沿用准确率与召回率", postings, settings=replace(audit.SETTINGS, key_known=False)
     )
     assert {"口径", "沿用"} & set(plain.key)
 

@@ -587,8 +587,9 @@ class Facts(Evidence):
         return len(self.names & held) / len(self.names) if self.names else 1.0
 
     def factor(self, held: set[str]) -> float:
-        """What support's score is multiplied by for a passage holding `held`: the square root of
-        `key_share` times `name_share` to the power `name_power`."""
+        """What a passage holding `held` states of the claim's facts, per unit of score: the square
+        root of `key_share` times `name_share` to the power `name_power` (support's whole-word part,
+        `support`; what a file's places are ranked by, `verdicts.best_place`)."""
         return self.key_share(held) ** 0.5 * self.name_share(held) ** self.settings.name_power
 
     def support(self, score: float, held: set[str], text: str) -> float:
