@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -144,3 +145,17 @@ def test_the_audit_build_bench_times_cold_builds_with_the_audit_on_and_off(tmp_p
     assert not stored.kept_file(REPO, kb).exists()
     ratio = result["on_over_off"]["seconds"]
     assert ratio["median"] == round(result["on"]["seconds"] / result["off"]["seconds"], 3) == ratio["range"][0]
+
+
+def test_the_build_timeline_sees_each_process_of_the_command_and_its_cpu():
+    """`python -m benchmarks.build_timeline`: a parent spinning, then a child it forks spinning; the
+    timeline names both, the child first seen after the parent, each with the CPU it spun for."""
+    from benchmarks.build_timeline import timeline
+
+    spin = "import os, time\ndef spin(s):\n    end = time.process_time() + s\n    while time.process_time() < end: pass\n"
+    code = spin + "spin(0.6)\nif os.fork() == 0:\n    spin(0.6); os._exit(0)\nos.wait()"
+    lines, seen, wall, idle = timeline([sys.executable, "-c", code], dict(os.environ), 0.1)
+    parent, child = sorted(seen.values(), key=lambda p: p.number)[:2]
+    assert len(seen) == 2 and parent.first < child.first
+    assert 0.5 <= parent.cpu < 1.0 and 0.5 <= child.cpu < 1.0, (parent, child)
+    assert len(lines) >= 10 and all(" busy " in line for line in lines) and wall >= 1.2 and idle >= 0
