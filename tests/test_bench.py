@@ -152,7 +152,9 @@ def test_the_build_timeline_sees_each_process_of_the_command_and_its_cpu():
     timeline names both, the child first seen after the parent, each with the CPU it spun for."""
     from benchmarks.build_timeline import timeline
 
-    spin = "import os, time\ndef spin(s):\n    end = time.process_time() + s\n    while time.process_time() < end: pass\n"
+    spin = (
+        "import os, time\ndef spin(s):\n    end = time.process_time() + s\n    while time.process_time() < end: pass\n"
+    )
     code = spin + "spin(0.6)\nif os.fork() == 0:\n    spin(0.6); os._exit(0)\nos.wait()"
     lines, seen, wall, idle = timeline([sys.executable, "-c", code], dict(os.environ), 0.1)
     parent, child = sorted(seen.values(), key=lambda p: p.number)[:2]

@@ -324,7 +324,10 @@ def test_kb_cites_targets_hold_the_reference_chunk_text():
     "text, expected",
     [
         ("chunk 2", Locator("chunk", (2,))),
-        ("page 9, 14", Locator("page", (9,))),
+        ("page 9, 14", Locator("page", (9, 14))),
+        ("page 9, Table 2", Locator("page", (9,))),
+        ("p. 3, 5", Locator("page", (3, 5))),
+        ("第 3 页", Locator("page", (3,))),
         ("pages 5-7", Locator("page", (5, 6, 7))),
         ("pages 5--7", Locator("page", (5, 6, 7))),
         ("p064", Locator("page", (64,))),
@@ -336,6 +339,10 @@ def test_kb_cites_targets_hold_the_reference_chunk_text():
         ("1-8", Locator("page", tuple(range(1, 9)))),
         ("slide 3", Locator("slide", (3,))),
         ("slides 6、10", Locator("slide", (6, 10))),
+        ("slide 2, slide 3", Locator("slide", (2, 3))),
+        ("page 9, p. 14", Locator("page", (9, 14))),
+        ("pages 1, section 2", Locator("page", (1,))),
+        ("Section 1, page 2", Locator("other", name="Section 1, page 2")),  # shown as written
         ("第2张幻灯片", Locator("slide", (2,))),
         ("sheet 销量", Locator("sheet", name="销量")),
         ("工作表：Sheet1", Locator("sheet", name="Sheet1")),

@@ -111,6 +111,9 @@ def test_rag_references_is_linear(shape):
         Shape("第1", " ", "页x"),
         Shape("page ", "1 "),
         Shape("page 1", ", ", "x"),
+        Shape("page 1", ", 1"),  # a list of pages, read whole
+        Shape("slide 1", ", slide 1", "x"),  # the kind written again
+        Shape("page 1", ",", " p. 1"),
         Shape("p", "1"),
         Shape("sheet ", " "),
         Shape("chunk 1", " ", "x"),
@@ -149,6 +152,8 @@ OLD_LOCATORS = [
             r"^(?:slides?|幻灯片|第)\s*(?P<spec>\d[\d\s,，、\-–~和and]*?)\s*(?:张|页)?\s*(?:幻灯片)?$", re.IGNORECASE
         ),
     ),
+    # a list of pages read whole first (`page 9, 14`: added after the patterns were made linear)
+    ("page", re.compile(r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*)页?$", re.IGNORECASE)),
     (
         "page",
         re.compile(
@@ -212,6 +217,8 @@ def test_rag_references_are_read_as_the_regular_expression_reads_them(text):
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(one_line)
 @example("0, ,")  # a separator right after the last one's trailing space (found by hypothesis)
+@example("page 9, 14")
+@example("p. 3 ,  5 页")
 def test_locators_and_numbers_are_read_as_the_regular_expressions_read_them(text):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parse, "_LOCATORS", OLD_LOCATORS)

@@ -137,7 +137,9 @@ _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
             re.IGNORECASE,
         ),
     ),
-    (
+    # `page 9, 14`: every number a page, where the rest is numbers alone (possessive: read once) …
+    ("page", re.compile(r"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>\d[\d\s,，、\-–—~和and]*+)页?$", re.IGNORECASE)),
+    (  # … else the first pages, and what follows them a description (`page 9, Table 2`)
         "page",
         re.compile(
             r"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>\d(?:[\d\s,，、\-–—~和and]*?[\d,，、\-–—~和and])??)"
@@ -147,6 +149,8 @@ _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
     ),
     ("page", re.compile(r"^(?P<spec>\d+(?:\s*+(?:-{1,2}|[–—~])\s*+\d+)?)\s*+页?$")),
 ]
+# The kind written again after a separator (`slide 2, slide 3`, `page 9, p. 14`): left out before matching.
+_KIND_AGAIN = re.compile(r"(?<=[,，、])\s*+(?:slides?|pages?|pp?\.)\s*+(?=\d)", re.IGNORECASE)
 # `sheet 销量`, `工作表：销量`; a default name such as `Sheet1` is the sheet's whole name.
 _SHEET = re.compile(r"^(?:(?:sheet|工作表)(?:\s*[:：]\s*|\s+)(?P<name>.+)|(?P<whole>sheet\d+))$", re.IGNORECASE)
 
@@ -178,11 +182,12 @@ def parse_locator(text: str | None) -> Locator | None:
         return None
     if "\n" in text:  # parse_citations finds locators within one line
         return Locator("other", name=text)
-    slide_words = re.search(r"^(?:slides?|幻灯片)|张幻灯片$|张$", text, re.IGNORECASE)
+    numbered = _KIND_AGAIN.sub("", text)  # `slide 2, slide 3` read as `slide 2, 3`
+    slide_words = re.search(r"^(?:slides?|幻灯片)|张幻灯片$|张$", numbered, re.IGNORECASE)
     for kind, pattern in _LOCATORS:
         if kind == "slide" and not slide_words:
             continue
-        match = pattern.match(text)
+        match = pattern.match(numbered)
         if match:
             numbers, error = parse_numbers(match.group("spec"))
             if not error:
