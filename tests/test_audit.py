@@ -217,9 +217,15 @@ def test_a_chunk_writing_a_number_in_chinese_has_the_number_a_claim_writes_in_di
         ("(2) 增长 40%", {"40"}),
         ("Sections 3.3–4.2", {"3.3", "4.2"}),  # a section number is not a list's numbering
         ("2024、2025 年", {"2024", "2025"}),
+        ("论文第 2、3 页给出吞吐与成本", set()),  # the pages read, not a fact read there
+        ("报告第12页指出营收增长 30%", {"30"}),
+        ("see p. 12: revenue up 30%", {"30"}),
+        ("pages 3-5 show 40%", {"40"}),
+        ("homepage 5 visits", {"5"}),
+        ("第3章增长 40%", {"3", "40"}),  # a chapter is a fact of the text (its heading)
     ],
 )
-def test_a_lists_numbering_is_not_a_number_of_the_claim(claim, numbers):
+def test_a_lists_numbering_and_the_pages_it_names_are_not_numbers_of_the_claim(claim, numbers):
     assert audit.claim_numbers(claim) == numbers
 
 

@@ -335,6 +335,8 @@ READERS = [
     (chunk_numbers, Shape("", "1.25 ")),
     (chunk_numbers, Shape("", "1,000,")),
     (claim_numbers, Shape("", "1) ")),
+    (claim_numbers, Shape("第1", "、1", "x")),  # a page list that never ends in 页
+    (claim_numbers, Shape("page 1", ", 1", "x")),
     (claim_facts.__wrapped__, Shape("", "a b ")),  # a long run of Latin words is prose: its words
     (claim_facts.__wrapped__, Shape("", "gpt-4-")),
     (claim_facts.__wrapped__, Shape("", "开源模型，")),

@@ -25,6 +25,10 @@ _DIGIT = re.compile(r"\d")  # what every number of _NUMBER starts with
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 # "3）利用…", "：1) 党的…；2) 人民…", "(2) …": a list's numbering, not a number the claim states
 _ENUMERATOR = re.compile(r"(?:^|(?<=[\s:：;；,，。]))[（(]?\d{1,2}[)）.、](?!\d)")
+# "第 2、3 页", "p. 12", "pages 3-5": where the claim says it read something, not what it read
+_PAGE_REFERENCE = re.compile(
+    r"第\s*+\d+(?:\s*+[、,\-–~和]\s*+\d+)*+\s*+页|(?<![a-z])(?:pages?|pp?\.)\s*+\d+(?:\s*+[,、\-–~]\s*+\d+)*+"
+)
 MAX_ROUNDED_PLACES = 8  # a claim states a cited decimal rounded to fewer places than this
 MAX_NUMERAL = 24  # characters of a Chinese numeral: longer runs (万万万…) are no number anyone cites
 
@@ -94,8 +98,8 @@ def chunk_numbers(text: str) -> frozenset[str]:
 
 
 def claim_numbers(claim: str) -> frozenset[str]:
-    """The numbers a folded claim states: a list's numbering left out."""
-    return numbers_of(_ENUMERATOR.sub("", claim))
+    """The numbers a folded claim states: a list's numbering and the pages it names left out."""
+    return numbers_of(_ENUMERATOR.sub("", _PAGE_REFERENCE.sub(" ", claim)))
 
 
 def _plain_number(number: str) -> str:
