@@ -49,11 +49,11 @@ def tree_cpu(root: int) -> dict[int, float]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
+        try:  # bytes: any process's name may be any bytes, not UTF-8
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
         except OSError:  # ended meanwhile
             continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+        fields = stat[stat.rindex(b")") + 2 :].split()  # after the command name, which may hold spaces
         parents[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK)
     tree, grown = {root}, True
     while grown:

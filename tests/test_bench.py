@@ -10,6 +10,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,19 @@ def test_the_build_timeline_sees_each_process_of_the_command_and_its_cpu():
     # each seen last up to a sample (0.1 s, longer on a busy machine) before it ended
     assert 0.55 <= parent.cpu < 1.2 and 0.55 <= child.cpu < 1.2, (parent, child)
     assert len(lines) >= 10 and all(" busy " in line for line in lines) and wall >= 1.6 and idle >= 0
+
+
+def test_the_build_timeline_reads_a_process_whose_name_is_not_utf8():
+    """Every process's /proc stat is read (to find the build's): a name of any bytes is no error."""
+    from benchmarks.build_timeline import tree_cpu
+
+    code = "import ctypes, time\nctypes.CDLL(None).prctl(15, b'\\xff\\xfeodd', 0, 0, 0)\ntime.sleep(3)"
+    named = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 3
+        while b"\xff" not in Path(f"/proc/{named.pid}/stat").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert named.pid in tree_cpu(named.pid)
+    finally:
+        named.kill()
+        named.wait()
