@@ -221,6 +221,8 @@ def test_a_chunk_writing_a_number_in_chinese_has_the_number_a_claim_writes_in_di
         ("报告第12页指出营收增长 30%", {"30"}),
         ("see p. 12: revenue up 30%", {"30"}),
         ("pages 3-5 show 40%", {"40"}),
+        ("第3至5页列出 12 个模型", {"12"}),  # a range as a locator writes it
+        ("pages 3 and 5 show 40%", {"40"}),
         ("homepage 5 visits", {"5"}),
         ("第3章增长 40%", {"3", "40"}),  # a chapter is a fact of the text (its heading)
     ],

@@ -59,6 +59,8 @@ def parsed(text: str) -> list[tuple]:
         ('[long_context: "no chunk"]', [("long_context", "no chunk", None, None, None, False)]),
         ('[long_context: "T", chunk -1]', [("long_context", None, None, None, None, True)]),
         ('[long_context: "T", chunk 9-2]', [("long_context", None, None, None, None, True)]),
+        # a page named after the chunk is no second chunk (it read as chunk 2, a wrong link)
+        ('[long_context: "T", chunk 3, page 2]', [("long_context", None, None, None, None, True)]),
         ('[long_context: "unclosed", chunk 1 and the line goes on', [("long_context", None, None, None, None, True)]),
         ('[long_context: "a]b", chunk 1]', [("long_context", "a]b", 1, None, None, False)]),
         ('[long_context: "say "hi" <script>", chunk 2]', [("long_context", 'say "hi" <script>', 2, None, None, False)]),
@@ -341,6 +343,15 @@ def test_kb_cites_targets_hold_the_reference_chunk_text():
         ("slides 6、10", Locator("slide", (6, 10))),
         ("slide 2, slide 3", Locator("slide", (2, 3))),
         ("page 9, p. 14", Locator("page", (9, 14))),
+        ("page 9, p14", Locator("page", (9, 14))),
+        ("page 9, 14, Table 2", Locator("page", (9, 14))),  # every page listed, then a description
+        ("page 9, 14 of 30", Locator("page", (9,))),  # a list with words after it: to its first comma
+        ("pages 9, 14, and 20", Locator("page", (9, 14, 20))),
+        ("第3页、第5页", Locator("page", (3, 5))),
+        ("第3至5页", Locator("page", (3, 4, 5))),
+        ("slides 2—4", Locator("slide", (2, 3, 4))),
+        ("第3张、第5张", Locator("slide", (3, 5))),
+        ("chunk 3, page 2", Locator("other", name="chunk 3, page 2")),  # no chunk 2: a page is named
         ("pages 1, section 2", Locator("page", (1,))),
         ("Section 1, page 2", Locator("other", name="Section 1, page 2")),  # shown as written
         ("第2张幻灯片", Locator("slide", (2,))),

@@ -114,6 +114,11 @@ def test_rag_references_is_linear(shape):
         Shape("page 1", ", 1"),  # a list of pages, read whole
         Shape("slide 1", ", slide 1", "x"),  # the kind written again
         Shape("page 1", ",", " p. 1"),
+        Shape("page 1", ", 1", " x"),  # the whole list, then again to its first comma
+        Shape("page 1", " and 1", ", 1 x"),
+        Shape("page 1", ", and", " 1"),
+        Shape("第1页", "、第1页", "x"),
+        Shape("page 1", " 页", ", 1"),
         Shape("p", "1"),
         Shape("sheet ", " "),
         Shape("chunk 1", " ", "x"),
@@ -143,29 +148,36 @@ OLD_BARE_ITEM = re.compile(
     re.IGNORECASE,
 )
 OLD_RAG_REFERENCE = re.compile(r"^\s*(?:[-*•]\s*)?\[RAG-(\d{1,6})\]\s*[:：]?\s*(.+?)\s*$", re.MULTILINE)
-OLD_SEPARATOR = re.compile(r"\s*[,，、]\s*|\s+and\s+|\s*和\s*")
+OLD_SEPARATOR = re.compile(r"\s*[,，、]\s*(?:and\s+)?|\s+and\s+|\s*和\s*")
+OLD_RANGE_MARK = r"(?:-{1,2}|[–—~～至到])"
+OLD_NUMBER_LIST = rf"\d+(?:\s*(?:{OLD_RANGE_MARK}|[,，、](?:\s*and(?=\s))?|和)\s*\d+|\s+and\s+\d+)*"
 OLD_LOCATORS = [
     ("chunk", re.compile(r"^chunks?\s*(?P<spec>\d.*)$", re.IGNORECASE)),
     (
         "slide",
-        re.compile(
-            r"^(?:slides?|幻灯片|第)\s*(?P<spec>\d[\d\s,，、\-–~和and]*?)\s*(?:张|页)?\s*(?:幻灯片)?$", re.IGNORECASE
-        ),
+        re.compile(rf"^(?:slides?|幻灯片|第)\s*(?P<spec>{OLD_NUMBER_LIST})\s*(?:张|页)?\s*(?:幻灯片)?$", re.IGNORECASE),
     ),
-    # a list of pages read whole first (`page 9, 14`: added after the patterns were made linear)
-    ("page", re.compile(r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*)页?$", re.IGNORECASE)),
+    # every page of the list, then a description that starts with no number (`page 9, 14, Table 2`) …
     (
         "page",
         re.compile(
-            r"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d[\d\s,，、\-–—~和and]*?)\s*(?:页)?(?:\s*[,，、].*)?$", re.IGNORECASE
+            rf"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>{OLD_NUMBER_LIST})\s*页?(?:\s*[,，、](?!\s*(?:and\s+)?\d).*)?$",
+            re.IGNORECASE,
         ),
     ),
-    ("page", re.compile(r"^(?P<spec>\d+(?:\s*(?:-{1,2}|[–—~])\s*\d+)?)\s*页?$")),
+    (  # … else the pages up to the first comma, and a description (`page 9, 14 of 30`: page 9)
+        "page",
+        re.compile(
+            rf"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d+(?:\s*(?:{OLD_RANGE_MARK}|和)\s*\d+|\s+and\s+\d+)*)\s*页?(?:\s*[,，、].*)?$",
+            re.IGNORECASE,
+        ),
+    ),
+    ("page", re.compile(rf"^(?P<spec>\d+(?:\s*{OLD_RANGE_MARK}\s*\d+)?)\s*页?$")),
 ]
 PIECES = [
     *"[]\"“”'‘’「」『』＂,，;；:：-*•0125ſK",
     *[" ", "  ", "\t", "\n", "\u3000", "\x0b", "\x85"],
-    *["a", "x", "chunk", "chunks", "Chunk ", "page", "pages", "p", "p.", "第", "页", "slide", "slides", "张", "幻灯片"],
+    *["a", "x", "chunk", "chunks", "Chunk ", "page", "pages", "p", "p.", "第", "页", "slide", "slides", "张", "幻灯片", "、", "至", "—"],
     *[
         "和",
         "and",
@@ -219,6 +231,11 @@ def test_rag_references_are_read_as_the_regular_expression_reads_them(text):
 @example("0, ,")  # a separator right after the last one's trailing space (found by hypothesis)
 @example("page 9, 14")
 @example("p. 3 ,  5 页")
+@example("page 9, 14, Table 2")
+@example("page 9, 14 of 30")
+@example("pages 9, 14, and 20")
+@example("第3页、第5页")
+@example("chunk 3, page 2")
 def test_locators_and_numbers_are_read_as_the_regular_expressions_read_them(text):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parse, "_LOCATORS", OLD_LOCATORS)
@@ -337,6 +354,8 @@ READERS = [
     (claim_numbers, Shape("", "1) ")),
     (claim_numbers, Shape("第1", "、1", "x")),  # a page list that never ends in 页
     (claim_numbers, Shape("page 1", ", 1", "x")),
+    (claim_numbers, Shape("第1", " 至 1", "x")),
+    (claim_numbers, Shape("pages 1", ", and 1", ", and x")),
     (claim_facts.__wrapped__, Shape("", "a b ")),  # a long run of Latin words is prose: its words
     (claim_facts.__wrapped__, Shape("", "gpt-4-")),
     (claim_facts.__wrapped__, Shape("", "开源模型，")),

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..analysis import fold, tokenize
+from ..cite.parse import NUMBER_LIST
 from ..knowledge_base import KnowledgeBase
 from .settings import AuditSettings
 
@@ -25,10 +26,9 @@ _DIGIT = re.compile(r"\d")  # what every number of _NUMBER starts with
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 # "3）利用…", "：1) 党的…；2) 人民…", "(2) …": a list's numbering, not a number the claim states
 _ENUMERATOR = re.compile(r"(?:^|(?<=[\s:：;；,，。]))[（(]?\d{1,2}[)）.、](?!\d)")
-# "第 2、3 页", "p. 12", "pages 3-5": where the claim says it read something, not what it read
-_PAGE_REFERENCE = re.compile(
-    r"第\s*+\d+(?:\s*+[、,\-–~和]\s*+\d+)*+\s*+页|(?<![a-z])(?:pages?|pp?\.)\s*+\d+(?:\s*+[,、\-–~]\s*+\d+)*+"
-)
+# "第 2、3 页", "p. 12", "pages 3-5": where the claim says it read something, not what it read (the
+# pages listed as a citation's locator lists them)
+_PAGE_REFERENCE = re.compile(rf"第\s*+{NUMBER_LIST}\s*+页|(?<![a-z])(?:pages?|pp?\.)\s*+{NUMBER_LIST}")
 MAX_ROUNDED_PLACES = 8  # a claim states a cited decimal rounded to fewer places than this
 MAX_NUMERAL = 24  # characters of a Chinese numeral: longer runs (万万万…) are no number anyone cites
 

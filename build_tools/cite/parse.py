@@ -109,10 +109,17 @@ _FILE_WITH_LOCATOR = re.compile(r"^(?P<name>.+?\.[A-Za-z0-9]{1,5})\s*(?:[,，]\s
 # White space before a separator is taken only from where it starts (`(?<!\s)`): a run of spaces is
 # read once, not once per position in it. A separator right after the last one's trailing spaces
 # still starts at its mark (`0, ,` is 0, an empty token and another, as `\s*[,，、]\s*` splits it).
-_NUMBER_SEPARATOR = re.compile(r"(?:(?<!\s)\s+)?[,，、]\s*|(?<!\s)\s+and\s+|(?:(?<!\s)\s+)?和\s*")
+_NUMBER_SEPARATOR = re.compile(r"(?:(?<!\s)\s+)?[,，、]\s*(?:and\s+)?|(?<!\s)\s+and\s+|(?:(?<!\s)\s+)?和\s*")
 _CHUNK_WORD = re.compile(r"^chunks?\s*", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d+$")
-_RANGE = re.compile(r"^(\d+)\s*(?:-{1,2}|[–—~～至到])\s*(\d+)$")
+# The marks between two numbers of a range (`5-7`, `3至5`) and of a list (`2、3`, `9 and 14`, `9, 14, and 20`), as
+# `parse_numbers` splits them; `NUMBER_LIST` is a list of numbers, ranges among them, read once
+# (possessive: a mark with no number after it ends the list, and is not read again). The audit
+# reads the pages a claim names with the same list (`audit.claims`).
+RANGE_MARK = r"(?:-{1,2}|[–—~～至到])"
+NUMBER_LIST = rf"\d++(?:\s*+(?:{RANGE_MARK}|[,，、](?:\s*+and(?=\s))?|和)\s*+\d++|\s++and\s++\d++)*+"
+_NUMBER_RUN = rf"\d++(?:\s*+(?:{RANGE_MARK}|和)\s*+\d++|\s++and\s++\d++)*+"  # …up to its first comma
+_RANGE = re.compile(rf"^(\d+)\s*{RANGE_MARK}\s*(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -124,33 +131,24 @@ class Locator:
     name: str | None = None
 
 
-# A spec is as short as it can be (lazy) and so never ends in white space: written as ending in a
-# character that is not (`(?:…*?[…])??`) and with possessive white space after it, no run of spaces
-# is re-read once per position (the lazy `[…\s…]*?\s*` pair was cubic in a run of spaces).
+# A page or slide list is what follows the kind word up to `页`, `张` or the end, or, for pages, a
+# comma and a description (`page 9, 14, Table 2`: pages 9 and 14); a list with anything else after
+# it is read as far as a comma a description follows (`page 9, 14 of 30`: page 9).
 _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
     ("chunk", re.compile(r"^chunks?\s*+(?P<spec>\d.*)$", re.IGNORECASE)),
     (
         "slide",
-        re.compile(
-            r"^(?:slides?|幻灯片|第)\s*+(?P<spec>\d(?:[\d\s,，、\-–~和and]*?[\d,，、\-–~和and])??)"
-            r"\s*+(?:张|页)?\s*+(?:幻灯片)?$",
-            re.IGNORECASE,
-        ),
+        re.compile(rf"^(?:slides?|幻灯片|第)\s*+(?P<spec>{NUMBER_LIST})\s*+(?:张|页)?\s*+(?:幻灯片)?$", re.IGNORECASE),
     ),
-    # `page 9, 14`: every number a page, where the rest is numbers alone (possessive: read once) …
-    ("page", re.compile(r"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>\d[\d\s,，、\-–—~和and]*+)页?$", re.IGNORECASE)),
-    (  # … else the first pages, and what follows them a description (`page 9, Table 2`)
-        "page",
-        re.compile(
-            r"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>\d(?:[\d\s,，、\-–—~和and]*?[\d,，、\-–—~和and])??)"
-            r"\s*+(?:页)?(?:\s*+[,，、].*+)?$",
-            re.IGNORECASE,
-        ),
-    ),
-    ("page", re.compile(r"^(?P<spec>\d+(?:\s*+(?:-{1,2}|[–—~])\s*+\d+)?)\s*+页?$")),
+    ("page", re.compile(rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{NUMBER_LIST})\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE)),
+    ("page", re.compile(rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{_NUMBER_RUN})\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE)),
+    ("page", re.compile(rf"^(?P<spec>\d++(?:\s*+{RANGE_MARK}\s*+\d++)?)\s*+页?$")),
 ]
-# The kind written again after a separator (`slide 2, slide 3`, `page 9, p. 14`): left out before matching.
-_KIND_AGAIN = re.compile(r"(?<=[,，、])\s*+(?:slides?|pages?|pp?\.)\s*+(?=\d)", re.IGNORECASE)
+# A page or slide named again after a list mark (`slide 2, slide 3`, `page 9, p14`, `第3页、第5页`):
+# the kind word before the number and `页` or `张` after it are left out before matching.
+_KIND_AGAIN = re.compile(
+    r"(?<=[,，、])\s*+(?:slides?|pages?|pp?\.?|第)\s*+(?=\d)|(?<=\d)\s*+[页张](?=\s*+[,，、])", re.IGNORECASE
+)
 # `sheet 销量`, `工作表：销量`; a default name such as `Sheet1` is the sheet's whole name.
 _SHEET = re.compile(r"^(?:(?:sheet|工作表)(?:\s*[:：]\s*|\s+)(?P<name>.+)|(?P<whole>sheet\d+))$", re.IGNORECASE)
 
@@ -187,7 +185,7 @@ def parse_locator(text: str | None) -> Locator | None:
     for kind, pattern in _LOCATORS:
         if kind == "slide" and not slide_words:
             continue
-        match = pattern.match(numbered)
+        match = pattern.match(text if kind == "chunk" else numbered)  # `chunk 3, page 2` is no chunk 2
         if match:
             numbers, error = parse_numbers(match.group("spec"))
             if not error:
