@@ -398,6 +398,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "{name!r} has no pages, slides or sheets in the text read from it: {locator!r} cannot be checked; linked to the whole file",
         "「{name}」读出的文本不分页、幻灯片或工作表，无法核对「{locator}」；链接到整个文件",
     ),
+    "place_in_sheets": (
+        "{name!r} is read sheet by sheet, with no pages or slides: {locator!r} cannot be checked; linked to the whole file",
+        "「{name}」按工作表读出，不分页或幻灯片，无法核对「{locator}」；链接到整个文件",
+    ),
     "no_such_page": (
         "{name!r} has {count} page(s); page {number} does not exist",
         "「{name}」共 {count} 页，没有第 {number} 页",

@@ -468,6 +468,14 @@ def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged
         ("locator_out_of_range", "sources/f-book/", None),
     ]
     assert resolved("[图片: logo.png, page 2]", where) == [("resolved", "sources/f-logo/", None)]
+    # A deck shared as a PDF: its slide 3 is its page 3. A workbook has sheets, not pages: said so.
+    assert resolved("[paper.pdf, slide 3] [paper.pdf, slide 12]", where) == [
+        ("resolved", "sources/f-paper.pdf/#page-3", None),
+        ("locator_out_of_range", "sources/f-paper.pdf/", None),
+    ]
+    (unchecked,) = (resolve(c, where) for c in parse_citations("[文档: data.xlsx, page 2]"))
+    assert (unchecked.status, unchecked.target) == ("resolved", "sources/f-book/")
+    assert unchecked.reason.chinese() == "「data.xlsx」按工作表读出，不分页或幻灯片，无法核对「page 2」；链接到整个文件"
     # A workbook nothing could be read from: whether its sheet exists cannot be known (it was flagged).
     broken = scope(files=(FileSource("f-broken", "broken.xlsx", "files/t/broken.xlsx", "xlsx"),))
     assert resolved("[文档: broken.xlsx, sheet 1]", broken) == [("resolved", "sources/f-broken/", None)]

@@ -140,8 +140,14 @@ _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
         "slide",
         re.compile(rf"^(?:slides?|幻灯片|第)\s*+(?P<spec>{NUMBER_LIST})\s*+(?:张|页)?\s*+(?:幻灯片)?$", re.IGNORECASE),
     ),
-    ("page", re.compile(rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{NUMBER_LIST})\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE)),
-    ("page", re.compile(rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{_NUMBER_RUN})\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE)),
+    (
+        "page",
+        re.compile(rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{NUMBER_LIST})\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE),
+    ),
+    (
+        "page",
+        re.compile(rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{_NUMBER_RUN})\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE),
+    ),
     ("page", re.compile(rf"^(?P<spec>\d++(?:\s*+{RANGE_MARK}\s*+\d++)?)\s*+页?$")),
 ]
 # A page or slide named again after a list mark (`slide 2, slide 3`, `page 9, p14`, `第3页、第5页`):

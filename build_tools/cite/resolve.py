@@ -240,8 +240,8 @@ def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | Rea
     if not file.parts and file.kind in ("pdf", "pptx", "xlsx"):
         return None  # nothing extracted (a damaged file): whether the place exists cannot be known
     parts = [p for p in file.parts if p.kind == locator.kind]
-    if locator.kind == "page" and not parts:  # a deck's 第2页 is its second slide
-        parts = [p for p in file.parts if p.kind == "slide"]
+    if locator.kind in ("page", "slide") and not parts:  # a deck's 第2页 is its second slide; a PDF's
+        parts = [p for p in file.parts if p.kind in ("page", "slide")]  # slide 2 (a deck shared as one) its page 2
     if locator.kind == "sheet":
         wanted = file_key(locator.name or "")
         return next(
@@ -267,7 +267,10 @@ def _link_file(citation: Citation, file: FileSource, status: str, reason: Reason
         reason = reason.followed_by(place) if reason else place
         place = None
     elif place is None and locator and locator.kind in ("page", "slide", "sheet") and reason is None:
-        reason = Reason.of("place_unchecked", name=file.name, locator=citation.locator or "")
+        sheets = any(part.kind == "sheet" for part in file.parts)  # a workbook's page or slide
+        reason = Reason.of(
+            "place_in_sheets" if sheets else "place_unchecked", name=file.name, locator=citation.locator or ""
+        )
     target = source_path(file.slug, part_anchor(place) if place else None)
     return Resolved(citation, status, target, reason, source_slug=file.slug)
 
