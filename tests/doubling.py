@@ -62,10 +62,11 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def seconds(function: Callable[[str], object], text: str, runs: int = 3) -> float:
-    """The best of `runs` runs, the garbage collector paused."""
+def paired_ratio(function: Callable[[str], object], small: str, large: str) -> float:
+    """t(large) / t(small), measured as `growth` measures it (turns, the garbage collector paused,
+    longer rounds before a ratio over MAX_RATIO is believed): for an input whose size is set."""
     with collector_paused():
-        return min(_paired(function, [text], runs)[0])
+        return _ratio(function, [small, large], (3, 7, 15))
 
 
 def _paired(function: Callable[[str], object], texts: list[str], runs: int) -> list[list[float]]:
