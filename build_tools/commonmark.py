@@ -3,7 +3,7 @@
 Reports are LLM output: raw HTML in them is shown as text (`html: False`), links go only to the
 web, mail or the site itself (`_allowed_link`), a remote image is a link to it (shown, it would
 tell its host who reads), and code (fenced, indented, inline) stays literal — a citation inside
-code is not a citation (`code_ranges` tells the cite stage where code is). Rendering is linear in
+code is not a citation (`in_code` tells the cite stage which are in code). Rendering is linear in
 the text: a paragraph of 20,000 citations costs per citation what a paragraph of ten does
 (Python-Markdown's inline pass was quadratic in the number of inline HTML elements).
 """
@@ -23,7 +23,7 @@ from markdown_it.token import Token
 from .messages import PERMALINK
 from .paths import Anchors, heading_anchor
 
-_BACKTICKS = re.compile(r"`+")
+_CODE = ("code_inline", "code_block", "fence")  # tokens shown literally
 HEADING_SHIFT = 2  # a report's own `#` heading sits under the page's section headings (h1 → h3)
 
 
@@ -77,52 +77,19 @@ def _allowed_link(url: str) -> bool:
     return scheme is None or scheme.group(1).lower() in LINK_SCHEMES or bool(_DATA_IMAGE.match(url.strip()))
 
 
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    starts.extend(m.end() for m in re.finditer("\n", text))
-    return starts
-
-
-def _offset(starts: list[int], line: int, text: str) -> int:
-    return starts[line] if line < len(starts) else len(text)
-
-
-def code_spans(segment: str, base: int) -> list[tuple[int, int]]:
-    """Inline code spans in a paragraph's source: a run of n backticks up to the next run of exactly
-    n (CommonMark); a run with no partner is literal text. A backslash before a run escapes one tick."""
-    runs = []
-    for match in _BACKTICKS.finditer(segment):
-        start = match.start()
-        if start and segment[start - 1] == "\\":
-            start += 1
-        if start < match.end():
-            runs.append((start, match.end()))
-    spans = []
-    i = 0
-    while i < len(runs):
-        length = runs[i][1] - runs[i][0]
-        closing = next((j for j in range(i + 1, len(runs)) if runs[j][1] - runs[j][0] == length), None)
-        if closing is None:
-            i += 1
-            continue
-        spans.append((base + runs[i][0], base + runs[closing][1]))
-        i = closing + 1
-    return spans
-
-
-def code_ranges(text: str) -> list[tuple[int, int]]:
-    """Where `text` holds code (character ranges, in order): fenced and indented blocks, inline spans."""
-    starts = _line_starts(text)
-    ranges: list[tuple[int, int]] = []
-    for token in parser().parse(shallow(text)):
-        if token.map is None:
-            continue
-        start, end = (_offset(starts, line, text) for line in token.map)
-        if token.type in ("fence", "code_block"):
-            ranges.append((start, end))
-        elif token.type == "inline" and any(child.type == "code_inline" for child in token.children or []):
-            ranges.extend(code_spans(text[start:end], start))
-    return sorted(ranges)
+def in_code(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:
+    """Which of the sorted, disjoint citation `spans` markdown-it reads as code (inline, fenced,
+    indented), each read as one slot, as `render` reads it: a citation is code exactly where the
+    page shows it literally (a backtick pairing of our own disagreed inside table cells, link
+    destinations and autolinks, and the citations there were neither placed nor counted)."""
+    key = _slot_key(text)
+    slot = re.compile(f"\ue000{key}(\\d+)\ue001")
+    slotted = replace_spans(text, spans, lambda n, *_: f"\ue000{key}{n}\ue001")
+    found: set[int] = set()
+    for token in parser().parse(shallow(slotted)):
+        for code in (t for t in [token, *(token.children or [])] if t.type in _CODE):
+            found.update(int(n) for n in slot.findall(f"{code.info}\n{code.content}"))
+    return found
 
 
 def inside(ranges: Sequence[tuple[int, int]], position: int) -> bool:
@@ -268,7 +235,7 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
             token.children = _place_citations(token.children, html, slot, done)
     raws = [text[start:end].replace("\x00", "\ufffd") for start, end, _ in citations]  # as the parser reads NUL
     for token in tokens:  # code is literal: a slot there is the citation as written (see below)
-        for code in (t for t in [token, *(token.children or [])] if t.type in ("code_inline", "code_block", "fence")):
+        for code in (t for t in [token, *(token.children or [])] if t.type in _CODE):
             code.content = slot.sub(lambda m: raws[int(m.group(1))], code.content)
             code.info = slot.sub(lambda m: raws[int(m.group(1))], code.info)
     missing = [Token("html_inline", "", 0, content=html[n]) for n in range(len(html)) if n not in done]

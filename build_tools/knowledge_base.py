@@ -18,7 +18,7 @@ from .chunk import chunk_text
 from .cite.parse import parse_citations, rag_references
 from .cite.resolve import Scope, Titles, file_key, resolve, url_index
 from .clean import find_boilerplate
-from .commonmark import code_ranges, disjoint, inside
+from .commonmark import disjoint, in_code, inside
 from .corpus_json import CorpusCache
 from .ingest import Loaded, ReportCache, load
 from .lock import LOCK_NAME, Drift, find_drift, read_lock
@@ -111,8 +111,12 @@ report of 50 KB made 344,000 citations and 3 GB). The pipeline's reports here ci
 def report_citations(text: str) -> list[Citation]:
     """A report's citations, leaving out brackets inside code (shown literally, not citations), the
     first MAX_CITATIONS."""
-    code = code_ranges(text) if "`" in text or "    " in text or "~~~" in text else []
-    return [c for c in parse_citations(text) if not inside(code, c.start)][:MAX_CITATIONS]
+    citations = parse_citations(text)
+    if not citations or not any(mark in text for mark in ("`", "~~~", "    ", "\t")):  # no code can be
+        return citations[:MAX_CITATIONS]
+    spans = disjoint((c.start, c.end) for c in citations)
+    code = {spans[n] for n in in_code(text, spans)}
+    return [c for c in citations if (c.start, c.end) not in code][:MAX_CITATIONS]
 
 
 class Sentences:

@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from doubling import assert_linear
 from helpers import kb
 
-from build_tools.commonmark import code_ranges, headings, inside, render
+from build_tools.commonmark import headings, render
 from build_tools.knowledge_base import report_citations
 
 CITE = '[long_context: "T", chunk 0]'
@@ -149,11 +149,27 @@ def test_a_footnote_keeps_its_words_and_its_citations_where_written():
     assert "[^1]" in soup.p.get_text() and [a["href"] for a in soup.select("a[href]")] == ["https://a.com/"]
 
 
-def test_code_ranges_are_sorted_and_inside_finds_them():
-    text = f"`a` x `b`\n\n```\n{CITE}\n```\n"
-    ranges = code_ranges(text)
-    assert ranges == sorted(ranges) and len(ranges) == 3
-    assert inside(ranges, text.index(CITE)) and not inside(ranges, text.index("x"))
+@pytest.mark.parametrize(
+    "text, count",
+    [
+        (f"`a` x `b` {CITE}\n\n```\n{CITE}\n```\n", 1),
+        (f"行内 `{CITE}` 和 {CITE}", 1),
+        (f"    {CITE}\n", 0),  # an indented code block
+        (f"\t{CITE}\n", 0),  # …indented by a tab, with no backtick anywhere in the report
+        (f"\t{CITE}\n\n`x`\n", 0),
+        (f"```{CITE}\nx\n```\n", 0),  # a fence's info string
+        # What the page reads as text is cited, wherever a backtick without its pair stands (these
+        # were paired with a backtick past them and neither placed nor counted):
+        (f"| a | b |\n|---|---|\n| 命令 `ls | {CITE} 参见` | `pip` |\n", 1),  # cells end a code span
+        (f"[a](http://x/`) {CITE} `y`", 1),  # a link's destination holds no code
+        (f"<http://a.com/`> {CITE} `x`", 1),  # nor an autolink
+        (f"\\`{CITE}` x", 1),  # an escaped backtick opens nothing
+        (f"\\\\`{CITE}`", 0),  # an escaped backslash before it: code
+    ],
+)
+def test_a_citation_is_code_exactly_where_the_page_shows_it_literally(text, count):
+    assert len(report_citations(text)) == count
+    assert len(html_of(text).select("a.cite")) == count
 
 
 def test_kb_cites_leaves_out_citations_in_code(tmp_path):
@@ -207,14 +223,14 @@ def test_a_remote_image_is_a_link_and_external_links_send_no_referrer():
     ]
 
 
-def test_a_citation_holding_a_backtick_leaves_no_slot_in_code():
-    """The first citation's backtick opens a code span up to the second's; as a slot, it no longer
-    does, and the second's backtick opens one up to the last, over CITE: CITE is shown as written
-    there, and placed at the end."""
+def test_a_citation_holding_a_backtick_opens_no_code_span():
+    """A citation is read before the Markdown around it, as one piece: the backticks in its title
+    open no code span (they opened one up to the next citation's, which then was no citation, and
+    that one's up to the last backtick, over CITE). Three links; the lone backtick is text."""
     text = f'[long_context: "`x", chunk 0] [long_context: "`y", chunk 0] {CITE} z`'
     soup = html_of(text)
-    assert "\ue000" not in str(soup) and len(soup.select("a.cite")) == 2
-    assert CITE in soup.select_one("code").get_text()
+    assert "\ue000" not in str(soup) and len(soup.select("a.cite")) == 3
+    assert not soup.select("code") and soup.get_text().strip().endswith(" z`")
 
 
 @pytest.mark.parametrize(("text", "nuls"), [("\t[文档: \x00.pdf, page 1] a\x00b", 2), ("`[文档: \x00.pdf]` a", 1)])
@@ -258,3 +274,17 @@ def test_nothing_nested_deep_is_lost(text):
     shown = rendered.get_text()
     assert all(line in shown for line in re.findall(r"第\d+层", text))
     assert "尾巴" in shown
+
+
+def backtick_runs(n: int) -> str:
+    """Runs of backticks of every length from 3 on, none with a partner, then `a` pairs and a
+    citation, about n characters: each unpaired run was compared with every run after it."""
+    runs, size = [], 0
+    while size < n // 2:
+        runs.append("`" * (len(runs) + 3) + " a ")
+        size += len(runs) + 5
+    return "".join(runs) + "` a ` " * (n // 12) + CITE
+
+
+def test_finding_the_code_around_citations_is_linear():
+    assert_linear(report_citations, backtick_runs)
