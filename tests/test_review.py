@@ -10,7 +10,7 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
-from doubling import MAX_RATIO, paired_ratio
+from doubling import MAX_RATIO, assert_linear, paired_ratio
 from fixtures import report_over_two_sources
 from helpers import build_site, serve, write_page
 
@@ -135,6 +135,18 @@ def test_the_text_diff_is_linear_in_the_length_of_rewritten_paragraphs():
         )
 
     assert paired_ratio(diff, 600, 1200) <= MAX_RATIO  # type: ignore[arg-type]  # n is what `diff` reads
+
+
+def swapped_paragraphs(n: int) -> str:
+    """A report of about n characters of paragraphs that each occur once, and its rewrite with every
+    pair swapped (`\\x00` between the two): difflib searched again around each of its n/2 matches."""
+    paragraphs = [f"段落{k}。" for k in range(max(2, n // 8) // 2 * 2)]
+    swapped = [p for k in range(0, len(paragraphs), 2) for p in (paragraphs[k + 1], paragraphs[k])]
+    return "\n\n".join(paragraphs) + "\x00" + "\n\n".join(swapped)
+
+
+def test_the_text_diff_is_linear_in_paragraphs_moved_in_small_steps():
+    assert_linear(lambda text: changes.text_diff_html(*text.split("\x00")), swapped_paragraphs)
 
 
 # ---------------------------------------------------------------- point 3: the citation changes

@@ -180,6 +180,34 @@ LINE_DIFF_PAIRS = 1_000_000
 paragraph pairs (`comparisons`) between the common head and tail: a report of 8,000 alike lines took
 4.6 s (quadratic). Past it, what lies between head and tail is shown removed and added whole."""
 
+LINE_DIFF_READS = 2_000_000
+"""The most paragraphs difflib's matching may read between the common head and tail, counted over
+all its searches (`_Bounded`): it searches again each range on either side of every match it finds,
+so paragraphs that each occur once but moved in small steps (every pair swapped: 16,000 paragraphs
+took 35 s) are read over and over, quadratic though `comparisons` is small. Past it, the same as
+past LINE_DIFF_PAIRS. A report whose changes are few reads its paragraphs a few times."""
+
+
+class _OverBudget(Exception):
+    pass
+
+
+class _Bounded(difflib.SequenceMatcher):
+    """difflib's matcher that stops (`_OverBudget`) once its searches for the longest match have read
+    more than `reads` elements of the two lists."""
+
+    def __init__(self, a: list[str], b: list[str], reads: int):
+        self.reads = reads
+        super().__init__(None, a, b, autojunk=False)
+
+    def find_longest_match(self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None):
+        ahi = len(self.a) if ahi is None else ahi
+        bhi = len(self.b) if bhi is None else bhi
+        self.reads -= (ahi - alo) + (bhi - blo)
+        if self.reads < 0:
+            raise _OverBudget
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
 
 def words(text: str) -> list[str]:
     """A paragraph's tokens, in order, joining back to the paragraph: each Chinese (Japanese,
@@ -253,22 +281,22 @@ def changed_html(before: str, after: str) -> str:
 
 
 def line_opcodes(a: list[str], b: list[str]) -> Opcodes:
-    """difflib's opcodes for two lists of paragraphs, bounded (`LINE_DIFF_PAIRS`): the common head
-    and tail matched first, what lies between diffed, or shown removed and added whole."""
+    """difflib's opcodes for two lists of paragraphs, bounded (`LINE_DIFF_PAIRS`, `LINE_DIFF_READS`):
+    the common head and tail matched first, what lies between diffed, or shown removed and added whole."""
     shorter = min(len(a), len(b))
     head = next((n for n in range(shorter) if a[n] != b[n]), shorter)
     tail = next((n for n in range(shorter - head) if a[-1 - n] != b[-1 - n]), shorter - head)
     ma, mb = a[head : len(a) - tail], b[head : len(b) - tail]
+    middle = [
+        ("delete", head, head + len(ma), head, head),
+        ("insert", head + len(ma), head + len(ma), head, head + len(mb)),
+    ]
     if comparisons(ma, mb) <= LINE_DIFF_PAIRS:
-        middle = [
-            (op, i1 + head, i2 + head, j1 + head, j2 + head)
-            for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ma, mb, autojunk=False).get_opcodes()
-        ]
-    else:
-        middle = [
-            ("delete", head, head + len(ma), head, head),
-            ("insert", head + len(ma), head + len(ma), head, head + len(mb)),
-        ]
+        try:
+            opcodes = _Bounded(ma, mb, LINE_DIFF_READS).get_opcodes()
+            middle = [(op, i1 + head, i2 + head, j1 + head, j2 + head) for op, i1, i2, j1, j2 in opcodes]
+        except _OverBudget:
+            pass  # removed and added whole
     middle = [op for op in middle if op[2] > op[1] or op[4] > op[3]]
     return (
         ([("equal", 0, head, 0, head)] if head else [])
