@@ -9,6 +9,7 @@ Site paths never start with "/" and always end a page with "/" (MkDocs' `use_dir
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -118,10 +119,9 @@ FILE_BACKLINKS_ANCHOR = "cited-by"  # a file page's list of the sentences citing
 
 
 def part_anchor(part: FilePart) -> str:
-    """`page-N`, `slide-N`, `sheet-NAME` (the sheet's own name, white space as "-"), `text`."""
+    """`page-N`, `slide-N`, `sheet-NAME` (`anchor_text` of the sheet's own name), `text`."""
     if part.kind == "sheet":
-        name = _ANCHOR_UNSAFE.sub("-", part.name or "").strip("-")
-        return f"sheet-{name}" if name else f"sheet-{part.number}"
+        return f"sheet-{anchor_text(part.name or '')}"
     if part.kind == "text":
         return "text"
     return f"{part.kind}-{part.number}"
@@ -171,13 +171,25 @@ def stats_path(anchor: str | None = None) -> str:
 
 
 def stats_anchor(configuration: str, part: str = "") -> str:
-    """A configuration's section on the comparison page (`cfg-results_32k-gpt4.1`), or one of its
-    listings (`cfg-bench_case1114-status-unknown_source`, `…-task-003`). Configuration ids are
-    unique and hold no white space, so their anchors are too."""
-    anchor = "cfg-" + _ANCHOR_UNSAFE.sub("-", configuration).strip("-")
-    return f"{anchor}-{_ANCHOR_UNSAFE.sub('-', part).strip('-')}" if part else anchor
+    """A configuration's section on the comparison page (`cfg-results_32k-gpt4.1`: its id's `/`
+    parts joined by "-"), or one of its listings (`cfg-bench_case1114-status-unknown_source`,
+    `…-task-003`); each part as `anchor_text`, so ids are anchors apart."""
+    anchor = "cfg-" + "-".join(map(anchor_text, configuration.split("/")))
+    return f"{anchor}-{anchor_text(part)}" if part else anchor
 
 
 def stats_task_anchor(task: str) -> str:
     """A task's side-by-side table on the comparison page."""
-    return "task-" + (_ANCHOR_UNSAFE.sub("-", task).strip("-") or "none")
+    return "task-" + anchor_text(task)
+
+
+def anchor_text(text: str) -> str:
+    """`text` in an anchor: each run of white space and of characters an address or a selector
+    reads otherwise as "-"; where that changed it, a digest of the text after it, so that texts
+    differing only there (models `a b`, `a-b`, `a#b`; sheets `销量 2024`, `销量-2024`) keep
+    anchors apart. Names of our own (`gpt4.1`, `003`, `status-unknown_source`) stay as they are."""
+    readable = _ANCHOR_UNSAFE.sub("-", text).strip("-")
+    if readable == text:
+        return text
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{readable}-{digest}" if readable else digest

@@ -13,6 +13,7 @@ from build_tools.cite.parse import Locator, parse_citations, parse_locator
 from build_tools.cite.resolve import Scope, Titles, file_key, resolve
 from build_tools.messages import STATUS_LABELS
 from build_tools.models import FilePart, FileSource, Source
+from build_tools.paths import anchor_text
 
 
 def parsed(text: str) -> list[tuple]:
@@ -464,7 +465,7 @@ def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged
         "[文档: data.xlsx, sheet 成本] [文档: data.xlsx, sheet 销量 2024] [文档: data.xlsx, sheet 利润]", where
     ) == [
         ("resolved", "sources/f-book/#sheet-成本", None),
-        ("resolved", "sources/f-book/#sheet-销量-2024", None),
+        ("resolved", f"sources/f-book/#sheet-{anchor_text('销量 2024')}", None),
         ("locator_out_of_range", "sources/f-book/", None),
     ]
     assert resolved("[图片: logo.png, page 2]", where) == [("resolved", "sources/f-logo/", None)]

@@ -19,6 +19,7 @@ from build_tools.extract import MAX_ROWS, extract_parts
 from build_tools.ingest import UNTOLD_SLIDES, load, load_file
 from build_tools.knowledge_base import assemble
 from build_tools.models import FileSource
+from build_tools.paths import anchor_text
 
 PAGES = ["First page about scaling", "Second page about latency budgets", "Third page"]
 LONG = MAX_ROWS + 37
@@ -200,8 +201,9 @@ def test_file_pages_show_every_part_under_its_anchor(knowledge):
     assert paper.find(id="page-2").find_parent("section").select_one(".citekb-text").get_text().strip() == PAGES[1]
     assert headings(page("deck.pptx"))[1] == ("slide-2", "第 2 张幻灯片")
     book = page("data.xlsx")
-    assert headings(book) == [("sheet-销量-2024", "工作表 销量 2024"), ("sheet-成本", "工作表 成本")]
-    sales = book.find(id="sheet-销量-2024").find_parent("section")
+    sales_anchor = anchor_text("销量 2024")  # the name with a space: readable, and apart from `销量-2024`
+    assert headings(book) == [(f"sheet-{sales_anchor}", "工作表 销量 2024"), ("sheet-成本", "工作表 成本")]
+    sales = book.find(id=f"sheet-{sales_anchor}").find_parent("section")
     assert sales.select_one(".citekb-note").get_text() == f"仅显示前 {MAX_ROWS} 行，共 {LONG} 行。"
     assert (
         len(sales.select("tbody tr")) == MAX_ROWS
