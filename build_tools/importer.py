@@ -23,7 +23,7 @@ from .cite.resolve import normalize_title
 from .corpus_json import read_corpus
 from .lock import remove_leftovers, write_atomic
 from .messages import Reason
-from .reading import MAX_TEXT, inside, short_hash
+from .reading import MAX_TEXT, inside, short_hash, shown
 
 _TASK = re.compile(r"^\d{3,}$")
 _BENCH_REPORT = re.compile(r"^(?P<task>\d{3,})(?:_(?P<time>[\d_-]+?))?(?P<comparison>_comparison)?\.(md|txt)$")
@@ -74,7 +74,9 @@ class Writer:
     def report_folder(self, slug: str, run: Path) -> str:
         """`reports/<slug>/` for one run; a folder name another run of this import took (model
         `m-001_a` with run `001_b`, and model `m` with run `001_a-001_b`) gets a hash of the run's
-        path: two runs are never merged into one report (the same name on each import)."""
+        path: two runs are never merged into one report (the same name on each import). A folder
+        name that is not UTF-8 is written as shown (`reading.shown`): the knowledge base reads it."""
+        slug = shown(slug)
         if self.claimed.setdefault(slug, run) != run:
             slug = f"{slug}-{short_hash(str(run.relative_to(self.app)), 6)}"
             self.claimed[slug] = run
@@ -126,7 +128,9 @@ def import_datasets(app: Path, writer: Writer, tasks: set[str] | None) -> None:
 
 
 def report_meta(task: str, corpus: str | None, missing: Reason | None = None, **extra: object) -> bytes:
-    meta = {"task": task, **extra}
+    """A run's report.yaml; names of folders as shown (`reading.shown`): a name's undecodable byte
+    written as YAML's `\\uDCFF` is an escape YAML then refuses, and the run was not published."""
+    meta = {"task": task, **{key: shown(value) if isinstance(value, str) else value for key, value in extra.items()}}
     if corpus:
         meta["corpus"] = f"corpora/{task}/{corpus}"
     elif missing:

@@ -393,3 +393,19 @@ def test_import_never_merges_two_runs_whose_folder_names_join_alike(tmp_path):
     again = import_app(app, root)  # the same folders each time
     folders = sorted(p.parent.name for p in root.glob("reports/results_32k-m-001_a-001_b*/*_report.md"))
     assert len(folders) == 2 and len(set(folders)) == 2 and not again.written
+
+
+def test_an_imported_run_whose_model_folder_is_not_utf8_is_published_with_its_name_escaped(tmp_path):
+    """The model folder's undecodable byte reached report.yaml as `"bad\\uDCFFname"`, which YAML
+    refuses: the run was not published."""
+    app = make_sample_app_folder(tmp_path / "app")
+    model = os.fsdecode(b"bad\xffname")
+    folder = app / "results" / "results_32k" / model / "001_20250101_000000"
+    folder.mkdir(parents=True)
+    (folder / "final_report.md").write_text("# 报告\n\n正文。\n", encoding="utf-8")
+    root = tmp_path / "kb"
+    import_app(app, root)
+    knowledge = build(root)
+    assert not knowledge.problems
+    (report,) = [c.report for c in knowledge.cited.values() if "bad" in str(c.report.meta.get("model"))]
+    assert report.meta["model"] == "bad\\xffname"
