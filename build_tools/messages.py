@@ -6,6 +6,7 @@ A `Reason` is a code and its values, not a sentence, so the same verdict reads i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 STATUS_LABELS = {
@@ -446,6 +447,15 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def isolate(text: str) -> str:
+    """`text` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, its own embeddings,
+    overrides and isolates left out (a lone PDI of its own would end the isolation early)."""
+    return f"\u2068{_BIDI_CONTROLS.sub('', text)}\u2069"
+
+
 @dataclass(frozen=True)
 class Reason:
     """Why a citation is what it is: a code of REASONS and its values; `then` adds a second one."""
@@ -467,9 +477,12 @@ class Reason:
         text = REASONS[self.code][0].format(**dict(self.values))
         return f"{text}; {self.then.english()}" if self.then else text
 
-    def chinese(self) -> str:
-        text = REASONS[self.code][1].format(**dict(self.values))
-        return f"{text}；{self.then.chinese()}" if self.then else text
+    def chinese(self, isolated: bool = False) -> str:
+        """The reason in Chinese; `isolated` (on the site, in exports): each name in it bidi-isolated
+        (`isolate`), so a direction override in a title cannot reverse the words around it."""
+        values = {k: isolate(v) if isolated and isinstance(v, str) else v for k, v in self.values}
+        text = REASONS[self.code][1].format(**values)
+        return f"{text}；{self.then.chinese(isolated)}" if self.then else text
 
     def __str__(self) -> str:
         return self.english()

@@ -246,3 +246,8 @@ def search_box(page, url: str, query: str):
     box.fill(query)
     box.press("End")
     return box
+
+
+def unisolated(text: str) -> str:
+    """A reason as read, without the bidi isolates around the names in it (`messages.isolate`)."""
+    return text.replace("\u2068", "").replace("\u2069", "")

@@ -62,3 +62,15 @@ def test_every_chinese_text_a_page_shows_comes_from_the_message_table():
         if CJK_WORD.search(node.value)  # words, not a character range of a pattern
     ]
     assert found == []
+
+
+def test_a_name_in_a_reason_cannot_reverse_the_words_around_it():
+    """A title holding RIGHT-TO-LEFT OVERRIDE (and a lone POP DIRECTIONAL ISOLATE) reversed the
+    health page's `」？）` and counts after it: on the site each name is isolated, its own direction
+    controls left out; `kb … --json` (English) and `chinese()` keep the name as written."""
+    title = "开源报告\u202eXYZ\u2069"
+    reason = Reason.of("not_in_corpus").followed_by(Reason.of("did_you_mean", name=title))
+    shown = reason.chinese(isolated=True)
+    assert "\u2068开源报告XYZ\u2069" in shown and "\u202e" not in shown
+    assert shown.count("\u2068") == shown.count("\u2069") == 1
+    assert title in reason.chinese() and repr(title) in reason.english()

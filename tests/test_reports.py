@@ -7,7 +7,7 @@ from urllib.parse import unquote, urljoin
 import pytest
 from bs4 import BeautifulSoup
 from fixtures import ALPHA, alpha_body, make_sample_kb
-from helpers import build_site, landed, section_text, serve
+from helpers import build_site, landed, section_text, serve, unisolated
 
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import parse_citations
@@ -63,7 +63,11 @@ def test_health_page_groups_what_is_still_missing_by_status(demo):
     rows: dict[str, list[list[str]]] = {}  # status → [cited thing, reason, times]
     for reason in health.select("details.citekb-reason"):
         rows.setdefault(f"status-{reason['data-status']}", []).extend(
-            [tr.td.get_text(), reason.select_one(".citekb-reason-text").get_text(), tr.select("td")[1].get_text()]
+            [
+                tr.td.get_text(),
+                unisolated(reason.select_one(".citekb-reason-text").get_text()),
+                tr.select("td")[1].get_text(),
+            ]
             for tr in reason.select("tbody tr")
         )
     assert ["Gamma never imported", "报告的语料中没有这个标题的来源", "1"] in rows["status-unknown_source"]

@@ -44,8 +44,8 @@ SVG_PREVIEW_BYTES = 16 * 1024  # in a citation's preview: each preview is part o
 
 def why(item: Resolved) -> str:
     """The reason a reader sees (Chinese), with the suggestion when there is one."""
-    reason = item.reason.chinese() if item.reason else ""
-    return reason + (f"（{item.suggestion.chinese()}）" if item.suggestion else "")
+    reason = item.reason.chinese(isolated=True) if item.reason else ""
+    return reason + (f"（{item.suggestion.chinese(isolated=True)}）" if item.suggestion else "")
 
 
 def preview_html(head: str, body: str) -> str:

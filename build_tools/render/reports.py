@@ -159,7 +159,7 @@ def report_page(kb: KnowledgeBase, cited: CitedReport, link: Link) -> str:
         (REPORT_PAGE["corpus"], report.corpus or REPORT_PAGE["no_corpus"]),
     ]
     meta += [
-        (META_LABELS.get(k, k), reason.chinese() if (reason := Reason.read(v)) else v)
+        (META_LABELS.get(k, k), reason.chinese(isolated=True) if (reason := Reason.read(v)) else v)
         for k, v in sorted(report.meta.items())
         if k != "summary"
     ]
