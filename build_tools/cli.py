@@ -78,7 +78,7 @@ def cmd_chunk(args: argparse.Namespace) -> int:
         return missing
     entries, problems = read_corpus(Path(args.corpus).resolve(), ROOT)
     for problem in problems:
-        print(f"kb: {problem}", file=sys.stderr)
+        print(f"kb: {absolute(problem)}", file=sys.stderr)
     out = sys.stdout
     for doc_index, source in enumerate(entries):
         if source is None:
@@ -95,6 +95,12 @@ def cmd_chunk(args: argparse.Namespace) -> int:
             }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return 1 if None in entries or not entries else 0
+
+
+def kb_root_of(files: Path) -> Path:
+    """The knowledge-base folder a task-file folder is in (`<kb>/files/<task>`), else ROOT: a file's
+    page (its slug) is named from its path in the knowledge base, as the site names it."""
+    return files.parent.parent if files.parent.name == "files" else ROOT
 
 
 def report_kb(args: argparse.Namespace) -> KnowledgeBase | int:
@@ -116,10 +122,11 @@ def report_kb(args: argparse.Namespace) -> KnowledgeBase | int:
         folder = Path(args.files).resolve()
         if not folder.is_dir():
             return fail(f"{args.files}: not a folder")
-        files_folder = str(folder.relative_to(ROOT))
+        root = kb_root_of(folder)
+        files_folder = str(folder.relative_to(root))
         for path in sorted(folder.iterdir()):
             if path.is_file():
-                file, _ = load_file(path, ROOT)
+                file, _ = load_file(path, root)
                 loaded.files[file.path] = file
     corpus_key = None
     if args.corpus:

@@ -11,6 +11,7 @@ from helpers import kb, need_pipeline
 from build_tools.chunk import chunk_text
 from build_tools.cite.parse import Locator, parse_citations, parse_locator
 from build_tools.cite.resolve import Scope, Titles, file_key, resolve
+from build_tools.knowledge_base import build
 from build_tools.messages import STATUS_LABELS
 from build_tools.models import FilePart, FileSource, Source
 from build_tools.paths import anchor_text
@@ -619,3 +620,17 @@ def test_a_place_the_files_text_cannot_show_links_the_whole_file_with_a_note():
         found[0].reason.chinese()
         == "「report.docx」读出的文本不分页、幻灯片或工作表，无法核对「page 2」；链接到整个文件"
     )
+
+
+def test_kb_cites_links_a_task_file_where_the_site_puts_its_page(tmp_path):
+    """`kb cites --files KB/files/TASK`: the file's page was named from its path from `/`
+    (`sources/file-437a…/`), a page the site, which names it from the knowledge base, never has."""
+    (tmp_path / "files" / "t").mkdir(parents=True)
+    (tmp_path / "files" / "t" / "notes.txt").write_text("会议纪要。", encoding="utf-8")
+    (tmp_path / "reports" / "r").mkdir(parents=True)
+    report = tmp_path / "reports" / "r" / "final_report.md"
+    report.write_text("# 报告\n\n见纪要 [文档: notes.txt]。\n", encoding="utf-8")
+    (tmp_path / "reports" / "r" / "report.yaml").write_text("task: t\nfiles: files/t\n", encoding="utf-8")
+    (site_item,) = build(tmp_path).cited["r"].final
+    (row,) = json.loads(kb("cites", str(report), "--files", str(tmp_path / "files" / "t")).stdout)
+    assert site_item.status == row["status"] == "resolved" and row["target"] == site_item.target
