@@ -109,6 +109,22 @@ def _unconstructible(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
     return None
 
 
+def _last_values(node: yaml.MappingNode) -> dict[str, yaml.Node]:
+    """Each name's value node (the last where a name is written twice, as PyYAML keeps it)."""
+    return {str(yaml.constructor.SafeConstructor().construct_object(key)): value for key, value in node.value}
+
+
+def as_written(value: object, node: yaml.Node) -> object:
+    """A plain scalar whose YAML 1.1 value reads otherwise than it is written (`title: 12:30` is
+    750, `yes` True, `0x1F` 31, `1_000` 1000) as its text; in a list, each item so. Any other
+    value as YAML makes it (`2025-01-01` a date, `3` a number: each reads as written; `~` none)."""
+    if isinstance(node, yaml.SequenceNode) and isinstance(value, list):
+        return [as_written(item, child) for item, child in zip(value, node.value)]
+    if isinstance(node, yaml.ScalarNode) and not node.style and value is not None and str(value) != node.value:
+        return node.value
+    return value
+
+
 def read_metadata(text: str, where: str, first_line: int = 1) -> tuple[dict | None, Problem | None]:
     """A report.yaml or a page's YAML header (whose first line is `first_line` of its file), bounded:
     at most MAX_METADATA bytes, no aliases, values text or short lists of text."""
@@ -126,7 +142,8 @@ def read_metadata(text: str, where: str, first_line: int = 1) -> tuple[dict | No
         if wrong:
             return None, Problem(where, f"invalid YAML metadata: {wrong[0]}", first_line + wrong[1].line)
         # Names as text: `1:`, `null:`, `2025-01-01:` are keys too, and mixed types cannot be sorted
-        return {str(name): value for name, value in loader.construct_document(node).items()}, None
+        made = {str(name): value for name, value in loader.construct_document(node).items()}
+        return {name: as_written(made[name], value) for name, value in _last_values(node).items()}, None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         message = getattr(error, "problem", None) or str(error)

@@ -283,6 +283,20 @@ def test_metadata_names_of_any_type_are_text(tmp_path):
     assert sorted(source.meta) == sorted(report.meta) == ["1", "2025-01-01", "3.5", "None", "kind"]
 
 
+@pytest.mark.parametrize("written", ["12:30", "yes", "0x1F", "1_000", ".5", "1.50", "off"])
+def test_a_title_is_shown_as_written_not_as_yaml_reads_it(tmp_path, written):
+    """YAML 1.1 reads an unquoted `12:30` as 750 (base 60), `yes` as True, `0x1F` as 31: the page
+    was titled 750. A title, and any value, reads as written; a plain `3` or a date still do."""
+    write(
+        tmp_path,
+        b"pages/p.txt",
+        f"---\ntitle: {written}\nretrieved: 2025-01-01\ntags: [{written}, 3]\n---\n正文\n".encode(),
+    )
+    [source] = load(tmp_path).sources.values()
+    assert source.title == written and str(source.meta["retrieved"]) == "2025-01-01"
+    assert source.meta["tags"] == str([written, 3])  # a list's items too (a list reads as its text)
+
+
 def test_a_problem_quotes_a_metadata_name_shown_and_cut(tmp_path):
     """A name in double quotes may hold a line break and an escape sequence: a forged log line."""
     name = '"a\\nWARNING -  citekb: forged\\x1b[31m' + "k" * 100 + '"'
