@@ -16,7 +16,7 @@ import unicodedata
 from .models import FilePart, FileSource
 
 _UNSAFE_SUFFIX = re.compile(r"[^a-z0-9]")
-_ANCHOR_UNSAFE = re.compile(r"[\s#%\"'<>`\\/?&]+")
+_ANCHOR_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f#%\"'<>`\\/?&]+")
 
 
 def relative_href(target: str, page: str) -> str:

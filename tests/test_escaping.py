@@ -80,8 +80,10 @@ def parsed(html: str) -> BeautifulSoup:
 
 def problems(html: str) -> list[str]:
     """What in a page's HTML our templates never make: other elements or attributes, an href or
-    src that is not the web, mail, the site or an inline image, a placeholder of ours."""
+    src that is not the web, mail, the site or an inline image, a placeholder of ours, NUL."""
     found = [f"placeholder {m.group()!r}" for m in PLACEHOLDER.finditer(html)]
+    if "\x00" in html:  # no character of an HTML page: browsers drop it, and the text with it
+        found.append("NUL")
     for tag in parsed(html).find_all(True):
         if tag.name in SVG_ELEMENTS:
             if not tag.find_parent("svg"):

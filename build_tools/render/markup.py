@@ -20,8 +20,13 @@ Link = Callable[[str], str]
 SHORT_TITLE = 18
 
 
+# NUL is no text an HTML page may hold (browsers drop it): shown as U+FFFD, as the report's Markdown
+# shows it, one character for one (a chunk's offsets hold). Other control characters stay as written.
+_NUL = {0: "\ufffd"}
+
+
 def esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(text, quote=True).translate(_NUL)
 
 
 def html_line(text: str) -> str:
