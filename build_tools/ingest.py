@@ -16,6 +16,7 @@ Hidden and temporary files are not read; links that leave the knowledge-base fol
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def load_page(path: Path, root: Path) -> tuple[Source | None, list[Problem]]:
     meta, problem = read_metadata(header, where, 2)
     if problem:
         return None, [problem]
-    if not str(meta.get("title") or "").strip():
+    if not visible(str(meta.get("title") or "")):
         return None, [Problem(where, "the YAML header needs a non-empty `title:`", 2)]
     if not body.strip():
         return None, [Problem(where, "empty source: no text after the header")]
@@ -103,6 +104,12 @@ def load_page(path: Path, root: Path) -> tuple[Source | None, list[Problem]]:
     slug = slugify(str(meta.pop("slug", "") or path.stem)) or f"p-{short_hash(where)}"
     source = Source(slug, title, body, [where], {k: str(v) for k, v in meta.items()})
     return source, []
+
+
+def visible(text: str) -> bool:
+    """Whether `text` shows anything: white space and format characters alone (zero-width spaces
+    and joiners, U+FEFF, direction marks) make an invisible heading and an invisible link."""
+    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)
 
 
 def load_corpus(

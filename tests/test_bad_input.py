@@ -297,6 +297,15 @@ def test_a_title_is_shown_as_written_not_as_yaml_reads_it(tmp_path, written):
     assert source.meta["tags"] == str([written, 3])  # a list's items too (a list reads as its text)
 
 
+@pytest.mark.parametrize("title", ["' '", '"\\u200b\\u200c\\u200d\\ufeff"', '"\\u200e "'])
+def test_a_page_whose_title_shows_nothing_is_a_problem(tmp_path, title):
+    """Zero-width characters alone made an invisible heading and an invisible link on the index."""
+    write(tmp_path, b"pages/p.txt", f"---\ntitle: {title}\n---\n正文\n".encode())
+    loaded = load(tmp_path)
+    assert not loaded.sources
+    assert [(p.path, p.line) for p in loaded.problems] == [("pages/p.txt", 2)]
+
+
 def test_a_problem_quotes_a_metadata_name_shown_and_cut(tmp_path):
     """A name in double quotes may hold a line break and an escape sequence: a forged log line."""
     name = '"a\\nWARNING -  citekb: forged\\x1b[31m' + "k" * 100 + '"'
