@@ -72,7 +72,7 @@ def parse_lock(data: bytes) -> dict[str, list[str]]:
         raise CorruptLock("invalid JSON (a number too long to read)") from None
     if not isinstance(value, dict):
         raise CorruptLock('expected a JSON object {"version": 1, "sources": {...}}')
-    if value.get("version") != LOCK_VERSION:
+    if type(value.get("version")) is not int or value["version"] != LOCK_VERSION:  # `true` == 1 in Python
         raise CorruptLock(f"unknown version {value.get('version')!r} (this Citekb reads version {LOCK_VERSION})")
     sources = value.get("sources")
     if not isinstance(sources, dict):

@@ -55,6 +55,7 @@ CORRUPT_LOCKS = {
     "wrong shapes": b'{"version": 1, "sources": {"a": {"chunks": [1, 2]}}}',
     "sources a list": b'{"version": 1, "sources": []}',
     "unknown version": b'{"version": 2, "sources": {}}',
+    "version true": b'{"version": true, "sources": {}}',  # true == 1 to Python
     "nested 100,000 deep": b'{"version": 1, "sources": ' + b"[" * 100_000,
     "not a chunk hash": b'{"version": 1, "sources": {"a": {"chunks": ["\\ud800"]}}}',
     "a 5,000-digit number": b'{"version": ' + b"9" * 5000 + b"}",  # ValueError, not JSONDecodeError
