@@ -82,9 +82,7 @@ def in_code(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:
     indented), each read as one slot, as `render` reads it: a citation is code exactly where the
     page shows it literally (a backtick pairing of our own disagreed inside table cells, link
     destinations and autolinks, and the citations there were neither placed nor counted)."""
-    key = _slot_key(text)
-    slot = re.compile(f"\ue000{key}(\\d+)\ue001")
-    slotted = replace_spans(text, spans, lambda n, *_: f"\ue000{key}{n}\ue001")
+    slot, slotted = _slotted(text, spans)
     found: set[int] = set()
     for token in parser().parse(shallow(slotted)):
         for code in (t for t in [token, *(token.children or [])] if t.type in _CODE):
@@ -111,6 +109,13 @@ def _slot_key(text: str) -> str:
     autolink's text) too, so no character alone can mark our own places; a text cannot contain its
     own digest."""
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _slotted(text: str, spans: Sequence[tuple[int, int]]) -> tuple[re.Pattern, str]:
+    """`text` with its n-th sorted, disjoint span replaced by slot n, and the pattern of a slot."""
+    key = _slot_key(text)
+    slotted = replace_spans(text, spans, lambda n, *_: f"\ue000{key}{n}\ue001")
+    return re.compile(f"\ue000{key}(\\d+)\ue001"), slotted
 
 
 def _cut_at_slot(url: str, normalize: Callable[[str], str]) -> str:
@@ -213,9 +218,7 @@ def _parse(text: str, citations: Sequence[tuple[int, int, str]], section: str) -
     """Tokens of `text` with each citation span reduced to a slot (its HTML placed afterwards),
     and the headings, moved down HEADING_SHIFT levels with anchors from `paths.heading_anchor`."""
     html = [markup for _, _, markup in citations]
-    key = _slot_key(text)
-    slot = re.compile(f"\ue000{key}(\\d+)\ue001")
-    slotted = replace_spans(text, [(start, end) for start, end, _ in citations], lambda n, *_: f"\ue000{key}{n}\ue001")
+    slot, slotted = _slotted(text, [(start, end) for start, end, _ in citations])
     tokens = parser().parse(shallow(slotted))
     headings: list[Heading] = []
     taken, done = Anchors(section), set()
