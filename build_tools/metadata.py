@@ -65,14 +65,18 @@ def _named(name: str) -> str:
 
 
 def _metadata_shape(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
-    """What is wrong with a metadata document's shape (and where), or None: a mapping of names to
-    text (any scalar), to short lists of text, or to a reason `kb import` recorded
+    """What is wrong with a metadata document's shape (and where), or None: a mapping of names, each
+    once, to text (any scalar), to short lists of text, or to a reason `kb import` recorded
     (`{reason: CODE, …values}`)."""
     if not isinstance(node, yaml.MappingNode):
         return "expected a mapping of `name: value` lines", node.start_mark
+    names = set()
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode):
             return "a name must be plain text", key.start_mark
+        if key.value in names:  # YAML keeps the last silently: which one was meant cannot be known
+            return f"`{_named(key.value)}` is written twice", key.start_mark
+        names.add(key.value)
         if isinstance(value, yaml.MappingNode):
             parts = [part for pair in value.value for part in pair]
             recorded = any(name.value == "reason" and code.value in REASONS for name, code in value.value)
@@ -110,7 +114,7 @@ def _unconstructible(node: yaml.Node) -> tuple[str, yaml.Mark] | None:
 
 
 def _last_values(node: yaml.MappingNode) -> dict[str, yaml.Node]:
-    """Each name's value node (the last where a name is written twice, as PyYAML keeps it)."""
+    """Each name's value node (each name is written once: `_metadata_shape`)."""
     return {str(yaml.constructor.SafeConstructor().construct_object(key)): value for key, value in node.value}
 
 

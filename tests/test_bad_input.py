@@ -306,6 +306,15 @@ def test_a_page_whose_title_shows_nothing_is_a_problem(tmp_path, title):
     assert [(p.path, p.line) for p in loaded.problems] == [("pages/p.txt", 2)]
 
 
+def test_a_name_written_twice_is_a_problem_naming_its_second_line(tmp_path):
+    """YAML keeps the last of two `title:` lines silently: which one was meant cannot be known."""
+    write(tmp_path, b"pages/p.txt", "---\ntitle: 一\nkind: web\ntitle: 二\n---\n正文\n".encode())
+    loaded = load(tmp_path)
+    assert not loaded.sources and [(p.path, p.line, p.message) for p in loaded.problems] == [
+        ("pages/p.txt", 4, "invalid YAML metadata: `title` is written twice")
+    ]
+
+
 def test_a_problem_quotes_a_metadata_name_shown_and_cut(tmp_path):
     """A name in double quotes may hold a line break and an escape sequence: a forged log line."""
     name = '"a\\nWARNING -  citekb: forged\\x1b[31m' + "k" * 100 + '"'
