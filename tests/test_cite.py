@@ -547,6 +547,26 @@ def test_web_citations_resolve_by_normalized_address():
     ]
 
 
+def test_pages_apart_only_by_their_fragment_are_each_cited_by_it():
+    """A single-page site's `#/article/1` and `#/article/2` are two pages: a citation of the second
+    linked the first's source (the key dropped the fragment, and the first source kept it)."""
+    pages = [
+        Source(f"s{n}", f"文章 {n}", "正文。", meta={"origin": f"https://spa.example.com/#/article/{n}"})
+        for n in (1, 2)
+    ]
+    where = Scope(pages, {"s1": 1, "s2": 1})
+    assert resolved(
+        "[Web: https://spa.example.com/#/article/2] [Web: https://spa.example.com/#/article/1]"
+        " [Web: https://spa.example.com/#/article/3] [Web: https://spa.example.com/]",
+        where,
+    ) == [
+        ("resolved", "sources/s2/", None),
+        ("resolved", "sources/s1/", None),
+        ("unknown_source", None, None),  # no such page: not either of the two
+        ("unknown_source", None, None),  # which of them: cannot be told
+    ]
+
+
 def test_corpus_document_without_a_chunk_is_malformed_and_names_the_source():
     where = scope(
         ("Alpha 开源模型新闻报道", "正文。"),

@@ -122,13 +122,27 @@ def _after_prefixes(prefix: str) -> str | None:
 
 
 def url_index(sources: list[Source]) -> dict[str, Source]:
-    """`url_key` of every source's origin URL → the first source with it."""
+    """`url_key` of every source's origin URL → the first source with it, and the same with its
+    fragment (`url_key#fragment`). Where sources under one key differ by their fragments (a
+    single-page site's `#/article/1` and `#/article/2` are two pages), the key alone names none of
+    them: a citation of `#/article/2` went to `#/article/1`'s source."""
     index: dict[str, Source] = {}
+    fragments: dict[str, set[str]] = {}
     for source in sources:
         origin = source.meta.get("origin", "")
         if _URL_SCHEME.match(origin):
-            index.setdefault(url_key(origin), source)
+            key = url_key(origin)
+            index.setdefault(key, source)
+            index.setdefault(f"{key}#{_fragment(origin)}", source)
+            fragments.setdefault(key, set()).add(_fragment(origin))
+    for key, found in fragments.items():
+        if len(found) > 1:
+            del index[key]
     return index
+
+
+def _fragment(url: str) -> str:
+    return url.strip().partition("#")[2]
 
 
 @dataclass
@@ -163,9 +177,11 @@ class Scope:
         return True
 
     def by_url(self, url: str) -> Source | None:
-        """The report's own corpus first: the same page may be in several corpora."""
+        """The report's own corpus first: the same page may be in several corpora. The address with
+        its fragment first (`url_index`)."""
         key = url_key(url)
-        return self._urls.get(key) or self.urls.get(key)
+        whole = f"{key}#{_fragment(url)}"
+        return self._urls.get(whole) or self._urls.get(key) or self.urls.get(whole) or self.urls.get(key)
 
     def near_miss(self, cited: str) -> Source | None:
         """The title within a few edits of the cited one (whole, or cut to the cited length when the
