@@ -244,6 +244,10 @@ def test_resolution_statuses():
     assert resolved("[公式详解见logo.png, p9]", where) == [("resolved", "sources/f1/", None)]
     assert resolved("[详见 logo.png]", where) == [("resolved", "sources/f1/", None)]
     assert resolved("[biglogo.png]", where)[0][0] == "missing_file"
+    # …only after a word that points to the file: another file's name ending in its name is not it
+    assert resolved("[see logo.png] [图片: 参考：logo.png]", where) == [("resolved", "sources/f1/", None)] * 2
+    for other in ("[图片: final logo.png]", "[图片: 旧版logo.png]", "[图片: 新logo.png, page 2]"):
+        assert resolved(other, where)[0][:2] == ("missing_file", None), other
     for hostile in ("[文档: ../../etc/passwd]", "[图片: ..\\logo.png]", "[文档: .hidden]"):
         assert resolved(hostile, where)[0][:2] == ("malformed", None)
 

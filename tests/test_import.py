@@ -6,7 +6,7 @@ import json
 
 import pytest
 from bs4 import BeautifulSoup
-from helpers import PIPELINE, kb, landed, section_text
+from helpers import PIPELINE, kb, landed, section_text, unisolated
 
 from build_tools.importer import Imported, ImportFailure, Writer, import_app
 from build_tools.messages import STATUS_LABELS
@@ -65,7 +65,7 @@ def test_unresolved_citations_say_why(imported):
     assert unresolved
     for element in unresolved:
         assert element.select_one(".citekb-preview").get_text().strip()
-    reasons = " ".join(e.select_one(".citekb-preview").get_text() for e in unresolved)
+    reasons = unisolated(" ".join(e.select_one(".citekb-preview").get_text() for e in unresolved))
     assert not [e for e in unresolved if e.has_attr("title")]  # one tooltip: the preview
     # bench_case1104 ran on another dataset (its 001 is a travel report): its tasks are its own, and
     # its file citations are not looked up among datasets/001's files (another question's)

@@ -365,12 +365,20 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
     return _link_file(citation, file, "resolved")
 
 
+# What prose before a file's name ends with when it points to the file (`详见`, `参考`, `see`, `in`).
+_POINTING = re.compile(
+    r"(?:见|参考|参阅|引自|来自|出自|据|附件|(?<![a-z])(?:see|cf\.?|in|from|per))[\s:：]*$", re.IGNORECASE
+)
+
+
 def _named_after_prose(name: str, scope: Scope) -> FileSource | None:
-    """The task file whose whole name ends a cited one after prose (`[DPO公式详解见pdf.pdf, p9]`),
-    the longest such: only where the name starts a word (after a space or punctuation, or where
-    Chinese meets Latin), so `术语表.md` never finds a file `表.md`."""
+    """The task file whose whole name ends a cited one after prose that points to it
+    (`[DPO公式详解见pdf.pdf, p9]`, `[see logo.png]`), the longest such: only where the name starts a
+    word (after a space or punctuation, or where Chinese meets Latin), so `术语表.md` never finds a
+    file `表.md`, and only after a word that points (`_POINTING`): `final report.pdf` and
+    `旧版report.pdf` name other files than `report.pdf`, and were linked to it."""
     for boundary in _WORD_START.finditer(name):
-        if 0 < boundary.start() < len(name):
+        if 0 < boundary.start() < len(name) and _POINTING.search(name, 0, boundary.start()):
             file = scope.files.get(file_key(name[boundary.start() :]))
             if file is not None:
                 return file
