@@ -399,6 +399,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "{name!r} has no pages, slides or sheets in the text read from it: {locator!r} cannot be checked; linked to the whole file",
         "「{name}」读出的文本不分页、幻灯片或工作表，无法核对「{locator}」；链接到整个文件",
     ),
+    "place_unread": (
+        "{locator!r} names a place in a form that is not read (write page numbers as digits: `page 3`); linked to the whole file, not checked",
+        "「{locator}」所指的页、幻灯片或工作表无法读出（页码请写数字：page 3、第3页），链接到整个文件，未核对",
+    ),
     "place_in_sheets": (
         "{name!r} is read sheet by sheet, with no pages or slides: {locator!r} cannot be checked; linked to the whole file",
         "「{name}」按工作表读出，不分页或幻灯片，无法核对「{locator}」；链接到整个文件",

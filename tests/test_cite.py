@@ -351,7 +351,13 @@ def test_kb_cites_targets_hold_the_reference_chunk_text():
         ("page 9, p. 14", Locator("page", (9, 14))),
         ("page 9, p14", Locator("page", (9, 14))),
         ("page 9, 14, Table 2", Locator("page", (9, 14))),  # every page listed, then a description
-        ("page 9, 14 of 30", Locator("page", (9,))),  # a list with words after it: to its first comma
+        ("page 9, 14 x", Locator("page", (9,))),  # a list with words after it: to its first comma
+        ("page 3 of 5", Locator("page", (3,))),  # of the file's five: it was linked to the file and
+        ("page 3 and page 5", Locator("page", (3, 5))),  # the audit then labelled another page ✓
+        ("pages 3 & 4", Locator("page", (3, 4))),
+        ("p3-p5", Locator("page", (3, 4, 5))),
+        ("slides 2 & 3", Locator("slide", (2, 3))),
+        ("第3页至第5页", Locator("page", (3, 4, 5))),
         ("pages 9, 14, and 20", Locator("page", (9, 14, 20))),
         ("第3页、第5页", Locator("page", (3, 5))),
         ("第3至5页", Locator("page", (3, 4, 5))),

@@ -118,6 +118,9 @@ def test_rag_references_is_linear(shape):
         Shape("page 1", " and 1", ", 1 x"),
         Shape("page 1", ", and", " 1"),
         Shape("第1页", "、第1页", "x"),
+        Shape("page 1", " and page 1", " x"),
+        Shape("p1", "-p1 & 1", ", x"),
+        Shape("page 1 of", " ", "1 x"),
         Shape("page 1", " 页", ", 1"),
         Shape("p", "1"),
         Shape("sheet ", " "),
@@ -148,9 +151,10 @@ OLD_BARE_ITEM = re.compile(
     re.IGNORECASE,
 )
 OLD_RAG_REFERENCE = re.compile(r"^\s*(?:[-*•]\s*)?\[RAG-(\d{1,6})\]\s*[:：]?\s*(.+?)\s*$", re.MULTILINE)
-OLD_SEPARATOR = re.compile(r"\s*[,，、]\s*(?:and\s+)?|\s+and\s+|\s*和\s*")
+OLD_SEPARATOR = re.compile(r"\s*[,，、]\s*(?:and\s+)?|\s+and\s+|\s*[和&]\s*")
 OLD_RANGE_MARK = r"(?:-{1,2}|[–—~～至到])"
-OLD_NUMBER_LIST = rf"\d+(?:\s*(?:{OLD_RANGE_MARK}|[,，、](?:\s*and(?=\s))?|和)\s*\d+|\s+and\s+\d+)*"
+OLD_NUMBER_LIST = rf"\d+(?:\s*(?:{OLD_RANGE_MARK}|[,，、](?:\s*and(?=\s))?|[和&])\s*\d+|\s+and\s+\d+)*"
+OLD_OF_ALL = r"(?:\s+of\s+\d+)?"
 OLD_LOCATORS = [
     ("chunk", re.compile(r"^chunks?\s*(?P<spec>\d.*)$", re.IGNORECASE)),
     (
@@ -161,14 +165,15 @@ OLD_LOCATORS = [
     (
         "page",
         re.compile(
-            rf"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>{OLD_NUMBER_LIST})\s*页?(?:\s*[,，、](?!\s*(?:and\s+)?\d).*)?$",
+            rf"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>{OLD_NUMBER_LIST}){OLD_OF_ALL}\s*页?(?:\s*[,，、](?!\s*(?:and\s+)?\d).*)?$",
             re.IGNORECASE,
         ),
     ),
-    (  # … else the pages up to the first comma, and a description (`page 9, 14 of 30`: page 9)
+    (  # … else the pages up to the first comma, and a description (`page 9, 14 x`: page 9)
         "page",
         re.compile(
-            rf"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d+(?:\s*(?:{OLD_RANGE_MARK}|和)\s*\d+|\s+and\s+\d+)*)\s*页?(?:\s*[,，、].*)?$",
+            rf"^(?:pages?|pp?\.?|页|第)\s*(?P<spec>\d+(?:\s*(?:{OLD_RANGE_MARK}|[和&])\s*\d+|\s+and\s+\d+)*){OLD_OF_ALL}"
+            r"\s*页?(?:\s*[,，、].*)?$",
             re.IGNORECASE,
         ),
     ),
@@ -252,6 +257,8 @@ def test_rag_references_are_read_as_the_regular_expression_reads_them(text):
 @example("p. 3 ,  5 页")
 @example("page 9, 14, Table 2")
 @example("page 9, 14 of 30")
+@example("page 3 and page 5")
+@example("p3-p5 & 7")
 @example("pages 9, 14, and 20")
 @example("第3页、第5页")
 @example("chunk 3, page 2")

@@ -458,6 +458,20 @@ def test_a_file_longer_than_file_chars_is_not_audited():
     assert verdicts(len(CLAIM) + 1) == [None, ("supported", 2)]
 
 
+def test_a_place_named_in_a_form_not_read_is_never_checked_on_another_page():
+    """`[文档: x.pdf, Page II]`: the place is not read, so the citation links to the file with a
+    note; no page is audited in its stead (the page stating the claim was labelled, linked and ✓'d
+    as if cited). `Section 2` names no page: the file's page stating most is checked, as before."""
+    kb = pdf_kb(
+        ["甲公司发布了新模型。" * 3, CLAIM + "。"], f"{CLAIM}[文档: x.pdf, Page II]。{CLAIM}[文档: x.pdf, Section 2]。"
+    )
+    unread, section = kb.cited["r"].final
+    assert unread.target == "sources/f/" and unread.reason.code == "place_unread"
+    assert "无法读出" in unread.reason.chinese() and section.reason is None
+    audits = audit.audit_kb(kb, TermCache(None))["r"]
+    assert audits[0] is None and (audits[1].verdict, audits[1].part) == ("supported", 2)
+
+
 def test_a_file_citations_kept_audit_is_made_again_when_the_file_changes():
     """Audits kept between serve rebuilds stand while the report and what it cites are the same: a
     task file's text is part of that (a PDF replaced by another version)."""

@@ -109,16 +109,17 @@ _FILE_WITH_LOCATOR = re.compile(r"^(?P<name>.+?\.[A-Za-z0-9]{1,5})\s*(?:[,，]\s
 # White space before a separator is taken only from where it starts (`(?<!\s)`): a run of spaces is
 # read once, not once per position in it. A separator right after the last one's trailing spaces
 # still starts at its mark (`0, ,` is 0, an empty token and another, as `\s*[,，、]\s*` splits it).
-_NUMBER_SEPARATOR = re.compile(r"(?:(?<!\s)\s+)?[,，、]\s*(?:and\s+)?|(?<!\s)\s+and\s+|(?:(?<!\s)\s+)?和\s*")
+_NUMBER_SEPARATOR = re.compile(r"(?:(?<!\s)\s+)?[,，、]\s*(?:and\s+)?|(?<!\s)\s+and\s+|(?:(?<!\s)\s+)?[和&]\s*")
 _CHUNK_WORD = re.compile(r"^chunks?\s*", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d+$")
-# The marks between two numbers of a range (`5-7`, `3至5`) and of a list (`2、3`, `9 and 14`, `9, 14, and 20`), as
+# The marks between two numbers of a range (`5-7`, `3至5`) and of a list (`2、3`, `9 and 14`, `3 & 4`, `9, 14, and 20`), as
 # `parse_numbers` splits them; `NUMBER_LIST` is a list of numbers, ranges among them, read once
 # (possessive: a mark with no number after it ends the list, and is not read again). The audit
 # reads the pages a claim names with the same list (`audit.claims`).
 RANGE_MARK = r"(?:-{1,2}|[–—~～至到])"
-NUMBER_LIST = rf"\d++(?:\s*+(?:{RANGE_MARK}|[,，、](?:\s*+and(?=\s))?|和)\s*+\d++|\s++and\s++\d++)*+"
-_NUMBER_RUN = rf"\d++(?:\s*+(?:{RANGE_MARK}|和)\s*+\d++|\s++and\s++\d++)*+"  # …up to its first comma
+NUMBER_LIST = rf"\d++(?:\s*+(?:{RANGE_MARK}|[,，、](?:\s*+and(?=\s))?|[和&])\s*+\d++|\s++and\s++\d++)*+"
+_NUMBER_RUN = rf"\d++(?:\s*+(?:{RANGE_MARK}|[和&])\s*+\d++|\s++and\s++\d++)*+"  # …up to its first comma
+_OF_ALL = r"(?:\s++of\s++\d++)?"  # `page 3 of 5`: page 3 (of the file's 5)
 _RANGE = re.compile(rf"^(\d+)\s*{RANGE_MARK}\s*(\d+)$")
 
 
@@ -133,7 +134,8 @@ class Locator:
 
 # A page or slide list is what follows the kind word up to `页`, `张` or the end, or, for pages, a
 # comma and a description (`page 9, 14, Table 2`: pages 9 and 14); a list with anything else after
-# it is read as far as a comma a description follows (`page 9, 14 of 30`: page 9).
+# it is read as far as a comma a description follows (`page 9, 14 x`: page 9). `of N` after a
+# page's number is the file's page count (`page 3 of 5`).
 _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
     ("chunk", re.compile(r"^chunks?\s*+(?P<spec>\d.*)$", re.IGNORECASE)),
     (
@@ -142,18 +144,25 @@ _LOCATORS = [  # (kind, pattern holding the numbers as `spec`), tried in order
     ),
     (
         "page",
-        re.compile(rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{NUMBER_LIST})\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE),
+        re.compile(
+            rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{NUMBER_LIST}){_OF_ALL}\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE
+        ),
     ),
     (
         "page",
-        re.compile(rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{_NUMBER_RUN})\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE),
+        re.compile(
+            rf"^(?:pages?|pp?\.?|页|第)\s*+(?P<spec>{_NUMBER_RUN}){_OF_ALL}\s*+页?(?:\s*+[,，、].*+)?$", re.IGNORECASE
+        ),
     ),
     ("page", re.compile(rf"^(?P<spec>\d++(?:\s*+{RANGE_MARK}\s*+\d++)?)\s*+页?$")),
 ]
-# A page or slide named again after a list mark (`slide 2, slide 3`, `page 9, p14`, `第3页、第5页`):
-# the kind word before the number and `页` or `张` after it are left out before matching.
+# A page or slide named again after a list or range mark (`slide 2, slide 3`, `page 9, p14`,
+# `page 3 and page 5`, `p3-p5`, `第3页、第5页`): the kind word before the number and `页` or `张`
+# after it are left out before matching.
 _KIND_AGAIN = re.compile(
-    r"(?<=[,，、])\s*+(?:slides?|pages?|pp?\.?|第)\s*+(?=\d)|(?<=\d)\s*+[页张](?=\s*+[,，、])", re.IGNORECASE
+    r"(?:(?<=[,，、&和\-–—~～至到])|(?<=\sand))\s*+(?:slides?|pages?|pp?\.?|第)\s*+(?=\d)"
+    r"|(?<=\d)\s*+[页张](?=\s*+(?:[,，、&和\-–—~～至到]|and\s))",
+    re.IGNORECASE,
 )
 # `sheet 销量`, `工作表：销量`; a default name such as `Sheet1` is the sheet's whole name.
 _SHEET = re.compile(r"^(?:(?:sheet|工作表)(?:\s*[:：]\s*|\s+)(?P<name>.+)|(?P<whole>sheet\d+))$", re.IGNORECASE)
@@ -186,7 +195,7 @@ def parse_locator(text: str | None) -> Locator | None:
         return None
     if "\n" in text:  # parse_citations finds locators within one line
         return Locator("other", name=text)
-    numbered = _KIND_AGAIN.sub("", text)  # `slide 2, slide 3` read as `slide 2, 3`
+    numbered = _KIND_AGAIN.sub(lambda kind: " " if kind.group()[:1].isspace() else "", text)  # `slide 2, 3`
     slide_words = re.search(r"^(?:slides?|幻灯片)|张幻灯片$|张$", numbered, re.IGNORECASE)
     for kind, pattern in _LOCATORS:
         if kind == "slide" and not slide_words:

@@ -272,6 +272,10 @@ def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | Rea
     return Reason.of(f"no_such_{locator.kind}", name=file.name, count=len(parts), number=number)
 
 
+# A locator naming a page, slide or sheet (a word for one), read or not.
+_PLACE_WORD = re.compile(r"\b(?:pages?|pp?\.|slides?|sheets?)\b|[第页张]|幻灯片|工作表", re.IGNORECASE)
+
+
 def _link_file(citation: Citation, file: FileSource, status: str, reason: Reason | None = None) -> Resolved:
     """A link to a task file's page, at the page/slide/sheet the locator names when it exists; where
     the file's text has no such places (a docx's page, a damaged PDF's), the link is to the whole
@@ -282,6 +286,10 @@ def _link_file(citation: Citation, file: FileSource, status: str, reason: Reason
         status = "locator_out_of_range" if status == "resolved" else status
         reason = reason.followed_by(place) if reason else place
         place = None
+    elif place is None and locator and locator.kind == "other" and _PLACE_WORD.search(locator.name or ""):
+        # `Page III`, `第三页`: a place not read; never a page the audit picks instead (`cited_parts`)
+        unread = Reason.of("place_unread", locator=citation.locator or "")
+        reason = reason.followed_by(unread) if reason else unread
     elif place is None and locator and locator.kind in ("page", "slide", "sheet") and reason is None:
         sheets = any(part.kind == "sheet" for part in file.parts)  # a workbook's page or slide
         reason = Reason.of(
