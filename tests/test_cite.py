@@ -55,6 +55,15 @@ def parsed(text: str) -> list[tuple]:
         ),
         ("[Web: https://huggingface.co/]", [("web", "https://huggingface.co/", None, None, None, False)]),
         ("见[RAG-3]。", [("rag", None, None, None, "3", False)]),
+        # several references in one bracket, each a citation (they were text, neither linked nor counted)
+        ("[RAG-1, RAG-2]", [("rag", None, None, None, "1", False), ("rag", None, None, None, "2", False)]),
+        ("[RAG-3；4]", [("rag", None, None, None, "3", False), ("rag", None, None, None, "4", False)]),
+        ("[rag-5]", [("rag", None, None, None, "5", False)]),
+        # a follow-on chunk after a list mark is the same document's (it was text)
+        (
+            '[long_context: "T", chunk 1]、[chunk 2]，[chunk 3]',
+            [("long_context", "T", n, None, None, False) for n in (1, 2, 3)],
+        ),
         ("[paper.pdf, page 3]", [("document", None, None, "paper.pdf", "page 3", False)]),
         ("[long_context]", [("long_context", None, None, None, None, True)]),
         ("[文档]", [("document", None, None, None, None, True)]),

@@ -74,6 +74,9 @@ CITATION_SHAPES = [
     Shape("", "[a.pdf "),
     Shape("", "[文档: x.pdf, page 1"),
     Shape("[文档: a.pdf", " ", "x]", cap=WINDOW, line=True),
+    Shape('[long_context: "T", chunk 1]', "、[chunk 1]"),  # follow-ons after a list mark
+    Shape("[RAG-1", ", RAG-1", "]"),
+    Shape("", "[RAG-1, "),
     Shape("[文档: ", "a.b ", "]", cap=WINDOW, line=True),
     Shape("[文档: a", ".1", "]", cap=WINDOW, line=True),
     Shape("[sheet ", " ", "]", cap=WINDOW, line=True),

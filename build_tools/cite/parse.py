@@ -76,7 +76,10 @@ _PREFIXES = "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True))
 # Possessive white space (`\s*+`) wherever what follows cannot be white space: the same matches,
 # without re-reading a run of spaces once per position the engine backtracks to.
 _OPENING = re.compile(rf"\[\s*+(?P<prefix>{_PREFIXES})\s*+(?P<colon>[:：])?", re.IGNORECASE)
-_FOLLOW_ON = re.compile(r"[ \t]*+\[\s*+(?P<spec>chunks?\s*+\d[^\[\]\n]{0,40}?)\s*+\]", re.IGNORECASE)
+# A follow-on `[chunk 2]`: right after the citation, or after a list mark (`…chunk 1]、[chunk 2]`).
+_FOLLOW_ON = re.compile(
+    r"[ \t]*+(?:[、，,][ \t]*+)?(?P<bracket>\[\s*+(?P<spec>chunks?\s*+\d[^\[\]\n]{0,40}?)\s*+\])", re.IGNORECASE
+)
 # Where the next citation may begin: a bracket ends before it.
 _ANY_OPENING = re.compile(rf"\[\s*+(?:(?:{_PREFIXES})\s*+[:：\]]|chunks?\s*+\d|RAG-\d|https?://)", re.IGNORECASE)
 _QUOTES_OPEN = "\"“”'‘’「『＂"
@@ -98,7 +101,8 @@ _FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}", re.IGNORECASE)
 _WEB_STOP = re.compile(rf"\]|[;；,，](?={_NEXT_PREFIX}|\s*+https?://)", re.IGNORECASE)
 _LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE)
 _NEXT_ITEM = re.compile(rf"\s*+(?:(?P<prefix>{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
-_RAG = re.compile(r"\[RAG-(\d{1,6})\]")
+_RAG = re.compile(r"\[RAG-(\d{1,6}(?:\s*+[,，;；、]\s*+(?:RAG-)?\d{1,6}){0,49})\]", re.IGNORECASE)  # `[RAG-1, RAG-2]`
+_RAG_NUMBER = re.compile(r"\d+")
 _BARE_FILE = re.compile(
     r"\[\s*(?P<name>[^\[\]\n:：,，]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))\s*+"
     r"(?:[,，]\s*(?P<locator>[^\[\]\n]{1,100}?))?\s*+\]",
@@ -407,7 +411,7 @@ def _follow_ons(text: str, position: int, title: str | None) -> list[Citation]:
     found: list[Citation] = []
     while title and (match := _FOLLOW_ON.match(text, position)):
         numbers, error = parse_numbers(match.group("spec"))
-        start = match.start() + len(match.group(0)) - len(match.group(0).lstrip(" \t"))
+        start = match.start("bracket")
         raw = text[start : match.end()]
         if error:
             found.append(Citation("long_context", raw, start, match.end(), error=error))
@@ -462,7 +466,10 @@ def _parse(text: str, written: str) -> list[Citation]:
 
     for match in _RAG.finditer(text):
         if free(match):
-            found.append(Citation("rag", match.group(0), match.start(), match.end(), locator=match.group(1)))
+            found += [
+                Citation("rag", match.group(0), match.start(), match.end(), locator=number)
+                for number in dict.fromkeys(_RAG_NUMBER.findall(match.group(1)))
+            ]
     for match in _BARE_URL.finditer(text):
         if free(match):
             found.append(Citation("web", match.group(0), match.start(), match.end(), title=match.group("url")))
