@@ -489,6 +489,12 @@ def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged
         ("locator_out_of_range", "sources/f-book/", None),
     ]
     assert resolved("[图片: logo.png, page 2]", where) == [("resolved", "sources/f-logo/", None)]
+    # A name or a sheet in quotes, a name without its extension (they were missing files, a missing sheet)
+    assert resolved('[文档: "paper.pdf", page 3] [文档: paper] [文档: data.xlsx, sheet “成本”]', where) == [
+        ("resolved", "sources/f-paper.pdf/#page-3", None),
+        ("resolved", "sources/f-paper.pdf/", None),
+        ("resolved", "sources/f-book/#sheet-成本", None),
+    ]
     # A deck shared as a PDF: its slide 3 is its page 3. A workbook has sheets, not pages: said so.
     assert resolved("[paper.pdf, slide 3] [paper.pdf, slide 12]", where) == [
         ("resolved", "sources/f-paper.pdf/#page-3", None),

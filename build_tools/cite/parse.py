@@ -110,6 +110,10 @@ _BARE_FILE = re.compile(
 )
 _BARE_URL = re.compile(r"\[\s*+(?P<url>https?://[^\s\[\]]{1,500})\s*+\]", re.IGNORECASE)
 _FILE_WITH_LOCATOR = re.compile(r"^(?P<name>.+?\.[A-Za-z0-9]{1,5})\s*(?:[,，]\s*(?P<locator>.*))?$")
+# A file's name in quotes (`"report.pdf", page 3`): the name is what the quotes hold.
+_QUOTED_FILE = re.compile(
+    rf"^[{_QUOTES_OPEN}](?P<name>[^{_QUOTES_CLOSE}]+)[{_QUOTES_CLOSE}]\s*+(?:[,，]\s*+(?P<locator>.*))?$"
+)
 # White space before a separator is taken only from where it starts (`(?<!\s)`): a run of spaces is
 # read once, not once per position in it. A separator right after the last one's trailing spaces
 # still starts at its mark (`0, ,` is 0, an empty token and another, as `\s*[,，、]\s*` splits it).
@@ -210,7 +214,11 @@ def parse_locator(text: str | None) -> Locator | None:
             if not error:
                 return Locator(kind, tuple(numbers))
     if match := _SHEET.match(text):
-        return Locator("sheet", name=(match.group("name") or match.group("whole")).strip())
+        name = (match.group("name") or match.group("whole")).strip()
+        return Locator(
+            "sheet",
+            name=name[1:-1] if len(name) > 2 and name[0] in _QUOTES_OPEN and name[-1] in _QUOTES_CLOSE else name,
+        )
     return Locator("other", name=text)
 
 
@@ -381,7 +389,7 @@ def _named(kind: str, raw: str, start: int, end: int, body: str, previous: Citat
         return [Citation(kind, raw, start, end, error=Reason.of("nothing_named"))]
     if kind == "web":
         return [Citation(kind, raw, start, end, title=body)]
-    match = _FILE_WITH_LOCATOR.match(body)
+    match = _QUOTED_FILE.match(body) or _FILE_WITH_LOCATOR.match(body)
     if match:
         name, locator = match.group("name"), match.group("locator")
     elif previous and previous.kind == kind and previous.file and parse_locator(body).kind != "other":

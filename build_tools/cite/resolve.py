@@ -360,7 +360,8 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
     name = citation.file or ""
     if _UNSAFE_NAME.search(name):
         return _unresolved(citation, "malformed", Reason.of("path_in_file_name"))
-    file = scope.files.get(file_key(name)) or _named_after_prose(name, scope)
+    key = file_key(name)  # by its name, its name without extension (`[图片: logo]`), or after prose
+    file = scope.files.get(key) or scope.stems.get(key) or _named_after_prose(name, scope)
     if file is None:
         near = scope.near_file(file_key(name))
         hint = Reason.of("did_you_mean", name=near.name) if near else None
