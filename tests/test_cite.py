@@ -55,6 +55,18 @@ def parsed(text: str) -> list[tuple]:
         ),
         ("[Web: https://huggingface.co/]", [("web", "https://huggingface.co/", None, None, None, False)]),
         ("见[RAG-3]。", [("rag", None, None, None, "3", False)]),
+        # a second file after a list mark is a second citation (it was read as a place in the first)
+        (
+            "[文档: report.pdf, page 2, deck.pptx, slide 3]",
+            [
+                ("document", None, None, "report.pdf", "page 2", False),
+                ("document", None, None, "deck.pptx", "slide 3", False),
+            ],
+        ),
+        (
+            "[文档: report.pdf、deck.pptx]",
+            [("document", None, None, "report.pdf", None, False), ("document", None, None, "deck.pptx", None, False)],
+        ),
         # several references in one bracket, each a citation (they were text, neither linked nor counted)
         ("[RAG-1, RAG-2]", [("rag", None, None, None, "1", False), ("rag", None, None, None, "2", False)]),
         ("[RAG-3；4]", [("rag", None, None, None, "3", False), ("rag", None, None, None, "4", False)]),

@@ -97,7 +97,10 @@ _TITLE_STOP = re.compile(rf'[\[\]\n;；"“”]|{_ITEM_COMMA.pattern}', re.IGNOR
 _LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_ITEM_COMMA.pattern}", re.IGNORECASE)
 # A file name, an address and their locator run to the bracket's end or the next item: a `;`, or a
 # comma before a prefix (an address's own `;` and `,` stay in it unless an item follows them).
-_FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}", re.IGNORECASE)
+# A list mark before another file's name ends one too (`[文档: a.pdf, page 2, b.pptx, slide 3]`,
+# `[文档: a.pdf、b.pptx]`: the second file was read as a place in the first, and lost).
+_NEXT_FILE = rf"[,，、](?=\s*+[^\[\]\n,，、;；:：]{{1,200}}?\.(?:{'|'.join(FILE_EXTENSIONS)})(?![A-Za-z0-9]))"
+_FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}|{_NEXT_FILE}", re.IGNORECASE)
 _WEB_STOP = re.compile(rf"\]|[;；,，](?={_NEXT_PREFIX}|\s*+https?://)", re.IGNORECASE)
 _LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE)
 _NEXT_ITEM = re.compile(rf"\s*+(?:(?P<prefix>{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
