@@ -71,6 +71,11 @@ def parsed(text: str) -> list[tuple]:
         ("[RAG-1, RAG-2]", [("rag", None, None, None, "1", False), ("rag", None, None, None, "2", False)]),
         ("[RAG-3；4]", [("rag", None, None, None, "3", False), ("rag", None, None, None, "4", False)]),
         ("[rag-5]", [("rag", None, None, None, "5", False)]),
+        # an item that is only chunks is the item before's document's (it was malformed: no chunk number)
+        (
+            '[long_context: "T", chunk 1; chunks 2, 3]',
+            [("long_context", "T", n, None, None, False) for n in (1, 2, 3)],
+        ),
         # a follow-on chunk after a list mark is the same document's (it was text)
         (
             '[long_context: "T", chunk 1]、[chunk 2]，[chunk 3]',

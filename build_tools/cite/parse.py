@@ -364,6 +364,10 @@ def _bracket(kind: str, text: str, start: int, body_start: int) -> list[Citation
                 citations += _named(kind, raw, start, end, item.title, citations[-1] if citations else None)
             continue
         title, locator = item.title.strip(), (item.locator or "").strip() or None
+        previous = citations[-1] if citations else None
+        chunk_only = _CHUNK_WORD.match(title) and title[-1:].isdigit()
+        if locator is None and previous and previous.kind == "long_context" and previous.title and chunk_only:
+            title, locator = previous.title, title  # `[long_context: "A", chunk 1; chunk 2]`: A's chunk 2
         where = parse_locator(locator)
         if where and where.kind == "chunk":
             citations += [Citation(kind, raw, start, end, title=title, chunk=n) for n in where.numbers]
