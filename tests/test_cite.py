@@ -67,6 +67,8 @@ def parsed(text: str) -> list[tuple]:
             "[文档: report.pdf、deck.pptx]",
             [("document", None, None, "report.pdf", None, False), ("document", None, None, "deck.pptx", None, False)],
         ),
+        # …but a name's own comma is the name's
+        ("[文档: Smith, Jones 2020.pdf]", [("document", None, None, "Smith, Jones 2020.pdf", None, False)]),
         # several references in one bracket, each a citation (they were text, neither linked nor counted)
         ("[RAG-1, RAG-2]", [("rag", None, None, None, "1", False), ("rag", None, None, None, "2", False)]),
         ("[RAG-3；4]", [("rag", None, None, None, "3", False), ("rag", None, None, None, "4", False)]),

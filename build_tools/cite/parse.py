@@ -347,6 +347,12 @@ def _bracket(kind: str, text: str, start: int, body_start: int) -> list[Citation
             error = None if item else Reason.of("expected_title_chunk")
         else:
             item = _named_item(text, position, limit, _WEB_STOP if kind == "web" else _FILE_STOP)
+            while item and item.close in ",，、" and not _FILE_WITH_LOCATOR.match(item.title):
+                # a name's own comma (`Smith, Jones 2020.pdf`): not the end of a file's item
+                following = _named_item(text, item.end, limit, _FILE_STOP)
+                item = following and _Item(
+                    text[position : following.end - 1].strip(), None, following.close, following.end
+                )
             error = None if item else Reason.of("no_closing_bracket")
         if not item:
             return [_malformed(kind, text, start, limit, error)]
