@@ -180,12 +180,14 @@ LINE_DIFF_PAIRS = 1_000_000
 paragraph pairs (`comparisons`) between the common head and tail: a report of 8,000 alike lines took
 4.6 s (quadratic). Past it, what lies between head and tail is shown removed and added whole."""
 
-LINE_DIFF_READS = 2_000_000
-"""The most paragraphs difflib's matching may read between the common head and tail, counted over
-all its searches (`_Bounded`): it searches again each range on either side of every match it finds,
-so paragraphs that each occur once but moved in small steps (every pair swapped: 16,000 paragraphs
-took 35 s) are read over and over, quadratic though `comparisons` is small. Past it, the same as
-past LINE_DIFF_PAIRS. A report whose changes are few reads its paragraphs a few times."""
+LINE_DIFF_READS = 64
+"""The most paragraphs difflib's matching may read between the common head and tail, per paragraph
+there (at least LINE_DIFF_MIN_READS in all), counted over all its searches (`_Bounded`): it
+searches again each range on either side of every match it finds, so paragraphs that each occur
+once but moved in small steps (every pair swapped: 16,000 paragraphs took 35 s) are read over and
+over, quadratic though `comparisons` is small. Past it, the same as past LINE_DIFF_PAIRS: the time
+stays linear in the report. A report whose changes are few reads its paragraphs a few times."""
+LINE_DIFF_MIN_READS = 20_000
 
 
 class _OverBudget(Exception):
@@ -293,7 +295,8 @@ def line_opcodes(a: list[str], b: list[str]) -> Opcodes:
     ]
     if comparisons(ma, mb) <= LINE_DIFF_PAIRS:
         try:
-            opcodes = _Bounded(ma, mb, LINE_DIFF_READS).get_opcodes()
+            reads = max(LINE_DIFF_MIN_READS, LINE_DIFF_READS * (len(ma) + len(mb)))
+            opcodes = _Bounded(ma, mb, reads).get_opcodes()
             middle = [(op, i1 + head, i2 + head, j1 + head, j2 + head) for op, i1, i2, j1, j2 in opcodes]
         except _OverBudget:
             pass  # removed and added whole
