@@ -477,6 +477,10 @@ class Reason:
     def followed_by(self, other: Reason) -> Reason:
         return Reason(self.code, self.values, other if self.then is None else self.then.followed_by(other))
 
+    def holds(self, code: str) -> bool:
+        """Whether this reason, or one that follows it, is `code`."""
+        return self.code == code or (self.then is not None and self.then.holds(code))
+
     def english(self) -> str:
         text = REASONS[self.code][0].format(**dict(self.values))
         return f"{text}; {self.then.english()}" if self.then else text

@@ -184,26 +184,16 @@ def cited_parts(item: Resolved, kb: KnowledgeBase, limit: int) -> list[FilePart]
     """The places of a task file a resolved citation is checked against, those with text the
     pipeline extracted: the page, slide or sheet it names, or, citing the whole file, each of them
     (the audit keeps the one stating most). None for an image, a video, a file without text, a
-    place named in a form not read (`_unread_place`), or where the text to read passes `limit`
+    place named in a form not read (`place_unread`), or where the text to read passes `limit`
     characters (`AuditSettings.file_chars`)."""
     file = kb.files_by_slug.get(item.source_slug or "")
-    if file is None or item.status != "resolved" or not item.target or _unread_place(item):
+    # A place named in a form not read: which one was meant is not known, so none is checked in its stead.
+    unread = item.reason is not None and item.reason.holds("place_unread")
+    if file is None or item.status != "resolved" or not item.target or unread:
         return []
     named = file_part(file, item.target)
     parts = [part for part in ([named] if named else file.parts) if part.text.strip()]
     return parts if sum(len(part.text) for part in parts) <= limit else []
-
-
-def _unread_place(item: Resolved) -> bool:
-    """The citation names a place that could not be read (`place_unread`): which one the writer
-    meant is not known, so no place of the file is checked in its stead (the one stating most was
-    labelled and linked as if cited)."""
-    reason = item.reason
-    while reason is not None:
-        if reason.code == "place_unread":
-            return True
-        reason = reason.then
-    return False
 
 
 def proposed(

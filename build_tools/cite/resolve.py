@@ -131,10 +131,10 @@ def url_index(sources: list[Source]) -> dict[str, Source]:
     for source in sources:
         origin = source.meta.get("origin", "")
         if _URL_SCHEME.match(origin):
-            key = url_key(origin)
+            key, fragment = url_key(origin), _fragment(origin)
             index.setdefault(key, source)
-            index.setdefault(f"{key}#{_fragment(origin)}", source)
-            fragments.setdefault(key, set()).add(_fragment(origin))
+            index.setdefault(f"{key}#{fragment}", source)
+            fragments.setdefault(key, set()).add(fragment)
     for key, found in fragments.items():
         if len(found) > 1:
             del index[key]
@@ -363,7 +363,7 @@ def _resolve_file(citation: Citation, scope: Scope) -> Resolved:
     key = file_key(name)  # by its name, its name without extension (`[图片: logo]`), or after prose
     file = scope.files.get(key) or scope.stems.get(key) or _named_after_prose(name, scope)
     if file is None:
-        near = scope.near_file(file_key(name))
+        near = scope.near_file(key)
         hint = Reason.of("did_you_mean", name=near.name) if near else None
         missing = (
             Reason.of("no_file", name=name, folder=scope.files_folder)
