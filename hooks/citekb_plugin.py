@@ -150,7 +150,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.stub_folder = Path()  # --dirty: STUBS, one folder per knowledge-base folder
         self.kept_audits = Path()  # the knowledge-base folder's audits, for the next build (audit.stored)
         self.kb: KnowledgeBase | None = None
-        self.claiming: forked.Forked[audit.FoundFacts] | None = None  # claims' facts, found as the folder is read
+        self.claiming: forked.Forked[audit.FoundClaims] | None = None  # claims' facts, found as the folder is read
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.audits_saving: forked.Forked[None] | None = None  # …then kept for the next build, while pages render
         self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render

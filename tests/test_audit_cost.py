@@ -28,10 +28,10 @@ from build_tools.audit import (
     start_audit,
     workers,
 )
-from build_tools.audit.claims import FRAMING_TAGS, Fact, found_facts, remember_facts
+from build_tools.audit.claims import FRAMING_TAGS, Fact, claim_reading, found_facts, remember_facts
 from build_tools.audit.workers import no_cycle_collection
 from build_tools.documents import chunk_docs, search_docs
-from build_tools.knowledge_base import build
+from build_tools.knowledge_base import build, report_citations
 
 
 def plain_proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], limit_share: float) -> list:
@@ -190,18 +190,21 @@ def audited_claims(kb) -> set[str]:
 
 
 def test_facts_found_in_another_process_read_back_as_found_here(synthetic):
-    """A build finds the claims' facts in a process forked while it reads the folder, one text per
-    claim (`found_facts`); `claim_facts` reads them back (`remember_facts`) as the facts it finds."""
-    asked = set(NAMED) | audited_claims(synthetic)
-    here = {claim: claim_facts.__wrapped__(claim) for claim in asked}
-    assert any(f.shown != f.key for facts in here.values() for f in facts) and () in here.values()
+    """A build finds the claims' facts and readings in a process forked while it reads the folder,
+    as texts (`found_facts`); `claim_facts` and `claim_reading` read them back (`remember_facts`)
+    as what they find."""
+    asked = set(NAMED) | audited_claims(synthetic) | {"GPT-4 的得分为 86.4%，排名第 2"}
+    here = {claim: (claim_facts.__wrapped__(claim), claim_reading.__wrapped__(claim)) for claim in asked}
+    assert any(f.shown != f.key for facts, _ in here.values() for f in facts) and () in [f for f, _ in here.values()]
+    assert any(numbers and pairs.chinese and pairs.latin for _, (numbers, pairs) in here.values())
+    assert any(not numbers and not pairs.latin for _, (numbers, pairs) in here.values())
     remember_facts(found_facts(asked))
     try:
-        back = {claim: claim_facts.__wrapped__(claim) for claim in asked}
-        assert not claims._found  # each read from what was found, once
+        back = {claim: (claim_facts.__wrapped__(claim), claim_reading.__wrapped__(claim)) for claim in asked}
+        assert not claims._found and not claims._readings  # each read from what was found, once
     finally:
         remember_facts({})
-    assert back == here and all(type(f) is Fact for facts in back.values() for f in facts)
+    assert back == here and all(type(f) is Fact for facts, _ in back.values() for f in facts)
 
 
 def test_a_fact_holding_a_separator_is_not_written_but_found_again():
@@ -214,16 +217,49 @@ def test_a_fact_holding_a_separator_is_not_written_but_found_again():
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_audits_from_the_claims_found_while_the_folder_is_read_are_the_same(synthetic, monkeypatch, parallel):
-    """`loaded_facts` finds every claim the audit reads from the folder as loaded, before its
-    citations are resolved; the audits made from them are those made without."""
+    """`loaded_facts` finds every report's claims and every claim's facts the audit reads from the
+    folder as loaded, before its citations are resolved; the audits made from them are those made
+    without, and no report's claims are found again."""
     own = audit_kb(synthetic, TermCache(None), parallel=False)
     found = loaded_facts(synthetic.loaded)
-    assert set(found) == audited_claims(synthetic) and len(found) > 20
+    assert set(found.facts) == audited_claims(synthetic) and len(found.facts) > 20
+    assert [claims for _, claims in found.reports.values()] == [
+        report_claims(cited.report.final, cited.final)
+        for cited in synthetic.cited.values()
+        if synthetic.loaded.corpora.get(cited.report.corpus or "")
+    ]
     claim_facts.cache_clear()
+    claim_reading.cache_clear()
     read: list[str] = []
     remembered = claims._remembered
     monkeypatch.setattr(claims, "_remembered", lambda text: read.append(text) or remembered(text))
-    handed = start_audit(synthetic, TermCache(None), parallel=parallel, facts=lambda: found).result()
+
+    def not_again(*_: object) -> None:  # a forked worker inherits it
+        raise AssertionError("a report's claims found again")
+
+    monkeypatch.setattr(workers, "Sentences", not_again)
+    try:
+        handed = start_audit(synthetic, TermCache(None), parallel=parallel, facts=lambda: found).result()
+    finally:
+        workers.remember_claims(workers.FoundClaims())
     assert handed == own
     if not parallel:  # the workers' reads are in their own processes
-        assert len(read) == len(found)
+        assert len(read) == len(found.facts)
+
+
+def test_claims_found_for_other_citations_are_found_again():
+    """A report's claims are taken from what was found only for the same text and the same
+    citations (start, end and kind each): for others they are found again."""
+    text = "GPT-4 的得分为 86.4% [long_context: \"A\", chunk 1]。另一句话说明开源 [long_context: \"B\", chunk 2]。"
+    citations = report_citations(text)
+    assert len(citations) == 2
+    plain = workers.citation_claims(text, citations)
+    try:
+        workers.remember_claims(workers.FoundClaims({text: (workers.claim_key(citations[:1]), ["别的"])}))
+        assert workers.citation_claims(text, citations) == plain
+        workers.remember_claims(workers.FoundClaims({text: (workers.claim_key(citations), ["别的", "话"])}))
+        assert workers.citation_claims(text, citations) == ["别的", "话"]
+    finally:
+        workers.remember_claims(workers.FoundClaims())
+
+

@@ -314,31 +314,40 @@ class Fact(NamedTuple):
     shown: str  # as the claim writes it
 
 
-FoundFacts = dict[str, str]  # claim → its facts, one text (`found_facts`)
+FoundFacts = dict[str, tuple[str, str]]  # claim → its facts and its reading, texts (`found_facts`)
 
-_found: FoundFacts = {}  # `remember_facts`'s, each taken by `claim_facts` when first asked
+_found: dict[str, str] = {}  # `remember_facts`'s facts, each taken by `claim_facts` when first asked
+_readings: dict[str, str] = {}  # and readings, each taken by `claim_reading` when first asked
 _FACT, _FIELD = "\x1e", "\x1f"  # between facts, between a fact's fields (a fact holding one is not written)
 
 
 def found_facts(claims: Iterable[str]) -> FoundFacts:
-    """Each claim's `claim_facts` as one text: a word shown as it is looked for is itself, any other
-    fact its three fields. Found in another process, 15,000 claims' are read back in 13 ms (as
-    tuples, 350 ms: one object each). A claim whose facts held a separator would be left out (found
-    again where asked)."""
+    """Each claim's `claim_facts` and `claim_reading` as texts: a word shown as it is looked for is
+    itself, any other fact its three fields; the reading's parts `_FIELD` apart. Found in another
+    process, 15,000 claims' are read back in 13 ms (as tuples, 350 ms: one object each). A claim
+    whose facts held a separator would be left out (found again where asked)."""
     found = {}
     for claim in claims:
         facts = claim_facts(claim)
+        numbers, pairs = claim_reading(claim)
         if not any(_FACT in field or _FIELD in field for fact in facts for field in fact):
-            found[claim] = _FACT.join(
+            written = _FACT.join(
                 fact.key if fact.kind == "word" and fact.shown == fact.key else _FIELD.join(fact) for fact in facts
             )
+            # Numbers, pairs and Latin words hold no line end: each list is one line-separated field.
+            parts = ("\n".join(numbers), "\n".join(pairs.chinese), "\n".join(pairs.latin))
+            found[claim] = (written, _FIELD.join(parts))
     return found
 
 
 def remember_facts(found: FoundFacts) -> None:
-    """Claims' facts found elsewhere (`found_facts`), read by `claim_facts` instead of finding them."""
+    """Claims' facts and readings found elsewhere (`found_facts`), read by `claim_facts` and
+    `claim_reading` instead of finding them."""
     _found.clear()
-    _found.update(found)
+    _readings.clear()
+    for claim, (facts, reading) in found.items():
+        _found[claim] = facts
+        _readings[claim] = reading
 
 
 def _remembered(text: str) -> tuple[Fact, ...]:
@@ -465,6 +474,22 @@ class Pairs:
         return found / total
 
 
+@lru_cache(maxsize=65536)  # a claim cited with several chunks is read once
+def claim_reading(claim: str) -> tuple[frozenset[str], Pairs]:
+    """What is read of a claim whatever the corpus: its numbers (`claim_numbers`) and character
+    pairs (`Pairs`) of its folded text. Those `remember_facts` holds are taken from it."""
+    known = _readings.pop(claim, None)
+    if known is not None:
+        numbers, chinese, latin = known.split(_FIELD)
+        return _lines(numbers), Pairs(_lines(chinese), _lines(latin))
+    folded = fold(claim)
+    return claim_numbers(folded), Pairs.of(folded)
+
+
+def _lines(text: str) -> frozenset[str]:
+    return frozenset(text.split("\n")) if text else frozenset()
+
+
 def checked_facts(claim: str) -> tuple[Fact, ...]:
     """What a claim is checked for: its facts (`claim_facts`), or its index words when every word of
     it is framing."""
@@ -549,8 +574,7 @@ class Facts(Evidence):
                 rare.add(key)
             if df == 0 and kind != "name":
                 unheld.add(key)
-        folded = fold(claim)
-        numbers = claim_numbers(folded)
+        numbers, pairs = claim_reading(claim)
         return cls(
             weights,
             numbers,
@@ -559,7 +583,7 @@ class Facts(Evidence):
             {f.key: f.shown for f in facts} | {n: n for n in numbers},
             frozenset(rare) | numbers,
             frozenset(unheld),
-            Pairs.of(folded),
+            pairs,
         )
 
     def present(self, text: str) -> list[str]:

@@ -65,8 +65,21 @@ def report_claims(text: str, items: list[Resolved]) -> list[str]:
     return citation_claims(text, [item.citation for item in items])
 
 
+ClaimKey = tuple[tuple[int, int, str], ...]  # each citation's start, end and kind: what its claim is found from
+
+_claimed: dict[str, tuple[ClaimKey, list[str]]] = {}  # report text → its claims, found elsewhere (`remember_claims`)
+
+
+def claim_key(citations: list[Citation]) -> ClaimKey:
+    return tuple((citation.start, citation.end, citation.kind) for citation in citations)
+
+
 def citation_claims(text: str, citations: list[Citation]) -> list[str]:
-    """`report_claims` of the citations as parsed, before they are resolved."""
+    """`report_claims` of the citations as parsed, before they are resolved; those of a text and
+    citations `remember_claims` holds are taken from it."""
+    known = _claimed.get(text)
+    if known is not None and known[0] == claim_key(citations):
+        return list(known[1])
     sentences = Sentences(text, citations)
     claims = []
     for citation in citations:
@@ -78,17 +91,37 @@ def citation_claims(text: str, citations: list[Citation]) -> list[str]:
     return claims
 
 
-def loaded_facts(loaded: Loaded) -> FoundFacts:
-    """The facts of every claim (of a long_context or a file citation) of the loaded reports that
-    cite a corpus: what the audit's workers would find first, found from the folder as loaded (a
-    build finds them in another process while it cleans, chunks and cites on one core)."""
-    claims = set()
+@dataclass
+class FoundClaims:
+    """What the audit's workers would find first, found from the folder as loaded (`loaded_facts`):
+    each report's claims by its final text, with the citations they were found for (`claim_key`),
+    and every claim's facts and reading (`found_facts`)."""
+
+    reports: dict[str, tuple[ClaimKey, list[str]]] = field(default_factory=dict)
+    facts: FoundFacts = field(default_factory=dict)
+
+
+def loaded_facts(loaded: Loaded) -> FoundClaims:
+    """The claims (of long_context and file citations) of the loaded reports that cite a corpus,
+    and their facts: a build finds them in another process while it cleans, chunks and cites on
+    one core, and the audit's workers read them (`remember_claims`) instead of finding them."""
+    found = FoundClaims()
     with no_cycle_collection():
         for report in loaded.reports.values():
             if loaded.corpora.get(report.corpus or ""):
-                claims.update(citation_claims(report.final, report_citations(report.final)))
-        claims.discard("")
-        return found_facts(claims)
+                citations = report_citations(report.final)
+                found.reports[report.final] = (claim_key(citations), citation_claims(report.final, citations))
+        claims = {claim for _, claims in found.reports.values() for claim in claims if claim}
+        found.facts = found_facts(claims)
+        return found
+
+
+def remember_claims(found: FoundClaims) -> None:
+    """Claims and their facts found elsewhere (`loaded_facts`), read by `citation_claims`,
+    `claim_facts` and `claim_reading` instead of finding them."""
+    _claimed.clear()
+    _claimed.update(found.reports)
+    remember_facts(found.facts)
 
 
 def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict[str, list[str]]:
@@ -164,7 +197,7 @@ def start_audit(
     kept: Kept | None = None,
     parallel: bool | None = None,
     analyses: dict[str, list[str]] | None = None,
-    facts: Callable[[], FoundFacts] | None = None,
+    facts: Callable[[], FoundClaims] | None = None,
 ) -> AuditRun:
     """Every report's final citations audited against its corpus; with `kept`, only the reports
     whose text or corpus changed since the last run; with `analyses` (`by_source`, every source's),
@@ -203,18 +236,18 @@ def start_audit(
     cited_sources = {s for key in todo for s in corpus_slugs(kb, key)}
     if analyses is None:
         analyses = chunk_analyses(kb, cited_sources, cache) if todo else {}
-    found = facts() if facts is not None and todo else {}
+    if facts is not None and todo:
+        remember_claims(facts())  # before the workers fork: they inherit them
     jobs = list(todo.items())
     if parallel is None:
         parallel = sum(len(kb.cited[slug].final) for _, reports in jobs for slug in reports) >= PARALLEL_FROM
     workers = os.cpu_count() or 1
     if parallel and workers > 1 and len(jobs) > 1:
-        state = (kb, analyses, settings, found)  # inherited by the forked workers, not pickled
+        state = (kb, analyses, settings)  # inherited by the forked workers, not pickled
         run.pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (state,))
         run.pending = run.pool.map_async(_audit_job, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
     else:
         chunks = Chunks(kb)  # chunks cited by several reports are folded once
-        remember_facts(found)
         with no_cycle_collection():
             for key, reports in jobs:
                 run.audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings))
@@ -295,11 +328,10 @@ def audit_corpus(
 _worker: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, Chunks] | None = None  # in a forked worker only
 
 
-def _start_worker(state: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, FoundFacts]) -> None:
+def _start_worker(state: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings]) -> None:
     global _worker
     gc.disable()  # as `no_cycle_collection`, for the worker's life: it only audits
-    kb, analyses, settings, found = state
-    remember_facts(found)
+    kb, analyses, settings = state
     _worker = (kb, analyses, settings, Chunks(kb))
 
 
