@@ -50,6 +50,21 @@ def test_kept_audits_come_back_the_same_and_are_not_made_again(synthetic, tmp_pa
     assert again == first and done == []  # dataclasses equal field by field: tuples came back as tuples
 
 
+def test_digests_made_by_the_forked_workers_are_those_made_here(tmp_path):
+    """With nothing kept to compare with (a cold build), each corpus's digests are made where it is
+    audited: by the forked workers, the same as here."""
+    synthesize(tmp_path / "kb", 300, 6, seed=5)
+    here, there = Kept(), Kept()
+    kb = build(tmp_path / "kb")
+    assert len({cited.report.corpus for cited in kb.cited.values()}) > 1  # a job for each worker
+    start_audit(kb, TermCache(None), kept=here, parallel=False).result()
+    run = start_audit(kb, TermCache(None), kept=there, parallel=True)
+    assert run.pool is not None
+    run.result()
+    assert here.corpora and here.reports
+    assert (there.corpora, there.reports) == (here.corpora, here.reports)
+
+
 def test_a_changed_report_is_audited_again_alone(synthetic, tmp_path, monkeypatch):
     kept = Kept()
     audited(build(synthetic), kept)

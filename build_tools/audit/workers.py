@@ -215,21 +215,17 @@ def start_audit(
             by_corpus.setdefault(corpus.key if corpus else "", []).append(slug)
     run = AuditRun(kb, kept)
     todo: dict[str, list[str]] = {}
+    digested: set[str] = set()  # corpora whose digests are made where they are audited
     for key, reports in by_corpus.items():
-        sources = (kb.loaded.sources[s] for s in corpus_slugs(kb, key))
-        parts = tuple(part for source in sources for part in (source.slug, source.title, source.body))
-        run.corpora[key] = kept.known.of(f"corpus {key}", parts)
-        same = kept.corpora.get(key) == run.corpora[key]
+        if key not in kept.corpora:  # nothing kept to compare with (a cold build)
+            todo[key] = reports
+            digested.add(key)
+            continue
+        run.corpora[key], finals = digests(kb, key, reports, settings, kept.known)
+        run.finals.update(finals)
         for slug in reports:
-            cited = kb.cited[slug]
-            files = {  # each place once: a file is often cited whole a hundred times
-                (item.source_slug, part.number): part.text
-                for item in cited.final
-                for part in cited_parts(item, kb, settings.file_chars)
-            }
-            run.finals[slug] = kept.known.of(f"report {slug}", (cited.report.final, *files.values()))
             final, done = kept.reports.get(slug, ("", None))
-            if same and done is not None and final == run.finals[slug]:
+            if kept.corpora[key] == run.corpora[key] and done is not None and final == run.finals[slug]:
                 run.audits[slug] = done
             else:
                 todo.setdefault(key, []).append(slug)
@@ -238,9 +234,9 @@ def start_audit(
         analyses = chunk_analyses(kb, cited_sources, cache) if todo else {}
     if facts is not None and todo:
         remember_claims(facts())  # before the workers fork: they inherit them
-    jobs = list(todo.items())
+    jobs = [(key, reports, key in digested) for key, reports in todo.items()]
     if parallel is None:
-        parallel = sum(len(kb.cited[slug].final) for _, reports in jobs for slug in reports) >= PARALLEL_FROM
+        parallel = sum(len(kb.cited[slug].final) for _, reports, _ in jobs for slug in reports) >= PARALLEL_FROM
     workers = os.cpu_count() or 1
     if parallel and workers > 1 and len(jobs) > 1:
         state = (kb, analyses, settings)  # inherited by the forked workers, not pickled
@@ -249,9 +245,30 @@ def start_audit(
     else:
         chunks = Chunks(kb)  # chunks cited by several reports are folded once
         with no_cycle_collection():
-            for key, reports in jobs:
+            for key, reports, digest_here in jobs:
+                if digest_here:
+                    run.add_digests(key, digests(kb, key, reports, settings, kept.known))
                 run.audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings))
     return run
+
+
+def digests(
+    kb: KnowledgeBase, key: str, reports: list[str], settings: AuditSettings, known: Digests
+) -> tuple[str, dict[str, str]]:
+    """The digest of corpus `key`'s documents, and of each report's final text with the file
+    places it cites: what its audits stand on (`Kept`)."""
+    sources = (kb.loaded.sources[s] for s in corpus_slugs(kb, key))
+    corpus = known.of(f"corpus {key}", tuple(part for s in sources for part in (s.slug, s.title, s.body)))
+    finals = {}
+    for slug in reports:
+        cited = kb.cited[slug]
+        files = {  # each place once: a file is often cited whole a hundred times
+            (item.source_slug, part.number): part.text
+            for item in cited.final
+            for part in cited_parts(item, kb, settings.file_chars)
+        }
+        finals[slug] = known.of(f"report {slug}", (cited.report.final, *files.values()))
+    return corpus, finals
 
 
 @contextmanager
@@ -278,14 +295,20 @@ class AuditRun:
     finals: dict[str, str] = field(default_factory=dict)  # report slug → its final text's digest
     audits: dict[str, list[Audit | None]] = field(default_factory=dict)  # by report
     pool: Pool | None = None
-    pending: AsyncResult | None = None  # of the workers' jobs: one dict of audits each
+    pending: AsyncResult | None = None  # of the workers' jobs: `_audit_job`'s each
+
+    def add_digests(self, key: str, made: tuple[str, dict[str, str]]) -> None:
+        self.corpora[key] = made[0]
+        self.finals.update(made[1])
 
     def result(self) -> dict[str, list[Audit | None]]:
         """Every report's audits in the knowledge base's order, once the workers are done; `kept`
         then holds them for the next run."""
         if self.pool is not None and self.pending is not None:
             try:
-                for found in self.pending.get():
+                for key, made, found in self.pending.get():
+                    if made is not None:
+                        self.add_digests(key, made)
                     self.audits.update(found)
             finally:
                 self.cancel()
@@ -335,7 +358,12 @@ def _start_worker(state: tuple[KnowledgeBase, dict[str, list[str]], AuditSetting
     _worker = (kb, analyses, settings, Chunks(kb))
 
 
-def _audit_job(job: tuple[str, list[str]]) -> dict[str, list[Audit | None]]:
+def _audit_job(
+    job: tuple[str, list[str], bool]
+) -> tuple[str, tuple[str, dict[str, str]] | None, dict[str, list[Audit | None]]]:
+    """A corpus's audits, and its digests where they are to be made here (`digests`)."""
     assert _worker is not None
     kb, analyses, settings, chunks = _worker
-    return audit_corpus(*job, kb, analyses, chunks, settings)
+    key, reports, digest_here = job
+    made = digests(kb, key, reports, settings, Digests()) if digest_here else None
+    return key, made, audit_corpus(key, reports, kb, analyses, chunks, settings)
