@@ -126,6 +126,12 @@ def analyze(text: str) -> Analysis:
     """Terms as `tokenize` gives them, and adjacent word pairs: jieba's words (`cut`) within a
     Chinese run, consecutive English words. Every word of a pair is a term: `cut_for_search`
     yields each of `cut`'s words (with its sub-words), and an English word is its own term."""
+    return analyze_picking(text, frozenset())[0]
+
+
+def analyze_picking(text: str, picked: frozenset[str]) -> tuple[Analysis, str]:
+    """`analyze`, and those of the words `picked` that are among the text's terms ("\n"-joined):
+    what a reader of a few words (the audit, of its claims' words) reads instead of every term."""
     import numpy as np
     import rjieba
 
@@ -141,7 +147,8 @@ def analyze(text: str) -> Analysis:
     words = list(map(place.get, _with_words(rjieba.cut(spaced), english)))  # SPLIT: None
     pairs = dict.fromkeys(filter(all, zip(words, words[1:])))  # in order of appearance
     places = np.fromiter(chain.from_iterable(pairs), dtype=np.int64, count=2 * len(pairs)) - 1
-    return "\n".join(counts), tfs, sum(counts.values()), places.astype(PAIR_PLACES).tobytes()
+    analysis = "\n".join(counts), tfs, sum(counts.values()), places.astype(PAIR_PLACES).tobytes()
+    return analysis, "\n".join(picked.intersection(counts)) if picked else ""
 
 
 def join_key(a: str, b: str) -> str:
@@ -225,14 +232,25 @@ class TermCache:
             note(f"{path}: damaged ({error or 'unreadable'}); discarded, segmenting every text again")
 
     def analyses(self, texts: list[str], progress: Callable[[str], None] | None = None) -> list[Analysis]:
+        return self.analyses_picking(texts, frozenset(), progress)[0]
+
+    def analyses_picking(
+        self, texts: list[str], picked: frozenset[str], progress: Callable[[str], None] | None = None
+    ) -> tuple[list[Analysis], list[str | None]]:
+        """`analyses`, and of each text segmented now, the words `picked` among its terms
+        (`analyze_picking`; None for a text found in the cache: its terms are to be read whole)."""
         keys = [text_key(t) for t in texts]
         missing = {k: t for k, t in zip(keys, texts) if k not in self.entries}
+        picks: dict[bytes, str] = {}
         if missing:
             if progress:
                 progress(f"segmenting {len(missing)} texts ({len(texts) - len(missing)} cached)")
-            self.entries.update(zip(missing, analyze_all(list(missing.values()))))
+            made = analyze_all_picking(list(missing.values()), picked)
+            self.entries.update(zip(missing, (analysis for analysis, _ in made)))
+            if picked:
+                picks = dict(zip(missing, (pick for _, pick in made)))
         self.used.update(keys)
-        return [self.entries[k] for k in keys]
+        return [self.entries[k] for k in keys], [picks.get(k) for k in keys]
 
     def save(self) -> None:
         """Keep only what this build used, so the cache never grows past the knowledge base."""
@@ -281,29 +299,35 @@ ANALYZED_AT_ONCE = 100  # texts a worker of analyze_all analyzes per task
 
 
 def analyze_all(texts: list[str]) -> list[Analysis]:
-    """Analyze many texts, on every core when there are enough of them to pay for the processes.
-    The forked workers inherit the texts and are sent only where each task's begin: only the
-    analyses are pickled."""
+    """Analyze many texts, on every core when there are enough of them to pay for the processes."""
+    return [analysis for analysis, _ in analyze_all_picking(texts, frozenset())]
+
+
+def analyze_all_picking(texts: list[str], picked: frozenset[str]) -> list[tuple[Analysis, str]]:
+    """`analyze_picking` of many texts, on every core when there are enough of them to pay for the
+    processes. The forked workers inherit the texts and the words and are sent only where each
+    task's begin: only the analyses are pickled."""
     workers = os.cpu_count() or 1
     if len(texts) < 2000 or workers < 2:
-        return [analyze(t) for t in texts]
+        return [analyze_picking(t, picked) for t in texts]
     import multiprocessing
 
     import rjieba
 
     rjieba.cut_for_search("预热")  # load the dictionary once, before forking
-    with multiprocessing.get_context("fork").Pool(workers, _inherit, (texts,)) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, _inherit, (texts, picked)) as pool:
         parts = pool.map(_analyze_from, range(0, len(texts), ANALYZED_AT_ONCE))
     return [found for part in parts for found in part]
 
 
-_inherited: list[str] = []  # in a worker of analyze_all, the texts it was forked with
+_inherited: tuple[list[str], frozenset[str]] = ([], frozenset())  # in a worker of analyze_all_picking
 
 
-def _inherit(texts: list[str]) -> None:
+def _inherit(texts: list[str], picked: frozenset[str]) -> None:
     global _inherited
-    _inherited = texts
+    _inherited = texts, picked
 
 
-def _analyze_from(start: int) -> list[Analysis]:
-    return [analyze(text) for text in _inherited[start : start + ANALYZED_AT_ONCE]]
+def _analyze_from(start: int) -> list[tuple[Analysis, str]]:
+    texts, picked = _inherited
+    return [analyze_picking(text, picked) for text in texts[start : start + ANALYZED_AT_ONCE]]

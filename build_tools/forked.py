@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 import threading
 from collections.abc import Callable
@@ -63,6 +64,13 @@ class Forked(Generic[T]):
         if self.cancelled:
             raise Cancelled
         return self.work()
+
+    def ready(self) -> bool:
+        """Whether `result()` would not wait for the child's work: it is answering or has ended (or
+        there is no child)."""
+        with self.lock:
+            pipe = self.pipe
+        return pipe is None or bool(select.select([pipe], [], [], 0)[0])
 
     def cancel(self) -> None:
         """The child killed and reaped (the build failed, or it is no longer needed); a thread

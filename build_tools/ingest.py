@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -341,12 +342,35 @@ def add_corpora(
         _add_corpus(loaded, corpus, path)
 
 
-def load(root: Path, corpora: CorpusCache | None = None, reports: ReportCache | None = None) -> Loaded:
+def load(
+    root: Path,
+    corpora: CorpusCache | None = None,
+    reports: ReportCache | None = None,
+    on_reports: Callable[[Loaded], None] | None = None,
+) -> Loaded:
     """Read a whole knowledge-base folder; a missing folder is an empty knowledge base. `corpora` and
     `reports` (kept by `mkdocs serve`) hold the corpus files and report folders already read, and are
-    trimmed to this read's."""
+    trimmed to this read's. The reports are read first: `on_reports` is handed them before the rest
+    is read (a build starts the audit's claims from them); their problems are listed last."""
     root = root.resolve()
     loaded = Loaded(root)
+    folders: list[Path] = []
+    if readable_folder(root / "reports", root, loaded.problems):
+        for folder in folder_entries(root / "reports", root, loaded.problems):
+            if folder.is_dir():
+                folders.append(folder)
+                report, problems = (
+                    load_report(folder, root) if reports is None else load_report_kept(folder, root, reports)
+                )
+                loaded.problems.extend(problems)
+                if report:
+                    _add_report(loaded, report)
+    if reports is not None:
+        for gone in set(reports) - set(folders):
+            del reports[gone]
+    if on_reports is not None:
+        on_reports(loaded)
+    reports_problems, loaded.problems = loaded.problems, []
     for path in files_under(root / "files", root, loaded.problems):
         file_source, problems = load_file(path, root)
         loaded.problems.extend(problems)
@@ -375,18 +399,5 @@ def load(root: Path, corpora: CorpusCache | None = None, reports: ReportCache | 
         for gone in set(corpora) - set(read):
             del corpora[gone]
     add_corpora(loaded, corpus_docs, taken)
-    folders: list[Path] = []
-    if readable_folder(root / "reports", root, loaded.problems):
-        for folder in folder_entries(root / "reports", root, loaded.problems):
-            if folder.is_dir():
-                folders.append(folder)
-                report, problems = (
-                    load_report(folder, root) if reports is None else load_report_kept(folder, root, reports)
-                )
-                loaded.problems.extend(problems)
-                if report:
-                    _add_report(loaded, report)
-    if reports is not None:
-        for gone in set(reports) - set(folders):
-            del reports[gone]
+    loaded.problems.extend(reports_problems)
     return loaded

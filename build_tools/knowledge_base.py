@@ -362,13 +362,11 @@ def _cite(
     return CitedMemo(report, counts, cited, links)
 
 
-def build(root: Path, memo: Memo | None = None, on_loaded: Callable[[Loaded], None] | None = None) -> KnowledgeBase:
-    """Load a knowledge-base folder and run clean → chunk → cite over all of it; `on_loaded` is
-    handed what was loaded before the rest runs (a build starts the audit's claims from it on the
-    second core, idle then)."""
-    loaded = load(root, memo.corpora, memo.reports) if memo else load(root)
-    if on_loaded is not None:
-        on_loaded(loaded)
+def build(root: Path, memo: Memo | None = None, on_reports: Callable[[Loaded], None] | None = None) -> KnowledgeBase:
+    """Load a knowledge-base folder and run clean → chunk → cite over all of it; `on_reports` is
+    handed what was loaded once the reports are read, before the rest is (a build starts the
+    audit's claims from them on the second core, idle then)."""
+    loaded = load(root, memo.corpora, memo.reports, on_reports) if memo else load(root, on_reports=on_reports)
     return assemble(loaded, memo)
 
 

@@ -151,6 +151,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.kept_audits = Path()  # the knowledge-base folder's audits, for the next build (audit.stored)
         self.kb: KnowledgeBase | None = None
         self.claiming: forked.Forked[audit.FoundClaims] | None = None  # claims' facts, found as the folder is read
+        self.claimed: audit.FoundClaims | None = None  # its answer, taken before the chunks are segmented
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.audits_saving: forked.Forked[None] | None = None  # …then kept for the next build, while pages render
         self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
@@ -272,7 +273,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             log.warning("citekb: %s", line)
         if reported and config.strict:
             raise PluginError(_strict_failure(reported))
-        chunk_terms = None  # each chunk's index terms, when segmented here for the index
+        chunk_terms = chunk_picks = None  # each chunk's index terms (and claim words), when segmented here
         if self.config.search == "prebuilt" and not self.rebuild:  # a rebuild's: in the background (on_post_build)
             # Every text segmented here first (on every core), the audit's chunks among them (handed to
             # it as they are): then the index alone is made in the second process, beside the audit and
@@ -282,8 +283,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             # (at 10k, 20 s of a 23 s build).
             chunks = documents.chunk_docs(kb)
             docs = documents.search_docs(kb, chunks)
-            found = self.terms().analyses([doc.text for doc in docs], lambda line: log.info("citekb: %s", line))
+            words = self.claim_words()  # picked out of each chunk's terms as it is segmented, for the audit
+            found, picks = self.terms().analyses_picking(
+                [doc.text for doc in docs], words, lambda line: log.info("citekb: %s", line)
+            )
             chunk_terms = audit.by_source(chunks, found, set(kb.chunks))
+            if words:
+                chunk_picks = audit.picked_by_source(chunks, picks, words, set(kb.chunks))
             self.index_later = functools.partial(forked.Forked, functools.partial(search_index, self.terms(), docs))
             if not self.serving:
                 self.index_child, self.index_later = self.index_later(self.config.parallel), None
@@ -296,13 +302,15 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             if self.audits_kept is None:
                 self.audits_kept = audit.stored.load(self.kept_audits, _AUDIT_CODE)
             claiming, self.claiming = self.claiming, None
+            claimed, self.claimed = self.claimed, None
             self.auditing = audit.start_audit(
                 kb,
                 self.terms(),
                 kept=self.audits_kept,
                 parallel=parallel,
                 analyses=chunk_terms,
-                facts=claiming.result if claiming is not None else None,
+                facts=(lambda: claimed) if claimed is not None else claiming.result if claiming is not None else None,
+                picked=chunk_picks,
             )
             if claiming is not None:
                 claiming.cancel()  # not asked for: every audit kept from the last build
@@ -451,16 +459,24 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             raise PluginError(f"citekb: {error}") from None
 
     def start_claims(self, loaded: Loaded) -> None:
-        """The audit's claims and their facts (`audit.loaded_facts`) found in a forked process while
-        this one cleans, chunks and cites on one core: at 10,000 sources 1.2 s of CPU there, on the
-        idle core, take 0.7 s off the audit's workers, which share both cores with the pages.
-        For a build that audits beside its pages (AUDIT_BESIDE_PAGES, counted here as the reports'
+        """The audit's claims, their facts and words (`audit.loaded_facts`) found in a process forked
+        once the reports are read, while this one reads the rest of the folder, cleans, chunks and
+        cites on one core: at 10,000 sources 3–4 s of CPU there, on the idle core, off the audit's
+        workers, which share both cores with the pages and the index. For a build that audits beside its pages (AUDIT_BESIDE_PAGES, counted here as the reports'
         mentions of long_context, before their citations are parsed)."""
         if not (self.config.audit and self.config.parallel and not self.rebuild and forked.can_fork()):
             return
         mentions = sum(report.final.count("long_context") for report in loaded.reports.values())
         if mentions >= AUDIT_BESIDE_PAGES:
             self.claiming = forked.Forked(functools.partial(audit.loaded_facts, loaded))
+
+    def claim_words(self) -> frozenset[str]:
+        """Every claim's words whose postings the audit reads (`audit.FoundClaims.words`), when the
+        claims' child has found them by now (`claimed`); not waited for: without them the audit
+        reads each chunk's terms whole."""
+        if self.claiming is not None and self.claimed is None and self.claiming.ready():
+            self.claimed = self.claiming.result()
+        return self.claimed.words if self.claimed is not None else frozenset()
 
     def audited(self) -> KnowledgeBase:
         """The knowledge base with its audits, waited for here by the pages that show them."""
@@ -751,7 +767,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.served.failed()
         if self.claiming is not None:
             self.claiming.cancel()
-            self.claiming = None
+        self.claiming = self.claimed = None
         if self.auditing is not None:
             self.auditing.cancel()
             self.auditing = None

@@ -23,12 +23,13 @@ from build_tools.audit import (
     claims,
     folded_chunk,
     loaded_facts,
+    picked_by_source,
     proposed,
     report_claims,
     start_audit,
     workers,
 )
-from build_tools.audit.claims import FRAMING_TAGS, Fact, claim_reading, found_facts, remember_facts
+from build_tools.audit.claims import FRAMING_TAGS, Fact, Picked, claim_reading, corpus_terms, found_facts, remember_facts
 from build_tools.audit.workers import no_cycle_collection
 from build_tools.documents import chunk_docs, search_docs
 from build_tools.knowledge_base import build, report_citations
@@ -105,6 +106,36 @@ def test_a_build_hands_the_audit_its_chunks_terms_and_gets_the_same_audits(synth
     own = audit_kb(kb, TermCache(None), parallel=False)
     assert handed.result() == own
     assert sum(a is not None for audits in own.values() for a in audits) > 20
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_the_claims_words_picked_as_the_chunks_are_segmented_give_the_same_audits(synthetic, parallel):
+    """The plugin hands the audit, besides every chunk's terms, the claims' words among them, picked
+    as the chunks are segmented (`picked_by_source`): the audits are the same, and each corpus's
+    postings are read from those words alone."""
+    kb = synthetic
+    chunks = chunk_docs(kb)
+    words = loaded_facts(kb.loaded).words
+    found, picks = TermCache(None).analyses_picking([doc.text for doc in search_docs(kb, chunks)], words)
+    picked = picked_by_source(chunks, picks, words, set(kb.chunks))
+    own = audit_kb(kb, TermCache(None), parallel=False)
+    unread = {slug: ["" for _ in terms] for slug, terms in by_source(chunks, found, set(kb.chunks)).items()}
+    assert start_audit(kb, TermCache(None), parallel=parallel, analyses=unread, picked=picked).result() == own
+
+
+def test_a_corpus_with_a_word_not_picked_reads_its_chunks_terms_whole(synthetic):
+    """Picked words are read only where they hold every claim word of the corpus: another word
+    (a claim found again in other words) is looked for in each chunk's terms, whole."""
+    kb = synthetic
+    chunks = chunk_docs(kb)
+    found = TermCache(None).analyses([doc.text for doc in search_docs(kb, chunks)])
+    analyses = by_source(chunks, found, set(kb.chunks))
+    slugs = sorted(analyses)
+    some = {word for text in analyses[slugs[0]] for word in text.split("\n")[:3]}
+    nothing = Picked(frozenset(some), {slug: [""] * len(terms) for slug, terms in analyses.items()})
+    whole = corpus_terms(slugs, kb, analyses, some)
+    assert whole.postings and corpus_terms(slugs, kb, analyses, some, nothing).postings == {}  # picks read
+    assert corpus_terms(slugs, kb, analyses, some | {"不在其中的词"}, nothing).postings == whole.postings
 
 
 def plain_claim_words(claim: str) -> list[str]:
@@ -218,15 +249,13 @@ def test_a_fact_holding_a_separator_is_not_written_but_found_again():
 @pytest.mark.parametrize("parallel", [False, True])
 def test_audits_from_the_claims_found_while_the_folder_is_read_are_the_same(synthetic, monkeypatch, parallel):
     """`loaded_facts` finds every report's claims and every claim's facts the audit reads from the
-    folder as loaded, before its citations are resolved; the audits made from them are those made
+    reports as loaded, before its citations are resolved; the audits made from them are those made
     without, and no report's claims are found again."""
     own = audit_kb(synthetic, TermCache(None), parallel=False)
     found = loaded_facts(synthetic.loaded)
     assert set(found.facts) == audited_claims(synthetic) and len(found.facts) > 20
     assert [claims for _, claims in found.reports.values()] == [
-        report_claims(cited.report.final, cited.final)
-        for cited in synthetic.cited.values()
-        if synthetic.loaded.corpora.get(cited.report.corpus or "")
+        report_claims(cited.report.final, cited.final) for cited in synthetic.cited.values()
     ]
     claim_facts.cache_clear()
     claim_reading.cache_clear()

@@ -183,6 +183,24 @@ def test_analyzing_on_every_core_gives_every_texts_analysis_in_order():
     assert analysis.analyze_all(texts) == [analyze(text) for text in texts]
 
 
+def test_words_picked_as_texts_are_segmented_are_those_among_their_terms(tmp_path):
+    """The audit's claim words among each text's terms, picked where the texts are segmented (on
+    every core for many texts); a text found in the cache has none picked (its terms are read whole)."""
+    texts = [
+        f"第{number}章 开源模型的现状 open source {number % 7}" for number in range(2 * analysis.ANALYZED_AT_ONCE * 11)
+    ]
+    words = frozenset({"开源", "模型", "source", "3", "缺席"})
+    cache = TermCache(None)
+    cache.analyses(texts[:5])
+    found, picks = cache.analyses_picking(texts, words)
+    assert found == [analyze(text) for text in texts]
+    assert picks[:5] == [None] * 5
+    expected = [words.intersection(analysis_[0].split("\n")) for analysis_ in found[5:]]
+    assert [set(pick.split("\n")) for pick in picks[5:]] == expected
+    assert {"开源", "模型", "source"} <= expected[0] and any("3" in e for e in expected) and not any("缺席" in e for e in expected)
+    assert cache.analyses_picking(texts[:3], words) == (found[:3], [None] * 3)  # cached now
+
+
 def test_the_index_bench_makes_its_own_cache_and_reports_cpu_seconds(tmp_path, capsys):
     from benchmarks import index_bench
 

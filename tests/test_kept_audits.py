@@ -159,7 +159,8 @@ def test_a_build_of_many_reports_keeps_its_audits_from_a_forked_process(tmp_path
 
 def test_a_build_finds_the_claims_facts_in_a_process_forked_while_it_reads_the_folder(tmp_path, monkeypatch):
     """From AUDIT_BESIDE_PAGES mentions of long_context on, the claims' facts are found in another
-    process while the build cleans, chunks and cites; its audits are those of a build without."""
+    process, forked once the reports are read (before the sources), while the build reads the rest,
+    cleans, chunks and cites; its audits are those of a build without."""
     from helpers import plugin_module
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
@@ -171,9 +172,9 @@ def test_a_build_finds_the_claims_facts_in_a_process_forked_while_it_reads_the_f
     finders = tmp_path / "finders"
     find = plugin.audit.loaded_facts
 
-    def found_by(loaded):  # which process found them (a forked child inherits this)
+    def found_by(loaded):  # which process found them, from what (a forked child inherits this)
         with finders.open("a") as out:
-            out.write(f"{os.getpid()}\n")
+            out.write(f"{os.getpid()} {len(loaded.reports)} {len(loaded.sources)}\n")
         return find(loaded)
 
     monkeypatch.setattr(plugin.audit, "loaded_facts", found_by)
@@ -185,8 +186,8 @@ def test_a_build_finds_the_claims_facts_in_a_process_forked_while_it_reads_the_f
     config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
     config.plugins.on_startup(command="build", dirty=False)
     mkdocs_build(config)
-    pids = [int(pid) for pid in finders.read_text().split()]
-    assert len(pids) == 1 and pids[0] != os.getpid()
+    [(pid, reports, sources)] = [tuple(map(int, line.split())) for line in finders.read_text().splitlines()]
+    assert pid != os.getpid() and reports == 6 and sources == 0
     kept = plugin.audit.stored.load(path, plugin._AUDIT_CODE)
     assert {slug: audits for slug, (_, audits) in kept.reports.items()} == plugin.audit.audit_kb(
         build(root), TermCache(None), parallel=False

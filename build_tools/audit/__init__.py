@@ -64,6 +64,7 @@ from .workers import (
     by_source,
     chunk_analyses,
     loaded_facts,
+    picked_by_source,
     report_claims,
     start_audit,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "folded_chunk",
     "idf",
     "loaded_facts",
+    "picked_by_source",
     "name_places",
     "numbers_of",
     "states_nothing",

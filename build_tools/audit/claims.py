@@ -199,12 +199,29 @@ class CorpusTerms:
         return flat[start:end]
 
 
-def corpus_terms(slugs: list[str], kb: KnowledgeBase, analyses: dict[str, list[str]], words: set[str]) -> CorpusTerms:
-    """Postings of `words` (every claim word of the corpus's reports) over the corpus's chunks."""
+@dataclass(frozen=True)
+class Picked:
+    """Of each chunk a build segmented, the words of `words` among its index terms ("\n"-joined,
+    `analysis.analyze_picking`; None for a chunk whose terms were cached), by source: a few words
+    of each chunk instead of its hundreds of terms, where every claim word is among `words`."""
+
+    words: frozenset[str]
+    by_source: dict[str, list[str | None]]
+
+
+def corpus_terms(
+    slugs: list[str], kb: KnowledgeBase, analyses: dict[str, list[str]], words: set[str], picked: Picked | None = None
+) -> CorpusTerms:
+    """Postings of `words` (every claim word of the corpus's reports) over the corpus's chunks,
+    from the chunks' `picked` words where those hold every one of `words`."""
     chunks = [(slug, c.index) for slug in dict.fromkeys(slugs) for c in kb.chunks.get(slug, [])]
     terms = CorpusTerms(chunks, {key: n for n, key in enumerate(chunks)})
+    picks = picked.by_source if picked is not None and words <= picked.words else {}
     for slug in dict.fromkeys(slugs):
+        own = picks.get(slug)
         for index, text in enumerate(analyses.get(slug, [])):
+            if own is not None and own[index] is not None:
+                text = own[index]
             at = terms.positions[slug, kb.chunks[slug][index].index]
             for word in words.intersection(text.split("\n")):
                 terms.postings.setdefault(word, []).append(at)

@@ -19,7 +19,16 @@ from ..ingest import Loaded
 from ..knowledge_base import KnowledgeBase, Sentences, report_citations
 from ..models import Audit, Citation, Resolved
 from ..paths import source_path
-from .claims import CorpusTerms, FoundFacts, claim_terms, corpus_terms, found_facts, remember_facts, states_nothing
+from .claims import (
+    CorpusTerms,
+    FoundFacts,
+    Picked,
+    claim_terms,
+    corpus_terms,
+    found_facts,
+    remember_facts,
+    states_nothing,
+)
 from .scoring import Chunks, cited_parts
 from .settings import SETTINGS, AuditSettings
 from .verdicts import audit_citation
@@ -99,20 +108,22 @@ class FoundClaims:
 
     reports: dict[str, tuple[ClaimKey, list[str]]] = field(default_factory=dict)
     facts: FoundFacts = field(default_factory=dict)
+    words: frozenset[str] = frozenset()  # every claim's words whose postings the audit reads (`claim_terms`)
 
 
 def loaded_facts(loaded: Loaded) -> FoundClaims:
-    """The claims (of long_context and file citations) of the loaded reports that cite a corpus,
-    and their facts: a build finds them in another process while it cleans, chunks and cites on
-    one core, and the audit's workers read them (`remember_claims`) instead of finding them."""
+    """The claims (of long_context and file citations) of the loaded reports, and their facts: a
+    build finds them in another process from the reports alone, while it reads the rest of the
+    folder and cleans, chunks and cites on one core, and the audit's workers read them
+    (`remember_claims`) instead of finding them."""
     found = FoundClaims()
     with no_cycle_collection():
         for report in loaded.reports.values():
-            if loaded.corpora.get(report.corpus or ""):
-                citations = report_citations(report.final)
-                found.reports[report.final] = (claim_key(citations), citation_claims(report.final, citations))
+            citations = report_citations(report.final)
+            found.reports[report.final] = (claim_key(citations), citation_claims(report.final, citations))
         claims = {claim for _, claims in found.reports.values() for claim in claims if claim}
         found.facts = found_facts(claims)
+        found.words = frozenset(word for claim in claims for word in claim_terms(claim))
         return found
 
 
@@ -134,9 +145,20 @@ def chunk_analyses(kb: KnowledgeBase, slugs: set[str], cache: TermCache) -> dict
 def by_source(docs: list[SearchDoc], analyses: list[Analysis], slugs: set[str]) -> dict[str, list[str]]:
     """The index terms of the chunks `docs` (`chunk_docs`, parallel to `analyses`) by source: a build
     that has segmented every search document hands them to `start_audit` as they are."""
-    by_page: dict[str, list[str]] = {}
-    for doc, analysis in zip(docs, analyses):
-        by_page.setdefault(doc.page, []).append(analysis[0])
+    return _grouped(docs, [analysis[0] for analysis in analyses], slugs)
+
+
+def picked_by_source(docs: list[SearchDoc], picks: list[str | None], words: frozenset[str], slugs: set[str]) -> Picked:
+    """The claims' `words` among the index terms of the chunks `docs` (`chunk_docs`, parallel to
+    `picks`, `analysis.TermCache.analyses_picking`) by source: a build that segmented the chunks
+    with them hands them to `start_audit`."""
+    return Picked(words, _grouped(docs, picks, slugs))
+
+
+def _grouped(docs: list[SearchDoc], values: list, slugs: set[str]) -> dict[str, list]:
+    by_page: dict[str, list] = {}
+    for doc, value in zip(docs, values):
+        by_page.setdefault(doc.page, []).append(value)
     return {slug: by_page.get(source_path(slug), []) for slug in slugs}
 
 
@@ -198,11 +220,13 @@ def start_audit(
     parallel: bool | None = None,
     analyses: dict[str, list[str]] | None = None,
     facts: Callable[[], FoundClaims] | None = None,
+    picked: Picked | None = None,
 ) -> AuditRun:
     """Every report's final citations audited against its corpus; with `kept`, only the reports
     whose text or corpus changed since the last run; with `analyses` (`by_source`, every source's),
     from them (a build has just segmented every chunk for the search index); with `facts`, asked
-    only when there is something to audit, from the claims' facts it gives (`loaded_facts`).
+    only when there is something to audit, from the claims' facts it gives (`loaded_facts`); with
+    `picked` (`picked_by_source`), each corpus's postings from the claims' words its chunks hold.
     Corpora are audited on every core (forked workers) when there are PARALLEL_FROM citations or
     more, or when `parallel` says so: the same audits either way. The workers go on while the
     caller does (a build renders its source pages meanwhile, which show no audit);
@@ -239,7 +263,7 @@ def start_audit(
         parallel = sum(len(kb.cited[slug].final) for _, reports, _ in jobs for slug in reports) >= PARALLEL_FROM
     workers = os.cpu_count() or 1
     if parallel and workers > 1 and len(jobs) > 1:
-        state = (kb, analyses, settings)  # inherited by the forked workers, not pickled
+        state = (kb, analyses, settings, picked)  # inherited by the forked workers, not pickled
         run.pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (state,))
         run.pending = run.pool.map_async(_audit_job, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
     else:
@@ -248,7 +272,7 @@ def start_audit(
             for key, reports, digest_here in jobs:
                 if digest_here:
                     run.add_digests(key, digests(kb, key, reports, settings, kept.known))
-                run.audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings))
+                run.audits.update(audit_corpus(key, reports, kb, analyses, chunks, settings, picked))
     return run
 
 
@@ -337,25 +361,26 @@ def audit_corpus(
     analyses: dict[str, list[str]],
     chunks: Chunks,
     settings: AuditSettings,
+    picked: Picked | None = None,
 ) -> dict[str, list[Audit | None]]:
-    """The audits of `reports`, all citing corpus `key`."""
+    """The audits of `reports`, all citing corpus `key` (its postings from `picked` where it can)."""
     claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
     words = {w for r in reports for claim in claims[r] if claim for w in claim_terms(claim)}
-    terms = corpus_terms(corpus_slugs(kb, key), kb, analyses, words)
+    terms = corpus_terms(corpus_slugs(kb, key), kb, analyses, words, picked)
     return {
         slug: audit_report(kb.cited[slug].report.final, kb.cited[slug].final, kb, terms, claims[slug], chunks, settings)
         for slug in reports
     }
 
 
-_worker: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, Chunks] | None = None  # in a forked worker only
+_Worker = tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, Picked | None]  # what it audits from
+_worker: tuple[_Worker, Chunks] | None = None  # in a forked worker only
 
 
-def _start_worker(state: tuple[KnowledgeBase, dict[str, list[str]], AuditSettings]) -> None:
+def _start_worker(state: _Worker) -> None:
     global _worker
     gc.disable()  # as `no_cycle_collection`, for the worker's life: it only audits
-    kb, analyses, settings = state
-    _worker = (kb, analyses, settings, Chunks(kb))
+    _worker = (state, Chunks(state[0]))
 
 
 def _audit_job(
@@ -363,7 +388,7 @@ def _audit_job(
 ) -> tuple[str, tuple[str, dict[str, str]] | None, dict[str, list[Audit | None]]]:
     """A corpus's audits, and its digests where they are to be made here (`digests`)."""
     assert _worker is not None
-    kb, analyses, settings, chunks = _worker
+    (kb, analyses, settings, picked), chunks = _worker
     key, reports, digest_here = job
     made = digests(kb, key, reports, settings, Digests()) if digest_here else None
-    return key, made, audit_corpus(key, reports, kb, analyses, chunks, settings)
+    return key, made, audit_corpus(key, reports, kb, analyses, chunks, settings, picked)
