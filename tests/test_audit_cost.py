@@ -29,7 +29,15 @@ from build_tools.audit import (
     start_audit,
     workers,
 )
-from build_tools.audit.claims import FRAMING_TAGS, Fact, Picked, claim_reading, corpus_terms, found_facts, remember_facts
+from build_tools.audit.claims import (
+    FRAMING_TAGS,
+    Fact,
+    Picked,
+    claim_reading,
+    corpus_terms,
+    found_facts,
+    remember_facts,
+)
 from build_tools.audit.workers import no_cycle_collection
 from build_tools.documents import chunk_docs, search_docs
 from build_tools.knowledge_base import build, report_citations
@@ -279,7 +287,7 @@ def test_audits_from_the_claims_found_while_the_folder_is_read_are_the_same(synt
 def test_claims_found_for_other_citations_are_found_again():
     """A report's claims are taken from what was found only for the same text and the same
     citations (start, end and kind each): for others they are found again."""
-    text = "GPT-4 的得分为 86.4% [long_context: \"A\", chunk 1]。另一句话说明开源 [long_context: \"B\", chunk 2]。"
+    text = 'GPT-4 的得分为 86.4% [long_context: "A", chunk 1]。另一句话说明开源 [long_context: "B", chunk 2]。'
     citations = report_citations(text)
     assert len(citations) == 2
     plain = workers.citation_claims(text, citations)
@@ -290,5 +298,3 @@ def test_claims_found_for_other_citations_are_found_again():
         assert workers.citation_claims(text, citations) == ["别的", "话"]
     finally:
         workers.remember_claims(workers.FoundClaims())
-
-

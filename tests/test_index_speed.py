@@ -197,7 +197,11 @@ def test_words_picked_as_texts_are_segmented_are_those_among_their_terms(tmp_pat
     assert picks[:5] == [None] * 5
     expected = [words.intersection(analysis_[0].split("\n")) for analysis_ in found[5:]]
     assert [set(pick.split("\n")) for pick in picks[5:]] == expected
-    assert {"开源", "模型", "source"} <= expected[0] and any("3" in e for e in expected) and not any("缺席" in e for e in expected)
+    assert (
+        {"开源", "模型", "source"} <= expected[0]
+        and any("3" in e for e in expected)
+        and not any("缺席" in e for e in expected)
+    )
     assert cache.analyses_picking(texts[:3], words) == (found[:3], [None] * 3)  # cached now
 
 

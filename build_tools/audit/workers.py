@@ -384,7 +384,7 @@ def _start_worker(state: _Worker) -> None:
 
 
 def _audit_job(
-    job: tuple[str, list[str], bool]
+    job: tuple[str, list[str], bool],
 ) -> tuple[str, tuple[str, dict[str, str]] | None, dict[str, list[Audit | None]]]:
     """A corpus's audits, and its digests where they are to be made here (`digests`)."""
     assert _worker is not None
