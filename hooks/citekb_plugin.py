@@ -309,7 +309,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 kept=self.audits_kept,
                 parallel=parallel,
                 analyses=chunk_terms,
-                facts=(lambda: claimed) if claimed is not None else claiming.result if claiming is not None else None,
+                facts=(lambda: claimed) if claimed is not None else (claiming.result if claiming else None),
                 picked=chunk_picks,
             )
             if claiming is not None:
@@ -462,8 +462,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         """The audit's claims, their facts and words (`audit.loaded_facts`) found in a process forked
         once the reports are read, while this one reads the rest of the folder, cleans, chunks and
         cites on one core: at 10,000 sources 3–4 s of CPU there, on the idle core, off the audit's
-        workers, which share both cores with the pages and the index. For a build that audits beside its pages (AUDIT_BESIDE_PAGES, counted here as the reports'
-        mentions of long_context, before their citations are parsed)."""
+        workers, which share both cores with the pages and the index. For a build that audits
+        beside its pages (AUDIT_BESIDE_PAGES, counted here as the reports' mentions of
+        long_context, before their citations are parsed)."""
         if not (self.config.audit and self.config.parallel and not self.rebuild and forked.can_fork()):
             return
         mentions = sum(report.final.count("long_context") for report in loaded.reports.values())
