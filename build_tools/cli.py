@@ -323,6 +323,10 @@ def import_locked(args: argparse.Namespace, root: Path) -> int:
         f"{len(kb.loaded.sources)} sources, {len(kb.loaded.files)} files, {len(kb.cited)} reports; "
         f"{len(new)} sources newly locked"
     )
+    absent = sorted(set(args.task or ()) - result.tasks)
+    if absent:  # asked for by name: nothing imported for it is an error, not a quiet success
+        held = ", ".join(sorted(result.tasks)[:10]) + (" …" if len(result.tasks) > 10 else "") or "none"
+        return fail(f"{args.app_dir}: no task {', '.join(absent)} (its tasks: {held})")
     return 0
 
 

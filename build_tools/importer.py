@@ -42,6 +42,7 @@ class Imported:
     written: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason → paths
+    tasks: set[str] = field(default_factory=set)  # every task the app folder holds, asked for or not
 
     def skip(self, path: Path | str, reason: str) -> None:
         self.skipped.setdefault(reason, []).append(str(path))
@@ -113,7 +114,10 @@ def safe(name: str) -> bool:
 
 def import_datasets(app: Path, writer: Writer, tasks: set[str] | None) -> None:
     for task_dir in sorted((app / "datasets").iterdir()) if (app / "datasets").is_dir() else []:
-        if not task_dir.is_dir() or not _TASK.match(task_dir.name) or (tasks and task_dir.name not in tasks):
+        if not task_dir.is_dir() or not _TASK.match(task_dir.name):
+            continue
+        writer.result.tasks.add(task_dir.name)
+        if tasks and task_dir.name not in tasks:
             continue
         if writer.outside(task_dir):
             continue
@@ -192,6 +196,7 @@ def import_bench(folder: Path, writer: Writer, tasks: set[str] | None) -> None:
             continue
         if writer.too_large(path):  # read whole below to choose the corpus
             continue
+        writer.result.tasks.add(match.group("task"))
         if not tasks or match.group("task") in tasks:
             runs.setdefault((match.group("task"), match.group("time")), []).append(path)
     cache: dict[str, dict[str, set[str]]] = {}
@@ -231,6 +236,8 @@ def import_results(folder: Path, writer: Writer, tasks: set[str] | None) -> None
     for model in sorted(p for p in folder.iterdir() if p.is_dir() and not writer.outside(p)):
         for run in sorted(p for p in model.iterdir() if p.is_dir() and not writer.outside(p)):
             match = _RUN.match(run.name)
+            if match:
+                writer.result.tasks.add(match.group("task"))
             if not match or (tasks and match.group("task") not in tasks):
                 continue
             files = [

@@ -140,3 +140,15 @@ def test_reports_are_titled_by_their_run_and_grouped_by_task(app):
     index = soup_of(site, "reports")
     groups = {h2.get_text(): len(h2.find_next("table").select("tbody tr")) for h2 in index.select("article h2")}
     assert groups == {"任务 101（2 份）": 2, "任务 102（1 份）": 1}
+
+
+def test_a_task_asked_for_that_the_app_folder_does_not_hold_is_an_error(tmp_path):
+    """`--task 999` where the app holds 101 and 102: nothing imported for it is not a quiet
+    success: exit 1, naming it and the tasks the folder holds; a task it holds is imported."""
+    make_sample_app_folder(tmp_path / "app")
+    absent = kb("import", str(tmp_path / "app"), "--sources", str(tmp_path / "kb"), "--task", "999", check=False)
+    assert absent.returncode == 1
+    assert "no task 999" in absent.stderr and "101, 102" in absent.stderr
+    held = kb("import", str(tmp_path / "app"), "--sources", str(tmp_path / "kb2"), "--task", "101", check=False)
+    assert held.returncode == 0, held.stderr
+    assert {cited.report.task for cited in build(tmp_path / "kb2").cited.values()} == {"101"}

@@ -201,6 +201,26 @@ def parsed(text: str) -> list[tuple]:
             "[long_context: A, chunk 1，long_context: B, chunk 2]",
             [("long_context", "A", 1, None, None, False), ("long_context", "B", 2, None, None, False)],
         ),
+        (  # and one before another quoted title and its chunk (one garbled title before: `A", chunk 1, "B`)
+            '[long_context: "A", chunk 1, "B", chunk 2]',
+            [("long_context", "A", 1, None, None, False), ("long_context", "B", 2, None, None, False)],
+        ),
+        (
+            '[long_context: "A, B", chunk 1，“C”，chunks 2-3]',
+            [
+                ("long_context", "A, B", 1, None, None, False),
+                ("long_context", "C", 2, None, None, False),
+                ("long_context", "C", 3, None, None, False),
+            ],
+        ),
+        (
+            '[long_context: A, chunk 1, "B", chunk 2]',
+            [("long_context", "A", 1, None, None, False), ("long_context", "B", 2, None, None, False)],
+        ),
+        (  # a title's own comma and quotes, with no chunk after them, stay in it
+            '[long_context: "He said, "hi"", chunk 1]',
+            [("long_context", 'He said, "hi"', 1, None, None, False)],
+        ),
         (
             "[文档: a.pdf, page 2, 文档: b.pdf]",
             [("document", None, None, "a.pdf", "page 2", False), ("document", None, None, "b.pdf", None, False)],

@@ -92,9 +92,15 @@ _COMMAS = re.compile(f"[{_COMMA}]")
 # A comma before the next item's prefix ends an item too: `[long_context: "A", chunk 1, long_context: "B", chunk 2]`.
 _NEXT_PREFIX = rf"\s*+(?:{_PREFIXES})\s*+[:：]"
 _ITEM_COMMA = re.compile(rf"[{_COMMA}](?={_NEXT_PREFIX})", re.IGNORECASE)
+# A comma before another quoted title and its chunk ends a long_context item too: `[long_context:
+# "A", chunk 1, "B", chunk 2]` (read as one title, `A", chunk 1, "B`). The title is looked at for
+# at most a line's worth of characters past each comma.
+_NEXT_QUOTED_CHUNK = re.compile(
+    rf"[{_COMMA}](?=\s*+[{_QUOTES_OPEN}][^\n]{{1,300}}?[{_QUOTES_CLOSE}]\s*+[{_COMMA}]\s*+chunks?\s*+\d)", re.IGNORECASE
+)
 # A bare title, and a quoted title's locator, hold none of these; a bare title's locator none of the next.
-_TITLE_STOP = re.compile(rf'[\[\]\n;；"“”]|{_ITEM_COMMA.pattern}', re.IGNORECASE)
-_LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_ITEM_COMMA.pattern}", re.IGNORECASE)
+_TITLE_STOP = re.compile(rf'[\[\]\n;；"“”]|{_ITEM_COMMA.pattern}|{_NEXT_QUOTED_CHUNK.pattern}', re.IGNORECASE)
+_LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_ITEM_COMMA.pattern}|{_NEXT_QUOTED_CHUNK.pattern}", re.IGNORECASE)
 # A file name, an address and their locator run to the bracket's end or the next item: a `;`, or a
 # comma before a prefix (an address's own `;` and `,` stay in it unless an item follows them).
 # A list mark before another file's name ends one too (`[文档: a.pdf, page 2, b.pptx, slide 3]`,
@@ -271,8 +277,13 @@ class _Stops:
 
 
 def _closes(text: str, at: int, limit: int) -> bool:
-    """Whether the character at `at` ends an item: `]`, `;`, or a comma before the next item's prefix."""
-    return at < limit and (text[at] in _CLOSE or _ITEM_COMMA.match(text, at, limit) is not None)
+    """Whether the character at `at` ends an item: `]`, `;`, or a comma before the next item's
+    prefix or before another quoted title and its chunk."""
+    return at < limit and (
+        text[at] in _CLOSE
+        or _ITEM_COMMA.match(text, at, limit) is not None
+        or _NEXT_QUOTED_CHUNK.match(text, at, limit) is not None
+    )
 
 
 def _locator(text: str, comma: int, limit: int, stops: _Stops, worded: bool) -> tuple[str, int] | None:
