@@ -49,6 +49,7 @@ def measure(kb: Path, pairs: int, work: Path, timeout: float) -> dict:
         "on": summarize([asdict(on) for on, _ in runs]),
         "off": summarize([asdict(off) for _, off in runs]),
         "on_over_off": {figure: ratios(runs, figure) for figure in ("seconds", "cpu_seconds")},
+        "each": [[on.seconds, off.seconds] for on, off in runs],  # wall seconds, pair by pair: to pool runs
     }
 
 
