@@ -459,7 +459,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             raise PluginError(f"citekb: {error}") from None
 
     def start_claims(self, loaded: Loaded) -> None:
-        """The audit's claims, their facts and words (`audit.loaded_facts`) found in a process forked
+        """The audit's claims, their facts and words (`audit.loaded_claims`) found in a process forked
         once the reports are read, while this one reads the rest of the folder, cleans, chunks and
         cites on one core: at 10,000 sources 3–4 s of CPU there, on the idle core, off the audit's
         workers, which share both cores with the pages and the index. For a build that audits
@@ -469,7 +469,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             return
         mentions = sum(report.final.count("long_context") for report in loaded.reports.values())
         if mentions >= AUDIT_BESIDE_PAGES:
-            self.claiming = forked.Forked(functools.partial(audit.loaded_facts, loaded))
+            self.claiming = forked.Forked(functools.partial(audit.loaded_claims, loaded))
 
     def claim_words(self) -> frozenset[str]:
         """Every claim's words whose postings the audit reads (`audit.FoundClaims.words`), when the

@@ -22,7 +22,7 @@ from build_tools.audit import (
     claim_facts,
     claims,
     folded_chunk,
-    loaded_facts,
+    loaded_claims,
     picked_by_source,
     proposed,
     report_claims,
@@ -123,7 +123,7 @@ def test_the_claims_words_picked_as_the_chunks_are_segmented_give_the_same_audit
     postings are read from those words alone."""
     kb = synthetic
     chunks = chunk_docs(kb)
-    words = loaded_facts(kb.loaded).words
+    words = loaded_claims(kb.loaded).words
     found, picks = TermCache(None).analyses_picking([doc.text for doc in search_docs(kb, chunks)], words)
     picked = picked_by_source(chunks, picks, words, set(kb.chunks))
     own = audit_kb(kb, TermCache(None), parallel=False)
@@ -256,11 +256,11 @@ def test_a_fact_holding_a_separator_is_not_written_but_found_again():
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_audits_from_the_claims_found_while_the_folder_is_read_are_the_same(synthetic, monkeypatch, parallel):
-    """`loaded_facts` finds every report's claims and every claim's facts the audit reads from the
+    """`loaded_claims` finds every report's claims and every claim's facts the audit reads from the
     reports as loaded, before its citations are resolved; the audits made from them are those made
     without, and no report's claims are found again."""
     own = audit_kb(synthetic, TermCache(None), parallel=False)
-    found = loaded_facts(synthetic.loaded)
+    found = loaded_claims(synthetic.loaded)
     assert set(found.facts) == audited_claims(synthetic) and len(found.facts) > 20
     assert [claims for _, claims in found.reports.values()] == [
         report_claims(cited.report.final, cited.final) for cited in synthetic.cited.values()

@@ -130,6 +130,18 @@ def parsed(text: str) -> list[tuple]:
         ('[长期文档: "x.pdf", chunk 2]', [("long_context", "x.pdf", 2, None, None, False)]),
         ('[long_context: "x.pdf", 第4536-4541页]', [("long_context", "x.pdf", None, None, "第4536-4541页", False)]),
         ("[x.pdf, 页 8]", [("document", None, None, "x.pdf", "页 8", False)]),
+        # A place after a file's name with no comma (these were text, neither linked nor counted).
+        ("[report.pdf p.3]", [("document", None, None, "report.pdf", "p.3", False)]),
+        ("[report.pdf 第3页]", [("document", None, None, "report.pdf", "第3页", False)]),
+        ("[文档: deck.pptx slide 2]", [("document", None, None, "deck.pptx", "slide 2", False)]),
+        (
+            "[annual report.pdf pp. 3-4]",
+            [
+                ("document", None, None, "annual report.pdf", "page 3", False),
+                ("document", None, None, "annual report.pdf", "page 4", False),
+            ],
+        ),
+        ("[文档: a.b page.pdf]", [("document", None, None, "a.b page.pdf", None, False)]),  # a word, no number
         (  # one citation a slide, as one a chunk (slide 10 was dropped before)
             "[deck.pptx, slides 6、10]",
             [

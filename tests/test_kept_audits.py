@@ -170,14 +170,14 @@ def test_a_build_finds_the_claims_facts_in_a_process_forked_while_it_reads_the_f
     synthesize(root, 40, 6, seed=7)
     monkeypatch.setattr(plugin, "AUDIT_BESIDE_PAGES", 10)
     finders = tmp_path / "finders"
-    find = plugin.audit.loaded_facts
+    find = plugin.audit.loaded_claims
 
     def found_by(loaded):  # which process found them, from what (a forked child inherits this)
         with finders.open("a") as out:
             out.write(f"{os.getpid()} {len(loaded.reports)} {len(loaded.sources)}\n")
         return find(loaded)
 
-    monkeypatch.setattr(plugin.audit, "loaded_facts", found_by)
+    monkeypatch.setattr(plugin.audit, "loaded_claims", found_by)
     plugin.audit.claim_facts.cache_clear()  # else this process's answers hide the child's
     path = plugin.audit.stored.kept_file(REPO, root)
     path.unlink(missing_ok=True)

@@ -102,7 +102,7 @@ def citation_claims(text: str, citations: list[Citation]) -> list[str]:
 
 @dataclass
 class FoundClaims:
-    """What the audit's workers would find first, found from the folder as loaded (`loaded_facts`):
+    """What the audit's workers would find first, found from the folder as loaded (`loaded_claims`):
     each report's claims by its final text, with the citations they were found for (`claim_key`),
     and every claim's facts and reading (`found_facts`)."""
 
@@ -111,7 +111,7 @@ class FoundClaims:
     words: frozenset[str] = frozenset()  # every claim's words whose postings the audit reads (`claim_terms`)
 
 
-def loaded_facts(loaded: Loaded) -> FoundClaims:
+def loaded_claims(loaded: Loaded) -> FoundClaims:
     """The claims (of long_context and file citations) of the loaded reports, and their facts: a
     build finds them in another process from the reports alone, while it reads the rest of the
     folder and cleans, chunks and cites on one core, and the audit's workers read them
@@ -128,7 +128,7 @@ def loaded_facts(loaded: Loaded) -> FoundClaims:
 
 
 def remember_claims(found: FoundClaims) -> None:
-    """Claims and their facts found elsewhere (`loaded_facts`), read by `citation_claims`,
+    """Claims and their facts found elsewhere (`loaded_claims`), read by `citation_claims`,
     `claim_facts` and `claim_reading` instead of finding them."""
     _claimed.clear()
     _claimed.update(found.reports)
@@ -225,7 +225,7 @@ def start_audit(
     """Every report's final citations audited against its corpus; with `kept`, only the reports
     whose text or corpus changed since the last run; with `analyses` (`by_source`, every source's),
     from them (a build has just segmented every chunk for the search index); with `facts`, asked
-    only when there is something to audit, from the claims' facts it gives (`loaded_facts`); with
+    only when there is something to audit, from the claims' facts it gives (`loaded_claims`); with
     `picked` (`picked_by_source`), each corpus's postings from the claims' words its chunks hold.
     Corpora are audited on every core (forked workers) when there are PARALLEL_FROM citations or
     more, or when `parallel` says so: the same audits either way. The workers go on while the

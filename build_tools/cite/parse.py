@@ -112,13 +112,18 @@ _LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE
 _NEXT_ITEM = re.compile(rf"\s*+(?:(?P<prefix>{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
 _RAG = re.compile(r"\[RAG-(\d{1,6}(?:\s*+[,，;；、]\s*+(?:RAG-)?\d{1,6}){0,49})\]", re.IGNORECASE)  # `[RAG-1, RAG-2]`
 _RAG_NUMBER = re.compile(r"\d+")
+# A place written after a file's name with no comma (`report.pdf p.3`, `deck.pptx slide 2`,
+# `report.pdf 第3页`): a place word and a number.
+_SPACED_PLACE = r"(?:pp?\.?|pages?|slides?|第)\s*+\d"
 _BARE_FILE = re.compile(
     r"\[\s*(?P<name>[^\[\]\n:：,，]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))\s*+"
-    r"(?:[,，]\s*(?P<locator>[^\[\]\n]{1,100}?))?\s*+\]",
+    rf"(?:(?:[,，]\s*|(?<=\s)(?={_SPACED_PLACE}))(?P<locator>[^\[\]\n]{{1,100}}?))?\s*+\]",
     re.IGNORECASE,
 )
 _BARE_URL = re.compile(r"\[\s*+(?P<url>https?://[^\s\[\]]{1,500})\s*+\]", re.IGNORECASE)
-_FILE_WITH_LOCATOR = re.compile(r"^(?P<name>.+?\.[A-Za-z0-9]{1,5})\s*(?:[,，]\s*(?P<locator>.*))?$")
+_FILE_WITH_LOCATOR = re.compile(
+    rf"^(?P<name>.+?\.[A-Za-z0-9]{{1,5}})\s*(?:(?:[,，]\s*|(?<=\s)(?={_SPACED_PLACE}))(?P<locator>.*))?$", re.IGNORECASE
+)
 # A file's name in quotes (`"report.pdf", page 3`): the name is what the quotes hold.
 _QUOTED_FILE = re.compile(
     rf"^[{_QUOTES_OPEN}](?P<name>[^{_QUOTES_CLOSE}]+)[{_QUOTES_CLOSE}]\s*+(?:[,，]\s*+(?P<locator>.*))?$"
