@@ -92,15 +92,16 @@ _COMMAS = re.compile(f"[{_COMMA}]")
 # A comma before the next item's prefix ends an item too: `[long_context: "A", chunk 1, long_context: "B", chunk 2]`.
 _NEXT_PREFIX = rf"\s*+(?:{_PREFIXES})\s*+[:：]"
 _ITEM_COMMA = re.compile(rf"[{_COMMA}](?={_NEXT_PREFIX})", re.IGNORECASE)
-# A comma before another quoted title and its chunk ends a long_context item too: `[long_context:
-# "A", chunk 1, "B", chunk 2]` (read as one title, `A", chunk 1, "B`). The title is looked at for
-# at most a line's worth of characters past each comma.
-_NEXT_QUOTED_CHUNK = re.compile(
-    rf"[{_COMMA}](?=\s*+[{_QUOTES_OPEN}][^\n]{{1,300}}?[{_QUOTES_CLOSE}]\s*+[{_COMMA}]\s*+chunks?\s*+\d)", re.IGNORECASE
+# A long_context item ends at such a comma, and at one before another quoted title and its chunk:
+# `[long_context: "A", chunk 1, "B", chunk 2]` (read as one title, `A", chunk 1, "B`). The title is
+# looked at for at most a line's worth of characters past each comma.
+_NEXT_QUOTED_CHUNK = (
+    rf"[{_COMMA}](?=\s*+[{_QUOTES_OPEN}][^\n]{{1,300}}?[{_QUOTES_CLOSE}]\s*+[{_COMMA}]\s*+chunks?\s*+\d)"
 )
+_TITLE_ITEM_COMMA = re.compile(rf"{_ITEM_COMMA.pattern}|{_NEXT_QUOTED_CHUNK}", re.IGNORECASE)
 # A bare title, and a quoted title's locator, hold none of these; a bare title's locator none of the next.
-_TITLE_STOP = re.compile(rf'[\[\]\n;；"“”]|{_ITEM_COMMA.pattern}|{_NEXT_QUOTED_CHUNK.pattern}', re.IGNORECASE)
-_LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_ITEM_COMMA.pattern}|{_NEXT_QUOTED_CHUNK.pattern}", re.IGNORECASE)
+_TITLE_STOP = re.compile(rf'[\[\]\n;；"“”]|{_TITLE_ITEM_COMMA.pattern}', re.IGNORECASE)
+_LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_TITLE_ITEM_COMMA.pattern}", re.IGNORECASE)
 # A file name, an address and their locator run to the bracket's end or the next item: a `;`, or a
 # comma before a prefix (an address's own `;` and `,` stay in it unless an item follows them).
 # A list mark before another file's name ends one too (`[文档: a.pdf, page 2, b.pptx, slide 3]`,
@@ -112,17 +113,17 @@ _LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE
 _NEXT_ITEM = re.compile(rf"\s*+(?:(?P<prefix>{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
 _RAG = re.compile(r"\[RAG-(\d{1,6}(?:\s*+[,，;；、]\s*+(?:RAG-)?\d{1,6}){0,49})\]", re.IGNORECASE)  # `[RAG-1, RAG-2]`
 _RAG_NUMBER = re.compile(r"\d+")
-# A place written after a file's name with no comma (`report.pdf p.3`, `deck.pptx slide 2`,
-# `report.pdf 第3页`): a place word and a number.
-_SPACED_PLACE = r"(?:pp?\.?|pages?|slides?|第)\s*+\d"
+# What comes between a file's name and its place: a comma, or only white space before a place word
+# and a number (`report.pdf p.3`, `deck.pptx slide 2`, `report.pdf 第3页`).
+_PLACE_MARK = r"(?:[,，]\s*|(?<=\s)(?=(?:pp?\.?|pages?|slides?|第)\s*+\d))"
 _BARE_FILE = re.compile(
     r"\[\s*(?P<name>[^\[\]\n:：,，]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))\s*+"
-    rf"(?:(?:[,，]\s*|(?<=\s)(?={_SPACED_PLACE}))(?P<locator>[^\[\]\n]{{1,100}}?))?\s*+\]",
+    rf"(?:{_PLACE_MARK}(?P<locator>[^\[\]\n]{{1,100}}?))?\s*+\]",
     re.IGNORECASE,
 )
 _BARE_URL = re.compile(r"\[\s*+(?P<url>https?://[^\s\[\]]{1,500})\s*+\]", re.IGNORECASE)
 _FILE_WITH_LOCATOR = re.compile(
-    rf"^(?P<name>.+?\.[A-Za-z0-9]{{1,5}})\s*(?:(?:[,，]\s*|(?<=\s)(?={_SPACED_PLACE}))(?P<locator>.*))?$", re.IGNORECASE
+    rf"^(?P<name>.+?\.[A-Za-z0-9]{{1,5}})\s*(?:{_PLACE_MARK}(?P<locator>.*))?$", re.IGNORECASE
 )
 # A file's name in quotes (`"report.pdf", page 3`): the name is what the quotes hold.
 _QUOTED_FILE = re.compile(
@@ -282,13 +283,9 @@ class _Stops:
 
 
 def _closes(text: str, at: int, limit: int) -> bool:
-    """Whether the character at `at` ends an item: `]`, `;`, or a comma before the next item's
-    prefix or before another quoted title and its chunk."""
-    return at < limit and (
-        text[at] in _CLOSE
-        or _ITEM_COMMA.match(text, at, limit) is not None
-        or _NEXT_QUOTED_CHUNK.match(text, at, limit) is not None
-    )
+    """Whether the character at `at` ends a long_context item: `]`, `;`, or a comma before the next
+    item's prefix or before another quoted title and its chunk (`_TITLE_ITEM_COMMA`)."""
+    return at < limit and (text[at] in _CLOSE or _TITLE_ITEM_COMMA.match(text, at, limit) is not None)
 
 
 def _locator(text: str, comma: int, limit: int, stops: _Stops, worded: bool) -> tuple[str, int] | None:
