@@ -80,6 +80,10 @@ CITATION_SHAPES = [
     Shape("[文档: ", "a.b ", "]", cap=WINDOW, line=True),
     Shape("[文档: a", ".1", "]", cap=WINDOW, line=True),
     Shape("[sheet ", " ", "]", cap=WINDOW, line=True),
+    Shape(f'[{LONG}: "a", chunk 1', ', "b', "]", cap=WINDOW, line=True),  # each comma looks ahead for a title
+    Shape(f'[{LONG}: "a", chunk 1', ', "b', '", chunk 2]', cap=WINDOW, line=True),
+    Shape("[文档: a.pdf", " p", ".1]", cap=WINDOW, line=True),  # a place after white space alone
+    Shape("", "[a.pdf p.1 "),
 ]
 
 
