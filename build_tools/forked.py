@@ -40,6 +40,7 @@ class Forked(Generic[T]):
         self.pipe: int | None = None  # its answer, until a reader takes it
         self.answered = False  # the value came from the child
         self.cancelled = False
+        self.value: tuple[T] | None = None  # once `result()` has it: asked again, the same value
         self.lock = threading.Lock()  # over pid and pipe: a child is killed only while not yet reaped
         if fork and can_fork():
             read_end, write_end = os.pipe()
@@ -51,7 +52,13 @@ class Forked(Generic[T]):
             self.pid, self.pipe = pid, read_end
 
     def result(self) -> T:
-        """The child's value, or `work()`'s here when there is no child or it gave no value."""
+        """The child's value, or `work()`'s here when there is no child or it gave no value; asked
+        again, the value it gave first (the child's answer is read once)."""
+        if self.value is None:
+            self.value = (self._value(),)
+        return self.value[0]
+
+    def _value(self) -> T:
         answer = self._child_answer()
         if answer is not None:
             try:

@@ -151,7 +151,6 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         self.kept_audits = Path()  # the knowledge-base folder's audits, for the next build (audit.stored)
         self.kb: KnowledgeBase | None = None
         self.claiming: forked.Forked[audit.FoundClaims] | None = None  # claims' facts, found as the folder is read
-        self.claimed: audit.FoundClaims | None = None  # its answer, taken before the chunks are segmented
         self.auditing: audit.AuditRun | None = None  # the audits being made while the source pages render
         self.audits_saving: forked.Forked[None] | None = None  # …then kept for the next build, while pages render
         self.index_child: forked.Forked[IndexWork] | None = None  # the search index made while the pages render
@@ -302,14 +301,13 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             if self.audits_kept is None:
                 self.audits_kept = audit.stored.load(self.kept_audits, _AUDIT_CODE)
             claiming, self.claiming = self.claiming, None
-            claimed, self.claimed = self.claimed, None
             self.auditing = audit.start_audit(
                 kb,
                 self.terms(),
                 kept=self.audits_kept,
                 parallel=parallel,
                 analyses=chunk_terms,
-                facts=(lambda: claimed) if claimed is not None else (claiming.result if claiming else None),
+                facts=claiming.result if claiming is not None else None,
                 picked=chunk_picks,
             )
             if claiming is not None:
@@ -473,11 +471,9 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
     def claim_words(self) -> frozenset[str]:
         """Every claim's words whose postings the audit reads (`audit.FoundClaims.words`), when the
-        claims' child has found them by now (`claimed`); not waited for: without them the audit
-        reads each chunk's terms whole."""
-        if self.claiming is not None and self.claimed is None and self.claiming.ready():
-            self.claimed = self.claiming.result()
-        return self.claimed.words if self.claimed is not None else frozenset()
+        claims' child has found them by now; not waited for: without them the audit reads each
+        chunk's terms whole. The audit later takes the same answer (`Forked.result`)."""
+        return self.claiming.result().words if self.claiming is not None and self.claiming.ready() else frozenset()
 
     def audited(self) -> KnowledgeBase:
         """The knowledge base with its audits, waited for here by the pages that show them."""
@@ -768,7 +764,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.served.failed()
         if self.claiming is not None:
             self.claiming.cancel()
-        self.claiming = self.claimed = None
+        self.claiming = None
         if self.auditing is not None:
             self.auditing.cancel()
             self.auditing = None

@@ -23,6 +23,17 @@ def test_the_value_comes_from_a_child_process():
     assert value == [b"x" * 3_000_000, {"k": (1, "二")}]  # larger than a pipe's buffer: read whole
 
 
+def test_asked_again_the_result_is_the_first_answer_not_the_work_done_here():
+    """A build takes the claims' child's answer before the chunks are segmented (once `ready`), and
+    the audit asks for it again: the child's answer, read once, never the work done here."""
+    child = forked.Forked(os.getpid)
+    while not child.ready():
+        time.sleep(0.01)
+    first = child.result()
+    assert first != os.getpid() and child.ready()
+    assert child.result() == first and child.answered
+
+
 def test_the_child_runs_while_the_caller_goes_on():
     child = forked.Forked(lambda: time.sleep(0.5) or time.monotonic())
     started = time.monotonic()
