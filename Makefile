@@ -39,10 +39,12 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "chromium or CJK fonts missing and not root: browser tests may skip"; fi; }
 
+# Two workers (pytest-xdist), each test file in one of them (its browser and builds shared): on two
+# cores the suite took 490 s against 815 s in one process; builds fork their own helpers as well.
 test: $(BIN)/.installed-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 2 --dist loadfile
 
 clean:
 	rm -rf site .pytest_cache
