@@ -339,6 +339,9 @@ def test_a_passage_stating_the_claim_of_another_name_is_unsupported(tmp_path, ca
         ("参数量约1.8万亿", False),  # a number is a fact a passage can state
         ("中国首个万亿参数模型", False),  # so is a numeral
         ("最大的开源模型", False),  # and an adjective
+        ("开源模型与闭源模型也已难分高下", False),  # an adverb, an idiom
+        ("均为开源", False),  # an adverb
+        ("未公开", False),  # an idiom
         ("Meta released Llama openly", False),  # English prose
         ("models reason", False),
         ("国内外主流开源大模型社区、行业研究机构、学术论文数据库与生态报告汇总", False),  # over LABEL_CHARACTERS
