@@ -68,6 +68,10 @@ def test_a_claims_facts_are_its_names_content_words_and_numbers():
         ("hugging face", "huggingface 平台", True),
         ("ai", "openai 的模型", False),  # not inside a longer word
         ("mlx-lm", "用 mlx-lm 跑大模型", True),
+        # a scraped table's cells run together: letters end where a number starts, either side
+        ("qwenlong-l1-32b", "r1-distill-qwen-32b62.567.0qwenlong-l1-32b67.570.1", True),
+        ("r1-distill-qwen-32b", "平均r1-distill-qwen-32b62.567.0", True),
+        ("ai", "openai2 的模型", False),  # still not inside a longer word
     ],
 )
 def test_a_name_is_found_whole_as_a_text_may_write_it(name, text, found):

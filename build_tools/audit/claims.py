@@ -539,7 +539,8 @@ def name_words(name: str) -> tuple[str, ...]:
     return tuple(t for t in tokenize(name) if _LETTER.search(t))
 
 
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_ALNUM = _LETTERS | frozenset("0123456789")
 _BETWEEN = frozenset(" \t\n\r\f\v._-")  # what may stand between a name's parts
 
 
@@ -547,16 +548,20 @@ def name_places(name: str, text: str) -> Iterator[tuple[int, int]]:
     """Where a folded name is in a folded text, as a text may write it: its letter and digit runs
     in order, with or without spaces, hyphens, dots or underscores between them (`gpt-4`, `gpt4`,
     `gpt 4`; `hugging face`, `huggingface`), not inside a longer word or number (`gpt-4` is not in
-    `gpt-4o`, `gpt-40` or `gpt-4.5`; `bench` is not in `benchmark`). Linear in the text: each
-    occurrence of the first run is followed at most through the name's length and one run of
-    separators per part."""
+    `gpt-4o`, `gpt-40` or `gpt-4.5`; `bench` is not in `benchmark`). A run of letters ends where
+    digits start, as between the name's own parts: a name starting or ending with letters is found
+    against a number (a scraped table's cells run together: `…-32b67.570.1qwenlong-l1-32b…`).
+    Linear in the text: each occurrence of the first run is followed at most through the name's
+    length and one run of separators per part."""
     parts = name_parts(name)
     if not parts:
         return
     first, size = parts[0], len(text)
+    starts_with_letter, ends_with_letter = first[0] in _LETTERS, parts[-1][-1] in _LETTERS
     at = text.find(first)
     while at >= 0:
-        if at == 0 or text[at - 1] not in _ALNUM:
+        before = text[at - 1] if at else ""
+        if not before or before not in _ALNUM or (starts_with_letter and before not in _LETTERS):
             end = at + len(first)
             for part in parts[1:]:
                 while end < size and text[end] in _BETWEEN:
@@ -567,6 +572,8 @@ def name_places(name: str, text: str) -> Iterator[tuple[int, int]]:
             else:
                 after = text[end : end + 2]
                 if not after or (after[0] not in _ALNUM and not (after[0] == "." and after[1:].isdigit())):
+                    yield at, end
+                elif ends_with_letter and after[0] not in _LETTERS:  # a number right after the letters
                     yield at, end
         at = text.find(first, at + 1)
 
