@@ -571,9 +571,8 @@ def name_places(name: str, text: str) -> Iterator[tuple[int, int]]:
                 end += len(part)
             else:
                 after = text[end : end + 2]
-                if not after or (after[0] not in _ALNUM and not (after[0] == "." and after[1:].isdigit())):
-                    yield at, end
-                elif ends_with_letter and after[0] not in _LETTERS:  # a number right after the letters
+                ends = not after or (after[0] not in _ALNUM and not (after[0] == "." and after[1:].isdigit()))
+                if ends or (ends_with_letter and after[0] not in _LETTERS):  # or a number right after its letters
                     yield at, end
         at = text.find(first, at + 1)
 
