@@ -246,7 +246,7 @@ def audited_cases(kb: KnowledgeBase, settings: audit.AuditSettings, keys: set[st
                         continue
                     facts = audit.Facts.of(claim, terms, settings)
                     cited = chunks(item.source_slug or "", item.citation.chunk or 0)
-                    lacks = bool((facts.names | facts.numbers) - facts.found(cited.text, cited.numbers))
+                    lacks = audit.lacks_key_fact(facts, facts.found(cited.text, cited.numbers), settings)
                     found[case_key] = Row(result, bigram_share(claim, passage), lacks)
     return found
 
@@ -257,7 +257,7 @@ class Row:
 
     audit: Audit
     baseline: float  # bigram_share
-    lacks_name_or_number: bool  # what the verdict reads beside support and status
+    lacks_key: bool  # what the verdict reads beside support and status (`audit.lacks_key_fact`)
 
 
 def halves(judged: dict[str, str]) -> tuple[set[str], set[str]]:
@@ -333,7 +333,7 @@ def scored(found: dict[str, Row], judged: dict[str, dict], settings: audit.Audit
             judged[key]["verdict"],
             row.audit.verdict
             if settings is None
-            else audit.verdict(row.audit.support, row.lacks_name_or_number, row.audit.status, settings),
+            else audit.verdict(row.audit.support, row.lacks_key, row.audit.status, settings),
             row.audit.support,
             row.baseline,
         )

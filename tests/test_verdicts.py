@@ -500,3 +500,19 @@ def test_a_chunk_that_does_not_state_the_claim_either_is_never_suggested(tmp_pat
     [found] = kb_audit(tmp_path, capsys, pages, report)
     assert found["verdict"] == "unsupported" and found["audit"] == "weak"
     assert found["better"] is None
+
+
+def test_a_passage_holding_under_half_the_claims_key_facts_lacks_one():
+    """`supported` wants the claim's key facts (its three rarest, by weight): a passage holding one
+    of them and every common word lacks a key fact (`partial` at best), one holding two of the three
+    does not; a missing name or number is lacking whatever the rest."""
+    common = {word: list(range(40 + n)) for n, word in enumerate(["公司", "突破", "计划", "提前"])}
+    rare = {"良率": [1], "量产": [2], "芯片": [3, 4]}
+    facts = facts_of("甲公司的芯片良率突破九成，量产计划提前", common | rare | {"九成": list(range(30))})
+    assert set(facts.key) == set(rare)
+    everything = set(facts.weights) | facts.numbers
+    assert not audit.lacks_key_fact(facts, everything)
+    assert not audit.lacks_key_fact(facts, everything - {"良率"})
+    assert audit.lacks_key_fact(facts, everything - {"良率", "量产"})
+    named = facts_of("OpenAI 的芯片良率突破九成", rare | common)
+    assert audit.lacks_key_fact(named, set(named.weights) - {"openai"})  # names are folded

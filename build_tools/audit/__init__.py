@@ -9,8 +9,8 @@ its best window of one or two sentences (the span shown to the reader) mixed wit
 times the square root of the share of the claim's rarest facts it holds (`Facts.key_share`: a
 passage on the topic holds the common words, seldom the rarest) and the share of its names
 (`Facts.name_share`: a passage that never names what the claim names does not state it).
-The verdict reads it (`verdicts.verdict`): `supported`, `partial` (a number or a name missing, or
-too few of the facts: `Audit.missing` names them) or `unsupported` (on the topic at best). The
+The verdict reads it (`verdicts.verdict`): `supported`, `partial` (a number or a name missing,
+under half the rarest facts, or too few of the facts: `Audit.missing` names them) or `unsupported` (on the topic at best). The
 specific reason (`Audit.status`) still comes from how the cited chunk ranks, by the same facts,
 against the few chunks compared with it (of the same source and of the corpus, sharing most of
 the claim's rarer words, found through the segmentation the search index caches, so the audit
@@ -50,7 +50,7 @@ from .claims import (
 )
 from .scoring import Chunks, Folded, Window, folded_chunk, proposed
 from .settings import SETTINGS, AuditSettings
-from .verdicts import audit_citation, verdict
+from .verdicts import audit_citation, lacks_key_fact, verdict
 from .workers import (
     PARALLEL_FROM,
     AuditRun,
@@ -102,6 +102,7 @@ __all__ = [
     "corpus_terms",
     "folded_chunk",
     "idf",
+    "lacks_key_fact",
     "loaded_claims",
     "picked_by_source",
     "name_places",

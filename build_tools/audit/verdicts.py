@@ -16,15 +16,22 @@ def _span(window: Window | None) -> tuple[int, int] | None:
     return (window.start, window.end) if window else None
 
 
-def verdict(support: float, lacks_name_or_number: bool, status: str, settings: AuditSettings = SETTINGS) -> str:
+def lacks_key_fact(facts: Facts, held: set[str], settings: AuditSettings = SETTINGS) -> bool:
+    """Whether a passage holding `held` lacks a number or a name of the claim, or holds less than
+    `supported_key_share` of its key facts (`Facts.key_share`): it is then `partial` at best."""
+    lacking = (facts.names | facts.numbers) - held
+    return bool(lacking) or facts.key_share(held) < settings.supported_key_share
+
+
+def verdict(support: float, lacks_key: bool, status: str, settings: AuditSettings = SETTINGS) -> str:
     """What a careful reader would say of the passage (models.VERDICTS), from `support`, the share of
     the claim's key facts it states (absolute, `Facts.support`: its best window mixed with the whole
     chunk, times the square root of the share of the claim's rarest facts it holds, mixed with the
     share of the claim's character pairs it holds, times the share of its names):
     `unsupported` below `unsupported_below` (on the topic at best), when the chunk is the page's
     title alone or when the claim is a label (`no_statement`); `supported` from `supported_from`
-    on, unless a number or a name of the claim is not in the chunk (a key fact missing is `partial`
-    by definition); `partial` between, and where the passage could be checked for the claim's
+    on, unless the passage lacks a key fact (`lacks_key_fact`: a number, a name, or most of the
+    rarest words; `partial` by definition); `partial` between, and where the passage could be checked for the claim's
     names and numbers only and holds some of them, or the claim has none (`other_language`)."""
     if status in ("title_only", "no_statement"):
         return "unsupported"
@@ -32,7 +39,7 @@ def verdict(support: float, lacks_name_or_number: bool, status: str, settings: A
         return "partial"
     if support < settings.unsupported_below:
         return "unsupported"
-    if support >= settings.supported_from and not lacks_name_or_number:
+    if support >= settings.supported_from and not lacks_key:
         return "supported"
     return "partial"
 
@@ -140,9 +147,9 @@ def audit_citation(
         part = None
     lacking = (set(facts.weights) | facts.numbers) - held
     found = (facts.named(held), facts.named(lacking))
-    lacks_name_or_number = bool(lacking & (facts.names | facts.numbers))
+    lacks_key = lacks_key_fact(facts, held, settings)
     if not part and cited.text.strip() == fold(kb.loaded.sources[slug].title).strip():
-        verdict_ = verdict(support, lacks_name_or_number, "title_only", settings)
+        verdict_ = verdict(support, lacks_key, "title_only", settings)
         return Audit("title_only", round(support, 4), claim, None, found[1], verdict=verdict_, held=found[0])
     if not facts.weights and not facts.numbers:  # a reference-list entry: nothing to check, no verdict
         return None
@@ -181,7 +188,7 @@ def audit_citation(
         status = "other_language"
     if status == "supported" or rival <= local:
         rival_key = rival_window = None  # a better chunk is named only beside a flag
-    verdict_ = verdict(support, lacks_name_or_number, status, settings)
+    verdict_ = verdict(support, lacks_key, status, settings)
     return Audit(
         status,
         round(support, 4),
