@@ -10,12 +10,13 @@ times the square root of the share of the claim's rarest facts it holds (`Facts.
 passage on the topic holds the common words, seldom the rarest) and the share of its names
 (`Facts.name_share`: a passage that never names what the claim names does not state it).
 The verdict reads it (`verdicts.verdict`): `supported`, `partial` (a number or a name missing,
-under half the rarest facts, or too few of the facts: `Audit.missing` names them) or `unsupported` (on the topic at best). The
-specific reason (`Audit.status`) still comes from how the cited chunk ranks, by the same facts,
-against the few chunks compared with it (of the same source and of the corpus, sharing most of
-the claim's rarer words, found through the segmentation the search index caches, so the audit
-adds no segmentation of its own but the claims'; none where no chunk could change the audit,
-`verdicts.rivals_matter`): a better chunk named, numbers missing, a weak share, a title-only chunk.
+under half the rarest facts, or too few of the facts: `Audit.missing` names them) or
+`unsupported` (on the topic at best). The specific reason (`Audit.status`) still comes from how
+the cited chunk ranks, by the same facts, against the few chunks compared with it (of the same
+source and of the corpus, sharing most of the claim's rarer words, found through the
+segmentation the search index caches, so the audit adds no segmentation of its own but the
+claims'; none where no chunk could change the audit, `verdicts.rivals_matter`): a better chunk
+named, numbers missing, a weak share, a title-only chunk.
 Cost per citation is bounded (a few chunks scored, not the corpus). A file citation is checked the
 same way against the text extracted from the page, slide or sheet it names, or from the file's
 place stating most (`scoring.cited_parts`, `verdicts.best_place`); a Chinese claim citing a page

@@ -128,12 +128,13 @@ class AuditSettings:
 
     supported_from: float = 0.2
     """Support from this on is `supported` when no number or name of the claim is missing and the
-    passage holds `supported_key_share` of its key facts, else `partial`. unsupported_below..1: `unsupported_below` leaves `partial` to claims missing a number
-    or a name, 1 keeps `supported` for passages stating every fact. Default 0.2 (session 25, between
-    the halves' 0.21 and 0.17): on all 1,167 judged cases 187 of 221 stated claims `supported`, 5.1%
-    of topic+unrelated (0.25: 3.0%, 0.19: 5.1%). Also the bar a better chunk must reach to be named
-    beside a flag (session 24: 7 of the imported pipeline's 14 suggestions had support 0, the reader
-    sent to a passage no better)."""
+    passage holds `supported_key_share` of its key facts, else `partial`. unsupported_below..1:
+    `unsupported_below` leaves `partial` to claims lacking a key fact, 1 keeps `supported` for
+    passages stating every fact. Default 0.2 (session 25, between the halves' 0.21 and 0.17): on
+    all 1,167 judged cases 187 of 221 stated claims `supported`, 5.1% of topic+unrelated (0.25:
+    3.0%, 0.19: 5.1%); with `supported_key_share` (session 29) 152 of 221, 2.8%. Also the bar a
+    better chunk must reach to be named beside a flag (session 24: 7 of the imported pipeline's 14
+    suggestions had support 0, the reader sent to a passage no better)."""
 
     supported_key_share: float = 0.5
     """A passage is `supported` only where it holds at least this share of the claim's key facts
