@@ -40,7 +40,8 @@ chromium:
 	  else echo "chromium or CJK fonts missing and not root: browser tests may skip"; fi; }
 
 # Two workers (pytest-xdist), each test file in one of them (its browser and builds shared): on two
-# cores the suite took 490 s against 815 s in one process; builds fork their own helpers as well.
+# cores the suite took 490–637 s (the machine's load) against 815 s in one process; three workers
+# were no quicker and oversubscribe the cores: builds fork their own helpers as well.
 test: $(BIN)/.installed-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -560,8 +560,8 @@ def name_places(name: str, text: str) -> Iterator[tuple[int, int]]:
     starts_with_letter, ends_with_letter = first[0] in _LETTERS, parts[-1][-1] in _LETTERS
     at = text.find(first)
     while at >= 0:
-        before = text[at - 1] if at else ""
-        if not before or before not in _ALNUM or (starts_with_letter and before not in _LETTERS):
+        before = text[at - 1 : at]  # "" at the start: in neither set
+        if before not in _ALNUM or (starts_with_letter and before not in _LETTERS):
             end = at + len(first)
             for part in parts[1:]:
                 while end < size and text[end] in _BETWEEN:
