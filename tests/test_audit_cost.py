@@ -32,6 +32,7 @@ from build_tools.audit import (
 from build_tools.audit.claims import (
     FRAMING_TAGS,
     Fact,
+    Pairs,
     Picked,
     claim_reading,
     corpus_terms,
@@ -165,6 +166,26 @@ CHINESE = "的了是在和与开源模型发布下载量突破三千万次甲公
 @given(st.text(alphabet=CHINESE + "，。 ,\n\t0123456789abcGPT-\u3000：（）", max_size=60))
 def test_a_claims_runs_tagged_at_once_are_tagged_as_each_alone(claim):
     assert [f.key for f in claim_facts(claim) if f.kind == "word"] == plain_claim_words(claim)
+
+
+def plain_pair_share(pairs: Pairs, text: str) -> float:
+    """The share of a claim's pairs and Latin words a text holds, each pair looked for on its own."""
+    total = len(pairs.chinese) + len(pairs.latin)
+    found = sum(pair in text for pair in pairs.chinese) + len(pairs.latin & set(re.findall("[a-z0-9]+", text)))
+    return found / total if total else 0.0
+
+
+# Characters around the pairs' own: a character outside the Basic Multilingual Plane (two UTF-16
+# code units, 𠀀 of CJK Extension B, 😀), a lone surrogate half as a page may hold, one code unit
+# whose number is a pair's first half shifted (丁 is U+4E01), Latin letters and digits.
+AROUND = "𠀀😀\ud800\udc00丁 ,。\n ab12"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=CHINESE[:12] + "abc ", max_size=20), st.text(alphabet=CHINESE[:12] + AROUND, max_size=80))
+def test_the_pairs_a_text_holds_are_those_looked_for_one_by_one(claim, text):
+    pairs = Pairs.of(fold(claim))
+    assert pairs.share(text) == plain_pair_share(pairs, text)
 
 
 def test_the_pipelines_lines_are_tagged_as_each_run_alone(pipeline):

@@ -209,7 +209,7 @@ def proposed(
     if not rare:
         return []
     places = np.concatenate([postings for postings, _ in rare])
-    weights = np.repeat([weight for _, weight in rare], [len(postings) for postings, _ in rare])
+    weights = np.repeat(np.array([weight for _, weight in rare]), [len(postings) for postings, _ in rare])
     sums = np.bincount(places, weights, minlength=len(terms.chunks))
     if cited in terms.positions:
         sums[terms.positions[cited]] = 0.0
@@ -222,9 +222,9 @@ def proposed(
 
 
 def _ranked(sums: np.ndarray, count: int, offset: int = 0) -> list[int]:
-    """The positions (plus `offset`) of the `count` highest sums above 0, the first of equals first."""
+    """The positions (plus `offset`) of the `count` highest sums above 0, the first of equals first.
+    Sorted in Python: the usual array is a source's few chunks, where numpy's sort cost more."""
     if count == 1:  # the usual case: argmax gives the first of equals
         at = int(sums.argmax()) if len(sums) else 0
         return [at + offset] if len(sums) and sums[at] > 0 else []
-    found = np.flatnonzero(sums)
-    return (found[np.lexsort((found, -sums[found]))][:count] + offset).tolist()
+    return [at + offset for _, at in sorted((-sum_, at) for at, sum_ in enumerate(sums.tolist()) if sum_ > 0)[:count]]
