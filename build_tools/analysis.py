@@ -19,7 +19,7 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
 
@@ -232,25 +232,37 @@ class TermCache:
             note(f"{path}: damaged ({error or 'unreadable'}); discarded, segmenting every text again")
 
     def analyses(self, texts: list[str], progress: Callable[[str], None] | None = None) -> list[Analysis]:
-        return self.analyses_picking(texts, frozenset(), progress)[0]
+        return self.analyses_picking(texts, [], progress)[0]
 
     def analyses_picking(
-        self, texts: list[str], picked: frozenset[str], progress: Callable[[str], None] | None = None
+        self, texts: list[str], picked: Sequence[frozenset[str]], progress: Callable[[str], None] | None = None
     ) -> tuple[list[Analysis], list[str | None]]:
-        """`analyses`, and of each text segmented now, the words `picked` among its terms
-        (`analyze_picking`; None for a text found in the cache: its terms are to be read whole)."""
+        """`analyses`, and of each text segmented now, the words of its `picked` (parallel to
+        `texts`; none picked where empty) among its terms (`analyze_picking`; None for a text found
+        in the cache: its terms are to be read whole). A text at several places is segmented once,
+        picking the words of each (rarely: a page in two corpora), each place then given its own."""
         keys = [text_key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self.entries}
+        missing: dict[bytes, str] = {}
+        wanted: dict[bytes, frozenset[str]] = {}  # what each text segmented now picks
+        for at, key in enumerate(keys):
+            if key not in self.entries:
+                missing[key] = texts[at]
+                words = picked[at] if picked else _NOTHING
+                known = wanted.setdefault(key, words)
+                if known is not words:
+                    wanted[key] = known | words
         picks: dict[bytes, str] = {}
         if missing:
             if progress:
                 progress(f"segmenting {len(missing)} texts ({len(texts) - len(missing)} cached)")
-            made = analyze_all_picking(list(missing.values()), picked)
+            made = analyze_all_picking(list(missing.values()), [wanted[key] for key in missing])
             self.entries.update(zip(missing, (analysis for analysis, _ in made)))
             if picked:
                 picks = dict(zip(missing, (pick for _, pick in made)))
         self.used.update(keys)
-        return [self.entries[k] for k in keys], [picks.get(k) for k in keys]
+        return [self.entries[k] for k in keys], [
+            _own_pick(picks[key], wanted[key], picked[at]) if key in picks else None for at, key in enumerate(keys)
+        ]
 
     def save(self) -> None:
         """Keep only what this build used, so the cache never grows past the knowledge base."""
@@ -298,18 +310,30 @@ def _entries(loaded: object) -> dict[bytes, Analysis]:
 ANALYZED_AT_ONCE = 100  # texts a worker of analyze_all analyzes per task
 
 
+def _own_pick(pick: str, made_with: frozenset[str], words: frozenset[str]) -> str:
+    """Of a text's `pick` of `made_with`, its `words` (all of them but where the text was picked
+    for several places)."""
+    if words is made_with or not pick:
+        return pick
+    return "\n".join(word for word in pick.split("\n") if word in words)
+
+
+_NOTHING: frozenset[str] = frozenset()
+
+
 def analyze_all(texts: list[str]) -> list[Analysis]:
     """Analyze many texts, on every core when there are enough of them to pay for the processes."""
-    return [analysis for analysis, _ in analyze_all_picking(texts, frozenset())]
+    return [analysis for analysis, _ in analyze_all_picking(texts, [])]
 
 
-def analyze_all_picking(texts: list[str], picked: frozenset[str]) -> list[tuple[Analysis, str]]:
-    """`analyze_picking` of many texts, on every core when there are enough of them to pay for the
-    processes. The forked workers inherit the texts and the words and are sent only where each
-    task's begin: only the analyses are pickled."""
+def analyze_all_picking(texts: list[str], picked: Sequence[frozenset[str]]) -> list[tuple[Analysis, str]]:
+    """`analyze_picking` of many texts, each with its `picked` (parallel; none where empty), on every
+    core when there are enough of them to pay for the processes. The forked workers inherit the
+    texts and the words and are sent only where each task's begin: only the analyses are pickled."""
+    picked = picked or [_NOTHING] * len(texts)
     workers = os.cpu_count() or 1
     if len(texts) < 2000 or workers < 2:
-        return [analyze_picking(t, picked) for t in texts]
+        return list(map(analyze_picking, texts, picked))
     import multiprocessing
 
     import rjieba
@@ -320,14 +344,15 @@ def analyze_all_picking(texts: list[str], picked: frozenset[str]) -> list[tuple[
     return [found for part in parts for found in part]
 
 
-_inherited: tuple[list[str], frozenset[str]] = ([], frozenset())  # in a worker of analyze_all_picking
+_inherited: tuple[list[str], Sequence[frozenset[str]]] = ([], [])  # in a worker of analyze_all_picking
 
 
-def _inherit(texts: list[str], picked: frozenset[str]) -> None:
+def _inherit(texts: list[str], picked: Sequence[frozenset[str]]) -> None:
     global _inherited
     _inherited = texts, picked
 
 
 def _analyze_from(start: int) -> list[tuple[Analysis, str]]:
     texts, picked = _inherited
-    return [analyze_picking(text, picked) for text in texts[start : start + ANALYZED_AT_ONCE]]
+    end = start + ANALYZED_AT_ONCE
+    return list(map(analyze_picking, texts[start:end], picked[start:end]))

@@ -282,9 +282,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             # (at 10k, 20 s of a 23 s build).
             chunks = documents.chunk_docs(kb)
             docs = documents.search_docs(kb, chunks)
-            words = self.claim_words()  # picked out of each chunk's terms as it is segmented, for the audit
+            # Each chunk's claim words (those of its corpus) picked out of its terms as it is
+            # segmented, for the audit.
+            words = audit.source_words(kb, self.claim_words())
             found, picks = self.terms().analyses_picking(
-                [doc.text for doc in docs], words, lambda line: log.info("citekb: %s", line)
+                [doc.text for doc in docs], audit.doc_words(docs, words), lambda line: log.info("citekb: %s", line)
             )
             chunk_terms = audit.by_source(chunks, found, set(kb.chunks))
             if words:
@@ -469,11 +471,11 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
         if mentions >= AUDIT_BESIDE_PAGES:
             self.claiming = forked.Forked(functools.partial(audit.loaded_claims, loaded))
 
-    def claim_words(self) -> frozenset[str]:
-        """Every claim's words whose postings the audit reads (`audit.FoundClaims.words`), when the
-        claims' child has found them by now; not waited for: without them the audit reads each
-        chunk's terms whole. The audit later takes the same answer (`Forked.result`)."""
-        return self.claiming.result().words if self.claiming is not None and self.claiming.ready() else frozenset()
+    def claim_words(self) -> dict[str, frozenset[str]]:
+        """The claims' words whose postings the audit reads, by corpus (`audit.FoundClaims.words`),
+        when the claims' child has found them by now; not waited for: without them the audit reads
+        each chunk's terms whole. The audit later takes the same answer (`Forked.result`)."""
+        return self.claiming.result().words if self.claiming is not None and self.claiming.ready() else {}
 
     def audited(self) -> KnowledgeBase:
         """The knowledge base with its audits, waited for here by the pages that show them."""

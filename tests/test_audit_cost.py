@@ -6,6 +6,7 @@ import gc
 import heapq
 import re
 import weakref
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -21,11 +22,13 @@ from build_tools.audit import (
     by_source,
     claim_facts,
     claims,
+    doc_words,
     folded_chunk,
     loaded_claims,
     picked_by_source,
     proposed,
     report_claims,
+    source_words,
     start_audit,
     workers,
 )
@@ -124,8 +127,9 @@ def test_the_claims_words_picked_as_the_chunks_are_segmented_give_the_same_audit
     postings are read from those words alone."""
     kb = synthetic
     chunks = chunk_docs(kb)
-    words = loaded_claims(kb.loaded).words
-    found, picks = TermCache(None).analyses_picking([doc.text for doc in search_docs(kb, chunks)], words)
+    words = source_words(kb, loaded_claims(kb.loaded).words)
+    docs = search_docs(kb, chunks)
+    found, picks = TermCache(None).analyses_picking([doc.text for doc in docs], doc_words(docs, words))
     picked = picked_by_source(chunks, picks, words, set(kb.chunks))
     own = audit_kb(kb, TermCache(None), parallel=False)
     unread = {slug: ["" for _ in terms] for slug, terms in by_source(chunks, found, set(kb.chunks)).items()}
@@ -141,10 +145,33 @@ def test_a_corpus_with_a_word_not_picked_reads_its_chunks_terms_whole(synthetic)
     analyses = by_source(chunks, found, set(kb.chunks))
     slugs = sorted(analyses)
     some = {word for text in analyses[slugs[0]] for word in text.split("\n")[:3]}
-    nothing = Picked(frozenset(some), {slug: [""] * len(terms) for slug, terms in analyses.items()})
+    nothing = Picked(
+        dict.fromkeys(slugs, frozenset(some)), {slug: [""] * len(terms) for slug, terms in analyses.items()}
+    )
     whole = corpus_terms(slugs, kb, analyses, some)
     assert whole.postings and corpus_terms(slugs, kb, analyses, some, nothing).postings == {}  # picks read
     assert corpus_terms(slugs, kb, analyses, some | {"不在其中的词"}, nothing).postings == whole.postings
+    picks = {
+        slug: ["\n".join(some.intersection(text.split("\n"))) for text in terms] for slug, terms in analyses.items()
+    }
+    picked = Picked(dict.fromkeys(slugs, frozenset(some)), picks)
+    assert corpus_terms(slugs, kb, analyses, some, picked).postings == whole.postings  # picks read as they are
+    fewer = set(sorted(some)[:2])  # some reports' claims (the others' audits kept): their words among the picks
+    assert (
+        corpus_terms(slugs, kb, analyses, fewer, picked).postings == corpus_terms(slugs, kb, analyses, fewer).postings
+    )
+
+
+def test_a_source_of_two_corpora_picks_the_words_of_both():
+    """`source_words`: a source picks the claim words of every corpus holding it (one set shared by
+    the sources of one corpus); a corpus no report's name finds, or no corpus, picks nothing."""
+    corpus = lambda key, slugs: SimpleNamespace(key=key, slugs=slugs)  # noqa: E731
+    kb = SimpleNamespace(
+        loaded=SimpleNamespace(corpora={"a": corpus("a", ["s1", "s2"]), "b": corpus("b", ["s2", None])})
+    )
+    first, second = frozenset({"开源", "模型"}), frozenset({"芯片"})
+    found = source_words(kb, {"a": first, "b": second, "": frozenset({"别的"}), "gone": frozenset({"词"})})
+    assert found == {"s1": first, "s2": first | second} and found["s1"] is first
 
 
 def plain_claim_words(claim: str) -> list[str]:

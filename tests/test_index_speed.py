@@ -184,25 +184,27 @@ def test_analyzing_on_every_core_gives_every_texts_analysis_in_order():
 
 
 def test_words_picked_as_texts_are_segmented_are_those_among_their_terms(tmp_path):
-    """The audit's claim words among each text's terms, picked where the texts are segmented (on
-    every core for many texts); a text found in the cache has none picked (its terms are read whole)."""
+    """Each text's own words to pick (the claim words of its chunk's corpus) among its terms, picked
+    where the texts are segmented (on every core for many texts), a text at two places with other
+    words each picking each place's own; a text found in the cache has none picked (its terms are
+    read whole)."""
     texts = [
         f"第{number}章 开源模型的现状 open source {number % 7}" for number in range(2 * analysis.ANALYZED_AT_ONCE * 11)
     ]
-    words = frozenset({"开源", "模型", "source", "3", "缺席"})
+    texts.append(texts[6])  # segmented once, picked for both places
+    first, second = frozenset({"开源", "模型", "source", "3", "缺席"}), frozenset({"现状", "open", "模型"})
+    words = [first if at % 2 == 0 else second for at in range(len(texts) - 1)] + [second]
     cache = TermCache(None)
     cache.analyses(texts[:5])
     found, picks = cache.analyses_picking(texts, words)
     assert found == [analyze(text) for text in texts]
     assert picks[:5] == [None] * 5
-    expected = [words.intersection(analysis_[0].split("\n")) for analysis_ in found[5:]]
+    expected = [own.intersection(analysis_[0].split("\n")) for own, analysis_ in zip(words[5:], found[5:])]
     assert [set(pick.split("\n")) for pick in picks[5:]] == expected
-    assert (
-        {"开源", "模型", "source"} <= expected[0]
-        and any("3" in e for e in expected)
-        and not any("缺席" in e for e in expected)
-    )
-    assert cache.analyses_picking(texts[:3], words) == (found[:3], [None] * 3)  # cached now
+    assert expected[1] == {"开源", "模型", "source"} and expected[-1] == {"现状", "open", "模型"}  # texts[6] twice
+    assert any("3" in e for e in expected) and not any("缺席" in e for e in expected)
+    assert cache.analyses_picking(texts[:3], words[:3]) == (found[:3], [None] * 3)  # cached now
+    assert TermCache(None).analyses_picking(texts[:3], []) == (found[:3], [None] * 3)  # none to pick
 
 
 def test_the_index_bench_makes_its_own_cache_and_reports_cpu_seconds(tmp_path, capsys):

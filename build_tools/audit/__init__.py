@@ -64,9 +64,11 @@ from .workers import (
     auditable,
     by_source,
     chunk_analyses,
+    doc_words,
     loaded_claims,
     picked_by_source,
     report_claims,
+    source_words,
     start_audit,
 )
 
@@ -106,6 +108,8 @@ __all__ = [
     "lacks_key_fact",
     "loaded_claims",
     "picked_by_source",
+    "source_words",
+    "doc_words",
     "name_places",
     "numbers_of",
     "states_nothing",

@@ -108,7 +108,8 @@ class FoundClaims:
 
     reports: dict[str, tuple[ClaimKey, list[str]]] = field(default_factory=dict)
     facts: FoundFacts = field(default_factory=dict)
-    words: frozenset[str] = frozenset()  # every claim's words whose postings the audit reads (`claim_terms`)
+    # By the corpus its reports name, their claims' words whose postings the audit reads (`claim_terms`)
+    words: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def loaded_claims(loaded: Loaded) -> FoundClaims:
@@ -117,13 +118,18 @@ def loaded_claims(loaded: Loaded) -> FoundClaims:
     folder and cleans, chunks and cites on one core, and the audit's workers read them
     (`remember_claims`) instead of finding them."""
     found = FoundClaims()
+    by_corpus: dict[str, set[str]] = {}  # the claims of each corpus's reports
     with no_cycle_collection():
         for report in loaded.reports.values():
             citations = report_citations(report.final)
-            found.reports[report.final] = (claim_key(citations), citation_claims(report.final, citations))
-        claims = {claim for _, claims in found.reports.values() for claim in claims if claim}
-        found.facts = found_facts(claims)
-        found.words = frozenset(word for claim in claims for word in claim_terms(claim))
+            claims = citation_claims(report.final, citations)
+            found.reports[report.final] = (claim_key(citations), claims)
+            by_corpus.setdefault(report.corpus or "", set()).update(filter(None, claims))
+        found.facts = found_facts(set().union(*by_corpus.values()))
+        words = {claim: claim_terms(claim) for claims in by_corpus.values() for claim in claims}
+        found.words = {
+            corpus: frozenset(word for claim in claims for word in words[claim]) for corpus, claims in by_corpus.items()
+        }
         return found
 
 
@@ -148,10 +154,35 @@ def by_source(docs: list[SearchDoc], analyses: list[Analysis], slugs: set[str]) 
     return _grouped(docs, [analysis[0] for analysis in analyses], slugs)
 
 
-def picked_by_source(docs: list[SearchDoc], picks: list[str | None], words: frozenset[str], slugs: set[str]) -> Picked:
-    """The claims' `words` among the index terms of the chunks `docs` (`chunk_docs`, parallel to
-    `picks`, `analysis.TermCache.analyses_picking`) by source: a build that segmented the chunks
-    with them hands them to `start_audit`."""
+def source_words(kb: KnowledgeBase, words: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """By source, the claim words (`FoundClaims.words`) of the reports citing a corpus that holds it:
+    those to pick out of its chunks' terms as they are segmented (`picked_by_source`)."""
+    found: dict[str, frozenset[str]] = {}
+    for name, corpus_words in words.items():
+        corpus = kb.loaded.corpora.get(name) if name else None
+        for slug in corpus_slugs(kb, corpus.key) if corpus else []:
+            held = found.setdefault(slug, corpus_words)  # one set for the sources of one corpus
+            if held is not corpus_words:
+                found[slug] = held | corpus_words  # a source of two corpora (`ingest.add_corpora`)
+    return found
+
+
+def doc_words(docs: list[SearchDoc], words: dict[str, frozenset[str]]) -> list[frozenset[str]]:
+    """Each search document's words to pick (`source_words`, by source; none for what is no chunk of
+    a source), parallel to `docs`; [] without any (`analysis.TermCache.analyses_picking`)."""
+    if not words:
+        return []
+    by_page = {source_path(slug): held for slug, held in words.items()}
+    none: frozenset[str] = frozenset()
+    return [by_page.get(doc.page, none) for doc in docs]
+
+
+def picked_by_source(
+    docs: list[SearchDoc], picks: list[str | None], words: dict[str, frozenset[str]], slugs: set[str]
+) -> Picked:
+    """Of the chunks `docs` (`chunk_docs`, parallel to `picks`, `analysis.TermCache.analyses_picking`),
+    the claim words of their sources (`source_words`, `words`) among their index terms, by source:
+    a build that segmented the chunks with them hands them to `start_audit`."""
     return Picked(words, _grouped(docs, picks, slugs))
 
 
