@@ -308,6 +308,7 @@ def _entries(loaded: object) -> dict[bytes, Analysis]:
 
 
 ANALYZED_AT_ONCE = 100  # texts a worker of analyze_all analyzes per task
+_NOTHING: frozenset[str] = frozenset()  # no words to pick
 
 
 def _own_pick(pick: str, made_with: frozenset[str], words: frozenset[str]) -> str:
@@ -316,9 +317,6 @@ def _own_pick(pick: str, made_with: frozenset[str], words: frozenset[str]) -> st
     if words is made_with or not pick:
         return pick
     return "\n".join(word for word in pick.split("\n") if word in words)
-
-
-_NOTHING: frozenset[str] = frozenset()
 
 
 def analyze_all(texts: list[str]) -> list[Analysis]:
