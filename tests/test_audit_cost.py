@@ -160,6 +160,11 @@ def test_a_corpus_with_a_word_not_picked_reads_its_chunks_terms_whole(synthetic)
     assert (
         corpus_terms(slugs, kb, analyses, fewer, picked).postings == corpus_terms(slugs, kb, analyses, fewer).postings
     )
+    # The last source also in another corpus: its chunks picked the other's words too, read apart.
+    other = frozenset(some | {word for word in analyses[slugs[-1]][0].split("\n") if word not in some})
+    shared = {slugs[-1]: ["\n".join(other.intersection(text.split("\n"))) for text in analyses[slugs[-1]]]}
+    both = Picked({**picked.words, slugs[-1]: other}, {**picks, **shared})
+    assert other > some and corpus_terms(slugs, kb, analyses, some, both).postings == whole.postings
 
 
 def test_a_source_of_two_corpora_picks_the_words_of_both():

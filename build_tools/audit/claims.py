@@ -220,10 +220,14 @@ def corpus_terms(
     chunks = [(slug, c.index) for slug in dict.fromkeys(slugs) for c in kb.chunks.get(slug, [])]
     terms = CorpusTerms(chunks, {key: n for n, key in enumerate(chunks)})
     postings = terms.postings
+    fits: dict[int, tuple[bool, bool]] = {}  # by a source's words (one set for a corpus's): usable, exact
     for slug in dict.fromkeys(slugs):
         held = picked.words.get(slug) if picked is not None else None
-        own = picked.by_source.get(slug) if picked is not None and held is not None and words <= held else None
-        exact = own is not None and held is not None and len(held) == len(words)  # the source's words are `words`
+        if held is not None and id(held) not in fits:
+            usable = words <= held
+            fits[id(held)] = usable, usable and len(held) == len(words)  # exact: the source's words are `words`
+        usable, exact = fits[id(held)] if held is not None else (False, False)
+        own = picked.by_source.get(slug) if picked is not None and usable else None
         for index, text in enumerate(analyses.get(slug, [])):
             pick = own[index] if own is not None else None
             at = terms.positions[slug, kb.chunks[slug][index].index]
