@@ -232,11 +232,8 @@ def corpus_terms(
         for index, text in enumerate(analyses.get(slug, [])):
             pick = own[index] if own is not None else None
             at = terms.positions[slug, kb.chunks[slug][index].index]
-            if pick is None:
-                found: Iterable[str] = words.intersection(text.split("\n"))
-            else:
-                found = (pick.split("\n") if exact else words.intersection(pick.split("\n"))) if pick else ()
-            for word in found:
+            lines = (text if pick is None else pick).split("\n")  # "" (nothing picked): no claim word
+            for word in lines if exact and pick else words.intersection(lines):
                 postings.setdefault(word, []).append(at)
     return terms
 

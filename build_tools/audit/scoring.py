@@ -222,9 +222,9 @@ def proposed(
 
 
 def _ranked(sums: np.ndarray, count: int, offset: int = 0) -> list[int]:
-    """The positions (plus `offset`) of the `count` highest sums above 0, the first of equals first.
-    Sorted in Python: the usual array is a source's few chunks, where numpy's sort cost more."""
+    """The positions (plus `offset`) of the `count` highest sums above 0, the first of equals first."""
     if count == 1:  # the usual case: argmax gives the first of equals
         at = int(sums.argmax()) if len(sums) else 0
         return [at + offset] if len(sums) and sums[at] > 0 else []
-    return [at + offset for _, at in sorted((-sum_, at) for at, sum_ in enumerate(sums.tolist()) if sum_ > 0)[:count]]
+    found = np.flatnonzero(sums)
+    return (found[np.lexsort((found, -sums[found]))][:count] + offset).tolist()

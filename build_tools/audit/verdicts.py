@@ -31,8 +31,9 @@ def verdict(support: float, lacks_key: bool, status: str, settings: AuditSetting
     `unsupported` below `unsupported_below` (on the topic at best), when the chunk is the page's
     title alone or when the claim is a label (`no_statement`); `supported` from `supported_from`
     on, unless the passage lacks a key fact (`lacks_key_fact`: a number, a name, or most of the
-    rarest words; `partial` by definition); `partial` between, and where the passage could be checked for the claim's
-    names and numbers only and holds some of them, or the claim has none (`other_language`)."""
+    rarest words; `partial` by definition); `partial` between, and where the passage could be
+    checked for the claim's names and numbers only and holds some of them, or the claim has none
+    (`other_language`)."""
     if status in ("title_only", "no_statement"):
         return "unsupported"
     if status == "other_language":
