@@ -1,7 +1,9 @@
 """The audit's share of a cold build (issue 27, point 7): `mkdocs build -q` of the project over a
 knowledge-base folder with the audit on (`CITEKB_AUDIT=true`) and off, in turn, each from a cold
 start (`scale.cold_start`: no term cache, stored pages, kept audits or site), after a warm-up of
-each; the figures of each side (median and range) and, pair by pair, on over off.
+each; the figures of each side (median and range) and, pair by pair, on over off. The pairs
+alternate which side goes first (on, off; off, on; …): this machine speeds up or slows down by a
+quarter within a set, and a fixed order counted that drift against the side built first.
 
     .venv/bin/python -m benchmarks.audit_build KB [--pairs 3] [--work DIR] [--timeout 1800]
 """
@@ -42,7 +44,12 @@ def measure(kb: Path, pairs: int, work: Path, timeout: float) -> dict:
     runs = []
     for number in range(1, pairs + 1):
         print(f"audit_build: pair {number} of {pairs}", file=sys.stderr)
-        runs.append((cold(True), cold(False)))
+        if number % 2:
+            on = cold(True)
+            runs.append((on, cold(False)))
+        else:
+            off = cold(False)
+            runs.append((cold(True), off))
     return {
         "kb": str(kb),
         "pairs": pairs,
@@ -50,6 +57,7 @@ def measure(kb: Path, pairs: int, work: Path, timeout: float) -> dict:
         "off": summarize([asdict(off) for _, off in runs]),
         "on_over_off": {figure: ratios(runs, figure) for figure in ("seconds", "cpu_seconds")},
         "each": [[on.seconds, off.seconds] for on, off in runs],  # wall seconds, pair by pair: to pool runs
+        "order": "on first in odd pairs, off first in even ones",
     }
 
 

@@ -132,7 +132,7 @@ def test_pagefind_side_finds_a_phrase_in_the_chunk_that_holds_it(shipped, tmp_pa
 
 
 def test_the_audit_build_bench_times_cold_builds_with_the_audit_on_and_off(tmp_path):
-    """`python -m benchmarks.audit_build`: pairs of cold builds, audit on then off, each from a cold
+    """`python -m benchmarks.audit_build`: pairs of cold builds, audit on and off, each from a cold
     start (the off build finds no audits kept by the on build before it, and keeps none)."""
     from fixtures import make_sample_kb
 
@@ -146,6 +146,25 @@ def test_the_audit_build_bench_times_cold_builds_with_the_audit_on_and_off(tmp_p
     assert not stored.kept_file(REPO, kb).exists()
     ratio = result["on_over_off"]["seconds"]
     assert ratio["median"] == round(result["on"]["seconds"] / result["off"]["seconds"], 3) == ratio["range"][0]
+
+
+def test_the_audit_build_bench_alternates_which_side_is_built_first(tmp_path, monkeypatch):
+    """A machine that drifts faster or slower during a set would count against the side always
+    built first: the pairs go on, off; off, on; on, off; and each is still recorded as (on, off)."""
+    import benchmarks.audit_build as audit_build
+    from benchmarks.scale import BuildRun
+
+    built: list[str] = []
+
+    def run_build(command, env, timeout):
+        built.append(env["CITEKB_AUDIT"])
+        return BuildRun(seconds=2.0 if env["CITEKB_AUDIT"] == "true" else 1.0, peak_rss_mb=1.0, ok=True, log_tail="")
+
+    monkeypatch.setattr(audit_build, "run_build", run_build)
+    monkeypatch.setattr(audit_build, "cold_start", lambda *paths: None)
+    result = audit_build.measure(tmp_path, 3, tmp_path / "work", 10)
+    assert built[2:] == ["true", "false", "false", "true", "true", "false"]  # after the two warm-ups
+    assert result["each"] == [[2.0, 1.0]] * 3 and result["on_over_off"]["seconds"]["median"] == 2.0
 
 
 def test_the_build_timeline_sees_each_process_of_the_command_and_its_cpu():
