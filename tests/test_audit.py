@@ -132,6 +132,31 @@ def test_kb_audit_gives_each_status_on_hand_made_cases(report, capsys):
     assert listed["claim"] == "" and listed["missing"] is None  # a reference-list entry claims nothing to check
 
 
+def test_a_claims_numbers_are_named_in_its_order_whatever_the_processs_hash_seed():
+    """The numbers held and missing beside a citation are in the order the claim states them, the
+    same in every build: not a set's order, which changes with PYTHONHASHSEED from one process to
+    the next (a page and `kb audit --json` then differed from one build to the next)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from build_tools.audit import CorpusTerms, Facts, SETTINGS\n"
+        "terms = CorpusTerms([('s', 0)], {('s', 0): 0})\n"
+        "facts = Facts.of('截至6月25日，ChatGLM2 以71.1分位居第一，另一模型以51.7分排名第6', terms, SETTINGS)\n"
+        "print(' '.join(facts.named(set(facts.numbers))))"
+    )
+    named = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for seed in range(6)
+    }
+    assert named == {"6 25 71.1 51.7"}
+
+
 def test_unresolved_citations_are_listed_without_an_audit(tmp_path, capsys):
     corpus = tmp_path / "c.json"
     corpus.write_text(json.dumps([{"title": SOURCE, "page_body": body()}], ensure_ascii=False), encoding="utf-8")

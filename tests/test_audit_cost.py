@@ -40,6 +40,7 @@ from build_tools.audit.claims import (
     claim_reading,
     corpus_terms,
     found_facts,
+    holds_run,
     remember_facts,
 )
 from build_tools.audit.workers import no_cycle_collection
@@ -205,6 +206,12 @@ def plain_pair_share(pairs: Pairs, text: str) -> float:
     total = len(pairs.chinese) + len(pairs.latin)
     found = sum(pair in text for pair in pairs.chinese) + len(pairs.latin & set(re.findall("[a-z0-9]+", text)))
     return found / total if total else 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1", min_size=1, max_size=4), st.text(alphabet="ab1 -.中", max_size=40))
+def test_a_word_is_held_as_a_run_where_the_runs_of_the_text_hold_it(word, text):
+    assert holds_run(text, word) == (word in re.findall("[a-z0-9]+", text))
 
 
 # Characters around the pairs' own: a character outside the Basic Multilingual Plane (two UTF-16

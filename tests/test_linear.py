@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from build_tools import commonmark, export
 from build_tools.audit import SETTINGS as AUDIT_SETTINGS
 from build_tools.audit import CorpusTerms, Facts, chunk_numbers, claim_facts, claim_numbers, folded_chunk, name_places
-from build_tools.audit.claims import chinese_share
+from build_tools.audit.claims import chinese_share, holds_run
 from build_tools.audit.verdicts import best_place
 from build_tools.chunk import chunk_text
 from build_tools.cite import parse
@@ -352,6 +352,12 @@ def diffed(text: str) -> str:
     return text_diff_html(f"甲\n{text}\n乙", f"丙\n{text}\n丁")
 
 
+def runs_held(text: str) -> bool:
+    """Whether a text holds a word an eighth its length as one of its runs: found again and again
+    inside longer runs (`Pairs.share`'s Latin words)."""
+    return holds_run(text, "a" * max(1, len(text) // 8))
+
+
 def read_corpus_text(text: str) -> list:
     return [corpus_document(item, i, "c.json", line) for i, (line, item) in enumerate(corpus_items(text))]
 
@@ -424,6 +430,9 @@ READERS = [
     (diffed, Shape("", "一\n二\n")),
     (report_markdown, Shape("", ">", " x\n\n尾巴")),  # a deep line read flat (`shallow`)
     (report_markdown, Shape("", "> - ", " x\n")),
+    (runs_held, Shape("", "a")),
+    (runs_held, Shape("", "ab ")),
+    (runs_held, Shape("", "aab")),
     (simplified, Shape("", "開源模型")),  # every character folded, the text rebuilt
     (simplified, Shape("", "\ud800\udc00開")),  # lone surrogates in a row: rebuilt by str.translate
 ]

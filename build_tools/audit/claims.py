@@ -99,7 +99,14 @@ def chunk_numbers(text: str) -> frozenset[str]:
 
 def claim_numbers(claim: str) -> frozenset[str]:
     """The numbers a folded claim states: a list's numbering and the pages it names left out."""
-    return numbers_of(_ENUMERATOR.sub("", _PAGE_REFERENCE.sub(" ", claim)))
+    return frozenset(claim_number_order(claim))
+
+
+def claim_number_order(claim: str) -> tuple[str, ...]:
+    """`claim_numbers` each once, in the order the claim states them: a set's order changes from one
+    process to the next (PYTHONHASHSEED), and what a reader is shown must not."""
+    text = _THOUSANDS.sub("", _ENUMERATOR.sub("", _PAGE_REFERENCE.sub(" ", claim)))
+    return tuple(dict.fromkeys(_plain_number(number) for number in _NUMBER.findall(text)))
 
 
 def _plain_number(number: str) -> str:
@@ -520,8 +527,28 @@ class Pairs:
             at = held.searchsorted(self.codes)
             found = int(np.count_nonzero(held[np.minimum(at, len(held) - 1)] == self.codes))
         if self.latin:
-            found += len(self.latin.intersection(_LATIN_WORD.findall(text)))
+            found += sum(1 for word in self.latin if holds_run(text, word))
         return found / total
+
+
+_NOT_LATIN = re.compile(r"[^a-z0-9]")
+
+
+def holds_run(text: str, word: str) -> bool:
+    """Whether a folded text holds `word` (letters and digits) as one of its runs of letters and
+    digits: `word in _LATIN_WORD.findall(text)` without making each run of the text a string (a
+    third of `Pairs.share`'s time). Linear: past an occurrence inside a longer run, the search goes
+    on after that run."""
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (not at or text[at - 1] not in _ALNUM) and (end == len(text) or text[end] not in _ALNUM):
+            return True
+        after = _NOT_LATIN.search(text, end)  # where the run holding this occurrence ends
+        if after is None:
+            return False
+        at = text.find(word, after.end())
+    return False
 
 
 @lru_cache(maxsize=65536)  # a claim cited with several chunks is read once
@@ -624,19 +651,21 @@ class Facts(Evidence):
         common = settings.common_share * len(terms.chunks)
         weights: dict[str, float] = {}
         rare, unheld = set(), set()
+        known = terms.facts  # `fact_weight`'s, looked up here first: a corpus's facts recur in its claims
         for key, kind, _ in facts:
-            df, weights[key], _ = terms.fact_weight(key, kind == "name")
+            df, weights[key], _ = known.get(key) or terms.fact_weight(key, kind == "name")
             if df <= common:
                 rare.add(key)
             if df == 0 and kind != "name":
                 unheld.add(key)
         numbers, pairs = claim_reading(claim)
+        ordered = [n for n in claim_number_order(fold(claim)) if n in numbers] if numbers else []
         return cls(
             weights,
             numbers,
             settings,
             frozenset(f.key for f in facts if f.kind == "name"),
-            {f.key: f.shown for f in facts} | {n: n for n in numbers},
+            {f.key: f.shown for f in facts} | {n: n for n in ordered} | {n: n for n in sorted(numbers)},
             frozenset(rare) | numbers,
             frozenset(unheld),
             pairs,
@@ -695,9 +724,15 @@ class Facts(Evidence):
             return frozenset()
         return frozenset(words)
 
+    @cached_property
+    def _order(self) -> dict[str, tuple[bool, bool, float, int]]:
+        """Where each fact is named (`named`): numbers, then names, then words by weight (the rarest
+        first), in the claim's order among equals. Made once: a citation names facts twice."""
+        return {
+            key: (key not in self.numbers, key not in self.names, -self.weights.get(key, 0.0), place)
+            for place, key in enumerate(self.shown)
+        }
+
     def named(self, keys: set[str]) -> tuple[str, ...]:
-        """The rare ones among `keys`, as the claim writes them: numbers, then names, then words by
-        weight (the rarest first, in the claim's order among equals), at most SHOWN_FACTS."""
-        place = {key: n for n, key in enumerate(self.shown)}  # numbers, names and words in the claim's order
-        order = lambda key: (key not in self.numbers, key not in self.names, -self.weights.get(key, 0.0), place[key])  # noqa: E731
-        return tuple(self.shown[k] for k in sorted(keys & self.rare, key=order)[:SHOWN_FACTS])
+        """The rare ones among `keys`, as the claim writes them, in `_order`, at most SHOWN_FACTS."""
+        return tuple(self.shown[k] for k in sorted(keys & self.rare, key=self._order.__getitem__)[:SHOWN_FACTS])
