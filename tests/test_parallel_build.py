@@ -1,6 +1,7 @@
 """A build uses both cores (the search index is made in a forked process while the pages render)
 and writes the same bytes as a one-process build (`extra.citekb.parallel: false`, or
-CITEKB_PARALLEL=0): the shipped site, the imported pipeline, and a 1k synthetic base (slow)."""
+CITEKB_PARALLEL=0): the shipped site, the imported pipeline, and a 1k synthetic base (slow); and
+the same bytes whatever the process's hash seed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures import make_sample_kb
+from fixtures import BETA, make_sample_kb
 from helpers import REPO, Build, build_site, build_with_hook
 
 from benchmarks.scale import synthesize
@@ -143,3 +144,26 @@ cycle()
     run = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["collected"]  # the first cycle, collected while the process went on
+
+
+def test_a_build_writes_the_same_bytes_whatever_the_hash_seed(tmp_path, monkeypatch):
+    """Python orders a set of texts by their hashes, which change from one process to the next
+    (PYTHONHASHSEED): nothing a page shows may follow that order (a claim's numbers beside its
+    citation did, session 31). Each build from its own copy of the folder: nothing kept is reused."""
+    sites = []
+    for seed in ("1", "2"):
+        kb = make_sample_kb(tmp_path / f"kb{seed}")
+        folder = kb / "reports" / "numbers"
+        folder.mkdir()
+        (folder / "report.yaml").write_text("corpus: corpora/t1/long_context_sampled_60\n", encoding="utf-8")
+        claim = "该领域在2019年有12家、2021年有35家、2023年有78家机构发布开源模型"
+        (folder / "final_report.md").write_text(
+            f'# 数字\n\n{claim}[long_context: "{BETA}", chunk 0]。\n', encoding="utf-8"
+        )
+        monkeypatch.setenv("PYTHONHASHSEED", seed)
+        built = build_site(kb, tmp_path / f"site{seed}")
+        assert built.returncode == 0, built.log
+        sites.append(built.site)
+    page = (sites[0] / "reports" / "numbers" / "index.html").read_text(encoding="utf-8")
+    assert "2019" in page and "78" in page
+    same_bytes(*sites)
