@@ -48,7 +48,13 @@ from build_tools.documents import chunk_docs, search_docs
 from build_tools.knowledge_base import build, report_citations
 
 
-def plain_proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], limit_share: float) -> list:
+def plain_proposed(
+    evidence: Evidence,
+    terms: CorpusTerms,
+    cited: tuple[str, int],
+    limit_share: float,
+    counts: tuple[int, int] = (SETTINGS.source_candidates, SETTINGS.candidates),
+) -> list:
     """The chunks compared with the cited one, by a loop over every posting of every rare word."""
     limit = limit_share * len(terms.chunks)
     sums: dict[int, float] = {}
@@ -61,7 +67,7 @@ def plain_proposed(evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int
     same = [at for at in sums if terms.chunks[at][0] == cited[0]]
     other = [at for at in sums if terms.chunks[at][0] != cited[0]]
     rank = lambda at: (-sums[at], at)  # noqa: E731
-    chosen = heapq.nsmallest(SETTINGS.source_candidates, same, rank) + heapq.nsmallest(SETTINGS.candidates, other, rank)
+    chosen = heapq.nsmallest(counts[0], same, rank) + heapq.nsmallest(counts[1], other, rank)
     return [terms.chunks[at] for at in chosen]
 
 
@@ -84,11 +90,16 @@ def corpora(draw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(corpora(), st.sampled_from([0.25, 0.5, 1.0]))
-def test_the_chunks_compared_are_those_a_plain_loop_finds(case, share):
+@given(corpora(), st.sampled_from([0.25, 0.5, 1.0]), st.sampled_from([(1, 1), (2, 1), (3, 2), (0, 3)]))
+def test_the_chunks_compared_are_those_a_plain_loop_finds(case, share, counts):
     evidence, terms, cited = case
-    chosen = proposed(evidence, terms, cited, SETTINGS.__class__(common_share=share))
-    assert chosen == plain_proposed(evidence, terms, cited, share)
+    chosen = proposed(
+        evidence,
+        terms,
+        cited,
+        SETTINGS.__class__(common_share=share, source_candidates=counts[0], candidates=counts[1]),
+    )
+    assert chosen == plain_proposed(evidence, terms, cited, share, counts)
 
 
 def test_sums_are_added_in_the_claims_order():
