@@ -659,13 +659,13 @@ class Facts(Evidence):
             if df == 0 and kind != "name":
                 unheld.add(key)
         numbers, pairs = claim_reading(claim)
-        ordered = [n for n in claim_number_order(fold(claim)) if n in numbers] if numbers else []
+        ordered = claim_number_order(fold(claim)) if numbers else ()  # `numbers`, as the claim states them
         return cls(
             weights,
             numbers,
             settings,
             frozenset(f.key for f in facts if f.kind == "name"),
-            {f.key: f.shown for f in facts} | {n: n for n in ordered} | {n: n for n in sorted(numbers)},
+            {f.key: f.shown for f in facts} | {n: n for n in ordered},
             frozenset(rare) | numbers,
             frozenset(unheld),
             pairs,
