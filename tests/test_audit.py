@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -136,9 +138,6 @@ def test_a_claims_numbers_are_named_in_its_order_whatever_the_processs_hash_seed
     """The numbers held and missing beside a citation are in the order the claim states them, the
     same in every build: not a set's order, which changes with PYTHONHASHSEED from one process to
     the next (a page and `kb audit --json` then differed from one build to the next)."""
-    import subprocess
-    import sys
-
     code = (
         "from build_tools.audit import CorpusTerms, Facts, SETTINGS\n"
         "terms = CorpusTerms([('s', 0)], {('s', 0): 0})\n"
@@ -151,6 +150,7 @@ def test_a_claims_numbers_are_named_in_its_order_whatever_the_processs_hash_seed
             env={**os.environ, "PYTHONHASHSEED": str(seed)},
             capture_output=True,
             text=True,
+            check=True,
         ).stdout.strip()
         for seed in range(6)
     }
