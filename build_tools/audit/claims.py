@@ -552,15 +552,15 @@ def holds_run(text: str, word: str) -> bool:
 
 
 @lru_cache(maxsize=65536)  # a claim cited with several chunks is read once
-def claim_reading(claim: str) -> tuple[frozenset[str], Pairs]:
-    """What is read of a claim whatever the corpus: its numbers (`claim_numbers`) and character
-    pairs (`Pairs`) of its folded text. Those `remember_facts` holds are taken from it."""
+def claim_reading(claim: str) -> tuple[tuple[str, ...], Pairs]:
+    """What is read of a claim whatever the corpus: its numbers in its order (`claim_number_order`)
+    and character pairs (`Pairs`) of its folded text. Those `remember_facts` holds are taken from it."""
     known = _readings.pop(claim, None)
     if known is not None:
         numbers, chinese, latin = known.split(_FIELD)
-        return _lines(numbers), Pairs(_lines(chinese), _lines(latin))
+        return tuple(numbers.split("\n")) if numbers else (), Pairs(_lines(chinese), _lines(latin))
     folded = fold(claim)
-    return claim_numbers(folded), Pairs.of(folded)
+    return claim_number_order(folded), Pairs.of(folded)
 
 
 def _lines(text: str) -> frozenset[str]:
@@ -651,15 +651,14 @@ class Facts(Evidence):
         common = settings.common_share * len(terms.chunks)
         weights: dict[str, float] = {}
         rare, unheld = set(), set()
-        known = terms.facts  # `fact_weight`'s, looked up here first: a corpus's facts recur in its claims
         for key, kind, _ in facts:
-            df, weights[key], _ = known.get(key) or terms.fact_weight(key, kind == "name")
+            df, weights[key], _ = terms.fact_weight(key, kind == "name")
             if df <= common:
                 rare.add(key)
             if df == 0 and kind != "name":
                 unheld.add(key)
-        numbers, pairs = claim_reading(claim)
-        ordered = claim_number_order(fold(claim)) if numbers else ()  # `numbers`, as the claim states them
+        ordered, pairs = claim_reading(claim)  # the claim's numbers, in its order: they are named in it
+        numbers = frozenset(ordered)
         return cls(
             weights,
             numbers,
