@@ -1,7 +1,8 @@
 """Where a cold build's CPU goes over time: every half second, how many of the machine's cores are
 busy and what share of a core each process of the build took (the build's main process, its
 forked children: the claims, the segmentation and audit workers, the search index, the page
-writers), then each process's span and CPU, and the core-seconds left idle. What an A/B of wall
+writers), then each process's span, CPU (with the kernel's share, mostly the site's file writes,
+which varies most from build to build) and page faults, and the core-seconds left idle. What an A/B of wall
 times cannot say: which work runs beside which, and where a core waits (issue 27, point 7: the
 audit's workers share both cores with the pages and the index, so what they cost the build is
 their CPU, unless they run where a core is idle).
@@ -25,15 +26,26 @@ from benchmarks.scale import REPO, cold_start
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class Usage:
+    """A process's CPU seconds (user + system) so far, how many of them were the kernel's, and its
+    minor page faults (a page first touched, or copied on write from a parent's, a forked child's
+    or its own)."""
+
+    cpu: float = 0.0
+    system: float = 0.0
+    faults: int = 0
+
+
 @dataclass
 class Seen:
     """One process of the build, as sampled: its number in order of first sight, when it was first
-    and last seen (seconds from the start), and its CPU seconds at the last sample."""
+    and last seen (seconds from the start), and its `Usage` at the last sample."""
 
     number: int
     first: float
     last: float
-    cpu: float
+    usage: Usage = Usage()
 
 
 def busy_jiffies() -> tuple[int, int]:
@@ -43,9 +55,9 @@ def busy_jiffies() -> tuple[int, int]:
     return sum(fields) - fields[3] - fields[4], sum(fields)  # idle and iowait are not busy
 
 
-def tree_cpu(root: int) -> dict[int, float]:
-    """CPU seconds (user + system, its own) of `root` and every process descended from it."""
-    parents: dict[int, tuple[int, float]] = {}
+def tree_usage(root: int) -> dict[int, Usage]:
+    """The `Usage` (its own) of `root` and of every process descended from it."""
+    parents: dict[int, tuple[int, Usage]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -54,7 +66,8 @@ def tree_cpu(root: int) -> dict[int, float]:
         except OSError:  # ended meanwhile
             continue
         fields = stat[stat.rindex(b")") + 2 :].split()  # after the command name, which may hold spaces
-        parents[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK)
+        user, system = int(fields[11]) / _TICK, int(fields[12]) / _TICK
+        parents[int(entry)] = (int(fields[1]), Usage(user + system, system, int(fields[7])))
     tree, grown = {root}, True
     while grown:
         grown = False
@@ -81,10 +94,10 @@ def timeline(command: list[str], env: dict[str, str], every: float) -> tuple[lis
         busy, total = new_busy, new_total
         idle += max(0.0, cores - share) * every
         parts = []
-        for pid, cpu in sorted(tree_cpu(process.pid).items()):
-            known = seen.setdefault(pid, Seen(len(seen), now, now, 0.0))
-            used = (cpu - known.cpu) / every
-            known.last, known.cpu = now, cpu
+        for pid, usage in sorted(tree_usage(process.pid).items()):
+            known = seen.setdefault(pid, Seen(len(seen), now, now))
+            used = (usage.cpu - known.usage.cpu) / every
+            known.last, known.usage = now, usage
             if used >= 0.05:
                 parts.append(f"p{known.number} {used:.1f}")
         lines.append(f"{now:6.1f} s  busy {share:.1f}  " + "  ".join(parts))
@@ -111,9 +124,16 @@ def main() -> None:
     }
     lines, seen, wall, idle = timeline(command, env, args.every)
     print("\n".join(lines))
-    print(f"wall {wall:.1f} s, CPU {sum(p.cpu for p in seen.values()):.1f} s, idle core-seconds {idle:.1f}")
-    for pid, process in sorted(seen.items(), key=lambda item: item[1].number):
-        print(f"p{process.number} (pid {pid}): {process.first:.1f}–{process.last:.1f} s, CPU {process.cpu:.1f} s")
+    used = [p.usage for p in seen.values()]
+    cpu, system, faults = sum(u.cpu for u in used), sum(u.system for u in used), sum(u.faults for u in used)
+    print(
+        f"wall {wall:.1f} s, CPU {cpu:.1f} s (system {system:.1f} s, {faults:,} page faults), idle core-seconds {idle:.1f}"
+    )
+    for pid, p in sorted(seen.items(), key=lambda item: item[1].number):
+        u = p.usage
+        print(
+            f"p{p.number} (pid {pid}): {p.first:.1f}–{p.last:.1f} s, CPU {u.cpu:.1f} s (system {u.system:.1f} s, {u.faults:,} page faults)"
+        )
 
 
 if __name__ == "__main__":

@@ -158,35 +158,44 @@ def test_the_audit_build_bench_alternates_which_side_is_built_first(tmp_path, mo
 
     def run_build(command, env, timeout):
         built.append(env["CITEKB_AUDIT"])
-        return BuildRun(seconds=2.0 if env["CITEKB_AUDIT"] == "true" else 1.0, peak_rss_mb=1.0, ok=True, log_tail="")
+        on = env["CITEKB_AUDIT"] == "true"
+        # the same system time both ways: the user time is 5.0 against 2.0
+        cpu = (6.0, 3.0)[not on]
+        return BuildRun(2.0 if on else 1.0, 1.0, True, "", cpu_seconds=cpu, system_seconds=1.0)
 
     monkeypatch.setattr(audit_build, "run_build", run_build)
     monkeypatch.setattr(audit_build, "cold_start", lambda *paths: None)
     result = audit_build.measure(tmp_path, 3, tmp_path / "work", 10)
     assert built[2:] == ["true", "false", "false", "true", "true", "false"]  # after the two warm-ups
     assert result["each"] == [[2.0, 1.0]] * 3 and result["on_over_off"]["seconds"]["median"] == 2.0
+    figures = result["on_over_off"]
+    assert figures["cpu_seconds"]["median"] == 2.0 and figures["user_seconds"]["median"] == 2.5
 
 
 def test_the_build_timeline_sees_each_process_of_the_command_and_its_cpu():
     """`python -m benchmarks.build_timeline`: a parent spinning, then a child it forks spinning; the
-    timeline names both, the child first seen after the parent, each with the CPU it spun for."""
+    timeline names both, the child first seen after the parent, each with the CPU it spun for, and
+    the child with a page fault for each page of the memory it filled."""
     from benchmarks.build_timeline import timeline
 
     spin = (
         "import os, time\ndef spin(s):\n    end = time.process_time() + s\n    while time.process_time() < end: pass\n"
     )
-    code = spin + "spin(0.8)\nif os.fork() == 0:\n    spin(0.8); os._exit(0)\nos.wait()"
+    # the child also fills 80 MB of fresh memory: 20,000 pages, each a page fault
+    touch = "bytearray(80 << 20)[::4096] = bytes(80 << 8)"
+    code = spin + f"spin(0.8)\nif os.fork() == 0:\n    {touch}; spin(0.8); os._exit(0)\nos.wait()"
     lines, seen, wall, idle = timeline([sys.executable, "-c", code], dict(os.environ), 0.1)
     parent, child = sorted(seen.values(), key=lambda p: p.number)[:2]
     assert len(seen) == 2 and parent.first < child.first
     # each seen last up to a sample (0.1 s, longer on a busy machine) before it ended
-    assert 0.55 <= parent.cpu < 1.2 and 0.55 <= child.cpu < 1.2, (parent, child)
+    assert 0.55 <= parent.usage.cpu < 1.2 and 0.55 <= child.usage.cpu < 1.2, (parent, child)
+    assert child.usage.faults >= 20_000 > parent.usage.faults and 0 <= child.usage.system <= child.usage.cpu
     assert len(lines) >= 10 and all(" busy " in line for line in lines) and wall >= 1.6 and idle >= 0
 
 
 def test_the_build_timeline_reads_a_process_whose_name_is_not_utf8():
     """Every process's /proc stat is read (to find the build's): a name of any bytes is no error."""
-    from benchmarks.build_timeline import tree_cpu
+    from benchmarks.build_timeline import tree_usage
 
     code = "import ctypes, time\nctypes.CDLL(None).prctl(15, b'\\xff\\xfeodd', 0, 0, 0)\ntime.sleep(3)"
     named = subprocess.Popen([sys.executable, "-c", code])
@@ -194,7 +203,7 @@ def test_the_build_timeline_reads_a_process_whose_name_is_not_utf8():
         deadline = time.monotonic() + 3
         while b"\xff" not in Path(f"/proc/{named.pid}/stat").read_bytes() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert named.pid in tree_cpu(named.pid)
+        assert named.pid in tree_usage(named.pid)
     finally:
         named.kill()
         named.wait()

@@ -76,6 +76,18 @@ def test_a_build_run_counts_the_cpu_of_the_processes_it_waited_for():
     assert abs(run.cpu_utilisation - run.cpu_seconds / run.seconds) < 0.05  # both figures rounded after
 
 
+def test_a_build_run_tells_the_kernels_time_apart():
+    """Of two children, one adding numbers and one asking the kernel (a million system calls), the
+    second spends most of its time there, the first almost none."""
+    adding = "n = 0\nfor i in range(5_000_000):\n    n += i\n"
+    asking = "import os\nfor _ in range(1_000_000):\n    os.stat('.')\n"
+    added, asked = (
+        run_build([sys.executable, "-c", script], dict(os.environ), timeout=60) for script in (adding, asking)
+    )
+    assert added.ok and asked.ok and added.cpu_seconds > 0.2 and asked.cpu_seconds > 0.2
+    assert added.system_seconds < 0.2 * added.cpu_seconds and asked.system_seconds > 0.5 * asked.cpu_seconds
+
+
 @pytest.fixture
 def bench_calls(monkeypatch):
     """`kb bench` with the bench itself replaced: the arguments it would have run with."""
