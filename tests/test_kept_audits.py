@@ -125,8 +125,9 @@ def test_a_second_build_uses_the_first_ones_audits_and_is_the_same_site(tmp_path
 
 
 def test_a_build_of_many_reports_keeps_its_audits_from_a_forked_process(tmp_path, monkeypatch):
-    """From EXPORTS_ELSEWHERE_FROM reports on, the audits are kept by a process forked when they are
-    made (the build's last stretch runs on one core), and the file holds every report's audits."""
+    """From EXPORTS_ELSEWHERE_FROM reports on, the audits are kept by another process (the build's
+    last stretch runs on one core), forked at the moment the exports' process is (each fork makes
+    every page the build writes next a copy), and the file holds every report's audits."""
     from helpers import plugin_module
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
@@ -146,6 +147,14 @@ def test_a_build_of_many_reports_keeps_its_audits_from_a_forked_process(tmp_path
         save(*args)
 
     monkeypatch.setattr(kept_by, "save", saved_by)
+    forks: list[str] = []  # what each process the build forks does, in order
+
+    class Forked(plugin.forked.Forked):
+        def __init__(self, work, fork=True):
+            forks.append(getattr(work, "__name__", None) or work.func.__name__)  # a method, or a partial
+            super().__init__(work, fork)
+
+    monkeypatch.setattr(plugin.forked, "Forked", Forked)
     for name, value in {"CITEKB_SOURCES": str(root), "CITEKB_PARALLEL": "1", "CITEKB_AUDIT": "true"}.items():
         monkeypatch.setenv(name, value)
     config = load_config(str(REPO / "mkdocs.yml"), site_dir=str(tmp_path / "site"))
@@ -153,6 +162,8 @@ def test_a_build_of_many_reports_keeps_its_audits_from_a_forked_process(tmp_path
     mkdocs_build(config)
     savers_pids = [int(pid) for pid in savers.read_text().split()]
     assert len(savers_pids) == 1 and savers_pids[0] != os.getpid()  # once, in another process
+    at = forks.index("save_audits")
+    assert forks[at + 1] == "write_exports", forks  # the next fork, with nothing written between
     kept = kept_by.load(path, plugin._AUDIT_CODE)  # as the next build reads it
     assert set(kept.reports) == set(build(root).cited) and len(kept.reports) >= elsewhere
 
