@@ -1,11 +1,11 @@
 """Where a cold build's CPU goes over time: every half second, how many of the machine's cores are
 busy and what share of a core each process of the build took (the build's main process, its
 forked children: the claims, the segmentation and audit workers, the search index, the page
-writers), then each process's span, CPU (with the kernel's share, mostly the site's file writes,
-which varies most from build to build) and page faults, and the core-seconds left idle. What an A/B of wall
-times cannot say: which work runs beside which, and where a core waits (issue 27, point 7: the
-audit's workers share both cores with the pages and the index, so what they cost the build is
-their CPU, unless they run where a core is idle).
+writers), then each process's span, CPU (with the kernel's share: mostly the site's file writes,
+the figure that varies most from build to build) and page faults, and the core-seconds left
+idle. What an A/B of wall times cannot say: which work runs beside which, and where a core waits
+(issue 27, point 7: the audit's workers share both cores with the pages and the index, so what
+they cost the build is their CPU, unless they run where a core is idle).
 
     .venv/bin/python -m benchmarks.build_timeline KB [--audit true|false] [--work DIR] [--every 0.5]
 """
