@@ -181,9 +181,10 @@ def test_the_build_timeline_sees_each_process_of_the_command_and_its_cpu():
     spin = (
         "import os, time\ndef spin(s):\n    end = time.process_time() + s\n    while time.process_time() < end: pass\n"
     )
-    # the child also fills 80 MB of fresh memory: 20,000 pages, each a page fault
-    touch = "bytearray(80 << 20)[::4096] = bytes(80 << 8)"
-    code = spin + f"spin(0.8)\nif os.fork() == 0:\n    {touch}; spin(0.8); os._exit(0)\nos.wait()"
+    # the child also fills 80 MB of fresh memory in pages of 4 KB (not huge ones, which a machine
+    # may hand out by itself): 20,480 pages, each a page fault
+    touch = "m = mmap.mmap(-1, 80 << 20); m.madvise(mmap.MADV_NOHUGEPAGE); m[::4096] = bytes(80 << 8)"
+    code = "import mmap\n" + spin + f"spin(0.8)\nif os.fork() == 0:\n    {touch}; spin(0.8); os._exit(0)\nos.wait()"
     lines, seen, wall, idle = timeline([sys.executable, "-c", code], dict(os.environ), 0.1)
     parent, child = sorted(seen.values(), key=lambda p: p.number)[:2]
     assert len(seen) == 2 and parent.first < child.first
