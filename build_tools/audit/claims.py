@@ -40,9 +40,7 @@ def numbers_of(text: str, rounded: bool = False) -> frozenset[str]:
     MAX_ROUNDED_PLACES places, each as precise as the number is long (π to 35 places in a page
     raised InvalidOperation at the default 28 digits; rounding to every place was quadratic)."""
     found: set[str] = set()
-    if not _DIGIT.search(text):  # most chunks: no number, and a scan for a digit is 20× quicker
-        return frozenset()
-    for number in _NUMBER.findall(_THOUSANDS.sub("", text)):
+    for number in _written_numbers(text):
         found.add(_plain_number(number))
         if rounded and "." in number:
             whole, decimals = number.split(".")
@@ -53,6 +51,13 @@ def numbers_of(text: str, rounded: bool = False) -> frozenset[str]:
                 )
                 found.add(_plain_number(str(exact)))
     return frozenset(found)
+
+
+def _written_numbers(text: str) -> list[str]:
+    """The numbers of a folded text as written, thousands separators left out (`_NUMBER`)."""
+    if not _DIGIT.search(text):  # most chunks: no number, and a scan for a digit is 20× quicker
+        return []
+    return _NUMBER.findall(_THOUSANDS.sub("", text))
 
 
 _CHINESE_DIGITS = dict(zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9)))
@@ -105,8 +110,8 @@ def claim_numbers(claim: str) -> frozenset[str]:
 def claim_number_order(claim: str) -> tuple[str, ...]:
     """`claim_numbers` each once, in the order the claim states them: a set's order changes from one
     process to the next (PYTHONHASHSEED), and what a reader is shown must not."""
-    text = _THOUSANDS.sub("", _ENUMERATOR.sub("", _PAGE_REFERENCE.sub(" ", claim)))
-    return tuple(dict.fromkeys(_plain_number(number) for number in _NUMBER.findall(text)))
+    text = _ENUMERATOR.sub("", _PAGE_REFERENCE.sub(" ", claim))
+    return tuple(dict.fromkeys(_plain_number(number) for number in _written_numbers(text)))
 
 
 def _plain_number(number: str) -> str:
@@ -479,7 +484,8 @@ def chinese_share(text: str) -> float:
     return chinese / (chinese + latin) if chinese + latin else 1.0
 
 
-_LATIN_WORD = re.compile(r"[a-z0-9]+")
+_LATIN = "a-z0-9"  # a folded text's letters and digits, as a character class
+_LATIN_WORD = re.compile(f"[{_LATIN}]+")
 _NO_CODES = np.empty(0, dtype=np.uint32)
 
 
@@ -531,7 +537,7 @@ class Pairs:
         return found / total
 
 
-_NOT_LATIN = re.compile(r"[^a-z0-9]")
+_NOT_LATIN = re.compile(f"[^{_LATIN}]")
 
 
 def holds_run(text: str, word: str) -> bool:
