@@ -1,6 +1,6 @@
 """What folding Traditional characters as Simplified costs (`build_tools/simplified.py`): `analysis.fold`
-over every chunk of a knowledge base, with and without it, and the plain `str.translate` it stands
-in for. CPU seconds, the least of `--runs`, one process.
+over every chunk of a knowledge base; in two steps (as a short text is folded) with and without it,
+and with the plain `str.translate` it stands in for. CPU seconds, the least of `--runs`, one process.
 
     .venv/bin/python -m benchmarks.fold_bench KB [--runs 5] [--json]
 """
@@ -30,17 +30,22 @@ def cpu(work: Callable[[], object], runs: int) -> float:
 
 def measure(texts: list[str], runs: int) -> dict:
     table = str.maketrans(*pairs())
-    simplified("開")  # the tables made before timing
-    with mock.patch.object(analysis, "simplified", lambda text: text):
-        without = cpu(lambda: [analysis.fold(t) for t in texts], runs)
-    with mock.patch.object(analysis, "simplified", lambda text: text.translate(table)):
-        translated = cpu(lambda: [analysis.fold(t) for t in texts], runs)
+    analysis.fold("開" * analysis.SHORT)  # the tables made before timing
+    # In two steps (full-width characters, then NFKC and lower case, then Traditional ones), as every
+    # text short of `analysis.SHORT` is folded: without the last, through it, through str.translate.
+    with mock.patch.object(analysis, "SHORT", float("inf")):
+        with mock.patch.object(analysis, "simplified", lambda text: text):
+            without = cpu(lambda: [analysis.fold(t) for t in texts], runs)
+        with mock.patch.object(analysis, "simplified", lambda text: text.translate(table)):
+            translated = cpu(lambda: [analysis.fold(t) for t in texts], runs)
+        two_steps = cpu(lambda: [analysis.fold(t) for t in texts], runs)
     return {
         "texts": len(texts),
         "characters": sum(map(len, texts)),
         "holding_traditional": sum(simplified(t) != t for t in texts),
         "fold_without": without,
         "fold": cpu(lambda: [analysis.fold(t) for t in texts], runs),
+        "fold_in_two_steps": two_steps,
         "fold_with_str_translate": translated,
     }
 

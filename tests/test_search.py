@@ -98,9 +98,14 @@ def test_fold_is_nfkc_lower_case_and_simplified_exactly():
     queries with String.normalize("NFKC") (then Traditional characters as Simplified, as here), and
     a differing fold would miss terms."""
     rng = random.Random(7)
-    alphabet = "ａＡ１，：（）\u3000 Ｑ\u0301\u0308é\u00bd\u2460ﬁ㎏①ｶﾞ漢字。！？Aa1\u00a0\u2126İẞ"
+    # Traditional characters (漢開發), a compatibility ideograph NFKC maps to one (豈), kana a voiced
+    # mark composes with (か\u3099), Greek's final sigma, lone surrogates (\ud800\udc00 apart).
+    alphabet = (
+        "ａＡ１，：（）\u3000 Ｑ\u0301\u0308é\u00bd\u2460ﬁ㎏①ｶﾞ漢字開發豈か\u3099Σσ\ud800\udc00。！？Aa1\u00a0\u2126İẞ"
+    )
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 12))) for _ in range(5000)]
-    for text in [*texts, "ＧＰＴ－４，２０２５年", "Ａ\u0301"]:
+    long = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(100, 300))) for _ in range(500)]  # one table
+    for text in [*texts, *long, "ＧＰＴ－４，２０２５年" * 20, "Ａ\u0301" * 60, "開發者，" * 30]:
         assert analysis.fold(text) == simplified(unicodedata.normalize("NFKC", text).lower()), text
 
 
