@@ -54,7 +54,7 @@ def fold(text: str) -> str:
     A long text has its full-width and Traditional characters mapped at once, through one table
     (`simplified.through`): the table's ideographs are NFKC's own forms and compose with nothing,
     so the mapped text passes NFKC's check exactly where the text with full-width characters mapped
-    alone does, and lower case changes none of them. 40% less time on the 10k base's chunks than
+    alone does, and lower case changes none of them. 38% less time on the 10k base's chunks than
     mapping in two steps (BENCHMARKS.md, session 33). Otherwise each full-width kind present is
     replaced at once, from the first of it on (a set of the text's characters took 6× as long: a
     chunk holds a hundred full-width commas and stops, of a few kinds)."""
