@@ -67,8 +67,31 @@ def parsed(text: str) -> list[tuple]:
             "[文档: report.pdf、deck.pptx]",
             [("document", None, None, "report.pdf", None, False), ("document", None, None, "deck.pptx", None, False)],
         ),
-        # …but a name's own comma is the name's
+        # …and so is a second file after a conjunction (it was one name, found nowhere)
+        (
+            "[文档: report.pdf 和 deck.pptx]",
+            [("document", None, None, "report.pdf", None, False), ("document", None, None, "deck.pptx", None, False)],
+        ),
+        (
+            "[文档: a.pdf和b.xlsx与c.csv]",
+            [("document", None, None, f, None, False) for f in ("a.pdf", "b.xlsx", "c.csv")],
+        ),
+        (
+            "[Doc: report.pdf and deck.pptx, slide 3]",
+            [
+                ("document", None, None, "report.pdf", None, False),
+                ("document", None, None, "deck.pptx", "slide 3", False),
+            ],
+        ),
+        (
+            "[图片: a.PNG & b.jpg]",
+            [("image", None, None, "a.PNG", None, False), ("image", None, None, "b.jpg", None, False)],
+        ),
+        # …but a name's own comma or conjunction is the name's
         ("[文档: Smith, Jones 2020.pdf]", [("document", None, None, "Smith, Jones 2020.pdf", None, False)]),
+        ("[文档: 报告和附录.pdf]", [("document", None, None, "报告和附录.pdf", None, False)]),
+        ("[文档: Q&A and notes.pdf]", [("document", None, None, "Q&A and notes.pdf", None, False)]),
+        ("[文档: report.pdfx 和 deck.pptx]", [("document", None, None, "report.pdfx 和 deck.pptx", None, False)]),
         # several references in one bracket, each a citation (they were text, neither linked nor counted)
         ("[RAG-1, RAG-2]", [("rag", None, None, None, "1", False), ("rag", None, None, None, "2", False)]),
         ("[RAG-3；4]", [("rag", None, None, None, "3", False), ("rag", None, None, None, "4", False)]),

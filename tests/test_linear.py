@@ -84,6 +84,9 @@ CITATION_SHAPES = [
     Shape(f'[{LONG}: "a", chunk 1', ', "b', '", chunk 2]', cap=WINDOW, line=True),
     Shape("[文档: a.pdf", " p", ".1]", cap=WINDOW, line=True),  # a place after white space alone
     Shape("", "[a.pdf p.1 "),
+    Shape("[文档: ", "a.pdf 和 ", "]", cap=WINDOW, line=True),  # files joined by a conjunction
+    Shape("[文档: a.pdf", " 和", "]", cap=WINDOW, line=True),
+    Shape("[文档: ", "a.pdf和" + "b" * 150, "]", cap=WINDOW, line=True),  # each looks ahead for a name
 ]
 
 

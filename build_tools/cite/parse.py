@@ -105,9 +105,14 @@ _LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_TITLE_ITEM_COMMA.pattern}", re.IGNO
 # A file name, an address and their locator run to the bracket's end or the next item: a `;`, or a
 # comma before a prefix (an address's own `;` and `,` stay in it unless an item follows them).
 # A list mark before another file's name ends one too (`[文档: a.pdf, page 2, b.pptx, slide 3]`,
-# `[文档: a.pdf、b.pptx]`: the second file was read as a place in the first, and lost).
-_NEXT_FILE = rf"[,，、](?=\s*+[^\[\]\n,，、;；:：]{{1,200}}?\.(?:{'|'.join(FILE_EXTENSIONS)})(?![A-Za-z0-9]))"
-_FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}|{_NEXT_FILE}", re.IGNORECASE)
+# `[文档: a.pdf、b.pptx]`: the second file was read as a place in the first, and lost), and so does a
+# conjunction right after a whole file's name, or a space after it (`[文档: a.pdf 和 b.pptx]`,
+# `a.pdf and b.xlsx`: read as one name, found nowhere); `报告和附录.pdf` is one name.
+_FILE_AHEAD = rf"(?=\s*+[^\[\]\n,，、;；:：]{{1,200}}?\.(?:{'|'.join(FILE_EXTENSIONS)})(?![A-Za-z0-9]))"
+_NEXT_FILE = rf"[,，、]{_FILE_AHEAD}"
+_AFTER_FILE = "|".join(rf"(?<=\.{extension})|(?<=\.{extension}[ \t])" for extension in FILE_EXTENSIONS)
+_AND_FILE = rf"(?=[和与及&]|and\s)(?:{_AFTER_FILE})(?:[和与及&]|and(?=\s)){_FILE_AHEAD}"
+_FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}|{_NEXT_FILE}|{_AND_FILE}", re.IGNORECASE)
 _WEB_STOP = re.compile(rf"\]|[;；,，](?={_NEXT_PREFIX}|\s*+https?://)", re.IGNORECASE)
 _LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE)
 _NEXT_ITEM = re.compile(rf"\s*+(?:(?P<prefix>{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
@@ -401,11 +406,11 @@ def _bracket(kind: str, text: str, start: int, body_start: int) -> list[Citation
 
 def _named_item(text: str, position: int, limit: int, stops: re.Pattern) -> _Item | None:
     """A file's name and locator, or an address, as written: to the first of `stops` (None when the
-    line or the next citation comes first)."""
+    line or the next citation comes first), the next item after it (past a conjunction's word)."""
     stop = stops.search(text, position, limit)
     if not stop:
         return None
-    return _Item(text[position : stop.start()].strip(), None, text[stop.start()], stop.start() + 1)
+    return _Item(text[position : stop.start()].strip(), None, text[stop.start()], max(stop.end(), stop.start() + 1))
 
 
 def _named(kind: str, raw: str, start: int, end: int, body: str, previous: Citation | None) -> list[Citation]:
