@@ -87,6 +87,27 @@ def parsed(text: str) -> list[tuple]:
             "[图片: a.PNG & b.jpg]",
             [("image", None, None, "a.PNG", None, False), ("image", None, None, "b.jpg", None, False)],
         ),
+        # a follow-on place after a file citation, as a follow-on chunk after a long_context one
+        (
+            "[文档: x.pdf, page 2][page 3]",
+            [("document", None, None, "x.pdf", "page 2", False), ("document", None, None, "x.pdf", "page 3", False)],
+        ),
+        (
+            "[文档: deck.pptx, slide 2]、[slides 5、6]",
+            [("document", None, None, "deck.pptx", f"slide {n}", False) for n in (2, 5, 6)],
+        ),
+        (
+            "[x.pdf, 页 8][页 9]",
+            [("document", None, None, "x.pdf", "页 8", False), ("document", None, None, "x.pdf", "页 9", False)],
+        ),
+        (
+            "[文档: x.pdf][第5页]",
+            [("document", None, None, "x.pdf", None, False), ("document", None, None, "x.pdf", "第5页", False)],
+        ),
+        ('[long_context: "T", chunk 1][page 2]', [("long_context", "T", 1, None, None, False)]),  # no chunk's page
+        ("[page 3]", []),  # after nothing: text
+        ("[文档: x.pdf][page 2](https://x.org)", [("document", None, None, "x.pdf", None, False)]),  # a link's text
+        ('[long_context: "T", chunk 1][chunk 2](https://x.org)', [("long_context", "T", 1, None, None, False)]),
         # …but a name's own comma or conjunction is the name's
         ("[文档: Smith, Jones 2020.pdf]", [("document", None, None, "Smith, Jones 2020.pdf", None, False)]),
         ("[文档: 报告和附录.pdf]", [("document", None, None, "报告和附录.pdf", None, False)]),

@@ -87,6 +87,9 @@ CITATION_SHAPES = [
     Shape("[文档: ", "a.pdf 和 ", "]", cap=WINDOW, line=True),  # files joined by a conjunction
     Shape("[文档: a.pdf", " 和", "]", cap=WINDOW, line=True),
     Shape("[文档: ", "a.pdf和" + "b" * 150, "]", cap=WINDOW, line=True),  # each looks ahead for a name
+    Shape("[文档: x.pdf]", "[page 1]"),  # follow-on places
+    Shape("[x.pdf]", "、[p.1]"),
+    Shape("[x.pdf]", "[page 1 y.pdf]"),
 ]
 
 

@@ -80,6 +80,11 @@ _OPENING = re.compile(rf"\[\s*+(?P<prefix>{_PREFIXES})\s*+(?P<colon>[:：])?", r
 _FOLLOW_ON = re.compile(
     r"[ \t]*+(?:[、，,][ \t]*+)?(?P<bracket>\[\s*+(?P<spec>chunks?\s*+\d[^\[\]\n]{0,40}?)\s*+\])", re.IGNORECASE
 )
+# …and a follow-on `[page 3]` after a file citation (`[文档: x.pdf, page 2][page 3]`, `、[slide 4]`, `[第5页]`).
+_PLACE_FOLLOW_ON = re.compile(
+    r"[ \t]*+(?:[、，,][ \t]*+)?(?P<bracket>\[\s*+(?P<spec>(?:pages?|pp?\.?|slides?|第|页)\s*+\d[^\[\]\n]{0,40}?)\s*+\])",
+    re.IGNORECASE,
+)
 # Where the next citation may begin: a bracket ends before it.
 _ANY_OPENING = re.compile(rf"\[\s*+(?:(?:{_PREFIXES})\s*+[:：\]]|chunks?\s*+\d|RAG-\d|https?://)", re.IGNORECASE)
 _QUOTES_OPEN = "\"“”'‘’「『＂"
@@ -400,8 +405,7 @@ def _bracket(kind: str, text: str, start: int, body_start: int) -> list[Citation
             return [Citation(kind, raw, start, end, error=error)]
         else:
             citations.append(Citation(kind, raw, start, end, title=title, locator=locator))
-    last = citations[-1] if citations else None
-    return citations + (_follow_ons(text, end, last.title) if last and last.kind == "long_context" else [])
+    return citations + _follow_ons(text, end, citations[-1] if citations else None)
 
 
 def _named_item(text: str, position: int, limit: int, stops: re.Pattern) -> _Item | None:
@@ -445,18 +449,23 @@ def _skip_blank(text: str, position: int) -> int:
     return position
 
 
-def _follow_ons(text: str, position: int, title: str | None) -> list[Citation]:
-    """`[chunk 2]` (and more) right after a long_context citation: the same title, another chunk."""
+def _follow_ons(text: str, position: int, last: Citation | None) -> list[Citation]:
+    """`[chunk 2]` (and more) right after a long_context citation: the same title, another chunk;
+    `[page 3]` (`[slide 4]`, `[第5页]`) right after a file citation: the same file, another place."""
     found: list[Citation] = []
-    while title and (match := _FOLLOW_ON.match(text, position)):
-        numbers, error = parse_numbers(match.group("spec"))
-        start = match.start("bracket")
-        raw = text[start : match.end()]
-        if error:
-            found.append(Citation("long_context", raw, start, match.end(), error=error))
+    if last is None or not (last.title if last.kind == "long_context" else last.file):
+        return found
+    follow_on = _FOLLOW_ON if last.kind == "long_context" else _PLACE_FOLLOW_ON
+    while (match := follow_on.match(text, position)) and not text.startswith("(", match.end()):  # not a link's text
+        start, end = match.start("bracket"), match.end()
+        raw, spec = text[start:end], match.group("spec")
+        if last.kind != "long_context":
+            found += _file_places(last.kind, raw, start, end, last.file or "", spec.strip())
+        elif (numbers_error := parse_numbers(spec))[1]:
+            found.append(Citation("long_context", raw, start, end, error=numbers_error[1]))
         else:
-            found += [Citation("long_context", raw, start, match.end(), title=title, chunk=n) for n in numbers]
-        position = match.end()
+            found += [Citation("long_context", raw, start, end, title=last.title, chunk=n) for n in numbers_error[0]]
+        position = end
     return found
 
 
@@ -512,13 +521,17 @@ def _parse(text: str, written: str) -> list[Citation]:
     for match in _BARE_URL.finditer(text):
         if free(match):
             found.append(Citation("web", match.group(0), match.start(), match.end(), title=match.group("url")))
+    followed = 0  # where the last bare file's follow-ons end: a bracket among them is theirs
     for match in _BARE_FILE.finditer(text):
-        if free(match):
+        if free(match) and match.start() >= followed:
             kind = FILE_EXTENSIONS[match.group("ext").lower()]
             locator = (match.group("locator") or "").strip() or None
-            found += _file_places(
+            places = _file_places(
                 kind, match.group(0), match.start(), match.end(), match.group("name").strip(), locator
             )
+            places += _follow_ons(text, match.end(), places[-1])
+            followed = places[-1].end
+            found += places
     return sorted(found, key=lambda c: c.start)
 
 
