@@ -583,6 +583,13 @@ def test_locators_land_on_their_page_slide_or_sheet_and_missing_ones_are_flagged
         ("resolved", f"sources/f-book/#sheet-{anchor_text('销量 2024')}", None),
         ("locator_out_of_range", "sources/f-book/", None),
     ]
+    # A sheet named alone, as the workbook names it (it linked to the whole workbook); another word does.
+    assert resolved("[文档: data.xlsx, 成本] [文档: data.xlsx, 销量 2024] [文档: data.xlsx, 利润表]", where) == [
+        ("resolved", "sources/f-book/#sheet-成本", None),
+        ("resolved", f"sources/f-book/#sheet-{anchor_text('销量 2024')}", None),
+        ("resolved", "sources/f-book/", None),
+    ]
+    assert resolved("[paper.pdf, 成本]", where) == [("resolved", "sources/f-paper.pdf/", None)]
     assert resolved("[图片: logo.png, page 2]", where) == [("resolved", "sources/f-logo/", None)]
     # A name or a sheet in quotes, a name without its extension (they were missing files, a missing sheet)
     assert resolved('[文档: "paper.pdf", page 3] [文档: paper] [文档: data.xlsx, sheet “成本”]', where) == [

@@ -249,9 +249,13 @@ def _find_source(citation: Citation, title: str, scope: Scope) -> Source | Resol
 
 def part_for(file: FileSource, locator: Locator | None) -> FilePart | None | Reason:
     """The part of `file` a locator names (its first page/slide, a deck's slide by a page number, or
-    a sheet by name): the part, None when the locator names no place we can show (`Section 4.1`, a
-    page of a docx), or why the place does not exist."""
-    if locator is None or locator.kind in ("other", "chunk"):
+    a sheet by name, with or without the word: `[文档: data.xlsx, 销量]`): the part, None when the
+    locator names no place we can show (`Section 4.1`, a page of a docx), or why the place does not
+    exist."""
+    if locator is not None and locator.kind == "other":  # a workbook's sheet named alone, else nothing read
+        wanted = file_key(locator.name or "")
+        return next((p for p in file.parts if p.kind == "sheet" and file_key(p.name or "") == wanted), None)
+    if locator is None or locator.kind == "chunk":
         return None
     if not file.parts and file.kind in ("pdf", "pptx", "xlsx"):
         return None  # nothing extracted (a damaged file): whether the place exists cannot be known
