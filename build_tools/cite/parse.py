@@ -266,8 +266,9 @@ def _malformed(kind: str, text: str, start: int, limit: int, error: Reason) -> C
 
 @dataclass(frozen=True)
 class _Item:
-    """One `;`-separated item of a long_context bracket as written: its title, its locator, and
-    the `]`, `;` or `；` that ends it (at `end - 1`)."""
+    """One item of a bracket as written: a long_context item's title and locator, or a file's name
+    and place (`title`); the first character of what ends it (`]`, `;`, a comma, a conjunction:
+    `close`), and where that ends (`end`)."""
 
     title: str
     locator: str | None
@@ -414,7 +415,7 @@ def _named_item(text: str, position: int, limit: int, stops: re.Pattern) -> _Ite
     stop = stops.search(text, position, limit)
     if not stop:
         return None
-    return _Item(text[position : stop.start()].strip(), None, text[stop.start()], max(stop.end(), stop.start() + 1))
+    return _Item(text[position : stop.start()].strip(), None, text[stop.start()], stop.end())
 
 
 def _named(kind: str, raw: str, start: int, end: int, body: str, previous: Citation | None) -> list[Citation]:
@@ -459,12 +460,15 @@ def _follow_ons(text: str, position: int, last: Citation | None) -> list[Citatio
     while (match := follow_on.match(text, position)) and not text.startswith("(", match.end()):  # not a link's text
         start, end = match.start("bracket"), match.end()
         raw, spec = text[start:end], match.group("spec")
-        if last.kind != "long_context":
-            found += _file_places(last.kind, raw, start, end, last.file or "", spec.strip())
-        elif (numbers_error := parse_numbers(spec))[1]:
-            found.append(Citation("long_context", raw, start, end, error=numbers_error[1]))
+        if last.kind == "long_context":
+            numbers, error = parse_numbers(spec)
+            found += (
+                [Citation("long_context", raw, start, end, error=error)]
+                if error
+                else [Citation("long_context", raw, start, end, title=last.title, chunk=n) for n in numbers]
+            )
         else:
-            found += [Citation("long_context", raw, start, end, title=last.title, chunk=n) for n in numbers_error[0]]
+            found += _file_places(last.kind, raw, start, end, last.file or "", spec.strip())
         position = end
     return found
 
