@@ -148,24 +148,35 @@ def test_the_claims_words_picked_as_the_chunks_are_segmented_give_the_same_audit
     assert start_audit(kb, TermCache(None), parallel=parallel, analyses=unread, picked=picked).result() == own
 
 
-def test_a_corpus_with_a_word_not_picked_reads_its_chunks_terms_whole(synthetic):
-    """Picked words are read only where they hold every claim word of the corpus: another word
-    (a claim found again in other words) is looked for in each chunk's terms, whole."""
-    kb = synthetic
+def _chunk_terms(kb) -> tuple[dict[str, list[str]], list[str], set[str]]:
+    """Each source's chunk terms (as a build segments them), the sources in order, and a few words
+    of the first source's chunks."""
     chunks = chunk_docs(kb)
     found = TermCache(None).analyses([doc.text for doc in search_docs(kb, chunks)])
     analyses = by_source(chunks, found, set(kb.chunks))
     slugs = sorted(analyses)
-    some = {word for text in analyses[slugs[0]] for word in text.split("\n")[:3]}
+    return analyses, slugs, {word for text in analyses[slugs[0]] for word in text.split("\n")[:3]}
+
+
+def _picks(analyses: dict[str, list[str]], words: set[str]) -> dict[str, list[str | None]]:
+    """Of each chunk's terms, the `words` among them, as a build picks them."""
+    return {
+        slug: ["\n".join(words.intersection(text.split("\n"))) for text in terms] for slug, terms in analyses.items()
+    }
+
+
+def test_a_corpus_with_a_word_not_picked_reads_its_chunks_terms_whole(synthetic):
+    """Picked words are read only where they hold every claim word of the corpus: another word
+    (a claim found again in other words) is looked for in each chunk's terms, whole."""
+    kb = synthetic
+    analyses, slugs, some = _chunk_terms(kb)
     nothing = Picked(
         dict.fromkeys(slugs, frozenset(some)), {slug: [""] * len(terms) for slug, terms in analyses.items()}
     )
     whole = corpus_terms(slugs, kb, analyses, some)
     assert whole.postings and corpus_terms(slugs, kb, analyses, some, nothing).postings == {}  # picks read
     assert corpus_terms(slugs, kb, analyses, some | {"不在其中的词"}, nothing).postings == whole.postings
-    picks = {
-        slug: ["\n".join(some.intersection(text.split("\n"))) for text in terms] for slug, terms in analyses.items()
-    }
+    picks = _picks(analyses, some)
     picked = Picked(dict.fromkeys(slugs, frozenset(some)), picks)
     assert corpus_terms(slugs, kb, analyses, some, picked).postings == whole.postings  # picks read as they are
     fewer = set(sorted(some)[:2])  # some reports' claims (the others' audits kept): their words among the picks
@@ -198,15 +209,9 @@ def test_picked_chunks_terms_are_not_read(synthetic):
     """Where a corpus's picks serve, a chunk's terms are read only where nothing was picked for it
     (its terms were cached): in a forked audit worker each text read is a page copied."""
     kb = synthetic
-    chunks = chunk_docs(kb)
-    found = TermCache(None).analyses([doc.text for doc in search_docs(kb, chunks)])
-    analyses = by_source(chunks, found, set(kb.chunks))
-    slugs = sorted(analyses)
-    some = {word for text in analyses[slugs[0]] for word in text.split("\n")[:3]}
+    analyses, slugs, some = _chunk_terms(kb)
     whole = corpus_terms(slugs, kb, analyses, some)
-    picks = {
-        slug: ["\n".join(some.intersection(text.split("\n"))) for text in terms] for slug, terms in analyses.items()
-    }
+    picks = _picks(analyses, some)
     picks[slugs[0]][0] = None  # its terms were cached: nothing picked
     watched = {slug: _Watched(terms) for slug, terms in analyses.items()}
     picked = Picked(dict.fromkeys(slugs, frozenset(some)), picks)
