@@ -485,6 +485,10 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             self.auditing = None
         return self.kb
 
+    def keeps_audits(self) -> bool:
+        """Whether this build saves its audits for the next (a serve rebuild keeps them in memory)."""
+        return self.audits_kept is not None and not self.rebuild
+
     def save_audits(self) -> None:
         """The audits kept for the next build (audit.stored); OSError where they cannot be written."""
         assert self.audits_kept is not None
@@ -639,7 +643,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
                 # not here, on the build's last stretch (one core), and not forked apart (each fork
                 # makes each page this process writes next a copy; forked as the audits came in, the
                 # 10k base's build made 30,000 more page faults here, of 650,000).
-                if self.audits_kept is not None and not self.rebuild:
+                if self.keeps_audits():
                     self.audits_saving = forked.Forked(self.save_audits)
                 self.exports_child = forked.Forked(functools.partial(write_exports, self.kb, site, there))
             try:
@@ -661,7 +665,7 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
             return
         self.audited()  # the workers end with the build, whether or not a page waited for them
         saving, self.audits_saving = self.audits_saving, None
-        if self.audits_kept is not None and not self.rebuild:  # for the next build (a rebuild keeps them here)
+        if self.keeps_audits():
             try:
                 if saving is not None:
                     saving.result()  # the forked process's save; done here if it could not

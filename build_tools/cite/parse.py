@@ -76,15 +76,19 @@ _PREFIXES = "|".join(sorted(map(re.escape, KINDS), key=len, reverse=True))
 # Possessive white space (`\s*+`) wherever what follows cannot be white space: the same matches,
 # without re-reading a run of spaces once per position the engine backtracks to.
 _OPENING = re.compile(rf"\[\s*+(?P<prefix>{_PREFIXES})\s*+(?P<colon>[:：])?", re.IGNORECASE)
-# A follow-on `[chunk 2]`: right after the citation, or after a list mark (`…chunk 1]、[chunk 2]`).
-_FOLLOW_ON = re.compile(
-    r"[ \t]*+(?:[、，,][ \t]*+)?(?P<bracket>\[\s*+(?P<spec>chunks?\s*+\d[^\[\]\n]{0,40}?)\s*+\])", re.IGNORECASE
-)
-# …and a follow-on `[page 3]` after a file citation (`[文档: x.pdf, page 2][page 3]`, `、[slide 4]`, `[第5页]`).
-_PLACE_FOLLOW_ON = re.compile(
-    r"[ \t]*+(?:[、，,][ \t]*+)?(?P<bracket>\[\s*+(?P<spec>(?:pages?|pp?\.?|slides?|第|页)\s*+\d[^\[\]\n]{0,40}?)\s*+\])",
-    re.IGNORECASE,
-)
+
+
+def _follow_on(words: str) -> re.Pattern:
+    """A follow-on bracket whose place starts with one of `words` and a number: right after the
+    citation, or after a list mark (`…chunk 1]、[chunk 2]`)."""
+    return re.compile(
+        rf"[ \t]*+(?:[、，,][ \t]*+)?(?P<bracket>\[\s*+(?P<spec>(?:{words})\s*+\d[^\[\]\n]{{0,40}}?)\s*+\])",
+        re.IGNORECASE,
+    )
+
+
+_FOLLOW_ON = _follow_on(r"chunks?")  # `[chunk 2]` after a long_context citation
+_PLACE_FOLLOW_ON = _follow_on(r"pages?|pp?\.?|slides?|第|页")  # `[page 3]`, `[slide 4]`, `[第5页]` after a file's
 # Where the next citation may begin: a bracket ends before it.
 _ANY_OPENING = re.compile(rf"\[\s*+(?:(?:{_PREFIXES})\s*+[:：\]]|chunks?\s*+\d|RAG-\d|https?://)", re.IGNORECASE)
 _QUOTES_OPEN = "\"“”'‘’「『＂"
@@ -116,7 +120,8 @@ _LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_TITLE_ITEM_COMMA.pattern}", re.IGNO
 _FILE_AHEAD = rf"(?=\s*+[^\[\]\n,，、;；:：]{{1,200}}?\.(?:{'|'.join(FILE_EXTENSIONS)})(?![A-Za-z0-9]))"
 _NEXT_FILE = rf"[,，、]{_FILE_AHEAD}"
 _AFTER_FILE = "|".join(rf"(?<=\.{extension})|(?<=\.{extension}[ \t])" for extension in FILE_EXTENSIONS)
-_AND_FILE = rf"(?=[和与及&]|and\s)(?:{_AFTER_FILE})(?:[和与及&]|and(?=\s)){_FILE_AHEAD}"
+_CONJUNCTION = r"[和与及&]|and(?=\s)"
+_AND_FILE = rf"(?={_CONJUNCTION})(?:{_AFTER_FILE})(?:{_CONJUNCTION}){_FILE_AHEAD}"  # the conjunction looked for first
 _FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}|{_NEXT_FILE}|{_AND_FILE}", re.IGNORECASE)
 _WEB_STOP = re.compile(rf"\]|[;；,，](?={_NEXT_PREFIX}|\s*+https?://)", re.IGNORECASE)
 _LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE)
