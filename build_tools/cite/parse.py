@@ -478,13 +478,15 @@ def _follow_ons(text: str, position: int, last: Citation | None) -> list[Citatio
     return found
 
 
-_WIDE_BRACKETS = str.maketrans("［］【】", "[][]")  # as writers type them in Chinese: one for one
+_WIDE_BRACKETS = (("［", "["), ("］", "]"), ("【", "["), ("】", "]"))  # as writers type them in Chinese: one for one
 
 
 def parse_citations(text: str) -> list[Citation]:
     """All citations of a report in order of appearance; full-width brackets (`［文档：x.pdf］`,
     `【long_context: "T", chunk 1】`) read as `[` and `]`, each citation's `raw` as written."""
-    written, text = text, text.translate(_WIDE_BRACKETS)
+    written = text
+    for wide, bracket in _WIDE_BRACKETS:  # str.replace: translate's table took 0.2 s over 1,000 reports
+        text = text.replace(wide, bracket)
     found = _parse(text, written)
     return found if text == written else [replace(c, raw=written[c.start : c.end]) for c in found]
 

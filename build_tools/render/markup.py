@@ -20,13 +20,12 @@ Link = Callable[[str], str]
 SHORT_TITLE = 18
 
 
-# NUL is no text an HTML page may hold (browsers drop it): shown as U+FFFD, as the report's Markdown
-# shows it, one character for one (a chunk's offsets hold). Other control characters stay as written.
-_NUL = {0: "\ufffd"}
-
-
 def esc(text: str) -> str:
-    return html.escape(text, quote=True).translate(_NUL)
+    """NUL is no text an HTML page may hold (browsers drop it): shown as U+FFFD, as the report's
+    Markdown shows it, one character for one (a chunk's offsets hold); other control characters
+    stay as written. By `str.replace`, not `str.translate`: a chunk page's text went through
+    translate's per-character table at about 80 ns a character, 3 s of a 10k build's CPU."""
+    return html.escape(text, quote=True).replace("\0", "\ufffd")
 
 
 def html_line(text: str) -> str:
