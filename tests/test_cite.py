@@ -87,6 +87,48 @@ def parsed(text: str) -> list[tuple]:
             "[图片: a.PNG & b.jpg]",
             [("image", None, None, "a.PNG", None, False), ("image", None, None, "b.jpg", None, False)],
         ),
+        # …and after a place (it was a file named `page 2 和 b.pdf`, and a.pdf's page lost)
+        (
+            "[文档: a.pdf, page 2 和 b.pdf]",
+            [("document", None, None, "a.pdf", "page 2", False), ("document", None, None, "b.pdf", None, False)],
+        ),
+        (
+            "[文档: a.pdf, 第5页与b.pptx, slide 3]",
+            [("document", None, None, "a.pdf", "第5页", False), ("document", None, None, "b.pptx", "slide 3", False)],
+        ),
+        ("[文档: 2023和2024年报.pdf]", [("document", None, None, "2023和2024年报.pdf", None, False)]),  # a name's
+        ("[文档: v1.2和b.pdf]", [("document", None, None, "v1.2和b.pdf", None, False)]),
+        # a name's own comma, then a conjunction of a word (it was `Smith, Jones.pdf an`)
+        (
+            "[文档: Smith, Jones.pdf and b.pdf]",
+            [("document", None, None, "Smith, Jones.pdf", None, False), ("document", None, None, "b.pdf", None, False)],
+        ),
+        # a bare bracket's files, as a prefixed one's, each of its extension's kind (one name found
+        # nowhere, or the second file read as a place in the first)
+        (
+            "[a.pdf, deck.pptx]",
+            [("document", None, None, "a.pdf", None, False), ("document", None, None, "deck.pptx", None, False)],
+        ),
+        (
+            "[a.pdf 和 b.pdf]",
+            [("document", None, None, "a.pdf", None, False), ("document", None, None, "b.pdf", None, False)],
+        ),
+        (
+            "[a.pdf、b.png]",
+            [("document", None, None, "a.pdf", None, False), ("image", None, None, "b.png", None, False)],
+        ),
+        (
+            "[a.pdf, page 2, deck.pptx, slide 3]",
+            [
+                ("document", None, None, "a.pdf", "page 2", False),
+                ("document", None, None, "deck.pptx", "slide 3", False),
+            ],
+        ),
+        # two addresses after a comma are two (they were one, found nowhere)
+        (
+            "[Web: https://a.org/x, https://b.org/y]",
+            [("web", "https://a.org/x", None, None, None, False), ("web", "https://b.org/y", None, None, None, False)],
+        ),
         # a follow-on place after a file citation, as a follow-on chunk after a long_context one
         (
             "[文档: x.pdf, page 2][page 3]",

@@ -90,6 +90,11 @@ CITATION_SHAPES = [
     Shape("[文档: x.pdf]", "[page 1]"),  # follow-on places
     Shape("[x.pdf]", "、[p.1]"),
     Shape("[x.pdf]", "[page 1 y.pdf]"),
+    Shape("[文档: a.pdf", ", page 1 和 b.pdf", "]", cap=WINDOW, line=True),  # a conjunction after a place
+    Shape("[文档: ", "1和", "b.pdf]", cap=WINDOW, line=True),  # …after a number that is a name's
+    Shape("[文档: a", ", page 1 " + "x" * 15, " 和 b.pdf]", cap=WINDOW, line=True),  # each mark looks past a place
+    Shape("", "[a.pdf, b.pdf 和 c.png] "),  # bare brackets of several files
+    Shape("[", "x, ", "a.pdf]", cap=WINDOW, line=True),  # a bare name's commas, read on
 ]
 
 

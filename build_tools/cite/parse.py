@@ -13,6 +13,7 @@ Forms (prefix names are case-insensitive; `:` or `：`):
     [long_context: "T"] / [long_context: "x.pdf", page 3] / [长期文档: "x.pdf", chunk 2]
     [文档: x.pdf, page 2]  [Doc: …]  [图片: …]  [Image: …]  [视频: …]  [Video: …]
     [x.pdf, 页 8]  [x.pptx, slides 6、10]      a bare file name with a known extension
+    [a.pdf、b.png]  [a.pdf, page 2 和 b.pdf]   several files, as in a prefixed bracket
     ［…］ 【…】                           full-width brackets, as `[…]`
     [Web: https://…]  [网页: …]  [https://…]
     [RAG-3]                             through the report's `[RAG-3] title` reference list
@@ -118,11 +119,17 @@ _LOCATOR_STOP = re.compile(rf"[\[\]\n;；]|{_TITLE_ITEM_COMMA.pattern}", re.IGNO
 # conjunction right after a whole file's name, or a space after it (`[文档: a.pdf 和 b.pptx]`,
 # `a.pdf and b.xlsx`: read as one name, found nowhere); `报告和附录.pdf` is one name.
 _FILE_AHEAD = rf"(?=\s*+[^\[\]\n,，、;；:：]{{1,200}}?\.(?:{'|'.join(FILE_EXTENSIONS)})(?![A-Za-z0-9]))"
-_NEXT_FILE = rf"[,，、]{_FILE_AHEAD}"
 _AFTER_FILE = "|".join(rf"(?<=\.{extension})|(?<=\.{extension}[ \t])" for extension in FILE_EXTENSIONS)
 _CONJUNCTION = r"[和与及&]|and(?=\s)"
 _AND_FILE = rf"(?={_CONJUNCTION})(?:{_AFTER_FILE})(?:{_CONJUNCTION}){_FILE_AHEAD}"  # the conjunction looked for first
-_FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}|{_NEXT_FILE}|{_AND_FILE}", re.IGNORECASE)
+# …and a conjunction after a place's number (`[文档: a.pdf, page 2 和 b.pdf]`, `第5页与b.pdf`): the
+# place is the file's before it, not a second file named `page 2 和 b.pdf` (`_file_item` reads on
+# where what comes before is no file's name and place: `2023和2024年报.pdf`).
+_PLACE_AND_FILE = rf"(?<=[0-9页张])[ \t]*+(?:{_CONJUNCTION}){_FILE_AHEAD}"
+_NEXT_FILE = (  # a list mark before another file's name, not before a place and a conjunction
+    rf"[,，、](?!\s*+(?:pages?|pp?\.?|slides?|第|页)\s*+\d++[^\[\]\n,，、;；]{{0,20}}?[ \t]*+(?:{_CONJUNCTION})){_FILE_AHEAD}"
+)
+_FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}|{_NEXT_FILE}|{_AND_FILE}|{_PLACE_AND_FILE}", re.IGNORECASE)
 _WEB_STOP = re.compile(rf"\]|[;；,，](?={_NEXT_PREFIX}|\s*+https?://)", re.IGNORECASE)
 _LOCATOR_WORD = re.compile(r"chunks?|pages?|p\.?|第|页|slides?", re.IGNORECASE)
 _NEXT_ITEM = re.compile(rf"\s*+(?:(?P<prefix>{_PREFIXES})\s*+[:：]\s*+)?", re.IGNORECASE)
@@ -273,11 +280,12 @@ def _malformed(kind: str, text: str, start: int, limit: int, error: Reason) -> C
 class _Item:
     """One item of a bracket as written: a long_context item's title and locator, or a file's name
     and place (`title`); the first character of what ends it (`]`, `;`, a comma, a conjunction:
-    `close`), and where that ends (`end`)."""
+    `close`), where that starts (`stop`) and where it ends (`end`)."""
 
     title: str
     locator: str | None
     close: str
+    stop: int
     end: int
 
 
@@ -334,9 +342,9 @@ def _quoted_item(text: str, position: int, limit: int) -> _Item | None:
             return None
         title = text[position + 1 : quote.start()]
         if _closes(text, after, limit):
-            return _Item(title, None, text[after], after + 1)
+            return _Item(title, None, text[after], after, after + 1)
         if text[after] in _COMMA and (found := _locator(text, after, limit, stops, worded=False)):
-            return _Item(title, found[0], text[found[1]], found[1] + 1)
+            return _Item(title, found[0], text[found[1]], found[1], found[1] + 1)
     return None
 
 
@@ -349,9 +357,9 @@ def _bare_item(text: str, position: int, limit: int) -> _Item | None:
     for comma in _COMMAS.finditer(text, position, title_end):
         if found := _locator(text, comma.start(), limit, stops, worded=True):
             title = text[position : comma.start()].rstrip()
-            return _Item(title, found[0], text[found[1]], found[1] + 1)
+            return _Item(title, found[0], text[found[1]], found[1], found[1] + 1)
     if _closes(text, title_end, limit):
-        return _Item(text[position:title_end].rstrip(), None, text[title_end], title_end + 1)
+        return _Item(text[position:title_end].rstrip(), None, text[title_end], title_end, title_end + 1)
     return None
 
 
@@ -375,13 +383,7 @@ def _bracket(kind: str, text: str, start: int, body_start: int) -> list[Citation
             item = _quoted_item(text, position, limit) or _bare_item(text, position, limit)
             error = None if item else Reason.of("expected_title_chunk")
         else:
-            item = _named_item(text, position, limit, _WEB_STOP if kind == "web" else _FILE_STOP)
-            while item and item.close in ",，、" and not _FILE_WITH_LOCATOR.match(item.title):
-                # a name's own comma (`Smith, Jones 2020.pdf`): not the end of a file's item
-                following = _named_item(text, item.end, limit, _FILE_STOP)
-                item = following and _Item(
-                    text[position : following.end - 1].strip(), None, following.close, following.end
-                )
+            item = _named_item(text, position, limit, _WEB_STOP) if kind == "web" else _file_item(text, position, limit)
             error = None if item else Reason.of("no_closing_bracket")
         if not item:
             return [_malformed(kind, text, start, limit, error)]
@@ -420,7 +422,28 @@ def _named_item(text: str, position: int, limit: int, stops: re.Pattern) -> _Ite
     stop = stops.search(text, position, limit)
     if not stop:
         return None
-    return _Item(text[position : stop.start()].strip(), None, text[stop.start()], stop.end())
+    return _Item(text[position : stop.start()].strip(), None, text[stop.start()], stop.start(), stop.end())
+
+
+def _file_item(text: str, position: int, limit: int) -> _Item | None:
+    """A file's name and place (`_named_item`), read on past a name's own comma or conjunction:
+    what a list mark ends is a whole file's name (`Smith, Jones 2020.pdf` is one), and what a
+    conjunction after a number ends is a file's name and place (`a.pdf, page 2 和 b.pdf` is two
+    items, `2023和2024年报.pdf` one)."""
+    item = _named_item(text, position, limit, _FILE_STOP)
+    while item and item.close not in _CLOSE and not _whole_file(item):
+        following = _named_item(text, item.end, limit, _FILE_STOP)
+        item = following and replace(following, title=text[position : following.stop].strip())
+    return item
+
+
+def _whole_file(item: _Item) -> bool:
+    """Whether a file item ended by a list mark is a file's name (and place), or one ended by a
+    conjunction a file's name of a known extension or a name and place (`v1.2和b.pdf` is one name)."""
+    read = _FILE_WITH_LOCATOR.match(item.title)
+    if read is None or item.close in "、" + _COMMA:
+        return read is not None
+    return read.group("locator") is not None or read.group("name").rpartition(".")[2].lower() in FILE_EXTENSIONS
 
 
 def _named(kind: str, raw: str, start: int, end: int, body: str, previous: Citation | None) -> list[Citation]:
@@ -535,15 +558,20 @@ def _parse(text: str, written: str) -> list[Citation]:
     followed = 0  # where the last bare file's follow-ons end: a bracket among them is theirs
     for match in _BARE_FILE.finditer(text):
         if free(match) and match.start() >= followed:
-            kind = FILE_EXTENSIONS[match.group("ext").lower()]
-            locator = (match.group("locator") or "").strip() or None
-            places = _file_places(
-                kind, match.group(0), match.start(), match.end(), match.group("name").strip(), locator
-            )
-            places += _follow_ons(text, match.end(), places[-1])
+            # Its files and places read as a prefixed bracket's (`[a.pdf、b.png]`, `[a.pdf, b.pptx]`,
+            # `[a.pdf 和 b.pdf]`: one name found nowhere, or the second read as a place in the
+            # first), each file of the kind its extension names.
+            places = [_own_kind(c) for c in _bracket("document", text, match.start(), match.start() + 1)]
             followed = places[-1].end
             found += places
     return sorted(found, key=lambda c: c.start)
+
+
+def _own_kind(citation: Citation) -> Citation:
+    """A bare bracket's file citation of the kind its extension names (`FILE_EXTENSIONS`)."""
+    extension = (citation.file or "").rpartition(".")[2].lower()
+    kind = FILE_EXTENSIONS.get(extension, citation.kind)
+    return citation if kind == citation.kind else replace(citation, kind=kind)
 
 
 _RAG_ENTRY = re.compile(r"^[^\S\n]*+(?:[-*•]\s*+)?\[RAG-(\d{1,6})\]", re.MULTILINE)
