@@ -89,7 +89,8 @@ def _follow_on(words: str) -> re.Pattern:
 
 
 _FOLLOW_ON = _follow_on(r"chunks?")  # `[chunk 2]` after a long_context citation
-_PLACE_FOLLOW_ON = _follow_on(r"pages?|pp?\.?|slides?|第|页")  # `[page 3]`, `[slide 4]`, `[第5页]` after a file's
+_PLACE_WORDS = r"pages?|pp?\.?|slides?|第|页"  # what a page's or slide's number follows
+_PLACE_FOLLOW_ON = _follow_on(_PLACE_WORDS)  # `[page 3]`, `[slide 4]`, `[第5页]` after a file's
 # Where the next citation may begin: a bracket ends before it.
 _ANY_OPENING = re.compile(rf"\[\s*+(?:(?:{_PREFIXES})\s*+[:：\]]|chunks?\s*+\d|RAG-\d|https?://)", re.IGNORECASE)
 _QUOTES_OPEN = "\"“”'‘’「『＂"
@@ -127,7 +128,7 @@ _AND_FILE = rf"(?={_CONJUNCTION})(?:{_AFTER_FILE})(?:{_CONJUNCTION}){_FILE_AHEAD
 # where what comes before is no file's name and place: `2023和2024年报.pdf`).
 _PLACE_AND_FILE = rf"(?<=[0-9页张])[ \t]*+(?:{_CONJUNCTION}){_FILE_AHEAD}"
 _NEXT_FILE = (  # a list mark before another file's name, not before a place and a conjunction
-    rf"[,，、](?!\s*+(?:pages?|pp?\.?|slides?|第|页)\s*+\d++[^\[\]\n,，、;；]{{0,20}}?[ \t]*+(?:{_CONJUNCTION})){_FILE_AHEAD}"
+    rf"[,，、](?!\s*+(?:{_PLACE_WORDS})\s*+\d++[^\[\]\n,，、;；]{{0,20}}?[ \t]*+(?:{_CONJUNCTION})){_FILE_AHEAD}"
 )
 _FILE_STOP = re.compile(rf"[\];；]|{_ITEM_COMMA.pattern}|{_NEXT_FILE}|{_AND_FILE}|{_PLACE_AND_FILE}", re.IGNORECASE)
 _WEB_STOP = re.compile(rf"\]|[;；,，](?={_NEXT_PREFIX}|\s*+https?://)", re.IGNORECASE)
