@@ -9,7 +9,7 @@ import pytest
 from helpers import kb, need_pipeline
 
 from build_tools.chunk import chunk_text
-from build_tools.cite.parse import Locator, parse_citations, parse_locator
+from build_tools.cite.parse import Locator, parse_citations, parse_locator, rag_references
 from build_tools.cite.resolve import Scope, Titles, file_key, resolve
 from build_tools.knowledge_base import build
 from build_tools.messages import STATUS_LABELS
@@ -442,6 +442,17 @@ def test_rag_references_resolve_through_the_reference_list():
     )
     where.rag_titles = {"1": "Deep Research类产品深度测评：下一个大模型产品跃迁点到来了吗？-网易"}
     assert resolved("见[RAG-1]与[RAG-2]", where) == [("resolved", "sources/s0/", None), ("unknown_source", None, None)]
+
+
+def test_a_reference_entry_of_several_numbers_gives_each_its_title():
+    """`- [RAG-4][RAG-6] title` (the pipeline's bench_case1114 reports: one line for a document
+    retrieved twice): RAG-4's title was `[RAG-6] title`, found nowhere, and RAG-6 had no entry."""
+    text = "见[RAG-6][RAG-4]。\n\n## 参考\n- [RAG-4][RAG-6] 北大腾讯突破奖励模型瓶颈！-太平洋科技\n- [RAG-7]、[RAG-8]：标题\n"
+    title = "北大腾讯突破奖励模型瓶颈！-太平洋科技"
+    assert rag_references(text) == {"4": title, "6": title, "7": "标题", "8": "标题"}
+    where = scope((title, "正文。"))
+    where.rag_titles = rag_references(text)
+    assert resolved("见[RAG-6][RAG-4]", where) == [("resolved", "sources/s0/", None)] * 2
 
 
 @pytest.mark.pipeline

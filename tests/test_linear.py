@@ -114,6 +114,9 @@ def test_parse_citations_is_linear(shape):
         Shape("", "[RAG-1]\n"),
         Shape("", "- "),
         Shape("", " \n"),
+        Shape("- ", "[RAG-1]", " t\n"),  # several numbers for one title
+        Shape("- [RAG-1]", "、 [RAG-1]", "\n"),
+        Shape("- [RAG-1]", " ", "x"),
     ],
     ids=repr,
 )
@@ -168,7 +171,9 @@ OLD_BARE_ITEM = re.compile(
     r"\s*(?P<close>[\];；])",
     re.IGNORECASE,
 )
-OLD_RAG_REFERENCE = re.compile(r"^\s*(?:[-*•]\s*)?\[RAG-(\d{1,6})\]\s*[:：]?\s*(.+?)\s*$", re.MULTILINE)
+OLD_RAG_REFERENCE = re.compile(  # with several numbers for one title (`[RAG-4][RAG-6] title`), all of them
+    r"^\s*(?:[-*•]\s*)?(\[RAG-\d{1,6}\](?:[ \t]*[,，、]?[ \t]*\[RAG-\d{1,6}\])*+)\s*[:：]?\s*(.+?)\s*$", re.MULTILINE
+)
 OLD_SEPARATOR = re.compile(r"\s*[,，、]\s*(?:and\s+)?|\s+and\s+|\s*[和&]\s*")
 OLD_RANGE_MARK = r"(?:-{1,2}|[–—~～至到])"
 OLD_NUMBER_LIST = rf"\d+(?:\s*(?:{OLD_RANGE_MARK}|[,，、](?:\s*and(?=\s))?|[和&])\s*\d+|\s+and\s+\d+)*"
@@ -264,7 +269,8 @@ def test_items_are_read_as_the_regular_expressions_read_them(text, data):
 def test_rag_references_are_read_as_the_regular_expression_reads_them(text):
     expected: dict[str, str] = {}
     for match in OLD_RAG_REFERENCE.finditer(text):
-        expected.setdefault(match.group(1), match.group(2))
+        for number in re.findall(r"\d+", match.group(1)):
+            expected.setdefault(number, match.group(2))
     assert rag_references(text) == expected
 
 

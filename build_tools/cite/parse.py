@@ -575,13 +575,17 @@ def _own_kind(citation: Citation) -> Citation:
     return citation if kind == citation.kind else replace(citation, kind=kind)
 
 
-_RAG_ENTRY = re.compile(r"^[^\S\n]*+(?:[-*•]\s*+)?\[RAG-(\d{1,6})\]", re.MULTILINE)
+# An entry may name several numbers of one source (`- [RAG-4][RAG-6] title`: the pipeline writes one
+# line for a document it retrieved twice): each is that title's.
+_RAG_ENTRY = re.compile(
+    r"^[^\S\n]*+(?:[-*•]\s*+)?(?P<marks>\[RAG-\d{1,6}\](?:[ \t]*+[,，、]?[ \t]*+\[RAG-\d{1,6}\])*+)", re.MULTILINE
+)
 _REFERENCE_COLON = ":："
 
 
 def rag_references(text: str) -> dict[str, str]:
-    """`- [RAG-1] Title` lines of a report's reference list: number → cited title (the first entry
-    of a number wins). The title is the rest of the line after an optional colon, stripped, or the
+    """`- [RAG-1] Title` lines of a report's reference list (`- [RAG-4][RAG-6] Title`: both
+    numbers'): number → cited title (the first entry of a number wins). The title is the rest of the line after an optional colon, stripped, or the
     next line's when the entry's line holds nothing more. Read in one pass: each entry's title and
     the blank lines after it are read once."""
     refs: dict[str, str] = {}
@@ -591,7 +595,8 @@ def rag_references(text: str) -> dict[str, str]:
         if title is None:
             position = entry.start() + 1
             continue
-        refs.setdefault(entry.group(1), title)
+        for number in _RAG_NUMBER.findall(entry.group("marks")):
+            refs.setdefault(number, title)
         position = end
     return refs
 
