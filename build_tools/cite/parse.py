@@ -139,9 +139,10 @@ _RAG_NUMBER = re.compile(r"\d+")
 # What comes between a file's name and its place: a comma, or only white space before a place word
 # and a number (`report.pdf p.3`, `deck.pptx slide 2`, `report.pdf 第3页`).
 _PLACE_MARK = r"(?:[,，]\s*|(?<=\s)(?=(?:pp?\.?|pages?|slides?|第)\s*+\d))"
+# A bare bracket: a file's name and place, found here and read as a prefixed bracket's items.
 _BARE_FILE = re.compile(
-    r"\[\s*(?P<name>[^\[\]\n:：,，]{1,200}?\.(?P<ext>" + "|".join(FILE_EXTENSIONS) + r"))\s*+"
-    rf"(?:{_PLACE_MARK}(?P<locator>[^\[\]\n]{{1,100}}?))?\s*+\]",
+    r"\[\s*[^\[\]\n:：,，]{1,200}?\.(?:" + "|".join(FILE_EXTENSIONS) + r")\s*+"
+    rf"(?:{_PLACE_MARK}[^\[\]\n]{{1,100}}?)?\s*+\]",
     re.IGNORECASE,
 )
 _BARE_URL = re.compile(r"\[\s*+(?P<url>https?://[^\s\[\]]{1,500})\s*+\]", re.IGNORECASE)
@@ -444,7 +445,7 @@ def _whole_file(item: _Item) -> bool:
     read = _FILE_WITH_LOCATOR.match(item.title)
     if read is None or item.close in "、" + _COMMA:
         return read is not None
-    return read.group("locator") is not None or read.group("name").rpartition(".")[2].lower() in FILE_EXTENSIONS
+    return read.group("locator") is not None or _extension_kind(read.group("name")) is not None
 
 
 def _named(kind: str, raw: str, start: int, end: int, body: str, previous: Citation | None) -> list[Citation]:
@@ -569,10 +570,14 @@ def _parse(text: str, written: str) -> list[Citation]:
 
 
 def _own_kind(citation: Citation) -> Citation:
-    """A bare bracket's file citation of the kind its extension names (`FILE_EXTENSIONS`)."""
-    extension = (citation.file or "").rpartition(".")[2].lower()
-    kind = FILE_EXTENSIONS.get(extension, citation.kind)
+    """A bare bracket's file citation of the kind its extension names."""
+    kind = _extension_kind(citation.file or "") or citation.kind
     return citation if kind == citation.kind else replace(citation, kind=kind)
+
+
+def _extension_kind(name: str) -> str | None:
+    """The kind of file a name's extension names (`FILE_EXTENSIONS`), None for another extension."""
+    return FILE_EXTENSIONS.get(name.rpartition(".")[2].lower())
 
 
 # An entry may name several numbers of one source (`- [RAG-4][RAG-6] title`: the pipeline writes one
@@ -585,8 +590,9 @@ _REFERENCE_COLON = ":："
 
 def rag_references(text: str) -> dict[str, str]:
     """`- [RAG-1] Title` lines of a report's reference list (`- [RAG-4][RAG-6] Title`: both
-    numbers'): number → cited title (the first entry of a number wins). The title is the rest of the line after an optional colon, stripped, or the
-    next line's when the entry's line holds nothing more. Read in one pass: each entry's title and
+    numbers'): number → cited title (the first entry of a number wins). The title is the rest of
+    the line after an optional colon, stripped, or the next line's when the entry's line holds
+    nothing more. Read in one pass: each entry's title and
     the blank lines after it are read once."""
     refs: dict[str, str] = {}
     position = 0
