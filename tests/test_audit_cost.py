@@ -37,6 +37,7 @@ from build_tools.audit.claims import (
     Fact,
     Pairs,
     Picked,
+    chinese_share,
     claim_reading,
     corpus_terms,
     found_facts,
@@ -252,10 +253,14 @@ def test_a_claims_runs_tagged_at_once_are_tagged_as_each_alone(claim):
     assert [f.key for f in claim_facts(claim) if f.kind == "word"] == plain_claim_words(claim)
 
 
-def plain_pair_share(pairs: Pairs, text: str) -> float:
-    """The share of a claim's pairs and Latin words a text holds, each pair looked for on its own."""
-    total = len(pairs.chinese) + len(pairs.latin)
-    found = sum(pair in text for pair in pairs.chinese) + len(pairs.latin & set(re.findall("[a-z0-9]+", text)))
+def plain_pair_share(claim: str, text: str) -> float:
+    """The share of a folded claim's Chinese character pairs and Latin words a text holds, each
+    pair looked for on its own."""
+    runs = re.findall("[\u3400-\u4dbf\u4e00-\u9fff]+", claim)
+    pairs = {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
+    words = set(re.findall("[a-z0-9]+", claim))
+    total = len(pairs) + len(words)
+    found = sum(pair in text for pair in pairs) + len(words & set(re.findall("[a-z0-9]+", text)))
     return found / total if total else 0.0
 
 
@@ -274,8 +279,16 @@ AROUND = "𠀀😀\ud800\udc00丁 ,。\n ab12"
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=CHINESE[:12] + "abc ", max_size=20), st.text(alphabet=CHINESE[:12] + AROUND, max_size=80))
 def test_the_pairs_a_text_holds_are_those_looked_for_one_by_one(claim, text):
-    pairs = Pairs.of(fold(claim))
-    assert pairs.share(text) == plain_pair_share(pairs, text)
+    assert Pairs.of(fold(claim)).share(text) == plain_pair_share(fold(claim), text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=CHINESE[:6] + AROUND + "AZaz@[`{\u33ff\u3400\u4dbf\u4dc0\u4dff\u9fff\ua000", max_size=60))
+def test_a_texts_chinese_share_is_its_chinese_characters_among_its_letters(text):
+    """`chinese_share` counts code units by range: as many as the characters each pattern finds."""
+    chinese = sum(map(len, re.findall("[\u3400-\u4dbf\u4e00-\u9fff]", text)))
+    latin = len(re.findall("[a-zA-Z]", text))
+    assert chinese_share(text) == (chinese / (chinese + latin) if chinese + latin else 1.0)
 
 
 def test_the_pipelines_lines_are_tagged_as_each_run_alone(pipeline):
