@@ -665,28 +665,25 @@ class Facts(Evidence):
 
     @classmethod
     def of(cls, claim: str, terms: CorpusTerms, settings: AuditSettings) -> Facts:
-        facts = checked_facts(claim)
         common = settings.common_share * len(terms.chunks)
+        known = terms.facts  # `fact_weight`'s, read here first: most of a claim's facts recur in its corpus
         weights: dict[str, float] = {}
-        rare, unheld = set(), set()
-        for key, kind, _ in facts:
-            df, weights[key], _ = terms.fact_weight(key, kind == "name")
+        shown: dict[str, str] = {}
+        rare, names, unheld = [], [], []
+        for key, kind, written in checked_facts(claim):
+            df, weights[key], _ = known.get(key) or terms.fact_weight(key, kind == "name")
+            shown[key] = written
             if df <= common:
-                rare.add(key)
-            if df == 0 and kind != "name":
-                unheld.add(key)
+                rare.append(key)
+            if kind == "name":
+                names.append(key)
+            elif df == 0:
+                unheld.append(key)
         ordered, pairs = claim_reading(claim)  # the claim's numbers, in its order: they are named in it
         numbers = frozenset(ordered)
-        return cls(
-            weights,
-            numbers,
-            settings,
-            frozenset(f.key for f in facts if f.kind == "name"),
-            {f.key: f.shown for f in facts} | {n: n for n in ordered},
-            frozenset(rare) | numbers,
-            frozenset(unheld),
-            pairs,
-        )
+        for number in ordered:
+            shown[number] = number
+        return cls(weights, numbers, settings, frozenset(names), shown, numbers.union(rare), frozenset(unheld), pairs)
 
     def present(self, text: str) -> list[str]:
         names = self.names
