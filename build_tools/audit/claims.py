@@ -513,8 +513,9 @@ class Pairs:
     saying the claim in other words or cutting its words otherwise (商业利益 as 商业变现, 得分率 as
     得分) still shares with it, where whole words are missing. The pairs are one text, two
     characters each, in the order of their numbers (`pair_codes`): read as numbers at once, and
-    carried from the process that finds them as they are (a set of fifty strings a claim, made
-    again in every audit worker, took 0.3 s and 87 MB at the 10k base)."""
+    carried from the process that finds them as they are (as sets of fifty strings a claim, made
+    again in every audit worker, they took 0.3 s and most of the 87 MB the 10k base's claims held
+    there: BENCHMARKS.md, session 35)."""
 
     chinese: str
     latin: frozenset[str]
