@@ -19,7 +19,7 @@ import numpy as np
 from ..analysis import fold, tokenize
 from ..cite.parse import NUMBER_LIST
 from ..knowledge_base import KnowledgeBase
-from ..simplified import code_units
+from ..simplified import IDEOGRAPHS, code_units
 from .settings import AuditSettings
 
 _NUMBER = re.compile(r"(?<![a-z0-9.])(?<![a-z]-)\d+(?:\.\d+)?")
@@ -307,7 +307,6 @@ class Evidence:
 FRAMING_TAGS = frozenset(
     {"a", "ad", "d", "vd", "r", "p", "c", "u", "uj", "ul", "uz", "uv", "ud", "ug", "t", "f", "q", "mq", "y", "e", "o"}
 )
-_CHINESE_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _LATIN_RUN = re.compile(r"[a-z0-9][a-z0-9.+_-]*(?: [a-z0-9][a-z0-9.+_-]*)*")
 _NAME_PART = re.compile(r"[a-z]+|[0-9]+")
 _LETTER = re.compile(r"[a-z]")
@@ -446,7 +445,7 @@ def _tagged(folded: str) -> tuple[tuple[str, str], ...]:
     two characters)."""
     import rjieba
 
-    return tuple(rjieba.tag("\n".join(_CHINESE_RUN.findall(folded))))
+    return tuple(rjieba.tag("\n".join(IDEOGRAPHS.findall(folded))))
 
 
 LABEL_CHARACTERS = 30  # the longest claim read as a label (`states_nothing`)
@@ -481,7 +480,7 @@ def states_nothing(claim: str) -> bool:
 
 
 # Where the letters `chinese_share` counts start and end, as UTF-16 code units in order: A-Z, a-z,
-# then _CHINESE_RUN's two ranges (all of one code unit, no surrogate half among them).
+# then the two ranges of IDEOGRAPHS (all of one code unit, no surrogate half among them).
 _LETTER_BOUNDS = np.array([0x41, 0x5B, 0x61, 0x7B, 0x3400, 0x4DC0, 0x4E00, 0xA000], dtype=np.uint16)
 
 
@@ -501,7 +500,7 @@ _NO_CODES = np.empty(0, dtype=np.uint32)
 
 def pair_codes(text: str) -> np.ndarray:
     """Each two code units in a row of a text's UTF-16 form as one number (first × 65,536 + second).
-    A Chinese character (`_CHINESE_RUN`) is one code unit and no half of a surrogate pair: two of
+    A Chinese character (`IDEOGRAPHS`) is one code unit and no half of a surrogate pair: two of
     them in a row are a pair of the text exactly where their number is among these."""
     units = code_units(text).astype(np.uint32)
     return (units[:-1] << 16) | units[1:]
@@ -522,7 +521,7 @@ class Pairs:
 
     @classmethod
     def of(cls, folded: str) -> Pairs:
-        runs = _CHINESE_RUN.findall(folded)
+        runs = IDEOGRAPHS.findall(folded)
         pairs = {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
         # A Chinese character is one code unit: the order of the strings is that of their numbers.
         return cls("".join(sorted(pairs)), frozenset(_LATIN_WORD.findall(folded)))

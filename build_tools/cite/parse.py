@@ -592,8 +592,7 @@ def rag_references(text: str) -> dict[str, str]:
     """`- [RAG-1] Title` lines of a report's reference list (`- [RAG-4][RAG-6] Title`: both
     numbers'): number → cited title (the first entry of a number wins). The title is the rest of
     the line after an optional colon, stripped, or the next line's when the entry's line holds
-    nothing more. Read in one pass: each entry's title and
-    the blank lines after it are read once."""
+    nothing more. Read in one pass: each entry's title and the blank lines after it are read once."""
     refs: dict[str, str] = {}
     position = 0
     while entry := _RAG_ENTRY.search(text, position):
