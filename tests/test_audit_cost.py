@@ -149,6 +149,28 @@ def test_the_claims_words_picked_as_the_chunks_are_segmented_give_the_same_audit
     assert start_audit(kb, TermCache(None), parallel=parallel, analyses=unread, picked=picked).result() == own
 
 
+def test_the_audit_worker_bench_makes_the_audits_a_build_makes(synthetic, tmp_path):
+    """`benchmarks.audit_worker`, which cuts of the audit's CPU are measured with, stands in for a
+    build's workers: with the claims remembered and each chunk's claim words picked from cached
+    terms, it makes the audits `audit_kb` makes; timed, it counts one `Facts.of` per citation
+    audited and one `corpus_terms` per corpus, and puts back the functions it timed."""
+    from benchmarks import audit_worker
+
+    own = audit_kb(synthetic, TermCache(None), parallel=False)
+    untimed = (audit_worker.verdicts.proposed, claims.Facts.__dict__["of"])
+    try:
+        state = audit_worker.prepare(synthetic, TermCache(tmp_path / "terms"))
+        with audit_worker.timed() as spent:
+            made = audit_worker.audit_all(state)
+    finally:
+        workers.remember_claims(workers.FoundClaims())  # the next test finds its claims itself
+    assert made == own
+    audited = sum(a is not None for audits in own.values() for a in audits)
+    assert spent["Facts.of calls"] == spent["audit_citation calls"] >= audited > 20
+    assert spent["corpus_terms calls"] == len({synthetic.cited[slug].report.corpus for slug in own})
+    assert (audit_worker.verdicts.proposed, claims.Facts.__dict__["of"]) == untimed
+
+
 def _chunk_terms(kb) -> tuple[dict[str, list[str]], list[str], set[str]]:
     """Each source's chunk terms (as a build segments them), the sources in order, and a few words
     of the first source's chunks."""
