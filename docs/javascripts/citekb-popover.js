@@ -55,11 +55,12 @@
 
   const hideSoon = () => { clearTimeout(hideTimer); hideTimer = setTimeout(hide, HIDE_DELAY) }
 
-  /* The citation's line box nearest the pointer (a citation can wrap), else its first. */
+  /* The citation's line box nearest the pointer (an unresolved citation can wrap); without a pointer
+     (focus, n / p), the whole citation: the preview then opens under its last line or over its
+     first, covering none of it. */
   function anchorRect(point) {
     const rects = [...current.getClientRects()]
-    if (!rects.length) return current.getBoundingClientRect()
-    if (!point) return rects[0]
+    if (!rects.length || !point) return current.getBoundingClientRect()
     return rects.reduce((best, r) =>
       Math.abs((r.top + r.bottom) / 2 - point.y) < Math.abs((best.top + best.bottom) / 2 - point.y) ? r : best)
   }
