@@ -232,6 +232,10 @@ COMPARISON_PAGE = {  # the comparison page (render/comparison.py): title, headin
     "missing": "文件缺失",
     "resolved": "已解析",
     "before": "验证前：{head}",
+    # the details table's verdict heads: shares of the judged citations, where the ranking's are of all
+    "of_judged": "{head}（占已判定）",
+    "details_note": "此表中有依据、依据不全、无依据为占经过证据判定的引用的比例（排名和按任务的表中为占全部引用）；"
+    "已解析及各项未解析原因（如缺少文件）占全部引用；疑似编造占带标题的语料引用；文件缺失占文件引用。",
     "compared": "比较的报告",
     "validation_note": "只比较验证前后两版都写成了的报告：验证后的报告运行失败（没有生成报告）的不计入这里的新增、删除和修复，"
     "它们计在失败运行里，其验证前的版本仍可在报告页上查看。",

@@ -412,7 +412,9 @@ def test_the_comparison_page_gives_the_shares_and_lists_the_citations_behind_the
     table = soup.select_one("#configurations").find_next("table")
     heads = [th.get_text() for th in table.select("thead th")]
     at = heads.index("每千字引用") + 1  # right after the counts: in sight without scrolling the table
-    assert heads[at : at + 3] == [f"{SHAPES[v]} {VERDICT_LABELS[v]}" for v in ("supported", "partial", "unsupported")]
+    # shares of the judged citations, and said so in the heads: the ranking's are of all citations
+    judged_heads = [f"{SHAPES[v]} {VERDICT_LABELS[v]}（占已判定）" for v in ("supported", "partial", "unsupported")]
+    assert heads[at : at + 3] == judged_heads
     cells = table.select("tbody tr")[0].select("td")[at - 1 : at + 2]  # the row's head is a <th>
     assert [c.get_text(" ").split()[0] for c in cells] == ["33.3%"] * 3 and "2/6" in cells[1].get_text()
     for cell in cells:

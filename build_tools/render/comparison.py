@@ -112,7 +112,10 @@ def verdict_cells(figures: Figures, listing: Callable[[str], str]) -> str:
     )
 
 
-VERDICT_HEADS = tuple(f"{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}" for v in VERDICTS)
+# Shares of the judged citations (`verdict_cells`): said in the head, as the ranking's of all are not
+VERDICT_HEADS = tuple(
+    COMPARISON_PAGE["of_judged"].format(head=f"{VERDICT_MARKS[v]} {VERDICT_LABELS[v]}") for v in VERDICTS
+)
 
 
 def audited(rows: list[Row]) -> bool:
@@ -428,6 +431,7 @@ def stats_page(kb: KnowledgeBase, link: Link) -> str:
             task_tables(rows),
             f'<h2 id="configurations">{RANKING["details"]}</h2>',
             final_table(rows),
+            f'<p class="citekb-note">{COMPARISON_PAGE["details_note"]}</p>',
             f'<h2 id="validation">{COMPARISON_PAGE["validation"]}</h2>',
             validation_table(rows),
             f'<p class="citekb-note">{COMPARISON_PAGE["validation_note"]}</p>',
