@@ -106,6 +106,48 @@ def test_a_file_citation_audited_against_the_file_text_carries_its_verdict_too()
     assert link.select_one('.citekb-preview .citekb-facts[data-facts="flag"]').get_text() == flag.get_text()
 
 
+def test_a_preview_leaves_out_the_boilerplate_its_chunk_page_folds_away():
+    """A chunk holding a breadcrumb before the claim's sentence: the preview shows the span in
+    context without it (the chunk's page folds it away), as does an unaudited citation's preview
+    of the chunk's first lines; the chunk's page still holds it (a reader's review, session 36)."""
+    loaded = Loaded(Path("/kb"))
+    body = "首页 > 科技 > 正文\n开源模型参数达1170亿。后面还有一句。"
+    loaded.sources = {"s0": Source("s0", A, body)}
+    loaded.corpora["corpora/t/c"] = Corpus("corpora/t/c", "t", ["s0"])
+    report = Report("r", "报告", "reports/r", f"参数达1170亿 {cite(A)}。", task="t", corpus="corpora/t/c")
+    loaded.reports["r"] = report
+    kb = assemble(loaded)
+    assert [removal.rule for removal in kb.removals["s0"]] == ["breadcrumb"]
+    text = kb.chunks["s0"][0].text
+    span = "开源模型参数达1170亿"
+    at = text.index(span)
+    kb.audits["r"] = [Audit("supported", 0.9, "参数达1170亿", (at, at + len(span)), verdict="supported")]
+    preview = page(kb).select_one("a.citekb-cite .citekb-preview")
+    assert preview.select_one("mark").get_text() == span and "首页" not in preview.get_text()
+    unaudited = page(replace(kb, audits={})).select_one("a.citekb-cite .citekb-preview")
+    assert "开源模型参数达1170亿" in unaudited.get_text() and "首页" not in unaudited.get_text()
+    assert "首页 &gt; 科技" in render.source_page(kb, kb.loaded.sources["s0"], lambda t: t)
+
+
+def test_a_chunks_text_without_its_boilerplate_is_what_search_indexes_of_it():
+    """`hidden_in_chunk` places the source's removals in a chunk's stripped text: what a preview
+    keeps of each chunk of the shipped sources is the chunk's cleaned text, as the search index
+    cleans it (`clean.cleaned`)."""
+    from build_tools.clean import cleaned
+    from build_tools.knowledge_base import build
+    from build_tools.render.citations import hidden_in_chunk, kept_text
+
+    shipped = build(REPO / "sources")
+    hiding = 0
+    for slug, chunks in shipped.chunks.items():
+        document, removals = shipped.loaded.sources[slug].text, shipped.removals[slug]
+        for chunk in chunks:
+            hidden = hidden_in_chunk(shipped, slug, chunk)
+            assert kept_text(chunk.text, hidden) == cleaned(document, chunk.start, chunk.end, removals).strip()
+            hiding += bool(hidden)
+    assert hiding >= 2
+
+
 def test_a_whole_file_citation_lands_on_the_page_its_audit_checked():
     """Citing a whole file, the audit checks the page stating most (`Audit.part`): the link lands on
     that page with the span to mark (`?span=`, as a chunk's), and the preview names it and marks the

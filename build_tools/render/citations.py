@@ -6,6 +6,7 @@ import html
 import re
 
 from .. import commonmark
+from ..clean import segments
 from ..knowledge_base import KnowledgeBase
 from ..messages import (
     AUDIT_LABELS,
@@ -21,7 +22,7 @@ from ..messages import (
     VERDICT_MARKS,
     shown_title,
 )
-from ..models import FLAGGED, Audit, Citation, Resolved
+from ..models import FLAGGED, Audit, Chunk, Citation, Resolved
 from ..paths import (
     chunk_path,
     citation_anchor,
@@ -99,7 +100,8 @@ def citation_html(
         if source and citation.kind == "long_context" and item.status == "resolved":
             chunk = kb.chunks[source.slug][citation.chunk]
             label = f"{short(title)} · {CHUNK.format(number=citation.chunk)}"
-            head, body = f"{title} · {CHUNK.format(number=citation.chunk)}", html_line(cut(chunk.text))
+            head = f"{title} · {CHUNK.format(number=citation.chunk)}"
+            body = html_line(cut(kept_text(chunk.text, hidden_in_chunk(kb, source.slug, chunk))))
         elif source:
             label, head, body = short(title), title, html_line(cut(source.text))
         else:
@@ -179,13 +181,43 @@ def span_href(href: str, span: tuple[int, int] | None) -> str:
     return f"{page}?span={span[0]}-{span[1]}" + (f"#{fragment}" if fragment else "")
 
 
-def span_in_context(text: str, span: tuple[int, int] | None) -> str:
-    """A chunk's supporting span marked, with up to SPAN_CONTEXT characters on each side (escaped);
-    the chunk's first lines when there is no span."""
+Hidden = list[tuple[int, int]]  # a chunk's boilerplate, as (start, end) offsets in its text
+
+
+def hidden_in_chunk(kb: KnowledgeBase, slug: str, chunk: Chunk) -> Hidden:
+    """Where a chunk holds boilerplate its page folds away (breadcrumbs, a repeated title: the
+    source's `removals`), as offsets in its text (`Chunk.text` is its document's slice stripped)."""
+    document = kb.loaded.sources[slug].text
+    raw = document[chunk.start : chunk.end]
+    base, at, hidden = chunk.start + len(raw) - len(raw.lstrip()), chunk.start, []
+    for piece, rule in segments(document, chunk.start, chunk.end, kb.removals.get(slug, [])):
+        if rule is not None:
+            start, end = max(at - base, 0), min(at + len(piece) - base, len(chunk.text))
+            if start < end:
+                hidden.append((start, end))
+        at += len(piece)
+    return hidden
+
+
+def kept_text(text: str, hidden: Hidden) -> str:
+    """A chunk's text without its boilerplate (`hidden_in_chunk`): what a preview starts with."""
+    kept, at = [], 0
+    for start, end in hidden:
+        kept.append(text[at:start])
+        at = end
+    return ("".join(kept) + text[at:]).strip()
+
+
+def span_in_context(text: str, span: tuple[int, int] | None, hidden: Hidden | None = None) -> str:
+    """A chunk's supporting span marked, with up to SPAN_CONTEXT characters on each side (escaped),
+    none of them from the boilerplate its page folds away (`hidden`: the context stops where it
+    starts); the chunk's first lines, without it, when there is no span."""
+    hidden = hidden or []
     if span is None:
-        return html_line(text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else ""))
+        return html_line(cut(kept_text(text, hidden)))
     start, end = span
-    left, right = max(0, start - SPAN_CONTEXT), min(len(text), end + SPAN_CONTEXT)
+    left = max(0, start - SPAN_CONTEXT, *(stop for begin, stop in hidden if stop <= start))
+    right = min(len(text), end + SPAN_CONTEXT, *(begin for begin, stop in hidden if begin >= end))
     return (
         ("…" if left else "")
         + html_line(text[left:start])
@@ -277,7 +309,8 @@ def audited_citation_html(item: Resolved, audit: Audit, kb: KnowledgeBase, link:
     source = kb.loaded.sources[item.source_slug or ""]
     chunk = kb.chunks[source.slug][citation.chunk or 0]
     ident = f' id="{anchor}"' if anchor else ""
-    body = facts_html(audit) + flag_line(audit, kb) + span_in_context(chunk.text, audit.span)
+    shown = span_in_context(chunk.text, audit.span, hidden_in_chunk(kb, source.slug, chunk))
+    body = facts_html(audit) + flag_line(audit, kb) + shown
     number, title = CHUNK.format(number=citation.chunk), shown_title(source.title)
     return (
         f'<a{ident} class="citekb-cite" data-status="{item.status}" data-kind="long_context" '
