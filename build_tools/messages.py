@@ -40,6 +40,8 @@ FILE_KIND_LABELS = {  # a task file's kind (ingest.FILE_KINDS) as its page and t
     "video": "视频",
     "other": "其他文件",
 }
+# The configuration of reports whose report.yaml names neither a model and context nor a bench folder
+CONFIGURATION_OTHER = "其他"
 # A chunk as the reader sees it: headings, citation labels and previews, audit suggestions, search
 # results. Its anchor stays `#chunk-N` (paths.chunk_anchor): only the words are Chinese.
 CHUNK = "块 {number}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from .cite.resolve import file_key, stem_key
 from .knowledge_base import CitedReport, KnowledgeBase
-from .messages import STATUS_LABELS
+from .messages import CONFIGURATION_OTHER, STATUS_LABELS
 from .models import VERDICTS, Audit, Report, Resolved
 from .validation import Change, validation_changes
 
@@ -145,7 +145,7 @@ class Configuration:
     def label(self) -> str:
         if self.kind == "results":
             return f"{self.model} · {self.context}"
-        return self.bench or "其他"
+        return self.bench or CONFIGURATION_OTHER
 
     def sort_key(self) -> tuple:
         """Models together, each by growing context size; bench folders next; other last."""
