@@ -140,23 +140,29 @@ def find_boilerplate(text: str) -> list[Removal]:
 
 
 def segments(text: str, start: int, end: int, removals: list[Removal]) -> list[tuple[str, str | None]]:
-    """`text[start:end]` cut into (piece, rule) pairs; rule is None for text that is kept. The
-    removals (`find_boilerplate`'s: in order, disjoint) before `start` are skipped by bisection:
-    a page's chunks each looking through all of them was quadratic in its boilerplate lines."""
+    """`text[start:end]` cut into (piece, rule) pairs; rule is None for text that is kept
+    (`removed_within`)."""
     pieces: list[tuple[str, str | None]] = []
     cursor = start
-    for at in range(bisect_right(removals, start, key=lambda removal: removal.end), len(removals)):
-        removal = removals[at]
-        if removal.start >= end:
-            break
-        hidden_start, hidden_end = max(removal.start, start), min(removal.end, end)
+    for hidden_start, hidden_end, rule in removed_within(start, end, removals):
         if hidden_start > cursor:
             pieces.append((text[cursor:hidden_start], None))
-        pieces.append((text[hidden_start:hidden_end], removal.rule))
+        pieces.append((text[hidden_start:hidden_end], rule))
         cursor = hidden_end
     if cursor < end:
         pieces.append((text[cursor:end], None))
     return pieces
+
+
+def removed_within(start: int, end: int, removals: list[Removal]) -> Iterator[tuple[int, int, str]]:
+    """The removals' (`find_boilerplate`'s: in order, disjoint) parts within [start, end), as (start,
+    end, rule). Those ending before `start` are skipped by bisection: a page's chunks each looking
+    through all of them was quadratic in its boilerplate lines."""
+    for at in range(bisect_right(removals, start, key=lambda removal: removal.end), len(removals)):
+        removal = removals[at]
+        if removal.start >= end:
+            return
+        yield max(removal.start, start), min(removal.end, end), removal.rule
 
 
 def cleaned(text: str, start: int, end: int, removals: list[Removal]) -> str:

@@ -69,6 +69,14 @@ class Source:
     def text(self) -> str:
         return document_text(self.title, self.body)
 
+    def window(self, start: int, end: int) -> str:
+        """`text[start:end]` without making the whole text: a report citing one long page a
+        thousand times would otherwise copy it a thousand times."""
+        head = f"{self.title}\n\n" if self.title else ""
+        if start >= len(head):
+            return self.body[start - len(head) : end - len(head)]
+        return head[start:end] + self.body[: max(end - len(head), 0)]
+
 
 @dataclass(frozen=True)
 class FilePart:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from helpers import SEEDS
+from hypothesis import given
+from hypothesis import strategies as st
 
 from build_tools.chunk import chunk_text
 from build_tools.clean import cleaned, find_boilerplate
-from build_tools.models import document_text
+from build_tools.models import Source, document_text
 
 # A page written for this test: other wording than seed 001 for every kind of boilerplate.
 HAND_WRITTEN = """您的位置：首页 > 科技频道 > 人工智能 > 正文
@@ -102,3 +104,11 @@ def test_cleaning_never_changes_chunking():
 def test_navigation_lines(line, hidden_as_navigation):
     text = document_text("标题", f"正文第一段。\n{line}\n正文第二段。")
     assert (hidden(text).get("navigation") == [f"{line}\n"]) is hidden_as_navigation
+
+
+@given(st.text(max_size=12), st.text(max_size=30), st.integers(0, 50), st.integers(0, 50))
+def test_a_sources_window_is_the_slice_of_its_text(title, body, start, end):
+    """`Source.window` (a preview's chunk read without making the whole text): the same as slicing
+    it, wherever the window falls (the title, the blank line after it, the body, beyond the end)."""
+    source = Source("s", title, body)
+    assert source.window(start, end) == source.text[start:end]

@@ -6,7 +6,7 @@ import html
 import re
 
 from .. import commonmark
-from ..clean import segments
+from ..clean import removed_within
 from ..knowledge_base import KnowledgeBase
 from ..messages import (
     AUDIT_LABELS,
@@ -186,17 +186,16 @@ Hidden = list[tuple[int, int]]  # a chunk's boilerplate, as (start, end) offsets
 
 def hidden_in_chunk(kb: KnowledgeBase, slug: str, chunk: Chunk) -> Hidden:
     """Where a chunk holds boilerplate its page folds away (breadcrumbs, a repeated title: the
-    source's `removals`), as offsets in its text (`Chunk.text` is its document's slice stripped)."""
-    document = kb.loaded.sources[slug].text
-    raw = document[chunk.start : chunk.end]
-    base, at, hidden = chunk.start + len(raw) - len(raw.lstrip()), chunk.start, []
-    for piece, rule in segments(document, chunk.start, chunk.end, kb.removals.get(slug, [])):
-        if rule is not None:
-            start, end = max(at - base, 0), min(at + len(piece) - base, len(chunk.text))
-            if start < end:
-                hidden.append((start, end))
-        at += len(piece)
-    return hidden
+    source's `removals`), as offsets in its text (its window stripped, as `chunk.content_offset`
+    reads it); none for a chunk that is no window of its text (an empty document's, as
+    `sources.chunk_html` shows it). Read from the chunk's window alone (`Source.window`)."""
+    window = kb.loaded.sources[slug].window(chunk.start, chunk.end)
+    lead = len(window) - len(window.lstrip())
+    if window[lead : lead + len(chunk.text)] != chunk.text:
+        return []
+    base = chunk.start + lead
+    found = removed_within(base, base + len(chunk.text), kb.removals.get(slug, []))
+    return [(start - base, end - base) for start, end, _ in found]
 
 
 def kept_text(text: str, hidden: Hidden) -> str:
