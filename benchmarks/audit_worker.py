@@ -83,13 +83,14 @@ def audit_all(state: workers._Worker) -> Audits:
 
 # The stages `--timed` times: (module, name), as the audit calls them
 TIMED = [
-    (workers, "audit_citation"),
+    (workers, "audit_citations"),
+    (verdicts, "_audit"),
     (workers, "corpus_terms"),
     (workers, "claim_terms"),
     (workers, "digests"),
     (verdicts, "_scored"),
     (verdicts, "best_rival"),
-    (verdicts, "proposed"),
+    (verdicts, "proposals"),
 ]
 
 

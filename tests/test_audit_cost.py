@@ -78,7 +78,7 @@ def corpora(draw):
     included, so ties are ranked) and a cited chunk, maybe of another corpus."""
     sizes = draw(st.lists(st.integers(1, 5), min_size=1, max_size=6))
     chunks = [(f"s{n}", index) for n, size in enumerate(sizes) for index in range(size)]
-    words = [f"w{n}" for n in range(draw(st.integers(1, 8)))]
+    words = [f"w{n}" if n % 2 else f"词{n}" for n in range(draw(st.integers(1, 8)))]  # names and Chinese words
     postings = {}
     for word in words:
         if found := draw(st.lists(st.integers(0, len(chunks) - 1), unique=True, max_size=len(chunks))):
@@ -101,6 +101,43 @@ def test_the_chunks_compared_are_those_a_plain_loop_finds(case, share, counts):
         SETTINGS.__class__(common_share=share, source_candidates=counts[0], candidates=counts[1]),
     )
     assert chosen == plain_proposed(evidence, terms, cited, share, counts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.sampled_from([(1, 1), (2, 1), (0, 3)]), st.sampled_from([1, 7, 1 << 20]))
+def test_the_chunks_proposed_for_many_claims_at_once_are_each_ones(data, counts, cells):
+    """`proposals` sums many claims' words in one matrix (rows of PROPOSAL_CELLS cells at most): each
+    claim gets the chunks the plain loop finds for it alone."""
+    from build_tools.audit import scoring
+
+    evidence, terms, cited = data.draw(corpora())
+    words = list(evidence.weights)
+    weights = st.dictionaries(st.sampled_from(words), st.sampled_from([0.1, 0.3, 0.7, 1.3, 2.9]), max_size=len(words))
+    cases = [(evidence, cited)] + [
+        (
+            Evidence(data.draw(weights), frozenset(), SETTINGS),
+            data.draw(st.sampled_from([*terms.chunks, ("elsewhere", 0)])),
+        )
+        for _ in range(data.draw(st.integers(0, 5)))
+    ]
+    chosen = SETTINGS.__class__(source_candidates=counts[0], candidates=counts[1])
+    saved, scoring.PROPOSAL_CELLS = scoring.PROPOSAL_CELLS, cells
+    try:
+        found = scoring.proposals(cases, terms, chosen)
+    finally:
+        scoring.PROPOSAL_CELLS = saved
+    assert found == [plain_proposed(claim, terms, key, chosen.common_share, counts) for claim, key in cases]
+
+
+def test_chinese_words_are_weighed_at_once_as_one_by_one():
+    """`CorpusTerms.weigh` gives each Chinese word the `fact_weight` it is asked for one by one, and
+    leaves words in Latin script (maybe names, weighed by their rarest index word) to be asked."""
+    chunks = [("a", 0), ("a", 1), ("b", 0)]
+    postings = {"模型": [0, 2], "开源": [1], "gpt": [0, 1, 2]}
+    weighed = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)}, dict(postings))
+    weighed.weigh()
+    asked = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)}, dict(postings))
+    assert weighed.facts == {word: asked.fact_weight(word, False) for word in ("模型", "开源")}
 
 
 def test_sums_are_added_in_the_claims_order():
@@ -157,7 +194,7 @@ def test_the_audit_worker_bench_makes_the_audits_a_build_makes(synthetic, tmp_pa
     from benchmarks import audit_worker
 
     own = audit_kb(synthetic, TermCache(None), parallel=False)
-    untimed = (audit_worker.verdicts.proposed, claims.Facts.__dict__["of"])
+    untimed = (audit_worker.verdicts.proposals, claims.Facts.__dict__["of"])
     try:
         state = audit_worker.prepare(synthetic, TermCache(tmp_path / "terms"))
         with audit_worker.timed() as spent:
@@ -166,9 +203,9 @@ def test_the_audit_worker_bench_makes_the_audits_a_build_makes(synthetic, tmp_pa
         workers.remember_claims(workers.FoundClaims())  # the next test finds its claims itself
     assert made == own
     audited = sum(a is not None for audits in own.values() for a in audits)
-    assert spent["Facts.of calls"] == spent["audit_citation calls"] >= audited > 20
+    assert spent["Facts.of calls"] == spent["_audit calls"] >= audited > 20
     assert spent["corpus_terms calls"] == len({synthetic.cited[slug].report.corpus for slug in own})
-    assert (audit_worker.verdicts.proposed, claims.Facts.__dict__["of"]) == untimed
+    assert (audit_worker.verdicts.proposals, claims.Facts.__dict__["of"]) == untimed
 
 
 def _chunk_terms(kb) -> tuple[dict[str, list[str]], list[str], set[str]]:

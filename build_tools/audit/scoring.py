@@ -200,31 +200,70 @@ def proposed(
     evidence: Evidence, terms: CorpusTerms, cited: tuple[str, int], settings: AuditSettings
 ) -> list[tuple[str, int]]:
     """The chunks sharing most of the claim's rarer words (by idf), the cited one left out: up to
-    `source_candidates` of the cited source and `candidates` of the corpus's other sources. A chunk's
-    sum is its words' weights added in the claim's order (`np.bincount` adds in the order given:
-    the sums of a loop over the words), the first of equal sums chosen first; weights are idf's,
-    never 0, so a chunk sharing a word sums above 0."""
-    limit = settings.common_share * len(terms.chunks)
-    rare = terms.rare_postings(evidence.weights, limit, evidence.names)
-    if not rare:
-        return []
-    places = np.concatenate([postings for postings, _ in rare])
-    weights = np.repeat(np.array([weight for _, weight in rare]), [len(postings) for postings, _ in rare])
-    sums = np.bincount(places, weights, minlength=len(terms.chunks))
-    if cited in terms.positions:
-        sums[terms.positions[cited]] = 0.0
-    first, end = terms.spans.get(cited[0], (0, 0))  # the cited source's chunks, in a row
-    same = sums[first:end].copy()
-    sums[first:end] = 0.0
-    return [
-        terms.chunks[at] for at in _ranked(same, settings.source_candidates, first) + _ranked(sums, settings.candidates)
-    ]
+    `source_candidates` of the cited source and `candidates` of the corpus's other sources
+    (`proposals` of one claim)."""
+    return proposals([(evidence, cited)], terms, settings)[0]
 
 
-def _ranked(sums: np.ndarray, count: int, offset: int = 0) -> list[int]:
-    """The positions (plus `offset`) of the `count` highest sums above 0, the first of equals first."""
+PROPOSAL_CELLS = 1 << 20  # claims × chunks summed at once: 8 MB a matrix, whatever the corpus's size
+
+
+def proposals(
+    claims: list[tuple[Evidence, tuple[str, int]]], terms: CorpusTerms, settings: AuditSettings
+) -> list[list[tuple[str, int]]]:
+    """`proposed` of each (claim, cited chunk), parallel to `claims`, summed in one `np.bincount`
+    per PROPOSAL_CELLS (a claim's own took 79 µs on the 10k base, 42 µs at once: BENCHMARKS.md,
+    session 37). A
+    chunk's sum is its words' weights added in the claim's order (`np.bincount` adds in the order
+    given: the sums of a loop over the words), the first of equal sums chosen first; weights are
+    idf's, never 0, so a chunk sharing a word sums above 0."""
+    size = max(1, len(terms.chunks))
+    rows = max(1, PROPOSAL_CELLS // size)
+    found: list[list[tuple[str, int]]] = []
+    for start in range(0, len(claims), rows):
+        found += _proposals(claims[start : start + rows], terms, settings)
+    return found
+
+
+def _proposals(
+    claims: list[tuple[Evidence, tuple[str, int]]], terms: CorpusTerms, settings: AuditSettings
+) -> list[list[tuple[str, int]]]:
+    size = len(terms.chunks)
+    limit = settings.common_share * size
+    postings: list[np.ndarray] = []
+    weights: list[float] = []
+    rows: list[int] = []
+    for row, (evidence, _) in enumerate(claims):
+        for places, weight in terms.rare_postings(evidence.weights, limit, evidence.names):
+            postings.append(places)
+            weights.append(weight)
+            rows.append(row * size)
+    if not postings:
+        return [[] for _ in claims]
+    lengths = [len(places) for places in postings]
+    cells = np.concatenate(postings) + np.repeat(np.array(rows), lengths)
+    sums = np.bincount(cells, np.repeat(np.array(weights), lengths), minlength=len(claims) * size)
+    sums = sums.reshape(len(claims), size)
+    cited = [terms.positions.get(key, -1) for _, key in claims]
+    held = [n for n, at in enumerate(cited) if at >= 0]
+    sums[held, [cited[n] for n in held]] = 0.0
+    spans = np.array([terms.spans.get(key[0], (0, 0)) for _, key in claims]).reshape(len(claims), 2)
+    columns = np.arange(size)
+    own = (columns >= spans[:, :1]) & (columns < spans[:, 1:])  # the cited source's chunks, in a row
+    same, other = np.where(own, sums, 0.0), np.where(own, 0.0, sums)
+    picked = zip(_ranked(same, settings.source_candidates), _ranked(other, settings.candidates))
+    return [[terms.chunks[at] for at in first + second] for first, second in picked]
+
+
+def _ranked(sums: np.ndarray, count: int) -> list[list[int]]:
+    """Of each row, the positions of the `count` highest sums above 0, the first of equals first."""
     if count == 1:  # the usual case: argmax gives the first of equals
-        at = int(sums.argmax()) if len(sums) else 0
-        return [at + offset] if len(sums) and sums[at] > 0 else []
-    found = np.flatnonzero(sums)
-    return (found[np.lexsort((found, -sums[found]))][:count] + offset).tolist()
+        best = sums.argmax(axis=1)
+        return [
+            [at] if value > 0 else [] for at, value in zip(best.tolist(), sums[np.arange(len(sums)), best].tolist())
+        ]
+    ranked = []
+    for row in sums:
+        found = np.flatnonzero(row)
+        ranked.append(found[np.lexsort((found, -row[found]))][:count].tolist())
+    return ranked

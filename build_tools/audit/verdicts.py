@@ -8,7 +8,7 @@ from ..analysis import fold
 from ..knowledge_base import KnowledgeBase
 from ..models import Audit, FilePart, Resolved
 from .claims import CorpusTerms, Facts, states_nothing
-from .scoring import Chunks, Folded, Window, cited_parts, proposed
+from .scoring import Chunks, Folded, Window, cited_parts, proposals
 from .settings import SETTINGS, AuditSettings
 
 
@@ -132,13 +132,51 @@ def audit_citation(
     chunks: Chunks,
     settings: AuditSettings = SETTINGS,
 ) -> Audit | None:
+    """One resolved citation's evidence (`audit_citations` of it alone)."""
+    return audit_citations([(item, claim)], kb, terms, chunks, settings)[0]
+
+
+def audit_citations(
+    cited: list[tuple[Resolved, str]],
+    kb: KnowledgeBase,
+    terms: CorpusTerms,
+    chunks: Chunks,
+    settings: AuditSettings = SETTINGS,
+) -> list[Audit | None]:
+    """Each resolved citation's audit (`_audit`), with its claim, of one corpus: the chunks each
+    long_context one may be compared with proposed for all of them at once (`proposals`)."""
+    facts = [Facts.of(claim, terms, settings) for _, claim in cited]
+    chunk_cited = [n for n, (item, _) in enumerate(cited) if item.citation.kind == "long_context"]
+    proposed = proposals([(facts[n], _chunk_key(cited[n][0])) for n in chunk_cited], terms, settings)
+    compared: list[list[tuple[str, int]]] = [[] for _ in cited]
+    for n, found in zip(chunk_cited, proposed):
+        compared[n] = found
+    return [
+        _audit(item, claim, kb, found, chunks, settings, proposal)
+        for (item, claim), found, proposal in zip(cited, facts, compared)
+    ]
+
+
+def _chunk_key(item: Resolved) -> tuple[str, int]:
+    return item.source_slug or "", item.citation.chunk or 0
+
+
+def _audit(
+    item: Resolved,
+    claim: str,
+    kb: KnowledgeBase,
+    facts: Facts,
+    chunks: Chunks,
+    settings: AuditSettings,
+    proposed: list[tuple[str, int]],
+) -> Audit | None:
     """One resolved citation's evidence (of a corpus chunk, or of a task file's page, slide or sheet,
     the one stating most where it cites the whole file: `cited_parts`): verdict, support, the facts
-    held and missing, span, status and a better chunk; None when the citation has no words before
-    it to check (a reference-list entry): not judged, neither supported nor not (the report header
-    counts it among the resolved citations without a verdict)."""
-    slug, number = item.source_slug or "", item.citation.chunk or 0
-    facts = Facts.of(claim, terms, settings)
+    held and missing, span, status and a better chunk, the `proposed` chunks compared with a cited
+    one where they can change its audit (`rivals_matter`); None when the citation has no words
+    before it to check (a reference-list entry): not judged, neither supported nor not (the report
+    header counts it among the resolved citations without a verdict)."""
+    slug, number = _chunk_key(item)
     parts = cited_parts(item, kb, settings.file_chars) if item.citation.kind != "long_context" else []
     if parts:
         best, (support, local, window, held, cited) = best_place(facts, [chunks.part(slug, p) for p in parts])
@@ -161,11 +199,8 @@ def audit_citation(
     unread = facts.unread(held, cited.text)
     other_language = bool(unread) and (bool(held) or not (facts.weights.keys() - unread or facts.numbers))
     numbers_missing = bool(facts.numbers) and bool(facts.numbers - cited.numbers)
-    compared = (  # a file's part is compared with nothing: the corpus holds other documents
-        proposed(facts, terms, (slug, number), settings)
-        if not part and rivals_matter(local, numbers_missing, settings)
-        else []
-    )
+    # a file's part is compared with nothing: the corpus holds other documents
+    compared = proposed if not part and rivals_matter(local, numbers_missing, settings) else []
     rival, rival_key, rival_window = best_rival(
         facts, [(key, chunks(*key)) for key in compared], local, numbers_missing, settings
     )

@@ -31,27 +31,34 @@ from .claims import (
 )
 from .scoring import Chunks, cited_parts
 from .settings import SETTINGS, AuditSettings
-from .verdicts import audit_citation
+from .verdicts import audit_citations
 
 PARALLEL_FROM = 2000  # citations to audit before forked workers pay for themselves
 
 
-def audit_report(
-    text: str,
-    items: list[Resolved],
+def audit_reports(
+    reports: list[tuple[list[Resolved], list[str]]],
     kb: KnowledgeBase,
     terms: CorpusTerms | None,
-    claims: list[str] | None = None,
-    chunks: Chunks | None = None,
+    chunks: Chunks,
     settings: AuditSettings = SETTINGS,
-) -> list[Audit | None]:
-    """Each citation's audit (parallel to `items`): None for all but resolved long_context ones."""
-    claims = claims if claims is not None else report_claims(text, items)
-    chunks = chunks or Chunks(kb)
-    return [
-        audit_citation(item, claim, kb, terms, chunks, settings) if terms and auditable(item, kb, settings) else None
-        for item, claim in zip(items, claims)
+) -> list[list[Audit | None]]:
+    """Each citation's audit, of reports citing one corpus (each its citations and their claims), by
+    report: None for all but resolved citations of a chunk or of a task file with text
+    (`auditable`). Audited together (`audit_citations`: the chunks compared proposed at once)."""
+    audits: list[list[Audit | None]] = [[None] * len(items) for items, _ in reports]
+    if not terms:
+        return audits
+    todo = [
+        (n, at)
+        for n, (items, _) in enumerate(reports)
+        for at, item in enumerate(items)
+        if auditable(item, kb, settings)
     ]
+    made = audit_citations([(reports[n][0][at], reports[n][1][at]) for n, at in todo], kb, terms, chunks, settings)
+    for (n, at), audit in zip(todo, made):
+        audits[n][at] = audit
+    return audits
 
 
 CLAIMED = ("long_context", "document")  # citations whose claim is read: of a corpus chunk, of a task file
@@ -398,10 +405,8 @@ def audit_corpus(
     claims = {slug: report_claims(kb.cited[slug].report.final, kb.cited[slug].final) for slug in reports}
     words = {w for r in reports for claim in claims[r] if claim for w in claim_terms(claim)}
     terms = corpus_terms(corpus_slugs(kb, key), kb, analyses, words, picked)
-    return {
-        slug: audit_report(kb.cited[slug].report.final, kb.cited[slug].final, kb, terms, claims[slug], chunks, settings)
-        for slug in reports
-    }
+    audits = audit_reports([(kb.cited[slug].final, claims[slug]) for slug in reports], kb, terms, chunks, settings)
+    return dict(zip(reports, audits))
 
 
 _Worker = tuple[KnowledgeBase, dict[str, list[str]], AuditSettings, Picked | None]  # what it audits from
