@@ -130,8 +130,9 @@ def test_the_chunks_proposed_for_many_claims_at_once_are_each_ones(data, counts,
 
 
 def test_chinese_words_are_weighed_at_once_as_one_by_one():
-    """`CorpusTerms.weigh` gives each Chinese word the `fact_weight` it is asked for one by one, and
-    leaves words in Latin script (maybe names, weighed by their rarest index word) to be asked."""
+    """`CorpusTerms.weigh` gives each word that is no name's (a Chinese one) the `fact_weight` it is
+    asked for one by one, and leaves words in Latin script (maybe names, weighed by their rarest
+    index word) to be asked."""
     chunks = [("a", 0), ("a", 1), ("b", 0)]
     postings = {"模型": [0, 2], "开源": [1], "gpt": [0, 1, 2]}
     weighed = CorpusTerms(chunks, {key: at for at, key in enumerate(chunks)}, dict(postings))

@@ -134,6 +134,12 @@ def idf(df: int, documents: int) -> float:
 _UNKNOWN = np.empty(0)  # a word not yet asked for (`CorpusTerms.rare_postings`)
 
 
+def no_name(word: str) -> bool:
+    """Whether a claim word is no name's key: a name is a run of a-z, 0-9 and .+_- (`claim_facts`),
+    so a word holding any other character (a Chinese word) is weighed, and found, as itself."""
+    return not word.isascii()
+
+
 @dataclass
 class CorpusTerms:
     """The chunks of one report corpus, and in which of them each claim word is (from the search
@@ -170,16 +176,11 @@ class CorpusTerms:
         return known
 
     def weigh(self) -> None:
-        """`fact_weight` of every Chinese word with postings, made at once: the 10k base's corpora
-        hold 1,300 claim words each, most asked for once. A name is written in Latin script, so none
-        of these is a name's."""
+        """`fact_weight` of every word with postings that is no name's (`no_name`), made at once:
+        the 10k base's corpora hold 1,300 claim words each, most asked for once."""
         size = len(self.chunks)
         self.facts.update(
-            {
-                word: (len(found), idf(len(found), size), word)
-                for word, found in self.postings.items()
-                if not word.isascii()
-            }
+            {word: (len(found), idf(len(found), size), word) for word, found in self.postings.items() if no_name(word)}
         )
 
     def rare_postings(
@@ -189,12 +190,12 @@ class CorpusTerms:
         chunks, in the words' order; a name's are its rarest index word's (`fact_weight`). Which
         words those are is kept per corpus and limit: words recur in its claims."""
         known = self.rare.get(limit)
-        if known is None:  # a Chinese word is no name: its postings are its own, taken at once
+        if known is None:  # the postings of the words that are no name's are their own: taken at once
             flat, spans = self.flat
             known = self.rare[limit] = {
                 word: flat[start:end] if end - start <= limit else None
                 for word, (start, end) in spans.items()
-                if not word.isascii()
+                if no_name(word)
             }
         found = []
         for key, weight in weights.items():

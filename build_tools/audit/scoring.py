@@ -213,10 +213,9 @@ def proposals(
 ) -> list[list[tuple[str, int]]]:
     """`proposed` of each (claim, cited chunk), parallel to `claims`, summed in one `np.bincount`
     per PROPOSAL_CELLS (a claim's own took 79 µs on the 10k base, 42 µs at once: BENCHMARKS.md,
-    session 37). A
-    chunk's sum is its words' weights added in the claim's order (`np.bincount` adds in the order
-    given: the sums of a loop over the words), the first of equal sums chosen first; weights are
-    idf's, never 0, so a chunk sharing a word sums above 0."""
+    session 37). A chunk's sum is its words' weights added in the claim's order (`np.bincount` adds
+    in the order given: the sums of a loop over the words), the first of equal sums chosen first;
+    weights are idf's, never 0, so a chunk sharing a word sums above 0."""
     size = max(1, len(terms.chunks))
     rows = max(1, PROPOSAL_CELLS // size)
     found: list[list[tuple[str, int]]] = []
@@ -247,7 +246,7 @@ def _proposals(
     cited = [terms.positions.get(key, -1) for _, key in claims]
     held = [n for n, at in enumerate(cited) if at >= 0]
     sums[held, [cited[n] for n in held]] = 0.0
-    spans = np.array([terms.spans.get(key[0], (0, 0)) for _, key in claims]).reshape(len(claims), 2)
+    spans = np.array([terms.spans.get(key[0], (0, 0)) for _, key in claims])  # one row a claim
     columns = np.arange(size)
     own = (columns >= spans[:, :1]) & (columns < spans[:, 1:])  # the cited source's chunks, in a row
     same, other = np.where(own, sums, 0.0), np.where(own, 0.0, sums)
