@@ -74,7 +74,7 @@ class Source:
         thousand times would otherwise copy it a thousand times."""
         head = f"{self.title}\n\n" if self.title else ""
         if start >= len(head):
-            return self.body[start - len(head) : end - len(head)]
+            return self.body[start - len(head) : max(end - len(head), 0)]  # an end before the body: empty
         return head[start:end] + self.body[: max(end - len(head), 0)]
 
 
