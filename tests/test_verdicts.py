@@ -4,11 +4,14 @@ words — and the span that holds them, on hand-made claims and passages."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fixtures import make_pptx, pdf_bytes
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from build_tools import audit
 from build_tools.analysis import TermCache
@@ -137,6 +140,22 @@ def test_the_span_covers_the_claims_facts_in_one_or_two_sentences(chunk, span):
     support, window = folded_chunk(chunk).best(facts_of(CLAIM))
     assert window is not None and chunk[window.start : window.end] == span
     assert support > 0.9
+
+
+_CUT = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")  # a sentence: up to its ends, or a line end
+
+
+@given(st.text(st.sampled_from("ab 。！?;；\n\r\t\u3000\x1c\u2028\x85"), max_size=40))
+@example("a  。b \n c")
+def test_a_chunks_sentences_are_cut_at_their_ends_and_line_ends_and_trimmed_of_spaces(text: str) -> None:
+    """`Folded.bounds` (one pattern matching each trimmed sentence) against the definition: cut
+    after 。！？!?；; and at line ends, each part stripped as `str.strip` strips, empty ones left out."""
+    expected = [
+        (match.start() + len(part) - len(part.lstrip()), match.start() + len(part.rstrip()))
+        for match in _CUT.finditer(text)
+        if (part := match.group()).strip()
+    ]
+    assert list(zip(*folded_chunk(text).bounds)) == expected
 
 
 def test_support_is_absolute():

@@ -267,10 +267,10 @@ def corpus_terms(
         own = picked.by_source.get(slug) if picked is not None and usable else None
         # A chunk's terms are read only where nothing was picked: in a forked worker, each text
         # touched is a page copied (30,000 of the 10k base's, for its 49,170 chunks).
-        for index, pick in enumerate(own if own is not None else [None] * len(texts)):
-            lines = (texts[index] if pick is None else pick).split("\n")  # "" (nothing picked): no claim word
+        for at, pick in enumerate(own if own is not None else [None] * len(texts), first):
+            lines = (texts[at - first] if pick is None else pick).split("\n")  # "" (nothing picked): no claim word
             for word in lines if exact and pick else words.intersection(lines):
-                postings.setdefault(word, []).append(first + index)
+                postings.setdefault(word, []).append(at)  # one int for the chunk's words, not one each
         first += len(kb.chunks.get(slug, ()))
     terms.weigh()
     return terms

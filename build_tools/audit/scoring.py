@@ -19,7 +19,11 @@ from ..paths import file_part
 from .claims import CorpusTerms, Evidence, chunk_numbers
 from .settings import AuditSettings
 
-_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+|\n|$)")
+_ENDS = "。！？!?；;"  # what ends a sentence, besides a line end
+# A sentence as `Folded.bounds` cuts it, trimmed of spaces: from its first character that is no
+# space, through its ends (or, ended by a line end or the text's, its last character that is no
+# space); or its ends alone, after nothing but spaces.
+_SENTENCE = re.compile(rf"[^\s{_ENDS}](?:[^{_ENDS}\n]*+[{_ENDS}]+|(?:[^{_ENDS}\n]*[^\s{_ENDS}])?)|[{_ENDS}]+")
 
 
 @dataclass(frozen=True)
@@ -55,13 +59,8 @@ class Folded:
     def bounds(self) -> tuple[list[int], list[int]]:
         """Where each sentence starts and ends: cut at 。！？!?；; and line ends, trimmed of spaces.
         Offsets, not objects: a chunk has dozens of sentences and most are never a window."""
-        starts, ends = [], []
-        for match in _SENTENCE.finditer(self.raw):
-            part = match.group()
-            if part.strip():
-                starts.append(match.start() + len(part) - len(part.lstrip()))
-                ends.append(match.start() + len(part.rstrip()))
-        return starts, ends
+        spans = [match.span() for match in _SENTENCE.finditer(self.raw)]
+        return [start for start, _ in spans], [end for _, end in spans]
 
     def _text(self, start: int, end: int) -> str:
         return self.text[start:end] if self.same else fold(self.raw[start:end])
