@@ -60,10 +60,11 @@ def chunk_docs(kb: KnowledgeBase, whole: bool = False, slugs: set[str] | None = 
     docs: list[SearchDoc] = []
     for slug in sorted(kb.chunks if slugs is None else slugs & kb.chunks.keys()):
         source = kb.loaded.sources[slug]
+        text = source.text  # made once: a page's chunks each making it was quadratic in its length
         chunks = kb.chunks[slug]
         for number, chunk in enumerate(chunks):
             end = chunks[number + 1].start if number + 1 < len(chunks) and not whole else chunk.end
-            kept = cleaned(source.text, chunk.start, end, kb.removals[slug]).strip()
+            kept = cleaned(text, chunk.start, end, kb.removals[slug]).strip()
             docs.append(
                 SearchDoc(
                     source_path(slug), source.title, chunk_anchor(chunk.index), CHUNK.format(number=chunk.index), kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 from bs4 import BeautifulSoup
 from fixtures import report_over_two_sources
@@ -15,7 +16,7 @@ from build_tools.documents import search_docs
 from build_tools.ingest import Loaded, load_file
 from build_tools.knowledge_base import MAX_CITATIONS, assemble
 from build_tools.messages import CHANGES_TABLE, KIND_LABELS
-from build_tools.models import Audit, Corpus, Report, Source
+from build_tools.models import Audit, Citation, Corpus, Report, Resolved, Source
 from build_tools.render import changes, citations, reports, sources
 from build_tools.validation import citation_diff
 
@@ -239,3 +240,21 @@ def test_a_report_of_more_citations_than_any_is_cut_with_a_problem_naming_it():
     assert [(p.path, p.message.split(":")[0]) for p in kb.loaded.problems] == [
         ("reports/r", f"{MAX_CITATIONS} citations or more")
     ]
+
+
+def test_a_citation_of_a_whole_source_previews_the_head_of_its_text():
+    """A citation landing on a source, not one of its chunks, previews the source's text (title,
+    blank line, body) to PREVIEW_CHARS characters, with "…" only where more follows."""
+    long, exact = Source("long", "标题", "甲" * 2000), Source("exact", "", "乙" * citations.PREVIEW_CHARS)
+    kb = SimpleNamespace(loaded=SimpleNamespace(sources={"long": long, "exact": exact}), files_by_slug={})
+    shown = {}
+    for source in (long, exact):
+        item = Resolved(
+            Citation("web", "[网页: x]", 0, 9, title="x"), "resolved", "sources/x/", source_slug=source.slug
+        )
+        preview = BeautifulSoup(citations.citation_html(item, kb, lambda target: target), "html.parser")
+        preview.select_one(".citekb-preview-head").decompose()
+        shown[source.slug] = preview.select_one(".citekb-preview").get_text()
+    head = citations.PREVIEW_CHARS - len("标题\n\n")  # of the body, after the title and a blank line
+    assert shown["long"].startswith("标题") and shown["long"].count("甲") == head and shown["long"].endswith("甲…")
+    assert shown["exact"] == "乙" * citations.PREVIEW_CHARS

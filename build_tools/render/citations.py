@@ -103,7 +103,8 @@ def citation_html(
             head = f"{title} · {CHUNK.format(number=citation.chunk)}"
             body = html_line(cut(kept_text(chunk.text, hidden_in_chunk(kb, source.slug, chunk))))
         elif source:
-            label, head, body = short(title), title, html_line(cut(source.text))
+            # its head, not its whole text made for each citation of it
+            label, head, body = short(title), title, html_line(cut(source.window(0, PREVIEW_CHARS + 1)))
         else:
             part = file_part(file, item.target)  # named as its page shows it (第 2 页), else as written
             if part is None and audit is not None and audit.part is not None:  # the whole file: the page checked
