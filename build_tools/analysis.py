@@ -27,14 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from .lock import TEMPORARY_SUFFIX, Damaged, seal, unseal, write_atomic
-from .simplified import SHORT, forms_with, simplified, through
+from .simplified import IDEOGRAPH_CLASS, SHORT, forms_with, simplified, through
 
 CACHE_FORMAT = 9  # of the term cache file (7: sealed, see TermCache; 8: pairs as term places; 9: Traditional folded)
 CACHE_KIND = b"ckbterms"
 TERM_CACHE = ".cache/citekb/terms.marshal"  # where a site build keeps it, beside mkdocs.yml ($CITEKB_CACHE)
 MAX_TF = 255  # a term's count in one text is kept in a byte
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+_CJK = IDEOGRAPH_CLASS
 _WORD = "a-z0-9\u00c0-\u024f"  # of an English word (a run that is not Chinese)
 _RUNS = re.compile(rf"[{_CJK}]+|[{_WORD}]+")
 _IS_CJK = re.compile(rf"[{_CJK}]")

@@ -16,7 +16,11 @@ from functools import cache
 import numpy as np
 
 TABLE = "TSCharacters.txt"
-IDEOGRAPHS = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]+")  # CJK unified ideographs, as the index's Chinese runs
+# CJK unified ideographs (first, last): the index's Chinese runs, the table's characters and the
+# Chinese letters the audit counts (`analysis`, `audit.claims`: each reads them from here)
+IDEOGRAPH_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
+IDEOGRAPH_CLASS = "".join(f"{chr(first)}-{chr(last)}" for first, last in IDEOGRAPH_RANGES)  # inside [...]
+IDEOGRAPHS = re.compile(f"[{IDEOGRAPH_CLASS}]+")
 SHORT = 100  # characters: below, a text is looked through as a set first (quicker there); above, as an array
 
 

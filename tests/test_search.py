@@ -29,7 +29,7 @@ from build_tools.index import (
 )
 from build_tools.knowledge_base import build
 from build_tools.search import Clause, Searcher, query_terms
-from build_tools.simplified import pairs, simplified
+from build_tools.simplified import IDEOGRAPH_CLASS, IDEOGRAPHS, pairs, simplified
 
 # Phrases each found in exactly one shipped chunk (the test checks that premise itself).
 KNOWN_ITEMS = ["山姆·阿尔特曼", "Cognitive Services", "开源模型更注重效率优化"]
@@ -352,6 +352,36 @@ def test_hidden_boilerplate_is_not_indexed(shipped):
         encoding="utf-8"
     )
     assert cli_search(shipped.site, "Spring Boot") == []  # only in the 相关文章 list of seed 001
+
+
+@pytest.mark.parametrize(
+    ("char", "chinese"),
+    [
+        ("\u33ff", False),
+        ("\u3400", True),
+        ("\u4dbf", True),
+        ("\u4dc0", False),
+        ("\u4dff", False),
+        ("\u4e00", True),
+        ("\u9fff", True),
+        ("\ua000", False),
+        ("a", False),
+        ("\uf900", False),
+    ],
+)
+def test_the_browser_the_index_and_the_audit_read_the_same_characters_as_chinese(char: str, chinese: bool) -> None:
+    """One definition of a Chinese character (`simplified.IDEOGRAPH_RANGES`): the index's runs, the
+    audit's share of Chinese letters, and the worker's own copy of the class, which cuts a query's
+    runs in the browser (read from the script: it cannot import it)."""
+    from build_tools.audit.claims import chinese_share
+
+    script = (REPO / "overrides/assets/javascripts/citekb-search.js").read_text(encoding="utf-8")
+    written = re.search(r'^const CJK = "([^"]*)"$', script, re.MULTILINE)
+    assert written is not None
+    assert written.group(1).encode("ascii").decode("unicode_escape") == IDEOGRAPH_CLASS
+    assert bool(IDEOGRAPHS.fullmatch(char)) is chinese
+    assert analysis.is_cjk(char) is chinese
+    assert chinese_share(char + "a") == (0.5 if chinese else 0.0)
 
 
 WORKER_LIMIT = 100  # results the worker returns (citekb-search.js LIMIT)

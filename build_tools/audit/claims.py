@@ -19,7 +19,7 @@ import numpy as np
 from ..analysis import fold, tokenize
 from ..cite.parse import NUMBER_LIST
 from ..knowledge_base import KnowledgeBase
-from ..simplified import IDEOGRAPHS, code_units
+from ..simplified import IDEOGRAPH_RANGES, IDEOGRAPHS, code_units
 from .settings import AuditSettings
 
 _NUMBER = re.compile(r"(?<![a-z0-9.])(?<![a-z]-)\d+(?:\.\d+)?")
@@ -503,7 +503,10 @@ def states_nothing(claim: str) -> bool:
 
 # Where the letters `chinese_share` counts start and end, as UTF-16 code units in order: A-Z, a-z,
 # then the two ranges of IDEOGRAPHS (all of one code unit, no surrogate half among them).
-_LETTER_BOUNDS = np.array([0x41, 0x5B, 0x61, 0x7B, 0x3400, 0x4DC0, 0x4E00, 0xA000], dtype=np.uint16)
+_LETTER_BOUNDS = np.array(
+    [0x41, 0x5B, 0x61, 0x7B, *(bound for first, last in IDEOGRAPH_RANGES for bound in (first, last + 1))],
+    dtype=np.uint16,
+)
 
 
 def chinese_share(text: str) -> float:
