@@ -502,7 +502,7 @@ def states_nothing(claim: str) -> bool:
 
 
 # Where the letters `chinese_share` counts start and end, as UTF-16 code units in order: A-Z, a-z,
-# then the two ranges of IDEOGRAPHS (all of one code unit, no surrogate half among them).
+# then the ranges of IDEOGRAPHS (all of one code unit, no surrogate half among them).
 _LETTER_BOUNDS = np.array(
     [0x41, 0x5B, 0x61, 0x7B, *(bound for first, last in IDEOGRAPH_RANGES for bound in (first, last + 1))],
     dtype=np.uint16,
@@ -513,8 +513,10 @@ def chinese_share(text: str) -> float:
     """The share of a text's letters (Chinese characters, Latin letters) that are Chinese; 1.0 for a
     text without letters (nothing in it is written in another script). Counted by the range each
     code unit falls in, at once (2.7× quicker than removing each kind by a pattern and measuring)."""
-    counts = np.bincount(np.searchsorted(_LETTER_BOUNDS, code_units(text), side="right"), minlength=9)
-    chinese, latin = int(counts[5] + counts[7]), int(counts[1] + counts[3])
+    counts = np.bincount(
+        np.searchsorted(_LETTER_BOUNDS, code_units(text), side="right"), minlength=len(_LETTER_BOUNDS) + 1
+    )
+    chinese, latin = int(counts[5::2].sum()), int(counts[1] + counts[3])  # inside a range: after its start
     return chinese / (chinese + latin) if chinese + latin else 1.0
 
 
