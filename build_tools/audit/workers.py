@@ -39,7 +39,7 @@ PARALLEL_FROM = 2000  # citations to audit before forked workers pay for themsel
 def audit_reports(
     reports: list[tuple[list[Resolved], list[str]]],
     kb: KnowledgeBase,
-    terms: CorpusTerms | None,
+    terms: CorpusTerms,
     chunks: Chunks,
     settings: AuditSettings = SETTINGS,
 ) -> list[list[Audit | None]]:
@@ -47,8 +47,6 @@ def audit_reports(
     report: None for all but resolved citations of a chunk or of a task file with text
     (`auditable`). Audited together (`audit_citations`: the chunks compared proposed at once)."""
     audits: list[list[Audit | None]] = [[None] * len(items) for items, _ in reports]
-    if not terms:
-        return audits
     todo = [
         (n, at)
         for n, (items, _) in enumerate(reports)
