@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock, reference
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
 
 from .messages import PERMALINK
 from .paths import Anchors, heading_anchor
@@ -37,6 +39,10 @@ _REMOTE = re.compile(r"(?:https?:)?//", re.IGNORECASE)
 # an ordinary list nested 10 deep), silently. Ours is higher, and a line opening more containers
 # than DEEPEST_PREFIX marks could is read flat (`shallow`), so that limit is never reached.
 MAX_NESTING = 300
+# Inline marks nested deeper than this are read as text (markdown-it's own limit: nothing is
+# dropped). Every `[` looks ahead through as many levels: at MAX_NESTING, a report of 100,000 nested
+# `![` took 130 s to build, 15 times as long as at 20 (BENCHMARKS.md, session 40).
+INLINE_NESTING = 20
 DEEPEST_PREFIX = 100
 _DEEP_LINE = re.compile(rf"^[ \t>*+\-.)0-9]{{{DEEPEST_PREFIX},}}", re.MULTILINE)
 _FLAT = str.maketrans(">*+-.)", "＞＊＋－．）")
@@ -63,9 +69,30 @@ def _reference_unless_footnote(state: StateBlock, start: int, end: int, silent: 
 def parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable(["table", "strikethrough"])
     md.block.ruler.at("reference", _reference_unless_footnote)
+    md.core.ruler.at("inline", functools.partial(_inline, view=_InlineView(md)))
     md.normalizeLink = functools.partial(_cut_at_slot, normalize=md.normalizeLink)
     md.validateLink = _allowed_link
     return md
+
+
+class _InlineView:
+    """The parser as the inline rules read it: the same, but for its nesting limit, INLINE_NESTING
+    (markdown-it reads one `maxNesting` for blocks and inline marks alike)."""
+
+    def __init__(self, md: MarkdownIt) -> None:
+        self.md = md
+        self.options = OptionsDict({**md.options, "maxNesting": INLINE_NESTING})
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.md, name)
+
+
+def _inline(state: StateCore, view: _InlineView) -> None:
+    """markdown-it's core `inline` rule, parsing each inline token's content through `view`."""
+    for token in state.tokens:
+        if token.type == "inline":
+            token.children = token.children or []
+            state.md.inline.parse(token.content, view, state.env, token.children)  # type: ignore[arg-type]
 
 
 def _allowed_link(url: str) -> bool:
