@@ -27,12 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from .lock import TEMPORARY_SUFFIX, Damaged, seal, unseal, write_atomic
+from .reading import read_file
 from .simplified import IDEOGRAPH_CLASS, SHORT, forms_with, simplified, through
 
 CACHE_FORMAT = 9  # of the term cache file (7: sealed, see TermCache; 8: pairs as term places; 9: Traditional folded)
 CACHE_KIND = b"ckbterms"
 TERM_CACHE = ".cache/citekb/terms.marshal"  # where a site build keeps it, beside mkdocs.yml ($CITEKB_CACHE)
 MAX_TF = 255  # a term's count in one text is kept in a byte
+MAX_CACHE = 1 << 30  # bytes of a term cache read (the 10k-source benchmark base's is 120 MB)
 
 _CJK = IDEOGRAPH_CLASS
 _WORD = "a-z0-9\u00c0-\u024f"  # of an English word (a run that is not Chinese)
@@ -237,11 +239,18 @@ class TermCache:
         if path is None:
             return
         try:
-            data = path.read_bytes()
+            data = read_file(path, MAX_CACHE)  # none from a pipe or a device ($CITEKB_CACHE names any path)
         except FileNotFoundError:
             return
         except OSError as error:
             note(f"{path}: cannot be read ({error.strerror}); segmenting every text again")
+            return
+        if data is None:  # nor written: a build would replace the pipe or device with its file
+            note(f"{path}: not a regular file; neither read nor written, segmenting every text again")
+            self.path = None
+            return
+        if len(data) > MAX_CACHE:
+            note(f"{path}: larger than {MAX_CACHE >> 20} MiB; not read, segmenting every text again")
             return
         try:
             self.entries = _entries(marshal.loads(unseal(CACHE_KIND, CACHE_FORMAT, data)))

@@ -5,14 +5,18 @@ Works on the output folder alone (no MkDocs), so it checks exactly what is publi
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bs4 import BeautifulSoup
+
+from .reading import MAX_TEXT, read_bytes
 
 LINK_ATTRIBUTES = (
     ("a", "href"),
@@ -63,30 +67,55 @@ def parse_page(html: str) -> ParsedPage:
     return ParsedPage(ids, links)
 
 
-def target_file(site: Path, page: str, path: str) -> str | None:
-    """Site-relative file a link path points at (directory URLs → index.html), or None if absent."""
+def site_files(site: Path) -> tuple[set[str], list[str]]:
+    """The site's regular files (site-relative paths), found without following links, and its
+    `*.html` entries that are none (a link, a pipe, a device): a build writes none, and reading one
+    could leave the site, wait for ever or never end."""
+    files: set[str] = set()
+    odd: list[str] = []
+    for folder, _, names in os.walk(site):  # a linked folder is listed, not entered
+        for name in names:
+            path = Path(folder, name)
+            try:
+                regular = stat.S_ISREG(path.lstat().st_mode)
+            except OSError:  # removed meanwhile
+                continue
+            if regular:
+                files.add(path.relative_to(site).as_posix())
+            elif name.endswith(".html"):
+                odd.append(path.relative_to(site).as_posix())
+    return files, sorted(odd)
+
+
+def target_file(files: set[str], page: str, path: str) -> str | None:
+    """Site-relative file a link path points at (directory URLs → index.html) among the site's
+    `files`, or None if absent."""
     base = "" if path.startswith("/") else posixpath.dirname(page)  # "/x": from the site root (404.html)
     joined = posixpath.normpath(posixpath.join(base, unquote(path).lstrip("/")))
     if joined.startswith("../") or joined == "..":
         return None
-    candidate = site / joined
-    try:
-        if path.endswith("/") or candidate.is_dir():
-            candidate = candidate / "index.html"
-        return candidate.relative_to(site).as_posix() if candidate.is_file() else None
-    except (OSError, ValueError):  # a name no file system holds (over 255 bytes, a NUL): no such file either
-        return None
+    index = "index.html" if joined == "." else f"{joined}/index.html"
+    if path.endswith("/"):
+        return index if index in files else None
+    return joined if joined in files else index if index in files else None
 
 
 def check_site(site: Path, progress: Callable[[str], None] | None = None) -> tuple[int, list[BrokenLink]]:
-    """Every HTML page's internal links and fragments; returns (pages checked, broken links)."""
+    """Every HTML page's internal links and fragments; returns (pages checked, broken links). A
+    page that is no regular file, or larger than MAX_TEXT, is reported, not read."""
     site = site.resolve()
-    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    files, odd = site_files(site)
+    pages = sorted(name for name in files if name.endswith(".html"))
     ids: dict[str, set[str]] = {}  # each page is parsed once; its ids are kept for later fragments
     pending: dict[str, ParsedPage] = {}  # parsed early as a link target, checked in its turn
+    unread = dict.fromkeys(odd, "not a regular file (a link, a pipe or a device): not read")
 
     def parse(name: str) -> ParsedPage:
-        return parse_page((site / name).read_text(encoding="utf-8", errors="replace"))
+        data, problem = read_bytes(site / name, site, MAX_TEXT)
+        if problem is not None or data is None:  # removed, replaced or grown since it was listed
+            unread[name] = problem.message if problem else "not read"
+            return ParsedPage(set(), [])
+        return parse_page(data.decode("utf-8", errors="replace"))
 
     def ids_of(name: str) -> set[str]:
         if name not in ids:
@@ -100,12 +129,13 @@ def check_site(site: Path, progress: Callable[[str], None] | None = None) -> tup
             progress(f"checked {number}/{len(pages)} pages")
         parsed = pending.pop(page, None) or parse(page)
         ids[page] = parsed.ids
-        broken.extend(check_links(site, page, parsed.links, ids_of))
+        broken.extend(check_links(files, page, parsed.links, ids_of))
+    broken.extend(BrokenLink(page, "", "", why) for page, why in sorted(unread.items()))
     return len(pages), broken
 
 
 def check_links(
-    site: Path, page: str, links: Iterable[tuple[str, str]], ids_of: Callable[[str], set[str]]
+    files: set[str], page: str, links: Iterable[tuple[str, str]], ids_of: Callable[[str], set[str]]
 ) -> list[BrokenLink]:
     broken = []
     for text, href in links:
@@ -121,7 +151,7 @@ def check_links(
         if url.startswith("//"):
             continue
         parts = urlsplit(url)
-        target = page if not parts.path else target_file(site, page, parts.path)
+        target = page if not parts.path else target_file(files, page, parts.path)
         if target is None:
             broken.append(BrokenLink(page, text, href, "no such file in the site"))
             continue

@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from .models import Problem
+from .reading import read_file
 
 LOCK_NAME = "chunks.lock"
 LOCK_VERSION = 1
@@ -90,15 +91,13 @@ def read_lock(path: Path) -> tuple[dict[str, list[str]], Problem | None]:
     """The lock's chunk ids (none when there is no lock yet), or a Problem naming chunks.lock. Read
     only if it is a file (a pipe would never end) and at most MAX_LOCK bytes of it."""
     try:
-        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
-            regular = stat.S_ISREG(os.fstat(file.fileno()).st_mode)
-            data = file.read(MAX_LOCK + 1) if regular else b""
+        data = read_file(path, MAX_LOCK)
     except FileNotFoundError:
         return {}, None
     except OSError as error:
         return {}, Problem(path.name, f"cannot read: {error.strerror or error}; drift is not checked")
-    if not regular or len(data) > MAX_LOCK:
-        why = "not a file" if not regular else f"larger than {MAX_LOCK >> 20} MiB"
+    if data is None or len(data) > MAX_LOCK:
+        why = "not a file" if data is None else f"larger than {MAX_LOCK >> 20} MiB"
         return {}, Problem(path.name, f"{why}; drift is not checked until `kb lock` rewrites it")
     try:
         return parse_lock(data), None

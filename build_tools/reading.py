@@ -173,21 +173,29 @@ def readable_folder(folder: Path, root: Path, problems: list[Problem]) -> bool:
     return folder.is_dir()
 
 
+def read_file(path: Path, limit: int | None = None) -> bytes | None:
+    """A regular file's bytes, at most `limit` + 1 of them (more than `limit`: too large, and not
+    read past it); None for what is no regular file: it is opened without waiting (a pipe would
+    block, a device never end) and refused. Raises OSError (FileNotFoundError where there is none)."""
+    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        return file.read() if limit is None else file.read(limit + 1)
+
+
 def read_bytes(path: Path, root: Path, limit: int | None = None) -> tuple[bytes | None, Problem | None]:
     """A file's bytes (at most `limit`: a larger file is a Problem, and is not read past it), or a
     Problem: a file removed between listing and reading (an import running beside the build), one
-    that is no regular file (a pipe would block the build: opened without waiting, then refused)
-    or unreadable is reported, never a traceback."""
+    that is no regular file (`read_file`) or unreadable is reported, never a traceback."""
     where = relative(path, root)
     try:
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                return None, Problem(where, _NOT_A_FILE)
-            data = file.read() if limit is None else file.read(limit + 1)
+        data = read_file(path, limit)
     except FileNotFoundError:
         return None, Problem(where, "no such file (removed while the knowledge base was being read?)")
     except OSError as error:
         return None, Problem(where, f"cannot read: {error.strerror or error}")
+    if data is None:
+        return None, Problem(where, _NOT_A_FILE)
     if limit is not None and len(data) > limit:
         size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
         return None, Problem(where, f"larger than {size}: not read")

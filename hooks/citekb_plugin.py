@@ -249,6 +249,8 @@ class CitekbPlugin(BasePlugin[CitekbConfig]):
 
         if errors:
             raise PluginError("\n".join(f"{named(key)}: {error}" for key, error in errors))
+        if os.path.exists(self.config.sources) and not os.path.isdir(self.config.sources):
+            raise PluginError(f"{named('sources')}: {self.config.sources} is a file, not a knowledge-base folder")
         notes = [f"{named(key)}: {warning}" for key, warning in warnings]
         if notes and config.strict:  # named in the error: `-q` drops warnings
             raise PluginError("\n".join(["citekb: a strict build stops on configuration warnings:", *notes]))

@@ -122,6 +122,22 @@ def test_a_term_cache_that_cannot_be_read_or_written_is_noted_not_fatal(tmp_path
     assert len(notes) == 4 and str(under_a_file) in notes[3]
 
 
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+def test_a_term_cache_path_that_is_no_regular_file_is_neither_read_nor_replaced(tmp_path, kind):
+    """$CITEKB_CACHE names any path: a pipe would wait for a writer for ever, /dev/zero never end
+    (a build took all the memory there was), and saving renames its file over what is there."""
+    path = tmp_path / "terms.marshal" if kind == "pipe" else Path("/dev/zero")
+    if kind == "pipe":
+        os.mkfifo(path)
+    before = path.lstat()
+    notes: list[str] = []
+    cache = TermCache(path, note=notes.append)
+    assert build_index(DOCS, cache).files == CLEAN_INDEX
+    cache.save()
+    assert notes == [f"{path}: not a regular file; neither read nor written, segmenting every text again"]
+    assert (path.lstat().st_ino, path.lstat().st_mode) == (before.st_ino, before.st_mode)
+
+
 # The theme's compiled templates (the plugin's on_env).
 
 

@@ -173,6 +173,11 @@ def build_with_settings(tmp_path: Path, citekb: dict, **environment: str) -> sub
         ),
         ({"audit": "yes"}, {}, "'extra.citekb.audit': Expected true or false but received: 'yes'"),
         ({"serach": "material"}, {}, "'extra.citekb.serach': Unrecognised configuration name: serach"),
+        (
+            {},
+            {"CITEKB_SOURCES": str(REPO / "README.md")},
+            f"'extra.citekb.sources' (set by $CITEKB_SOURCES): {REPO / 'README.md'} is a file, not a knowledge-base folder",
+        ),
     ],
 )
 def test_a_bad_setting_stops_the_build_naming_its_key_and_value(tmp_path, citekb, environment, named):
@@ -325,6 +330,30 @@ def test_kb_check_reads_urls_as_a_browser_does(tmp_path):
     assert reasons["0"].startswith("unsafe") and reasons["1"].startswith("unsafe") and reasons["2"].startswith("unsafe")
     assert reasons["3"].startswith("unsafe")
     assert reasons["4"] == reasons["6"] == "no such file in the site" and "5" not in reasons
+
+
+def test_kb_check_reads_only_the_regular_files_of_the_site(tmp_path):
+    """A site folder's entries that are no regular file are reported, never read, and no link
+    leads to them: a pipe would wait for ever, /dev/zero never end, a link leave the site."""
+    site, outside = tmp_path / "site", tmp_path / "outside"
+    site.mkdir()
+    outside.mkdir()
+    (outside / "index.html").write_text(f'<p id="x">{SECRET}</p>', encoding="utf-8")
+    (outside / "page.html").write_text(f'<p id="x">{SECRET}</p>', encoding="utf-8")
+    os.mkfifo(site / "pipe.html")
+    (site / "zero.html").symlink_to("/dev/zero")
+    (site / "out.html").symlink_to(outside / "page.html")
+    (site / "folder").symlink_to(outside, target_is_directory=True)
+    (site / "ok.html").write_text('<p id="here">ok</p>', encoding="utf-8")
+    hrefs = ["pipe.html", "zero.html", "out.html#x", "folder/", "folder/page.html#x", "ok.html#here"]
+    (site / "index.html").write_text("".join(f'<a href="{h}">{n}</a>' for n, h in enumerate(hrefs)), encoding="utf-8")
+    pages, broken = check_site(site)
+    assert pages == 2  # index.html and ok.html
+    by_link = {b.text: b.reason for b in broken if b.text}
+    assert by_link == {str(n): "no such file in the site" for n in range(5)}
+    unread = {b.page: b.reason for b in broken if not b.text}
+    assert unread == dict.fromkeys(["out.html", "pipe.html", "zero.html"], unread["pipe.html"])
+    assert "not a regular file" in unread["pipe.html"]
 
 
 def test_short_titles_get_no_nonsense_hints():
