@@ -325,8 +325,9 @@ def add_corpora(
     loaded: Loaded, corpus_docs: list[tuple[Corpus, list[Source | None], Path]], taken: _SourceSlugs | None = None
 ) -> None:
     """Corpora and their documents, each published under its own slug: documents sharing a title
-    but not a body told apart by a hash of the body, identical ones merged (`_disambiguate`). The
-    one rule for a build and for `kb cites` / `kb audit`, so that both resolve a citation alike."""
+    but not a body told apart by a hash of the body (`_told_apart`), identical ones merged
+    (`_disambiguate`). The one rule for a build and for `kb cites` / `kb audit`, so that both
+    resolve a citation alike."""
     taken = taken or _SourceSlugs(loaded)
     bodies_by_title: dict[str, set[str]] = {}
     for _, entries, _ in corpus_docs:
@@ -337,9 +338,21 @@ def add_corpora(
             if source is None:
                 continue
             if len(bodies_by_title[source.title]) > 1:
-                source.slug = f"{source.slug}-{short_hash(source.body, 6)}"
+                source.slug = _told_apart(loaded, source)
             corpus.slugs[i] = _disambiguate(loaded, source, taken)
         _add_corpus(loaded, corpus, path)
+
+
+def _told_apart(loaded: Loaded, source: Source) -> str:
+    """The slug of a document sharing its title with others: its title's and 6 hex digits of its
+    body's hash, more where a document of that title and another body has those (4,000 untitled
+    pages make such a pair likely: a clash of our hashes, no defect of the input to report)."""
+    for length in (6, 12, 40):
+        slug = f"{source.slug}-{short_hash(source.body, length)}"
+        other = loaded.sources.get(slug)
+        if other is None or other.title != source.title or other.body == source.body:
+            return slug
+    return slug
 
 
 def load(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -213,3 +214,31 @@ def test_a_serve_rebuild_resolves_again_exactly_the_reports_whose_inputs_changed
     )
     edited, final = rebuilt()  # a report's text: that report
     assert edited["r1"] is moved["r1"] and len(final["r2"]) == 2
+
+
+def body_hash_clash() -> tuple[str, str]:
+    """Two bodies whose hashes share their first 6 hex digits (found in the first 600 tried)."""
+    seen: dict[str, str] = {}
+    for n in range(100_000):
+        body = f"正文{n}"
+        prefix = hashlib.sha1(body.encode("utf-8")).hexdigest()[:6]
+        if prefix in seen:
+            return seen[prefix], body
+        seen[prefix] = body
+    raise AssertionError("no clash in 100,000 bodies")
+
+
+def test_same_titled_documents_whose_body_hashes_clash_are_all_published_without_a_problem(tmp_path):
+    """Documents sharing a title are told apart by a short hash of their body; among 4,000 untitled
+    pages two such hashes are likely to clash. That is no defect of the input: no problem (which
+    would fail a strict build), and each document keeps a page of its own."""
+    first, second = body_hash_clash()
+    docs = [{"title": "(无标题)", "page_body": body} for body in (first, second, "另一篇")]
+    path = tmp_path / "corpora" / "001" / "long_context_sampled_60.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    loaded = load(tmp_path)
+    assert loaded.problems == []
+    slugs = next(iter(loaded.corpora.values())).slugs
+    assert len(set(slugs)) == 3 and [loaded.sources[s].body for s in slugs] == [first, second, "另一篇"]
+    assert slugs[0].endswith(hashlib.sha1(first.encode("utf-8")).hexdigest()[:6])
