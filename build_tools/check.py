@@ -112,7 +112,7 @@ def check_site(site: Path, progress: Callable[[str], None] | None = None) -> tup
 
     def parse(name: str) -> ParsedPage:
         data, problem = read_bytes(site / name, site, MAX_TEXT)
-        if problem is not None or data is None:  # removed, replaced or grown since it was listed
+        if problem is not None or data is None:  # larger than MAX_TEXT, or removed or replaced since listed
             unread[name] = problem.message if problem else "not read"
             return ParsedPage(set(), [])
         return parse_page(data.decode("utf-8", errors="replace"))
