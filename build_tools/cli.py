@@ -469,7 +469,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return fail(f"{args.site}: no search index ({SITE_FOLDER}/manifest.json); build the site first")
     try:
         results = Searcher(folder).search(args.query, args.k)
-    except (ValueError, KeyError, IndexError, TypeError) as error:  # the site's index is not one a build wrote
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as error:  # not an index a build wrote
         return fail(f"{folder}: not a search index this Citekb can read ({error}); build the site again")
     if args.json:
         print_json(results)

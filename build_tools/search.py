@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .analysis import bucket_term, is_cjk, join_hash, join_key, join_rule, runs
 from .index import FORMAT, SETTINGS, SearchSettings, bm25, read_tables, shard_of
+from .reading import MAX_TEXT, read_file
 from .shards import Shard
 
 
@@ -157,6 +158,19 @@ def section_text(html: str, anchor: str) -> str:
     return plain(rest[: end.start()] if end else rest)
 
 
+def site_file(path: Path) -> bytes:
+    """A file of a built site (the index's, a page), read as `reading.read_file` reads: what is no
+    regular file (a pipe, a device) or larger than MAX_TEXT, or cannot be read, is no file a build
+    wrote (ValueError: the site is to be built again)."""
+    try:
+        data = read_file(path, MAX_TEXT)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if data is None or len(data) > MAX_TEXT:
+        raise ValueError(f"{path}: not a regular file of at most {MAX_TEXT >> 20} MiB")
+    return data
+
+
 class Searcher:
     """`kb search`: the browser worker's algorithm over the same files, with the settings the
     index was built with. The first `checked` results are read from their pages (the worker shows
@@ -167,12 +181,12 @@ class Searcher:
     def __init__(self, folder: Path, texts: Callable[[str], str] | None = None):
         self.folder = folder
         self.texts = texts or self.page_text
-        self.manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        self.manifest = json.loads(site_file(folder / "manifest.json"))
         if self.manifest.get("format") != FORMAT:
             raise ValueError(
                 f"{folder}: search index format {self.manifest.get('format')}, expected {FORMAT}; rebuild the site"
             )
-        self.pages, self.docs = read_tables(json.loads((folder / "docs.json").read_text(encoding="utf-8")))
+        self.pages, self.docs = read_tables(json.loads(site_file(folder / "docs.json")))
         self.settings = SearchSettings(**self.manifest["settings"])
         self.can_join = join_rule(self.manifest["join_words"], self.manifest["documents"], self.settings.join_share)
         self._shards: dict[int, Shard] = {}
@@ -181,7 +195,7 @@ class Searcher:
     def shard(self, term: str) -> Shard:
         number = shard_of(term, self.manifest["shards"])
         if number not in self._shards:
-            self._shards[number] = Shard((self.folder / f"shard-{number}.bin").read_bytes())
+            self._shards[number] = Shard(site_file(self.folder / f"shard-{number}.bin"))
         return self._shards[number]
 
     def clauses(self, query: str) -> list[Clause]:
@@ -253,7 +267,7 @@ class Searcher:
         path, anchor = location.split("#")
         page = self.folder.parent.parent / path / "index.html"
         if page not in self._pages:
-            self._pages[page] = page.read_text(encoding="utf-8") if page.exists() else ""
+            self._pages[page] = site_file(page).decode("utf-8") if page.exists() else ""
         return section_text(self._pages[page], anchor)
 
     def result(self, document: int, score: float, matched: int) -> dict:

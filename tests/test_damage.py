@@ -671,6 +671,24 @@ def test_kb_search_over_a_damaged_index_is_one_line(tmp_path, name):
     one_line(run_kb("search", "开源模型", "--site", str(tmp_path)), str(folder), "build the site again")
 
 
+@pytest.mark.parametrize(
+    "name, how", [("docs.json", "pipe"), ("shard-0.bin", "pipe"), ("docs.json", "nested"), ("docs.json", "folder")]
+)
+def test_kb_search_over_an_index_file_that_no_build_wrote_is_one_line(tmp_path, name, how):
+    """A pipe would wait for a writer for ever; 100,000 nested brackets pass the JSON reader's
+    recursion limit; a folder cannot be read: each is one line, never a hang or a traceback."""
+    folder = tmp_path / index.SITE_FOLDER
+    index.write_index(build_index(DOCS, TermCache(None)), folder)
+    (folder / name).unlink()
+    if how == "pipe":
+        os.mkfifo(folder / name)
+    elif how == "nested":
+        (folder / name).write_text("[" * 100_000)
+    else:
+        (folder / name).mkdir()
+    one_line(run_kb("search", "开源模型", "--site", str(tmp_path)), str(folder), "build the site again")
+
+
 @pytest.mark.parametrize("serving", [False, True])
 def test_a_search_index_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, caplog, serving):
     """A full disk under the site folder: a build stops with one line naming the file; while serving,

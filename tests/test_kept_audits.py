@@ -81,7 +81,7 @@ def test_a_changed_report_is_audited_again_alone(synthetic, tmp_path, monkeypatc
         report.write_text(original, encoding="utf-8")
 
 
-@pytest.mark.parametrize("damage", ["other key", "cut", "flipped", "not json", "nested", "missing"])
+@pytest.mark.parametrize("damage", ["other key", "cut", "flipped", "not json", "nested", "missing", "pipe"])
 def test_kept_audits_from_elsewhere_or_damaged_are_not_used(synthetic, tmp_path, damage):
     kept = Kept()
     audited(build(synthetic), kept)
@@ -98,6 +98,9 @@ def test_kept_audits_from_elsewhere_or_damaged_are_not_used(synthetic, tmp_path,
         path.write_bytes(stored.seal(stored.KIND, stored.FORMAT, b"[" * 100_000 + b"]" * 100_000))
     elif damage == "missing":
         path.unlink()
+    elif damage == "pipe":  # would wait for a writer for ever
+        path.unlink()
+        os.mkfifo(path)
     assert stored.load(path, "other" if damage == "other key" else "key") == Kept()
 
 

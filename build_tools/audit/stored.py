@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..lock import Damaged, seal, unseal, write_atomic
 from ..models import Audit
+from ..reading import MAX_TEXT, read_file
 from .settings import AuditSettings
 from .workers import Kept
 
@@ -58,9 +59,12 @@ def _modified(path: Path) -> float:
 
 def load(path: Path, key: str) -> Kept:
     """The audits `save` kept under the same `key`; nothing (an empty Kept) when there are none, or
-    the file is not whole, not of this kind, or from other code or settings."""
+    the file is no regular file, not whole, not of this kind, or from other code or settings."""
     try:
-        data = json.loads(bytes(unseal(KIND, FORMAT, path.read_bytes())).decode("utf-8"))
+        sealed = read_file(path, MAX_TEXT)  # none from a pipe, whose reader would wait for ever
+        if sealed is None or len(sealed) > MAX_TEXT:
+            return Kept()
+        data = json.loads(bytes(unseal(KIND, FORMAT, sealed)).decode("utf-8"))
         if data["key"] != key:
             return Kept()
         corpora = {str(k): str(v) for k, v in data["corpora"].items()}
